@@ -1,0 +1,115 @@
+-- Bookings: what the guest asked for, its lifecycle status, and the assignment pipeline's bookkeeping.
+-- `assignment_state` is owned by the state machine (see …_assignment_state_machine.sql): only its RPC changes it.
+
+create function private.new_booking_reference()
+returns text language sql volatile set search_path = '' as $$
+  select pg_catalog.upper(pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 1, 10));
+$$;
+
+create table public.bookings (
+  id uuid primary key default gen_random_uuid(),
+  restaurant_id uuid not null references public.restaurants (id) on delete cascade,
+  reference text not null default private.new_booking_reference()
+    constraint booking_reference_is_unique unique,
+  party_size integer not null constraint booking_party_size_is_positive check (party_size > 0),
+  start_at timestamptz not null,
+  end_at timestamptz not null,
+  -- Reset buffers captured from the turn-time policy when the booking is made, so a later policy
+  -- change never moves an existing booking's blocked window.
+  buffer_before_minutes integer not null default 0
+    constraint booking_buffer_before_is_between_0_and_120_minutes check (buffer_before_minutes between 0 and 120),
+  buffer_after_minutes integer not null default 0
+    constraint booking_buffer_after_is_between_0_and_120_minutes check (buffer_after_minutes between 0 and 120),
+  status text not null default 'pending'
+    constraint booking_status_is_a_known_status
+    check (status in ('pending', 'confirmed', 'checked_in', 'completed', 'no_show', 'cancelled')),
+  assignment_state text not null default 'created'
+    constraint booking_assignment_state_is_a_known_state
+    check (assignment_state in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress',
+                                'assigned', 'confirmed', 'manual_review', 'cancelled')),
+  assignment_state_version integer not null default 1
+    constraint booking_assignment_state_version_starts_at_one check (assignment_state_version >= 1),
+  assignment_strategy text,
+  next_attempt_at timestamptz,
+  attempt_count integer not null default 0
+    constraint booking_attempt_count_is_not_negative check (attempt_count >= 0),
+  lease_token uuid,
+  lease_expires_at timestamptz,
+  manual_review_reason text,
+  customer_name text,
+  customer_email text,
+  customer_phone text,
+  notes text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint booking_ends_after_it_starts check (end_at > start_at),
+  constraint booking_lasts_at_most_12_hours check (end_at - start_at <= interval '12 hours'),
+  constraint booking_lease_has_both_token_and_expiry check ((lease_token is null) = (lease_expires_at is null)),
+  constraint booking_in_manual_review_has_a_reason
+    check (assignment_state <> 'manual_review' or manual_review_reason is not null),
+  constraint booking_is_cancelled_in_both_status_and_assignment_state
+    check ((status = 'cancelled') = (assignment_state = 'cancelled')),
+  constraint booking_is_identified_within_its_restaurant unique (restaurant_id, id)
+);
+comment on table public.bookings is
+  'A guest''s reservation. Inserting one starts automatic table assignment; `assignment_state` shows where it is. Customer fields are personal data and never leave this table in events or logs.';
+comment on column public.bookings.end_at is 'When the party leaves. Derived from the turn-time policy when not given.';
+comment on column public.bookings.next_attempt_at is 'When the pipeline should next work on this booking; null when nothing is due.';
+
+create index bookings_restaurant_start_idx on public.bookings (restaurant_id, start_at);
+create index bookings_due_idx on public.bookings (next_attempt_at) where next_attempt_at is not null;
+create index bookings_assignment_state_idx on public.bookings (assignment_state, created_at);
+create index bookings_created_at_idx on public.bookings (created_at);
+
+-- The window during which a booking's tables are unavailable: its stay plus reset buffers.
+create function private.blocked_window(b public.bookings)
+returns tstzrange language sql immutable set search_path = '' as $$
+  select pg_catalog.tstzrange(
+    b.start_at - pg_catalog.make_interval(mins => b.buffer_before_minutes),
+    b.end_at + pg_catalog.make_interval(mins => b.buffer_after_minutes), '[)');
+$$;
+
+-- Fill in the end time and buffers from the restaurant's turn-time policy, and make sure a new
+-- booking starts at the beginning of the state machine.
+create function private.prepare_new_booking()
+returns trigger language plpgsql set search_path = '' as $$
+declare
+  band public.turn_time_policies;
+  default_minutes integer;
+begin
+  if new.assignment_state <> 'created' or new.assignment_state_version <> 1 then
+    raise exception using errcode = 'AS004',
+      message = 'a new booking starts in assignment state "created" at version 1',
+      hint = 'Leave assignment_state and assignment_state_version to their defaults.';
+  end if;
+  if new.status not in ('pending', 'confirmed') then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('a new booking cannot start with status "%s"', new.status);
+  end if;
+  -- The pipeline confirms bookings; an insert cannot claim to be confirmed already.
+  new.status := 'pending';
+
+  select * into band from public.turn_time_policies p
+   where p.restaurant_id = new.restaurant_id and new.party_size between p.min_party_size and p.max_party_size;
+  if found then
+    new.buffer_before_minutes := band.buffer_before_minutes;
+    new.buffer_after_minutes := band.buffer_after_minutes;
+  end if;
+  if new.end_at is null and new.start_at is not null then
+    if band.id is not null then
+      new.end_at := new.start_at + pg_catalog.make_interval(mins => band.dining_minutes);
+    else
+      select r.default_turn_minutes into default_minutes from public.restaurants r where r.id = new.restaurant_id;
+      new.end_at := new.start_at + pg_catalog.make_interval(mins => coalesce(default_minutes, 90));
+    end if;
+  end if;
+  return new;
+end $$;
+create trigger prepare_new_booking before insert on public.bookings
+  for each row execute function private.prepare_new_booking();
+create trigger touch_updated_at before update on public.bookings
+  for each row execute function private.touch_updated_at();
+
+alter table public.bookings enable row level security;
+revoke all on public.bookings from public, anon, authenticated;
+grant select, insert, update, delete on public.bookings to service_role;

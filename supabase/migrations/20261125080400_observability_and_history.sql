@@ -1,0 +1,84 @@
+-- Observability events (shaped so the rollout plan's SQL runs unchanged), the assignment-state
+-- history and the per-attempt log. Rows are written in the same transaction as the change they describe.
+
+-- Personal data must never reach events: no customer fields by name and no e-mail addresses anywhere.
+create function private.jsonb_has_personal_data(doc jsonb)
+returns boolean language sql immutable set search_path = '' as $$
+  select exists (
+    select 1 from pg_catalog.jsonb_path_query(doc, 'strict $.**') as node(value)
+    where (pg_catalog.jsonb_typeof(node.value) = 'object' and exists (
+             select 1 from pg_catalog.jsonb_object_keys(node.value) as k(key)
+             where pg_catalog.lower(k.key) in ('name', 'customer_name', 'email', 'customer_email', 'phone',
+                                               'customer_phone', 'first_name', 'last_name', 'full_name')))
+       or (pg_catalog.jsonb_typeof(node.value) = 'string'
+           and (node.value #>> '{}') operator(pg_catalog.~) '[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}')
+  );
+$$;
+
+create table public.observability_events (
+  id bigint generated always as identity primary key,
+  created_at timestamptz not null default now(),
+  source text not null constraint event_source_is_not_blank check (btrim(source) <> ''),
+  event_type text not null constraint event_type_is_not_blank check (btrim(event_type) <> ''),
+  severity text not null default 'info'
+    constraint event_severity_is_a_known_level check (severity in ('debug', 'info', 'notice', 'warning', 'error', 'critical')),
+  context jsonb not null default '{}'::jsonb
+    constraint event_context_is_an_object check (jsonb_typeof(context) = 'object'),
+  restaurant_id uuid references public.restaurants (id) on delete set null,
+  booking_id uuid references public.bookings (id) on delete set null,
+  constraint event_context_has_no_personal_data check (not private.jsonb_has_personal_data(context))
+);
+comment on table public.observability_events is
+  'Append-only pipeline telemetry. Names follow the rollout plan (source assignment.coordinator / assignment.state_machine / auto_assign). Never contains personal data.';
+create index observability_events_created_at_idx on public.observability_events (created_at desc);
+create index observability_events_source_type_idx on public.observability_events (source, event_type, created_at desc);
+create index observability_events_booking_idx on public.observability_events (booking_id) where booking_id is not null;
+
+-- Write one event. Used by every RPC so events share the transaction of the change they describe.
+create function private.record_event(
+  p_source text, p_event_type text, p_severity text, p_context jsonb, p_restaurant_id uuid, p_booking_id uuid
+) returns void language sql set search_path = '' as $$
+  insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id)
+  values (p_source, p_event_type, p_severity, coalesce(p_context, '{}'::jsonb), p_restaurant_id, p_booking_id);
+$$;
+
+create table public.booking_assignment_state_history (
+  id bigint generated always as identity primary key,
+  booking_id uuid not null references public.bookings (id) on delete cascade,
+  from_state text not null,
+  to_state text not null,
+  version integer not null,
+  reason text,
+  metadata jsonb not null default '{}'::jsonb,
+  actor text not null,
+  created_at timestamptz not null default now(),
+  constraint state_history_has_one_row_per_version unique (booking_id, version),
+  constraint state_history_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata))
+);
+comment on table public.booking_assignment_state_history is
+  'Every assignment-state transition, one row per resulting version, written by the transition itself.';
+create index booking_assignment_state_history_created_idx on public.booking_assignment_state_history (created_at);
+
+create table public.booking_assignment_attempts (
+  id bigint generated always as identity primary key,
+  booking_id uuid not null references public.bookings (id) on delete cascade,
+  attempt_no integer not null constraint attempt_number_starts_at_one check (attempt_no >= 1),
+  strategy text,
+  result text not null
+    constraint attempt_result_is_a_known_outcome check (result in ('success', 'retry', 'conflict', 'manual_review', 'error')),
+  reason text,
+  duration_ms integer constraint attempt_duration_is_not_negative check (duration_ms >= 0),
+  metadata jsonb not null default '{}'::jsonb,
+  created_at timestamptz not null default now(),
+  constraint attempt_number_is_unique_per_booking unique (booking_id, attempt_no),
+  constraint attempt_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata))
+);
+comment on table public.booking_assignment_attempts is 'One row per pipeline attempt on a booking and how it ended.';
+
+alter table public.observability_events enable row level security;
+alter table public.booking_assignment_state_history enable row level security;
+alter table public.booking_assignment_attempts enable row level security;
+revoke all on public.observability_events, public.booking_assignment_state_history,
+  public.booking_assignment_attempts from public, anon, authenticated;
+grant select on public.observability_events, public.booking_assignment_state_history,
+  public.booking_assignment_attempts to service_role;

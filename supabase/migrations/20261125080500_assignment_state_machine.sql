@@ -1,0 +1,185 @@
+-- The assignment state machine, held by Postgres. The legal transitions are rows of a table; one
+-- function applies a transition (legality, expected version, history row and event in one
+-- transaction); a trigger rejects every other way of changing the state.
+--
+-- Business errors raised here (SQLSTATE → meaning):
+--   AS001 illegal transition      AS002 stale expected version   AS003 unknown booking
+--   AS004 state changed outside the state machine                 AS005 invalid argument
+
+create table private.assignment_state_transitions (
+  from_state text not null,
+  to_state text not null,
+  purpose text not null,
+  primary key (from_state, to_state),
+  constraint transition_changes_the_state check (from_state <> to_state)
+);
+comment on table private.assignment_state_transitions is 'The only assignment-state changes Postgres accepts, with why each exists.';
+
+insert into private.assignment_state_transitions (from_state, to_state, purpose) values
+  ('created',                'capacity_verified',      'the restaurant can seat this party at this time'),
+  ('capacity_verified',      'assignment_pending',     'queued for table assignment'),
+  ('assignment_pending',     'assignment_in_progress', 'a worker holds the lease and is planning'),
+  ('assignment_in_progress', 'assigned',               'tables were written for the booking'),
+  ('assigned',               'confirmed',              'assignment confirmed to the guest'),
+  ('assignment_in_progress', 'assignment_pending',     'attempt failed; retry later'),
+  ('created',                'manual_review',          'escalated before capacity verification'),
+  ('capacity_verified',      'manual_review',          'escalated after capacity verification'),
+  ('assignment_pending',     'manual_review',          'escalated while waiting (attempts exhausted)'),
+  ('assignment_in_progress', 'manual_review',          'escalated by the planner'),
+  ('assigned',               'manual_review',          'escalated before confirmation'),
+  ('manual_review',          'assignment_pending',     'ops asked for another automatic attempt'),
+  ('manual_review',          'assigned',               'ops assigned tables by hand'),
+  ('confirmed',              'assignment_pending',     'booking changed (time or party size); tables released for re-assignment'),
+  ('created',                'cancelled',              'booking cancelled'),
+  ('capacity_verified',      'cancelled',              'booking cancelled'),
+  ('assignment_pending',     'cancelled',              'booking cancelled'),
+  ('assignment_in_progress', 'cancelled',              'booking cancelled'),
+  ('assigned',               'cancelled',              'booking cancelled'),
+  ('manual_review',          'cancelled',              'booking cancelled'),
+  ('confirmed',              'cancelled',              'booking cancelled');
+
+-- States in which a booking holds tables; leaving them releases the tables.
+create function private.state_holds_tables(p_state text)
+returns boolean language sql immutable set search_path = '' as $$
+  select p_state in ('assigned', 'confirmed');
+$$;
+
+-- Apply one transition. Callers inside other RPCs use this; the Data API uses the public wrapper.
+create function private.apply_assignment_transition(
+  p_booking_id uuid,
+  p_to_state text,
+  p_expected_version integer,
+  p_reason text default null,
+  p_metadata jsonb default '{}'::jsonb,
+  p_actor text default 'system'
+) returns integer language plpgsql set search_path = '' as $$
+declare
+  b public.bookings;
+  new_version integer;
+begin
+  if p_booking_id is null or p_to_state is null or p_expected_version is null then
+    raise exception using errcode = 'AS005',
+      message = 'booking id, target state and expected version are all required';
+  end if;
+  if p_to_state = 'manual_review' and coalesce(pg_catalog.btrim(p_reason), '') = '' then
+    raise exception using errcode = 'AS005',
+      message = 'a booking can only be sent to manual review with a reason an operator can act on';
+  end if;
+
+  select * into b from public.bookings where id = p_booking_id for update;
+  if not found then
+    raise exception using errcode = 'AS003',
+      message = pg_catalog.format('booking %s does not exist', p_booking_id);
+  end if;
+  if b.assignment_state_version <> p_expected_version then
+    raise exception using errcode = 'AS002',
+      message = pg_catalog.format('booking %s is at version %s, not %s: someone else changed it first',
+                                  p_booking_id, b.assignment_state_version, p_expected_version),
+      hint = 'Reload the booking and decide again.';
+  end if;
+  if not exists (select 1 from private.assignment_state_transitions t
+                  where t.from_state = b.assignment_state and t.to_state = p_to_state) then
+    raise exception using errcode = 'AS001',
+      message = pg_catalog.format('booking %s cannot go from "%s" to "%s"', p_booking_id, b.assignment_state, p_to_state);
+  end if;
+
+  new_version := b.assignment_state_version + 1;
+  -- The guard trigger lets exactly this booking's state change through, for this statement only.
+  perform pg_catalog.set_config('private.transitioning_booking', p_booking_id::text, true);
+  update public.bookings set
+    assignment_state = p_to_state,
+    assignment_state_version = new_version,
+    manual_review_reason = case when p_to_state = 'manual_review' then p_reason end,
+    status = case
+      when p_to_state = 'confirmed' then 'confirmed'
+      when p_to_state = 'cancelled' then 'cancelled'
+      when b.assignment_state = 'confirmed' then 'pending'
+      else status end,
+    lease_token = case when p_to_state = 'assignment_in_progress' then lease_token end,
+    lease_expires_at = case when p_to_state = 'assignment_in_progress' then lease_expires_at end,
+    next_attempt_at = case when p_to_state in ('confirmed', 'cancelled', 'manual_review', 'assigned') then null
+                           else next_attempt_at end
+  where id = p_booking_id;
+  perform pg_catalog.set_config('private.transitioning_booking', '', true);
+
+  if private.state_holds_tables(b.assignment_state) and not private.state_holds_tables(p_to_state) then
+    perform private.release_booking_tables(p_booking_id, p_to_state);
+  end if;
+
+  insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, metadata, actor)
+  values (p_booking_id, b.assignment_state, p_to_state, new_version, p_reason, coalesce(p_metadata, '{}'::jsonb),
+          coalesce(p_actor, 'system'));
+  perform private.record_event('assignment.state_machine', 'booking.assignment_state_transition', 'info',
+    pg_catalog.jsonb_build_object('from', b.assignment_state, 'to', p_to_state, 'version', new_version,
+                                  'metadata', coalesce(p_metadata, '{}'::jsonb))
+      || case when p_reason is null then '{}'::jsonb else pg_catalog.jsonb_build_object('reason', p_reason) end,
+    b.restaurant_id, p_booking_id);
+  return new_version;
+end $$;
+
+create function public.transition_assignment_state(
+  p_booking_id uuid,
+  p_to_state text,
+  p_expected_version integer,
+  p_reason text default null,
+  p_metadata jsonb default '{}'::jsonb,
+  p_actor text default 'ops'
+) returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  from_state text;
+  new_version integer;
+begin
+  select assignment_state into from_state from public.bookings where id = p_booking_id;
+  new_version := private.apply_assignment_transition(p_booking_id, p_to_state, p_expected_version,
+                                                     p_reason, p_metadata, p_actor);
+  return pg_catalog.jsonb_build_object('booking_id', p_booking_id, 'from', from_state, 'to', p_to_state,
+                                       'version', new_version);
+end $$;
+comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
+  'Move a booking to another assignment state. Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking) or AS005 (bad argument); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event.';
+
+-- Reject any change of the assignment state that does not come through the function above.
+create function private.guard_assignment_state()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  if (new.assignment_state is distinct from old.assignment_state
+      or new.assignment_state_version is distinct from old.assignment_state_version)
+     and coalesce(pg_catalog.current_setting('private.transitioning_booking', true), '') <> old.id::text then
+    raise exception using errcode = 'AS004',
+      message = pg_catalog.format('the assignment state of booking %s can only change through transition_assignment_state()', old.id),
+      hint = 'Call public.transition_assignment_state(booking_id, to_state, expected_version, reason).';
+  end if;
+  if new.status = 'cancelled' and old.status <> 'cancelled' and new.assignment_state <> 'cancelled' then
+    raise exception using errcode = 'AS004',
+      message = pg_catalog.format('booking %s is cancelled through cancel_booking(), which also releases its tables', old.id);
+  end if;
+  return new;
+end $$;
+create trigger guard_assignment_state before update on public.bookings
+  for each row execute function private.guard_assignment_state();
+
+create function public.cancel_booking(p_booking_id uuid, p_reason text default 'cancelled', p_actor text default 'ops')
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  current_version integer;
+begin
+  select assignment_state_version into current_version from public.bookings where id = p_booking_id for update;
+  if not found then
+    raise exception using errcode = 'AS003', message = pg_catalog.format('booking %s does not exist', p_booking_id);
+  end if;
+  return public.transition_assignment_state(p_booking_id, 'cancelled', current_version, p_reason, '{}'::jsonb, p_actor);
+end $$;
+comment on function public.cancel_booking(uuid, text, text) is
+  'Cancel a booking from any state but cancelled, releasing its tables in the same transaction. AS001 if already cancelled, AS003 if unknown.';
+
+revoke all on table private.assignment_state_transitions from public, anon, authenticated;
+revoke all on function private.is_known_time_zone(text), private.touch_updated_at(), private.order_adjacency_pair(),
+  private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
+  private.release_booking_tables(uuid, text), private.jsonb_has_personal_data(jsonb),
+  private.record_event(text, text, text, jsonb, uuid, uuid), private.state_holds_tables(text),
+  private.apply_assignment_transition(uuid, text, integer, text, jsonb, text), private.guard_assignment_state()
+  from public, anon, authenticated;
+revoke all on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
+  public.cancel_booking(uuid, text, text) from public, anon, authenticated;
+grant execute on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
+  public.cancel_booking(uuid, text, text) to service_role;
