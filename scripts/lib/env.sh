@@ -10,10 +10,11 @@ export DB_URL="${DB_URL:-postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/pos
 export FUNCTIONS_PORT="${FUNCTIONS_PORT:-54321}"
 export STACK_DIR="$ROOT/.stack"
 export PATH="$ROOT/node_modules/.bin:$PATH"
-# Deno must not resolve npm: imports from the CLI's node_modules (see deno.json).
 export DENO_NO_UPDATE_CHECK=1
 export SUPABASE_TELEMETRY_DISABLED=1
 export DO_NOT_TRACK=1
+export PGPASSWORD=postgres
+export NO_COLOR=1
 
 log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,3 +1,4 @@
+set client_min_messages = warning;
 -- The database roles and grants a Supabase project starts with, for a plain Postgres.
 -- Hosted Supabase already has all of this; each statement is a no-op where it exists.
 do $$
@@ -27,3 +28,6 @@ grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+-- Supabase puts `extensions` on the search path of its roles, so unqualified pgTAP calls resolve.
+alter role postgres set search_path = "$user", public, extensions;

@@ -125,6 +125,6 @@ alter table public.table_adjacency enable row level security;
 alter table public.turn_time_policies enable row level security;
 alter table public.service_periods enable row level security;
 revoke all on public.restaurants, public.zones, public.restaurant_tables, public.table_adjacency,
-  public.turn_time_policies, public.service_periods from public, anon, authenticated;
+  public.turn_time_policies, public.service_periods from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.restaurants, public.zones, public.restaurant_tables,
   public.table_adjacency, public.turn_time_policies, public.service_periods to service_role;

@@ -111,5 +111,5 @@ create trigger touch_updated_at before update on public.bookings
   for each row execute function private.touch_updated_at();
 
 alter table public.bookings enable row level security;
-revoke all on public.bookings from public, anon, authenticated;
+revoke all on public.bookings from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.bookings to service_role;

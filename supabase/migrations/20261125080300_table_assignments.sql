@@ -45,5 +45,5 @@ returns integer language sql set search_path = '' as $$
 $$;
 
 alter table public.booking_table_assignments enable row level security;
-revoke all on public.booking_table_assignments from public, anon, authenticated;
+revoke all on public.booking_table_assignments from public, anon, authenticated, service_role;
 grant select on public.booking_table_assignments to service_role;

@@ -79,6 +79,6 @@ alter table public.observability_events enable row level security;
 alter table public.booking_assignment_state_history enable row level security;
 alter table public.booking_assignment_attempts enable row level security;
 revoke all on public.observability_events, public.booking_assignment_state_history,
-  public.booking_assignment_attempts from public, anon, authenticated;
+  public.booking_assignment_attempts from public, anon, authenticated, service_role;
 grant select on public.observability_events, public.booking_assignment_state_history,
   public.booking_assignment_attempts to service_role;

@@ -180,6 +180,6 @@ revoke all on function private.is_known_time_zone(text), private.touch_updated_a
   private.apply_assignment_transition(uuid, text, integer, text, jsonb, text), private.guard_assignment_state()
   from public, anon, authenticated;
 revoke all on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
-  public.cancel_booking(uuid, text, text) from public, anon, authenticated;
+  public.cancel_booking(uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
   public.cancel_booking(uuid, text, text) to service_role;
