@@ -24,5 +24,6 @@ db_psql() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q "$@"; }
 
 # Run a command as the postgres OS user (Debian clusters refuse to run as root).
 as_postgres() {
-  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+  # Run from / so the postgres user is not left in a directory it cannot read.
+  if [ "$(id -un)" = postgres ]; then (cd / && "$@"); else (cd / && runuser -u postgres -- "$@"); fi
 }
