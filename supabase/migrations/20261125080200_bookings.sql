@@ -69,42 +69,56 @@ returns tstzrange language sql immutable set search_path = '' as $$
     b.end_at + pg_catalog.make_interval(mins => b.buffer_after_minutes), '[)');
 $$;
 
--- Fill in the end time and buffers from the restaurant's turn-time policy, and make sure a new
--- booking starts at the beginning of the state machine.
-create function private.prepare_new_booking()
-returns trigger language plpgsql set search_path = '' as $$
+-- Apply the restaurant's turn-time policy: the reset buffers always, the end time when asked to.
+create function private.apply_turn_policy(b public.bookings, p_derive_end boolean)
+returns public.bookings language plpgsql stable set search_path = '' as $$
 declare
   band public.turn_time_policies;
-  default_minutes integer;
+  minutes integer;
+begin
+  select * into band from public.turn_time_policies p
+   where p.restaurant_id = b.restaurant_id and b.party_size between p.min_party_size and p.max_party_size;
+  b.buffer_before_minutes := coalesce(band.buffer_before_minutes, 0);
+  b.buffer_after_minutes := coalesce(band.buffer_after_minutes, 0);
+  if p_derive_end then
+    minutes := coalesce(band.dining_minutes,
+                        (select r.default_turn_minutes from public.restaurants r where r.id = b.restaurant_id), 90);
+    b.end_at := b.start_at + pg_catalog.make_interval(mins => minutes);
+  end if;
+  return b;
+end $$;
+
+-- A new booking starts at the beginning of the state machine, pending, with its end time and buffers
+-- taken from the policy.
+create function private.prepare_new_booking()
+returns trigger language plpgsql set search_path = '' as $$
 begin
   if new.assignment_state <> 'created' or new.assignment_state_version <> 1 then
     raise exception using errcode = 'AS004',
       message = 'a new booking starts in assignment state "created" at version 1',
       hint = 'Leave assignment_state and assignment_state_version to their defaults.';
   end if;
-  if new.status not in ('pending', 'confirmed') then
+  if new.status <> 'pending' then
     raise exception using errcode = 'AS005',
-      message = pg_catalog.format('a new booking cannot start with status "%s"', new.status);
+      message = pg_catalog.format('a new booking starts pending, not "%s": the pipeline confirms it', new.status);
   end if;
-  -- The pipeline confirms bookings; an insert cannot claim to be confirmed already.
-  new.status := 'pending';
-
-  select * into band from public.turn_time_policies p
-   where p.restaurant_id = new.restaurant_id and new.party_size between p.min_party_size and p.max_party_size;
-  if found then
-    new.buffer_before_minutes := band.buffer_before_minutes;
-    new.buffer_after_minutes := band.buffer_after_minutes;
-  end if;
-  if new.end_at is null and new.start_at is not null then
-    if band.id is not null then
-      new.end_at := new.start_at + pg_catalog.make_interval(mins => band.dining_minutes);
-    else
-      select r.default_turn_minutes into default_minutes from public.restaurants r where r.id = new.restaurant_id;
-      new.end_at := new.start_at + pg_catalog.make_interval(mins => coalesce(default_minutes, 90));
-    end if;
+  if new.start_at is not null and new.party_size is not null then
+    new := private.apply_turn_policy(new, new.end_at is null);
   end if;
   return new;
 end $$;
+
+-- A changed time or party size takes the policy again; the end time follows unless it was set explicitly.
+create function private.reapply_turn_policy()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  if new.start_at is distinct from old.start_at or new.party_size is distinct from old.party_size then
+    new := private.apply_turn_policy(new, new.end_at is not distinct from old.end_at);
+  end if;
+  return new;
+end $$;
+create trigger reapply_turn_policy before update of start_at, party_size on public.bookings
+  for each row execute function private.reapply_turn_policy();
 create trigger prepare_new_booking before insert on public.bookings
   for each row execute function private.prepare_new_booking();
 create trigger touch_updated_at before update on public.bookings
@@ -113,3 +127,5 @@ create trigger touch_updated_at before update on public.bookings
 alter table public.bookings enable row level security;
 revoke all on public.bookings from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.bookings to service_role;
+revoke all on function private.apply_turn_policy(public.bookings, boolean), private.reapply_turn_policy()
+  from public, anon, authenticated;

@@ -3,9 +3,10 @@ select plan((select count(*)::int from private.assignment_state_transitions) + 1
 
 select tests.create_restaurant() as rid \gset
 
--- One booking per legal transition, placed in the transition's starting state.
+-- One booking per legal transition, placed in the transition's starting state. Each gets its own
+-- restaurant so the per-restaurant in-progress limit does not interfere.
 create temp table cases as
-  select t.from_state, t.to_state, tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as booking_id
+  select t.from_state, t.to_state, tests.create_booking(tests.create_restaurant(), 2, '2030-01-07 19:00+00') as booking_id
     from private.assignment_state_transitions t;
 select tests.force_state(booking_id, from_state) from cases;
 

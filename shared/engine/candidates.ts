@@ -1,0 +1,92 @@
+// Every way to seat a party on free tables: single tables whose party range fits, and connected groups
+// of adjacent, movable tables in one zone (up to maxTables) with enough seats. A group is only offered
+// when every table in it is needed, so a couple is never given three pushed-together tables.
+import type { Table } from "../domain/snapshot.ts";
+
+export interface Candidate {
+  /** Tables in table-number order. */
+  readonly tables: readonly Table[];
+  /** Stable identity: table numbers joined with "+". */
+  readonly key: string;
+  readonly capacity: number;
+  readonly slack: number;
+  readonly zoneId: string;
+}
+
+export interface CandidateRequest {
+  partySize: number;
+  maxTables: number;
+  /** Free tables only. */
+  tables: readonly Table[];
+  adjacency: readonly (readonly [string, string])[];
+}
+
+const byNumber = (a: Table, b: Table) => a.number.localeCompare(b.number, "en", { numeric: true });
+
+function candidateOf(tables: Table[], partySize: number): Candidate {
+  const sorted = [...tables].sort(byNumber);
+  const capacity = sorted.reduce((sum, t) => sum + t.capacity, 0);
+  return {
+    tables: sorted,
+    key: sorted.map((t) => t.number).join("+"),
+    capacity,
+    slack: capacity - partySize,
+    zoneId: sorted[0].zoneId,
+  };
+}
+
+export function singleTableFits(table: Table, partySize: number): boolean {
+  return partySize >= table.minPartySize && partySize <= table.maxPartySize;
+}
+
+export function enumerateCandidates(request: CandidateRequest): Candidate[] {
+  const { partySize, maxTables } = request;
+  const candidates: Candidate[] = request.tables
+    .filter((t) => singleTableFits(t, partySize))
+    .map((t) => candidateOf([t], partySize));
+  if (maxTables < 2) return sortByKey(candidates);
+
+  const joinable = new Map(request.tables.filter((t) => t.movable).map((t) => [t.id, t]));
+  const neighbours = new Map<string, Table[]>();
+  for (const [a, b] of request.adjacency) {
+    const ta = joinable.get(a);
+    const tb = joinable.get(b);
+    if (!ta || !tb || ta.zoneId !== tb.zoneId) continue;
+    neighbours.set(a, [...(neighbours.get(a) ?? []), tb]);
+    neighbours.set(b, [...(neighbours.get(b) ?? []), ta]);
+  }
+
+  // Grow connected groups one neighbour at a time; a seen-set keeps each group once.
+  const seen = new Set<string>();
+  let frontier: Table[][] = [...joinable.values()].filter((t) => neighbours.has(t.id)).map((t) => [t]);
+  for (let size = 2; size <= maxTables && frontier.length > 0; size++) {
+    const next: Table[][] = [];
+    for (const group of frontier) {
+      const ids = new Set(group.map((t) => t.id));
+      for (const member of group) {
+        for (const n of neighbours.get(member.id) ?? []) {
+          if (ids.has(n.id)) continue;
+          const grown = [...group, n];
+          const key = grown.map((t) => t.id).sort().join(",");
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
+          const smallest = Math.min(...grown.map((t) => t.capacity));
+          if (seats >= partySize) {
+            if (seats - smallest < partySize) candidates.push(candidateOf(grown, partySize));
+          } else {
+            next.push(grown);
+          }
+        }
+      }
+    }
+    frontier = next;
+  }
+  return sortByKey(candidates);
+}
+
+function sortByKey(candidates: Candidate[]): Candidate[] {
+  return candidates.sort((a, b) =>
+    a.tables.length - b.tables.length || a.key.localeCompare(b.key, "en", { numeric: true })
+  );
+}

@@ -1,0 +1,251 @@
+import fc from "fast-check";
+import { assert, assertEquals } from "../testing/assert.ts";
+import type { Snapshot, Table } from "../domain/snapshot.ts";
+import { planAssignment } from "./planner.ts";
+import { enumerateCandidates } from "./candidates.ts";
+import { strategyNames } from "./strategies/registry.ts";
+
+const T0 = Date.parse("2030-01-07T19:00:00Z");
+const MIN = 60_000;
+
+function table(n: number, capacity: number, extra: Partial<Table> = {}): Table {
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    number: `T${n}`,
+    zoneId: "10000000-0000-4000-8000-000000000001",
+    capacity,
+    minPartySize: 1,
+    maxPartySize: capacity,
+    movable: true,
+    ...extra,
+  };
+}
+
+function snapshot(partySize: number, tables: Table[], extra: Partial<Snapshot> = {}): Snapshot {
+  return {
+    bookingId: "20000000-0000-4000-8000-000000000001",
+    restaurantId: "30000000-0000-4000-8000-000000000001",
+    partySize,
+    windowStart: T0,
+    windowEnd: T0 + 105 * MIN,
+    maxTables: 3,
+    tables,
+    adjacency: [],
+    busy: [],
+    ...extra,
+  };
+}
+
+Deno.test("optimal_fit takes the table that wastes the fewest seats", () => {
+  const tables = [table(1, 6), table(2, 4), table(3, 2)];
+  const plan = planAssignment(snapshot(4, tables), "optimal_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T2"]);
+});
+
+Deno.test("first_fit takes the first table in number order that fits, as the legacy planner did", () => {
+  const tables = [table(1, 6), table(2, 4), table(3, 2)];
+  const plan = planAssignment(snapshot(4, tables), "first_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T1"]);
+});
+
+Deno.test("a single table wins over an equally tight combination", () => {
+  const tables = [table(1, 2), table(2, 2), table(3, 4)];
+  const plan = planAssignment(
+    snapshot(4, tables, { adjacency: [[tables[0].id, tables[1].id]] }),
+    "optimal_fit",
+  );
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T3"]);
+});
+
+Deno.test("adjacent movable tables are combined when no single table is big enough", () => {
+  const tables = [table(1, 4), table(2, 4), table(3, 2)];
+  const plan = planAssignment(
+    snapshot(7, tables, { adjacency: [[tables[0].id, tables[1].id]] }),
+    "optimal_fit",
+  );
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T1", "T2"]);
+});
+
+Deno.test("tables that are not adjacent, not movable or in different zones are never combined", () => {
+  const fixed = [table(1, 4, { movable: false }), table(2, 4)];
+  const otherZone = [table(1, 4), table(2, 4, { zoneId: "10000000-0000-4000-8000-000000000002" })];
+  for (const tables of [fixed, otherZone]) {
+    const plan = planAssignment(
+      snapshot(7, tables, { adjacency: [[tables[0].id, tables[1].id]] }),
+      "optimal_fit",
+    );
+    assertEquals(plan.decision, "no_fit");
+  }
+  assertEquals(planAssignment(snapshot(7, [table(1, 4), table(2, 4)]), "optimal_fit").decision, "no_fit");
+});
+
+Deno.test("a table's minimum party size is respected", () => {
+  const tables = [table(1, 6, { minPartySize: 4 }), table(2, 8)];
+  const plan = planAssignment(snapshot(2, tables), "optimal_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T2"]);
+});
+
+Deno.test("busy tables are skipped, and back-to-back windows do not clash", () => {
+  const tables = [table(1, 2), table(2, 2)];
+  const busyOverlap = { tableId: tables[0].id, start: T0 - 30 * MIN, end: T0 + MIN };
+  const busyBefore = { tableId: tables[1].id, start: T0 - 90 * MIN, end: T0 };
+  const plan = planAssignment(snapshot(2, tables, { busy: [busyOverlap, busyBefore] }), "optimal_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T2"]);
+});
+
+Deno.test("when nothing fits the reason says why, for an operator", () => {
+  const plan = planAssignment(snapshot(9, [table(1, 4)]), "optimal_fit");
+  assertEquals(plan.decision, "no_fit");
+  assert(plan.decision === "no_fit" && plan.reason.startsWith("no_table_fits: "), "reason has its code");
+  assert(plan.decision === "no_fit" && plan.reason.includes("party of 9"), "reason names the party size");
+});
+
+Deno.test("combinations never include a table that is not needed", () => {
+  const tables = [table(1, 2), table(2, 2), table(3, 2), table(4, 2)];
+  const adjacency = [[tables[0].id, tables[1].id], [tables[1].id, tables[2].id], [
+    tables[2].id,
+    tables[3].id,
+  ]] as [string, string][];
+  const keys = enumerateCandidates({ partySize: 3, maxTables: 4, tables, adjacency }).map((c) => c.key);
+  assertEquals(keys, ["T1+T2", "T2+T3", "T3+T4"]);
+});
+
+// ---- properties -------------------------------------------------------------------------------
+
+const zones = ["10000000-0000-4000-8000-000000000001", "10000000-0000-4000-8000-000000000002"];
+
+const arbitrarySnapshot = fc.integer({ min: 1, max: 12 }).chain((count) =>
+  fc.record({
+    partySize: fc.integer({ min: 1, max: 14 }),
+    maxTables: fc.integer({ min: 1, max: 4 }),
+    tables: fc.tuple(...Array.from({ length: count }, (_, i) =>
+      fc.record({
+        capacity: fc.integer({ min: 1, max: 8 }),
+        minFrac: fc.double({ min: 0, max: 1, noNaN: true }),
+        movable: fc.boolean(),
+        zone: fc.constantFrom(...zones),
+      }).map(({ capacity, minFrac, movable, zone }) =>
+        table(i + 1, capacity, {
+          minPartySize: Math.max(1, Math.floor(minFrac * capacity)),
+          movable,
+          zoneId: zone,
+        })
+      ))),
+    edges: fc.array(fc.tuple(fc.nat(count - 1), fc.nat(count - 1)), { maxLength: count * 2 }),
+    busy: fc.array(
+      fc.record({
+        table: fc.nat(count - 1),
+        start: fc.integer({ min: -300, max: 300 }),
+        length: fc.integer({ min: 15, max: 200 }),
+      }),
+      { maxLength: count },
+    ),
+  }).map(({ partySize, maxTables, tables, edges, busy }) =>
+    snapshot(partySize, tables, {
+      maxTables,
+      adjacency: edges.filter(([a, b]) => a !== b).map(([a, b]) => [tables[a].id, tables[b].id]),
+      busy: busy.map((b) => ({
+        tableId: tables[b.table].id,
+        start: T0 + b.start * MIN,
+        end: T0 + (b.start + b.length) * MIN,
+      })),
+    })
+  )
+);
+
+/** An independent statement of the rules, to check the planner against. */
+function ruleViolation(s: Snapshot, tableIds: string[]): string | null {
+  const chosen = tableIds.map((id) => s.tables.find((t) => t.id === id));
+  if (chosen.some((t) => !t)) return "unknown table";
+  const ts = chosen as Table[];
+  if (new Set(tableIds).size !== tableIds.length) return "duplicate";
+  if (ts.length > s.maxTables) return "too many tables";
+  for (const t of ts) {
+    if (s.busy.some((b) => b.tableId === t.id && b.start < s.windowEnd && s.windowStart < b.end)) {
+      return `${t.number} is busy`;
+    }
+  }
+  if (ts.length === 1) {
+    return s.partySize >= ts[0].minPartySize && s.partySize <= ts[0].maxPartySize
+      ? null
+      : "party out of range";
+  }
+  if (ts.some((t) => !t.movable)) return "not movable";
+  if (new Set(ts.map((t) => t.zoneId)).size > 1) return "zones differ";
+  if (ts.reduce((n, t) => n + t.capacity, 0) < s.partySize) return "not enough seats";
+  const reached = new Set([ts[0].id]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [a, b] of s.adjacency) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        if (reached.has(x) && tableIds.includes(y) && !reached.has(y)) {
+          reached.add(y);
+          grew = true;
+        }
+      }
+    }
+  }
+  return reached.size === ts.length ? null : "not connected";
+}
+
+Deno.test("property: no strategy ever proposes tables that break a rule", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, (s) => {
+      for (const name of strategyNames()) {
+        const plan = planAssignment(s, name);
+        if (plan.decision === "assign") assertEquals(ruleViolation(s, plan.tableIds), null, name);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("property: planning is deterministic, whatever order the snapshot lists things in", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, fc.integer(), (s, seed) => {
+      const shuffled = {
+        ...s,
+        tables: shuffle(s.tables, seed),
+        adjacency: shuffle(s.adjacency, seed + 1),
+        busy: shuffle(s.busy, seed + 2),
+      };
+      for (const name of strategyNames()) {
+        assertEquals(planAssignment(shuffled, name), planAssignment(s, name), name);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("property: a free single table that fits is always found", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, (s) => {
+      const fits = s.tables.some((t) => ruleViolation(s, [t.id]) === null);
+      if (fits) assertEquals(planAssignment(s, "optimal_fit").decision, "assign");
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("property: optimal_fit never wastes more seats than first_fit", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, (s) => {
+      const best = planAssignment(s, "optimal_fit");
+      const first = planAssignment(s, "first_fit");
+      assertEquals(best.decision, first.decision);
+      if (best.decision === "assign" && first.decision === "assign") assert(best.slack <= first.slack);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed >>> 0 || 1;
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+// Plan one booking: free tables → feasible candidates → the strategy's first choice, or a reason an
+// operator can act on when nothing fits. Pure and deterministic: same snapshot, same answer.
+import type { Snapshot } from "../domain/snapshot.ts";
+import { freeTables } from "./availability.ts";
+import { type Candidate, enumerateCandidates } from "./candidates.ts";
+import { getStrategy } from "./strategies/registry.ts";
+
+export type Plan =
+  | {
+    decision: "assign";
+    strategy: string;
+    tableIds: string[];
+    tableNumbers: string[];
+    score: number;
+    slack: number;
+    candidates: number;
+  }
+  | { decision: "no_fit"; strategy: string; reason: string; candidates: 0 };
+
+export function planAssignment(snapshot: Snapshot, strategyName: string): Plan {
+  const strategy = getStrategy(strategyName);
+  const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
+  const candidates = enumerateCandidates({
+    partySize: snapshot.partySize,
+    maxTables: snapshot.maxTables,
+    tables: free,
+    adjacency: snapshot.adjacency,
+  });
+  if (candidates.length === 0) {
+    return {
+      decision: "no_fit",
+      strategy: strategy.name,
+      reason: noFitReason(snapshot, free.length),
+      candidates: 0,
+    };
+  }
+  const [best] = strategy.rank(candidates, snapshot);
+  return assignment(strategy.name, best.candidate, best.score, candidates.length);
+}
+
+function assignment(strategy: string, c: Candidate, score: number, count: number): Plan {
+  return {
+    decision: "assign",
+    strategy,
+    tableIds: c.tables.map((t) => t.id),
+    tableNumbers: c.tables.map((t) => t.number),
+    score,
+    slack: c.slack,
+    candidates: count,
+  };
+}
+
+function noFitReason(snapshot: Snapshot, freeCount: number): string {
+  const time = new Date(snapshot.windowStart).toISOString().slice(11, 16);
+  return `no_table_fits: no free table or combination seats a party of ${snapshot.partySize} ` +
+    `in the window from ${time} UTC (${freeCount} of ${snapshot.tables.length} tables free)`;
+}

@@ -1,0 +1,20 @@
+// A strategy orders the feasible candidates for one booking; the planner takes the first.
+import type { Candidate } from "../candidates.ts";
+import type { Snapshot } from "../../domain/snapshot.ts";
+
+export interface RankedCandidate {
+  candidate: Candidate;
+  /** Lower is better. Comparable only within one strategy and one booking. */
+  score: number;
+}
+
+export interface Strategy {
+  readonly name: string;
+  readonly description: string;
+  rank(candidates: readonly Candidate[], snapshot: Snapshot): RankedCandidate[];
+}
+
+/** Sort by score, then by table key, so equal scores always resolve the same way. */
+export function byScoreThenKey(a: RankedCandidate, b: RankedCandidate): number {
+  return a.score - b.score || a.candidate.key.localeCompare(b.candidate.key, "en", { numeric: true });
+}

@@ -1,0 +1,172 @@
+-- What the pipeline checks in Postgres, whatever the engine says: whether a booking can be seated at
+-- all (capacity verification), the snapshot the engine plans on, and whether a proposed set of tables
+-- obeys every rule. Reasons are "<code>: <sentence>" so ops can group by code and read the sentence.
+
+-- Tables that may be assigned at all.
+create function private.usable_tables(p_restaurant_id uuid)
+returns setof public.restaurant_tables language sql stable set search_path = '' as $$
+  select * from public.restaurant_tables t
+   where t.restaurant_id = p_restaurant_id and t.active and not t.out_of_service;
+$$;
+
+-- Why this booking cannot be seated whatever else is booked, or null when it can.
+create function private.capacity_problem(b public.bookings, p_max_tables integer)
+returns text language plpgsql stable set search_path = '' as $$
+declare
+  tz text;
+  local_start timestamp;
+  local_end timestamp;
+  largest_single integer;
+  largest_combination integer;
+begin
+  if not exists (select 1 from private.usable_tables(b.restaurant_id)) then
+    return 'no_tables_configured: the restaurant has no active, in-service tables';
+  end if;
+
+  select r.timezone into tz from public.restaurants r where r.id = b.restaurant_id;
+  local_start := b.start_at at time zone tz;
+  local_end := b.end_at at time zone tz;
+  -- A restaurant without service periods seats at any time.
+  if exists (select 1 from public.service_periods p where p.restaurant_id = b.restaurant_id)
+     and not exists (
+       select 1 from public.service_periods p
+        where p.restaurant_id = b.restaurant_id
+          and p.day_of_week = extract(dow from local_start)
+          and local_start::time >= p.starts_at
+          and local_end <= local_start::date + p.ends_at) then
+    return pg_catalog.format('outside_service_hours: %s–%s local time on %s is not inside a service period',
+      pg_catalog.to_char(local_start, 'HH24:MI'), pg_catalog.to_char(local_end, 'HH24:MI'),
+      pg_catalog.btrim(pg_catalog.to_char(local_start, 'Day')));
+  end if;
+
+  select max(t.max_party_size) into largest_single from private.usable_tables(b.restaurant_id) t;
+  -- Upper bound for a combination: per zone, the largest p_max_tables joinable tables that have a joinable neighbour.
+  select max(zone_total) into largest_combination from (
+    select sum(capacity) as zone_total from (
+      select t.zone_id, t.capacity, pg_catalog.row_number() over (partition by t.zone_id order by t.capacity desc) as rank
+        from private.usable_tables(b.restaurant_id) t
+       where t.movable and exists (
+         select 1 from public.table_adjacency a
+           join public.restaurant_tables n on n.id = case when a.table_a = t.id then a.table_b else a.table_a end
+          where (a.table_a = t.id or a.table_b = t.id) and n.movable and n.active and not n.out_of_service
+            and n.zone_id = t.zone_id)
+    ) ranked where rank <= p_max_tables group by zone_id
+  ) zones;
+  if p_max_tables < 2 then
+    largest_combination := null;
+  end if;
+  if b.party_size > greatest(largest_single, coalesce(largest_combination, 0)) then
+    return pg_catalog.format('party_too_large: a party of %s exceeds the largest possible arrangement (%s seats)',
+      b.party_size, greatest(largest_single, coalesce(largest_combination, 0)));
+  end if;
+  return null;
+end $$;
+
+-- Everything the engine needs to plan one booking, read in one go.
+create function private.assignment_snapshot(b public.bookings, p_settings jsonb)
+returns jsonb language sql stable set search_path = '' as $$
+  select pg_catalog.jsonb_build_object(
+    'booking', pg_catalog.jsonb_build_object(
+      'id', b.id, 'restaurant_id', b.restaurant_id, 'party_size', b.party_size,
+      'start_at', b.start_at, 'end_at', b.end_at,
+      'window_start', pg_catalog.lower(private.blocked_window(b)), 'window_end', pg_catalog.upper(private.blocked_window(b))),
+    'max_tables', (p_settings ->> 'max_tables_per_booking')::integer,
+    'tables', coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'id', t.id, 'number', t.table_number, 'zone_id', t.zone_id, 'capacity', t.capacity,
+               'min_party_size', t.min_party_size, 'max_party_size', t.max_party_size, 'movable', t.movable)
+             order by t.table_number)
+        from private.usable_tables(b.restaurant_id) t), '[]'::jsonb),
+    'adjacency', coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.table_a, a.table_b) order by a.table_a, a.table_b)
+        from public.table_adjacency a where a.restaurant_id = b.restaurant_id), '[]'::jsonb),
+    -- Other bookings' tables from six hours before to six hours after, so strategies can see the evening around it.
+    'busy', coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'table_id', a.table_id, 'start', pg_catalog.lower(a.during), 'end', pg_catalog.upper(a.during))
+             order by pg_catalog.lower(a.during), a.table_id)
+        from public.booking_table_assignments a
+       where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
+         and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - interval '6 hours',
+                                              pg_catalog.upper(private.blocked_window(b)) + interval '6 hours')),
+      '[]'::jsonb));
+$$;
+
+-- Why this set of tables breaks a rule for this booking, or null when it obeys them all.
+-- (Availability is checked separately: being busy is a race to re-plan, not a broken rule.)
+create function private.plan_violation(b public.bookings, p_table_ids uuid[], p_max_tables integer)
+returns text language plpgsql stable set search_path = '' as $$
+declare
+  n integer := coalesce(pg_catalog.cardinality(p_table_ids), 0);
+  found_count integer;
+  bad text;
+  zones integer;
+  seats integer;
+  reachable integer;
+begin
+  if n = 0 then
+    return 'empty_plan: no tables were proposed';
+  end if;
+  if (select count(distinct x) from pg_catalog.unnest(p_table_ids) x) <> n then
+    return 'duplicate_tables: the same table appears twice';
+  end if;
+  if n > p_max_tables then
+    return pg_catalog.format('too_many_tables: %s tables proposed, at most %s may be combined', n, p_max_tables);
+  end if;
+  select count(*) into found_count from public.restaurant_tables t
+   where t.id = any(p_table_ids) and t.restaurant_id = b.restaurant_id;
+  if found_count <> n then
+    return 'unknown_table: a proposed table does not belong to this restaurant';
+  end if;
+  select pg_catalog.string_agg(t.table_number, ', ' order by t.table_number) into bad
+    from public.restaurant_tables t where t.id = any(p_table_ids) and (not t.active or t.out_of_service);
+  if bad is not null then
+    return pg_catalog.format('table_unavailable: %s is inactive or out of service', bad);
+  end if;
+
+  if n = 1 then
+    select pg_catalog.format('party_size_out_of_range: table %s seats %s–%s, the party is %s',
+                             t.table_number, t.min_party_size, t.max_party_size, b.party_size)
+      into bad from public.restaurant_tables t
+     where t.id = p_table_ids[1] and b.party_size not between t.min_party_size and t.max_party_size;
+    return bad;
+  end if;
+
+  select pg_catalog.string_agg(t.table_number, ', ' order by t.table_number) into bad
+    from public.restaurant_tables t where t.id = any(p_table_ids) and not t.movable;
+  if bad is not null then
+    return pg_catalog.format('table_not_movable: %s cannot be joined with other tables', bad);
+  end if;
+  select count(distinct t.zone_id), sum(t.capacity) into zones, seats
+    from public.restaurant_tables t where t.id = any(p_table_ids);
+  if zones > 1 then
+    return 'zones_differ: combined tables must stand in one zone';
+  end if;
+  if seats < b.party_size then
+    return pg_catalog.format('not_enough_seats: the tables seat %s, the party is %s', seats, b.party_size);
+  end if;
+  with recursive reach(id) as (
+    select p_table_ids[1]
+    union
+    select case when a.table_a = r.id then a.table_b else a.table_a end
+      from reach r join public.table_adjacency a on a.table_a = r.id or a.table_b = r.id
+     where (case when a.table_a = r.id then a.table_b else a.table_a end) = any(p_table_ids))
+  select count(*) into reachable from reach;
+  if reachable <> n then
+    return 'not_adjacent: combined tables must form one connected group';
+  end if;
+  return null;
+end $$;
+
+-- Tables of the set already held by another booking over this booking's window (a lost race, not an error).
+create function private.busy_tables(b public.bookings, p_table_ids uuid[])
+returns text[] language sql stable set search_path = '' as $$
+  select pg_catalog.array_agg(distinct t.table_number order by t.table_number)
+    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+   where a.table_id = any(p_table_ids) and a.released_at is null and a.booking_id <> b.id
+     and a.during && private.blocked_window(b);
+$$;
+
+revoke all on function private.usable_tables(uuid), private.capacity_problem(public.bookings, integer),
+  private.assignment_snapshot(public.bookings, jsonb), private.plan_violation(public.bookings, uuid[], integer),
+  private.busy_tables(public.bookings, uuid[]) from public, anon, authenticated;

@@ -1,0 +1,397 @@
+-- The coordinator's RPCs. Each runs in one transaction and takes only transaction-scoped locks, so the
+-- edge function can call them through a transaction-mode pooler. The flow for one booking:
+--   assignment_begin   → booking lock, lease, capacity verification, breaker, concurrency slot, snapshot
+--   (engine plans in TypeScript)
+--   assignment_commit  → restaurant lock, re-check, write tables, assigned → confirmed, outbox, events
+--   assignment_fail    → retry with backoff, or manual review with a reason
+-- Outcomes are returned as JSON ({"outcome": …}); exceptions are reserved for bad input (AS005) and
+-- plans that break a rule (AS007), which mean a bug in the caller.
+
+alter table public.bookings
+  add column dispatch_count integer not null default 0
+    constraint booking_dispatch_count_is_not_negative check (dispatch_count >= 0),
+  add column last_dispatched_at timestamptz;
+comment on column public.bookings.dispatch_count is
+  'HTTP dispatches to the coordinator since it last picked the booking up; the sweeper escalates when it grows too large.';
+
+-- Invariant: at most max_parallel bookings of a restaurant are assignment_in_progress, whatever path moves them.
+create function private.enforce_max_parallel()
+returns trigger language plpgsql set search_path = '' as $$
+declare
+  running integer;
+  allowed integer;
+begin
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', new.restaurant_id));
+  select count(*) into running from public.bookings
+   where restaurant_id = new.restaurant_id and assignment_state = 'assignment_in_progress' and id <> new.id;
+  allowed := (private.settings_for(new.restaurant_id) ->> 'max_parallel')::integer;
+  if running >= allowed then
+    raise exception using errcode = 'AS006',
+      message = pg_catalog.format('restaurant %s already has %s of %s bookings in progress', new.restaurant_id, running, allowed);
+  end if;
+  return new;
+end $$;
+create trigger enforce_max_parallel before update of assignment_state on public.bookings
+  for each row when (new.assignment_state = 'assignment_in_progress' and old.assignment_state is distinct from 'assignment_in_progress')
+  execute function private.enforce_max_parallel();
+
+-- Exponential backoff with jitter: base·2^(attempt-1), capped, plus up to one second of jitter.
+create function private.retry_delay_ms(p_attempt integer)
+returns integer language sql volatile set search_path = '' as $$
+  select least(s.retry_max_ms, s.retry_base_ms * power(2, greatest(p_attempt - 1, 0))::bigint)::integer
+         + floor(random() * 1000)::integer
+    from private.pipeline_settings s;
+$$;
+
+create function private.record_attempt(b public.bookings, p_result text, p_reason text, p_strategy text,
+                                       p_duration_ms integer, p_metadata jsonb)
+returns void language sql set search_path = '' as $$
+  insert into public.booking_assignment_attempts (booking_id, attempt_no, strategy, result, reason, duration_ms, metadata)
+  values (b.id, greatest(b.attempt_count, 1), p_strategy, p_result, p_reason, p_duration_ms, coalesce(p_metadata, '{}'::jsonb))
+  on conflict (booking_id, attempt_no) do update
+    set result = excluded.result, reason = excluded.reason, strategy = excluded.strategy,
+        duration_ms = excluded.duration_ms, metadata = excluded.metadata;
+$$;
+
+-- End an attempt that did not produce tables: back to assignment_pending with a backoff, or to manual
+-- review when the attempts are used up or retrying cannot help. Returns the outcome JSON.
+create function private.end_attempt(b public.bookings, p_kind text, p_reason text, p_duration_ms integer,
+                                    p_details jsonb, p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  s private.pipeline_settings;
+  delay integer;
+  escalate_reason text;
+  code text := pg_catalog.split_part(p_reason, ':', 1);
+begin
+  select * into s from private.pipeline_settings;
+  if p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
+    escalate_reason := p_reason;
+  elsif b.attempt_count >= s.max_attempts then
+    escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
+  end if;
+
+  if escalate_reason is not null then
+    perform private.record_attempt(b, 'manual_review', p_reason, null, p_duration_ms, p_details);
+    perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, escalate_reason,
+      pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count), 'coordinator');
+    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
+      pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'detail', escalate_reason,
+                                    'attempts', b.attempt_count, 'duration_ms', p_duration_ms),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', escalate_reason);
+  end if;
+
+  delay := private.retry_delay_ms(b.attempt_count);
+  perform private.record_attempt(b, case when p_kind = 'error' then 'error' else 'retry' end, p_reason, null,
+                                 p_duration_ms, p_details);
+  perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, p_reason,
+    pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator');
+  update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+  perform private.record_event('assignment.coordinator', 'coordinator.retry', 'warning',
+    pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
+                                  'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
+                                  'duration_ms', p_duration_ms),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'retry', 'reason', p_reason, 'delay_ms', delay);
+end $$;
+
+-- A lease ran out: the worker holding it is gone. Counts as an error for the breaker.
+create function private.expire_lease(p_booking_id uuid, p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  b public.bookings;
+begin
+  select * into b from public.bookings where id = p_booking_id for update;
+  if b.assignment_state <> 'assignment_in_progress' or b.lease_expires_at > p_now then
+    return pg_catalog.jsonb_build_object('outcome', 'noop');
+  end if;
+  perform private.breaker_record(b.restaurant_id, b.id, true, p_now);
+  return private.end_attempt(b, 'error', 'lease_expired: the worker holding the booking stopped answering', null,
+                             '{}'::jsonb, p_now);
+end $$;
+
+create function public.assignment_begin(
+  p_booking_id uuid,
+  p_trigger text default 'dispatch',
+  p_max_parallel integer default null,
+  p_now timestamptz default now()
+) returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  settings jsonb;
+  problem text;
+  admit jsonb;
+  running integer;
+  delay integer;
+  started timestamptz := pg_catalog.clock_timestamp();
+  lock_wait_ms numeric;
+  slot_wait_ms numeric;
+  outcome jsonb;
+begin
+  if p_booking_id is null then
+    raise exception using errcode = 'AS005', message = 'booking_id is required';
+  end if;
+  if p_max_parallel is not null and p_max_parallel < 1 then
+    raise exception using errcode = 'AS005', message = 'max_parallel must be at least 1';
+  end if;
+  if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
+    perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking'),
+      (select restaurant_id from public.bookings where id = p_booking_id), p_booking_id);
+    return '{"outcome": "busy", "reason": "booking_locked"}'::jsonb;
+  end if;
+  select * into b from public.bookings where id = p_booking_id for update;
+  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  if not found then
+    return '{"outcome": "noop", "reason": "booking_not_found"}'::jsonb;
+  end if;
+  -- The coordinator answered, so dispatching worked; the sweeper's escalation counter starts over.
+  update public.bookings set dispatch_count = 0 where id = b.id and dispatch_count <> 0;
+
+  if b.assignment_state in ('confirmed', 'cancelled', 'manual_review', 'assigned') then
+    return pg_catalog.jsonb_build_object('outcome', 'noop', 'reason', 'terminal_state', 'state', b.assignment_state);
+  end if;
+  if b.assignment_state = 'assignment_in_progress' then
+    if b.lease_expires_at > p_now then
+      perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
+        pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'lease'), b.restaurant_id, b.id);
+      return '{"outcome": "busy", "reason": "leased"}'::jsonb;
+    end if;
+    outcome := private.expire_lease(b.id, p_now);
+    if outcome ->> 'outcome' = 'manual_review' then
+      return outcome;
+    end if;
+    select * into b from public.bookings where id = p_booking_id;
+  end if;
+
+  settings := private.settings_for(b.restaurant_id, p_max_parallel);
+  if b.assignment_state = 'created' then
+    problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
+    if problem is not null then
+      perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
+        pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
+      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
+        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
+                                      'attempts', 0, 'trigger', p_trigger),
+        b.restaurant_id, b.id);
+      return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
+    end if;
+    perform private.apply_assignment_transition(b.id, 'capacity_verified', b.assignment_state_version, null,
+      pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
+    b.assignment_state_version := b.assignment_state_version + 1;
+    b.assignment_state := 'capacity_verified';
+  end if;
+  if b.assignment_state = 'capacity_verified' then
+    perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, null,
+      pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
+    b.assignment_state_version := b.assignment_state_version + 1;
+  end if;
+
+  admit := private.breaker_admit(b.restaurant_id, b.id, p_now);
+  if not (admit ->> 'allowed')::boolean then
+    delay := (admit ->> 'delay_ms')::integer;
+    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    perform private.record_event('assignment.coordinator', 'coordinator.circuit_open', 'warning',
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'delay_ms', delay, 'state', admit ->> 'state'),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
+  end if;
+
+  -- The concurrency slot: counted under the restaurant lock, which enforce_max_parallel also takes.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
+  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  select count(*) into running from public.bookings
+   where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
+  if running >= (settings ->> 'max_parallel')::integer then
+    delay := (select s.rate_limited_delay_ms from private.pipeline_settings s) + floor(random() * 200)::integer;
+    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    perform private.record_event('assignment.coordinator', 'coordinator.retry', 'info',
+      pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
+                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'rate_limited', 'delay_ms', delay);
+  end if;
+
+  perform private.apply_assignment_transition(b.id, 'assignment_in_progress', b.assignment_state_version, null,
+    pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt', b.attempt_count + 1), 'coordinator');
+  update public.bookings
+     set lease_token = pg_catalog.gen_random_uuid(),
+         lease_expires_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
+         next_attempt_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
+         attempt_count = attempt_count + 1
+   where id = b.id
+  returning * into b;
+  perform private.record_event('assignment.coordinator', 'coordinator.start', 'info',
+    pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', 'v3', 'attempt', b.attempt_count,
+                                  'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
+                                  'probe', coalesce((admit ->> 'probe')::boolean, false)),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object(
+    'outcome', 'ready', 'lease_token', b.lease_token, 'attempt', b.attempt_count,
+    'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
+    'snapshot', private.assignment_snapshot(b, settings));
+end $$;
+comment on function public.assignment_begin(uuid, text, integer, timestamptz) is
+  'Start an assignment attempt: locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms).';
+
+create function public.assignment_commit(
+  p_booking_id uuid,
+  p_lease_token uuid,
+  p_table_ids uuid[],
+  p_strategy text,
+  p_duration_ms integer default null,
+  p_metadata jsonb default '{}'::jsonb,
+  p_now timestamptz default now()
+) returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  settings jsonb;
+  violation text;
+  busy text[];
+  started timestamptz;
+  lock_wait_ms numeric;
+  first_confirmation boolean;
+begin
+  if p_booking_id is null or p_lease_token is null or p_strategy is null then
+    raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
+  end if;
+  select * into b from public.bookings where id = p_booking_id for update;
+  if not found or b.assignment_state <> 'assignment_in_progress' or b.lease_token is distinct from p_lease_token then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  settings := private.settings_for(b.restaurant_id);
+  violation := private.plan_violation(b, p_table_ids, (settings ->> 'max_tables_per_booking')::integer);
+  if violation is not null then
+    raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
+  end if;
+
+  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
+  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  busy := private.busy_tables(b, p_table_ids);
+  if busy is not null then
+    perform private.record_event('assignment.coordinator', 'coordinator.commit_conflict', 'info',
+      pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
+                                    'lock_wait_ms', lock_wait_ms),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
+                                         'snapshot', private.assignment_snapshot(b, settings));
+  end if;
+
+  perform private.release_booking_tables(b.id, 'superseded');
+  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+  select b.id, b.restaurant_id, t, private.blocked_window(b), 'auto', 'coordinator:' || p_strategy
+    from pg_catalog.unnest(p_table_ids) t;
+  perform private.apply_assignment_transition(b.id, 'assigned', b.assignment_state_version, null,
+    pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids)), 'coordinator');
+  perform private.apply_assignment_transition(b.id, 'confirmed', b.assignment_state_version + 1, null,
+    pg_catalog.jsonb_build_object('strategy', p_strategy), 'coordinator');
+  update public.bookings set assignment_strategy = p_strategy where id = b.id;
+  perform private.record_attempt(b, 'success', null, p_strategy, p_duration_ms, p_metadata);
+  perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
+
+  first_confirmation := not exists (
+    select 1 from public.booking_assignment_state_history h
+     where h.booking_id = b.id and h.to_state = 'confirmed' and h.version < b.assignment_state_version + 2);
+  perform private.enqueue_confirmation(b, first_confirmation);
+  perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
+    pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
+                                  'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms)
+      || coalesce(p_metadata, '{}'::jsonb),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'version', b.assignment_state_version + 2,
+                                       'lock_wait_ms', lock_wait_ms);
+exception when exclusion_violation then
+  -- Unreachable while every writer takes the restaurant lock; kept so a race is an outcome, not a crash.
+  return '{"outcome": "conflict"}'::jsonb;
+end $$;
+comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz) is
+  'Finish an attempt with the engine''s tables: validates every rule (AS007 if one is broken), re-checks availability under the restaurant lock, writes the assignments, moves assigned → confirmed, queues one confirmation and records the events. Returns {outcome: confirmed | conflict (with a fresh snapshot) | lease_lost}.';
+
+create function public.assignment_fail(
+  p_booking_id uuid,
+  p_lease_token uuid,
+  p_kind text,
+  p_reason text,
+  p_duration_ms integer default null,
+  p_details jsonb default '{}'::jsonb,
+  p_now timestamptz default now()
+) returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  reason text := private.scrub_personal_data(coalesce(nullif(pg_catalog.btrim(p_reason), ''), p_kind));
+begin
+  if p_kind is null or p_kind not in ('no_fit', 'conflict', 'error') then
+    raise exception using errcode = 'AS005', message = 'kind must be one of no_fit, conflict, error';
+  end if;
+  select * into b from public.bookings where id = p_booking_id for update;
+  if not found or b.assignment_state <> 'assignment_in_progress' or b.lease_token is distinct from p_lease_token then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  if p_kind = 'error' then
+    perform private.breaker_record(b.restaurant_id, b.id, true, p_now);
+    perform private.record_event('assignment.coordinator', 'coordinator.error', 'error',
+      pg_catalog.jsonb_build_object('message', pg_catalog.left(reason, 500), 'attempts', b.attempt_count),
+      b.restaurant_id, b.id);
+  else
+    perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
+  end if;
+  if pg_catalog.strpos(reason, ':') = 0 then
+    reason := p_kind || ': ' || reason;
+  end if;
+  return private.end_attempt(b, p_kind, reason, p_duration_ms, p_details, p_now);
+end $$;
+comment on function public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz) is
+  'Finish an attempt without tables. kind = no_fit (nothing free fits), conflict (re-planning kept losing races) or error (counts toward the circuit breaker). Schedules a retry with backoff or escalates to manual_review; returns {outcome: retry | manual_review | lease_lost}.';
+
+create function public.assignment_claim_due(
+  p_limit integer default 10,
+  p_restaurant_id uuid default null,
+  p_visibility_ms integer default 10000,
+  p_now timestamptz default now()
+) returns uuid[] language plpgsql security definer set search_path = '' as $$
+declare
+  claimed uuid[];
+begin
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception using errcode = 'AS005', message = 'limit must be between 1 and 1000';
+  end if;
+  if p_visibility_ms is null or p_visibility_ms not between 100 and 600000 then
+    raise exception using errcode = 'AS005', message = 'visibility_ms must be between 100 and 600000';
+  end if;
+  -- Claiming pushes next_attempt_at out by the visibility timeout, so a claimed booking whose worker
+  -- dies becomes due again instead of being lost.
+  with due as (
+    select id from public.bookings
+     where next_attempt_at <= p_now
+       and assignment_state in ('created', 'capacity_verified', 'assignment_pending')
+       and (p_restaurant_id is null or restaurant_id = p_restaurant_id)
+     order by next_attempt_at
+     limit p_limit
+     for update skip locked),
+  claimed_rows as (
+    update public.bookings b
+       set next_attempt_at = p_now + pg_catalog.make_interval(secs => p_visibility_ms / 1000.0)
+      from due where b.id = due.id
+    returning b.id)
+  select pg_catalog.array_agg(id) into claimed from claimed_rows;
+  return coalesce(claimed, '{}'::uuid[]);
+end $$;
+comment on function public.assignment_claim_due(integer, uuid, integer, timestamptz) is
+  'Claim up to p_limit bookings whose next attempt is due (optionally of one restaurant), hiding them from other claimers for p_visibility_ms. Used by a running coordinator to keep draining work, and by the sweeper.';
+
+revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(integer),
+  private.record_attempt(public.bookings, text, text, text, integer, jsonb),
+  private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
+  private.expire_lease(uuid, timestamptz) from public, anon, authenticated;
+revoke all on function public.assignment_begin(uuid, text, integer, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz),
+  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz),
+  public.assignment_claim_due(integer, uuid, integer, timestamptz) from public, anon, authenticated, service_role;
+grant execute on function public.assignment_begin(uuid, text, integer, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz),
+  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz),
+  public.assignment_claim_due(integer, uuid, integer, timestamptz) to service_role;

@@ -1,0 +1,162 @@
+-- Getting bookings to the coordinator, and making sure none is ever left behind.
+--   * On insert, a trigger marks the booking due and nudges the coordinator over pg_net (fast path).
+--   * A changed confirmed booking releases its tables and is nudged again.
+--   * pg_cron runs the sweeper: expired leases go back to the queue, due bookings are re-dispatched
+--     with backoff, and a booking the coordinator never picks up is escalated to manual review.
+-- The coordinator's URL and secret live in Vault:
+--   select vault.create_secret('https://<ref>.supabase.co/functions/v1', 'assignment_functions_url');
+--   select vault.create_secret('<secret>', 'assignment_pipeline_secret');
+
+-- POST {booking_id, trigger} to a pipeline function. Returns the pg_net request id, or null when the
+-- URL is not configured (the sweeper keeps the booking due, so nothing is lost).
+create function private.post_to_function(p_function text, p_body jsonb)
+returns bigint language plpgsql security definer set search_path = '' as $$
+declare
+  base_url text;
+  secret text;
+  timeout_ms integer;
+begin
+  select decrypted_secret into base_url from vault.decrypted_secrets where name = 'assignment_functions_url';
+  select decrypted_secret into secret from vault.decrypted_secrets where name = 'assignment_pipeline_secret';
+  if base_url is null or secret is null then
+    return null;
+  end if;
+  select s.dispatch_timeout_ms into timeout_ms from private.pipeline_settings s;
+  return net.http_post(
+    url := pg_catalog.rtrim(base_url, '/') || '/' || p_function,
+    body := p_body,
+    headers := pg_catalog.jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || secret),
+    timeout_milliseconds := timeout_ms);
+end $$;
+
+create function private.dispatch_booking(p_booking_id uuid, p_trigger text)
+returns bigint language sql security definer set search_path = '' as $$
+  select private.post_to_function('assignment-coordinator',
+                                  pg_catalog.jsonb_build_object('booking_id', p_booking_id, 'trigger', p_trigger));
+$$;
+
+-- Due in a few seconds: if the nudge below is lost, the sweeper dispatches it then.
+create function private.mark_new_booking_due()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  new.next_attempt_at := pg_catalog.now() + interval '10 seconds';
+  return new;
+end $$;
+create trigger mark_new_booking_due before insert on public.bookings
+  for each row execute function private.mark_new_booking_due();
+
+create function private.dispatch_new_booking()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  perform private.dispatch_booking(new.id, 'insert');
+  return null;
+end $$;
+create trigger dispatch_new_booking after insert on public.bookings
+  for each row execute function private.dispatch_new_booking();
+
+-- A confirmed booking whose time or party size changed gives its tables back and is assigned again.
+create function private.reassign_changed_booking()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  if new.assignment_state = 'confirmed'
+     and (new.start_at, new.end_at, new.party_size) is distinct from (old.start_at, old.end_at, old.party_size) then
+    perform private.apply_assignment_transition(new.id, 'assignment_pending', new.assignment_state_version,
+      'booking_changed: time or party size changed after confirmation',
+      pg_catalog.jsonb_build_object('party_size', pg_catalog.jsonb_build_array(old.party_size, new.party_size),
+                                    'start_changed', new.start_at is distinct from old.start_at), 'system');
+    update public.bookings set next_attempt_at = pg_catalog.now() + interval '10 seconds', attempt_count = 0
+     where id = new.id;
+    perform private.dispatch_booking(new.id, 'modification');
+  end if;
+  return null;
+end $$;
+create trigger reassign_changed_booking after update of start_at, end_at, party_size on public.bookings
+  for each row execute function private.reassign_changed_booking();
+
+-- One sweep. Returns what it did. Safe to run concurrently (SKIP LOCKED) and at any frequency.
+create function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  s private.pipeline_settings;
+  r record;
+  expired integer := 0;
+  dispatched integer := 0;
+  escalated integer := 0;
+  backoff_s numeric;
+begin
+  select * into s from private.pipeline_settings;
+
+  for r in select b.id from public.bookings b
+            where b.assignment_state = 'assignment_in_progress' and b.lease_expires_at <= p_now
+            order by b.lease_expires_at limit s.sweeper_batch_size for update skip locked loop
+    perform private.expire_lease(r.id, p_now);
+    expired := expired + 1;
+  end loop;
+
+  for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at
+             from public.bookings b
+            where b.assignment_state in ('created', 'capacity_verified', 'assignment_pending') and b.next_attempt_at <= p_now
+            order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
+    if r.dispatch_count >= s.max_dispatches then
+      perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version,
+        pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without the coordinator picking it up',
+                          r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
+        '{}'::jsonb, 'sweeper');
+      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
+        pg_catalog.jsonb_build_object('reason', 'coordinator_unreachable', 'dispatches', r.dispatch_count),
+        r.restaurant_id, r.id);
+      escalated := escalated + 1;
+    else
+      backoff_s := least(60, 5 * power(2, r.dispatch_count)) + random() * 2;
+      update public.bookings
+         set dispatch_count = dispatch_count + 1, last_dispatched_at = p_now,
+             next_attempt_at = p_now + pg_catalog.make_interval(secs => backoff_s)
+       where id = r.id;
+      perform private.dispatch_booking(r.id, 'sweeper');
+      dispatched := dispatched + 1;
+    end if;
+  end loop;
+
+  if exists (select 1 from public.notification_outbox o
+              where (o.status = 'pending' and o.next_attempt_at <= p_now)
+                 or (o.status = 'sending' and o.lease_expires_at <= p_now)) then
+    perform private.post_to_function('notification-dispatcher', '{"trigger": "sweeper"}'::jsonb);
+  end if;
+
+  if expired + dispatched + escalated > 0 then
+    perform private.record_event('assignment.sweeper', 'sweeper.run', case when escalated > 0 then 'warning' else 'info' end,
+      pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'escalated', escalated),
+      null, null);
+  end if;
+  return pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'escalated', escalated);
+end $$;
+
+-- pg_cron entry point. pg_cron 1.5+ runs it every few seconds; 1.4 only has minute schedules, so there it
+-- runs once a minute and sweeps `p_iterations` times, committing after each sweep so dispatches go out.
+create procedure private.run_sweeper(p_iterations integer default 1, p_interval_seconds numeric default 0)
+language plpgsql security definer set search_path = '' as $$
+begin
+  for i in 1..p_iterations loop
+    perform private.sweep(pg_catalog.clock_timestamp());
+    commit;
+    if i < p_iterations then
+      perform pg_catalog.pg_sleep(p_interval_seconds);
+    end if;
+  end loop;
+end $$;
+
+create extension if not exists pg_cron;
+do $$
+begin
+  if (select pg_catalog.regexp_match(extversion, '^(\d+)\.(\d+)')::int[] >= array[1, 5] from pg_catalog.pg_extension
+       where extname = 'pg_cron') then
+    perform cron.schedule('assignment-sweeper', '5 seconds', 'call private.run_sweeper()');
+  else
+    perform cron.schedule('assignment-sweeper', '* * * * *', 'call private.run_sweeper(11, 5)');
+  end if;
+end $$;
+
+revoke all on function private.post_to_function(text, jsonb), private.dispatch_booking(uuid, text),
+  private.mark_new_booking_due(), private.dispatch_new_booking(), private.reassign_changed_booking(),
+  private.sweep(timestamptz) from public, anon, authenticated;
+revoke all on procedure private.run_sweeper(integer, numeric) from public, anon, authenticated;
