@@ -131,10 +131,11 @@ begin
   return pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'escalated', escalated);
 end $$;
 
--- pg_cron entry point. pg_cron 1.5+ runs it every few seconds; 1.4 only has minute schedules, so there it
--- runs once a minute and sweeps `p_iterations` times, committing after each sweep so dispatches go out.
+-- For pg_cron 1.4, which only has minute schedules: sweep `p_iterations` times within the minute,
+-- committing after each sweep so its dispatches go out. pg_cron 1.5+ (hosted Supabase) calls sweep() directly.
+-- (A procedure that commits may not carry SET options or be security definer, so every name is qualified.)
 create procedure private.run_sweeper(p_iterations integer default 1, p_interval_seconds numeric default 0)
-language plpgsql security definer set search_path = '' as $$
+language plpgsql as $$
 begin
   for i in 1..p_iterations loop
     perform private.sweep(pg_catalog.clock_timestamp());
@@ -150,7 +151,7 @@ do $$
 begin
   if (select pg_catalog.regexp_match(extversion, '^(\d+)\.(\d+)')::int[] >= array[1, 5] from pg_catalog.pg_extension
        where extname = 'pg_cron') then
-    perform cron.schedule('assignment-sweeper', '5 seconds', 'call private.run_sweeper()');
+    perform cron.schedule('assignment-sweeper', '5 seconds', 'select private.sweep()');
   else
     perform cron.schedule('assignment-sweeper', '* * * * *', 'call private.run_sweeper(11, 5)');
   end if;

@@ -1,19 +1,22 @@
 // Several real connections race the same transition with the same expected version:
 // Postgres must let exactly one through and refuse the rest as stale (AS002).
-import postgres from "postgres";
 import { assertEquals } from "../../../shared/testing/assert.ts";
-import { withFixtureRestaurant } from "../../../shared/testing/fixtures.ts";
+import { connect, createRestaurant, someDay, withDispatchPaused } from "../../../shared/testing/stack.ts";
 
-const DB_URL = Deno.env.get("SUPABASE_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const RACERS = 8;
+const admin = connect(1);
+
+async function newBooking(): Promise<string> {
+  const r = await createRestaurant(admin, { tables: [{ number: "W1", capacity: 2 }] });
+  return await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+}
 
 Deno.test("racing transitions with the same expected version produce exactly one winner", async () => {
-  const admin = postgres(DB_URL, { prepare: false, max: 1, onnotice: () => {} });
-  const racers = Array.from({ length: RACERS }, () => postgres(DB_URL, { prepare: false, max: 1 }));
+  const racers = Array.from({ length: RACERS }, () => connect(1));
   try {
-    await withFixtureRestaurant(admin, async ({ createBooking }) => {
+    await withDispatchPaused(admin, async () => {
       for (let round = 0; round < 5; round++) {
-        const bookingId = await createBooking(2, "2030-01-07T19:00:00Z");
+        const bookingId = await newBooking();
         // Every racer has its own connection and all calls are in flight at once.
         const results = await Promise.allSettled(
           racers.map((sql) =>
@@ -38,16 +41,16 @@ Deno.test("racing transitions with the same expected version produce exactly one
       }
     });
   } finally {
-    await Promise.all([admin.end(), ...racers.map((sql) => sql.end())]);
+    await Promise.all(racers.map((sql) => sql.end()));
   }
 });
 
 Deno.test("a transition waiting on another connection's row lock sees the new version and is refused", async () => {
-  const a = postgres(DB_URL, { prepare: false, max: 1, onnotice: () => {} });
-  const b = postgres(DB_URL, { prepare: false, max: 1 });
+  const a = connect(1);
+  const b = connect(1);
   try {
-    await withFixtureRestaurant(a, async ({ createBooking }) => {
-      const bookingId = await createBooking(2, "2030-01-07T19:00:00Z");
+    await withDispatchPaused(admin, async () => {
+      const bookingId = await newBooking();
       let releaseA!: () => void;
       const aHolds = new Promise<void>((resolve) => (releaseA = resolve));
       let aStarted!: () => void;
@@ -71,6 +74,6 @@ Deno.test("a transition waiting on another connection's row lock sees the new ve
       );
     });
   } finally {
-    await Promise.all([a.end(), b.end()]);
+    await Promise.all([a.end(), b.end(), admin.end()]);
   }
 });

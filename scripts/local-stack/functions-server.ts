@@ -1,0 +1,87 @@
+// Serves every edge function in supabase/functions at http://127.0.0.1:54321/functions/v1/<name>, the
+// way `supabase functions serve` does, without Docker: each function's real index.ts runs in its own
+// Deno process (restarted if it dies) and this process routes requests to it.
+const ROOT = new URL("../../", import.meta.url).pathname;
+const PORT = Number(Deno.env.get("FUNCTIONS_PORT") ?? 54321);
+const DENO = Deno.execPath();
+
+interface Worker {
+  name: string;
+  port: number;
+  process?: Deno.ChildProcess;
+}
+
+const workers = new Map<string, Worker>();
+let nextPort = PORT + 100;
+for await (const entry of Deno.readDir(`${ROOT}supabase/functions`)) {
+  if (!entry.isDirectory || entry.name.startsWith("_")) continue;
+  try {
+    await Deno.stat(`${ROOT}supabase/functions/${entry.name}/index.ts`);
+    workers.set(entry.name, { name: entry.name, port: nextPort++ });
+  } catch { /* not a function */ }
+}
+
+let stopping = false;
+
+function start(worker: Worker): void {
+  worker.process = new Deno.Command(DENO, {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--no-prompt",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}supabase/functions/${worker.name}/index.ts`,
+    ],
+    cwd: ROOT,
+    env: { DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${worker.port}`, SB_FUNCTION_NAME: worker.name },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  worker.process.status.then((status) => {
+    if (stopping) return;
+    console.error(`function ${worker.name} exited (${status.code}); restarting`);
+    setTimeout(() => start(worker), 500);
+  });
+}
+
+for (const worker of workers.values()) start(worker);
+
+function shutdown(): void {
+  stopping = true;
+  for (const worker of workers.values()) {
+    try {
+      worker.process?.kill("SIGTERM");
+    } catch { /* already gone */ }
+  }
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGTERM", shutdown);
+Deno.addSignalListener("SIGINT", shutdown);
+
+Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => {} }, async (request) => {
+  const url = new URL(request.url);
+  if (url.pathname === "/health") return Response.json({ functions: [...workers.keys()] });
+  const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
+  const worker = match ? workers.get(match[1]) : undefined;
+  if (!worker) {
+    return Response.json({ error: { code: "not_found", message: "no such function" } }, { status: 404 });
+  }
+  const target = `http://127.0.0.1:${worker.port}${match![2] ?? "/"}${url.search}`;
+  const body = request.body ? await request.arrayBuffer() : undefined;
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fetch(target, { method: request.method, headers: request.headers, body });
+    } catch (error) {
+      // A function that is still booting refuses connections for a moment; Supabase answers 503 then.
+      if (attempt >= 20) {
+        return Response.json({ error: { code: "boot_error", message: String(error) } }, { status: 503 });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
+console.log(`functions served at http://127.0.0.1:${PORT}/functions/v1/{${[...workers.keys()].join(",")}}`);

@@ -1,0 +1,147 @@
+// The coordinator for one booking: begin (Postgres) → plan (engine) → commit (Postgres), re-planning on
+// a fresh snapshot when a commit loses a race, and reporting every other ending through `fail` so
+// Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
+import { planAssignment } from "../engine/planner.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import { type AssignmentStore, SQLSTATE, StoreError } from "../store/port.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { scrub } from "../telemetry/log.ts";
+
+export interface CoordinatorOptions {
+  strategy: string;
+  maxParallel?: number;
+  /** Re-plans allowed after lost races before the attempt is given up as a conflict. */
+  maxReplans: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+export type ProcessOutcome =
+  | { outcome: "confirmed"; strategy: string; tables: string[]; replans: number; durationMs: number }
+  | { outcome: "retry" | "rate_limited" | "circuit_open"; delayMs: number; reason?: string }
+  | { outcome: "manual_review"; reason: string }
+  | { outcome: "noop" | "busy" | "lease_lost"; reason?: string };
+
+const SOURCE = "assignment.coordinator";
+
+export async function processBooking(
+  store: AssignmentStore,
+  bookingId: string,
+  trigger: string,
+  options: CoordinatorOptions,
+): Promise<ProcessOutcome> {
+  const now = options.now ?? performance.now.bind(performance);
+  const started = now();
+  const log = options.logger;
+  log.info(SOURCE, "processing booking", { booking_id: bookingId, trigger });
+
+  const begun = await store.begin({ bookingId, trigger, maxParallel: options.maxParallel });
+  switch (begun.outcome) {
+    case "ready":
+      break;
+    case "rate_limited":
+    case "circuit_open":
+      log.info(SOURCE, `deferred: ${begun.outcome}`, { booking_id: bookingId, delay_ms: begun.delay_ms });
+      return { outcome: begun.outcome, delayMs: begun.delay_ms };
+    case "manual_review":
+      log.warn(SOURCE, "escalated to manual review", { booking_id: bookingId, reason: code(begun.reason) });
+      return { outcome: "manual_review", reason: begun.reason };
+    default:
+      return { outcome: begun.outcome, reason: begun.reason };
+  }
+
+  const lease = { bookingId, leaseToken: begun.lease_token };
+  const elapsed = () => Math.max(0, now() - started);
+  let snapshot: Snapshot = begun.snapshot;
+  try {
+    for (let replans = 0;; replans++) {
+      const plan = planAssignment(snapshot, options.strategy);
+      if (plan.decision === "no_fit") {
+        return settle(
+          await store.fail({
+            ...lease,
+            kind: "no_fit",
+            reason: plan.reason,
+            durationMs: elapsed(),
+            details: { strategy: plan.strategy, replans },
+          }),
+        );
+      }
+      log.info("assignment.engine", `strategy: ${plan.strategy}, score: ${plan.score.toFixed(2)}`, {
+        booking_id: bookingId,
+        tables: plan.tableNumbers,
+        candidates: plan.candidates,
+      });
+      const committed = await store.commit({
+        ...lease,
+        tableIds: plan.tableIds,
+        strategy: plan.strategy,
+        durationMs: elapsed(),
+        metadata: { score: plan.score, slack: plan.slack, candidates: plan.candidates, replans },
+      });
+      if (committed.outcome === "confirmed") {
+        log.info(SOURCE, "confirmed", { booking_id: bookingId, strategy: plan.strategy, replans });
+        return {
+          outcome: "confirmed",
+          strategy: plan.strategy,
+          tables: plan.tableNumbers,
+          replans,
+          durationMs: elapsed(),
+        };
+      }
+      if (committed.outcome === "lease_lost") return { outcome: "lease_lost" };
+      if (replans >= options.maxReplans || !committed.snapshot) {
+        return settle(
+          await store.fail({
+            ...lease,
+            kind: "conflict",
+            reason: `conflict: lost ${replans + 1} races for tables (${
+              committed.busy_tables?.join(", ") ?? "?"
+            })`,
+            durationMs: elapsed(),
+            details: { replans },
+          }),
+        );
+      }
+      log.info(SOURCE, "commit lost a race; re-planning", { booking_id: bookingId, replans: replans + 1 });
+      snapshot = committed.snapshot;
+    }
+  } catch (error) {
+    // Anything unexpected (an engine bug, a rule-breaking plan, a dropped connection) is an error for the
+    // breaker; Postgres schedules the retry. If even that fails, the lease expires and the sweeper takes over.
+    const message = error instanceof StoreError && error.code === SQLSTATE.planBreaksRule
+      ? `engine_error: ${error.message}`
+      : `error: ${error instanceof Error ? error.message : String(error)}`;
+    log.error(SOURCE, scrub(message), { booking_id: bookingId });
+    return settle(
+      await store.fail({
+        ...lease,
+        kind: "error",
+        reason: scrub(message).slice(0, 400),
+        durationMs: elapsed(),
+        details: {},
+      }),
+    );
+  }
+
+  function settle(result: Awaited<ReturnType<AssignmentStore["fail"]>>): ProcessOutcome {
+    if (result.outcome === "retry") {
+      log.warn(SOURCE, "retry scheduled", {
+        booking_id: bookingId,
+        reason: code(result.reason),
+        delay_ms: result.delay_ms,
+      });
+      return { outcome: "retry", delayMs: result.delay_ms, reason: result.reason };
+    }
+    if (result.outcome === "manual_review") {
+      log.warn(SOURCE, "escalated to manual review", { booking_id: bookingId, reason: code(result.reason) });
+      return { outcome: "manual_review", reason: result.reason };
+    }
+    return { outcome: "lease_lost" };
+  }
+}
+
+/** The machine-readable part of a "<code>: <sentence>" reason. */
+function code(reason: string): string {
+  return reason.split(":")[0];
+}

@@ -1,0 +1,59 @@
+// The coordinator's only way to reach Postgres. Each method is one RPC, i.e. one transaction, so every
+// lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler.
+import type { BeginResult, ClaimedNotification, CommitResult, FailResult } from "./results.ts";
+
+export type FailureKind = "no_fit" | "conflict" | "error";
+
+export interface BeginArgs {
+  bookingId: string;
+  trigger: string;
+  /** This instance's FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL; lowers the database limit, never raises it. */
+  maxParallel?: number;
+}
+
+export interface CommitArgs {
+  bookingId: string;
+  leaseToken: string;
+  tableIds: string[];
+  strategy: string;
+  durationMs: number;
+  metadata: Record<string, unknown>;
+}
+
+export interface FailArgs {
+  bookingId: string;
+  leaseToken: string;
+  kind: FailureKind;
+  reason: string;
+  durationMs: number;
+  details: Record<string, unknown>;
+}
+
+export interface AssignmentStore {
+  begin(args: BeginArgs): Promise<BeginResult>;
+  commit(args: CommitArgs): Promise<CommitResult>;
+  fail(args: FailArgs): Promise<FailResult>;
+  claimDue(args: { limit: number; visibilityMs: number }): Promise<string[]>;
+  claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
+  completeNotification(args: { id: number; ok: boolean; error?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A database error the caller can act on: SQLSTATE plus a message meant for people. */
+export class StoreError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+/** SQLSTATEs raised by the pipeline's RPCs (see the migrations). */
+export const SQLSTATE = {
+  illegalTransition: "AS001",
+  staleVersion: "AS002",
+  unknownBooking: "AS003",
+  outsideStateMachine: "AS004",
+  invalidArgument: "AS005",
+  maxParallelReached: "AS006",
+  planBreaksRule: "AS007",
+} as const;

@@ -1,0 +1,85 @@
+// AssignmentStore over postgres.js: direct SQL to the pooler URL Supabase gives functions
+// (SUPABASE_DB_URL). No prepared statements and no session state, as transaction pooling requires.
+import postgres from "postgres";
+import {
+  beginResultSchema,
+  claimResultSchema,
+  commitResultSchema,
+  failResultSchema,
+  notificationSchema,
+} from "./results.ts";
+import { type AssignmentStore, StoreError } from "./port.ts";
+
+export function postgresStore(url: string, options: { max?: number } = {}): AssignmentStore {
+  const sql = postgres(url, {
+    prepare: false,
+    max: options.max ?? 5,
+    idle_timeout: 20,
+    connect_timeout: 10,
+    connection: { application_name: "assignment-coordinator" },
+    onnotice: () => {},
+  });
+
+  async function call<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof postgres.PostgresError) throw new StoreError(error.code, error.message);
+      throw error;
+    }
+  }
+
+  return {
+    begin: ({ bookingId, trigger, maxParallel }) =>
+      call(async () => {
+        const [{ r }] = await sql`
+          select public.assignment_begin(${bookingId}::uuid, ${trigger}, ${
+          maxParallel ?? null
+        }::integer) as r`;
+        return beginResultSchema.parse(r);
+      }),
+    commit: (a) =>
+      call(async () => {
+        const [{ r }] = await sql`
+          select public.assignment_commit(${a.bookingId}::uuid, ${a.leaseToken}::uuid,
+            ${uuidArray(a.tableIds)}::uuid[], ${a.strategy}, ${Math.round(a.durationMs)}::integer,
+            ${sql.json(toJson(a.metadata))}) as r`;
+        return commitResultSchema.parse(r);
+      }),
+    fail: (a) =>
+      call(async () => {
+        const [{ r }] = await sql`
+          select public.assignment_fail(${a.bookingId}::uuid, ${a.leaseToken}::uuid, ${a.kind}, ${a.reason},
+            ${Math.round(a.durationMs)}::integer, ${sql.json(toJson(a.details))}) as r`;
+        return failResultSchema.parse(r);
+      }),
+    claimDue: ({ limit, visibilityMs }) =>
+      call(async () => {
+        const [{ r }] = await sql`
+          select public.assignment_claim_due(${limit}::integer, null, ${visibilityMs}::integer) as r`;
+        return claimResultSchema.parse(r);
+      }),
+    claimNotifications: ({ limit, leaseMs }) =>
+      call(async () => {
+        const rows =
+          await sql`select * from public.notification_claim(${limit}::integer, ${leaseMs}::integer)`;
+        return rows.map((row) => notificationSchema.parse(row));
+      }),
+    completeNotification: ({ id, ok, error }) =>
+      call(async () => {
+        const [{ r }] = await sql`
+          select public.notification_complete(${id}::bigint, ${ok}, ${error ?? null}) as r`;
+        return String(r);
+      }),
+    close: () => sql.end({ timeout: 5 }),
+  };
+}
+
+/** Table ids are validated UUIDs, so the array literal needs no quoting. */
+function uuidArray(ids: string[]): string {
+  return `{${ids.join(",")}}`;
+}
+
+function toJson(value: Record<string, unknown>): postgres.JSONValue {
+  return JSON.parse(JSON.stringify(value));
+}

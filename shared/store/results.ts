@@ -1,0 +1,55 @@
+// What the pipeline RPCs return, parsed with zod so a drift between SQL and TypeScript fails loudly.
+import { z } from "zod";
+import { snapshotSchema } from "../domain/snapshot.ts";
+
+const delay = { delay_ms: z.number().int().nonnegative() };
+
+export const beginResultSchema = z.discriminatedUnion("outcome", [
+  z.object({
+    outcome: z.literal("ready"),
+    lease_token: z.uuid(),
+    attempt: z.number().int().positive(),
+    lock_wait_ms: z.number().nonnegative(),
+    slot_wait_ms: z.number().nonnegative(),
+    snapshot: snapshotSchema,
+  }),
+  z.object({ outcome: z.literal("noop"), reason: z.string(), state: z.string().optional() }),
+  z.object({ outcome: z.literal("busy"), reason: z.string() }),
+  z.object({ outcome: z.literal("manual_review"), reason: z.string() }),
+  z.object({ outcome: z.literal("circuit_open"), ...delay }),
+  z.object({ outcome: z.literal("rate_limited"), ...delay }),
+]);
+
+export const commitResultSchema = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("confirmed"), version: z.number().int(), lock_wait_ms: z.number() }),
+  z.object({
+    outcome: z.literal("conflict"),
+    busy_tables: z.array(z.string()).optional(),
+    snapshot: snapshotSchema.optional(),
+  }),
+  z.object({ outcome: z.literal("lease_lost") }),
+]);
+
+export const failResultSchema = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("retry"), reason: z.string(), ...delay }),
+  z.object({ outcome: z.literal("manual_review"), reason: z.string() }),
+  z.object({ outcome: z.literal("lease_lost") }),
+]);
+
+export const claimResultSchema = z.array(z.uuid());
+
+export const notificationSchema = z.object({
+  id: z.coerce.number().int(),
+  booking_id: z.uuid(),
+  kind: z.enum(["booking_confirmed", "booking_changed"]),
+  dedupe_key: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  attempts: z.number().int(),
+  recipient_email: z.string().nullable(),
+  recipient_name: z.string().nullable(),
+});
+
+export type BeginResult = z.output<typeof beginResultSchema>;
+export type CommitResult = z.output<typeof commitResultSchema>;
+export type FailResult = z.output<typeof failResultSchema>;
+export type ClaimedNotification = z.output<typeof notificationSchema>;

@@ -1,0 +1,98 @@
+// The supabase-js store must send exactly what PostgREST expects for an RPC: POST /rest/v1/rpc/<name>
+// with the named arguments as a JSON object and the service key as apikey and bearer token; and it must
+// turn PostgREST's error body into a StoreError carrying the SQLSTATE.
+import { assertEquals, assertRejects } from "../testing/assert.ts";
+import { supabaseRestStore } from "./supabase-rest.ts";
+import { StoreError } from "./port.ts";
+
+interface Captured {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: unknown;
+}
+
+function fakePostgrest(respond: (c: Captured) => Response) {
+  const calls: Captured[] = [];
+  const fetchImpl: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const captured = {
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      body: await request.json(),
+    };
+    calls.push(captured);
+    return respond(captured);
+  };
+  return { calls, fetchImpl };
+}
+
+const KEY = "service-role-key-for-tests";
+const BOOKING = "6f0b0c4e-8a4b-4c1e-9a53-2f8a9b1c0d11";
+
+Deno.test("begin is POST /rest/v1/rpc/assignment_begin with named arguments and the service key", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "busy", reason: "leased" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const result = await store.begin({ bookingId: BOOKING, trigger: "insert", maxParallel: 4 });
+  assertEquals(result, { outcome: "busy", reason: "leased" });
+  assertEquals(calls.length, 1);
+  assertEquals(calls[0].method, "POST");
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_begin");
+  assertEquals(calls[0].headers.get("apikey"), KEY);
+  assertEquals(calls[0].headers.get("authorization"), `Bearer ${KEY}`);
+  assertEquals(calls[0].headers.get("content-type"), "application/json");
+  assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_max_parallel: 4 });
+});
+
+Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "lease_lost" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const tableIds = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"];
+  await store.commit({
+    bookingId: BOOKING,
+    leaseToken: "33333333-3333-4333-8333-333333333333",
+    tableIds,
+    strategy: "optimal_fit",
+    durationMs: 12.4,
+    metadata: { score: 1 },
+  });
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_commit");
+  assertEquals(calls[0].body, {
+    p_booking_id: BOOKING,
+    p_lease_token: "33333333-3333-4333-8333-333333333333",
+    p_table_ids: tableIds,
+    p_strategy: "optimal_fit",
+    p_duration_ms: 12,
+    p_metadata: { score: 1 },
+  });
+});
+
+Deno.test("a PostgREST error becomes a StoreError with the SQLSTATE and message", async () => {
+  const { fetchImpl } = fakePostgrest(() =>
+    Response.json(
+      { code: "AS005", message: "kind must be one of no_fit, conflict, error", details: null, hint: null },
+      { status: 400 },
+    )
+  );
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const error = await assertRejects(() =>
+    store.fail({
+      bookingId: BOOKING,
+      leaseToken: "33333333-3333-4333-8333-333333333333",
+      kind: "error",
+      reason: "x",
+      durationMs: 1,
+      details: {},
+    })
+  );
+  assertEquals(error instanceof StoreError, true);
+  assertEquals((error as StoreError).code, "AS005");
+  assertEquals((error as StoreError).message, "kind must be one of no_fit, conflict, error");
+});
+
+Deno.test("a response that does not match the RPC's contract is rejected, not trusted", async () => {
+  const { fetchImpl } = fakePostgrest(() => Response.json({ outcome: "ready" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  await assertRejects(() => store.begin({ bookingId: BOOKING, trigger: "insert" }));
+});

@@ -1,0 +1,72 @@
+// AssignmentStore over supabase-js: the same RPCs through PostgREST (`POST /rest/v1/rpc/<name>` with
+// named arguments), for deployments that give the function an API URL and service key but no database URL.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import {
+  beginResultSchema,
+  claimResultSchema,
+  commitResultSchema,
+  failResultSchema,
+  notificationSchema,
+} from "./results.ts";
+import { type AssignmentStore, StoreError } from "./port.ts";
+
+export function supabaseRestStore(
+  url: string,
+  serviceRoleKey: string,
+  options: { fetch?: typeof fetch } = {},
+): AssignmentStore {
+  const client: SupabaseClient = createClient(url, serviceRoleKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: options.fetch ? { fetch: options.fetch } : undefined,
+  });
+
+  async function rpc(name: string, args: Record<string, unknown>): Promise<unknown> {
+    const { data, error } = await client.rpc(name, args);
+    if (error) throw new StoreError(error.code ?? "PGRST", error.message);
+    return data;
+  }
+
+  return {
+    begin: async ({ bookingId, trigger, maxParallel }) =>
+      beginResultSchema.parse(
+        await rpc("assignment_begin", {
+          p_booking_id: bookingId,
+          p_trigger: trigger,
+          p_max_parallel: maxParallel ?? null,
+        }),
+      ),
+    commit: async (a) =>
+      commitResultSchema.parse(
+        await rpc("assignment_commit", {
+          p_booking_id: a.bookingId,
+          p_lease_token: a.leaseToken,
+          p_table_ids: a.tableIds,
+          p_strategy: a.strategy,
+          p_duration_ms: Math.round(a.durationMs),
+          p_metadata: a.metadata,
+        }),
+      ),
+    fail: async (a) =>
+      failResultSchema.parse(
+        await rpc("assignment_fail", {
+          p_booking_id: a.bookingId,
+          p_lease_token: a.leaseToken,
+          p_kind: a.kind,
+          p_reason: a.reason,
+          p_duration_ms: Math.round(a.durationMs),
+          p_details: a.details,
+        }),
+      ),
+    claimDue: async ({ limit, visibilityMs }) =>
+      claimResultSchema.parse(
+        await rpc("assignment_claim_due", { p_limit: limit, p_visibility_ms: visibilityMs }),
+      ),
+    claimNotifications: async ({ limit, leaseMs }) => {
+      const rows = await rpc("notification_claim", { p_limit: limit, p_lease_ms: leaseMs });
+      return (rows as unknown[]).map((row) => notificationSchema.parse(row));
+    },
+    completeNotification: async ({ id, ok, error }) =>
+      String(await rpc("notification_complete", { p_id: id, p_ok: ok, p_error: error ?? null })),
+    close: () => Promise.resolve(),
+  };
+}

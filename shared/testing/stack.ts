@@ -1,0 +1,150 @@
+// Helpers for tests that run against the local stack (scripts/stack start): database access, the
+// functions' URL and secret, restaurants made to order, and polling for the pipeline to finish.
+import postgres from "postgres";
+
+export const DB_URL = Deno.env.get("SUPABASE_DB_URL") ??
+  "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+export const FUNCTIONS_URL = Deno.env.get("FUNCTIONS_URL") ?? "http://127.0.0.1:54321/functions/v1";
+const ROOT = new URL("../../", import.meta.url).pathname;
+export const SINK_FILE = `${ROOT}.stack/notifications.jsonl`;
+
+export function pipelineSecret(): string {
+  return Deno.readTextFileSync(`${ROOT}.stack/pipeline-secret`).trim();
+}
+
+export function connect(max = 4): postgres.Sql {
+  return postgres(DB_URL, { prepare: false, max, onnotice: () => {} });
+}
+
+export interface TableSpec {
+  number: string;
+  capacity: number;
+  min?: number;
+  max?: number;
+  movable?: boolean;
+  zone?: string;
+}
+
+export interface RestaurantSpec {
+  tables: TableSpec[];
+  adjacency?: [string, string][];
+  maxParallel?: number;
+}
+
+export interface TestRestaurant {
+  id: string;
+  tableIds: Map<string, string>;
+  insertBooking(partySize: number, startAt: string, db?: postgres.Sql): Promise<string>;
+}
+
+/** A restaurant open at all hours with the given tables (zone "Main" unless said otherwise). */
+export async function createRestaurant(sql: postgres.Sql, spec: RestaurantSpec): Promise<TestRestaurant> {
+  const [{ id }] = await sql<{ id: string }[]>`
+    insert into public.restaurants (name) values ('Test ' || gen_random_uuid()) returning id`;
+  const zones = new Map<string, string>();
+  for (const zone of new Set(spec.tables.map((t) => t.zone ?? "Main"))) {
+    const [z] = await sql<{ id: string }[]>`
+      insert into public.zones (restaurant_id, name) values (${id}, ${zone}) returning id`;
+    zones.set(zone, z.id);
+  }
+  const tableIds = new Map<string, string>();
+  for (const t of spec.tables) {
+    const [row] = await sql<{ id: string }[]>`
+      insert into public.restaurant_tables
+        (restaurant_id, zone_id, table_number, capacity, min_party_size, max_party_size, movable)
+      values (${id}, ${zones.get(t.zone ?? "Main")!}, ${t.number}, ${t.capacity}, ${t.min ?? 1},
+              ${t.max ?? t.capacity}, ${t.movable ?? true})
+      returning id`;
+    tableIds.set(t.number, row.id);
+  }
+  for (const [a, b] of spec.adjacency ?? []) {
+    await sql`insert into public.table_adjacency (restaurant_id, table_a, table_b)
+              values (${id}, ${tableIds.get(a)!}, ${tableIds.get(b)!})`;
+  }
+  if (spec.maxParallel) {
+    await sql`insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel)
+              values (${id}, ${spec.maxParallel})`;
+  }
+  return {
+    id,
+    tableIds,
+    async insertBooking(partySize, startAt, db = sql) {
+      const [b] = await db<{ id: string }[]>`
+        insert into public.bookings (restaurant_id, party_size, start_at, customer_name, customer_email)
+        values (${id}, ${partySize}, ${startAt}, 'Ada Lovelace', 'ada@example.com') returning id`;
+      return b.id;
+    },
+  };
+}
+
+/** Poll until `check` returns a value other than undefined, or fail with `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const TERMINAL = ["confirmed", "manual_review", "cancelled"];
+
+/** Wait until every booking is in a terminal state; returns their states by id. */
+export async function waitForTerminal(
+  sql: postgres.Sql,
+  ids: string[],
+  timeoutMs = 15_000,
+): Promise<Map<string, string>> {
+  return await waitFor(`${ids.length} bookings to reach a terminal state`, async () => {
+    const rows = await sql<{ id: string; assignment_state: string }[]>`
+      select id, assignment_state from public.bookings where id = any(${ids}::uuid[])`;
+    return rows.every((r) => TERMINAL.includes(r.assignment_state))
+      ? new Map(rows.map((r) => [r.id, r.assignment_state]))
+      : undefined;
+  }, timeoutMs);
+}
+
+export function sinkLines(): { booking_id: string; kind: string; idempotency_key: string }[] {
+  try {
+    return Deno.readTextFileSync(SINK_FILE).split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+export async function postToFunction(name: string, body: unknown, secret: string | null = pipelineSecret()) {
+  const response = await fetch(`${FUNCTIONS_URL}/${name}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** A random future day, so tests never share time windows. */
+export function someDay(): string {
+  const day = new Date(Date.UTC(2031, 0, 1) + Math.floor(Math.random() * 3000) * 86_400_000);
+  return day.toISOString().slice(0, 10);
+}
+
+/**
+ * Run `body` with dispatch to the coordinator paused (its URL taken out of Vault), so neither the insert
+ * trigger nor the sweeper moves the test's bookings: only the test does.
+ */
+export async function withDispatchPaused<T>(sql: postgres.Sql, body: () => Promise<T>): Promise<T> {
+  const [saved] = await sql`
+    select decrypted_secret from vault.decrypted_secrets where name = 'assignment_functions_url'`;
+  if (!saved) throw new Error("dispatch is not configured (run scripts/stack start)");
+  await sql`delete from vault.secrets where name = 'assignment_functions_url'`;
+  try {
+    return await body();
+  } finally {
+    await sql`select vault.create_secret(${saved.decrypted_secret}, 'assignment_functions_url')`;
+  }
+}

@@ -1,0 +1,255 @@
+// End to end through the real path: INSERT → trigger → pg_net (stand-in worker) → assignment-coordinator
+// (Deno serving the real function) → plpgsql RPCs. Needs `scripts/stack start`.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  connect,
+  createRestaurant,
+  postToFunction,
+  sinkLines,
+  someDay,
+  waitFor,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
+
+const sql = connect(12);
+const FULL_PATH = [
+  "created",
+  "capacity_verified",
+  "assignment_pending",
+  "assignment_in_progress",
+  "assigned",
+  "confirmed",
+];
+
+async function activeTables(bookingId: string): Promise<string[]> {
+  const rows = await sql<{ table_number: string }[]>`
+    select t.table_number from public.booking_table_assignments a
+      join public.restaurant_tables t on t.id = a.table_id
+     where a.booking_id = ${bookingId} and a.released_at is null order by t.table_number`;
+  return rows.map((r) => r.table_number);
+}
+
+async function overlappingAssignments(restaurantId: string): Promise<number> {
+  const [{ n }] = await sql<{ n: number }[]>`
+    select count(*)::int as n from public.booking_table_assignments a
+      join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+     where a.restaurant_id = ${restaurantId} and a.released_at is null and b.released_at is null`;
+  return n;
+}
+
+Deno.test("bookings inserted with plain SQL are confirmed on valid tables, through every state in order", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "A1", capacity: 2 }, { number: "A2", capacity: 4 }, { number: "A3", capacity: 6 }],
+  });
+  const day = someDay();
+  const ids = [
+    await r.insertBooking(2, `${day}T19:00:00Z`),
+    await r.insertBooking(4, `${day}T19:00:00Z`),
+    await r.insertBooking(5, `${day}T19:00:00Z`),
+  ];
+  const states = await waitForTerminal(sql, ids);
+  assertEquals([...states.values()], ["confirmed", "confirmed", "confirmed"]);
+  assertEquals(await activeTables(ids[0]), ["A1"]);
+  assertEquals(await activeTables(ids[1]), ["A2"]);
+  assertEquals(await activeTables(ids[2]), ["A3"]);
+  for (const id of ids) {
+    const history = await sql<{ from_state: string; to_state: string; version: number }[]>`
+      select from_state, to_state, version from public.booking_assignment_state_history
+       where booking_id = ${id} order by version`;
+    assertEquals([history[0].from_state, ...history.map((h) => h.to_state)], FULL_PATH);
+    assertEquals(history.map((h) => h.version), [2, 3, 4, 5, 6]);
+  }
+  const [{ status }] = await sql`select status from public.bookings where id = ${ids[0]}`;
+  assertEquals(status, "confirmed");
+});
+
+Deno.test("when every table is taken the booking goes to manual review with a reason", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "B1", capacity: 4 }] });
+  const day = someDay();
+  const first = await r.insertBooking(2, `${day}T19:00:00Z`);
+  await waitForTerminal(sql, [first]);
+  const second = await r.insertBooking(2, `${day}T19:30:00Z`);
+  const states = await waitForTerminal(sql, [second]);
+  assertEquals(states.get(second), "manual_review");
+  const [b] = await sql`select manual_review_reason from public.bookings where id = ${second}`;
+  assert(b.manual_review_reason.startsWith("no_table_fits: "), b.manual_review_reason);
+  const [e] = await sql`
+    select context from public.observability_events
+     where booking_id = ${second} and event_type = 'coordinator.manual_review'`;
+  assertEquals(e.context.reason, "no_table_fits");
+});
+
+Deno.test("a party no arrangement can seat is escalated at capacity verification", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "C1", capacity: 4 }, { number: "C2", capacity: 4 }],
+    adjacency: [["C1", "C2"]],
+  });
+  const id = await r.insertBooking(9, `${someDay()}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [id])).get(id), "manual_review");
+  const [b] = await sql`select manual_review_reason from public.bookings where id = ${id}`;
+  assertEquals(
+    b.manual_review_reason,
+    "party_too_large: a party of 9 exceeds the largest possible arrangement (8 seats)",
+  );
+});
+
+Deno.test("five concurrent bookings for one restaurant are all confirmed without overlap", async () => {
+  const r = await createRestaurant(sql, {
+    tables: ["D1", "D2", "D3", "D4", "D5", "D6"].map((number) => ({ number, capacity: 4 })),
+  });
+  const day = someDay();
+  const connections = Array.from({ length: 5 }, () => connect(1));
+  try {
+    const ids = await Promise.all(connections.map((db) => r.insertBooking(3, `${day}T20:00:00Z`, db)));
+    const states = await waitForTerminal(sql, ids);
+    assertEquals([...states.values()].filter((s) => s === "confirmed").length, 5);
+    assertEquals(await overlappingAssignments(r.id), 0);
+    const tables = (await Promise.all(ids.map(activeTables))).flat();
+    assertEquals(new Set(tables).size, 5, "five different tables");
+  } finally {
+    await Promise.all(connections.map((c) => c.end()));
+  }
+});
+
+Deno.test("ten concurrent bookings never have more than max_parallel in progress at once", async () => {
+  const maxParallel = 2;
+  const r = await createRestaurant(sql, {
+    tables: Array.from({ length: 10 }, (_, i) => ({ number: `E${i + 1}`, capacity: 2 })),
+    maxParallel,
+  });
+  const day = someDay();
+  const connections = Array.from({ length: 10 }, () => connect(1));
+  try {
+    const ids = await Promise.all(connections.map((db) => r.insertBooking(2, `${day}T20:00:00Z`, db)));
+    const states = await waitForTerminal(sql, ids, 20_000);
+    assertEquals([...states.values()].filter((s) => s === "confirmed").length, 10);
+    // Each state change happens under the restaurant lock in its own transaction, so history order is the
+    // real order: replay it and track how many bookings were in progress at each point.
+    const changes = await sql<{ from_state: string; to_state: string }[]>`
+      select from_state, to_state from public.booking_assignment_state_history
+       where booking_id = any(${ids}::uuid[]) order by id`;
+    let inProgress = 0;
+    let peak = 0;
+    for (const c of changes) {
+      if (c.to_state === "assignment_in_progress") inProgress++;
+      if (c.from_state === "assignment_in_progress") inProgress--;
+      peak = Math.max(peak, inProgress);
+    }
+    assert(peak <= maxParallel, `peak in progress was ${peak}, limit ${maxParallel}`);
+    assertEquals(await overlappingAssignments(r.id), 0);
+  } finally {
+    await Promise.all(connections.map((c) => c.end()));
+  }
+});
+
+Deno.test("the same booking dispatched three more times gets one set of tables and one notification", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "F1", capacity: 2 }, { number: "F2", capacity: 4 }],
+  });
+  const id = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  const responses = await Promise.all(
+    [1, 2, 3].map(() => postToFunction("assignment-coordinator", { booking_id: id, trigger: "manual" })),
+  );
+  for (const response of responses) assertEquals(response.status, 200);
+  await waitForTerminal(sql, [id]);
+  await Promise.all(
+    [1, 2, 3].map(() => postToFunction("assignment-coordinator", { booking_id: id, trigger: "manual" })),
+  );
+  assertEquals(await activeTables(id), ["F1"]);
+  const [{ n }] =
+    await sql`select count(*)::int as n from public.booking_table_assignments where booking_id = ${id}`;
+  assertEquals(n, 1, "no assignment was written and released along the way");
+  const [{ outbox }] = await sql`
+    select count(*)::int as outbox from public.notification_outbox where booking_id = ${id}`;
+  assertEquals(outbox, 1);
+  await waitFor(
+    "the confirmation to be sent",
+    async () =>
+      (await sql`select 1 from public.notification_outbox where booking_id = ${id} and status = 'sent'`)
+          .length
+        ? true
+        : undefined,
+  );
+  await new Promise((r) => setTimeout(r, 300));
+  assertEquals(
+    sinkLines().filter((l) => l.booking_id === id).length,
+    1,
+    "exactly one notification delivered",
+  );
+});
+
+Deno.test("requests without the secret or with a bad body are refused and write nothing", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "G1", capacity: 2 }] });
+  await sql`alter table public.bookings disable trigger dispatch_new_booking`;
+  let id: string;
+  try {
+    id = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  } finally {
+    await sql`alter table public.bookings enable trigger dispatch_new_booking`;
+  }
+  const counts = async () =>
+    (await sql`
+      select (select count(*)::int from public.observability_events where booking_id = ${id}) as events,
+             (select count(*)::int from public.booking_assignment_state_history where booking_id = ${id}) as history,
+             (select assignment_state_version from public.bookings where id = ${id}) as version`)[0];
+  const before = await counts();
+
+  const noSecret = await postToFunction("assignment-coordinator", { booking_id: id }, null);
+  assertEquals(noSecret.status, 401);
+  assertEquals(noSecret.body.error.code, "unauthorized");
+  const wrongSecret = await postToFunction("assignment-coordinator", { booking_id: id }, "x".repeat(40));
+  assertEquals(wrongSecret.status, 401);
+  const notJson = await postToFunction("assignment-coordinator", "{booking", undefined);
+  assertEquals(notJson.status, 400);
+  assertEquals(notJson.body.error.code, "invalid_json");
+  const badId = await postToFunction("assignment-coordinator", { booking_id: "42" });
+  assertEquals(badId.status, 400);
+  assertEquals(badId.body.error.code, "invalid_body");
+  assert(badId.body.error.message.includes("booking_id must be a UUID"), badId.body.error.message);
+  const extra = await postToFunction("assignment-coordinator", { booking_id: id, drop_tables: true });
+  assertEquals(extra.status, 400);
+
+  assertEquals(await counts(), before, "nothing was written for any refused request");
+});
+
+Deno.test("cancelling releases the tables; changing the party size re-assigns them", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "H1", capacity: 2 }, { number: "H2", capacity: 6 }],
+  });
+  const day = someDay();
+  const cancelled = await r.insertBooking(2, `${day}T19:00:00Z`);
+  const changed = await r.insertBooking(2, `${day}T21:00:00Z`);
+  await waitForTerminal(sql, [cancelled, changed]);
+  assertEquals(await activeTables(cancelled), ["H1"]);
+
+  await sql`select public.cancel_booking(${cancelled}, 'guest cancelled')`;
+  assertEquals(await activeTables(cancelled), []);
+  const [c] = await sql`select status, assignment_state from public.bookings where id = ${cancelled}`;
+  assertEquals([c.status, c.assignment_state], ["cancelled", "cancelled"]);
+
+  assertEquals(await activeTables(changed), ["H1"]);
+  await sql`update public.bookings set party_size = 5 where id = ${changed}`;
+  await waitFor("the changed booking to be confirmed again", async () => {
+    const [b] =
+      await sql`select assignment_state, assignment_state_version from public.bookings where id = ${changed}`;
+    return b.assignment_state === "confirmed" && b.assignment_state_version > 6 ? true : undefined;
+  });
+  assertEquals(await activeTables(changed), ["H2"]);
+  const kinds =
+    await sql`select kind from public.notification_outbox where booking_id = ${changed} order by id`;
+  assertEquals(kinds.map((k) => k.kind), ["booking_confirmed", "booking_changed"]);
+});
+
+Deno.test("no personal data reaches events, history or attempts", async () => {
+  const [{ n }] = await sql`
+    select count(*)::int as n from (
+      select context::text as doc from public.observability_events
+      union all select metadata::text || coalesce(reason, '') from public.booking_assignment_state_history
+      union all select metadata::text || coalesce(reason, '') from public.booking_assignment_attempts) docs
+     where doc ilike '%ada@example.com%' or doc ilike '%lovelace%'`;
+  assertEquals(n, 0);
+  const [{ bookings }] = await sql`
+    select count(*)::int as bookings from public.bookings where customer_email = 'ada@example.com'`;
+  assert(bookings > 0, "the earlier tests inserted bookings with personal data");
+  await sql.end();
+});
