@@ -2,6 +2,7 @@
 -- and a terrace. Turn times by party size follow the pattern of the restaurant-operations literature
 -- (larger parties stay longer), with a 10-minute reset after each party.
 -- Idempotent: re-running replaces the restaurant.
+delete from public.bookings where restaurant_id = '00000000-0000-4000-8000-00000000b157';
 delete from public.restaurants where id = '00000000-0000-4000-8000-00000000b157';
 
 insert into public.restaurants (id, name, timezone, default_turn_minutes)

@@ -26,6 +26,8 @@ function snapshot(partySize: number, tables: Table[], extra: Partial<Snapshot> =
     bookingId: "20000000-0000-4000-8000-000000000001",
     restaurantId: "30000000-0000-4000-8000-000000000001",
     partySize,
+    startAt: T0,
+    timezone: "Europe/London",
     windowStart: T0,
     windowEnd: T0 + 105 * MIN,
     maxTables: 3,
@@ -97,7 +99,7 @@ Deno.test("when nothing fits the reason says why, for an operator", () => {
   const plan = planAssignment(snapshot(9, [table(1, 4)]), "optimal_fit");
   assertEquals(plan.decision, "no_fit");
   assert(plan.decision === "no_fit" && plan.reason.startsWith("no_table_fits: "), "reason has its code");
-  assert(plan.decision === "no_fit" && plan.reason.includes("party of 9"), "reason names the party size");
+  assert(plan.decision === "no_fit" && plan.reason.includes("party of 9 at 19:00 Europe/London"), plan.reason);
 });
 
 Deno.test("combinations never include a table that is not needed", () => {

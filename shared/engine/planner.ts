@@ -51,7 +51,11 @@ function assignment(strategy: string, c: Candidate, score: number, count: number
 }
 
 function noFitReason(snapshot: Snapshot, freeCount: number): string {
-  const time = new Date(snapshot.windowStart).toISOString().slice(11, 16);
+  const time = new Intl.DateTimeFormat("en-GB", {
+    timeZone: snapshot.timezone,
+    hour: "2-digit",
+    minute: "2-digit",
+  }).format(snapshot.startAt);
   return `no_table_fits: no free table or combination seats a party of ${snapshot.partySize} ` +
-    `in the window from ${time} UTC (${freeCount} of ${snapshot.tables.length} tables free)`;
+    `at ${time} ${snapshot.timezone} (${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
 }

@@ -69,6 +69,7 @@ returns jsonb language sql stable set search_path = '' as $$
     'booking', pg_catalog.jsonb_build_object(
       'id', b.id, 'restaurant_id', b.restaurant_id, 'party_size', b.party_size,
       'start_at', b.start_at, 'end_at', b.end_at,
+      'timezone', (select r.timezone from public.restaurants r where r.id = b.restaurant_id),
       'window_start', pg_catalog.lower(private.blocked_window(b)), 'window_end', pg_catalog.upper(private.blocked_window(b))),
     'max_tables', (p_settings ->> 'max_tables_per_booking')::integer,
     'tables', coalesce((

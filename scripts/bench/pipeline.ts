@@ -1,0 +1,218 @@
+// Pipeline benchmark: drives bookings through the real path (INSERT → trigger → pg_net → function →
+// RPCs) at a fixed rate for a fixed time across several restaurants, then reads every timing back from
+// Postgres and writes JSON + Markdown. Usage: deno run -A scripts/bench/pipeline.ts [--rate 20]
+// [--seconds 60] [--restaurants 10] [--out scripts/bench/results]
+import { parseArgs } from "node:util";
+import { connect, createRestaurant, type TableSpec } from "../../shared/testing/stack.ts";
+import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: "string", default: "20" },
+    seconds: { type: "string", default: "60" },
+    restaurants: { type: "string", default: "10" },
+    out: { type: "string", default: "scripts/bench/results" },
+  },
+});
+const RATE = Number(args.rate);
+const SECONDS = Number(args.seconds);
+const RESTAURANTS = Number(args.restaurants);
+if (!(RATE > 0 && SECONDS > 0 && RESTAURANTS > 0)) {
+  throw new Error("--rate, --seconds and --restaurants must be positive");
+}
+
+const admin = connect(2);
+const pool = connect(16);
+const random = seededRandom(7);
+
+// A 20-table room: a chain of eight 2-tops, a chain of eight 4-tops, four fixed 6-tops.
+const tables: TableSpec[] = [
+  ...Array.from({ length: 8 }, (_, i) => ({ number: `A${i + 1}`, capacity: 2 })),
+  ...Array.from({ length: 8 }, (_, i) => ({ number: `B${i + 1}`, capacity: 4, min: 2 })),
+  ...Array.from({ length: 4 }, (_, i) => ({ number: `C${i + 1}`, capacity: 6, min: 4, movable: false })),
+];
+const chain = (prefix: string) =>
+  Array.from({ length: 7 }, (_, i) => [`${prefix}${i + 1}`, `${prefix}${i + 2}`] as [string, string]);
+const restaurants = [];
+for (let i = 0; i < RESTAURANTS; i++) {
+  restaurants.push(await createRestaurant(admin, { tables, adjacency: [...chain("A"), ...chain("B")] }));
+}
+
+console.log(`Offering ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants…`);
+const total = Math.round(RATE * SECONDS);
+const ids: string[] = [];
+const started = Date.now();
+const inserts: Promise<void>[] = [];
+for (let i = 0; i < total; i++) {
+  const due = started + (i * 1000) / RATE;
+  await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+  const restaurant = restaurants[i % RESTAURANTS];
+  const day = 1 + Math.floor(random() * 60);
+  const quarter = 17 * 4 + Math.floor(random() * 20);
+  const party = weighted(random, [[2, 50], [3, 10], [4, 25], [5, 8], [6, 7]]);
+  inserts.push(
+    pool`insert into public.bookings (restaurant_id, party_size, start_at)
+         values (${restaurant.id}, ${party}, date_trunc('day', now()) + make_interval(days => ${day}, mins => ${
+      quarter * 15
+    }))
+         returning id`.then(([row]) => void ids.push(row.id)),
+  );
+  if (i % RATE === 0) await report(i, false);
+}
+await Promise.all(inserts);
+const offeredSeconds = (Date.now() - started) / 1000;
+for (let waited = 0; waited < 60 && (await openCount()) > 0; waited++) {
+  await new Promise((r) => setTimeout(r, 500));
+}
+await report(total, true);
+
+async function openCount(): Promise<number> {
+  const [{ n }] = await admin`
+    select count(*)::int as n from public.bookings
+     where id = any(${ids}::uuid[]) and assignment_state not in ('confirmed', 'manual_review', 'cancelled')`;
+  return n;
+}
+
+async function report(inserted: number, done: boolean) {
+  const [c] = await admin`
+    select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
+           count(*) filter (where assignment_state = 'manual_review')::int as review
+      from public.bookings where id = any(${ids}::uuid[])`;
+  const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
+  console.log(
+    `  t=${elapsed}s inserted ${inserted}/${total}  confirmed ${c.confirmed}  manual review ${c.review}` +
+      (done ? "  (done)" : ""),
+  );
+}
+
+// Every timing comes from Postgres: insert (bookings.created_at), first begin (coordinator.start),
+// confirmation (the history row of → confirmed).
+const rows = await admin<{ insert_to_confirmed: number; dispatch: number; processing: number }[]>`
+  select extract(epoch from c.created_at - b.created_at) * 1000 as insert_to_confirmed,
+         extract(epoch from s.created_at - b.created_at) * 1000 as dispatch,
+         extract(epoch from c.created_at - s.created_at) * 1000 as processing
+    from public.bookings b
+    join public.booking_assignment_state_history c on c.booking_id = b.id and c.to_state = 'confirmed'
+    join lateral (select min(e.created_at) as created_at from public.observability_events e
+                   where e.booking_id = b.id and e.event_type = 'coordinator.start') s on true
+   where b.id = any(${ids}::uuid[])`;
+const waits = await admin<{ lock_wait: number; slot_wait: number }[]>`
+  select (context ->> 'lock_wait_ms')::numeric as lock_wait, (context ->> 'slot_wait_ms')::numeric as slot_wait
+    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.start'`;
+const commitWaits = await admin<{ lock_wait: number }[]>`
+  select (context ->> 'lock_wait_ms')::numeric as lock_wait
+    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.confirmed'`;
+const [counts] = await admin`
+  select count(*) filter (where event_type = 'coordinator.commit_conflict')::int as conflicts,
+         count(*) filter (where event_type = 'coordinator.retry' and context ->> 'reason' = 'rate_limited')::int as rate_limited,
+         count(*) filter (where event_type = 'coordinator.error')::int as errors
+    from public.observability_events where booking_id = any(${ids}::uuid[])`;
+const [outcome] = await admin`
+  select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
+         count(*) filter (where assignment_state = 'manual_review')::int as manual_review,
+         count(*) filter (where assignment_state not in ('confirmed', 'manual_review', 'cancelled'))::int as stuck,
+         extract(epoch from max(h.created_at) - min(b.created_at)) as span_s
+    from public.bookings b
+    left join public.booking_assignment_state_history h on h.booking_id = b.id and h.to_state = 'confirmed'
+   where b.id = any(${ids}::uuid[])`;
+const [{ double_booked }] = await admin`
+  select count(*)::int as double_booked from public.booking_table_assignments a
+    join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+   where a.released_at is null and b.released_at is null and a.booking_id = any(${ids}::uuid[])`;
+
+const num = (xs: { [k: string]: unknown }[], key: string) => xs.map((x) => Number(x[key]));
+const latency = num(rows, "insert_to_confirmed");
+const lockWaits = [...num(waits, "lock_wait"), ...num(commitWaits, "lock_wait")];
+const slotWaits = num(waits, "slot_wait");
+const result = {
+  benchmark: "pipeline",
+  date: new Date().toISOString(),
+  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os },
+  config: { rate_per_s: RATE, seconds: SECONDS, restaurants: RESTAURANTS, bookings: total },
+  dispatcher: "local pg_net stand-in (no 1 s batch sleep; hosted pg_net adds 0–1 s of dispatch delay)",
+  offered_rate_per_s: round(total / offeredSeconds),
+  throughput_confirmed_per_s: round(outcome.confirmed / Number(outcome.span_s)),
+  confirmed: outcome.confirmed,
+  manual_review: outcome.manual_review,
+  stuck: outcome.stuck,
+  double_bookings: double_booked,
+  errors: counts.errors,
+  insert_to_confirmed_ms: summary(latency),
+  dispatch_delay_ms: summary(num(rows, "dispatch")),
+  processing_ms: summary(num(rows, "processing")),
+  lock_wait_p95_ms: round(percentile(lockWaits, 95)),
+  slot_wait_p95_ms: round(percentile(slotWaits, 95)),
+  conflicts_per_booking: round(counts.conflicts / total, 4),
+  rate_limited_retries: counts.rate_limited,
+};
+const targets = [
+  [
+    "throughput ≥ offered rate",
+    result.throughput_confirmed_per_s >= RATE * 0.95,
+    `${result.throughput_confirmed_per_s}/s`,
+  ],
+  [
+    "p95 insert→confirmed ≤ 250 ms",
+    result.insert_to_confirmed_ms.p95 <= 250,
+    `${result.insert_to_confirmed_ms.p95} ms`,
+  ],
+  [
+    "p99 insert→confirmed ≤ 1000 ms",
+    result.insert_to_confirmed_ms.p99 <= 1000,
+    `${result.insert_to_confirmed_ms.p99} ms`,
+  ],
+  [
+    "lock/slot wait p95 ≤ 20 ms",
+    Math.max(result.lock_wait_p95_ms, result.slot_wait_p95_ms) <= 20,
+    `${result.lock_wait_p95_ms} / ${result.slot_wait_p95_ms} ms`,
+  ],
+  ["conflicts per booking < 0.1", result.conflicts_per_booking < 0.1, `${result.conflicts_per_booking}`],
+  ["double bookings = 0", result.double_bookings === 0, `${result.double_bookings}`],
+  ["stuck bookings = 0", result.stuck === 0, `${result.stuck}`],
+] as const;
+
+const markdown = [
+  `# Pipeline benchmark`,
+  ``,
+  `${result.date} · ${result.machine.cpus} CPUs · ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants` +
+  ` (${total} bookings). Dispatcher: ${result.dispatcher}.`,
+  ``,
+  `| metric | p50 | p95 | p99 | max |`,
+  `| --- | ---: | ---: | ---: | ---: |`,
+  ...(["insert_to_confirmed_ms", "dispatch_delay_ms", "processing_ms"] as const).map((k) =>
+    `| ${k.replace(/_ms$/, "").replaceAll("_", " ")} (ms) | ${result[k].p50} | ${result[k].p95} | ${
+      result[k].p99
+    } | ${result[k].max} |`
+  ),
+  ``,
+  `| target | result | measured |`,
+  `| --- | --- | ---: |`,
+  ...targets.map(([name, ok, value]) => `| ${name} | ${ok ? "met" : "**missed**"} | ${value} |`),
+  ``,
+  `Confirmed ${result.confirmed}, manual review ${result.manual_review}, errors ${result.errors}, ` +
+  `rate-limited retries ${result.rate_limited_retries}.`,
+  ``,
+  `Reproduce: \`scripts/bench-pipeline --rate ${RATE} --seconds ${SECONDS} --restaurants ${RESTAURANTS}\``,
+  ``,
+].join("\n");
+
+await Deno.mkdir(args.out!, { recursive: true });
+await Deno.writeTextFile(`${args.out}/pipeline.json`, JSON.stringify(result, null, 2) + "\n");
+await Deno.writeTextFile(`${args.out}/pipeline.md`, markdown);
+console.log("\n" + markdown);
+await Promise.all([admin.end(), pool.end()]);
+
+function summary(values: number[]) {
+  return {
+    p50: round(percentile(values, 50)),
+    p95: round(percentile(values, 95)),
+    p99: round(percentile(values, 99)),
+    max: round(Math.max(...values)),
+    n: values.length,
+  };
+}
+
+function round(x: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

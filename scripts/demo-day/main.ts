@@ -1,0 +1,122 @@
+// A day at Harbour Bistro: tomorrow's bookings arrive in booking order (not dining order), each one an
+// ordinary INSERT, and the pipeline seats them as they come. Shows progress, then the evening's floor.
+import { connect } from "../../shared/testing/stack.ts";
+import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
+
+const RESTAURANT = "00000000-0000-4000-8000-00000000b157";
+const BOOKINGS = Number(Deno.args[0] ?? 48);
+const PER_SECOND = 8;
+
+const sql = connect(4);
+const random = seededRandom(20261125);
+const [{ day }] = await sql`select (current_date + 1)::text as day`;
+
+// Demand: lunch and dinner arrivals on the quarter hour, dinner-heavy, mostly couples and fours.
+const requests = Array.from({ length: BOOKINGS }, () => {
+  const dinner = random() < 0.7;
+  // Dinner seatings 17:30–21:00, lunch 12:00–13:30 (both services must end before closing).
+  const slot = dinner ? 17 * 4 + 2 + Math.floor(random() * 15) : 12 * 4 + Math.floor(random() * 7);
+  const time = `${String(Math.floor(slot / 4)).padStart(2, "0")}:${String((slot % 4) * 15).padStart(2, "0")}`;
+  const party = weighted(random, [[2, 45], [3, 10], [4, 24], [5, 6], [6, 8], [7, 3], [8, 3], [10, 0.5]]);
+  return { time, party };
+});
+
+console.log(`Inserting ${BOOKINGS} bookings for ${day} at ${PER_SECOND}/s (each a plain INSERT)…`);
+const ids: string[] = [];
+for (const [i, r] of requests.entries()) {
+  const [{ id }] = await sql`
+    insert into public.bookings (restaurant_id, party_size, start_at)
+    values (${RESTAURANT}, ${r.party}, (${day}::date + ${r.time}::time) at time zone 'Europe/London')
+    returning id`;
+  ids.push(id);
+  await progress(i + 1);
+  await new Promise((resolve) => setTimeout(resolve, 1000 / PER_SECOND));
+}
+for (let waited = 0; waited < 30 && (await counts()).open > 0; waited++) {
+  await new Promise((resolve) => setTimeout(resolve, 500));
+}
+await progress(BOOKINGS, true);
+
+async function counts() {
+  const [c] = await sql`
+    select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
+           count(*) filter (where assignment_state = 'manual_review')::int as review,
+           count(*) filter (where assignment_state not in ('confirmed', 'manual_review', 'cancelled'))::int as open
+      from public.bookings where id = any(${ids}::uuid[])`;
+  return c as unknown as { confirmed: number; review: number; open: number };
+}
+
+async function progress(inserted: number, done = false) {
+  const interactive = Deno.stdout.isTerminal();
+  if (!interactive && !done && inserted % 12 !== 0) return;
+  const c = await counts();
+  const width = 30;
+  const bar = "#".repeat(Math.round((inserted / BOOKINGS) * width)).padEnd(width, ".");
+  Deno.stdout.writeSync(new TextEncoder().encode(
+    `\r[${bar}] inserted ${inserted}/${BOOKINGS}  confirmed ${c.confirmed}  manual review ${c.review}  in flight ${c.open}` +
+      (done || !interactive ? "\n" : ""),
+  ));
+}
+
+const latencies = (await sql<{ ms: number }[]>`
+  select extract(epoch from h.created_at - b.created_at) * 1000 as ms
+    from public.bookings b join public.booking_assignment_state_history h on h.booking_id = b.id and h.to_state = 'confirmed'
+   where b.id = any(${ids}::uuid[])`).map((r) => Number(r.ms));
+console.log(
+  `\nInsert → confirmed: p50 ${percentile(latencies, 50).toFixed(0)} ms, p95 ${
+    percentile(latencies, 95).toFixed(0)
+  } ms, max ${Math.max(...latencies).toFixed(0)} ms`,
+);
+
+const reviews = await sql`
+  select split_part(manual_review_reason, ':', 1) as reason, count(*)::int as n, min(manual_review_reason) as example
+    from public.bookings where id = any(${ids}::uuid[]) and assignment_state = 'manual_review' group by 1 order by 2 desc`;
+if (reviews.length > 0) {
+  console.log("\nManual review queue (more demand than tables; what an operator sees):");
+  for (const r of reviews) console.log(`  ${String(r.n).padStart(3)} × ${r.reason}, e.g. "${r.example}"`);
+}
+
+// The dinner floor: one row per table, one column per quarter hour, a letter per booking.
+const rows = await sql`
+  select t.table_number, t.capacity, z.name as zone,
+         coalesce(json_agg(json_build_object(
+           'from', extract(epoch from lower(a.during)), 'to', extract(epoch from upper(a.during)),
+           'booking', a.booking_id, 'party', b.party_size)) filter (where a.id is not null), '[]') as slots
+    from public.restaurant_tables t join public.zones z on z.id = t.zone_id
+    left join public.booking_table_assignments a on a.table_id = t.id and a.released_at is null
+      and a.booking_id = any(${ids}::uuid[])
+    left join public.bookings b on b.id = a.booking_id
+   where t.restaurant_id = ${RESTAURANT}
+   group by t.table_number, t.capacity, z.name order by z.name, t.table_number`;
+const [{ start }] = await sql`
+  select extract(epoch from ((${day}::date + time '17:30') at time zone 'Europe/London')) as start`;
+const letters = new Map<string, string>();
+const symbol = (id: string) => {
+  if (!letters.has(id)) {
+    letters.set(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[letters.size % 62]);
+  }
+  return letters.get(id)!;
+};
+console.log(
+  `\nDinner on ${day} (Europe/London), one column per 15 minutes from 17:30; same letter = same party:`,
+);
+// Hour marks: column i starts at 17:30 + 15·i minutes, so every fourth column from the third is on the hour.
+console.log(
+  "                " +
+    Array.from({ length: 24 }, (_, i) => (i % 4 === 2 ? String(18 + (i - 2) / 4).slice(-1) : " ")).join(""),
+);
+for (const row of rows) {
+  const cells = Array.from({ length: 24 }, (_, i) => {
+    const t = Number(start) + i * 900 + 450;
+    const hit = (row.slots as { from: number; to: number; booking: string }[]).find((s) =>
+      s.from <= t && t < s.to
+    );
+    return hit ? symbol(hit.booking) : "·";
+  });
+  console.log(
+    `${row.zone.padEnd(9)} ${String(row.table_number).padEnd(3)}${String(row.capacity).padStart(2)} ${
+      cells.join("")
+    }`,
+  );
+}
+await sql.end();
