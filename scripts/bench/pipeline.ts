@@ -1,7 +1,7 @@
 // Pipeline benchmark: drives bookings through the real path (INSERT → trigger → pg_net → function →
 // RPCs) at a fixed rate for a fixed time across several restaurants, then reads every timing back from
 // Postgres and writes JSON + Markdown. Usage: deno run -A scripts/bench/pipeline.ts [--rate 20]
-// [--seconds 60] [--restaurants 10] [--out scripts/bench/results]
+// [--seconds 60] [--restaurants 10] [--out scripts/bench/results] [--name pipeline]
 import { parseArgs } from "node:util";
 import { connect, createRestaurant, type TableSpec } from "../../shared/testing/stack.ts";
 import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
@@ -12,6 +12,7 @@ const { values: args } = parseArgs({
     seconds: { type: "string", default: "60" },
     restaurants: { type: "string", default: "10" },
     out: { type: "string", default: "scripts/bench/results" },
+    name: { type: "string", default: "pipeline" },
   },
 });
 const RATE = Number(args.rate);
@@ -192,13 +193,14 @@ const markdown = [
   `Confirmed ${result.confirmed}, manual review ${result.manual_review}, errors ${result.errors}, ` +
   `rate-limited retries ${result.rate_limited_retries}.`,
   ``,
-  `Reproduce: \`scripts/bench-pipeline --rate ${RATE} --seconds ${SECONDS} --restaurants ${RESTAURANTS}\``,
+  `Reproduce: \`scripts/bench-pipeline --rate ${RATE} --seconds ${SECONDS} --restaurants ${RESTAURANTS}` +
+  `${args.name === "pipeline" ? "" : ` --name ${args.name}`}\``,
   ``,
 ].join("\n");
 
 await Deno.mkdir(args.out!, { recursive: true });
-await Deno.writeTextFile(`${args.out}/pipeline.json`, JSON.stringify(result, null, 2) + "\n");
-await Deno.writeTextFile(`${args.out}/pipeline.md`, markdown);
+await Deno.writeTextFile(`${args.out}/${args.name}.json`, JSON.stringify(result, null, 2) + "\n");
+await Deno.writeTextFile(`${args.out}/${args.name}.md`, markdown);
 console.log("\n" + markdown);
 await Promise.all([admin.end(), pool.end()]);
 
