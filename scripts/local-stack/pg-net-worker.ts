@@ -41,7 +41,7 @@ async function perform(request: QueuedRequest): Promise<ResponseRow> {
     const response = await fetch(request.url, {
       method: request.method,
       headers: request.headers,
-      body: request.body ?? undefined,
+      body: request.body ? new Uint8Array(request.body) : undefined,
       signal: AbortSignal.timeout(request.timeout_milliseconds),
     });
     const content = await response.text();

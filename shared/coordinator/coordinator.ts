@@ -3,13 +3,22 @@
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { planAssignment } from "../engine/planner.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import { type AssignmentStore, SQLSTATE, StoreError } from "../store/port.ts";
+import {
+  type AssignmentStore,
+  type ModeCeiling,
+  type ShadowComparison,
+  SQLSTATE,
+  StoreError,
+} from "../store/port.ts";
+import { compareWithCandidate } from "./shadow.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { scrub } from "../telemetry/log.ts";
 
 export interface CoordinatorOptions {
+  /** The V3 strategy (used in v3 mode, and as the shadow candidate). */
   strategy: string;
   maxParallel?: number;
+  modeCeiling?: ModeCeiling;
   /** Re-plans allowed after lost races before the attempt is given up as a conflict. */
   maxReplans: number;
   logger: Logger;
@@ -17,12 +26,21 @@ export interface CoordinatorOptions {
 }
 
 export type ProcessOutcome =
-  | { outcome: "confirmed"; strategy: string; tables: string[]; replans: number; durationMs: number }
+  | {
+    outcome: "confirmed";
+    mode: string;
+    strategy: string;
+    tables: string[];
+    replans: number;
+    durationMs: number;
+  }
   | { outcome: "retry" | "rate_limited" | "circuit_open"; delayMs: number; reason?: string }
   | { outcome: "manual_review"; reason: string }
   | { outcome: "noop" | "busy" | "lease_lost"; reason?: string };
 
 const SOURCE = "assignment.coordinator";
+/** The legacy path's planner: the first implementation's first-fit. */
+export const LEGACY_STRATEGY = "first_fit";
 
 export async function processBooking(
   store: AssignmentStore,
@@ -35,7 +53,12 @@ export async function processBooking(
   const log = options.logger;
   log.info(SOURCE, "processing booking", { booking_id: bookingId, trigger });
 
-  const begun = await store.begin({ bookingId, trigger, maxParallel: options.maxParallel });
+  const begun = await store.begin({
+    bookingId,
+    trigger,
+    maxParallel: options.maxParallel,
+    modeCeiling: options.modeCeiling,
+  });
   switch (begun.outcome) {
     case "ready":
       break;
@@ -52,10 +75,19 @@ export async function processBooking(
 
   const lease = { bookingId, leaseToken: begun.lease_token };
   const elapsed = () => Math.max(0, now() - started);
+  const { mode } = begun;
+  const primaryStrategy = mode === "v3" ? options.strategy : LEGACY_STRATEGY;
   let snapshot: Snapshot = begun.snapshot;
   try {
     for (let replans = 0;; replans++) {
-      const plan = planAssignment(snapshot, options.strategy);
+      const planStarted = now();
+      const plan = planAssignment(snapshot, primaryStrategy);
+      let shadow: ShadowComparison | undefined;
+      if (mode === "shadow") {
+        const aa = begun.shadow_candidate === "aa";
+        const candidate = aa ? LEGACY_STRATEGY : options.strategy;
+        shadow = compareWithCandidate(snapshot, plan, now() - planStarted, candidate, aa ? "aa" : "v3", now);
+      }
       if (plan.decision === "no_fit") {
         return settle(
           await store.fail({
@@ -63,7 +95,8 @@ export async function processBooking(
             kind: "no_fit",
             reason: plan.reason,
             durationMs: elapsed(),
-            details: { strategy: plan.strategy, replans },
+            details: { strategy: plan.strategy, replans, mode },
+            shadow,
           }),
         );
       }
@@ -77,12 +110,14 @@ export async function processBooking(
         tableIds: plan.tableIds,
         strategy: plan.strategy,
         durationMs: elapsed(),
-        metadata: { score: plan.score, slack: plan.slack, candidates: plan.candidates, replans },
+        metadata: { score: plan.score, slack: plan.slack, candidates: plan.candidates, replans, mode },
+        shadow,
       });
       if (committed.outcome === "confirmed") {
-        log.info(SOURCE, "confirmed", { booking_id: bookingId, strategy: plan.strategy, replans });
+        log.info(SOURCE, "confirmed", { booking_id: bookingId, mode, strategy: plan.strategy, replans });
         return {
           outcome: "confirmed",
+          mode,
           strategy: plan.strategy,
           tables: plan.tableNumbers,
           replans,

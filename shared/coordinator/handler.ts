@@ -1,7 +1,7 @@
 // The assignment-coordinator function's request handler: authenticate, validate, process the booking,
 // answer, then keep draining due bookings for a while so retries and rate-limited bookings do not wait
 // for the next sweep. Nothing is written for a rejected request.
-import { z } from "zod";
+import { z } from "../deps.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CoordinatorConfig } from "./config.ts";
@@ -28,6 +28,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
   const options = {
     strategy: config.strategy,
     maxParallel: config.maxParallel,
+    modeCeiling: config.modeCeiling,
     maxReplans: config.maxReplans,
     logger,
   };

@@ -1,6 +1,6 @@
 // The snapshot assignment_begin returns: everything the engine needs to plan one booking.
 // Parsed with zod at the boundary so the engine only ever sees well-formed data.
-import { z } from "zod";
+import { z } from "../deps.ts";
 
 const uuid = z.uuid();
 const instant = z.string().transform((value, ctx) => {

@@ -99,7 +99,10 @@ Deno.test("when nothing fits the reason says why, for an operator", () => {
   const plan = planAssignment(snapshot(9, [table(1, 4)]), "optimal_fit");
   assertEquals(plan.decision, "no_fit");
   assert(plan.decision === "no_fit" && plan.reason.startsWith("no_table_fits: "), "reason has its code");
-  assert(plan.decision === "no_fit" && plan.reason.includes("party of 9 at 19:00 Europe/London"), plan.reason);
+  assert(
+    plan.decision === "no_fit" && plan.reason.includes("party of 9 at 19:00 Europe/London"),
+    plan.reason,
+  );
 });
 
 Deno.test("combinations never include a table that is not needed", () => {

@@ -9,6 +9,25 @@ export interface BeginArgs {
   trigger: string;
   /** This instance's FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL; lowers the database limit, never raises it. */
   maxParallel?: number;
+  /** The highest mode this deployment's feature flags allow; null lets the database decide alone. */
+  modeCeiling?: ModeCeiling;
+}
+
+export type ModeCeiling = "legacy" | "shadow" | null;
+
+/** What shadow mode stores: the primary's decision and the candidate's, on the same snapshot. */
+export interface ShadowComparison {
+  experiment: "v3" | "aa";
+  primary_strategy: string;
+  candidate_strategy: string;
+  primary_decision: "assign" | "escalate";
+  candidate_decision: "assign" | "escalate" | "error";
+  primary_tables: string[];
+  candidate_tables: string[];
+  score_diff: number | null;
+  primary_ms: number;
+  candidate_ms: number;
+  candidate_error: string | null;
 }
 
 export interface CommitArgs {
@@ -18,6 +37,7 @@ export interface CommitArgs {
   strategy: string;
   durationMs: number;
   metadata: Record<string, unknown>;
+  shadow?: ShadowComparison;
 }
 
 export interface FailArgs {
@@ -27,6 +47,7 @@ export interface FailArgs {
   reason: string;
   durationMs: number;
   details: Record<string, unknown>;
+  shadow?: ShadowComparison;
 }
 
 export interface AssignmentStore {

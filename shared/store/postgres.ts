@@ -1,6 +1,6 @@
 // AssignmentStore over postgres.js: direct SQL to the pooler URL Supabase gives functions
 // (SUPABASE_DB_URL). No prepared statements and no session state, as transaction pooling requires.
-import postgres from "postgres";
+import { postgres } from "../deps.ts";
 import {
   beginResultSchema,
   claimResultSchema,
@@ -43,14 +43,15 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
         const [{ r }] = await sql`
           select public.assignment_commit(${a.bookingId}::uuid, ${a.leaseToken}::uuid,
             ${uuidArray(a.tableIds)}::uuid[], ${a.strategy}, ${Math.round(a.durationMs)}::integer,
-            ${sql.json(toJson(a.metadata))}) as r`;
+            ${sql.json(toJson(a.metadata))}, ${a.shadow ? sql.json(toJson(a.shadow)) : null}) as r`;
         return commitResultSchema.parse(r);
       }),
     fail: (a) =>
       call(async () => {
         const [{ r }] = await sql`
           select public.assignment_fail(${a.bookingId}::uuid, ${a.leaseToken}::uuid, ${a.kind}, ${a.reason},
-            ${Math.round(a.durationMs)}::integer, ${sql.json(toJson(a.details))}) as r`;
+            ${Math.round(a.durationMs)}::integer, ${sql.json(toJson(a.details))},
+            ${a.shadow ? sql.json(toJson(a.shadow)) : null}) as r`;
         return failResultSchema.parse(r);
       }),
     claimDue: ({ limit, visibilityMs }) =>
@@ -80,6 +81,6 @@ function uuidArray(ids: string[]): string {
   return `{${ids.join(",")}}`;
 }
 
-function toJson(value: Record<string, unknown>): postgres.JSONValue {
+function toJson(value: object): postgres.JSONValue {
   return JSON.parse(JSON.stringify(value));
 }

@@ -1,5 +1,5 @@
 // What the pipeline RPCs return, parsed with zod so a drift between SQL and TypeScript fails loudly.
-import { z } from "zod";
+import { z } from "../deps.ts";
 import { snapshotSchema } from "../domain/snapshot.ts";
 
 const delay = { delay_ms: z.number().int().nonnegative() };
@@ -9,6 +9,8 @@ export const beginResultSchema = z.discriminatedUnion("outcome", [
     outcome: z.literal("ready"),
     lease_token: z.uuid(),
     attempt: z.number().int().positive(),
+    mode: z.enum(["legacy", "shadow", "v3"]),
+    shadow_candidate: z.enum(["v3", "aa"]),
     lock_wait_ms: z.number().nonnegative(),
     slot_wait_ms: z.number().nonnegative(),
     snapshot: snapshotSchema,

@@ -42,7 +42,12 @@ Deno.test("begin is POST /rest/v1/rpc/assignment_begin with named arguments and 
   assertEquals(calls[0].headers.get("apikey"), KEY);
   assertEquals(calls[0].headers.get("authorization"), `Bearer ${KEY}`);
   assertEquals(calls[0].headers.get("content-type"), "application/json");
-  assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_max_parallel: 4 });
+  assertEquals(calls[0].body, {
+    p_booking_id: BOOKING,
+    p_trigger: "insert",
+    p_max_parallel: 4,
+    p_mode_ceiling: null,
+  });
 });
 
 Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", async () => {
@@ -65,6 +70,7 @@ Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", asy
     p_strategy: "optimal_fit",
     p_duration_ms: 12,
     p_metadata: { score: 1 },
+    p_shadow: null,
   });
 });
 

@@ -1,6 +1,6 @@
 // AssignmentStore over supabase-js: the same RPCs through PostgREST (`POST /rest/v1/rpc/<name>` with
 // named arguments), for deployments that give the function an API URL and service key but no database URL.
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import { createClient, type SupabaseClient } from "../deps.ts";
 import {
   beginResultSchema,
   claimResultSchema,
@@ -27,12 +27,13 @@ export function supabaseRestStore(
   }
 
   return {
-    begin: async ({ bookingId, trigger, maxParallel }) =>
+    begin: async ({ bookingId, trigger, maxParallel, modeCeiling }) =>
       beginResultSchema.parse(
         await rpc("assignment_begin", {
           p_booking_id: bookingId,
           p_trigger: trigger,
           p_max_parallel: maxParallel ?? null,
+          p_mode_ceiling: modeCeiling ?? null,
         }),
       ),
     commit: async (a) =>
@@ -44,6 +45,7 @@ export function supabaseRestStore(
           p_strategy: a.strategy,
           p_duration_ms: Math.round(a.durationMs),
           p_metadata: a.metadata,
+          p_shadow: a.shadow ?? null,
         }),
       ),
     fail: async (a) =>
@@ -55,6 +57,7 @@ export function supabaseRestStore(
           p_reason: a.reason,
           p_duration_ms: Math.round(a.durationMs),
           p_details: a.details,
+          p_shadow: a.shadow ?? null,
         }),
       ),
     claimDue: async ({ limit, visibilityMs }) =>

@@ -55,17 +55,29 @@ $$;
 
 -- End an attempt that did not produce tables: back to assignment_pending with a backoff, or to manual
 -- review when the attempts are used up or retrying cannot help. Returns the outcome JSON.
+-- V3: exponential backoff, "no table fits" escalates at once (by default), coordinator.* events.
+-- legacy and shadow (where legacy is the primary): the first implementation's fixed loop — 4 attempts,
+-- 5 s / 15 s / 45 s apart, every failure retried — with its auto_assign.* events.
 create function private.end_attempt(b public.bookings, p_kind text, p_reason text, p_duration_ms integer,
                                     p_details jsonb, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
   s private.pipeline_settings;
+  legacy boolean := b.assignment_mode in ('legacy', 'shadow');
   delay integer;
   escalate_reason text;
   code text := pg_catalog.split_part(p_reason, ':', 1);
 begin
   select * into s from private.pipeline_settings;
-  if p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
+  if legacy then
+    if b.attempt_count >= 4 then
+      escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
+    end if;
+    perform private.record_event('auto_assign', 'auto_assign.attempt', 'warning',
+      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', false, 'reason', code,
+                                    'mode', b.assignment_mode),
+      b.restaurant_id, b.id);
+  elsif p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
     escalate_reason := p_reason;
   elsif b.attempt_count >= s.max_attempts then
     escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
@@ -75,24 +87,41 @@ begin
     perform private.record_attempt(b, 'manual_review', p_reason, null, p_duration_ms, p_details);
     perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, escalate_reason,
       pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count), 'coordinator');
-    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
-      pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'detail', escalate_reason,
-                                    'attempts', b.attempt_count, 'duration_ms', p_duration_ms),
-      b.restaurant_id, b.id);
+    if legacy then
+      perform private.record_event('auto_assign', 'auto_assign.manual_review', 'warning',
+        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'mode', b.assignment_mode),
+        b.restaurant_id, b.id);
+      perform private.record_event('auto_assign', 'auto_assign.summary', 'warning',
+        pg_catalog.jsonb_build_object('result', 'exhausted', 'attemptsUsed', b.attempt_count, 'maxAttempts', 4,
+                                      'mode', b.assignment_mode),
+        b.restaurant_id, b.id);
+    else
+      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
+        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'detail', escalate_reason,
+                                      'attempts', b.attempt_count, 'duration_ms', p_duration_ms),
+        b.restaurant_id, b.id);
+    end if;
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', escalate_reason);
   end if;
 
-  delay := private.retry_delay_ms(b.attempt_count);
+  delay := case when legacy then (array[5000, 15000, 45000])[least(b.attempt_count, 3)]
+                else private.retry_delay_ms(b.attempt_count) end;
   perform private.record_attempt(b, case when p_kind = 'error' then 'error' else 'retry' end, p_reason, null,
                                  p_duration_ms, p_details);
   perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, p_reason,
     pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator');
   update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
-  perform private.record_event('assignment.coordinator', 'coordinator.retry', 'warning',
-    pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
-                                  'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
-                                  'duration_ms', p_duration_ms),
-    b.restaurant_id, b.id);
+  if legacy then
+    perform private.record_event('auto_assign', 'auto_assign.retry_scheduled', 'warning',
+      pg_catalog.jsonb_build_object('delayMs', delay, 'reason', code, 'attempt_index', b.attempt_count - 1),
+      b.restaurant_id, b.id);
+  else
+    perform private.record_event('assignment.coordinator', 'coordinator.retry', 'warning',
+      pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
+                                    'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
+                                    'duration_ms', p_duration_ms),
+      b.restaurant_id, b.id);
+  end if;
   return pg_catalog.jsonb_build_object('outcome', 'retry', 'reason', p_reason, 'delay_ms', delay);
 end $$;
 
@@ -115,11 +144,14 @@ create function public.assignment_begin(
   p_booking_id uuid,
   p_trigger text default 'dispatch',
   p_max_parallel integer default null,
+  p_mode_ceiling text default null,
   p_now timestamptz default now()
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   b public.bookings;
   settings jsonb;
+  mode text;
+  mode_reason text;
   problem text;
   admit jsonb;
   running integer;
@@ -134,6 +166,9 @@ begin
   end if;
   if p_max_parallel is not null and p_max_parallel < 1 then
     raise exception using errcode = 'AS005', message = 'max_parallel must be at least 1';
+  end if;
+  if p_mode_ceiling is not null and p_mode_ceiling not in ('legacy', 'shadow') then
+    raise exception using errcode = 'AS005', message = 'mode ceiling must be legacy, shadow or null';
   end if;
   if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
     perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
@@ -163,6 +198,24 @@ begin
       return outcome;
     end if;
     select * into b from public.bookings where id = p_booking_id;
+  end if;
+
+  -- The mode, decided now so a settings change applies to the very next booking. The calling function's
+  -- feature flags may only lower it (v3 → shadow → legacy), never raise it.
+  select m.mode, m.reason into mode, mode_reason from private.effective_mode(b.restaurant_id) m;
+  if p_mode_ceiling = 'legacy' and mode in ('shadow', 'v3') or p_mode_ceiling = 'shadow' and mode = 'v3' then
+    mode := p_mode_ceiling;
+    mode_reason := 'capped by the function''s feature flags';
+  end if;
+  if mode = 'off' then
+    problem := pg_catalog.format('automatic_assignment_off: automatic assignment is off for this restaurant (%s); assign tables by hand',
+                                 mode_reason);
+    perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', mode), 'coordinator');
+    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'info',
+      pg_catalog.jsonb_build_object('reason', 'automatic_assignment_off', 'mode', mode, 'attempts', 0),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
   end if;
 
   settings := private.settings_for(b.restaurant_id, p_max_parallel);
@@ -220,21 +273,28 @@ begin
      set lease_token = pg_catalog.gen_random_uuid(),
          lease_expires_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
          next_attempt_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
-         attempt_count = attempt_count + 1
+         attempt_count = attempt_count + 1,
+         assignment_mode = mode
    where id = b.id
   returning * into b;
   perform private.record_event('assignment.coordinator', 'coordinator.start', 'info',
-    pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', 'v3', 'attempt', b.attempt_count,
-                                  'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
+    pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', mode, 'mode_reason', mode_reason,
+                                  'attempt', b.attempt_count, 'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
                                   'probe', coalesce((admit ->> 'probe')::boolean, false)),
     b.restaurant_id, b.id);
+  if mode in ('legacy', 'shadow') then
+    perform private.record_event('auto_assign', 'auto_assign.started', 'info',
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt_index', b.attempt_count - 1, 'mode', mode),
+      b.restaurant_id, b.id);
+  end if;
   return pg_catalog.jsonb_build_object(
-    'outcome', 'ready', 'lease_token', b.lease_token, 'attempt', b.attempt_count,
+    'outcome', 'ready', 'lease_token', b.lease_token, 'attempt', b.attempt_count, 'mode', mode,
+    'shadow_candidate', (select r.shadow_candidate from private.rollout_settings r),
     'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
     'snapshot', private.assignment_snapshot(b, settings));
 end $$;
-comment on function public.assignment_begin(uuid, text, integer, timestamptz) is
-  'Start an assignment attempt: locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms).';
+comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
+  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms).';
 
 create function public.assignment_commit(
   p_booking_id uuid,
@@ -243,6 +303,7 @@ create function public.assignment_commit(
   p_strategy text,
   p_duration_ms integer default null,
   p_metadata jsonb default '{}'::jsonb,
+  p_shadow jsonb default null,
   p_now timestamptz default now()
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -297,19 +358,34 @@ begin
     select 1 from public.booking_assignment_state_history h
      where h.booking_id = b.id and h.to_state = 'confirmed' and h.version < b.assignment_state_version + 2);
   perform private.enqueue_confirmation(b, first_confirmation);
-  perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
-    pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
-                                  'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms)
-      || coalesce(p_metadata, '{}'::jsonb),
-    b.restaurant_id, b.id);
+  perform private.record_shadow(b, p_shadow);
+  if b.assignment_mode in ('legacy', 'shadow') then
+    perform private.record_event('auto_assign', 'auto_assign.succeeded', 'info',
+      pg_catalog.jsonb_build_object('durationMs', p_duration_ms, 'attempt_index', b.attempt_count - 1,
+                                    'mode', b.assignment_mode),
+      b.restaurant_id, b.id);
+    perform private.record_event('auto_assign', 'auto_assign.summary', 'info',
+      pg_catalog.jsonb_build_object('result', 'succeeded', 'attemptsUsed', b.attempt_count, 'maxAttempts', 4,
+                                    'totalDurationMs', p_duration_ms, 'mode', b.assignment_mode),
+      b.restaurant_id, b.id);
+  else
+    perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
+      pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
+                                    'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms)
+        || coalesce(p_metadata, '{}'::jsonb),
+      b.restaurant_id, b.id);
+    -- The success metric the rollout plan's dashboards count (event_type LIKE '%success%').
+    perform private.record_event('assignment.coordinator', 'assignment.success', 'info',
+      pg_catalog.jsonb_build_object('strategy', p_strategy, 'duration_ms', p_duration_ms), b.restaurant_id, b.id);
+  end if;
   return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'version', b.assignment_state_version + 2,
                                        'lock_wait_ms', lock_wait_ms);
 exception when exclusion_violation then
   -- Unreachable while every writer takes the restaurant lock; kept so a race is an outcome, not a crash.
   return '{"outcome": "conflict"}'::jsonb;
 end $$;
-comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz) is
-  'Finish an attempt with the engine''s tables: validates every rule (AS007 if one is broken), re-checks availability under the restaurant lock, writes the assignments, moves assigned → confirmed, queues one confirmation and records the events. Returns {outcome: confirmed | conflict (with a fresh snapshot) | lease_lost}.';
+comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz) is
+  'Finish an attempt with the engine''s tables: validates every rule (AS007 if one is broken), re-checks availability under the restaurant lock, writes the assignments, moves assigned → confirmed, queues one confirmation, stores the shadow comparison (p_shadow, shadow mode only) and records the events. Returns {outcome: confirmed | conflict (with a fresh snapshot) | lease_lost}.';
 
 create function public.assignment_fail(
   p_booking_id uuid,
@@ -318,6 +394,7 @@ create function public.assignment_fail(
   p_reason text,
   p_duration_ms integer default null,
   p_details jsonb default '{}'::jsonb,
+  p_shadow jsonb default null,
   p_now timestamptz default now()
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -331,9 +408,12 @@ begin
   if not found or b.assignment_state <> 'assignment_in_progress' or b.lease_token is distinct from p_lease_token then
     return '{"outcome": "lease_lost"}'::jsonb;
   end if;
+  perform private.record_shadow(b, p_shadow);
   if p_kind = 'error' then
     perform private.breaker_record(b.restaurant_id, b.id, true, p_now);
-    perform private.record_event('assignment.coordinator', 'coordinator.error', 'error',
+    perform private.record_event(
+      case when b.assignment_mode = 'v3' then 'assignment.coordinator' else 'auto_assign' end,
+      case when b.assignment_mode = 'v3' then 'coordinator.error' else 'auto_assign.attempt_error' end, 'error',
       pg_catalog.jsonb_build_object('message', pg_catalog.left(reason, 500), 'attempts', b.attempt_count),
       b.restaurant_id, b.id);
   else
@@ -344,7 +424,7 @@ begin
   end if;
   return private.end_attempt(b, p_kind, reason, p_duration_ms, p_details, p_now);
 end $$;
-comment on function public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz) is
+comment on function public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz) is
   'Finish an attempt without tables. kind = no_fit (nothing free fits), conflict (re-planning kept losing races) or error (counts toward the circuit breaker). Schedules a retry with backoff or escalates to manual_review; returns {outcome: retry | manual_review | lease_lost}.';
 
 create function public.assignment_claim_due(
@@ -387,11 +467,11 @@ revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(in
   private.record_attempt(public.bookings, text, text, text, integer, jsonb),
   private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
   private.expire_lease(uuid, timestamptz) from public, anon, authenticated;
-revoke all on function public.assignment_begin(uuid, text, integer, timestamptz),
-  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz),
-  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz),
+revoke all on function public.assignment_begin(uuid, text, integer, text, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz),
+  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz),
   public.assignment_claim_due(integer, uuid, integer, timestamptz) from public, anon, authenticated, service_role;
-grant execute on function public.assignment_begin(uuid, text, integer, timestamptz),
-  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, timestamptz),
-  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, timestamptz),
+grant execute on function public.assignment_begin(uuid, text, integer, text, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz),
+  public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz),
   public.assignment_claim_due(integer, uuid, integer, timestamptz) to service_role;

@@ -1,0 +1,49 @@
+// Shadow mode: the primary (legacy) plan decides; the candidate plans on the very same snapshot and only
+// the comparison is kept. Candidate failures are caught and recorded, never allowed to touch the booking.
+import type { Snapshot } from "../domain/snapshot.ts";
+import { type Plan, planAssignment } from "../engine/planner.ts";
+import type { ShadowComparison } from "../store/port.ts";
+import { scrub } from "../telemetry/log.ts";
+
+export function compareWithCandidate(
+  snapshot: Snapshot,
+  primary: Plan,
+  primaryMs: number,
+  candidateStrategy: string,
+  experiment: "v3" | "aa",
+  now: () => number,
+): ShadowComparison {
+  const started = now();
+  let candidate: Plan | null = null;
+  let error: string | null = null;
+  try {
+    candidate = planAssignment(snapshot, candidateStrategy);
+  } catch (e) {
+    error = scrub(e instanceof Error ? e.message : String(e)).slice(0, 500);
+  }
+  const candidateMs = Math.max(0, now() - started);
+  return {
+    experiment,
+    primary_strategy: primary.strategy,
+    candidate_strategy: candidateStrategy,
+    primary_decision: primary.decision === "assign" ? "assign" : "escalate",
+    candidate_decision: candidate === null
+      ? "error"
+      : candidate.decision === "assign"
+      ? "assign"
+      : "escalate",
+    primary_tables: primary.decision === "assign" ? primary.tableIds : [],
+    candidate_tables: candidate?.decision === "assign" ? candidate.tableIds : [],
+    // Wasted seats are the one measure both strategies share; negative means the candidate seats tighter.
+    score_diff: primary.decision === "assign" && candidate?.decision === "assign"
+      ? candidate.slack - primary.slack
+      : null,
+    primary_ms: round(primaryMs),
+    candidate_ms: round(candidateMs),
+    candidate_error: error,
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
