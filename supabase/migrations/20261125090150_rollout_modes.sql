@@ -89,10 +89,14 @@ declare
   old_doc jsonb := case when tg_op = 'INSERT' then '{}'::jsonb else pg_catalog.to_jsonb(old) end;
   new_doc jsonb := case when tg_op = 'DELETE' then '{}'::jsonb else pg_catalog.to_jsonb(new) end;
   scope text := coalesce(new_doc ->> 'restaurant_id', old_doc ->> 'restaurant_id', 'global');
+  -- ops.* functions stamp "<statement start>|<actor>"; anything else is attributed to the database role.
+  stamp text := coalesce(pg_catalog.current_setting('pipeline.actor', true), '');
+  by_ops boolean := pg_catalog.split_part(stamp, '|', 1) = pg_catalog.statement_timestamp()::text;
 begin
   insert into public.pipeline_settings_audit (actor, scope, setting, old_value, new_value, reason)
-  select coalesce(nullif(pg_catalog.current_setting('pipeline.actor', true), ''), current_user::text), scope, k,
-         old_doc -> k, new_doc -> k, nullif(pg_catalog.current_setting('pipeline.reason', true), '')
+  select case when by_ops then pg_catalog.substr(stamp, pg_catalog.strpos(stamp, '|') + 1) else current_user::text end,
+         scope, k, old_doc -> k, new_doc -> k,
+         case when by_ops then nullif(pg_catalog.current_setting('pipeline.reason', true), '') end
     from (select jsonb_object_keys as k from pg_catalog.jsonb_object_keys(old_doc || new_doc)) keys
    where k not in ('singleton', 'updated_at', 'restaurant_id')
      and (old_doc -> k) is distinct from (new_doc -> k);

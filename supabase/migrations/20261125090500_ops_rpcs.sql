@@ -10,14 +10,16 @@ revoke all on schema ops from public;
 grant usage on schema ops to service_role;
 comment on schema ops is 'Operator functions and dashboards for the assignment pipeline. Start with: select ops.health();';
 
--- Record who is acting, for the settings audit and the state history.
+-- Record who is acting, for the settings audit (see private.audit_settings_change) and the state history.
+-- The actor is stamped with the statement's start time so it covers this statement only, not later
+-- statements of the same transaction.
 create function private.act_as(p_actor text, p_reason text default null)
 returns text language plpgsql set search_path = '' as $$
 begin
   if coalesce(pg_catalog.btrim(p_actor), '') = '' then
     raise exception using errcode = 'AS005', message = 'say who is acting: pass p_actor (a name or ticket, not a guest''s data)';
   end if;
-  perform pg_catalog.set_config('pipeline.actor', p_actor, true);
+  perform pg_catalog.set_config('pipeline.actor', pg_catalog.statement_timestamp()::text || '|' || p_actor, true);
   perform pg_catalog.set_config('pipeline.reason', coalesce(p_reason, ''), true);
   return p_actor;
 end $$;
@@ -138,7 +140,8 @@ language sql stable security definer set search_path = '' as $$
                 where b.party_size between t.min_party_size and t.max_party_size
                   and private.busy_tables(b, array[t.id]) is null
                union all
-               select pg_catalog.jsonb_build_array(ta.table_number, tb.table_number), 100 + ta.capacity + tb.capacity - b.party_size
+               select pg_catalog.jsonb_build_array(least(ta.table_number, tb.table_number), greatest(ta.table_number, tb.table_number)),
+                      100 + ta.capacity + tb.capacity - b.party_size
                  from public.table_adjacency a
                  join private.usable_tables(b.restaurant_id) ta on ta.id = a.table_a
                  join private.usable_tables(b.restaurant_id) tb on tb.id = a.table_b

@@ -1,20 +1,26 @@
 begin;
-select plan(14);
+select plan(16);
 
 -- The Data API roles get nothing: no table privilege, no function, no private schema.
 select is(
   (select count(*)::int from pg_class c, unnest(array['anon', 'authenticated']) r(role)
-    where c.relnamespace in ('public'::regnamespace, 'private'::regnamespace) and c.relkind in ('r', 'v', 'm', 'p')
+    where c.relnamespace in ('public'::regnamespace, 'private'::regnamespace, 'ops'::regnamespace)
+      and c.relkind in ('r', 'v', 'm', 'p')
       and (has_table_privilege(r.role, c.oid, 'SELECT') or has_table_privilege(r.role, c.oid, 'INSERT')
            or has_table_privilege(r.role, c.oid, 'UPDATE') or has_table_privilege(r.role, c.oid, 'DELETE'))),
   0, 'anon and authenticated hold no privilege on any table or view of ours');
 select is(
   (select string_agg(p.oid::regprocedure::text, ', ') from pg_proc p, unnest(array['anon', 'authenticated']) r(role)
-    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace, 'ops'::regnamespace)
       and has_function_privilege(r.role, p.oid, 'EXECUTE')),
   null, 'anon and authenticated can execute none of our functions');
 select ok(not has_schema_privilege('anon', 'private', 'USAGE'), 'anon cannot use the private schema');
 select ok(not has_schema_privilege('authenticated', 'private', 'USAGE'), 'authenticated cannot use the private schema');
+select ok(not has_schema_privilege('anon', 'ops', 'USAGE') and not has_schema_privilege('authenticated', 'ops', 'USAGE'),
+  'nor the ops schema');
+select is((select count(*)::int from pg_proc p where p.pronamespace = 'ops'::regnamespace
+            and not has_function_privilege('service_role', p.oid, 'EXECUTE')), 0,
+  'service_role can call every ops function');
 
 select ok(has_function_privilege('service_role', 'public.transition_assignment_state(uuid, text, integer, text, jsonb, text)', 'EXECUTE'),
   'service_role may call transition_assignment_state');

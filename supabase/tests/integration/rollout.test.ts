@@ -1,0 +1,141 @@
+// The rollout plan, end to end: shadow mode compares without writing V3 results, the kill switch and
+// "off" take effect on the very next booking, and percentage rollout is stable as it grows.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  connect,
+  createRestaurant,
+  someDay,
+  type TestRestaurant,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
+
+const sql = connect(8);
+const ACTOR = "rollout test";
+
+async function restoreDefaults() {
+  await sql`select ops.set_kill_switch(false, ${ACTOR}, 'test cleanup')`;
+  await sql`select ops.set_default_mode('v3', ${ACTOR}, 'test cleanup')`;
+  await sql`select ops.set_rollout_percentage(100, ${ACTOR}, 'test cleanup')`;
+  await sql`select ops.set_shadow_candidate('v3', ${ACTOR}, 'test cleanup')`;
+}
+
+// A 6-top and a 4-top: for a party of four the legacy first-fit takes the 6-top, V3 the 4-top.
+const tables = [{ number: "T1", capacity: 6 }, { number: "T2", capacity: 4 }];
+
+Deno.test("shadow: legacy assigns, V3 plans on the same snapshot, only the comparison is stored", async () => {
+  const r = await createRestaurant(sql, { tables });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'shadow', ${ACTOR}, 'shadow test')`;
+  const day = someDay();
+  const id = await r.insertBooking(4, `${day}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [id])).get(id), "confirmed");
+
+  const [b] = await sql`select assignment_mode, assignment_strategy from public.bookings where id = ${id}`;
+  assertEquals([b.assignment_mode, b.assignment_strategy], ["shadow", "first_fit"]);
+  const held = await sql`
+    select t.table_number, a.assigned_by from public.booking_table_assignments a
+      join public.restaurant_tables t on t.id = a.table_id where a.booking_id = ${id}`;
+  assertEquals(
+    held.map((h) => [h.table_number, h.assigned_by]),
+    [["T1", "coordinator:first_fit"]],
+    "the legacy plan is the one written",
+  );
+
+  const [c] = await sql`select * from public.shadow_comparisons where booking_id = ${id}`;
+  assertEquals(c.experiment, "v3");
+  assertEquals([c.primary_strategy, c.candidate_strategy], ["first_fit", "optimal_fit"]);
+  assertEquals(c.candidate_tables, [r.tableIds.get("T2")], "V3 would have taken the 4-top");
+  assertEquals(c.match, "same_decision_different_tables");
+  assertEquals(Number(c.score_diff), -2, "two fewer wasted seats");
+  assert(Number(c.candidate_ms) >= 0 && Number(c.primary_ms) >= 0, "both durations are recorded");
+
+  const events = await sql<{ event_type: string }[]>`
+    select event_type from public.observability_events where booking_id = ${id} and source <> 'assignment.state_machine'
+     order by id`;
+  const types = events.map((e) => e.event_type);
+  assert(types.includes("auto_assign.summary"), "legacy's summary is written");
+  assert(!types.includes("coordinator.confirmed"), "no V3 confirmation is written");
+
+  // A/A: legacy against itself measures the noise floor.
+  await sql`select ops.set_shadow_candidate('aa', ${ACTOR}, 'noise floor')`;
+  try {
+    const again = await r.insertBooking(4, `${day}T21:30:00Z`);
+    await waitForTerminal(sql, [again]);
+    const [aa] =
+      await sql`select experiment, match from public.shadow_comparisons where booking_id = ${again}`;
+    assertEquals([aa.experiment, aa.match], ["aa", "same_tables"]);
+    const report = await sql`
+      select experiment, comparisons from ops.shadow_report() where restaurant_id = ${r.id} order by experiment`;
+    assertEquals(report.map((x) => [x.experiment, Number(x.comparisons)]), [["aa", 1], ["v3", 1]]);
+  } finally {
+    await restoreDefaults();
+  }
+});
+
+Deno.test("the kill switch routes the very next booking to legacy, and releasing it routes the next back", async () => {
+  const r = await createRestaurant(sql, { tables });
+  const day = someDay();
+  try {
+    await sql`select ops.set_kill_switch(true, ${ACTOR}, 'incident drill')`;
+    const during = await r.insertBooking(4, `${day}T18:00:00Z`);
+    await waitForTerminal(sql, [during]);
+    await sql`select ops.set_kill_switch(false, ${ACTOR}, 'drill over')`;
+    const after = await r.insertBooking(4, `${day}T21:00:00Z`);
+    await waitForTerminal(sql, [after]);
+    const rows = await sql`
+      select id, assignment_mode, assignment_strategy from public.bookings where id in (${during}, ${after})`;
+    const byId = new Map(rows.map((x) => [x.id, [x.assignment_mode, x.assignment_strategy]]));
+    assertEquals(byId.get(during), ["legacy", "first_fit"]);
+    assertEquals(byId.get(after), ["v3", "optimal_fit"]);
+    const [log] = await sql`
+      select actor, reason, new_value from ops.rollout_log where setting = 'kill_switch' order by changed_at desc limit 1`;
+    assertEquals([log.actor, log.reason, log.new_value], [ACTOR, "drill over", false]);
+  } finally {
+    await restoreDefaults();
+  }
+});
+
+Deno.test("'off' leaves bookings for manual assignment, which ops can then do", async () => {
+  const r = await createRestaurant(sql, { tables });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', ${ACTOR}, 'no automation here')`;
+  const id = await r.insertBooking(4, `${someDay()}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [id])).get(id), "manual_review");
+  const [q] = await sql`select reason_code, free_tables_that_fit from ops.manual_review_queue(${r.id})`;
+  assertEquals(q.reason_code, "automatic_assignment_off");
+  assertEquals(q.free_tables_that_fit, [["T2"], ["T1"]], "the tightest free table is suggested first");
+  const [{ n }] =
+    await sql`select count(*)::int as n from public.booking_table_assignments where booking_id = ${id}`;
+  assertEquals(n, 0, "nothing was assigned automatically");
+  const [done] = await sql`select ops.assign_tables(${id}, array['T2'], ${ACTOR}) as r`;
+  assertEquals(done.r.outcome, "confirmed");
+});
+
+Deno.test("rollout at 10% puts about 10% of 100 restaurants on v3, and the same ones stay in at 50%", async () => {
+  const restaurants: TestRestaurant[] = [];
+  for (let i = 0; i < 100; i++) {
+    restaurants.push(await createRestaurant(sql, { tables: [{ number: "A", capacity: 4 }] }));
+  }
+  const day = someDay();
+  const v3At = async (percentage: number, time: string) => {
+    await sql`select ops.set_rollout_percentage(${percentage}, ${ACTOR}, ${`phase ${percentage}%`})`;
+    const ids = await Promise.all(restaurants.map((r) => r.insertBooking(2, `${day}T${time}:00Z`)));
+    await waitForTerminal(sql, ids, 60_000);
+    const rows = await sql`
+      select restaurant_id from public.bookings where id = any(${ids}::uuid[]) and assignment_mode = 'v3'`;
+    return new Set(rows.map((x) => x.restaurant_id as string));
+  };
+  try {
+    await sql`select ops.set_default_mode('legacy', ${ACTOR}, 'rollout test baseline')`;
+    const at10 = await v3At(10, "12:00");
+    const at50 = await v3At(50, "19:00");
+    assert(at10.size >= 3 && at10.size <= 20, `about 10 of 100 at 10% (got ${at10.size})`);
+    assert(at50.size >= 35 && at50.size <= 65, `about 50 of 100 at 50% (got ${at50.size})`);
+    assertEquals(
+      [...at10].filter((id) => !at50.has(id)),
+      [],
+      "every restaurant in at 10% is still in at 50%",
+    );
+  } finally {
+    await restoreDefaults();
+    await sql.end();
+  }
+});
