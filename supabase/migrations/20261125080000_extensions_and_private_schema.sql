@@ -2,6 +2,14 @@
 -- `extensions` exists on hosted Supabase; locally scripts/local-stack creates it the same way.
 create schema if not exists extensions;
 create extension if not exists btree_gist with schema extensions;
+-- pg_net carries the insert trigger's HTTP call. Hosted Supabase ships it; where it is not available (the
+-- local stack) scripts/local-stack installs a stand-in with the same interface before migrations run.
+do $$
+begin
+  if exists (select 1 from pg_available_extensions where name = 'pg_net') then
+    create extension if not exists pg_net;
+  end if;
+end $$;
 
 create schema if not exists private;
 revoke all on schema private from public;
