@@ -42,12 +42,7 @@ Deno.test("begin is POST /rest/v1/rpc/assignment_begin with named arguments and 
   assertEquals(calls[0].headers.get("apikey"), KEY);
   assertEquals(calls[0].headers.get("authorization"), `Bearer ${KEY}`);
   assertEquals(calls[0].headers.get("content-type"), "application/json");
-  assertEquals(calls[0].body, {
-    p_booking_id: BOOKING,
-    p_trigger: "insert",
-    p_max_parallel: 4,
-    p_mode_ceiling: null,
-  });
+  assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_max_parallel: 4 });
 });
 
 Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", async () => {
@@ -70,7 +65,6 @@ Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", asy
     p_strategy: "optimal_fit",
     p_duration_ms: 12,
     p_metadata: { score: 1 },
-    p_shadow: null,
   });
 });
 

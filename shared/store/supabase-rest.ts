@@ -1,6 +1,7 @@
 // AssignmentStore over supabase-js: the same RPCs through PostgREST (`POST /rest/v1/rpc/<name>` with
 // named arguments), for deployments that give the function an API URL and service key but no database URL.
 import { createClient, type SupabaseClient } from "../deps.ts";
+import type { Database, Json } from "../database.types.ts";
 import {
   beginResultSchema,
   claimResultSchema,
@@ -15,12 +16,17 @@ export function supabaseRestStore(
   serviceRoleKey: string,
   options: { fetch?: typeof fetch } = {},
 ): AssignmentStore {
-  const client: SupabaseClient = createClient(url, serviceRoleKey, {
+  const client: SupabaseClient<Database> = createClient<Database>(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false },
     global: options.fetch ? { fetch: options.fetch } : undefined,
   });
 
-  async function rpc(name: string, args: Record<string, unknown>): Promise<unknown> {
+  // Names and arguments are checked against the generated schema types (shared/database.types.ts).
+  type Rpc = keyof Database["public"]["Functions"];
+  async function rpc<F extends Rpc>(
+    name: F,
+    args: Database["public"]["Functions"][F]["Args"],
+  ): Promise<unknown> {
     const { data, error } = await client.rpc(name, args);
     if (error) throw new StoreError(error.code ?? "PGRST", error.message);
     return data;
@@ -32,8 +38,8 @@ export function supabaseRestStore(
         await rpc("assignment_begin", {
           p_booking_id: bookingId,
           p_trigger: trigger,
-          p_max_parallel: maxParallel ?? null,
-          p_mode_ceiling: modeCeiling ?? null,
+          p_max_parallel: maxParallel,
+          p_mode_ceiling: modeCeiling ?? undefined,
         }),
       ),
     commit: async (a) =>
@@ -44,8 +50,8 @@ export function supabaseRestStore(
           p_table_ids: a.tableIds,
           p_strategy: a.strategy,
           p_duration_ms: Math.round(a.durationMs),
-          p_metadata: a.metadata,
-          p_shadow: a.shadow ?? null,
+          p_metadata: a.metadata as Json,
+          p_shadow: a.shadow as Json | undefined,
         }),
       ),
     fail: async (a) =>
@@ -56,8 +62,8 @@ export function supabaseRestStore(
           p_kind: a.kind,
           p_reason: a.reason,
           p_duration_ms: Math.round(a.durationMs),
-          p_details: a.details,
-          p_shadow: a.shadow ?? null,
+          p_details: a.details as Json,
+          p_shadow: a.shadow as Json | undefined,
         }),
       ),
     claimDue: async ({ limit, visibilityMs }) =>
@@ -69,7 +75,7 @@ export function supabaseRestStore(
       return (rows as unknown[]).map((row) => notificationSchema.parse(row));
     },
     completeNotification: async ({ id, ok, error }) =>
-      String(await rpc("notification_complete", { p_id: id, p_ok: ok, p_error: error ?? null })),
+      String(await rpc("notification_complete", { p_id: id, p_ok: ok, p_error: error })),
     close: () => Promise.resolve(),
   };
 }
