@@ -140,6 +140,19 @@ begin
                              '{}'::jsonb, p_now);
 end $$;
 
+-- The booking, locked, if this lease still holds it; a row of nulls if the lease was lost (expired and
+-- taken over, or the booking finished meanwhile), in which case the caller's work no longer counts.
+create function private.leased_booking(p_booking_id uuid, p_lease_token uuid)
+returns public.bookings language plpgsql set search_path = '' as $$
+declare
+  b public.bookings;
+begin
+  select * into b from public.bookings
+   where id = p_booking_id and assignment_state = 'assignment_in_progress' and lease_token = p_lease_token
+   for update;
+  return b;
+end $$;
+
 create function public.assignment_begin(
   p_booking_id uuid,
   p_trigger text default 'dispatch',
@@ -318,8 +331,8 @@ begin
   if p_booking_id is null or p_lease_token is null or p_strategy is null then
     raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
   end if;
-  select * into b from public.bookings where id = p_booking_id for update;
-  if not found or b.assignment_state <> 'assignment_in_progress' or b.lease_token is distinct from p_lease_token then
+  b := private.leased_booking(p_booking_id, p_lease_token);
+  if b.id is null then
     return '{"outcome": "lease_lost"}'::jsonb;
   end if;
   settings := private.settings_for(b.restaurant_id);
@@ -404,8 +417,8 @@ begin
   if p_kind is null or p_kind not in ('no_fit', 'conflict', 'error') then
     raise exception using errcode = 'AS005', message = 'kind must be one of no_fit, conflict, error';
   end if;
-  select * into b from public.bookings where id = p_booking_id for update;
-  if not found or b.assignment_state <> 'assignment_in_progress' or b.lease_token is distinct from p_lease_token then
+  b := private.leased_booking(p_booking_id, p_lease_token);
+  if b.id is null then
     return '{"outcome": "lease_lost"}'::jsonb;
   end if;
   perform private.record_shadow(b, p_shadow);
@@ -466,7 +479,7 @@ comment on function public.assignment_claim_due(integer, uuid, integer, timestam
 revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(integer),
   private.record_attempt(public.bookings, text, text, text, integer, jsonb),
   private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
-  private.expire_lease(uuid, timestamptz) from public, anon, authenticated;
+  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid) from public, anon, authenticated;
 revoke all on function public.assignment_begin(uuid, text, integer, text, timestamptz),
   public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz),
   public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz),
