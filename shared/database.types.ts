@@ -247,6 +247,15 @@ export type Database = {
         };
         Returns: Json;
       };
+      "set_reoptimization": {
+        Args: {
+          "p_actor": string;
+          "p_on": boolean;
+          "p_reason"?: string;
+          "p_restaurant_id"?: string;
+        };
+        Returns: Json;
+      };
       "set_restaurant_mode": {
         Args: {
           "p_actor": string;
@@ -1019,6 +1028,7 @@ export type Database = {
           "p_duration_ms"?: number;
           "p_lease_token": string;
           "p_metadata"?: Json;
+          "p_moves"?: Json;
           "p_now"?: string;
           "p_shadow"?: Json;
           "p_strategy": string;

@@ -25,6 +25,9 @@ create table private.pipeline_settings (
     constraint max_dispatches_is_between_1_and_100 check (max_dispatches between 1 and 100),
   sweeper_batch_size integer not null default 100
     constraint sweeper_batch_is_between_1_and_1000 check (sweeper_batch_size between 1 and 1000),
+  -- Let the engine move confirmed bookings that are not yet seated to other tables when that lets a new
+  -- booking in. Off until ops turns it on (globally or per restaurant).
+  reoptimize boolean not null default false,
   updated_at timestamptz not null default now()
 );
 insert into private.pipeline_settings default values;
@@ -35,6 +38,7 @@ create table private.restaurant_pipeline_settings (
   max_parallel integer constraint restaurant_max_parallel_is_between_1_and_20 check (max_parallel between 1 and 20),
   max_tables_per_booking integer
     constraint restaurant_max_tables_is_between_1_and_6 check (max_tables_per_booking between 1 and 6),
+  reoptimize boolean,
   updated_at timestamptz not null default now()
 );
 comment on table private.restaurant_pipeline_settings is 'Per-restaurant overrides of the global tunables; null means "use the global value".';
@@ -47,7 +51,8 @@ returns jsonb language sql stable set search_path = '' as $$
       'max_parallel', least(coalesce(r.max_parallel, g.max_parallel),
                             greatest(1, least(20, coalesce(p_instance_max_parallel, 20)))),
       'database_max_parallel', coalesce(r.max_parallel, g.max_parallel),
-      'max_tables_per_booking', coalesce(r.max_tables_per_booking, g.max_tables_per_booking))
+      'max_tables_per_booking', coalesce(r.max_tables_per_booking, g.max_tables_per_booking),
+      'reoptimize', coalesce(r.reoptimize, g.reoptimize))
     from private.pipeline_settings g
     left join private.restaurant_pipeline_settings r on r.restaurant_id = p_restaurant_id;
 $$;

@@ -62,6 +62,14 @@ begin
   return null;
 end $$;
 
+-- A booking that must keep its tables: placed by staff, already seated or done, or starting within 30
+-- minutes (the party may be walking in).
+create function private.is_locked(o public.bookings, p_set_by_staff boolean)
+returns boolean language sql stable set search_path = '' as $$
+  select p_set_by_staff or o.status in ('checked_in', 'completed') or o.assignment_state <> 'confirmed'
+         or o.start_at <= pg_catalog.now() + interval '30 minutes';
+$$;
+
 -- Everything the engine needs to plan one booking, read in one go.
 create function private.assignment_snapshot(b public.bookings, p_settings jsonb)
 returns jsonb language sql stable set search_path = '' as $$
@@ -90,8 +98,25 @@ returns jsonb language sql stable set search_path = '' as $$
        where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
          and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - interval '6 hours',
                                               pg_catalog.upper(private.blocked_window(b)) + interval '6 hours')),
-      '[]'::jsonb));
+      '[]'::jsonb),
+    -- With re-optimisation on: the bookings holding those tables, and whether each may still be moved.
+    'reoptimize', coalesce((p_settings ->> 'reoptimize')::boolean, false),
+    'placed', case when coalesce((p_settings ->> 'reoptimize')::boolean, false) then coalesce((
+      select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'id', o.id, 'party_size', o.party_size, 'window_start', x.window_start, 'window_end', x.window_end,
+               'table_ids', pg_catalog.to_jsonb(x.table_ids), 'locked', private.is_locked(o, x.set_by_staff))
+             order by x.window_start, o.id)
+        from (select a.booking_id, pg_catalog.array_agg(a.table_id order by a.table_id) as table_ids,
+                     bool_or(a.source <> 'auto') as set_by_staff,
+                     min(pg_catalog.lower(a.during)) as window_start, max(pg_catalog.upper(a.during)) as window_end
+                from public.booking_table_assignments a
+               where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
+                 and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - interval '6 hours',
+                                                      pg_catalog.upper(private.blocked_window(b)) + interval '6 hours')
+               group by a.booking_id) x
+        join public.bookings o on o.id = x.booking_id), '[]'::jsonb) else '[]'::jsonb end);
 $$;
+
 
 -- Why this set of tables breaks a rule for this booking, or null when it obeys them all.
 -- (Availability is checked separately: being busy is a race to re-plan, not a broken rule.)
@@ -169,5 +194,6 @@ returns text[] language sql stable set search_path = '' as $$
 $$;
 
 revoke all on function private.usable_tables(uuid), private.capacity_problem(public.bookings, integer),
+  private.is_locked(public.bookings, boolean),
   private.assignment_snapshot(public.bookings, jsonb), private.plan_violation(public.bookings, uuid[], integer),
   private.busy_tables(public.bookings, uuid[]) from public, anon, authenticated;

@@ -140,6 +140,47 @@ begin
                              '{}'::jsonb, p_now);
 end $$;
 
+-- Re-optimisation: move confirmed bookings that are not yet seated to other tables, as the engine proposed,
+-- so a new booking fits. Every move is checked against what the engine saw (the booking still holds exactly
+-- those tables and may still move) and against the same rules as any plan. Returns null when applied, or a
+-- conflict outcome when the world changed since the snapshot. All tables are released before any is taken,
+-- so bookings can swap; the exclusion constraint checks the end state.
+create function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  m record;
+  o public.bookings;
+  held uuid[];
+  staff boolean;
+  violation text;
+begin
+  for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid, from_table_ids uuid[], to_table_ids uuid[]) loop
+    select * into o from public.bookings where id = m.booking_id and restaurant_id = b.restaurant_id for update;
+    select pg_catalog.array_agg(a.table_id order by a.table_id), bool_or(a.source <> 'auto') into held, staff
+      from public.booking_table_assignments a where a.booking_id = m.booking_id and a.released_at is null;
+    if o.id is null or o.id = b.id or private.is_locked(o, coalesce(staff, false))
+       or held is distinct from (select pg_catalog.array_agg(t order by t) from pg_catalog.unnest(m.from_table_ids) t) then
+      return pg_catalog.jsonb_build_object('outcome', 'conflict', 'reason', 'a booking to move changed since the snapshot');
+    end if;
+    violation := private.plan_violation(o, m.to_table_ids, p_max_tables);
+    if violation is not null then
+      raise exception using errcode = 'AS007', message = pg_catalog.format('a proposed move breaks a rule: %s', violation);
+    end if;
+  end loop;
+  for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid) loop
+    perform private.release_booking_tables(m.booking_id, 'moved');
+  end loop;
+  for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid, to_table_ids uuid[]) loop
+    insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+    select o2.id, o2.restaurant_id, t, private.blocked_window(o2), 'auto', 'coordinator:reoptimize'
+      from public.bookings o2, pg_catalog.unnest(m.to_table_ids) t where o2.id = m.booking_id;
+    perform private.record_event('assignment.coordinator', 'coordinator.booking_moved', 'info',
+      pg_catalog.jsonb_build_object('for_booking', b.id, 'tables', pg_catalog.cardinality(m.to_table_ids)),
+      b.restaurant_id, m.booking_id);
+  end loop;
+  return null;
+end $$;
+
 -- The booking, locked, if this lease still holds it; a row of nulls if the lease was lost (expired and
 -- taken over, or the booking finished meanwhile), in which case the caller's work no longer counts.
 create function private.leased_booking(p_booking_id uuid, p_lease_token uuid)
@@ -317,6 +358,7 @@ create function public.assignment_commit(
   p_duration_ms integer default null,
   p_metadata jsonb default '{}'::jsonb,
   p_shadow jsonb default null,
+  p_moves jsonb default null,
   p_now timestamptz default now()
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -327,6 +369,8 @@ declare
   started timestamptz;
   lock_wait_ms numeric;
   first_confirmation boolean;
+  moved jsonb;
+  move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
 begin
   if p_booking_id is null or p_lease_token is null or p_strategy is null then
     raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
@@ -345,6 +389,15 @@ begin
   started := pg_catalog.clock_timestamp();
   perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
   lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  if move_count > 0 then
+    if not coalesce((settings ->> 'reoptimize')::boolean, false) then
+      raise exception using errcode = 'AS005', message = 'moves are only allowed where re-optimisation is on';
+    end if;
+    moved := private.apply_moves(b, p_moves, (settings ->> 'max_tables_per_booking')::integer);
+    if moved is not null then
+      return moved || pg_catalog.jsonb_build_object('snapshot', private.assignment_snapshot(b, settings));
+    end if;
+  end if;
   busy := private.busy_tables(b, p_table_ids);
   if busy is not null then
     perform private.record_event('assignment.coordinator', 'coordinator.commit_conflict', 'info',
@@ -360,7 +413,8 @@ begin
   select b.id, b.restaurant_id, t, private.blocked_window(b), 'auto', 'coordinator:' || p_strategy
     from pg_catalog.unnest(p_table_ids) t;
   perform private.apply_assignment_transition(b.id, 'assigned', b.assignment_state_version, null,
-    pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids)), 'coordinator');
+    pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids),
+                                  'moved_bookings', move_count), 'coordinator');
   perform private.apply_assignment_transition(b.id, 'confirmed', b.assignment_state_version + 1, null,
     pg_catalog.jsonb_build_object('strategy', p_strategy), 'coordinator');
   update public.bookings set assignment_strategy = p_strategy where id = b.id;
@@ -384,7 +438,8 @@ begin
   else
     perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
       pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
-                                    'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms)
+                                    'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms,
+                                    'moved_bookings', move_count)
         || coalesce(p_metadata, '{}'::jsonb),
       b.restaurant_id, b.id);
     -- The success metric the rollout plan's dashboards count (event_type LIKE '%success%').
@@ -397,8 +452,8 @@ exception when exclusion_violation then
   -- Unreachable while every writer takes the restaurant lock; kept so a race is an outcome, not a crash.
   return '{"outcome": "conflict"}'::jsonb;
 end $$;
-comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz) is
-  'Finish an attempt with the engine''s tables: validates every rule (AS007 if one is broken), re-checks availability under the restaurant lock, writes the assignments, moves assigned → confirmed, queues one confirmation, stores the shadow comparison (p_shadow, shadow mode only) and records the events. Returns {outcome: confirmed | conflict (with a fresh snapshot) | lease_lost}.';
+comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz) is
+  'Finish an attempt with the engine''s tables: validates every rule (AS007 if one is broken), re-checks availability under the restaurant lock, writes the assignments, moves assigned → confirmed, queues one confirmation, stores the shadow comparison (p_shadow, shadow mode only) and records the events. p_moves (re-optimisation, where enabled) moves not-yet-seated bookings first: [{booking_id, from_table_ids, to_table_ids}]. Returns {outcome: confirmed | conflict (with a fresh snapshot) | lease_lost}.';
 
 create function public.assignment_fail(
   p_booking_id uuid,
@@ -479,12 +534,13 @@ comment on function public.assignment_claim_due(integer, uuid, integer, timestam
 revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(integer),
   private.record_attempt(public.bookings, text, text, text, integer, jsonb),
   private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
-  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid) from public, anon, authenticated;
+  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid),
+  private.apply_moves(public.bookings, jsonb, integer) from public, anon, authenticated;
 revoke all on function public.assignment_begin(uuid, text, integer, text, timestamptz),
-  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz),
   public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz),
   public.assignment_claim_due(integer, uuid, integer, timestamptz) from public, anon, authenticated, service_role;
 grant execute on function public.assignment_begin(uuid, text, integer, text, timestamptz),
-  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, timestamptz),
+  public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz),
   public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz),
   public.assignment_claim_due(integer, uuid, integer, timestamptz) to service_role;

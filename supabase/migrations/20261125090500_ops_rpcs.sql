@@ -415,6 +415,29 @@ end $$;
 comment on function ops.set_max_parallel(integer, text, uuid, text) is
   'Bookings of one restaurant assigned at once (1–20): globally, or for one restaurant (null there clears the override).';
 
+create function ops.set_reoptimization(p_on boolean, p_actor text, p_restaurant_id uuid default null,
+                                       p_reason text default null)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+begin
+  perform private.act_as(p_actor, p_reason);
+  if p_restaurant_id is null then
+    if p_on is null then
+      raise exception using errcode = 'AS005', message = 'say true or false for the global setting';
+    end if;
+    update private.pipeline_settings set reoptimize = p_on, updated_at = pg_catalog.now();
+  else
+    if not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+      raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
+    end if;
+    insert into private.restaurant_pipeline_settings (restaurant_id, reoptimize) values (p_restaurant_id, p_on)
+    on conflict (restaurant_id) do update set reoptimize = excluded.reoptimize, updated_at = pg_catalog.now();
+  end if;
+  return pg_catalog.jsonb_build_object('restaurant_id', p_restaurant_id,
+    'reoptimize', private.settings_for(p_restaurant_id) -> 'reoptimize');
+end $$;
+comment on function ops.set_reoptimization(boolean, text, uuid, text) is
+  'Re-optimisation (moving confirmed, not-yet-seated bookings to other tables when that lets a new booking in): on or off globally, or for one restaurant (null there follows the global setting). Off by default.';
+
 create function ops.set_shadow_candidate(p_candidate text, p_actor text, p_reason text default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 begin
