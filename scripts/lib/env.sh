@@ -8,6 +8,9 @@ export PG_CLUSTER="${PG_CLUSTER:-assignment_local}"
 export PG_PORT="${PG_PORT:-54322}"
 export DB_URL="${DB_URL:-postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres}"
 export FUNCTIONS_PORT="${FUNCTIONS_PORT:-54321}"
+# What the Deno tests, benchmarks and tools read, so a second stack on other ports is one export away.
+export SUPABASE_DB_URL="$DB_URL"
+export FUNCTIONS_URL="http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1"
 export STACK_DIR="$ROOT/.stack"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export DENO_NO_UPDATE_CHECK=1
