@@ -172,6 +172,7 @@ end $$;
 comment on function public.cancel_booking(uuid, text, text) is
   'Cancel a booking from any state but cancelled, releasing its tables in the same transaction. AS001 if already cancelled, AS003 if unknown.';
 
+alter table private.assignment_state_transitions enable row level security;
 revoke all on table private.assignment_state_transitions from public, anon, authenticated;
 revoke all on function private.is_known_time_zone(text), private.touch_updated_at(), private.order_adjacency_pair(),
   private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
@@ -179,6 +180,10 @@ revoke all on function private.is_known_time_zone(text), private.touch_updated_a
   private.record_event(text, text, text, jsonb, uuid, uuid), private.state_holds_tables(text),
   private.apply_assignment_transition(uuid, text, integer, text, jsonb, text), private.guard_assignment_state()
   from public, anon, authenticated;
+-- Column defaults and CHECK constraints run their functions as the role writing the row, so the role the
+-- tables are granted to (service_role) may call these pure helpers; nothing else of private is its to call.
+grant execute on function private.is_known_time_zone(text), private.jsonb_has_personal_data(jsonb),
+  private.new_booking_reference() to service_role;
 revoke all on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
   public.cancel_booking(uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),

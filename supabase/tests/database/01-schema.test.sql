@@ -18,9 +18,10 @@ select has_column('public', 'bookings', c, 'bookings.' || c || ' exists')
                     'lease_token', 'lease_expires_at', 'manual_review_reason', 'status']) as c;
 
 select is(
-  (select count(*)::int from pg_class c
-    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') and not c.relrowsecurity),
-  0, 'row level security is enabled on every table in public');
+  (select string_agg(c.oid::regclass::text, ', ') from pg_class c
+    where c.relnamespace in ('public'::regnamespace, 'private'::regnamespace, 'ops'::regnamespace)
+      and c.relkind in ('r', 'p') and not c.relrowsecurity),
+  null, 'row level security is enabled on every table in public, private and ops');
 
 select ok(exists (select 1 from pg_constraint where conname = 'table_is_never_double_booked' and contype = 'x'),
   'assignments carry the no-double-booking exclusion constraint');
@@ -36,11 +37,11 @@ select is(
   0, 'every check constraint has a name that reads as a sentence, not a generated one');
 
 select is(
-  (select count(*)::int from pg_proc p
-    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+  (select string_agg(p.oid::regprocedure::text, ', ') from pg_proc p
+    where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace, 'ops'::regnamespace)
       and p.prosecdef
       and not coalesce(p.proconfig @> array['search_path=""'], false)),
-  0, 'every security definer function pins an empty search_path');
+  null, 'every security definer function in public, private and ops pins an empty search_path');
 
 select is(
   (select count(*)::int from pg_proc p

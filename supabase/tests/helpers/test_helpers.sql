@@ -1,7 +1,13 @@
 -- Fixtures shared by the pgTAP files. Installed by scripts/test before pg_prove runs (never by a
 -- migration, so hosted projects do not get it). Each test file still rolls back everything it makes.
+-- Only the owner and service_role may use them: the Data API roles get nothing, here as everywhere.
 create schema if not exists tests;
-grant usage on schema tests to anon, authenticated, service_role;
+revoke all on schema tests from public, anon, authenticated;
+grant usage on schema tests to service_role;
+
+-- pgTAP is created after the migrations, whose default privileges keep new functions closed to PUBLIC.
+-- Tests that act as anon or authenticated still call pgTAP's assertions, so those roles get them by name.
+grant execute on all functions in schema extensions to anon, authenticated, service_role;
 
 -- A restaurant with one zone ("Main"), open every day 11:00–23:00 UTC, and turn times of
 -- 90 min (1–4 guests), 120 min (5–8) and 150 min (9–20), each with a 15-minute buffer after.
@@ -54,4 +60,5 @@ returns integer language sql as $$
   select assignment_state_version from public.bookings where id = p_booking;
 $$;
 
-grant execute on all functions in schema tests to anon, authenticated, service_role;
+revoke all on all functions in schema tests from public, anon, authenticated;
+grant execute on all functions in schema tests to service_role;
