@@ -15,7 +15,6 @@ create schema if not exists private;
 revoke all on schema private from public;
 comment on schema private is
   'Internals of the table-assignment pipeline: helpers, triggers and the state-machine rules. Not exposed through the Data API.';
-
 -- The operator's schema (its functions and views come with the ops migrations). Created here so the
 -- default privileges below cover it from the start.
 create schema if not exists ops;
@@ -46,3 +45,56 @@ begin
   new.updated_at := pg_catalog.now();
   return new;
 end $$;
+
+-- Personal data (names, e-mail addresses, phone numbers) never reaches events, logs, history or reasons.
+-- One definition of "looks like personal data", used by the CHECK constraints that reject it and by the
+-- scrubber that removes it from free text before it is stored.
+--
+-- An e-mail address: something@domain.tld.
+-- A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
+-- dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00), UUIDs and
+-- booking references are not phone numbers.
+create function private.email_pattern()
+returns text language sql immutable set search_path = '' as $$
+  select '[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}';
+$$;
+
+create function private.phone_pattern()
+returns text language sql immutable set search_path = '' as $$
+  select '(?<![[:alnum:]_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)'
+         '\+?\(?[0-9](?:[[:space:]().-]{0,2}[0-9]){7,}(?![[:alnum:]_]|-[[:alnum:]])';
+$$;
+
+-- True when free text carries an e-mail address or a phone number. CHECK constraints call this (and the
+-- JSON variant below) as the role writing the row, which may use neither the private schema nor the
+-- pattern helpers: hence security definer, for these two pure predicates only.
+create function private.text_has_personal_data(p_text text)
+returns boolean language sql immutable security definer set search_path = '' as $$
+  select p_text operator(pg_catalog.~) private.email_pattern()
+      or p_text operator(pg_catalog.~) private.phone_pattern();
+$$;
+
+-- Free text with e-mail addresses replaced by [email] and phone numbers by [number], so it can be stored.
+create function private.scrub_personal_data(p_text text)
+returns text language sql immutable set search_path = '' as $$
+  select pg_catalog.regexp_replace(
+           pg_catalog.regexp_replace(p_text, private.email_pattern(), '[email]', 'g'),
+           private.phone_pattern(), '[number]', 'g');
+$$;
+
+-- True when a JSON document carries personal data: a key naming a guest field (customer_name, guest_email,
+-- phoneNumber, …; case, underscores and dashes ignored) at any depth, or a string value with an e-mail
+-- address or a phone number in it.
+create function private.jsonb_has_personal_data(doc jsonb)
+returns boolean language sql immutable security definer set search_path = '' as $$
+  select exists (
+    select 1 from pg_catalog.jsonb_path_query(doc, 'strict $.**') as node(value)
+    where (pg_catalog.jsonb_typeof(node.value) = 'object' and exists (
+             select 1 from pg_catalog.jsonb_object_keys(node.value) as k(key)
+             where pg_catalog.lower(pg_catalog.regexp_replace(k.key, '[^[:alnum:]]', '', 'g')) operator(pg_catalog.~)
+                   ('^(customer|guest|contact|diner|person|first|last|full|given|family|middle|sur)?'
+                    '(name|email|emailaddress|mail|phone|phonenumber|phoneno|mobile|mobilenumber|mobilephone|'
+                    'cell|cellphone|telephone|tel)$')))
+       or (pg_catalog.jsonb_typeof(node.value) = 'string' and private.text_has_personal_data(node.value #>> '{}'))
+  );
+$$;

@@ -1,9 +1,18 @@
 -- Bookings: what the guest asked for, its lifecycle status, and the assignment pipeline's bookkeeping.
 -- `assignment_state` is owned by the state machine (see …_assignment_state_machine.sql): only its RPC changes it.
 
+-- A booking reference a guest can read out: 10 characters of Crockford's base32 (no I, L, O, U), ~49 random
+-- bits, always starting with a letter so it never reads as a number (or as a phone number to the
+-- personal-data checks, when it travels in a notification payload). The bytes come from a v4 UUID,
+-- skipping the two that carry its version and variant bits.
 create function private.new_booking_reference()
 returns text language sql volatile set search_path = '' as $$
-  select pg_catalog.upper(pg_catalog.substr(pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''), 1, 10));
+  select pg_catalog.substr('ABCDEFGHJKMNPQRSTVWXYZ', 1 + pg_catalog.get_byte(r.bytes, 0) % 22, 1)
+      || pg_catalog.string_agg(pg_catalog.substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                                                 1 + pg_catalog.get_byte(r.bytes, i) % 32, 1), '' order by i)
+    from (select pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) as bytes) r,
+         pg_catalog.unnest(array[1, 2, 3, 4, 5, 7, 9, 10, 11]) as i
+   group by r.bytes;
 $$;
 
 create table public.bookings (
@@ -47,6 +56,8 @@ create table public.bookings (
   constraint booking_lease_has_both_token_and_expiry check ((lease_token is null) = (lease_expires_at is null)),
   constraint booking_in_manual_review_has_a_reason
     check (assignment_state <> 'manual_review' or manual_review_reason is not null),
+  constraint booking_manual_review_reason_has_no_email_or_phone_number
+    check (not private.text_has_personal_data(manual_review_reason)),
   constraint booking_is_cancelled_in_both_status_and_assignment_state
     check ((status = 'cancelled') = (assignment_state = 'cancelled')),
   constraint booking_is_identified_within_its_restaurant unique (restaurant_id, id)

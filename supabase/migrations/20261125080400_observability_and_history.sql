@@ -1,19 +1,8 @@
 -- Observability events (shaped so the rollout plan's SQL runs unchanged), the assignment-state
 -- history and the per-attempt log. Rows are written in the same transaction as the change they describe.
 
--- Personal data must never reach events: no customer fields by name and no e-mail addresses anywhere.
-create function private.jsonb_has_personal_data(doc jsonb)
-returns boolean language sql immutable set search_path = '' as $$
-  select exists (
-    select 1 from pg_catalog.jsonb_path_query(doc, 'strict $.**') as node(value)
-    where (pg_catalog.jsonb_typeof(node.value) = 'object' and exists (
-             select 1 from pg_catalog.jsonb_object_keys(node.value) as k(key)
-             where pg_catalog.lower(k.key) in ('name', 'customer_name', 'email', 'customer_email', 'phone',
-                                               'customer_phone', 'first_name', 'last_name', 'full_name')))
-       or (pg_catalog.jsonb_typeof(node.value) = 'string'
-           and (node.value #>> '{}') operator(pg_catalog.~) '[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}')
-  );
-$$;
+-- Personal data never reaches these tables: see private.jsonb_has_personal_data and
+-- private.text_has_personal_data (extensions and private schema migration).
 
 create table public.observability_events (
   id bigint generated always as identity primary key,
@@ -53,10 +42,12 @@ create table public.booking_assignment_state_history (
   actor text not null,
   created_at timestamptz not null default now(),
   constraint state_history_has_one_row_per_version unique (booking_id, version),
-  constraint state_history_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata))
+  constraint state_history_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata)),
+  constraint state_history_reason_has_no_email_or_phone_number check (not private.text_has_personal_data(reason)),
+  constraint state_history_actor_has_no_email_or_phone_number check (not private.text_has_personal_data(actor))
 );
 comment on table public.booking_assignment_state_history is
-  'Every assignment-state transition, one row per resulting version, written by the transition itself.';
+  'Every assignment-state transition, one row per resulting version, written by the transition itself (and by nothing else: the row is the proof the booking''s state guard asks for). Reasons are scrubbed of e-mail addresses and phone numbers on the way in.';
 create index booking_assignment_state_history_created_idx on public.booking_assignment_state_history (created_at);
 
 create table public.booking_assignment_attempts (
@@ -71,7 +62,8 @@ create table public.booking_assignment_attempts (
   metadata jsonb not null default '{}'::jsonb,
   created_at timestamptz not null default now(),
   constraint attempt_number_is_unique_per_booking unique (booking_id, attempt_no),
-  constraint attempt_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata))
+  constraint attempt_metadata_has_no_personal_data check (not private.jsonb_has_personal_data(metadata)),
+  constraint attempt_reason_has_no_email_or_phone_number check (not private.text_has_personal_data(reason))
 );
 comment on table public.booking_assignment_attempts is 'One row per pipeline attempt on a booking and how it ended.';
 

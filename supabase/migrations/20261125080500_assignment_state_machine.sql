@@ -45,6 +45,8 @@ returns boolean language sql immutable set search_path = '' as $$
 $$;
 
 -- Apply one transition. Callers inside other RPCs use this; the Data API uses the public wrapper.
+-- The reason and actor are free text: e-mail addresses and phone numbers in them are scrubbed here, the one
+-- place every reason passes through.
 create function private.apply_assignment_transition(
   p_booking_id uuid,
   p_to_state text,
@@ -56,14 +58,21 @@ create function private.apply_assignment_transition(
 declare
   b public.bookings;
   new_version integer;
+  reason text := private.scrub_personal_data(nullif(pg_catalog.btrim(p_reason), ''));
+  actor text := coalesce(private.scrub_personal_data(nullif(pg_catalog.btrim(p_actor), '')), 'system');
+  metadata jsonb := coalesce(p_metadata, '{}'::jsonb);
 begin
   if p_booking_id is null or p_to_state is null or p_expected_version is null then
     raise exception using errcode = 'AS005',
       message = 'booking id, target state and expected version are all required';
   end if;
-  if p_to_state = 'manual_review' and coalesce(pg_catalog.btrim(p_reason), '') = '' then
+  if p_to_state = 'manual_review' and reason is null then
     raise exception using errcode = 'AS005',
       message = 'a booking can only be sent to manual review with a reason an operator can act on';
+  end if;
+  if pg_catalog.jsonb_typeof(metadata) <> 'object' or private.jsonb_has_personal_data(metadata) then
+    raise exception using errcode = 'AS005',
+      message = 'transition metadata must be a JSON object without personal data (guest names, e-mail addresses, phone numbers)';
   end if;
 
   select * into b from public.bookings where id = p_booking_id for update;
@@ -89,7 +98,7 @@ begin
   update public.bookings set
     assignment_state = p_to_state,
     assignment_state_version = new_version,
-    manual_review_reason = case when p_to_state = 'manual_review' then p_reason end,
+    manual_review_reason = case when p_to_state = 'manual_review' then reason end,
     status = case
       when p_to_state = 'confirmed' then 'confirmed'
       when p_to_state = 'cancelled' then 'cancelled'
@@ -107,12 +116,11 @@ begin
   end if;
 
   insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, metadata, actor)
-  values (p_booking_id, b.assignment_state, p_to_state, new_version, p_reason, coalesce(p_metadata, '{}'::jsonb),
-          coalesce(p_actor, 'system'));
+  values (p_booking_id, b.assignment_state, p_to_state, new_version, reason, metadata, actor);
   perform private.record_event('assignment.state_machine', 'booking.assignment_state_transition', 'info',
     pg_catalog.jsonb_build_object('from', b.assignment_state, 'to', p_to_state, 'version', new_version,
-                                  'metadata', coalesce(p_metadata, '{}'::jsonb))
-      || case when p_reason is null then '{}'::jsonb else pg_catalog.jsonb_build_object('reason', p_reason) end,
+                                  'metadata', metadata)
+      || case when reason is null then '{}'::jsonb else pg_catalog.jsonb_build_object('reason', reason) end,
     b.restaurant_id, p_booking_id);
   return new_version;
 end $$;
@@ -136,7 +144,7 @@ begin
                                        'version', new_version);
 end $$;
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
-  'Move a booking to another assignment state. Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking) or AS005 (bad argument); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event.';
+  'Move a booking to another assignment state. Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking) or AS005 (bad argument); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. E-mail addresses and phone numbers in the reason are replaced by [email] and [number].';
 
 -- Reject any change of the assignment state that does not come through the function above.
 create function private.guard_assignment_state()
@@ -175,15 +183,17 @@ comment on function public.cancel_booking(uuid, text, text) is
 alter table private.assignment_state_transitions enable row level security;
 revoke all on table private.assignment_state_transitions from public, anon, authenticated;
 revoke all on function private.is_known_time_zone(text), private.touch_updated_at(), private.order_adjacency_pair(),
+  private.email_pattern(), private.phone_pattern(), private.text_has_personal_data(text),
+  private.scrub_personal_data(text), private.jsonb_has_personal_data(jsonb),
   private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
-  private.release_booking_tables(uuid, text), private.jsonb_has_personal_data(jsonb),
+  private.release_booking_tables(uuid, text),
   private.record_event(text, text, text, jsonb, uuid, uuid), private.state_holds_tables(text),
   private.apply_assignment_transition(uuid, text, integer, text, jsonb, text), private.guard_assignment_state()
   from public, anon, authenticated;
 -- Column defaults and CHECK constraints run their functions as the role writing the row, so the role the
 -- tables are granted to (service_role) may call these pure helpers; nothing else of private is its to call.
-grant execute on function private.is_known_time_zone(text), private.jsonb_has_personal_data(jsonb),
-  private.new_booking_reference() to service_role;
+grant execute on function private.is_known_time_zone(text), private.text_has_personal_data(text),
+  private.jsonb_has_personal_data(jsonb), private.new_booking_reference() to service_role;
 revoke all on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
   public.cancel_booking(uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),

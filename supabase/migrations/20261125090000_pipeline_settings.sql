@@ -64,16 +64,8 @@ returns bigint language sql immutable set search_path = '' as $$
   select pg_catalog.hashtextextended(p_scope || ':' || p_id::text, 0);
 $$;
 
--- Replace e-mail addresses and phone-like digit runs so free text (error messages, reasons) can be logged.
-create function private.scrub_personal_data(p_text text)
-returns text language sql immutable set search_path = '' as $$
-  select pg_catalog.regexp_replace(
-           pg_catalog.regexp_replace(p_text, '[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}', '[email]', 'g'),
-           '\+?\d[\d\s().-]{7,}\d', '[number]', 'g');
-$$;
-
 alter table private.pipeline_settings enable row level security;
 alter table private.restaurant_pipeline_settings enable row level security;
 revoke all on private.pipeline_settings, private.restaurant_pipeline_settings from public, anon, authenticated;
-revoke all on function private.settings_for(uuid, integer), private.lock_key(text, uuid),
-  private.scrub_personal_data(text) from public, anon, authenticated;
+revoke all on function private.settings_for(uuid, integer), private.lock_key(text, uuid)
+  from public, anon, authenticated;
