@@ -45,6 +45,8 @@ returns boolean language sql immutable set search_path = '' as $$
 $$;
 
 -- Apply one transition. Callers inside other RPCs use this; the Data API uses the public wrapper.
+-- It writes the history row first: that row is the proof the guard trigger below asks for before it
+-- lets the state change, so no other code path (and no session setting) can move a booking.
 -- The reason and actor are free text: e-mail addresses and phone numbers in them are scrubbed here, the one
 -- place every reason passes through.
 create function private.apply_assignment_transition(
@@ -93,8 +95,9 @@ begin
   end if;
 
   new_version := b.assignment_state_version + 1;
-  -- The guard trigger lets exactly this booking's state change through, for this statement only.
-  perform pg_catalog.set_config('private.transitioning_booking', p_booking_id::text, true);
+  insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, metadata, actor)
+  values (p_booking_id, b.assignment_state, p_to_state, new_version, reason, metadata, actor);
+
   update public.bookings set
     assignment_state = p_to_state,
     assignment_state_version = new_version,
@@ -109,14 +112,11 @@ begin
     next_attempt_at = case when p_to_state in ('confirmed', 'cancelled', 'manual_review', 'assigned') then null
                            else next_attempt_at end
   where id = p_booking_id;
-  perform pg_catalog.set_config('private.transitioning_booking', '', true);
 
   if private.state_holds_tables(b.assignment_state) and not private.state_holds_tables(p_to_state) then
     perform private.release_booking_tables(p_booking_id, p_to_state);
   end if;
 
-  insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, metadata, actor)
-  values (p_booking_id, b.assignment_state, p_to_state, new_version, reason, metadata, actor);
   perform private.record_event('assignment.state_machine', 'booking.assignment_state_transition', 'info',
     pg_catalog.jsonb_build_object('from', b.assignment_state, 'to', p_to_state, 'version', new_version,
                                   'metadata', metadata)
@@ -146,13 +146,19 @@ end $$;
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
   'Move a booking to another assignment state. Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking) or AS005 (bad argument); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. E-mail addresses and phone numbers in the reason are replaced by [email] and [number].';
 
--- Reject any change of the assignment state that does not come through the function above.
+-- Reject any change of the assignment state that does not come through private.apply_assignment_transition:
+-- the change must move the version by exactly one and that transition's history row must already exist.
+-- Only the transition writes history (no API role may insert it), so the row is proof it ran; a session
+-- setting or a hand-written UPDATE is not.
 create function private.guard_assignment_state()
-returns trigger language plpgsql set search_path = '' as $$
+returns trigger language plpgsql security definer set search_path = '' as $$
 begin
   if (new.assignment_state is distinct from old.assignment_state
       or new.assignment_state_version is distinct from old.assignment_state_version)
-     and coalesce(pg_catalog.current_setting('private.transitioning_booking', true), '') <> old.id::text then
+     and (new.assignment_state_version is distinct from old.assignment_state_version + 1
+          or not exists (select 1 from public.booking_assignment_state_history h
+                          where h.booking_id = old.id and h.version = new.assignment_state_version
+                            and h.from_state = old.assignment_state and h.to_state = new.assignment_state)) then
     raise exception using errcode = 'AS004',
       message = pg_catalog.format('the assignment state of booking %s can only change through transition_assignment_state()', old.id),
       hint = 'Call public.transition_assignment_state(booking_id, to_state, expected_version, reason).';
