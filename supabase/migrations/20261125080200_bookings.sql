@@ -54,12 +54,24 @@ create table public.bookings (
   constraint booking_ends_after_it_starts check (end_at > start_at),
   constraint booking_lasts_at_most_12_hours check (end_at - start_at <= interval '12 hours'),
   constraint booking_lease_has_both_token_and_expiry check ((lease_token is null) = (lease_expires_at is null)),
+  -- A booking in progress always carries a lease, so the sweeper can take it back when its worker dies
+  -- (and it cannot hold one of the restaurant's in-progress slots forever).
+  constraint booking_holds_a_lease_exactly_while_in_progress
+    check ((assignment_state = 'assignment_in_progress') = (lease_token is not null)),
+  -- A booking waiting for tables is always due at some time, so the sweeper or a coordinator picks it up.
+  constraint booking_waiting_for_tables_is_due_for_an_attempt
+    check (assignment_state not in ('created', 'capacity_verified', 'assignment_pending') or next_attempt_at is not null),
   constraint booking_in_manual_review_has_a_reason
     check (assignment_state <> 'manual_review' or manual_review_reason is not null),
   constraint booking_manual_review_reason_has_no_email_or_phone_number
     check (not private.text_has_personal_data(manual_review_reason)),
+  -- status is the guest-facing lifecycle, assignment_state the pipeline's; they must tell the same story.
+  -- pending while tables are being found (or reviewed); confirmed, then checked_in / completed / no_show,
+  -- only while the assignment is confirmed; cancelled in both or in neither.
   constraint booking_is_cancelled_in_both_status_and_assignment_state
     check ((status = 'cancelled') = (assignment_state = 'cancelled')),
+  constraint booking_status_and_assignment_agree_on_confirmation
+    check ((status in ('confirmed', 'checked_in', 'completed', 'no_show')) = (assignment_state = 'confirmed')),
   constraint booking_is_identified_within_its_restaurant unique (restaurant_id, id)
 );
 comment on table public.bookings is
@@ -116,6 +128,8 @@ begin
   if new.start_at is not null and new.party_size is not null then
     new := private.apply_turn_policy(new, new.end_at is null);
   end if;
+  -- A new booking waits for tables, so it is due: now, unless something already chose when.
+  new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
   return new;
 end $$;
 

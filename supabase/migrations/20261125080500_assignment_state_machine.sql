@@ -5,6 +5,8 @@
 -- Business errors raised here (SQLSTATE → meaning):
 --   AS001 illegal transition      AS002 stale expected version   AS003 unknown booking
 --   AS004 state changed outside the state machine                 AS005 invalid argument
+--   AS010 the target state needs bookkeeping this caller cannot do (a lease, tables)
+--   AS011 the booking's status would disagree with its assignment state
 
 create table private.assignment_state_transitions (
   from_state text not null,
@@ -47,6 +49,12 @@ $$;
 -- Apply one transition. Callers inside other RPCs use this; the Data API uses the public wrapper.
 -- It writes the history row first: that row is the proof the guard trigger below asks for before it
 -- lets the state change, so no other code path (and no session setting) can move a booking.
+-- Entering a state also does that state's bookkeeping, so no path can leave a booking stuck:
+--   capacity_verified, assignment_pending  due at p_next_attempt_at (now when not given); coming back from
+--                                          manual_review or confirmed starts a fresh attempt budget
+--   assignment_in_progress                 a lease (the coordinator replaces it with its own), due when it ends
+--   assigned, confirmed                    only with tables held (AS010 otherwise)
+--   leaving assigned/confirmed             the tables are released
 -- The reason and actor are free text: e-mail addresses and phone numbers in them are scrubbed here, the one
 -- place every reason passes through.
 create function private.apply_assignment_transition(
@@ -55,7 +63,8 @@ create function private.apply_assignment_transition(
   p_expected_version integer,
   p_reason text default null,
   p_metadata jsonb default '{}'::jsonb,
-  p_actor text default 'system'
+  p_actor text default 'system',
+  p_next_attempt_at timestamptz default null
 ) returns integer language plpgsql set search_path = '' as $$
 declare
   b public.bookings;
@@ -63,6 +72,8 @@ declare
   reason text := private.scrub_personal_data(nullif(pg_catalog.btrim(p_reason), ''));
   actor text := coalesce(private.scrub_personal_data(nullif(pg_catalog.btrim(p_actor), '')), 'system');
   metadata jsonb := coalesce(p_metadata, '{}'::jsonb);
+  lease interval;
+  requeued boolean;
 begin
   if p_booking_id is null or p_to_state is null or p_expected_version is null then
     raise exception using errcode = 'AS005',
@@ -93,11 +104,21 @@ begin
     raise exception using errcode = 'AS001',
       message = pg_catalog.format('booking %s cannot go from "%s" to "%s"', p_booking_id, b.assignment_state, p_to_state);
   end if;
+  if private.state_holds_tables(p_to_state) and not exists (
+       select 1 from public.booking_table_assignments a where a.booking_id = p_booking_id and a.released_at is null) then
+    raise exception using errcode = 'AS010',
+      message = pg_catalog.format('booking %s holds no tables, so it cannot be %s', p_booking_id, p_to_state),
+      hint = 'Assign tables with ops.assign_tables(booking_id, array[''T1''], actor).';
+  end if;
 
   new_version := b.assignment_state_version + 1;
   insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, metadata, actor)
   values (p_booking_id, b.assignment_state, p_to_state, new_version, reason, metadata, actor);
 
+  if p_to_state = 'assignment_in_progress' then
+    lease := pg_catalog.make_interval(secs => coalesce((select s.lease_seconds from private.pipeline_settings s), 30));
+  end if;
+  requeued := p_to_state = 'assignment_pending' and b.assignment_state in ('manual_review', 'confirmed');
   update public.bookings set
     assignment_state = p_to_state,
     assignment_state_version = new_version,
@@ -107,10 +128,14 @@ begin
       when p_to_state = 'cancelled' then 'cancelled'
       when b.assignment_state = 'confirmed' then 'pending'
       else status end,
-    lease_token = case when p_to_state = 'assignment_in_progress' then lease_token end,
-    lease_expires_at = case when p_to_state = 'assignment_in_progress' then lease_expires_at end,
-    next_attempt_at = case when p_to_state in ('confirmed', 'cancelled', 'manual_review', 'assigned') then null
-                           else next_attempt_at end
+    lease_token = case when lease is not null then pg_catalog.gen_random_uuid() end,
+    lease_expires_at = pg_catalog.now() + lease,
+    next_attempt_at = case
+      when p_to_state in ('capacity_verified', 'assignment_pending') then coalesce(p_next_attempt_at, pg_catalog.now())
+      else pg_catalog.now() + lease end,
+    attempt_count = case when requeued then 0 else attempt_count end,
+    -- The sweeper's dispatch counter (added with the coordinator's RPCs) starts over with the budget.
+    dispatch_count = case when requeued then 0 else dispatch_count end
   where id = p_booking_id;
 
   if private.state_holds_tables(b.assignment_state) and not private.state_holds_tables(p_to_state) then
@@ -125,6 +150,9 @@ begin
   return new_version;
 end $$;
 
+-- The Data API's way to move a booking. States whose bookkeeping only the pipeline can do are refused:
+-- assignment_in_progress needs a lease and a concurrency slot (the coordinator's assignment_begin), and
+-- assigned / confirmed need tables (ops.assign_tables).
 create function public.transition_assignment_state(
   p_booking_id uuid,
   p_to_state text,
@@ -137,6 +165,16 @@ declare
   from_state text;
   new_version integer;
 begin
+  if p_to_state = 'assignment_in_progress' then
+    raise exception using errcode = 'AS010',
+      message = 'only the coordinator puts a booking in progress: it takes a lease and one of the restaurant''s concurrency slots',
+      hint = 'Move the booking to assignment_pending and let the pipeline pick it up.';
+  end if;
+  if p_to_state in ('assigned', 'confirmed') then
+    raise exception using errcode = 'AS010',
+      message = pg_catalog.format('a booking becomes %s only together with its tables', p_to_state),
+      hint = 'Use ops.assign_tables(booking_id, array[''T1''], actor), which writes the tables and confirms the booking.';
+  end if;
   select assignment_state into from_state from public.bookings where id = p_booking_id;
   new_version := private.apply_assignment_transition(p_booking_id, p_to_state, p_expected_version,
                                                      p_reason, p_metadata, p_actor);
@@ -144,12 +182,12 @@ begin
                                        'version', new_version);
 end $$;
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
-  'Move a booking to another assignment state. Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking) or AS005 (bad argument); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. E-mail addresses and phone numbers in the reason are replaced by [email] and [number].';
+  'Move a booking to another assignment state (capacity_verified, assignment_pending, manual_review or cancelled). Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking), AS005 (bad argument) or AS010 (assignment_in_progress, assigned and confirmed are reached only through the coordinator or ops.assign_tables); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. A booking sent back to assignment_pending is due at once. E-mail addresses and phone numbers in the reason are replaced by [email] and [number].';
 
 -- Reject any change of the assignment state that does not come through private.apply_assignment_transition:
 -- the change must move the version by exactly one and that transition's history row must already exist.
 -- Only the transition writes history (no API role may insert it), so the row is proof it ran; a session
--- setting or a hand-written UPDATE is not.
+-- setting or a hand-written UPDATE is not. Also keeps the guest-facing status in step with the state.
 create function private.guard_assignment_state()
 returns trigger language plpgsql security definer set search_path = '' as $$
 begin
@@ -163,9 +201,21 @@ begin
       message = pg_catalog.format('the assignment state of booking %s can only change through transition_assignment_state()', old.id),
       hint = 'Call public.transition_assignment_state(booking_id, to_state, expected_version, reason).';
   end if;
-  if new.status = 'cancelled' and old.status <> 'cancelled' and new.assignment_state <> 'cancelled' then
-    raise exception using errcode = 'AS004',
-      message = pg_catalog.format('booking %s is cancelled through cancel_booking(), which also releases its tables', old.id);
+  -- The status moves by itself only along a confirmed booking's life (confirmed → checked_in → completed,
+  -- or no_show); every other status change comes with the assignment-state transition that explains it.
+  if new.status is distinct from old.status and new.assignment_state is not distinct from old.assignment_state then
+    if new.status = 'cancelled' then
+      raise exception using errcode = 'AS011',
+        message = pg_catalog.format('booking %s is cancelled through cancel_booking(), which also releases its tables', old.id);
+    end if;
+    if not (old.assignment_state = 'confirmed' and new.status in ('confirmed', 'checked_in', 'completed', 'no_show')) then
+      raise exception using errcode = 'AS011',
+        message = pg_catalog.format('booking %s cannot be %s while its table assignment is %s', old.id, new.status,
+                                    old.assignment_state),
+        hint = case when old.assignment_state = 'confirmed'
+                    then 'A confirmed booking goes back to pending by being re-assigned (transition to assignment_pending).'
+                    else 'A booking is confirmed, checked in, completed or a no-show only once its tables are confirmed.' end;
+    end if;
   end if;
   return new;
 end $$;
@@ -194,7 +244,8 @@ revoke all on function private.is_known_time_zone(text), private.touch_updated_a
   private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
   private.release_booking_tables(uuid, text),
   private.record_event(text, text, text, jsonb, uuid, uuid), private.state_holds_tables(text),
-  private.apply_assignment_transition(uuid, text, integer, text, jsonb, text), private.guard_assignment_state()
+  private.apply_assignment_transition(uuid, text, integer, text, jsonb, text, timestamptz),
+  private.guard_assignment_state()
   from public, anon, authenticated;
 -- Column defaults and CHECK constraints run their functions as the role writing the row, so the role the
 -- tables are granted to (service_role) may call these pure helpers; nothing else of private is its to call.

@@ -1,5 +1,5 @@
 begin;
-select plan((select count(*)::int from private.assignment_state_transitions) + 29);
+select plan((select count(*)::int from private.assignment_state_transitions) + 62);
 
 select tests.create_restaurant() as rid \gset
 
@@ -44,6 +44,15 @@ select is(
     where (c.to_state = 'confirmed') <> (b.status = 'confirmed')
        or (c.to_state = 'cancelled') <> (b.status = 'cancelled')),
   0, 'status follows the assignment state into confirmed and cancelled');
+select is(
+  (select count(*)::int from cases c join public.bookings b on b.id = c.booking_id
+    where c.to_state in ('capacity_verified', 'assignment_pending') and (b.next_attempt_at is null or b.next_attempt_at > now())),
+  0, 'every booking that entered the queue, from wherever, is due at once');
+select is(
+  (select count(*)::int from cases c join public.bookings b on b.id = c.booking_id
+    where c.to_state = 'assignment_in_progress' and (b.lease_token is null or b.lease_expires_at <= now()
+                                                     or b.next_attempt_at is distinct from b.lease_expires_at)),
+  0, 'a booking put in progress holds a lease and is due again when it runs out');
 select is(
   (select count(*)::int from cases c join public.bookings b on b.id = c.booking_id
     where c.to_state <> 'assignment_in_progress' and b.lease_token is not null),
@@ -120,6 +129,98 @@ select ok(not has_table_privilege('service_role', 'public.booking_assignment_sta
           and not has_table_privilege('anon', 'public.booking_assignment_state_history', 'INSERT')
           and not has_table_privilege('authenticated', 'public.booking_assignment_state_history', 'INSERT'),
   'no API role may insert history');
+
+-- The public RPC refuses states whose bookkeeping only the pipeline does.
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as p \gset
+select tests.force_state(:'p', 'assignment_pending');
+select throws_ok(format('select public.transition_assignment_state(%L, %L, %s)', :'p', 'assignment_in_progress', tests.version_of(:'p')),
+  'AS010', null, 'the public RPC cannot put a booking in progress without a lease and a slot');
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as m \gset
+select tests.force_state(:'m', 'manual_review', 'no_table_fits: test');
+select throws_ok(format('select public.transition_assignment_state(%L, %L, %s)', :'m', 'assigned', tests.version_of(:'m')),
+  'AS010', 'a booking becomes assigned only together with its tables', 'nor assign a booking without tables');
+select throws_ok(format('select public.transition_assignment_state(%L, %L, %s)', :'m', 'confirmed', tests.version_of(:'m')),
+  'AS010', null, 'nor confirm one');
+select is((select array[assignment_state, assignment_state_version::text] from public.bookings where id = :'m'),
+  array['manual_review', '2'], 'refusing left the booking as it was');
+select throws_ok(format('select private.apply_assignment_transition(%L, %L, %s)', :'m', 'assigned', tests.version_of(:'m')),
+  'AS010', null, 'no internal path assigns a booking that holds no tables either');
+
+-- Back to the queue from manual review or confirmed: due at once, so the pipeline picks it up again.
+update public.bookings set attempt_count = 5, dispatch_count = 12 where id = :'m';
+select lives_ok(format('select public.transition_assignment_state(%L, %L, %s, %L)', :'m', 'assignment_pending', tests.version_of(:'m'), 'ops retry'),
+  'manual_review → assignment_pending through the public RPC');
+select ok((select next_attempt_at <= now() from public.bookings where id = :'m'), 'the booking is due at once');
+select is((select array[attempt_count, dispatch_count] from public.bookings where id = :'m'), array[0, 0],
+  'with a fresh attempt and dispatch budget');
+select ok(:'m' = any(public.assignment_claim_due(1000, :'rid')), 'and the pipeline claims it');
+
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as k \gset
+select tests.force_state(:'k', 'confirmed');
+select lives_ok(format('select public.transition_assignment_state(%L, %L, %s, %L)', :'k', 'assignment_pending', tests.version_of(:'k'), 'guest asked for the terrace'),
+  'confirmed → assignment_pending through the public RPC');
+select is((select array[status, (next_attempt_at <= now())::text] from public.bookings where id = :'k'), array['pending', 'true'],
+  'a re-assigned booking is pending again and due at once');
+select is((select count(*)::int from public.booking_table_assignments where booking_id = :'k' and released_at is null), 0,
+  'and gave its tables up');
+
+-- A booking put in progress by any path can be taken back by the sweeper when its worker disappears.
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as q \gset
+select tests.force_state(:'q', 'assignment_in_progress');
+select ok((select lease_token is not null and lease_expires_at > now() from public.bookings where id = :'q'),
+  'a booking in progress holds a lease');
+select booking_id as running from cases where to_state = 'assignment_in_progress' \gset
+select throws_like(format($$update public.bookings set lease_token = null, lease_expires_at = null where id = %L$$, :'running'),
+  '%booking_holds_a_lease_exactly_while_in_progress%', 'a booking in progress cannot drop its lease');
+select throws_like(format($$update public.bookings set lease_token = gen_random_uuid(), lease_expires_at = now() where id = %L$$, :'b'),
+  '%booking_holds_a_lease_exactly_while_in_progress%', 'and no booking holds a lease outside assignment_in_progress');
+select private.sweep(now() + interval '1 hour');
+select is((select assignment_state from public.bookings where id = :'q'), 'assignment_pending',
+  'once the lease has run out the sweeper puts it back in the queue');
+select throws_like(format($$update public.bookings set next_attempt_at = null where id = %L$$, :'m'),
+  '%booking_waiting_for_tables_is_due_for_an_attempt%', 'a booking waiting in the queue cannot be made never due');
+
+-- status and assignment_state tell the same story.
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as s1 \gset
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as s2 \gset
+select tests.force_state(:'s2', 'manual_review');
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as s3 \gset
+select tests.force_state(:'s3', 'confirmed');
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as s4 \gset
+select tests.force_state(:'s4', 'confirmed');
+set local role service_role;
+select throws_ok(format($$update public.bookings set status = 'confirmed' where id = %L$$, :'s1'),
+  'AS011', null, 'a booking without confirmed tables cannot be marked confirmed');
+select throws_ok(format($$update public.bookings set status = 'checked_in' where id = %L$$, :'s2'),
+  'AS011', null, 'nor checked in from manual review');
+select throws_ok(format($$update public.bookings set status = 'completed' where id = %L$$, :'s1'),
+  'AS011', null, 'nor completed');
+select throws_ok(format($$update public.bookings set status = 'cancelled' where id = %L$$, :'s1'),
+  'AS011', null, 'a booking is cancelled through cancel_booking, not by its status');
+select throws_ok(format($$update public.bookings set status = 'pending' where id = %L$$, :'s3'),
+  'AS011', null, 'a confirmed booking goes back to pending only by being re-assigned');
+select lives_ok(format($$update public.bookings set status = 'checked_in' where id = %L$$, :'s3'),
+  'a confirmed booking can be checked in');
+select lives_ok(format($$update public.bookings set status = 'checked_in' where id = %L$$, :'s4'),
+  'another too');
+select lives_ok(format($$update public.bookings set status = 'completed' where id = %L$$, :'s4'),
+  'and completed');
+reset role;
+select lives_ok(format($$update public.bookings set party_size = 3 where id = %L$$, :'s3'),
+  'a checked-in booking whose party grows is re-assigned');
+select is((select array[assignment_state, status] from public.bookings where id = :'s3'), array['assignment_pending', 'pending'],
+  'and waits for tables, pending');
+select lives_ok(format($$select public.cancel_booking(%L, 'guest called')$$, :'s2'), 'a booking in review can be cancelled');
+select is((select array[assignment_state, status] from public.bookings where id = :'s2'), array['cancelled', 'cancelled'],
+  'cancelled in both');
+-- The constraint holds on its own, without the guard trigger's friendlier message.
+alter table public.bookings disable trigger guard_assignment_state;
+select throws_like(format($$update public.bookings set status = 'confirmed' where id = %L$$, :'s1'),
+  '%booking_status_and_assignment_agree_on_confirmation%',
+  'a check constraint makes confirmed-without-confirmed-tables impossible');
+select throws_like(format($$update public.bookings set status = 'no_show' where id = %L$$, :'s1'),
+  '%booking_status_and_assignment_agree_on_confirmation%', 'and a no-show too');
+alter table public.bookings enable trigger guard_assignment_state;
 
 select * from finish();
 rollback;
