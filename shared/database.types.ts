@@ -521,6 +521,7 @@ export type Database = {
           "kind": string;
           "last_error": string | null;
           "lease_expires_at": string | null;
+          "lease_token": string | null;
           "next_attempt_at": string;
           "payload": NonNullable<Json>;
           "restaurant_id": string;
@@ -537,6 +538,7 @@ export type Database = {
           "kind": string;
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
+          "lease_token"?: string | null;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id": string;
@@ -552,6 +554,7 @@ export type Database = {
           "kind"?: string;
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
+          "lease_token"?: string | null;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id"?: string;
@@ -1028,13 +1031,20 @@ export type Database = {
           "dedupe_key": string;
           "id": number;
           "kind": string;
+          "lease_token": string;
           "payload": Json;
           "recipient_email": string;
           "recipient_name": string;
         }[];
       };
       "notification_complete": {
-        Args: { "p_error"?: string; "p_id": number; "p_now"?: string; "p_ok": boolean };
+        Args: {
+          "p_error"?: string;
+          "p_id": number;
+          "p_lease_token": string;
+          "p_now"?: string;
+          "p_ok": boolean;
+        };
         Returns: string;
       };
       "transition_assignment_state": {
