@@ -273,17 +273,19 @@ begin
   end if;
 
   settings := private.settings_for(b.restaurant_id, p_max_parallel);
+  -- Capacity is verified on every begin, not only the first: a booking sent back by ops, or changed after
+  -- confirmation (a new time or party size), must still fit the floor plan and the service hours.
+  problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
+  if problem is not null then
+    perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
+      pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
+    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
+      pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
+                                    'attempts', b.attempt_count, 'trigger', p_trigger),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
+  end if;
   if b.assignment_state = 'created' then
-    problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
-    if problem is not null then
-      perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
-        pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
-      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
-        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
-                                      'attempts', 0, 'trigger', p_trigger),
-        b.restaurant_id, b.id);
-      return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
-    end if;
     perform private.apply_assignment_transition(b.id, 'capacity_verified', b.assignment_state_version, null,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
     b.assignment_state_version := b.assignment_state_version + 1;
