@@ -203,6 +203,10 @@ export type Database = {
       };
       "pipeline_metrics": { Args: { "p_from"?: string; "p_to"?: string }; Returns: Json };
       "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };
+      "reset_circuit_breaker": {
+        Args: { "p_actor": string; "p_reason": string; "p_restaurant_id": string };
+        Returns: Json;
+      };
       "restaurant_modes": {
         Args: Record<PropertyKey, never>;
         Returns: {
@@ -428,6 +432,7 @@ export type Database = {
           "customer_email": string | null;
           "customer_name": string | null;
           "customer_phone": string | null;
+          "deferred_since": string | null;
           "dispatch_count": number;
           "end_at": string;
           "id": string;
@@ -457,6 +462,7 @@ export type Database = {
           "customer_email"?: string | null;
           "customer_name"?: string | null;
           "customer_phone"?: string | null;
+          "deferred_since"?: string | null;
           "dispatch_count"?: number;
           "end_at": string;
           "id"?: string;
@@ -485,6 +491,7 @@ export type Database = {
           "customer_email"?: string | null;
           "customer_name"?: string | null;
           "customer_phone"?: string | null;
+          "deferred_since"?: string | null;
           "dispatch_count"?: number;
           "end_at"?: string;
           "id"?: string;

@@ -14,6 +14,26 @@ alter table public.bookings
 comment on column public.bookings.dispatch_count is
   'HTTP dispatches to the coordinator since it last picked the booking up; the sweeper escalates when it grows too large.';
 
+-- Deferral (circuit open, rate limited) is bounded too: a booking that has waited longer than
+-- max_deferral_seconds in one stretch goes to manual review with a reason, so it cannot wait forever.
+alter table public.bookings add column deferred_since timestamptz;
+comment on column public.bookings.deferred_since is
+  'When the coordinator first deferred the booking (circuit open or rate limited) since its last state change; null when not waiting.';
+alter table private.pipeline_settings
+  add column max_deferral_seconds integer not null default 600
+    constraint max_deferral_is_between_1_minute_and_1_day check (max_deferral_seconds between 60 and 86400);
+
+-- Any state change ends a stretch of waiting.
+create function private.clear_deferral()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  new.deferred_since := null;
+  return new;
+end $$;
+create trigger clear_deferral before update of assignment_state on public.bookings
+  for each row when (new.assignment_state is distinct from old.assignment_state and old.deferred_since is not null)
+  execute function private.clear_deferral();
+
 -- Invariant: at most max_parallel bookings of a restaurant are assignment_in_progress, whatever path moves them.
 create function private.enforce_max_parallel()
 returns trigger language plpgsql set search_path = '' as $$
@@ -123,6 +143,44 @@ begin
       b.restaurant_id, b.id);
   end if;
   return pg_catalog.jsonb_build_object('outcome', 'retry', 'reason', p_reason, 'delay_ms', delay);
+end $$;
+
+-- Defer a booking that may not run yet (p_why: circuit_open or rate_limited) by p_delay_ms — unless it has
+-- already waited max_deferral_seconds in this stretch: then it goes to manual review with a reason that
+-- says what to do. Returns null when deferred, or the manual_review outcome.
+create function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings jsonb,
+                                      p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  since timestamptz;
+  max_seconds integer;
+  waited text;
+  reason text;
+begin
+  select coalesce(x.deferred_since, p_now) into since from public.bookings x where x.id = b.id;
+  select s.max_deferral_seconds into max_seconds from private.pipeline_settings s;
+  if p_now - since < pg_catalog.make_interval(secs => max_seconds) then
+    update public.bookings
+       set deferred_since = since, next_attempt_at = p_now + pg_catalog.make_interval(secs => p_delay_ms / 1000.0)
+     where id = b.id;
+    return null;
+  end if;
+  waited := pg_catalog.round(extract(epoch from p_now - since) / 60)::text || ' min';
+  reason := case p_why
+    when 'circuit_open' then pg_catalog.format(
+      'circuit_open: automatic assignment at this restaurant has been paused by its circuit breaker for %s after repeated coordinator errors; fix the cause (see coordinator.error events), then ops.reset_circuit_breaker() and ops.retry_booking()',
+      waited)
+    else pg_catalog.format(
+      'rate_limited: waited %s for one of the restaurant''s %s assignment slots; release bookings stuck in progress (ops.release_stuck()) or raise ops.set_max_parallel(), then ops.retry_booking()',
+      waited, p_settings ->> 'max_parallel') end;
+  perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
+    pg_catalog.jsonb_build_object('deferred_by', p_why, 'waited_ms', round(extract(epoch from p_now - since) * 1000)),
+    'coordinator');
+  perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
+    pg_catalog.jsonb_build_object('reason', p_why, 'detail', reason, 'attempts', b.attempt_count,
+                                  'waited_ms', round(extract(epoch from p_now - since) * 1000)),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', reason);
 end $$;
 
 -- A lease ran out: the worker holding it is gone. Counts as an error for the breaker.
@@ -300,7 +358,10 @@ begin
   admit := private.breaker_admit(b.restaurant_id, b.id, p_now);
   if not (admit ->> 'allowed')::boolean then
     delay := (admit ->> 'delay_ms')::integer;
-    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    outcome := private.defer_attempt(b, 'circuit_open', delay, settings, p_now);
+    if outcome is not null then
+      return outcome;
+    end if;
     perform private.record_event('assignment.coordinator', 'coordinator.circuit_open', 'warning',
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'delay_ms', delay, 'state', admit ->> 'state'),
       b.restaurant_id, b.id);
@@ -315,7 +376,10 @@ begin
    where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
   if running >= (settings ->> 'max_parallel')::integer then
     delay := (select s.rate_limited_delay_ms from private.pipeline_settings s) + floor(random() * 200)::integer;
-    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
+    if outcome is not null then
+      return outcome;
+    end if;
     perform private.record_event('assignment.coordinator', 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
                                     'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer),
@@ -350,7 +414,7 @@ begin
     'snapshot', private.assignment_snapshot(b, settings));
 end $$;
 comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
-  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms).';
+  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead.';
 
 create function public.assignment_commit(
   p_booking_id uuid,
@@ -536,7 +600,8 @@ comment on function public.assignment_claim_due(integer, uuid, integer, timestam
 revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(integer),
   private.record_attempt(public.bookings, text, text, text, integer, jsonb),
   private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
-  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid),
+  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid), private.clear_deferral(),
+  private.defer_attempt(public.bookings, text, integer, jsonb, timestamptz),
   private.apply_moves(public.bookings, jsonb, integer) from public, anon, authenticated;
 revoke all on function public.assignment_begin(uuid, text, integer, text, timestamptz),
   public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz),

@@ -1,5 +1,5 @@
 begin;
-select plan(46);
+select plan(51);
 
 -- A restaurant open 11:00–23:00 UTC with a 2-top, two adjacent movable 4-tops, a fixed 6, a lone 4-top
 -- and a terrace 4.
@@ -162,6 +162,17 @@ select is(public.assignment_begin(:'k2') ->> 'outcome', 'ready', 'a function wit
 select ops.set_max_parallel(2, 'ana', :'capped');
 select is(public.assignment_begin(:'k3', p_max_parallel => 10) ->> 'outcome', 'rate_limited',
   'a function asking for 10 still gets the database''s 2');
+
+-- Waiting is bounded: a booking rate limited for longer than max_deferral_seconds goes to an operator.
+select ok((select deferred_since = now() from public.bookings where id = :'k3'), 'the deferral start is recorded');
+select is(public.assignment_begin(:'k3', p_now => now() + interval '9 minutes') ->> 'outcome', 'rate_limited',
+  'nine minutes later it is still deferred');
+select is(public.assignment_begin(:'k3', p_now => now() + interval '10 minutes') ->> 'outcome', 'manual_review',
+  'after ten minutes it is escalated');
+select alike((select manual_review_reason from public.bookings where id = :'k3'),
+  'rate_limited: waited 10 min for one of the restaurant''s 2 assignment slots; %ops.release_stuck()%',
+  'with a reason that says what to do');
+select is((select deferred_since from public.bookings where id = :'k3'), null, 'and the stretch of waiting is over');
 
 -- No personal data: a reason with an e-mail address is scrubbed before it is stored.
 select is(private.scrub_personal_data('failed for ada@example.com at +44 20 7946 0000'), 'failed for [email] at [number]',
