@@ -6,6 +6,11 @@
 --   assignment_fail    → retry with backoff, or manual review with a reason
 -- Outcomes are returned as JSON ({"outcome": …}); exceptions are reserved for bad input (AS005) and
 -- plans that break a rule (AS007), which mean a bug in the caller.
+--
+-- Lock order, the same for every writer (here, in ops.* and in triggers), so two writers can never wait
+-- on each other in a cycle: (1) the restaurant's advisory lock, (2) the booking's advisory lock,
+-- (3) booking rows, (4) the restaurant's circuit-breaker row. A writer may skip a level, never go back up.
+-- A booking's restaurant_id never changes, so it is read unlocked to find the restaurant lock to take.
 
 alter table public.bookings
   add column dispatch_count integer not null default 0
@@ -202,7 +207,8 @@ end $$;
 -- so a new booking fits. Every move is checked against what the engine saw (the booking still holds exactly
 -- those tables and may still move) and against the same rules as any plan. Returns null when applied, or a
 -- conflict outcome when the world changed since the snapshot. All tables are released before any is taken,
--- so bookings can swap; the exclusion constraint checks the end state.
+-- so bookings can swap; the exclusion constraint checks the end state. The caller holds the restaurant
+-- lock, taken before any booking row, so locking the moved bookings' rows here cannot deadlock.
 create function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
@@ -268,7 +274,8 @@ declare
   admit jsonb;
   running integer;
   delay integer;
-  started timestamptz := pg_catalog.clock_timestamp();
+  restaurant uuid;
+  started timestamptz;
   lock_wait_ms numeric;
   slot_wait_ms numeric;
   outcome jsonb;
@@ -282,10 +289,19 @@ begin
   if p_mode_ceiling is not null and p_mode_ceiling not in ('legacy', 'shadow') then
     raise exception using errcode = 'AS005', message = 'mode ceiling must be legacy, shadow or null';
   end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "noop", "reason": "booking_not_found"}'::jsonb;
+  end if;
+  -- The restaurant lock first (see the lock order above). It also guards the concurrency slot count below.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
+  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  started := pg_catalog.clock_timestamp();
   if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
     perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
-      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking'),
-      (select restaurant_id from public.bookings where id = p_booking_id), p_booking_id);
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking', 'slot_wait_ms', slot_wait_ms),
+      restaurant, p_booking_id);
     return '{"outcome": "busy", "reason": "booking_locked"}'::jsonb;
   end if;
   select * into b from public.bookings where id = p_booking_id for update;
@@ -353,6 +369,7 @@ begin
     perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, null,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
     b.assignment_state_version := b.assignment_state_version + 1;
+    b.assignment_state := 'assignment_pending';
   end if;
 
   admit := private.breaker_admit(b.restaurant_id, b.id, p_now);
@@ -368,10 +385,7 @@ begin
     return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
   end if;
 
-  -- The concurrency slot: counted under the restaurant lock, which enforce_max_parallel also takes.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
-  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  -- The concurrency slot, counted under the restaurant lock taken above (enforce_max_parallel takes it too).
   select count(*) into running from public.bookings
    where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
   if running >= (settings ->> 'max_parallel')::integer then
@@ -414,7 +428,7 @@ begin
     'snapshot', private.assignment_snapshot(b, settings));
 end $$;
 comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
-  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead.';
+  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the restaurant then the booking, verifies capacity on every call (party size and service hours; created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot (p_max_parallel can lower the database limit, never raise it), then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, lock_wait_ms, slot_wait_ms, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead.';
 
 create function public.assignment_commit(
   p_booking_id uuid,
@@ -437,10 +451,21 @@ declare
   first_confirmation boolean;
   moved jsonb;
   move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
+  restaurant uuid;
 begin
   if p_booking_id is null or p_lease_token is null or p_strategy is null then
     raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
   end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale. The
+  -- restaurant lock comes before any booking row (the lock order above), including the rows of bookings
+  -- that re-optimisation moves.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
+  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
   b := private.leased_booking(p_booking_id, p_lease_token);
   if b.id is null then
     return '{"outcome": "lease_lost"}'::jsonb;
@@ -451,10 +476,6 @@ begin
     raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
   end if;
 
-  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
-  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
   if move_count > 0 then
     if not coalesce((settings ->> 'reoptimize')::boolean, false) then
       raise exception using errcode = 'AS005', message = 'moves are only allowed where re-optimisation is on';
