@@ -145,16 +145,43 @@ withDispatchPaused(
 );
 
 withDispatchPaused("'no table fits' and rate limiting never trip the breaker", async () => {
-  const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 2 }] });
+  const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 2 }], maxParallel: 1 });
   const ids = await quietBookings(r.id, 6);
   const store = postgresStore(DB_URL, { max: 1 });
+  const breaker = async () => {
+    const rows = await sql<{ state: string; consecutive_failures: number }[]>`
+      select state, consecutive_failures from private.circuit_breakers where restaurant_id = ${r.id}`;
+    return rows.length === 0 ? ["closed", 0] : [rows[0].state, rows[0].consecutive_failures];
+  };
   try {
+    // One booking holds the restaurant's only slot; the other five are turned away twice each, ten
+    // rate-limited begins in all, twice the breaker's threshold of five.
+    const holder = await store.begin({ bookingId: ids[0], trigger: "test" });
+    assert(holder.outcome === "ready");
+    const outcomes: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const id of ids.slice(1)) {
+        outcomes.push((await store.begin({ bookingId: id, trigger: "test" })).outcome);
+      }
+    }
+    assertEquals(outcomes, Array(10).fill("rate_limited"));
+    const [{ limited }] = await sql`
+      select count(*)::int as limited from public.observability_events
+       where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.retry' and context ->> 'reason' = 'rate_limited'`;
+    assertEquals(limited, 10, "each deferral is recorded as a rate_limited retry");
+    assertEquals(await breaker(), ["closed", 0], "rate limiting left the breaker closed");
+
+    // Then every booking runs and finds no table: six no-fit endings, more than the threshold too.
+    const leases = new Map([[ids[0], holder.lease_token]]);
     for (const id of ids) {
-      const begun = await store.begin({ bookingId: id, trigger: "test" });
-      assert(begun.outcome === "ready");
+      if (!leases.has(id)) {
+        const begun = await store.begin({ bookingId: id, trigger: "test" });
+        assert(begun.outcome === "ready");
+        leases.set(id, begun.lease_token);
+      }
       const failed = await store.fail({
         bookingId: id,
-        leaseToken: begun.lease_token,
+        leaseToken: leases.get(id)!,
         kind: "no_fit",
         reason: "no_table_fits: test",
         durationMs: 1,
@@ -162,8 +189,7 @@ withDispatchPaused("'no table fits' and rate limiting never trip the breaker", a
       });
       assertEquals(failed.outcome, "manual_review", "no_fit goes straight to an operator by default");
     }
-    const rows = await sql`select state from private.circuit_breakers where restaurant_id = ${r.id}`;
-    assert(rows.length === 0 || rows[0].state === "closed", "the breaker stayed closed");
+    assertEquals(await breaker(), ["closed", 0], "no_fit left the breaker closed");
   } finally {
     await store.close();
   }

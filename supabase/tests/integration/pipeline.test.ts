@@ -111,16 +111,46 @@ Deno.test("five concurrent bookings for one restaurant are all confirmed without
   }
 });
 
-Deno.test("ten concurrent bookings never have more than max_parallel in progress at once", async () => {
+Deno.test("ten bookings arriving at once run max_parallel at a time: the limit is reached, never exceeded", async () => {
   const maxParallel = 2;
   const r = await createRestaurant(sql, {
     tables: Array.from({ length: 10 }, (_, i) => ({ number: `E${i + 1}`, capacity: 2 })),
     maxParallel,
   });
   const day = someDay();
-  const connections = Array.from({ length: 10 }, () => connect(1));
+  const gate = connect(1);
+  let open = () => {};
   try {
-    const ids = await Promise.all(connections.map((db) => r.insertBooking(2, `${day}T20:00:00Z`, db)));
+    // Hold the restaurant lock (which every begin takes first) while the bookings arrive, so their begins
+    // queue up behind it and then really compete for the slots, however fast the machine is.
+    const [{ key }] = await sql<
+      { key: string }[]
+    >`select private.lock_key('restaurant', ${r.id})::text as key`;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let closed!: () => void;
+    const isClosed = new Promise<void>((resolve) => (closed = resolve));
+    const holding = gate.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${key}::bigint)`;
+      closed();
+      await opened;
+    });
+    await isClosed;
+    // Ten bookings in one statement: their ten nudges leave in one pg_net batch, so ten requests reach
+    // the coordinator together (one batch waits for all its requests, so separate commits could trickle).
+    const rows = await sql<{ id: string }[]>`
+      insert into public.bookings (restaurant_id, party_size, start_at)
+      select ${r.id}, 2, ${`${day}T20:00:00Z`} from generate_series(1, 10) returning id`;
+    const ids = rows.map((b) => b.id);
+    await waitFor("begins to queue for the restaurant lock", async () => {
+      const [{ waiting }] = await sql<{ waiting: number }[]>`
+        select count(*)::int as waiting from pg_locks
+         where locktype = 'advisory' and not granted and objsubid = 1
+           and classid = ((${key}::bigint >> 32) & 4294967295)::oid and objid = (${key}::bigint & 4294967295)::oid`;
+      return waiting > maxParallel ? true : undefined;
+    });
+    open();
+    await holding;
+
     const states = await waitForTerminal(sql, ids, 20_000);
     assertEquals([...states.values()].filter((s) => s === "confirmed").length, 10);
     // Each state change happens under the restaurant lock in its own transaction, so history order is the
@@ -135,10 +165,16 @@ Deno.test("ten concurrent bookings never have more than max_parallel in progress
       if (c.from_state === "assignment_in_progress") inProgress--;
       peak = Math.max(peak, inProgress);
     }
-    assert(peak <= maxParallel, `peak in progress was ${peak}, limit ${maxParallel}`);
+    assertEquals(peak, maxParallel, `the limit was reached (peak ${peak}) and never exceeded`);
+    const [{ limited }] = await sql<{ limited: number }[]>`
+      select count(*)::int as limited from public.observability_events
+       where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.retry'
+         and context ->> 'reason' = 'rate_limited' and (context ->> 'max_parallel')::int = ${maxParallel}`;
+    assert(limited > 0, "bookings over the limit were deferred as rate_limited");
     assertEquals(await overlappingAssignments(r.id), 0);
   } finally {
-    await Promise.all(connections.map((c) => c.end()));
+    open();
+    await gate.end();
   }
 });
 
