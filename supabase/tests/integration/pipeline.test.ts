@@ -276,6 +276,74 @@ Deno.test("cancelling releases the tables; changing the party size re-assigns th
   assertEquals(kinds.map((k) => k.kind), ["booking_confirmed", "booking_changed"]);
 });
 
+Deno.test("changing a confirmed booking's time re-assigns it for the new time", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "J1", capacity: 2 }, { number: "J2", capacity: 4 }],
+  });
+  const day = someDay();
+  const moving = await r.insertBooking(2, `${day}T19:00:00Z`);
+  await waitForTerminal(sql, [moving]);
+  const later = await r.insertBooking(2, `${day}T21:00:00Z`);
+  await waitForTerminal(sql, [later]);
+  assertEquals(
+    [await activeTables(moving), await activeTables(later)],
+    [["J1"], ["J1"]],
+    "J1 twice in one evening",
+  );
+
+  await sql`update public.bookings set start_at = ${`${day}T21:00:00Z`} where id = ${moving}`;
+  await waitFor("the moved booking to be confirmed again", async () => {
+    const [b] =
+      await sql`select assignment_state, assignment_state_version from public.bookings where id = ${moving}`;
+    return b.assignment_state === "confirmed" && b.assignment_state_version > 6 ? true : undefined;
+  });
+  assertEquals(await activeTables(moving), ["J2"], "J1 is taken at 21:00, so it gets J2");
+  const [held] = await sql`
+    select lower(during) as starts from public.booking_table_assignments
+     where booking_id = ${moving} and released_at is null`;
+  assertEquals(held.starts.toISOString(), `${day}T21:00:00.000Z`, "held for the new time");
+  const [{ released }] = await sql`
+    select count(*)::int as released from public.booking_table_assignments
+     where booking_id = ${moving} and released_at is not null and lower(during) = ${`${day}T19:00:00Z`}`;
+  assertEquals(released, 1, "the 19:00 table was given back");
+  const [change] = await sql`
+    select reason, metadata from public.booking_assignment_state_history
+     where booking_id = ${moving} and from_state = 'confirmed' and to_state = 'assignment_pending'`;
+  assert(change.reason.startsWith("booking_changed:"), change.reason);
+  assertEquals(change.metadata.start_changed, true);
+  const kinds =
+    await sql`select kind from public.notification_outbox where booking_id = ${moving} order by id`;
+  assertEquals(kinds.map((k) => k.kind), ["booking_confirmed", "booking_changed"]);
+});
+
+Deno.test("a confirmed booking moved outside service hours goes to manual review, not to a table", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "N1", capacity: 4 }] });
+  await sql`insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
+            select ${r.id}, 'Dinner', d, '17:00', '23:00' from generate_series(0, 6) d`;
+  const day = someDay();
+  const id = await r.insertBooking(2, `${day}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [id])).get(id), "confirmed");
+
+  await sql`update public.bookings set start_at = ${`${day}T03:00:00Z`} where id = ${id}`;
+  await waitFor("the moved booking to reach manual review", async () => {
+    const [b] = await sql`select assignment_state from public.bookings where id = ${id}`;
+    return b.assignment_state === "manual_review" ? true : undefined;
+  });
+  const [b] = await sql`select manual_review_reason, status from public.bookings where id = ${id}`;
+  assert(
+    /^outside_service_hours: 03:00–04:30 local time on \w+ is not inside a service period$/.test(
+      b.manual_review_reason,
+    ),
+    b.manual_review_reason,
+  );
+  assertEquals(b.status, "pending", "no longer confirmed to the guest");
+  assertEquals(await activeTables(id), [], "and holding no table");
+  const [e] = await sql`
+    select context from public.observability_events
+     where booking_id = ${id} and event_type = 'coordinator.manual_review'`;
+  assertEquals(e.context.reason, "outside_service_hours");
+});
+
 Deno.test("no personal data reaches events, history or attempts", async () => {
   const [{ n }] = await sql`
     select count(*)::int as n from (
