@@ -12,6 +12,10 @@ import {
 } from "../../../shared/testing/stack.ts";
 
 const sql = connect(12);
+const LOG_DIR = new URL("../../../.stack/logs", import.meta.url).pathname;
+// What counts as an e-mail address or a phone number in a scan (international format, as guests give them).
+const EMAIL = /[^@\s"]+@[^@\s"]+\.[a-zA-Z]{2,}/;
+const PHONE = /\+\d[\d\s().-]{7,}\d/;
 const FULL_PATH = [
   "created",
   "capacity_verified",
@@ -344,16 +348,38 @@ Deno.test("a confirmed booking moved outside service hours goes to manual review
   assertEquals(e.context.reason, "outside_service_hours");
 });
 
-Deno.test("no personal data reaches events, history or attempts", async () => {
-  const [{ n }] = await sql`
-    select count(*)::int as n from (
-      select context::text as doc from public.observability_events
-      union all select metadata::text || coalesce(reason, '') from public.booking_assignment_state_history
-      union all select metadata::text || coalesce(reason, '') from public.booking_assignment_attempts) docs
-     where doc ilike '%ada@example.com%' or doc ilike '%lovelace%'`;
-  assertEquals(n, 0);
-  const [{ bookings }] = await sql`
-    select count(*)::int as bookings from public.bookings where customer_email = 'ada@example.com'`;
-  assert(bookings > 0, "the earlier tests inserted bookings with personal data");
+Deno.test("no personal data reaches events, history, attempts, the outbox or the stack's logs", async () => {
+  // Every name, e-mail address and phone number any booking carries, wherever it would leak to.
+  const docs = sql`
+    select context::text as doc from public.observability_events
+    union all select metadata::text || coalesce(reason, '') from public.booking_assignment_state_history
+    union all select metadata::text || coalesce(reason, '') from public.booking_assignment_attempts
+    union all select payload::text || coalesce(last_error, '') from public.notification_outbox
+    union all select coalesce(manual_review_reason, '') from public.bookings`;
+  const personal = await sql<{ value: string }[]>`
+    select distinct value from public.bookings, unnest(array[customer_name, customer_email, customer_phone]) value
+     where value is not null`;
+  const values = personal.map((p) => p.value);
+  for (const fixture of ["Ada Lovelace", "ada@example.com", "+44 20 7946 0958"]) {
+    assert(values.includes(fixture), `the earlier tests inserted bookings with ${fixture}`);
+  }
+  const [{ leaked }] = await sql<{ leaked: number }[]>`
+    select count(*)::int as leaked from (${docs}) d
+     where exists (select 1 from unnest(${values}::text[]) v where strpos(lower(d.doc), lower(v)) > 0)`;
+  assertEquals(leaked, 0, "no booking's personal data appears anywhere");
+  // And nothing that looks like anyone's e-mail address or phone number either.
+  const [{ lookalikes }] = await sql<{ lookalikes: number }[]>`
+    select count(*)::int as lookalikes from (${docs}) d
+     where d.doc ~ ${EMAIL.source} or d.doc ~ ${PHONE.source}`;
+  assertEquals(lookalikes, 0, "no e-mail address or phone number in events, history, attempts or the outbox");
+
+  const logs = [...Deno.readDirSync(LOG_DIR)].filter((e) => e.isFile && e.name.endsWith(".log"));
+  assert(logs.some((l) => l.name === "functions.log"), "the functions' log is there to check");
+  for (const log of logs) {
+    const text = Deno.readTextFileSync(`${LOG_DIR}/${log.name}`);
+    for (const value of values) assert(!text.includes(value), `${log.name} contains a guest's personal data`);
+    assert(!EMAIL.test(text), `${log.name} contains an e-mail address`);
+    assert(!PHONE.test(text), `${log.name} contains a phone number`);
+  }
   await sql.end();
 });
