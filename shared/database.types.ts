@@ -203,6 +203,10 @@ export type Database = {
       };
       "pipeline_metrics": { Args: { "p_from"?: string; "p_to"?: string }; Returns: Json };
       "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };
+      "reset_circuit_breaker": {
+        Args: { "p_actor": string; "p_reason": string; "p_restaurant_id": string };
+        Returns: Json;
+      };
       "restaurant_modes": {
         Args: Record<PropertyKey, never>;
         Returns: {
@@ -428,6 +432,7 @@ export type Database = {
           "customer_email": string | null;
           "customer_name": string | null;
           "customer_phone": string | null;
+          "deferred_since": string | null;
           "dispatch_count": number;
           "end_at": string;
           "id": string;
@@ -457,6 +462,7 @@ export type Database = {
           "customer_email"?: string | null;
           "customer_name"?: string | null;
           "customer_phone"?: string | null;
+          "deferred_since"?: string | null;
           "dispatch_count"?: number;
           "end_at": string;
           "id"?: string;
@@ -485,6 +491,7 @@ export type Database = {
           "customer_email"?: string | null;
           "customer_name"?: string | null;
           "customer_phone"?: string | null;
+          "deferred_since"?: string | null;
           "dispatch_count"?: number;
           "end_at"?: string;
           "id"?: string;
@@ -521,6 +528,7 @@ export type Database = {
           "kind": string;
           "last_error": string | null;
           "lease_expires_at": string | null;
+          "lease_token": string | null;
           "next_attempt_at": string;
           "payload": NonNullable<Json>;
           "restaurant_id": string;
@@ -537,6 +545,7 @@ export type Database = {
           "kind": string;
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
+          "lease_token"?: string | null;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id": string;
@@ -552,6 +561,7 @@ export type Database = {
           "kind"?: string;
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
+          "lease_token"?: string | null;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id"?: string;
@@ -1028,13 +1038,20 @@ export type Database = {
           "dedupe_key": string;
           "id": number;
           "kind": string;
+          "lease_token": string;
           "payload": Json;
           "recipient_email": string;
           "recipient_name": string;
         }[];
       };
       "notification_complete": {
-        Args: { "p_error"?: string; "p_id": number; "p_now"?: string; "p_ok": boolean };
+        Args: {
+          "p_error"?: string;
+          "p_id": number;
+          "p_lease_token": string;
+          "p_now"?: string;
+          "p_ok": boolean;
+        };
         Returns: string;
       };
       "transition_assignment_state": {

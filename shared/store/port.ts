@@ -56,7 +56,10 @@ export interface AssignmentStore {
   fail(args: FailArgs): Promise<FailResult>;
   claimDue(args: { limit: number; visibilityMs: number }): Promise<string[]>;
   claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
-  completeNotification(args: { id: number; ok: boolean; error?: string }): Promise<string>;
+  /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. */
+  completeNotification(
+    args: { id: number; leaseToken: string; ok: boolean; error?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -66,10 +66,12 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
           await sql`select * from public.notification_claim(${limit}::integer, ${leaseMs}::integer)`;
         return rows.map((row) => notificationSchema.parse(row));
       }),
-    completeNotification: ({ id, ok, error }) =>
+    completeNotification: ({ id, leaseToken, ok, error }) =>
       call(async () => {
         const [{ r }] = await sql`
-          select public.notification_complete(${id}::bigint, ${ok}, ${error ?? null}) as r`;
+          select public.notification_complete(${id}::bigint, ${leaseToken}::uuid, ${ok}, ${
+          error ?? null
+        }) as r`;
         return String(r);
       }),
     close: () => sql.end({ timeout: 5 }),

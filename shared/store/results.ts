@@ -42,6 +42,7 @@ export const claimResultSchema = z.array(z.uuid());
 
 export const notificationSchema = z.object({
   id: z.coerce.number().int(),
+  lease_token: z.uuid(),
   booking_id: z.uuid(),
   kind: z.enum(["booking_confirmed", "booking_changed"]),
   dedupe_key: z.string(),

@@ -74,8 +74,10 @@ export function supabaseRestStore(
       const rows = await rpc("notification_claim", { p_limit: limit, p_lease_ms: leaseMs });
       return (rows as unknown[]).map((row) => notificationSchema.parse(row));
     },
-    completeNotification: async ({ id, ok, error }) =>
-      String(await rpc("notification_complete", { p_id: id, p_ok: ok, p_error: error })),
+    completeNotification: async ({ id, leaseToken, ok, error }) =>
+      String(
+        await rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: ok, p_error: error }),
+      ),
     close: () => Promise.resolve(),
   };
 }

@@ -70,8 +70,8 @@ export async function createRestaurant(sql: postgres.Sql, spec: RestaurantSpec):
     tableIds,
     async insertBooking(partySize, startAt, db = sql) {
       const [b] = await db<{ id: string }[]>`
-        insert into public.bookings (restaurant_id, party_size, start_at, customer_name, customer_email)
-        values (${id}, ${partySize}, ${startAt}, 'Ada Lovelace', 'ada@example.com') returning id`;
+        insert into public.bookings (restaurant_id, party_size, start_at, customer_name, customer_email, customer_phone)
+        values (${id}, ${partySize}, ${startAt}, 'Ada Lovelace', 'ada@example.com', '+44 20 7946 0958') returning id`;
       return b.id;
     },
   };

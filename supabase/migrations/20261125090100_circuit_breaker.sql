@@ -1,7 +1,10 @@
 -- A circuit breaker per restaurant, shared by every function instance because it lives here.
 -- closed: work flows. open: after `breaker_failure_threshold` consecutive errors, work is deferred until the
 -- cooldown ends. half_open: one probe booking may run; its success closes the breaker, its failure reopens it.
--- Only errors count: "no table fits" and rate limiting are normal outcomes.
+-- A probe that never reports (cancelled, assigned by hand, deleted, or never picked up within a lease) is
+-- stale: the next booking that asks becomes the probe, so a breaker can never stay half-open for good.
+-- Only errors count: "no table fits" and rate limiting are normal outcomes. Operators can close a breaker
+-- by hand with ops.reset_circuit_breaker().
 
 create table private.circuit_breakers (
   restaurant_id uuid primary key references public.restaurants (id) on delete cascade,
@@ -17,6 +20,35 @@ create table private.circuit_breakers (
 );
 comment on table private.circuit_breakers is 'Shared circuit-breaker state per restaurant. No row means closed.';
 
+-- Why the half-open breaker's probe can no longer decide anything, or null while it still can. A probe is
+-- live while it waits in the queue or runs under a live lease; it is stale once it left the queue without
+-- reporting (cancelled, assigned by hand, escalated, confirmed), was deleted, or has not run for a lease.
+create function private.breaker_probe_staleness(br private.circuit_breakers, p_now timestamptz)
+returns text language plpgsql stable set search_path = '' as $$
+declare
+  probe record;
+  lease_seconds integer;
+begin
+  if br.probe_booking_id is null then
+    return 'no_probe';
+  end if;
+  select b.assignment_state, b.lease_expires_at into probe from public.bookings b where b.id = br.probe_booking_id;
+  if not found then
+    return 'probe_deleted';
+  end if;
+  if probe.assignment_state not in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress') then
+    return 'probe_left_the_queue';
+  end if;
+  if probe.assignment_state = 'assignment_in_progress' and probe.lease_expires_at > p_now then
+    return null;
+  end if;
+  select s.lease_seconds into lease_seconds from private.pipeline_settings s;
+  if br.probe_started_at is null or br.probe_started_at <= p_now - pg_catalog.make_interval(secs => lease_seconds) then
+    return 'probe_idle_for_a_lease';
+  end if;
+  return null;
+end $$;
+
 -- May this booking run now? Returns {allowed, state, delay_ms}. Takes the breaker row lock.
 create function private.breaker_admit(p_restaurant_id uuid, p_booking_id uuid, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
@@ -24,6 +56,7 @@ declare
   br private.circuit_breakers;
   cooldown_ms integer;
   remaining_ms integer;
+  stale text;
 begin
   select * into br from private.circuit_breakers where restaurant_id = p_restaurant_id for update;
   if not found or br.state = 'closed' then
@@ -42,8 +75,19 @@ begin
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
-  -- half_open: only the probe runs; others wait a little and look again.
+  -- half_open: only the probe runs; others wait a little and look again, unless the probe went stale.
   if br.probe_booking_id = p_booking_id then
+    update private.circuit_breakers set probe_started_at = p_now, updated_at = p_now where restaurant_id = p_restaurant_id;
+    return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
+  end if;
+  stale := private.breaker_probe_staleness(br, p_now);
+  if stale is not null then
+    update private.circuit_breakers
+       set probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
+     where restaurant_id = p_restaurant_id;
+    perform private.record_event('assignment.coordinator', 'coordinator.circuit_probe_replaced', 'warning',
+      pg_catalog.jsonb_build_object('previous_probe', br.probe_booking_id, 'why', stale,
+                                    'consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
   return pg_catalog.jsonb_build_object('allowed', false, 'state', 'half_open', 'delay_ms', 1000);
@@ -84,7 +128,51 @@ begin
   end if;
 end $$;
 
+-- The operator's way out: close a restaurant's breaker by hand once the cause of the errors is fixed.
+-- (The ops schema's grants and the other ops functions are in the ops migration; this one lives with the
+-- breaker it resets.)
+create schema if not exists ops;
+revoke all on schema ops from public;
+grant usage on schema ops to service_role;
+
+create function ops.reset_circuit_breaker(p_restaurant_id uuid, p_actor text, p_reason text)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  br private.circuit_breakers;
+begin
+  perform private.act_as(p_actor, p_reason);
+  if coalesce(pg_catalog.btrim(p_reason), '') = '' then
+    raise exception using errcode = 'AS005', message = 'say why the breaker may close: pass p_reason (what was fixed)';
+  end if;
+  if p_restaurant_id is null or not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
+  end if;
+  select * into br from private.circuit_breakers where restaurant_id = p_restaurant_id for update;
+  if not found or (br.state = 'closed' and br.consecutive_failures = 0) then
+    return pg_catalog.jsonb_build_object('outcome', 'unchanged', 'restaurant_id', p_restaurant_id, 'state', 'closed');
+  end if;
+  update private.circuit_breakers
+     set state = 'closed', consecutive_failures = 0, opened_at = null, probe_booking_id = null, probe_started_at = null,
+         updated_at = pg_catalog.now()
+   where restaurant_id = p_restaurant_id;
+  insert into public.pipeline_settings_audit (actor, scope, setting, old_value, new_value, reason)
+  values (p_actor, p_restaurant_id::text, 'circuit_breaker',
+          pg_catalog.jsonb_build_object('state', br.state, 'consecutive_failures', br.consecutive_failures,
+                                        'opened_at', br.opened_at),
+          '{"state": "closed", "consecutive_failures": 0}'::jsonb, p_reason);
+  perform private.record_event('assignment.ops', 'coordinator.circuit_reset', 'warning',
+    pg_catalog.jsonb_build_object('from', br.state, 'consecutive_failures', br.consecutive_failures),
+    p_restaurant_id, null);
+  return pg_catalog.jsonb_build_object('outcome', 'closed', 'restaurant_id', p_restaurant_id, 'from', br.state,
+                                       'consecutive_failures', br.consecutive_failures);
+end $$;
+comment on function ops.reset_circuit_breaker(uuid, text, text) is
+  'Close a restaurant''s circuit breaker by hand (open or half-open → closed, failures reset to 0) once the cause of its errors is fixed. p_actor (who) and p_reason (what was fixed) are required and recorded in ops.rollout_log; the change is also a coordinator.circuit_reset event. Deferred bookings run at their next due time. Returns {outcome: closed | unchanged}.';
+
 alter table private.circuit_breakers enable row level security;
 revoke all on private.circuit_breakers from public, anon, authenticated;
-revoke all on function private.breaker_admit(uuid, uuid, timestamptz), private.breaker_record(uuid, uuid, boolean, timestamptz)
+revoke all on function private.breaker_probe_staleness(private.circuit_breakers, timestamptz),
+  private.breaker_admit(uuid, uuid, timestamptz), private.breaker_record(uuid, uuid, boolean, timestamptz)
   from public, anon, authenticated;
+revoke all on function ops.reset_circuit_breaker(uuid, text, text) from public, anon, authenticated, service_role;
+grant execute on function ops.reset_circuit_breaker(uuid, text, text) to service_role;

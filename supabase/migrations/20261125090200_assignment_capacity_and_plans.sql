@@ -9,51 +9,88 @@ returns setof public.restaurant_tables language sql stable set search_path = '' 
    where t.restaurant_id = p_restaurant_id and t.active and not t.out_of_service;
 $$;
 
--- Why this booking cannot be seated whatever else is booked, or null when it can.
-create function private.capacity_problem(b public.bookings, p_max_tables integer)
+-- Why this booking's stay is outside the restaurant's service hours, or null when it is inside one
+-- service period (or the restaurant has none, and seats at any time).
+create function private.service_hours_problem(b public.bookings)
 returns text language plpgsql stable set search_path = '' as $$
 declare
   tz text;
   local_start timestamp;
   local_end timestamp;
+begin
+  if not exists (select 1 from public.service_periods p where p.restaurant_id = b.restaurant_id) then
+    return null;
+  end if;
+  select r.timezone into tz from public.restaurants r where r.id = b.restaurant_id;
+  local_start := b.start_at at time zone tz;
+  local_end := b.end_at at time zone tz;
+  if exists (
+       select 1 from public.service_periods p
+        where p.restaurant_id = b.restaurant_id
+          and p.day_of_week = extract(dow from local_start)
+          and local_start::time >= p.starts_at
+          and local_end <= local_start::date + p.ends_at) then
+    return null;
+  end if;
+  return pg_catalog.format('outside_service_hours: %s–%s local time on %s is not inside a service period',
+    pg_catalog.to_char(local_start, 'HH24:MI'), pg_catalog.to_char(local_end, 'HH24:MI'),
+    pg_catalog.btrim(pg_catalog.to_char(local_start, 'Day')));
+end $$;
+
+-- The most seats one combination offers: a connected group (through adjacency) of 2 to p_max_tables
+-- usable, movable tables in one zone, seating the sum of their capacities — the arrangements the engine
+-- and plan_violation accept. Groups are grown from their smallest table id, adding one adjacent table at a
+-- time, so each group is built once per size. With p_enough, stops at the first group seating that many
+-- (the common "is there any arrangement for this party" question) instead of searching them all.
+-- Null when no two tables can be combined.
+create function private.largest_combination(p_restaurant_id uuid, p_max_tables integer, p_enough integer default null)
+returns integer language sql stable set search_path = '' as $$
+  with recursive
+    joinable as (
+      select t.id, t.zone_id, t.capacity from private.usable_tables(p_restaurant_id) t where t.movable),
+    link as (
+      select x.id as from_id, y.id as to_id, y.capacity as to_capacity
+        from public.table_adjacency a
+        join joinable x on x.id in (a.table_a, a.table_b)
+        join joinable y on y.id in (a.table_a, a.table_b) and y.id <> x.id
+       where a.restaurant_id = p_restaurant_id and x.zone_id = y.zone_id),
+    grp(members, seats) as (
+      select array[j.id], j.capacity from joinable j
+      union
+      select (select pg_catalog.array_agg(m order by m) from pg_catalog.unnest(g.members || l.to_id) m),
+             g.seats + l.to_capacity
+        from grp g join link l on l.from_id = any(g.members)
+       where pg_catalog.cardinality(g.members) < p_max_tables
+         and l.to_id > g.members[1] and not l.to_id = any(g.members))
+  select case when p_enough is null
+              then (select max(g.seats) from grp g where pg_catalog.cardinality(g.members) >= 2)
+              else coalesce(
+                (select g.seats from grp g where pg_catalog.cardinality(g.members) >= 2 and g.seats >= p_enough limit 1),
+                (select max(g.seats) from grp g where pg_catalog.cardinality(g.members) >= 2)) end;
+$$;
+
+-- Why this booking cannot be seated whatever else is booked, or null when it can.
+create function private.capacity_problem(b public.bookings, p_max_tables integer)
+returns text language plpgsql stable set search_path = '' as $$
+declare
+  problem text;
   largest_single integer;
   largest_combination integer;
 begin
   if not exists (select 1 from private.usable_tables(b.restaurant_id)) then
     return 'no_tables_configured: the restaurant has no active, in-service tables';
   end if;
-
-  select r.timezone into tz from public.restaurants r where r.id = b.restaurant_id;
-  local_start := b.start_at at time zone tz;
-  local_end := b.end_at at time zone tz;
-  -- A restaurant without service periods seats at any time.
-  if exists (select 1 from public.service_periods p where p.restaurant_id = b.restaurant_id)
-     and not exists (
-       select 1 from public.service_periods p
-        where p.restaurant_id = b.restaurant_id
-          and p.day_of_week = extract(dow from local_start)
-          and local_start::time >= p.starts_at
-          and local_end <= local_start::date + p.ends_at) then
-    return pg_catalog.format('outside_service_hours: %s–%s local time on %s is not inside a service period',
-      pg_catalog.to_char(local_start, 'HH24:MI'), pg_catalog.to_char(local_end, 'HH24:MI'),
-      pg_catalog.btrim(pg_catalog.to_char(local_start, 'Day')));
+  problem := private.service_hours_problem(b);
+  if problem is not null then
+    return problem;
   end if;
 
   select max(t.max_party_size) into largest_single from private.usable_tables(b.restaurant_id) t;
-  -- Upper bound for a combination: per zone, the largest p_max_tables joinable tables that have a joinable neighbour.
-  select max(zone_total) into largest_combination from (
-    select sum(capacity) as zone_total from (
-      select t.zone_id, t.capacity, pg_catalog.row_number() over (partition by t.zone_id order by t.capacity desc) as rank
-        from private.usable_tables(b.restaurant_id) t
-       where t.movable and exists (
-         select 1 from public.table_adjacency a
-           join public.restaurant_tables n on n.id = case when a.table_a = t.id then a.table_b else a.table_a end
-          where (a.table_a = t.id or a.table_b = t.id) and n.movable and n.active and not n.out_of_service
-            and n.zone_id = t.zone_id)
-    ) ranked where rank <= p_max_tables group by zone_id
-  ) zones;
-  if p_max_tables < 2 then
-    largest_combination := null;
+  if b.party_size <= largest_single then
+    return null;
+  end if;
+  if p_max_tables >= 2 then
+    largest_combination := private.largest_combination(b.restaurant_id, p_max_tables, b.party_size);
   end if;
   if b.party_size > greatest(largest_single, coalesce(largest_combination, 0)) then
     return pg_catalog.format('party_too_large: a party of %s exceeds the largest possible arrangement (%s seats)',
@@ -133,6 +170,11 @@ begin
   if n = 0 then
     return 'empty_plan: no tables were proposed';
   end if;
+  -- The booking may have moved (a new time) since capacity was verified.
+  bad := private.service_hours_problem(b);
+  if bad is not null then
+    return bad;
+  end if;
   if (select count(distinct x) from pg_catalog.unnest(p_table_ids) x) <> n then
     return 'duplicate_tables: the same table appears twice';
   end if;
@@ -193,7 +235,8 @@ returns text[] language sql stable set search_path = '' as $$
      and a.during && private.blocked_window(b);
 $$;
 
-revoke all on function private.usable_tables(uuid), private.capacity_problem(public.bookings, integer),
+revoke all on function private.usable_tables(uuid), private.service_hours_problem(public.bookings),
+  private.largest_combination(uuid, integer, integer), private.capacity_problem(public.bookings, integer),
   private.is_locked(public.bookings, boolean),
   private.assignment_snapshot(public.bookings, jsonb), private.plan_violation(public.bookings, uuid[], integer),
   private.busy_tables(public.bookings, uuid[]) from public, anon, authenticated;

@@ -2,7 +2,9 @@
 -- the booking, and its dedupe key (booking + kind + what was confirmed) is unique, so however often a
 -- booking is dispatched or confirmed again with the same details, there is one notification to send.
 -- A dispatcher claims rows under a lease, hands them to a sender with the dedupe key as idempotency key,
--- and records the result; failures are retried with backoff and end as `dead` after 8 tries.
+-- and records the result; failures are retried with backoff and end as `dead` after 8 tries. Each claim
+-- has its own lease token, and only the holder of the current token can record a result, so a dispatcher
+-- whose lease ran out cannot complete a row another dispatcher has claimed since.
 
 create table public.notification_outbox (
   id bigint generated always as identity primary key,
@@ -16,6 +18,7 @@ create table public.notification_outbox (
   attempts integer not null default 0 constraint notification_attempts_are_not_negative check (attempts >= 0),
   next_attempt_at timestamptz not null default now(),
   lease_expires_at timestamptz,
+  lease_token uuid,
   last_error text,
   sent_at timestamptz,
   created_at timestamptz not null default now(),
@@ -40,7 +43,7 @@ $$;
 
 create function public.notification_claim(p_limit integer default 20, p_lease_ms integer default 60000,
                                           p_now timestamptz default now())
-returns table (id bigint, booking_id uuid, kind text, dedupe_key text, payload jsonb, attempts integer,
+returns table (id bigint, lease_token uuid, booking_id uuid, kind text, dedupe_key text, payload jsonb, attempts integer,
                recipient_email text, recipient_name text)
 language plpgsql security definer set search_path = '' as $$
 begin
@@ -57,28 +60,38 @@ begin
      for update skip locked),
   claimed as (
     update public.notification_outbox o
-       set status = 'sending', attempts = o.attempts + 1,
+       set status = 'sending', attempts = o.attempts + 1, lease_token = pg_catalog.gen_random_uuid(),
            lease_expires_at = p_now + pg_catalog.make_interval(secs => p_lease_ms / 1000.0)
       from due where o.id = due.id
     returning o.*)
-  select c.id, c.booking_id, c.kind, c.dedupe_key, c.payload, c.attempts, b.customer_email, b.customer_name
+  select c.id, c.lease_token, c.booking_id, c.kind, c.dedupe_key, c.payload, c.attempts, b.customer_email, b.customer_name
     from claimed c join public.bookings b on b.id = c.booking_id;
 end $$;
 comment on function public.notification_claim(integer, integer, timestamptz) is
-  'Claim due notifications for sending (lease of p_lease_ms; an expired lease makes the row claimable again). Returns the recipient for the sender; never log it.';
+  'Claim due notifications for sending (lease of p_lease_ms; an expired lease makes the row claimable again). Each row comes with the lease_token that notification_complete needs. Returns the recipient for the sender; never log it.';
 
-create function public.notification_complete(p_id bigint, p_ok boolean, p_error text default null,
+create function public.notification_complete(p_id bigint, p_lease_token uuid, p_ok boolean, p_error text default null,
                                              p_now timestamptz default now())
 returns text language plpgsql security definer set search_path = '' as $$
 declare
   row public.notification_outbox;
 begin
+  if p_lease_token is null then
+    raise exception using errcode = 'AS005', message = 'lease_token is required: pass the one notification_claim returned';
+  end if;
   select * into row from public.notification_outbox where id = p_id for update;
   if not found then
     raise exception using errcode = 'AS005', message = pg_catalog.format('notification %s does not exist', p_id);
   end if;
+  if row.lease_token is distinct from p_lease_token then
+    -- Claimed again since (this caller's lease ran out): the current holder records the result.
+    perform private.record_event('notifications', 'notification.lease_lost', 'warning',
+      pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'status', row.status, 'ok', p_ok),
+      row.restaurant_id, row.booking_id);
+    return 'lease_lost';
+  end if;
   if row.status <> 'sending' then
-    return row.status; -- already completed by someone else: nothing to do
+    return row.status; -- this claim's result is already recorded: nothing to do
   end if;
   if p_ok then
     update public.notification_outbox set status = 'sent', sent_at = p_now, lease_expires_at = null, last_error = null
@@ -96,14 +109,14 @@ begin
     row.restaurant_id, row.booking_id);
   return case when row.attempts >= 8 then 'dead' else 'pending' end;
 end $$;
-comment on function public.notification_complete(bigint, boolean, text, timestamptz) is
-  'Record the result of sending a claimed notification: sent, or a failure retried with backoff (dead after 8 tries). Returns the new status.';
+comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz) is
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (dead after 8 tries). Returns the new status, or lease_lost (nothing written) when the row has been claimed again since.';
 
 alter table public.notification_outbox enable row level security;
 revoke all on public.notification_outbox from public, anon, authenticated, service_role;
 grant select on public.notification_outbox to service_role;
 revoke all on function private.enqueue_confirmation(public.bookings, boolean) from public, anon, authenticated;
 revoke all on function public.notification_claim(integer, integer, timestamptz),
-  public.notification_complete(bigint, boolean, text, timestamptz) from public, anon, authenticated, service_role;
+  public.notification_complete(bigint, uuid, boolean, text, timestamptz) from public, anon, authenticated, service_role;
 grant execute on function public.notification_claim(integer, integer, timestamptz),
-  public.notification_complete(bigint, boolean, text, timestamptz) to service_role;
+  public.notification_complete(bigint, uuid, boolean, text, timestamptz) to service_role;

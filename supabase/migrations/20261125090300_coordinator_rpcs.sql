@@ -6,6 +6,11 @@
 --   assignment_fail    → retry with backoff, or manual review with a reason
 -- Outcomes are returned as JSON ({"outcome": …}); exceptions are reserved for bad input (AS005) and
 -- plans that break a rule (AS007), which mean a bug in the caller.
+--
+-- Lock order, the same for every writer (here, in ops.* and in triggers), so two writers can never wait
+-- on each other in a cycle: (1) the restaurant's advisory lock, (2) the booking's advisory lock,
+-- (3) booking rows, (4) the restaurant's circuit-breaker row. A writer may skip a level, never go back up.
+-- A booking's restaurant_id never changes, so it is read unlocked to find the restaurant lock to take.
 
 alter table public.bookings
   add column dispatch_count integer not null default 0
@@ -13,6 +18,26 @@ alter table public.bookings
   add column last_dispatched_at timestamptz;
 comment on column public.bookings.dispatch_count is
   'HTTP dispatches to the coordinator since it last picked the booking up; the sweeper escalates when it grows too large.';
+
+-- Deferral (circuit open, rate limited) is bounded too: a booking that has waited longer than
+-- max_deferral_seconds in one stretch goes to manual review with a reason, so it cannot wait forever.
+alter table public.bookings add column deferred_since timestamptz;
+comment on column public.bookings.deferred_since is
+  'When the coordinator first deferred the booking (circuit open or rate limited) since its last state change; null when not waiting.';
+alter table private.pipeline_settings
+  add column max_deferral_seconds integer not null default 600
+    constraint max_deferral_is_between_1_minute_and_1_day check (max_deferral_seconds between 60 and 86400);
+
+-- Any state change ends a stretch of waiting.
+create function private.clear_deferral()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  new.deferred_since := null;
+  return new;
+end $$;
+create trigger clear_deferral before update of assignment_state on public.bookings
+  for each row when (new.assignment_state is distinct from old.assignment_state and old.deferred_since is not null)
+  execute function private.clear_deferral();
 
 -- Invariant: at most max_parallel bookings of a restaurant are assignment_in_progress, whatever path moves them.
 create function private.enforce_max_parallel()
@@ -125,6 +150,44 @@ begin
   return pg_catalog.jsonb_build_object('outcome', 'retry', 'reason', p_reason, 'delay_ms', delay);
 end $$;
 
+-- Defer a booking that may not run yet (p_why: circuit_open or rate_limited) by p_delay_ms — unless it has
+-- already waited max_deferral_seconds in this stretch: then it goes to manual review with a reason that
+-- says what to do. Returns null when deferred, or the manual_review outcome.
+create function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings jsonb,
+                                      p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  since timestamptz;
+  max_seconds integer;
+  waited text;
+  reason text;
+begin
+  select coalesce(x.deferred_since, p_now) into since from public.bookings x where x.id = b.id;
+  select s.max_deferral_seconds into max_seconds from private.pipeline_settings s;
+  if p_now - since < pg_catalog.make_interval(secs => max_seconds) then
+    update public.bookings
+       set deferred_since = since, next_attempt_at = p_now + pg_catalog.make_interval(secs => p_delay_ms / 1000.0)
+     where id = b.id;
+    return null;
+  end if;
+  waited := pg_catalog.round(extract(epoch from p_now - since) / 60)::text || ' min';
+  reason := case p_why
+    when 'circuit_open' then pg_catalog.format(
+      'circuit_open: automatic assignment at this restaurant has been paused by its circuit breaker for %s after repeated coordinator errors; fix the cause (see coordinator.error events), then ops.reset_circuit_breaker() and ops.retry_booking()',
+      waited)
+    else pg_catalog.format(
+      'rate_limited: waited %s for one of the restaurant''s %s assignment slots; release bookings stuck in progress (ops.release_stuck()) or raise ops.set_max_parallel(), then ops.retry_booking()',
+      waited, p_settings ->> 'max_parallel') end;
+  perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
+    pg_catalog.jsonb_build_object('deferred_by', p_why, 'waited_ms', round(extract(epoch from p_now - since) * 1000)),
+    'coordinator');
+  perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
+    pg_catalog.jsonb_build_object('reason', p_why, 'detail', reason, 'attempts', b.attempt_count,
+                                  'waited_ms', round(extract(epoch from p_now - since) * 1000)),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', reason);
+end $$;
+
 -- A lease ran out: the worker holding it is gone. Counts as an error for the breaker.
 create function private.expire_lease(p_booking_id uuid, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
@@ -144,7 +207,8 @@ end $$;
 -- so a new booking fits. Every move is checked against what the engine saw (the booking still holds exactly
 -- those tables and may still move) and against the same rules as any plan. Returns null when applied, or a
 -- conflict outcome when the world changed since the snapshot. All tables are released before any is taken,
--- so bookings can swap; the exclusion constraint checks the end state.
+-- so bookings can swap; the exclusion constraint checks the end state. The caller holds the restaurant
+-- lock, taken before any booking row, so locking the moved bookings' rows here cannot deadlock.
 create function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
@@ -210,7 +274,8 @@ declare
   admit jsonb;
   running integer;
   delay integer;
-  started timestamptz := pg_catalog.clock_timestamp();
+  restaurant uuid;
+  started timestamptz;
   lock_wait_ms numeric;
   slot_wait_ms numeric;
   outcome jsonb;
@@ -224,10 +289,19 @@ begin
   if p_mode_ceiling is not null and p_mode_ceiling not in ('legacy', 'shadow') then
     raise exception using errcode = 'AS005', message = 'mode ceiling must be legacy, shadow or null';
   end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "noop", "reason": "booking_not_found"}'::jsonb;
+  end if;
+  -- The restaurant lock first (see the lock order above). It also guards the concurrency slot count below.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
+  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  started := pg_catalog.clock_timestamp();
   if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
     perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
-      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking'),
-      (select restaurant_id from public.bookings where id = p_booking_id), p_booking_id);
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking', 'slot_wait_ms', slot_wait_ms),
+      restaurant, p_booking_id);
     return '{"outcome": "busy", "reason": "booking_locked"}'::jsonb;
   end if;
   select * into b from public.bookings where id = p_booking_id for update;
@@ -273,17 +347,19 @@ begin
   end if;
 
   settings := private.settings_for(b.restaurant_id, p_max_parallel);
+  -- Capacity is verified on every begin, not only the first: a booking sent back by ops, or changed after
+  -- confirmation (a new time or party size), must still fit the floor plan and the service hours.
+  problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
+  if problem is not null then
+    perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
+      pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
+    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
+      pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
+                                    'attempts', b.attempt_count, 'trigger', p_trigger),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
+  end if;
   if b.assignment_state = 'created' then
-    problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
-    if problem is not null then
-      perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
-        pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
-      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
-        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
-                                      'attempts', 0, 'trigger', p_trigger),
-        b.restaurant_id, b.id);
-      return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
-    end if;
     perform private.apply_assignment_transition(b.id, 'capacity_verified', b.assignment_state_version, null,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
     b.assignment_state_version := b.assignment_state_version + 1;
@@ -293,27 +369,31 @@ begin
     perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, null,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
     b.assignment_state_version := b.assignment_state_version + 1;
+    b.assignment_state := 'assignment_pending';
   end if;
 
   admit := private.breaker_admit(b.restaurant_id, b.id, p_now);
   if not (admit ->> 'allowed')::boolean then
     delay := (admit ->> 'delay_ms')::integer;
-    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    outcome := private.defer_attempt(b, 'circuit_open', delay, settings, p_now);
+    if outcome is not null then
+      return outcome;
+    end if;
     perform private.record_event('assignment.coordinator', 'coordinator.circuit_open', 'warning',
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'delay_ms', delay, 'state', admit ->> 'state'),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
   end if;
 
-  -- The concurrency slot: counted under the restaurant lock, which enforce_max_parallel also takes.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
-  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  -- The concurrency slot, counted under the restaurant lock taken above (enforce_max_parallel takes it too).
   select count(*) into running from public.bookings
    where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
   if running >= (settings ->> 'max_parallel')::integer then
     delay := (select s.rate_limited_delay_ms from private.pipeline_settings s) + floor(random() * 200)::integer;
-    update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
+    if outcome is not null then
+      return outcome;
+    end if;
     perform private.record_event('assignment.coordinator', 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
                                     'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer),
@@ -348,7 +428,7 @@ begin
     'snapshot', private.assignment_snapshot(b, settings));
 end $$;
 comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
-  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the booking, verifies capacity (created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot, then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms).';
+  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the restaurant then the booking, verifies capacity on every call (party size and service hours; created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot (p_max_parallel can lower the database limit, never raise it), then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, lock_wait_ms, slot_wait_ms, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead.';
 
 create function public.assignment_commit(
   p_booking_id uuid,
@@ -371,10 +451,21 @@ declare
   first_confirmation boolean;
   moved jsonb;
   move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
+  restaurant uuid;
 begin
   if p_booking_id is null or p_lease_token is null or p_strategy is null then
     raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
   end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale. The
+  -- restaurant lock comes before any booking row (the lock order above), including the rows of bookings
+  -- that re-optimisation moves.
+  started := pg_catalog.clock_timestamp();
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
+  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
   b := private.leased_booking(p_booking_id, p_lease_token);
   if b.id is null then
     return '{"outcome": "lease_lost"}'::jsonb;
@@ -385,10 +476,6 @@ begin
     raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
   end if;
 
-  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
-  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
   if move_count > 0 then
     if not coalesce((settings ->> 'reoptimize')::boolean, false) then
       raise exception using errcode = 'AS005', message = 'moves are only allowed where re-optimisation is on';
@@ -534,7 +621,8 @@ comment on function public.assignment_claim_due(integer, uuid, integer, timestam
 revoke all on function private.enforce_max_parallel(), private.retry_delay_ms(integer),
   private.record_attempt(public.bookings, text, text, text, integer, jsonb),
   private.end_attempt(public.bookings, text, text, integer, jsonb, timestamptz),
-  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid),
+  private.expire_lease(uuid, timestamptz), private.leased_booking(uuid, uuid), private.clear_deferral(),
+  private.defer_attempt(public.bookings, text, integer, jsonb, timestamptz),
   private.apply_moves(public.bookings, jsonb, integer) from public, anon, authenticated;
 revoke all on function public.assignment_begin(uuid, text, integer, text, timestamptz),
   public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz),

@@ -7,27 +7,49 @@
 --   select vault.create_secret('https://<ref>.supabase.co/functions/v1', 'assignment_functions_url');
 --   select vault.create_secret('<secret>', 'assignment_pipeline_secret');
 
--- POST {booking_id, trigger} to a pipeline function. Returns the pg_net request id, or null when the
--- URL is not configured (the sweeper keeps the booking due, so nothing is lost).
+-- POST a JSON body to a pipeline function. Returns the pg_net request id, or null when nothing was sent:
+-- the URL or secret is not configured, or pg_net / the Vault lookup failed. A failure never propagates —
+-- this runs inside the guest's INSERT, which must not fail because a nudge could not be queued — but it
+-- is recorded as a dispatch.failed event (the sweeper re-dispatches anything still due).
 create function private.post_to_function(p_function text, p_body jsonb)
 returns bigint language plpgsql security definer set search_path = '' as $$
 declare
   base_url text;
   secret text;
   timeout_ms integer;
+  booking uuid := (p_body ->> 'booking_id')::uuid;
+  error_state text;
+  error_message text;
 begin
-  select decrypted_secret into base_url from vault.decrypted_secrets where name = 'assignment_functions_url';
-  select decrypted_secret into secret from vault.decrypted_secrets where name = 'assignment_pipeline_secret';
-  if base_url is null or secret is null then
-    return null;
-  end if;
-  select s.dispatch_timeout_ms into timeout_ms from private.pipeline_settings s;
-  return net.http_post(
-    url := pg_catalog.rtrim(base_url, '/') || '/' || p_function,
-    body := p_body,
-    headers := pg_catalog.jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || secret),
-    timeout_milliseconds := timeout_ms);
+  begin
+    select decrypted_secret into base_url from vault.decrypted_secrets where name = 'assignment_functions_url';
+    select decrypted_secret into secret from vault.decrypted_secrets where name = 'assignment_pipeline_secret';
+    if base_url is null or secret is null then
+      return null;
+    end if;
+    select s.dispatch_timeout_ms into timeout_ms from private.pipeline_settings s;
+    return net.http_post(
+      url := pg_catalog.rtrim(base_url, '/') || '/' || p_function,
+      body := p_body,
+      headers := pg_catalog.jsonb_build_object('Content-Type', 'application/json', 'Authorization', 'Bearer ' || secret),
+      timeout_milliseconds := timeout_ms);
+  exception when others then
+    get stacked diagnostics error_state = returned_sqlstate, error_message = message_text;
+  end;
+  -- Only the function, trigger, SQLSTATE and a scrubbed, shortened message: never the body or headers.
+  perform private.record_event('assignment.dispatch', 'dispatch.failed', 'error',
+    pg_catalog.jsonb_build_object('function', p_function, 'trigger', p_body ->> 'trigger', 'sqlstate', error_state,
+                                  'error', pg_catalog.left(private.scrub_personal_data(error_message), 200)),
+    (select b.restaurant_id from public.bookings b where b.id = booking), booking);
+  return null;
 end $$;
+
+-- Whether the coordinator's URL and secret are in Vault (so dispatching can work at all).
+create function private.dispatch_configured()
+returns boolean language sql stable security definer set search_path = '' as $$
+  select count(*) = 2 from vault.decrypted_secrets
+   where name in ('assignment_functions_url', 'assignment_pipeline_secret') and decrypted_secret is not null;
+$$;
 
 create function private.dispatch_booking(p_booking_id uuid, p_trigger text)
 returns bigint language sql security definer set search_path = '' as $$
@@ -81,8 +103,10 @@ declare
   r record;
   expired integer := 0;
   dispatched integer := 0;
+  not_dispatched integer := 0;
   escalated integer := 0;
   backoff_s numeric;
+  configured boolean := private.dispatch_configured();
 begin
   select * into s from private.pipeline_settings;
 
@@ -99,23 +123,37 @@ begin
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
     if r.dispatch_count >= s.max_dispatches then
       perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version,
-        pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without the coordinator picking it up',
-                          r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
+        case when configured then
+          pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without the coordinator picking it up',
+                            r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
+        else
+          pg_catalog.format('coordinator_unreachable: tried %s times to dispatch it, but the coordinator URL or secret is missing from Vault (assignment_functions_url, assignment_pipeline_secret)',
+                            r.dispatch_count) end,
         '{}'::jsonb, 'sweeper');
       perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
-        pg_catalog.jsonb_build_object('reason', 'coordinator_unreachable', 'dispatches', r.dispatch_count),
+        pg_catalog.jsonb_build_object('reason', 'coordinator_unreachable', 'dispatches', r.dispatch_count,
+                                      'dispatch_configured', configured),
         r.restaurant_id, r.id);
       escalated := escalated + 1;
     else
+      -- The attempt counts even when nothing could be sent, so a booking still escalates in bounded time.
       backoff_s := least(60, 5 * power(2, r.dispatch_count)) + random() * 2;
       update public.bookings
          set dispatch_count = dispatch_count + 1, last_dispatched_at = p_now,
              next_attempt_at = p_now + pg_catalog.make_interval(secs => backoff_s)
        where id = r.id;
-      perform private.dispatch_booking(r.id, 'sweeper');
-      dispatched := dispatched + 1;
+      if private.dispatch_booking(r.id, 'sweeper') is not null then
+        dispatched := dispatched + 1;
+      else
+        not_dispatched := not_dispatched + 1;
+      end if;
     end if;
   end loop;
+  if not_dispatched > 0 and not configured then
+    perform private.record_event('assignment.sweeper', 'dispatch.not_configured', 'error',
+      pg_catalog.jsonb_build_object('not_dispatched', not_dispatched,
+        'fix', 'store assignment_functions_url and assignment_pipeline_secret in Vault'), null, null);
+  end if;
 
   if exists (select 1 from public.notification_outbox o
               where (o.status = 'pending' and o.next_attempt_at <= p_now)
@@ -123,12 +161,15 @@ begin
     perform private.post_to_function('notification-dispatcher', '{"trigger": "sweeper"}'::jsonb);
   end if;
 
-  if expired + dispatched + escalated > 0 then
-    perform private.record_event('assignment.sweeper', 'sweeper.run', case when escalated > 0 then 'warning' else 'info' end,
-      pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'escalated', escalated),
+  if expired + dispatched + not_dispatched + escalated > 0 then
+    perform private.record_event('assignment.sweeper', 'sweeper.run',
+      case when not_dispatched > 0 then 'error' when escalated > 0 then 'warning' else 'info' end,
+      pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'not_dispatched', not_dispatched,
+                                    'escalated', escalated),
       null, null);
   end if;
-  return pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'escalated', escalated);
+  return pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched,
+                                       'not_dispatched', not_dispatched, 'escalated', escalated);
 end $$;
 
 -- For pg_cron 1.4, which only has minute schedules: sweep `p_iterations` times within the minute,
@@ -157,7 +198,8 @@ begin
   end if;
 end $$;
 
-revoke all on function private.post_to_function(text, jsonb), private.dispatch_booking(uuid, text),
+revoke all on function private.post_to_function(text, jsonb), private.dispatch_configured(),
+  private.dispatch_booking(uuid, text),
   private.mark_new_booking_due(), private.dispatch_new_booking(), private.reassign_changed_booking(),
   private.sweep(timestamptz) from public, anon, authenticated;
 revoke all on procedure private.run_sweeper(integer, numeric) from public, anon, authenticated;

@@ -175,6 +175,10 @@ begin
   if coalesce(pg_catalog.cardinality(p_table_numbers), 0) = 0 then
     raise exception using errcode = 'AS005', message = 'name at least one table, e.g. array[''M5'',''M6'']';
   end if;
+  -- The restaurant lock before the booking's locks: the order every writer follows (see the coordinator
+  -- RPCs), so an operator and a re-optimising commit can never deadlock.
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', x.restaurant_id))
+     from public.bookings x where x.id = p_booking_id;
   b := private.booking_for_ops(p_booking_id);
   if b.assignment_state = 'cancelled' then
     raise exception using errcode = 'AS001', message = pg_catalog.format('booking %s is cancelled', p_booking_id);
@@ -200,7 +204,6 @@ begin
   if violation is not null then
     raise exception using errcode = 'AS007', message = pg_catalog.format('those tables break a rule: %s', violation);
   end if;
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', b.restaurant_id));
   busy := private.busy_tables(b, ids);
   if busy is not null then
     raise exception using errcode = 'AS009',

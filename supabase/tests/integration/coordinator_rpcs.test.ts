@@ -1,5 +1,6 @@
 // The coordinator RPCs driven directly over several real connections, the way concurrent function
-// instances call them: the shared concurrency limit, the shared circuit breaker and lease expiry.
+// instances call them: the shared concurrency limit, the shared circuit breaker, lease expiry and the
+// lock order every writer follows.
 // Dispatch to the coordinator function is paused (its URL taken out of Vault) while each test runs, so
 // neither the insert trigger nor the sweeper's retries move these bookings: only the test does.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
@@ -7,6 +8,7 @@ import {
   connect,
   createRestaurant,
   someDay,
+  waitFor,
   withDispatchPaused as pauseDispatch,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
@@ -143,16 +145,43 @@ withDispatchPaused(
 );
 
 withDispatchPaused("'no table fits' and rate limiting never trip the breaker", async () => {
-  const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 2 }] });
+  const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 2 }], maxParallel: 1 });
   const ids = await quietBookings(r.id, 6);
   const store = postgresStore(DB_URL, { max: 1 });
+  const breaker = async () => {
+    const rows = await sql<{ state: string; consecutive_failures: number }[]>`
+      select state, consecutive_failures from private.circuit_breakers where restaurant_id = ${r.id}`;
+    return rows.length === 0 ? ["closed", 0] : [rows[0].state, rows[0].consecutive_failures];
+  };
   try {
+    // One booking holds the restaurant's only slot; the other five are turned away twice each, ten
+    // rate-limited begins in all, twice the breaker's threshold of five.
+    const holder = await store.begin({ bookingId: ids[0], trigger: "test" });
+    assert(holder.outcome === "ready");
+    const outcomes: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (const id of ids.slice(1)) {
+        outcomes.push((await store.begin({ bookingId: id, trigger: "test" })).outcome);
+      }
+    }
+    assertEquals(outcomes, Array(10).fill("rate_limited"));
+    const [{ limited }] = await sql`
+      select count(*)::int as limited from public.observability_events
+       where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.retry' and context ->> 'reason' = 'rate_limited'`;
+    assertEquals(limited, 10, "each deferral is recorded as a rate_limited retry");
+    assertEquals(await breaker(), ["closed", 0], "rate limiting left the breaker closed");
+
+    // Then every booking runs and finds no table: six no-fit endings, more than the threshold too.
+    const leases = new Map([[ids[0], holder.lease_token]]);
     for (const id of ids) {
-      const begun = await store.begin({ bookingId: id, trigger: "test" });
-      assert(begun.outcome === "ready");
+      if (!leases.has(id)) {
+        const begun = await store.begin({ bookingId: id, trigger: "test" });
+        assert(begun.outcome === "ready");
+        leases.set(id, begun.lease_token);
+      }
       const failed = await store.fail({
         bookingId: id,
-        leaseToken: begun.lease_token,
+        leaseToken: leases.get(id)!,
         kind: "no_fit",
         reason: "no_table_fits: test",
         durationMs: 1,
@@ -160,10 +189,138 @@ withDispatchPaused("'no table fits' and rate limiting never trip the breaker", a
       });
       assertEquals(failed.outcome, "manual_review", "no_fit goes straight to an operator by default");
     }
-    const rows = await sql`select state from private.circuit_breakers where restaurant_id = ${r.id}`;
-    assert(rows.length === 0 || rows[0].state === "closed", "the breaker stayed closed");
+    assertEquals(await breaker(), ["closed", 0], "no_fit left the breaker closed");
   } finally {
     await store.close();
+  }
+});
+
+withDispatchPaused(
+  "every writer takes the restaurant lock before any booking lock, so none can deadlock",
+  async () => {
+    const r = await createRestaurant(sql, {
+      tables: [{ number: "L1", capacity: 2 }, { number: "L2", capacity: 2 }, { number: "L3", capacity: 4 }],
+    });
+    await sql`select ops.set_reoptimization(true, 'test', ${r.id})`;
+    const [moving, placed, other] = await quietBookings(r.id, 3);
+    const store = postgresStore(DB_URL, { max: 1 });
+    const blocker = connect(1);
+    const writers = [connect(1), connect(1), connect(1)];
+    let release = () => {};
+    try {
+      // `placed` sits on L1; `moving` is being assigned and wants L1, moving `placed` to L3.
+      const first = await store.begin({ bookingId: placed, trigger: "test" });
+      assert(first.outcome === "ready");
+      const l1 = r.tableIds.get("L1")!;
+      assertEquals(
+        (await store.commit({
+          bookingId: placed,
+          leaseToken: first.lease_token,
+          tableIds: [l1],
+          strategy: "test",
+          durationMs: 1,
+          metadata: {},
+        })).outcome,
+        "confirmed",
+      );
+      const begun = await store.begin({ bookingId: moving, trigger: "test" });
+      assert(begun.outcome === "ready");
+      const moves = [{ booking_id: placed, from_table_ids: [l1], to_table_ids: [r.tableIds.get("L3")!] }];
+
+      // Hold the restaurant lock, then start three writers that all need it: an operator re-seating
+      // `placed`, a re-optimising commit that moves `placed`, and a begin.
+      const [{ key }] = await sql<{ key: string }[]>`
+        select private.lock_key('restaurant', ${r.id})::text as key`;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holding = blocker.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(${key}::bigint)`;
+        locked();
+        await held;
+      });
+      await isLocked;
+      const results = Promise.allSettled([
+        writers[0]`select ops.assign_tables(${placed}, array['L2'], 'ana') as r`,
+        writers[
+          1
+        ]`select public.assignment_commit(${moving}, ${begun.lease_token}, array[${l1}]::uuid[], 'test',
+                     1, '{}'::jsonb, null, ${sql.json(moves)}) as r`,
+        writers[2]`select public.assignment_begin(${other}, 'test') as r`,
+      ]);
+      await waitFor("the three writers to queue for the restaurant lock", async () => {
+        const [{ waiting }] = await sql<{ waiting: number }[]>`
+          select count(*)::int as waiting from pg_locks
+           where locktype = 'advisory' and not granted and objsubid = 1
+             and classid = ((${key}::bigint >> 32) & 4294967295)::oid and objid = (${key}::bigint & 4294967295)::oid`;
+        return waiting === 3 ? true : undefined;
+      });
+      // While they wait, none of them holds a booking's row or advisory lock.
+      const [probe] = await sql.begin(async (tx) => {
+        const rows = await tx`select id from public.bookings where id = any(${[
+          moving,
+          placed,
+          other,
+        ]}::uuid[])
+                              for update nowait`;
+        const [{ free }] = await tx`
+          select bool_and(pg_try_advisory_xact_lock(private.lock_key('booking', b))) as free
+            from unnest(${[moving, placed, other]}::uuid[]) b`;
+        return [{ rows: rows.length, free }];
+      });
+      assertEquals(probe, { rows: 3, free: true }, "waiting writers hold no booking locks");
+
+      release();
+      await holding;
+      const settled = await results;
+      assertEquals(
+        settled.map((s) => s.status),
+        ["fulfilled", "fulfilled", "fulfilled"],
+        "no deadlock, no error",
+      );
+      const [b] = await sql`select assignment_state from public.bookings where id = ${other}`;
+      assertEquals(b.assignment_state, "assignment_in_progress");
+    } finally {
+      release();
+      await Promise.all([store.close(), blocker.end(), ...writers.map((w) => w.end())]);
+    }
+  },
+);
+
+withDispatchPaused("a booking locked by someone else is turned away as lock contention", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 2 }] });
+  const [id] = await quietBookings(r.id, 1);
+  const store = postgresStore(DB_URL, { max: 1 });
+  const holder = connect(1);
+  let release = () => {};
+  try {
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holding = holder.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(private.lock_key('booking', ${id}::uuid))`;
+      locked();
+      await held;
+    });
+    await isLocked;
+    assertEquals(await store.begin({ bookingId: id, trigger: "test" }), {
+      outcome: "busy",
+      reason: "booking_locked",
+    });
+    release();
+    await holding;
+    const [e] = await sql`
+      select context from public.observability_events
+       where booking_id = ${id} and event_type = 'coordinator.lock_contention'`;
+    assertEquals([e.context.lock, e.context.trigger], ["booking", "test"]);
+    assertEquals(
+      (await store.begin({ bookingId: id, trigger: "test" })).outcome,
+      "ready",
+      "it runs once released",
+    );
+  } finally {
+    release();
+    await Promise.all([store.close(), holder.end()]);
   }
 });
 

@@ -1,0 +1,259 @@
+// processBooking against a fake AssignmentStore: the bounded re-plan loop, the error → fail path, the
+// lease_lost path and deferrals, without a database. The fake answers each RPC from a script and records
+// every call, so the tests can check what the coordinator asked Postgres to do.
+import { assert, assertEquals } from "../testing/assert.ts";
+import type { AssignmentStore, BeginArgs, CommitArgs, FailArgs } from "../store/port.ts";
+import { StoreError } from "../store/port.ts";
+import {
+  type BeginResult,
+  beginResultSchema,
+  type CommitResult,
+  commitResultSchema,
+  type FailResult,
+} from "../store/results.ts";
+import type { Logger } from "../telemetry/log.ts";
+import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
+
+const BOOKING = "20000000-0000-4000-8000-000000000001";
+const LEASE = "40000000-0000-4000-8000-000000000001";
+const ZONE = "10000000-0000-4000-8000-000000000001";
+const tableId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+
+/** The JSON assignment_begin returns for a party of two and four free 2-tops (T1–T4), minus `busy`. */
+function rawSnapshot(busy: number[] = []) {
+  return {
+    booking: {
+      id: BOOKING,
+      restaurant_id: "30000000-0000-4000-8000-000000000001",
+      party_size: 2,
+      start_at: "2030-01-07T19:00:00Z",
+      end_at: "2030-01-07T20:30:00Z",
+      timezone: "UTC",
+      window_start: "2030-01-07T19:00:00Z",
+      window_end: "2030-01-07T20:45:00Z",
+    },
+    max_tables: 3,
+    tables: [1, 2, 3, 4].map((n) => ({
+      id: tableId(n),
+      number: `T${n}`,
+      zone_id: ZONE,
+      capacity: 2,
+      min_party_size: 1,
+      max_party_size: 2,
+      movable: true,
+    })),
+    adjacency: [],
+    busy: busy.map((n) => ({
+      table_id: tableId(n),
+      start: "2030-01-07T18:00:00Z",
+      end: "2030-01-07T21:00:00Z",
+    })),
+    reoptimize: false,
+    placed: [],
+  };
+}
+
+const ready = (busy: number[] = []): BeginResult =>
+  beginResultSchema.parse({
+    outcome: "ready",
+    lease_token: LEASE,
+    attempt: 1,
+    mode: "v3",
+    shadow_candidate: "v3",
+    lock_wait_ms: 0.1,
+    slot_wait_ms: 0,
+    snapshot: rawSnapshot(busy),
+  });
+
+const conflict = (busy: number[]): CommitResult =>
+  commitResultSchema.parse({
+    outcome: "conflict",
+    busy_tables: busy.map((n) => `T${n}`),
+    snapshot: rawSnapshot(busy),
+  });
+
+const confirmed: CommitResult = { outcome: "confirmed", version: 6, lock_wait_ms: 0.2 };
+
+type Script<A, R> = (args: A, call: number) => R | Promise<R>;
+
+function fakeStore(script: {
+  begin: Script<BeginArgs, BeginResult>;
+  commit?: Script<CommitArgs, CommitResult>;
+  fail?: Script<FailArgs, FailResult>;
+}) {
+  const calls = { begin: [] as BeginArgs[], commit: [] as CommitArgs[], fail: [] as FailArgs[] };
+  const unexpected = (name: string) => () => Promise.reject(new Error(`unexpected call: ${name}`));
+  const store: AssignmentStore = {
+    begin: async (args) => await script.begin(args, calls.begin.push(args) - 1),
+    commit: async (args) => {
+      if (!script.commit) throw new Error("unexpected call: commit");
+      return await script.commit(args, calls.commit.push(args) - 1);
+    },
+    fail: async (args) => {
+      if (!script.fail) throw new Error("unexpected call: fail");
+      return await script.fail(args, calls.fail.push(args) - 1);
+    },
+    claimDue: unexpected("claimDue"),
+    claimNotifications: unexpected("claimNotifications"),
+    completeNotification: unexpected("completeNotification"),
+    close: () => Promise.resolve(),
+  };
+  return { store, calls };
+}
+
+function recordingLogger() {
+  const lines: string[] = [];
+  const write = (level: string) => (source: string, message: string, fields = {}) =>
+    lines.push(JSON.stringify({ level, source, message, ...fields }));
+  const logger: Logger = { info: write("info"), warn: write("warn"), error: write("error") };
+  return { logger, lines };
+}
+
+function options(extra: Partial<CoordinatorOptions> = {}): CoordinatorOptions {
+  return { strategy: "optimal_fit", maxReplans: 3, logger: recordingLogger().logger, ...extra };
+}
+
+const retry = (reason: string): FailResult => ({ outcome: "retry", reason, delay_ms: 1500 });
+
+Deno.test("a lost race re-plans on the fresh snapshot, and gives up as a conflict after maxReplans", async () => {
+  // Every commit loses: the table it proposed is taken by the time it arrives.
+  const taken: number[] = [];
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: (args) => {
+      taken.push(Number(args.tableIds[0].slice(-12)));
+      return conflict([...taken]);
+    },
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options({ maxReplans: 2 }));
+
+  assertEquals(calls.commit.length, 3, "the first plan and two re-plans, no more");
+  assertEquals(
+    calls.commit.map((c) => c.tableIds),
+    [[tableId(1)], [tableId(2)], [tableId(3)]],
+    "each re-plan avoids the tables the fresh snapshot shows as busy",
+  );
+  assertEquals(calls.commit.map((c) => c.metadata.replans), [0, 1, 2]);
+  assertEquals(calls.commit.every((c) => c.leaseToken === LEASE), true, "every commit carries the lease");
+  assertEquals(calls.fail.length, 1);
+  assertEquals(calls.fail[0].kind, "conflict");
+  assertEquals(calls.fail[0].reason, "conflict: lost 3 races for tables (T1, T2, T3)");
+  assertEquals(calls.fail[0].details, { replans: 2 });
+  assertEquals(outcome, { outcome: "retry", delayMs: 1500, reason: calls.fail[0].reason });
+});
+
+Deno.test("a race lost once is won on the re-plan", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: (_args, call) => call === 0 ? conflict([1]) : confirmed,
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assert(outcome.outcome === "confirmed");
+  assertEquals([outcome.replans, outcome.tables, outcome.strategy], [1, ["T2"], "optimal_fit"]);
+  assertEquals(calls.commit.length, 2);
+});
+
+Deno.test("with maxReplans 0 the first lost race ends the attempt", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: () => conflict([1]),
+    fail: (args) => retry(args.reason),
+  });
+  await processBooking(store, BOOKING, "test", options({ maxReplans: 0 }));
+  assertEquals([calls.commit.length, calls.fail[0]?.kind], [1, "conflict"]);
+});
+
+Deno.test("a conflict without a fresh snapshot is not re-planned blind", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: () => ({ outcome: "conflict" }),
+    fail: (args) => retry(args.reason),
+  });
+  await processBooking(store, BOOKING, "test", options());
+  assertEquals([calls.commit.length, calls.fail[0]?.kind], [1, "conflict"]);
+});
+
+Deno.test("a plan the database rejects as rule-breaking fails the attempt as an engine error", async () => {
+  const { logger, lines } = recordingLogger();
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: () => {
+      throw new StoreError("AS007", "the proposed tables break a rule: not_adjacent for ada@example.com");
+    },
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options({ logger }));
+  assertEquals(calls.fail.length, 1);
+  assertEquals(calls.fail[0].kind, "error", "an error counts toward the circuit breaker");
+  assertEquals(calls.fail[0].leaseToken, LEASE);
+  assertEquals(
+    calls.fail[0].reason,
+    "engine_error: the proposed tables break a rule: not_adjacent for [email]",
+  );
+  assertEquals(outcome.outcome, "retry");
+  assert(!lines.some((l) => l.includes("ada@example.com")), "no personal data in the logs");
+  assert(
+    lines.some((l) => l.includes('"level":"error"') && l.includes("engine_error")),
+    "the error is logged",
+  );
+});
+
+Deno.test("any other failure while committing (a dropped connection) is an error, retried by Postgres", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: () => Promise.reject(new Error("connection terminated unexpectedly")),
+    fail: () => ({ outcome: "manual_review", reason: "attempts_exhausted: 5 attempts failed" }),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(calls.fail[0].kind, "error");
+  assertEquals(calls.fail[0].reason, "error: connection terminated unexpectedly");
+  assertEquals(outcome, { outcome: "manual_review", reason: "attempts_exhausted: 5 attempts failed" });
+});
+
+Deno.test("a lease lost at commit ends the attempt without reporting a failure", async () => {
+  const { store, calls } = fakeStore({ begin: () => ready(), commit: () => ({ outcome: "lease_lost" }) });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(outcome, { outcome: "lease_lost" });
+  assertEquals([calls.commit.length, calls.fail.length], [1, 0], "the new lease holder decides, not us");
+});
+
+Deno.test("a lease lost by the time a failure is reported is returned as lease_lost", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready([1, 2, 3, 4]),
+    fail: () => ({ outcome: "lease_lost" }),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(calls.fail[0].kind, "no_fit", "every table was busy");
+  assert(calls.fail[0].reason.startsWith("no_table_fits: "), calls.fail[0].reason);
+  assertEquals(outcome, { outcome: "lease_lost" });
+});
+
+Deno.test("deferrals and refusals from begin are passed on without planning", async () => {
+  for (
+    const [begun, expected] of [
+      [{ outcome: "rate_limited", delay_ms: 250 }, { outcome: "rate_limited", delayMs: 250 }],
+      [{ outcome: "circuit_open", delay_ms: 900 }, { outcome: "circuit_open", delayMs: 900 }],
+      [{ outcome: "busy", reason: "leased" }, { outcome: "busy", reason: "leased" }],
+      [{ outcome: "manual_review", reason: "party_too_large: x" }, {
+        outcome: "manual_review",
+        reason: "party_too_large: x",
+      }],
+    ] as const
+  ) {
+    const { store, calls } = fakeStore({ begin: () => beginResultSchema.parse(begun) });
+    assertEquals(await processBooking(store, BOOKING, "test", options()), expected);
+    assertEquals([calls.commit.length, calls.fail.length], [0, 0]);
+  }
+});
+
+Deno.test("begin receives the instance's max_parallel and mode ceiling", async () => {
+  const { store, calls } = fakeStore({ begin: () => ({ outcome: "noop", reason: "terminal_state" }) });
+  await processBooking(store, BOOKING, "sweeper", options({ maxParallel: 2, modeCeiling: "shadow" }));
+  assertEquals(calls.begin[0], {
+    bookingId: BOOKING,
+    trigger: "sweeper",
+    maxParallel: 2,
+    modeCeiling: "shadow",
+  });
+});

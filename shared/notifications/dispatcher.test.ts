@@ -1,0 +1,113 @@
+// deliverDueNotifications against a fake outbox: a failed send is reported with the claim's lease token
+// and sent again (same idempotency key) on a later run; one failure does not stop the others; a result
+// Postgres refuses because the row was claimed again (lease_lost) is counted, not treated as sent.
+import { assertEquals } from "../testing/assert.ts";
+import type { AssignmentStore } from "../store/port.ts";
+import type { ClaimedNotification } from "../store/results.ts";
+import { silentLogger } from "../telemetry/log.ts";
+import { deliverDueNotifications } from "./dispatcher.ts";
+import type { Sender } from "./senders.ts";
+
+interface Completion {
+  id: number;
+  leaseToken: string;
+  ok: boolean;
+  error?: string;
+}
+
+/** An outbox of `count` due rows: each claim hands out a fresh lease token, as notification_claim does. */
+function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.ok ? "sent" : "pending") {
+  const rows = Array.from({ length: count }, (_, i) => ({ id: i + 1, status: "pending", attempts: 0 }));
+  const completions: Completion[] = [];
+  let leases = 0;
+  const store: AssignmentStore = {
+    begin: () => Promise.reject(new Error("unexpected")),
+    commit: () => Promise.reject(new Error("unexpected")),
+    fail: () => Promise.reject(new Error("unexpected")),
+    claimDue: () => Promise.reject(new Error("unexpected")),
+    claimNotifications: ({ limit }) => {
+      const due = rows.filter((r) => r.status === "pending").slice(0, limit);
+      return Promise.resolve(due.map((r): ClaimedNotification => {
+        r.status = "sending";
+        r.attempts++;
+        return {
+          id: r.id,
+          lease_token: `00000000-0000-4000-8000-${String(++leases).padStart(12, "0")}`,
+          booking_id: `20000000-0000-4000-8000-${String(r.id).padStart(12, "0")}`,
+          kind: "booking_confirmed",
+          dedupe_key: `booking-${r.id}:booking_confirmed`,
+          payload: {},
+          attempts: r.attempts,
+          recipient_email: "ada@example.com",
+          recipient_name: "Ada Lovelace",
+        };
+      }));
+    },
+    completeNotification: (c) => {
+      completions.push(c);
+      const status = answer(c);
+      const row = rows.find((r) => r.id === c.id)!;
+      if (status !== "lease_lost") row.status = status;
+      return Promise.resolve(status);
+    },
+    close: () => Promise.resolve(),
+  };
+  return { store, rows, completions };
+}
+
+function flakySender(failFor: (key: string, call: number) => boolean) {
+  const keys: string[] = [];
+  const sender: Sender = {
+    name: "flaky",
+    send(n) {
+      keys.push(n.dedupe_key);
+      return failFor(n.dedupe_key, keys.length)
+        ? Promise.reject(new Error("mailer answered 503"))
+        : Promise.resolve();
+    },
+  };
+  return { sender, keys };
+}
+
+Deno.test("a failed send is recorded under its lease and sent again, with the same key, on the next run", async () => {
+  const outbox = fakeOutbox(1);
+  const { sender, keys } = flakySender((_key, call) => call === 1);
+
+  const first = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(first, { claimed: 1, sent: 0, failed: 1, leaseLost: 0 });
+  assertEquals(outbox.completions[0], {
+    id: 1,
+    leaseToken: "00000000-0000-4000-8000-000000000001",
+    ok: false,
+    error: "mailer answered 503",
+  });
+  assertEquals(outbox.rows[0].status, "pending", "the row waits for its retry");
+
+  const second = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(second, { claimed: 1, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(outbox.completions[1], {
+    id: 1,
+    leaseToken: "00000000-0000-4000-8000-000000000002",
+    ok: true,
+  });
+  assertEquals(keys, ["booking-1:booking_confirmed", "booking-1:booking_confirmed"], "same idempotency key");
+  assertEquals(outbox.rows[0].status, "sent");
+
+  const third = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(third.claimed, 0, "nothing is sent twice once recorded");
+});
+
+Deno.test("one failing notification does not hold up the others", async () => {
+  const outbox = fakeOutbox(3);
+  const { sender } = flakySender((key) => key.startsWith("booking-2:"));
+  const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(report, { claimed: 3, sent: 2, failed: 1, leaseLost: 0 });
+  assertEquals(outbox.rows.map((r) => r.status), ["sent", "pending", "sent"]);
+});
+
+Deno.test("a result refused because the row was claimed again is counted as lease lost, not as sent", async () => {
+  const outbox = fakeOutbox(2, (c) => c.id === 1 ? "lease_lost" : "sent");
+  const { sender } = flakySender(() => false);
+  const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 1 });
+});
