@@ -2,6 +2,7 @@
 -- closed: work flows. open: after `breaker_failure_threshold` consecutive errors, work is deferred until the
 -- cooldown ends. half_open: one probe booking may run; its success closes the breaker, its failure reopens it.
 -- Only errors count: "no table fits" and rate limiting are normal outcomes.
+-- Its events are named for the path of the booking that moved it (private.record_pipeline_event).
 
 create table private.circuit_breakers (
   restaurant_id uuid primary key references public.restaurants (id) on delete cascade,
@@ -38,7 +39,7 @@ begin
     update private.circuit_breakers
        set state = 'half_open', probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
      where restaurant_id = p_restaurant_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_half_open', 'warning',
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_half_open', 'warning',
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
@@ -63,7 +64,7 @@ begin
      where restaurant_id = p_restaurant_id and (state <> 'closed' or consecutive_failures > 0)
     returning * into br;
     if br.restaurant_id is not null then
-      perform private.record_event('assignment.coordinator', 'coordinator.circuit_closed', 'info', '{}'::jsonb,
+      perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_closed', 'info', '{}'::jsonb,
                                    p_restaurant_id, p_booking_id);
     end if;
     return;
@@ -78,7 +79,7 @@ begin
     update private.circuit_breakers
        set state = 'open', opened_at = p_now, probe_booking_id = null, probe_started_at = null
      where restaurant_id = p_restaurant_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_opened', 'error',
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_opened', 'error',
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures, 'from', br.state),
       p_restaurant_id, p_booking_id);
   end if;

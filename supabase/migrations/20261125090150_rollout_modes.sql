@@ -67,7 +67,89 @@ returns table (mode text, reason text) language sql stable set search_path = '' 
     left join private.restaurant_pipeline_settings o on o.restaurant_id = p_restaurant_id;
 $$;
 
+-- The mode an attempt runs in: the restaurant's effective mode, lowered (never raised) by the calling
+-- function's feature flags (p_mode_ceiling: null, 'shadow' or 'legacy'; see assignment_begin).
+create function private.decide_mode(p_restaurant_id uuid, p_mode_ceiling text)
+returns table (mode text, reason text) language sql stable set search_path = '' as $$
+  select case when capped then p_mode_ceiling else m.mode end,
+         case when capped then 'capped by the function''s feature flags (' || m.reason || ')' else m.reason end
+    from private.effective_mode(p_restaurant_id) m,
+         lateral (select p_mode_ceiling = 'legacy' and m.mode in ('shadow', 'v3')
+                         or p_mode_ceiling = 'shadow' and m.mode = 'v3' as capped) c;
+$$;
+
+-- Events of an attempt are named for the path that runs it. V3 (and off) write the rollout plan's
+-- coordinator.* events under source assignment.coordinator. Legacy, and shadow (where legacy is the path
+-- that assigns), write the first implementation's auto_assign.* events under source auto_assign, so the
+-- plan's shadow-phase checks hold ("only auto_assign.* events", "no assignment.coordinator.* events") and
+-- its coordinator dashboards count V3 alone. Callers always name the V3 event; this maps it:
+--   coordinator.start → auto_assign.attempt.start    coordinator.retry → auto_assign.retry_scheduled
+--   coordinator.error → auto_assign.attempt_error    coordinator.manual_review → auto_assign.failed
+--   coordinator.confirmed → auto_assign.succeeded    any other coordinator.<x> → auto_assign.<x>
+-- State transitions keep source assignment.state_machine in every mode: the state machine is shared.
+create function private.pipeline_event_name(p_mode text, p_event_type text)
+returns table (source text, event_type text) language sql immutable set search_path = '' as $$
+  select case when legacy then 'auto_assign' else 'assignment.coordinator' end,
+         case when not legacy then p_event_type
+              when p_event_type = 'coordinator.start' then 'auto_assign.attempt.start'
+              when p_event_type = 'coordinator.retry' then 'auto_assign.retry_scheduled'
+              when p_event_type = 'coordinator.error' then 'auto_assign.attempt_error'
+              when p_event_type = 'coordinator.manual_review' then 'auto_assign.failed'
+              when p_event_type = 'coordinator.confirmed' then 'auto_assign.succeeded'
+              else 'auto_assign.' || pg_catalog.regexp_replace(p_event_type, '^coordinator\.', '')
+         end
+    from (select coalesce(p_mode in ('legacy', 'shadow'), false) as legacy) l;
+$$;
+
+-- The mode of a booking's current or last attempt (null before its first).
+create function private.booking_mode(p_booking_id uuid)
+returns text language sql stable set search_path = '' as $$
+  select b.assignment_mode from public.bookings b where b.id = p_booking_id;
+$$;
+
+create function private.record_pipeline_event(p_mode text, p_event_type text, p_severity text, p_context jsonb,
+                                              p_restaurant_id uuid, p_booking_id uuid)
+returns void language sql set search_path = '' as $$
+  select private.record_event(n.source, n.event_type, p_severity,
+           case when p_mode is null then coalesce(p_context, '{}'::jsonb)
+                else pg_catalog.jsonb_build_object('mode', p_mode) || coalesce(p_context, '{}'::jsonb) end,
+           p_restaurant_id, p_booking_id)
+    from private.pipeline_event_name(p_mode, p_event_type) n;
+$$;
+
+-- A booking escalated to manual review, told in its path's terms: coordinator.manual_review for V3; for
+-- legacy and shadow the first implementation's auto_assign.failed plus the auto_assign.summary every
+-- legacy run ends with (result "exhausted"), so the plan's "compare success rates" query sees one
+-- summary per legacy booking.
+create function private.record_escalation(p_mode text, p_reason text, p_attempts integer, p_duration_ms integer,
+                                          p_context jsonb, p_restaurant_id uuid, p_booking_id uuid)
+returns void language plpgsql set search_path = '' as $$
+declare
+  code text := pg_catalog.split_part(p_reason, ':', 1);
+begin
+  if coalesce(p_mode in ('legacy', 'shadow'), false) then
+    perform private.record_pipeline_event(p_mode, 'coordinator.manual_review', 'warning',
+      pg_catalog.jsonb_build_object('reason', code, 'attempts', p_attempts,
+                                    'hardStopReason', case when code <> 'attempts_exhausted' then code end)
+        || coalesce(p_context, '{}'::jsonb),
+      p_restaurant_id, p_booking_id);
+    perform private.record_pipeline_event(p_mode, 'coordinator.summary', 'warning',
+      pg_catalog.jsonb_build_object('result', 'exhausted', 'attemptsUsed', p_attempts, 'maxAttempts', 4,
+                                    'totalDurationMs', p_duration_ms,
+                                    'hardStopReason', case when code <> 'attempts_exhausted' then code end),
+      p_restaurant_id, p_booking_id);
+  else
+    perform private.record_pipeline_event(p_mode, 'coordinator.manual_review', 'warning',
+      pg_catalog.jsonb_build_object('reason', code, 'detail', p_reason, 'attempts', p_attempts,
+                                    'duration_ms', p_duration_ms) || coalesce(p_context, '{}'::jsonb),
+      p_restaurant_id, p_booking_id);
+  end if;
+end $$;
+
 -- Every settings change, whoever makes it and however: one row per changed field.
+--   actor          the ops.* caller's p_actor, or else the session's login role (session_user)
+--   database_role  the role the change was made as: SET ROLE's role if one is set (service_role under
+--                  PostgREST), or else the login role
 create table public.pipeline_settings_audit (
   id bigint generated always as identity primary key,
   changed_at timestamptz not null default now(),
@@ -158,4 +240,7 @@ revoke all on private.rollout_settings from public, anon, authenticated;
 revoke all on public.pipeline_settings_audit, public.shadow_comparisons from public, anon, authenticated, service_role;
 grant select on public.pipeline_settings_audit, public.shadow_comparisons to service_role;
 revoke all on function private.rollout_bucket(uuid, text), private.effective_mode(uuid),
+  private.decide_mode(uuid, text), private.pipeline_event_name(text, text), private.booking_mode(uuid),
+  private.record_pipeline_event(text, text, text, jsonb, uuid, uuid),
+  private.record_escalation(text, text, integer, integer, jsonb, uuid, uuid),
   private.audit_settings_change(), private.record_shadow(public.bookings, jsonb) from public, anon, authenticated;

@@ -93,7 +93,8 @@ begin
     expired := expired + 1;
   end loop;
 
-  for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at
+  for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at, b.assignment_mode,
+                  b.attempt_count
              from public.bookings b
             where b.assignment_state in ('created', 'capacity_verified', 'assignment_pending') and b.next_attempt_at <= p_now
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
@@ -102,8 +103,9 @@ begin
         pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without the coordinator picking it up',
                           r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')),
         '{}'::jsonb, 'sweeper');
-      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
-        pg_catalog.jsonb_build_object('reason', 'coordinator_unreachable', 'dispatches', r.dispatch_count),
+      -- Named for the booking's last mode, or the one it would have run in (the flags' ceiling is unknown here).
+      perform private.record_escalation(coalesce(r.assignment_mode, (select m.mode from private.effective_mode(r.restaurant_id) m)),
+        'coordinator_unreachable', r.attempt_count, null, pg_catalog.jsonb_build_object('dispatches', r.dispatch_count),
         r.restaurant_id, r.id);
       escalated := escalated + 1;
     else

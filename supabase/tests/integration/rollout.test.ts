@@ -48,12 +48,22 @@ Deno.test("shadow: legacy assigns, V3 plans on the same snapshot, only the compa
   assertEquals(Number(c.score_diff), -2, "two fewer wasted seats");
   assert(Number(c.candidate_ms) >= 0 && Number(c.primary_ms) >= 0, "both durations are recorded");
 
-  const events = await sql<{ event_type: string }[]>`
-    select event_type from public.observability_events where booking_id = ${id} and source <> 'assignment.state_machine'
-     order by id`;
-  const types = events.map((e) => e.event_type);
-  assert(types.includes("auto_assign.summary"), "legacy's summary is written");
-  assert(!types.includes("coordinator.confirmed"), "no V3 confirmation is written");
+  // The plan's shadow-phase check: the legacy path's auto_assign.* events only, no assignment.coordinator.*.
+  const events = await sql<{ source: string; event_type: string }[]>`
+    select source, event_type from public.observability_events
+     where booking_id = ${id} and source <> 'assignment.state_machine' order by id`;
+  assertEquals([...new Set(events.map((e) => e.source))], ["auto_assign"], "only auto_assign events");
+  assertEquals(
+    events.map((e) => e.event_type),
+    [
+      "auto_assign.started",
+      "auto_assign.attempt.start",
+      "auto_assign.attempt",
+      "auto_assign.succeeded",
+      "auto_assign.summary",
+    ],
+    "the runbook's auto_assign.attempt.start, then legacy's success and its summary",
+  );
 
   // A/A: legacy against itself measures the noise floor.
   await sql`select ops.set_shadow_candidate('aa', ${ACTOR}, 'noise floor')`;
