@@ -154,7 +154,7 @@ create table public.pipeline_settings_audit (
   id bigint generated always as identity primary key,
   changed_at timestamptz not null default now(),
   actor text not null,
-  database_role text not null default current_user,
+  database_role text not null,
   scope text not null,
   setting text not null,
   old_value jsonb,
@@ -171,12 +171,16 @@ declare
   old_doc jsonb := case when tg_op = 'INSERT' then '{}'::jsonb else pg_catalog.to_jsonb(old) end;
   new_doc jsonb := case when tg_op = 'DELETE' then '{}'::jsonb else pg_catalog.to_jsonb(new) end;
   scope text := coalesce(new_doc ->> 'restaurant_id', old_doc ->> 'restaurant_id', 'global');
-  -- ops.* functions stamp "<statement start>|<actor>"; anything else is attributed to the database role.
+  -- ops.* functions stamp "<statement start>|<actor>"; anything else is attributed to the login role.
+  -- (This function is security definer, so current_user would name its owner, not the caller; the
+  -- session's login role and its SET ROLE setting are the caller's.)
   stamp text := coalesce(pg_catalog.current_setting('pipeline.actor', true), '');
   by_ops boolean := pg_catalog.split_part(stamp, '|', 1) = pg_catalog.statement_timestamp()::text;
+  set_role text := pg_catalog.current_setting('role');
 begin
-  insert into public.pipeline_settings_audit (actor, scope, setting, old_value, new_value, reason)
-  select case when by_ops then pg_catalog.substr(stamp, pg_catalog.strpos(stamp, '|') + 1) else current_user::text end,
+  insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
+  select case when by_ops then pg_catalog.substr(stamp, pg_catalog.strpos(stamp, '|') + 1) else session_user::text end,
+         case when set_role = 'none' then session_user::text else set_role end,
          scope, k, old_doc -> k, new_doc -> k,
          case when by_ops then nullif(pg_catalog.current_setting('pipeline.reason', true), '') end
     from (select jsonb_object_keys as k from pg_catalog.jsonb_object_keys(old_doc || new_doc)) keys

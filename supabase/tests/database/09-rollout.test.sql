@@ -1,5 +1,5 @@
 begin;
-select plan(36);
+select plan(39);
 
 -- 200 restaurants with fixed ids, so the rollout buckets are the same on every run.
 insert into public.restaurants (id, name)
@@ -47,8 +47,32 @@ select is((select array[old_value::text, new_value::text, actor, reason] from pu
             where setting = 'rollout_percentage' order by id limit 1),
   array['100', '0', 'ana', 'start from zero'], 'with the old and new value, the actor and the reason');
 update private.pipeline_settings set max_attempts = 6;
-select is((select actor from public.pipeline_settings_audit where setting = 'max_attempts'), 'postgres',
-  'a direct UPDATE is audited too, under the database role');
+select is((select array[actor, database_role] from public.pipeline_settings_audit where setting = 'max_attempts'),
+  array['postgres', 'postgres'], 'a direct UPDATE is audited too, under the login role');
+
+-- The audit trigger runs as its owner (security definer), so it must name the caller, not itself: a
+-- change made by another login is that login's; under SET ROLE the login acts as the role.
+create role audit_probe_editor bypassrls;
+grant usage on schema private to audit_probe_editor;
+grant update on private.pipeline_settings to audit_probe_editor;
+set session authorization audit_probe_editor;
+update private.pipeline_settings set max_attempts = 7;
+reset session authorization;
+select is((select array[actor, database_role] from public.pipeline_settings_audit
+            where setting = 'max_attempts' order by id desc limit 1),
+  array['audit_probe_editor', 'audit_probe_editor'], 'another login''s change is attributed to that login, not to the trigger''s owner');
+set role audit_probe_editor;
+update private.pipeline_settings set max_attempts = 8;
+reset role;
+select is((select array[actor, database_role] from public.pipeline_settings_audit
+            where setting = 'max_attempts' order by id desc limit 1),
+  array['postgres', 'audit_probe_editor'], 'under SET ROLE the login is the actor and the role is recorded');
+set role service_role;
+select ops.set_shadow_candidate('aa', 'ana', 'through the API');
+reset role;
+select is((select array[actor, database_role, reason] from public.pipeline_settings_audit
+            where setting = 'shadow_candidate' order by id desc limit 1),
+  array['ana', 'service_role', 'through the API'], 'an ops call names its actor, and the role it came in as');
 
 -- Bad input is refused with a clear error and changes nothing.
 select throws_ok($$select ops.set_rollout_percentage(101, 'ana')$$, 'AS005', 'percentage must be between 0 and 100',
