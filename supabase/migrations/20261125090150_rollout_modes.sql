@@ -22,8 +22,14 @@ create table private.rollout_settings (
   -- the noise floor of the comparison.
   shadow_candidate text not null default 'v3'
     constraint shadow_candidate_is_v3_or_aa check (shadow_candidate in ('v3', 'aa')),
+  -- Retention, pruned nightly (private.prune_old_rows): events are telemetry; shadow comparisons are
+  -- evidence for rollout decisions; the settings audit is the rollout log, kept longest.
   event_retention_days integer not null default 30
     constraint event_retention_is_between_1_and_3650_days check (event_retention_days between 1 and 3650),
+  shadow_retention_days integer not null default 90
+    constraint shadow_retention_is_between_1_and_3650_days check (shadow_retention_days between 1 and 3650),
+  audit_retention_days integer not null default 365
+    constraint audit_retention_is_between_1_and_3650_days check (audit_retention_days between 1 and 3650),
   updated_at timestamptz not null default now(),
   constraint kill_switch_has_a_reason check (not kill_switch or kill_switch_reason is not null)
 );

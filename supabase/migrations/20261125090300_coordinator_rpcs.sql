@@ -294,7 +294,8 @@ begin
     update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
     perform private.record_pipeline_event(mode, 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
-                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer),
+                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer,
+                                    'function_max_parallel', p_max_parallel),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'rate_limited', 'delay_ms', delay);
   end if;
