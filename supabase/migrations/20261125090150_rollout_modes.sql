@@ -19,7 +19,8 @@ create table private.rollout_settings (
   kill_switch boolean not null default false,
   kill_switch_reason text,
   -- What shadow mode runs as the candidate: the V3 engine, or the legacy engine again (A/A) to measure
-  -- the noise floor of the comparison.
+  -- the noise floor of the comparison. Both plan on the primary's own snapshot, so A/A shows planner
+  -- nondeterminism (any mismatch) and timing noise, the only noise a v3 comparison can contain.
   shadow_candidate text not null default 'v3'
     constraint shadow_candidate_is_v3_or_aa check (shadow_candidate in ('v3', 'aa')),
   -- Retention, pruned nightly (private.prune_old_rows): events are telemetry; shadow comparisons are
@@ -226,7 +227,8 @@ create table public.shadow_comparisons (
 );
 comment on table public.shadow_comparisons is
   'One row per shadow-mode attempt. match: same_tables | same_decision_different_tables | different_decision. score_diff = candidate''s wasted seats − primary''s (negative: the candidate seats tighter).';
-comment on column public.shadow_comparisons.experiment is 'v3: legacy vs the V3 engine; aa: legacy vs itself, the noise floor.';
+comment on column public.shadow_comparisons.experiment is
+  'v3: legacy vs the V3 engine; aa: legacy vs itself on the same snapshot, the noise floor (planner nondeterminism and timing spread).';
 create index shadow_comparisons_created_idx on public.shadow_comparisons (created_at, restaurant_id);
 
 create function private.record_shadow(b public.bookings, p_shadow jsonb)

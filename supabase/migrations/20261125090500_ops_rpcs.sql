@@ -512,7 +512,7 @@ begin
   return ops.rollout_status();
 end $$;
 comment on function ops.set_shadow_candidate(text, text, text) is
-  'What shadow mode compares legacy with: v3, or aa (legacy again) to measure the comparison''s noise floor.';
+  'What shadow mode compares legacy with: v3, or aa (legacy again, on the same snapshot) to measure the comparison''s noise floor: any aa mismatch means the planner is nondeterministic, and aa''s timing spread is what a v3 timing difference must exceed.';
 
 create function ops.set_retention(p_table text, p_days integer, p_actor text, p_reason text default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
