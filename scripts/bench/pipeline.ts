@@ -32,6 +32,8 @@ if (!(RATE > 0 && SECONDS > 0 && RESTAURANTS > 0)) {
   throw new Error("--rate, --seconds and --restaurants must be positive");
 }
 
+// The machine may be shared: its load when the run starts goes into the report.
+const loadAtStart = Deno.loadavg().map((x) => Math.round(x * 100) / 100);
 const admin = connect(2);
 const pool = connect(16);
 const random = seededRandom(7);
@@ -99,8 +101,9 @@ async function report(inserted: number, done: boolean) {
   );
 }
 
-// Every timing comes from Postgres: insert (bookings.created_at), first begin (coordinator.start),
-// confirmation (the history row of → confirmed).
+// Every timing comes from Postgres: insert (bookings.created_at), first begin (the attempt's start event:
+// coordinator.start, or auto_assign.attempt.start when restaurants run legacy or shadow), confirmation (the
+// history row of → confirmed).
 const rows = await admin<{ insert_to_confirmed: number; dispatch: number; processing: number }[]>`
   select extract(epoch from c.created_at - b.created_at) * 1000 as insert_to_confirmed,
          extract(epoch from s.created_at - b.created_at) * 1000 as dispatch,
@@ -108,19 +111,24 @@ const rows = await admin<{ insert_to_confirmed: number; dispatch: number; proces
     from public.bookings b
     join public.booking_assignment_state_history c on c.booking_id = b.id and c.to_state = 'confirmed'
     join lateral (select min(e.created_at) as created_at from public.observability_events e
-                   where e.booking_id = b.id and e.event_type = 'coordinator.start') s on true
+                   where e.booking_id = b.id
+                     and e.event_type in ('coordinator.start', 'auto_assign.attempt.start')) s on true
    where b.id = any(${ids}::uuid[])`;
 const waits = await admin<{ lock_wait: number; slot_wait: number }[]>`
   select (context ->> 'lock_wait_ms')::numeric as lock_wait, (context ->> 'slot_wait_ms')::numeric as slot_wait
-    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.start'`;
+    from public.observability_events
+   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.start', 'auto_assign.attempt.start')`;
 const commitWaits = await admin<{ lock_wait: number }[]>`
   select (context ->> 'lock_wait_ms')::numeric as lock_wait
-    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.confirmed'`;
+    from public.observability_events
+   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.confirmed', 'auto_assign.succeeded')`;
 const [counts] = await admin`
-  select count(*) filter (where event_type = 'coordinator.commit_conflict')::int as conflicts,
-         count(*) filter (where event_type = 'coordinator.lock_contention')::int as lock_contention,
-         count(*) filter (where event_type = 'coordinator.retry' and context ->> 'reason' = 'rate_limited')::int as rate_limited,
-         count(*) filter (where event_type = 'coordinator.error')::int as errors
+  select count(*) filter (where event_type in ('coordinator.commit_conflict', 'auto_assign.commit_conflict'))::int as conflicts,
+         count(*) filter (where event_type in ('coordinator.lock_contention', 'auto_assign.lock_contention'))::int
+           as lock_contention,
+         count(*) filter (where event_type in ('coordinator.retry', 'auto_assign.retry_scheduled')
+                            and context ->> 'reason' = 'rate_limited')::int as rate_limited,
+         count(*) filter (where event_type in ('coordinator.error', 'auto_assign.attempt_error'))::int as errors
     from public.observability_events where booking_id = any(${ids}::uuid[])`;
 const [outcome] = await admin`
   select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
@@ -179,7 +187,7 @@ const slotWaits = num(waits, "slot_wait");
 const result = {
   benchmark: "pipeline",
   date: new Date().toISOString(),
-  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os },
+  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, load_average_at_start: loadAtStart },
   profile: PROFILE,
   config: { profile: PROFILE, rate_per_s: RATE, seconds: SECONDS, restaurants: RESTAURANTS, bookings: total },
   dispatcher: "local pg_net stand-in (no 1 s batch sleep; hosted pg_net adds 0–1 s of dispatch delay)",
@@ -240,7 +248,9 @@ const targets = [
 const markdown = [
   `# Pipeline benchmark`,
   ``,
-  `${result.date} · ${result.machine.cpus} CPUs · profile **${PROFILE}** · ${RATE} bookings/s for ${SECONDS} s ` +
+  `${result.date} · ${result.machine.cpus} CPUs (load ${
+    loadAtStart.join(" / ")
+  } at start) · profile **${PROFILE}** · ${RATE} bookings/s for ${SECONDS} s ` +
   `across ${RESTAURANTS} restaurant${
     RESTAURANTS === 1 ? "" : "s"
   } (${total} bookings). Dispatcher: ${result.dispatcher}.`,
