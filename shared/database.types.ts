@@ -186,7 +186,7 @@ export type Database = {
         Args: { "p_actor": string; "p_booking_id": string; "p_reason": string };
         Returns: Json;
       };
-      "health": { Args: Record<PropertyKey, never>; Returns: Json };
+      "health": { Args: { "p_now"?: string }; Returns: Json };
       "manual_review_queue": {
         Args: { "p_restaurant_id"?: string };
         Returns: {
@@ -201,7 +201,10 @@ export type Database = {
           "waiting_since": string;
         }[];
       };
-      "pipeline_metrics": { Args: { "p_from"?: string; "p_to"?: string }; Returns: Json };
+      "pipeline_metrics": {
+        Args: { "p_from"?: string; "p_restaurant_id"?: string; "p_to"?: string };
+        Returns: Json;
+      };
       "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };
       "reset_circuit_breaker": {
         Args: { "p_actor": string; "p_reason": string; "p_restaurant_id": string };
@@ -240,6 +243,10 @@ export type Database = {
         Args: { "p_actor": string; "p_mode": string; "p_reason"?: string; "p_restaurant_id": string };
         Returns: Json;
       };
+      "set_retention": {
+        Args: { "p_actor": string; "p_days": number; "p_reason"?: string; "p_table": string };
+        Returns: Json;
+      };
       "set_rollout_percentage": {
         Args: { "p_actor": string; "p_percentage": number; "p_reason"?: string };
         Returns: Json;
@@ -257,6 +264,8 @@ export type Database = {
           "comparisons": number;
           "different_decision_pct": number;
           "experiment": string;
+          "ms_diff_p50": number;
+          "ms_diff_p95": number;
           "primary_p95_ms": number;
           "restaurant": string;
           "restaurant_id": string;
@@ -650,7 +659,7 @@ export type Database = {
         Insert: {
           "actor": string;
           "changed_at"?: string;
-          "database_role"?: string;
+          "database_role": string;
           "id"?: never;
           "new_value"?: Json | null;
           "old_value"?: Json | null;

@@ -1,27 +1,39 @@
 // Pipeline benchmark: drives bookings through the real path (INSERT → trigger → pg_net → function →
-// RPCs) at a fixed rate for a fixed time across several restaurants, then reads every timing back from
-// Postgres and writes JSON + Markdown. Usage: deno run -A scripts/bench/pipeline.ts [--rate 20]
-// [--seconds 60] [--restaurants 10] [--out scripts/bench/results] [--name pipeline]
+// RPCs) at a fixed rate for a fixed time, then reads every timing back from Postgres and writes JSON +
+// Markdown, including the rows and bytes each booking leaves behind. Two demand profiles:
+//   spread   (default) bookings spread over 10 restaurants and 60 days, inserted evenly: the steady state,
+//            where conflicts and lock waits stay near zero by construction
+//   crowded  every booking is for one restaurant's evening tomorrow (17:00–21:45) and each second's
+//            bookings arrive together, so concurrent attempts race for the same tables and the
+//            per-restaurant concurrency limit: conflicts, rate limiting and lock waits show up
+// Usage: deno run -A scripts/bench/pipeline.ts [--profile spread|crowded] [--rate 20] [--seconds 60]
+// [--restaurants 10 (crowded: 1)] [--out scripts/bench/results] [--name pipeline]
 import { parseArgs } from "node:util";
 import { connect, createRestaurant, type TableSpec } from "../../shared/testing/stack.ts";
 import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
 
 const { values: args } = parseArgs({
   options: {
+    profile: { type: "string", default: "spread" },
     rate: { type: "string", default: "20" },
     seconds: { type: "string", default: "60" },
-    restaurants: { type: "string", default: "10" },
+    restaurants: { type: "string" },
     out: { type: "string", default: "scripts/bench/results" },
     name: { type: "string", default: "pipeline" },
   },
 });
+const PROFILE = args.profile as "spread" | "crowded";
+if (PROFILE !== "spread" && PROFILE !== "crowded") throw new Error("--profile must be spread or crowded");
+const CROWDED = PROFILE === "crowded";
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds);
-const RESTAURANTS = Number(args.restaurants);
+const RESTAURANTS = Number(args.restaurants ?? (CROWDED ? 1 : 10));
 if (!(RATE > 0 && SECONDS > 0 && RESTAURANTS > 0)) {
   throw new Error("--rate, --seconds and --restaurants must be positive");
 }
 
+// The machine may be shared: its load when the run starts goes into the report.
+const loadAtStart = Deno.loadavg().map((x) => Math.round(x * 100) / 100);
 const admin = connect(2);
 const pool = connect(16);
 const random = seededRandom(7);
@@ -39,16 +51,19 @@ for (let i = 0; i < RESTAURANTS; i++) {
   restaurants.push(await createRestaurant(admin, { tables, adjacency: [...chain("A"), ...chain("B")] }));
 }
 
-console.log(`Offering ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants…`);
+console.log(
+  `Offering ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants (profile ${PROFILE})…`,
+);
 const total = Math.round(RATE * SECONDS);
 const ids: string[] = [];
 const started = Date.now();
 const inserts: Promise<void>[] = [];
 for (let i = 0; i < total; i++) {
-  const due = started + (i * 1000) / RATE;
+  // spread: evenly spaced; crowded: each second's bookings all at once, at the start of the second.
+  const due = started + (CROWDED ? Math.floor(i / RATE) * 1000 : (i * 1000) / RATE);
   await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
   const restaurant = restaurants[i % RESTAURANTS];
-  const day = 1 + Math.floor(random() * 60);
+  const day = CROWDED ? 1 : 1 + Math.floor(random() * 60);
   const quarter = 17 * 4 + Math.floor(random() * 20);
   const party = weighted(random, [[2, 50], [3, 10], [4, 25], [5, 8], [6, 7]]);
   inserts.push(
@@ -86,8 +101,9 @@ async function report(inserted: number, done: boolean) {
   );
 }
 
-// Every timing comes from Postgres: insert (bookings.created_at), first begin (coordinator.start),
-// confirmation (the history row of → confirmed).
+// Every timing comes from Postgres: insert (bookings.created_at), first begin (the attempt's start event:
+// coordinator.start, or auto_assign.attempt.start when restaurants run legacy or shadow), confirmation (the
+// history row of → confirmed).
 const rows = await admin<{ insert_to_confirmed: number; dispatch: number; processing: number }[]>`
   select extract(epoch from c.created_at - b.created_at) * 1000 as insert_to_confirmed,
          extract(epoch from s.created_at - b.created_at) * 1000 as dispatch,
@@ -95,18 +111,24 @@ const rows = await admin<{ insert_to_confirmed: number; dispatch: number; proces
     from public.bookings b
     join public.booking_assignment_state_history c on c.booking_id = b.id and c.to_state = 'confirmed'
     join lateral (select min(e.created_at) as created_at from public.observability_events e
-                   where e.booking_id = b.id and e.event_type = 'coordinator.start') s on true
+                   where e.booking_id = b.id
+                     and e.event_type in ('coordinator.start', 'auto_assign.attempt.start')) s on true
    where b.id = any(${ids}::uuid[])`;
 const waits = await admin<{ lock_wait: number; slot_wait: number }[]>`
   select (context ->> 'lock_wait_ms')::numeric as lock_wait, (context ->> 'slot_wait_ms')::numeric as slot_wait
-    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.start'`;
+    from public.observability_events
+   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.start', 'auto_assign.attempt.start')`;
 const commitWaits = await admin<{ lock_wait: number }[]>`
   select (context ->> 'lock_wait_ms')::numeric as lock_wait
-    from public.observability_events where booking_id = any(${ids}::uuid[]) and event_type = 'coordinator.confirmed'`;
+    from public.observability_events
+   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.confirmed', 'auto_assign.succeeded')`;
 const [counts] = await admin`
-  select count(*) filter (where event_type = 'coordinator.commit_conflict')::int as conflicts,
-         count(*) filter (where event_type = 'coordinator.retry' and context ->> 'reason' = 'rate_limited')::int as rate_limited,
-         count(*) filter (where event_type = 'coordinator.error')::int as errors
+  select count(*) filter (where event_type in ('coordinator.commit_conflict', 'auto_assign.commit_conflict'))::int as conflicts,
+         count(*) filter (where event_type in ('coordinator.lock_contention', 'auto_assign.lock_contention'))::int
+           as lock_contention,
+         count(*) filter (where event_type in ('coordinator.retry', 'auto_assign.retry_scheduled')
+                            and context ->> 'reason' = 'rate_limited')::int as rate_limited,
+         count(*) filter (where event_type in ('coordinator.error', 'auto_assign.attempt_error'))::int as errors
     from public.observability_events where booking_id = any(${ids}::uuid[])`;
 const [outcome] = await admin`
   select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
@@ -121,6 +143,43 @@ const [{ double_booked }] = await admin`
     join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
    where a.released_at is null and b.released_at is null and a.booking_id = any(${ids}::uuid[])`;
 
+// What each booking leaves behind, measured on this run's bookings: rows per booking, and bytes per
+// booking as row data (pg_column_size of each row plus 28 bytes of tuple header and line pointer) and on
+// disk (the table's share, with its indexes and TOAST, after VACUUM; valid on the fresh stack
+// scripts/bench-pipeline starts, where the tables hold nothing else of note).
+const STORED = [
+  ["observability_events", "booking_id"],
+  ["booking_assignment_state_history", "booking_id"],
+  ["booking_table_assignments", "booking_id"],
+  ["booking_assignment_attempts", "booking_id"],
+  ["notification_outbox", "booking_id"],
+  ["bookings", "id"],
+] as const;
+await admin.unsafe(`vacuum (analyze) ${STORED.map(([t]) => `public.${t}`).join(", ")}`);
+const storage: Record<
+  string,
+  { rows_per_booking: number; row_bytes_per_booking: number; disk_bytes_per_booking: number }
+> = {};
+for (const [table, key] of STORED) {
+  const [row] = await admin.unsafe(
+    `select count(*)::bigint as rows, coalesce(sum(pg_column_size(t.*) + 28), 0)::bigint as bytes,
+            (select count(*) from public.${table})::bigint as all_rows,
+            pg_total_relation_size('public.${table}')::bigint as disk
+       from public.${table} t where t.${key} = any($1::uuid[])`,
+    [ids],
+  );
+  const share = Number(row.all_rows) > 0 ? Number(row.rows) / Number(row.all_rows) : 0;
+  storage[table] = {
+    rows_per_booking: round(Number(row.rows) / ids.length, 2),
+    row_bytes_per_booking: Math.round(Number(row.bytes) / ids.length),
+    disk_bytes_per_booking: Math.round((Number(row.disk) * share) / ids.length),
+  };
+}
+const storageTotal = {
+  row_bytes_per_booking: Object.values(storage).reduce((a, x) => a + x.row_bytes_per_booking, 0),
+  disk_bytes_per_booking: Object.values(storage).reduce((a, x) => a + x.disk_bytes_per_booking, 0),
+};
+
 const num = (xs: { [k: string]: unknown }[], key: string) => xs.map((x) => Number(x[key]));
 const latency = num(rows, "insert_to_confirmed");
 const lockWaits = [...num(waits, "lock_wait"), ...num(commitWaits, "lock_wait")];
@@ -128,8 +187,9 @@ const slotWaits = num(waits, "slot_wait");
 const result = {
   benchmark: "pipeline",
   date: new Date().toISOString(),
-  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os },
-  config: { rate_per_s: RATE, seconds: SECONDS, restaurants: RESTAURANTS, bookings: total },
+  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, load_average_at_start: loadAtStart },
+  profile: PROFILE,
+  config: { profile: PROFILE, rate_per_s: RATE, seconds: SECONDS, restaurants: RESTAURANTS, bookings: total },
   dispatcher: "local pg_net stand-in (no 1 s batch sleep; hosted pg_net adds 0–1 s of dispatch delay)",
   offered_rate_per_s: round(total / offeredSeconds),
   throughput_confirmed_per_s: round(outcome.confirmed / Number(outcome.span_s)),
@@ -143,15 +203,22 @@ const result = {
   processing_ms: summary(num(rows, "processing")),
   lock_wait_p95_ms: round(percentile(lockWaits, 95)),
   slot_wait_p95_ms: round(percentile(slotWaits, 95)),
+  conflicts: counts.conflicts,
   conflicts_per_booking: round(counts.conflicts / total, 4),
+  lock_contention: counts.lock_contention,
   rate_limited_retries: counts.rate_limited,
+  storage_per_booking: { ...storage, total: storageTotal },
 };
+// crowded fills the room on purpose (most bookings cannot be seated), so it is judged on safety and
+// on finishing every booking rather than on confirmed throughput or conflict rates.
 const targets = [
-  [
-    "throughput ≥ offered rate",
-    result.throughput_confirmed_per_s >= RATE * 0.95,
-    `${result.throughput_confirmed_per_s}/s`,
-  ],
+  ...(CROWDED ? [] : [
+    [
+      "throughput ≥ offered rate",
+      result.throughput_confirmed_per_s >= RATE * 0.95,
+      `${result.throughput_confirmed_per_s}/s`,
+    ] as const,
+  ]),
   [
     "p95 insert→confirmed ≤ 250 ms",
     result.insert_to_confirmed_ms.p95 <= 250,
@@ -167,7 +234,13 @@ const targets = [
     Math.max(result.lock_wait_p95_ms, result.slot_wait_p95_ms) <= 20,
     `${result.lock_wait_p95_ms} / ${result.slot_wait_p95_ms} ms`,
   ],
-  ["conflicts per booking < 0.1", result.conflicts_per_booking < 0.1, `${result.conflicts_per_booking}`],
+  ...(CROWDED ? [] : [
+    [
+      "conflicts per booking < 0.1",
+      result.conflicts_per_booking < 0.1,
+      `${result.conflicts_per_booking}`,
+    ] as const,
+  ]),
   ["double bookings = 0", result.double_bookings === 0, `${result.double_bookings}`],
   ["stuck bookings = 0", result.stuck === 0, `${result.stuck}`],
 ] as const;
@@ -175,8 +248,18 @@ const targets = [
 const markdown = [
   `# Pipeline benchmark`,
   ``,
-  `${result.date} · ${result.machine.cpus} CPUs · ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants` +
-  ` (${total} bookings). Dispatcher: ${result.dispatcher}.`,
+  `${result.date} · ${result.machine.cpus} CPUs (load ${
+    loadAtStart.join(" / ")
+  } at start) · profile **${PROFILE}** · ${RATE} bookings/s for ${SECONDS} s ` +
+  `across ${RESTAURANTS} restaurant${
+    RESTAURANTS === 1 ? "" : "s"
+  } (${total} bookings). Dispatcher: ${result.dispatcher}.`,
+  ``,
+  CROWDED
+    ? `Profile crowded: every booking is for one evening (tomorrow 17:00–21:45) and each second's bookings ` +
+      `arrive together, so attempts race for the same tables and the concurrency limit.`
+    : `Profile spread: bookings spread over ${RESTAURANTS} restaurants and 60 days and inserted evenly, so ` +
+      `attempts rarely meet; see --profile crowded for contention.`,
   ``,
   `| metric | p50 | p95 | p99 | max |`,
   `| --- | ---: | ---: | ---: | ---: |`,
@@ -190,11 +273,25 @@ const markdown = [
   `| --- | --- | ---: |`,
   ...targets.map(([name, ok, value]) => `| ${name} | ${ok ? "met" : "**missed**"} | ${value} |`),
   ``,
-  `Confirmed ${result.confirmed}, manual review ${result.manual_review}, errors ${result.errors}, ` +
-  `rate-limited retries ${result.rate_limited_retries}.`,
+  `Confirmed ${result.confirmed}, manual review ${result.manual_review}, errors ${result.errors}; ` +
+  `contention: ${result.conflicts} commit conflicts (re-planned), ${result.lock_contention} lock contentions, ` +
+  `${result.rate_limited_retries} rate-limited retries; lock wait p95 ${result.lock_wait_p95_ms} ms, ` +
+  `slot wait p95 ${result.slot_wait_p95_ms} ms.`,
   ``,
-  `Reproduce: \`scripts/bench-pipeline --rate ${RATE} --seconds ${SECONDS} --restaurants ${RESTAURANTS}` +
-  `${args.name === "pipeline" ? "" : ` --name ${args.name}`}\``,
+  `Stored per booking (this run's bookings; row data = column sizes + tuple header; on disk = the table's share ` +
+  `with indexes and TOAST after VACUUM):`,
+  ``,
+  `| table | rows | row data (bytes) | on disk (bytes) |`,
+  `| --- | ---: | ---: | ---: |`,
+  ...Object.entries(storage).map(([t, x]) =>
+    `| ${t} | ${x.rows_per_booking} | ${x.row_bytes_per_booking} | ${x.disk_bytes_per_booking} |`
+  ),
+  `| **total** | | ${storageTotal.row_bytes_per_booking} | ${storageTotal.disk_bytes_per_booking} |`,
+  ``,
+  `Reproduce: \`scripts/bench-pipeline${
+    CROWDED ? " --profile crowded" : ""
+  } --rate ${RATE} --seconds ${SECONDS} ` +
+  `--restaurants ${RESTAURANTS}${args.name === "pipeline" ? "" : ` --name ${args.name}`}\``,
   ``,
 ].join("\n");
 

@@ -1,25 +1,81 @@
 import { assertEquals } from "../testing/assert.ts";
-import { loadCoordinatorConfig, modeCeiling, parseMaxParallel } from "./config.ts";
+import { loadCoordinatorConfig, modeCeiling, parseFlag, parseMaxParallel } from "./config.ts";
+
+function collect() {
+  const warnings: string[] = [];
+  return { warnings, warn: (m: string) => void warnings.push(m) };
+}
+
+const SECRET = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32) };
 
 Deno.test("the rollout plan's flags cap the mode Postgres decides", () => {
   assertEquals(modeCeiling(undefined, undefined), null, "unset: Postgres decides");
-  assertEquals(modeCeiling("true", "false"), null, "V3 on: Postgres decides");
-  assertEquals(modeCeiling("false", "true"), "shadow", "V3 off, shadow on: at most shadow");
-  assertEquals(modeCeiling("false", "false"), "legacy", "both off: legacy");
+  assertEquals(modeCeiling(true, false), null, "V3 on: Postgres decides");
+  assertEquals(modeCeiling(true, true), null, "V3 on wins over shadow");
+  assertEquals(modeCeiling(false, true), "shadow", "V3 off, shadow on: at most shadow");
+  assertEquals(modeCeiling(false, false), "legacy", "both off: legacy");
+  assertEquals(modeCeiling(false, undefined), "legacy", "V3 off, shadow unset: legacy");
 });
 
-Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL defaults to 3 and is clamped to 1–20", () => {
-  assertEquals(parseMaxParallel(undefined), 3);
-  assertEquals(parseMaxParallel("abc"), 3);
-  assertEquals(parseMaxParallel("0"), 1);
-  assertEquals(parseMaxParallel("7"), 7);
-  assertEquals(parseMaxParallel("50"), 20);
+Deno.test("flags read true/false, 1/0 and yes/no in any case", () => {
+  const { warnings, warn } = collect();
+  for (const raw of ["true", "TRUE", "True", " 1 ", "yes", "YES"]) {
+    assertEquals(parseFlag("F", raw, warn), true, raw);
+  }
+  for (const raw of ["false", "FALSE", "0", "no", "No "]) assertEquals(parseFlag("F", raw, warn), false, raw);
+  assertEquals(parseFlag("F", undefined, warn), undefined);
+  assertEquals(parseFlag("F", "  ", warn), undefined);
+  assertEquals(warnings, [], "valid and unset values raise no warning");
+});
+
+Deno.test("an unreadable flag is reported once and ignored, never thrown", () => {
+  const { warnings, warn } = collect();
+  assertEquals(parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", "enabled", warn), undefined);
+  assertEquals(warnings.length, 1);
+  assertEquals(warnings[0].startsWith('FEATURE_ASSIGNMENT_PIPELINE_V3="enabled" is not'), true, warnings[0]);
+});
+
+Deno.test("the configuration loads with flags in any spelling, and a bad one only warns", () => {
+  const { warnings, warn } = collect();
+  const shadow = loadCoordinatorConfig({
+    ...SECRET,
+    FEATURE_ASSIGNMENT_PIPELINE_V3: "FALSE",
+    FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "1",
+  }, warn);
+  assertEquals(shadow.modeCeiling, "shadow");
+  const legacy = loadCoordinatorConfig({ ...SECRET, FEATURE_ASSIGNMENT_PIPELINE_V3: "0" }, warn);
+  assertEquals(legacy.modeCeiling, "legacy");
+  assertEquals(warnings, []);
+
+  const bad = loadCoordinatorConfig({
+    ...SECRET,
+    FEATURE_ASSIGNMENT_PIPELINE_V3: "maybe",
+    FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "on",
+    FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: "lots",
+  }, warn);
+  assertEquals(bad.modeCeiling, null, "an unreadable V3 flag counts as unset: Postgres decides");
+  assertEquals(bad.maxParallel, null);
+  assertEquals(warnings.length, 3, warnings.join("\n"));
+});
+
+Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL only caps when set, clamped to 1–20", () => {
+  const { warnings, warn } = collect();
+  assertEquals(parseMaxParallel(undefined, warn), null, "unset: no cap, the database limit applies");
+  assertEquals(parseMaxParallel("", warn), null);
+  assertEquals(parseMaxParallel("0", warn), 1);
+  assertEquals(parseMaxParallel("-4", warn), 1);
+  assertEquals(parseMaxParallel(" 7 ", warn), 7);
+  assertEquals(parseMaxParallel("50", warn), 20);
+  assertEquals(warnings, []);
+  assertEquals(parseMaxParallel("2.5", warn), null, "not a whole number: ignored");
+  assertEquals(parseMaxParallel("abc", warn), null);
+  assertEquals(warnings.length, 2);
+  assertEquals(loadCoordinatorConfig(SECRET, warn).maxParallel, null, "a default deployment sets no cap");
 });
 
 Deno.test("the configuration refuses a short secret and an unknown strategy with a readable message", () => {
-  const base = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32) };
-  assertEquals(loadCoordinatorConfig(base).strategy.length > 0, true);
-  for (const bad of [{ ASSIGNMENT_PIPELINE_SECRET: "short" }, { ...base, ASSIGNMENT_STRATEGY: "magic" }]) {
+  assertEquals(loadCoordinatorConfig(SECRET).strategy.length > 0, true);
+  for (const bad of [{ ASSIGNMENT_PIPELINE_SECRET: "short" }, { ...SECRET, ASSIGNMENT_STRATEGY: "magic" }]) {
     let message = "";
     try {
       loadCoordinatorConfig(bad);

@@ -1,12 +1,46 @@
 // The coordinator's settings, from the environment Supabase gives the function (function secrets).
+// The rollout plan's three flags never stop the function from starting: a value it cannot read is
+// reported as a warning and ignored (treated as unset), because a function that fails at module load
+// turns every booking into `coordinator_unreachable`. Required settings (the secret) still fail loudly.
 import { z } from "../deps.ts";
 import { DEFAULT_STRATEGY, strategyNames } from "../engine/strategies/registry.ts";
 import type { ModeCeiling } from "../store/port.ts";
 
-/** "default 3, clamped 1–20"; anything unparsable falls back to the default. */
-export function parseMaxParallel(raw: string | undefined): number {
-  const n = Number.parseInt(raw ?? "", 10);
-  return Number.isFinite(n) ? Math.min(20, Math.max(1, n)) : 3;
+export type Warn = (message: string) => void;
+
+const TRUE = new Set(["true", "1", "yes"]);
+const FALSE = new Set(["false", "0", "no"]);
+
+/**
+ * A boolean flag: true/false, 1/0, yes/no in any case, surrounding spaces ignored. Unset or empty is
+ * undefined; anything else is reported through `warn` and also treated as unset.
+ */
+export function parseFlag(name: string, raw: string | undefined, warn: Warn): boolean | undefined {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "") return undefined;
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  warn(`${name}=${JSON.stringify(raw)} is not true/false, 1/0 or yes/no; ignored (treated as unset)`);
+  return undefined;
+}
+
+/**
+ * FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: a cap this deployment puts on the database's
+ * per-restaurant limit. Unset or empty means no cap (the database setting, default 3, applies alone);
+ * a whole number is clamped to 1–20; anything else is reported and ignored.
+ */
+export function parseMaxParallel(raw: string | undefined, warn: Warn): number | null {
+  const value = raw?.trim() ?? "";
+  if (value === "") return null;
+  if (!/^[+-]?\d+$/.test(value)) {
+    warn(
+      `FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL=${
+        JSON.stringify(raw)
+      } is not a whole number; ignored (the database limit applies)`,
+    );
+    return null;
+  }
+  return Math.min(20, Math.max(1, Number.parseInt(value, 10)));
 }
 
 const envSchema = z.object({
@@ -14,43 +48,44 @@ const envSchema = z.object({
   ASSIGNMENT_STRATEGY: z.string().default(DEFAULT_STRATEGY).refine((s) => strategyNames().includes(s), {
     message: `ASSIGNMENT_STRATEGY must be one of ${strategyNames().join(", ")}`,
   }),
-  FEATURE_ASSIGNMENT_PIPELINE_V3: z.enum(["true", "false"]).optional(),
-  FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: z.enum(["true", "false"]).optional(),
-  FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: z.string().optional(),
   ASSIGNMENT_MAX_REPLANS: z.coerce.number().int().min(0).max(10).default(3),
   ASSIGNMENT_DRAIN_BUDGET_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
 });
 
 /**
  * The rollout plan's deployment flags, as a ceiling on the mode Postgres decides per restaurant:
- * FEATURE_ASSIGNMENT_PIPELINE_V3 unset or "true" → no ceiling (Postgres decides: off/legacy/shadow/v3);
- * "false" with FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW="true" → at most shadow; "false" otherwise → legacy.
+ * FEATURE_ASSIGNMENT_PIPELINE_V3 unset or true → no ceiling (Postgres decides: off/legacy/shadow/v3);
+ * false with FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW true → at most shadow; false otherwise → legacy.
  */
-export function modeCeiling(v3: string | undefined, shadow: string | undefined): ModeCeiling {
-  if (v3 !== "false") return null;
-  return shadow === "true" ? "shadow" : "legacy";
+export function modeCeiling(v3: boolean | undefined, shadow: boolean | undefined): ModeCeiling {
+  if (v3 !== false) return null;
+  return shadow === true ? "shadow" : "legacy";
 }
 
 export interface CoordinatorConfig {
   secret: string;
   strategy: string;
   modeCeiling: ModeCeiling;
-  maxParallel: number;
+  /** This deployment's cap on the database's max_parallel; null = no cap. */
+  maxParallel: number | null;
   maxReplans: number;
   /** How long a running instance keeps claiming due bookings after a request (0 disables). */
   drainBudgetMs: number;
 }
 
-export function loadCoordinatorConfig(env: Record<string, string | undefined>): CoordinatorConfig {
+export function loadCoordinatorConfig(
+  env: Record<string, string | undefined>,
+  warn: Warn = (message) => console.warn(JSON.stringify({ level: "warn", source: "config", message })),
+): CoordinatorConfig {
   const parsed = envSchema.parse(env);
   return {
     secret: parsed.ASSIGNMENT_PIPELINE_SECRET,
     strategy: parsed.ASSIGNMENT_STRATEGY,
     modeCeiling: modeCeiling(
-      parsed.FEATURE_ASSIGNMENT_PIPELINE_V3,
-      parsed.FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW,
+      parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", env.FEATURE_ASSIGNMENT_PIPELINE_V3, warn),
+      parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW", env.FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW, warn),
     ),
-    maxParallel: parseMaxParallel(parsed.FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL),
+    maxParallel: parseMaxParallel(env.FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL, warn),
     maxReplans: parsed.ASSIGNMENT_MAX_REPLANS,
     drainBudgetMs: parsed.ASSIGNMENT_DRAIN_BUDGET_MS,
   };

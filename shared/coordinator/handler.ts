@@ -27,7 +27,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
   const { store, config, logger } = deps;
   const options = {
     strategy: config.strategy,
-    maxParallel: config.maxParallel,
+    maxParallel: config.maxParallel ?? undefined,
     modeCeiling: config.modeCeiling,
     maxReplans: config.maxReplans,
     logger,

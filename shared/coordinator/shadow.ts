@@ -1,5 +1,9 @@
 // Shadow mode: the primary (legacy) plan decides; the candidate plans on the very same snapshot and only
 // the comparison is kept. Candidate failures are caught and recorded, never allowed to touch the booking.
+// Experiment "v3" compares legacy with the V3 engine; "aa" runs legacy again as the candidate. Because both
+// comparisons use one snapshot, changes between snapshots cannot cause a mismatch in either, and A/A
+// measures exactly the noise a v3 comparison can contain: planner nondeterminism (any A/A mismatch) and
+// the timing spread between two identical runs (ops.shadow_report's ms_diff columns).
 import type { Snapshot } from "../domain/snapshot.ts";
 import { type Plan, planAssignment } from "../engine/planner.ts";
 import type { ShadowComparison } from "../store/port.ts";

@@ -30,12 +30,14 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
   }
 
   return {
-    begin: ({ bookingId, trigger, maxParallel }) =>
+    // Named arguments, as PostgREST sends them, so both ports call the RPC the same way.
+    begin: ({ bookingId, trigger, maxParallel, modeCeiling }) =>
       call(async () => {
         const [{ r }] = await sql`
-          select public.assignment_begin(${bookingId}::uuid, ${trigger}, ${
-          maxParallel ?? null
-        }::integer) as r`;
+          select public.assignment_begin(p_booking_id => ${bookingId}::uuid, p_trigger => ${trigger},
+            p_max_parallel => ${maxParallel ?? null}::integer, p_mode_ceiling => ${
+          modeCeiling ?? null
+        }::text) as r`;
         return beginResultSchema.parse(r);
       }),
     commit: (a) =>

@@ -45,6 +45,15 @@ Deno.test("begin is POST /rest/v1/rpc/assignment_begin with named arguments and 
   assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_max_parallel: 4 });
 });
 
+Deno.test("begin sends the deployment's mode ceiling, and leaves it out when the flags set none", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "busy", reason: "leased" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  await store.begin({ bookingId: BOOKING, trigger: "insert", modeCeiling: "shadow" });
+  await store.begin({ bookingId: BOOKING, trigger: "insert", modeCeiling: null });
+  assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_mode_ceiling: "shadow" });
+  assertEquals(calls[1].body, { p_booking_id: BOOKING, p_trigger: "insert" });
+});
+
 Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", async () => {
   const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "lease_lost" }));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });

@@ -5,6 +5,8 @@
 -- stale: the next booking that asks becomes the probe, so a breaker can never stay half-open for good.
 -- Only errors count: "no table fits" and rate limiting are normal outcomes. Operators can close a breaker
 -- by hand with ops.reset_circuit_breaker().
+-- Its events are named for the path of the booking that moved it (private.record_pipeline_event, in the
+-- rollout migration; a reset by hand, which has no booking, for the restaurant's mode).
 
 create table private.circuit_breakers (
   restaurant_id uuid primary key references public.restaurants (id) on delete cascade,
@@ -71,7 +73,7 @@ begin
     update private.circuit_breakers
        set state = 'half_open', probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
      where restaurant_id = p_restaurant_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_half_open', 'warning',
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_half_open', 'warning',
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
@@ -85,7 +87,7 @@ begin
     update private.circuit_breakers
        set probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
      where restaurant_id = p_restaurant_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_probe_replaced', 'warning',
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_probe_replaced', 'warning',
       pg_catalog.jsonb_build_object('previous_probe', br.probe_booking_id, 'why', stale,
                                     'consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
@@ -107,7 +109,7 @@ begin
      where restaurant_id = p_restaurant_id and (state <> 'closed' or consecutive_failures > 0)
     returning * into br;
     if br.restaurant_id is not null then
-      perform private.record_event('assignment.coordinator', 'coordinator.circuit_closed', 'info', '{}'::jsonb,
+      perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_closed', 'info', '{}'::jsonb,
                                    p_restaurant_id, p_booking_id);
     end if;
     return;
@@ -122,7 +124,7 @@ begin
     update private.circuit_breakers
        set state = 'open', opened_at = p_now, probe_booking_id = null, probe_started_at = null
      where restaurant_id = p_restaurant_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_opened', 'error',
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_opened', 'error',
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures, 'from', br.state),
       p_restaurant_id, p_booking_id);
   end if;
@@ -155,19 +157,27 @@ begin
      set state = 'closed', consecutive_failures = 0, opened_at = null, probe_booking_id = null, probe_started_at = null,
          updated_at = pg_catalog.now()
    where restaurant_id = p_restaurant_id;
-  insert into public.pipeline_settings_audit (actor, scope, setting, old_value, new_value, reason)
-  values (p_actor, p_restaurant_id::text, 'circuit_breaker',
+  -- database_role as the settings audit trigger records it: SET ROLE's role if one is set (service_role under
+  -- PostgREST), or else the login role (this function is security definer, so current_user is its owner).
+  insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
+  values (p_actor,
+          case when pg_catalog.current_setting('role') = 'none' then session_user::text
+               else pg_catalog.current_setting('role') end,
+          p_restaurant_id::text, 'circuit_breaker',
           pg_catalog.jsonb_build_object('state', br.state, 'consecutive_failures', br.consecutive_failures,
                                         'opened_at', br.opened_at),
           '{"state": "closed", "consecutive_failures": 0}'::jsonb, p_reason);
-  perform private.record_event('assignment.ops', 'coordinator.circuit_reset', 'warning',
-    pg_catalog.jsonb_build_object('from', br.state, 'consecutive_failures', br.consecutive_failures),
+  -- No booking moved it, so it is named for the path the restaurant's bookings take now (its effective mode;
+  -- a function's feature flags are unknown here): auto_assign.circuit_reset for legacy and shadow.
+  perform private.record_pipeline_event((select m.mode from private.effective_mode(p_restaurant_id) m),
+    'coordinator.circuit_reset', 'warning',
+    pg_catalog.jsonb_build_object('trigger', 'ops', 'from', br.state, 'consecutive_failures', br.consecutive_failures),
     p_restaurant_id, null);
   return pg_catalog.jsonb_build_object('outcome', 'closed', 'restaurant_id', p_restaurant_id, 'from', br.state,
                                        'consecutive_failures', br.consecutive_failures);
 end $$;
 comment on function ops.reset_circuit_breaker(uuid, text, text) is
-  'Close a restaurant''s circuit breaker by hand (open or half-open → closed, failures reset to 0) once the cause of its errors is fixed. p_actor (who) and p_reason (what was fixed) are required and recorded in ops.rollout_log; the change is also a coordinator.circuit_reset event. Deferred bookings run at their next due time. Returns {outcome: closed | unchanged}.';
+  'Close a restaurant''s circuit breaker by hand (open or half-open → closed, failures reset to 0) once the cause of its errors is fixed. p_actor (who) and p_reason (what was fixed) are required and recorded in ops.rollout_log; the change is also a coordinator.circuit_reset event (auto_assign.circuit_reset where the restaurant runs legacy or shadow). Deferred bookings run at their next due time. Returns {outcome: closed | unchanged}.';
 
 alter table private.circuit_breakers enable row level security;
 revoke all on private.circuit_breakers from public, anon, authenticated;

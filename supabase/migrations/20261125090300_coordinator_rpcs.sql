@@ -82,7 +82,8 @@ $$;
 -- review when the attempts are used up or retrying cannot help. Returns the outcome JSON.
 -- V3: exponential backoff, "no table fits" escalates at once (by default), coordinator.* events.
 -- legacy and shadow (where legacy is the primary): the first implementation's fixed loop — 4 attempts,
--- 5 s / 15 s / 45 s apart, every failure retried — with its auto_assign.* events.
+-- 5 s / 15 s / 45 s apart, every failure retried — with its auto_assign.* events (see
+-- private.pipeline_event_name for how the names map).
 create function private.end_attempt(b public.bookings, p_kind text, p_reason text, p_duration_ms integer,
                                     p_details jsonb, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
@@ -98,9 +99,8 @@ begin
     if b.attempt_count >= 4 then
       escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
     end if;
-    perform private.record_event('auto_assign', 'auto_assign.attempt', 'warning',
-      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', false, 'reason', code,
-                                    'mode', b.assignment_mode),
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'warning',
+      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', false, 'reason', code),
       b.restaurant_id, b.id);
   elsif p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
     escalate_reason := p_reason;
@@ -112,20 +112,8 @@ begin
     perform private.record_attempt(b, 'manual_review', p_reason, null, p_duration_ms, p_details);
     perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, escalate_reason,
       pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count), 'coordinator');
-    if legacy then
-      perform private.record_event('auto_assign', 'auto_assign.manual_review', 'warning',
-        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'mode', b.assignment_mode),
-        b.restaurant_id, b.id);
-      perform private.record_event('auto_assign', 'auto_assign.summary', 'warning',
-        pg_catalog.jsonb_build_object('result', 'exhausted', 'attemptsUsed', b.attempt_count, 'maxAttempts', 4,
-                                      'mode', b.assignment_mode),
-        b.restaurant_id, b.id);
-    else
-      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
-        pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(escalate_reason, ':', 1), 'detail', escalate_reason,
-                                      'attempts', b.attempt_count, 'duration_ms', p_duration_ms),
-        b.restaurant_id, b.id);
-    end if;
+    perform private.record_escalation(b.assignment_mode, escalate_reason, b.attempt_count, p_duration_ms, '{}'::jsonb,
+                                      b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', escalate_reason);
   end if;
 
@@ -136,17 +124,12 @@ begin
   perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, p_reason,
     pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator');
   update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
-  if legacy then
-    perform private.record_event('auto_assign', 'auto_assign.retry_scheduled', 'warning',
-      pg_catalog.jsonb_build_object('delayMs', delay, 'reason', code, 'attempt_index', b.attempt_count - 1),
-      b.restaurant_id, b.id);
-  else
-    perform private.record_event('assignment.coordinator', 'coordinator.retry', 'warning',
-      pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
-                                    'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
-                                    'duration_ms', p_duration_ms),
-      b.restaurant_id, b.id);
-  end if;
+  perform private.record_pipeline_event(b.assignment_mode, 'coordinator.retry', 'warning',
+    case when legacy then pg_catalog.jsonb_build_object('delayMs', delay, 'reason', code, 'attempt_index', b.attempt_count - 1)
+         else pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
+                                            'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
+                                            'duration_ms', p_duration_ms) end,
+    b.restaurant_id, b.id);
   return pg_catalog.jsonb_build_object('outcome', 'retry', 'reason', p_reason, 'delay_ms', delay);
 end $$;
 
@@ -181,10 +164,11 @@ begin
   perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
     pg_catalog.jsonb_build_object('deferred_by', p_why, 'waited_ms', round(extract(epoch from p_now - since) * 1000)),
     'coordinator');
-  perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
-    pg_catalog.jsonb_build_object('reason', p_why, 'detail', reason, 'attempts', b.attempt_count,
-                                  'waited_ms', round(extract(epoch from p_now - since) * 1000)),
-    b.restaurant_id, b.id);
+  -- Named for the path of this attempt: assignment_begin records the attempt's mode on the booking before
+  -- it consults the breaker or the slots.
+  perform private.record_escalation(private.booking_mode(b.id), reason, b.attempt_count, null,
+    pg_catalog.jsonb_build_object('waited_ms', round(extract(epoch from p_now - since) * 1000)),
+    b.restaurant_id, b.id, 'error');
   return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', reason);
 end $$;
 
@@ -238,7 +222,7 @@ begin
     insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
     select o2.id, o2.restaurant_id, t, private.blocked_window(o2), 'auto', 'coordinator:reoptimize'
       from public.bookings o2, pg_catalog.unnest(m.to_table_ids) t where o2.id = m.booking_id;
-    perform private.record_event('assignment.coordinator', 'coordinator.booking_moved', 'info',
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.booking_moved', 'info',
       pg_catalog.jsonb_build_object('for_booking', b.id, 'tables', pg_catalog.cardinality(m.to_table_ids)),
       b.restaurant_id, m.booking_id);
   end loop;
@@ -299,9 +283,11 @@ begin
   slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
   started := pg_catalog.clock_timestamp();
   if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
-    perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
+    -- Named for the mode this call would have run in (the booking's row is not read under the lock).
+    perform private.record_pipeline_event(d.mode, 'coordinator.lock_contention', 'warning',
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'booking', 'slot_wait_ms', slot_wait_ms),
-      restaurant, p_booking_id);
+      restaurant, p_booking_id)
+      from private.decide_mode(restaurant, p_mode_ceiling) d;
     return '{"outcome": "busy", "reason": "booking_locked"}'::jsonb;
   end if;
   select * into b from public.bookings where id = p_booking_id for update;
@@ -317,7 +303,7 @@ begin
   end if;
   if b.assignment_state = 'assignment_in_progress' then
     if b.lease_expires_at > p_now then
-      perform private.record_event('assignment.coordinator', 'coordinator.lock_contention', 'warning',
+      perform private.record_pipeline_event(b.assignment_mode, 'coordinator.lock_contention', 'warning',
         pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'lease'), b.restaurant_id, b.id);
       return '{"outcome": "busy", "reason": "leased"}'::jsonb;
     end if;
@@ -329,20 +315,16 @@ begin
   end if;
 
   -- The mode, decided now so a settings change applies to the very next booking. The calling function's
-  -- feature flags may only lower it (v3 → shadow → legacy), never raise it.
-  select m.mode, m.reason into mode, mode_reason from private.effective_mode(b.restaurant_id) m;
-  if p_mode_ceiling = 'legacy' and mode in ('shadow', 'v3') or p_mode_ceiling = 'shadow' and mode = 'v3' then
-    mode := p_mode_ceiling;
-    mode_reason := 'capped by the function''s feature flags';
-  end if;
+  -- feature flags may only lower it (v3 → shadow → legacy), never raise it. Recorded on the booking at
+  -- once, so every event of this attempt (the breaker's too) is named for its path.
+  select d.mode, d.reason into mode, mode_reason from private.decide_mode(b.restaurant_id, p_mode_ceiling) d;
+  update public.bookings set assignment_mode = mode where id = b.id and assignment_mode is distinct from mode;
   if mode = 'off' then
     problem := pg_catalog.format('automatic_assignment_off: automatic assignment is off for this restaurant (%s); assign tables by hand',
                                  mode_reason);
     perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', mode), 'coordinator');
-    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'info',
-      pg_catalog.jsonb_build_object('reason', 'automatic_assignment_off', 'mode', mode, 'attempts', 0),
-      b.restaurant_id, b.id);
+    perform private.record_escalation(mode, problem, 0, null, '{}'::jsonb, b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
   end if;
 
@@ -353,10 +335,8 @@ begin
   if problem is not null then
     perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
-    perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'warning',
-      pg_catalog.jsonb_build_object('reason', pg_catalog.split_part(problem, ':', 1), 'detail', problem,
-                                    'attempts', b.attempt_count, 'trigger', p_trigger),
-      b.restaurant_id, b.id);
+    perform private.record_escalation(mode, problem, b.attempt_count, null,
+                                      pg_catalog.jsonb_build_object('trigger', p_trigger), b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', problem);
   end if;
   if b.assignment_state = 'created' then
@@ -379,7 +359,7 @@ begin
     if outcome is not null then
       return outcome;
     end if;
-    perform private.record_event('assignment.coordinator', 'coordinator.circuit_open', 'warning',
+    perform private.record_pipeline_event(mode, 'coordinator.circuit_open', 'warning',
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'delay_ms', delay, 'state', admit ->> 'state'),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
@@ -394,9 +374,10 @@ begin
     if outcome is not null then
       return outcome;
     end if;
-    perform private.record_event('assignment.coordinator', 'coordinator.retry', 'info',
+    perform private.record_pipeline_event(mode, 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
-                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer),
+                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer,
+                                    'function_max_parallel', p_max_parallel),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'rate_limited', 'delay_ms', delay);
   end if;
@@ -411,16 +392,19 @@ begin
          assignment_mode = mode
    where id = b.id
   returning * into b;
-  perform private.record_event('assignment.coordinator', 'coordinator.start', 'info',
-    pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode', mode, 'mode_reason', mode_reason,
-                                  'attempt', b.attempt_count, 'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
+  -- The first implementation's job also announced itself once per booking (auto_assign.started).
+  if mode in ('legacy', 'shadow') and b.attempt_count = 1 then
+    perform private.record_pipeline_event(mode, 'coordinator.started', 'info',
+      pg_catalog.jsonb_build_object('trigger', p_trigger, 'status', b.status), b.restaurant_id, b.id);
+  end if;
+  perform private.record_pipeline_event(mode, 'coordinator.start', 'info',
+    pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode_reason', mode_reason,
+                                  'attempt', b.attempt_count, 'attempt_index', b.attempt_count - 1,
+                                  'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
+                                  'max_parallel', (settings ->> 'max_parallel')::integer,
+                                  'function_max_parallel', p_max_parallel,
                                   'probe', coalesce((admit ->> 'probe')::boolean, false)),
     b.restaurant_id, b.id);
-  if mode in ('legacy', 'shadow') then
-    perform private.record_event('auto_assign', 'auto_assign.started', 'info',
-      pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt_index', b.attempt_count - 1, 'mode', mode),
-      b.restaurant_id, b.id);
-  end if;
   return pg_catalog.jsonb_build_object(
     'outcome', 'ready', 'lease_token', b.lease_token, 'attempt', b.attempt_count, 'mode', mode,
     'shadow_candidate', (select r.shadow_candidate from private.rollout_settings r),
@@ -487,7 +471,7 @@ begin
   end if;
   busy := private.busy_tables(b, p_table_ids);
   if busy is not null then
-    perform private.record_event('assignment.coordinator', 'coordinator.commit_conflict', 'info',
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.commit_conflict', 'info',
       pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
                                     'lock_wait_ms', lock_wait_ms),
       b.restaurant_id, b.id);
@@ -514,13 +498,15 @@ begin
   perform private.enqueue_confirmation(b, first_confirmation);
   perform private.record_shadow(b, p_shadow);
   if b.assignment_mode in ('legacy', 'shadow') then
-    perform private.record_event('auto_assign', 'auto_assign.succeeded', 'info',
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'info',
+      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', true), b.restaurant_id, b.id);
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.confirmed', 'info',
       pg_catalog.jsonb_build_object('durationMs', p_duration_ms, 'attempt_index', b.attempt_count - 1,
-                                    'mode', b.assignment_mode),
+                                    'strategy', p_strategy, 'lock_wait_ms', lock_wait_ms),
       b.restaurant_id, b.id);
-    perform private.record_event('auto_assign', 'auto_assign.summary', 'info',
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.summary', 'info',
       pg_catalog.jsonb_build_object('result', 'succeeded', 'attemptsUsed', b.attempt_count, 'maxAttempts', 4,
-                                    'totalDurationMs', p_duration_ms, 'mode', b.assignment_mode),
+                                    'totalDurationMs', p_duration_ms),
       b.restaurant_id, b.id);
   else
     perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
@@ -566,9 +552,7 @@ begin
   perform private.record_shadow(b, p_shadow);
   if p_kind = 'error' then
     perform private.breaker_record(b.restaurant_id, b.id, true, p_now);
-    perform private.record_event(
-      case when b.assignment_mode = 'v3' then 'assignment.coordinator' else 'auto_assign' end,
-      case when b.assignment_mode = 'v3' then 'coordinator.error' else 'auto_assign.attempt_error' end, 'error',
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.error', 'error',
       pg_catalog.jsonb_build_object('message', pg_catalog.left(reason, 500), 'attempts', b.attempt_count),
       b.restaurant_id, b.id);
   else

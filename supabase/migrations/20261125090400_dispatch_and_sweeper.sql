@@ -106,6 +106,7 @@ declare
   not_dispatched integer := 0;
   escalated integer := 0;
   backoff_s numeric;
+  reason text;
   configured boolean := private.dispatch_configured();
 begin
   select * into s from private.pipeline_settings;
@@ -117,23 +118,25 @@ begin
     expired := expired + 1;
   end loop;
 
-  for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at
+  for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at, b.assignment_mode,
+                  b.attempt_count
              from public.bookings b
             where b.assignment_state in ('created', 'capacity_verified', 'assignment_pending') and b.next_attempt_at <= p_now
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
     if r.dispatch_count >= s.max_dispatches then
-      perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version,
-        case when configured then
+      reason := case when configured then
           pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without the coordinator picking it up',
                             r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
         else
           pg_catalog.format('coordinator_unreachable: tried %s times to dispatch it, but the coordinator URL or secret is missing from Vault (assignment_functions_url, assignment_pipeline_secret)',
-                            r.dispatch_count) end,
+                            r.dispatch_count) end;
+      perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version, reason,
         '{}'::jsonb, 'sweeper');
-      perform private.record_event('assignment.coordinator', 'coordinator.manual_review', 'error',
-        pg_catalog.jsonb_build_object('reason', 'coordinator_unreachable', 'dispatches', r.dispatch_count,
-                                      'dispatch_configured', configured),
-        r.restaurant_id, r.id);
+      -- Named for the booking's last mode, or the one it would have run in (the flags' ceiling is unknown here).
+      perform private.record_escalation(coalesce(r.assignment_mode, (select m.mode from private.effective_mode(r.restaurant_id) m)),
+        reason, r.attempt_count, null,
+        pg_catalog.jsonb_build_object('dispatches', r.dispatch_count, 'dispatch_configured', configured),
+        r.restaurant_id, r.id, 'error');
       escalated := escalated + 1;
     else
       -- The attempt counts even when nothing could be sent, so a booking still escalates in bounded time.

@@ -44,11 +44,17 @@ end $$;
 -- ---------------------------------------------------------------------------------------------------
 -- Health
 
-create function ops.health()
+-- The sweeper is alive when its cron job is scheduled and active and a run started within the last
+-- two minutes (pg_cron ≥ 1.5 starts one every 5 s; on 1.4 a run starts every minute and sweeps for 55 s),
+-- and the last run did not fail. The last run's status alone is not enough: an unscheduled or stopped
+-- job keeps its last "succeeded" forever.
+create function ops.health(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   worker_up boolean := true;
+  job record;
   sweeper record;
+  sweeper_age numeric;
   dispatch_configured boolean;
   result jsonb;
   problems text[] := '{}'::text[];
@@ -58,14 +64,16 @@ begin
   exception when others then
     worker_up := false;
   end;
+  select j.jobid, j.schedule, j.active into job from cron.job j where j.jobname = 'assignment-sweeper';
   select d.status, d.start_time into sweeper
-    from cron.job_run_details d join cron.job j on j.jobid = d.jobid
-   where j.jobname = 'assignment-sweeper' order by d.start_time desc limit 1;
+    from cron.job_run_details d where d.jobid = job.jobid and d.start_time <= p_now
+   order by d.start_time desc limit 1;
+  sweeper_age := round(extract(epoch from p_now - sweeper.start_time));
   select count(*) = 2 into dispatch_configured from vault.decrypted_secrets
    where name in ('assignment_functions_url', 'assignment_pipeline_secret');
 
   select pg_catalog.jsonb_build_object(
-    'checked_at', pg_catalog.now(),
+    'checked_at', p_now,
     'mode', (select pg_catalog.jsonb_build_object('default', s.default_mode, 'rollout_percentage', s.rollout_percentage,
                                                   'kill_switch', s.kill_switch, 'shadow_candidate', s.shadow_candidate)
                from private.rollout_settings s),
@@ -73,11 +81,11 @@ begin
                      where assignment_state in ('created', 'capacity_verified', 'assignment_pending')),
     'due_now', (select count(*) from public.bookings
                  where assignment_state in ('created', 'capacity_verified', 'assignment_pending')
-                   and next_attempt_at <= pg_catalog.now()),
-    'oldest_due_seconds', (select round(extract(epoch from pg_catalog.now() - min(next_attempt_at)))
+                   and next_attempt_at <= p_now),
+    'oldest_due_seconds', (select round(extract(epoch from p_now - min(next_attempt_at)))
                              from public.bookings
                             where assignment_state in ('created', 'capacity_verified', 'assignment_pending')
-                              and next_attempt_at <= pg_catalog.now()),
+                              and next_attempt_at <= p_now),
     'in_progress', (select count(*) from public.bookings where assignment_state = 'assignment_in_progress'),
     'in_progress_by_restaurant', coalesce((select pg_catalog.jsonb_object_agg(restaurant_id, n) from (
         select restaurant_id, count(*) as n from public.bookings
@@ -92,10 +100,13 @@ begin
       'pg_net_worker_up', worker_up,
       'queued_requests', (select count(*) from net.http_request_queue),
       'failed_last_15_min', (select count(*) from net._http_response
-                              where created > pg_catalog.now() - interval '15 minutes'
+                              where created > p_now - interval '15 minutes'
                                 and (status_code is null or status_code >= 500)),
       'last_response_at', (select max(created) from net._http_response)),
-    'sweeper', pg_catalog.jsonb_build_object('last_status', sweeper.status, 'last_start', sweeper.start_time),
+    'sweeper', pg_catalog.jsonb_build_object(
+      'scheduled', job.jobid is not null, 'active', coalesce(job.active, false), 'schedule', job.schedule,
+      'last_status', sweeper.status, 'last_start', sweeper.start_time, 'seconds_since_last_start', sweeper_age,
+      'alive', coalesce(job.active, false) and sweeper_age <= 120 and sweeper.status is distinct from 'failed'),
     'notifications', (select pg_catalog.jsonb_build_object(
         'pending', count(*) filter (where status in ('pending', 'sending')),
         'dead', count(*) filter (where status = 'dead')) from public.notification_outbox)
@@ -103,8 +114,14 @@ begin
 
   if not worker_up then problems := pg_catalog.array_append(problems, 'pg_net worker is down'); end if;
   if not dispatch_configured then problems := pg_catalog.array_append(problems, 'dispatch URL/secret missing from Vault'); end if;
-  if sweeper.status is null or sweeper.status not in ('succeeded', 'running') then
-    problems := pg_catalog.array_append(problems, 'sweeper has not run successfully');
+  if job.jobid is null or not job.active then
+    problems := pg_catalog.array_append(problems, 'sweeper is not scheduled (cron job assignment-sweeper missing or inactive)');
+  elsif sweeper.start_time is null then
+    problems := pg_catalog.array_append(problems, 'sweeper has never run');
+  elsif sweeper_age > 120 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format('sweeper has not started for %s s', sweeper_age));
+  elsif sweeper.status = 'failed' then
+    problems := pg_catalog.array_append(problems, 'sweeper''s last run failed (see cron.job_run_details)');
   end if;
   if (result ->> 'stuck')::int > 0 then problems := pg_catalog.array_append(problems, 'stuck bookings'); end if;
   if pg_catalog.jsonb_array_length(result -> 'open_breakers') > 0 then problems := pg_catalog.array_append(problems, 'open circuit breakers'); end if;
@@ -115,8 +132,8 @@ begin
                    when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
     'problems', pg_catalog.to_jsonb(problems)) || result;
 end $$;
-comment on function ops.health() is
-  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and sweeper liveness, notification backlog.';
+comment on function ops.health(timestamptz) is
+  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration, sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog. p_now is for tests.';
 
 -- ---------------------------------------------------------------------------------------------------
 -- The manual-review queue
@@ -282,38 +299,60 @@ end $$;
 comment on function ops.cancel_booking(uuid, text, text) is
   'Cancel a booking and release its tables in the same transaction. Cancelling twice is harmless.';
 
+-- Everything ops.stuck_bookings lists can be released: a running booking goes back to the queue (its
+-- lease is void, so a worker that wakes up finds lease_lost), a waiting one is dispatched again, and one
+-- left in "assigned" (tables written, never confirmed) goes to manual review with its tables released.
+-- An operator's release is not an error of the restaurant: it does not count toward the circuit breaker.
 create function ops.release_stuck(p_older_than_minutes integer, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
-  r record;
+  r public.bookings;
+  reason text;
   released integer := 0;
   redispatched integer := 0;
+  escalated integer := 0;
+  busy integer := 0;
 begin
   perform private.act_as(p_actor);
   if p_older_than_minutes is null or p_older_than_minutes < 1 then
     raise exception using errcode = 'AS005', message = 'p_older_than_minutes must be at least 1';
   end if;
-  for r in select id, assignment_state from public.bookings
-            where assignment_state in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress')
+  reason := pg_catalog.format('no progress for %s minutes; released by ops', p_older_than_minutes);
+  for r in select * from public.bookings
+            where assignment_state in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress', 'assigned')
               and updated_at < pg_catalog.now() - pg_catalog.make_interval(mins => p_older_than_minutes)
+            order by updated_at
             for update skip locked loop
+    -- A call that holds the booking right now (begin, commit, another operator) is left alone.
+    if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', r.id)) then
+      busy := busy + 1;
+      continue;
+    end if;
     if r.assignment_state = 'assignment_in_progress' then
-      update public.bookings set lease_expires_at = pg_catalog.now() where id = r.id;
-      perform private.expire_lease(r.id, pg_catalog.now());
+      perform private.record_attempt(r, 'retry', 'released_by_ops: ' || reason, null, null, '{}'::jsonb);
+      perform private.apply_assignment_transition(r.id, 'assignment_pending', r.assignment_state_version,
+        'released_by_ops: ' || reason, pg_catalog.jsonb_build_object('attempt', r.attempt_count), p_actor);
       released := released + 1;
+    elsif r.assignment_state = 'assigned' then
+      perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version,
+        'stuck_before_confirmation: ' || reason || '; its tables were released, assign them again',
+        '{}'::jsonb, p_actor);
+      escalated := escalated + 1;
+      continue;
     else
-      update public.bookings set dispatch_count = 0, next_attempt_at = pg_catalog.now() + interval '10 seconds' where id = r.id;
-      perform private.dispatch_booking(r.id, 'ops_release');
       redispatched := redispatched + 1;
     end if;
+    update public.bookings set dispatch_count = 0, next_attempt_at = pg_catalog.now() + interval '10 seconds' where id = r.id;
+    perform private.dispatch_booking(r.id, 'ops_release');
   end loop;
   perform private.record_event('assignment.ops', 'ops.release_stuck', 'warning',
     pg_catalog.jsonb_build_object('older_than_minutes', p_older_than_minutes, 'released_leases', released,
-                                  'redispatched', redispatched), null, null);
-  return pg_catalog.jsonb_build_object('released_leases', released, 'redispatched', redispatched);
+                                  'redispatched', redispatched, 'escalated', escalated, 'skipped_busy', busy), null, null);
+  return pg_catalog.jsonb_build_object('released_leases', released, 'redispatched', redispatched,
+                                       'escalated', escalated, 'skipped_busy', busy);
 end $$;
 comment on function ops.release_stuck(integer, text) is
-  'Unstick bookings with no progress for N minutes: running ones lose their lease and go back to the queue, waiting ones are dispatched again.';
+  'Unstick bookings with no progress for N minutes (what ops.stuck_bookings lists): running ones lose their lease and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. Bookings another call holds right now are skipped. Not counted as errors by the circuit breaker.';
 
 -- ---------------------------------------------------------------------------------------------------
 -- Rollout controls. Every change lands in pipeline_settings_audit with the actor and reason.
@@ -392,6 +431,31 @@ end $$;
 comment on function ops.set_kill_switch(boolean, text, text) is
   'Kill switch: true routes every restaurant (except those set to off) to the legacy path from the very next booking, without a redeploy.';
 
+-- What limits a restaurant's concurrency: the database setting (a restaurant's override, else the global
+-- value; default 3) is the limit; a function deployment with FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL
+-- set can only lower it for the bookings it handles. Every begin records that cap in its start (or
+-- rate-limited) event, so the lowest cap seen in the last 15 minutes is reported next to the database value.
+create function private.max_parallel_report(p_restaurant_id uuid)
+returns jsonb language sql stable set search_path = '' as $$
+  select pg_catalog.jsonb_build_object(
+           'restaurant_id', p_restaurant_id,
+           'max_parallel', db.limit_,
+           'global_max_parallel', (select g.max_parallel from private.pipeline_settings g),
+           'restaurant_override', (select o.max_parallel from private.restaurant_pipeline_settings o
+                                    where o.restaurant_id = p_restaurant_id),
+           'function_cap_last_15_min', cap.value,
+           'effective_max_parallel', least(db.limit_, coalesce(cap.value, db.limit_)))
+    from (select (private.settings_for(p_restaurant_id) ->> 'max_parallel')::integer as limit_) db,
+         (select min((e.context ->> 'function_max_parallel')::integer) as value
+            from public.observability_events e
+           where e.source in ('assignment.coordinator', 'auto_assign')
+             and e.event_type in ('coordinator.start', 'auto_assign.attempt.start', 'coordinator.retry',
+                                  'auto_assign.retry_scheduled')
+             and e.created_at > pg_catalog.now() - interval '15 minutes'
+             and (p_restaurant_id is null or e.restaurant_id = p_restaurant_id)
+             and e.context ->> 'function_max_parallel' is not null) cap;
+$$;
+
 create function ops.set_max_parallel(p_value integer, p_actor text, p_restaurant_id uuid default null,
                                      p_reason text default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -412,11 +476,10 @@ begin
     insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (p_restaurant_id, p_value)
     on conflict (restaurant_id) do update set max_parallel = excluded.max_parallel, updated_at = pg_catalog.now();
   end if;
-  return pg_catalog.jsonb_build_object('restaurant_id', p_restaurant_id,
-    'max_parallel', private.settings_for(p_restaurant_id) -> 'max_parallel');
+  return private.max_parallel_report(p_restaurant_id);
 end $$;
 comment on function ops.set_max_parallel(integer, text, uuid, text) is
-  'Bookings of one restaurant assigned at once (1–20): globally, or for one restaurant (null there clears the override).';
+  'Bookings of one restaurant assigned at once (1–20): globally, or for one restaurant (null there clears the override). Returns the database limit now in force (max_parallel), the lowest FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL cap a function reported in the last 15 minutes, and effective_max_parallel, the smaller of the two.';
 
 create function ops.set_reoptimization(p_on boolean, p_actor text, p_restaurant_id uuid default null,
                                        p_reason text default null)
@@ -452,19 +515,35 @@ begin
   return ops.rollout_status();
 end $$;
 comment on function ops.set_shadow_candidate(text, text, text) is
-  'What shadow mode compares legacy with: v3, or aa (legacy again) to measure the comparison''s noise floor.';
+  'What shadow mode compares legacy with: v3, or aa (legacy again, on the same snapshot) to measure the comparison''s noise floor: any aa mismatch means the planner is nondeterministic, and aa''s timing spread is what a v3 timing difference must exceed.';
 
-create function ops.set_event_retention(p_days integer, p_actor text, p_reason text default null)
+create function ops.set_retention(p_table text, p_days integer, p_actor text, p_reason text default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 begin
   perform private.act_as(p_actor, p_reason);
+  if p_table is null or p_table not in ('observability_events', 'shadow_comparisons', 'pipeline_settings_audit') then
+    raise exception using errcode = 'AS005',
+      message = 'table must be observability_events, shadow_comparisons or pipeline_settings_audit';
+  end if;
   if p_days is null or p_days not between 1 and 3650 then
     raise exception using errcode = 'AS005', message = 'retention must be between 1 and 3650 days';
   end if;
-  update private.rollout_settings set event_retention_days = p_days, updated_at = pg_catalog.now();
+  update private.rollout_settings
+     set event_retention_days = case when p_table = 'observability_events' then p_days else event_retention_days end,
+         shadow_retention_days = case when p_table = 'shadow_comparisons' then p_days else shadow_retention_days end,
+         audit_retention_days = case when p_table = 'pipeline_settings_audit' then p_days else audit_retention_days end,
+         updated_at = pg_catalog.now();
   return ops.rollout_status();
 end $$;
-comment on function ops.set_event_retention(integer, text, text) is 'How many days observability events are kept (pruned nightly).';
+comment on function ops.set_retention(text, integer, text, text) is
+  'How many days rows of observability_events (default 30), shadow_comparisons (90) or pipeline_settings_audit (365) are kept; older ones are pruned nightly.';
+
+create function ops.set_event_retention(p_days integer, p_actor text, p_reason text default null)
+returns jsonb language sql security definer set search_path = '' as $$
+  select ops.set_retention('observability_events', p_days, p_actor, p_reason);
+$$;
+comment on function ops.set_event_retention(integer, text, text) is
+  'How many days observability events are kept (pruned nightly). Shorthand for ops.set_retention(''observability_events'', …).';
 
 create function ops.restaurant_modes()
 returns table (restaurant_id uuid, restaurant text, mode text, reason text, rollout_bucket integer)
@@ -486,7 +565,8 @@ comment on view ops.rollout_log is 'Every settings change, newest first: the rol
 create function ops.shadow_report(p_from timestamptz default now() - interval '24 hours', p_to timestamptz default now())
 returns table (restaurant_id uuid, restaurant text, experiment text, comparisons bigint, same_tables_pct numeric,
                same_decision_different_tables_pct numeric, different_decision_pct numeric, candidate_errors bigint,
-               avg_score_diff numeric, primary_p95_ms numeric, candidate_p95_ms numeric)
+               avg_score_diff numeric, primary_p95_ms numeric, candidate_p95_ms numeric, ms_diff_p50 numeric,
+               ms_diff_p95 numeric)
 language sql stable security definer set search_path = '' as $$
   select c.restaurant_id, coalesce(r.name, 'all restaurants'), c.experiment, count(*),
          round(100.0 * count(*) filter (where c.match = 'same_tables') / count(*), 2),
@@ -495,16 +575,19 @@ language sql stable security definer set search_path = '' as $$
          count(*) filter (where c.candidate_decision = 'error'),
          round(avg(c.score_diff), 3),
          round(pg_catalog.percentile_cont(0.95) within group (order by c.primary_ms)::numeric, 3),
-         round(pg_catalog.percentile_cont(0.95) within group (order by c.candidate_ms)::numeric, 3)
+         round(pg_catalog.percentile_cont(0.95) within group (order by c.candidate_ms)::numeric, 3),
+         round(pg_catalog.percentile_cont(0.5) within group (order by c.candidate_ms - c.primary_ms)::numeric, 3),
+         round(pg_catalog.percentile_cont(0.95) within group (order by abs(c.candidate_ms - c.primary_ms))::numeric, 3)
     from public.shadow_comparisons c left join public.restaurants r on r.id = c.restaurant_id
    where c.created_at >= p_from and c.created_at < p_to
    group by grouping sets ((c.restaurant_id, r.name, c.experiment), (c.experiment))
    order by c.experiment, c.restaurant_id nulls first;
 $$;
 comment on function ops.shadow_report(timestamptz, timestamptz) is
-  'Shadow comparisons per restaurant and overall (restaurant_id null) for a time window: match rates, candidate errors, score difference, durations. Compare experiment v3 with experiment aa (the noise floor).';
+  'Shadow comparisons per restaurant and overall (restaurant_id null) for a time window: match rates, candidate errors, score difference, durations (p95 of each; ms_diff_p50 = median of candidate − primary; ms_diff_p95 = p95 of |candidate − primary|). Compare experiment v3 with experiment aa, the noise floor: aa runs the legacy planner twice on the same snapshot, so its mismatch rate shows planner nondeterminism (expected 0) and its ms_diff columns the timing noise between two identical runs.';
 
 revoke all on all functions in schema ops from public, anon, authenticated;
 grant execute on all functions in schema ops to service_role;
 grant select on ops.rollout_log to service_role;
-revoke all on function private.act_as(text, text), private.booking_for_ops(uuid) from public, anon, authenticated;
+revoke all on function private.act_as(text, text), private.booking_for_ops(uuid), private.max_parallel_report(uuid)
+  from public, anon, authenticated;

@@ -147,7 +147,8 @@ select is((select context ->> 'lock' from public.observability_events where book
   'lease', 'as coordinator.lock_contention on the lease');
 select public.assignment_fail(:'twice', ((:'twice_began'::jsonb) ->> 'lease_token')::uuid, 'error', 'error: planner crashed for ada@example.com');
 select is((select context from public.observability_events where booking_id = :'twice' and event_type = 'coordinator.error'),
-  '{"message": "error: planner crashed for [email]", "attempts": 1}'::jsonb, 'an error is recorded as coordinator.error, scrubbed');
+  '{"mode": "v3", "message": "error: planner crashed for [email]", "attempts": 1}'::jsonb,
+  'an error is recorded as coordinator.error with the path''s mode, scrubbed');
 
 -- The calling function's max_parallel can lower the database's limit, never raise it.
 select tests.create_restaurant('Capped') as capped \gset

@@ -1,5 +1,5 @@
 begin;
-select plan(22);
+select plan(39);
 
 -- 200 restaurants with fixed ids, so the rollout buckets are the same on every run.
 insert into public.restaurants (id, name)
@@ -47,8 +47,32 @@ select is((select array[old_value::text, new_value::text, actor, reason] from pu
             where setting = 'rollout_percentage' order by id limit 1),
   array['100', '0', 'ana', 'start from zero'], 'with the old and new value, the actor and the reason');
 update private.pipeline_settings set max_attempts = 6;
-select is((select actor from public.pipeline_settings_audit where setting = 'max_attempts'), 'postgres',
-  'a direct UPDATE is audited too, under the database role');
+select is((select array[actor, database_role] from public.pipeline_settings_audit where setting = 'max_attempts'),
+  array['postgres', 'postgres'], 'a direct UPDATE is audited too, under the login role');
+
+-- The audit trigger runs as its owner (security definer), so it must name the caller, not itself: a
+-- change made by another login is that login's; under SET ROLE the login acts as the role.
+create role audit_probe_editor bypassrls;
+grant usage on schema private to audit_probe_editor;
+grant update on private.pipeline_settings to audit_probe_editor;
+set session authorization audit_probe_editor;
+update private.pipeline_settings set max_attempts = 7;
+reset session authorization;
+select is((select array[actor, database_role] from public.pipeline_settings_audit
+            where setting = 'max_attempts' order by id desc limit 1),
+  array['audit_probe_editor', 'audit_probe_editor'], 'another login''s change is attributed to that login, not to the trigger''s owner');
+set role audit_probe_editor;
+update private.pipeline_settings set max_attempts = 8;
+reset role;
+select is((select array[actor, database_role] from public.pipeline_settings_audit
+            where setting = 'max_attempts' order by id desc limit 1),
+  array['postgres', 'audit_probe_editor'], 'under SET ROLE the login is the actor and the role is recorded');
+set role service_role;
+select ops.set_shadow_candidate('aa', 'ana', 'through the API');
+reset role;
+select is((select array[actor, database_role, reason] from public.pipeline_settings_audit
+            where setting = 'shadow_candidate' order by id desc limit 1),
+  array['ana', 'service_role', 'through the API'], 'an ops call names its actor, and the role it came in as');
 
 -- Bad input is refused with a clear error and changes nothing.
 select throws_ok($$select ops.set_rollout_percentage(101, 'ana')$$, 'AS005', 'percentage must be between 0 and 100',
@@ -60,6 +84,137 @@ select throws_ok($$select ops.set_rollout_percentage(20, '  ')$$, 'AS005', null,
 select throws_ok($$select ops.set_max_parallel(0, 'ana')$$, 'AS005', 'max_parallel must be between 1 and 20',
   'max_parallel stays within 1–20');
 select is((select rollout_percentage from private.rollout_settings), 50, 'refused changes left the settings alone');
+
+-- The deployment's feature flags cap the mode Postgres decides (p_mode_ceiling), never raise it.
+select ops.set_max_parallel(10, 'ana', null, 'room for the tests below');
+select tests.create_restaurant('Ceiling') as rc \gset
+select tests.add_table(:'rc', 'C1', 4);
+create temp table ceiling_cases (n int, ceiling text, override text, expected text);
+insert into ceiling_cases values
+  (1, 'legacy', 'v3', 'legacy'), (2, 'shadow', 'v3', 'shadow'), (3, null, 'v3', 'v3'),
+  (4, 'legacy', 'shadow', 'legacy'), (5, 'shadow', 'shadow', 'shadow'), (6, 'shadow', 'legacy', 'legacy'),
+  (7, 'legacy', 'off', 'manual_review');
+create temp table ceiling_results (n int, expected text, got text);
+do $$
+declare
+  c record;
+  rid uuid := (select id from public.restaurants where name = 'Ceiling');
+  booking uuid;
+  began jsonb;
+begin
+  for c in select * from ceiling_cases order by n loop
+    perform ops.set_restaurant_mode(rid, c.override, 'ana', 'ceiling test');
+    booking := tests.create_booking(rid, 2, '2030-01-07 11:00+00'::timestamptz + make_interval(hours => c.n));
+    began := public.assignment_begin(booking, p_mode_ceiling => c.ceiling);
+    insert into ceiling_results values (c.n, c.expected, coalesce(began ->> 'mode', began ->> 'outcome'));
+  end loop;
+end $$;
+select results_eq($$select got from ceiling_results order by n$$, $$select expected from ceiling_results order by n$$,
+  'legacy and shadow ceilings lower v3 and shadow, never raise legacy, and leave off alone');
+select is((select count(*)::int from public.bookings b where b.restaurant_id = :'rc' and b.assignment_mode = 'legacy'), 3,
+  'the capped mode is what the booking records');
+select throws_ok(format($$select public.assignment_begin(%L, p_mode_ceiling => 'v3')$$,
+                        tests.create_booking(:'rc', 2, '2030-01-08 12:00+00')),
+  'AS005', 'mode ceiling must be legacy, shadow or null', 'a ceiling can only be legacy or shadow');
+
+-- Events are named for the path: legacy and shadow write the first implementation's auto_assign.*
+-- events and no assignment.coordinator ones (the plan's shadow-phase check); v3 writes coordinator.*.
+create function pg_temp.attempt(p_booking uuid, p_kind text default null) returns jsonb language plpgsql as $f$
+declare began jsonb;
+begin
+  began := public.assignment_begin(p_booking);
+  if began ->> 'outcome' <> 'ready' or p_kind is null then return began; end if;
+  if p_kind = 'commit' then
+    return public.assignment_commit(p_booking, (began ->> 'lease_token')::uuid,
+      array[(began -> 'snapshot' -> 'tables' -> 0 ->> 'id')::uuid], 'first_fit', 3);
+  end if;
+  return public.assignment_fail(p_booking, (began ->> 'lease_token')::uuid, p_kind, p_kind || ': test', 2);
+end $f$;
+create temp table path_events (path text, booking_id uuid);
+select tests.create_restaurant('Legacy path') as rl \gset
+select tests.add_table(:'rl', 'L1', 4) \gset
+select ops.set_restaurant_mode(:'rl', 'legacy', 'ana', 'path test');
+select tests.create_restaurant('Shadow path') as rs \gset
+select tests.add_table(:'rs', 'S1', 4) \gset
+select ops.set_restaurant_mode(:'rs', 'shadow', 'ana', 'path test');
+select tests.create_restaurant('V3 path') as rv \gset
+select tests.add_table(:'rv', 'V1', 4) \gset
+select ops.set_restaurant_mode(:'rv', 'v3', 'ana', 'path test');
+do $$
+declare
+  r record;
+  ok_booking uuid;
+  failing uuid;
+  huge uuid;
+  held uuid;
+  waiting uuid;
+begin
+  for r in select id, name from public.restaurants where name in ('Legacy path', 'Shadow path', 'V3 path') loop
+    ok_booking := tests.create_booking(r.id, 2, '2030-01-07 12:00+00');
+    perform pg_temp.attempt(ok_booking, 'commit');
+    -- Errors until the breaker opens (5), then a begin the open breaker defers.
+    failing := tests.create_booking(r.id, 2, '2030-01-07 15:00+00');
+    for i in 1..5 loop
+      update public.bookings set attempt_count = 0 where id = failing;
+      perform pg_temp.attempt(failing, 'error');
+    end loop;
+    perform pg_temp.attempt(failing);
+    update private.circuit_breakers set state = 'closed', consecutive_failures = 0, opened_at = null where restaurant_id = r.id;
+    -- No table fits, until escalation (legacy retries 4 times, v3 escalates at once).
+    huge := tests.create_booking(r.id, 2, '2030-01-07 12:30+00');
+    for i in 1..4 loop perform pg_temp.attempt(huge, 'no_fit'); end loop;
+    -- Capacity: a party no arrangement seats.
+    perform pg_temp.attempt(tests.create_booking(r.id, 9, '2030-01-07 19:00+00'));
+    -- A lease held, a second begin of it, and a rate-limited one.
+    insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (r.id, 1)
+    on conflict (restaurant_id) do update set max_parallel = 1;
+    held := tests.create_booking(r.id, 2, '2030-01-07 20:00+00');
+    perform pg_temp.attempt(held);
+    perform pg_temp.attempt(held);
+    waiting := tests.create_booking(r.id, 2, '2030-01-07 21:00+00');
+    perform pg_temp.attempt(waiting);
+    insert into path_events select r.name, b.id from public.bookings b where b.restaurant_id = r.id;
+  end loop;
+end $$;
+create temp view path_event_types as
+  select p.path, e.source, e.event_type, e.context
+    from path_events p join public.observability_events e on e.booking_id = p.booking_id
+   where e.source <> 'assignment.state_machine';
+select is((select count(*)::int from path_event_types where path in ('Legacy path', 'Shadow path') and source = 'assignment.coordinator'),
+  0, 'legacy and shadow restaurants write no assignment.coordinator events');
+select is((select count(*)::int from path_event_types where path = 'V3 path' and source <> 'assignment.coordinator'),
+  0, 'a v3 restaurant writes only assignment.coordinator events');
+select set_eq($$select distinct event_type from path_event_types where path = 'Legacy path'$$,
+  array['auto_assign.started', 'auto_assign.attempt.start', 'auto_assign.attempt', 'auto_assign.succeeded',
+        'auto_assign.summary', 'auto_assign.attempt_error', 'auto_assign.retry_scheduled', 'auto_assign.circuit_opened',
+        'auto_assign.circuit_open', 'auto_assign.failed', 'auto_assign.lock_contention'],
+  'the legacy path speaks the first implementation''s auto_assign.* language, down to the breaker and the rate limit');
+select set_eq($$select distinct event_type from path_event_types where path = 'Shadow path'$$,
+  $$select distinct event_type from path_event_types where path = 'Legacy path'$$,
+  'shadow writes exactly what legacy writes');
+select set_eq($$select distinct event_type from path_event_types where path = 'V3 path'$$,
+  array['coordinator.start', 'coordinator.confirmed', 'assignment.success', 'coordinator.error', 'coordinator.retry',
+        'coordinator.circuit_opened', 'coordinator.circuit_open', 'coordinator.manual_review', 'coordinator.lock_contention'],
+  'the v3 path writes the rollout plan''s coordinator.* events');
+select is((select count(*)::int from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.attempt.start'),
+  (select count(*)::int from path_events p join public.observability_events e on e.booking_id = p.booking_id
+    where p.path = 'Legacy path' and e.event_type = 'booking.assignment_state_transition'
+      and e.context ->> 'to' = 'assignment_in_progress'),
+  'one attempt.start per attempt, as V3 writes one coordinator.start');
+select is((select count(*)::int from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.retry_scheduled'
+            and context ->> 'reason' = 'rate_limited'), 1, 'rate limiting on the legacy path is a retry_scheduled with reason rate_limited');
+select results_eq($$select context ->> 'result', count(*)::int from path_event_types where path = 'Legacy path'
+                     and event_type = 'auto_assign.summary' group by 1 order by 1$$,
+  $$values ('exhausted', 2), ('succeeded', 1)$$,
+  'every finished legacy booking has one summary: the confirmed one, the one out of attempts, the one no arrangement seats');
+select results_eq($$select context ->> 'reason', context ->> 'hardStopReason', (context ->> 'attempts')::int
+                     from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.failed' order by 3$$,
+  $$values ('party_too_large', 'party_too_large', 0), ('attempts_exhausted', null, 4)$$,
+  'auto_assign.failed says why: a hard stop at once, or four attempts used');
+select is((select count(*)::int from path_event_types where path = 'V3 path' and event_type = 'coordinator.manual_review'), 2,
+  'v3 escalates the no-fit at once and the oversized party');
+select ok((select bool_and(context ->> 'mode' = 'shadow') from path_event_types where path = 'Shadow path'),
+  'shadow''s auto_assign events say they ran in shadow');
 
 -- Only operators reach these functions.
 select is(

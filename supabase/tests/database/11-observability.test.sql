@@ -1,21 +1,54 @@
 begin;
-select plan(21);
+select plan(40);
 
--- A clean slate inside this transaction (rolled back at the end), then some traffic to look at: a confirmed
--- booking, a reviewed one, a retry, a legacy summary.
+-- A clean slate inside this transaction (rolled back at the end), then traffic whose numbers are known:
+-- five bookings confirmed (one after an error and a retry), one escalated (too large), one cancelled,
+-- and at a second restaurant one more confirmed booking.
 delete from public.observability_events;
+delete from public.shadow_comparisons;
 delete from public.bookings;
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
-select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as ok_booking \gset
-select (public.assignment_begin(:'ok_booking')) ->> 'lease_token' as lease \gset
-select public.assignment_commit(:'ok_booking', :'lease', array[:'t1']::uuid[], 'optimal_fit', 12);
+select tests.create_restaurant('Elsewhere') as other \gset
+select tests.add_table(:'other', 'E1', 4) as e1 \gset
+create function pg_temp.confirm(p_booking uuid, p_table uuid) returns jsonb language sql as $$
+  select public.assignment_commit(p_booking, (public.assignment_begin(p_booking) ->> 'lease_token')::uuid,
+                                  array[p_table], 'optimal_fit', 12);
+$$;
+create temp table made (k int, id uuid);
+insert into made select k, tests.create_booking(:'rid', 2, '2030-01-07 11:00+00'::timestamptz + make_interval(hours => 2 * k))
+  from generate_series(1, 5) k;
+select pg_temp.confirm(id, :'t1') from made where k <= 4 order by k;
+-- Booking 5: an error first (a retry), then confirmed.
+select public.assignment_fail(id, (public.assignment_begin(id) ->> 'lease_token')::uuid, 'error', 'error: test', 5)
+  from made where k = 5;
+select pg_temp.confirm(id, :'t1') from made where k = 5;
 select tests.create_booking(:'rid', 9, '2030-01-07 19:00+00') as big \gset
 select public.assignment_begin(:'big');
+select tests.create_booking(:'rid', 2, '2030-01-07 22:00+00') as gone \gset
+select public.cancel_booking(:'gone', 'guest called');
+select pg_temp.confirm(tests.create_booking(:'other', 2, '2030-01-07 12:00+00'), :'e1');
+-- Known latencies: booking k was made k × 100 ms before its confirmation.
+update public.bookings b set created_at = now() - make_interval(secs => m.k / 10.0) from made m where m.id = b.id;
+-- Known waits: every measured wait is 1 ms, and one legacy attempt waited 250 ms for its lock and 50 for a slot.
+update public.observability_events
+   set context = context || jsonb_build_object('lock_wait_ms', 1) || case when context ? 'slot_wait_ms'
+                                                                     then '{"slot_wait_ms": 1}'::jsonb else '{}' end
+ where context ? 'lock_wait_ms';
 insert into public.observability_events (source, event_type, context, restaurant_id)
 values ('assignment.coordinator', 'coordinator.retry', '{"reason": "rate_limited", "delay_ms": 250}', :'rid'),
+       ('auto_assign', 'auto_assign.retry_scheduled', '{"reason": "rate_limited", "delayMs": 300}', :'rid'),
+       ('auto_assign', 'auto_assign.attempt.start', '{"lock_wait_ms": 250, "slot_wait_ms": 50}', :'rid'),
        ('auto_assign', 'auto_assign.succeeded', '{"durationMs": 40}', :'rid'),
-       ('auto_assign', 'auto_assign.summary', '{"result": "succeeded"}', :'rid');
+       ('auto_assign', 'auto_assign.summary', '{"result": "succeeded"}', :'rid'),
+       ('auto_assign', 'auto_assign.summary', '{"result": "exhausted"}', :'rid'),
+       ('auto_assign', 'auto_assign.circuit_opened', '{}', :'rid');
+insert into public.shadow_comparisons (booking_id, restaurant_id, experiment, primary_strategy, candidate_strategy,
+                                       primary_decision, candidate_decision, primary_tables, candidate_tables,
+                                       primary_ms, candidate_ms)
+select id, :'rid', 'v3', 'first_fit', 'optimal_fit', 'assign', d, array[:'t1']::uuid[],
+       case when d = 'assign' then array[:'t1']::uuid[] else '{}' end, 1.0, ms
+  from made, (values ('assign', 1.5), ('escalate', 3.0)) v(d, ms) where k = 1;
 
 -- The rollout plan's SQL runs unchanged against these tables, and each view gives the same answer.
 select results_eq($$select * from ops.state_event_volume_24h order by 1$$,
@@ -78,30 +111,96 @@ select lives_ok($$SELECT DATE_TRUNC('hour', created_at) as hour,
     GROUP BY 1 ORDER BY 1 DESC$$, 'the coordinator success query runs unchanged');
 select columns_are('ops', 'coordinator_success_hourly_24h', array['hour', 'successes', 'errors', 'total', 'success_rate_pct'],
   'and its view keeps the same columns');
-select is((select successes from ops.coordinator_success_hourly_24h), 2::bigint,
-  'counting the V3 success and the legacy success as successes');
+select is((select array[successes, errors] from ops.coordinator_success_hourly_24h), array[7, 1]::bigint[],
+  'six V3 successes and the legacy one against the one error');
 
--- Numbers behave.
-select is((select count from ops.state_event_volume_24h), 6::bigint,
-  'six transitions so far (five along the confirmed path, one to manual review)');
-select is((select confirmed from ops.manual_review_rate_by_restaurant_24h where restaurant_id = :'rid'), 1::bigint,
-  'one coordinator confirmation');
-select is((select manual_reviews from ops.manual_review_rate_by_restaurant_24h where restaurant_id = :'rid'), 1::bigint,
-  'one coordinator escalation');
+-- The views' numbers.
+select is((select count from ops.state_event_volume_24h), 34::bigint,
+  '34 transitions: five along each of six confirmed paths, two more for the retry, one to review, one to cancelled');
+select is((select array[manual_reviews, confirmed] from ops.manual_review_rate_by_restaurant_24h where restaurant_id = :'rid'),
+  array[1, 5]::bigint[], 'five V3 confirmations and one escalation at the first restaurant');
+select is((select array[successes, total] from ops.legacy_vs_coordinator_24h where source = 'legacy'), array[1, 2]::bigint[],
+  'one of two legacy summaries succeeded');
 
--- (Bookings made in this transaction are stamped with its start, so the window must reach past it.)
-select ok(ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second') -> 'latency_ms' ? 'p95',
-  'pipeline_metrics reports latency');
-select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second') ->> 'confirmed')::int, 1,
-  'and the confirmed count');
-select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second') ->> 'duplicate_confirmations')::int, 0,
-  'and no duplicate confirmations');
+-- pipeline_metrics over the window, for the first restaurant. (Bookings made in this transaction are
+-- stamped with its start, so the window reaches past it.)
+create temp table m as
+  select ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second', :'rid') as v;
+select is((select v -> 'latency_ms' from m), '{"n": 5, "p50": 300.0, "p95": 480.0, "p99": 496.0}'::jsonb,
+  'insert → confirmed latency: p50/p95/p99 of 100–500 ms');
+select is((select (v ->> 'lock_wait_p95_ms')::numeric from m), 70.00,
+  'lock/slot wait p95 over both paths: 17 waits of 1 ms (six starts × 2, five commits), then 50 and 250 ms → 70 ms');
+select is((select array[v ->> 'bookings', v ->> 'confirmed', v ->> 'manual_review', v ->> 'cancelled'] from m),
+  array['7', '5', '1', '1'], 'booking counts');
+select is((select array[v ->> 'confirmation_rate_pct', v ->> 'manual_review_rate_pct', v ->> 'terminal_pct'] from m),
+  array['83.33', '16.67', '100.00'], 'confirmation and manual review of the six not cancelled; all seven terminal');
+select is((select array[v ->> 'attempts', v ->> 'success_rate_pct', v ->> 'error_rate_pct'] from m),
+  array['6', '83.33', '16.67'], 'six attempts, one an error');
+select is((select array[v ->> 'coordinator_errors', v ->> 'circuit_opens', v ->> 'rate_limited'] from m),
+  array['1', '1', '2'], 'errors, breaker openings and rate limiting, counted on both paths');
+select is((select v -> 'events' from m),
+  '{"total": 56, "auto_assign": 6, "coordinator": 21, "state_transitions": 29, "bookings_with_transitions": 7}'::jsonb,
+  'event volume by source (21 coordinator events: 6 starts, 5 confirmations and 5 successes, the error, its retry, '
+  'the breaker closing again, the escalation and a rate-limited retry), and how many bookings have transitions');
+select is((select v -> 'legacy_vs_coordinator' from m),
+  '{"legacy": {"total": 2, "successes": 1, "success_rate": 50.00},
+    "coordinator_shadow": {"total": 7, "successes": 5, "success_rate": 71.43}}'::jsonb,
+  'the plan''s legacy vs coordinator comparison');
+select is((select v -> 'shadow' -> 'v3' from m) - 'primary_avg_ms' - 'candidate_avg_ms',
+  '{"comparisons": 2, "same_tables_pct": 50.00, "candidate_errors": 0, "primary_assign_pct": 100.00,
+    "candidate_assign_pct": 50.00, "primary_escalate_pct": 0.00, "candidate_escalate_pct": 50.00,
+    "different_decision_pct": 50.00}'::jsonb,
+  'shadow comparison rates');
+select is((select array[v -> 'shadow' -> 'v3' ->> 'primary_avg_ms', v -> 'shadow' -> 'v3' ->> 'candidate_avg_ms'] from m),
+  array['1.000', '2.250'], 'and average planning times');
+select is((select array[v ->> 'stuck', v ->> 'duplicate_confirmations'] from m), array['0', '0'],
+  'nothing stuck, no duplicate confirmations');
+select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second') ->> 'bookings')::int, 8,
+  'without a restaurant, the window covers both');
+select is((ops.pipeline_metrics(now() + interval '1 hour', now() + interval '2 hours', :'rid') -> 'latency_ms'),
+  '{"n": 0, "p50": null, "p95": null, "p99": null}'::jsonb, 'an empty window has no latency, rather than zero');
+select is((ops.pipeline_metrics(now() + interval '1 hour', now() + interval '2 hours', :'rid') -> 'confirmation_rate_pct'),
+  'null'::jsonb, 'and no confirmation rate');
+
+-- The shadow report, per restaurant and overall.
+select results_eq($$select restaurant_id, experiment, comparisons, same_tables_pct, different_decision_pct, ms_diff_p50, ms_diff_p95
+                      from ops.shadow_report(now() - interval '1 hour', now() + interval '1 second') order by restaurant_id nulls first$$,
+  format($$values (null::uuid, 'v3', 2::bigint, 50.00, 50.00, 1.250, 1.925), (%L::uuid, 'v3', 2::bigint, 50.00, 50.00, 1.250, 1.925)$$, :'rid'),
+  'shadow_report: match rates and the spread of candidate − primary durations');
 select is((select count(*)::int from ops.stuck_bookings), 0, 'nothing is stuck');
 
--- Retention prunes old events only.
+-- Indexes: every foreign key of the events table is backed by an index that leads with it.
+select is((select array_agg(a.attname::text order by a.attname)
+             from pg_constraint c join pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+            where c.conrelid = 'public.observability_events'::regclass and c.contype = 'f'
+              and exists (select 1 from pg_index i where i.indrelid = c.conrelid and i.indkey[0] = c.conkey[1])),
+  array['booking_id', 'restaurant_id'], 'events by booking and by restaurant are indexed');
+
+-- Retention prunes events, shadow comparisons and the settings audit, each after its own number of days.
 update public.observability_events set created_at = now() - interval '40 days' where event_type = 'auto_assign.summary';
-select is(private.prune_events(), 1, 'events older than the retention are pruned');
-select ok(exists (select 1 from public.observability_events where event_type = 'coordinator.confirmed'), 'recent ones stay');
+update public.shadow_comparisons set created_at = now() - interval '100 days' where candidate_decision = 'escalate';
+insert into public.pipeline_settings_audit (changed_at, actor, database_role, scope, setting, old_value, new_value)
+values (now() - interval '400 days', 'ana', 'postgres', 'global', 'max_attempts', '5', '6'),
+       (now() - interval '10 days', 'ana', 'postgres', 'global', 'max_attempts', '6', '5');
+select is(private.prune_old_rows(),
+  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1}'::jsonb,
+  'rows older than 30, 90 and 365 days are pruned');
+select ok(exists (select 1 from public.observability_events where event_type = 'coordinator.confirmed'), 'recent events stay');
+select is((select count(*)::int from public.shadow_comparisons), 1, 'the recent comparison stays');
+select is((select count(*)::int from public.pipeline_settings_audit where changed_at > now() - interval '11 days'), 1,
+  'the recent audit row stays');
+select is((select context from public.observability_events where event_type = 'retention.pruned'),
+  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1}'::jsonb,
+  'pruning leaves an event saying what it removed');
+select ops.set_retention('shadow_comparisons', 7, 'ana', 'test');
+select ops.set_retention('pipeline_settings_audit', 5, 'ana', 'test');
+update public.shadow_comparisons set created_at = now() - interval '8 days';
+select is(private.prune_old_rows() - 'observability_events',
+  '{"shadow_comparisons": 1, "pipeline_settings_audit": 1}'::jsonb, 'a shorter retention prunes sooner');
+select is((select count(*)::int from public.pipeline_settings_audit where setting = 'shadow_retention_days'), 1,
+  'the audit of the retention change itself is kept');
+select is((select count(*)::int from cron.job where jobname = 'assignment-retention' and schedule = '17 3 * * *'), 1,
+  'retention runs nightly');
 
 select * from finish();
 rollback;

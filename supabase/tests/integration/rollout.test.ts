@@ -46,26 +46,55 @@ Deno.test("shadow: legacy assigns, V3 plans on the same snapshot, only the compa
   assertEquals(c.candidate_tables, [r.tableIds.get("T2")], "V3 would have taken the 4-top");
   assertEquals(c.match, "same_decision_different_tables");
   assertEquals(Number(c.score_diff), -2, "two fewer wasted seats");
-  assert(Number(c.candidate_ms) >= 0 && Number(c.primary_ms) >= 0, "both durations are recorded");
+  // Both plans are timed inside the attempt, so neither can exceed the attempt's own duration (whole ms).
+  const [attempt] = await sql`
+    select duration_ms from public.booking_assignment_attempts where booking_id = ${id} and result = 'success'`;
+  assert(
+    Number(c.primary_ms) <= attempt.duration_ms + 1 && Number(c.candidate_ms) <= attempt.duration_ms + 1,
+    `planning times ${c.primary_ms} / ${c.candidate_ms} ms within the attempt's ${attempt.duration_ms} ms`,
+  );
 
-  const events = await sql<{ event_type: string }[]>`
-    select event_type from public.observability_events where booking_id = ${id} and source <> 'assignment.state_machine'
-     order by id`;
-  const types = events.map((e) => e.event_type);
-  assert(types.includes("auto_assign.summary"), "legacy's summary is written");
-  assert(!types.includes("coordinator.confirmed"), "no V3 confirmation is written");
+  // The plan's shadow-phase check: the legacy path's auto_assign.* events only, no assignment.coordinator.*.
+  const events = await sql<{ source: string; event_type: string }[]>`
+    select source, event_type from public.observability_events
+     where booking_id = ${id} and source <> 'assignment.state_machine' order by id`;
+  assertEquals([...new Set(events.map((e) => e.source))], ["auto_assign"], "only auto_assign events");
+  assertEquals(
+    events.map((e) => e.event_type),
+    [
+      "auto_assign.started",
+      "auto_assign.attempt.start",
+      "auto_assign.attempt",
+      "auto_assign.succeeded",
+      "auto_assign.summary",
+    ],
+    "the runbook's auto_assign.attempt.start, then legacy's success and its summary",
+  );
 
-  // A/A: legacy against itself measures the noise floor.
+  // A/A: the candidate is legacy itself, on the same snapshot. Where V3 took the 4-top, A/A must take the
+  // 6-top as legacy did: it measures planner nondeterminism and timing noise, not a different engine.
   await sql`select ops.set_shadow_candidate('aa', ${ACTOR}, 'noise floor')`;
   try {
     const again = await r.insertBooking(4, `${day}T21:30:00Z`);
     await waitForTerminal(sql, [again]);
-    const [aa] =
-      await sql`select experiment, match from public.shadow_comparisons where booking_id = ${again}`;
-    assertEquals([aa.experiment, aa.match], ["aa", "same_tables"]);
+    const [aa] = await sql`
+      select experiment, candidate_strategy, match, candidate_tables, primary_ms, candidate_ms
+        from public.shadow_comparisons where booking_id = ${again}`;
+    assertEquals([aa.experiment, aa.candidate_strategy, aa.match], ["aa", "first_fit", "same_tables"]);
+    assertEquals(aa.candidate_tables, [r.tableIds.get("T1")]);
     const report = await sql`
-      select experiment, comparisons from ops.shadow_report() where restaurant_id = ${r.id} order by experiment`;
+      select experiment, comparisons, primary_p95_ms, candidate_p95_ms, ms_diff_p50
+        from ops.shadow_report() where restaurant_id = ${r.id} order by experiment`;
     assertEquals(report.map((x) => [x.experiment, Number(x.comparisons)]), [["aa", 1], ["v3", 1]]);
+    assertEquals(
+      [Number(report[0].primary_p95_ms), Number(report[0].candidate_p95_ms), Number(report[0].ms_diff_p50)],
+      [
+        Number(aa.primary_ms),
+        Number(aa.candidate_ms),
+        Math.round((aa.candidate_ms - aa.primary_ms) * 1000) / 1000,
+      ],
+      "the report's timings are the comparison's own",
+    );
   } finally {
     await restoreDefaults();
   }

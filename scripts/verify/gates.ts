@@ -1,0 +1,253 @@
+// The rollout plan's exit gates, per phase, as checks against ops.pipeline_metrics. Each gate names
+// the planning document it comes from (the verification checklist, the rollout verification report,
+// the task README, the runbook); where they disagree the stricter target applies and the report says so. A gate with nothing to measure (no bookings, no comparisons, nothing to divide)
+// is "no data": it never passes, and it makes the verdict INCONCLUSIVE rather than PASS.
+
+export const PHASES = [
+  "local",
+  "staging-shadow",
+  "staging-full",
+  "prod-shadow",
+  "prod-10",
+  "prod-50",
+  "prod-100",
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+export type Outcome = "pass" | "fail" | "no data";
+
+export interface Gate {
+  metric: string;
+  target: string;
+  value: number | null;
+  unit: string;
+  outcome: Outcome;
+  source: string;
+}
+
+export type Verdict = "PASS" | "FAIL" | "INCONCLUSIVE";
+
+/** Metrics as ops.pipeline_metrics returns them (numbers may arrive as strings from jsonb numerics). */
+// deno-lint-ignore no-explicit-any
+export type Metrics = Record<string, any>;
+
+const n = (v: unknown): number | null => (v === null || v === undefined || v === "" ? null : Number(v));
+
+function gate(
+  metric: string,
+  target: string,
+  value: unknown,
+  unit: string,
+  ok: (v: number) => boolean,
+  source: string,
+): Gate {
+  const v = n(value);
+  return {
+    metric,
+    target,
+    value: v,
+    unit,
+    outcome: v === null ? "no data" : ok(v) ? "pass" : "fail",
+    source,
+  };
+}
+
+export const isShadowPhase = (p: Phase) => p === "staging-shadow" || p === "prod-shadow";
+/** Phases where FEATURE_ASSIGNMENT_PIPELINE_V3=true, i.e. the coordinator is a primary path. */
+export const isFullPhase = (p: Phase) => ["staging-full", "prod-10", "prod-50", "prod-100"].includes(p);
+
+export function gatesFor(phase: Phase, m: Metrics): Gate[] {
+  const bookings = n(m.bookings) ?? 0;
+  const measured = bookings > 0;
+  const ev = m.events ?? {};
+  const ifMeasured = (v: unknown) => (measured ? v : null);
+  const delta = (a: unknown, b: unknown) => (n(a) === null || n(b) === null ? null : Math.abs(n(a)! - n(b)!));
+  const review = isFullPhase(phase) ? 1 : 10;
+
+  const gates: Gate[] = [
+    {
+      metric: "Bookings in the window",
+      target: "> 0",
+      value: bookings,
+      unit: "",
+      outcome: measured ? "pass" : "no data",
+      source: "every phase is judged on traffic",
+    },
+    gate(
+      "Confirmation rate",
+      "≥ 95%",
+      m.confirmation_rate_pct,
+      "%",
+      (v) => v >= 95,
+      "task README: success criteria, all phases; checklist phases 3, 5",
+    ),
+    gate(
+      "Manual review rate",
+      `< ${review}%`,
+      m.manual_review_rate_pct,
+      "%",
+      (v) => v < review,
+      isFullPhase(phase)
+        ? "rollout report: full mode < 1% (stricter than the checklist's and task README's < 10%)"
+        : "task README: success criteria, all phases",
+    ),
+    gate(
+      "Error rate (attempts)",
+      "< 1%",
+      m.error_rate_pct,
+      "%",
+      (v) => v < 1,
+      "task README: key metrics; checklist phase 5a",
+    ),
+    gate(
+      "Event volume: bookings with state transitions ÷ bookings made",
+      "100% ± 10%",
+      measured ? (100 * (n(ev.bookings_with_transitions) ?? 0)) / bookings : null,
+      "%",
+      (v) => v >= 90 && v <= 110,
+      "checklist phase 2: matches booking volume (±10%); task README",
+    ),
+    gate(
+      "Coordinator errors",
+      "0",
+      ifMeasured(m.coordinator_errors),
+      "",
+      (v) => v === 0,
+      "checklist phase 2 (target 0); rollout report",
+    ),
+    gate(
+      "Circuit breaker opens",
+      "0",
+      ifMeasured(m.circuit_opens),
+      "",
+      (v) => v === 0,
+      "task README (all phases); rollout report: no breaker trips",
+    ),
+    gate(
+      "Stuck bookings",
+      "0",
+      ifMeasured(m.stuck),
+      "",
+      (v) => v === 0,
+      "task README: stuck bookings alert; checklist phase 3",
+    ),
+    gate(
+      "Duplicate confirmations",
+      "0",
+      ifMeasured(m.duplicate_confirmations),
+      "",
+      (v) => v === 0,
+      "checklist phase 3: no duplicate e-mails",
+    ),
+  ];
+
+  if (isShadowPhase(phase)) {
+    const lvc = m.legacy_vs_coordinator ?? {};
+    const v3 = m.shadow?.v3 ?? {};
+    gates.push(
+      gate(
+        "No assignment.coordinator events (legacy stays authoritative)",
+        "0",
+        ifMeasured(ev.coordinator),
+        "",
+        (v) => v === 0,
+        "rollout report, shadow phases: only auto_assign.* events; runbook step 1",
+      ),
+      gate(
+        "Legacy vs coordinator success rate (the plan's query): difference",
+        "≤ 5 points",
+        delta(lvc.legacy?.success_rate, lvc.coordinator_shadow?.success_rate),
+        " points",
+        (v) => v <= 5,
+        "checklist phase 2: comparable within ±5%",
+      ),
+      gate(
+        "Shadow comparisons stored (shadow mode active)",
+        "> 0",
+        ifMeasured(n(v3.comparisons) ?? 0),
+        "",
+        (v) => v > 0,
+        "checklist phases 2 and 4: shadow mode active",
+      ),
+      gate(
+        "Legacy vs V3 assign rate on the same snapshots: difference",
+        "≤ 5 points",
+        delta(v3.primary_assign_pct, v3.candidate_assign_pct),
+        " points",
+        (v) => v <= 5,
+        "checklist phase 4: success rate Δ within ±5%",
+      ),
+      gate(
+        "Legacy vs V3 manual review (escalate) rate: difference",
+        "≤ 5 points",
+        delta(v3.primary_escalate_pct, v3.candidate_escalate_pct),
+        " points",
+        (v) => v <= 5,
+        "checklist phase 4: manual review Δ within ±5%",
+      ),
+      gate(
+        "V3 candidate errors",
+        "0",
+        n(v3.comparisons) ? v3.candidate_errors : null,
+        "",
+        (v) => v === 0,
+        "checklist phase 4: no shadow coordinator errors",
+      ),
+    );
+  }
+
+  if (isFullPhase(phase)) {
+    gates.push(
+      gate(
+        "Success rate (attempts without error)",
+        "≥ 97%",
+        m.success_rate_pct,
+        "%",
+        (v) => v >= 97,
+        "rollout report: full mode ≥ 97%; runbook",
+      ),
+      gate(
+        "Assignment latency P95 (insert → confirmed)",
+        "< 3000 ms",
+        m.latency_ms?.p95,
+        " ms",
+        (v) => v < 3000,
+        "checklist phase 3; performance budgets",
+      ),
+      gate(
+        "Lock acquisition P95",
+        "< 100 ms",
+        m.lock_wait_p95_ms,
+        " ms",
+        (v) => v < 100,
+        "checklist phase 3",
+      ),
+      gate(
+        "Terminal states (confirmed, manual review, cancelled)",
+        "> 95%",
+        m.terminal_pct,
+        "%",
+        (v) => v > 95,
+        "checklist phase 3",
+      ),
+      gate(
+        "assignment.coordinator events present (V3 is on the path)",
+        "> 0",
+        ifMeasured(ev.coordinator),
+        "",
+        (v) => v > 0,
+        "rollout report, full mode; runbook step 2",
+      ),
+    );
+  }
+  return gates;
+}
+
+export function verdictOf(gates: Gate[]): Verdict {
+  if (gates.some((g) => g.outcome === "fail")) return "FAIL";
+  if (gates.some((g) => g.outcome === "no data")) return "INCONCLUSIVE";
+  return "PASS";
+}
+
+/** Exit status: 0 pass, 1 a gate failed, 2 inconclusive (something could not be measured). */
+export const EXIT_CODE: Record<Verdict, number> = { PASS: 0, FAIL: 1, INCONCLUSIVE: 2 };

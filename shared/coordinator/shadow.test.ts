@@ -1,0 +1,85 @@
+// What shadow mode records, and what its A/A experiment can and cannot tell. A/A plans with the legacy
+// planner twice on the very snapshot the primary used (V3 is compared on that same snapshot too, so
+// changes between snapshots never show up in either comparison): it measures the comparison's own noise,
+// i.e. planner nondeterminism (tables or decision differing on identical input) and the timing spread
+// between two identical runs.
+import fc from "fast-check";
+import { assertEquals } from "../testing/assert.ts";
+import type { Snapshot, Table } from "../domain/snapshot.ts";
+import { planAssignment } from "../engine/planner.ts";
+import { compareWithCandidate } from "./shadow.ts";
+
+const T0 = Date.parse("2030-01-07T19:00:00Z");
+
+function table(n: number, capacity: number, movable = true): Table {
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    number: `T${n}`,
+    zoneId: "10000000-0000-4000-8000-000000000001",
+    capacity,
+    minPartySize: 1,
+    maxPartySize: capacity,
+    movable,
+  };
+}
+
+function snapshot(partySize: number, tables: Table[], adjacency: [string, string][] = []): Snapshot {
+  return {
+    bookingId: "20000000-0000-4000-8000-000000000001",
+    restaurantId: "30000000-0000-4000-8000-000000000001",
+    partySize,
+    startAt: T0,
+    timezone: "UTC",
+    windowStart: T0,
+    windowEnd: T0 + 105 * 60_000,
+    maxTables: 3,
+    tables,
+    adjacency,
+    busy: [],
+  };
+}
+
+/** A clock that reads the given times in turn. */
+const clock = (...times: number[]) => () => times.shift()!;
+
+Deno.test("the candidate is timed around its own plan; the primary's time is the caller's measurement", () => {
+  const s = snapshot(4, [table(1, 6), table(2, 4)]);
+  const primary = planAssignment(s, "first_fit");
+  const c = compareWithCandidate(s, primary, 1.23456, "optimal_fit", "v3", clock(100, 100.75));
+  assertEquals([c.primary_ms, c.candidate_ms], [1.235, 0.75]);
+  assertEquals([c.primary_tables, c.candidate_tables], [[table(1, 6).id], [table(2, 4).id]]);
+  assertEquals(c.score_diff, -2, "V3 wastes two seats fewer");
+});
+
+Deno.test("a candidate that throws is recorded as an error and the primary's decision stands", () => {
+  const s = snapshot(2, [table(1, 2)]);
+  const primary = planAssignment(s, "first_fit");
+  const c = compareWithCandidate(s, primary, 0.5, "no_such_strategy", "v3", clock(0, 2));
+  assertEquals([c.primary_decision, c.candidate_decision, c.candidate_ms], ["assign", "error", 2]);
+  assertEquals(
+    c.candidate_error?.startsWith('unknown strategy "no_such_strategy"'),
+    true,
+    c.candidate_error ?? "",
+  );
+});
+
+Deno.test("A/A: legacy planned twice on one snapshot agrees on decision and tables, whatever the floor", () => {
+  const floor = fc.record({
+    capacities: fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 8 }),
+    joins: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 6 }),
+    party: fc.integer({ min: 1, max: 14 }),
+  });
+  fc.assert(
+    fc.property(floor, ({ capacities, joins, party }) => {
+      const tables = capacities.map((c, i) => table(i + 1, c));
+      const adjacency = joins.filter((j) => j + 1 < tables.length)
+        .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
+      const s = snapshot(party, tables, adjacency);
+      const primary = planAssignment(s, "first_fit");
+      const c = compareWithCandidate(s, primary, 0, "first_fit", "aa", clock(0, 0));
+      assertEquals(c.candidate_decision, c.primary_decision);
+      assertEquals(c.candidate_tables, c.primary_tables);
+    }),
+    { numRuns: 300 },
+  );
+});

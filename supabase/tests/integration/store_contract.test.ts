@@ -1,0 +1,178 @@
+// Both database ports must behave the same against the real database: the postgres.js port (the default,
+// through SUPABASE_DB_URL) and the supabase-js port (PostgREST RPCs, through a stand-in of PostgREST's RPC
+// endpoint, since the local stack has no PostgREST). One scenario runs through each port on its own
+// restaurant, and the two transcripts must match each other and what the rollout plan expects: the
+// deployment's feature flags (the mode ceiling) and its max_parallel cap reach Postgres on both paths.
+import { assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  connect,
+  createRestaurant,
+  DB_URL,
+  someDay,
+  withDispatchPaused,
+} from "../../../shared/testing/stack.ts";
+import { startPostgrestRpc } from "../../../shared/testing/postgrest-rpc.ts";
+import { postgresStore } from "../../../shared/store/postgres.ts";
+import { supabaseRestStore } from "../../../shared/store/supabase-rest.ts";
+import { type AssignmentStore, StoreError } from "../../../shared/store/port.ts";
+import type { ShadowComparison } from "../../../shared/store/port.ts";
+
+const sql = connect(2);
+const KEY = "service-role-key-for-the-contract-test";
+
+async function scenario(store: AssignmentStore): Promise<unknown[]> {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "T1", capacity: 6 }, { number: "T2", capacity: 4 }],
+  });
+  const day = someDay();
+  const [a, b, c, d, e] = await Promise.all(
+    ["12:00", "14:00", "16:00", "18:00", "20:00"].map((t) => r.insertBooking(4, `${day}T${t}:00Z`)),
+  );
+  const t1 = r.tableIds.get("T1")!;
+  const t2 = r.tableIds.get("T2")!;
+  const transcript: unknown[] = [];
+  const note = (step: string, value: unknown) => transcript.push([step, value]);
+  const attempt = async <T>(run: () => Promise<T>) => {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof StoreError) return { error: error.code };
+      throw error;
+    }
+  };
+
+  // FEATURE_ASSIGNMENT_PIPELINE_V3=false: at most legacy, although the restaurant is on v3.
+  const legacy = await store.begin({ bookingId: a, trigger: "contract", modeCeiling: "legacy" });
+  note("begin with the legacy ceiling", legacy.outcome === "ready" ? [legacy.outcome, legacy.mode] : legacy);
+  if (legacy.outcome !== "ready") return transcript;
+  const committed = await store.commit({
+    bookingId: a,
+    leaseToken: legacy.lease_token,
+    tableIds: [t1],
+    strategy: "first_fit",
+    durationMs: 3,
+    metadata: {},
+  });
+  note("commit", committed.outcome);
+
+  // _V3=false, _SHADOW=true: at most shadow; a no-fit under legacy's loop is retried, and the comparison kept.
+  const shadow = await store.begin({ bookingId: b, trigger: "contract", modeCeiling: "shadow" });
+  note("begin with the shadow ceiling", shadow.outcome === "ready" ? [shadow.outcome, shadow.mode] : shadow);
+  if (shadow.outcome !== "ready") return transcript;
+  const comparison: ShadowComparison = {
+    experiment: "v3",
+    primary_strategy: "first_fit",
+    candidate_strategy: "optimal_fit",
+    primary_decision: "escalate",
+    candidate_decision: "assign",
+    primary_tables: [],
+    candidate_tables: [t2],
+    score_diff: null,
+    primary_ms: 0.25,
+    candidate_ms: 0.5,
+    candidate_error: null,
+  };
+  const retried = await store.fail({
+    bookingId: b,
+    leaseToken: shadow.lease_token,
+    kind: "no_fit",
+    reason: "no_table_fits: contract test",
+    durationMs: 4,
+    details: {},
+    shadow: comparison,
+  });
+  note("fail no_fit", retried.outcome === "retry" ? [retried.outcome, retried.delay_ms] : retried);
+
+  // No ceiling: Postgres decides (v3). A plan that breaks a rule is an error with its SQLSTATE on both ports.
+  const v3 = await store.begin({ bookingId: c, trigger: "contract" });
+  note("begin without a ceiling", v3.outcome === "ready" ? [v3.outcome, v3.mode] : v3);
+  if (v3.outcome !== "ready") return transcript;
+  note(
+    "commit tables that do not touch",
+    await attempt(() =>
+      store.commit({
+        bookingId: c,
+        leaseToken: v3.lease_token,
+        tableIds: [t1, t2],
+        strategy: "optimal_fit",
+        durationMs: 1,
+        metadata: {},
+      })
+    ),
+  );
+
+  // The deployment's max_parallel cap: with one booking in progress, a cap of 1 defers the next.
+  note(
+    "begin with a cap of 1 while one runs",
+    await store.begin({ bookingId: d, trigger: "contract", maxParallel: 1 }),
+  );
+  const failed = await store.fail({
+    bookingId: c,
+    leaseToken: v3.lease_token,
+    kind: "error",
+    reason: "error: contract test",
+    durationMs: 2,
+    details: {},
+  });
+  note("fail error", failed.outcome);
+  note("begin a confirmed booking", await store.begin({ bookingId: a, trigger: "contract" }));
+  note(
+    "bad argument",
+    await attempt(() => store.begin({ bookingId: e, trigger: "contract", maxParallel: 0 })),
+  );
+
+  const [stored] = await sql`
+    select experiment, match from public.shadow_comparisons where booking_id = ${b}`;
+  note("shadow comparison stored", stored ? [stored.experiment, stored.match] : null);
+  const modes = await sql`
+    select id, assignment_mode from public.bookings where id in (${a}, ${b}, ${c})`;
+  const modeOf = new Map(modes.map((m) => [m.id, m.assignment_mode]));
+  note("modes recorded", [modeOf.get(a), modeOf.get(b), modeOf.get(c)]);
+  return transcript.map((x) => JSON.parse(JSON.stringify(x)));
+}
+
+const expected = [
+  ["begin with the legacy ceiling", ["ready", "legacy"]],
+  ["commit", "confirmed"],
+  ["begin with the shadow ceiling", ["ready", "shadow"]],
+  ["fail no_fit", ["retry", 5000]],
+  ["begin without a ceiling", ["ready", "v3"]],
+  ["commit tables that do not touch", { error: "AS007" }],
+  ["begin with a cap of 1 while one runs", "rate_limited"],
+  ["fail error", "retry"],
+  ["begin a confirmed booking", { outcome: "noop", reason: "terminal_state", state: "confirmed" }],
+  ["bad argument", { error: "AS005" }],
+  ["shadow comparison stored", ["v3", "different_decision"]],
+  ["modes recorded", ["legacy", "shadow", "v3"]],
+];
+
+/** The rate-limited delay has jitter; keep only the outcome. */
+function stable(transcript: unknown[]): unknown[] {
+  return transcript.map((entry) => {
+    const [step, value] = entry as [string, { outcome?: string }];
+    return step === "begin with a cap of 1 while one runs" ? [step, value.outcome] : entry;
+  });
+}
+
+Deno.test("the postgres.js and supabase-js ports run the same scenario the same way", async () => {
+  await withDispatchPaused(sql, async () => {
+    const direct = postgresStore(DB_URL, { max: 2 });
+    const rpc = startPostgrestRpc(DB_URL, KEY);
+    const rest = supabaseRestStore(rpc.url, KEY);
+    try {
+      const viaPostgres = stable(await scenario(direct));
+      const viaRest = stable(await scenario(rest));
+      assertEquals(viaPostgres, expected, "the postgres.js port");
+      assertEquals(viaRest, expected, "the supabase-js port");
+      const begins = rpc.calls.filter((c) => c.name === "assignment_begin").map((c) => c.body);
+      assertEquals(begins[0], {
+        p_booking_id: begins[0].p_booking_id,
+        p_trigger: "contract",
+        p_mode_ceiling: "legacy",
+      }, "supabase-js sends the ceiling as a named argument and leaves unset ones to their defaults");
+    } finally {
+      await Promise.all([direct.close(), rest.close(), rpc.close()]);
+    }
+  });
+  await sql.end();
+});

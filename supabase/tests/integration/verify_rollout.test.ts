@@ -1,0 +1,125 @@
+// scripts/verify-rollout end to end: bookings go through the running pipeline, then the script judges a
+// window scoped to the test's restaurant, and its verdict, exit status and files are checked. A healthy
+// restaurant passes, one in shadow passes the shadow gates with a comparison, a restaurant that sends
+// everything to manual review fails, and an empty window is inconclusive — never a pass.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+
+const sql = connect(4);
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const ACTOR = "verify-rollout test";
+
+async function verify(phase: string, restaurant: string, from: Date, to: Date) {
+  const out = await Deno.makeTempDir({ prefix: "verify-rollout-" });
+  const { code, stdout } = await new Deno.Command(`${ROOT}scripts/verify-rollout`, {
+    args: [
+      "--phase",
+      phase,
+      "--restaurant",
+      restaurant,
+      "--from",
+      from.toISOString(),
+      "--to",
+      to.toISOString(),
+      "--out",
+      out,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const report = new TextDecoder().decode(stdout);
+  const verdict = report.match(/\*\*Verdict: (\w+)\*\*/)?.[1];
+  return { code, verdict, report, out };
+}
+
+const tables = Array.from({ length: 6 }, (_, i) => ({ number: `V${i + 1}`, capacity: 4 }));
+
+async function playDay(restaurantId: string, insert: (party: number, at: string) => Promise<string>) {
+  const day = someDay();
+  const ids = [];
+  for (const time of ["12:00", "12:30", "13:00", "19:00", "19:30"]) {
+    ids.push(await insert(2, `${day}T${time}:00Z`));
+  }
+  await waitForTerminal(sql, ids);
+  const [{ n }] =
+    await sql`select count(*)::int as n from public.bookings where restaurant_id = ${restaurantId}`;
+  return n;
+}
+
+Deno.test("a healthy window passes staging-full, with every artifact written", async () => {
+  const r = await createRestaurant(sql, { tables });
+  const from = new Date(Date.now() - 1000);
+  assertEquals(await playDay(r.id, r.insertBooking), 5);
+  const to = new Date(Date.now() + 1000);
+  const run = await verify("staging-full", r.id, from, to);
+  assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
+
+  const files = [...Deno.readDirSync(run.out)].map((f) => f.name).sort();
+  assertEquals(files, [
+    "booking-states.csv",
+    "observability-export.csv",
+    "observability-sample.json",
+    "verification-report.md",
+  ]);
+  assertEquals(
+    Deno.readTextFileSync(`${run.out}/booking-states.csv`),
+    "assignment_state,count,percentage\nconfirmed,5,100.00\n",
+  );
+  const exported = Deno.readTextFileSync(`${run.out}/observability-export.csv`).trim().split("\n");
+  const [{ events }] = await sql`
+    select count(*)::int as events from public.observability_events
+     where restaurant_id = ${r.id} and created_at >= ${from} and created_at < ${to}`;
+  assertEquals(exported[0], "id,created_at,source,event_type,severity,restaurant_id,booking_id,context");
+  assertEquals(exported.length - 1, events, "one CSV row per event of the restaurant in the window");
+  assert(exported.slice(1).every((line) => line.includes(r.id)), "only this restaurant's events");
+  const sample = JSON.parse(Deno.readTextFileSync(`${run.out}/observability-sample.json`));
+  assert(
+    sample.some((e: { event_type: string }) => e.event_type === "coordinator.confirmed"),
+    "a sample booking's events",
+  );
+  assert(
+    run.report.includes("| Manual review rate | < 1% | 0% | pass |"),
+    "staging-full needs < 1% manual review",
+  );
+  await Deno.remove(run.out, { recursive: true });
+});
+
+Deno.test("a shadow window passes the shadow gates and writes the legacy-vs-shadow comparison", async () => {
+  const r = await createRestaurant(sql, { tables });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'shadow', ${ACTOR}, 'verify test')`;
+  const from = new Date(Date.now() - 1000);
+  await playDay(r.id, r.insertBooking);
+  const run = await verify("staging-shadow", r.id, from, new Date(Date.now() + 1000));
+  assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
+  assert(
+    run.report.includes("| No assignment.coordinator events (legacy stays authoritative) | 0 | 0 | pass |"),
+  );
+  const comparison = Deno.readTextFileSync(`${run.out}/comparison.md`);
+  assert(comparison.includes("| Success rate (assign) % | 100% | 100% | 0% |"), comparison);
+  await Deno.remove(run.out, { recursive: true });
+});
+
+Deno.test("a window where every booking goes to manual review fails, with exit status 1", async () => {
+  const r = await createRestaurant(sql, { tables });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', ${ACTOR}, 'verify test')`;
+  const from = new Date(Date.now() - 1000);
+  await playDay(r.id, r.insertBooking);
+  const run = await verify("prod-10", r.id, from, new Date(Date.now() + 1000));
+  assertEquals([run.verdict, run.code], ["FAIL", 1], run.report);
+  assert(run.report.includes("| Manual review rate | < 1% | 100% | **fail** |"), run.report);
+  await Deno.remove(run.out, { recursive: true });
+});
+
+Deno.test("an empty window is inconclusive, never a pass", async () => {
+  const r = await createRestaurant(sql, { tables });
+  const run = await verify("prod-100", r.id, new Date(Date.now() - 3_600_000), new Date());
+  assertEquals([run.verdict, run.code], ["INCONCLUSIVE", 2], run.report);
+  assert(run.report.includes("| Bookings in the window | > 0 | 0 | _no data_ |"), run.report);
+  assert(run.report.includes("| Confirmation rate | ≥ 95% | n/a | _no data_ |"), run.report);
+  assertEquals(
+    Deno.readTextFileSync(`${run.out}/observability-export.csv`),
+    "id,created_at,source,event_type,severity,restaurant_id,booking_id,context\n",
+  );
+  await Deno.remove(run.out, { recursive: true });
+  await sql.end();
+});
