@@ -1,5 +1,5 @@
 begin;
-select plan(39);
+select plan(40);
 
 -- 200 restaurants with fixed ids, so the rollout buckets are the same on every run.
 insert into public.restaurants (id, name)
@@ -148,6 +148,8 @@ declare
   huge uuid;
   held uuid;
   waiting uuid;
+  probe uuid;
+  unreachable uuid;
 begin
   for r in select id, name from public.restaurants where name in ('Legacy path', 'Shadow path', 'V3 path') loop
     ok_booking := tests.create_booking(r.id, 2, '2030-01-07 12:00+00');
@@ -159,7 +161,17 @@ begin
       perform pg_temp.attempt(failing, 'error');
     end loop;
     perform pg_temp.attempt(failing);
-    update private.circuit_breakers set state = 'closed', consecutive_failures = 0, opened_at = null where restaurant_id = r.id;
+    -- Deferred past its bound (10 minutes) while the breaker stays open: escalated.
+    update private.circuit_breakers set opened_at = now() + interval '1 hour' where restaurant_id = r.id;
+    perform public.assignment_begin(failing, p_now => now() + interval '600 seconds');
+    -- An operator closes the breaker; later a half-open breaker's probe has vanished, so the next booking
+    -- takes over as the probe and its success closes the breaker.
+    perform ops.reset_circuit_breaker(r.id, 'ana', 'path test');
+    update private.circuit_breakers set state = 'half_open', consecutive_failures = 5, opened_at = now(),
+                                        probe_booking_id = gen_random_uuid(), probe_started_at = now()
+     where restaurant_id = r.id;
+    probe := tests.create_booking(r.id, 2, '2030-01-07 17:00+00');
+    perform pg_temp.attempt(probe, 'commit');
     -- No table fits, until escalation (legacy retries 4 times, v3 escalates at once).
     huge := tests.create_booking(r.id, 2, '2030-01-07 12:30+00');
     for i in 1..4 loop perform pg_temp.attempt(huge, 'no_fit'); end loop;
@@ -173,9 +185,13 @@ begin
     perform pg_temp.attempt(held);
     waiting := tests.create_booking(r.id, 2, '2030-01-07 21:00+00');
     perform pg_temp.attempt(waiting);
+    -- Never picked up by the coordinator: the sweeper escalates it (below).
+    unreachable := tests.create_booking(r.id, 2, '2030-01-07 22:00+00');
+    update public.bookings set dispatch_count = 12, next_attempt_at = '2000-01-01' where id = unreachable;
     insert into path_events select r.name, b.id from public.bookings b where b.restaurant_id = r.id;
   end loop;
 end $$;
+select private.sweep(now());
 create temp view path_event_types as
   select p.path, e.source, e.event_type, e.context
     from path_events p join public.observability_events e on e.booking_id = p.booking_id
@@ -187,14 +203,16 @@ select is((select count(*)::int from path_event_types where path = 'V3 path' and
 select set_eq($$select distinct event_type from path_event_types where path = 'Legacy path'$$,
   array['auto_assign.started', 'auto_assign.attempt.start', 'auto_assign.attempt', 'auto_assign.succeeded',
         'auto_assign.summary', 'auto_assign.attempt_error', 'auto_assign.retry_scheduled', 'auto_assign.circuit_opened',
-        'auto_assign.circuit_open', 'auto_assign.failed', 'auto_assign.lock_contention'],
+        'auto_assign.circuit_open', 'auto_assign.circuit_probe_replaced', 'auto_assign.circuit_closed',
+        'auto_assign.failed', 'auto_assign.lock_contention'],
   'the legacy path speaks the first implementation''s auto_assign.* language, down to the breaker and the rate limit');
 select set_eq($$select distinct event_type from path_event_types where path = 'Shadow path'$$,
   $$select distinct event_type from path_event_types where path = 'Legacy path'$$,
   'shadow writes exactly what legacy writes');
 select set_eq($$select distinct event_type from path_event_types where path = 'V3 path'$$,
   array['coordinator.start', 'coordinator.confirmed', 'assignment.success', 'coordinator.error', 'coordinator.retry',
-        'coordinator.circuit_opened', 'coordinator.circuit_open', 'coordinator.manual_review', 'coordinator.lock_contention'],
+        'coordinator.circuit_opened', 'coordinator.circuit_open', 'coordinator.circuit_probe_replaced',
+        'coordinator.circuit_closed', 'coordinator.manual_review', 'coordinator.lock_contention'],
   'the v3 path writes the rollout plan''s coordinator.* events');
 select is((select count(*)::int from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.attempt.start'),
   (select count(*)::int from path_events p join public.observability_events e on e.booking_id = p.booking_id
@@ -205,14 +223,22 @@ select is((select count(*)::int from path_event_types where path = 'Legacy path'
             and context ->> 'reason' = 'rate_limited'), 1, 'rate limiting on the legacy path is a retry_scheduled with reason rate_limited');
 select results_eq($$select context ->> 'result', count(*)::int from path_event_types where path = 'Legacy path'
                      and event_type = 'auto_assign.summary' group by 1 order by 1$$,
-  $$values ('exhausted', 2), ('succeeded', 1)$$,
-  'every finished legacy booking has one summary: the confirmed one, the one out of attempts, the one no arrangement seats');
+  $$values ('exhausted', 4), ('succeeded', 2)$$,
+  'every finished legacy booking has one summary: the two confirmed, the one out of attempts, the one no arrangement seats, the one deferred too long, the one never picked up');
 select results_eq($$select context ->> 'reason', context ->> 'hardStopReason', (context ->> 'attempts')::int
-                     from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.failed' order by 3$$,
-  $$values ('party_too_large', 'party_too_large', 0), ('attempts_exhausted', null, 4)$$,
-  'auto_assign.failed says why: a hard stop at once, or four attempts used');
-select is((select count(*)::int from path_event_types where path = 'V3 path' and event_type = 'coordinator.manual_review'), 2,
-  'v3 escalates the no-fit at once and the oversized party');
+                     from path_event_types where path = 'Legacy path' and event_type = 'auto_assign.failed' order by 3, 1$$,
+  $$values ('coordinator_unreachable', 'coordinator_unreachable', 0), ('party_too_large', 'party_too_large', 0),
+           ('circuit_open', 'circuit_open', 1), ('attempts_exhausted', null, 4)$$,
+  'auto_assign.failed says why: a hard stop at once, deferred too long, never picked up, or four attempts used');
+select is((select count(*)::int from path_event_types where path = 'V3 path' and event_type = 'coordinator.manual_review'), 4,
+  'v3 escalates the no-fit at once, the oversized party, the one deferred too long and the one never picked up');
+select results_eq($$select r.name, e.source, e.event_type from public.observability_events e
+                      join public.restaurants r on r.id = e.restaurant_id
+                     where e.event_type like '%circuit_reset' and r.name like '% path' order by 1$$,
+  $$values ('Legacy path', 'auto_assign', 'auto_assign.circuit_reset'),
+           ('Shadow path', 'auto_assign', 'auto_assign.circuit_reset'),
+           ('V3 path', 'assignment.coordinator', 'coordinator.circuit_reset')$$,
+  'an operator''s breaker reset is named for the restaurant''s path too');
 select ok((select bool_and(context ->> 'mode' = 'shadow') from path_event_types where path = 'Shadow path'),
   'shadow''s auto_assign events say they ran in shadow');
 
