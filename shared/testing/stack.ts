@@ -34,7 +34,12 @@ export interface RestaurantSpec {
 export interface TestRestaurant {
   id: string;
   tableIds: Map<string, string>;
-  insertBooking(partySize: number, startAt: string, db?: postgres.Sql): Promise<string>;
+  /** `db`: another connection, or a transaction to insert in. */
+  insertBooking(
+    partySize: number,
+    startAt: string,
+    db?: postgres.Sql | postgres.TransactionSql,
+  ): Promise<string>;
 }
 
 /** A restaurant open at all hours with the given tables (zone "Main" unless said otherwise). */

@@ -1,14 +1,29 @@
 // Several real connections race the same transition with the same expected version:
 // Postgres must let exactly one through and refuse the rest as stale (AS002).
+// The stack's coordinator keeps claiming due bookings while it runs, and the sweeper dispatches them, so the
+// racing bookings are made unreachable for both: not due for an hour from the moment they exist.
 import { assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, someDay, withDispatchPaused } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  createRestaurant,
+  someDay,
+  waitFor,
+  withDispatchPaused,
+} from "../../../shared/testing/stack.ts";
 
 const RACERS = 8;
 const admin = connect(1);
 
-async function newBooking(): Promise<string> {
+/** A new booking that no drain or sweep will touch: inserted and made due in an hour in one transaction. */
+async function unreachableBooking(): Promise<{ id: string; version: number }> {
   const r = await createRestaurant(admin, { tables: [{ number: "W1", capacity: 2 }] });
-  return await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  return await admin.begin(async (tx) => {
+    const id = await r.insertBooking(2, `${someDay()}T19:00:00Z`, tx);
+    const [{ version }] = await tx<{ version: number }[]>`
+      update public.bookings set next_attempt_at = now() + interval '1 hour' where id = ${id}
+      returning assignment_state_version as version`;
+    return { id, version };
+  });
 }
 
 Deno.test("racing transitions with the same expected version produce exactly one winner", async () => {
@@ -16,11 +31,13 @@ Deno.test("racing transitions with the same expected version produce exactly one
   try {
     await withDispatchPaused(admin, async () => {
       for (let round = 0; round < 5; round++) {
-        const bookingId = await newBooking();
-        // Every racer has its own connection and all calls are in flight at once.
+        const { id: bookingId, version: before } = await unreachableBooking();
+        // Every racer has its own connection and all calls are in flight at once. The transition is one that
+        // leaves the booking not due (manual review), so nothing but the racers can move it meanwhile.
         const results = await Promise.allSettled(
           racers.map((sql) =>
-            sql`select public.transition_assignment_state(${bookingId}, 'capacity_verified', 1, null, '{}', 'racer')`
+            sql`select public.transition_assignment_state(${bookingId}, 'manual_review', ${before},
+                                                          'race test', '{}', 'racer')`
           ),
         );
         const winners = results.filter((r) => r.status === "fulfilled").length;
@@ -35,7 +52,7 @@ Deno.test("racing transitions with the same expected version produce exactly one
                  (select count(*)::int from public.observability_events e
                    where e.booking_id = b.id and e.source = 'assignment.state_machine') as events
             from public.bookings b where b.id = ${bookingId}`;
-        assertEquals(version, 2, "the version moved by exactly one");
+        assertEquals(version, before + 1, "the version moved by exactly one");
         assertEquals(history, 1, "exactly one history row");
         assertEquals(events, 1, "exactly one transition event");
       }
@@ -50,22 +67,31 @@ Deno.test("a transition waiting on another connection's row lock sees the new ve
   const b = connect(1);
   try {
     await withDispatchPaused(admin, async () => {
-      const bookingId = await newBooking();
+      const { id: bookingId, version } = await unreachableBooking();
+      const [{ pid: bPid }] = await b<{ pid: number }[]>`select pg_backend_pid() as pid`;
       let releaseA!: () => void;
       const aHolds = new Promise<void>((resolve) => (releaseA = resolve));
       let aStarted!: () => void;
       const aInside = new Promise<void>((resolve) => (aStarted = resolve));
       const first = a.begin(async (tx) => {
-        await tx`select public.transition_assignment_state(${bookingId}, 'capacity_verified', 1)`;
+        await tx`select public.transition_assignment_state(${bookingId}, 'manual_review', ${version}, 'first')`;
         aStarted();
         await aHolds; // keep the transaction (and the row lock) open
       });
       await aInside;
-      const second = b`select public.transition_assignment_state(${bookingId}, 'capacity_verified', 1)`;
+      const second =
+        b`select public.transition_assignment_state(${bookingId}, 'manual_review', ${version}, 'second')`;
       const secondOutcome = second.then(() => "won", (e) => (e as { code?: string }).code);
-      // b is now blocked on a's row lock; let a commit.
-      await new Promise((r) => setTimeout(r, 100));
-      releaseA();
+      // Once b is blocked on a's row lock, let a commit (in any case, so a failure here cannot hang the test).
+      try {
+        await waitFor("the second transition to wait for the first one's row lock", async () => {
+          const [row] = await admin`
+            select 1 from pg_stat_activity where pid = ${bPid} and wait_event_type = 'Lock'`;
+          return row ? true : undefined;
+        });
+      } finally {
+        releaseA();
+      }
       await first;
       assertEquals(
         await secondOutcome,
