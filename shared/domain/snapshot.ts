@@ -30,6 +30,22 @@ export const tableSchema = z.object({
   movable: t.movable,
 }));
 
+const placedSchema = z.object({
+  id: uuid,
+  party_size: z.number().int().positive(),
+  window_start: instant,
+  window_end: instant,
+  table_ids: z.array(uuid).min(1),
+  locked: z.boolean(),
+}).transform((p) => ({
+  id: p.id,
+  partySize: p.party_size,
+  windowStart: p.window_start,
+  windowEnd: p.window_end,
+  tableIds: p.table_ids,
+  locked: p.locked,
+}));
+
 export const snapshotSchema = z.object({
   booking: z.object({
     id: uuid,
@@ -41,9 +57,14 @@ export const snapshotSchema = z.object({
     window_end: instant,
   }),
   max_tables: z.number().int().min(1).max(6),
+  // The shortest stay the restaurant's turn-time policy allows (turn plus buffers), when known.
+  min_stay_minutes: z.number().int().positive().optional(),
   tables: z.array(tableSchema),
   adjacency: z.array(z.tuple([uuid, uuid])),
   busy: z.array(z.object({ table_id: uuid, start: instant, end: instant })),
+  // Only where re-optimisation is on: the bookings holding those tables, and whether each may still move.
+  reoptimize: z.boolean().default(false),
+  placed: z.array(placedSchema).default([]),
 }).transform((s) => ({
   bookingId: s.booking.id,
   restaurantId: s.booking.restaurant_id,
@@ -53,11 +74,30 @@ export const snapshotSchema = z.object({
   windowStart: s.booking.window_start,
   windowEnd: s.booking.window_end,
   maxTables: s.max_tables,
+  minStayMinutes: s.min_stay_minutes,
   tables: s.tables,
   adjacency: s.adjacency,
   busy: s.busy.map((b) => ({ tableId: b.table_id, start: b.start, end: b.end })),
+  placed: s.reoptimize ? s.placed : undefined,
 }));
 
 export type Table = z.output<typeof tableSchema>;
-export type Snapshot = z.output<typeof snapshotSchema>;
+/** A booking holding tables near the one being planned, as re-optimisation sees it. */
+export interface PlacedBooking {
+  readonly id: string;
+  readonly partySize: number;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly tableIds: readonly string[];
+  /** Seated, placed by staff, or starting soon: never moved. */
+  readonly locked: boolean;
+  /** Tables this booking may use (channel rules); every table when absent. */
+  readonly eligibleTableIds?: readonly string[];
+}
+/** Optional parts may be left out by callers that build snapshots themselves (tests, benchmarks). */
+export type Snapshot = Omit<z.output<typeof snapshotSchema>, "minStayMinutes" | "placed"> & {
+  minStayMinutes?: number;
+  /** Present only where re-optimisation is on. */
+  placed?: readonly PlacedBooking[];
+};
 export type BusyInterval = Snapshot["busy"][number];

@@ -40,23 +40,41 @@ export function singleTableFits(table: Table, partySize: number): boolean {
 }
 
 export function enumerateCandidates(request: CandidateRequest): Candidate[] {
-  const { partySize, maxTables } = request;
+  const { partySize } = request;
   const candidates: Candidate[] = request.tables
     .filter((t) => singleTableFits(t, partySize))
     .map((t) => candidateOf([t], partySize));
-  if (maxTables < 2) return sortByKey(candidates);
+  for (const group of connectedGroups(request.tables, request.adjacency, request.maxTables, partySize)) {
+    const seats = group.reduce((sum, t) => sum + t.capacity, 0);
+    if (seats >= partySize) candidates.push(candidateOf(group, partySize));
+  }
+  return sortByKey(candidates);
+}
 
-  const joinable = new Map(request.tables.filter((t) => t.movable).map((t) => [t.id, t]));
+/**
+ * Every connected group of 2..maxTables movable tables of one zone that some party of at most `maxParty`
+ * needs all of: a group is kept while removing its smallest table would leave fewer than `maxParty` seats,
+ * and grown only while it has fewer than `maxParty` seats (a bigger group would hold a table nobody needs).
+ */
+export function connectedGroups(
+  tables: readonly Table[],
+  adjacency: readonly (readonly [string, string])[],
+  maxTables: number,
+  maxParty = Infinity,
+): Table[][] {
+  if (maxTables < 2) return [];
+  const joinable = new Map(tables.filter((t) => t.movable).map((t) => [t.id, t]));
   const neighbours = new Map<string, Table[]>();
-  for (const [a, b] of request.adjacency) {
+  for (const [a, b] of adjacency) {
     const ta = joinable.get(a);
     const tb = joinable.get(b);
-    if (!ta || !tb || ta.zoneId !== tb.zoneId) continue;
+    if (!ta || !tb || ta.zoneId !== tb.zoneId || a === b) continue;
     neighbours.set(a, [...(neighbours.get(a) ?? []), tb]);
     neighbours.set(b, [...(neighbours.get(b) ?? []), ta]);
   }
 
   // Grow connected groups one neighbour at a time; a seen-set keeps each group once.
+  const groups: Table[][] = [];
   const seen = new Set<string>();
   let frontier: Table[][] = [...joinable.values()].filter((t) => neighbours.has(t.id)).map((t) => [t]);
   for (let size = 2; size <= maxTables && frontier.length > 0; size++) {
@@ -72,17 +90,14 @@ export function enumerateCandidates(request: CandidateRequest): Candidate[] {
           seen.add(key);
           const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
           const smallest = Math.min(...grown.map((t) => t.capacity));
-          if (seats >= partySize) {
-            if (seats - smallest < partySize) candidates.push(candidateOf(grown, partySize));
-          } else {
-            next.push(grown);
-          }
+          if (seats - smallest < maxParty) groups.push(grown);
+          if (seats < maxParty) next.push(grown);
         }
       }
     }
     frontier = next;
   }
-  return sortByKey(candidates);
+  return groups;
 }
 
 function sortByKey(candidates: Candidate[]): Candidate[] {

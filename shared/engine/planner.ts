@@ -4,6 +4,7 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import { freeTables } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
 import { getStrategy } from "./strategies/registry.ts";
+import type { Strategy } from "./strategies/strategy.ts";
 
 export type Plan =
   | {
@@ -17,7 +18,7 @@ export type Plan =
   }
   | { decision: "no_fit"; strategy: string; reason: string; candidates: 0 };
 
-export function planAssignment(snapshot: Snapshot, strategyName: string): Plan {
+export function planAssignment(snapshot: Snapshot, strategyName: string | Strategy): Plan {
   const strategy = getStrategy(strategyName);
   const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
   const candidates = enumerateCandidates({
@@ -50,12 +51,21 @@ function assignment(strategy: string, c: Candidate, score: number, count: number
   };
 }
 
+// Building a formatter costs far more than using one, and re-optimisation asks for many reasons.
+const clocks = new Map<string, Intl.DateTimeFormat>();
+function clockIn(timeZone: string): Intl.DateTimeFormat {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clocks.set(
+      timeZone,
+      clock = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }),
+    );
+  }
+  return clock;
+}
+
 function noFitReason(snapshot: Snapshot, freeCount: number): string {
-  const time = new Intl.DateTimeFormat("en-GB", {
-    timeZone: snapshot.timezone,
-    hour: "2-digit",
-    minute: "2-digit",
-  }).format(snapshot.startAt);
+  const time = clockIn(snapshot.timezone).format(snapshot.startAt);
   return `no_table_fits: no free table or combination seats a party of ${snapshot.partySize} ` +
     `at ${time} ${snapshot.timezone} (${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
 }

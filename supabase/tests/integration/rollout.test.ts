@@ -1,6 +1,7 @@
 // The rollout plan, end to end: shadow mode compares without writing V3 results, the kill switch and
 // "off" take effect on the very next booking, and percentage rollout is stable as it grows.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
 import {
   connect,
   createRestaurant,
@@ -42,7 +43,7 @@ Deno.test("shadow: legacy assigns, V3 plans on the same snapshot, only the compa
 
   const [c] = await sql`select * from public.shadow_comparisons where booking_id = ${id}`;
   assertEquals(c.experiment, "v3");
-  assertEquals([c.primary_strategy, c.candidate_strategy], ["first_fit", "optimal_fit"]);
+  assertEquals([c.primary_strategy, c.candidate_strategy], ["first_fit", DEFAULT_STRATEGY]);
   assertEquals(c.candidate_tables, [r.tableIds.get("T2")], "V3 would have taken the 4-top");
   assertEquals(c.match, "same_decision_different_tables");
   assertEquals(Number(c.score_diff), -2, "two fewer wasted seats");
@@ -114,7 +115,7 @@ Deno.test("the kill switch routes the very next booking to legacy, and releasing
       select id, assignment_mode, assignment_strategy from public.bookings where id in (${during}, ${after})`;
     const byId = new Map(rows.map((x) => [x.id, [x.assignment_mode, x.assignment_strategy]]));
     assertEquals(byId.get(during), ["legacy", "first_fit"]);
-    assertEquals(byId.get(after), ["v3", "optimal_fit"]);
+    assertEquals(byId.get(after), ["v3", DEFAULT_STRATEGY]);
     const [log] = await sql`
       select actor, reason, new_value from ops.rollout_log where setting = 'kill_switch' order by changed_at desc limit 1`;
     assertEquals([log.actor, log.reason, log.new_value], [ACTOR, "drill over", false]);

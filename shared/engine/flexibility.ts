@@ -1,0 +1,65 @@
+// How many ways each party size can still be seated during one window, and how many of those a choice of
+// tables would take away. A choice that leaves a party size with no way at all to be seated costs covers
+// later; one that takes one of thirty ways for a couple costs next to nothing. (Vidotto et al.'s
+// "flexibility": prefer the assignment that keeps the most alternatives open.)
+import type { Table } from "../domain/snapshot.ts";
+import { connectedGroups } from "./candidates.ts";
+
+export interface Arrangement {
+  readonly tableIds: readonly string[];
+  /** Smallest and largest party this arrangement may seat. */
+  readonly minParty: number;
+  readonly maxParty: number;
+}
+
+export class Flexibility {
+  private readonly arrangements: Arrangement[] = [];
+  private readonly byTable = new Map<string, number[]>();
+  /** Arrangements per party size, index = party size. */
+  private readonly alive: number[] = [];
+
+  constructor(
+    freeTables: readonly Table[],
+    adjacency: readonly (readonly [string, string])[],
+    maxTables: number,
+  ) {
+    for (const t of freeTables) {
+      this.add({ tableIds: [t.id], minParty: t.minPartySize, maxParty: t.maxPartySize });
+    }
+    for (const group of connectedGroups(freeTables, adjacency, maxTables)) {
+      const seats = group.reduce((n, t) => n + t.capacity, 0);
+      const smallest = Math.min(...group.map((t) => t.capacity));
+      // A combination is only offered when every table is needed (see candidates.ts).
+      this.add({ tableIds: group.map((t) => t.id), minParty: seats - smallest + 1, maxParty: seats });
+    }
+  }
+
+  /**
+   * The share of each party size's arrangements that taking `tableIds` removes, weighted by `weight(party)`:
+   * Σ weight(p) · removed(p) / alive(p).
+   */
+  loss(tableIds: readonly string[], weight: (party: number) => number): number {
+    const removed: number[] = [];
+    const seen = new Set<number>();
+    for (const id of tableIds) {
+      for (const a of this.byTable.get(id) ?? []) {
+        if (seen.has(a)) continue;
+        seen.add(a);
+        const { minParty, maxParty } = this.arrangements[a];
+        for (let p = minParty; p <= maxParty; p++) removed[p] = (removed[p] ?? 0) + 1;
+      }
+    }
+    let total = 0;
+    removed.forEach((count, p) => {
+      if (count) total += weight(p) * count / this.alive[p];
+    });
+    return total;
+  }
+
+  private add(a: Arrangement): void {
+    if (a.minParty > a.maxParty) return;
+    const index = this.arrangements.push(a) - 1;
+    for (const id of a.tableIds) this.byTable.set(id, [...(this.byTable.get(id) ?? []), index]);
+    for (let p = a.minParty; p <= a.maxParty; p++) this.alive[p] = (this.alive[p] ?? 0) + 1;
+  }
+}
