@@ -1,0 +1,256 @@
+import fc from "fast-check";
+import { assert, assertEquals } from "../testing/assert.ts";
+import type { PlacedBooking, Snapshot, Table } from "../domain/snapshot.ts";
+import { overlaps } from "./availability.ts";
+import { planAssignment } from "./planner.ts";
+import { type DayState, type NewBooking, reoptimize, reoptimizeSnapshot } from "./reoptimize.ts";
+
+const T0 = Date.parse("2030-01-07T19:00:00Z");
+const MIN = 60_000;
+const ZONE = "10000000-0000-4000-8000-000000000001";
+
+function table(n: number, capacity: number, extra: Partial<Table> = {}): Table {
+  return {
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+    number: `T${n}`,
+    zoneId: ZONE,
+    capacity,
+    minPartySize: 1,
+    maxPartySize: capacity,
+    movable: true,
+    ...extra,
+  };
+}
+
+function day(tables: Table[], bookings: PlacedBooking[], adjacency: [string, string][] = []): DayState {
+  return { restaurantId: "r", timezone: "UTC", tables, adjacency, maxTables: 3, bookings };
+}
+
+const request = (partySize: number, start = 0, minutes = 90): NewBooking => ({
+  id: "new",
+  partySize,
+  startAt: T0 + start * MIN,
+  windowStart: T0 + start * MIN,
+  windowEnd: T0 + (start + minutes) * MIN,
+});
+
+Deno.test("a couple on the only four-top moves to a free two-top so a party of four fits", () => {
+  const [two, four] = [table(1, 2), table(2, 4)];
+  const couple = {
+    id: "a",
+    partySize: 2,
+    windowStart: T0,
+    windowEnd: T0 + 90 * MIN,
+    tableIds: [four.id],
+    locked: false,
+  };
+  const result = reoptimize(day([two, four], [couple]), request(4), { strategy: "scarcity_fit" });
+  assertEquals(result.decision, "assign");
+  assert(result.decision === "assign");
+  assertEquals(result.tableIds, [four.id]);
+  assertEquals(result.moves, [{ bookingId: "a", fromTableIds: [four.id], toTableIds: [two.id] }]);
+});
+
+Deno.test("a locked booking is never moved, so the new party is refused with a reason", () => {
+  const [two, four] = [table(1, 2), table(2, 4)];
+  const seated = {
+    id: "a",
+    partySize: 2,
+    windowStart: T0,
+    windowEnd: T0 + 90 * MIN,
+    tableIds: [four.id],
+    locked: true,
+  };
+  const result = reoptimize(day([two, four], [seated]), request(4), { strategy: "scarcity_fit" });
+  assertEquals(result.decision, "no_fit");
+  assert(
+    result.decision === "no_fit" && result.reason.startsWith("no_table_fits: "),
+    "reason keeps its code",
+  );
+});
+
+Deno.test("a booking that fits on free tables moves nobody", () => {
+  const tables = [table(1, 2), table(2, 4)];
+  const result = reoptimize(day(tables, []), request(2), { strategy: "scarcity_fit" });
+  assert(result.decision === "assign" && result.moves.length === 0, "no moves");
+});
+
+Deno.test("from a snapshot, a busy interval no listed booking explains is treated as fixed", () => {
+  const [two, four] = [table(1, 2), table(2, 4)];
+  const snapshot: Snapshot = {
+    bookingId: "new",
+    restaurantId: "r",
+    partySize: 4,
+    startAt: T0,
+    timezone: "UTC",
+    windowStart: T0,
+    windowEnd: T0 + 90 * MIN,
+    maxTables: 3,
+    tables: [two, four],
+    adjacency: [],
+    busy: [{ tableId: four.id, start: T0, end: T0 + 90 * MIN }],
+    placed: [],
+  };
+  assertEquals(reoptimizeSnapshot(snapshot, { strategy: "scarcity_fit" }).decision, "no_fit");
+});
+
+// ---- properties -------------------------------------------------------------------------------
+
+/** A random floor with a day of bookings already placed by the planner, and one more request. */
+const arbitraryDay = fc.integer({ min: 2, max: 6 }).chain((count) =>
+  fc.record({
+    capacities: fc.array(fc.integer({ min: 2, max: 6 }), { minLength: count, maxLength: count }),
+    movable: fc.array(fc.boolean(), { minLength: count, maxLength: count }),
+    edges: fc.array(fc.tuple(fc.nat(count - 1), fc.nat(count - 1)), { maxLength: count * 2 }),
+    bookings: fc.array(
+      fc.record({
+        party: fc.integer({ min: 1, max: 6 }),
+        start: fc.integer({ min: -90, max: 90 }),
+        minutes: fc.integer({ min: 30, max: 150 }),
+        locked: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
+      }),
+      { maxLength: 16 },
+    ),
+    next: fc.record({ party: fc.integer({ min: 1, max: 8 }), start: fc.integer({ min: -30, max: 30 }) }),
+    maxMoves: fc.integer({ min: 1, max: 4 }),
+  }).map(({ capacities, movable, edges, bookings, next, maxMoves }) => {
+    const tables = capacities.map((c, i) => table(i + 1, c, { movable: movable[i] }));
+    const adjacency = edges.filter(([a, b]) => a !== b).map(([a, b]) => [tables[a].id, tables[b].id]) as [
+      string,
+      string,
+    ][];
+    const placed: PlacedBooking[] = [];
+    bookings.forEach((b, i) => {
+      const windowStart = T0 + b.start * MIN;
+      const windowEnd = windowStart + b.minutes * MIN;
+      const plan = planAssignment({
+        bookingId: `b${i}`,
+        restaurantId: "r",
+        partySize: b.party,
+        startAt: windowStart,
+        timezone: "UTC",
+        windowStart,
+        windowEnd,
+        maxTables: 3,
+        tables,
+        adjacency,
+        busy: placed.flatMap((p) =>
+          p.tableIds.map((tableId) => ({ tableId, start: p.windowStart, end: p.windowEnd }))
+        ),
+      }, "first_fit");
+      if (plan.decision === "assign") {
+        placed.push({
+          id: `b${i}`,
+          partySize: b.party,
+          windowStart,
+          windowEnd,
+          tableIds: plan.tableIds,
+          locked: b.locked,
+        });
+      }
+    });
+    return { state: day(tables, placed, adjacency), request: request(next.party, next.start), maxMoves };
+  })
+);
+
+/** The rules, restated independently of the engine, for one party on a set of tables. */
+function breaksRule(state: DayState, party: number, tableIds: readonly string[]): string | null {
+  const ts = tableIds.map((id) => state.tables.find((t) => t.id === id));
+  if (ts.some((t) => !t) || ts.length === 0 || new Set(tableIds).size !== ts.length) {
+    return "unknown or repeated table";
+  }
+  const tables = ts as Table[];
+  if (tables.length === 1) {
+    return party >= tables[0].minPartySize && party <= tables[0].maxPartySize ? null : "party out of range";
+  }
+  if (tables.length > state.maxTables) return "too many tables";
+  if (tables.some((t) => !t.movable)) return "fixed table combined";
+  const seats = tables.reduce((n, t) => n + t.capacity, 0);
+  if (seats < party || seats - Math.min(...tables.map((t) => t.capacity)) >= party) return "wrong seat count";
+  const reached = new Set([tableIds[0]]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [a, b] of state.adjacency) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        if (reached.has(x) && tableIds.includes(y) && !reached.has(y)) {
+          reached.add(y);
+          grew = true;
+        }
+      }
+    }
+  }
+  return reached.size === tables.length ? null : "not connected";
+}
+
+Deno.test("property: re-optimisation never breaks a rule, double-books or moves a locked booking", () => {
+  fc.assert(
+    fc.property(arbitraryDay, ({ state, request, maxMoves }) => {
+      const result = reoptimize(state, request, { strategy: "scarcity_fit", maxMoves });
+      if (result.decision !== "assign") return;
+      assert(result.moves.length <= maxMoves, "within the move budget");
+      const final = new Map(state.bookings.map((b) => [b.id, { ...b }]));
+      for (const m of result.moves) {
+        const b = final.get(m.bookingId);
+        assert(b !== undefined && !b.locked, `only unlocked bookings move (${m.bookingId})`);
+        assertEquals([...m.fromTableIds], [...b!.tableIds], "a move starts where the booking is");
+        assertEquals(breaksRule(state, b!.partySize, m.toTableIds), null, "a moved booking obeys the rules");
+        final.set(b!.id, { ...b!, tableIds: m.toTableIds });
+      }
+      assertEquals(
+        breaksRule(state, request.partySize, result.tableIds),
+        null,
+        "the new booking obeys the rules",
+      );
+      const holds = [...final.values(), { ...request, tableIds: result.tableIds }];
+      for (const [i, a] of holds.entries()) {
+        for (const b of holds.slice(i + 1)) {
+          const shared = a.tableIds.some((t) => b.tableIds.includes(t));
+          assert(
+            !(shared && overlaps(a.windowStart, a.windowEnd, b.windowStart, b.windowEnd)),
+            "no double booking",
+          );
+        }
+      }
+    }),
+    // About one case in thirty needs moves; enough runs to exercise them well.
+    { numRuns: 1500 },
+  );
+});
+
+Deno.test("property: re-optimisation is deterministic", () => {
+  fc.assert(
+    fc.property(arbitraryDay, ({ state, request, maxMoves }) => {
+      const options = { strategy: "scarcity_fit", maxMoves };
+      assertEquals(reoptimize(state, request, options), reoptimize(state, request, options));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("property: when the plain plan seats a booking, re-optimisation moves nobody", () => {
+  fc.assert(
+    fc.property(arbitraryDay, ({ state, request }) => {
+      const result = reoptimize(state, request, { strategy: "scarcity_fit" });
+      const busy = state.bookings.flatMap((b) =>
+        b.tableIds.map((tableId) => ({ tableId, start: b.windowStart, end: b.windowEnd }))
+      );
+      const plain = planAssignment({
+        bookingId: request.id,
+        restaurantId: "r",
+        partySize: request.partySize,
+        startAt: request.startAt,
+        timezone: "UTC",
+        windowStart: request.windowStart,
+        windowEnd: request.windowEnd,
+        maxTables: state.maxTables,
+        tables: [...state.tables],
+        adjacency: state.adjacency.map(([a, b]) => [a, b] as [string, string]),
+        busy,
+      }, "scarcity_fit");
+      if (plain.decision === "assign") {
+        assert(result.decision === "assign" && result.moves.length === 0, "no moves when it fits as it is");
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
