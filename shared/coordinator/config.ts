@@ -5,6 +5,7 @@
 import { z } from "../deps.ts";
 import { DEFAULT_STRATEGY, strategyNames } from "../engine/strategies/registry.ts";
 import type { ModeCeiling } from "../store/port.ts";
+import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
 
 export type Warn = (message: string) => void;
 
@@ -50,6 +51,8 @@ const envSchema = z.object({
   }),
   ASSIGNMENT_MAX_REPLANS: z.coerce.number().int().min(0).max(10).default(3),
   ASSIGNMENT_DRAIN_BUDGET_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  // Where ops turned re-optimisation on (ops.set_reoptimization): the most bookings one new booking may move.
+  ASSIGNMENT_REOPTIMIZE_MAX_MOVES: z.coerce.number().int().min(1).max(6).default(DEFAULT_MAX_MOVES),
 });
 
 /**
@@ -71,6 +74,7 @@ export interface CoordinatorConfig {
   maxReplans: number;
   /** How long a running instance keeps claiming due bookings after a request (0 disables). */
   drainBudgetMs: number;
+  reoptimizeMaxMoves: number;
 }
 
 export function loadCoordinatorConfig(
@@ -88,5 +92,6 @@ export function loadCoordinatorConfig(
     maxParallel: parseMaxParallel(env.FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL, warn),
     maxReplans: parsed.ASSIGNMENT_MAX_REPLANS,
     drainBudgetMs: parsed.ASSIGNMENT_DRAIN_BUDGET_MS,
+    reoptimizeMaxMoves: parsed.ASSIGNMENT_REOPTIMIZE_MAX_MOVES,
   };
 }

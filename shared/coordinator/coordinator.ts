@@ -1,7 +1,7 @@
 // The coordinator for one booking: begin (Postgres) → plan (engine) → commit (Postgres), re-planning on
 // a fresh snapshot when a commit loses a race, and reporting every other ending through `fail` so
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
-import { planAssignment } from "../engine/planner.ts";
+import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import {
   type AssignmentStore,
@@ -21,6 +21,8 @@ export interface CoordinatorOptions {
   modeCeiling?: ModeCeiling;
   /** Re-plans allowed after lost races before the attempt is given up as a conflict. */
   maxReplans: number;
+  /** Most bookings one new booking may move where re-optimisation is on (v3 mode only). */
+  reoptimizeMaxMoves?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -81,7 +83,12 @@ export async function processBooking(
   try {
     for (let replans = 0;; replans++) {
       const planStarted = now();
-      const plan = planAssignment(snapshot, primaryStrategy);
+      // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
+      const { plan, moves, explored } = planWithMoves(
+        snapshot,
+        primaryStrategy,
+        mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
+      );
       let shadow: ShadowComparison | undefined;
       if (mode === "shadow") {
         const aa = begun.shadow_candidate === "aa";
@@ -95,7 +102,12 @@ export async function processBooking(
             kind: "no_fit",
             reason: plan.reason,
             durationMs: elapsed(),
-            details: { strategy: plan.strategy, replans, mode },
+            details: {
+              strategy: plan.strategy,
+              replans,
+              mode,
+              ...(explored ? { reoptimize_explored: explored } : {}),
+            },
             shadow,
           }),
         );
@@ -104,6 +116,7 @@ export async function processBooking(
         booking_id: bookingId,
         tables: plan.tableNumbers,
         candidates: plan.candidates,
+        moved_bookings: moves.length,
       });
       const committed = await store.commit({
         ...lease,
@@ -112,6 +125,7 @@ export async function processBooking(
         durationMs: elapsed(),
         metadata: { score: plan.score, slack: plan.slack, candidates: plan.candidates, replans, mode },
         shadow,
+        moves,
       });
       if (committed.outcome === "confirmed") {
         log.info(SOURCE, "confirmed", { booking_id: bookingId, mode, strategy: plan.strategy, replans });

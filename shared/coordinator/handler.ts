@@ -30,6 +30,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     maxParallel: config.maxParallel ?? undefined,
     modeCeiling: config.modeCeiling,
     maxReplans: config.maxReplans,
+    reoptimizeMaxMoves: config.reoptimizeMaxMoves,
     logger,
   };
   let draining = false;

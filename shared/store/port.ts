@@ -38,6 +38,23 @@ export interface CommitArgs {
   durationMs: number;
   metadata: Record<string, unknown>;
   shadow?: ShadowComparison;
+  /** Re-optimisation (where ops turned it on): not-yet-seated bookings to move first, as the engine saw them. */
+  moves?: readonly Move[];
+}
+
+export interface Move {
+  readonly bookingId: string;
+  readonly fromTableIds: readonly string[];
+  readonly toTableIds: readonly string[];
+}
+
+/** The shape assignment_commit's p_moves takes. */
+export function movesJson(moves: readonly Move[]) {
+  return moves.map((m) => ({
+    booking_id: m.bookingId,
+    from_table_ids: [...m.fromTableIds],
+    to_table_ids: [...m.toTableIds],
+  }));
 }
 
 export interface FailArgs {

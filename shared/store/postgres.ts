@@ -8,7 +8,7 @@ import {
   failResultSchema,
   notificationSchema,
 } from "./results.ts";
-import { type AssignmentStore, StoreError } from "./port.ts";
+import { type AssignmentStore, movesJson, StoreError } from "./port.ts";
 
 export function postgresStore(url: string, options: { max?: number } = {}): AssignmentStore {
   const sql = postgres(url, {
@@ -45,7 +45,8 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
         const [{ r }] = await sql`
           select public.assignment_commit(${a.bookingId}::uuid, ${a.leaseToken}::uuid,
             ${uuidArray(a.tableIds)}::uuid[], ${a.strategy}, ${Math.round(a.durationMs)}::integer,
-            ${sql.json(toJson(a.metadata))}, ${a.shadow ? sql.json(toJson(a.shadow)) : null}) as r`;
+            ${sql.json(toJson(a.metadata))}, ${a.shadow ? sql.json(toJson(a.shadow)) : null},
+            ${a.moves?.length ? sql.json(toJson(movesJson(a.moves))) : null}) as r`;
         return commitResultSchema.parse(r);
       }),
     fail: (a) =>

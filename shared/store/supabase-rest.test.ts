@@ -77,6 +77,25 @@ Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", asy
   });
 });
 
+Deno.test("re-optimisation's moves go as p_moves in the shape assignment_commit reads", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "lease_lost" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const [t1, t2] = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"];
+  const moved = "44444444-4444-4444-8444-444444444444";
+  await store.commit({
+    bookingId: BOOKING,
+    leaseToken: "33333333-3333-4333-8333-333333333333",
+    tableIds: [t2],
+    strategy: "scarcity_fit",
+    durationMs: 3,
+    metadata: {},
+    moves: [{ bookingId: moved, fromTableIds: [t2], toTableIds: [t1] }],
+  });
+  assertEquals((calls[0].body as Record<string, unknown>).p_moves, [
+    { booking_id: moved, from_table_ids: [t2], to_table_ids: [t1] },
+  ]);
+});
+
 Deno.test("a PostgREST error becomes a StoreError with the SQLSTATE and message", async () => {
   const { fetchImpl } = fakePostgrest(() =>
     Response.json(

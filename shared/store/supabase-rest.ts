@@ -9,7 +9,7 @@ import {
   failResultSchema,
   notificationSchema,
 } from "./results.ts";
-import { type AssignmentStore, StoreError } from "./port.ts";
+import { type AssignmentStore, movesJson, StoreError } from "./port.ts";
 
 export function supabaseRestStore(
   url: string,
@@ -52,6 +52,7 @@ export function supabaseRestStore(
           p_duration_ms: Math.round(a.durationMs),
           p_metadata: a.metadata as Json,
           p_shadow: a.shadow as Json | undefined,
+          p_moves: a.moves?.length ? movesJson(a.moves) as Json : undefined,
         }),
       ),
     fail: async (a) =>

@@ -117,6 +117,12 @@ returns jsonb language sql stable set search_path = '' as $$
       'timezone', (select r.timezone from public.restaurants r where r.id = b.restaurant_id),
       'window_start', pg_catalog.lower(private.blocked_window(b)), 'window_end', pg_catalog.upper(private.blocked_window(b))),
     'max_tables', (p_settings ->> 'max_tables_per_booking')::integer,
+    -- The shortest stay the turn-time policy gives any party (dining plus buffers): the engine treats a gap
+    -- between two bookings that is too short for such a stay as dead time.
+    'min_stay_minutes', (
+      select coalesce(min(p.dining_minutes + p.buffer_before_minutes + p.buffer_after_minutes), r.default_turn_minutes)
+        from public.restaurants r left join public.turn_time_policies p on p.restaurant_id = r.id
+       where r.id = b.restaurant_id group by r.default_turn_minutes),
     'tables', coalesce((
       select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'id', t.id, 'number', t.table_number, 'zone_id', t.zone_id, 'capacity', t.capacity,

@@ -1,0 +1,74 @@
+// Re-optimisation end to end: where ops turned it on, a booking that fits nowhere as the room stands is
+// confirmed by moving a not-yet-seated booking to another table first, in the same commit; where it is off
+// (the default), the same booking goes to manual review. Needs `scripts/stack start`.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+
+const sql = connect(4);
+
+async function activeTables(bookingId: string): Promise<string[]> {
+  const rows = await sql<{ table_number: string }[]>`
+    select t.table_number from public.booking_table_assignments a
+      join public.restaurant_tables t on t.id = a.table_id
+     where a.booking_id = ${bookingId} and a.released_at is null order by t.table_number`;
+  return rows.map((r) => r.table_number);
+}
+
+/**
+ * A two-top and a four-top. A couple lands on the four-top because the two-top is taken; then the two-top
+ * frees up (a cancellation) and a party of four asks for the same time.
+ */
+async function crowdedEvening(reoptimize: boolean) {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 4 }],
+  });
+  if (reoptimize) await sql`select ops.set_reoptimization(true, 'test', ${r.id}::uuid, 'benchmark winner')`;
+  const day = someDay();
+  const early = await r.insertBooking(2, `${day}T18:30:00Z`);
+  assertEquals([...(await waitForTerminal(sql, [early])).values()], ["confirmed"]);
+  const couple = await r.insertBooking(2, `${day}T19:00:00Z`);
+  assertEquals([...(await waitForTerminal(sql, [couple])).values()], ["confirmed"]);
+  assertEquals(await activeTables(couple), ["T2"], "the couple had to take the four-top");
+  await sql`select ops.cancel_booking(${early}::uuid, 'guest cancelled', 'test')`;
+  const four = await r.insertBooking(4, `${day}T19:00:00Z`);
+  const [state] = (await waitForTerminal(sql, [four])).values();
+  return { r, couple, four, state };
+}
+
+Deno.test("with re-optimisation on, a not-yet-seated couple moves so a party of four is confirmed", async () => {
+  const { r, couple, four, state } = await crowdedEvening(true);
+  assertEquals(state, "confirmed");
+  assertEquals(await activeTables(four), ["T2"]);
+  assertEquals(await activeTables(couple), ["T1"], "the couple was moved to the two-top");
+  const [moved] = await sql<{ n: number; for_booking: string }[]>`
+    select count(*)::int as n, min(context ->> 'for_booking') as for_booking from public.observability_events
+     where booking_id = ${couple} and event_type = 'coordinator.booking_moved'`;
+  assertEquals(moved.n, 1, "one move event for the moved booking");
+  assertEquals(moved.for_booking, four);
+  const [confirmed] = await sql<{ moved: number }[]>`
+    select (context ->> 'moved_bookings')::int as moved from public.observability_events
+     where booking_id = ${four} and event_type = 'coordinator.confirmed'`;
+  assertEquals(confirmed.moved, 1);
+  const [{ overlaps }] = await sql<{ overlaps: number }[]>`
+    select count(*)::int as overlaps from public.booking_table_assignments a
+      join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+     where a.restaurant_id = ${r.id} and a.released_at is null and b.released_at is null`;
+  assertEquals(overlaps, 0);
+  const [{ released }] = await sql<{ released: number }[]>`
+    select count(*)::int as released from public.booking_table_assignments
+     where booking_id = ${couple} and released_at is not null`;
+  assert(released === 1, "the couple's old table stays as history, released");
+});
+
+Deno.test("with re-optimisation off (the default), the same party of four goes to manual review", async () => {
+  const { couple, four, state } = await crowdedEvening(false);
+  assertEquals(state, "manual_review");
+  assertEquals(await activeTables(couple), ["T2"], "nobody was moved");
+  const [{ reason }] = await sql<{ reason: string }[]>`
+    select manual_review_reason as reason from public.bookings where id = ${four}`;
+  assert(reason.startsWith("no_table_fits: "), reason);
+});
+
+Deno.test("closing", async () => {
+  await sql.end();
+});
