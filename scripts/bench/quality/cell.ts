@@ -1,0 +1,152 @@
+// One benchmark cell: one generated day replayed against every policy, then both exact yardsticks.
+import { DEFAULT_STRATEGY, strategyNames } from "../../../shared/engine/strategies/registry.ts";
+import { percentile } from "../../../shared/testing/random.ts";
+import { generateDay, type MixId, offeredLoad } from "./demand.ts";
+import { layoutById } from "./layouts.ts";
+import { type DayMetrics, measure } from "./metrics.ts";
+import { loadSolver } from "./packing-milp.ts";
+import { type PolicyRun, replayReoptimizing, replayStrategy } from "./policies.ts";
+import { clairvoyant, fcfsRepack } from "./yardsticks.ts";
+
+export interface CellSpec {
+  readonly layout: string;
+  readonly mix: MixId;
+  readonly load: number;
+  readonly seed: number;
+  /** Time limit of one FCFS-repack feasibility solve, and of the clairvoyant solve, in seconds. */
+  readonly repackSeconds: number;
+  readonly clairvoyantSeconds: number;
+  readonly maxMoves: number;
+  /** Keep each policy's seating, for the occupancy chart. */
+  readonly keepSeating?: boolean;
+}
+
+export interface Timing {
+  readonly n: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface PolicyResult extends Omit<DayMetrics, "violations"> {
+  readonly violations: number;
+  readonly violationSamples: readonly string[];
+  readonly moves: number;
+  readonly lockedMoves: number;
+  /** Engine time per request (the plain plan), ms. */
+  readonly decision?: Timing;
+  /** Re-optimisation time for requests the plain plan could not seat, ms. */
+  readonly reoptimize?: Timing;
+}
+
+export interface CellResult {
+  readonly spec: CellSpec;
+  readonly offeredLoad: number;
+  readonly requests: number;
+  readonly seats: number;
+  readonly tables: number;
+  readonly policies: Readonly<Record<string, PolicyResult>>;
+  readonly fcfsRepack: { seconds: number; solves: number; maxSolveSeconds: number; undetermined: number };
+  readonly clairvoyant: {
+    seconds: number;
+    status: string;
+    covers: number;
+    bound: number;
+    gap: number;
+  };
+  /** Raw engine times per policy, for percentiles over many cells (not written to JSON). */
+  readonly samples: Readonly<Record<string, { decision: number[]; reoptimize: number[] }>>;
+  readonly seating?: Readonly<Record<string, readonly (readonly string[] | null)[]>>;
+}
+
+export const LEGACY = "legacy_first_fit";
+export const REPACK = "fcfs_repack";
+export const CLAIRVOYANT = "clairvoyant";
+export const REOPT = "+reopt";
+export const reoptimizingName = (strategy: string) => `${strategy}${REOPT}`;
+
+/** The policies every cell runs, in report order. */
+export function policyNames(): string[] {
+  const v3 = strategyNames().filter((s) => s !== "first_fit");
+  return [LEGACY, ...v3, reoptimizingName(DEFAULT_STRATEGY), REPACK, CLAIRVOYANT];
+}
+
+function timing(values: readonly number[]): Timing | undefined {
+  if (values.length === 0) return undefined;
+  return {
+    n: values.length,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    max: Math.max(...values),
+  };
+}
+
+export async function runCell(spec: CellSpec): Promise<CellResult> {
+  const highs = await loadSolver();
+  const layout = layoutById(spec.layout);
+  const day = generateDay(layout, spec.mix, spec.load, spec.seed);
+  const runs = new Map<string, PolicyRun>();
+  runs.set(LEGACY, replayStrategy(day, "first_fit"));
+  for (const name of strategyNames().filter((s) => s !== "first_fit")) {
+    runs.set(name, replayStrategy(day, name));
+  }
+  runs.set(reoptimizingName(DEFAULT_STRATEGY), replayReoptimizing(day, DEFAULT_STRATEGY, spec.maxMoves));
+
+  const repack = fcfsRepack(highs, day, { timeLimitSeconds: spec.repackSeconds });
+  runs.set(REPACK, { tables: repack.tables, decisionMs: [], reoptimizeMs: [], moves: 0, lockedMoves: 0 });
+  // Warm-start the clairvoyant solve from the best seating any policy found.
+  const covers = (run: PolicyRun) =>
+    day.requests.reduce((n, r) => n + (run.tables[r.index] ? r.partySize : 0), 0);
+  const best = [...runs.values()].reduce((a, b) => (covers(b) > covers(a) ? b : a));
+  const optimum = clairvoyant(highs, day, { ...repack, tables: best.tables }, {
+    timeLimitSeconds: spec.clairvoyantSeconds,
+  });
+  runs.set(CLAIRVOYANT, {
+    tables: optimum.tables,
+    decisionMs: [],
+    reoptimizeMs: [],
+    moves: 0,
+    lockedMoves: 0,
+  });
+
+  const policies: Record<string, PolicyResult> = {};
+  const samples: Record<string, { decision: number[]; reoptimize: number[] }> = {};
+  for (const [name, run] of runs) {
+    const m = measure(day, run.tables);
+    policies[name] = {
+      ...m,
+      violations: m.violations.length,
+      violationSamples: m.violations.slice(0, 3),
+      moves: run.moves,
+      lockedMoves: run.lockedMoves,
+      decision: timing(run.decisionMs),
+      reoptimize: timing(run.reoptimizeMs),
+    };
+    samples[name] = { decision: [...run.decisionMs], reoptimize: [...run.reoptimizeMs] };
+  }
+  return {
+    spec,
+    offeredLoad: offeredLoad(day),
+    requests: day.requests.length,
+    seats: layout.tables.reduce((n, t) => n + t.capacity, 0),
+    tables: layout.tables.length,
+    policies,
+    fcfsRepack: {
+      seconds: repack.seconds,
+      solves: repack.solves,
+      maxSolveSeconds: repack.maxSolveSeconds,
+      undetermined: repack.undetermined,
+    },
+    clairvoyant: {
+      seconds: optimum.seconds,
+      status: optimum.status ?? "unknown",
+      covers: policies[CLAIRVOYANT].covers,
+      bound: Math.max(optimum.bound ?? 0, policies[CLAIRVOYANT].covers),
+      gap: optimum.gap ?? 0,
+    },
+    samples,
+    seating: spec.keepSeating ? Object.fromEntries([...runs].map(([k, v]) => [k, v.tables])) : undefined,
+  };
+}

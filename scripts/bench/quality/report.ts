@@ -1,0 +1,317 @@
+// Turns cell results into the benchmark's verdict: ratios to both yardsticks by load, the issue's targets
+// (met or missed, with the measured number), per-layout detail and engine timings.
+import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
+import { percentile } from "../../../shared/testing/random.ts";
+import { type CellResult, CLAIRVOYANT, LEGACY, policyNames, REOPT, REPACK } from "./cell.ts";
+import { PARTY_BUCKETS } from "./metrics.ts";
+
+export interface Targets {
+  readonly defaultVsRepack: number;
+  readonly reoptVsRepack: number;
+  readonly movesPerAccepted: number;
+  readonly gainOverLegacyAt: number;
+  readonly gainOverLegacy: number;
+  /** Engine p95 in ms by layout size: up to 60 tables, and larger rooms. */
+  readonly decisionP95Ms: { readonly upTo60Tables: number; readonly larger: number };
+  readonly reoptimizeP95Ms: number;
+}
+
+export const TARGETS: Targets = {
+  defaultVsRepack: 0.97,
+  reoptVsRepack: 0.995,
+  movesPerAccepted: 0.2,
+  gainOverLegacyAt: 1.2,
+  gainOverLegacy: 0.03,
+  decisionP95Ms: { upTo60Tables: 10, larger: 50 },
+  reoptimizeP95Ms: 250,
+};
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean;
+}
+
+export interface Summary {
+  readonly loads: number[];
+  readonly layouts: string[];
+  readonly policies: string[];
+  /** Mean over cells of covers / FCFS-repack covers, by policy and load. */
+  readonly ratioToRepack: Record<string, Record<string, number>>;
+  /** Mean over cells of covers / best clairvoyant covers found (a lower bound on the optimum). */
+  readonly ratioToClairvoyant: Record<string, Record<string, number>>;
+  readonly targets: TargetCheck[];
+}
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const f = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : "–");
+const pct = (x: number, digits = 1) => (Number.isFinite(x) ? `${(x * 100).toFixed(digits)}%` : "–");
+
+export const DEFAULT_REOPT = `${DEFAULT_STRATEGY}${REOPT}`;
+
+function ratio(cell: CellResult, policy: string, to: string): number {
+  const base = cell.policies[to].covers;
+  return base === 0 ? 1 : cell.policies[policy].covers / base;
+}
+
+export function summarise(cells: readonly CellResult[]): Summary {
+  const loads = [...new Set(cells.map((c) => c.spec.load))].sort((a, b) => a - b);
+  const layouts = [...new Set(cells.map((c) => c.spec.layout))];
+  const policies = policyNames();
+  const byLoad = (load: number) => cells.filter((c) => c.spec.load === load);
+  const table = (to: string) =>
+    Object.fromEntries(policies.map((p) => [
+      p,
+      Object.fromEntries(loads.map((l) => [String(l), mean(byLoad(l).map((c) => ratio(c, p, to)))])),
+    ]));
+  const ratioToRepack = table(REPACK);
+  const ratioToClairvoyant = table(CLAIRVOYANT);
+
+  const targets: TargetCheck[] = [];
+  // The mean over seeds of the weakest layout × mix at a load, to show the spread behind the average.
+  const worst = (policy: string, load: number) => {
+    const groups = new Map<string, number[]>();
+    for (const c of byLoad(load)) {
+      const key = `${c.spec.layout} ${c.spec.mix}`;
+      groups.set(key, [...(groups.get(key) ?? []), ratio(c, policy, REPACK)]);
+    }
+    const [key, value] = [...groups].map(([k, v]) => [k, mean(v)] as const).sort((a, b) => a[1] - b[1])[0];
+    return `${f(value)} ${key}`;
+  };
+  const goals = [[DEFAULT_STRATEGY, TARGETS.defaultVsRepack], [
+    DEFAULT_REOPT,
+    TARGETS.reoptVsRepack,
+  ]] as const;
+  for (const [policy, goal] of goals) {
+    for (const l of loads) {
+      const r = ratioToRepack[policy][String(l)];
+      targets.push({
+        target: `${policy}${
+          policy === DEFAULT_STRATEGY ? " (no moves)" : ""
+        } ≥ ${goal} × FCFS-repack at ρ = ${l}`,
+        measured: `${f(r)} (weakest layout × mix: ${worst(policy, l)})`,
+        met: r >= goal,
+      });
+    }
+  }
+  const moves = sum(cells.map((c) => c.policies[DEFAULT_REOPT].moves));
+  const accepted = sum(cells.map((c) => c.policies[DEFAULT_REOPT].accepted));
+  targets.push({
+    target: `${DEFAULT_REOPT} moves < ${TARGETS.movesPerAccepted} per accepted booking`,
+    measured: f(moves / accepted),
+    met: moves / accepted < TARGETS.movesPerAccepted,
+  });
+  const at = byLoad(TARGETS.gainOverLegacyAt);
+  if (at.length > 0) {
+    const gain = sum(at.map((c) => c.policies[DEFAULT_STRATEGY].covers)) /
+        sum(at.map((c) => c.policies[LEGACY].covers)) - 1;
+    targets.push({
+      target: `ρ = ${TARGETS.gainOverLegacyAt}: ${DEFAULT_STRATEGY} covers ≥ legacy + ${
+        pct(TARGETS.gainOverLegacy, 0)
+      }`,
+      measured: `+${pct(gain, 2)}`,
+      met: gain >= TARGETS.gainOverLegacy,
+    });
+    const large = (p: string) => {
+      const requests = sum(at.map((c) => c.policies[p].largeParties.requests));
+      return requests === 0 ? 1 : sum(at.map((c) => c.policies[p].largeParties.accepted)) / requests;
+    };
+    targets.push({
+      target: `ρ = ${TARGETS.gainOverLegacyAt}: acceptance of parties of 6+ not below legacy`,
+      measured: `${pct(large(DEFAULT_STRATEGY))} vs ${pct(large(LEGACY))}`,
+      met: large(DEFAULT_STRATEGY) >= large(LEGACY),
+    });
+  }
+  for (const layout of layouts) {
+    const cs = cells.filter((c) => c.spec.layout === layout);
+    const tables = cs[0].tables;
+    const limit = tables <= 60 ? TARGETS.decisionP95Ms.upTo60Tables : TARGETS.decisionP95Ms.larger;
+    const p95 = percentile(cs.flatMap((c) => c.samples[DEFAULT_STRATEGY].decision), 95);
+    targets.push({
+      target: `${layout} (${tables} tables): ${DEFAULT_STRATEGY} decision p95 ≤ ${limit} ms`,
+      measured: `${f(p95, 2)} ms`,
+      met: p95 <= limit,
+    });
+  }
+  const reopt = percentile(cells.flatMap((c) => c.samples[DEFAULT_REOPT].reoptimize), 95);
+  targets.push({
+    target: `re-optimisation p95 ≤ ${TARGETS.reoptimizeP95Ms} ms (requests the plain plan could not seat)`,
+    measured: Number.isFinite(reopt) ? `${f(reopt, 1)} ms` : "no such requests",
+    met: !(reopt > TARGETS.reoptimizeP95Ms),
+  });
+  const unsafe = sum(
+    cells.flatMap((c) => Object.values(c.policies).map((p) => p.violations + p.lockedMoves)),
+  );
+  targets.push({
+    target: "safety: no double booking, broken rule or moved seated booking in any policy",
+    measured: String(unsafe),
+    met: unsafe === 0,
+  });
+  return { loads, layouts, policies, ratioToRepack, ratioToClairvoyant, targets };
+}
+
+export function markdown(
+  cells: readonly CellResult[],
+  summary: Summary,
+  meta: Record<string, string>,
+): string {
+  const { loads, layouts, policies } = summary;
+  const lines: string[] = [];
+  const row = (cols: (string | number)[]) => lines.push(`| ${cols.join(" | ")} |`);
+  const header = (cols: string[], align: string[]) => {
+    row(cols);
+    row(align);
+  };
+  const byLoad = (load: number) => cells.filter((c) => c.spec.load === load);
+
+  lines.push("# Assignment quality benchmark", "");
+  for (const [k, v] of Object.entries(meta)) lines.push(`- ${k}: ${v}`);
+  lines.push("");
+  lines.push("## Targets", "");
+  header(["target", "measured", "result"], ["---", "---:", "---"]);
+  for (const t of summary.targets) row([t.target, t.measured, t.met ? "met" : "**missed**"]);
+
+  lines.push("", "## Covers relative to FCFS-repack (mean over cells)", "");
+  header(["policy", ...loads.map((l) => `ρ = ${l}`)], ["---", ...loads.map(() => "---:")]);
+  for (const p of policies) row([p, ...loads.map((l) => f(summary.ratioToRepack[p][String(l)]))]);
+
+  lines.push("", "## Covers relative to the clairvoyant optimum (best solution found; mean over cells)", "");
+  header(["policy", ...loads.map((l) => `ρ = ${l}`)], ["---", ...loads.map(() => "---:")]);
+  for (const p of policies) row([p, ...loads.map((l) => f(summary.ratioToClairvoyant[p][String(l)]))]);
+
+  lines.push("", "## What each policy did, by load (all cells)", "");
+  header(
+    [
+      "policy",
+      "ρ",
+      "acceptance",
+      "covers",
+      "utilisation",
+      "fit efficiency",
+      "combinations",
+      "manual review",
+      "moves / accepted",
+      "moves / day",
+    ],
+    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+  );
+  for (const p of policies) {
+    for (const l of loads) {
+      const cs = byLoad(l).map((c) => c.policies[p]);
+      const acc = sum(cs.map((m) => m.accepted));
+      row([
+        p,
+        l,
+        pct(acc / sum(cs.map((m) => m.requests))),
+        sum(cs.map((m) => m.covers)),
+        pct(mean(cs.map((m) => m.utilisation))),
+        pct(mean(cs.map((m) => m.fitEfficiency))),
+        pct(sum(cs.map((m) => m.combinations)) / acc),
+        pct(sum(cs.map((m) => m.manualReview)) / sum(cs.map((m) => m.requests))),
+        f(sum(cs.map((m) => m.moves)) / acc),
+        f(mean(cs.map((m) => m.moves)), 1),
+      ]);
+    }
+  }
+
+  const highest = loads.includes(TARGETS.gainOverLegacyAt)
+    ? TARGETS.gainOverLegacyAt
+    : loads[loads.length - 1];
+  lines.push("", `## Acceptance by party size at ρ = ${highest}`, "");
+  header(["policy", ...PARTY_BUCKETS, "6+"], ["---", ...PARTY_BUCKETS.map(() => "---:"), "---:"]);
+  for (const p of policies) {
+    const cs = byLoad(highest).map((c) => c.policies[p]);
+    const share = (pick: (m: (typeof cs)[number]) => { requests: number; accepted: number }) =>
+      pct(sum(cs.map((m) => pick(m).accepted)) / sum(cs.map((m) => pick(m).requests)));
+    row([p, ...PARTY_BUCKETS.map((b) => share((m) => m.byParty[b])), share((m) => m.largeParties)]);
+  }
+
+  lines.push("", "## By layout: covers relative to FCFS-repack", "");
+  header(["layout", "ρ", LEGACY, ...policies.filter((p) => p !== LEGACY && p !== REPACK)], [
+    "---",
+    "---:",
+    ...policies.filter((p) => p !== REPACK).map(() => "---:"),
+  ]);
+  for (const layout of layouts) {
+    for (const l of loads) {
+      const cs = cells.filter((c) => c.spec.layout === layout && c.spec.load === l);
+      row([
+        layout,
+        l,
+        ...[LEGACY, ...policies.filter((p) => p !== LEGACY && p !== REPACK)].map((p) =>
+          f(mean(cs.map((c) => ratio(c, p, REPACK))))
+        ),
+      ]);
+    }
+  }
+
+  lines.push("", "## Engine time per booking (ms, all cells of a layout)", "");
+  const timed = policies.filter((p) => p !== REPACK && p !== CLAIRVOYANT);
+  header(["layout", "tables", "policy", "p50", "p95", "p99", "re-optimisation p95"], [
+    "---",
+    "---:",
+    "---",
+    "---:",
+    "---:",
+    "---:",
+    "---:",
+  ]);
+  for (const layout of layouts) {
+    const cs = cells.filter((c) => c.spec.layout === layout);
+    for (const p of timed) {
+      const d = cs.flatMap((c) => c.samples[p].decision);
+      const r = cs.flatMap((c) => c.samples[p].reoptimize);
+      row([
+        layout,
+        cs[0].tables,
+        p,
+        f(percentile(d, 50), 2),
+        f(percentile(d, 95), 2),
+        f(percentile(d, 99), 2),
+        r.length ? f(percentile(r, 95), 1) : "–",
+      ]);
+    }
+  }
+
+  lines.push("", "## Yardsticks (HiGHS)", "");
+  header(
+    [
+      "layout",
+      "ρ",
+      "FCFS-repack s (mean / max)",
+      "feasibility solves",
+      "undetermined",
+      "clairvoyant s (max)",
+      "proven optimal",
+      "mean gap to bound",
+    ],
+    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+  );
+  for (const layout of layouts) {
+    for (const l of loads) {
+      const cs = cells.filter((c) => c.spec.layout === layout && c.spec.load === l);
+      row([
+        layout,
+        l,
+        `${f(mean(cs.map((c) => c.fcfsRepack.seconds)), 1)} / ${
+          f(Math.max(...cs.map((c) => c.fcfsRepack.seconds)), 1)
+        }`,
+        sum(cs.map((c) => c.fcfsRepack.solves)),
+        sum(cs.map((c) => c.fcfsRepack.undetermined)),
+        f(Math.max(...cs.map((c) => c.clairvoyant.seconds)), 1),
+        `${cs.filter((c) => c.clairvoyant.status === "optimal").length} / ${cs.length}`,
+        pct(mean(cs.map((c) => c.clairvoyant.gap))),
+      ]);
+    }
+  }
+  lines.push(
+    "",
+    "FCFS-repack: requests in booking order, each accepted iff every accepted request plus it can still be seated",
+    "by some assignment in which bookings starting within 30 minutes of the request keep their tables (exact",
+    "feasibility; an undetermined solve counts as a refusal). Clairvoyant: the most covers any subset of the",
+    "day's requests can seat; where not proven optimal the ratio uses the best solution found, and the gap says",
+    "how far the proven bound is.",
+  );
+  return lines.join("\n") + "\n";
+}

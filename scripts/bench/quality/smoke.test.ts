@@ -1,0 +1,72 @@
+// The quality benchmark's small configuration, run as the README's test command runs it: every policy is
+// safe, the yardsticks bound what they should, and the report files are written and agree with each other.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { CLAIRVOYANT, policyNames, REPACK } from "./cell.ts";
+
+Deno.test("quality benchmark smoke run: safe policies, consistent yardsticks, complete report", async () => {
+  const out = await Deno.makeTempDir({ prefix: "quality-smoke-" });
+  try {
+    const main = new URL("./main.ts", import.meta.url).pathname;
+    const config = new URL("../../../deno.json", import.meta.url).pathname;
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        "--config",
+        config,
+        main,
+        "--smoke",
+        "--jobs",
+        "1",
+        "--clairvoyant-seconds",
+        "20",
+        "--out",
+        out,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assertEquals(run.code, 0, `the benchmark exits cleanly:\n${stderr}`);
+    assert(stderr.includes("2/2 cells"), "progress is shown while it runs");
+
+    const { summary, cells } = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assertEquals(cells.length, 2);
+    for (const cell of cells) {
+      assertEquals(Object.keys(cell.policies).sort(), policyNames().sort(), "every policy ran");
+      for (const [name, p] of Object.entries<Record<string, number>>(cell.policies)) {
+        assertEquals(p.violations, 0, `${name}: no double booking or broken rule`);
+        assertEquals(p.lockedMoves, 0, `${name}: no seated booking moved`);
+        assert(p.accepted <= p.requests && p.covers <= p.requestedCovers, `${name}: counts add up`);
+      }
+      // The smoke rooms are small enough for HiGHS to prove the optimum, which bounds every policy.
+      assertEquals(cell.clairvoyant.status, "optimal");
+      for (const [name, p] of Object.entries<Record<string, number>>(cell.policies)) {
+        assert(
+          p.covers <= cell.policies[CLAIRVOYANT].covers,
+          `${name} does not beat the clairvoyant optimum`,
+        );
+      }
+      assert(cell.fcfsRepack.undetermined === 0, "every FCFS-repack feasibility question was settled");
+    }
+    for (const load of ["0.9", "1.5"]) assertEquals(summary.ratioToRepack[REPACK][load], 1);
+    assert(
+      summary.targets.some((t: { target: string; met: boolean }) => t.target.startsWith("safety") && t.met),
+    );
+
+    const md = await Deno.readTextFile(`${out}/summary.md`);
+    for (const heading of ["## Targets", "## Covers relative to FCFS-repack", "## Engine time per booking"]) {
+      assert(md.includes(heading), `summary has ${heading}`);
+    }
+    for (
+      const chart of ["ratio-to-repack.svg", "ratio-to-clairvoyant.svg", "occupancy-legacy_first_fit.svg"]
+    ) {
+      const svg = await Deno.readTextFile(`${out}/${chart}`);
+      assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), `${chart} is an SVG document`);
+      assert(md.includes(`(${chart})`), `summary links ${chart}`);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
