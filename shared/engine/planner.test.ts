@@ -4,6 +4,7 @@ import type { Snapshot, Table } from "../domain/snapshot.ts";
 import { planAssignment } from "./planner.ts";
 import { enumerateCandidates } from "./candidates.ts";
 import { strategyNames } from "./strategies/registry.ts";
+import { seatingRuleBroken } from "../testing/rules.ts";
 
 const T0 = Date.parse("2030-01-07T19:00:00Z");
 const MIN = 60_000;
@@ -158,39 +159,12 @@ const arbitrarySnapshot = fc.integer({ min: 1, max: 12 }).chain((count) =>
   )
 );
 
-/** An independent statement of the rules, to check the planner against. */
+/** The rules plus availability: busy tables may not be chosen. */
 function ruleViolation(s: Snapshot, tableIds: string[]): string | null {
-  const chosen = tableIds.map((id) => s.tables.find((t) => t.id === id));
-  if (chosen.some((t) => !t)) return "unknown table";
-  const ts = chosen as Table[];
-  if (new Set(tableIds).size !== tableIds.length) return "duplicate";
-  if (ts.length > s.maxTables) return "too many tables";
-  for (const t of ts) {
-    if (s.busy.some((b) => b.tableId === t.id && b.start < s.windowEnd && s.windowStart < b.end)) {
-      return `${t.number} is busy`;
-    }
-  }
-  if (ts.length === 1) {
-    return s.partySize >= ts[0].minPartySize && s.partySize <= ts[0].maxPartySize
-      ? null
-      : "party out of range";
-  }
-  if (ts.some((t) => !t.movable)) return "not movable";
-  if (new Set(ts.map((t) => t.zoneId)).size > 1) return "zones differ";
-  if (ts.reduce((n, t) => n + t.capacity, 0) < s.partySize) return "not enough seats";
-  const reached = new Set([ts[0].id]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [a, b] of s.adjacency) {
-      for (const [x, y] of [[a, b], [b, a]]) {
-        if (reached.has(x) && tableIds.includes(y) && !reached.has(y)) {
-          reached.add(y);
-          grew = true;
-        }
-      }
-    }
-  }
-  return reached.size === ts.length ? null : "not connected";
+  const busy = tableIds.find((id) =>
+    s.busy.some((b) => b.tableId === id && b.start < s.windowEnd && s.windowStart < b.end)
+  );
+  return busy ? `${busy} is busy` : seatingRuleBroken(s, s.partySize, tableIds);
 }
 
 Deno.test("property: no strategy ever proposes tables that break a rule", () => {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { assert, assertEquals } from "../testing/assert.ts";
 import type { PlacedBooking, Snapshot, Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
+import { seatingRuleBroken } from "../testing/rules.ts";
 import { planAssignment } from "./planner.ts";
 import { type DayState, type NewBooking, reoptimize, reoptimizeSnapshot } from "./reoptimize.ts";
 
@@ -34,7 +35,8 @@ const request = (partySize: number, start = 0, minutes = 90): NewBooking => ({
   windowEnd: T0 + (start + minutes) * MIN,
 });
 
-Deno.test("a couple on the only four-top moves to a free two-top so a party of four fits", () => {
+/** A two-top and a four-top, with a couple on the four-top from 19:00 to 20:30. */
+function coupleOnTheFourTop(locked: boolean) {
   const [two, four] = [table(1, 2), table(2, 4)];
   const couple = {
     id: "a",
@@ -42,9 +44,14 @@ Deno.test("a couple on the only four-top moves to a free two-top so a party of f
     windowStart: T0,
     windowEnd: T0 + 90 * MIN,
     tableIds: [four.id],
-    locked: false,
+    locked,
   };
-  const result = reoptimize(day([two, four], [couple]), request(4), { strategy: "scarcity_fit" });
+  return { two, four, state: day([two, four], [couple]) };
+}
+
+Deno.test("a couple on the only four-top moves to a free two-top so a party of four fits", () => {
+  const { two, four, state } = coupleOnTheFourTop(false);
+  const result = reoptimize(state, request(4), { strategy: "scarcity_fit" });
   assertEquals(result.decision, "assign");
   assert(result.decision === "assign");
   assertEquals(result.tableIds, [four.id]);
@@ -52,16 +59,7 @@ Deno.test("a couple on the only four-top moves to a free two-top so a party of f
 });
 
 Deno.test("a locked booking is never moved, so the new party is refused with a reason", () => {
-  const [two, four] = [table(1, 2), table(2, 4)];
-  const seated = {
-    id: "a",
-    partySize: 2,
-    windowStart: T0,
-    windowEnd: T0 + 90 * MIN,
-    tableIds: [four.id],
-    locked: true,
-  };
-  const result = reoptimize(day([two, four], [seated]), request(4), { strategy: "scarcity_fit" });
+  const result = reoptimize(coupleOnTheFourTop(true).state, request(4), { strategy: "scarcity_fit" });
   assertEquals(result.decision, "no_fit");
   assert(
     result.decision === "no_fit" && result.reason.startsWith("no_table_fits: "),
@@ -153,35 +151,6 @@ const arbitraryDay = fc.integer({ min: 2, max: 6 }).chain((count) =>
   })
 );
 
-/** The rules, restated independently of the engine, for one party on a set of tables. */
-function breaksRule(state: DayState, party: number, tableIds: readonly string[]): string | null {
-  const ts = tableIds.map((id) => state.tables.find((t) => t.id === id));
-  if (ts.some((t) => !t) || ts.length === 0 || new Set(tableIds).size !== ts.length) {
-    return "unknown or repeated table";
-  }
-  const tables = ts as Table[];
-  if (tables.length === 1) {
-    return party >= tables[0].minPartySize && party <= tables[0].maxPartySize ? null : "party out of range";
-  }
-  if (tables.length > state.maxTables) return "too many tables";
-  if (tables.some((t) => !t.movable)) return "fixed table combined";
-  const seats = tables.reduce((n, t) => n + t.capacity, 0);
-  if (seats < party || seats - Math.min(...tables.map((t) => t.capacity)) >= party) return "wrong seat count";
-  const reached = new Set([tableIds[0]]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [a, b] of state.adjacency) {
-      for (const [x, y] of [[a, b], [b, a]]) {
-        if (reached.has(x) && tableIds.includes(y) && !reached.has(y)) {
-          reached.add(y);
-          grew = true;
-        }
-      }
-    }
-  }
-  return reached.size === tables.length ? null : "not connected";
-}
-
 Deno.test("property: re-optimisation never breaks a rule, double-books or moves a locked booking", () => {
   fc.assert(
     fc.property(arbitraryDay, ({ state, request, maxMoves }) => {
@@ -193,11 +162,15 @@ Deno.test("property: re-optimisation never breaks a rule, double-books or moves 
         const b = final.get(m.bookingId);
         assert(b !== undefined && !b.locked, `only unlocked bookings move (${m.bookingId})`);
         assertEquals([...m.fromTableIds], [...b!.tableIds], "a move starts where the booking is");
-        assertEquals(breaksRule(state, b!.partySize, m.toTableIds), null, "a moved booking obeys the rules");
+        assertEquals(
+          seatingRuleBroken(state, b!.partySize, m.toTableIds),
+          null,
+          "a moved booking obeys the rules",
+        );
         final.set(b!.id, { ...b!, tableIds: m.toTableIds });
       }
       assertEquals(
-        breaksRule(state, request.partySize, result.tableIds),
+        seatingRuleBroken(state, request.partySize, result.tableIds),
         null,
         "the new booking obeys the rules",
       );

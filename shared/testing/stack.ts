@@ -82,6 +82,15 @@ export async function createRestaurant(sql: postgres.Sql, spec: RestaurantSpec):
   };
 }
 
+/** The numbers of the tables a booking holds now (released assignments are history), in table order. */
+export async function activeTables(sql: postgres.Sql, bookingId: string): Promise<string[]> {
+  const rows = await sql<{ table_number: string }[]>`
+    select t.table_number from public.booking_table_assignments a
+      join public.restaurant_tables t on t.id = a.table_id
+     where a.booking_id = ${bookingId} and a.released_at is null order by t.table_number`;
+  return rows.map((r) => r.table_number);
+}
+
 /** Poll until `check` returns a value other than undefined, or fail with `what` after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,

@@ -1,7 +1,8 @@
 // What the benchmark needs to know about a floor plan for one request: which tables its channel may use,
 // every arrangement that obeys the engine's rules (the engine's own candidates with every table free), and
 // which tables are held when.
-import type { Snapshot, Table } from "../../../shared/domain/snapshot.ts";
+import type { PlacedBooking, Snapshot, Table } from "../../../shared/domain/snapshot.ts";
+import type { DayState, Move, NewBooking } from "../../../shared/engine/reoptimize.ts";
 import { type Candidate, enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { type Day, type Request, turnMinutes } from "./demand.ts";
 import type { Layout } from "./layouts.ts";
@@ -103,6 +104,47 @@ export class Occupancy {
       adjacency: this.day.layout.adjacency.map(([a, b]) => [a, b] as [string, string]),
       busy,
     };
+  }
+
+  /**
+   * What the re-optimiser sees when `request` comes in: every booking seated so far (locked when its party is
+   * seated or on its way), and the request, each limited to the tables its channel may use.
+   */
+  reoptimizationInput(request: Request): [DayState, NewBooking] {
+    const { layout } = this.day;
+    const bookingTables = channelTables(layout, false).map((t) => t.id);
+    const eligible = (a: Request) => (layout.walkInOnly.size > 0 && !a.walkIn ? bookingTables : undefined);
+    const bookings: PlacedBooking[] = [...this.tablesOf].map(([i, tableIds]) => {
+      const a = this.day.requests[i];
+      const { id, partySize, windowStart, windowEnd } = a;
+      return {
+        id,
+        partySize,
+        windowStart,
+        windowEnd,
+        tableIds,
+        locked: isLocked(a, request),
+        eligibleTableIds: eligible(a),
+      };
+    });
+    const state: DayState = {
+      restaurantId: "d0000000-0000-4000-8000-000000000001",
+      timezone: "UTC",
+      tables: layout.tables,
+      adjacency: layout.adjacency,
+      maxTables: layout.maxTables,
+      minStayMinutes: minStayMinutes(layout),
+      bookings,
+    };
+    return [state, { ...request, eligibleTableIds: eligible(request) }];
+  }
+
+  /** Seat `request` after moving other bookings as the re-optimiser planned. */
+  seatWithMoves(request: Request, tableIds: readonly string[], moves: readonly Move[]): void {
+    const index = new Map(this.day.requests.map((a) => [a.id, a.index]));
+    for (const m of moves) this.unseat(index.get(m.bookingId)!);
+    for (const m of moves) this.seat(index.get(m.bookingId)!, m.toTableIds);
+    this.seat(request.index, tableIds);
   }
 
   /** Final tables per request, in request order; null when refused. */

@@ -2,9 +2,9 @@
 // snapshot of what the policy has accepted so far, exactly as the pipeline would. Only the engine call is
 // timed; building the snapshot stands in for the database's read.
 import { planAssignment } from "../../../shared/engine/planner.ts";
-import { type PlacedBooking, reoptimize } from "../../../shared/engine/reoptimize.ts";
-import type { Day, Request } from "./demand.ts";
-import { channelTables, isLocked, minStayMinutes, Occupancy } from "./floor.ts";
+import { reoptimize } from "../../../shared/engine/reoptimize.ts";
+import type { Day } from "./demand.ts";
+import { isLocked, Occupancy } from "./floor.ts";
 
 export interface PolicyRun {
   readonly tables: readonly (readonly string[] | null)[];
@@ -44,49 +44,17 @@ export function replayReoptimizing(
   const decisionMs: number[] = [];
   const reoptimizeMs: number[] = [];
   const byId = new Map(day.requests.map((a) => [a.id, a]));
-  const layout = day.layout;
-  const booking = channelTables(layout, false).map((t) => t.id);
-  const eligible = (a: Request) => (layout.walkInOnly.size > 0 && !a.walkIn ? booking : undefined);
   let moves = 0;
   let lockedMoves = 0;
   for (const r of day.requests) {
-    const bookings: PlacedBooking[] = [...seated.tablesOf].map(([i, tableIds]) => {
-      const a = day.requests[i];
-      return {
-        id: a.id,
-        partySize: a.partySize,
-        windowStart: a.windowStart,
-        windowEnd: a.windowEnd,
-        tableIds,
-        locked: isLocked(a, r),
-        eligibleTableIds: eligible(a),
-      };
-    });
-    const state = {
-      restaurantId: "d0000000-0000-4000-8000-000000000001",
-      timezone: "UTC",
-      tables: layout.tables,
-      adjacency: layout.adjacency,
-      maxTables: layout.maxTables,
-      minStayMinutes: minStayMinutes(layout),
-      bookings,
-    };
+    const [state, request] = seated.reoptimizationInput(r);
     const started = performance.now();
-    const result = reoptimize(state, { ...r, eligibleTableIds: eligible(r) }, {
-      strategy,
-      maxMoves,
-      maxExplored,
-    });
+    const result = reoptimize(state, request, { strategy, maxMoves, maxExplored });
     const ms = performance.now() - started;
     (result.explored > 0 ? reoptimizeMs : decisionMs).push(ms);
     if (result.decision !== "assign") continue;
-    for (const m of result.moves) {
-      const a = byId.get(m.bookingId)!;
-      if (isLocked(a, r)) lockedMoves++;
-      seated.unseat(a.index);
-    }
-    for (const m of result.moves) seated.seat(byId.get(m.bookingId)!.index, m.toTableIds);
-    seated.seat(r.index, result.tableIds);
+    lockedMoves += result.moves.filter((m) => isLocked(byId.get(m.bookingId)!, r)).length;
+    seated.seatWithMoves(r, result.tableIds, result.moves);
     moves += result.moves.length;
   }
   return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves };

@@ -4,7 +4,7 @@
 import type { Highs } from "highs";
 import { reoptimize } from "../../../shared/engine/reoptimize.ts";
 import type { Day, Request } from "./demand.ts";
-import { arrangements, channelTables, isLocked, minStayMinutes, Occupancy } from "./floor.ts";
+import { arrangements, isLocked, Occupancy } from "./floor.ts";
 import { type PackingItem, type PackingSolve, solvePacking } from "./packing-milp.ts";
 
 export interface YardstickRun {
@@ -60,7 +60,7 @@ export function fcfsRepack(highs: Highs, day: Day, options: YardstickOptions): Y
       continue;
     }
     if (refused.has(key(r, r.walkIn)) || refused.has(key(r, true))) continue;
-    if (repackedByMoves(day, seated, r)) continue;
+    if (repackedByMoves(seated, r)) continue;
     // Exact: relax to the requests overlapping a time range; infeasible there means infeasible for the
     // day. A solution that also fits around everything outside the range is a new seating for the day.
     let range: [number, number] = [r.windowStart, r.windowEnd];
@@ -140,40 +140,11 @@ function seatAll(seated: Occupancy, moved: readonly { a: Request; ids: readonly 
 }
 
 /** The engine's own re-optimisation, with deeper search, finds most repacks without a solver. */
-function repackedByMoves(day: Day, seated: Occupancy, r: Request): boolean {
-  const layout = day.layout;
-  const eligible = (a: Request) =>
-    layout.walkInOnly.size > 0 && !a.walkIn ? channelTables(layout, false).map((t) => t.id) : undefined;
-  const byId = new Map(day.requests.map((a) => [a.id, a]));
-  const result = reoptimize(
-    {
-      restaurantId: "d0000000-0000-4000-8000-000000000001",
-      timezone: "UTC",
-      tables: layout.tables,
-      adjacency: layout.adjacency,
-      maxTables: layout.maxTables,
-      minStayMinutes: minStayMinutes(layout),
-      bookings: [...seated.tablesOf].map(([i, tableIds]) => {
-        const a = day.requests[i];
-        const { id, partySize, windowStart, windowEnd } = a;
-        return {
-          id,
-          partySize,
-          windowStart,
-          windowEnd,
-          tableIds,
-          locked: isLocked(a, r),
-          eligibleTableIds: eligible(a),
-        };
-      }),
-    },
-    { ...r, eligibleTableIds: eligible(r) },
-    { strategy: "optimal_fit", maxMoves: 3, maxExplored: 3000 },
-  );
+function repackedByMoves(seated: Occupancy, r: Request): boolean {
+  const [state, request] = seated.reoptimizationInput(r);
+  const result = reoptimize(state, request, { strategy: "optimal_fit", maxMoves: 3, maxExplored: 3000 });
   if (result.decision !== "assign") return false;
-  for (const m of result.moves) seated.unseat(byId.get(m.bookingId)!.index);
-  for (const m of result.moves) seated.seat(byId.get(m.bookingId)!.index, m.toTableIds);
-  seated.seat(r.index, result.tableIds);
+  seated.seatWithMoves(r, result.tableIds, result.moves);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // (Deno serving the real function) → plpgsql RPCs. Needs `scripts/stack start`.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
+  activeTables as tablesHeld,
   connect,
   createRestaurant,
   postToFunction,
@@ -25,13 +26,7 @@ const FULL_PATH = [
   "confirmed",
 ];
 
-async function activeTables(bookingId: string): Promise<string[]> {
-  const rows = await sql<{ table_number: string }[]>`
-    select t.table_number from public.booking_table_assignments a
-      join public.restaurant_tables t on t.id = a.table_id
-     where a.booking_id = ${bookingId} and a.released_at is null order by t.table_number`;
-  return rows.map((r) => r.table_number);
-}
+const activeTables = (bookingId: string) => tablesHeld(sql, bookingId);
 
 async function overlappingAssignments(restaurantId: string): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`

@@ -2,17 +2,17 @@
 // confirmed by moving a not-yet-seated booking to another table first, in the same commit; where it is off
 // (the default), the same booking goes to manual review. Needs `scripts/stack start`.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+import {
+  activeTables as tablesHeld,
+  connect,
+  createRestaurant,
+  someDay,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
 
-async function activeTables(bookingId: string): Promise<string[]> {
-  const rows = await sql<{ table_number: string }[]>`
-    select t.table_number from public.booking_table_assignments a
-      join public.restaurant_tables t on t.id = a.table_id
-     where a.booking_id = ${bookingId} and a.released_at is null order by t.table_number`;
-  return rows.map((r) => r.table_number);
-}
+const activeTables = (bookingId: string) => tablesHeld(sql, bookingId);
 
 /**
  * A two-top and a four-top. A couple lands on the four-top because the two-top is taken; then the two-top

@@ -1,0 +1,49 @@
+// The seating rules restated from their definition, not from the engine's code, so tests and benchmarks
+// can check the engine against them and a bug in candidates or strategies cannot hide itself.
+import type { Table } from "../domain/snapshot.ts";
+
+export interface Floor {
+  readonly tables: readonly Table[];
+  readonly adjacency: readonly (readonly [string, string])[];
+  readonly maxTables: number;
+}
+
+/** Why seating `partySize` on `tableIds` breaks a rule, or null when it breaks none. Availability aside. */
+export function seatingRuleBroken(
+  floor: Floor,
+  partySize: number,
+  tableIds: readonly string[],
+): string | null {
+  if (tableIds.length === 0) return "no tables";
+  const found = tableIds.map((id) => floor.tables.find((t) => t.id === id));
+  if (found.some((t) => !t)) return "unknown table";
+  const tables = found as Table[];
+  if (new Set(tableIds).size !== tableIds.length) return "a table twice";
+  if (tables.length > floor.maxTables) return "too many tables";
+  if (tables.length === 1) {
+    const [t] = tables;
+    return partySize >= t.minPartySize && partySize <= t.maxPartySize
+      ? null
+      : "party outside the table's range";
+  }
+  if (tables.some((t) => !t.movable)) return "a fixed table in a combination";
+  if (new Set(tables.map((t) => t.zoneId)).size > 1) return "a combination across zones";
+  const seats = tables.reduce((n, t) => n + t.capacity, 0);
+  if (seats < partySize) return "not enough seats";
+  if (seats - Math.min(...tables.map((t) => t.capacity)) >= partySize) {
+    return "a table the party does not need";
+  }
+  const linked = new Set([tableIds[0]]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [a, b] of floor.adjacency) {
+      for (const [x, y] of [[a, b], [b, a]]) {
+        if (linked.has(x) && tableIds.includes(y) && !linked.has(y)) {
+          linked.add(y);
+          grew = true;
+        }
+      }
+    }
+  }
+  return linked.size === tables.length ? null : "tables not adjacent";
+}
