@@ -41,3 +41,6 @@ insert into public.service_periods (restaurant_id, name, day_of_week, starts_at,
 select '00000000-0000-4000-8000-00000000b157', p.name, d, p.starts_at, p.ends_at
   from generate_series(0, 6) d,
        (values ('Lunch', time '12:00', time '15:30'), ('Dinner', time '17:30', time '23:30')) as p(name, starts_at, ends_at);
+
+-- The demo restaurant lets the engine move not-yet-seated bookings when that seats one more (off by default).
+select ops.set_reoptimization(true, 'demo seed', '00000000-0000-4000-8000-00000000b157', 'show re-optimisation');

@@ -68,6 +68,14 @@ console.log(
   } ms, max ${Math.max(...latencies).toFixed(0)} ms`,
 );
 
+const [{ moved, helped }] = await sql`
+  select count(*)::int as moved, count(distinct context ->> 'for_booking')::int as helped
+    from public.observability_events
+   where restaurant_id = ${RESTAURANT} and event_type = 'coordinator.booking_moved'`;
+if (moved > 0) {
+  console.log(`Re-optimisation moved ${moved} not-yet-seated booking(s) to seat ${helped} more.`);
+}
+
 const reviews = await sql`
   select split_part(manual_review_reason, ':', 1) as reason, count(*)::int as n, min(manual_review_reason) as example
     from public.bookings where id = any(${ids}::uuid[]) and assignment_state = 'manual_review' group by 1 order by 2 desc`;
