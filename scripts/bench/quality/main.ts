@@ -184,7 +184,7 @@ const charts = [
   [
     "ratio-to-clairvoyant.svg",
     lineChart(
-      "Covers / clairvoyant optimum (best found) by load",
+      "Covers / clairvoyant optimum by load (cells solved to within 1 %)",
       loads,
       summary.ratioToClairvoyant,
       "ratio",
