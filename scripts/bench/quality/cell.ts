@@ -4,7 +4,7 @@ import { percentile } from "../../../shared/testing/random.ts";
 import { generateDay, type MixId, offeredLoad } from "./demand.ts";
 import { layoutById } from "./layouts.ts";
 import { type DayMetrics, measure } from "./metrics.ts";
-import { loadSolver } from "./packing-milp.ts";
+import { PackingSolver } from "./packing-milp.ts";
 import { type PolicyRun, replayReoptimizing, replayStrategy } from "./policies.ts";
 import { clairvoyant, fcfsRepack } from "./yardsticks.ts";
 
@@ -48,6 +48,8 @@ export interface CellResult {
   readonly tables: number;
   readonly policies: Readonly<Record<string, PolicyResult>>;
   readonly fcfsRepack: { seconds: number; solves: number; maxSolveSeconds: number; undetermined: number };
+  /** HiGHS solves that aborted the WebAssembly module (answered "unknown"; see PackingSolver). */
+  readonly solverAborts: number;
   readonly clairvoyant: {
     seconds: number;
     status: string;
@@ -84,7 +86,8 @@ function timing(values: readonly number[]): Timing | undefined {
 }
 
 export async function runCell(spec: CellSpec): Promise<CellResult> {
-  const highs = await loadSolver();
+  // A fresh solver per cell: one cell's models never share WebAssembly memory with the next one's.
+  const solver = await PackingSolver.load();
   const layout = layoutById(spec.layout);
   const day = generateDay(layout, spec.mix, spec.load, spec.seed);
   const runs = new Map<string, PolicyRun>();
@@ -94,13 +97,13 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   }
   runs.set(reoptimizingName(DEFAULT_STRATEGY), replayReoptimizing(day, DEFAULT_STRATEGY, spec.maxMoves));
 
-  const repack = fcfsRepack(highs, day, { timeLimitSeconds: spec.repackSeconds });
+  const repack = await fcfsRepack(solver, day, { timeLimitSeconds: spec.repackSeconds });
   runs.set(REPACK, { tables: repack.tables, decisionMs: [], reoptimizeMs: [], moves: 0, lockedMoves: 0 });
   // Warm-start the clairvoyant solve from the best seating any policy found.
   const covers = (run: PolicyRun) =>
     day.requests.reduce((n, r) => n + (run.tables[r.index] ? r.partySize : 0), 0);
   const best = [...runs.values()].reduce((a, b) => (covers(b) > covers(a) ? b : a));
-  const optimum = clairvoyant(highs, day, { ...repack, tables: best.tables }, {
+  const optimum = await clairvoyant(solver, day, { ...repack, tables: best.tables }, {
     timeLimitSeconds: spec.clairvoyantSeconds,
   });
   runs.set(CLAIRVOYANT, {
@@ -143,9 +146,14 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       seconds: optimum.seconds,
       status: optimum.status ?? "unknown",
       covers: policies[CLAIRVOYANT].covers,
-      bound: Math.max(optimum.bound ?? 0, policies[CLAIRVOYANT].covers),
-      gap: optimum.gap ?? 0,
+      // Every request seated is the bound of last resort when the solver proved nothing better.
+      bound: Math.max(
+        Math.min(optimum.bound ?? Infinity, policies[CLAIRVOYANT].requestedCovers),
+        policies[CLAIRVOYANT].covers,
+      ),
+      gap: optimum.gap ?? 1,
     },
+    solverAborts: solver.aborts,
     samples,
     seating: spec.keepSeating ? Object.fromEntries([...runs].map(([k, v]) => [k, v.tables])) : undefined,
   };

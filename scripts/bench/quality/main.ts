@@ -94,10 +94,11 @@ const order = [...specs].sort((a, b) =>
 
 const started = Date.now();
 const cells: CellResult[] = [];
+const failed: CellSpec[] = [];
 const tty = Deno.stderr.isTerminal();
 const encoder = new TextEncoder();
 function progress(last: CellSpec) {
-  const done = cells.length;
+  const done = cells.length + failed.length;
   const elapsed = (Date.now() - started) / 1000;
   const eta = done === 0 ? 0 : (elapsed / done) * (specs.length - done);
   const width = 30;
@@ -117,7 +118,7 @@ console.error(
   `quality benchmark: ${specs.length} cells (${layouts.length} layouts × ${mixes.length} mixes × ${loads.length} ` +
     `loads × ${seeds.length} seeds) on ${jobs} worker${jobs > 1 ? "s" : ""}`,
 );
-await new Promise<void>((resolve, reject) => {
+await new Promise<void>((resolve) => {
   let next = 0;
   let running = 0;
   const workers = Array.from(
@@ -132,12 +133,14 @@ await new Promise<void>((resolve, reject) => {
     }
     const spec = order[next++];
     w.onmessage = (e: MessageEvent<{ ok: boolean; result?: CellResult; error?: string }>) => {
-      if (!e.data.ok) {
-        workers.forEach((x) => x.terminate());
-        reject(new Error(`cell ${JSON.stringify(spec)} failed: ${e.data.error}`));
-        return;
+      // One broken cell must not throw away hours of others: report it, finish the rest, fail at the end.
+      if (e.data.ok) cells.push(e.data.result!);
+      else {
+        failed.push(spec);
+        console.error(
+          `\ncell ${spec.layout} ${spec.mix} ρ=${spec.load} seed ${spec.seed} failed: ${e.data.error}`,
+        );
       }
-      cells.push(e.data.result!);
       progress(spec);
       feed(w);
     };
@@ -164,7 +167,9 @@ const meta = {
   }`,
   matrix: `layouts ${layouts.join(", ")}; mixes ${mixes.join(", ")}; loads ${loads.join(", ")}; seeds ${
     seeds.join(", ")
-  } (${cells.length} days, ${cells.reduce((n, c) => n + c.requests, 0)} requests)`,
+  } (${cells.length} days, ${cells.reduce((n, c) => n + c.requests, 0)} requests${
+    failed.length ? `; ${failed.length} cells FAILED` : ""
+  })`,
   "default strategy": `${DEFAULT_STRATEGY}; re-optimisation moves at most ${
     args["max-moves"]
   } bookings per request`,
@@ -216,6 +221,10 @@ await Deno.writeTextFile(`${args.out}/summary.md`, md);
 
 console.log(md.split("\n## Covers relative to the clairvoyant")[0]);
 console.log(`wrote ${args.out}/summary.md, results.json and ${charts.length} charts`);
+if (failed.length > 0) {
+  console.error(`${failed.length} cell(s) failed and are missing from the report (see above)`);
+  Deno.exit(1);
+}
 if (summary.targets.some((t) => t.target.startsWith("safety") && !t.met)) {
   console.error("safety violations found: see results.json");
   Deno.exit(1);

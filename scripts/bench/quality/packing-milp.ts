@@ -44,10 +44,41 @@ export interface PackingOptions {
 // The package is CommonJS with ES-style declarations, so the checker types the default import as the whole
 // module while Deno runs the package's ES build, whose default export is the loader itself.
 const highsLoader = highsModule as unknown as typeof highsModule.default;
-let loaded: Promise<Highs> | undefined;
 
-export function loadSolver(): Promise<Highs> {
-  return (loaded ??= highsLoader());
+/**
+ * HiGHS in WebAssembly, kept usable: a solve that aborts the module (it runs out of WebAssembly memory on the
+ * largest models) is reported as status "unknown" and the module is loaded afresh for the next one.
+ */
+export class PackingSolver {
+  /** Solves that aborted the module, each answered "unknown". */
+  aborts = 0;
+
+  private constructor(private highs: Highs) {}
+
+  static async load(): Promise<PackingSolver> {
+    return new PackingSolver(await highsLoader());
+  }
+
+  async solve(items: readonly PackingItem[], options: PackingOptions): Promise<PackingSolve> {
+    const started = performance.now();
+    try {
+      return solvePacking(this.highs, items, options);
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      this.aborts++;
+      this.highs = await highsLoader();
+      return {
+        status: "unknown",
+        choice: items.map(() => null),
+        objective: 0,
+        bound: Infinity,
+        gap: 1,
+        seconds: (performance.now() - started) / 1000,
+        columns: 0,
+        rows: 0,
+      };
+    }
+  }
 }
 
 export function solvePacking(

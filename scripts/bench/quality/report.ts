@@ -316,8 +316,9 @@ export function markdown(
       "clairvoyant s (max)",
       "proven optimal",
       "mean gap to bound",
+      "solver aborts",
     ],
-    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
   );
   for (const layout of layouts) {
     for (const l of loads) {
@@ -333,6 +334,7 @@ export function markdown(
         f(Math.max(...cs.map((c) => c.clairvoyant.seconds)), 1),
         `${cs.filter((c) => c.clairvoyant.status === "optimal").length} / ${cs.length}`,
         pct(mean(cs.map((c) => c.clairvoyant.gap))),
+        sum(cs.map((c) => c.solverAborts)),
       ]);
     }
   }
@@ -341,8 +343,8 @@ export function markdown(
     "FCFS-repack: requests in booking order, each accepted iff every accepted request plus it can still be seated",
     "by some assignment in which bookings starting within 30 minutes of the request keep their tables (exact",
     "feasibility; an undetermined solve counts as a refusal). Clairvoyant: the most covers any subset of the",
-    "day's requests can seat; where not proven optimal the ratio uses the best solution found, and the gap says",
-    "how far the proven bound is.",
+    "day's requests can seat, warm-started from the best policy; the gap says how far the proven bound is. A",
+    "solve that aborts HiGHS's WebAssembly module (out of memory on the largest models) counts as undetermined.",
   );
   return lines.join("\n") + "\n";
 }

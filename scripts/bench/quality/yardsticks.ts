@@ -1,11 +1,10 @@
 // The two exact yardsticks. FCFS-repack: requests in booking order, each accepted iff every accepted request
 // plus it can still be seated by some assignment. Clairvoyant: the most covers any subset of the day's
 // requests can seat. Both use exactly the arrangements the engine may choose from.
-import type { Highs } from "highs";
 import { reoptimize } from "../../../shared/engine/reoptimize.ts";
 import type { Day, Request } from "./demand.ts";
 import { arrangements, isLocked, Occupancy } from "./floor.ts";
-import { type PackingItem, type PackingSolve, solvePacking } from "./packing-milp.ts";
+import type { PackingItem, PackingSolve, PackingSolver } from "./packing-milp.ts";
 
 export interface YardstickRun {
   readonly tables: readonly (readonly string[] | null)[];
@@ -39,7 +38,11 @@ function optionIndex(day: Day, r: Request, tableIds: readonly string[]): number 
   return arrangements(day.layout, r).findIndex((c) => c.tables.map((t) => t.id).sort().join() === key);
 }
 
-export function fcfsRepack(highs: Highs, day: Day, options: YardstickOptions): YardstickRun {
+export async function fcfsRepack(
+  solver: PackingSolver,
+  day: Day,
+  options: YardstickOptions,
+): Promise<YardstickRun> {
   const started = performance.now();
   const index = tableIndex(day);
   const seated = new Occupancy(day);
@@ -82,7 +85,7 @@ export function fcfsRepack(highs: Highs, day: Day, options: YardstickOptions): Y
           required: true,
         };
       });
-      const solve = solvePacking(highs, items, {
+      const solve = await solver.solve(items, {
         tableCount: day.layout.tables.length,
         timeLimitSeconds: options.timeLimitSeconds,
         relativeGap: 0.05,
@@ -148,12 +151,12 @@ function repackedByMoves(seated: Occupancy, r: Request): boolean {
   return true;
 }
 
-export function clairvoyant(
-  highs: Highs,
+export async function clairvoyant(
+  solver: PackingSolver,
   day: Day,
   start: YardstickRun,
   options: YardstickOptions,
-): YardstickRun {
+): Promise<YardstickRun> {
   const started = performance.now();
   const index = tableIndex(day);
   const items: PackingItem[] = day.requests.map((r) => {
@@ -168,14 +171,18 @@ export function clairvoyant(
       start: seatedAt ? optionIndex(day, r, seatedAt) : null,
     };
   });
-  const solve = solvePacking(highs, items, {
+  const solve = await solver.solve(items, {
     tableCount: day.layout.tables.length,
     timeLimitSeconds: options.timeLimitSeconds,
   });
-  const tables = day.requests.map((_, i) => {
-    const k = solve.choice[i];
-    return k == null ? null : items[i].options[k].map((t) => day.layout.tables[t].id);
-  });
+  // Without a solution of its own (the solver gave up or aborted) the warm start is the best known.
+  const solved = solve.status === "optimal" || solve.status === "feasible";
+  const tables = solved
+    ? day.requests.map((_, i) => {
+      const k = solve.choice[i];
+      return k == null ? null : items[i].options[k].map((t) => day.layout.tables[t].id);
+    })
+    : start.tables;
   return {
     tables,
     seconds: (performance.now() - started) / 1000,
