@@ -85,3 +85,21 @@ Deno.test("the configuration refuses a short secret and an unknown strategy with
     assertEquals(/at least 16 characters|must be one of/.test(message), true, message);
   }
 });
+
+Deno.test("the default strategy is scarcity_fit and re-optimisation moves at most 5 bookings unless told", () => {
+  const config = loadCoordinatorConfig(SECRET);
+  assertEquals([config.strategy, config.reoptimizeMaxMoves], ["scarcity_fit", 5]);
+  assertEquals(
+    loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: "2" }).reoptimizeMaxMoves,
+    2,
+  );
+  for (const value of ["0", "7", "two"]) {
+    let message = "";
+    try {
+      loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: value });
+    } catch (e) {
+      message = String(e);
+    }
+    assertEquals(message.includes("ASSIGNMENT_REOPTIMIZE_MAX_MOVES"), true, `${value}: ${message}`);
+  }
+});

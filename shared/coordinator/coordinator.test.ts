@@ -257,3 +257,55 @@ Deno.test("begin receives the instance's max_parallel and mode ceiling", async (
     modeCeiling: "shadow",
   });
 });
+
+/**
+ * A party of four, a two-top T1 and a four-top T2 held by a couple that may still move, with re-optimisation
+ * on: nothing fits as the room stands.
+ */
+function coupleOnTheFourTop(mode: "v3" | "legacy" | "shadow"): BeginResult {
+  const raw = rawSnapshot();
+  const window = { start: raw.booking.window_start, end: raw.booking.window_end };
+  return beginResultSchema.parse({
+    ...ready(),
+    mode,
+    snapshot: {
+      ...raw,
+      booking: { ...raw.booking, party_size: 4 },
+      tables: [raw.tables[0], { ...raw.tables[1], capacity: 4, max_party_size: 4 }],
+      busy: [{ table_id: tableId(2), ...window }],
+      reoptimize: true,
+      placed: [{
+        id: "50000000-0000-4000-8000-000000000001",
+        party_size: 2,
+        window_start: window.start,
+        window_end: window.end,
+        table_ids: [tableId(2)],
+        locked: false,
+      }],
+    },
+  });
+}
+
+Deno.test("in v3 mode a booking that fits nowhere is committed with the moves that make room", async () => {
+  const { store, calls } = fakeStore({ begin: () => coupleOnTheFourTop("v3"), commit: () => confirmed });
+  const outcome = await processBooking(store, BOOKING, "test", options({ strategy: "scarcity_fit" }));
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals(calls.commit[0].tableIds, [tableId(2)]);
+  assertEquals(calls.commit[0].moves, [{
+    bookingId: "50000000-0000-4000-8000-000000000001",
+    fromTableIds: [tableId(2)],
+    toTableIds: [tableId(1)],
+  }]);
+});
+
+Deno.test("the legacy and shadow paths never move bookings, even where re-optimisation is on", async () => {
+  for (const mode of ["legacy", "shadow"] as const) {
+    const { store, calls } = fakeStore({
+      begin: () => coupleOnTheFourTop(mode),
+      fail: () => ({ outcome: "manual_review", reason: "no_table_fits" }),
+    });
+    const outcome = await processBooking(store, BOOKING, "test", options({ strategy: "scarcity_fit" }));
+    assertEquals(outcome.outcome, "manual_review", mode);
+    assertEquals([calls.commit.length, calls.fail[0].kind], [0, "no_fit"], mode);
+  }
+});

@@ -8,20 +8,7 @@ import { assertEquals } from "../testing/assert.ts";
 import type { Snapshot, Table } from "../domain/snapshot.ts";
 import { planAssignment } from "../engine/planner.ts";
 import { compareWithCandidate } from "./shadow.ts";
-
-const T0 = Date.parse("2030-01-07T19:00:00Z");
-
-function table(n: number, capacity: number, movable = true): Table {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-    number: `T${n}`,
-    zoneId: "10000000-0000-4000-8000-000000000001",
-    capacity,
-    minPartySize: 1,
-    maxPartySize: capacity,
-    movable,
-  };
-}
+import { T0, table } from "../testing/tables.ts";
 
 function snapshot(partySize: number, tables: Table[], adjacency: [string, string][] = []): Snapshot {
   return {

@@ -5,22 +5,7 @@ import { planAssignment } from "./planner.ts";
 import { enumerateCandidates } from "./candidates.ts";
 import { strategyNames } from "./strategies/registry.ts";
 import { seatingRuleBroken } from "../testing/rules.ts";
-
-const T0 = Date.parse("2030-01-07T19:00:00Z");
-const MIN = 60_000;
-
-function table(n: number, capacity: number, extra: Partial<Table> = {}): Table {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-    number: `T${n}`,
-    zoneId: "10000000-0000-4000-8000-000000000001",
-    capacity,
-    minPartySize: 1,
-    maxPartySize: capacity,
-    movable: true,
-    ...extra,
-  };
-}
+import { MIN, T0, table } from "../testing/tables.ts";
 
 function snapshot(partySize: number, tables: Table[], extra: Partial<Snapshot> = {}): Snapshot {
   return {

@@ -35,7 +35,7 @@ export function planAssignment(snapshot: Snapshot, strategyName: string | Strate
       candidates: 0,
     };
   }
-  const [best] = strategy.rank(candidates, snapshot);
+  const [best] = strategy.rank(candidates, snapshot, free);
   return assignment(strategy.name, best.candidate, best.score, candidates.length);
 }
 

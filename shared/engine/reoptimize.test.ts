@@ -5,23 +5,7 @@ import { overlaps } from "./availability.ts";
 import { seatingRuleBroken } from "../testing/rules.ts";
 import { planAssignment } from "./planner.ts";
 import { type DayState, type NewBooking, reoptimize, reoptimizeSnapshot } from "./reoptimize.ts";
-
-const T0 = Date.parse("2030-01-07T19:00:00Z");
-const MIN = 60_000;
-const ZONE = "10000000-0000-4000-8000-000000000001";
-
-function table(n: number, capacity: number, extra: Partial<Table> = {}): Table {
-  return {
-    id: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
-    number: `T${n}`,
-    zoneId: ZONE,
-    capacity,
-    minPartySize: 1,
-    maxPartySize: capacity,
-    movable: true,
-    ...extra,
-  };
-}
+import { MIN, T0, table } from "../testing/tables.ts";
 
 function day(tables: Table[], bookings: PlacedBooking[], adjacency: [string, string][] = []): DayState {
   return { restaurantId: "r", timezone: "UTC", tables, adjacency, maxTables: 3, bookings };

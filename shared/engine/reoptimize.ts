@@ -284,8 +284,10 @@ class Search {
     });
     if (candidates.length === 0) return null;
     // Only a real choice needs the strategy, and the strategy needs the neighbouring bookings.
-    const [best] = candidates.length === 1 ? candidates : this.strategy.rank(candidates, this.snapshotFor(s))
-      .map((r) => r.candidate);
+    const [best] = candidates.length === 1
+      ? candidates
+      : this.strategy.rank(candidates, this.snapshotFor(s), free)
+        .map((r) => r.candidate);
     return best.tables.map((t) => t.id);
   }
 

@@ -64,8 +64,19 @@ returns bigint language sql immutable set search_path = '' as $$
   select pg_catalog.hashtextextended(p_scope || ':' || p_id::text, 0);
 $$;
 
+-- Take a restaurant's lock, the first lock of the order every writer follows (restaurant, then booking, then
+-- rows), and say how long it took in ms. Transaction-scoped, so it is safe behind a transaction pooler.
+create function private.lock_restaurant(p_restaurant_id uuid)
+returns numeric language plpgsql set search_path = '' as $$
+declare
+  started timestamptz := pg_catalog.clock_timestamp();
+begin
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', p_restaurant_id));
+  return round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+end $$;
+
 alter table private.pipeline_settings enable row level security;
 alter table private.restaurant_pipeline_settings enable row level security;
 revoke all on private.pipeline_settings, private.restaurant_pipeline_settings from public, anon, authenticated;
-revoke all on function private.settings_for(uuid, integer), private.lock_key(text, uuid)
+revoke all on function private.settings_for(uuid, integer), private.lock_key(text, uuid), private.lock_restaurant(uuid)
   from public, anon, authenticated;

@@ -46,7 +46,7 @@ declare
   running integer;
   allowed integer;
 begin
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', new.restaurant_id));
+  perform private.lock_restaurant(new.restaurant_id);
   select count(*) into running from public.bookings
    where restaurant_id = new.restaurant_id and assignment_state = 'assignment_in_progress' and id <> new.id;
   allowed := (private.settings_for(new.restaurant_id) ->> 'max_parallel')::integer;
@@ -278,9 +278,7 @@ begin
     return '{"outcome": "noop", "reason": "booking_not_found"}'::jsonb;
   end if;
   -- The restaurant lock first (see the lock order above). It also guards the concurrency slot count below.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
-  slot_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  slot_wait_ms := private.lock_restaurant(restaurant);
   started := pg_catalog.clock_timestamp();
   if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', p_booking_id)) then
     -- Named for the mode this call would have run in (the booking's row is not read under the lock).
@@ -430,7 +428,6 @@ declare
   settings jsonb;
   violation text;
   busy text[];
-  started timestamptz;
   lock_wait_ms numeric;
   first_confirmation boolean;
   moved jsonb;
@@ -447,9 +444,7 @@ begin
   -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale. The
   -- restaurant lock comes before any booking row (the lock order above), including the rows of bookings
   -- that re-optimisation moves.
-  started := pg_catalog.clock_timestamp();
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', restaurant));
-  lock_wait_ms := round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+  lock_wait_ms := private.lock_restaurant(restaurant);
   b := private.leased_booking(p_booking_id, p_lease_token);
   if b.id is null then
     return '{"outcome": "lease_lost"}'::jsonb;

@@ -194,8 +194,7 @@ begin
   end if;
   -- The restaurant lock before the booking's locks: the order every writer follows (see the coordinator
   -- RPCs), so an operator and a re-optimising commit can never deadlock.
-  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', x.restaurant_id))
-     from public.bookings x where x.id = p_booking_id;
+  perform private.lock_restaurant(x.restaurant_id) from public.bookings x where x.id = p_booking_id;
   b := private.booking_for_ops(p_booking_id);
   if b.assignment_state = 'cancelled' then
     raise exception using errcode = 'AS001', message = pg_catalog.format('booking %s is cancelled', p_booking_id);

@@ -7,7 +7,6 @@
 //     one of thirty tables for two, so big and combinable tables stay free for the parties that need them.
 // Ties go to the tighter fit in time (back-to-back with the neighbouring bookings), then to table order.
 import type { Snapshot } from "../../domain/snapshot.ts";
-import { freeTables } from "../availability.ts";
 import { Flexibility } from "../flexibility.ts";
 import { byScoreThenKey, type RankedCandidate, type Strategy } from "./strategy.ts";
 
@@ -41,11 +40,10 @@ export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "
     name,
     description:
       "fewest future covers lost: empty seats, dead gaps and the flexibility taken from scarce party sizes",
-    rank(candidates, snapshot) {
+    rank(candidates, snapshot, free) {
       const stay = (snapshot.windowEnd - snapshot.windowStart) / MIN;
       // Without a turn-time policy, this booking's own stay stands in for the shortest one.
       const usefulGap = weights.usefulGap * (snapshot.minStayMinutes ?? stay);
-      const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
       const flexibility = new Flexibility(free, snapshot.adjacency, snapshot.maxTables);
       const gaps = new Gaps(snapshot);
       return candidates.map((candidate): RankedCandidate => {

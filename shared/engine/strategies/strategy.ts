@@ -1,6 +1,6 @@
 // A strategy orders the feasible candidates for one booking; the planner takes the first.
 import type { Candidate } from "../candidates.ts";
-import type { Snapshot } from "../../domain/snapshot.ts";
+import type { Snapshot, Table } from "../../domain/snapshot.ts";
 
 export interface RankedCandidate {
   candidate: Candidate;
@@ -11,7 +11,8 @@ export interface RankedCandidate {
 export interface Strategy {
   readonly name: string;
   readonly description: string;
-  rank(candidates: readonly Candidate[], snapshot: Snapshot): RankedCandidate[];
+  /** `free`: the snapshot's tables free for the whole stay, as the caller already worked out. */
+  rank(candidates: readonly Candidate[], snapshot: Snapshot, free: readonly Table[]): RankedCandidate[];
 }
 
 /** Sort by score, then by table key, so equal scores always resolve the same way. */

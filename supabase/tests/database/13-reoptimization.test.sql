@@ -1,5 +1,5 @@
 begin;
-select plan(11);
+select plan(13);
 
 -- A 2-top and a 4-top. A couple already holds the 4-top; a party of four then asks for the same time.
 select tests.create_restaurant() as rid \gset
@@ -50,6 +50,17 @@ select ops.assign_tables(:'staff', array['T2'], 'ana');
 select tests.create_booking(:'rid', 4, '2030-01-08 19:00+00') as four2 \gset
 select public.assignment_begin(:'four2') as began2 \gset
 select is((:'began2'::jsonb) -> 'snapshot' -> 'placed' -> 0 ->> 'locked', 'true', 'a booking placed by staff is locked');
+
+-- The snapshot tells the engine the restaurant's shortest stay (dining plus buffers), which scarcity_fit uses
+-- to tell a usable gap from dead time: the shortest band of the turn-time policy, or the default turn.
+select is((private.assignment_snapshot(b, private.settings_for(b.restaurant_id)) ->> 'min_stay_minutes')::integer, 105,
+          'the shortest band''s dining plus buffers (1–4 guests: 90 + 15)')
+  from public.bookings b where b.id = :'four2';
+delete from public.turn_time_policies where restaurant_id = :'rid';
+select is((private.assignment_snapshot(b, private.settings_for(b.restaurant_id)) ->> 'min_stay_minutes')::integer,
+          (select default_turn_minutes from public.restaurants where id = :'rid'),
+          'without a turn-time policy, the default turn')
+  from public.bookings b where b.id = :'four2';
 
 select * from finish();
 rollback;
