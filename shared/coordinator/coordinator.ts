@@ -12,7 +12,7 @@ import {
 } from "../store/port.ts";
 import { compareWithCandidate } from "./shadow.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { scrub } from "../telemetry/log.ts";
+import { scrub } from "../telemetry/personal-data.ts";
 
 export interface CoordinatorOptions {
   /** The V3 strategy (used in v3 mode, and as the shadow candidate). */

@@ -7,7 +7,7 @@
 import type { Snapshot } from "../domain/snapshot.ts";
 import { type Plan, planAssignment } from "../engine/planner.ts";
 import type { ShadowComparison } from "../store/port.ts";
-import { scrub } from "../telemetry/log.ts";
+import { scrub } from "../telemetry/personal-data.ts";
 
 export function compareWithCandidate(
   snapshot: Snapshot,

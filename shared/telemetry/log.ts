@@ -1,18 +1,14 @@
 // Structured logs for the functions: one JSON line per event, named like the observability events.
-// Only identifiers, counts and codes go in; never names, e-mail addresses or phone numbers.
+// Only identifiers, counts and codes go in; never names, e-mail addresses or phone numbers. Messages pass
+// through the same scrubber the database uses, as a last line of defence for free text such as errors.
+import { scrub } from "./personal-data.ts";
+
 export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
 export interface Logger {
   info(source: string, message: string, fields?: LogFields): void;
   warn(source: string, message: string, fields?: LogFields): void;
   error(source: string, message: string, fields?: LogFields): void;
-}
-
-const EMAIL = /[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}/g;
-
-/** Last line of defence for free text such as error messages. */
-export function scrub(text: string): string {
-  return text.replace(EMAIL, "[email]").replace(/\+?\d[\d\s().-]{7,}\d/g, "[number]");
 }
 
 export function consoleLogger(write: (line: string) => void = console.log): Logger {

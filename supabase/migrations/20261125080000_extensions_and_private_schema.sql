@@ -50,19 +50,18 @@ end $$;
 -- One definition of "looks like personal data", used by the CHECK constraints that reject it and by the
 -- scrubber that removes it from free text before it is stored.
 --
--- An e-mail address: something@domain.tld.
--- A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
--- dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00), UUIDs and
--- booking references are not phone numbers.
+-- The patterns are shared/telemetry/personal-data.ts's, character for character (a test compares them), so
+-- the functions' log scrubber and these constraints agree. In short: an e-mail address is local@dotted.domain
+-- with no slash, colon or bracket in either part (a URL with an @scope path is not one); a phone number is
+-- 8 or more digits standing alone, at most two separators apart (dates, UUIDs, versions and decimals are not).
 create function private.email_pattern()
 returns text language sql immutable set search_path = '' as $$
-  select '[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}';
+  select '[^\][ \t\n\r\f\v@/:;,<>()"'']+@[^\][ \t\n\r\f\v@/:;,<>()"''.]+(?:\.[^\][ \t\n\r\f\v@/:;,<>()"''.]+)*\.[A-Za-z]{2,}';
 $$;
 
 create function private.phone_pattern()
 returns text language sql immutable set search_path = '' as $$
-  select '(?<![[:alnum:]_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)'
-         '\+?\(?[0-9](?:[[:space:]().-]{0,2}[0-9]){7,}(?![[:alnum:]_]|-[[:alnum:]])';
+  select '(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])';
 $$;
 
 -- True when free text carries an e-mail address or a phone number. CHECK constraints call this (and the

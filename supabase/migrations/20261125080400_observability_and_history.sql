@@ -24,11 +24,15 @@ create index observability_events_source_type_idx on public.observability_events
 create index observability_events_booking_idx on public.observability_events (booking_id) where booking_id is not null;
 
 -- Write one event. Used by every RPC so events share the transaction of the change they describe.
+-- `p_at` is the moment the event describes, for callers whose work runs later than their transaction began
+-- (the sweeper loops inside one pg_cron call); by default the transaction's time.
 create function private.record_event(
-  p_source text, p_event_type text, p_severity text, p_context jsonb, p_restaurant_id uuid, p_booking_id uuid
+  p_source text, p_event_type text, p_severity text, p_context jsonb, p_restaurant_id uuid, p_booking_id uuid,
+  p_at timestamptz default null
 ) returns void language sql set search_path = '' as $$
-  insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id)
-  values (p_source, p_event_type, p_severity, coalesce(p_context, '{}'::jsonb), p_restaurant_id, p_booking_id);
+  insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id, created_at)
+  values (p_source, p_event_type, p_severity, coalesce(p_context, '{}'::jsonb), p_restaurant_id, p_booking_id,
+          coalesce(p_at, pg_catalog.now()));
 $$;
 
 create table public.booking_assignment_state_history (

@@ -243,7 +243,7 @@ revoke all on function private.is_known_time_zone(text), private.touch_updated_a
   private.scrub_personal_data(text), private.jsonb_has_personal_data(jsonb),
   private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
   private.release_booking_tables(uuid, text),
-  private.record_event(text, text, text, jsonb, uuid, uuid), private.state_holds_tables(text),
+  private.record_event(text, text, text, jsonb, uuid, uuid, timestamptz), private.state_holds_tables(text),
   private.apply_assignment_transition(uuid, text, integer, text, jsonb, text, timestamptz),
   private.guard_assignment_state()
   from public, anon, authenticated;

@@ -155,7 +155,7 @@ begin
   if not_dispatched > 0 and not configured then
     perform private.record_event('assignment.sweeper', 'dispatch.not_configured', 'error',
       pg_catalog.jsonb_build_object('not_dispatched', not_dispatched,
-        'fix', 'store assignment_functions_url and assignment_pipeline_secret in Vault'), null, null);
+        'fix', 'store assignment_functions_url and assignment_pipeline_secret in Vault'), null, null, p_now);
   end if;
 
   if exists (select 1 from public.notification_outbox o
@@ -169,7 +169,7 @@ begin
       case when not_dispatched > 0 then 'error' when escalated > 0 then 'warning' else 'info' end,
       pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched, 'not_dispatched', not_dispatched,
                                     'escalated', escalated),
-      null, null);
+      null, null, p_now);
   end if;
   return pg_catalog.jsonb_build_object('expired_leases', expired, 'dispatched', dispatched,
                                        'not_dispatched', not_dispatched, 'escalated', escalated);

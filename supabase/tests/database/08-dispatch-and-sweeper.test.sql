@@ -4,22 +4,24 @@ select plan(14);
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
 
--- With the coordinator's URL missing from Vault the sweeper cannot dispatch, and says so. (Events of this
--- transaction are told apart from the stack's own sweeps by created_at = now(), the transaction's start.)
+-- With the coordinator's URL missing from Vault the sweeper cannot dispatch, and says so. Its events carry
+-- the time of the sweep they describe (not the transaction's start), which also tells them apart from the
+-- stack's own sweeps.
 create temporary table saved_url as
   select decrypted_secret from vault.decrypted_secrets where name = 'assignment_functions_url';
 delete from vault.secrets where name = 'assignment_functions_url';
 select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as unsent \gset
-select private.sweep(now() + interval '11 seconds') as swept \gset
+select now() + interval '11 seconds' as sweep_at \gset
+select private.sweep(:'sweep_at') as swept \gset
 select is((:'swept'::jsonb) ->> 'dispatched', '0', 'nothing counts as dispatched when nothing could be sent');
 select ok(((:'swept'::jsonb) ->> 'not_dispatched')::int >= 1, 'it is counted as not dispatched');
 select is((select dispatch_count from public.bookings where id = :'unsent'), 1,
   'the attempt still counts toward escalation, so the booking cannot wait forever');
 select is((select context ->> 'fix' from public.observability_events where event_type = 'dispatch.not_configured'
-            and created_at = now()), 'store assignment_functions_url and assignment_pipeline_secret in Vault',
+            and created_at = :'sweep_at'), 'store assignment_functions_url and assignment_pipeline_secret in Vault',
   'a dispatch.not_configured event says what to fix');
-select is((select severity from public.observability_events where event_type = 'sweeper.run' and created_at = now()), 'error',
-  'and the sweep is reported as an error');
+select is((select severity from public.observability_events where event_type = 'sweeper.run' and created_at = :'sweep_at'), 'error',
+  'and the sweep is reported as an error, stamped with the time of that sweep');
 update public.bookings set dispatch_count = 12, next_attempt_at = now() where id = :'unsent';
 select private.sweep(now() + interval '1 second');
 select alike((select manual_review_reason from public.bookings where id = :'unsent'),

@@ -6,6 +6,7 @@ select plan(40);
 -- and at a second restaurant one more confirmed booking.
 delete from public.observability_events;
 delete from public.shadow_comparisons;
+delete from public.pipeline_settings_audit;
 delete from public.bookings;
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset

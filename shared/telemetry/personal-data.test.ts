@@ -1,0 +1,47 @@
+import { assert, assertEquals } from "../testing/assert.ts";
+import { findPersonalData, hasPersonalData, scrub } from "./personal-data.ts";
+
+// What a guest gives us, embedded the way it would reach a log line.
+const GUEST_DATA = [
+  "ada@example.com",
+  "ada.lovelace+bookings@mail.example.co.uk",
+  "müller@exämple.de",
+  "+44 20 7946 0958",
+  "+1 (415) 555-0132",
+  "0049 30 1234567",
+];
+
+// What logs and events legitimately contain.
+const NOT_PERSONAL = [
+  "Download https://registry.npmjs.org/@supabase/supabase-js/-/supabase-js-2.119.1.tgz",
+  "Download https://registry.npmjs.org/@supabase%2fsupabase-js",
+  "npm:@supabase/supabase-js@2.119.1",
+  "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)",
+  "1.0.0+20260101123456",
+  "2030-01-07 19:00",
+  "2026-12-01T15:10:19.123456Z",
+  "booking 3f1c2b9e-8a4d-4c1e-9b7a-0d2e5f6a7b8c",
+  "[email]@z.org",
+  '{"score": 263.46000000000004, "ratio": -35.57142857142857}',
+  "listening on http://127.0.0.1:54321/functions/v1",
+];
+
+Deno.test("a guest's e-mail address or phone number is found anywhere in a log line", () => {
+  for (const value of GUEST_DATA) {
+    const line = `{"level":"error","message":"failed for ${value}, retrying"}`;
+    assert(hasPersonalData(line), `${value} is found`);
+    assertEquals(findPersonalData(line).length, 1, `${value} is found once`);
+  }
+});
+
+Deno.test("package URLs, versions, dates, timestamps, UUIDs and local URLs are not personal data", () => {
+  for (const text of NOT_PERSONAL) assertEquals(findPersonalData(text), [], text);
+});
+
+Deno.test("scrubbing removes every address and number and is idempotent", () => {
+  const text = `guest ${GUEST_DATA.join(" and ")}; x@y.com@z.org`;
+  const once = scrub(text);
+  assert(!hasPersonalData(once), once);
+  assertEquals(scrub(once), once);
+  for (const text of NOT_PERSONAL) assertEquals(scrub(text), text);
+});

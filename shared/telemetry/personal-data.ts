@@ -1,0 +1,63 @@
+// One definition of "looks like personal data" for the whole project. The two patterns use only regex
+// syntax that JavaScript and Postgres' advanced regular expressions read the same way, so the SQL
+// functions `private.email_pattern()` / `private.phone_pattern()` return these exact strings (a test checks
+// that) and the CHECK constraints, the SQL scrubber, the functions' log scrubber and the tests' log scans
+// all agree.
+
+// Whitespace spelled out: `\s` differs between the engines (JavaScript counts U+00A0, Postgres does not).
+const SPACE = " \\t\\n\\r\\f\\v";
+const LOCAL_CHAR = `[^\\][${SPACE}@/:;,<>()"']`;
+const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
+
+/**
+ * An e-mail address: a local part and a dotted domain ending in letters. Neither part may contain a slash,
+ * a colon or brackets, so a URL with an `@scope` path (`https://registry.npmjs.org/@supabase/….tgz`) and
+ * an already scrubbed `[email]@…` are not addresses.
+ */
+export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z]{2,}`;
+
+/**
+ * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
+ * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00), UUIDs, version
+ * strings (2.119.1, 1.0.0+20260101123456), decimal numbers (263.46000000000004) and booking references are
+ * not phone numbers.
+ */
+export const PHONE_PATTERN =
+  "(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
+  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
+  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+
+const email = new RegExp(EMAIL_PATTERN);
+const phone = new RegExp(PHONE_PATTERN);
+
+/** True when free text carries an e-mail address or a phone number. */
+export function hasPersonalData(text: string): boolean {
+  return email.test(text) || phone.test(text);
+}
+
+/** Free text with e-mail addresses replaced by [email] and phone numbers by [number]. */
+export function scrub(text: string): string {
+  return text.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
+    new RegExp(PHONE_PATTERN, "g"),
+    "[number]",
+  );
+}
+
+/** What a scan of a log or document found: which kind of personal data, and where. */
+export interface Finding {
+  kind: "email" | "phone";
+  match: string;
+}
+
+export function findPersonalData(text: string): Finding[] {
+  return [
+    ...[...text.matchAll(new RegExp(EMAIL_PATTERN, "g"))].map((m) => ({
+      kind: "email" as const,
+      match: m[0],
+    })),
+    ...[...text.matchAll(new RegExp(PHONE_PATTERN, "g"))].map((m) => ({
+      kind: "phone" as const,
+      match: m[0],
+    })),
+  ];
+}
