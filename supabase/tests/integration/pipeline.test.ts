@@ -8,12 +8,13 @@ import {
   postToFunction,
   sinkLines,
   someDay,
+  STACK_DIR,
   waitFor,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
 
 const sql = connect(12);
-const LOG_DIR = new URL("../../../.stack/logs", import.meta.url).pathname;
+const LOG_DIR = `${STACK_DIR}/logs`;
 // What counts as an e-mail address or a phone number in a scan (international format, as guests give them).
 const EMAIL = /[^@\s"]+@[^@\s"]+\.[a-zA-Z]{2,}/;
 const PHONE = /\+\d[\d\s().-]{7,}\d/;
