@@ -4,14 +4,23 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export PG_MAJOR=15
-export PG_CLUSTER="${PG_CLUSTER:-assignment_local}"
+# PG_PORT picks the stack; everything else follows from it, so a second stack is one export away
+# (`PG_PORT=58322 scripts/test`): its cluster, functions port (PG_PORT - 1, as 54322/54321) and state
+# directory. PG_CLUSTER and FUNCTIONS_PORT may still be set explicitly. DB_URL is always the local cluster
+# on PG_PORT, never inherited: these scripts create, reset and migrate that cluster, and an inherited
+# DB_URL once sent one stack's migrations to another's database. Remote tools take --db-url instead.
 export PG_PORT="${PG_PORT:-54322}"
-export DB_URL="${DB_URL:-postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres}"
-export FUNCTIONS_PORT="${FUNCTIONS_PORT:-54321}"
-# What the Deno tests, benchmarks and tools read, so a second stack on other ports is one export away.
+if [ "$PG_PORT" = 54322 ]; then default_cluster=assignment_local; else default_cluster="assignment_local_$PG_PORT"; fi
+export PG_CLUSTER="${PG_CLUSTER:-$default_cluster}"
+export FUNCTIONS_PORT="${FUNCTIONS_PORT:-$((PG_PORT - 1))}"
+if [ -n "${DB_URL:-}" ] && [ "$DB_URL" != "postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres" ]; then
+  printf 'note: ignoring the inherited DB_URL; using the local cluster on port %s (set PG_PORT)\n' "$PG_PORT" >&2
+fi
+export DB_URL="postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres"
+# What the Deno tests, benchmarks and tools read.
 export SUPABASE_DB_URL="$DB_URL"
 export FUNCTIONS_URL="http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1"
-export STACK_DIR="$ROOT/.stack"
+if [ "$PG_PORT" = 54322 ]; then export STACK_DIR="$ROOT/.stack"; else export STACK_DIR="$ROOT/.stack/$PG_PORT"; fi
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export DENO_NO_UPDATE_CHECK=1
 export SUPABASE_TELEMETRY_DISABLED=1

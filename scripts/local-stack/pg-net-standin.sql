@@ -3,16 +3,18 @@
 -- `net.http_request_queue` and return its id; responses land in UNLOGGED `net._http_response`.
 -- Like pg_net, nothing is sent before COMMIT: `net.wake()` uses NOTIFY, which Postgres delivers only
 -- when the transaction commits. The delivery worker is scripts/local-stack/pg-net-worker.ts.
+-- Its privileges are pg_net's, not tighter ones: see the grants at the end.
 create schema net;
-grant usage on schema net to postgres, service_role;
 
-create domain net.http_method as text check (value in ('GET', 'POST', 'DELETE'));
+create domain net.http_method as text
+  check (value ilike 'get' or value ilike 'post' or value ilike 'delete');
 
+-- headers may be NULL: the request is then sent with no header of its own, as pg_net does.
 create unlogged table net.http_request_queue (
-  id bigserial not null,
+  id bigserial,
   method net.http_method not null,
   url text not null,
-  headers jsonb not null,
+  headers jsonb,
   body bytea,
   timeout_milliseconds integer not null
 );
@@ -27,19 +29,36 @@ create unlogged table net._http_response (
   error_msg text,
   created timestamptz not null default now()
 );
-create index _http_response_created_idx on net._http_response (created);
+create index on net._http_response (created);
 
 create function net.wake() returns void language sql as $$
   select pg_notify('pg_net_standin_wake', '');
 $$;
 
--- Query parameters are appended to the URL, as pg_net does before handing it to curl.
-create function net._url_with_params(url text, params jsonb) returns text
+-- Percent-encodes every byte but ALPHA / DIGIT / "-" / "." / "_" / "~", as curl_easy_escape does.
+create function net._urlencode_string(string varchar) returns text
+language sql immutable strict as $$
+  select coalesce(string_agg(
+           case when chr(b) ~ '^[A-Za-z0-9._~-]$' then chr(b) else '%' || upper(lpad(to_hex(b), 2, '0')) end,
+           '' order by i), '')
+    from (select convert_to(string, 'UTF8') as bytes) s,
+         generate_series(0, length(s.bytes) - 1) i,
+         get_byte(s.bytes, i) b;
+$$;
+
+-- Appends already-encoded `key=value` pairs to the URL's query, skipping NULLs, as curl_url does.
+create function net._encode_url_with_params_array(url text, params_array text[]) returns text
+language sql immutable strict as $$
+  select url || coalesce(case when strpos(url, '?') > 0 then '&' else '?' end
+                         || string_agg(p, '&' order by i), '')
+    from unnest(params_array) with ordinality as a(p, i)
+   where p is not null;
+$$;
+
+create function net._params_array(params jsonb) returns text[]
 language sql immutable as $$
-  select case when params is null or params = '{}'::jsonb then url
-    else url || case when strpos(url, '?') > 0 then '&' else '?' end ||
-      (select string_agg(key || '=' || value, '&' order by key) from jsonb_each_text(params))
-  end;
+  select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
+    from jsonb_each_text(params);
 $$;
 
 create function net.http_get(
@@ -49,7 +68,7 @@ create function net.http_get(
 declare request_id bigint;
 begin
   insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('GET', net._url_with_params(url, params), headers, timeout_milliseconds)
+  values ('GET', net._encode_url_with_params_array(url, net._params_array(params)), headers, timeout_milliseconds)
   returning id into request_id;
   perform net.wake();
   return request_id;
@@ -60,17 +79,24 @@ create function net.http_post(
   headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
   timeout_milliseconds integer default 5000
 ) returns bigint language plpgsql as $$
-declare request_id bigint;
+declare
+  request_id bigint;
+  content_type text;
 begin
-  -- pg_net only posts JSON: it adds the header when missing and rejects any other type.
-  if headers is null or not headers ? 'Content-Type' then
-    headers := coalesce(headers, '{}'::jsonb) || '{"Content-Type": "application/json"}'::jsonb;
-  end if;
-  if headers ->> 'Content-Type' <> 'application/json' then
+  -- pg_net only posts JSON. It looks the header up case-insensitively, adds it when missing (NULL
+  -- headers stay NULL, as `NULL || jsonb` is NULL there too) and rejects any other value.
+  select h.value into content_type
+    from jsonb_each_text(coalesce(headers, '{}'::jsonb)) h
+   where lower(h.key) = 'content-type'
+   limit 1;
+  if content_type is null then
+    headers := headers || '{"Content-Type": "application/json"}'::jsonb;
+  elsif content_type <> 'application/json' then
     raise exception 'Content-Type header must be "application/json"';
   end if;
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('POST', net._url_with_params(url, params), headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
+  values ('POST', net._encode_url_with_params_array(url, net._params_array(params)), headers,
+          convert_to(body::text, 'UTF8'), timeout_milliseconds)
   returning id into request_id;
   perform net.wake();
   return request_id;
@@ -83,8 +109,8 @@ create function net.http_delete(
 declare request_id bigint;
 begin
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('DELETE', net._url_with_params(url, params), headers,
-          case when body is null then null else convert_to(body::text, 'UTF8') end, timeout_milliseconds)
+  values ('DELETE', net._encode_url_with_params_array(url, net._params_array(params)), headers,
+          convert_to(body::text, 'UTF8'), timeout_milliseconds)
   returning id into request_id;
   perform net.wake();
   return request_id;
@@ -94,11 +120,17 @@ end $$;
 create function net.check_worker_is_up() returns void language plpgsql as $$
 begin
   if not exists (select 1 from pg_stat_activity where application_name = 'pg_net_standin_worker') then
-    raise exception 'the pg_net background worker is not up';
+    raise exception using
+      message = 'the pg_net background worker is not up',
+      detail = 'the pg_net background worker is down due to an internal error and cannot process requests',
+      hint = 'make sure that you didn''t modify any of pg_net internal tables';
   end if;
 end $$;
 
-grant select, insert, update, delete on all tables in schema net to postgres, service_role;
-grant usage on all sequences in schema net to postgres, service_role;
-revoke execute on all functions in schema net from public;
-grant execute on all functions in schema net to postgres, service_role;
+-- pg_net 0.20's grants, which hosted projects cannot change (supabase_admin owns `net`): every role may
+-- use the schema, run its functions (Postgres' default for functions, restated because this project's
+-- migrations revoke that default for the functions `postgres` creates) and read or write its tables.
+grant usage on schema net to public;
+grant all on all sequences in schema net to public;
+grant all on all tables in schema net to public;
+grant execute on all functions in schema net to public;

@@ -5,11 +5,12 @@ import postgres from "postgres";
 export const DB_URL = Deno.env.get("SUPABASE_DB_URL") ??
   "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const FUNCTIONS_URL = Deno.env.get("FUNCTIONS_URL") ?? "http://127.0.0.1:54321/functions/v1";
-const ROOT = new URL("../../", import.meta.url).pathname;
-export const SINK_FILE = `${ROOT}.stack/notifications.jsonl`;
+/** The running stack's state directory (scripts/lib/env.sh exports it; each PG_PORT has its own). */
+export const STACK_DIR = Deno.env.get("STACK_DIR") ?? new URL("../../.stack", import.meta.url).pathname;
+export const SINK_FILE = `${STACK_DIR}/notifications.jsonl`;
 
 export function pipelineSecret(): string {
-  return Deno.readTextFileSync(`${ROOT}.stack/pipeline-secret`).trim();
+  return Deno.readTextFileSync(`${STACK_DIR}/pipeline-secret`).trim();
 }
 
 export function connect(max = 4): postgres.Sql {

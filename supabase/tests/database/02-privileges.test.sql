@@ -1,5 +1,5 @@
 begin;
-select plan(24);
+select plan(36);
 
 -- The Data API roles get nothing: no table privilege, no function, no private schema.
 select is(
@@ -92,6 +92,51 @@ select throws_ok($$insert into public.observability_events (source, event_type) 
   '42501', null, 'but cannot write events');
 select lives_ok(format('select public.transition_assignment_state(%L, %L, 1)', :'bid', 'capacity_verified'),
   'service_role moves a booking through the RPC');
+reset role;
+
+-- pg_net's own grants, as hosted Supabase has them and no project can change (supabase_admin owns `net`):
+-- every role may use the schema, call net.http_*, and read and write the queue and the responses. These
+-- tests state that exposure so that a stand-in which stopped matching pg_net fails here.
+select ok(has_schema_privilege('anon', 'net', 'USAGE') and has_schema_privilege('authenticated', 'net', 'USAGE'),
+  'pg_net: anon and authenticated may use the net schema');
+select ok(has_function_privilege('anon', 'net.http_post(text, jsonb, jsonb, jsonb, integer)', 'EXECUTE')
+          and has_function_privilege('authenticated', 'net.http_get(text, jsonb, jsonb, integer)', 'EXECUTE'),
+  'pg_net: anon and authenticated may call net.http_post and net.http_get');
+select ok(has_table_privilege('anon', 'net.http_request_queue', 'SELECT, INSERT, UPDATE, DELETE')
+          and has_table_privilege('authenticated', 'net._http_response', 'SELECT, INSERT, UPDATE, DELETE'),
+  'pg_net: anon and authenticated may read and write the request queue and the responses');
+select net.http_post('http://127.0.0.1:9/probe', headers => '{"Authorization": "Bearer probe-secret"}') as probe_request \gset
+set local role anon;
+select is((select headers ->> 'Authorization' from net.http_request_queue where id = :probe_request), 'Bearer probe-secret',
+  'so anon can read a queued request''s Authorization header: the pipeline secret is exposed to any SQL anon runs');
+reset role;
+
+-- What the project controls: the secret is readable only through the queue, never from Vault, and nothing
+-- anon or authenticated can call puts a request with it on the queue.
+set local role anon;
+select throws_ok('select decrypted_secret from vault.decrypted_secrets', '42501', null, 'anon cannot read Vault secrets');
+select throws_ok('select secret from vault.secrets', '42501', null, 'nor Vault''s table');
+reset role;
+set local role authenticated;
+select throws_ok('select decrypted_secret from vault.decrypted_secrets', '42501', null, 'authenticated cannot read Vault secrets');
+reset role;
+select ok(not has_function_privilege('anon', 'vault.create_secret(text, text, text, uuid)', 'EXECUTE')
+          and not has_function_privilege('authenticated', 'vault.update_secret(uuid, text, text, text, uuid)', 'EXECUTE'),
+  'anon and authenticated cannot create or replace Vault secrets');
+select is((select string_agg(p.oid::regprocedure::text, ', ') from pg_proc p, unnest(array['anon', 'authenticated']) r(role)
+            where p.pronamespace = 'private'::regnamespace
+              and p.proname in ('post_to_function', 'dispatch_booking', 'dispatch_configured')
+              and has_function_privilege(r.role, p.oid, 'EXECUTE')),
+  null, 'anon and authenticated cannot call the functions that read the secret and queue requests with it');
+set local role anon;
+select throws_ok(format('select private.dispatch_booking(%L, %L)', :'bid', 'forged'), '42501', null,
+  'anon cannot make the pipeline send a request');
+reset role;
+set local role authenticated;
+select throws_ok('select count(*) from private.pipeline_settings', '42501', null,
+  'authenticated cannot read the pipeline''s settings');
+select throws_ok(format('select private.dispatch_booking(%L, %L)', :'bid', 'forged'), '42501', null,
+  'authenticated cannot make the pipeline send a request');
 reset role;
 
 select * from finish();

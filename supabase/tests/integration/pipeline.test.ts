@@ -8,13 +8,14 @@ import {
   postToFunction,
   sinkLines,
   someDay,
+  STACK_DIR,
   waitFor,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
 import { EMAIL_PATTERN, findPersonalData, PHONE_PATTERN } from "../../../shared/telemetry/personal-data.ts";
 
 const sql = connect(12);
-const LOG_DIR = new URL("../../../.stack/logs", import.meta.url).pathname;
+const LOG_DIR = `${STACK_DIR}/logs`;
 const FULL_PATH = [
   "created",
   "capacity_verified",

@@ -4,10 +4,12 @@
 // booking — a sweeper dispatch, or the running coordinator draining due bookings after a dispatch (of this
 // booking or any other) woke it — is not what recovery means, so the test does not pin it down.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { startHttpTarget } from "../../../shared/testing/http-target.ts";
 import {
   connect,
   createRestaurant,
   someDay,
+  STACK_DIR,
   waitFor,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
@@ -79,5 +81,62 @@ Deno.test("bookings that arrive while the function is down and Postgres crashes 
   } finally {
     await run("stack", "start-functions");
     await sql.end();
+  }
+});
+
+// pg_net's worker comes back with Postgres; so must the stand-in's, with nobody restarting it. Requests
+// keep being queued through each crash; every one queued after the last crash is delivered.
+Deno.test("the pg_net worker delivers again after Postgres crashes under load, without being restarted", async () => {
+  const target = await startHttpTarget();
+  const pidFile = `${STACK_DIR}/pg-net-worker.pid`;
+  const supervisor = Deno.readTextFileSync(pidFile).trim();
+  let flowing = true;
+  let queued = 0;
+  const queue = async () => {
+    const sql = connect(1);
+    while (flowing) {
+      await sql`select net.http_post(${`${target.url}/flow/${queued}`}, '{}'::jsonb, timeout_milliseconds => 2000)`
+        .then(() => queued++, () => new Promise((r) => setTimeout(r, 100))); // down during the crash
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await sql.end();
+  };
+  const flow = queue();
+  try {
+    for (let crash = 0; crash < 2; crash++) {
+      const before = queued;
+      await waitFor(
+        "requests to flow before the crash",
+        () => Promise.resolve(queued >= before + 10 || undefined),
+      );
+      await run("db", "crash");
+    }
+    const sql = connect(1);
+    try {
+      const after: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const [{ id }] = await sql<{ id: string }[]>`
+          select net.http_post(${`${target.url}/after-crash/${i}`}, '{}'::jsonb, timeout_milliseconds => 2000) as id`;
+        after.push(id);
+      }
+      const delivered = await waitFor("the requests queued after the crashes to be delivered", async () => {
+        const [{ n }] = await sql`
+          select count(*)::int as n from net._http_response where id = any(${after}::bigint[]) and status_code = 200`;
+        return n === after.length ? n : undefined;
+      }, 30_000);
+      assertEquals(delivered, 5, "every request queued after the crashes was delivered and recorded");
+      assertEquals(
+        [0, 1, 2, 3, 4].map((i) => target.hits(`/after-crash/${i}`)),
+        [1, 1, 1, 1, 1],
+        "each exactly once",
+      );
+    } finally {
+      await sql.end();
+    }
+    assertEquals(Deno.readTextFileSync(pidFile).trim(), supervisor, "nobody restarted the worker");
+  } finally {
+    flowing = false;
+    await flow;
+    await target.close();
   }
 });

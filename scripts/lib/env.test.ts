@@ -1,0 +1,64 @@
+// scripts/lib/env.sh: PG_PORT alone moves a stack, and an inherited DB_URL cannot point the scripts at
+// another stack's database.
+import { assertEquals } from "../../shared/testing/assert.ts";
+
+const ENV_SH = new URL("./env.sh", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const NAMES = [
+  "PG_CLUSTER",
+  "PG_PORT",
+  "FUNCTIONS_PORT",
+  "DB_URL",
+  "SUPABASE_DB_URL",
+  "FUNCTIONS_URL",
+  "STACK_DIR",
+];
+
+async function settings(env: Record<string, string>): Promise<Record<string, string>> {
+  const script = `source "${ENV_SH}"; ${NAMES.map((n) => `echo "${n}=$${n}"`).join("; ")}`;
+  const { code, stdout } = await new Deno.Command("bash", {
+    args: ["-c", script],
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assertEquals(code, 0, "env.sh sources cleanly");
+  return Object.fromEntries(
+    new TextDecoder().decode(stdout).trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
+}
+
+Deno.test("without exports env.sh describes the default stack on Supabase's local ports", async () => {
+  assertEquals(await settings({}), {
+    PG_CLUSTER: "assignment_local",
+    PG_PORT: "54322",
+    FUNCTIONS_PORT: "54321",
+    DB_URL: "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+    SUPABASE_DB_URL: "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+    FUNCTIONS_URL: "http://127.0.0.1:54321/functions/v1",
+    STACK_DIR: `${ROOT}/.stack`,
+  });
+});
+
+Deno.test("PG_PORT alone moves every part of the stack, even with another stack's DB_URL exported", async () => {
+  const inherited = "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+  assertEquals(await settings({ PG_PORT: "58322", DB_URL: inherited, SUPABASE_DB_URL: inherited }), {
+    PG_CLUSTER: "assignment_local_58322",
+    PG_PORT: "58322",
+    FUNCTIONS_PORT: "58321",
+    DB_URL: "postgresql://postgres:postgres@127.0.0.1:58322/postgres",
+    SUPABASE_DB_URL: "postgresql://postgres:postgres@127.0.0.1:58322/postgres",
+    FUNCTIONS_URL: "http://127.0.0.1:58321/functions/v1",
+    STACK_DIR: `${ROOT}/.stack/58322`,
+  });
+});
+
+Deno.test("an explicit cluster name and functions port are kept", async () => {
+  const s = await settings({ PG_PORT: "55422", PG_CLUSTER: "other", FUNCTIONS_PORT: "55000" });
+  assertEquals([s.PG_CLUSTER, s.FUNCTIONS_PORT, s.DB_URL], [
+    "other",
+    "55000",
+    "postgresql://postgres:postgres@127.0.0.1:55422/postgres",
+  ]);
+});
