@@ -1,5 +1,5 @@
 begin;
-select plan(36);
+select plan(39);
 
 -- The Data API roles get nothing: no table privilege, no function, no private schema.
 select is(
@@ -22,7 +22,9 @@ select is(
            or has_sequence_privilege(r.role, c.oid, 'UPDATE'))),
   null, 'anon and authenticated hold no privilege on any sequence of ours (identity sequences included)');
 
--- Objects created from now on start closed too: the migrations revoke the API roles' default privileges.
+-- The pipeline restricts only what it creates. In its own schemas, objects created from now on start closed
+-- to the API roles; in `public`, which the project's app shares, a table, sequence or function the app
+-- creates after the migrations keeps exactly the grants Supabase gives it.
 create table public.probe_table (id bigint generated always as identity primary key);
 create table private.probe_table (id bigint generated always as identity primary key);
 create table ops.probe_table (id bigint generated always as identity primary key);
@@ -32,20 +34,37 @@ create function ops.probe_function() returns integer language sql as 'select 1';
 select is(
   (select count(*)::int from pg_class c, unnest(array['anon', 'authenticated']) r(role)
     where c.relname in ('probe_table', 'probe_table_id_seq') and c.relkind in ('r', 'S')
+      and c.relnamespace in ('private'::regnamespace, 'ops'::regnamespace)
       and ((c.relkind = 'r' and (has_table_privilege(r.role, c.oid, 'SELECT') or has_table_privilege(r.role, c.oid, 'INSERT')
                                  or has_table_privilege(r.role, c.oid, 'UPDATE') or has_table_privilege(r.role, c.oid, 'DELETE')
                                  or has_table_privilege(r.role, c.oid, 'TRUNCATE')))
         or (c.relkind = 'S' and (has_sequence_privilege(r.role, c.oid, 'USAGE') or has_sequence_privilege(r.role, c.oid, 'UPDATE'))))),
-  0, 'a new table or sequence in public, private or ops grants anon and authenticated nothing');
+  0, 'a new table or sequence in private or ops grants anon and authenticated nothing');
 select is(
   (select count(*)::int from pg_proc p, unnest(array['anon', 'authenticated']) r(role)
-    where p.proname = 'probe_function' and has_function_privilege(r.role, p.oid, 'EXECUTE')),
-  0, 'a new function in public, private or ops is not executable by anon or authenticated (not even through PUBLIC)');
+    where p.proname = 'probe_function' and p.pronamespace in ('private'::regnamespace, 'ops'::regnamespace)
+      and has_schema_privilege(r.role, p.pronamespace, 'USAGE') and has_function_privilege(r.role, p.oid, 'EXECUTE')),
+  0, 'a new function in private or ops cannot be called by anon or authenticated');
+select is(
+  (select array_agg(format('%s %s', r.role, priv) order by r.role, priv)
+     from unnest(array['anon', 'authenticated', 'service_role']) r(role),
+          unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) priv
+    where has_table_privilege(r.role, 'public.probe_table', priv)),
+  (select array_agg(format('%s %s', r.role, priv) order by r.role, priv)
+     from unnest(array['anon', 'authenticated', 'service_role']) r(role),
+          unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) priv),
+  'a table the app creates in public afterwards keeps every grant Supabase gives the API roles');
+select ok((select bool_and(has_sequence_privilege(r.role, 'public.probe_table_id_seq', 'USAGE')
+                           and has_function_privilege(r.role, 'public.probe_function()', 'EXECUTE'))
+             from unnest(array['anon', 'authenticated', 'service_role']) r(role)),
+  'and so do its sequences and the functions it creates there');
 select ok(not exists (select 1 from pg_default_acl d, aclexplode(d.defaclacl) a
                        where d.defaclrole = 'postgres'::regrole
-                         and d.defaclnamespace in ('public'::regnamespace, 'private'::regnamespace, 'ops'::regnamespace)
+                         and d.defaclnamespace in ('private'::regnamespace, 'ops'::regnamespace)
                          and a.grantee in ('anon'::regrole, 'authenticated'::regrole)),
-  'no default privilege of the migrating role names anon or authenticated');
+  'no default privilege of the migrating role in private or ops names anon or authenticated');
+select is((select count(*)::int from pg_default_acl d where d.defaclnamespace = 0 and d.defaclrole = 'postgres'::regrole),
+  0, 'the pipeline changes no default privilege outside its own schemas');
 drop table public.probe_table, private.probe_table, ops.probe_table;
 drop function public.probe_function(), private.probe_function(), ops.probe_function();
 

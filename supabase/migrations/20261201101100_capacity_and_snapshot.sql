@@ -1,3 +1,4 @@
+
 -- What the pipeline checks in Postgres, whatever the engine says: whether a booking can be seated at
 -- all (capacity verification), the snapshot the engine plans on, and whether a proposed set of tables
 -- obeys every rule. Reasons are "<code>: <sentence>" so ops can group by code and read the sentence.
@@ -241,8 +242,5 @@ returns text[] language sql stable set search_path = '' as $$
      and a.during && private.blocked_window(b);
 $$;
 
-revoke all on function private.usable_tables(uuid), private.service_hours_problem(public.bookings),
-  private.largest_combination(uuid, integer, integer), private.capacity_problem(public.bookings, integer),
-  private.is_locked(public.bookings, boolean),
-  private.assignment_snapshot(public.bookings, jsonb), private.plan_violation(public.bookings, uuid[], integer),
-  private.busy_tables(public.bookings, uuid[]) from public, anon, authenticated;
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

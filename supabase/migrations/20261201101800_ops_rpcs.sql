@@ -1,14 +1,4 @@
--- The operator's surface, for Supabase Studio's SQL editor (as postgres) or service_role clients:
--- health, the manual-review queue, manual assignment, retry, cancel, releasing stuck bookings, and every
--- rollout control. Each function validates its input and raises a clear error (AS00x) rather than
--- writing half of anything; none can break an invariant, because they all go through the same state
--- machine, rule checks, locks and constraints as the pipeline.
---   AS008 the booking is being assigned right now      AS009 a requested table is already taken
 
-create schema if not exists ops;
-revoke all on schema ops from public;
-grant usage on schema ops to service_role;
-comment on schema ops is 'Operator functions and dashboards for the assignment pipeline. Start with: select ops.health();';
 
 -- Record who is acting, for the settings audit (see private.audit_settings_change) and the state history.
 -- The actor is stamped with the statement's start time so it covers this statement only, not later
@@ -588,5 +578,6 @@ comment on function ops.shadow_report(timestamptz, timestamptz) is
 revoke all on all functions in schema ops from public, anon, authenticated;
 grant execute on all functions in schema ops to service_role;
 grant select on ops.rollout_log to service_role;
-revoke all on function private.act_as(text, text), private.booking_for_ops(uuid), private.max_parallel_report(uuid)
-  from public, anon, authenticated;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,3 +1,4 @@
+
 -- Restaurants and their floor plans: zones, tables, which tables may be joined, how long a party
 -- stays, and when the restaurant seats guests.
 
@@ -128,3 +129,6 @@ revoke all on public.restaurants, public.zones, public.restaurant_tables, public
   public.turn_time_policies, public.service_periods from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.restaurants, public.zones, public.restaurant_tables,
   public.table_adjacency, public.turn_time_policies, public.service_periods to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,3 +1,4 @@
+
 -- The assignment state machine, held by Postgres. The legal transitions are rows of a table; one
 -- function applies a transition (legality, expected version, history row and event in one
 -- transaction); a trigger rejects every other way of changing the state.
@@ -238,20 +239,10 @@ comment on function public.cancel_booking(uuid, text, text) is
 
 alter table private.assignment_state_transitions enable row level security;
 revoke all on table private.assignment_state_transitions from public, anon, authenticated;
-revoke all on function private.is_known_time_zone(text), private.touch_updated_at(), private.order_adjacency_pair(),
-  private.email_pattern(), private.phone_pattern(), private.text_has_personal_data(text),
-  private.scrub_personal_data(text), private.jsonb_has_personal_data(jsonb),
-  private.new_booking_reference(), private.blocked_window(public.bookings), private.prepare_new_booking(),
-  private.release_booking_tables(uuid, text),
-  private.record_event(text, text, text, jsonb, uuid, uuid, timestamptz), private.state_holds_tables(text),
-  private.apply_assignment_transition(uuid, text, integer, text, jsonb, text, timestamptz),
-  private.guard_assignment_state()
-  from public, anon, authenticated;
--- Column defaults and CHECK constraints run their functions as the role writing the row, so the role the
--- tables are granted to (service_role) may call these pure helpers; nothing else of private is its to call.
-grant execute on function private.is_known_time_zone(text), private.text_has_personal_data(text),
-  private.jsonb_has_personal_data(jsonb), private.new_booking_reference() to service_role;
 revoke all on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
   public.cancel_booking(uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text),
   public.cancel_booking(uuid, text, text) to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

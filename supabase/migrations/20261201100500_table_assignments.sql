@@ -1,3 +1,4 @@
+
 -- Which tables a booking holds. Released rows stay as history; the exclusion constraint makes a
 -- double booking impossible whatever wrote the row (pipeline, manual assignment, ops).
 
@@ -47,3 +48,7 @@ $$;
 alter table public.booking_table_assignments enable row level security;
 revoke all on public.booking_table_assignments from public, anon, authenticated, service_role;
 grant select on public.booking_table_assignments to service_role;
+revoke all on sequence public.booking_table_assignments_id_seq from public, anon, authenticated;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,3 +1,4 @@
+
 -- A circuit breaker per restaurant, shared by every function instance because it lives here.
 -- closed: work flows. open: after `breaker_failure_threshold` consecutive errors, work is deferred until the
 -- cooldown ends. half_open: one probe booking may run; its success closes the breaker, its failure reopens it.
@@ -130,13 +131,6 @@ begin
   end if;
 end $$;
 
--- The operator's way out: close a restaurant's breaker by hand once the cause of the errors is fixed.
--- (The ops schema's grants and the other ops functions are in the ops migration; this one lives with the
--- breaker it resets.)
-create schema if not exists ops;
-revoke all on schema ops from public;
-grant usage on schema ops to service_role;
-
 create function ops.reset_circuit_breaker(p_restaurant_id uuid, p_actor text, p_reason text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -181,8 +175,8 @@ comment on function ops.reset_circuit_breaker(uuid, text, text) is
 
 alter table private.circuit_breakers enable row level security;
 revoke all on private.circuit_breakers from public, anon, authenticated;
-revoke all on function private.breaker_probe_staleness(private.circuit_breakers, timestamptz),
-  private.breaker_admit(uuid, uuid, timestamptz), private.breaker_record(uuid, uuid, boolean, timestamptz)
-  from public, anon, authenticated;
 revoke all on function ops.reset_circuit_breaker(uuid, text, text) from public, anon, authenticated, service_role;
 grant execute on function ops.reset_circuit_breaker(uuid, text, text) to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

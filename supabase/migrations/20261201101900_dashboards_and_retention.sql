@@ -1,3 +1,4 @@
+
 -- Dashboards. Each view answers one query of the rollout plan with the same columns (the plan's own SQL
 -- also runs unchanged against these tables), plus the alerts and latency figures its checklist asks for.
 -- ops.pipeline_metrics(from, to) gathers everything for a verification report over any window.
@@ -110,11 +111,6 @@ create view ops.stuck_bookings with (security_invoker = true) as
      and updated_at < now() - interval '10 minutes'
    order by updated_at;
 comment on view ops.stuck_bookings is 'ALERT when not empty: non-terminal bookings with no progress for 10 minutes.';
-
--- Events are read by time, by type, by booking and by restaurant (the verification report for one
--- restaurant, and the foreign key's ON DELETE SET NULL when a restaurant is removed).
-create index observability_events_restaurant_idx on public.observability_events (restaurant_id, created_at)
-  where restaurant_id is not null;
 
 -- Everything the verification checklist measures, for any window and optionally one restaurant.
 create function ops.pipeline_metrics(p_from timestamptz default now() - interval '24 hours', p_to timestamptz default now(),
@@ -241,4 +237,6 @@ select cron.schedule('assignment-retention', '17 3 * * *', 'select private.prune
 grant select on all tables in schema ops to service_role;
 revoke all on function ops.pipeline_metrics(timestamptz, timestamptz, uuid) from public, anon, authenticated;
 grant execute on function ops.pipeline_metrics(timestamptz, timestamptz, uuid) to service_role;
-revoke all on function private.prune_old_rows(timestamptz) from public, anon, authenticated;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

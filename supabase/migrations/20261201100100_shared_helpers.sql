@@ -1,35 +1,5 @@
--- Extensions the pipeline needs and the private schema that holds its internals.
--- `extensions` exists on hosted Supabase; locally scripts/local-stack creates it the same way.
-create schema if not exists extensions;
-create extension if not exists btree_gist with schema extensions;
--- pg_net carries the insert trigger's HTTP call. Hosted Supabase ships it; where it is not available (the
--- local stack) scripts/local-stack installs a stand-in with the same interface before migrations run.
-do $$
-begin
-  if exists (select 1 from pg_available_extensions where name = 'pg_net') then
-    create extension if not exists pg_net;
-  end if;
-end $$;
-
-create schema if not exists private;
-revoke all on schema private from public;
-comment on schema private is
-  'Internals of the table-assignment pipeline: helpers, triggers and the state-machine rules. Not exposed through the Data API.';
--- The operator's schema (its functions and views come with the ops migrations). Created here so the
--- default privileges below cover it from the start.
-create schema if not exists ops;
-revoke all on schema ops from public;
-
--- Revoke by default, grant by name. Supabase's default privileges give anon, authenticated and
--- service_role everything the migrating role creates in `public`, identity sequences included; every
--- object of ours then grants what it needs by name. These apply to objects this role creates from now on.
-alter default privileges in schema public, private, ops revoke all on tables from anon, authenticated;
-alter default privileges in schema public, private, ops revoke all on sequences from anon, authenticated;
-alter default privileges in schema public, private, ops revoke all on functions from anon, authenticated;
--- Postgres itself lets PUBLIC (every role, anon included) execute each new function. That default is
--- global, and a per-schema default cannot take a global grant away, so it is revoked for this role as a
--- whole: a function the migrations forget to revoke stays closed instead of open.
-alter default privileges revoke execute on functions from public;
+-- Helpers every later file uses: time zones, updated_at, advisory-lock keys, and the one definition of
+-- personal data that CHECK constraints and scrubbers share.
 
 -- True when `tz` names a time zone Postgres knows. Declared immutable so CHECK constraints may use it;
 -- the zone database only changes with a Postgres upgrade.
@@ -97,3 +67,29 @@ returns boolean language sql immutable security definer set search_path = '' as 
        or (pg_catalog.jsonb_typeof(node.value) = 'string' and private.text_has_personal_data(node.value #>> '{}'))
   );
 $$;
+
+-- Advisory-lock keys. Transaction-scoped locks only: the edge function reaches Postgres through a
+-- transaction-mode pooler, where session locks would leak between clients.
+create function private.lock_key(p_scope text, p_id uuid)
+returns bigint language sql immutable set search_path = '' as $$
+  select pg_catalog.hashtextextended(p_scope || ':' || p_id::text, 0);
+$$;
+
+-- Take a restaurant's lock, the first lock of the order every writer follows (restaurant, then booking, then
+-- rows), and say how long it took in ms. Transaction-scoped, so it is safe behind a transaction pooler.
+create function private.lock_restaurant(p_restaurant_id uuid)
+returns numeric language plpgsql set search_path = '' as $$
+declare
+  started timestamptz := pg_catalog.clock_timestamp();
+begin
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant', p_restaurant_id));
+  return round(extract(epoch from pg_catalog.clock_timestamp() - started) * 1000, 3);
+end $$;
+
+-- Column defaults and CHECK constraints run their functions as the role writing the row, so the role the
+-- tables are granted to (service_role) may call these pure helpers; nothing else of private is its to call.
+grant execute on function private.is_known_time_zone(text), private.text_has_personal_data(text),
+  private.jsonb_has_personal_data(jsonb) to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

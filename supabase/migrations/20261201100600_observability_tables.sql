@@ -1,3 +1,4 @@
+
 -- Observability events (shaped so the rollout plan's SQL runs unchanged), the assignment-state
 -- history and the per-attempt log. Rows are written in the same transaction as the change they describe.
 
@@ -22,6 +23,11 @@ comment on table public.observability_events is
 create index observability_events_created_at_idx on public.observability_events (created_at desc);
 create index observability_events_source_type_idx on public.observability_events (source, event_type, created_at desc);
 create index observability_events_booking_idx on public.observability_events (booking_id) where booking_id is not null;
+
+-- Events are read by time, by type, by booking and by restaurant (the verification report for one
+-- restaurant, and the foreign key's ON DELETE SET NULL when a restaurant is removed).
+create index observability_events_restaurant_idx on public.observability_events (restaurant_id, created_at)
+  where restaurant_id is not null;
 
 -- Write one event. Used by every RPC so events share the transaction of the change they describe.
 -- `p_at` is the moment the event describes, for callers whose work runs later than their transaction began
@@ -78,3 +84,39 @@ revoke all on public.observability_events, public.booking_assignment_state_histo
   public.booking_assignment_attempts from public, anon, authenticated, service_role;
 grant select on public.observability_events, public.booking_assignment_state_history,
   public.booking_assignment_attempts to service_role;
+
+-- Shadow mode's evidence: what legacy did and what the candidate would have done, on the same snapshot.
+create table public.shadow_comparisons (
+  id bigint generated always as identity primary key,
+  booking_id uuid not null references public.bookings (id) on delete cascade,
+  restaurant_id uuid not null references public.restaurants (id) on delete cascade,
+  experiment text not null constraint shadow_experiment_is_v3_or_aa check (experiment in ('v3', 'aa')),
+  primary_strategy text not null,
+  candidate_strategy text not null,
+  primary_decision text not null constraint shadow_primary_decision_is_known check (primary_decision in ('assign', 'escalate')),
+  candidate_decision text not null
+    constraint shadow_candidate_decision_is_known check (candidate_decision in ('assign', 'escalate', 'error')),
+  primary_tables uuid[] not null default '{}',
+  candidate_tables uuid[] not null default '{}',
+  match text not null generated always as (
+    case when candidate_decision = 'error' or primary_decision <> candidate_decision then 'different_decision'
+         when primary_tables::text[] <@ candidate_tables::text[] and candidate_tables::text[] <@ primary_tables::text[] then 'same_tables'
+         else 'same_decision_different_tables' end) stored,
+  score_diff numeric,
+  primary_ms numeric not null constraint shadow_primary_duration_is_not_negative check (primary_ms >= 0),
+  candidate_ms numeric not null constraint shadow_candidate_duration_is_not_negative check (candidate_ms >= 0),
+  candidate_error text,
+  created_at timestamptz not null default now()
+);
+comment on table public.shadow_comparisons is
+  'One row per shadow-mode attempt. match: same_tables | same_decision_different_tables | different_decision. score_diff = candidate''s wasted seats − primary''s (negative: the candidate seats tighter).';
+comment on column public.shadow_comparisons.experiment is
+  'v3: legacy vs the V3 engine; aa: legacy vs itself on the same snapshot, the noise floor (planner nondeterminism and timing spread).';
+create index shadow_comparisons_created_idx on public.shadow_comparisons (created_at, restaurant_id);
+alter table public.shadow_comparisons enable row level security;
+revoke all on public.shadow_comparisons from public, anon, authenticated, service_role;
+grant select on public.shadow_comparisons to service_role;
+revoke all on sequence public.observability_events_id_seq, public.booking_assignment_state_history_id_seq, public.booking_assignment_attempts_id_seq, public.shadow_comparisons_id_seq from public, anon, authenticated;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

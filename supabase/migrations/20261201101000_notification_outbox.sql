@@ -1,3 +1,4 @@
+
 -- Confirmation notifications through an outbox. The row is written in the same transaction that confirms
 -- the booking, and its dedupe key (booking + kind + what was confirmed) is unique, so however often a
 -- booking is dispatched or confirmed again with the same details, there is one notification to send.
@@ -115,8 +116,11 @@ comment on function public.notification_complete(bigint, uuid, boolean, text, ti
 alter table public.notification_outbox enable row level security;
 revoke all on public.notification_outbox from public, anon, authenticated, service_role;
 grant select on public.notification_outbox to service_role;
-revoke all on function private.enqueue_confirmation(public.bookings, boolean) from public, anon, authenticated;
+revoke all on sequence public.notification_outbox_id_seq from public, anon, authenticated;
 revoke all on function public.notification_claim(integer, integer, timestamptz),
   public.notification_complete(bigint, uuid, boolean, text, timestamptz) from public, anon, authenticated, service_role;
 grant execute on function public.notification_claim(integer, integer, timestamptz),
   public.notification_complete(bigint, uuid, boolean, text, timestamptz) to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

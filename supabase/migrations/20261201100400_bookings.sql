@@ -1,3 +1,4 @@
+
 -- Bookings: what the guest asked for, its lifecycle status, and the assignment pipeline's bookkeeping.
 -- `assignment_state` is owned by the state machine (see …_assignment_state_machine.sql): only its RPC changes it.
 
@@ -39,11 +40,17 @@ create table public.bookings (
   assignment_state_version integer not null default 1
     constraint booking_assignment_state_version_starts_at_one check (assignment_state_version >= 1),
   assignment_strategy text,
+  assignment_mode text
+    constraint booking_assignment_mode_is_known check (assignment_mode in ('off', 'legacy', 'shadow', 'v3')),
   next_attempt_at timestamptz,
   attempt_count integer not null default 0
     constraint booking_attempt_count_is_not_negative check (attempt_count >= 0),
   lease_token uuid,
   lease_expires_at timestamptz,
+  dispatch_count integer not null default 0
+    constraint booking_dispatch_count_is_not_negative check (dispatch_count >= 0),
+  last_dispatched_at timestamptz,
+  deferred_since timestamptz,
   manual_review_reason text,
   customer_name text,
   customer_email text,
@@ -78,6 +85,11 @@ comment on table public.bookings is
   'A guest''s reservation. Inserting one starts automatic table assignment; `assignment_state` shows where it is. Customer fields are personal data and never leave this table in events or logs.';
 comment on column public.bookings.end_at is 'When the party leaves. Derived from the turn-time policy when not given.';
 comment on column public.bookings.next_attempt_at is 'When the pipeline should next work on this booking; null when nothing is due.';
+comment on column public.bookings.assignment_mode is 'The mode the current or last attempt ran in.';
+comment on column public.bookings.dispatch_count is
+  'HTTP dispatches to the coordinator since it last picked the booking up; the sweeper escalates when it grows too large.';
+comment on column public.bookings.deferred_since is
+  'When the coordinator first deferred the booking (circuit open or rate limited) since its last state change; null when not waiting.';
 
 create index bookings_restaurant_start_idx on public.bookings (restaurant_id, start_at);
 create index bookings_due_idx on public.bookings (next_attempt_at) where next_attempt_at is not null;
@@ -92,65 +104,10 @@ returns tstzrange language sql immutable set search_path = '' as $$
     b.end_at + pg_catalog.make_interval(mins => b.buffer_after_minutes), '[)');
 $$;
 
--- Apply the restaurant's turn-time policy: the reset buffers always, the end time when asked to.
-create function private.apply_turn_policy(b public.bookings, p_derive_end boolean)
-returns public.bookings language plpgsql stable set search_path = '' as $$
-declare
-  band public.turn_time_policies;
-  minutes integer;
-begin
-  select * into band from public.turn_time_policies p
-   where p.restaurant_id = b.restaurant_id and b.party_size between p.min_party_size and p.max_party_size;
-  b.buffer_before_minutes := coalesce(band.buffer_before_minutes, 0);
-  b.buffer_after_minutes := coalesce(band.buffer_after_minutes, 0);
-  if p_derive_end then
-    minutes := coalesce(band.dining_minutes,
-                        (select r.default_turn_minutes from public.restaurants r where r.id = b.restaurant_id), 90);
-    b.end_at := b.start_at + pg_catalog.make_interval(mins => minutes);
-  end if;
-  return b;
-end $$;
-
--- A new booking starts at the beginning of the state machine, pending, with its end time and buffers
--- taken from the policy.
-create function private.prepare_new_booking()
-returns trigger language plpgsql set search_path = '' as $$
-begin
-  if new.assignment_state <> 'created' or new.assignment_state_version <> 1 then
-    raise exception using errcode = 'AS004',
-      message = 'a new booking starts in assignment state "created" at version 1',
-      hint = 'Leave assignment_state and assignment_state_version to their defaults.';
-  end if;
-  if new.status <> 'pending' then
-    raise exception using errcode = 'AS005',
-      message = pg_catalog.format('a new booking starts pending, not "%s": the pipeline confirms it', new.status);
-  end if;
-  if new.start_at is not null and new.party_size is not null then
-    new := private.apply_turn_policy(new, new.end_at is null);
-  end if;
-  -- A new booking waits for tables, so it is due: now, unless something already chose when.
-  new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
-  return new;
-end $$;
-
--- A changed time or party size takes the policy again; the end time follows unless it was set explicitly.
-create function private.reapply_turn_policy()
-returns trigger language plpgsql set search_path = '' as $$
-begin
-  if new.start_at is distinct from old.start_at or new.party_size is distinct from old.party_size then
-    new := private.apply_turn_policy(new, new.end_at is not distinct from old.end_at);
-  end if;
-  return new;
-end $$;
-create trigger reapply_turn_policy before update of start_at, party_size on public.bookings
-  for each row execute function private.reapply_turn_policy();
-create trigger prepare_new_booking before insert on public.bookings
-  for each row execute function private.prepare_new_booking();
-create trigger touch_updated_at before update on public.bookings
-  for each row execute function private.touch_updated_at();
-
 alter table public.bookings enable row level security;
 revoke all on public.bookings from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.bookings to service_role;
-revoke all on function private.apply_turn_policy(public.bookings, boolean), private.reapply_turn_policy()
-  from public, anon, authenticated;
+grant execute on function private.new_booking_reference() to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;
