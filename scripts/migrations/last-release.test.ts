@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../shared/testing/assert.ts";
-import { lastRelease } from "./last-release.ts";
+import { lastRelease, ReleaseMismatch } from "./last-release.ts";
 import { files, released, releasedFiles, sha } from "./fixtures.ts";
 
 Deno.test("the last release lists every released file and what came since", () => {
@@ -21,7 +21,8 @@ Deno.test("the last release is not built from a file that no longer matches it",
     try {
       lastRelease(released, files(folder));
     } catch (e) {
-      message = String(e);
+      assert(e instanceof ReleaseMismatch, String(e));
+      message = e.message;
     }
     assert(message.includes("20260101000000_base.sql (release 1.0.0)"), message);
   }

@@ -11,6 +11,8 @@ import {
   scanMigrations,
 } from "./manifest.ts";
 
+export class ReleaseMismatch extends Error {}
+
 export type LastRelease = { name: string; files: string[]; newSince: string[] };
 
 export function lastRelease(manifest: Manifest, files: MigrationFiles): LastRelease | null {
@@ -20,7 +22,7 @@ export function lastRelease(manifest: Manifest, files: MigrationFiles): LastRele
   for (const m of released) {
     const sha = files.get(m.file);
     if (sha !== m.sha256) {
-      throw new Error(
+      throw new ReleaseMismatch(
         `${m.file} (release ${m.release}) ${sha ? "no longer matches its sha256" : "is missing"}`,
       );
     }
@@ -33,6 +35,16 @@ export function lastRelease(manifest: Manifest, files: MigrationFiles): LastRele
   };
 }
 
+async function lastReleaseOrExit(manifest: Manifest, dir: string): Promise<LastRelease | null> {
+  try {
+    return lastRelease(manifest, await scanMigrations(dir));
+  } catch (e) {
+    if (!(e instanceof ReleaseMismatch)) throw e;
+    console.error(`cannot rebuild the last release: ${e.message} (see scripts/migrations/check.ts)`);
+    Deno.exit(1);
+  }
+}
+
 if (import.meta.main) {
   const [dir, ...rest] = Deno.args;
   if (dir === undefined || rest.length > 0) {
@@ -40,14 +52,14 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const manifest = await readManifest(paths.manifest);
-  const release = lastRelease(manifest, await scanMigrations(paths.migrations));
+  const release = await lastReleaseOrExit(manifest, paths.migrations);
   if (release) {
     await Deno.mkdir(`${dir}/supabase/migrations`, { recursive: true });
     for (const f of release.files) {
       await Deno.copyFile(`${paths.migrations}/${f}`, `${dir}/supabase/migrations/${f}`);
     }
     // The copies are what the test applies, so they are what must match the release.
-    const copied = lastRelease(manifest, await scanMigrations(`${dir}/supabase/migrations`));
+    const copied = await lastReleaseOrExit(manifest, `${dir}/supabase/migrations`);
     if (copied?.newSince.length !== 0) throw new Error(`${dir} holds files the release does not list`);
     console.log(`${release.name} ${release.newSince.length}`);
   }
