@@ -1,0 +1,54 @@
+import { assert, assertEquals } from "../../shared/testing/assert.ts";
+import { cutRelease, ReleaseRefused } from "./release.ts";
+import { files, released, releasedFiles, sha } from "./fixtures.ts";
+import type { Manifest, MigrationFiles } from "./manifest.ts";
+
+function refusal(manifest: Manifest, name: string, folder: MigrationFiles): string {
+  try {
+    cutRelease(manifest, name, folder);
+  } catch (e) {
+    assert(e instanceof ReleaseRefused, `expected a refusal, got ${e}`);
+    return e.message;
+  }
+  throw new Error("expected the release to be refused");
+}
+
+Deno.test("the first release freezes every file, in timestamp order", () => {
+  assertEquals(cutRelease({ releases: [] }, "1.0.0", files({ ...releasedFiles })), released);
+  assertEquals(
+    cutRelease(
+      { releases: [] },
+      "1.0.0",
+      files({ "20260102000000_more.sql": sha("b"), "20260101000000_base.sql": sha("a") }),
+    ),
+    released,
+  );
+});
+
+Deno.test("a later release freezes only the files since the last one", () => {
+  const next = cutRelease(
+    released,
+    "1.1.0",
+    files({ ...releasedFiles, "20260201000000_later.sql": sha("c") }),
+  );
+  assertEquals(next.releases.map((r) => r.name), ["1.0.0", "1.1.0"]);
+  assertEquals(next.releases[1].migrations, [{ file: "20260201000000_later.sql", sha256: sha("c") }]);
+  assertEquals(next.releases[0], released.releases[0], "the earlier release is untouched");
+});
+
+Deno.test("a release is refused without new files, under a taken name, or over a broken history", () => {
+  assertEquals(refusal(released, "1.1.0", files(releasedFiles)), "no migration files since the last release");
+  assertEquals(
+    refusal(released, "1.0.0", files({ ...releasedFiles, "20260201000000_later.sql": sha("c") })),
+    "release 1.0.0 already exists",
+  );
+  assert(
+    refusal(
+      released,
+      "1.1.0",
+      files({ ...releasedFiles, "20260101000000_base.sql": sha("e"), "20260201000000_x.sql": sha("c") }),
+    )
+      .includes("20260101000000_base.sql (release 1.0.0) was changed"),
+  );
+  assert(refusal(released, "", files(releasedFiles)).includes("is not a release name"));
+});

@@ -1,0 +1,50 @@
+// Cuts a release: appends to supabase/releases.json every migration file no earlier release froze.
+//   deno run --allow-read --allow-write scripts/migrations/release.ts <name>   (or scripts/release-migrations)
+import { appendOnlyProblems } from "./check.ts";
+import {
+  formatManifest,
+  type Manifest,
+  type MigrationFiles,
+  paths,
+  readManifest,
+  releasedMigrations,
+  scanMigrations,
+} from "./manifest.ts";
+
+export class ReleaseRefused extends Error {}
+
+export function cutRelease(manifest: Manifest, name: string, files: MigrationFiles): Manifest {
+  if (!/^\S+$/.test(name)) throw new ReleaseRefused(`"${name}" is not a release name (no spaces, not empty)`);
+  if (manifest.releases.some((r) => r.name === name)) {
+    throw new ReleaseRefused(`release ${name} already exists`);
+  }
+  const problems = appendOnlyProblems(manifest, files);
+  if (problems.length > 0) {
+    throw new ReleaseRefused(`the released history is broken:\n  - ${problems.join("\n  - ")}`);
+  }
+  const released = new Set(releasedMigrations(manifest).map((m) => m.file));
+  const migrations = [...files].filter(([file]) => !released.has(file)).sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([file, sha256]) => ({ file, sha256 }));
+  if (migrations.length === 0) throw new ReleaseRefused("no migration files since the last release");
+  return { releases: [...manifest.releases, { name, migrations }] };
+}
+
+if (import.meta.main) {
+  const [name, ...rest] = Deno.args;
+  if (name === undefined || rest.length > 0) {
+    console.error("usage: scripts/release-migrations <name>");
+    Deno.exit(2);
+  }
+  try {
+    const next = cutRelease(await readManifest(paths.manifest), name, await scanMigrations(paths.migrations));
+    await Deno.writeTextFile(paths.manifest, formatManifest(next));
+    const files = next.releases.at(-1)!.migrations;
+    console.log(
+      `release ${name}: froze ${files.length} migrations (${files[0].file} … ${files.at(-1)!.file})`,
+    );
+  } catch (e) {
+    if (!(e instanceof ReleaseRefused)) throw e;
+    console.error(`refused: ${e.message}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,93 @@
+-- After the upgrade: every booking fill.sql left in flight still finishes through the current RPCs, the
+-- notifications queued before the upgrade are still sent, and no table is double-booked.
+--   psql -v fixture="$(fill.sql's output)" -f verify.sql
+\set ON_ERROR_STOP 1
+\set QUIET 1
+-- Results of the steps are not output; failures raise.
+\o /dev/null
+
+select set_config('upgrade.fixture', :'fixture', false) is not null as loaded \gset
+create function pg_temp.expect(p_ok boolean, p_what text) returns void language plpgsql as $$
+begin
+  if p_ok is not true then
+    raise exception 'after the upgrade: expected %', p_what;
+  end if;
+end $$;
+create function pg_temp.fixture(p_key text) returns text language sql as $$
+  select current_setting('upgrade.fixture')::jsonb ->> p_key;
+$$;
+create function pg_temp.state(p_key text) returns text language sql as $$
+  select assignment_state from public.bookings where id = pg_temp.fixture(p_key)::uuid;
+$$;
+create function pg_temp.table_ids(p_numbers text[]) returns uuid[] language sql as $$
+  select array_agg(t.id) from public.restaurant_tables t
+   where t.restaurant_id = pg_temp.fixture('restaurant')::uuid and t.table_number = any(p_numbers);
+$$;
+-- A booking that is not in progress goes through a whole attempt: begin, then commit on the given table.
+create function pg_temp.assign(p_key text, p_table text) returns void language plpgsql as $$
+declare
+  began jsonb := public.assignment_begin(pg_temp.fixture(p_key)::uuid);
+begin
+  perform pg_temp.expect(began ->> 'outcome' = 'ready', p_key || ' to begin, got ' || began::text);
+  perform pg_temp.expect(public.assignment_commit(pg_temp.fixture(p_key)::uuid, (began ->> 'lease_token')::uuid,
+                                                  pg_temp.table_ids(array[p_table]), 'upgrade-test') ->> 'outcome' = 'confirmed',
+                         p_key || ' to be confirmed on ' || p_table);
+end $$;
+
+-- The upgrade itself moved no booking.
+select pg_temp.expect(pg_temp.state(k) = s, k || ' to still be ' || s || ', found ' || coalesce(pg_temp.state(k), 'nothing'))
+  from (values ('created', 'created'), ('capacity_verified', 'capacity_verified'), ('pending', 'assignment_pending'),
+               ('deferred', 'assignment_pending'), ('in_progress', 'assignment_in_progress'), ('confirmed', 'confirmed'),
+               ('confirmed_to_cancel', 'confirmed'), ('manual_review', 'manual_review'), ('cancelled', 'cancelled')) v(k, s);
+
+-- The confirmations queued before the upgrade are claimed and sent.
+create temp table claimed as select * from public.notification_claim(20);
+select pg_temp.expect((select jsonb_agg(id order by id) from claimed) = pg_temp.fixture('outbox')::jsonb,
+                      'exactly the pending notifications from before the upgrade to be claimed');
+select pg_temp.expect(public.notification_complete(c.id, c.lease_token, true) = 'sent', 'notification ' || c.id || ' to be sent')
+  from claimed c;
+
+-- The deferred booking still waits: the due-work claim passes it over.
+select pg_temp.expect(not (pg_temp.fixture('deferred')::uuid = any(public.assignment_claim_due(100, pg_temp.fixture('restaurant')::uuid))),
+                      'the deferred booking not to be due yet');
+
+-- The attempt in progress finishes with the lease it was given before the upgrade, freeing the slot.
+select pg_temp.expect(public.assignment_commit(pg_temp.fixture('in_progress')::uuid, pg_temp.fixture('in_progress_lease')::uuid,
+                                               pg_temp.table_ids('{T3}'), 'upgrade-test') ->> 'outcome' = 'confirmed',
+                      'the booking in progress to commit with its lease');
+select pg_temp.assign('deferred', 'T4');
+select pg_temp.assign('created', 'T5');
+select pg_temp.assign('capacity_verified', 'T6');
+select pg_temp.assign('pending', 'T7');
+select pg_temp.expect(ops.assign_tables(pg_temp.fixture('manual_review')::uuid, '{T8}', 'upgrade-test') ->> 'outcome' = 'confirmed',
+                      'ops to assign the booking in manual review');
+select pg_temp.expect(ops.cancel_booking(pg_temp.fixture('confirmed_to_cancel')::uuid, 'guest cancelled', 'upgrade-test') is not null
+                      and pg_temp.state('confirmed_to_cancel') = 'cancelled', 'the confirmed booking to be cancelled');
+
+select pg_temp.expect(pg_temp.state(k) = 'confirmed', k || ' to be confirmed')
+  from unnest(array['confirmed', 'in_progress', 'deferred', 'created', 'capacity_verified', 'pending', 'manual_review']) k;
+select pg_temp.expect(pg_temp.state('cancelled') = 'cancelled', 'the cancelled booking to stay cancelled');
+
+-- Tables: each confirmed booking holds one, nothing else holds any, and no two active assignments overlap.
+select pg_temp.expect(count(*) filter (where b.assignment_state = 'confirmed') = 7
+                        and bool_and((b.assignment_state = 'confirmed') = (a.n = 1)),
+                      'each of the 7 confirmed bookings, and nothing else, to hold one table')
+  from public.bookings b
+  cross join lateral (select count(*) n from public.booking_table_assignments x where x.booking_id = b.id and x.released_at is null) a
+ where b.restaurant_id = pg_temp.fixture('restaurant')::uuid;
+select pg_temp.expect(count(*) = 0, 'no table to be double-booked')
+  from public.booking_table_assignments a
+  join public.booking_table_assignments b
+    on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+ where a.released_at is null and b.released_at is null;
+
+-- Each booking's history is one unbroken chain of versions (1 is the insert), across the upgrade.
+select pg_temp.expect(count(distinct h.version) = b.assignment_state_version - 1 and min(h.version) = 2
+                        and max(h.version) = b.assignment_state_version,
+                      'history rows for versions 2..' || b.assignment_state_version || ' of booking ' || b.id)
+  from public.bookings b join public.booking_assignment_state_history h on h.booking_id = b.id
+ where b.restaurant_id = pg_temp.fixture('restaurant')::uuid
+ group by b.id, b.assignment_state_version;
+
+-- The 6 confirmations made after the upgrade are queued and claimable too.
+select pg_temp.expect(count(*) = 6, '6 new confirmations to be claimable') from public.notification_claim(20);
