@@ -3,13 +3,8 @@
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import {
-  type AssignmentStore,
-  type ModeCeiling,
-  type ShadowComparison,
-  SQLSTATE,
-  StoreError,
-} from "../store/port.ts";
+import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
+import { SQLSTATE } from "../store/sqlstate.ts";
 import { compareWithCandidate } from "./shadow.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { scrub } from "../telemetry/personal-data.ts";

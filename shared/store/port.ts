@@ -87,14 +87,3 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
-
-/** SQLSTATEs raised by the pipeline's RPCs (see the migrations). */
-export const SQLSTATE = {
-  illegalTransition: "AS001",
-  staleVersion: "AS002",
-  unknownBooking: "AS003",
-  outsideStateMachine: "AS004",
-  invalidArgument: "AS005",
-  maxParallelReached: "AS006",
-  planBreaksRule: "AS007",
-} as const;
