@@ -2,6 +2,7 @@
 // bookings to other tables so that it fits (pooling, Thompson & Kwortnik). The search tries one move, then
 // two, and so on, so it never moves more bookings than it must; locked bookings (seated, or fixed by staff)
 // never move, and every booking, moved or new, gets tables that obey the same rules the planner enforces.
+import type { Move } from "../domain/move.ts";
 import type { PlacedBooking, Snapshot, Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
@@ -29,12 +30,6 @@ export interface NewBooking {
   readonly windowStart: number;
   readonly windowEnd: number;
   readonly eligibleTableIds?: readonly string[];
-}
-
-export interface Move {
-  readonly bookingId: string;
-  readonly fromTableIds: readonly string[];
-  readonly toTableIds: readonly string[];
 }
 
 export type Reoptimization =

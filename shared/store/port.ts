@@ -1,5 +1,6 @@
 // The coordinator's only way to reach Postgres. Each method is one RPC, i.e. one transaction, so every
 // lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler.
+import type { Move } from "../domain/move.ts";
 import type { BeginResult, ClaimedNotification, CommitResult, FailResult } from "./results.ts";
 
 export type FailureKind = "no_fit" | "conflict" | "error";
@@ -40,12 +41,6 @@ export interface CommitArgs {
   shadow?: ShadowComparison;
   /** Re-optimisation (where ops turned it on): not-yet-seated bookings to move first, as the engine saw them. */
   moves?: readonly Move[];
-}
-
-export interface Move {
-  readonly bookingId: string;
-  readonly fromTableIds: readonly string[];
-  readonly toTableIds: readonly string[];
 }
 
 /** The shape assignment_commit's p_moves takes. */

@@ -2,7 +2,8 @@
 // every arrangement that obeys the engine's rules (the engine's own candidates with every table free), and
 // which tables are held when.
 import type { PlacedBooking, Snapshot, Table } from "../../../shared/domain/snapshot.ts";
-import type { DayState, Move, NewBooking } from "../../../shared/engine/reoptimize.ts";
+import type { Move } from "../../../shared/domain/move.ts";
+import type { DayState, NewBooking } from "../../../shared/engine/reoptimize.ts";
 import { type Candidate, enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { type Day, type Request, turnMinutes } from "./demand.ts";
 import type { Layout } from "./layouts.ts";
