@@ -79,11 +79,10 @@ export async function processBooking(
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
-      const { plan, moves, explored } = planWithMoves(
-        snapshot,
-        primaryStrategy,
-        mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
-      );
+      const { plan, moves, explored } = planWithMoves(snapshot, {
+        strategy: primaryStrategy,
+        maxMoves: mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
+      });
       let shadow: ShadowComparison | undefined;
       if (mode === "shadow") {
         const aa = begun.shadow_candidate === "aa";
