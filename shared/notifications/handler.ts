@@ -1,5 +1,6 @@
 // The notification-dispatcher function's request handler: authenticate, deliver what is due, report.
-import { errorResponse, hasSecret, json } from "../coordinator/http.ts";
+import { errorResponse, json } from "../http/responses.ts";
+import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { deliverDueNotifications } from "./dispatcher.ts";
