@@ -1,5 +1,5 @@
 import { assertEquals } from "../testing/assert.ts";
-import { loadCoordinatorConfig, modeCeiling, parseFlag, parseMaxParallel } from "./config.ts";
+import { loadCoordinatorConfig, modeCeiling, parseMaxParallel } from "./config.ts";
 
 function collect() {
   const warnings: string[] = [];
@@ -15,24 +15,6 @@ Deno.test("the rollout plan's flags cap the mode Postgres decides", () => {
   assertEquals(modeCeiling(false, true), "shadow", "V3 off, shadow on: at most shadow");
   assertEquals(modeCeiling(false, false), "legacy", "both off: legacy");
   assertEquals(modeCeiling(false, undefined), "legacy", "V3 off, shadow unset: legacy");
-});
-
-Deno.test("flags read true/false, 1/0 and yes/no in any case", () => {
-  const { warnings, warn } = collect();
-  for (const raw of ["true", "TRUE", "True", " 1 ", "yes", "YES"]) {
-    assertEquals(parseFlag("F", raw, warn), true, raw);
-  }
-  for (const raw of ["false", "FALSE", "0", "no", "No "]) assertEquals(parseFlag("F", raw, warn), false, raw);
-  assertEquals(parseFlag("F", undefined, warn), undefined);
-  assertEquals(parseFlag("F", "  ", warn), undefined);
-  assertEquals(warnings, [], "valid and unset values raise no warning");
-});
-
-Deno.test("an unreadable flag is reported once and ignored, never thrown", () => {
-  const { warnings, warn } = collect();
-  assertEquals(parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", "enabled", warn), undefined);
-  assertEquals(warnings.length, 1);
-  assertEquals(warnings[0].startsWith('FEATURE_ASSIGNMENT_PIPELINE_V3="enabled" is not'), true, warnings[0]);
 });
 
 Deno.test("the configuration loads with flags in any spelling, and a bad one only warns", () => {
@@ -102,4 +84,11 @@ Deno.test("the default strategy is scarcity_fit and re-optimisation moves at mos
     }
     assertEquals(message.includes("ASSIGNMENT_REOPTIMIZE_MAX_MOVES"), true, `${value}: ${message}`);
   }
+});
+
+Deno.test("a typo in NOTIFICATION_SENDER does not stop the coordinator: it is reported and kept as unusable", () => {
+  const { warnings, warn } = collect();
+  const config = loadCoordinatorConfig({ ...SECRET, NOTIFICATION_SENDER: "webhok" }, warn);
+  assertEquals(config.sender.kind, "unusable");
+  assertEquals(warnings.length, 1, warnings.join("\n"));
 });

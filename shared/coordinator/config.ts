@@ -1,29 +1,18 @@
-// The coordinator's settings, from the environment Supabase gives the function (function secrets).
-// The rollout plan's three flags never stop the function from starting: a value it cannot read is
-// reported as a warning and ignored (treated as unset), because a function that fails at module load
-// turns every booking into `coordinator_unreachable`. Required settings (the secret) still fail loudly.
+// The coordinator's settings, from the environment Supabase gives the function (function secrets): the
+// settings it shares with the notification dispatcher, and its own. Read by the policy in config/env.ts:
+// the rollout plan's three flags never stop the function from starting; the strategy and the limits do.
 import { z } from "../deps.ts";
+import {
+  consoleWarn,
+  type Env,
+  loadSharedConfig,
+  parseFlag,
+  type SharedConfig,
+  type Warn,
+} from "../config/env.ts";
 import { DEFAULT_STRATEGY, strategyNames } from "../engine/strategies/registry.ts";
 import type { ModeCeiling } from "../store/port.ts";
 import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
-
-export type Warn = (message: string) => void;
-
-const TRUE = new Set(["true", "1", "yes"]);
-const FALSE = new Set(["false", "0", "no"]);
-
-/**
- * A boolean flag: true/false, 1/0, yes/no in any case, surrounding spaces ignored. Unset or empty is
- * undefined; anything else is reported through `warn` and also treated as unset.
- */
-export function parseFlag(name: string, raw: string | undefined, warn: Warn): boolean | undefined {
-  const value = raw?.trim().toLowerCase() ?? "";
-  if (value === "") return undefined;
-  if (TRUE.has(value)) return true;
-  if (FALSE.has(value)) return false;
-  warn(`${name}=${JSON.stringify(raw)} is not true/false, 1/0 or yes/no; ignored (treated as unset)`);
-  return undefined;
-}
 
 /**
  * FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: a cap this deployment puts on the database's
@@ -45,7 +34,6 @@ export function parseMaxParallel(raw: string | undefined, warn: Warn): number | 
 }
 
 const envSchema = z.object({
-  ASSIGNMENT_PIPELINE_SECRET: z.string().min(16, "ASSIGNMENT_PIPELINE_SECRET must be at least 16 characters"),
   ASSIGNMENT_STRATEGY: z.string().default(DEFAULT_STRATEGY).refine((s) => strategyNames().includes(s), {
     message: `ASSIGNMENT_STRATEGY must be one of ${strategyNames().join(", ")}`,
   }),
@@ -65,8 +53,7 @@ export function modeCeiling(v3: boolean | undefined, shadow: boolean | undefined
   return shadow === true ? "shadow" : "legacy";
 }
 
-export interface CoordinatorConfig {
-  secret: string;
+export interface CoordinatorConfig extends SharedConfig {
   strategy: string;
   modeCeiling: ModeCeiling;
   /** This deployment's cap on the database's max_parallel; null = no cap. */
@@ -77,13 +64,11 @@ export interface CoordinatorConfig {
   reoptimizeMaxMoves: number;
 }
 
-export function loadCoordinatorConfig(
-  env: Record<string, string | undefined>,
-  warn: Warn = (message) => console.warn(JSON.stringify({ level: "warn", source: "config", message })),
-): CoordinatorConfig {
+export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
+  const shared = loadSharedConfig(env, warn);
   const parsed = envSchema.parse(env);
   return {
-    secret: parsed.ASSIGNMENT_PIPELINE_SECRET,
+    ...shared,
     strategy: parsed.ASSIGNMENT_STRATEGY,
     modeCeiling: modeCeiling(
       parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", env.FEATURE_ASSIGNMENT_PIPELINE_V3, warn),

@@ -3,13 +3,8 @@
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import {
-  type AssignmentStore,
-  type ModeCeiling,
-  type ShadowComparison,
-  SQLSTATE,
-  StoreError,
-} from "../store/port.ts";
+import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
+import { SQLSTATE } from "../store/sqlstate.ts";
 import { compareWithCandidate } from "./shadow.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { scrub } from "../telemetry/personal-data.ts";
@@ -84,11 +79,10 @@ export async function processBooking(
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
-      const { plan, moves, explored } = planWithMoves(
-        snapshot,
-        primaryStrategy,
-        mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
-      );
+      const { plan, moves, explored } = planWithMoves(snapshot, {
+        strategy: primaryStrategy,
+        maxMoves: mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
+      });
       let shadow: ShadowComparison | undefined;
       if (mode === "shadow") {
         const aa = begun.shadow_candidate === "aa";

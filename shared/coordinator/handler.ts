@@ -2,11 +2,13 @@
 // answer, then keep draining due bookings for a while so retries and rate-limited bookings do not wait
 // for the next sweep. Nothing is written for a rejected request.
 import { z } from "../deps.ts";
+import { runInBackground } from "../http/background.ts";
+import { errorResponse, json, readJson } from "../http/responses.ts";
+import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CoordinatorConfig } from "./config.ts";
 import { processBooking } from "./coordinator.ts";
-import { errorResponse, hasSecret, json, readJson, runInBackground } from "./http.ts";
 
 export const dispatchBodySchema = z.object({
   booking_id: z.uuid({ message: "booking_id must be a UUID" }),

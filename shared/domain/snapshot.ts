@@ -46,6 +46,12 @@ const placedSchema = z.object({
   locked: p.locked,
 }));
 
+/**
+ * How far either side of a booking's window the snapshot lists other bookings' tables (busy, placed). The
+ * SQL that builds the snapshot, private.assignment_snapshot, must read the same span (interval '6 hours').
+ */
+export const SNAPSHOT_HORIZON_MS = 6 * 3_600_000;
+
 export const snapshotSchema = z.object({
   booking: z.object({
     id: uuid,
@@ -91,8 +97,6 @@ export interface PlacedBooking {
   readonly tableIds: readonly string[];
   /** Seated, placed by staff, or starting soon: never moved. */
   readonly locked: boolean;
-  /** Tables this booking may use (channel rules); every table when absent. */
-  readonly eligibleTableIds?: readonly string[];
 }
 /** Optional parts may be left out by callers that build snapshots themselves (tests, benchmarks). */
 export type Snapshot = Omit<z.output<typeof snapshotSchema>, "minStayMinutes" | "placed"> & {

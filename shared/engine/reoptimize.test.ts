@@ -4,20 +4,39 @@ import type { PlacedBooking, Snapshot, Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
 import { seatingRuleBroken } from "../testing/rules.ts";
 import { planAssignment } from "./planner.ts";
-import { type DayState, type NewBooking, reoptimize, reoptimizeSnapshot } from "./reoptimize.ts";
+import { planWithMoves } from "./reoptimize.ts";
 import { MIN, T0, table } from "../testing/tables.ts";
 
-function day(tables: Table[], bookings: PlacedBooking[], adjacency: [string, string][] = []): DayState {
-  return { restaurantId: "r", timezone: "UTC", tables, adjacency, maxTables: 3, bookings };
+interface Request {
+  readonly partySize: number;
+  readonly start?: number;
+  readonly minutes?: number;
 }
 
-const request = (partySize: number, start = 0, minutes = 90): NewBooking => ({
-  id: "new",
-  partySize,
-  startAt: T0 + start * MIN,
-  windowStart: T0 + start * MIN,
-  windowEnd: T0 + (start + minutes) * MIN,
-});
+/** A new booking's snapshot with re-optimisation on: the placed bookings, and the tables they keep busy. */
+function snapshot(
+  tables: Table[],
+  placed: PlacedBooking[],
+  { partySize, start = 0, minutes = 90 }: Request,
+  adjacency: [string, string][] = [],
+): Snapshot {
+  return {
+    bookingId: "new",
+    restaurantId: "r",
+    partySize,
+    startAt: T0 + start * MIN,
+    timezone: "UTC",
+    windowStart: T0 + start * MIN,
+    windowEnd: T0 + (start + minutes) * MIN,
+    maxTables: 3,
+    tables,
+    adjacency,
+    busy: placed.flatMap((p) =>
+      p.tableIds.map((tableId) => ({ tableId, start: p.windowStart, end: p.windowEnd }))
+    ),
+    placed,
+  };
+}
 
 /** A two-top and a four-top, with a couple on the four-top from 19:00 to 20:30. */
 function coupleOnTheFourTop(locked: boolean) {
@@ -30,50 +49,43 @@ function coupleOnTheFourTop(locked: boolean) {
     tableIds: [four.id],
     locked,
   };
-  return { two, four, state: day([two, four], [couple]) };
+  return { two, four, placed: [couple] };
 }
 
 Deno.test("a couple on the only four-top moves to a free two-top so a party of four fits", () => {
-  const { two, four, state } = coupleOnTheFourTop(false);
-  const result = reoptimize(state, request(4), { strategy: "scarcity_fit" });
-  assertEquals(result.decision, "assign");
-  assert(result.decision === "assign");
-  assertEquals(result.tableIds, [four.id]);
+  const { two, four, placed } = coupleOnTheFourTop(false);
+  const result = planWithMoves(snapshot([two, four], placed, { partySize: 4 }), { strategy: "scarcity_fit" });
+  assertEquals(result.plan.decision, "assign");
+  assert(result.plan.decision === "assign");
+  assertEquals(result.plan.tableIds, [four.id]);
   assertEquals(result.moves, [{ bookingId: "a", fromTableIds: [four.id], toTableIds: [two.id] }]);
 });
 
 Deno.test("a locked booking is never moved, so the new party is refused with a reason", () => {
-  const result = reoptimize(coupleOnTheFourTop(true).state, request(4), { strategy: "scarcity_fit" });
-  assertEquals(result.decision, "no_fit");
+  const { two, four, placed } = coupleOnTheFourTop(true);
+  const { plan } = planWithMoves(snapshot([two, four], placed, { partySize: 4 }), {
+    strategy: "scarcity_fit",
+  });
+  assertEquals(plan.decision, "no_fit");
   assert(
-    result.decision === "no_fit" && result.reason.startsWith("no_table_fits: "),
+    plan.decision === "no_fit" && plan.reason.startsWith("no_table_fits: "),
     "reason keeps its code",
   );
 });
 
 Deno.test("a booking that fits on free tables moves nobody", () => {
   const tables = [table(1, 2), table(2, 4)];
-  const result = reoptimize(day(tables, []), request(2), { strategy: "scarcity_fit" });
-  assert(result.decision === "assign" && result.moves.length === 0, "no moves");
+  const result = planWithMoves(snapshot(tables, [], { partySize: 2 }), { strategy: "scarcity_fit" });
+  assert(result.plan.decision === "assign" && result.moves.length === 0, "no moves");
 });
 
 Deno.test("from a snapshot, a busy interval no listed booking explains is treated as fixed", () => {
   const [two, four] = [table(1, 2), table(2, 4)];
-  const snapshot: Snapshot = {
-    bookingId: "new",
-    restaurantId: "r",
-    partySize: 4,
-    startAt: T0,
-    timezone: "UTC",
-    windowStart: T0,
-    windowEnd: T0 + 90 * MIN,
-    maxTables: 3,
-    tables: [two, four],
-    adjacency: [],
+  const blocked: Snapshot = {
+    ...snapshot([two, four], [], { partySize: 4 }),
     busy: [{ tableId: four.id, start: T0, end: T0 + 90 * MIN }],
-    placed: [],
   };
-  assertEquals(reoptimizeSnapshot(snapshot, { strategy: "scarcity_fit" }).decision, "no_fit");
+  assertEquals(planWithMoves(blocked, { strategy: "scarcity_fit" }).plan.decision, "no_fit");
 });
 
 // ---- properties -------------------------------------------------------------------------------
@@ -131,18 +143,21 @@ const arbitraryDay = fc.integer({ min: 2, max: 6 }).chain((count) =>
         });
       }
     });
-    return { state: day(tables, placed, adjacency), request: request(next.party, next.start), maxMoves };
+    return {
+      state: snapshot(tables, placed, { partySize: next.party, start: next.start }, adjacency),
+      maxMoves,
+    };
   })
 );
 
 Deno.test("property: re-optimisation never breaks a rule, double-books or moves a locked booking", () => {
   fc.assert(
-    fc.property(arbitraryDay, ({ state, request, maxMoves }) => {
-      const result = reoptimize(state, request, { strategy: "scarcity_fit", maxMoves });
-      if (result.decision !== "assign") return;
-      assert(result.moves.length <= maxMoves, "within the move budget");
-      const final = new Map(state.bookings.map((b) => [b.id, { ...b }]));
-      for (const m of result.moves) {
+    fc.property(arbitraryDay, ({ state, maxMoves }) => {
+      const { plan, moves } = planWithMoves(state, { strategy: "scarcity_fit", maxMoves });
+      if (plan.decision !== "assign") return;
+      assert(moves.length <= maxMoves, "within the move budget");
+      const final = new Map(state.placed!.map((b) => [b.id, { ...b }]));
+      for (const m of moves) {
         const b = final.get(m.bookingId);
         assert(b !== undefined && !b.locked, `only unlocked bookings move (${m.bookingId})`);
         assertEquals([...m.fromTableIds], [...b!.tableIds], "a move starts where the booking is");
@@ -154,11 +169,11 @@ Deno.test("property: re-optimisation never breaks a rule, double-books or moves 
         final.set(b!.id, { ...b!, tableIds: m.toTableIds });
       }
       assertEquals(
-        seatingRuleBroken(state, request.partySize, result.tableIds),
+        seatingRuleBroken(state, state.partySize, plan.tableIds),
         null,
         "the new booking obeys the rules",
       );
-      const holds = [...final.values(), { ...request, tableIds: result.tableIds }];
+      const holds = [...final.values(), { ...state, tableIds: plan.tableIds }];
       for (const [i, a] of holds.entries()) {
         for (const b of holds.slice(i + 1)) {
           const shared = a.tableIds.some((t) => b.tableIds.includes(t));
@@ -176,9 +191,9 @@ Deno.test("property: re-optimisation never breaks a rule, double-books or moves 
 
 Deno.test("property: re-optimisation is deterministic", () => {
   fc.assert(
-    fc.property(arbitraryDay, ({ state, request, maxMoves }) => {
+    fc.property(arbitraryDay, ({ state, maxMoves }) => {
       const options = { strategy: "scarcity_fit", maxMoves };
-      assertEquals(reoptimize(state, request, options), reoptimize(state, request, options));
+      assertEquals(planWithMoves(state, options), planWithMoves(state, options));
     }),
     { numRuns: 200 },
   );
@@ -186,26 +201,14 @@ Deno.test("property: re-optimisation is deterministic", () => {
 
 Deno.test("property: when the plain plan seats a booking, re-optimisation moves nobody", () => {
   fc.assert(
-    fc.property(arbitraryDay, ({ state, request }) => {
-      const result = reoptimize(state, request, { strategy: "scarcity_fit" });
-      const busy = state.bookings.flatMap((b) =>
-        b.tableIds.map((tableId) => ({ tableId, start: b.windowStart, end: b.windowEnd }))
-      );
-      const plain = planAssignment({
-        bookingId: request.id,
-        restaurantId: "r",
-        partySize: request.partySize,
-        startAt: request.startAt,
-        timezone: "UTC",
-        windowStart: request.windowStart,
-        windowEnd: request.windowEnd,
-        maxTables: state.maxTables,
-        tables: [...state.tables],
-        adjacency: state.adjacency.map(([a, b]) => [a, b] as [string, string]),
-        busy,
-      }, "scarcity_fit");
+    fc.property(arbitraryDay, ({ state }) => {
+      const result = planWithMoves(state, { strategy: "scarcity_fit" });
+      const plain = planAssignment(state, "scarcity_fit");
       if (plain.decision === "assign") {
-        assert(result.decision === "assign" && result.moves.length === 0, "no moves when it fits as it is");
+        assert(
+          result.plan.decision === "assign" && result.moves.length === 0,
+          "no moves when it fits as it is",
+        );
       }
     }),
     { numRuns: 300 },

@@ -2,51 +2,24 @@
 // bookings to other tables so that it fits (pooling, Thompson & Kwortnik). The search tries one move, then
 // two, and so on, so it never moves more bookings than it must; locked bookings (seated, or fixed by staff)
 // never move, and every booking, moved or new, gets tables that obey the same rules the planner enforces.
-import type { PlacedBooking, Snapshot, Table } from "../domain/snapshot.ts";
+import type { Move } from "../domain/move.ts";
+import { type PlacedBooking, type Snapshot, SNAPSHOT_HORIZON_MS, type Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
 import { getStrategy } from "./strategies/registry.ts";
 
-export type { PlacedBooking };
-
-export interface DayState {
-  readonly restaurantId: string;
-  readonly timezone: string;
-  /** Every usable table of the restaurant. */
-  readonly tables: readonly Table[];
-  readonly adjacency: readonly (readonly [string, string])[];
-  readonly maxTables: number;
-  readonly minStayMinutes?: number;
-  /** The bookings holding tables around the new one's window. */
-  readonly bookings: readonly PlacedBooking[];
-}
-
-export interface NewBooking {
-  readonly id: string;
-  readonly partySize: number;
-  readonly startAt: number;
-  readonly windowStart: number;
-  readonly windowEnd: number;
-  readonly eligibleTableIds?: readonly string[];
-}
-
-export interface Move {
-  readonly bookingId: string;
-  readonly fromTableIds: readonly string[];
-  readonly toTableIds: readonly string[];
-}
-
-export type Reoptimization =
-  | { decision: "assign"; strategy: string; tableIds: string[]; moves: Move[]; explored: number }
-  | { decision: "no_fit"; strategy: string; reason: string; explored: number };
-
 export interface ReoptimizeOptions {
   readonly strategy: string;
-  /** Most bookings one new booking may move. */
+  /** Most bookings one new booking may move; DEFAULT_MAX_MOVES when absent, none when 0. */
   readonly maxMoves?: number;
   /** Most arrangements the search may try, so the cost per booking stays bounded. */
   readonly maxExplored?: number;
+  /**
+   * The snapshot's tables a booking may use, where that is not all of them (the quality benchmark's
+   * walk-in-only tables); every table when absent, as in the pipeline.
+   */
+  readonly tablesFor?: (bookingId: string) => readonly string[] | undefined;
 }
 
 /**
@@ -54,9 +27,6 @@ export interface ReoptimizeOptions {
  * nearly every booking an exact repack would seat while moving fewer than 0.2 bookings per accepted one.
  */
 export const DEFAULT_MAX_MOVES = 5;
-
-/** The planner sees other bookings this far either side of a window, as the pipeline's snapshot does. */
-const HORIZON_MS = 6 * 3_600_000;
 
 interface Subject {
   readonly id: string;
@@ -72,90 +42,39 @@ class SearchLimit extends Error {}
 /**
  * The pipeline's plan for a snapshot: the strategy's choice among free tables, or, when nothing is free and
  * the snapshot lists the placed bookings (re-optimisation is on for the restaurant), a plan that first moves
- * up to `maxMoves` of them. `moves` is empty unless bookings must move.
+ * up to `maxMoves` of them. `moves` is empty unless bookings must move; `explored` counts the arrangements
+ * the search tried (0 when the plain plan decided).
  */
 export function planWithMoves(
   snapshot: Snapshot,
-  strategy: string,
-  maxMoves: number,
+  options: ReoptimizeOptions,
 ): { plan: Plan; moves: Move[]; explored: number } {
-  const plan = planAssignment(snapshot, strategy);
-  if (plan.decision === "assign" || !snapshot.placed || maxMoves < 1) return { plan, moves: [], explored: 0 };
-  const result = reoptimizeSnapshot(snapshot, { strategy, maxMoves });
-  if (result.decision === "no_fit") {
-    return { plan: { ...plan, reason: result.reason }, moves: [], explored: result.explored };
-  }
-  const tables = result.tableIds.map((id) => snapshot.tables.find((t) => t.id === id)!);
-  return {
-    plan: {
-      decision: "assign",
-      strategy: result.strategy,
-      tableIds: result.tableIds,
-      tableNumbers: tables.map((t) => t.number),
-      score: 0,
-      slack: tables.reduce((n, t) => n + t.capacity, 0) - snapshot.partySize,
-      candidates: 0,
-    },
-    moves: result.moves,
-    explored: result.explored,
-  };
-}
-
-/** Re-optimise straight from a pipeline snapshot (assignment_begin lists the placed bookings when enabled). */
-export function reoptimizeSnapshot(snapshot: Snapshot, options: ReoptimizeOptions): Reoptimization {
-  const placed = snapshot.placed ?? [];
-  // A busy interval no listed booking accounts for (a block, a hold) stays exactly where it is.
-  const unexplained: PlacedBooking[] = snapshot.busy
-    .filter((b) =>
-      !placed.some((p) =>
-        p.tableIds.includes(b.tableId) && overlaps(p.windowStart, p.windowEnd, b.start, b.end)
-      )
-    )
-    .map((b, i) => ({
-      id: `busy-${i}`,
-      partySize: 1,
-      windowStart: b.start,
-      windowEnd: b.end,
-      tableIds: [b.tableId],
-      locked: true,
-    }));
-  return reoptimize(
-    {
-      restaurantId: snapshot.restaurantId,
-      timezone: snapshot.timezone,
-      tables: snapshot.tables,
-      adjacency: snapshot.adjacency,
-      maxTables: snapshot.maxTables,
-      minStayMinutes: snapshot.minStayMinutes,
-      bookings: [...placed, ...unexplained],
-    },
-    {
-      id: snapshot.bookingId,
-      partySize: snapshot.partySize,
-      startAt: snapshot.startAt,
-      windowStart: snapshot.windowStart,
-      windowEnd: snapshot.windowEnd,
-    },
-    options,
+  const own = options.tablesFor?.(snapshot.bookingId);
+  const plan = planAssignment(
+    own ? { ...snapshot, tables: eligibleTables(snapshot, own) } : snapshot,
+    options.strategy,
   );
-}
-
-export function reoptimize(day: DayState, request: NewBooking, options: ReoptimizeOptions): Reoptimization {
-  const strategy = getStrategy(options.strategy).name;
-  const search = new Search(day, options);
-  const subject = search.subjectOf(request);
-  const direct = planAssignment(search.snapshotFor(subject), strategy);
-  if (direct.decision === "assign") {
-    return { decision: "assign", strategy, tableIds: direct.tableIds, moves: [], explored: 0 };
-  }
+  const maxMoves = options.maxMoves ?? DEFAULT_MAX_MOVES;
+  if (plan.decision === "assign" || !snapshot.placed || maxMoves < 1) return { plan, moves: [], explored: 0 };
+  const search = new Search(snapshot, options);
+  const subject = search.subjectOf(snapshot.bookingId, snapshot);
   try {
-    for (let budget = 1; budget <= (options.maxMoves ?? DEFAULT_MAX_MOVES); budget++) {
+    for (let budget = 1; budget <= maxMoves; budget++) {
       const moved = search.insert(subject, budget, new Set([subject.id]));
       if (moved) {
+        const tables = search.placement.get(subject.id)!.map((id) =>
+          snapshot.tables.find((t) => t.id === id)!
+        );
         return {
-          decision: "assign",
-          strategy,
-          tableIds: [...search.placement.get(subject.id)!],
+          plan: {
+            decision: "assign",
+            strategy: plan.strategy,
+            tableIds: tables.map((t) => t.id),
+            tableNumbers: tables.map((t) => t.number),
+            score: 0,
+            slack: tables.reduce((n, t) => n + t.capacity, 0) - snapshot.partySize,
+            candidates: 0,
+          },
           moves: search.movesOf(moved),
           explored: search.explored,
         };
@@ -165,13 +84,17 @@ export function reoptimize(day: DayState, request: NewBooking, options: Reoptimi
     if (!(error instanceof SearchLimit)) throw error;
   }
   return {
-    decision: "no_fit",
-    strategy,
-    reason: `${direct.reason}; moving up to ${
-      options.maxMoves ?? DEFAULT_MAX_MOVES
-    } unlocked bookings does not make room either`,
+    plan: {
+      ...plan,
+      reason: `${plan.reason}; moving up to ${maxMoves} unlocked bookings does not make room either`,
+    },
+    moves: [],
     explored: search.explored,
   };
+}
+
+function eligibleTables(snapshot: Snapshot, ids: readonly string[] | undefined): Table[] {
+  return ids ? snapshot.tables.filter((t) => ids.includes(t.id)) : snapshot.tables;
 }
 
 interface Hold {
@@ -180,7 +103,11 @@ interface Hold {
   readonly end: number;
 }
 
-/** The day's holds, changed in place while searching and rolled back through a journal. */
+/**
+ * The holds around the new booking, changed in place while searching and rolled back through a journal:
+ * the placed bookings' tables, and as locked holds every busy interval no placed booking accounts for (a
+ * block, a hold).
+ */
 class Search {
   readonly placement = new Map<string, readonly string[]>();
   explored = 0;
@@ -192,37 +119,54 @@ class Search {
   private readonly strategy;
   private readonly maxExplored: number;
 
-  constructor(private readonly day: DayState, options: ReoptimizeOptions) {
+  constructor(private readonly snapshot: Snapshot, private readonly options: ReoptimizeOptions) {
     this.strategy = getStrategy(options.strategy);
     this.maxExplored = options.maxExplored ?? 4000;
-    this.bookings = new Map(day.bookings.map((b) => [b.id, b]));
-    for (const t of day.tables) this.holds.set(t.id, []);
-    for (const b of day.bookings) this.hold(b.id, b.tableIds, b.windowStart, b.windowEnd);
+    const placed = snapshot.placed ?? [];
+    const unexplained: PlacedBooking[] = snapshot.busy
+      .filter((b) =>
+        !placed.some((p) =>
+          p.tableIds.includes(b.tableId) && overlaps(p.windowStart, p.windowEnd, b.start, b.end)
+        )
+      )
+      .map((b, i) => ({
+        id: `busy-${i}`,
+        partySize: 1,
+        windowStart: b.start,
+        windowEnd: b.end,
+        tableIds: [b.tableId],
+        locked: true,
+      }));
+    const bookings = [...placed, ...unexplained];
+    this.bookings = new Map(bookings.map((b) => [b.id, b]));
+    for (const t of snapshot.tables) this.holds.set(t.id, []);
+    for (const b of bookings) this.hold(b.id, b.tableIds, b.windowStart, b.windowEnd);
     this.journal.length = 0;
   }
 
-  subjectOf(b: NewBooking | PlacedBooking): Subject {
-    const eligible = b.eligibleTableIds
-      ? this.day.tables.filter((t) => b.eligibleTableIds!.includes(t.id))
-      : this.day.tables;
-    const startAt = "startAt" in b ? b.startAt : b.windowStart;
+  /** A booking as the search plans it: its party, its window and the tables it may use. */
+  subjectOf(
+    id: string,
+    b: { partySize: number; startAt?: number; windowStart: number; windowEnd: number },
+  ): Subject {
+    const eligible = eligibleTables(this.snapshot, this.options.tablesFor?.(id));
     return {
-      id: b.id,
+      id,
       partySize: b.partySize,
-      startAt,
+      startAt: b.startAt ?? b.windowStart,
       windowStart: b.windowStart,
       windowEnd: b.windowEnd,
       eligible,
     };
   }
 
-  snapshotFor(s: Subject): Snapshot {
+  private snapshotFor(s: Subject): Snapshot {
     const busy = [];
     for (const [tableId, holds] of this.holds) {
       for (const h of holds) {
         if (
           h.bookingId !== s.id &&
-          overlaps(h.start, h.end, s.windowStart - HORIZON_MS, s.windowEnd + HORIZON_MS)
+          overlaps(h.start, h.end, s.windowStart - SNAPSHOT_HORIZON_MS, s.windowEnd + SNAPSHOT_HORIZON_MS)
         ) {
           busy.push({ tableId, start: h.start, end: h.end });
         }
@@ -230,16 +174,16 @@ class Search {
     }
     return {
       bookingId: s.id,
-      restaurantId: this.day.restaurantId,
+      restaurantId: this.snapshot.restaurantId,
       partySize: s.partySize,
       startAt: s.startAt,
-      timezone: this.day.timezone,
+      timezone: this.snapshot.timezone,
       windowStart: s.windowStart,
       windowEnd: s.windowEnd,
-      maxTables: this.day.maxTables,
-      minStayMinutes: this.day.minStayMinutes,
+      maxTables: this.snapshot.maxTables,
+      minStayMinutes: this.snapshot.minStayMinutes,
       tables: [...s.eligible],
-      adjacency: this.day.adjacency.map(([a, b]) => [a, b] as [string, string]),
+      adjacency: this.snapshot.adjacency,
       busy,
     };
   }
@@ -278,9 +222,9 @@ class Search {
     );
     const candidates = enumerateCandidates({
       partySize: s.partySize,
-      maxTables: this.day.maxTables,
+      maxTables: this.snapshot.maxTables,
       tables: free,
-      adjacency: this.day.adjacency,
+      adjacency: this.snapshot.adjacency,
     });
     if (candidates.length === 0) return null;
     // Only a real choice needs the strategy, and the strategy needs the neighbouring bookings.
@@ -296,7 +240,7 @@ class Search {
     const displaced: string[] = [];
     let left = budget;
     for (const id of ids) {
-      const further = this.insert(this.subjectOf(this.bookings.get(id)!), left, moved);
+      const further = this.insert(this.subjectOf(id, this.bookings.get(id)!), left, moved);
       if (!further) return null;
       displaced.push(id, ...further);
       left -= further.length;
@@ -344,9 +288,9 @@ class Search {
     if (!found) {
       found = enumerateCandidates({
         partySize: s.partySize,
-        maxTables: this.day.maxTables,
+        maxTables: this.snapshot.maxTables,
         tables: s.eligible,
-        adjacency: this.day.adjacency.map(([a, b]) => [a, b] as [string, string]),
+        adjacency: this.snapshot.adjacency,
       });
       this.arrangements.set(key, found);
     }

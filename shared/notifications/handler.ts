@@ -1,29 +1,42 @@
-// The notification-dispatcher function's request handler: authenticate, deliver what is due, report.
-import { errorResponse, hasSecret, json } from "../coordinator/http.ts";
+// The notification-dispatcher function's request handler: authenticate, deliver what is due, report. With
+// an unusable NOTIFICATION_SENDER it claims nothing and answers with the problem, so the outbox keeps every
+// notification for when the setting is fixed.
+import type { SharedConfig } from "../config/env.ts";
+import { errorResponse, json } from "../http/responses.ts";
+import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { deliverDueNotifications } from "./dispatcher.ts";
-import type { Sender } from "./senders.ts";
+import { createSender } from "./senders.ts";
 
 export function createDispatcherHandler(deps: {
   store: AssignmentStore;
-  sender: Sender;
+  config: SharedConfig;
   logger: Logger;
-  secret: string;
 }): (request: Request) => Promise<Response> {
+  const { store, config, logger } = deps;
+  const sender = createSender(config.sender);
   return async (request) => {
     if (request.method !== "POST") return errorResponse(405, "method_not_allowed", "use POST");
-    if (!hasSecret(request, deps.secret)) {
+    if (!hasSecret(request, config.secret)) {
       return errorResponse(
         401,
         "unauthorized",
         "missing or wrong pipeline secret in the Authorization header",
       );
     }
+    if (config.sender.kind === "unusable") {
+      logger.error("notifications", `not dispatching: ${config.sender.problem}`);
+      return errorResponse(
+        500,
+        "sender_misconfigured",
+        `${config.sender.problem}; the notifications stay queued`,
+      );
+    }
     try {
-      return json(200, await deliverDueNotifications(deps.store, deps.sender, deps.logger));
+      return json(200, await deliverDueNotifications(store, sender!, logger));
     } catch (error) {
-      deps.logger.error("notifications", `dispatch failed: ${error}`);
+      logger.error("notifications", `dispatch failed: ${error}`);
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");
     }
   };

@@ -1,5 +1,6 @@
 // Where confirmations go. Every sender receives the outbox dedupe key as an idempotency key, so a
 // provider that honours it (most e-mail APIs do) never delivers the same notification twice.
+import type { SenderSetting } from "../config/env.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
 export interface Sender {
@@ -63,21 +64,16 @@ export function webhookSender(url: string, token?: string): Sender {
   };
 }
 
-export function senderFromEnv(env: Record<string, string | undefined>): Sender {
-  switch (env.NOTIFICATION_SENDER ?? "log") {
+/** The sender a setting names (see config/env.ts); null when NOTIFICATION_SENDER cannot be used. */
+export function createSender(setting: SenderSetting): Sender | null {
+  switch (setting.kind) {
     case "sink":
-      if (!env.NOTIFICATION_SINK_FILE) {
-        throw new Error("NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE");
-      }
-      return fileSinkSender(env.NOTIFICATION_SINK_FILE);
+      return fileSinkSender(setting.file);
     case "webhook":
-      if (!env.NOTIFICATION_WEBHOOK_URL) {
-        throw new Error("NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL");
-      }
-      return webhookSender(env.NOTIFICATION_WEBHOOK_URL, env.NOTIFICATION_WEBHOOK_TOKEN);
+      return webhookSender(setting.url, setting.token);
     case "log":
       return logSender();
-    default:
-      throw new Error(`NOTIFICATION_SENDER must be sink, webhook or log, not "${env.NOTIFICATION_SENDER}"`);
+    case "unusable":
+      return null;
   }
 }

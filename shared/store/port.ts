@@ -1,5 +1,6 @@
 // The coordinator's only way to reach Postgres. Each method is one RPC, i.e. one transaction, so every
 // lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler.
+import type { Move } from "../domain/move.ts";
 import type { BeginResult, ClaimedNotification, CommitResult, FailResult } from "./results.ts";
 
 export type FailureKind = "no_fit" | "conflict" | "error";
@@ -42,12 +43,6 @@ export interface CommitArgs {
   moves?: readonly Move[];
 }
 
-export interface Move {
-  readonly bookingId: string;
-  readonly fromTableIds: readonly string[];
-  readonly toTableIds: readonly string[];
-}
-
 /** The shape assignment_commit's p_moves takes. */
 export function movesJson(moves: readonly Move[]) {
   return moves.map((m) => ({
@@ -87,14 +82,3 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
-
-/** SQLSTATEs raised by the pipeline's RPCs (see the migrations). */
-export const SQLSTATE = {
-  illegalTransition: "AS001",
-  staleVersion: "AS002",
-  unknownBooking: "AS003",
-  outsideStateMachine: "AS004",
-  invalidArgument: "AS005",
-  maxParallelReached: "AS006",
-  planBreaksRule: "AS007",
-} as const;

@@ -1,8 +1,14 @@
 // What the benchmark needs to know about a floor plan for one request: which tables its channel may use,
 // every arrangement that obeys the engine's rules (the engine's own candidates with every table free), and
 // which tables are held when.
-import type { PlacedBooking, Snapshot, Table } from "../../../shared/domain/snapshot.ts";
-import type { DayState, Move, NewBooking } from "../../../shared/engine/reoptimize.ts";
+import type { Move } from "../../../shared/domain/move.ts";
+import {
+  type PlacedBooking,
+  type Snapshot,
+  SNAPSHOT_HORIZON_MS,
+  type Table,
+} from "../../../shared/domain/snapshot.ts";
+import type { ReoptimizeOptions } from "../../../shared/engine/reoptimize.ts";
 import { type Candidate, enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { type Day, type Request, turnMinutes } from "./demand.ts";
 import type { Layout } from "./layouts.ts";
@@ -54,9 +60,11 @@ interface Hold {
 export class Occupancy {
   private readonly holds = new Map<string, Hold[]>();
   readonly tablesOf = new Map<number, readonly string[]>();
+  private readonly byId: ReadonlyMap<string, Request>;
 
   constructor(private readonly day: Day) {
     for (const t of day.layout.tables) this.holds.set(t.id, []);
+    this.byId = new Map(day.requests.map((r) => [r.id, r]));
   }
 
   isFree(tableIds: readonly string[], start: number, end: number, ignore?: number): boolean {
@@ -78,13 +86,12 @@ export class Occupancy {
     this.tablesOf.delete(request);
   }
 
-  /** The engine's snapshot for a request: other bookings' tables within six hours, as the pipeline reads. */
+  /** The engine's snapshot for a request: other bookings' tables within the pipeline's horizon. */
   snapshotFor(r: Request): Snapshot {
-    const horizon = 6 * 3_600_000;
     const busy = [];
     for (const [tableId, holds] of this.holds) {
       for (const h of holds) {
-        if (h.end > r.windowStart - horizon && h.start < r.windowEnd + horizon) {
+        if (h.end > r.windowStart - SNAPSHOT_HORIZON_MS && h.start < r.windowEnd + SNAPSHOT_HORIZON_MS) {
           busy.push({ tableId, start: h.start, end: h.end });
         }
       }
@@ -107,43 +114,33 @@ export class Occupancy {
   }
 
   /**
-   * What the re-optimiser sees when `request` comes in: every booking seated so far (locked when its party is
-   * seated or on its way), and the request, each limited to the tables its channel may use.
+   * What the re-optimiser sees when `request` comes in: the request's snapshot over every table, with every
+   * booking seated so far as placed (locked when its party is seated or on its way), and which tables each
+   * booking's channel may use (a booking made ahead never sits at a walk-in-only table).
    */
-  reoptimizationInput(request: Request): [DayState, NewBooking] {
+  reoptimizationInput(request: Request): {
+    snapshot: Snapshot;
+    tablesFor: ReoptimizeOptions["tablesFor"];
+  } {
     const { layout } = this.day;
-    const bookingTables = channelTables(layout, false).map((t) => t.id);
-    const eligible = (a: Request) => (layout.walkInOnly.size > 0 && !a.walkIn ? bookingTables : undefined);
-    const bookings: PlacedBooking[] = [...this.tablesOf].map(([i, tableIds]) => {
+    const placed: PlacedBooking[] = [...this.tablesOf].map(([i, tableIds]) => {
       const a = this.day.requests[i];
       const { id, partySize, windowStart, windowEnd } = a;
-      return {
-        id,
-        partySize,
-        windowStart,
-        windowEnd,
-        tableIds,
-        locked: isLocked(a, request),
-        eligibleTableIds: eligible(a),
-      };
+      return { id, partySize, windowStart, windowEnd, tableIds, locked: isLocked(a, request) };
     });
-    const state: DayState = {
-      restaurantId: "d0000000-0000-4000-8000-000000000001",
-      timezone: "UTC",
-      tables: layout.tables,
-      adjacency: layout.adjacency,
-      maxTables: layout.maxTables,
-      minStayMinutes: minStayMinutes(layout),
-      bookings,
+    const bookingTables = channelTables(layout, false).map((t) => t.id);
+    return {
+      snapshot: { ...this.snapshotFor(request), tables: [...layout.tables], placed },
+      tablesFor: (
+        id,
+      ) => (layout.walkInOnly.size > 0 && !this.byId.get(id)!.walkIn ? bookingTables : undefined),
     };
-    return [state, { ...request, eligibleTableIds: eligible(request) }];
   }
 
   /** Seat `request` after moving other bookings as the re-optimiser planned. */
   seatWithMoves(request: Request, tableIds: readonly string[], moves: readonly Move[]): void {
-    const index = new Map(this.day.requests.map((a) => [a.id, a.index]));
-    for (const m of moves) this.unseat(index.get(m.bookingId)!);
-    for (const m of moves) this.seat(index.get(m.bookingId)!, m.toTableIds);
+    for (const m of moves) this.unseat(this.byId.get(m.bookingId)!.index);
+    for (const m of moves) this.seat(this.byId.get(m.bookingId)!.index, m.toTableIds);
     this.seat(request.index, tableIds);
   }
 

@@ -2,7 +2,7 @@
 // snapshot of what the policy has accepted so far, exactly as the pipeline would. Only the engine call is
 // timed; building the snapshot stands in for the database's read.
 import { planAssignment } from "../../../shared/engine/planner.ts";
-import { reoptimize } from "../../../shared/engine/reoptimize.ts";
+import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
 import type { Day } from "./demand.ts";
 import { isLocked, Occupancy } from "./floor.ts";
 
@@ -47,14 +47,14 @@ export function replayReoptimizing(
   let moves = 0;
   let lockedMoves = 0;
   for (const r of day.requests) {
-    const [state, request] = seated.reoptimizationInput(r);
+    const { snapshot, tablesFor } = seated.reoptimizationInput(r);
     const started = performance.now();
-    const result = reoptimize(state, request, { strategy, maxMoves, maxExplored });
+    const result = planWithMoves(snapshot, { strategy, maxMoves, maxExplored, tablesFor });
     const ms = performance.now() - started;
     (result.explored > 0 ? reoptimizeMs : decisionMs).push(ms);
-    if (result.decision !== "assign") continue;
+    if (result.plan.decision !== "assign") continue;
     lockedMoves += result.moves.filter((m) => isLocked(byId.get(m.bookingId)!, r)).length;
-    seated.seatWithMoves(r, result.tableIds, result.moves);
+    seated.seatWithMoves(r, result.plan.tableIds, result.moves);
     moves += result.moves.length;
   }
   return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves };

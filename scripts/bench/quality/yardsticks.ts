@@ -1,7 +1,7 @@
 // The two exact yardsticks. FCFS-repack: requests in booking order, each accepted iff every accepted request
 // plus it can still be seated by some assignment. Clairvoyant: the most covers any subset of the day's
 // requests can seat. Both use exactly the arrangements the engine may choose from.
-import { reoptimize } from "../../../shared/engine/reoptimize.ts";
+import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
 import type { Day, Request } from "./demand.ts";
 import { arrangements, isLocked, Occupancy } from "./floor.ts";
 import type { PackingItem, PackingSolve, PackingSolver } from "./packing-milp.ts";
@@ -144,10 +144,15 @@ function seatAll(seated: Occupancy, moved: readonly { a: Request; ids: readonly 
 
 /** The engine's own re-optimisation, with deeper search, finds most repacks without a solver. */
 function repackedByMoves(seated: Occupancy, r: Request): boolean {
-  const [state, request] = seated.reoptimizationInput(r);
-  const result = reoptimize(state, request, { strategy: "optimal_fit", maxMoves: 3, maxExplored: 3000 });
-  if (result.decision !== "assign") return false;
-  seated.seatWithMoves(r, result.tableIds, result.moves);
+  const { snapshot, tablesFor } = seated.reoptimizationInput(r);
+  const result = planWithMoves(snapshot, {
+    strategy: "optimal_fit",
+    maxMoves: 3,
+    maxExplored: 3000,
+    tablesFor,
+  });
+  if (result.plan.decision !== "assign") return false;
+  seated.seatWithMoves(r, result.plan.tableIds, result.moves);
   return true;
 }
 

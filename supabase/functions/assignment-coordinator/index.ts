@@ -3,18 +3,20 @@
 import { loadCoordinatorConfig } from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
 import { deliverDueNotifications } from "../../../shared/notifications/dispatcher.ts";
-import { senderFromEnv } from "../../../shared/notifications/senders.ts";
+import { createSender } from "../../../shared/notifications/senders.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
 import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
+const config = loadCoordinatorConfig(env);
 const store = storeFromEnv(env);
-const sender = senderFromEnv(env);
+// Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
+const sender = createSender(config.sender);
 const logger = consoleLogger();
 
 Deno.serve(createCoordinatorHandler({
   store,
-  config: loadCoordinatorConfig(env),
+  config,
   logger,
-  afterConfirm: () => deliverDueNotifications(store, sender, logger, 10),
+  afterConfirm: sender ? () => deliverDueNotifications(store, sender, logger, 10) : undefined,
 }));

@@ -1,0 +1,79 @@
+// The environment both functions share: one secret rule, one tolerance policy.
+import { assert, assertEquals } from "../testing/assert.ts";
+import { loadSharedConfig, parseFlag } from "./env.ts";
+
+function collect() {
+  const warnings: string[] = [];
+  return { warnings, warn: (m: string) => void warnings.push(m) };
+}
+
+const SECRET = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32) };
+
+Deno.test("flags read true/false, 1/0 and yes/no in any case", () => {
+  const { warnings, warn } = collect();
+  for (const raw of ["true", "TRUE", "True", " 1 ", "yes", "YES"]) {
+    assertEquals(parseFlag("F", raw, warn), true, raw);
+  }
+  for (const raw of ["false", "FALSE", "0", "no", "No "]) assertEquals(parseFlag("F", raw, warn), false, raw);
+  assertEquals(parseFlag("F", undefined, warn), undefined);
+  assertEquals(parseFlag("F", "  ", warn), undefined);
+  assertEquals(warnings, [], "valid and unset values raise no warning");
+});
+
+Deno.test("an unreadable flag is reported once and ignored, never thrown", () => {
+  const { warnings, warn } = collect();
+  assertEquals(parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", "enabled", warn), undefined);
+  assertEquals(warnings.length, 1);
+  assertEquals(warnings[0].startsWith('FEATURE_ASSIGNMENT_PIPELINE_V3="enabled" is not'), true, warnings[0]);
+});
+
+Deno.test("the secret is required and at least 16 characters, with a message naming it", () => {
+  for (
+    const env of [{}, { ASSIGNMENT_PIPELINE_SECRET: "" }, { ASSIGNMENT_PIPELINE_SECRET: "fifteen-chars-x" }]
+  ) {
+    let message = "";
+    try {
+      loadSharedConfig(env, () => {});
+    } catch (e) {
+      message = String(e);
+    }
+    assert(/ASSIGNMENT_PIPELINE_SECRET (is not set|must be at least 16 characters)/.test(message), message);
+  }
+  assertEquals(
+    loadSharedConfig({ ASSIGNMENT_PIPELINE_SECRET: "sixteen-chars-xx" }).secret,
+    "sixteen-chars-xx",
+  );
+});
+
+Deno.test("NOTIFICATION_SENDER picks log by default, sink or webhook with what each needs", () => {
+  const { warnings, warn } = collect();
+  assertEquals(loadSharedConfig(SECRET, warn).sender, { kind: "log" });
+  assertEquals(
+    loadSharedConfig({ ...SECRET, NOTIFICATION_SENDER: "sink", NOTIFICATION_SINK_FILE: "/tmp/x" }, warn)
+      .sender,
+    { kind: "sink", file: "/tmp/x" },
+  );
+  assertEquals(
+    loadSharedConfig(
+      { ...SECRET, NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "https://m" },
+      warn,
+    )
+      .sender,
+    { kind: "webhook", url: "https://m", token: undefined },
+  );
+  assertEquals(warnings, []);
+});
+
+Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never thrown", () => {
+  const { warnings, warn } = collect();
+  const cases = [
+    [{ NOTIFICATION_SENDER: "smtp" }, 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'],
+    [{ NOTIFICATION_SENDER: "sink" }, "NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE"],
+    [{ NOTIFICATION_SENDER: "webhook" }, "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL"],
+  ] as const;
+  for (const [env, problem] of cases) {
+    assertEquals(loadSharedConfig({ ...SECRET, ...env }, warn).sender, { kind: "unusable", problem });
+  }
+  assertEquals(warnings.length, cases.length);
+  assert(warnings[0].startsWith('NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'), warnings[0]);
+});

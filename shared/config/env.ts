@@ -1,0 +1,85 @@
+// The environment both pipeline functions read (Supabase function secrets are per project, so the
+// coordinator and the notification dispatcher see the same values), and the one policy for reading it:
+//   - a setting a function cannot do its job without (the pipeline secret; the coordinator's strategy and
+//     limits) fails at start with a message that names it;
+//   - a setting that only switches something optional (the rollout flags, the notification sender) never
+//     stops a function from starting: a value it cannot read is reported as a warning and ignored. A function
+//     that fails at module load turns every booking into `coordinator_unreachable`, so a typo in, say,
+//     NOTIFICATION_SENDER must not take the coordinator down; the dispatcher answers its requests with the
+//     problem instead, and the notifications stay queued until it is fixed.
+import { z } from "../deps.ts";
+
+export type Env = Record<string, string | undefined>;
+export type Warn = (message: string) => void;
+
+export const consoleWarn: Warn = (message) =>
+  console.warn(JSON.stringify({ level: "warn", source: "config", message }));
+
+const TRUE = new Set(["true", "1", "yes"]);
+const FALSE = new Set(["false", "0", "no"]);
+
+/**
+ * A boolean flag: true/false, 1/0, yes/no in any case, surrounding spaces ignored. Unset or empty is
+ * undefined; anything else is reported through `warn` and also treated as unset.
+ */
+export function parseFlag(name: string, raw: string | undefined, warn: Warn): boolean | undefined {
+  const value = raw?.trim().toLowerCase() ?? "";
+  if (value === "") return undefined;
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  warn(`${name}=${JSON.stringify(raw)} is not true/false, 1/0 or yes/no; ignored (treated as unset)`);
+  return undefined;
+}
+
+/** The shared secret pg_net and the sweeper send as bearer token; required, the same rule for both functions. */
+const secretSchema = z.string({ message: "ASSIGNMENT_PIPELINE_SECRET is not set" })
+  .min(16, "ASSIGNMENT_PIPELINE_SECRET must be at least 16 characters");
+
+/** Where confirmations go (NOTIFICATION_SENDER and its companions). */
+export type SenderSetting =
+  | { readonly kind: "log" }
+  | { readonly kind: "sink"; readonly file: string }
+  | { readonly kind: "webhook"; readonly url: string; readonly token?: string }
+  | { readonly kind: "unusable"; readonly problem: string };
+
+/** NOTIFICATION_SENDER: log (default), sink or webhook; a value that cannot be used is reported, not thrown. */
+export function parseSender(env: Env, warn: Warn): SenderSetting {
+  const setting = senderSetting(env);
+  if (setting.kind === "unusable") warn(`${setting.problem}; notifications stay queued until it is fixed`);
+  return setting;
+}
+
+function senderSetting(env: Env): SenderSetting {
+  switch (env.NOTIFICATION_SENDER ?? "log") {
+    case "log":
+      return { kind: "log" };
+    case "sink":
+      return env.NOTIFICATION_SINK_FILE
+        ? { kind: "sink", file: env.NOTIFICATION_SINK_FILE }
+        : { kind: "unusable", problem: "NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE" };
+    case "webhook":
+      return env.NOTIFICATION_WEBHOOK_URL
+        ? { kind: "webhook", url: env.NOTIFICATION_WEBHOOK_URL, token: env.NOTIFICATION_WEBHOOK_TOKEN }
+        : { kind: "unusable", problem: "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL" };
+    default:
+      return {
+        kind: "unusable",
+        problem: `NOTIFICATION_SENDER must be sink, webhook or log, not ${
+          JSON.stringify(env.NOTIFICATION_SENDER)
+        }`,
+      };
+  }
+}
+
+/** What both functions need: the secret that authenticates their callers, and where confirmations go. */
+export interface SharedConfig {
+  readonly secret: string;
+  readonly sender: SenderSetting;
+}
+
+export function loadSharedConfig(env: Env, warn: Warn = consoleWarn): SharedConfig {
+  return {
+    secret: z.object({ ASSIGNMENT_PIPELINE_SECRET: secretSchema }).parse(env).ASSIGNMENT_PIPELINE_SECRET,
+    sender: parseSender(env, warn),
+  };
+}

@@ -1,0 +1,63 @@
+// The dispatcher's requests: the same secret check as the coordinator's, and with an unusable
+// NOTIFICATION_SENDER a clear error and nothing claimed, so the outbox keeps every notification.
+import { assertEquals } from "../testing/assert.ts";
+import type { AssignmentStore } from "../store/port.ts";
+import { silentLogger } from "../telemetry/log.ts";
+import { createDispatcherHandler } from "./handler.ts";
+
+const SECRET = "s".repeat(32);
+
+function emptyOutbox() {
+  const claims: number[] = [];
+  const unexpected = () => Promise.reject(new Error("unexpected"));
+  const store: AssignmentStore = {
+    begin: unexpected,
+    commit: unexpected,
+    fail: unexpected,
+    claimDue: unexpected,
+    claimNotifications: ({ limit }) => {
+      claims.push(limit);
+      return Promise.resolve([]);
+    },
+    completeNotification: unexpected,
+    close: () => Promise.resolve(),
+  };
+  return { claims, store };
+}
+
+const post = (secret = SECRET) =>
+  new Request("http://local/functions/v1/notification-dispatcher", {
+    method: "POST",
+    headers: { authorization: `Bearer ${secret}` },
+  });
+
+Deno.test("the dispatcher refuses a wrong secret and delivers with the right one", async () => {
+  const { claims, store } = emptyOutbox();
+  const handler = createDispatcherHandler({
+    store,
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger: silentLogger,
+  });
+  assertEquals((await handler(post("x".repeat(32)))).status, 401);
+  assertEquals(claims, []);
+  const response = await handler(post());
+  assertEquals(response.status, 200);
+  assertEquals(await response.json(), { claimed: 0, sent: 0, failed: 0, leaseLost: 0 });
+  assertEquals(claims.length, 1);
+});
+
+Deno.test("with an unusable NOTIFICATION_SENDER the dispatcher claims nothing and says why", async () => {
+  const { claims, store } = emptyOutbox();
+  const problem = 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"';
+  const handler = createDispatcherHandler({
+    store,
+    config: { secret: SECRET, sender: { kind: "unusable", problem } },
+    logger: silentLogger,
+  });
+  const response = await handler(post());
+  assertEquals(response.status, 500);
+  const body = await response.json();
+  assertEquals(body.error.code, "sender_misconfigured");
+  assertEquals(body.error.message.startsWith(problem), true, body.error.message);
+  assertEquals(claims, []);
+});
