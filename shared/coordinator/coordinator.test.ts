@@ -33,6 +33,7 @@ function rawSnapshot(busy: number[] = []) {
       window_end: "2030-01-07T20:45:00Z",
     },
     max_tables: 3,
+    horizon_minutes: 360,
     tables: [1, 2, 3, 4].map((n) => ({
       id: tableId(n),
       number: `T${n}`,

@@ -46,12 +46,6 @@ const placedSchema = z.object({
   locked: p.locked,
 }));
 
-/**
- * How far either side of a booking's window the snapshot lists other bookings' tables (busy, placed). The
- * SQL that builds the snapshot, private.assignment_snapshot, must read the same span (interval '6 hours').
- */
-export const SNAPSHOT_HORIZON_MS = 6 * 3_600_000;
-
 export const snapshotSchema = z.object({
   booking: z.object({
     id: uuid,
@@ -63,6 +57,8 @@ export const snapshotSchema = z.object({
     window_end: instant,
   }),
   max_tables: z.number().int().min(1).max(6),
+  // How far either side of the window busy and placed reach (private.snapshot_horizon() owns the number).
+  horizon_minutes: z.number().int().positive(),
   // The shortest stay the restaurant's turn-time policy allows (turn plus buffers), when known.
   min_stay_minutes: z.number().int().positive().optional(),
   tables: z.array(tableSchema),
@@ -80,6 +76,7 @@ export const snapshotSchema = z.object({
   windowStart: s.booking.window_start,
   windowEnd: s.booking.window_end,
   maxTables: s.max_tables,
+  horizonMs: s.horizon_minutes * 60_000,
   minStayMinutes: s.min_stay_minutes,
   tables: s.tables,
   adjacency: s.adjacency,
@@ -99,8 +96,10 @@ export interface PlacedBooking {
   readonly locked: boolean;
 }
 /** Optional parts may be left out by callers that build snapshots themselves (tests, benchmarks). */
-export type Snapshot = Omit<z.output<typeof snapshotSchema>, "minStayMinutes" | "placed"> & {
+export type Snapshot = Omit<z.output<typeof snapshotSchema>, "minStayMinutes" | "placed" | "horizonMs"> & {
   minStayMinutes?: number;
+  /** How far either side of the window `busy` and `placed` reach; absent: they hold everything. */
+  horizonMs?: number;
   /** Present only where re-optimisation is on. */
   placed?: readonly PlacedBooking[];
 };

@@ -3,7 +3,7 @@
 // two, and so on, so it never moves more bookings than it must; locked bookings (seated, or fixed by staff)
 // never move, and every booking, moved or new, gets tables that obey the same rules the planner enforces.
 import type { Move } from "../domain/move.ts";
-import { type PlacedBooking, type Snapshot, SNAPSHOT_HORIZON_MS, type Table } from "../domain/snapshot.ts";
+import { type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
@@ -161,12 +161,14 @@ class Search {
   }
 
   private snapshotFor(s: Subject): Snapshot {
+    // Each subject sees what the database would have shown it: holds within the snapshot's horizon.
+    const horizon = this.snapshot.horizonMs ?? Infinity;
     const busy = [];
     for (const [tableId, holds] of this.holds) {
       for (const h of holds) {
         if (
           h.bookingId !== s.id &&
-          overlaps(h.start, h.end, s.windowStart - SNAPSHOT_HORIZON_MS, s.windowEnd + SNAPSHOT_HORIZON_MS)
+          overlaps(h.start, h.end, s.windowStart - horizon, s.windowEnd + horizon)
         ) {
           busy.push({ tableId, start: h.start, end: h.end });
         }
@@ -181,6 +183,7 @@ class Search {
       windowStart: s.windowStart,
       windowEnd: s.windowEnd,
       maxTables: this.snapshot.maxTables,
+      horizonMs: this.snapshot.horizonMs,
       minStayMinutes: this.snapshot.minStayMinutes,
       tables: [...s.eligible],
       adjacency: this.snapshot.adjacency,

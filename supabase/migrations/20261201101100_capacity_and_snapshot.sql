@@ -108,6 +108,13 @@ returns boolean language sql stable set search_path = '' as $$
          or o.start_at <= pg_catalog.now() + interval '30 minutes';
 $$;
 
+-- How far around a booking's window the snapshot shows other bookings: the one owner of that number. The
+-- snapshot carries it (`horizon_minutes`), so the engine never assumes its own.
+create function private.snapshot_horizon()
+returns interval language sql immutable set search_path = '' as $$
+  select interval '6 hours';
+$$;
+
 -- Everything the engine needs to plan one booking, read in one go.
 create function private.assignment_snapshot(b public.bookings, p_settings jsonb)
 returns jsonb language sql stable set search_path = '' as $$
@@ -118,6 +125,7 @@ returns jsonb language sql stable set search_path = '' as $$
       'timezone', (select r.timezone from public.restaurants r where r.id = b.restaurant_id),
       'window_start', pg_catalog.lower(private.blocked_window(b)), 'window_end', pg_catalog.upper(private.blocked_window(b))),
     'max_tables', (p_settings ->> 'max_tables_per_booking')::integer,
+    'horizon_minutes', extract(epoch from private.snapshot_horizon())::integer / 60,
     -- The shortest stay the turn-time policy gives any party (dining plus buffers): the engine treats a gap
     -- between two bookings that is too short for such a stay as dead time.
     'min_stay_minutes', (
@@ -133,15 +141,15 @@ returns jsonb language sql stable set search_path = '' as $$
     'adjacency', coalesce((
       select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(a.table_a, a.table_b) order by a.table_a, a.table_b)
         from public.table_adjacency a where a.restaurant_id = b.restaurant_id), '[]'::jsonb),
-    -- Other bookings' tables from six hours before to six hours after, so strategies can see the evening around it.
+    -- Other bookings' tables within the horizon before and after, so strategies can see the evening around it.
     'busy', coalesce((
       select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'table_id', a.table_id, 'start', pg_catalog.lower(a.during), 'end', pg_catalog.upper(a.during))
              order by pg_catalog.lower(a.during), a.table_id)
         from public.booking_table_assignments a
        where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
-         and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - interval '6 hours',
-                                              pg_catalog.upper(private.blocked_window(b)) + interval '6 hours')),
+         and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - private.snapshot_horizon(),
+                                              pg_catalog.upper(private.blocked_window(b)) + private.snapshot_horizon())),
       '[]'::jsonb),
     -- With re-optimisation on: the bookings holding those tables, and whether each may still be moved.
     'reoptimize', coalesce((p_settings ->> 'reoptimize')::boolean, false),
@@ -155,8 +163,8 @@ returns jsonb language sql stable set search_path = '' as $$
                      min(pg_catalog.lower(a.during)) as window_start, max(pg_catalog.upper(a.during)) as window_end
                 from public.booking_table_assignments a
                where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
-                 and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - interval '6 hours',
-                                                      pg_catalog.upper(private.blocked_window(b)) + interval '6 hours')
+                 and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - private.snapshot_horizon(),
+                                                      pg_catalog.upper(private.blocked_window(b)) + private.snapshot_horizon())
                group by a.booking_id) x
         join public.bookings o on o.id = x.booking_id), '[]'::jsonb) else '[]'::jsonb end);
 $$;

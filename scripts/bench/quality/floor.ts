@@ -2,12 +2,7 @@
 // every arrangement that obeys the engine's rules (the engine's own candidates with every table free), and
 // which tables are held when.
 import type { Move } from "../../../shared/domain/move.ts";
-import {
-  type PlacedBooking,
-  type Snapshot,
-  SNAPSHOT_HORIZON_MS,
-  type Table,
-} from "../../../shared/domain/snapshot.ts";
+import type { PlacedBooking, Snapshot, Table } from "../../../shared/domain/snapshot.ts";
 import type { ReoptimizeOptions } from "../../../shared/engine/reoptimize.ts";
 import { type Candidate, enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { type Day, type Request, turnMinutes } from "./demand.ts";
@@ -16,6 +11,9 @@ import type { Layout } from "./layouts.ts";
 export function channelTables(layout: Layout, walkIn: boolean): Table[] {
   return walkIn ? [...layout.tables] : layout.tables.filter((t) => !layout.walkInOnly.has(t.id));
 }
+
+/** As the pipeline's private.snapshot_horizon(): how far around a request the snapshot shows other holds. */
+const SNAPSHOT_HORIZON_MS = 6 * 3_600_000;
 
 /** As the pipeline's private.is_locked: a booking starting within this many minutes keeps its tables. */
 export const LOCK_AHEAD_MINUTES = 30;
@@ -106,6 +104,7 @@ export class Occupancy {
       windowStart: r.windowStart,
       windowEnd: r.windowEnd,
       maxTables: this.day.layout.maxTables,
+      horizonMs: SNAPSHOT_HORIZON_MS,
       minStayMinutes: minStayMinutes(this.day.layout),
       tables: channelTables(this.day.layout, r.walkIn),
       adjacency: this.day.layout.adjacency.map(([a, b]) => [a, b] as [string, string]),
