@@ -1,6 +1,7 @@
 // AssignmentStore over postgres.js: direct SQL to the pooler URL Supabase gives functions
 // (SUPABASE_DB_URL). No prepared statements and no session state, as transaction pooling requires.
 import { postgres } from "../deps.ts";
+import type { Database, Json } from "../database.types.ts";
 import {
   beginResultSchema,
   claimResultSchema,
@@ -29,63 +30,75 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
     }
   }
 
+  // Names and arguments are checked against the generated schema types (shared/database.types.ts), and
+  // passed by name, `public.f(p_x => $1, …)`, as PostgREST passes them, so both ports call an RPC the same
+  // way and an argument left out takes the function's default. postgres.js asks Postgres for each
+  // parameter's type and encodes the value for it (JSON as jsonb, arrays as uuid[]), so no casts are needed.
+  async function rows<F extends Rpc>(name: F, args: Args<F>): Promise<unknown[]> {
+    const given = Object.entries(args).filter(([, value]) => value !== undefined);
+    const list = given.map(([key], i) => `${key} => $${i + 1}`).join(", ");
+    const values = given.map(([, value]) => value as postgres.SerializableParameter);
+    return await call(() => sql.unsafe(`select * from public.${name}(${list}) as r`, values));
+  }
+
+  /** An RPC returning one value (jsonb, uuid[], text): the value. */
+  async function rpc<F extends Rpc>(name: F, args: Args<F>): Promise<Returns<F>> {
+    const [row] = await rows(name, args);
+    return (row as { r: Returns<F> }).r;
+  }
+
   return {
-    // Named arguments, as PostgREST sends them, so both ports call the RPC the same way.
-    begin: ({ bookingId, trigger, maxParallel, modeCeiling }) =>
-      call(async () => {
-        const [{ r }] = await sql`
-          select public.assignment_begin(p_booking_id => ${bookingId}::uuid, p_trigger => ${trigger},
-            p_max_parallel => ${maxParallel ?? null}::integer, p_mode_ceiling => ${
-          modeCeiling ?? null
-        }::text) as r`;
-        return beginResultSchema.parse(r);
-      }),
-    commit: (a) =>
-      call(async () => {
-        const [{ r }] = await sql`
-          select public.assignment_commit(${a.bookingId}::uuid, ${a.leaseToken}::uuid,
-            ${uuidArray(a.tableIds)}::uuid[], ${a.strategy}, ${Math.round(a.durationMs)}::integer,
-            ${sql.json(toJson(a.metadata))}, ${a.shadow ? sql.json(toJson(a.shadow)) : null},
-            ${a.moves?.length ? sql.json(toJson(movesJson(a.moves))) : null}) as r`;
-        return commitResultSchema.parse(r);
-      }),
-    fail: (a) =>
-      call(async () => {
-        const [{ r }] = await sql`
-          select public.assignment_fail(${a.bookingId}::uuid, ${a.leaseToken}::uuid, ${a.kind}, ${a.reason},
-            ${Math.round(a.durationMs)}::integer, ${sql.json(toJson(a.details))},
-            ${a.shadow ? sql.json(toJson(a.shadow)) : null}) as r`;
-        return failResultSchema.parse(r);
-      }),
-    claimDue: ({ limit, visibilityMs }) =>
-      call(async () => {
-        const [{ r }] = await sql`
-          select public.assignment_claim_due(${limit}::integer, null, ${visibilityMs}::integer) as r`;
-        return claimResultSchema.parse(r);
-      }),
-    claimNotifications: ({ limit, leaseMs }) =>
-      call(async () => {
-        const rows =
-          await sql`select * from public.notification_claim(${limit}::integer, ${leaseMs}::integer)`;
-        return rows.map((row) => notificationSchema.parse(row));
-      }),
-    completeNotification: ({ id, leaseToken, ok, error }) =>
-      call(async () => {
-        const [{ r }] = await sql`
-          select public.notification_complete(${id}::bigint, ${leaseToken}::uuid, ${ok}, ${
-          error ?? null
-        }) as r`;
-        return String(r);
-      }),
+    begin: async ({ bookingId, trigger, maxParallel, modeCeiling }) =>
+      beginResultSchema.parse(
+        await rpc("assignment_begin", {
+          p_booking_id: bookingId,
+          p_trigger: trigger,
+          p_max_parallel: maxParallel,
+          p_mode_ceiling: modeCeiling ?? undefined,
+        }),
+      ),
+    commit: async (a) =>
+      commitResultSchema.parse(
+        await rpc("assignment_commit", {
+          p_booking_id: a.bookingId,
+          p_lease_token: a.leaseToken,
+          p_table_ids: a.tableIds,
+          p_strategy: a.strategy,
+          p_duration_ms: Math.round(a.durationMs),
+          p_metadata: a.metadata as Json,
+          p_shadow: a.shadow as Json | undefined,
+          p_moves: a.moves?.length ? movesJson(a.moves) as Json : undefined,
+        }),
+      ),
+    fail: async (a) =>
+      failResultSchema.parse(
+        await rpc("assignment_fail", {
+          p_booking_id: a.bookingId,
+          p_lease_token: a.leaseToken,
+          p_kind: a.kind,
+          p_reason: a.reason,
+          p_duration_ms: Math.round(a.durationMs),
+          p_details: a.details as Json,
+          p_shadow: a.shadow as Json | undefined,
+        }),
+      ),
+    claimDue: async ({ limit, visibilityMs }) =>
+      claimResultSchema.parse(
+        await rpc("assignment_claim_due", { p_limit: limit, p_visibility_ms: visibilityMs }),
+      ),
+    // A set-returning function: one row per claimed notification.
+    claimNotifications: async ({ limit, leaseMs }) =>
+      (await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }))
+        .map((row) => notificationSchema.parse(row)),
+    completeNotification: async ({ id, leaseToken, ok, error }) =>
+      String(
+        await rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: ok, p_error: error }),
+      ),
     close: () => sql.end({ timeout: 5 }),
   };
 }
 
-/** Table ids are validated UUIDs, so the array literal needs no quoting. */
-function uuidArray(ids: string[]): string {
-  return `{${ids.join(",")}}`;
-}
-
-function toJson(value: object): postgres.JSONValue {
-  return JSON.parse(JSON.stringify(value));
-}
+type Functions = Database["public"]["Functions"];
+type Rpc = keyof Functions;
+type Args<F extends Rpc> = Functions[F]["Args"];
+type Returns<F extends Rpc> = Functions[F]["Returns"];
