@@ -32,25 +32,18 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
 
   // Names and arguments are checked against the generated schema types (shared/database.types.ts), and
   // passed by name, `public.f(p_x => $1, …)`, as PostgREST passes them, so both ports call an RPC the same
-  // way and an argument left out takes the function's default. Scalars are sent untyped: Postgres reads
-  // each as its parameter's type. Only JSON and arrays need saying how they travel.
-  async function rows<F extends Rpc>(name: F, args: Args<F>, encodings: Encodings<F>): Promise<unknown[]> {
+  // way and an argument left out takes the function's default. postgres.js asks Postgres for each
+  // parameter's type and encodes the value for it (JSON as jsonb, arrays as uuid[]), so no casts are needed.
+  async function rows<F extends Rpc>(name: F, args: Args<F>): Promise<unknown[]> {
     const given = Object.entries(args).filter(([, value]) => value !== undefined);
-    const list = given.map(([key], i) => {
-      const encoding = encodings[key as keyof Args<F>];
-      return `${key} => $${i + 1}${encoding ? `::${encoding}` : ""}`;
-    });
-    const values = given.map(([key, value]) => encode(encodings[key as keyof Args<F>], value));
-    return await call(() => sql.unsafe(`select * from public.${name}(${list.join(", ")}) as r`, values));
+    const list = given.map(([key], i) => `${key} => $${i + 1}`).join(", ");
+    const values = given.map(([, value]) => value as postgres.SerializableParameter);
+    return await call(() => sql.unsafe(`select * from public.${name}(${list}) as r`, values));
   }
 
   /** An RPC returning one value (jsonb, uuid[], text): the value. */
-  async function rpc<F extends Rpc>(
-    name: F,
-    args: Args<F>,
-    encodings: Encodings<F> = {},
-  ): Promise<Returns<F>> {
-    const [row] = await rows(name, args, encodings);
+  async function rpc<F extends Rpc>(name: F, args: Args<F>): Promise<Returns<F>> {
+    const [row] = await rows(name, args);
     return (row as { r: Returns<F> }).r;
   }
 
@@ -75,7 +68,7 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
           p_metadata: a.metadata as Json,
           p_shadow: a.shadow as Json | undefined,
           p_moves: a.moves?.length ? movesJson(a.moves) as Json : undefined,
-        }, { p_table_ids: "uuid[]", p_metadata: "jsonb", p_shadow: "jsonb", p_moves: "jsonb" }),
+        }),
       ),
     fail: async (a) =>
       failResultSchema.parse(
@@ -87,7 +80,7 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
           p_duration_ms: Math.round(a.durationMs),
           p_details: a.details as Json,
           p_shadow: a.shadow as Json | undefined,
-        }, { p_details: "jsonb", p_shadow: "jsonb" }),
+        }),
       ),
     claimDue: async ({ limit, visibilityMs }) =>
       claimResultSchema.parse(
@@ -95,7 +88,7 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
       ),
     // A set-returning function: one row per claimed notification.
     claimNotifications: async ({ limit, leaseMs }) =>
-      (await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }, {}))
+      (await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }))
         .map((row) => notificationSchema.parse(row)),
     completeNotification: async ({ id, leaseToken, ok, error }) =>
       String(
@@ -109,13 +102,3 @@ type Functions = Database["public"]["Functions"];
 type Rpc = keyof Functions;
 type Args<F extends Rpc> = Functions[F]["Args"];
 type Returns<F extends Rpc> = Functions[F]["Returns"];
-/** How a non-scalar argument travels: JSON as jsonb text, table ids as a uuid[] literal. */
-type Encoding = "jsonb" | "uuid[]";
-type Encodings<F extends Rpc> = { readonly [K in keyof Args<F>]?: Encoding };
-
-function encode(encoding: Encoding | undefined, value: unknown): string | number | boolean {
-  if (encoding === "jsonb") return JSON.stringify(value);
-  // Table ids are validated UUIDs, so the array literal needs no quoting.
-  if (encoding === "uuid[]") return `{${(value as string[]).join(",")}}`;
-  return value as string | number | boolean;
-}
