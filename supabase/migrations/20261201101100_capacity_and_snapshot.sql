@@ -38,14 +38,13 @@ begin
     pg_catalog.btrim(pg_catalog.to_char(local_start, 'Day')));
 end $$;
 
--- The most seats one combination offers: a connected group (through adjacency) of 2 to p_max_tables
+-- Every combination of tables the rules allow: a connected group (through adjacency) of 2 to p_max_tables
 -- usable, movable tables in one zone, seating the sum of their capacities — the arrangements the engine
--- and plan_violation accept. Groups are grown from their smallest table id, adding one adjacent table at a
--- time, so each group is built once per size. With p_enough, stops at the first group seating that many
--- (the common "is there any arrangement for this party" question) instead of searching them all.
--- Null when no two tables can be combined.
-create function private.largest_combination(p_restaurant_id uuid, p_max_tables integer, p_enough integer default null)
-returns integer language sql stable set search_path = '' as $$
+-- and plan_violation accept. The one place the pipeline's SQL searches for groups. Groups are grown from
+-- their smallest table id, adding one adjacent table at a time, so each group is built once per size; the
+-- search is lazy, so a caller that stops at the first group it likes stops the search there.
+create function private.table_groups(p_restaurant_id uuid, p_max_tables integer)
+returns table (table_ids uuid[], seats integer) language sql stable set search_path = '' as $$
   with recursive
     joinable as (
       select t.id, t.zone_id, t.capacity from private.usable_tables(p_restaurant_id) t where t.movable),
@@ -63,11 +62,17 @@ returns integer language sql stable set search_path = '' as $$
         from grp g join link l on l.from_id = any(g.members)
        where pg_catalog.cardinality(g.members) < p_max_tables
          and l.to_id > g.members[1] and not l.to_id = any(g.members))
-  select case when p_enough is null
-              then (select max(g.seats) from grp g where pg_catalog.cardinality(g.members) >= 2)
-              else coalesce(
-                (select g.seats from grp g where pg_catalog.cardinality(g.members) >= 2 and g.seats >= p_enough limit 1),
-                (select max(g.seats) from grp g where pg_catalog.cardinality(g.members) >= 2)) end;
+  select g.members, g.seats from grp g where pg_catalog.cardinality(g.members) >= 2;
+$$;
+
+-- The most seats one combination offers, or null when no two tables can be combined. With p_enough, stops
+-- at the first group seating that many (the common "is there any arrangement for this party" question).
+create function private.largest_combination(p_restaurant_id uuid, p_max_tables integer, p_enough integer default null)
+returns integer language sql stable set search_path = '' as $$
+  select coalesce(
+    (select g.seats from private.table_groups(p_restaurant_id, p_max_tables) g
+      where p_enough is not null and g.seats >= p_enough limit 1),
+    (select max(g.seats) from private.table_groups(p_restaurant_id, p_max_tables) g));
 $$;
 
 -- Why this booking cannot be seated whatever else is booked, or null when it can.

@@ -182,6 +182,32 @@ end $$;
 comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
   'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the restaurant then the booking, verifies capacity on every call (party size and service hours; created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot (p_max_parallel can lower the database limit, never raise it), then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, lock_wait_ms, slot_wait_ms, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead.';
 
+-- Seat a booking at these tables and confirm it: the one place a booking becomes confirmed, for the
+-- coordinator and for an operator alike. Releases what it held, writes the new tables, walks
+-- assigned → confirmed from `b`'s version, and queues the guest's message: `booking_confirmed` the first
+-- time the booking is confirmed, `booking_changed` after that. Returns the new version. The caller holds the
+-- restaurant lock and has checked the rules and availability.
+create function private.seat_and_confirm(
+  b public.bookings, p_table_ids uuid[], p_source text, p_assigned_by text, p_strategy text,
+  p_reason text, p_assigned_metadata jsonb, p_confirmed_metadata jsonb, p_actor text
+) returns integer language plpgsql set search_path = '' as $$
+declare
+  first_confirmation boolean := not exists (
+    select 1 from public.booking_assignment_state_history h where h.booking_id = b.id and h.to_state = 'confirmed');
+  version integer;
+begin
+  perform private.release_booking_tables(b.id, 'superseded');
+  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+  select b.id, b.restaurant_id, t, private.blocked_window(b), p_source, p_assigned_by
+    from pg_catalog.unnest(p_table_ids) t;
+  version := private.apply_assignment_transition(b.id, 'assigned', b.assignment_state_version, p_reason,
+    p_assigned_metadata, p_actor);
+  version := private.apply_assignment_transition(b.id, 'confirmed', version, p_reason, p_confirmed_metadata, p_actor);
+  update public.bookings set assignment_strategy = p_strategy where id = b.id;
+  perform private.enqueue_confirmation(b, first_confirmation);
+  return version;
+end $$;
+
 create function public.assignment_commit(
   p_booking_id uuid,
   p_lease_token uuid,
@@ -199,7 +225,6 @@ declare
   violation text;
   busy text[];
   lock_wait_ms numeric;
-  first_confirmation boolean;
   moved jsonb;
   move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
   restaurant uuid;
@@ -244,23 +269,12 @@ begin
                                          'snapshot', private.assignment_snapshot(b, settings));
   end if;
 
-  perform private.release_booking_tables(b.id, 'superseded');
-  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-  select b.id, b.restaurant_id, t, private.blocked_window(b), 'auto', 'coordinator:' || p_strategy
-    from pg_catalog.unnest(p_table_ids) t;
-  perform private.apply_assignment_transition(b.id, 'assigned', b.assignment_state_version, null,
+  perform private.seat_and_confirm(b, p_table_ids, 'auto', 'coordinator:' || p_strategy, p_strategy, null,
     pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids),
-                                  'moved_bookings', move_count), 'coordinator');
-  perform private.apply_assignment_transition(b.id, 'confirmed', b.assignment_state_version + 1, null,
+                                  'moved_bookings', move_count),
     pg_catalog.jsonb_build_object('strategy', p_strategy), 'coordinator');
-  update public.bookings set assignment_strategy = p_strategy where id = b.id;
   perform private.record_attempt(b, 'success', null, p_strategy, p_duration_ms, p_metadata);
   perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
-
-  first_confirmation := not exists (
-    select 1 from public.booking_assignment_state_history h
-     where h.booking_id = b.id and h.to_state = 'confirmed' and h.version < b.assignment_state_version + 2);
-  perform private.enqueue_confirmation(b, first_confirmation);
   perform private.record_shadow(b, p_shadow);
   if b.assignment_mode in ('legacy', 'shadow') then
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'info',

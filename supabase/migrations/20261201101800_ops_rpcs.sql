@@ -138,7 +138,8 @@ language sql stable security definer set search_path = '' as $$
          (select max(h.created_at) from public.booking_assignment_state_history h
            where h.booking_id = b.id and h.to_state = 'manual_review'),
          -- Alternatives an operator can take with ops.assign_tables: free single tables that seat the party,
-         -- then free adjacent pairs of joinable tables.
+         -- then free combinations the rules allow (private.table_groups) in which every table is needed,
+         -- fewer tables first, least waste first.
          coalesce((
            select pg_catalog.jsonb_agg(option order by rank, option)
              from (
@@ -147,21 +148,22 @@ language sql stable security definer set search_path = '' as $$
                 where b.party_size between t.min_party_size and t.max_party_size
                   and private.busy_tables(b, array[t.id]) is null
                union all
-               select pg_catalog.jsonb_build_array(least(ta.table_number, tb.table_number), greatest(ta.table_number, tb.table_number)),
-                      100 + ta.capacity + tb.capacity - b.party_size
-                 from public.table_adjacency a
-                 join private.usable_tables(b.restaurant_id) ta on ta.id = a.table_a
-                 join private.usable_tables(b.restaurant_id) tb on tb.id = a.table_b
-                where ta.movable and tb.movable and ta.zone_id = tb.zone_id
-                  and ta.capacity + tb.capacity >= b.party_size
-                  and private.busy_tables(b, array[ta.id, tb.id]) is null
+               select (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
+                         from public.restaurant_tables t where t.id = any(g.table_ids)),
+                      100 * pg_catalog.cardinality(g.table_ids) + g.seats - b.party_size
+                 from private.table_groups(b.restaurant_id,
+                        (private.settings_for(b.restaurant_id) ->> 'max_tables_per_booking')::integer) g
+                where g.seats >= b.party_size
+                  and g.seats - (select min(t.capacity) from public.restaurant_tables t where t.id = any(g.table_ids))
+                      < b.party_size
+                  and private.busy_tables(b, g.table_ids) is null
                limit 10) options), '[]'::jsonb)
     from public.bookings b join public.restaurants r on r.id = b.restaurant_id
    where b.assignment_state = 'manual_review' and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
    order by b.start_at;
 $$;
 comment on function ops.manual_review_queue(uuid) is
-  'Bookings waiting for an operator, soonest first, with the reason and the free tables (or adjacent pairs) that would seat them now.';
+  'Bookings waiting for an operator, soonest first, with the reason and the free tables (or combinations of adjacent tables) that would seat them now.';
 
 -- ---------------------------------------------------------------------------------------------------
 -- Acting on one booking
@@ -176,7 +178,6 @@ declare
   current_tables text[];
   violation text;
   busy text[];
-  first_confirmation boolean;
 begin
   perform private.act_as(p_actor, p_reason);
   if coalesce(pg_catalog.cardinality(p_table_numbers), 0) = 0 then
@@ -232,16 +233,8 @@ begin
     b.assignment_state_version := private.apply_assignment_transition(b.id, 'manual_review',
       b.assignment_state_version, 'ops_assignment: ' || p_reason, '{}'::jsonb, p_actor);
   end if;
-  perform private.release_booking_tables(b.id, 'superseded');
-  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-  select b.id, b.restaurant_id, t, private.blocked_window(b), 'ops', p_actor from pg_catalog.unnest(ids) t;
-  b.assignment_state_version := private.apply_assignment_transition(b.id, 'assigned', b.assignment_state_version,
-    p_reason, pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(p_table_numbers)), p_actor);
-  b.assignment_state_version := private.apply_assignment_transition(b.id, 'confirmed', b.assignment_state_version,
-    p_reason, '{}'::jsonb, p_actor);
-  update public.bookings set assignment_strategy = 'manual' where id = b.id;
-  first_confirmation := not exists (select 1 from public.notification_outbox o where o.booking_id = b.id);
-  perform private.enqueue_confirmation(b, first_confirmation);
+  b.assignment_state_version := private.seat_and_confirm(b, ids, 'ops', p_actor, 'manual', p_reason,
+    pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(p_table_numbers)), '{}'::jsonb, p_actor);
   perform private.record_event('assignment.ops', 'ops.manual_assign', 'info',
     pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(p_table_numbers), 'previous', pg_catalog.to_jsonb(current_tables)),
     b.restaurant_id, b.id);

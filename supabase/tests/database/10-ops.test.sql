@@ -1,7 +1,7 @@
 begin;
 -- One snapshot for the whole file, so sweeper runs pg_cron records meanwhile cannot change what health sees.
 set transaction isolation level repeatable read;
-select plan(59);
+select plan(60);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 2) as t1 \gset
@@ -13,6 +13,17 @@ select tests.force_state(:'b', 'manual_review', 'no_table_fits: test');
 
 select is((select free_tables_that_fit from ops.manual_review_queue(:'rid') where booking_id = :'b'),
   '[["T2", "T3"]]'::jsonb, 'the review queue suggests the free arrangement that seats the party');
+-- The queue offers every combination the engine may use, three tables in a row included, and only groups
+-- in which every table is needed.
+select tests.create_restaurant('Long Table') as long_rid \gset
+select tests.add_table(:'long_rid', 'A1', 4) as a1 \gset
+select tests.add_table(:'long_rid', 'A2', 4) as a2 \gset
+select tests.add_table(:'long_rid', 'A3', 4) as a3 \gset
+insert into public.table_adjacency (restaurant_id, table_a, table_b) values (:'long_rid', :'a1', :'a2'), (:'long_rid', :'a2', :'a3');
+select tests.create_booking(:'long_rid', 10, '2030-01-07 19:00+00') as long_b \gset
+select tests.force_state(:'long_b', 'manual_review', 'no_table_fits: test');
+select is((select free_tables_that_fit from ops.manual_review_queue(:'long_rid') where booking_id = :'long_b'),
+  '[["A1", "A2", "A3"]]'::jsonb, 'the review queue suggests a three-table group when only that seats the party');
 
 select throws_ok(format($$select ops.assign_tables(%L, array['T1','T2'], 'ana')$$, :'b'), 'AS007', null,
   'manual assignment obeys the same rules as the engine (tables must touch)');
