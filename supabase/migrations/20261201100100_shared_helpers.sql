@@ -16,6 +16,14 @@ begin
   return new;
 end $$;
 
+-- The pipeline's one backoff: base·2^(attempt-1) ms, capped at p_max_ms, plus up to p_jitter_ms of jitter so
+-- retries of many bookings do not arrive together. Retries, re-dispatches and notification resends all use it.
+create function private.backoff_ms(p_attempt integer, p_base_ms integer, p_max_ms integer, p_jitter_ms integer)
+returns integer language sql volatile set search_path = '' as $$
+  select (least(p_max_ms::bigint, p_base_ms::bigint * power(2, least(greatest(p_attempt - 1, 0), 40))::bigint)
+          + floor(random() * p_jitter_ms))::integer;
+$$;
+
 -- Personal data (names, e-mail addresses, phone numbers) never reaches events, logs, history or reasons.
 -- One definition of "looks like personal data", used by the CHECK constraints that reject it and by the
 -- scrubber that removes it from free text before it is stored.

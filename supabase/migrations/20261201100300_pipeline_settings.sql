@@ -2,6 +2,14 @@
 -- Tunables of the assignment pipeline, in Postgres so every function instance sees the same values.
 -- One global row, plus optional per-restaurant overrides. Ops change them through RPCs (see the ops migration).
 
+-- The modes a restaurant's bookings can run in (see the rollout modes): the one list every CHECK and ops call
+-- validates against.
+create function private.pipeline_modes()
+returns text[] language sql immutable set search_path = '' as $$
+  select array['off', 'legacy', 'shadow', 'v3'];
+$$;
+grant execute on function private.pipeline_modes() to service_role;
+
 create table private.pipeline_settings (
   singleton boolean primary key default true constraint pipeline_settings_is_a_single_row check (singleton),
   max_parallel integer not null default 3
@@ -44,7 +52,7 @@ create table private.restaurant_pipeline_settings (
   max_tables_per_booking integer
     constraint restaurant_max_tables_is_between_1_and_6 check (max_tables_per_booking between 1 and 6),
   reoptimize boolean,
-  mode text constraint restaurant_mode_is_off_legacy_shadow_or_v3 check (mode in ('off', 'legacy', 'shadow', 'v3')),
+  mode text constraint restaurant_mode_is_off_legacy_shadow_or_v3 check (mode = any(private.pipeline_modes())),
   updated_at timestamptz not null default now()
 );
 comment on table private.restaurant_pipeline_settings is 'Per-restaurant overrides of the global tunables; null means "use the global value".';
@@ -62,7 +70,7 @@ comment on table private.restaurant_pipeline_settings is 'Per-restaurant overrid
 create table private.rollout_settings (
   singleton boolean primary key default true constraint rollout_settings_is_a_single_row check (singleton),
   default_mode text not null default 'v3'
-    constraint default_mode_is_off_legacy_shadow_or_v3 check (default_mode in ('off', 'legacy', 'shadow', 'v3')),
+    constraint default_mode_is_off_legacy_shadow_or_v3 check (default_mode = any(private.pipeline_modes())),
   rollout_percentage integer not null default 100
     constraint rollout_percentage_is_between_0_and_100 check (rollout_percentage between 0 and 100),
   rollout_salt text not null default 'assignment-pipeline-v3',

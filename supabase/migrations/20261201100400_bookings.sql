@@ -16,6 +16,19 @@ returns text language sql volatile set search_path = '' as $$
    group by r.bytes;
 $$;
 
+-- Where a booking stands, in the two groupings every part of the pipeline asks about. Queued: waiting for
+-- tables, due at next_attempt_at — what the sweeper and the claim loop pick up. Unsettled: not yet at rest
+-- (queued, being assigned, or assigned and not yet confirmed) — what "stuck" means to ops.
+create function private.is_queued(p_state text)
+returns boolean language sql immutable set search_path = '' as $$
+  select p_state in ('created', 'capacity_verified', 'assignment_pending');
+$$;
+
+create function private.is_unsettled(p_state text)
+returns boolean language sql immutable set search_path = '' as $$
+  select private.is_queued(p_state) or p_state in ('assignment_in_progress', 'assigned');
+$$;
+
 create table public.bookings (
   id uuid primary key default gen_random_uuid(),
   restaurant_id uuid not null references public.restaurants (id) on delete cascade,
@@ -41,7 +54,7 @@ create table public.bookings (
     constraint booking_assignment_state_version_starts_at_one check (assignment_state_version >= 1),
   assignment_strategy text,
   assignment_mode text
-    constraint booking_assignment_mode_is_known check (assignment_mode in ('off', 'legacy', 'shadow', 'v3')),
+    constraint booking_assignment_mode_is_known check (assignment_mode = any(private.pipeline_modes())),
   next_attempt_at timestamptz,
   attempt_count integer not null default 0
     constraint booking_attempt_count_is_not_negative check (attempt_count >= 0),
@@ -67,7 +80,7 @@ create table public.bookings (
     check ((assignment_state = 'assignment_in_progress') = (lease_token is not null)),
   -- A booking waiting for tables is always due at some time, so the sweeper or a coordinator picks it up.
   constraint booking_waiting_for_tables_is_due_for_an_attempt
-    check (assignment_state not in ('created', 'capacity_verified', 'assignment_pending') or next_attempt_at is not null),
+    check (not private.is_queued(assignment_state) or next_attempt_at is not null),
   constraint booking_in_manual_review_has_a_reason
     check (assignment_state <> 'manual_review' or manual_review_reason is not null),
   constraint booking_manual_review_reason_has_no_email_or_phone_number
@@ -107,7 +120,8 @@ $$;
 alter table public.bookings enable row level security;
 revoke all on public.bookings from public, anon, authenticated, service_role;
 grant select, insert, update, delete on public.bookings to service_role;
-grant execute on function private.new_booking_reference() to service_role;
+grant execute on function private.new_booking_reference(), private.is_queued(text), private.is_unsettled(text)
+  to service_role;
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -132,7 +132,7 @@ begin
     lease_token = case when lease is not null then pg_catalog.gen_random_uuid() end,
     lease_expires_at = pg_catalog.now() + lease,
     next_attempt_at = case
-      when p_to_state in ('capacity_verified', 'assignment_pending') then coalesce(p_next_attempt_at, pg_catalog.now())
+      when private.is_queued(p_to_state) then coalesce(p_next_attempt_at, pg_catalog.now())
       else pg_catalog.now() + lease end,
     attempt_count = case when requeued then 0 else attempt_count end,
     -- The sweeper's dispatch counter (added with the coordinator's RPCs) starts over with the budget.

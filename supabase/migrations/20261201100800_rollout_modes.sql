@@ -41,26 +41,15 @@ returns table (mode text, reason text) language sql stable set search_path = '' 
 $$;
 
 -- Events of an attempt are named for the path that runs it. V3 (and off) write the rollout plan's
--- coordinator.* events under source assignment.coordinator. Legacy, and shadow (where legacy is the path
--- that assigns), write the first implementation's auto_assign.* events under source auto_assign, so the
--- plan's shadow-phase checks hold ("only auto_assign.* events", "no assignment.coordinator.* events") and
--- its coordinator dashboards count V3 alone. Callers always name the V3 event; this maps it:
---   coordinator.start → auto_assign.attempt.start    coordinator.retry → auto_assign.retry_scheduled
---   coordinator.error → auto_assign.attempt_error    coordinator.manual_review → auto_assign.failed
---   coordinator.confirmed → auto_assign.succeeded    any other coordinator.<x> → auto_assign.<x>
--- State transitions keep source assignment.state_machine in every mode: the state machine is shared.
+-- coordinator.* events under source assignment.coordinator. The legacy path writes the first
+-- implementation's auto_assign.* events under source auto_assign (private.legacy_event_name), so the plan's
+-- shadow-phase checks hold ("only auto_assign.* events", "no assignment.coordinator.* events") and its
+-- coordinator dashboards count V3 alone. Callers always name the V3 event. State transitions keep source
+-- assignment.state_machine in every mode: the state machine is shared.
 create function private.pipeline_event_name(p_mode text, p_event_type text)
 returns table (source text, event_type text) language sql immutable set search_path = '' as $$
-  select case when legacy then 'auto_assign' else 'assignment.coordinator' end,
-         case when not legacy then p_event_type
-              when p_event_type = 'coordinator.start' then 'auto_assign.attempt.start'
-              when p_event_type = 'coordinator.retry' then 'auto_assign.retry_scheduled'
-              when p_event_type = 'coordinator.error' then 'auto_assign.attempt_error'
-              when p_event_type = 'coordinator.manual_review' then 'auto_assign.failed'
-              when p_event_type = 'coordinator.confirmed' then 'auto_assign.succeeded'
-              else 'auto_assign.' || pg_catalog.regexp_replace(p_event_type, '^coordinator\.', '')
-         end
-    from (select coalesce(p_mode in ('legacy', 'shadow'), false) as legacy) l;
+  select case when private.legacy_path(p_mode) then 'auto_assign' else 'assignment.coordinator' end,
+         case when private.legacy_path(p_mode) then private.legacy_event_name(p_event_type) else p_event_type end;
 $$;
 
 -- The mode of a booking's current or last attempt (null before its first).
@@ -91,17 +80,12 @@ returns void language plpgsql set search_path = '' as $$
 declare
   code text := pg_catalog.split_part(p_reason, ':', 1);
 begin
-  if coalesce(p_mode in ('legacy', 'shadow'), false) then
+  if private.legacy_path(p_mode) then
     perform private.record_pipeline_event(p_mode, 'coordinator.manual_review', p_severity,
-      pg_catalog.jsonb_build_object('reason', code, 'attempts', p_attempts,
-                                    'hardStopReason', case when code <> 'attempts_exhausted' then code end)
-        || coalesce(p_context, '{}'::jsonb),
+      private.legacy_escalation_context(code, p_attempts) || coalesce(p_context, '{}'::jsonb),
       p_restaurant_id, p_booking_id);
     perform private.record_pipeline_event(p_mode, 'coordinator.summary', p_severity,
-      pg_catalog.jsonb_build_object('result', 'exhausted', 'attemptsUsed', p_attempts, 'maxAttempts', 4,
-                                    'totalDurationMs', p_duration_ms,
-                                    'hardStopReason', case when code <> 'attempts_exhausted' then code end),
-      p_restaurant_id, p_booking_id);
+      private.legacy_summary_context('exhausted', p_attempts, p_duration_ms, code), p_restaurant_id, p_booking_id);
   else
     perform private.record_pipeline_event(p_mode, 'coordinator.manual_review', p_severity,
       pg_catalog.jsonb_build_object('reason', code, 'detail', p_reason, 'attempts', p_attempts,

@@ -39,7 +39,7 @@ begin
   if not found then
     return 'probe_deleted';
   end if;
-  if probe.assignment_state not in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress') then
+  if not (private.is_queued(probe.assignment_state) or probe.assignment_state = 'assignment_in_progress') then
     return 'probe_left_the_queue';
   end if;
   if probe.assignment_state = 'assignment_in_progress' and probe.lease_expires_at > p_now then

@@ -103,7 +103,7 @@ begin
      set status = case when row.attempts >= 8 then 'dead' else 'pending' end,
          lease_expires_at = null,
          last_error = pg_catalog.left(private.scrub_personal_data(coalesce(p_error, 'unknown error')), 500),
-         next_attempt_at = p_now + pg_catalog.make_interval(secs => least(300, power(2, row.attempts))::integer)
+         next_attempt_at = p_now + pg_catalog.make_interval(secs => private.backoff_ms(row.attempts + 1, 1000, 300000, 0) / 1000.0)
    where id = p_id;
   perform private.record_event('notifications', 'notification.failed', case when row.attempts >= 8 then 'error' else 'warning' end,
     pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'dead', row.attempts >= 8),

@@ -1,11 +1,9 @@
 
 
--- Exponential backoff with jitter: base·2^(attempt-1), capped, plus up to one second of jitter.
+-- A failed attempt's retry delay: the pipeline's backoff from the settings, plus up to one second of jitter.
 create function private.retry_delay_ms(p_attempt integer)
 returns integer language sql volatile set search_path = '' as $$
-  select least(s.retry_max_ms, s.retry_base_ms * power(2, greatest(p_attempt - 1, 0))::bigint)::integer
-         + floor(random() * 1000)::integer
-    from private.pipeline_settings s;
+  select private.backoff_ms(p_attempt, s.retry_base_ms, s.retry_max_ms, 1000) from private.pipeline_settings s;
 $$;
 
 create function private.record_attempt(b public.bookings, p_result text, p_reason text, p_strategy text,
@@ -21,27 +19,22 @@ $$;
 -- End an attempt that did not produce tables: back to assignment_pending with a backoff, or to manual
 -- review when the attempts are used up or retrying cannot help. Returns the outcome JSON.
 -- V3: exponential backoff, "no table fits" escalates at once (by default), coordinator.* events.
--- legacy and shadow (where legacy is the primary): the first implementation's fixed loop — 4 attempts,
--- 5 s / 15 s / 45 s apart, every failure retried — with its auto_assign.* events (see
--- private.pipeline_event_name for how the names map).
+-- The legacy path: its own fixed loop and events (private.legacy_retry, in the legacy path's file).
 create function private.end_attempt(b public.bookings, p_kind text, p_reason text, p_duration_ms integer,
                                     p_details jsonb, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
   s private.pipeline_settings;
-  legacy boolean := b.assignment_mode in ('legacy', 'shadow');
+  legacy boolean := private.legacy_path(b.assignment_mode);
   delay integer;
   escalate_reason text;
   code text := pg_catalog.split_part(p_reason, ':', 1);
 begin
   select * into s from private.pipeline_settings;
   if legacy then
-    if b.attempt_count >= 4 then
-      escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
-    end if;
+    select l.escalate_reason, l.delay_ms into escalate_reason, delay from private.legacy_retry(b, p_reason) l;
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'warning',
-      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', false, 'reason', code),
-      b.restaurant_id, b.id);
+      private.legacy_attempt_context(b, false, code), b.restaurant_id, b.id);
   elsif p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
     escalate_reason := p_reason;
   elsif b.attempt_count >= s.max_attempts then
@@ -57,15 +50,14 @@ begin
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', escalate_reason);
   end if;
 
-  delay := case when legacy then (array[5000, 15000, 45000])[least(b.attempt_count, 3)]
-                else private.retry_delay_ms(b.attempt_count) end;
+  delay := coalesce(delay, private.retry_delay_ms(b.attempt_count));
   perform private.record_attempt(b, case when p_kind = 'error' then 'error' else 'retry' end, p_reason, null,
                                  p_duration_ms, p_details);
   perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, p_reason,
     pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator');
   update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
   perform private.record_pipeline_event(b.assignment_mode, 'coordinator.retry', 'warning',
-    case when legacy then pg_catalog.jsonb_build_object('delayMs', delay, 'reason', code, 'attempt_index', b.attempt_count - 1)
+    case when legacy then private.legacy_retry_context(b, delay, code)
          else pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
                                             'detail', p_reason, 'delay_ms', delay, 'attempts', b.attempt_count,
                                             'duration_ms', p_duration_ms) end,

@@ -137,7 +137,8 @@ begin
   select count(*) into running from public.bookings
    where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
   if running >= (settings ->> 'max_parallel')::integer then
-    delay := (select s.rate_limited_delay_ms from private.pipeline_settings s) + floor(random() * 200)::integer;
+    -- A fixed wait for a slot (the first step of the backoff, never growing), with a little jitter.
+    delay := (select private.backoff_ms(1, s.rate_limited_delay_ms, s.rate_limited_delay_ms, 200) from private.pipeline_settings s);
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;
@@ -161,7 +162,7 @@ begin
    where id = b.id
   returning * into b;
   -- The first implementation's job also announced itself once per booking (auto_assign.started).
-  if mode in ('legacy', 'shadow') and b.attempt_count = 1 then
+  if private.legacy_path(mode) and b.attempt_count = 1 then
     perform private.record_pipeline_event(mode, 'coordinator.started', 'info',
       pg_catalog.jsonb_build_object('trigger', p_trigger, 'status', b.status), b.restaurant_id, b.id);
   end if;
@@ -276,17 +277,13 @@ begin
   perform private.record_attempt(b, 'success', null, p_strategy, p_duration_ms, p_metadata);
   perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
   perform private.record_shadow(b, p_shadow);
-  if b.assignment_mode in ('legacy', 'shadow') then
+  if private.legacy_path(b.assignment_mode) then
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'info',
-      pg_catalog.jsonb_build_object('attempt_index', b.attempt_count - 1, 'success', true), b.restaurant_id, b.id);
+      private.legacy_attempt_context(b, true), b.restaurant_id, b.id);
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.confirmed', 'info',
-      pg_catalog.jsonb_build_object('durationMs', p_duration_ms, 'attempt_index', b.attempt_count - 1,
-                                    'strategy', p_strategy, 'lock_wait_ms', lock_wait_ms),
-      b.restaurant_id, b.id);
+      private.legacy_confirmed_context(b, p_strategy, p_duration_ms, lock_wait_ms), b.restaurant_id, b.id);
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.summary', 'info',
-      pg_catalog.jsonb_build_object('result', 'succeeded', 'attemptsUsed', b.attempt_count, 'maxAttempts', 4,
-                                    'totalDurationMs', p_duration_ms),
-      b.restaurant_id, b.id);
+      private.legacy_summary_context('succeeded', b.attempt_count, p_duration_ms), b.restaurant_id, b.id);
   else
     perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
       pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
@@ -365,7 +362,7 @@ begin
   with due as (
     select id from public.bookings
      where next_attempt_at <= p_now
-       and assignment_state in ('created', 'capacity_verified', 'assignment_pending')
+       and private.is_queued(assignment_state)
        and (p_restaurant_id is null or restaurant_id = p_restaurant_id)
      order by next_attempt_at
      limit p_limit

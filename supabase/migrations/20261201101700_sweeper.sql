@@ -10,7 +10,7 @@ declare
   dispatched integer := 0;
   not_dispatched integer := 0;
   escalated integer := 0;
-  backoff_s numeric;
+  backoff_ms integer;
   reason text;
   configured boolean := private.dispatch_configured();
 begin
@@ -26,7 +26,7 @@ begin
   for r in select b.id, b.restaurant_id, b.dispatch_count, b.assignment_state_version, b.created_at, b.assignment_mode,
                   b.attempt_count
              from public.bookings b
-            where b.assignment_state in ('created', 'capacity_verified', 'assignment_pending') and b.next_attempt_at <= p_now
+            where private.is_queued(b.assignment_state) and b.next_attempt_at <= p_now
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
     if r.dispatch_count >= s.max_dispatches then
       reason := case when configured then
@@ -45,10 +45,11 @@ begin
       escalated := escalated + 1;
     else
       -- The attempt counts even when nothing could be sent, so a booking still escalates in bounded time.
-      backoff_s := least(60, 5 * power(2, r.dispatch_count)) + random() * 2;
+      -- 5 s, 10 s, 20 s … capped at a minute, plus up to 2 s of jitter.
+      backoff_ms := private.backoff_ms(r.dispatch_count + 1, 5000, 60000, 2000);
       update public.bookings
          set dispatch_count = dispatch_count + 1, last_dispatched_at = p_now,
-             next_attempt_at = p_now + pg_catalog.make_interval(secs => backoff_s)
+             next_attempt_at = p_now + pg_catalog.make_interval(secs => backoff_ms / 1000.0)
        where id = r.id;
       if private.dispatch_booking(r.id, 'sweeper') is not null then
         dispatched := dispatched + 1;

@@ -68,13 +68,13 @@ begin
                                                   'kill_switch', s.kill_switch, 'shadow_candidate', s.shadow_candidate)
                from private.rollout_settings s),
     'queue_depth', (select count(*) from public.bookings
-                     where assignment_state in ('created', 'capacity_verified', 'assignment_pending')),
+                     where private.is_queued(assignment_state)),
     'due_now', (select count(*) from public.bookings
-                 where assignment_state in ('created', 'capacity_verified', 'assignment_pending')
+                 where private.is_queued(assignment_state)
                    and next_attempt_at <= p_now),
     'oldest_due_seconds', (select round(extract(epoch from p_now - min(next_attempt_at)))
                              from public.bookings
-                            where assignment_state in ('created', 'capacity_verified', 'assignment_pending')
+                            where private.is_queued(assignment_state)
                               and next_attempt_at <= p_now),
     'in_progress', (select count(*) from public.bookings where assignment_state = 'assignment_in_progress'),
     'in_progress_by_restaurant', coalesce((select pg_catalog.jsonb_object_agg(restaurant_id, n) from (
@@ -301,7 +301,7 @@ begin
   end if;
   reason := pg_catalog.format('no progress for %s minutes; released by ops', p_older_than_minutes);
   for r in select * from public.bookings
-            where assignment_state in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress', 'assigned')
+            where private.is_unsettled(assignment_state)
               and updated_at < pg_catalog.now() - pg_catalog.make_interval(mins => p_older_than_minutes)
             order by updated_at
             for update skip locked loop
@@ -353,7 +353,7 @@ create function ops.set_default_mode(p_mode text, p_actor text, p_reason text de
 returns jsonb language plpgsql security definer set search_path = '' as $$
 begin
   perform private.act_as(p_actor, p_reason);
-  if p_mode is null or p_mode not in ('off', 'legacy', 'shadow', 'v3') then
+  if p_mode is null or not p_mode = any(private.pipeline_modes()) then
     raise exception using errcode = 'AS005', message = 'mode must be off, legacy, shadow or v3';
   end if;
   update private.rollout_settings set default_mode = p_mode, updated_at = pg_catalog.now();
@@ -381,7 +381,7 @@ declare
   result jsonb;
 begin
   perform private.act_as(p_actor, p_reason);
-  if p_mode is not null and p_mode not in ('off', 'legacy', 'shadow', 'v3') then
+  if p_mode is not null and not p_mode = any(private.pipeline_modes()) then
     raise exception using errcode = 'AS005', message = 'mode must be off, legacy, shadow, v3, or null to follow the rollout';
   end if;
   if not exists (select 1 from public.restaurants where id = p_restaurant_id) then

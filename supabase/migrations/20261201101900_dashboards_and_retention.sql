@@ -107,7 +107,7 @@ create view ops.stuck_bookings with (security_invoker = true) as
   select id as booking_id, restaurant_id, assignment_state, attempt_count, dispatch_count, next_attempt_at, updated_at,
          round(extract(epoch from now() - updated_at) / 60, 1) as minutes_without_progress
     from public.bookings
-   where assignment_state in ('created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress', 'assigned')
+   where private.is_unsettled(assignment_state)
      and updated_at < now() - interval '10 minutes'
    order by updated_at;
 comment on view ops.stuck_bookings is 'ALERT when not empty: non-terminal bookings with no progress for 10 minutes.';
