@@ -95,16 +95,17 @@ create table private.rollout_settings (
 insert into private.rollout_settings default values;
 comment on table private.rollout_settings is 'Global rollout controls (one row). Change them through the ops.* functions.';
 
--- The tunables in force for one restaurant. `p_instance_max_parallel` is the calling function's
--- FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: it can lower the database's limit, never raise it.
+-- The tunables in force for one restaurant (null: the global ones): the one way every function reads a
+-- setting. A typed row, the global row with the restaurant's overrides applied. `p_instance_max_parallel`
+-- is the calling function's FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: it can lower the database's limit,
+-- never raise it.
 create function private.settings_for(p_restaurant_id uuid, p_instance_max_parallel integer default null)
-returns jsonb language sql stable set search_path = '' as $$
-  select pg_catalog.to_jsonb(g) - 'singleton' - 'updated_at' || pg_catalog.jsonb_build_object(
+returns private.pipeline_settings language sql stable set search_path = '' as $$
+  select pg_catalog.jsonb_populate_record(g, pg_catalog.jsonb_build_object(
       'max_parallel', least(coalesce(r.max_parallel, g.max_parallel),
                             greatest(1, least(20, coalesce(p_instance_max_parallel, 20)))),
-      'database_max_parallel', coalesce(r.max_parallel, g.max_parallel),
       'max_tables_per_booking', coalesce(r.max_tables_per_booking, g.max_tables_per_booking),
-      'reoptimize', coalesce(r.reoptimize, g.reoptimize))
+      'reoptimize', coalesce(r.reoptimize, g.reoptimize)))
     from private.pipeline_settings g
     left join private.restaurant_pipeline_settings r on r.restaurant_id = p_restaurant_id;
 $$;

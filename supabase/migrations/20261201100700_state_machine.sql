@@ -47,13 +47,20 @@ returns boolean language sql immutable set search_path = '' as $$
   select p_state in ('assigned', 'confirmed');
 $$;
 
+-- A booking's due time (next_attempt_at) answers "when does the pipeline next look at it?". Entering a state
+-- sets it here and nowhere else; without a state change it moves only for these reasons, each in one place:
+--   nudged       private.nudge: dispatched over HTTP just now; due a moment later in case the nudge is lost
+--   deferred     private.defer_attempt: the breaker is open or no concurrency slot is free
+--   claimed      public.assignment_claim_due: a coordinator took it; due again if that worker dies
+--   re-dispatched  private.sweep: the sweeper dispatched it again, with backoff
+
 -- Apply one transition. Callers inside other RPCs use this; the Data API uses the public wrapper.
 -- It writes the history row first: that row is the proof the guard trigger below asks for before it
 -- lets the state change, so no other code path (and no session setting) can move a booking.
 -- Entering a state also does that state's bookkeeping, so no path can leave a booking stuck:
---   capacity_verified, assignment_pending  due at p_next_attempt_at (now when not given); coming back from
+--   capacity_verified, assignment_pending  due at p_next_attempt_at (p_now when not given); coming back from
 --                                          manual_review or confirmed starts a fresh attempt budget
---   assignment_in_progress                 a lease (the coordinator replaces it with its own), due when it ends
+--   assignment_in_progress                 a lease of lease_seconds from p_now, due again when it ends
 --   assigned, confirmed                    only with tables held (AS010 otherwise)
 --   leaving assigned/confirmed             the tables are released
 -- The reason and actor are free text: e-mail addresses and phone numbers in them are scrubbed here, the one
@@ -65,7 +72,8 @@ create function private.apply_assignment_transition(
   p_reason text default null,
   p_metadata jsonb default '{}'::jsonb,
   p_actor text default 'system',
-  p_next_attempt_at timestamptz default null
+  p_next_attempt_at timestamptz default null,
+  p_now timestamptz default pg_catalog.now()
 ) returns integer language plpgsql set search_path = '' as $$
 declare
   b public.bookings;
@@ -117,7 +125,7 @@ begin
   values (p_booking_id, b.assignment_state, p_to_state, new_version, reason, metadata, actor);
 
   if p_to_state = 'assignment_in_progress' then
-    lease := pg_catalog.make_interval(secs => coalesce((select s.lease_seconds from private.pipeline_settings s), 30));
+    lease := pg_catalog.make_interval(secs => coalesce((private.settings_for(b.restaurant_id)).lease_seconds, 30));
   end if;
   requeued := p_to_state = 'assignment_pending' and b.assignment_state in ('manual_review', 'confirmed');
   update public.bookings set
@@ -130,10 +138,10 @@ begin
       when b.assignment_state = 'confirmed' then 'pending'
       else status end,
     lease_token = case when lease is not null then pg_catalog.gen_random_uuid() end,
-    lease_expires_at = pg_catalog.now() + lease,
+    lease_expires_at = p_now + lease,
     next_attempt_at = case
-      when private.is_queued(p_to_state) then coalesce(p_next_attempt_at, pg_catalog.now())
-      else pg_catalog.now() + lease end,
+      when private.is_queued(p_to_state) then coalesce(p_next_attempt_at, p_now)
+      else p_now + lease end,
     attempt_count = case when requeued then 0 else attempt_count end,
     -- The sweeper's dispatch counter (added with the coordinator's RPCs) starts over with the budget.
     dispatch_count = case when requeued then 0 else dispatch_count end

@@ -45,7 +45,7 @@ begin
   if probe.assignment_state = 'assignment_in_progress' and probe.lease_expires_at > p_now then
     return null;
   end if;
-  select s.lease_seconds into lease_seconds from private.pipeline_settings s;
+  lease_seconds := (private.settings_for(br.restaurant_id)).lease_seconds;
   if br.probe_started_at is null or br.probe_started_at <= p_now - pg_catalog.make_interval(secs => lease_seconds) then
     return 'probe_idle_for_a_lease';
   end if;
@@ -65,7 +65,7 @@ begin
   if not found or br.state = 'closed' then
     return '{"allowed": true, "state": "closed"}'::jsonb;
   end if;
-  select s.breaker_cooldown_ms into cooldown_ms from private.pipeline_settings s;
+  cooldown_ms := (private.settings_for(p_restaurant_id)).breaker_cooldown_ms;
   if br.state = 'open' then
     remaining_ms := ceil(extract(epoch from (br.opened_at + pg_catalog.make_interval(secs => cooldown_ms / 1000.0) - p_now)) * 1000);
     if remaining_ms > 0 then
@@ -116,7 +116,7 @@ begin
     return;
   end if;
 
-  select s.breaker_failure_threshold into threshold from private.pipeline_settings s;
+  threshold := (private.settings_for(p_restaurant_id)).breaker_failure_threshold;
   insert into private.circuit_breakers as c (restaurant_id, consecutive_failures, updated_at)
   values (p_restaurant_id, 1, p_now)
   on conflict (restaurant_id) do update set consecutive_failures = c.consecutive_failures + 1, updated_at = p_now

@@ -121,7 +121,7 @@ returns interval language sql immutable set search_path = '' as $$
 $$;
 
 -- Everything the engine needs to plan one booking, read in one go.
-create function private.assignment_snapshot(b public.bookings, p_settings jsonb)
+create function private.assignment_snapshot(b public.bookings, p_settings private.pipeline_settings)
 returns jsonb language sql stable set search_path = '' as $$
   select pg_catalog.jsonb_build_object(
     'booking', pg_catalog.jsonb_build_object(
@@ -129,7 +129,7 @@ returns jsonb language sql stable set search_path = '' as $$
       'start_at', b.start_at, 'end_at', b.end_at,
       'timezone', (select r.timezone from public.restaurants r where r.id = b.restaurant_id),
       'window_start', pg_catalog.lower(private.blocked_window(b)), 'window_end', pg_catalog.upper(private.blocked_window(b))),
-    'max_tables', (p_settings ->> 'max_tables_per_booking')::integer,
+    'max_tables', p_settings.max_tables_per_booking,
     'horizon_minutes', extract(epoch from private.snapshot_horizon())::integer / 60,
     -- The shortest stay the turn-time policy gives any party (dining plus buffers): the engine treats a gap
     -- between two bookings that is too short for such a stay as dead time.
@@ -157,8 +157,8 @@ returns jsonb language sql stable set search_path = '' as $$
                                               pg_catalog.upper(private.blocked_window(b)) + private.snapshot_horizon())),
       '[]'::jsonb),
     -- With re-optimisation on: the bookings holding those tables, and whether each may still be moved.
-    'reoptimize', coalesce((p_settings ->> 'reoptimize')::boolean, false),
-    'placed', case when coalesce((p_settings ->> 'reoptimize')::boolean, false) then coalesce((
+    'reoptimize', p_settings.reoptimize,
+    'placed', case when p_settings.reoptimize then coalesce((
       select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'id', o.id, 'party_size', o.party_size, 'window_start', x.window_start, 'window_end', x.window_end,
                'table_ids', pg_catalog.to_jsonb(x.table_ids), 'locked', private.is_locked(o, x.set_by_staff))

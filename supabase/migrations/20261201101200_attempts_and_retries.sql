@@ -1,11 +1,5 @@
 
 
--- A failed attempt's retry delay: the pipeline's backoff from the settings, plus up to one second of jitter.
-create function private.retry_delay_ms(p_attempt integer)
-returns integer language sql volatile set search_path = '' as $$
-  select private.backoff_ms(p_attempt, s.retry_base_ms, s.retry_max_ms, 1000) from private.pipeline_settings s;
-$$;
-
 create function private.record_attempt(b public.bookings, p_result text, p_reason text, p_strategy text,
                                        p_duration_ms integer, p_metadata jsonb)
 returns void language sql set search_path = '' as $$
@@ -30,7 +24,7 @@ declare
   escalate_reason text;
   code text := pg_catalog.split_part(p_reason, ':', 1);
 begin
-  select * into s from private.pipeline_settings;
+  s := private.settings_for(b.restaurant_id);
   if legacy then
     select l.escalate_reason, l.delay_ms into escalate_reason, delay from private.legacy_retry(b, p_reason) l;
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'warning',
@@ -50,12 +44,13 @@ begin
     return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', escalate_reason);
   end if;
 
-  delay := coalesce(delay, private.retry_delay_ms(b.attempt_count));
+  -- V3: the pipeline's backoff from the settings, plus up to a second of jitter.
+  delay := coalesce(delay, private.backoff_ms(b.attempt_count, s.retry_base_ms, s.retry_max_ms, 1000));
   perform private.record_attempt(b, case when p_kind = 'error' then 'error' else 'retry' end, p_reason, null,
                                  p_duration_ms, p_details);
   perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, p_reason,
-    pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator');
-  update public.bookings set next_attempt_at = p_now + pg_catalog.make_interval(secs => delay / 1000.0) where id = b.id;
+    pg_catalog.jsonb_build_object('kind', p_kind, 'attempts', b.attempt_count, 'delay_ms', delay), 'coordinator',
+    p_now + pg_catalog.make_interval(secs => delay / 1000.0), p_now);
   perform private.record_pipeline_event(b.assignment_mode, 'coordinator.retry', 'warning',
     case when legacy then private.legacy_retry_context(b, delay, code)
          else pg_catalog.jsonb_build_object('reason', case when p_kind = 'no_fit' then 'no_assignment' else code end,
@@ -68,18 +63,16 @@ end $$;
 -- Defer a booking that may not run yet (p_why: circuit_open or rate_limited) by p_delay_ms — unless it has
 -- already waited max_deferral_seconds in this stretch: then it goes to manual review with a reason that
 -- says what to do. Returns null when deferred, or the manual_review outcome.
-create function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings jsonb,
+create function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings private.pipeline_settings,
                                       p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
   since timestamptz;
-  max_seconds integer;
   waited text;
   reason text;
 begin
   select coalesce(x.deferred_since, p_now) into since from public.bookings x where x.id = b.id;
-  select s.max_deferral_seconds into max_seconds from private.pipeline_settings s;
-  if p_now - since < pg_catalog.make_interval(secs => max_seconds) then
+  if p_now - since < pg_catalog.make_interval(secs => p_settings.max_deferral_seconds) then
     update public.bookings
        set deferred_since = since, next_attempt_at = p_now + pg_catalog.make_interval(secs => p_delay_ms / 1000.0)
      where id = b.id;
@@ -92,7 +85,7 @@ begin
       waited)
     else pg_catalog.format(
       'rate_limited: waited %s for one of the restaurant''s %s assignment slots; release bookings stuck in progress (ops.release_stuck()) or raise ops.set_max_parallel(), then ops.retry_booking()',
-      waited, p_settings ->> 'max_parallel') end;
+      waited, p_settings.max_parallel) end;
   perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
     pg_catalog.jsonb_build_object('deferred_by', p_why, 'waited_ms', round(extract(epoch from p_now - since) * 1000)),
     'coordinator');

@@ -21,7 +21,7 @@ create function public.assignment_begin(
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   b public.bookings;
-  settings jsonb;
+  settings private.pipeline_settings;
   mode text;
   mode_reason text;
   problem text;
@@ -99,7 +99,7 @@ begin
   settings := private.settings_for(b.restaurant_id, p_max_parallel);
   -- Capacity is verified on every begin, not only the first: a booking sent back by ops, or changed after
   -- confirmation (a new time or party size), must still fit the floor plan and the service hours.
-  problem := private.capacity_problem(b, (settings ->> 'max_tables_per_booking')::integer);
+  problem := private.capacity_problem(b, settings.max_tables_per_booking);
   if problem is not null then
     perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, problem,
       pg_catalog.jsonb_build_object('trigger', p_trigger), 'coordinator');
@@ -136,28 +136,25 @@ begin
   -- The concurrency slot, counted under the restaurant lock taken above (enforce_max_parallel takes it too).
   select count(*) into running from public.bookings
    where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
-  if running >= (settings ->> 'max_parallel')::integer then
+  if running >= settings.max_parallel then
     -- A fixed wait for a slot (the first step of the backoff, never growing), with a little jitter.
-    delay := (select private.backoff_ms(1, s.rate_limited_delay_ms, s.rate_limited_delay_ms, 200) from private.pipeline_settings s);
+    delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;
     end if;
     perform private.record_pipeline_event(mode, 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
-                                    'in_progress', running, 'max_parallel', (settings ->> 'max_parallel')::integer,
+                                    'in_progress', running, 'max_parallel', settings.max_parallel,
                                     'function_max_parallel', p_max_parallel),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'rate_limited', 'delay_ms', delay);
   end if;
 
   perform private.apply_assignment_transition(b.id, 'assignment_in_progress', b.assignment_state_version, null,
-    pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt', b.attempt_count + 1), 'coordinator');
+    pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt', b.attempt_count + 1), 'coordinator', null, p_now);
   update public.bookings
-     set lease_token = pg_catalog.gen_random_uuid(),
-         lease_expires_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
-         next_attempt_at = p_now + pg_catalog.make_interval(secs => (settings ->> 'lease_seconds')::integer),
-         attempt_count = attempt_count + 1,
+     set attempt_count = attempt_count + 1,
          assignment_mode = mode
    where id = b.id
   returning * into b;
@@ -170,7 +167,7 @@ begin
     pg_catalog.jsonb_build_object('trigger', p_trigger, 'mode_reason', mode_reason,
                                   'attempt', b.attempt_count, 'attempt_index', b.attempt_count - 1,
                                   'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms,
-                                  'max_parallel', (settings ->> 'max_parallel')::integer,
+                                  'max_parallel', settings.max_parallel,
                                   'function_max_parallel', p_max_parallel,
                                   'probe', coalesce((admit ->> 'probe')::boolean, false)),
     b.restaurant_id, b.id);
@@ -222,7 +219,7 @@ create function public.assignment_commit(
 ) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   b public.bookings;
-  settings jsonb;
+  settings private.pipeline_settings;
   violation text;
   busy text[];
   lock_wait_ms numeric;
@@ -246,16 +243,16 @@ begin
     return '{"outcome": "lease_lost"}'::jsonb;
   end if;
   settings := private.settings_for(b.restaurant_id);
-  violation := private.plan_violation(b, p_table_ids, (settings ->> 'max_tables_per_booking')::integer);
+  violation := private.plan_violation(b, p_table_ids, settings.max_tables_per_booking);
   if violation is not null then
     raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
   end if;
 
   if move_count > 0 then
-    if not coalesce((settings ->> 'reoptimize')::boolean, false) then
+    if not settings.reoptimize then
       raise exception using errcode = 'AS005', message = 'moves are only allowed where re-optimisation is on';
     end if;
-    moved := private.apply_moves(b, p_moves, (settings ->> 'max_tables_per_booking')::integer);
+    moved := private.apply_moves(b, p_moves, settings.max_tables_per_booking);
     if moved is not null then
       return moved || pg_catalog.jsonb_build_object('snapshot', private.assignment_snapshot(b, settings));
     end if;

@@ -28,7 +28,7 @@ begin
     if base_url is null or secret is null then
       return null;
     end if;
-    select s.dispatch_timeout_ms into timeout_ms from private.pipeline_settings s;
+    timeout_ms := (private.settings_for(null)).dispatch_timeout_ms;
     return net.http_post(
       url := pg_catalog.rtrim(base_url, '/') || '/' || p_function,
       body := p_body,
@@ -57,6 +57,21 @@ returns bigint language sql security definer set search_path = '' as $$
   select private.post_to_function('assignment-coordinator',
                                   pg_catalog.jsonb_build_object('booking_id', p_booking_id, 'trigger', p_trigger));
 $$;
+
+-- How long after a nudge a booking is due: long enough for the coordinator to pick it up, short enough that
+-- the sweeper soon dispatches it again when the nudge was lost (pg_net never retries).
+create function private.nudge_grace()
+returns interval language sql immutable set search_path = '' as $$
+  select interval '10 seconds';
+$$;
+
+-- Dispatch a queued booking to the coordinator now, and make it due a moment later.
+create function private.nudge(p_booking_id uuid, p_trigger text)
+returns void language plpgsql set search_path = '' as $$
+begin
+  update public.bookings set next_attempt_at = pg_catalog.now() + private.nudge_grace() where id = p_booking_id;
+  perform private.dispatch_booking(p_booking_id, p_trigger);
+end $$;
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -37,8 +37,8 @@ begin
   if new.start_at is not null and new.party_size is not null then
     new := private.apply_turn_policy(new, new.end_at is null);
   end if;
-  -- A new booking waits for tables, so it is due: now, unless something already chose when.
-  new.next_attempt_at := coalesce(new.next_attempt_at, pg_catalog.now());
+  -- A new booking is nudged after its insert (dispatch_new_booking), so it is due a moment later.
+  new.next_attempt_at := pg_catalog.now() + private.nudge_grace();
   return new;
 end $$;
 
@@ -79,7 +79,7 @@ begin
   perform private.lock_restaurant(new.restaurant_id);
   select count(*) into running from public.bookings
    where restaurant_id = new.restaurant_id and assignment_state = 'assignment_in_progress' and id <> new.id;
-  allowed := (private.settings_for(new.restaurant_id) ->> 'max_parallel')::integer;
+  allowed := (private.settings_for(new.restaurant_id)).max_parallel;
   if running >= allowed then
     raise exception using errcode = 'AS006',
       message = pg_catalog.format('restaurant %s already has %s of %s bookings in progress', new.restaurant_id, running, allowed);
@@ -89,16 +89,6 @@ end $$;
 create trigger enforce_max_parallel before update of assignment_state on public.bookings
   for each row when (new.assignment_state = 'assignment_in_progress' and old.assignment_state is distinct from 'assignment_in_progress')
   execute function private.enforce_max_parallel();
-
--- Due in a few seconds: if the nudge below is lost, the sweeper dispatches it then.
-create function private.mark_new_booking_due()
-returns trigger language plpgsql set search_path = '' as $$
-begin
-  new.next_attempt_at := pg_catalog.now() + interval '10 seconds';
-  return new;
-end $$;
-create trigger mark_new_booking_due before insert on public.bookings
-  for each row execute function private.mark_new_booking_due();
 
 create function private.dispatch_new_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -119,9 +109,7 @@ begin
       'booking_changed: time or party size changed after confirmation',
       pg_catalog.jsonb_build_object('party_size', pg_catalog.jsonb_build_array(old.party_size, new.party_size),
                                     'start_changed', new.start_at is distinct from old.start_at), 'system');
-    update public.bookings set next_attempt_at = pg_catalog.now() + interval '10 seconds', attempt_count = 0
-     where id = new.id;
-    perform private.dispatch_booking(new.id, 'modification');
+    perform private.nudge(new.id, 'modification');
   end if;
   return null;
 end $$;

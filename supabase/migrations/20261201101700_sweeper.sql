@@ -14,7 +14,7 @@ declare
   reason text;
   configured boolean := private.dispatch_configured();
 begin
-  select * into s from private.pipeline_settings;
+  s := private.settings_for(null);
 
   for r in select b.id from public.bookings b
             where b.assignment_state = 'assignment_in_progress' and b.lease_expires_at <= p_now

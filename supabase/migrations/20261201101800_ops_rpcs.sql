@@ -152,7 +152,7 @@ language sql stable security definer set search_path = '' as $$
                          from public.restaurant_tables t where t.id = any(g.table_ids)),
                       100 * pg_catalog.cardinality(g.table_ids) + g.seats - b.party_size
                  from private.table_groups(b.restaurant_id,
-                        (private.settings_for(b.restaurant_id) ->> 'max_tables_per_booking')::integer) g
+                        (private.settings_for(b.restaurant_id)).max_tables_per_booking) g
                 where g.seats >= b.party_size
                   and g.seats - (select min(t.capacity) from public.restaurant_tables t where t.id = any(g.table_ids))
                       < b.party_size
@@ -207,7 +207,7 @@ begin
     return pg_catalog.jsonb_build_object('outcome', 'unchanged', 'tables', pg_catalog.to_jsonb(current_tables));
   end if;
 
-  violation := private.plan_violation(b, ids, (private.settings_for(b.restaurant_id) ->> 'max_tables_per_booking')::integer);
+  violation := private.plan_violation(b, ids, (private.settings_for(b.restaurant_id)).max_tables_per_booking);
   if violation is not null then
     raise exception using errcode = 'AS007', message = pg_catalog.format('those tables break a rule: %s', violation);
   end if;
@@ -258,9 +258,7 @@ begin
   end if;
   version := private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version,
     'ops_retry: sent back to automatic assignment', '{}'::jsonb, p_actor);
-  update public.bookings set attempt_count = 0, dispatch_count = 0, next_attempt_at = pg_catalog.now() + interval '10 seconds'
-   where id = b.id;
-  perform private.dispatch_booking(b.id, 'ops_retry');
+  perform private.nudge(b.id, 'ops_retry');
   return pg_catalog.jsonb_build_object('outcome', 'queued', 'version', version);
 end $$;
 comment on function ops.retry_booking(uuid, text) is
@@ -324,8 +322,8 @@ begin
     else
       redispatched := redispatched + 1;
     end if;
-    update public.bookings set dispatch_count = 0, next_attempt_at = pg_catalog.now() + interval '10 seconds' where id = r.id;
-    perform private.dispatch_booking(r.id, 'ops_release');
+    update public.bookings set dispatch_count = 0 where id = r.id;
+    perform private.nudge(r.id, 'ops_release');
   end loop;
   perform private.record_event('assignment.ops', 'ops.release_stuck', 'warning',
     pg_catalog.jsonb_build_object('older_than_minutes', p_older_than_minutes, 'released_leases', released,
@@ -342,10 +340,10 @@ comment on function ops.release_stuck(integer, text) is
 create function ops.rollout_status()
 returns jsonb language sql stable security definer set search_path = '' as $$
   select pg_catalog.to_jsonb(s) - 'singleton' - 'rollout_salt' || pg_catalog.jsonb_build_object(
-           'max_parallel', g.max_parallel,
+           'max_parallel', (private.settings_for(null)).max_parallel,
            'restaurants_by_mode', (select pg_catalog.jsonb_object_agg(mode, n) from (
                select m.mode, count(*) as n from public.restaurants r, private.effective_mode(r.id) m group by m.mode) x))
-    from private.rollout_settings s, private.pipeline_settings g;
+    from private.rollout_settings s;
 $$;
 comment on function ops.rollout_status() is 'Current rollout settings and how many restaurants run in each mode.';
 
@@ -422,12 +420,12 @@ returns jsonb language sql stable set search_path = '' as $$
   select pg_catalog.jsonb_build_object(
            'restaurant_id', p_restaurant_id,
            'max_parallel', db.limit_,
-           'global_max_parallel', (select g.max_parallel from private.pipeline_settings g),
+           'global_max_parallel', (private.settings_for(null)).max_parallel,
            'restaurant_override', (select o.max_parallel from private.restaurant_pipeline_settings o
                                     where o.restaurant_id = p_restaurant_id),
            'function_cap_last_15_min', cap.value,
            'effective_max_parallel', least(db.limit_, coalesce(cap.value, db.limit_)))
-    from (select (private.settings_for(p_restaurant_id) ->> 'max_parallel')::integer as limit_) db,
+    from (select (private.settings_for(p_restaurant_id)).max_parallel as limit_) db,
          (select min((e.context ->> 'function_max_parallel')::integer) as value
             from public.observability_events e
            where e.source in ('assignment.coordinator', 'auto_assign')
@@ -481,7 +479,7 @@ begin
     on conflict (restaurant_id) do update set reoptimize = excluded.reoptimize, updated_at = pg_catalog.now();
   end if;
   return pg_catalog.jsonb_build_object('restaurant_id', p_restaurant_id,
-    'reoptimize', private.settings_for(p_restaurant_id) -> 'reoptimize');
+    'reoptimize', (private.settings_for(p_restaurant_id)).reoptimize);
 end $$;
 comment on function ops.set_reoptimization(boolean, text, uuid, text) is
   'Re-optimisation (moving confirmed, not-yet-seated bookings to other tables when that lets a new booking in): on or off globally, or for one restaurant (null there follows the global setting). Off by default.';
