@@ -3,11 +3,8 @@
 -- function applies a transition (legality, expected version, history row and event in one
 -- transaction); a trigger rejects every other way of changing the state.
 --
--- Business errors raised here (SQLSTATE → meaning):
---   AS001 illegal transition      AS002 stale expected version   AS003 unknown booking
---   AS004 state changed outside the state machine                 AS005 invalid argument
---   AS010 the target state needs bookkeeping this caller cannot do (a lease, tables)
---   AS011 the booking's status would disagree with its assignment state
+-- Business errors carry their own SQLSTATE (AS001–AS011); what each means is listed once, in
+-- shared/store/sqlstate.ts, and a test fails when a migration raises a code missing there.
 
 create table private.assignment_state_transitions (
   from_state text not null,
