@@ -542,6 +542,7 @@ export type Database = {
           "payload": NonNullable<Json>;
           "restaurant_id": string;
           "sent_at": string | null;
+          "seq": number;
           "status": string;
         };
         ComputedFields: never;
@@ -559,6 +560,7 @@ export type Database = {
           "payload"?: NonNullable<Json>;
           "restaurant_id": string;
           "sent_at"?: string | null;
+          "seq": number;
           "status"?: string;
         };
         Update: {
@@ -575,6 +577,7 @@ export type Database = {
           "payload"?: NonNullable<Json>;
           "restaurant_id"?: string;
           "sent_at"?: string | null;
+          "seq"?: number;
           "status"?: string;
         };
         Relationships: [

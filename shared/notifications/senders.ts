@@ -8,7 +8,8 @@ export interface Sender {
   send(notification: ClaimedNotification): Promise<void>;
 }
 
-/** Local sink: appends one JSON line per send to a file the tests read. No personal data is written. */
+/** Local sink: appends one JSON line per send to a file the tests read: the message as the guest would get
+ * it, without the recipient (no personal data is written). */
 export function fileSinkSender(path: string): Sender {
   return {
     name: "sink",
@@ -17,6 +18,7 @@ export function fileSinkSender(path: string): Sender {
         idempotency_key: n.dedupe_key,
         booking_id: n.booking_id,
         kind: n.kind,
+        booking: n.payload,
         has_recipient: Boolean(n.recipient_email),
         sent_at: new Date().toISOString(),
       });

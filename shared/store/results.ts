@@ -44,7 +44,7 @@ export const notificationSchema = z.object({
   id: z.coerce.number().int(),
   lease_token: z.uuid(),
   booking_id: z.uuid(),
-  kind: z.enum(["booking_confirmed", "booking_changed"]),
+  kind: z.enum(["booking_confirmed", "booking_changed", "booking_cancelled"]),
   dedupe_key: z.string(),
   payload: z.record(z.string(), z.unknown()),
   attempts: z.number().int(),

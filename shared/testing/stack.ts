@@ -124,7 +124,15 @@ export async function waitForTerminal(
   }, timeoutMs);
 }
 
-export function sinkLines(): { booking_id: string; kind: string; idempotency_key: string }[] {
+/** A message the sink sender delivered: what the guest would read, without the recipient. */
+export interface SinkLine {
+  booking_id: string;
+  kind: string;
+  idempotency_key: string;
+  booking: { status: string; start_at: string; end_at: string; party_size: number; seq: number };
+}
+
+export function sinkLines(): SinkLine[] {
   try {
     return Deno.readTextFileSync(SINK_FILE).split("\n").filter(Boolean).map((l) => JSON.parse(l));
   } catch (error) {

@@ -53,7 +53,7 @@ delete from public.booking_table_assignments where booking_id = :'other';
 select is(public.assignment_commit(:'b', ((:'began'::jsonb) ->> 'lease_token')::uuid, array[:'t2', :'t3']::uuid[], 'test') ->> 'outcome',
   'confirmed', 'a valid free combination is confirmed');
 select is((select count(*)::int from public.notification_outbox where booking_id = :'b'), 1, 'with one confirmation queued');
-select private.enqueue_confirmation(b, true) from public.bookings b where id = :'b';
+select private.tell_guest(b) from public.bookings b where id = :'b';
 select is((select count(*)::int from public.notification_outbox where booking_id = :'b'), 1, 'queuing it again changes nothing');
 
 -- The in-progress limit holds for every writer, not only assignment_begin.

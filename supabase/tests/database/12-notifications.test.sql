@@ -5,7 +5,7 @@ select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
 select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as b \gset
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
-select private.enqueue_confirmation(x, true) from public.bookings x where x.id = :'b';
+select tests.force_state(:'b', 'confirmed');
 
 create temporary table claims (name text primary key, lease_token uuid);
 insert into claims select 'first', c.lease_token from public.notification_claim(10, 60000) c where c.booking_id = :'b';

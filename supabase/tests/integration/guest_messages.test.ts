@@ -1,0 +1,129 @@
+// What the guest is told matches the booking, exactly once per message, whatever happens in between:
+// random sequences of confirmations, changes of time and party size (back and forth), moves to other
+// tables, cancellations, dispatcher runs (the real notification-dispatcher function and its sink sender),
+// duplicate runs at once, and dispatchers that die after claiming. Operations go through the real RPCs and
+// triggers. The restaurant's mode is `off`, so the coordinator never races the test for a booking: every
+// confirmation is an operator's (ops.assign_tables), which the pipeline treats exactly like its own.
+import fc from "fast-check";
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  connect,
+  createRestaurant,
+  postToFunction,
+  type SinkLine,
+  sinkLines,
+} from "../../../shared/testing/stack.ts";
+
+const sql = connect(4);
+const TIMES = ["19:00", "19:30", "20:00"];
+const PARTIES = [2, 3, 4];
+
+type Op =
+  | { kind: "confirm"; table: "T1" | "T2" }
+  | { kind: "time"; at: string }
+  | { kind: "party"; size: number }
+  | { kind: "cancel" }
+  | { kind: "dispatch"; copies: 1 | 2 }
+  | { kind: "crash" };
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant("confirm" as const), table: fc.constantFrom("T1" as const, "T2" as const) }),
+  fc.record({ kind: fc.constant("time" as const), at: fc.constantFrom(...TIMES) }),
+  fc.record({ kind: fc.constant("party" as const), size: fc.constantFrom(...PARTIES) }),
+  fc.constant({ kind: "cancel" as const }),
+  fc.record({ kind: fc.constant("dispatch" as const), copies: fc.constantFrom(1 as const, 2 as const) }),
+  fc.constant({ kind: "crash" as const }),
+);
+
+async function dispatch(copies: number): Promise<void> {
+  const responses = await Promise.all(
+    Array.from({ length: copies }, () => postToFunction("notification-dispatcher", { trigger: "test" })),
+  );
+  for (const r of responses) assertEquals(r.status, 200, "the dispatcher runs");
+}
+
+async function apply(o: Op, id: string, day: string): Promise<void> {
+  // An operation the booking's state does not allow (e.g. anything after a cancellation) is refused by
+  // the database and changes nothing, as it would for a real client.
+  try {
+    switch (o.kind) {
+      case "confirm":
+        await sql`select ops.assign_tables(${id}, array[${o.table}], 'property test')`;
+        break;
+      case "time":
+        await sql`update public.bookings set start_at = ${`${day}T${o.at}:00Z`} where id = ${id}
+                   and status <> 'cancelled'`;
+        break;
+      case "party":
+        await sql`update public.bookings set party_size = ${o.size} where id = ${id} and status <> 'cancelled'`;
+        break;
+      case "cancel":
+        await sql`select public.cancel_booking(${id}, 'guest called', 'property test')`;
+        break;
+      case "dispatch":
+        await dispatch(o.copies);
+        break;
+      case "crash":
+        // A dispatcher that claims and dies before sending or recording anything: its lease runs out at once.
+        await sql`select count(*) from public.notification_claim(100, 1) c where c.booking_id = ${id}`;
+        break;
+    }
+  } catch (error) {
+    if (!(error instanceof Error) || !("code" in error) || !String(error.code).startsWith("AS")) throw error;
+  }
+}
+
+Deno.test("the guest's last message always matches the booking, no message is delivered twice", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "T1", capacity: 4 }, { number: "T2", capacity: 4 }],
+  });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'property test', 'operators confirm by hand')`;
+  let day = 0;
+
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
+      // Each run books its own day, so runs never compete for the two tables.
+      const date = new Date(Date.UTC(2031, 0, 1) + day++ * 86_400_000).toISOString().slice(0, 10);
+      const id = await r.insertBooking(2, `${date}T19:00:00Z`);
+      for (const o of ops) await apply(o, id, date);
+      // Settle: a booking the guest still waits to hear about is confirmed, then everything due goes out.
+      const [b] = await sql`select status from public.bookings where id = ${id}`;
+      if (b.status !== "cancelled" && b.status !== "confirmed") {
+        await apply({ kind: "confirm", table: "T1" }, id, date);
+      }
+      await dispatch(1);
+
+      const [final] = await sql`
+        select status, start_at, end_at, party_size from public.bookings where id = ${id}`;
+      const delivered: SinkLine[] = sinkLines().filter((l) => l.booking_id === id);
+      const keys = delivered.map((l) => l.idempotency_key);
+      assertEquals(new Set(keys).size, keys.length, `no message is delivered twice: ${keys}`);
+      assertEquals(
+        delivered.map((l) => l.booking.seq),
+        [...delivered.map((l) => l.booking.seq)].sort((a, b) => a - b),
+        "messages arrive in the order they were written",
+      );
+      const last = delivered.at(-1);
+      if (final.status === "cancelled") {
+        assert(
+          last === undefined || last.kind === "booking_cancelled",
+          `a cancelled booking's guest heard nothing, or last heard of the cancellation (got ${last?.kind})`,
+        );
+      } else {
+        assert(last !== undefined, "a confirmed booking's guest has heard of it");
+        assert(last.kind !== "booking_cancelled", "and was not told it was cancelled");
+        assertEquals(
+          [Date.parse(last.booking.start_at), Date.parse(last.booking.end_at), last.booking.party_size],
+          [final.start_at.getTime(), final.end_at.getTime(), final.party_size],
+          "the last message says the booking's time and party size",
+        );
+      }
+      const [{ waiting }] = await sql`
+        select count(*)::int as waiting from public.notification_outbox
+         where booking_id = ${id} and status in ('pending', 'sending')`;
+      assertEquals(waiting, 0, "nothing is left waiting");
+    }),
+    { numRuns: 30 },
+  );
+  await sql.end();
+});
