@@ -6,9 +6,9 @@ import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
 import { decode } from "./decode.ts";
-import { type ExactSolver, highsSolver } from "./highs.ts";
+import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
 import { toMilp } from "./milp.ts";
-import { buildModel, type ModelOptions } from "./model.ts";
+import { buildProblem, clashFree, type ExactModel, type ModelOptions, restrict, span } from "./model.ts";
 
 /**
  * The solver's budget per booking. An edge function gets 2 s of CPU per request; loading HiGHS (once per
@@ -38,8 +38,9 @@ export interface ExactOutcome {
 
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
   const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
-  const model = buildModel(snapshot, options);
-  const movable = model ? model.items.length - 1 : (snapshot.placed ?? []).filter((p) => !p.locked).length;
+  const started = performance.now();
+  const problem = buildProblem(snapshot, options);
+  const movable = problem ? problem.movable.length : (snapshot.placed ?? []).filter((p) => !p.locked).length;
   const bookings = `${movable} booking${movable === 1 ? "" : "s"}`;
   const noFit = (reason: string): Plan => ({
     decision: "no_fit",
@@ -57,28 +58,51 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     movable,
     proven: true,
   });
-  if (!model) return none();
-  const answer = await (options.solver ?? highsSolver).solve(toMilp(model), limit);
-  switch (answer.status) {
-    case "infeasible":
-      return none();
-    case "budget_exhausted": {
-      const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
-      const why = answer.why === "time" ? `its ${limit} ms budget` : "the solver's memory";
-      return {
-        verdict: "budget_exhausted",
-        plan: noFit(
-          `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
-            `still move ran out of ${why} before finding a re-seating or proving there is none`,
-        ),
-        moves: [],
-        movable,
-        proven: false,
-      };
+  if (!problem) return none();
+  const solver = options.solver ?? highsSolver;
+  let model = restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
+  for (;;) {
+    const left = limit - (performance.now() - started);
+    const answer = left > 0
+      ? await solver.solve(toMilp(model), left)
+      : { status: "budget_exhausted", why: "time" } as const;
+    if (answer.status === "optimal" || answer.status === "feasible") {
+      if (!clashFree(problem, model, answer.choice)) {
+        // The relaxation's answer clashes outside its range: widen it to every booking it touched. A model
+        // whose bookings all lie inside its range is no relaxation, so its answers never clash.
+        const wider = span(model);
+        if (wider[0] === model.within[0] && wider[1] === model.within[1]) {
+          throw new Error("the exact model's answer clashes although it covers every booking it touches");
+        }
+        model = restrict(problem, wider);
+        continue;
+      }
     }
-    default: {
-      const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
-      return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
+    return verdict(answer, model);
+  }
+
+  function verdict(answer: SolverAnswer, model: ExactModel): ExactOutcome {
+    switch (answer.status) {
+      case "infeasible":
+        return none();
+      case "budget_exhausted": {
+        const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
+        const why = answer.why === "time" ? `its ${limit} ms budget` : "the solver's memory";
+        return {
+          verdict: "budget_exhausted",
+          plan: noFit(
+            `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
+              `still move ran out of ${why} before finding a re-seating or proving there is none`,
+          ),
+          moves: [],
+          movable,
+          proven: false,
+        };
+      }
+      default: {
+        const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
+        return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
+      }
     }
   }
 }

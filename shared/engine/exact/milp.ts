@@ -1,7 +1,8 @@
 // The exact model as a 0-1 program: one column per (booking, arrangement), one row per booking (exactly one
 // arrangement), and per table one row for each group of bookings present at the same instant (at most one
 // of them on it). Overlapping half-open windows always share the later start, so the instants where some
-// booking starts are enough, and a group contained in the table's previous group adds nothing.
+// booking starts (or where the model's range starts) are enough, and a group contained in the table's
+// previous group adds nothing.
 import type { ExactModel } from "./model.ts";
 
 export interface Milp {
@@ -28,7 +29,14 @@ export function toMilp(model: ExactModel): Milp {
     });
   });
   const rows: number[][] = model.items.map((item, i) => item.options.map((_, k) => columnOf[i] + k));
-  const instants = [...new Set(model.items.map((item) => item.windowStart))].sort((a, b) => a - b);
+  const [from, to] = model.within;
+  const instants = [
+    ...new Set(
+      model.items.map((item) => Math.max(item.windowStart, from)).filter((p, i) =>
+        p < to && p < model.items[i].windowEnd
+      ),
+    ),
+  ].sort((a, b) => a - b);
   for (const onTable of uses.values()) {
     let previous = new Set<number>();
     for (const p of instants) {

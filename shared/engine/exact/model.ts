@@ -1,7 +1,9 @@
 // The exact fallback's model: which bookings may move, the arrangements each may take, and which tables
 // the rest keep. A binary per (booking, arrangement); each booking takes exactly one; no table holds two
 // bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
-// overlapping (the affected period) are free: no other booking can make room for it.
+// overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
+// relaxation around the new booking's window and widen it only when their answer clashes outside it, as
+// the benchmark's FCFS-repack yardstick does: most questions are settled by the bookings around the stay.
 import type { PlacedBooking, Snapshot, Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
@@ -16,11 +18,18 @@ export interface ExactItem {
   readonly current: number | null;
 }
 
+export interface ExactProblem {
+  /** The new booking. */
+  readonly subject: ExactItem;
+  /** The placed bookings that may move: in the affected period, and fully in the snapshot's view. */
+  readonly movable: readonly ExactItem[];
+}
+
+/** The part of the problem a solve sees: the bookings present in `within`, clashes only inside it. */
 export interface ExactModel {
-  /** The new booking first, then the placed bookings that may move. */
+  /** The new booking first, then the movable bookings present in `within`. */
   readonly items: readonly ExactItem[];
-  /** Bookings that could move but keep their tables: outside the affected period, or not fully in view. */
-  readonly keptOutside: number;
+  readonly within: readonly [number, number];
 }
 
 export interface ModelOptions {
@@ -34,15 +43,14 @@ interface Hold {
   readonly end: number;
 }
 
-/** The model, or null when the new booking has no arrangement that the fixed holds leave open. */
-export function buildModel(snapshot: Snapshot, options: ModelOptions = {}): ExactModel | null {
+/** The problem, or null when the new booking has no arrangement that the fixed holds leave open. */
+export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): ExactProblem | null {
   const placed = snapshot.placed ?? [];
   const horizon = snapshot.horizonMs ?? Infinity;
   // A booking may only move where the snapshot shows every hold that could clash with it.
   const inView = (p: PlacedBooking) =>
     p.windowStart >= snapshot.windowStart - horizon && p.windowEnd <= snapshot.windowEnd + horizon;
-  const candidates = placed.filter((p) => !p.locked && inView(p));
-  const free = affectedPeriod(snapshot, candidates);
+  const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && inView(p)));
   const fixed = new Map<string, Hold[]>();
   const fix = (h: Hold) => fixed.set(h.tableId, [...(fixed.get(h.tableId) ?? []), h]);
   for (const p of placed) {
@@ -76,29 +84,67 @@ export function buildModel(snapshot: Snapshot, options: ModelOptions = {}): Exac
     return all.filter((ids) => open(ids, start, end));
   };
 
-  const newOptions = optionsFor(
+  const subjectOptions = optionsFor(
     snapshot.bookingId,
     snapshot.partySize,
     snapshot.windowStart,
     snapshot.windowEnd,
   );
-  if (newOptions.length === 0) return null;
-  const items: ExactItem[] = [{
-    id: snapshot.bookingId,
-    windowStart: snapshot.windowStart,
-    windowEnd: snapshot.windowEnd,
-    options: newOptions,
-    current: null,
-  }];
+  if (subjectOptions.length === 0) return null;
+  const movable: ExactItem[] = [];
   for (const p of free) {
     const opts = optionsFor(p.id, p.partySize, p.windowStart, p.windowEnd);
     const key = setKey(p.tableIds);
     let current = opts.findIndex((ids) => setKey(ids) === key);
     // Staying put is always allowed, even on tables the rules would no longer offer (edited since).
     if (current < 0) current = opts.push([...p.tableIds]) - 1;
-    items.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current });
+    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current });
   }
-  return { items, keptOutside: placed.filter((p) => !p.locked).length - free.size };
+  return {
+    subject: {
+      id: snapshot.bookingId,
+      windowStart: snapshot.windowStart,
+      windowEnd: snapshot.windowEnd,
+      options: subjectOptions,
+      current: null,
+    },
+    movable,
+  };
+}
+
+/**
+ * A relaxation of the problem: only the movable bookings present in `within`, and clashes only inside it.
+ * No solution here means none at all; a solution that clashes nowhere else (see `clashFree`) is one for
+ * the whole problem, and as few moves as any.
+ */
+export function restrict(problem: ExactProblem, within: readonly [number, number]): ExactModel {
+  const present = problem.movable.filter((m) => overlaps(m.windowStart, m.windowEnd, within[0], within[1]));
+  return { items: [problem.subject, ...present], within };
+}
+
+/** Whether the model's choice, with every other movable booking where it is, double-books no table. */
+export function clashFree(problem: ExactProblem, model: ExactModel, choice: readonly number[]): boolean {
+  const chosen = new Map(model.items.map((item, i) => [item, choice[i]]));
+  const byTable = new Map<string, { start: number; end: number }[]>();
+  for (const item of [problem.subject, ...problem.movable]) {
+    const k = chosen.get(item) ?? item.current!;
+    for (const id of item.options[k]) {
+      byTable.set(id, [...(byTable.get(id) ?? []), { start: item.windowStart, end: item.windowEnd }]);
+    }
+  }
+  for (const holds of byTable.values()) {
+    holds.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < holds.length; i++) if (holds[i].start < holds[i - 1].end) return false;
+  }
+  return true;
+}
+
+/** The span of the model's windows: the next range to try when a relaxation's solution clashes outside. */
+export function span(model: ExactModel): [number, number] {
+  return [
+    Math.min(model.within[0], ...model.items.map((i) => i.windowStart)),
+    Math.max(model.within[1], ...model.items.map((i) => i.windowEnd)),
+  ];
 }
 
 /** The movable bookings whose windows chain into the new booking's window by overlapping. */
