@@ -310,3 +310,123 @@ Deno.test("the legacy and shadow paths never move bookings, even where re-optimi
     assertEquals([calls.commit.length, calls.fail[0].kind], [0, "no_fit"], mode);
   }
 });
+
+const COUPLE = "50000000-0000-4000-8000-000000000001";
+const FOUR = "50000000-0000-4000-8000-000000000002";
+
+/**
+ * A party of six, a 6-top held by a locked booking, two joinable 4-tops (T2, T3), a third 4-top T4 and a
+ * 2-top T5: a four on T3 must move to T4, and the couple on T4 to T5. Re-optimisation on, but allowed one
+ * move only, so only the exact fallback can seat the six. With `lockedFour`, nothing can.
+ */
+function onlyExactSeats(lockedFour = false): BeginResult {
+  const raw = rawSnapshot();
+  const window = { window_start: raw.booking.window_start, window_end: raw.booking.window_end };
+  const base = raw.tables[0];
+  const tables = [[1, 6], [2, 4], [3, 4], [4, 4], [5, 2]].map(([n, capacity]) => ({
+    ...base,
+    id: tableId(n),
+    number: `T${n}`,
+    capacity,
+    max_party_size: capacity,
+  }));
+  const placed = [
+    { id: "50000000-0000-4000-8000-000000000003", party_size: 6, table: 1, locked: true },
+    { id: FOUR, party_size: 4, table: 3, locked: lockedFour },
+    { id: COUPLE, party_size: 2, table: 4, locked: false },
+  ].map((p) => ({
+    id: p.id,
+    party_size: p.party_size,
+    ...window,
+    table_ids: [tableId(p.table)],
+    locked: p.locked,
+  }));
+  return beginResultSchema.parse({
+    ...ready(),
+    snapshot: {
+      ...raw,
+      booking: { ...raw.booking, party_size: 6 },
+      max_tables: 2,
+      tables,
+      adjacency: [[tableId(2), tableId(3)]],
+      busy: placed.map((p) => ({ table_id: p.table_ids[0], start: p.window_start, end: p.window_end })),
+      reoptimize: true,
+      placed,
+    },
+  });
+}
+
+Deno.test("when the bounded search finds nothing, the exact fallback's plan is committed with its moves", async () => {
+  const { store, calls } = fakeStore({ begin: () => onlyExactSeats(), commit: () => confirmed });
+  const outcome = await processBooking(
+    store,
+    BOOKING,
+    "test",
+    options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1 }),
+  );
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals([...calls.commit[0].tableIds].sort(), [tableId(2), tableId(3)]);
+  assertEquals(calls.commit[0].moves, [
+    { bookingId: COUPLE, fromTableIds: [tableId(4)], toTableIds: [tableId(5)] },
+    { bookingId: FOUR, fromTableIds: [tableId(3)], toTableIds: [tableId(4)] },
+  ]);
+  assertEquals((calls.commit[0].metadata.exact as { verdict: string }).verdict, "plan");
+});
+
+Deno.test("when the exact fallback proves no re-seating makes room, the booking goes to review as no_table_fits", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => onlyExactSeats(true),
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  const outcome = await processBooking(
+    store,
+    BOOKING,
+    "test",
+    options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1 }),
+  );
+  assertEquals(calls.commit.length, 0);
+  assertEquals(calls.fail[0].kind, "no_fit");
+  assert(calls.fail[0].reason.startsWith("no_table_fits: "), calls.fail[0].reason);
+  assert(
+    calls.fail[0].reason.endsWith(
+      "no re-seating of the 1 booking that may still move makes room (exact search)",
+    ),
+  );
+  assertEquals((calls.fail[0].details.exact as { verdict: string }).verdict, "none");
+  assertEquals(outcome, { outcome: "manual_review", reason: calls.fail[0].reason });
+});
+
+Deno.test("when the exact fallback runs out of budget, the booking goes to review with a reason of its own", async () => {
+  const budgets: number[] = [];
+  const { store, calls } = fakeStore({
+    begin: () => onlyExactSeats(),
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1, exactTimeLimitMs: 300 }),
+    exactSolver: {
+      solve: (_milp, limit) => {
+        budgets.push(limit);
+        return Promise.resolve({ status: "budget_exhausted", why: "time" });
+      },
+    },
+  });
+  assert(budgets.length === 1 && budgets[0] > 250 && budgets[0] <= 300, `the configured budget: ${budgets}`);
+  assertEquals(calls.fail[0].kind, "no_fit");
+  assert(calls.fail[0].reason.startsWith("exact_search_budget_exhausted: "), calls.fail[0].reason);
+  assert(calls.fail[0].reason.includes("ran out of its 300 ms budget"), calls.fail[0].reason);
+  assertEquals(outcome.outcome, "manual_review");
+});
+
+Deno.test("without re-optimisation the exact fallback never runs", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready([1, 2, 3, 4]),
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  await processBooking(store, BOOKING, "test", {
+    ...options(),
+    exactSolver: { solve: () => Promise.reject(new Error("the exact fallback ran")) },
+  });
+  assertEquals(calls.fail[0].details.exact, undefined);
+  assert(calls.fail[0].reason.startsWith("no_table_fits: "));
+});

@@ -2,6 +2,8 @@
 // a fresh snapshot when a commit loses a race, and reporting every other ending through `fail` so
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
+import { type ExactOutcome, planExactly } from "../engine/exact/fallback.ts";
+import type { ExactSolver } from "../engine/exact/highs.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
 import { SQLSTATE } from "../store/sqlstate.ts";
@@ -18,6 +20,10 @@ export interface CoordinatorOptions {
   maxReplans: number;
   /** Most bookings one new booking may move where re-optimisation is on (v3 mode only). */
   reoptimizeMaxMoves?: number;
+  /** The exact fallback's solver budget per booking (DEFAULT_EXACT_TIME_LIMIT_MS when absent). */
+  exactTimeLimitMs?: number;
+  /** The exact fallback's solver; HiGHS when absent (tests script it). */
+  exactSolver?: ExactSolver;
   logger: Logger;
   now?: () => number;
 }
@@ -79,10 +85,25 @@ export async function processBooking(
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
-      const { plan, moves, explored } = planWithMoves(snapshot, {
-        strategy: primaryStrategy,
-        maxMoves: mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0,
-      });
+      const maxMoves = mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0;
+      let { plan, moves, explored } = planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves });
+      // Manual review only when no re-seating at all makes room: the exact fallback decides, or says it
+      // could not decide in its budget (a reason of its own).
+      let exact: (ExactOutcome & { ms: number }) | undefined;
+      if (plan.decision === "no_fit" && snapshot.placed && maxMoves > 0) {
+        const exactStarted = now();
+        const outcome = await planExactly(snapshot, {
+          strategy: plan.strategy,
+          noFitReason: plan.reason,
+          timeLimitMs: options.exactTimeLimitMs,
+          solver: options.exactSolver,
+        });
+        exact = { ...outcome, ms: now() - exactStarted };
+        ({ plan, moves } = exact);
+      }
+      const exactDetails = exact
+        ? { exact: { verdict: exact.verdict, movable: exact.movable, proven: exact.proven, ms: exact.ms } }
+        : {};
       let shadow: ShadowComparison | undefined;
       if (mode === "shadow") {
         const aa = begun.shadow_candidate === "aa";
@@ -101,6 +122,7 @@ export async function processBooking(
               replans,
               mode,
               ...(explored ? { reoptimize_explored: explored } : {}),
+              ...exactDetails,
             },
             shadow,
           }),
@@ -111,13 +133,21 @@ export async function processBooking(
         tables: plan.tableNumbers,
         candidates: plan.candidates,
         moved_bookings: moves.length,
+        ...(exact ? { exact_ms: Math.round(exact.ms) } : {}),
       });
       const committed = await store.commit({
         ...lease,
         tableIds: plan.tableIds,
         strategy: plan.strategy,
         durationMs: elapsed(),
-        metadata: { score: plan.score, slack: plan.slack, candidates: plan.candidates, replans, mode },
+        metadata: {
+          score: plan.score,
+          slack: plan.slack,
+          candidates: plan.candidates,
+          replans,
+          mode,
+          ...exactDetails,
+        },
         shadow,
         moves,
       });

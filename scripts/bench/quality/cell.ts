@@ -5,7 +5,8 @@ import { generateDay, type MixId, offeredLoad } from "./demand.ts";
 import { layoutById } from "./layouts.ts";
 import { type DayMetrics, measure } from "./metrics.ts";
 import { PackingSolver } from "./packing-milp.ts";
-import { type PolicyRun, replayReoptimizing, replayStrategy } from "./policies.ts";
+import { type PolicyRun, replayExact, replayReoptimizing, replayStrategy } from "./policies.ts";
+import { highsMemoryBytes, loadHighs } from "../../../shared/engine/exact/highs.ts";
 import { clairvoyant, fcfsRepack } from "./yardsticks.ts";
 
 export interface CellSpec {
@@ -17,6 +18,8 @@ export interface CellSpec {
   readonly repackSeconds: number;
   readonly clairvoyantSeconds: number;
   readonly maxMoves: number;
+  /** The exact fallback's solver budget per request, ms. */
+  readonly exactMs: number;
   /** Keep each policy's seating, for the occupancy chart. */
   readonly keepSeating?: boolean;
 }
@@ -38,6 +41,9 @@ export interface PolicyResult extends Omit<DayMetrics, "violations"> {
   readonly decision?: Timing;
   /** Re-optimisation time for requests the plain plan could not seat, ms. */
   readonly reoptimize?: Timing;
+  /** Exact-fallback time for requests re-optimisation could not seat, ms, and its verdicts. */
+  readonly exact?: Timing;
+  readonly exactVerdicts?: PolicyRun["exactVerdicts"];
 }
 
 export interface CellResult {
@@ -57,8 +63,10 @@ export interface CellResult {
     bound: number;
     gap: number;
   };
+  /** The exact fallback's solver: load time (first use in this worker, else 0) and WebAssembly memory after. */
+  readonly highs: { loadMs: number; memoryBytes: number | null };
   /** Raw engine times per policy, for percentiles over many cells (not written to JSON). */
-  readonly samples: Readonly<Record<string, { decision: number[]; reoptimize: number[] }>>;
+  readonly samples: Readonly<Record<string, { decision: number[]; reoptimize: number[]; exact: number[] }>>;
   readonly seating?: Readonly<Record<string, readonly (readonly string[] | null)[]>>;
 }
 
@@ -67,11 +75,14 @@ export const REPACK = "fcfs_repack";
 export const CLAIRVOYANT = "clairvoyant";
 export const REOPT = "+reopt";
 export const reoptimizingName = (strategy: string) => `${strategy}${REOPT}`;
+export const EXACT = "+exact";
+/** The default with re-optimisation and the exact fallback: the pipeline where re-optimisation is on. */
+export const DEFAULT_EXACT = `${reoptimizingName(DEFAULT_STRATEGY)}${EXACT}`;
 
 /** The policies every cell runs, in report order. */
 export function policyNames(): string[] {
   const v3 = strategyNames().filter((s) => s !== "first_fit");
-  return [LEGACY, ...v3, reoptimizingName(DEFAULT_STRATEGY), REPACK, CLAIRVOYANT];
+  return [LEGACY, ...v3, reoptimizingName(DEFAULT_STRATEGY), DEFAULT_EXACT, REPACK, CLAIRVOYANT];
 }
 
 function timing(values: readonly number[]): Timing | undefined {
@@ -96,13 +107,21 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     runs.set(name, replayStrategy(day, name));
   }
   runs.set(reoptimizingName(DEFAULT_STRATEGY), replayReoptimizing(day, DEFAULT_STRATEGY, spec.maxMoves));
+  // The clairvoyant solve is warm-started from the policies above only, so adding this one changes no
+  // yardstick.
+  const warmStarts = [...runs.values()];
+  const loadStarted = performance.now();
+  const fresh = (await highsMemoryBytes()) === null;
+  await loadHighs();
+  const highsLoadMs = fresh ? performance.now() - loadStarted : 0;
+  runs.set(DEFAULT_EXACT, await replayExact(day, DEFAULT_STRATEGY, spec.maxMoves, spec.exactMs));
 
   const repack = await fcfsRepack(solver, day, { timeLimitSeconds: spec.repackSeconds });
   runs.set(REPACK, { tables: repack.tables, decisionMs: [], reoptimizeMs: [], moves: 0, lockedMoves: 0 });
   // Warm-start the clairvoyant solve from the best seating any policy found.
   const covers = (run: PolicyRun) =>
     day.requests.reduce((n, r) => n + (run.tables[r.index] ? r.partySize : 0), 0);
-  const best = [...runs.values()].reduce((a, b) => (covers(b) > covers(a) ? b : a));
+  const best = warmStarts.reduce((a, b) => (covers(b) > covers(a) ? b : a));
   const optimum = await clairvoyant(solver, day, { ...repack, tables: best.tables }, {
     timeLimitSeconds: spec.clairvoyantSeconds,
   });
@@ -115,7 +134,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
   });
 
   const policies: Record<string, PolicyResult> = {};
-  const samples: Record<string, { decision: number[]; reoptimize: number[] }> = {};
+  const samples: Record<string, { decision: number[]; reoptimize: number[]; exact: number[] }> = {};
   for (const [name, run] of runs) {
     const m = measure(day, run.tables);
     policies[name] = {
@@ -126,8 +145,14 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       lockedMoves: run.lockedMoves,
       decision: timing(run.decisionMs),
       reoptimize: timing(run.reoptimizeMs),
+      exact: timing(run.exactMs ?? []),
+      exactVerdicts: run.exactVerdicts,
     };
-    samples[name] = { decision: [...run.decisionMs], reoptimize: [...run.reoptimizeMs] };
+    samples[name] = {
+      decision: [...run.decisionMs],
+      reoptimize: [...run.reoptimizeMs],
+      exact: [...(run.exactMs ?? [])],
+    };
   }
   return {
     spec,
@@ -154,6 +179,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       gap: optimum.gap ?? 1,
     },
     solverAborts: solver.aborts,
+    highs: { loadMs: highsLoadMs, memoryBytes: await highsMemoryBytes() },
     samples,
     seating: spec.keepSeating ? Object.fromEntries([...runs].map(([k, v]) => [k, v.tables])) : undefined,
   };

@@ -6,7 +6,7 @@ import { enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { seededRandom, weighted } from "../../../shared/testing/random.ts";
 import { type Layout, seats, type TurnProfile } from "./layouts.ts";
 
-export type MixId = "casual" | "walk_in" | "groups";
+export type MixId = "casual" | "walk_in" | "groups" | "celebrations";
 
 interface Mix {
   readonly parties: readonly (readonly [number, number])[];
@@ -14,6 +14,8 @@ interface Mix {
   readonly walkIns: number;
   /** Share of requests made on the day, a few hours ahead. */
   readonly sameDay: number;
+  /** Added after the strategy was tuned: its results are out of sample in party mix, not only in seed. */
+  readonly unseen?: boolean;
 }
 
 export const MIXES: Readonly<Record<MixId, Mix>> = {
@@ -49,6 +51,13 @@ export const MIXES: Readonly<Record<MixId, Mix>> = {
     ],
     walkIns: 0.05,
     sameDay: 0.1,
+  },
+  // Unseen by the tuning: birthdays and team dinners, booked ahead; over half the parties are five or more.
+  celebrations: {
+    parties: [[2, 20], [3, 5], [4, 18], [5, 9], [6, 15], [7, 8], [8, 12], [9, 4], [10, 5], [11, 2], [12, 2]],
+    walkIns: 0.02,
+    sameDay: 0.06,
+    unseen: true,
   },
 };
 

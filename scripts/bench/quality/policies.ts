@@ -3,6 +3,7 @@
 // timed; building the snapshot stands in for the database's read.
 import { planAssignment } from "../../../shared/engine/planner.ts";
 import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
+import { type ExactOutcome, planExactly } from "../../../shared/engine/exact/fallback.ts";
 import type { Day } from "./demand.ts";
 import { isLocked, Occupancy } from "./floor.ts";
 
@@ -15,6 +16,9 @@ export interface PolicyRun {
   readonly moves: number;
   /** Moves of bookings that were locked when moved: must be none. */
   readonly lockedMoves: number;
+  /** Exact-fallback time for the requests re-optimisation could not seat, ms, and its verdicts. */
+  readonly exactMs?: readonly number[];
+  readonly exactVerdicts?: Readonly<Record<ExactOutcome["verdict"], number>>;
 }
 
 export function replayStrategy(day: Day, strategy: string): PolicyRun {
@@ -58,4 +62,48 @@ export function replayReoptimizing(
     moves += result.moves.length;
   }
   return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves };
+}
+
+/**
+ * The strategy plus re-optimisation plus the exact fallback, as the pipeline runs them: a request the plan and
+ * the bounded search cannot seat goes to the exact fallback, and is refused only when it proves there is no
+ * re-seating or runs out of its budget.
+ */
+export async function replayExact(
+  day: Day,
+  strategy: string,
+  maxMoves: number,
+  timeLimitMs: number,
+): Promise<PolicyRun> {
+  const seated = new Occupancy(day);
+  const decisionMs: number[] = [];
+  const reoptimizeMs: number[] = [];
+  const exactMs: number[] = [];
+  const exactVerdicts = { plan: 0, none: 0, budget_exhausted: 0 };
+  const byId = new Map(day.requests.map((a) => [a.id, a]));
+  let moves = 0;
+  let lockedMoves = 0;
+  for (const r of day.requests) {
+    const { snapshot, tablesFor } = seated.reoptimizationInput(r);
+    const started = performance.now();
+    let result = planWithMoves(snapshot, { strategy, maxMoves, tablesFor });
+    (result.explored > 0 ? reoptimizeMs : decisionMs).push(performance.now() - started);
+    if (result.plan.decision === "no_fit") {
+      const exactStarted = performance.now();
+      const exact = await planExactly(snapshot, {
+        strategy,
+        noFitReason: result.plan.reason,
+        timeLimitMs,
+        tablesFor,
+      });
+      exactMs.push(performance.now() - exactStarted);
+      exactVerdicts[exact.verdict]++;
+      result = { ...exact, explored: result.explored };
+    }
+    if (result.plan.decision !== "assign") continue;
+    lockedMoves += result.moves.filter((m) => isLocked(byId.get(m.bookingId)!, r)).length;
+    seated.seatWithMoves(r, result.plan.tableIds, result.moves);
+    moves += result.moves.length;
+  }
+  return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves, exactMs, exactVerdicts };
 }

@@ -2,7 +2,9 @@
 // (met or missed, with the measured number), per-layout detail and engine timings.
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
 import { percentile } from "../../../shared/testing/random.ts";
-import { type CellResult, CLAIRVOYANT, LEGACY, policyNames, REOPT, REPACK } from "./cell.ts";
+import { type CellResult, CLAIRVOYANT, DEFAULT_EXACT, LEGACY, policyNames, REOPT, REPACK } from "./cell.ts";
+import { MIXES } from "./demand.ts";
+import { layoutById } from "./layouts.ts";
 import { PARTY_BUCKETS } from "./metrics.ts";
 
 export interface Targets {
@@ -14,6 +16,13 @@ export interface Targets {
   /** Engine p95 in ms by layout size: up to 60 tables, and larger rooms. */
   readonly decisionP95Ms: { readonly upTo60Tables: number; readonly larger: number };
   readonly reoptimizeP95Ms: number;
+  /** The exact fallback: every load, and the weakest layout × mix. */
+  readonly exactVsRepack: number;
+  readonly exactWeakestVsRepack: number;
+  /** The default without moves on group-heavy days (mixes of mostly larger parties). */
+  readonly groupDaysDefaultVsRepack: number;
+  /** Exact-fallback p95 in rooms of this many tables. */
+  readonly exactP95Ms: { readonly tables: number; readonly ms: number };
 }
 
 export const TARGETS: Targets = {
@@ -24,7 +33,19 @@ export const TARGETS: Targets = {
   gainOverLegacy: 0.03,
   decisionP95Ms: { upTo60Tables: 10, larger: 50 },
   reoptimizeP95Ms: 250,
+  exactVsRepack: 0.999,
+  exactWeakestVsRepack: 0.99,
+  groupDaysDefaultVsRepack: 0.97,
+  exactP95Ms: { tables: 60, ms: 250 },
 };
+
+/** Party mixes of mostly larger parties. */
+const GROUP_HEAVY = new Set(["groups", "celebrations"]);
+
+/** A cell whose floor plan or party mix was added after the strategy was tuned. */
+export function unseen(cell: CellResult): boolean {
+  return Boolean(layoutById(cell.spec.layout).unseen || MIXES[cell.spec.mix].unseen);
+}
 
 export interface TargetCheck {
   readonly target: string;
@@ -45,6 +66,9 @@ export interface Summary {
   readonly ratioToClairvoyant: Record<string, Record<string, number>>;
   /** Per load, how many cells went into ratioToClairvoyant. */
   readonly clairvoyantSettled: Record<string, { settled: number; cells: number }>;
+  /** ratioToRepack over the cells whose floor plan or mix the tuning never saw, and over the others. */
+  readonly ratioToRepackUnseen: Record<string, Record<string, number>>;
+  readonly ratioToRepackSeen: Record<string, Record<string, number>>;
   readonly targets: TargetCheck[];
 }
 
@@ -77,6 +101,8 @@ export function summarise(cells: readonly CellResult[]): Summary {
       ),
     ]));
   const ratioToRepack = table(REPACK);
+  const ratioToRepackUnseen = table(REPACK, unseen);
+  const ratioToRepackSeen = table(REPACK, (c) => !unseen(c));
   const ratioToClairvoyant = table(CLAIRVOYANT, settled);
   const clairvoyantSettled = Object.fromEntries(
     loads.map((l) => [String(l), { settled: byLoad(l).filter(settled).length, cells: byLoad(l).length }]),
@@ -84,19 +110,23 @@ export function summarise(cells: readonly CellResult[]): Summary {
 
   const targets: TargetCheck[] = [];
   // The mean over seeds of the weakest layout × mix at a load, to show the spread behind the average.
-  const worst = (policy: string, load: number) => {
+  const weakest = (policy: string, load: number) => {
     const groups = new Map<string, number[]>();
     for (const c of byLoad(load)) {
       const key = `${c.spec.layout} ${c.spec.mix}`;
       groups.set(key, [...(groups.get(key) ?? []), ratio(c, policy, REPACK)]);
     }
-    const [key, value] = [...groups].map(([k, v]) => [k, mean(v)] as const).sort((a, b) => a[1] - b[1])[0];
+    return [...groups].map(([k, v]) => [k, mean(v)] as const).sort((a, b) => a[1] - b[1])[0];
+  };
+  const worst = (policy: string, load: number) => {
+    const [key, value] = weakest(policy, load);
     return `${f(value)} ${key}`;
   };
-  const goals = [[DEFAULT_STRATEGY, TARGETS.defaultVsRepack], [
-    DEFAULT_REOPT,
-    TARGETS.reoptVsRepack,
-  ]] as const;
+  const goals = [
+    [DEFAULT_STRATEGY, TARGETS.defaultVsRepack],
+    [DEFAULT_REOPT, TARGETS.reoptVsRepack],
+    [DEFAULT_EXACT, TARGETS.exactVsRepack],
+  ] as const;
   for (const [policy, goal] of goals) {
     for (const l of loads) {
       const r = ratioToRepack[policy][String(l)];
@@ -108,6 +138,26 @@ export function summarise(cells: readonly CellResult[]): Summary {
         met: r >= goal,
       });
     }
+  }
+  for (const l of loads) {
+    const [key, value] = weakest(DEFAULT_EXACT, l);
+    targets.push({
+      target:
+        `${DEFAULT_EXACT}: weakest layout × mix ≥ ${TARGETS.exactWeakestVsRepack} × FCFS-repack at ρ = ${l}`,
+      measured: `${f(value)} ${key}`,
+      met: value >= TARGETS.exactWeakestVsRepack,
+    });
+  }
+  for (const l of loads) {
+    const groupDays = byLoad(l).filter((c) => GROUP_HEAVY.has(c.spec.mix));
+    if (groupDays.length === 0) continue;
+    const r = mean(groupDays.map((c) => ratio(c, DEFAULT_STRATEGY, REPACK)));
+    targets.push({
+      target: `${DEFAULT_STRATEGY} (no moves) on group-heavy days ≥ ${TARGETS.groupDaysDefaultVsRepack} × ` +
+        `FCFS-repack at ρ = ${l}`,
+      measured: f(r),
+      met: r >= TARGETS.groupDaysDefaultVsRepack,
+    });
   }
   const moves = sum(cells.map((c) => c.policies[DEFAULT_REOPT].moves));
   const accepted = sum(cells.map((c) => c.policies[DEFAULT_REOPT].accepted));
@@ -154,6 +204,20 @@ export function summarise(cells: readonly CellResult[]): Summary {
     measured: Number.isFinite(reopt) ? `${f(reopt, 1)} ms` : "no such requests",
     met: !(reopt > TARGETS.reoptimizeP95Ms),
   });
+  for (const layout of layouts.filter((l) => layoutById(l).tables.length === TARGETS.exactP95Ms.tables)) {
+    const times = cells.filter((c) => c.spec.layout === layout).flatMap((c) =>
+      c.samples[DEFAULT_EXACT].exact
+    );
+    const p95 = percentile(times, 95);
+    targets.push({
+      target:
+        `${layout} (${TARGETS.exactP95Ms.tables} tables): exact fallback p95 ≤ ${TARGETS.exactP95Ms.ms} ms`,
+      measured: times.length
+        ? `${f(p95, 1)} ms (max ${f(Math.max(...times), 1)} ms, ${times.length} calls)`
+        : "no calls",
+      met: !(p95 > TARGETS.exactP95Ms.ms),
+    });
+  }
   const unsafe = sum(
     cells.flatMap((c) => Object.values(c.policies).map((p) => p.violations + p.lockedMoves)),
   );
@@ -162,7 +226,17 @@ export function summarise(cells: readonly CellResult[]): Summary {
     measured: String(unsafe),
     met: unsafe === 0,
   });
-  return { loads, layouts, policies, ratioToRepack, ratioToClairvoyant, clairvoyantSettled, targets };
+  return {
+    loads,
+    layouts,
+    policies,
+    ratioToRepack,
+    ratioToClairvoyant,
+    clairvoyantSettled,
+    ratioToRepackUnseen,
+    ratioToRepackSeen,
+    targets,
+  };
 }
 
 export function markdown(
@@ -189,6 +263,19 @@ export function markdown(
   lines.push("", "## Covers relative to FCFS-repack (mean over cells)", "");
   header(["policy", ...loads.map((l) => `ρ = ${l}`)], ["---", ...loads.map(() => "---:")]);
   for (const p of policies) row([p, ...loads.map((l) => f(summary.ratioToRepack[p][String(l)]))]);
+
+  for (
+    const [title, ratios] of [
+      ["floor plans or party mixes the tuning never saw", summary.ratioToRepackUnseen],
+      ["the floor plans and party mixes of the tuning (other seeds)", summary.ratioToRepackSeen],
+    ] as const
+  ) {
+    const count = cells.filter((c) => unseen(c) === (ratios === summary.ratioToRepackUnseen)).length;
+    if (count === 0) continue;
+    lines.push("", `### Covers relative to FCFS-repack: ${title} (${count} cells)`, "");
+    header(["policy", ...loads.map((l) => `ρ = ${l}`)], ["---", ...loads.map(() => "---:")]);
+    for (const p of policies) row([p, ...loads.map((l) => f(ratios[p][String(l)]))]);
+  }
 
   lines.push(
     "",
@@ -304,6 +391,52 @@ export function markdown(
       ]);
     }
   }
+
+  lines.push("", `## Exact fallback (${DEFAULT_EXACT}): requests re-optimisation could not seat`, "");
+  header(
+    [
+      "layout",
+      "tables",
+      "calls",
+      "plan / none / budget",
+      "p50 ms",
+      "p95 ms",
+      "max ms",
+      "moves / accepted",
+      "HiGHS memory (max)",
+    ],
+    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+  );
+  for (const layout of layouts) {
+    const cs = cells.filter((c) => c.spec.layout === layout);
+    const times = cs.flatMap((c) => c.samples[DEFAULT_EXACT].exact);
+    const verdict = (v: "plan" | "none" | "budget_exhausted") =>
+      sum(cs.map((c) => c.policies[DEFAULT_EXACT].exactVerdicts?.[v] ?? 0));
+    const memory = Math.max(...cs.map((c) => c.highs.memoryBytes ?? 0));
+    row([
+      layout,
+      cs[0].tables,
+      times.length,
+      `${verdict("plan")} / ${verdict("none")} / ${verdict("budget_exhausted")}`,
+      f(percentile(times, 50), 1),
+      f(percentile(times, 95), 1),
+      times.length ? f(Math.max(...times), 1) : "–",
+      f(
+        sum(cs.map((c) => c.policies[DEFAULT_EXACT].moves)) /
+          sum(cs.map((c) => c.policies[DEFAULT_EXACT].accepted)),
+      ),
+      `${(memory / 2 ** 20).toFixed(0)} MiB`,
+    ]);
+  }
+  const loadsMs = cells.map((c) => c.highs.loadMs).filter((ms) => ms > 0);
+  lines.push(
+    "",
+    "Time per call: the model (the affected period's bookings and their arrangements), the HiGHS solve and the",
+    `decoding; loading HiGHS is once per worker (${
+      loadsMs.length ? `${f(Math.min(...loadsMs), 0)}–${f(Math.max(...loadsMs), 0)} ms here` : "not measured"
+    }), as once per function instance. "budget": the solver ran out of its time budget (or memory) before`,
+    "deciding, and the request was refused.",
+  );
 
   lines.push("", "## Yardsticks (HiGHS)", "");
   header(

@@ -1,0 +1,108 @@
+// The exact fallback: when neither the plan nor the bounded re-optimisation search seats a booking, decide
+// exactly whether any re-seating of the bookings that may still move (not seated, not placed by staff, not
+// starting within the lock window) seats it too, moving as few as possible. "None" is proven by the
+// solver; running out of its budget is a verdict of its own, never taken for "none".
+import type { Move } from "../../domain/move.ts";
+import type { Snapshot } from "../../domain/snapshot.ts";
+import type { Plan } from "../planner.ts";
+import { decode } from "./decode.ts";
+import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
+import { toMilp } from "./milp.ts";
+import { buildProblem, clashFree, type ExactModel, type ModelOptions, restrict, span } from "./model.ts";
+
+/**
+ * The solver's budget per booking. An edge function gets 2 s of CPU per request; loading HiGHS (once per
+ * instance), the plan and the bounded search must fit beside it.
+ */
+export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
+
+export interface ExactOptions extends ModelOptions {
+  /** The strategy named in the plan (the one whose plan found nothing). */
+  readonly strategy: string;
+  /** Why the plan and the bounded search found nothing: the base of the reasons this returns. */
+  readonly noFitReason: string;
+  readonly timeLimitMs?: number;
+  readonly solver?: ExactSolver;
+}
+
+export interface ExactOutcome {
+  /** plan: seated, maybe after moves; none: proven impossible; budget_exhausted: undecided. */
+  readonly verdict: "plan" | "none" | "budget_exhausted";
+  /** As planWithMoves returns it; no_fit carries the manual-review reason. */
+  readonly plan: Plan;
+  readonly moves: Move[];
+  /** Bookings the search could move (the affected period), and whether the fewest moves were proven. */
+  readonly movable: number;
+  readonly proven: boolean;
+}
+
+export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
+  const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
+  const started = performance.now();
+  const problem = buildProblem(snapshot, options);
+  const movable = problem ? problem.movable.length : (snapshot.placed ?? []).filter((p) => !p.locked).length;
+  const bookings = `${movable} booking${movable === 1 ? "" : "s"}`;
+  const noFit = (reason: string): Plan => ({
+    decision: "no_fit",
+    strategy: options.strategy,
+    reason,
+    candidates: 0,
+  });
+  const none = (): ExactOutcome => ({
+    verdict: "none",
+    plan: noFit(
+      `${options.noFitReason}; no re-seating of the ${bookings} that may still move makes room ` +
+        `(exact search)`,
+    ),
+    moves: [],
+    movable,
+    proven: true,
+  });
+  if (!problem) return none();
+  const solver = options.solver ?? highsSolver;
+  let model = restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
+  for (;;) {
+    const left = limit - (performance.now() - started);
+    const answer = left > 0
+      ? await solver.solve(toMilp(model), left)
+      : { status: "budget_exhausted", why: "time" } as const;
+    if (answer.status === "optimal" || answer.status === "feasible") {
+      if (!clashFree(problem, model, answer.choice)) {
+        // The relaxation's answer clashes outside its range: widen it to every booking it touched. A model
+        // whose bookings all lie inside its range is no relaxation, so its answers never clash.
+        const wider = span(model);
+        if (wider[0] === model.within[0] && wider[1] === model.within[1]) {
+          throw new Error("the exact model's answer clashes although it covers every booking it touches");
+        }
+        model = restrict(problem, wider);
+        continue;
+      }
+    }
+    return verdict(answer, model);
+  }
+
+  function verdict(answer: SolverAnswer, model: ExactModel): ExactOutcome {
+    switch (answer.status) {
+      case "infeasible":
+        return none();
+      case "budget_exhausted": {
+        const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
+        const why = answer.why === "time" ? `its ${limit} ms budget` : "the solver's memory";
+        return {
+          verdict: "budget_exhausted",
+          plan: noFit(
+            `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
+              `still move ran out of ${why} before finding a re-seating or proving there is none`,
+          ),
+          moves: [],
+          movable,
+          proven: false,
+        };
+      }
+      default: {
+        const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
+        return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
+      }
+    }
+  }
+}

@@ -1,0 +1,175 @@
+// The exact fallback's model: which bookings may move, the arrangements each may take, and which tables
+// the rest keep. A binary per (booking, arrangement); each booking takes exactly one; no table holds two
+// bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
+// overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
+// relaxation around the new booking's window and widen it only when their answer clashes outside it, as
+// the benchmark's FCFS-repack yardstick does: most questions are settled by the bookings around the stay.
+import type { PlacedBooking, Snapshot, Table } from "../../domain/snapshot.ts";
+import { overlaps } from "../availability.ts";
+import { enumerateCandidates } from "../candidates.ts";
+
+export interface ExactItem {
+  readonly id: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  /** Each option is a list of table ids, an arrangement that obeys the planner's rules. */
+  readonly options: readonly (readonly string[])[];
+  /** The option the booking holds now; null for the new booking. */
+  readonly current: number | null;
+}
+
+export interface ExactProblem {
+  /** The new booking. */
+  readonly subject: ExactItem;
+  /** The placed bookings that may move: in the affected period, and fully in the snapshot's view. */
+  readonly movable: readonly ExactItem[];
+}
+
+/** The part of the problem a solve sees: the bookings present in `within`, clashes only inside it. */
+export interface ExactModel {
+  /** The new booking first, then the movable bookings present in `within`. */
+  readonly items: readonly ExactItem[];
+  readonly within: readonly [number, number];
+}
+
+export interface ModelOptions {
+  /** The tables a booking may use, where that is not all of them (the benchmark's walk-in-only bar). */
+  readonly tablesFor?: (bookingId: string) => readonly string[] | undefined;
+}
+
+interface Hold {
+  readonly tableId: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The problem, or null when the new booking has no arrangement that the fixed holds leave open. */
+export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): ExactProblem | null {
+  const placed = snapshot.placed ?? [];
+  const horizon = snapshot.horizonMs ?? Infinity;
+  // A booking may only move where the snapshot shows every hold that could clash with it.
+  const inView = (p: PlacedBooking) =>
+    p.windowStart >= snapshot.windowStart - horizon && p.windowEnd <= snapshot.windowEnd + horizon;
+  const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && inView(p)));
+  const fixed = new Map<string, Hold[]>();
+  const fix = (h: Hold) => fixed.set(h.tableId, [...(fixed.get(h.tableId) ?? []), h]);
+  for (const p of placed) {
+    if (free.has(p)) continue;
+    for (const tableId of p.tableIds) fix({ tableId, start: p.windowStart, end: p.windowEnd });
+  }
+  // Holds no placed booking accounts for (blocks, bookings out of re-optimisation's reach) never move.
+  for (const b of snapshot.busy) {
+    const explained = placed.some((p) =>
+      p.tableIds.includes(b.tableId) && overlaps(p.windowStart, p.windowEnd, b.start, b.end)
+    );
+    if (!explained) fix(b);
+  }
+  const open = (tableIds: readonly string[], start: number, end: number) =>
+    tableIds.every((id) => (fixed.get(id) ?? []).every((h) => !overlaps(h.start, h.end, start, end)));
+  // Many bookings share a party size and channel: list each kind's arrangements once.
+  const arrangements = new Map<string, string[][]>();
+  const optionsFor = (id: string, partySize: number, start: number, end: number) => {
+    const tables = eligible(snapshot.tables, options.tablesFor?.(id));
+    const kind = `${partySize}|${tables.map((t) => t.id).join()}`;
+    let all = arrangements.get(kind);
+    if (!all) {
+      all = enumerateCandidates({
+        partySize,
+        maxTables: snapshot.maxTables,
+        tables,
+        adjacency: snapshot.adjacency,
+      }).map((c) => c.tables.map((t) => t.id));
+      arrangements.set(kind, all);
+    }
+    return all.filter((ids) => open(ids, start, end));
+  };
+
+  const subjectOptions = optionsFor(
+    snapshot.bookingId,
+    snapshot.partySize,
+    snapshot.windowStart,
+    snapshot.windowEnd,
+  );
+  if (subjectOptions.length === 0) return null;
+  const movable: ExactItem[] = [];
+  for (const p of free) {
+    const opts = optionsFor(p.id, p.partySize, p.windowStart, p.windowEnd);
+    const key = setKey(p.tableIds);
+    let current = opts.findIndex((ids) => setKey(ids) === key);
+    // Staying put is always allowed, even on tables the rules would no longer offer (edited since).
+    if (current < 0) current = opts.push([...p.tableIds]) - 1;
+    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current });
+  }
+  return {
+    subject: {
+      id: snapshot.bookingId,
+      windowStart: snapshot.windowStart,
+      windowEnd: snapshot.windowEnd,
+      options: subjectOptions,
+      current: null,
+    },
+    movable,
+  };
+}
+
+/**
+ * A relaxation of the problem: only the movable bookings present in `within`, and clashes only inside it.
+ * No solution here means none at all; a solution that clashes nowhere else (see `clashFree`) is one for
+ * the whole problem, and as few moves as any.
+ */
+export function restrict(problem: ExactProblem, within: readonly [number, number]): ExactModel {
+  const present = problem.movable.filter((m) => overlaps(m.windowStart, m.windowEnd, within[0], within[1]));
+  return { items: [problem.subject, ...present], within };
+}
+
+/** Whether the model's choice, with every other movable booking where it is, double-books no table. */
+export function clashFree(problem: ExactProblem, model: ExactModel, choice: readonly number[]): boolean {
+  const chosen = new Map(model.items.map((item, i) => [item, choice[i]]));
+  const byTable = new Map<string, { start: number; end: number }[]>();
+  for (const item of [problem.subject, ...problem.movable]) {
+    const k = chosen.get(item) ?? item.current!;
+    for (const id of item.options[k]) {
+      byTable.set(id, [...(byTable.get(id) ?? []), { start: item.windowStart, end: item.windowEnd }]);
+    }
+  }
+  for (const holds of byTable.values()) {
+    holds.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < holds.length; i++) if (holds[i].start < holds[i - 1].end) return false;
+  }
+  return true;
+}
+
+/** The span of the model's windows: the next range to try when a relaxation's solution clashes outside. */
+export function span(model: ExactModel): [number, number] {
+  return [
+    Math.min(model.within[0], ...model.items.map((i) => i.windowStart)),
+    Math.max(model.within[1], ...model.items.map((i) => i.windowEnd)),
+  ];
+}
+
+/** The movable bookings whose windows chain into the new booking's window by overlapping. */
+function affectedPeriod(snapshot: Snapshot, movable: readonly PlacedBooking[]): Set<PlacedBooking> {
+  const sorted = [...movable].sort((a, b) => a.windowStart - b.windowStart);
+  const free = new Set<PlacedBooking>();
+  let [from, to] = [snapshot.windowStart, snapshot.windowEnd];
+  // Windows are intervals: the chain is one span, grown until no further window touches it.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of sorted) {
+      if (free.has(p) || !overlaps(p.windowStart, p.windowEnd, from, to)) continue;
+      free.add(p);
+      from = Math.min(from, p.windowStart);
+      to = Math.max(to, p.windowEnd);
+      grew = true;
+    }
+  }
+  return free;
+}
+
+function eligible(tables: readonly Table[], ids: readonly string[] | undefined): Table[] {
+  return ids ? tables.filter((t) => ids.includes(t.id)) : [...tables];
+}
+
+function setKey(ids: readonly string[]): string {
+  return [...ids].sort().join(",");
+}
