@@ -2,6 +2,7 @@
 // answer, then keep draining due bookings for a while so retries and rate-limited bookings do not wait
 // for the next sweep. Nothing is written for a rejected request.
 import { z } from "../deps.ts";
+import { idSchema } from "../domain/id.ts";
 import { runInBackground } from "../http/background.ts";
 import { errorResponse, json, readJson } from "../http/responses.ts";
 import { hasSecret } from "../http/secret.ts";
@@ -11,7 +12,7 @@ import type { CoordinatorConfig } from "./config.ts";
 import { processBooking } from "./coordinator.ts";
 
 export const dispatchBodySchema = z.object({
-  booking_id: z.uuid({ message: "booking_id must be a UUID" }),
+  booking_id: idSchema("booking_id must be a UUID"),
   trigger: z.string().min(1).max(40).regex(/^[a-z_]+$/, "trigger must be lower_snake_case").default(
     "dispatch",
   ),

@@ -46,6 +46,8 @@ export function connect(max = 4): postgres.Sql {
 }
 
 export interface TableSpec {
+  /** A chosen id (any Postgres accepts); a random one otherwise. */
+  id?: string;
   number: string;
   capacity: number;
   min?: number;
@@ -88,8 +90,10 @@ export async function createRestaurant(sql: postgres.Sql, spec: RestaurantSpec):
   for (const t of spec.tables) {
     const [row] = await sql<{ id: string }[]>`
       insert into public.restaurant_tables
-        (restaurant_id, zone_id, table_number, capacity, min_party_size, max_party_size, movable)
-      values (${id}, ${zones.get(t.zone ?? "Main")!}, ${t.number}, ${t.capacity}, ${t.min ?? 1},
+        (id, restaurant_id, zone_id, table_number, capacity, min_party_size, max_party_size, movable)
+      values (coalesce(${t.id ?? null}::uuid, gen_random_uuid()), ${id}, ${zones.get(
+      t.zone ?? "Main",
+    )!}, ${t.number}, ${t.capacity}, ${t.min ?? 1},
               ${t.max ?? t.capacity}, ${t.movable ?? true})
       returning id`;
     tableIds.set(t.number, row.id);

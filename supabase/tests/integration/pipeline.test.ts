@@ -15,6 +15,7 @@ import {
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
 import type { TablesInsert } from "../../../shared/database.types.ts";
+import { z } from "../../../shared/deps.ts";
 import { EMAIL_PATTERN, findPersonalData, PHONE_PATTERN } from "../../../shared/telemetry/personal-data.ts";
 
 const sql = connect(12);
@@ -63,6 +64,24 @@ Deno.test("bookings a platform inserts through the Data API are confirmed on val
   }
   const [{ status }] = await sql`select status from public.bookings where id = ${ids[0]}`;
   assertEquals(status, "confirmed");
+});
+
+Deno.test("a booking and a table whose ids Postgres accepts but RFC 4122 does not are confirmed", async () => {
+  // Version and variant digits 0: any hex is a uuid to Postgres, not to a strict RFC 4122 parser.
+  const oddId = () => crypto.randomUUID().replace(/^(.{14}).(.{4}).(.*)$/, "$10$20$3");
+  const [table, bookingId] = [oddId(), oddId()];
+  assertEquals(z.uuid().safeParse(bookingId).success, false, "a strict parser refuses these ids");
+  const r = await createRestaurant(sql, { tables: [{ id: table, number: "U1", capacity: 2 }] });
+  assertEquals(r.tableIds.get("U1"), table);
+  const booking = {
+    id: bookingId,
+    restaurant_id: r.id,
+    party_size: 2,
+    start_at: `${someDay()}T19:00:00Z`,
+  } as TablesInsert<"bookings">;
+  assertEquals((await platform.from("bookings").insert(booking)).error, null);
+  assertEquals((await waitForTerminal(sql, [bookingId])).get(bookingId), "confirmed");
+  assertEquals(await activeTables(bookingId), ["U1"]);
 });
 
 Deno.test("when every table is taken the booking goes to manual review with a reason", async () => {
