@@ -4,7 +4,8 @@
 import { z } from "../deps.ts";
 import { idSchema } from "../domain/id.ts";
 import { runInBackground } from "../http/background.ts";
-import { errorResponse, json, readJson } from "../http/responses.ts";
+import { MAX_BODY_BYTES, readJsonBody } from "../http/body.ts";
+import { errorResponse, json } from "../http/responses.ts";
 import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -85,7 +86,10 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         "missing or wrong pipeline secret in the Authorization header",
       );
     }
-    const body = await readJson(request);
+    const body = await readJsonBody(request);
+    if (!body.ok && body.problem === "too_large") {
+      return errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
     if (!body.ok) return errorResponse(400, "invalid_json", "the request body is not valid JSON");
     const parsed = dispatchBodySchema.safeParse(body.value);
     if (!parsed.success) {
