@@ -6,7 +6,7 @@
 //   (read only for GET) that first sets, transaction-locally, the role from the bearer JWT (`set_config
 //   ('role', …, true)`, i.e. `set local role`; no token: `anon`), `request.jwt.claims`, `request.method`,
 //   `request.path` and the search path (the schema, then public and extensions). Tokens are HS256 JWTs
-//   signed with a secret of this stand-in's own (`keys`, `userToken`): a bad signature is 401 PGRST301, an
+//   signed with a secret of this stand-in's own (`keys`, `sign`): a bad signature is 401 PGRST301, an
 //   expired one 401 PGRST303, and no unsigned token is accepted;
 // - schemas: `public` and `ops` are exposed; `Accept-Profile` (GET) or `Content-Profile` (writes) picks one,
 //   as supabase-js `.schema()` sends them; any other is 406 PGRST106;
@@ -42,8 +42,8 @@ export interface PostgrestStandIn {
   /** The project URL, as supabase-js takes it (the client appends /rest/v1). */
   url: string;
   keys: { anon: string; serviceRole: string };
-  /** A signed-in user's access token: role `authenticated`, subject `sub`. */
-  userToken(sub: string): Promise<string>;
+  /** A token signed with the project's secret, e.g. a user's: {sub, role: "authenticated", exp}. */
+  sign(claims: Record<string, unknown>): Promise<string>;
   /** Every request that reached PostgREST, for assertions on what the client sent. */
   requests: PostgrestRequest[];
   close(): Promise<void>;
@@ -348,13 +348,7 @@ export async function startPostgrest(
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     keys,
-    userToken: (sub) =>
-      mintJwt(secret, {
-        sub,
-        role: "authenticated",
-        aud: "authenticated",
-        exp: Math.floor(Date.now() / 1000) + 3600,
-      }),
+    sign: (claims) => mintJwt(secret, claims),
     requests,
     close: async () => {
       await server.shutdown();
