@@ -212,6 +212,64 @@ Deno.test("any other failure while committing (a dropped connection) is an error
   assertEquals(outcome, { outcome: "manual_review", reason: "attempts_exhausted: 5 attempts failed" });
 });
 
+Deno.test("a snapshot that does not parse ends the attempt through fail, naming what is wrong", async () => {
+  const broken = rawSnapshot();
+  broken.tables[1].capacity = -2;
+  const { store, calls } = fakeStore({
+    begin: () => beginResultSchema.parse({ ...ready(), snapshot: broken }),
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(calls.commit.length, 0, "nothing is planned on it");
+  assertEquals([calls.fail.length, calls.fail[0].kind, calls.fail[0].leaseToken], [1, "error", LEASE]);
+  assert(
+    calls.fail[0].reason.startsWith("invalid_snapshot: the snapshot does not parse (tables.1.capacity: "),
+    calls.fail[0].reason,
+  );
+  assertEquals(outcome, { outcome: "retry", delayMs: 1500, reason: calls.fail[0].reason });
+});
+
+Deno.test("a fresh snapshot after a lost race that does not parse ends the attempt the same way", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: () => ({ outcome: "conflict", busy_tables: ["T1"], snapshot: { tables: "none" } }),
+    fail: (args) => retry(args.reason),
+  });
+  await processBooking(store, BOOKING, "test", options());
+  assertEquals(calls.commit.length, 1);
+  assertEquals(calls.fail[0].kind, "error");
+  assert(calls.fail[0].reason.startsWith("invalid_snapshot: "), calls.fail[0].reason);
+});
+
+Deno.test("ids Postgres accepts but RFC 4122 does not are planned and committed like any other", async () => {
+  const odd = (n: number) =>
+    `${n}${n}${n}${n}${n}${n}${n}${n}-${n}${n}${n}${n}-${n}${n}${n}${n}-${n}${n}${n}${n}-` +
+    `${n}`.repeat(12);
+  const snapshot = rawSnapshot();
+  snapshot.booking.id = odd(1);
+  snapshot.tables.forEach((t, i) => (t.id = odd(i + 2)));
+  const { store, calls } = fakeStore({
+    begin: () => beginResultSchema.parse({ ...ready(), lease_token: odd(9), snapshot }),
+    commit: () => confirmed,
+  });
+  const outcome = await processBooking(store, odd(1), "test", options());
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals(calls.commit[0].tableIds, [odd(2)]);
+  assertEquals(calls.commit[0].leaseToken, odd(9));
+});
+
+Deno.test("an exception in the engine ends the attempt through fail as an engine error", async () => {
+  const { store, calls } = fakeStore({ begin: () => ready(), fail: (args) => retry(args.reason) });
+  const outcome = await processBooking(store, BOOKING, "test", options({ strategy: "no_such_strategy" }));
+  assertEquals(calls.commit.length, 0);
+  assertEquals([calls.fail[0].kind, calls.fail[0].leaseToken], ["error", LEASE]);
+  assert(
+    calls.fail[0].reason.startsWith('engine_error: unknown strategy "no_such_strategy"'),
+    calls.fail[0].reason,
+  );
+  assertEquals(outcome.outcome, "retry");
+});
+
 Deno.test("a lease lost at commit ends the attempt without reporting a failure", async () => {
   const { store, calls } = fakeStore({ begin: () => ready(), commit: () => ({ outcome: "lease_lost" }) });
   const outcome = await processBooking(store, BOOKING, "test", options());

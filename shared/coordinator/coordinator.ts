@@ -4,7 +4,7 @@
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import { type ExactOutcome, planExactly } from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
-import type { Snapshot } from "../domain/snapshot.ts";
+import { type Snapshot, snapshotSchema } from "../domain/snapshot.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
 import { SQLSTATE } from "../store/sqlstate.ts";
 import { compareWithCandidate } from "./shadow.ts";
@@ -80,13 +80,16 @@ export async function processBooking(
   const elapsed = () => Math.max(0, now() - started);
   const { mode } = begun;
   const primaryStrategy = mode === "v3" ? options.strategy : LEGACY_STRATEGY;
-  let snapshot: Snapshot = begun.snapshot;
+  // From here on this attempt holds the lease: whatever goes wrong ends it through `fail`, in this request.
   try {
+    let snapshot = parseSnapshot(begun.snapshot);
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
       const maxMoves = mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0;
-      let { plan, moves, explored } = planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves });
+      let { plan, moves, explored } = runEngine(() =>
+        planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves })
+      );
       // Manual review only when no re-seating at all makes room: the exact fallback decides, or says it
       // could not decide in its budget (a reason of its own).
       let exact: (ExactOutcome & { ms: number }) | undefined;
@@ -163,7 +166,7 @@ export async function processBooking(
         };
       }
       if (committed.outcome === "lease_lost") return { outcome: "lease_lost" };
-      if (replans >= options.maxReplans || !committed.snapshot) {
+      if (replans >= options.maxReplans || committed.snapshot === undefined || committed.snapshot === null) {
         return settle(
           await store.fail({
             ...lease,
@@ -177,12 +180,15 @@ export async function processBooking(
         );
       }
       log.info(SOURCE, "commit lost a race; re-planning", { booking_id: bookingId, replans: replans + 1 });
-      snapshot = committed.snapshot;
+      snapshot = parseSnapshot(committed.snapshot);
     }
   } catch (error) {
-    // Anything unexpected (an engine bug, a rule-breaking plan, a dropped connection) is an error for the
-    // breaker; Postgres schedules the retry. If even that fails, the lease expires and the sweeper takes over.
-    const message = error instanceof StoreError && error.code === SQLSTATE.planBreaksRule
+    // Anything unexpected (a snapshot the engine cannot read, an engine bug, a rule-breaking plan, a dropped
+    // connection) is an error for the breaker; Postgres schedules the retry. If even that fails, the lease
+    // expires and the sweeper takes over.
+    const message = error instanceof AttemptError
+      ? `${error.code}: ${error.message}`
+      : error instanceof StoreError && error.code === SQLSTATE.planBreaksRule
       ? `engine_error: ${error.message}`
       : `error: ${error instanceof Error ? error.message : String(error)}`;
     log.error(SOURCE, scrub(message), { booking_id: bookingId });
@@ -211,6 +217,32 @@ export async function processBooking(
       return { outcome: "manual_review", reason: result.reason };
     }
     return { outcome: "lease_lost" };
+  }
+}
+
+/** An attempt that cannot go on, with the reason code it ends under. */
+class AttemptError extends Error {
+  constructor(readonly code: "invalid_snapshot" | "engine_error", message: string) {
+    super(message);
+  }
+}
+
+/** The snapshot Postgres returned, as the engine reads it; one that does not parse names what is wrong. */
+function parseSnapshot(raw: unknown): Snapshot {
+  const parsed = snapshotSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 3).map((i) =>
+    `${i.path.join(".") || "snapshot"}: ${i.message}`
+  );
+  throw new AttemptError("invalid_snapshot", `the snapshot does not parse (${issues.join("; ")})`);
+}
+
+/** Runs the engine; an exception in it is the engine's, whatever it was. */
+function runEngine<T>(plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    throw new AttemptError("engine_error", error instanceof Error ? error.message : String(error));
   }
 }
 

@@ -2,8 +2,10 @@
 // answer, then keep draining due bookings for a while so retries and rate-limited bookings do not wait
 // for the next sweep. Nothing is written for a rejected request.
 import { z } from "../deps.ts";
+import { idSchema } from "../domain/id.ts";
 import { runInBackground } from "../http/background.ts";
-import { errorResponse, json, readJson } from "../http/responses.ts";
+import { MAX_BODY_BYTES, readJsonBody } from "../http/body.ts";
+import { errorResponse, json } from "../http/responses.ts";
 import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -11,7 +13,7 @@ import type { CoordinatorConfig } from "./config.ts";
 import { processBooking } from "./coordinator.ts";
 
 export const dispatchBodySchema = z.object({
-  booking_id: z.uuid({ message: "booking_id must be a UUID" }),
+  booking_id: idSchema("booking_id must be a UUID"),
   trigger: z.string().min(1).max(40).regex(/^[a-z_]+$/, "trigger must be lower_snake_case").default(
     "dispatch",
   ),
@@ -84,7 +86,10 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         "missing or wrong pipeline secret in the Authorization header",
       );
     }
-    const body = await readJson(request);
+    const body = await readJsonBody(request);
+    if (!body.ok && body.problem === "too_large") {
+      return errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
     if (!body.ok) return errorResponse(400, "invalid_json", "the request body is not valid JSON");
     const parsed = dispatchBodySchema.safeParse(body.value);
     if (!parsed.success) {

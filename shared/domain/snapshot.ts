@@ -1,8 +1,9 @@
 // The snapshot assignment_begin returns: everything the engine needs to plan one booking.
 // Parsed with zod at the boundary so the engine only ever sees well-formed data.
 import { z } from "../deps.ts";
+import { idSchema } from "./id.ts";
 
-const uuid = z.uuid();
+const uuid = idSchema();
 const instant = z.string().transform((value, ctx) => {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) {

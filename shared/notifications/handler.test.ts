@@ -61,3 +61,22 @@ Deno.test("with an unusable NOTIFICATION_SENDER the dispatcher claims nothing an
   assertEquals(body.error.message.startsWith(problem), true, body.error.message);
   assertEquals(claims, []);
 });
+
+Deno.test("the dispatcher refuses a body over the ceiling with 413 and claims nothing", async () => {
+  const { claims, store } = emptyOutbox();
+  const handler = createDispatcherHandler({
+    store,
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger: silentLogger,
+  });
+  const response = await handler(
+    new Request("http://local/functions/v1/notification-dispatcher", {
+      method: "POST",
+      headers: { authorization: `Bearer ${SECRET}` },
+      body: new Blob(["x".repeat(200 * 1024)]).stream(),
+    }),
+  );
+  assertEquals(response.status, 413);
+  assertEquals((await response.json()).error.code, "body_too_large");
+  assertEquals(claims, []);
+});

@@ -2,6 +2,7 @@
 // an unusable NOTIFICATION_SENDER it claims nothing and answers with the problem, so the outbox keeps every
 // notification for when the setting is fixed.
 import type { SharedConfig } from "../config/env.ts";
+import { MAX_BODY_BYTES, readBodyText } from "../http/body.ts";
 import { errorResponse, json } from "../http/responses.ts";
 import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
@@ -24,6 +25,10 @@ export function createDispatcherHandler(deps: {
         "unauthorized",
         "missing or wrong pipeline secret in the Authorization header",
       );
+    }
+    // The dispatcher needs no body; one sent anyway is read only up to the ceiling.
+    if (!(await readBodyText(request)).ok) {
+      return errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
     }
     if (config.sender.kind === "unusable") {
       logger.error("notifications", `not dispatching: ${config.sender.problem}`);

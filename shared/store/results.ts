@@ -1,19 +1,21 @@
 // What the pipeline RPCs return, parsed with zod so a drift between SQL and TypeScript fails loudly.
 import { z } from "../deps.ts";
-import { snapshotSchema } from "../domain/snapshot.ts";
+import { idSchema } from "../domain/id.ts";
 
 const delay = { delay_ms: z.number().int().nonnegative() };
 
 export const beginResultSchema = z.discriminatedUnion("outcome", [
   z.object({
     outcome: z.literal("ready"),
-    lease_token: z.uuid(),
+    lease_token: idSchema(),
     attempt: z.number().int().positive(),
     mode: z.enum(["legacy", "shadow", "v3"]),
     shadow_candidate: z.enum(["v3", "aa"]),
     lock_wait_ms: z.number().nonnegative(),
     slot_wait_ms: z.number().nonnegative(),
-    snapshot: snapshotSchema,
+    // Parsed by the coordinator (domain/snapshot.ts), after the lease is taken: a snapshot that does not
+    // parse must end the attempt through assignment_fail, not leave the lease to expire.
+    snapshot: z.unknown(),
   }),
   z.object({ outcome: z.literal("noop"), reason: z.string(), state: z.string().optional() }),
   z.object({ outcome: z.literal("busy"), reason: z.string() }),
@@ -27,7 +29,7 @@ export const commitResultSchema = z.discriminatedUnion("outcome", [
   z.object({
     outcome: z.literal("conflict"),
     busy_tables: z.array(z.string()).optional(),
-    snapshot: snapshotSchema.optional(),
+    snapshot: z.unknown().optional(),
   }),
   z.object({ outcome: z.literal("lease_lost") }),
 ]);
@@ -38,12 +40,12 @@ export const failResultSchema = z.discriminatedUnion("outcome", [
   z.object({ outcome: z.literal("lease_lost") }),
 ]);
 
-export const claimResultSchema = z.array(z.uuid());
+export const claimResultSchema = z.array(idSchema());
 
 export const notificationSchema = z.object({
   id: z.coerce.number().int(),
-  lease_token: z.uuid(),
-  booking_id: z.uuid(),
+  lease_token: idSchema(),
+  booking_id: idSchema(),
   kind: z.enum(["booking_confirmed", "booking_changed", "booking_cancelled"]),
   dedupe_key: z.string(),
   payload: z.record(z.string(), z.unknown()),

@@ -11,6 +11,7 @@ import {
   waitFor,
   withDispatchPaused as pauseDispatch,
 } from "../../../shared/testing/stack.ts";
+import { snapshotSchema } from "../../../shared/domain/snapshot.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
 import { DB_URL } from "../../../shared/testing/stack.ts";
 
@@ -61,7 +62,7 @@ withDispatchPaused(
       const done = await instances[0].commit({
         bookingId: firstId,
         leaseToken: first.lease_token,
-        tableIds: [first.snapshot.tables[0].id],
+        tableIds: [snapshotSchema.parse(first.snapshot).tables[0].id],
         strategy: "optimal_fit",
         durationMs: 5,
         metadata: {},
@@ -117,7 +118,7 @@ withDispatchPaused(
       const committed = await a.commit({
         bookingId: ids[5],
         leaseToken: probe.lease_token,
-        tableIds: [probe.snapshot.tables[0].id],
+        tableIds: [snapshotSchema.parse(probe.snapshot).tables[0].id],
         strategy: "optimal_fit",
         durationMs: 3,
         metadata: {},
@@ -349,7 +350,7 @@ withDispatchPaused(
       const late = await store.commit({
         bookingId: id,
         leaseToken: begun.lease_token,
-        tableIds: [begun.snapshot.tables[0].id],
+        tableIds: [snapshotSchema.parse(begun.snapshot).tables[0].id],
         strategy: "optimal_fit",
         durationMs: 1,
         metadata: {},

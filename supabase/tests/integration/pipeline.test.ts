@@ -1,10 +1,12 @@
-// End to end through the real path: INSERT → trigger → pg_net (stand-in worker) → assignment-coordinator
-// (Deno serving the real function) → plpgsql RPCs. Needs `scripts/stack start`.
+// End to end through the real path: a platform's INSERT through the Data API (supabase-js as service_role)
+// → trigger → pg_net (stand-in worker) → assignment-coordinator (Deno serving the real function) → plpgsql
+// RPCs. Needs `scripts/stack start`.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   activeTables as tablesHeld,
   connect,
   createRestaurant,
+  localDataApi,
   postToFunction,
   sinkLines,
   someDay,
@@ -12,6 +14,8 @@ import {
   waitFor,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
+import type { TablesInsert } from "../../../shared/database.types.ts";
+import { z } from "../../../shared/deps.ts";
 import { EMAIL_PATTERN, findPersonalData, PHONE_PATTERN } from "../../../shared/telemetry/personal-data.ts";
 
 const sql = connect(12);
@@ -26,6 +30,7 @@ const FULL_PATH = [
 ];
 
 const activeTables = (bookingId: string) => tablesHeld(sql, bookingId);
+const { platform } = await localDataApi();
 
 async function overlappingAssignments(restaurantId: string): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`
@@ -35,7 +40,7 @@ async function overlappingAssignments(restaurantId: string): Promise<number> {
   return n;
 }
 
-Deno.test("bookings inserted with plain SQL are confirmed on valid tables, through every state in order", async () => {
+Deno.test("bookings a platform inserts through the Data API are confirmed on valid tables, through every state in order", async () => {
   const r = await createRestaurant(sql, {
     tables: [{ number: "A1", capacity: 2 }, { number: "A2", capacity: 4 }, { number: "A3", capacity: 6 }],
   });
@@ -59,6 +64,24 @@ Deno.test("bookings inserted with plain SQL are confirmed on valid tables, throu
   }
   const [{ status }] = await sql`select status from public.bookings where id = ${ids[0]}`;
   assertEquals(status, "confirmed");
+});
+
+Deno.test("a booking and a table whose ids Postgres accepts but RFC 4122 does not are confirmed", async () => {
+  // Version and variant digits 0: any hex is a uuid to Postgres, not to a strict RFC 4122 parser.
+  const oddId = () => crypto.randomUUID().replace(/^(.{14}).(.{4}).(.*)$/, "$10$20$3");
+  const [table, bookingId] = [oddId(), oddId()];
+  assertEquals(z.uuid().safeParse(bookingId).success, false, "a strict parser refuses these ids");
+  const r = await createRestaurant(sql, { tables: [{ id: table, number: "U1", capacity: 2 }] });
+  assertEquals(r.tableIds.get("U1"), table);
+  const booking = {
+    id: bookingId,
+    restaurant_id: r.id,
+    party_size: 2,
+    start_at: `${someDay()}T19:00:00Z`,
+  } as TablesInsert<"bookings">;
+  assertEquals((await platform.from("bookings").insert(booking)).error, null);
+  assertEquals((await waitForTerminal(sql, [bookingId])).get(bookingId), "confirmed");
+  assertEquals(await activeTables(bookingId), ["U1"]);
 });
 
 Deno.test("when every table is taken the booking goes to manual review with a reason", async () => {
@@ -96,17 +119,12 @@ Deno.test("five concurrent bookings for one restaurant are all confirmed without
     tables: ["D1", "D2", "D3", "D4", "D5", "D6"].map((number) => ({ number, capacity: 4 })),
   });
   const day = someDay();
-  const connections = Array.from({ length: 5 }, () => connect(1));
-  try {
-    const ids = await Promise.all(connections.map((db) => r.insertBooking(3, `${day}T20:00:00Z`, db)));
-    const states = await waitForTerminal(sql, ids);
-    assertEquals([...states.values()].filter((s) => s === "confirmed").length, 5);
-    assertEquals(await overlappingAssignments(r.id), 0);
-    const tables = (await Promise.all(ids.map(activeTables))).flat();
-    assertEquals(new Set(tables).size, 5, "five different tables");
-  } finally {
-    await Promise.all(connections.map((c) => c.end()));
-  }
+  const ids = await Promise.all(Array.from({ length: 5 }, () => r.insertBooking(3, `${day}T20:00:00Z`)));
+  const states = await waitForTerminal(sql, ids);
+  assertEquals([...states.values()].filter((s) => s === "confirmed").length, 5);
+  assertEquals(await overlappingAssignments(r.id), 0);
+  const tables = (await Promise.all(ids.map(activeTables))).flat();
+  assertEquals(new Set(tables).size, 5, "five different tables");
 });
 
 Deno.test("ten bookings arriving at once run max_parallel at a time: the limit is reached, never exceeded", async () => {
@@ -133,12 +151,15 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
       await opened;
     });
     await isClosed;
-    // Ten bookings in one statement: their ten nudges leave in one pg_net batch, so ten requests reach
-    // the coordinator together (one batch waits for all its requests, so separate commits could trickle).
-    const rows = await sql<{ id: string }[]>`
-      insert into public.bookings (restaurant_id, party_size, start_at)
-      select ${r.id}, 2, ${`${day}T20:00:00Z`} from generate_series(1, 10) returning id`;
-    const ids = rows.map((b) => b.id);
+    // Ten bookings in one request, i.e. one statement: their ten nudges leave in one pg_net batch, so ten
+    // requests reach the coordinator together (one batch waits for all its requests, so separate commits
+    // could trickle). end_at is derived by a trigger, which the generated Insert type cannot know.
+    const booking = { restaurant_id: r.id, party_size: 2, start_at: `${day}T20:00:00Z` } as TablesInsert<
+      "bookings"
+    >;
+    const inserted = await platform.from("bookings").insert(Array(10).fill(booking)).select("id");
+    assertEquals(inserted.error, null);
+    const ids = inserted.data!.map((b) => b.id);
     await waitFor("begins to queue for the restaurant lock", async () => {
       const [{ waiting }] = await sql<{ waiting: number }[]>`
         select count(*)::int as waiting from pg_locks
@@ -256,13 +277,17 @@ Deno.test("cancelling releases the tables; changing the party size re-assigns th
   await waitForTerminal(sql, [cancelled, changed]);
   assertEquals(await activeTables(cancelled), ["H1"]);
 
-  await sql`select public.cancel_booking(${cancelled}, 'guest cancelled')`;
+  const cancel = await platform.rpc("cancel_booking", {
+    p_booking_id: cancelled,
+    p_reason: "guest cancelled",
+  });
+  assertEquals(cancel.error, null);
   assertEquals(await activeTables(cancelled), []);
   const [c] = await sql`select status, assignment_state from public.bookings where id = ${cancelled}`;
   assertEquals([c.status, c.assignment_state], ["cancelled", "cancelled"]);
 
   assertEquals(await activeTables(changed), ["H1"]);
-  await sql`update public.bookings set party_size = 5 where id = ${changed}`;
+  assertEquals((await platform.from("bookings").update({ party_size: 5 }).eq("id", changed)).error, null);
   await waitFor("the changed booking to be confirmed again", async () => {
     const [b] =
       await sql`select assignment_state, assignment_state_version from public.bookings where id = ${changed}`;
@@ -289,7 +314,8 @@ Deno.test("changing a confirmed booking's time re-assigns it for the new time", 
     "J1 twice in one evening",
   );
 
-  await sql`update public.bookings set start_at = ${`${day}T21:00:00Z`} where id = ${moving}`;
+  const move = await platform.from("bookings").update({ start_at: `${day}T21:00:00Z` }).eq("id", moving);
+  assertEquals(move.error, null);
   await waitFor("the moved booking to be confirmed again", async () => {
     const [b] =
       await sql`select assignment_state, assignment_state_version from public.bookings where id = ${moving}`;

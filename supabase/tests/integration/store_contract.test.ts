@@ -1,24 +1,24 @@
 // Both database ports must behave the same against the real database: the postgres.js port (the default,
-// through SUPABASE_DB_URL) and the supabase-js port (PostgREST RPCs, through a stand-in of PostgREST's RPC
-// endpoint, since the local stack has no PostgREST). One scenario runs through each port on its own
+// through SUPABASE_DB_URL) and the supabase-js port (PostgREST RPCs as service_role, through the Data API
+// stand-in, since the local stack has no PostgREST). One scenario runs through each port on its own
 // restaurant, and the two transcripts must match each other and what the rollout plan expects: the
 // deployment's feature flags (the mode ceiling) and its max_parallel cap reach Postgres on both paths.
 import { assertEquals } from "../../../shared/testing/assert.ts";
 import {
+  authenticatorUrl,
   connect,
   createRestaurant,
   DB_URL,
   someDay,
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
-import { startPostgrestRpc } from "../../../shared/testing/postgrest-rpc.ts";
+import { startPostgrest } from "../../../shared/testing/postgrest/server.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
 import { supabaseRestStore } from "../../../shared/store/supabase-rest.ts";
 import { type AssignmentStore, StoreError } from "../../../shared/store/port.ts";
 import type { ShadowComparison } from "../../../shared/store/port.ts";
 
 const sql = connect(2);
-const KEY = "service-role-key-for-the-contract-test";
 
 async function scenario(store: AssignmentStore): Promise<unknown[]> {
   const r = await createRestaurant(sql, {
@@ -157,21 +157,22 @@ function stable(transcript: unknown[]): unknown[] {
 Deno.test("the postgres.js and supabase-js ports run the same scenario the same way", async () => {
   await withDispatchPaused(sql, async () => {
     const direct = postgresStore(DB_URL, { max: 2 });
-    const rpc = startPostgrestRpc(DB_URL, KEY);
-    const rest = supabaseRestStore(rpc.url, KEY);
+    const api = await startPostgrest(authenticatorUrl());
+    const rest = supabaseRestStore(api.url, api.keys.serviceRole);
     try {
       const viaPostgres = stable(await scenario(direct));
       const viaRest = stable(await scenario(rest));
       assertEquals(viaPostgres, expected, "the postgres.js port");
       assertEquals(viaRest, expected, "the supabase-js port");
-      const begins = rpc.calls.filter((c) => c.name === "assignment_begin").map((c) => c.body);
-      assertEquals(begins[0], {
-        p_booking_id: begins[0].p_booking_id,
+      const begins = api.requests.filter((r) => r.route === "rpc/assignment_begin");
+      assertEquals(begins.map((r) => r.role), begins.map(() => "service_role"), "each ran as service_role");
+      assertEquals(begins[0].body, {
+        p_booking_id: (begins[0].body as { p_booking_id: string }).p_booking_id,
         p_trigger: "contract",
         p_mode_ceiling: "legacy",
       }, "supabase-js sends the ceiling as a named argument and leaves unset ones to their defaults");
     } finally {
-      await Promise.all([direct.close(), rest.close(), rpc.close()]);
+      await Promise.all([direct.close(), rest.close(), api.close()]);
     }
   });
   await sql.end();

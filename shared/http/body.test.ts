@@ -1,0 +1,44 @@
+// A large body is refused before it is buffered: by its declared length without reading a byte, and
+// without one as soon as the bytes received pass the ceiling.
+import { assertEquals } from "../testing/assert.ts";
+import { readBodyText, readJsonBody } from "./body.ts";
+
+/** A body of `chunks` chunks of `size` bytes each, counting how many were pulled. */
+function streamed(chunks: number, size: number) {
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled === chunks) return controller.close();
+      pulled++;
+      controller.enqueue(new Uint8Array(size).fill(32));
+    },
+  }, { highWaterMark: 0 });
+  return { body, pulled: () => pulled };
+}
+
+Deno.test("a declared length over the ceiling is refused without reading the body", async () => {
+  const stream = streamed(100, 1024);
+  const request = new Request("http://local/", {
+    method: "POST",
+    body: stream.body,
+    headers: { "content-length": String(200 * 1024 * 1024) },
+  });
+  assertEquals(await readBodyText(request, 16 * 1024), { ok: false });
+  assertEquals(stream.pulled(), 0);
+});
+
+Deno.test("a body without a declared length is read only until it passes the ceiling", async () => {
+  const stream = streamed(1000, 1024);
+  const request = new Request("http://local/", { method: "POST", body: stream.body });
+  assertEquals(await readBodyText(request, 16 * 1024), { ok: false });
+  assertEquals(stream.pulled(), 17, "16 chunks reach the ceiling, the 17th passes it, and reading stops");
+});
+
+Deno.test("a body within the ceiling is read whole", async () => {
+  const request = new Request("http://local/", { method: "POST", body: '{"booking_id": "x"}' });
+  assertEquals(await readJsonBody(request, 16 * 1024), { ok: true, value: { booking_id: "x" } });
+  const notJson = new Request("http://local/", { method: "POST", body: "{booking" });
+  assertEquals(await readJsonBody(notJson), { ok: false, problem: "invalid_json" });
+  const large = new Request("http://local/", { method: "POST", body: "x".repeat(16 * 1024 + 1) });
+  assertEquals(await readJsonBody(large, 16 * 1024), { ok: false, problem: "too_large" });
+});
