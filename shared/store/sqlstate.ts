@@ -24,6 +24,8 @@ export const SQLSTATE = {
   needsLeaseOrTables: "AS010",
   /** The booking's status would disagree with its assignment state. */
   statusDisagrees: "AS011",
+  /** A client tried to set or change one of the pipeline's bookkeeping columns (due time, lease, counts …). */
+  bookkeepingIsThePipelines: "AS012",
 } as const;
 
 export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];

@@ -30,14 +30,17 @@ export const PHONE_PATTERN =
 const email = new RegExp(EMAIL_PATTERN);
 const phone = new RegExp(PHONE_PATTERN);
 
+/** Compatibility forms (full-width digits, ligatures …) read as what they are, as in Postgres (NFKC). */
+const normalized = (text: string) => text.normalize("NFKC");
+
 /** True when free text carries an e-mail address or a phone number. */
 export function hasPersonalData(text: string): boolean {
-  return email.test(text) || phone.test(text);
+  return email.test(normalized(text)) || phone.test(normalized(text));
 }
 
 /** Free text with e-mail addresses replaced by [email] and phone numbers by [number]. */
 export function scrub(text: string): string {
-  return text.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
+  return normalized(text).replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
     new RegExp(PHONE_PATTERN, "g"),
     "[number]",
   );
@@ -49,7 +52,8 @@ export interface Finding {
   match: string;
 }
 
-export function findPersonalData(text: string): Finding[] {
+export function findPersonalData(raw: string): Finding[] {
+  const text = normalized(raw);
   return [
     ...[...text.matchAll(new RegExp(EMAIL_PATTERN, "g"))].map((m) => ({
       kind: "email" as const,

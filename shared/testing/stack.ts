@@ -204,7 +204,8 @@ export async function postToFunction(name: string, body: unknown, secret: string
 
 /** A random future day, so tests never share time windows. */
 export function someDay(): string {
-  const day = new Date(Date.UTC(2031, 0, 1) + Math.floor(Math.random() * 3000) * 86_400_000);
+  // A random day from a month to about three years ahead: inside the horizon a booking may start in.
+  const day = new Date(Date.now() + (30 + Math.floor(Math.random() * 1000)) * 86_400_000);
   return day.toISOString().slice(0, 10);
 }
 

@@ -1,5 +1,5 @@
 begin;
-select plan(38);
+select plan(39);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -100,14 +100,17 @@ select throws_ok(format($$select public.transition_assignment_state(%L, 'capacit
   'AS005', null, 'metadata with personal data is refused with a readable error');
 select is(tests.version_of(:'f'), 2, 'and nothing is written');
 
--- What slips past the RPCs is stopped by the tables.
-set local role service_role;
+-- What slips past the RPCs is stopped by the tables. A client cannot write a review reason at all (it is the
+-- pipeline's bookkeeping); even the database's owner, writing one by hand, cannot store personal data in it.
 select throws_ok(format($$update public.bookings set manual_review_reason = 'call ada@example.com' where id = %L$$, :'b'),
   '23514', null, 'a review reason with an e-mail address is rejected');
 select throws_ok(format($$update public.bookings set manual_review_reason = 'call 020 7946 0000' where id = %L$$, :'b'),
   '23514', null, 'and one with a phone number');
 select lives_ok(format($$update public.bookings set manual_review_reason = 'no table fits a party of 12 at 19:00' where id = %L$$, :'b'),
   'a plain reason is fine');
+set local role service_role;
+select throws_ok(format($$update public.bookings set manual_review_reason = 'no table fits' where id = %L$$, :'b'),
+  'AS012', null, 'and a client cannot write one');
 reset role;
 select throws_ok(format($$insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, actor)
                           values (%L, 'manual_review', 'cancelled', 99, 'call +44 20 7946 0000', 'ana')$$, :'b'),
