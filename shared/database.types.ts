@@ -173,6 +173,10 @@ export type Database = {
       };
     };
     Functions: {
+      "accept_alternative": {
+        Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start_at": string };
+        Returns: Json;
+      };
       "assign_tables": {
         Args: {
           "p_actor": string;
@@ -190,6 +194,8 @@ export type Database = {
       "manual_review_queue": {
         Args: { "p_restaurant_id"?: string };
         Returns: {
+          "alternatives": Json;
+          "alternatives_note": string;
           "booking_id": string;
           "free_tables_that_fit": Json;
           "party_size": number;

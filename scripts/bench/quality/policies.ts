@@ -4,7 +4,7 @@
 import { planAssignment } from "../../../shared/engine/planner.ts";
 import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
 import { type ExactOutcome, planExactly } from "../../../shared/engine/exact/fallback.ts";
-import type { Day } from "./demand.ts";
+import type { Day, Request } from "./demand.ts";
 import { isLocked, Occupancy } from "./floor.ts";
 
 export interface PolicyRun {
@@ -21,7 +21,12 @@ export interface PolicyRun {
   readonly exactVerdicts?: Readonly<Record<ExactOutcome["verdict"], number>>;
 }
 
-export function replayStrategy(day: Day, strategy: string): PolicyRun {
+/** `onNoFit` sees each request the strategy refuses, with the floor as it was at that moment. */
+export function replayStrategy(
+  day: Day,
+  strategy: string,
+  onNoFit?: (request: Request, seated: Occupancy) => void,
+): PolicyRun {
   const seated = new Occupancy(day);
   const decisionMs: number[] = [];
   for (const r of day.requests) {
@@ -30,6 +35,7 @@ export function replayStrategy(day: Day, strategy: string): PolicyRun {
     const plan = planAssignment(snapshot, strategy);
     decisionMs.push(performance.now() - started);
     if (plan.decision === "assign") seated.seat(r.index, plan.tableIds);
+    else onNoFit?.(r, seated);
   }
   return { tables: seated.result(), decisionMs, reoptimizeMs: [], moves: 0, lockedMoves: 0 };
 }
