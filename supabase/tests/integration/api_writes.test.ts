@@ -190,6 +190,20 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       () => ops.rpc("manual_review_queue", { p_restaurant_id: r.id }),
     ) as { booking_id: string }[];
     assertEquals(queue.map((q) => q.booking_id), [reviewed]);
+    // An operator offers the guest another time and the guest takes it.
+    const offered = await insert(`${day}T16:00:00Z`);
+    await call(
+      "assignment_begin",
+      () => platform.rpc("assignment_begin", { p_booking_id: offered, p_trigger: "api_test" }),
+    );
+    const moved = await call(
+      "ops.accept_alternative",
+      () =>
+        ops.rpc("accept_alternative", { p_booking_id: offered, p_start_at: `${day}T16:15:00Z`, ...actor }),
+    ) as {
+      outcome: string;
+    };
+    assertEquals(moved.outcome, "confirmed", "the booking is confirmed at the time the guest took");
     await call(
       "ops.set_restaurant_mode",
       () =>
