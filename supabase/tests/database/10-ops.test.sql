@@ -154,9 +154,11 @@ select is((select array_agg(k order by k) from jsonb_object_keys(ops.health()) k
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health() -> 'sweeper') k),
   array['active', 'alive', 'last_start', 'last_status', 'schedule', 'scheduled', 'seconds_since_last_start'],
   'and the sweeper''s liveness in detail');
--- A clean slate for the rest (rolled back at the end): nothing in progress, no breaker open, and a sweep
--- that started as this transaction did (so it is the latest run this file's snapshot can see).
+-- A clean slate for the rest (rolled back at the end): nothing in progress, no breaker open, no refused
+-- dispatch, and a sweep that started as this transaction did (so it is the latest run this file's snapshot
+-- can see).
 delete from public.bookings;
+delete from net._http_response;
 delete from public.notification_outbox;
 delete from private.circuit_breakers;
 insert into cron.job_run_details (jobid, command, status, start_time, end_time)

@@ -1,5 +1,5 @@
 begin;
-select plan(26);
+select plan(27);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -101,6 +101,12 @@ set local statement_timeout = '20s';
 select is(private.largest_combination(:'hall', 4, 13), 16,
   'the largest combination of a dense room is answered in bounded time, never below what it could seat');
 reset statement_timeout;
+
+-- Every dispatch answered 401 (a wrong secret in Vault) is a configuration problem ops sees at once.
+insert into net._http_response (id, status_code, content, timed_out) values (-1, 401, '{"error": "unauthorized"}', false);
+select ok((ops.health() ->> 'status') = 'down' and (ops.health() -> 'problems') ?
+            'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET',
+  'health is down when the functions refuse dispatches, and says what to check');
 
 select * from finish();
 rollback;
