@@ -19,10 +19,12 @@ alter table public.bookings
   add constraint booking_customer_phone_is_at_most_50_characters check (char_length(customer_phone) <= 50);
 
 -- Table numbers travel in events and the manual-review queue: a short label, never something that reads as
--- a phone number.
+-- a phone number. A table seats at most 100, like the largest party: seat counts of combined tables are
+-- summed, and a capacity near the integer limit made every capacity check of the restaurant fail.
 alter table public.restaurant_tables
   add constraint table_number_is_a_short_label
-    check (char_length(table_number) <= 20 and not private.text_has_personal_data(table_number));
+    check (char_length(table_number) <= 20 and not private.text_has_personal_data(table_number)),
+  add constraint table_seats_at_most_100 check (capacity <= 100);
 
 -- The pipeline's bookkeeping columns change only through its own functions, which run as the table's owner
 -- (security definer); a client — service_role through the Data API, or any other role — may neither set them

@@ -1,5 +1,5 @@
 begin;
-select plan(27);
+select plan(28);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -22,6 +22,8 @@ select throws_ok(format($$insert into public.bookings (restaurant_id, party_size
   '23514', null, 'a reference is a readable code, never something that reads as a number');
 select throws_ok(format($$select tests.add_table(%L, '10000001', 4)$$, :'rid'), '23514', null,
   'a table number that reads as a phone number is refused, so no event about it can be');
+select throws_ok(format($$select tests.add_table(%L, 'T9', 2147483647)$$, :'rid'), '23514', null,
+  'a table seats at most 100');
 
 -- A client (service_role, as the Data API runs it) cannot set or change the pipeline's bookkeeping.
 set local role service_role;
