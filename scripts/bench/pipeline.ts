@@ -247,6 +247,8 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     : oneEvening(restaurants, Math.round(RATE * SECONDS), RATE, true);
   const { run, ids } = await measure(PROFILE, plan, RATE);
   const storage = await storagePerBooking(admin, ids);
+  const sum = (k: "row_bytes_per_booking" | "disk_bytes_per_booking") =>
+    Object.values(storage).reduce((a, x) => a + x[k], 0);
   const crowded = PROFILE === "crowded";
   const targets: Target[] = [
     ...(crowded ? [] : [{
@@ -263,6 +265,11 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
       name: "p99 insert→confirmed ≤ 1000 ms",
       ok: run.insert_to_confirmed_ms.p99 <= 1000,
       measured: `${run.insert_to_confirmed_ms.p99} ms`,
+    },
+    {
+      name: "lock/slot wait p95 ≤ 20 ms",
+      ok: Math.max(run.outcomes.lock_wait_p95_ms, run.outcomes.slot_wait_p95_ms) <= 20,
+      measured: `${run.outcomes.lock_wait_p95_ms} / ${run.outcomes.slot_wait_p95_ms} ms`,
     },
     ...(crowded || RATE > 20 ? [] : [{
       name: "database time per booking ≤ 4 ms (at 20/s)",
@@ -292,6 +299,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     ...Object.entries(storage).map(([t, x]) =>
       `| ${t} | ${x.rows_per_booking} | ${x.row_bytes_per_booking} | ${x.disk_bytes_per_booking} |`
     ),
+    `| **total** | | ${sum("row_bytes_per_booking")} | ${sum("disk_bytes_per_booking")} |`,
   );
 } else if (PROFILE === "overload") {
   const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);

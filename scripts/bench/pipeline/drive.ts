@@ -231,6 +231,16 @@ export async function outcomes(admin: postgres.Sql, ids: string[]) {
             or (event_type in ('coordinator.retry', 'auto_assign.retry_scheduled')
                 and context ->> 'reason' = 'rate_limited'))
      group by booking_id`;
+  // Waits recorded by begin (the restaurant lock, a concurrency slot) and by commit (the restaurant lock).
+  const [w] = await admin`
+    select coalesce(percentile_disc(0.95) within group (order by (context ->> 'lock_wait_ms')::numeric), 0)::float8
+             as lock_wait,
+           coalesce(percentile_disc(0.95) within group (order by (context ->> 'slot_wait_ms')::numeric)
+             filter (where event_type in ('coordinator.start', 'auto_assign.attempt.start')), 0)::float8 as slot_wait
+      from public.observability_events
+     where booking_id = any(${ids}::uuid[])
+       and event_type in ('coordinator.start', 'auto_assign.attempt.start', 'coordinator.confirmed',
+                          'auto_assign.succeeded')`;
   const [{ double_bookings }] = await admin`
     select count(*)::int as double_bookings from public.booking_table_assignments a
       join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
@@ -249,6 +259,8 @@ export async function outcomes(admin: postgres.Sql, ids: string[]) {
     lock_contention: e.lock_contention as number,
     rate_limited_retries: e.rate_limited as number,
     circuit_open_deferrals: e.circuit_open as number,
+    lock_wait_p95_ms: round(w.lock_wait),
+    slot_wait_p95_ms: round(w.slot_wait),
     events_per_booking: round(e.events / n, 2),
     redispatches_per_booking: round(redispatches(pickups.map((p) => p.n)) / n, 3),
     double_bookings: double_bookings as number,

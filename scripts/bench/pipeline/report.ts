@@ -31,6 +31,8 @@ export interface Run {
     lock_contention: number;
     rate_limited_retries: number;
     circuit_open_deferrals: number;
+    lock_wait_p95_ms: number;
+    slot_wait_p95_ms: number;
     events_per_booking: number;
     redispatches_per_booking: number;
     double_bookings: number;
@@ -67,7 +69,8 @@ export function outcomeLine(run: Run): string {
     }, ` +
     `still open ${o.open}, errors ${o.errors}, double bookings ${o.double_bookings}. Contention: ${o.conflicts} ` +
     `commit conflicts, ${o.lock_contention} lock contentions, ${o.rate_limited_retries} rate-limited deferrals, ` +
-    `${o.circuit_open_deferrals} circuit-open deferrals; re-dispatches ${o.redispatches_per_booking} per booking; ` +
+    `${o.circuit_open_deferrals} circuit-open deferrals, lock / slot wait p95 ${o.lock_wait_p95_ms} / ` +
+    `${o.slot_wait_p95_ms} ms; re-dispatches ${o.redispatches_per_booking} per booking; ` +
     `${o.events_per_booking} events per booking.`;
 }
 
