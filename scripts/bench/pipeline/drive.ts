@@ -135,7 +135,8 @@ export async function drain(progress: Progress, stallSeconds = 60, maxSeconds = 
   while (
     open > 0 && Date.now() - lastChange < stallSeconds * 1000 && Date.now() - start < maxSeconds * 1000
   ) {
-    await new Promise((r) => setTimeout(r, 200));
+    // Once a second: each look is a query over every id of the run (tens of thousands in a long overload).
+    await new Promise((r) => setTimeout(r, 1000));
     const now = (await progress.counts()).open;
     if (now !== open) lastChange = Date.now();
     open = now;
