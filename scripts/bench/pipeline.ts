@@ -160,7 +160,7 @@ async function measure(label: string, plan: Offer, plannedRate: number, sample?:
   const offerEnd = (offered.ended - offered.started) / 1000;
   const terminal = t.flatMap((x) => (x.terminal === null ? [] : [x.terminal]));
   const confirmed = t.flatMap((x) => (x.confirmed === null ? [] : [x.confirmed]));
-  const lastTerminal = Math.max(offerEnd, ...terminal);
+  const lastTerminal = terminal.reduce((a, x) => Math.max(a, x), offerEnd);
   const o = await outcomes(admin, offered.ids);
   const run: Run = {
     planned_rate_per_s: plannedRate,
@@ -196,7 +196,7 @@ async function measure(label: string, plan: Offer, plannedRate: number, sample?:
     run,
     ids: offered.ids,
     sampled,
-    backlogAtOfferEnd: t.filter((x) => !(x.terminal! <= offerEnd)).length,
+    backlogAtOfferEnd: t.filter((x) => x.terminal === null || x.terminal > offerEnd).length,
   };
 }
 

@@ -34,3 +34,7 @@ Deno.test("per-booking ratios round, and are NaN without bookings", () => {
   assert(Number.isNaN(perBooking(1, 0)));
   assertEquals(round(1.25, 1), 1.3);
 });
+
+Deno.test("summary takes samples larger than a call's argument limit", () => {
+  assertEquals(summary(Array.from({ length: 300_000 }, (_, i) => i)).max, 299_999);
+});

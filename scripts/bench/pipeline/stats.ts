@@ -22,7 +22,7 @@ export function summary(values: readonly number[]): Summary {
     p50: round(percentile(values, 50)),
     p95: round(percentile(values, 95)),
     p99: round(percentile(values, 99)),
-    max: round(values.length ? Math.max(...values) : NaN),
+    max: round(values.reduce((a, x) => Math.max(a, x), values.length ? -Infinity : NaN)),
     n: values.length,
   };
 }
