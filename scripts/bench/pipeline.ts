@@ -84,6 +84,12 @@ const commit = git("rev-parse", "--short=12", "HEAD") +
   (git("status", "--porcelain") ? " (with local changes)" : "");
 const admin = connect(3);
 const pool = connect(16);
+// Every connection open before any window starts: a new connection's type lookup is the client's, not the
+// pipeline's, and would otherwise show among the top statements.
+await Promise.all([
+  ...Array.from({ length: 16 }, () => pool`/* bench */ select pg_sleep(0.05)`),
+  ...Array.from({ length: 3 }, () => admin`/* bench */ select pg_sleep(0.05)`),
+]);
 const dispatcher = await startDispatcher();
 const procs = await stackProcesses(admin, STACK_DIR);
 if (!(await statementsAvailable(admin))) {
