@@ -19,6 +19,15 @@ export const dispatchBodySchema = z.object({
   ),
 }).strict();
 
+/** Due bookings one instance works on at once while draining. */
+const DRAIN_CLAIMERS = 4;
+/** A claimer with nothing to do looks again after this long… */
+const DRAIN_POLL_MS = 50;
+/** …and the drain ends once no claimer has found anything for this long… */
+const DRAIN_IDLE_MS = 1500;
+/** …or at the latest this long after it began (a queue left over is the next request's, or the sweeper's). */
+const DRAIN_MAX_MS = 120_000;
+
 export interface CoordinatorDeps {
   store: AssignmentStore;
   config: CoordinatorConfig;
@@ -38,6 +47,8 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     logger,
   };
   let draining = false;
+  // Every request moves the end of the drain out, so an instance busy with a queue keeps draining it.
+  let drainUntil = 0;
 
   async function run(bookingId: string, trigger: string) {
     const outcome = await processBooking(store, bookingId, trigger, options);
@@ -49,27 +60,32 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     return outcome;
   }
 
+  // Several claimers, each taking one due booking at a time, so a booking woken by a freed slot is taken as
+  // soon as any claimer is free instead of waiting for a whole batch to finish.
   async function drain(): Promise<void> {
+    drainUntil = Date.now() + config.drainBudgetMs;
     if (draining || config.drainBudgetMs === 0) return;
     draining = true;
-    const until = Date.now() + config.drainBudgetMs;
     let idleSince = Date.now();
-    try {
-      while (Date.now() < until && Date.now() - idleSince < 1500) {
-        const due = await store.claimDue({ limit: 10, visibilityMs: 10_000 });
-        if (due.length === 0) {
-          await new Promise((r) => setTimeout(r, 100));
+    const hardStop = Date.now() + DRAIN_MAX_MS;
+    const claimer = async () => {
+      while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
+        const [id] = await store.claimDue({ limit: 1, visibilityMs: 10_000 });
+        if (id === undefined) {
+          await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
           continue;
         }
         idleSince = Date.now();
-        await Promise.all(
-          due.map((id) =>
-            run(id, "drain").catch((error) =>
-              logger.error("assignment.coordinator", `drain failed: ${error}`, { booking_id: id })
-            )
-          ),
+        // Work found: the drain goes on for another budget, so a queue behind a full restaurant is
+        // drained by the instances that are already running.
+        drainUntil = Math.max(drainUntil, Date.now() + config.drainBudgetMs);
+        await run(id, "drain").catch((error) =>
+          logger.error("assignment.coordinator", `drain failed: ${error}`, { booking_id: id })
         );
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: DRAIN_CLAIMERS }, claimer));
     } finally {
       draining = false;
     }

@@ -1,5 +1,5 @@
 begin;
-select plan(19);
+select plan(24);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -53,6 +53,24 @@ select ok(not private.jsonb_has_personal_data('{"user name": 1, "names": 2}'), '
 select ok(private.jsonb_has_personal_data('{"a": [1, {"b": "write to ada@example.com"}]}'), 'an e-mail address in a nested string is found');
 select ok(private.jsonb_has_personal_data('{"a": "call +44 20 7946 0958"}'), 'so is a phone number');
 select ok(private.jsonb_has_personal_data('{"a": "０２０ ７９４６ ０９５８"}'), 'also in full-width digits');
+
+-- A freed slot wakes the longest-waiting booking instead of letting it poll.
+select tests.create_restaurant('One slot') as r1 \gset
+select tests.add_table(:'r1', 'S1', 4) as s1 \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'r1', 1);
+select tests.create_booking(:'r1', 2, '2030-01-07 19:00+00') as first \gset
+select tests.create_booking(:'r1', 2, '2030-01-07 20:00+00') as second \gset
+select tests.create_booking(:'r1', 2, '2030-01-07 21:00+00') as third \gset
+select is(public.assignment_begin(:'first') ->> 'outcome', 'ready', 'the first booking takes the only slot');
+select is(public.assignment_begin(:'second') ->> 'outcome', 'rate_limited', 'the second finds it taken');
+select public.assignment_begin(:'third');
+select ok((select next_attempt_at >= now() + interval '25 seconds' from public.bookings where id = :'second'),
+  'and waits to be woken, not to poll (due again only after the fallback)');
+select lease_token as lease from public.bookings where id = :'first' \gset
+select public.assignment_fail(:'first', :'lease', 'no_fit', 'no_fit: test');
+select is((select next_attempt_at from public.bookings where id = :'second'), now(),
+  'the slot the first booking frees makes the longest-waiting one due at once');
+select ok((select next_attempt_at > now() from public.bookings where id = :'third'), 'and only that one');
 
 select * from finish();
 rollback;
