@@ -4,9 +4,13 @@
 -- booking, each a full assignment_begin under the restaurant's lock. Now:
 --   * a freed slot (a booking leaving assignment_in_progress, however it leaves) makes the restaurant's
 --     longest-waiting deferred booking due at once, so the claim loops of running coordinators take it next;
+--   * a new booking for a restaurant whose slots are all taken (by bookings in progress, or dispatched and
+--     about to begin) joins the queue at once, deferred and not dispatched: each of the bookings ahead wakes
+--     the next one when it leaves its slot;
 --   * rate_limited_delay_ms is only the fallback, when no slot frees in time: 30 s by default (a lease).
+-- The queue is first come, first served by booking creation.
 
-create index bookings_deferred_idx on public.bookings (restaurant_id, deferred_since) where deferred_since is not null;
+create index bookings_deferred_idx on public.bookings (restaurant_id, created_at) where deferred_since is not null;
 
 create function private.wake_next_deferred()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -14,8 +18,8 @@ begin
   update public.bookings set next_attempt_at = pg_catalog.now()
    where id = (select w.id from public.bookings w
                 where w.restaurant_id = new.restaurant_id and w.deferred_since is not null
-                  and w.assignment_state = 'assignment_pending' and w.next_attempt_at > pg_catalog.now()
-                order by w.deferred_since, w.id
+                  and private.is_queued(w.assignment_state) and w.next_attempt_at > pg_catalog.now()
+                order by w.created_at, w.id
                 limit 1
                 for update skip locked);
   return null;
@@ -23,6 +27,49 @@ end $$;
 create trigger wake_next_deferred after update of assignment_state on public.bookings
   for each row when (old.assignment_state = 'assignment_in_progress' and new.assignment_state <> 'assignment_in_progress')
   execute function private.wake_next_deferred();
+
+-- prepare_new_booking as before, plus the queue.
+create or replace function private.prepare_new_booking()
+returns trigger language plpgsql security definer set search_path = '' as $$
+declare
+  settings private.pipeline_settings;
+begin
+  if new.assignment_state <> 'created' or new.assignment_state_version <> 1 then
+    raise exception using errcode = 'AS004',
+      message = 'a new booking starts in assignment state "created" at version 1',
+      hint = 'Leave assignment_state and assignment_state_version to their defaults.';
+  end if;
+  if new.status <> 'pending' then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('a new booking starts pending, not "%s": the pipeline confirms it', new.status);
+  end if;
+  if new.start_at is not null and new.party_size is not null then
+    new := private.apply_turn_policy(new, new.end_at is null);
+  end if;
+  -- A new booking is nudged after its insert (dispatch_new_booking), so it is due a moment later; one that
+  -- joins a queue is due when woken, or after the fallback.
+  new.next_attempt_at := pg_catalog.now() + private.nudge_grace();
+  -- The slots are taken when the bookings in progress and those dispatched but not yet begun fill them.
+  settings := private.settings_for(new.restaurant_id);
+  if (select count(*) from public.bookings x
+       where x.restaurant_id = new.restaurant_id
+         and (x.assignment_state = 'assignment_in_progress'
+              or x.assignment_state = 'created' and x.deferred_since is null and x.next_attempt_at > pg_catalog.now()))
+     >= settings.max_parallel then
+    new.deferred_since := pg_catalog.now();
+    new.next_attempt_at := pg_catalog.now() + pg_catalog.make_interval(secs => settings.rate_limited_delay_ms / 1000.0);
+  end if;
+  return new;
+end $$;
+
+create or replace function private.dispatch_new_booking()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  if new.deferred_since is null then
+    perform private.dispatch_booking(new.id, 'insert');
+  end if;
+  return null;
+end $$;
 
 alter table private.pipeline_settings alter column rate_limited_delay_ms set default 30000;
 update private.pipeline_settings set rate_limited_delay_ms = 30000 where rate_limited_delay_ms = 200;

@@ -1,5 +1,5 @@
 begin;
-select plan(24);
+select plan(27);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -61,16 +61,26 @@ insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) v
 select tests.create_booking(:'r1', 2, '2030-01-07 19:00+00') as first \gset
 select tests.create_booking(:'r1', 2, '2030-01-07 20:00+00') as second \gset
 select tests.create_booking(:'r1', 2, '2030-01-07 21:00+00') as third \gset
+-- One transaction has one now(): the queue's order (by creation) is made explicit.
+update public.bookings set created_at = now() - interval '1 minute' where id = :'second';
 select is(public.assignment_begin(:'first') ->> 'outcome', 'ready', 'the first booking takes the only slot');
 select is(public.assignment_begin(:'second') ->> 'outcome', 'rate_limited', 'the second finds it taken');
 select public.assignment_begin(:'third');
 select ok((select next_attempt_at >= now() + interval '25 seconds' from public.bookings where id = :'second'),
   'and waits to be woken, not to poll (due again only after the fallback)');
+select tests.create_booking(:'r1', 2, '2030-01-07 22:00+00') as fourth \gset
+select ok((select deferred_since is not null and next_attempt_at >= now() + interval '25 seconds' from public.bookings where id = :'fourth'),
+  'a booking made while the slots are taken and others wait joins the queue at once');
+select ok(not exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fourth' || '%'),
+  'without being dispatched');
 select lease_token as lease from public.bookings where id = :'first' \gset
 select public.assignment_fail(:'first', :'lease', 'no_fit', 'no_fit: test');
 select is((select next_attempt_at from public.bookings where id = :'second'), now(),
   'the slot the first booking frees makes the longest-waiting one due at once');
-select ok((select next_attempt_at > now() from public.bookings where id = :'third'), 'and only that one');
+select ok((select bool_and(next_attempt_at > now()) from public.bookings where id in (:'third', :'fourth')), 'and only that one');
+select tests.create_booking(:'r1', 2, '2030-01-08 19:00+00') as fifth \gset
+select ok(exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fifth' || '%'),
+  'with a slot free again, a new booking is dispatched as usual');
 
 select * from finish();
 rollback;
