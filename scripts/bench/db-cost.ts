@@ -1,0 +1,118 @@
+// What one booking costs the database, without contention: one connection runs the whole path of each
+// booking in turn — insert, assignment_begin, assignment_commit (the first free table of the snapshot),
+// notification claim and complete — as the function would, with nothing else running (the functions and the
+// pg_net worker are stopped, so the insert's dispatch is queued, not delivered). It reads the backend's own
+// CPU time from /proc and each statement's time from pg_stat_statements, so the numbers hardly move with the
+// machine's load, unlike the pipeline benchmark's. Usage: deno run -A scripts/bench/db-cost.ts
+// [--bookings 300] [--out scripts/bench/results] [--name db-cost]
+import { parseArgs } from "node:util";
+import { connect, createRestaurant } from "../../shared/testing/stack.ts";
+import { parseProcStat } from "./pipeline/measure.ts";
+
+const { values: args } = parseArgs({
+  options: {
+    bookings: { type: "string", default: "300" },
+    out: { type: "string", default: "scripts/bench/results" },
+    name: { type: "string", default: "db-cost" },
+  },
+});
+const N = Number(args.bookings);
+if (!(Number.isInteger(N) && N > 0 && N <= 1500)) throw new Error("--bookings must be an integer 1–1500");
+
+const loadAtStart = Deno.loadavg().map((x) => Math.round(x * 100) / 100);
+const admin = connect(1);
+const restaurant = await createRestaurant(admin, {
+  tables: Array.from({ length: 20 }, (_, i) => ({ number: `T${i + 1}`, capacity: 4 })),
+});
+await admin.end();
+
+const sql = connect(1);
+const cpuTicks = async () => {
+  const [{ stat }] = await sql<{ stat: string }[]>`select pg_read_file('/proc/self/stat') as stat`;
+  return parseProcStat(stat).ticks;
+};
+const ticksPerSecond = 100; // USER_HZ on Linux
+const [{ statements }] = await sql<{ statements: boolean }[]>`
+  select exists (select 1 from pg_extension where extname = 'pg_stat_statements') as statements`;
+if (statements) await sql`select extensions.pg_stat_statements_reset()`;
+
+const cpuBefore = await cpuTicks();
+const started = performance.now();
+let confirmed = 0;
+for (let i = 0; i < N; i++) {
+  // One booking a day, so every booking finds a free table.
+  const [{ id }] = await sql<{ id: string }[]>`
+    insert into public.bookings (restaurant_id, party_size, start_at)
+    values (${restaurant.id}, 2, date_trunc('day', now()) + make_interval(days => ${
+    200 + i
+  }) + interval '19 hours')
+    returning id`;
+  const [{ r: begun }] = await sql<{ r: { outcome: string; lease_token: string; snapshot: Snapshot } }[]>`
+    select public.assignment_begin(p_booking_id => ${id}, p_trigger => 'dispatch') as r`;
+  if (begun.outcome !== "ready") throw new Error(`booking ${i}: begin answered ${begun.outcome}`);
+  const table = begun.snapshot.tables.find((t) => t.min_party_size <= 2 && t.max_party_size >= 2)!;
+  const [{ r: committed }] = await sql<{ r: { outcome: string } }[]>`
+    select public.assignment_commit(p_booking_id => ${id}, p_lease_token => ${begun.lease_token},
+      p_table_ids => ${[table.id]}::uuid[], p_strategy => 'scarcity_fit', p_duration_ms => 3,
+      p_metadata => ${sql.json({ score: 1.5, slack: 0, candidates: 4, replans: 0, mode: "v3" })}) as r`;
+  if (committed.outcome === "confirmed") confirmed++;
+  await sql`
+    select count(public.notification_complete(p_id => c.id, p_lease_token => c.lease_token, p_ok => true))
+      from public.notification_claim(p_limit => 5, p_lease_ms => 60000) c`;
+  if ((i + 1) % 100 === 0) console.log(`${i + 1}/${N} bookings`);
+}
+const wallMs = performance.now() - started;
+const cpuMs = ((await cpuTicks()) - cpuBefore) * 1000 / ticksPerSecond;
+
+const perStatement = statements
+  ? await sql<{ query: string; calls: number; ms: number }[]>`
+      select left(regexp_replace(query, '\\s+', ' ', 'g'), 90) as query, calls::int,
+             round(total_exec_time::numeric, 1)::float8 as ms
+        from extensions.pg_stat_statements
+       where toplevel and query not like '%pg_read_file%' and query not like '%pg_stat_statements%'
+       order by total_exec_time desc limit 6`
+  : [];
+await sql.end();
+
+const round = (x: number) => Math.round(x * 100) / 100;
+const result = {
+  date: new Date().toISOString(),
+  load_at_start: loadAtStart,
+  cores: navigator.hardwareConcurrency,
+  bookings: N,
+  confirmed,
+  backend_cpu_ms_per_booking: round(cpuMs / N),
+  wall_ms_per_booking: round(wallMs / N),
+  statement_ms_per_booking: round(perStatement.reduce((sum, s) => sum + s.ms, 0) / N),
+  statements: perStatement.map((s) => ({ ...s, ms_per_booking: round(s.ms / N) })),
+};
+const md = [
+  `# What one booking costs the database (serial, one connection)`,
+  ``,
+  `${result.date}, ${result.cores} cores, load at start ${
+    loadAtStart.join(" / ")
+  }; ${N} bookings, ${confirmed} confirmed.`,
+  ``,
+  `| per booking | ms |`,
+  `| --- | ---: |`,
+  `| backend CPU (from /proc) | ${result.backend_cpu_ms_per_booking} |`,
+  `| statement time (pg_stat_statements, top level) | ${result.statement_ms_per_booking} |`,
+  `| wall time, client included | ${result.wall_ms_per_booking} |`,
+  ``,
+  `| statement | calls | ms per booking |`,
+  `| --- | ---: | ---: |`,
+  ...result.statements.map((s) =>
+    `| \`${s.query.replaceAll("|", "\\|")}…\` | ${s.calls} | ${s.ms_per_booking} |`
+  ),
+  ``,
+  `Reproduce: \`scripts/bench-db-cost --bookings ${N}\``,
+  ``,
+].join("\n");
+await Deno.mkdir(args.out!, { recursive: true });
+await Deno.writeTextFile(`${args.out}/${args.name}.json`, JSON.stringify(result, null, 2) + "\n");
+await Deno.writeTextFile(`${args.out}/${args.name}.md`, md);
+console.log(md);
+
+interface Snapshot {
+  tables: { id: string; min_party_size: number; max_party_size: number }[];
+}
