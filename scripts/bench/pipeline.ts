@@ -1,317 +1,442 @@
 // Pipeline benchmark: drives bookings through the real path (INSERT → trigger → pg_net → function →
-// RPCs) at a fixed rate for a fixed time, then reads every timing back from Postgres and writes JSON +
-// Markdown, including the rows and bytes each booking leaves behind. Two demand profiles:
-//   spread   (default) bookings spread over 10 restaurants and 60 days, inserted evenly: the steady state,
-//            where conflicts and lock waits stay near zero by construction
-//   crowded  every booking is for one restaurant's evening tomorrow (17:00–21:45) and each second's
-//            bookings arrive together, so concurrent attempts race for the same tables and the
-//            per-restaurant concurrency limit: conflicts, rate limiting and lock waits show up
-// Usage: deno run -A scripts/bench/pipeline.ts [--profile spread|crowded] [--rate 20] [--seconds 60]
-// [--restaurants 10 (crowded: 1)] [--out scripts/bench/results] [--name pipeline]
+// RPCs) on a schedule, waits until every booking is terminal, then reads every timing back from Postgres
+// and what the run cost (pg_stat_statements, pg_stat_database, /proc), and writes JSON + Markdown.
+// Profiles:
+//   spread   (default) bookings spread over 10 restaurants and 60 days, inserted evenly: the steady state
+//   crowded  every booking for one restaurant's evening tomorrow, each second's bookings together:
+//            conflicts, rate limiting and lock waits show up
+//   overload spread demand at 2 × --rate (the capacity) for --seconds: goodput per 5 s window over the
+//            whole run, the backlog's drain afterwards, re-dispatches
+//   drop     --bookings (300) for one restaurant's evening (a 60-table room) inserted within one second:
+//            every booking terminal, insert→terminal, double bookings, most in progress vs max_parallel
+//   curve    spread at rising offered rates (--rates), --seconds (20) each, the bookings cleared between
+//            points, until goodput falls below 90 % of offered; also writes an SVG of goodput and p95
+// --dispatch local|hosted: the pg_net stand-in delivers at once, or waits 1 s between batches while busy
+// as hosted pg_net's worker does (PG_NET_BATCH_DELAY_MS=1000).
+// Usage: deno run -A scripts/bench/pipeline.ts [--profile spread|crowded|overload|drop|curve] [--rate 20]
+// [--seconds 60] [--restaurants 10 (crowded, drop: 1)] [--bookings 300] [--rates 20,50,100,…]
+// [--dispatch local|hosted] [--out scripts/bench/results] [--name pipeline[-<profile>][-hosted]]
 import { parseArgs } from "node:util";
-import { connect, createRestaurant, type TableSpec } from "../../shared/testing/stack.ts";
-import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
+import { connect, STACK_DIR } from "../../shared/testing/stack.ts";
+import { seededRandom, weighted } from "../../shared/testing/random.ts";
+import {
+  clearBookings,
+  createRestaurants,
+  drain,
+  maxParallel,
+  type Offer,
+  offer,
+  outcomes,
+  Progress,
+  sampleInProgress,
+  storagePerBooking,
+  timings,
+} from "./pipeline/drive.ts";
+import { endWindow, stackProcesses, startWindow, statementsAvailable } from "./pipeline/measure.ts";
+import {
+  curveTable,
+  type Run,
+  runSection,
+  type Target,
+  targetTable,
+  windowTable,
+} from "./pipeline/report.ts";
+import { goodputWindows, rateBetween, round, summary } from "./pipeline/stats.ts";
+import { curveChart } from "./pipeline/svg.ts";
 
+const PROFILES = ["spread", "crowded", "overload", "drop", "curve"] as const;
+type Profile = typeof PROFILES[number];
 const { values: args } = parseArgs({
   options: {
     profile: { type: "string", default: "spread" },
     rate: { type: "string", default: "20" },
-    seconds: { type: "string", default: "60" },
+    seconds: { type: "string" },
     restaurants: { type: "string" },
+    bookings: { type: "string", default: "300" },
+    rates: { type: "string", default: "20,50,100,150,200,300,400,500,600,800,1000" },
+    dispatch: { type: "string", default: "local" },
     out: { type: "string", default: "scripts/bench/results" },
-    name: { type: "string", default: "pipeline" },
+    name: { type: "string" },
   },
 });
-const PROFILE = args.profile as "spread" | "crowded";
-if (PROFILE !== "spread" && PROFILE !== "crowded") throw new Error("--profile must be spread or crowded");
-const CROWDED = PROFILE === "crowded";
+const PROFILE = args.profile as Profile;
+if (!PROFILES.includes(PROFILE)) throw new Error(`--profile must be one of ${PROFILES.join(", ")}`);
+const DISPATCH = args.dispatch as "local" | "hosted";
+if (DISPATCH !== "local" && DISPATCH !== "hosted") throw new Error("--dispatch must be local or hosted");
 const RATE = Number(args.rate);
-const SECONDS = Number(args.seconds);
-const RESTAURANTS = Number(args.restaurants ?? (CROWDED ? 1 : 10));
-if (!(RATE > 0 && SECONDS > 0 && RESTAURANTS > 0)) {
-  throw new Error("--rate, --seconds and --restaurants must be positive");
+const SECONDS = Number(args.seconds ?? (PROFILE === "curve" ? 20 : 60));
+const RESTAURANTS = Number(args.restaurants ?? (PROFILE === "crowded" || PROFILE === "drop" ? 1 : 10));
+const BOOKINGS = Number(args.bookings);
+const RATES = args.rates!.split(",").map(Number);
+if (![RATE, SECONDS, RESTAURANTS, BOOKINGS, ...RATES].every((x) => x > 0)) {
+  throw new Error("--rate, --seconds, --restaurants, --bookings and --rates must be positive");
 }
+const NAME = args.name ??
+  ["pipeline", ...(PROFILE === "spread" ? [] : [PROFILE]), ...(DISPATCH === "hosted" ? ["hosted"] : [])].join(
+    "-",
+  );
+// hosted pg_net's worker waits up to a second between batches while busy.
+const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
 // The machine may be shared: its load when the run starts goes into the report.
-const loadAtStart = Deno.loadavg().map((x) => Math.round(x * 100) / 100);
-const admin = connect(2);
+const loadAtStart = Deno.loadavg().map((x) => round(x, 2));
+const commit = git("rev-parse", "--short=12", "HEAD") +
+  (git("status", "--porcelain") ? " (with local changes)" : "");
+const admin = connect(3);
 const pool = connect(16);
+// Every connection open before any window starts: a new connection's type lookup is the client's, not the
+// pipeline's, and would otherwise show among the top statements.
+await Promise.all([
+  ...Array.from({ length: 16 }, () => pool`/* bench */ select pg_sleep(0.05)`),
+  ...Array.from({ length: 3 }, () => admin`/* bench */ select pg_sleep(0.05)`),
+]);
+const dispatcher = await startDispatcher();
+const procs = await stackProcesses(admin, STACK_DIR);
+if (!(await statementsAvailable(admin))) {
+  console.warn(
+    "pg_stat_statements is not loaded (scripts/db restart loads it): no database time per booking.",
+  );
+}
+
+function git(...a: string[]): string {
+  const out = new Deno.Command("git", { args: a, stderr: "null" }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** Restarts the stack's pg_net stand-in worker with the chosen batch delay (absent with the real pg_net). */
+async function startDispatcher(): Promise<string> {
+  const [{ real }] = await admin`select exists (select 1 from pg_extension where extname = 'pg_net') as real`;
+  if (real) return "pg_net extension (its own batching)";
+  for (const command of ["stop-worker", "start-worker"]) {
+    const ok = await new Deno.Command("scripts/stack", {
+      args: [command],
+      env: { PG_NET_BATCH_DELAY_MS: String(BATCH_DELAY_MS) },
+      stdout: "null",
+    }).output();
+    if (!ok.success) throw new Error(`scripts/stack ${command} failed`);
+  }
+  return BATCH_DELAY_MS
+    ? `pg_net stand-in waiting ${BATCH_DELAY_MS} ms between batches while busy, as hosted pg_net`
+    : "pg_net stand-in delivering at once (hosted pg_net adds 0–1 s of dispatch delay)";
+}
+
 const random = seededRandom(7);
+const party = () => weighted(random, [[2, 50], [3, 10], [4, 25], [5, 8], [6, 7]]);
+const evening = () => 17 * 4 + Math.floor(random() * 20); // 17:00–21:45
 
-// A 20-table room: a chain of eight 2-tops, a chain of eight 4-tops, four fixed 6-tops.
-const tables: TableSpec[] = [
-  ...Array.from({ length: 8 }, (_, i) => ({ number: `A${i + 1}`, capacity: 2 })),
-  ...Array.from({ length: 8 }, (_, i) => ({ number: `B${i + 1}`, capacity: 4, min: 2 })),
-  ...Array.from({ length: 4 }, (_, i) => ({ number: `C${i + 1}`, capacity: 6, min: 4, movable: false })),
-];
-const chain = (prefix: string) =>
-  Array.from({ length: 7 }, (_, i) => [`${prefix}${i + 1}`, `${prefix}${i + 2}`] as [string, string]);
-const restaurants = [];
-for (let i = 0; i < RESTAURANTS; i++) {
-  restaurants.push(await createRestaurant(admin, { tables, adjacency: [...chain("A"), ...chain("B")] }));
-}
-
-console.log(
-  `Offering ${RATE} bookings/s for ${SECONDS} s across ${RESTAURANTS} restaurants (profile ${PROFILE})…`,
-);
-const total = Math.round(RATE * SECONDS);
-const ids: string[] = [];
-const started = Date.now();
-const inserts: Promise<void>[] = [];
-for (let i = 0; i < total; i++) {
-  // spread: evenly spaced; crowded: each second's bookings all at once, at the start of the second.
-  const due = started + (CROWDED ? Math.floor(i / RATE) * 1000 : (i * 1000) / RATE);
-  await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
-  const restaurant = restaurants[i % RESTAURANTS];
-  const day = CROWDED ? 1 : 1 + Math.floor(random() * 60);
-  const quarter = 17 * 4 + Math.floor(random() * 20);
-  const party = weighted(random, [[2, 50], [3, 10], [4, 25], [5, 8], [6, 7]]);
-  inserts.push(
-    pool`insert into public.bookings (restaurant_id, party_size, start_at)
-         values (${restaurant.id}, ${party}, date_trunc('day', now()) + make_interval(days => ${day}, mins => ${
-      quarter * 15
-    }))
-         returning id`.then(([row]) => void ids.push(row.id)),
-  );
-  if (i % RATE === 0) await report(i, false);
-}
-await Promise.all(inserts);
-const offeredSeconds = (Date.now() - started) / 1000;
-for (let waited = 0; waited < 60 && (await openCount()) > 0; waited++) {
-  await new Promise((r) => setTimeout(r, 500));
-}
-await report(total, true);
-
-async function openCount(): Promise<number> {
-  const [{ n }] = await admin`
-    select count(*)::int as n from public.bookings
-     where id = any(${ids}::uuid[]) and assignment_state not in ('confirmed', 'manual_review', 'cancelled')`;
-  return n;
-}
-
-async function report(inserted: number, done: boolean) {
-  const [c] = await admin`
-    select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
-           count(*) filter (where assignment_state = 'manual_review')::int as review
-      from public.bookings where id = any(${ids}::uuid[])`;
-  const elapsed = ((Date.now() - started) / 1000).toFixed(0).padStart(3);
-  console.log(
-    `  t=${elapsed}s inserted ${inserted}/${total}  confirmed ${c.confirmed}  manual review ${c.review}` +
-      (done ? "  (done)" : ""),
-  );
-}
-
-// Every timing comes from Postgres: insert (bookings.created_at), first begin (the attempt's start event:
-// coordinator.start, or auto_assign.attempt.start when restaurants run legacy or shadow), confirmation (the
-// history row of → confirmed).
-const rows = await admin<{ insert_to_confirmed: number; dispatch: number; processing: number }[]>`
-  select extract(epoch from c.created_at - b.created_at) * 1000 as insert_to_confirmed,
-         extract(epoch from s.created_at - b.created_at) * 1000 as dispatch,
-         extract(epoch from c.created_at - s.created_at) * 1000 as processing
-    from public.bookings b
-    join public.booking_assignment_state_history c on c.booking_id = b.id and c.to_state = 'confirmed'
-    join lateral (select min(e.created_at) as created_at from public.observability_events e
-                   where e.booking_id = b.id
-                     and e.event_type in ('coordinator.start', 'auto_assign.attempt.start')) s on true
-   where b.id = any(${ids}::uuid[])`;
-const waits = await admin<{ lock_wait: number; slot_wait: number }[]>`
-  select (context ->> 'lock_wait_ms')::numeric as lock_wait, (context ->> 'slot_wait_ms')::numeric as slot_wait
-    from public.observability_events
-   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.start', 'auto_assign.attempt.start')`;
-const commitWaits = await admin<{ lock_wait: number }[]>`
-  select (context ->> 'lock_wait_ms')::numeric as lock_wait
-    from public.observability_events
-   where booking_id = any(${ids}::uuid[]) and event_type in ('coordinator.confirmed', 'auto_assign.succeeded')`;
-const [counts] = await admin`
-  select count(*) filter (where event_type in ('coordinator.commit_conflict', 'auto_assign.commit_conflict'))::int as conflicts,
-         count(*) filter (where event_type in ('coordinator.lock_contention', 'auto_assign.lock_contention'))::int
-           as lock_contention,
-         count(*) filter (where event_type in ('coordinator.retry', 'auto_assign.retry_scheduled')
-                            and context ->> 'reason' = 'rate_limited')::int as rate_limited,
-         count(*) filter (where event_type in ('coordinator.error', 'auto_assign.attempt_error'))::int as errors
-    from public.observability_events where booking_id = any(${ids}::uuid[])`;
-const [outcome] = await admin`
-  select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
-         count(*) filter (where assignment_state = 'manual_review')::int as manual_review,
-         count(*) filter (where assignment_state not in ('confirmed', 'manual_review', 'cancelled'))::int as stuck,
-         extract(epoch from max(h.created_at) - min(b.created_at)) as span_s
-    from public.bookings b
-    left join public.booking_assignment_state_history h on h.booking_id = b.id and h.to_state = 'confirmed'
-   where b.id = any(${ids}::uuid[])`;
-const [{ double_booked }] = await admin`
-  select count(*)::int as double_booked from public.booking_table_assignments a
-    join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
-   where a.released_at is null and b.released_at is null and a.booking_id = any(${ids}::uuid[])`;
-
-// What each booking leaves behind, measured on this run's bookings: rows per booking, and bytes per
-// booking as row data (pg_column_size of each row plus 28 bytes of tuple header and line pointer) and on
-// disk (the table's share, with its indexes and TOAST, after VACUUM; valid on the fresh stack
-// scripts/bench-pipeline starts, where the tables hold nothing else of note).
-const STORED = [
-  ["observability_events", "booking_id"],
-  ["booking_assignment_state_history", "booking_id"],
-  ["booking_table_assignments", "booking_id"],
-  ["booking_assignment_attempts", "booking_id"],
-  ["notification_outbox", "booking_id"],
-  ["bookings", "id"],
-] as const;
-await admin.unsafe(`vacuum (analyze) ${STORED.map(([t]) => `public.${t}`).join(", ")}`);
-const storage: Record<
-  string,
-  { rows_per_booking: number; row_bytes_per_booking: number; disk_bytes_per_booking: number }
-> = {};
-for (const [table, key] of STORED) {
-  const [row] = await admin.unsafe(
-    `select count(*)::bigint as rows, coalesce(sum(pg_column_size(t.*) + 28), 0)::bigint as bytes,
-            (select count(*) from public.${table})::bigint as all_rows,
-            pg_total_relation_size('public.${table}')::bigint as disk
-       from public.${table} t where t.${key} = any($1::uuid[])`,
-    [ids],
-  );
-  const share = Number(row.all_rows) > 0 ? Number(row.rows) / Number(row.all_rows) : 0;
-  storage[table] = {
-    rows_per_booking: round(Number(row.rows) / ids.length, 2),
-    row_bytes_per_booking: Math.round(Number(row.bytes) / ids.length),
-    disk_bytes_per_booking: Math.round((Number(row.disk) * share) / ids.length),
+/** Spread demand: even arrivals over the restaurants and the next 60 days. */
+function spread(restaurants: string[], rate: number, seconds: number): Offer {
+  return {
+    total: Math.round(rate * seconds),
+    dueMs: (i) => (i * 1000) / rate,
+    booking: (i) => ({
+      restaurant: restaurants[i % restaurants.length],
+      day: 1 + Math.floor(random() * 60),
+      quarter: evening(),
+      party: party(),
+    }),
   };
 }
-const storageTotal = {
-  row_bytes_per_booking: Object.values(storage).reduce((a, x) => a + x.row_bytes_per_booking, 0),
-  disk_bytes_per_booking: Object.values(storage).reduce((a, x) => a + x.disk_bytes_per_booking, 0),
-};
 
-const num = (xs: { [k: string]: unknown }[], key: string) => xs.map((x) => Number(x[key]));
-const latency = num(rows, "insert_to_confirmed");
-const lockWaits = [...num(waits, "lock_wait"), ...num(commitWaits, "lock_wait")];
-const slotWaits = num(waits, "slot_wait");
-const result = {
+/** Tomorrow evening at the restaurants in turn; `burst`: each second's bookings arrive together. */
+function oneEvening(restaurants: string[], total: number, rate: number, burst: boolean): Offer {
+  return {
+    total,
+    dueMs: (i) => (burst ? Math.floor(i / rate) * 1000 : (i * 1000) / rate),
+    booking: (i) => ({
+      restaurant: restaurants[i % restaurants.length],
+      day: 1,
+      quarter: evening(),
+      party: party(),
+    }),
+  };
+}
+
+/** One measured run: offer, drain, then every figure of it. */
+async function measure(label: string, plan: Offer, plannedRate: number, sample?: string) {
+  console.log(`${label}: offering ${plan.total} bookings at ${plannedRate}/s…`);
+  const start = await startWindow(admin, procs);
+  const progress = new Progress(admin);
+  const stopSampling = sample ? sampleInProgress(admin, sample) : null;
+  const offered = await offer(pool, plan, progress);
+  await drain(progress, 60, 900);
+  const sampled = await stopSampling?.();
+  const cost = await endWindow(admin, procs, start, offered.ids.length);
+  const t = await timings(admin, offered.ids, offered.started);
+  const offerEnd = (offered.ended - offered.started) / 1000;
+  const terminal = t.flatMap((x) => (x.terminal === null ? [] : [x.terminal]));
+  const confirmed = t.flatMap((x) => (x.confirmed === null ? [] : [x.confirmed]));
+  const lastTerminal = terminal.reduce((a, x) => Math.max(a, x), offerEnd);
+  const o = await outcomes(admin, offered.ids);
+  const run: Run = {
+    planned_rate_per_s: plannedRate,
+    offered_rate_per_s: round(offered.ids.length / offerEnd),
+    bookings: offered.ids.length,
+    insert_errors: offered.insert_errors,
+    offered_seconds: round(offerEnd, 2),
+    // After a warm-up of the window's first quarter: in a steady state bookings leave as fast as they come,
+    // but the first ones take their latency to leave, which would count against a short window.
+    goodput_per_s: rateBetween(terminal, offerEnd / 4, offerEnd),
+    confirmed_per_s: rateBetween(confirmed, offerEnd / 4, offerEnd),
+    goodput_windows: goodputWindows(terminal, 5, lastTerminal),
+    drain_s: round(lastTerminal - offerEnd, 2),
+    all_terminal: o.open === 0 && offered.insert_errors === 0,
+    insert_to_confirmed_ms: summary(
+      t.flatMap((x) => (x.confirmed === null ? [] : [(x.confirmed - x.inserted) * 1000])),
+    ),
+    insert_to_terminal_ms: summary(
+      t.flatMap((x) => (x.terminal === null ? [] : [(x.terminal - x.inserted) * 1000])),
+    ),
+    dispatch_delay_ms: summary(
+      t.flatMap((x) => (x.started === null ? [] : [(x.started - x.inserted) * 1000])),
+    ),
+    processing_ms: summary(
+      t.flatMap((
+        x,
+      ) => (x.started === null || x.confirmed === null ? [] : [(x.confirmed - x.started) * 1000])),
+    ),
+    outcomes: o,
+    cost,
+  };
+  return {
+    run,
+    ids: offered.ids,
+    sampled,
+    backlogAtOfferEnd: t.filter((x) => x.terminal === null || x.terminal > offerEnd).length,
+  };
+}
+
+const options = {
+  profile: PROFILE,
+  dispatch: DISPATCH,
+  ...(PROFILE === "drop"
+    ? { bookings: BOOKINGS }
+    : PROFILE === "curve"
+    ? { seconds: SECONDS }
+    : { rate_per_s: RATE, seconds: SECONDS }),
+  ...(PROFILE === "curve" ? { rates_per_s: RATES } : {}),
+  ...(PROFILE === "drop" ? {} : { restaurants: RESTAURANTS }),
+};
+const header = {
   benchmark: "pipeline",
   date: new Date().toISOString(),
+  commit,
   machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, load_average_at_start: loadAtStart },
-  profile: PROFILE,
-  config: { profile: PROFILE, rate_per_s: RATE, seconds: SECONDS, restaurants: RESTAURANTS, bookings: total },
-  dispatcher: "local pg_net stand-in (no 1 s batch sleep; hosted pg_net adds 0–1 s of dispatch delay)",
-  offered_rate_per_s: round(total / offeredSeconds),
-  throughput_confirmed_per_s: round(outcome.confirmed / Number(outcome.span_s)),
-  confirmed: outcome.confirmed,
-  manual_review: outcome.manual_review,
-  stuck: outcome.stuck,
-  double_bookings: double_booked,
-  errors: counts.errors,
-  insert_to_confirmed_ms: summary(latency),
-  dispatch_delay_ms: summary(num(rows, "dispatch")),
-  processing_ms: summary(num(rows, "processing")),
-  lock_wait_p95_ms: round(percentile(lockWaits, 95)),
-  slot_wait_p95_ms: round(percentile(slotWaits, 95)),
-  conflicts: counts.conflicts,
-  conflicts_per_booking: round(counts.conflicts / total, 4),
-  lock_contention: counts.lock_contention,
-  rate_limited_retries: counts.rate_limited,
-  storage_per_booking: { ...storage, total: storageTotal },
+  options,
+  dispatcher,
+  statements: "pg_stat_statements, top-level statements; pg_cron 1.4's sleeping sweeper CALL left out",
 };
-// crowded fills the room on purpose (most bookings cannot be seated), so it is judged on safety and
-// on finishing every booking rather than on confirmed throughput or conflict rates.
-const targets = [
-  ...(CROWDED ? [] : [
-    [
-      "throughput ≥ offered rate",
-      result.throughput_confirmed_per_s >= RATE * 0.95,
-      `${result.throughput_confirmed_per_s}/s`,
-    ] as const,
-  ]),
-  [
-    "p95 insert→confirmed ≤ 250 ms",
-    result.insert_to_confirmed_ms.p95 <= 250,
-    `${result.insert_to_confirmed_ms.p95} ms`,
-  ],
-  [
-    "p99 insert→confirmed ≤ 1000 ms",
-    result.insert_to_confirmed_ms.p99 <= 1000,
-    `${result.insert_to_confirmed_ms.p99} ms`,
-  ],
-  [
-    "lock/slot wait p95 ≤ 20 ms",
-    Math.max(result.lock_wait_p95_ms, result.slot_wait_p95_ms) <= 20,
-    `${result.lock_wait_p95_ms} / ${result.slot_wait_p95_ms} ms`,
-  ],
-  ...(CROWDED ? [] : [
-    [
-      "conflicts per booking < 0.1",
-      result.conflicts_per_booking < 0.1,
-      `${result.conflicts_per_booking}`,
-    ] as const,
-  ]),
-  ["double bookings = 0", result.double_bookings === 0, `${result.double_bookings}`],
-  ["stuck bookings = 0", result.stuck === 0, `${result.stuck}`],
-] as const;
-
-const markdown = [
-  `# Pipeline benchmark`,
+const flags = [
+  ...(PROFILE === "spread" ? [] : [`--profile ${PROFILE}`]),
+  ...Object.entries(options).filter(([k]) => !["profile", "dispatch"].includes(k)).map(([k, v]) =>
+    `--${k.replace(/_per_s$/, "")} ${Array.isArray(v) ? v.join(",") : v}`
+  ),
+  ...(DISPATCH === "hosted" ? ["--dispatch hosted"] : []),
+  ...(args.name ? [`--name ${NAME}`] : []),
+];
+const lines = [
+  `# Pipeline benchmark: ${PROFILE}`,
   ``,
-  `${result.date} · ${result.machine.cpus} CPUs (load ${
+  `${header.date} · commit ${commit} · ${header.machine.cpus} CPUs, load ${
     loadAtStart.join(" / ")
-  } at start) · profile **${PROFILE}** · ${RATE} bookings/s for ${SECONDS} s ` +
-  `across ${RESTAURANTS} restaurant${
-    RESTAURANTS === 1 ? "" : "s"
-  } (${total} bookings). Dispatcher: ${result.dispatcher}.`,
+  } at start · ` +
+  `options ${flags.join(" ") || "(defaults)"} · dispatcher: ${dispatcher}.`,
   ``,
-  CROWDED
-    ? `Profile crowded: every booking is for one evening (tomorrow 17:00–21:45) and each second's bookings ` +
-      `arrive together, so attempts race for the same tables and the concurrency limit.`
-    : `Profile spread: bookings spread over ${RESTAURANTS} restaurants and 60 days and inserted evenly, so ` +
-      `attempts rarely meet; see --profile crowded for contention.`,
-  ``,
-  `| metric | p50 | p95 | p99 | max |`,
-  `| --- | ---: | ---: | ---: | ---: |`,
-  ...(["insert_to_confirmed_ms", "dispatch_delay_ms", "processing_ms"] as const).map((k) =>
-    `| ${k.replace(/_ms$/, "").replaceAll("_", " ")} (ms) | ${result[k].p50} | ${result[k].p95} | ${
-      result[k].p99
-    } | ${result[k].max} |`
-  ),
-  ``,
-  `| target | result | measured |`,
-  `| --- | --- | ---: |`,
-  ...targets.map(([name, ok, value]) => `| ${name} | ${ok ? "met" : "**missed**"} | ${value} |`),
-  ``,
-  `Confirmed ${result.confirmed}, manual review ${result.manual_review}, errors ${result.errors}; ` +
-  `contention: ${result.conflicts} commit conflicts (re-planned), ${result.lock_contention} lock contentions, ` +
-  `${result.rate_limited_retries} rate-limited retries; lock wait p95 ${result.lock_wait_p95_ms} ms, ` +
-  `slot wait p95 ${result.slot_wait_p95_ms} ms.`,
-  ``,
-  `Stored per booking (this run's bookings; row data = column sizes + tuple header; on disk = the table's share ` +
-  `with indexes and TOAST after VACUUM):`,
-  ``,
-  `| table | rows | row data (bytes) | on disk (bytes) |`,
-  `| --- | ---: | ---: | ---: |`,
-  ...Object.entries(storage).map(([t, x]) =>
-    `| ${t} | ${x.rows_per_booking} | ${x.row_bytes_per_booking} | ${x.disk_bytes_per_booking} |`
-  ),
-  `| **total** | | ${storageTotal.row_bytes_per_booking} | ${storageTotal.disk_bytes_per_booking} |`,
-  ``,
-  `Reproduce: \`scripts/bench-pipeline${
-    CROWDED ? " --profile crowded" : ""
-  } --rate ${RATE} --seconds ${SECONDS} ` +
-  `--restaurants ${RESTAURANTS}${args.name === "pipeline" ? "" : ` --name ${args.name}`}\``,
-  ``,
-].join("\n");
+];
+let result: Record<string, unknown> = header;
+let svg: string | null = null;
 
+if (PROFILE === "spread" || PROFILE === "crowded") {
+  const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
+  const plan = PROFILE === "spread"
+    ? spread(restaurants, RATE, SECONDS)
+    : oneEvening(restaurants, Math.round(RATE * SECONDS), RATE, true);
+  const { run, ids } = await measure(PROFILE, plan, RATE);
+  const storage = await storagePerBooking(admin, ids);
+  const sum = (k: "row_bytes_per_booking" | "disk_bytes_per_booking") =>
+    Object.values(storage).reduce((a, x) => a + x[k], 0);
+  const crowded = PROFILE === "crowded";
+  const targets: Target[] = [
+    ...(crowded ? [] : [{
+      name: "goodput ≥ 95 % of offered",
+      ok: run.goodput_per_s >= 0.95 * run.offered_rate_per_s,
+      measured: `${run.goodput_per_s}/s`,
+    }]),
+    {
+      name: "p95 insert→confirmed ≤ 250 ms",
+      ok: run.insert_to_confirmed_ms.p95 <= 250,
+      measured: `${run.insert_to_confirmed_ms.p95} ms`,
+    },
+    {
+      name: "p99 insert→confirmed ≤ 1000 ms",
+      ok: run.insert_to_confirmed_ms.p99 <= 1000,
+      measured: `${run.insert_to_confirmed_ms.p99} ms`,
+    },
+    {
+      name: "lock/slot wait p95 ≤ 20 ms",
+      ok: Math.max(run.outcomes.lock_wait_p95_ms, run.outcomes.slot_wait_p95_ms) <= 20,
+      measured: `${run.outcomes.lock_wait_p95_ms} / ${run.outcomes.slot_wait_p95_ms} ms`,
+    },
+    ...(crowded || RATE > 20 ? [] : [{
+      name: "database time per booking ≤ 4 ms (at 20/s)",
+      ok: (run.cost.db_ms_per_booking ?? Infinity) <= 4,
+      measured: `${run.cost.db_ms_per_booking} ms`,
+    }]),
+    {
+      name: "double bookings = 0",
+      ok: run.outcomes.double_bookings === 0,
+      measured: `${run.outcomes.double_bookings}`,
+    },
+    { name: "every booking terminal", ok: run.all_terminal, measured: `${run.outcomes.open} open` },
+  ];
+  result = { ...header, run, targets, storage_per_booking: storage };
+  lines.push(
+    crowded
+      ? `Every booking is for one evening (tomorrow 17:00–21:45) and each second's bookings arrive together, so ` +
+        `attempts race for the same tables and the concurrency limit; the room fills on purpose.`
+      : `Bookings spread over ${RESTAURANTS} restaurants and 60 days, inserted evenly, so attempts rarely meet.`,
+    ``,
+    ...targetTable(targets),
+    ``,
+    ...runSection(run),
+    ``,
+    `| stored per booking | rows | row data (bytes) | on disk (bytes) |`,
+    `| --- | ---: | ---: | ---: |`,
+    ...Object.entries(storage).map(([t, x]) =>
+      `| ${t} | ${x.rows_per_booking} | ${x.row_bytes_per_booking} | ${x.disk_bytes_per_booking} |`
+    ),
+    `| **total** | | ${sum("row_bytes_per_booking")} | ${sum("disk_bytes_per_booking")} |`,
+  );
+} else if (PROFILE === "overload") {
+  const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
+  const { run, backlogAtOfferEnd } = await measure(
+    "overload",
+    spread(restaurants, 2 * RATE, SECONDS),
+    2 * RATE,
+  );
+  // "The whole run": every full window until the backlog is gone, after the first (the pipeline filling up;
+  // nothing can leave before its latency has passed); the last, partial window is the tail.
+  const full = run.goodput_windows.slice(1).filter((w) => w.to_s - w.from_s >= 5 - 1e-9);
+  const worst = Math.min(...full.map((w) => w.per_s));
+  const drainRate = run.drain_s > 0 ? round(backlogAtOfferEnd / run.drain_s) : NaN;
+  const targets: Target[] = [
+    {
+      name: `goodput ≥ 90 % of capacity (${RATE}/s) in every full 5 s window after the first`,
+      ok: worst >= 0.9 * RATE,
+      measured: `worst ${worst}/s`,
+    },
+    {
+      name: "re-dispatches ≤ 0.5 per booking",
+      ok: run.outcomes.redispatches_per_booking <= 0.5,
+      measured: `${run.outcomes.redispatches_per_booking}`,
+    },
+    {
+      name: "no error",
+      ok: run.outcomes.errors === 0 && run.insert_errors === 0,
+      measured: `${run.outcomes.errors + run.insert_errors}`,
+    },
+    { name: "every booking terminal", ok: run.all_terminal, measured: `${run.outcomes.open} open` },
+    {
+      name: "backlog drains at ≥ 90 % of capacity",
+      ok: !(drainRate < 0.9 * RATE),
+      measured: `${backlogAtOfferEnd} in ${run.drain_s} s (${drainRate}/s)`,
+    },
+  ];
+  result = {
+    ...header,
+    capacity_per_s: RATE,
+    run,
+    backlog_at_offer_end: backlogAtOfferEnd,
+    drain_rate_per_s: drainRate,
+    targets,
+  };
+  lines.push(
+    `Capacity given as ${RATE}/s; offered 2 × that (${2 * RATE}/s) for ${SECONDS} s across ${RESTAURANTS} ` +
+      `restaurants (spread demand). Goodput counts bookings becoming terminal.`,
+    ``,
+    ...targetTable(targets),
+    ``,
+    ...runSection(run),
+    ``,
+    `Goodput per 5 s window over the whole run (offering ended at ${run.offered_seconds} s; ` +
+      `${backlogAtOfferEnd} bookings were not yet terminal then):`,
+    ``,
+    ...windowTable(run.goodput_windows, RATE),
+  );
+} else if (PROFILE === "drop") {
+  const [restaurant] = (await createRestaurants(admin, 1, 3)).map((r) => r.id);
+  const limit = await maxParallel(admin, restaurant);
+  const { run, sampled } = await measure(
+    "drop",
+    oneEvening([restaurant], BOOKINGS, BOOKINGS, false),
+    BOOKINGS,
+    restaurant,
+  );
+  const t = run.insert_to_terminal_ms;
+  const targets: Target[] = [
+    { name: "every booking terminal", ok: run.all_terminal, measured: `${run.outcomes.open} open` },
+    {
+      name: "manual review always with a reason",
+      ok: run.outcomes.manual_review_without_reason === 0,
+      measured: `${run.outcomes.manual_review_without_reason} without`,
+    },
+    { name: "p95 insert→terminal ≤ 2 s", ok: t.p95 <= 2000, measured: `${t.p95} ms` },
+    { name: "p99 insert→terminal ≤ 3 s", ok: t.p99 <= 3000, measured: `${t.p99} ms` },
+    {
+      name: "double bookings = 0",
+      ok: run.outcomes.double_bookings === 0,
+      measured: `${run.outcomes.double_bookings}`,
+    },
+    {
+      name: "in progress ≤ max_parallel",
+      ok: sampled!.max_in_progress_sampled <= limit,
+      measured: `${sampled!.max_in_progress_sampled} of ${limit} (${sampled!.samples} samples)`,
+    },
+  ];
+  result = { ...header, run, max_parallel: limit, ...sampled, targets };
+  lines.push(
+    `${BOOKINGS} bookings for one restaurant's evening (tomorrow 17:00–21:45, a 60-table room) inserted ` +
+      `within one second. In progress sampled every 50 ms during the run.`,
+    ``,
+    ...targetTable(targets),
+    ``,
+    ...runSection(run),
+  );
+} else {
+  const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
+  const points: Run[] = [];
+  for (const rate of RATES) {
+    if (points.length) await clearBookings(admin);
+    const { run } = await measure(`curve ${rate}/s`, spread(restaurants, rate, SECONDS), rate);
+    points.push(run);
+    if (run.goodput_per_s < 0.9 * run.planned_rate_per_s) break; // past the knee
+  }
+  svg = curveChart(
+    `Pipeline: goodput and p95 against offered load (${header.machine.cpus} CPUs, ${DISPATCH} dispatch)`,
+    points.map((p) => ({
+      offered: p.offered_rate_per_s,
+      goodput: p.goodput_per_s,
+      p95_ms: p.insert_to_confirmed_ms.p95,
+    })),
+  );
+  result = { ...header, points };
+  lines.push(
+    `Spread demand over ${RESTAURANTS} restaurants at each offered rate for ${SECONDS} s, the bookings cleared ` +
+      `between points, until goodput fell below 90 % of offered. Chart: [${NAME}.svg](${NAME}.svg).`,
+    ``,
+    ...curveTable(points),
+  );
+}
+
+lines.push(
+  ``,
+  `Reproduce: \`scripts/bench-pipeline ${flags.join(" ")}\``.replace("pipeline `", "pipeline`"),
+  ``,
+);
+const markdown = lines.join("\n");
 await Deno.mkdir(args.out!, { recursive: true });
-await Deno.writeTextFile(`${args.out}/${args.name}.json`, JSON.stringify(result, null, 2) + "\n");
-await Deno.writeTextFile(`${args.out}/${args.name}.md`, markdown);
+await Deno.writeTextFile(`${args.out}/${NAME}.json`, JSON.stringify(result, null, 2) + "\n");
+await Deno.writeTextFile(`${args.out}/${NAME}.md`, markdown);
+if (svg) await Deno.writeTextFile(`${args.out}/${NAME}.svg`, svg);
 console.log("\n" + markdown);
 await Promise.all([admin.end(), pool.end()]);
-
-function summary(values: number[]) {
-  return {
-    p50: round(percentile(values, 50)),
-    p95: round(percentile(values, 95)),
-    p99: round(percentile(values, 99)),
-    max: round(Math.max(...values)),
-    n: values.length,
-  };
-}
-
-function round(x: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

@@ -1,0 +1,205 @@
+// What a run costs, as counters read before and after its measured window:
+//   database time: top-level statements in pg_stat_statements (reset at the start of the window);
+//   commits and rows written: pg_stat_database's xact_commit and tup_inserted + tup_updated + tup_deleted;
+//   CPU: utime + stime from /proc of a process tree (the functions server, the pg_net stand-in worker, the
+//        postmaster and its backends), the live processes' own and reaped children's time.
+// The benchmark's own queries start with BENCH_TAG and are left out of the statement figures.
+import type postgres from "postgres";
+import { round } from "./stats.ts";
+
+export const BENCH_TAG = "/* bench */";
+/** pg_cron 1.4's sweeper loop: one CALL a minute that sleeps most of it; its time is not work. */
+const SLEEPING_WRAPPER = /^call private\.run_sweeper/i;
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
+  ticks: number;
+}
+
+/** Parses /proc/<pid>/stat; the command name is in parentheses and may hold spaces. */
+export function parseProcStat(text: string): ProcStat {
+  const close = text.lastIndexOf(")");
+  const pid = Number(text.slice(0, text.indexOf("(")).trim());
+  const f = text.slice(close + 2).split(" ");
+  // After the name: state, ppid, …; utime, stime, cutime, cstime are fields 14–17 of the whole line.
+  return { pid, ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+}
+
+/** Clock ticks of `root` and every live descendant (a reaped child's ticks are in its parent's). */
+export function treeTicks(stats: readonly ProcStat[], root: number): number | null {
+  if (!stats.some((s) => s.pid === root)) return null;
+  const children = new Map<number, ProcStat[]>();
+  for (const s of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  let total = 0;
+  const todo = [root];
+  while (todo.length) {
+    const pid = todo.pop()!;
+    total += stats.find((s) => s.pid === pid)?.ticks ?? 0;
+    for (const c of children.get(pid) ?? []) todo.push(c.pid);
+  }
+  return total;
+}
+
+function procStats(): ProcStat[] {
+  const out: ProcStat[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      out.push(parseProcStat(Deno.readTextFileSync(`/proc/${entry.name}/stat`)));
+    } catch {
+      // gone between the listing and the read
+    }
+  }
+  return out;
+}
+
+let clockTicks: number | null = null;
+function ticksPerSecond(): number {
+  if (clockTicks === null) {
+    try {
+      const out = new Deno.Command("getconf", { args: ["CLK_TCK"] }).outputSync();
+      clockTicks = Number(new TextDecoder().decode(out.stdout).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+function readPid(path: string): number | null {
+  try {
+    const pid = Number(Deno.readTextFileSync(path).split("\n")[0].trim());
+    return pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface Processes {
+  functions: number | null;
+  pg_net_worker: number | null;
+  postgres: number | null;
+}
+
+/** The stack's processes: scripts/stack keeps <name>.pid in STACK_DIR; Postgres in its data directory. */
+export async function stackProcesses(sql: postgres.Sql, stackDir: string): Promise<Processes> {
+  const [{ dir }] = await sql.unsafe(`${BENCH_TAG} select current_setting('data_directory') as dir`);
+  return {
+    functions: readPid(`${stackDir}/functions.pid`),
+    pg_net_worker: readPid(`${stackDir}/pg-net-worker.pid`),
+    postgres: readPid(`${dir}/postmaster.pid`),
+  };
+}
+
+export interface Counters {
+  at: number;
+  commits: number;
+  rows_written: number;
+  cpu_ms: Record<keyof Processes, number | null>;
+}
+
+/** Where the statement figures come from; null when pg_stat_statements is not loaded. */
+export async function statementsAvailable(sql: postgres.Sql): Promise<boolean> {
+  const [{ ok }] = await sql.unsafe(
+    `${BENCH_TAG} select exists (select 1 from pg_extension where extname = 'pg_stat_statements')
+       and current_setting('shared_preload_libraries') like '%pg_stat_statements%' as ok`,
+  );
+  return ok;
+}
+
+/** Starts a measured window: statement statistics reset, counters read. */
+export async function startWindow(sql: postgres.Sql, procs: Processes): Promise<Counters> {
+  if (await statementsAvailable(sql)) {
+    await sql.unsafe(`${BENCH_TAG} select extensions.pg_stat_statements_reset()`);
+  }
+  return await counters(sql, procs);
+}
+
+export async function counters(sql: postgres.Sql, procs: Processes): Promise<Counters> {
+  const [db] = await sql.unsafe(
+    `${BENCH_TAG} select xact_commit::bigint as commits,
+            (tup_inserted + tup_updated + tup_deleted)::bigint as rows_written
+       from pg_stat_database where datname = current_database()`,
+  );
+  const stats = procStats();
+  const ms = (pid: number | null) => {
+    const t = pid === null ? null : treeTicks(stats, pid);
+    return t === null ? null : (t * 1000) / ticksPerSecond();
+  };
+  return {
+    at: Date.now(),
+    commits: Number(db.commits),
+    rows_written: Number(db.rows_written),
+    cpu_ms: {
+      functions: ms(procs.functions),
+      pg_net_worker: ms(procs.pg_net_worker),
+      postgres: ms(procs.postgres),
+    },
+  };
+}
+
+export interface Statement {
+  query: string;
+  calls_per_booking: number;
+  ms_per_call: number;
+  ms_per_booking: number;
+}
+
+export interface Cost {
+  /** Sum of top-level statement time over the window ÷ bookings (null without pg_stat_statements). */
+  db_ms_per_booking: number | null;
+  top_statements: Statement[];
+  commits_per_booking: number;
+  rows_written_per_booking: number;
+  cpu_ms_per_booking: Record<keyof Processes, number | null>;
+  window_s: number;
+}
+
+/** Ends a measured window: pg_stat_database flushes a backend's counts within a second, so wait that first. */
+export async function endWindow(
+  sql: postgres.Sql,
+  procs: Processes,
+  start: Counters,
+  bookings: number,
+  top = 8,
+): Promise<Cost> {
+  await new Promise((r) => setTimeout(r, 1500));
+  const end = await counters(sql, procs);
+  const per = (x: number, digits = 2) => bookings > 0 ? round(x / bookings, digits) : NaN;
+  let db: number | null = null;
+  let statements: Statement[] = [];
+  if (await statementsAvailable(sql)) {
+    const rows = await sql.unsafe(
+      `${BENCH_TAG} select query, sum(calls)::bigint as calls, sum(total_exec_time)::float8 as ms
+         from extensions.pg_stat_statements
+        where toplevel and dbid = (select oid from pg_database where datname = current_database())
+        group by query order by ms desc`,
+    );
+    const counted = rows.filter((r) => !r.query.startsWith(BENCH_TAG) && !SLEEPING_WRAPPER.test(r.query));
+    db = per(counted.reduce((a, r) => a + r.ms, 0), 3);
+    statements = counted.slice(0, top).map((r) => ({
+      query: r.query.replace(/\s+/g, " ").trim(),
+      calls_per_booking: per(Number(r.calls), 3),
+      ms_per_call: round(r.ms / Number(r.calls), 3),
+      ms_per_booking: per(r.ms, 3),
+    }));
+  }
+  const cpu = (k: keyof Processes) => {
+    const a = start.cpu_ms[k], b = end.cpu_ms[k];
+    return a === null || b === null ? null : per(b - a, 3);
+  };
+  return {
+    db_ms_per_booking: db,
+    top_statements: statements,
+    commits_per_booking: per(end.commits - start.commits),
+    rows_written_per_booking: per(end.rows_written - start.rows_written),
+    cpu_ms_per_booking: {
+      functions: cpu("functions"),
+      pg_net_worker: cpu("pg_net_worker"),
+      postgres: cpu("postgres"),
+    },
+    window_s: round((end.at - start.at) / 1000),
+  };
+}

@@ -1,0 +1,56 @@
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { costTable, curveTable, type Run, statementTable, targetTable, windowTable } from "./report.ts";
+import { summary } from "./stats.ts";
+
+const cost = {
+  db_ms_per_booking: 18.5,
+  top_statements: [{
+    query: "select * from a | b",
+    calls_per_booking: 1,
+    ms_per_call: 9.1,
+    ms_per_booking: 9.1,
+  }],
+  commits_per_booking: 6.8,
+  rows_written_per_booking: 29.8,
+  cpu_ms_per_booking: { functions: 8.6, pg_net_worker: null, postgres: 28.5 },
+  window_s: 12,
+};
+
+Deno.test("tables have a header, a separator and one row per item, with the same number of cells", () => {
+  for (
+    const table of [
+      costTable(cost),
+      statementTable(cost),
+      windowTable([{ from_s: 0, to_s: 5, per_s: 27 }], 30),
+      targetTable([{ name: "x", ok: false, measured: "1" }]),
+    ]
+  ) {
+    const cells = table.map((row) => row.split(/(?<!\\)\|/).length);
+    assert(cells.every((n) => n === cells[0]), `ragged table:\n${table.join("\n")}`);
+  }
+  assertEquals(windowTable([{ from_s: 0, to_s: 5, per_s: 27 }], 30)[2], "| 0–5 | 27 | 90 % |");
+  assert(
+    costTable(cost).some((r) => r.includes("| pg_net worker CPU (ms) | – |")),
+    "a missing figure is a dash",
+  );
+  assert(targetTable([{ name: "x", ok: false, measured: "1" }])[2].includes("**missed**"));
+});
+
+Deno.test("without pg_stat_statements the report says so instead of a table", () => {
+  assertEquals(statementTable({ ...cost, db_ms_per_booking: null }).length, 1);
+});
+
+Deno.test("the curve table has one row per point", () => {
+  const run = {
+    offered_rate_per_s: 100,
+    goodput_per_s: 99.5,
+    confirmed_per_s: 99.5,
+    insert_to_confirmed_ms: summary([10, 20, 30]),
+    drain_s: 0.2,
+    outcomes: { redispatches_per_booking: 0 },
+    cost,
+  } as unknown as Run;
+  const table = curveTable([run, run]);
+  assertEquals(table.length, 4);
+  assertEquals(table[2], "| 100 | 99.5 | 99.5 | 20 / 30 / 30 | 0.2 | 0 | 18.5 | 8.6 |");
+});

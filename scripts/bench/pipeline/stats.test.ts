@@ -1,0 +1,40 @@
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { goodputWindows, perBooking, rateBetween, redispatches, round, summary } from "./stats.ts";
+
+Deno.test("summary: nearest-rank percentiles of a sample, NaN for an empty one", () => {
+  const s = summary(Array.from({ length: 100 }, (_, i) => i + 1));
+  assertEquals([s.p50, s.p95, s.p99, s.max, s.n], [50, 95, 99, 100, 100]);
+  const empty = summary([]);
+  assert(Number.isNaN(empty.p95) && Number.isNaN(empty.max) && empty.n === 0);
+});
+
+Deno.test("goodput windows count terminal times per second, the last short window by its own length", () => {
+  // 10 per second for 10 s, then 2 more in the next 2.5 s.
+  const times = [...Array.from({ length: 100 }, (_, i) => i / 10), 11, 12];
+  assertEquals(goodputWindows(times, 5, 12.5), [
+    { from_s: 0, to_s: 5, per_s: 10 },
+    { from_s: 5, to_s: 10, per_s: 10 },
+    { from_s: 10, to_s: 12.5, per_s: 0.8 },
+  ]);
+  assertEquals(goodputWindows([], 5, 0), []);
+});
+
+Deno.test("rate between two times includes both ends; an empty interval has no rate", () => {
+  assertEquals(rateBetween([0, 1, 2, 3, 4], 1, 3), 1.5);
+  assert(Number.isNaN(rateBetween([1], 2, 2)));
+});
+
+Deno.test("re-dispatches count pick-ups beyond each booking's first", () => {
+  assertEquals(redispatches([1, 1, 3, 2]), 3);
+  assertEquals(redispatches([]), 0);
+});
+
+Deno.test("per-booking ratios round, and are NaN without bookings", () => {
+  assertEquals(perBooking(10, 3), 3.33);
+  assert(Number.isNaN(perBooking(1, 0)));
+  assertEquals(round(1.25, 1), 1.3);
+});
+
+Deno.test("summary takes samples larger than a call's argument limit", () => {
+  assertEquals(summary(Array.from({ length: 300_000 }, (_, i) => i)).max, 299_999);
+});
