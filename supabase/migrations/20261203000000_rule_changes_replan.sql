@@ -7,10 +7,14 @@
 -- circuit breaker: the commit answers `conflict` with a fresh snapshot and a reason (`rule_changed: …`), as
 -- for a lost race, and the coordinator plans again.
 --
--- To tell the two apart, every snapshot handed to the engine under a lease leaves a digest of the inputs the
--- rules read (private.planned_rules). A commit whose plan breaks a rule compares it with the digest of the
--- same inputs now: different → the rules changed under the plan (re-plan); the same → the plan breaks a rule
--- on the very snapshot it was given, an engine bug (AS007, as before).
+-- To tell the two apart, a digest of the inputs the rules read is kept for the snapshot the engine plans on
+-- (private.planned_rules): taken when a lease is granted (a trigger on the booking, so it holds whichever
+-- function grants the lease; assignment_begin builds the snapshot in the same transaction, under the
+-- restaurant lock) and again with every fresh snapshot a commit hands back. A commit whose plan breaks a rule
+-- compares it with the digest of the same inputs now: different → the rules changed under the plan
+-- (re-plan); the same → the plan breaks a rule on the very snapshot it was given, an engine bug (AS007, as
+-- before). A change that lands between the lease and the snapshot makes the digest older than the snapshot,
+-- which can only turn an error into a re-plan, never hide a change.
 
 create table private.planned_rules (
   booking_id uuid primary key references public.bookings (id) on delete cascade,
@@ -27,8 +31,9 @@ revoke all on private.planned_rules from public, anon, authenticated, service_ro
 -- booking's party size, time and held window, and its restaurant's time zone, tables (every one, with the
 -- flags and sizes the rules check), adjacency, service periods and combination limit.
 create function private.rules_digest(b public.bookings, p_settings private.pipeline_settings)
-returns text language sql stable set search_path = '' as $$
-  select pg_catalog.md5(pg_catalog.jsonb_build_object(
+returns text language plpgsql stable set search_path = '' as $$
+begin
+  return pg_catalog.md5(pg_catalog.jsonb_build_object(
     'party_size', b.party_size, 'start_at', b.start_at, 'end_at', b.end_at,
     'window', private.blocked_window(b)::text,
     'max_tables', p_settings.max_tables_per_booking,
@@ -43,38 +48,48 @@ returns text language sql stable set search_path = '' as $$
     'service_periods', (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.day_of_week, p.starts_at, p.ends_at)
                                                     order by p.day_of_week, p.starts_at, p.ends_at)
                           from public.service_periods p where p.restaurant_id = b.restaurant_id))::text);
-$$;
+end $$;
 
 -- Did the rules' inputs change since the snapshot this lease planned on? False when no digest was kept for
 -- this lease (an attempt begun before this migration): without evidence of a change, a broken rule stays
 -- the engine's.
 create function private.rules_changed_since_snapshot(b public.bookings, p_settings private.pipeline_settings)
-returns boolean language sql stable set search_path = '' as $$
-  select coalesce((select p.digest <> private.rules_digest(b, p_settings)
+returns boolean language plpgsql stable set search_path = '' as $$
+begin
+  return coalesce((select p.digest <> private.rules_digest(b, p_settings)
                      from private.planned_rules p
                     where p.booking_id = b.id and p.lease_token = b.lease_token), false);
-$$;
+end $$;
 
--- The snapshot's contents stay where they were defined; the snapshot handed to the engine now also leaves
--- its digest for the commit to compare with (only under a lease: a snapshot read outside an attempt plans
--- nothing).
-alter function private.assignment_snapshot(public.bookings, private.pipeline_settings) rename to snapshot_contents;
-comment on function private.snapshot_contents(public.bookings, private.pipeline_settings) is
-  'What the engine plans on: the booking, its restaurant''s usable tables, adjacency, busy intervals, policy and (re-optimisation on) the placed bookings. Read through private.assignment_snapshot, which also records the rules'' digest.';
+-- Keep the digest for the booking's current lease, for the snapshot about to be handed to the engine.
+create function private.remember_planned_rules(b public.bookings, p_settings private.pipeline_settings)
+returns void language plpgsql set search_path = '' as $$
+begin
+  insert into private.planned_rules (booking_id, lease_token, digest, planned_at)
+  values (b.id, b.lease_token, private.rules_digest(b, p_settings), pg_catalog.clock_timestamp())
+  on conflict (booking_id) do update
+    set lease_token = excluded.lease_token, digest = excluded.digest, planned_at = excluded.planned_at;
+end $$;
 
-create function private.assignment_snapshot(b public.bookings, p_settings private.pipeline_settings)
+-- A new lease means a new snapshot: remember what the rules read now.
+create function private.remember_rules_for_new_lease()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  perform private.remember_planned_rules(new, private.settings_for(new.restaurant_id));
+  return null;
+end $$;
+create trigger remember_rules_for_new_lease
+  after update on public.bookings
+  for each row when (new.lease_token is not null and new.lease_token is distinct from old.lease_token)
+  execute function private.remember_rules_for_new_lease();
+
+-- The fresh snapshot a commit hands back, with its digest kept for the next commit to compare with.
+create function private.replan_snapshot(b public.bookings, p_settings private.pipeline_settings)
 returns jsonb language plpgsql set search_path = '' as $$
 begin
-  if b.lease_token is not null then
-    insert into private.planned_rules (booking_id, lease_token, digest, planned_at)
-    values (b.id, b.lease_token, private.rules_digest(b, p_settings), pg_catalog.clock_timestamp())
-    on conflict (booking_id) do update
-      set lease_token = excluded.lease_token, digest = excluded.digest, planned_at = excluded.planned_at;
-  end if;
-  return private.snapshot_contents(b, p_settings);
+  perform private.remember_planned_rules(b, p_settings);
+  return private.assignment_snapshot(b, p_settings);
 end $$;
-comment on function private.assignment_snapshot(public.bookings, private.pipeline_settings) is
-  'The snapshot handed to the engine (private.snapshot_contents); under a lease it also records the digest of the rules'' inputs (private.planned_rules), so assignment_commit can tell a rule that changed since from an engine bug.';
 
 -- The answer to a plan that broke a rule because the rules changed under it: a conflict with a fresh snapshot
 -- and a reason that names the rule, recorded as a commit conflict.
@@ -90,7 +105,7 @@ begin
     'outcome', 'conflict',
     'reason', pg_catalog.format('rule_changed: the booking or its tables changed after the snapshot was taken (%s)',
                                 p_violation),
-    'snapshot', private.assignment_snapshot(b, p_settings));
+    'snapshot', private.replan_snapshot(b, p_settings));
 end $$;
 
 create or replace function public.assignment_commit(
@@ -153,7 +168,7 @@ begin
       raise;
     end;
     if moved is not null then
-      return moved || pg_catalog.jsonb_build_object('snapshot', private.assignment_snapshot(b, settings));
+      return moved || pg_catalog.jsonb_build_object('snapshot', private.replan_snapshot(b, settings));
     end if;
   end if;
   busy := private.busy_tables(b, p_table_ids);
@@ -163,7 +178,7 @@ begin
                                     'lock_wait_ms', lock_wait_ms),
       b.restaurant_id, b.id);
     return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
-                                         'snapshot', private.assignment_snapshot(b, settings));
+                                         'snapshot', private.replan_snapshot(b, settings));
   end if;
 
   perform private.seat_and_confirm(b, p_table_ids, 'auto', 'coordinator:' || p_strategy, p_strategy, null,
