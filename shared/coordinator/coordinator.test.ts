@@ -221,7 +221,11 @@ Deno.test("a snapshot that does not parse ends the attempt through fail, naming 
   });
   const outcome = await processBooking(store, BOOKING, "test", options());
   assertEquals(calls.commit.length, 0, "nothing is planned on it");
-  assertEquals([calls.fail.length, calls.fail[0].kind, calls.fail[0].leaseToken], [1, "error", LEASE]);
+  assertEquals(
+    [calls.fail.length, calls.fail[0].kind, calls.fail[0].leaseToken],
+    [1, "invalid_data", LEASE],
+    "one booking's data: retried, not counted toward the restaurant's breaker",
+  );
   assert(
     calls.fail[0].reason.startsWith("invalid_snapshot: the snapshot does not parse (tables.1.capacity: "),
     calls.fail[0].reason,
@@ -237,8 +241,59 @@ Deno.test("a fresh snapshot after a lost race that does not parse ends the attem
   });
   await processBooking(store, BOOKING, "test", options());
   assertEquals(calls.commit.length, 1);
-  assertEquals(calls.fail[0].kind, "error");
+  assertEquals(calls.fail[0].kind, "invalid_data");
   assert(calls.fail[0].reason.startsWith("invalid_snapshot: "), calls.fail[0].reason);
+});
+
+/** A commit that found a table taken out of service after the snapshot was taken: the fresh snapshot lacks it. */
+const ruleChanged = (outOfService: number): CommitResult => {
+  const fresh = rawSnapshot();
+  fresh.tables = fresh.tables.filter((t) => t.id !== tableId(outOfService));
+  return commitResultSchema.parse({
+    outcome: "conflict",
+    reason: `rule_changed: the booking or its tables changed after the snapshot was taken ` +
+      `(table_unavailable: T${outOfService} is inactive or out of service)`,
+    snapshot: fresh,
+  });
+};
+
+Deno.test("a rule that changed since the snapshot is re-planned on the fresh one, never an error", async () => {
+  const { logger, lines } = recordingLogger();
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: (args, call) => call === 0 ? ruleChanged(Number(args.tableIds[0].slice(-12))) : confirmed,
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options({ logger }));
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals(calls.fail.length, 0, "nothing reaches the breaker");
+  assertEquals(calls.commit.length, 2);
+  assert(
+    !calls.commit[1].tableIds.includes(calls.commit[0].tableIds[0]),
+    "the second plan leaves out the table taken out of service",
+  );
+  assert(
+    lines.some((l) =>
+      l.includes("the rules changed since the snapshot") && l.includes('"reason":"rule_changed"')
+    ),
+    "the re-plan is logged with its cause",
+  );
+});
+
+Deno.test("rules that keep changing end the attempt as a conflict naming the cause, not an error", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    commit: (args) => ruleChanged(Number(args.tableIds[0].slice(-12))),
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options({ maxReplans: 2 }));
+  assertEquals(calls.commit.length, 3);
+  assertEquals(calls.fail[0].kind, "conflict", "a conflict does not count toward the breaker");
+  assert(
+    calls.fail[0].reason.startsWith("rule_changed: the booking or its tables changed"),
+    calls.fail[0].reason,
+  );
+  assertEquals(outcome.outcome, "retry");
 });
 
 Deno.test("ids Postgres accepts but RFC 4122 does not are planned and committed like any other", async () => {

@@ -166,26 +166,42 @@ export async function processBooking(
         };
       }
       if (committed.outcome === "lease_lost") return { outcome: "lease_lost" };
+      // A conflict is a lost race for tables, or the booking or its floor plan changed after the snapshot
+      // was taken (`rule_changed: …`): either way a re-plan on the fresh snapshot, never a breaker error.
+      const ruleChanged = committed.reason?.startsWith("rule_changed:") ?? false;
       if (replans >= options.maxReplans || committed.snapshot === undefined || committed.snapshot === null) {
         return settle(
           await store.fail({
             ...lease,
             kind: "conflict",
-            reason: `conflict: lost ${replans + 1} races for tables (${
-              committed.busy_tables?.join(", ") ?? "?"
-            })`,
+            reason: ruleChanged
+              ? committed.reason!
+              : `conflict: lost ${replans + 1} races for tables (${
+                committed.busy_tables?.join(", ") ?? committed.reason ?? "?"
+              })`,
             durationMs: elapsed(),
             details: { replans },
           }),
         );
       }
-      log.info(SOURCE, "commit lost a race; re-planning", { booking_id: bookingId, replans: replans + 1 });
+      log.info(
+        SOURCE,
+        ruleChanged ? "the rules changed since the snapshot; re-planning" : "commit lost a race; re-planning",
+        {
+          booking_id: bookingId,
+          replans: replans + 1,
+          ...(ruleChanged ? { reason: code(committed.reason!) } : {}),
+        },
+      );
       snapshot = parseSnapshot(committed.snapshot);
     }
   } catch (error) {
-    // Anything unexpected (a snapshot the engine cannot read, an engine bug, a rule-breaking plan, a dropped
-    // connection) is an error for the breaker; Postgres schedules the retry. If even that fails, the lease
-    // expires and the sweeper takes over.
+    // Anything unexpected ends the attempt here; Postgres schedules the retry. An engine bug (an exception,
+    // or a plan that breaks a rule on the very snapshot it was given: a rule that changed since is a
+    // conflict, above) and an infrastructure failure (a dropped connection, a timeout) are errors for the
+    // restaurant's breaker. A snapshot that does not parse belongs to this booking's data: invalid_data,
+    // retried the same way but not counted, so one odd row cannot pause the restaurant. If even `fail`
+    // fails, the lease expires and the sweeper takes over.
     const message = error instanceof AttemptError
       ? `${error.code}: ${error.message}`
       : error instanceof StoreError && error.code === SQLSTATE.planBreaksRule
@@ -195,7 +211,7 @@ export async function processBooking(
     return settle(
       await store.fail({
         ...lease,
-        kind: "error",
+        kind: error instanceof AttemptError && error.code === "invalid_snapshot" ? "invalid_data" : "error",
         reason: scrub(message).slice(0, 400),
         durationMs: elapsed(),
         details: {},

@@ -3,7 +3,12 @@
 import type { Move } from "../domain/move.ts";
 import type { BeginResult, ClaimedNotification, CommitResult, FailResult } from "./results.ts";
 
-export type FailureKind = "no_fit" | "conflict" | "error";
+/**
+ * How an attempt ended without tables. `error` (infrastructure or engine) counts toward the restaurant's
+ * circuit breaker; `invalid_data` (this booking's snapshot does not parse) is retried the same way but does
+ * not, so one odd row cannot pause the restaurant.
+ */
+export type FailureKind = "no_fit" | "conflict" | "error" | "invalid_data";
 
 export interface BeginArgs {
   bookingId: string;

@@ -29,6 +29,9 @@ export const commitResultSchema = z.discriminatedUnion("outcome", [
   z.object({
     outcome: z.literal("conflict"),
     busy_tables: z.array(z.string()).optional(),
+    // Why, when it is not a lost race for tables: `rule_changed: …` (the booking or its floor plan changed
+    // after the snapshot was taken) or a booking to move that changed.
+    reason: z.string().optional(),
     snapshot: z.unknown().optional(),
   }),
   z.object({ outcome: z.literal("lease_lost") }),

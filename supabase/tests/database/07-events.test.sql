@@ -68,9 +68,10 @@ select is((select manual_review_reason from public.bookings where id = :'b'),
   'guest [email] asked to be called on [number]', 'the review reason is stored scrubbed');
 select is((select reason from public.booking_assignment_state_history where booking_id = :'b' and version = 2),
   'guest [email] asked to be called on [number]', 'so is the history reason');
-select is((select context ->> 'reason' from public.observability_events
+select is((select context - 'metadata' from public.observability_events
             where booking_id = :'b' and event_type = 'booking.assignment_state_transition'),
-  'guest [email] asked to be called on [number]', 'and the event''s');
+  '{"from": "created", "to": "manual_review", "version": 2, "reason": "free_text", "reason_chars": 44}'::jsonb,
+  'the event carries none of the caller''s words: free_text and their length');
 select is((select count(*)::int from public.observability_events e
             where e.booking_id = :'b' and (e.context::text like '%ada@%' or e.context::text like '%7946%')), 0,
   'no event of the booking carries the address or the number');

@@ -1,5 +1,5 @@
 begin;
-select plan(51);
+select plan(52);
 
 -- A restaurant open 11:00–23:00 UTC with a 2-top, two adjacent movable 4-tops, a fixed 6, a lone 4-top
 -- and a terrace 4.
@@ -121,9 +121,12 @@ select is((select count(*)::int from public.booking_table_assignments where book
 select tests.create_booking(:'rid', 2, '2030-01-09 20:00+00') as drifting \gset
 select public.assignment_begin(:'drifting') as drifting_began \gset
 update public.bookings set start_at = '2030-01-10 03:00+00', end_at = '2030-01-10 04:00+00' where id = :'drifting';
-select throws_like(format('select public.assignment_commit(%L, %L, array[%L]::uuid[], %L)', :'drifting',
-    (:'drifting_began'::jsonb) ->> 'lease_token', :'t1', 'test'),
-  '%outside_service_hours: 03:00–04:00%', 'commit refuses tables outside service hours');
+-- The rule changed under the plan (the booking moved after its snapshot was taken): a re-plan, not an error.
+select public.assignment_commit(:'drifting', ((:'drifting_began'::jsonb) ->> 'lease_token')::uuid, array[:'t1']::uuid[], 'test')
+  as drifting_commit \gset
+select is(:'drifting_commit'::jsonb ->> 'outcome', 'conflict', 'commit refuses tables outside service hours');
+select alike(:'drifting_commit'::jsonb ->> 'reason', 'rule_changed: %outside_service_hours: 03:00–04:00%',
+  'as a conflict whose reason names the rule that changed under the plan');
 
 -- The coordinator's events carry what the rollout plan's dashboards read.
 select is((select context ->> 'mode' from public.observability_events where booking_id = :'b' and event_type = 'coordinator.start'),
@@ -147,7 +150,7 @@ select is((select context ->> 'lock' from public.observability_events where book
   'lease', 'as coordinator.lock_contention on the lease');
 select public.assignment_fail(:'twice', ((:'twice_began'::jsonb) ->> 'lease_token')::uuid, 'error', 'error: planner crashed for ada@example.com');
 select is((select context from public.observability_events where booking_id = :'twice' and event_type = 'coordinator.error'),
-  '{"mode": "v3", "message": "error: planner crashed for [email]", "attempts": 1}'::jsonb,
+  '{"mode": "v3", "message": "error: planner crashed for [email]", "attempts": 1, "kind": "error", "counts_toward_breaker": true}'::jsonb,
   'an error is recorded as coordinator.error with the path''s mode, scrubbed');
 
 -- The calling function's max_parallel can lower the database's limit, never raise it.
