@@ -47,16 +47,12 @@ begin
   if (new.assignment_state is distinct from old.assignment_state
       or new.assignment_state_version is distinct from old.assignment_state_version)
      and not (new.assignment_state_version > old.assignment_state_version
-              and exists (select 1 from public.booking_assignment_state_history h
-                           where h.booking_id = old.id and h.version = old.assignment_state_version + 1
-                             and h.from_state = old.assignment_state)
-              and exists (select 1 from public.booking_assignment_state_history h
-                           where h.booking_id = old.id and h.version = new.assignment_state_version
-                             and h.to_state = new.assignment_state)
-              and (select count(*) from public.booking_assignment_state_history h
-                    where h.booking_id = old.id and h.version > old.assignment_state_version
-                      and h.version <= new.assignment_state_version)
-                  = new.assignment_state_version - old.assignment_state_version) then
+              and coalesce((select count(*) = new.assignment_state_version - old.assignment_state_version
+                                   and bool_or(h.version = old.assignment_state_version + 1 and h.from_state = old.assignment_state)
+                                   and bool_or(h.version = new.assignment_state_version and h.to_state = new.assignment_state)
+                              from public.booking_assignment_state_history h
+                             where h.booking_id = old.id and h.version > old.assignment_state_version
+                               and h.version <= new.assignment_state_version), false)) then
     raise exception using errcode = 'AS004',
       message = pg_catalog.format('the assignment state of booking %s can only change through transition_assignment_state()', old.id),
       hint = 'Call public.transition_assignment_state(booking_id, to_state, expected_version, reason).';

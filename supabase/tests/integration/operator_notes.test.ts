@@ -2,7 +2,13 @@
 // schema), stay with the booking: its history keeps them, no observability event carries them, and they go
 // when the booking is deleted.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, localDataApi, someDay } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  createRestaurant,
+  localDataApi,
+  someDay,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(2);
 const NOTE = "Maria Garcia called, nut allergy, lives at 12 Rose Lane";
@@ -11,6 +17,8 @@ Deno.test("an operator's note about a guest never reaches observability_events, 
   const { platform } = await localDataApi();
   const r = await createRestaurant(sql, { tables: [{ number: "N1", capacity: 4 }] });
   const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  // Cancelled once the pipeline is done with it (while it is being assigned, ops are asked to wait: AS008).
+  await waitForTerminal(sql, [booking], 20_000);
   const { error } = await platform.schema("ops").rpc("cancel_booking", {
     p_booking_id: booking,
     p_reason: NOTE,

@@ -30,8 +30,10 @@ async function run(script: string, ...args: string[]): Promise<void> {
 
 Deno.test("bookings that arrive while the function is down and Postgres crashes are all confirmed later", async () => {
   let sql = connect(2);
+  // Slots for all four, so each is dispatched at insert (none joins the restaurant's queue) and each nudge is lost.
   const r = await createRestaurant(sql, {
     tables: Array.from({ length: 6 }, (_, i) => ({ number: `V${i + 1}`, capacity: 4 })),
+    maxParallel: 4,
   });
   const day = someDay();
   // Everything this test counts is scoped to its own bookings and to what happened after this moment.
