@@ -20,10 +20,10 @@ export const dispatchBodySchema = z.object({
 }).strict();
 
 /** Due bookings one instance works on at once while draining. */
-const DRAIN_CLAIMERS = 4;
-/** A claimer with nothing to do looks again after this long… */
-const DRAIN_POLL_MS = 50;
-/** …and the drain ends once no claimer has found anything for this long… */
+const DRAIN_WORKERS = 4;
+/** With nothing due the drain looks again after this long… */
+const DRAIN_POLL_MS = 100;
+/** …and it ends once it has found nothing for this long… */
 const DRAIN_IDLE_MS = 1500;
 /** …or at the latest this long after it began (a queue left over is the next request's, or the sweeper's). */
 const DRAIN_MAX_MS = 120_000;
@@ -60,32 +60,55 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     return outcome;
   }
 
-  // Several claimers, each taking one due booking at a time, so a booking woken by a freed slot is taken as
-  // soon as any claimer is free instead of waiting for a whole batch to finish.
+  // One loop claims for up to DRAIN_WORKERS bookings at once and claims again the moment one of them is done,
+  // so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again every
+  // DRAIN_POLL_MS (one query, however many workers are idle).
   async function drain(): Promise<void> {
     drainUntil = Date.now() + config.drainBudgetMs;
     if (draining || config.drainBudgetMs === 0) return;
     draining = true;
-    let idleSince = Date.now();
     const hardStop = Date.now() + DRAIN_MAX_MS;
-    const claimer = async () => {
-      while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
-        const [id] = await store.claimDue({ limit: 1, visibilityMs: 10_000 });
-        if (id === undefined) {
-          await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-          continue;
-        }
-        idleSince = Date.now();
-        // Work found: the drain goes on for another budget, so a queue behind a full restaurant is
-        // drained by the instances that are already running.
-        drainUntil = Math.max(drainUntil, Date.now() + config.drainBudgetMs);
-        await run(id, "drain").catch((error) =>
-          logger.error("assignment.coordinator", `drain failed: ${error}`, { booking_id: id })
-        );
-      }
-    };
+    const running = new Set<Promise<unknown>>();
+    let idleSince = Date.now();
+    let finished = 0;
+    let nudge = () => {};
     try {
-      await Promise.all(Array.from({ length: DRAIN_CLAIMERS }, claimer));
+      while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
+        const seen = finished;
+        const free = DRAIN_WORKERS - running.size;
+        const due = free > 0 ? await store.claimDue({ limit: free, visibilityMs: 10_000 }) : [];
+        for (const id of due) {
+          const work = run(id, "drain")
+            .catch((error) =>
+              logger.error("assignment.coordinator", `drain failed: ${error}`, { booking_id: id })
+            )
+            .finally(() => {
+              running.delete(work);
+              finished++;
+              nudge();
+            });
+          running.add(work);
+        }
+        if (due.length > 0) {
+          idleSince = Date.now();
+          // Work found: the drain goes on for another budget, so a queue behind a full restaurant is drained
+          // by the instances already running.
+          drainUntil = Math.max(drainUntil, Date.now() + config.drainBudgetMs);
+          if (running.size < DRAIN_WORKERS) continue;
+        }
+        if (running.size > 0) idleSince = Date.now();
+        if (finished !== seen) continue; // a booking was done while claiming: its freed slot may have woken one
+        // Until a booking is done, or the poll interval passes.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, DRAIN_POLL_MS);
+          nudge = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        nudge = () => {};
+      }
+      await Promise.all(running);
     } finally {
       draining = false;
     }

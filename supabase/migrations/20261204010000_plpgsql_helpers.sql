@@ -507,4 +507,199 @@ begin
 end $$;
 
 
+-- The review alternatives' helpers, computed on every escalation under the restaurant's lock.
+create or replace function private.seating_options(b public.bookings)
+ returns jsonb
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  result jsonb;
+begin
+  select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('ids', o.ids, 'numbers', o.numbers)
+                                         order by o.rank, o.numbers), '[]'::jsonb)
+      from (
+        select pg_catalog.to_jsonb(array[t.id]) as ids, pg_catalog.to_jsonb(array[t.table_number]) as numbers,
+               t.capacity - b.party_size as rank
+          from private.usable_tables(b.restaurant_id) t
+         where b.party_size between t.min_party_size and t.max_party_size
+        union all
+        select pg_catalog.to_jsonb(g.table_ids),
+               (select pg_catalog.to_jsonb(pg_catalog.array_agg(t.table_number order by t.table_number))
+                  from public.restaurant_tables t where t.id = any(g.table_ids)),
+               100 * pg_catalog.cardinality(g.table_ids) + g.seats - b.party_size
+          from private.table_groups(b.restaurant_id, (private.settings_for(b.restaurant_id)).max_tables_per_booking) g
+         where g.seats >= b.party_size
+           and g.seats - (select min(t.capacity) from public.restaurant_tables t where t.id = any(g.table_ids))
+               < b.party_size) o
+    into result;
+  return result;
+end $$;
+
+-- first_free_option reads the tables taken over the window once, then walks the options in memory: in a
+-- full evening of a large room it used to query the assignments once per option (hundreds) per start time.
+create or replace function private.first_free_option(b public.bookings, p_options jsonb)
+ returns jsonb
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+declare
+  taken uuid[];
+begin
+  select coalesce(pg_catalog.array_agg(a.table_id), '{}') into taken
+    from public.booking_table_assignments a
+   where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
+     and a.during && private.blocked_window(b);
+  return (select o.choice
+            from pg_catalog.jsonb_array_elements(p_options) with ordinality o(choice, n)
+           where not exists (select 1 from pg_catalog.jsonb_array_elements_text(o.choice -> 'ids') x
+                              where x::uuid = any(taken))
+           order by o.n
+           limit 1);
+end $$;
+
+create or replace function private.alternative_starts(b public.bookings)
+ returns table(start_at timestamp with time zone, offset_minutes integer)
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  return query
+  select c.start_at, (extract(epoch from c.start_at - b.start_at) / 60)::integer
+      from public.restaurants r,
+           lateral (select pg_catalog.date_trunc('hour', b.start_at at time zone r.timezone)
+                           + pg_catalog.make_interval(mins => 15 * (extract(minute from b.start_at at time zone r.timezone)::integer / 15))
+                           as base) g,
+           lateral (select (g.base + pg_catalog.make_interval(mins => 15 * k)) at time zone r.timezone as start_at
+                      from pg_catalog.generate_series(-6, 6) k) c
+     where r.id = b.restaurant_id
+       and c.start_at <> b.start_at
+       and abs(extract(epoch from c.start_at - b.start_at)) <= 90 * 60
+       and c.start_at > pg_catalog.now()
+     order by abs(extract(epoch from c.start_at - b.start_at)), c.start_at;
+end $$;
+
+create or replace function private.alternative_json(b public.bookings, p_start_at timestamp with time zone, p_option jsonb)
+ returns jsonb
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  result jsonb;
+begin
+  select pg_catalog.jsonb_build_object(
+      'start_at', p_start_at,
+      'starts_local', pg_catalog.to_char(p_start_at at time zone r.timezone, 'YYYY-MM-DD HH24:MI'),
+      'offset_minutes', (extract(epoch from p_start_at - b.start_at) / 60)::integer,
+      'tables', p_option -> 'numbers', 'table_ids', p_option -> 'ids')
+      from public.restaurants r where r.id = b.restaurant_id
+    into result;
+  return result;
+end $$;
+
+create or replace function private.table_groups(p_restaurant_id uuid, p_max_tables integer)
+ returns table(table_ids uuid[], seats integer)
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  return query
+  with recursive
+      joinable as (
+        select t.id, t.zone_id, t.capacity from private.usable_tables(p_restaurant_id) t where t.movable),
+      link as (
+        select x.id as from_id, y.id as to_id, y.capacity as to_capacity
+          from public.table_adjacency a
+          join joinable x on x.id in (a.table_a, a.table_b)
+          join joinable y on y.id in (a.table_a, a.table_b) and y.id <> x.id
+         where a.restaurant_id = p_restaurant_id and x.zone_id = y.zone_id),
+      grp(members, seats) as (
+        select array[j.id], j.capacity from joinable j
+        union
+        select (select pg_catalog.array_agg(m order by m) from pg_catalog.unnest(g.members || l.to_id) m),
+               g.seats + l.to_capacity
+          from grp g join link l on l.from_id = any(g.members)
+         where pg_catalog.cardinality(g.members) < p_max_tables
+           and l.to_id > g.members[1] and not l.to_id = any(g.members))
+    select g.members, g.seats from grp g where pg_catalog.cardinality(g.members) >= 2
+     limit private.group_search_limit();
+end $$;
+
+create or replace function private.fixable_by_time(p_reason text)
+ returns boolean
+ language plpgsql
+ immutable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+begin
+  return pg_catalog.split_part(p_reason, ':', 1)
+           in ('no_table_fits', 'exact_search_budget_exhausted', 'outside_service_hours');
+end $$;
+
+create or replace function private.largest_combination(p_restaurant_id uuid, p_max_tables integer, p_enough integer default null::integer)
+ returns integer
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  result integer;
+begin
+  with found as materialized (select g.seats from private.table_groups(p_restaurant_id, p_max_tables) g)
+    select case
+      when (select count(*) from found) >= private.group_search_limit() then (
+        select max(z.seats) from (
+          select sum(t.capacity)::integer as seats
+            from (select u.zone_id, u.capacity,
+                         pg_catalog.row_number() over (partition by u.zone_id order by u.capacity desc) as rank
+                    from private.usable_tables(p_restaurant_id) u where u.movable) t
+           where t.rank <= p_max_tables group by t.zone_id) z)
+      else coalesce((select f.seats from found f where p_enough is not null and f.seats >= p_enough limit 1),
+                    (select max(f.seats) from found f)) end
+    into result;
+  return result;
+end $$;
+
+create or replace function private.max_parallel_report(p_restaurant_id uuid)
+ returns jsonb
+ language plpgsql
+ stable
+ set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  result jsonb;
+begin
+  select pg_catalog.jsonb_build_object(
+             'restaurant_id', p_restaurant_id,
+             'max_parallel', db.limit_,
+             'global_max_parallel', (private.settings_for(null)).max_parallel,
+             'restaurant_override', (select o.max_parallel from private.restaurant_pipeline_settings o
+                                      where o.restaurant_id = p_restaurant_id),
+             'function_cap_last_15_min', cap.value,
+             'effective_max_parallel', least(db.limit_, coalesce(cap.value, db.limit_)))
+      from (select (private.settings_for(p_restaurant_id)).max_parallel as limit_) db,
+           (select min((e.context ->> 'function_max_parallel')::integer) as value
+              from public.observability_events e
+             where e.source in ('assignment.coordinator', 'auto_assign')
+               and e.event_type in ('coordinator.start', 'auto_assign.attempt.start', 'coordinator.retry',
+                                    'auto_assign.retry_scheduled')
+               and e.created_at > pg_catalog.now() - interval '15 minutes'
+               and (p_restaurant_id is null or e.restaurant_id = p_restaurant_id)
+               and e.context ->> 'function_max_parallel' is not null) cap
+    into result;
+  return result;
+end $$;
+
 revoke all on all routines in schema private from public, anon, authenticated;

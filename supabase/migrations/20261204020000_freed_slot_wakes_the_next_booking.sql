@@ -11,6 +11,10 @@
 -- The queue is first come, first served by booking creation.
 
 create index bookings_deferred_idx on public.bookings (restaurant_id, created_at) where deferred_since is not null;
+-- The bookings holding or about to take a slot, counted on every insert: a handful per restaurant, however
+-- many wait in its queue.
+create index bookings_in_flight_idx on public.bookings (restaurant_id)
+  where assignment_state = 'assignment_in_progress' or (assignment_state = 'created' and deferred_since is null);
 
 create function private.wake_next_deferred()
 returns trigger language plpgsql security definer set search_path = '' as $$
