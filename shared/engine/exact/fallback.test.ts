@@ -7,6 +7,8 @@ import { planWithMoves } from "../reoptimize.ts";
 import { MIN, T0, table } from "../../testing/tables.ts";
 import { type ExactOutcome, planExactly } from "./fallback.ts";
 import type { ExactSolver } from "./highs.ts";
+import { countingShortfall } from "./counting.ts";
+import { buildProblem } from "./model.ts";
 
 const NO_FIT = "no_table_fits: no free table or combination seats the party";
 
@@ -325,4 +327,21 @@ Deno.test("property: the exact fallback's plans obey every rule and move no lock
   );
   // The generator must exercise both answers and real re-seatings, or the property proves little.
   assert(seen.none > 20 && seen.plan > 20 && seen.moved > 5, JSON.stringify(seen));
+});
+
+Deno.test("property: when counting proves a shortfall, brute force finds no assignment either", () => {
+  let shortfalls = 0;
+  fc.assert(
+    fc.property(arbitraryRoom, (s) => {
+      const problem = buildProblem(s);
+      const shortfall = problem && countingShortfall(problem, s.tables);
+      if (!shortfall) return;
+      assert(shortfall.need > shortfall.have, JSON.stringify(shortfall));
+      assertEquals(bruteForce(s), null, `counting found ${JSON.stringify(shortfall)}`);
+      shortfalls++;
+    }),
+    { numRuns: 600 },
+  );
+  // The generator must reach shortfalls, or the property proves little.
+  assert(shortfalls > 30, `${shortfalls} shortfalls`);
 });

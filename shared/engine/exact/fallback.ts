@@ -5,6 +5,7 @@
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
+import { countingShortfall } from "./counting.ts";
 import { decode } from "./decode.ts";
 import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
 import { toMilp } from "./milp.ts";
@@ -58,7 +59,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     movable,
     proven: true,
   });
-  if (!problem) return none();
+  // Most refusals in a full room are settled by counting, without loading or running the solver.
+  if (!problem || countingShortfall(problem, snapshot.tables)) return none();
   const solver = options.solver ?? highsSolver;
   let model = restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
   for (;;) {
