@@ -5,6 +5,7 @@
 // of each capacity and up or down, settle most refusals in a full room at once. Each such sum is a
 // combination of the exact model's rows, so this only finds what the solver would prove, much sooner.
 import type { Table } from "../../domain/snapshot.ts";
+import { stayInstants } from "./instant.ts";
 import type { ExactProblem } from "./model.ts";
 
 export interface Shortfall {
@@ -23,20 +24,17 @@ interface Weight {
 /** An instant of the new booking's stay at which its neighbours need more than the room has, or null. */
 export function countingShortfall(problem: ExactProblem, tables: readonly Table[]): Shortfall | null {
   const weights = weightsFor(tables);
-  const items = [problem.subject, ...problem.movable];
+  const { windowStart, windowEnd } = problem.subject;
+  const items = [problem.subject, ...problem.movable].filter((item) =>
+    item.windowStart < windowEnd && windowStart < item.windowEnd
+  );
   const usable = items.map((item) => new Set(item.options.flat()));
   const needs = items.map((item) =>
     weights.map((w) =>
       Math.min(...item.options.map((ids) => ids.reduce((n, id) => n + (w.of.get(id) ?? 0), 0)))
     )
   );
-  const { windowStart, windowEnd } = problem.subject;
-  // Present at an instant of the stay: only where some booking starts does the set present there grow.
-  const instants = new Set([windowStart]);
-  for (const item of problem.movable) {
-    if (item.windowStart > windowStart && item.windowStart < windowEnd) instants.add(item.windowStart);
-  }
-  for (const instant of instants) {
+  for (const instant of stayInstants(problem)) {
     const present = items.flatMap((item, i) =>
       item.windowStart <= instant && instant < item.windowEnd ? [i] : []
     );

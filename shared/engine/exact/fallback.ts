@@ -8,6 +8,7 @@ import type { Plan } from "../planner.ts";
 import { countingShortfall } from "./counting.ts";
 import { decode } from "./decode.ts";
 import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
+import { instantProgram, stayInstants } from "./instant.ts";
 import { toMilp } from "./milp.ts";
 import { buildProblem, clashFree, type ExactModel, type ModelOptions, restrict, span } from "./model.ts";
 
@@ -62,6 +63,13 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   // Most refusals in a full room are settled by counting, without loading or running the solver.
   if (!problem || countingShortfall(problem, snapshot.tables)) return none();
   const solver = options.solver ?? highsSolver;
+  // The full model branches over permutations of interchangeable tables; the relaxation at each instant of
+  // the stay counts them instead, and settles most of the refusals counting alone cannot.
+  for (const instant of stayInstants(problem)) {
+    const program = instantProgram(problem, instant);
+    const left = limit - (performance.now() - started);
+    if (program && left > 0 && await solver.decide(program, left) === "infeasible") return none();
+  }
   let model = restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
   for (;;) {
     const left = limit - (performance.now() - started);

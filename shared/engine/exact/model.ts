@@ -16,6 +16,8 @@ export interface ExactItem {
   readonly options: readonly (readonly string[])[];
   /** The option the booking holds now; null for the new booking. */
   readonly current: number | null;
+  /** Every arrangement the rules allow the booking, whatever holds the tables. */
+  readonly rules: readonly (readonly string[])[];
 }
 
 export interface ExactProblem {
@@ -68,7 +70,7 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     tableIds.every((id) => (fixed.get(id) ?? []).every((h) => !overlaps(h.start, h.end, start, end)));
   // Many bookings share a party size and channel: list each kind's arrangements once.
   const arrangements = new Map<string, string[][]>();
-  const optionsFor = (id: string, partySize: number, start: number, end: number) => {
+  const rulesFor = (id: string, partySize: number) => {
     const tables = eligible(snapshot.tables, options.tablesFor?.(id));
     const kind = `${partySize}|${tables.map((t) => t.id).join()}`;
     let all = arrangements.get(kind);
@@ -81,24 +83,23 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
       }).map((c) => c.tables.map((t) => t.id));
       arrangements.set(kind, all);
     }
-    return all.filter((ids) => open(ids, start, end));
+    return all;
   };
 
-  const subjectOptions = optionsFor(
-    snapshot.bookingId,
-    snapshot.partySize,
-    snapshot.windowStart,
-    snapshot.windowEnd,
-  );
+  const subjectRules = rulesFor(snapshot.bookingId, snapshot.partySize);
+  const subjectOptions = subjectRules.filter((ids) => open(ids, snapshot.windowStart, snapshot.windowEnd));
   if (subjectOptions.length === 0) return null;
   const movable: ExactItem[] = [];
   for (const p of free) {
-    const opts = optionsFor(p.id, p.partySize, p.windowStart, p.windowEnd);
+    const rules = rulesFor(p.id, p.partySize);
+    const opts = rules.filter((ids) => open(ids, p.windowStart, p.windowEnd));
     const key = setKey(p.tableIds);
-    let current = opts.findIndex((ids) => setKey(ids) === key);
+    let current = p.tableIds.length === 0 ? -1 : opts.findIndex((ids) =>
+      ids.length === p.tableIds.length && ids.includes(p.tableIds[0]) && setKey(ids) === key
+    );
     // Staying put is always allowed, even on tables the rules would no longer offer (edited since).
     if (current < 0) current = opts.push([...p.tableIds]) - 1;
-    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current });
+    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current, rules });
   }
   return {
     subject: {
@@ -107,6 +108,7 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
       windowEnd: snapshot.windowEnd,
       options: subjectOptions,
       current: null,
+      rules: subjectRules,
     },
     movable,
   };
