@@ -57,7 +57,9 @@ export function instantProgram(problem: ExactProblem, instant: number): IntegerP
     parent.set(id, r);
     return r;
   };
-  for (const { tables } of groups.values()) for (const id of tables.slice(1)) parent.set(root(id), root(tables[0]));
+  for (const { tables } of groups.values()) {
+    for (const id of tables.slice(1)) parent.set(root(id), root(tables[0]));
+  }
   const partGroups = new Map<string, { tables: readonly string[]; slot: string }[]>();
   for (const g of groups.values()) {
     const r = root(g.tables[0]);

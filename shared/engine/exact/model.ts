@@ -94,12 +94,21 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     const rules = rulesFor(p.id, p.partySize);
     const opts = rules.filter((ids) => open(ids, p.windowStart, p.windowEnd));
     const key = setKey(p.tableIds);
-    let current = p.tableIds.length === 0 ? -1 : opts.findIndex((ids) =>
-      ids.length === p.tableIds.length && ids.includes(p.tableIds[0]) && setKey(ids) === key
-    );
+    let current = p.tableIds.length === 0
+      ? -1
+      : opts.findIndex((ids) =>
+        ids.length === p.tableIds.length && ids.includes(p.tableIds[0]) && setKey(ids) === key
+      );
     // Staying put is always allowed, even on tables the rules would no longer offer (edited since).
     if (current < 0) current = opts.push([...p.tableIds]) - 1;
-    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current, rules });
+    movable.push({
+      id: p.id,
+      windowStart: p.windowStart,
+      windowEnd: p.windowEnd,
+      options: opts,
+      current,
+      rules,
+    });
   }
   return {
     subject: {
