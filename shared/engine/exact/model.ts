@@ -2,8 +2,8 @@
 // the rest keep. A binary per (booking, arrangement); each booking takes exactly one; no table holds two
 // bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
 // overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
-// relaxation around the new booking's window and widen it only when their answer clashes outside it, as
-// the benchmark's FCFS-repack yardstick does: most questions are settled by the bookings around the stay.
+// relaxation around the new booking's window and take the whole period only when its answer clashes
+// outside it: most questions are settled by the bookings around the stay.
 import type { PlacedBooking, Snapshot, Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
@@ -150,12 +150,13 @@ export function clashFree(problem: ExactProblem, model: ExactModel, choice: read
   return true;
 }
 
-/** The span of the model's windows: the next range to try when a relaxation's solution clashes outside. */
-export function span(model: ExactModel): [number, number] {
-  return [
-    Math.min(model.within[0], ...model.items.map((i) => i.windowStart)),
-    Math.max(model.within[1], ...model.items.map((i) => i.windowEnd)),
-  ];
+/** The whole problem as a model: every movable booking, clashes wherever they are. */
+export function whole(problem: ExactProblem): ExactModel {
+  const items = [problem.subject, ...problem.movable];
+  return restrict(problem, [
+    Math.min(...items.map((i) => i.windowStart)),
+    Math.max(...items.map((i) => i.windowEnd)),
+  ]);
 }
 
 /** The movable bookings whose windows chain into the new booking's window by overlapping. */
