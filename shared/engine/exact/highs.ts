@@ -142,6 +142,9 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
       // The objective counts moves, a whole number: a gap below one move is optimal.
       mip_abs_gap: 0.999,
       random_seed: 1,
+      // Presolve finds little to remove in these 0-1 models and costs time a full room cannot spare: without
+      // it, more of the 60-table room's hardest calls were settled within their budget.
+      presolve: "off",
     });
     model.run();
     const code = model.getModelStatus();
