@@ -139,9 +139,27 @@ Deno.test("running out of budget is its own verdict and reason, never taken for 
   assertEquals(
     result.plan.reason,
     "exact_search_budget_exhausted: no free table or combination seats the party; the exact search over the " +
-      "2 bookings that may still move ran out of its 250 ms budget before finding a re-seating or proving " +
-      "there is none",
+      "2 bookings that may still move ran out of its 250 ms budget before finding the re-seating with the " +
+      "fewest moves or proving there is none",
   );
+});
+
+Deno.test("a re-seating found without proof of the fewest moves is never committed", async () => {
+  const { tables, placed, adjacency } = chain();
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const solved = await exactly(s);
+  assert(solved.verdict === "plan");
+  // The same answer, but the time ran out before it was proven to move as few bookings as any.
+  const unproven: ExactSolver = {
+    solve: (milp, ms) =>
+      highsSolver.solve(milp, ms).then((a) => (a.status === "optimal" ? { ...a, status: "feasible" } : a)),
+    decide: highsSolver.decide,
+  };
+  const result = await exactly(s, unproven);
+  assertEquals(result.verdict, "budget_exhausted");
+  assertEquals(result.moves, []);
+  assert(result.plan.decision === "no_fit");
+  assert(result.plan.reason.includes("fewest moves"), result.plan.reason);
 });
 
 Deno.test("a booking only partly in the snapshot's view keeps its tables", async () => {
