@@ -522,6 +522,7 @@ Deno.test("when the exact fallback runs out of budget, the booking goes to revie
         budgets.push(limit);
         return Promise.resolve({ status: "budget_exhausted", why: "time" });
       },
+      decide: () => Promise.resolve("undecided"),
     },
   });
   assert(budgets.length === 1 && budgets[0] > 250 && budgets[0] <= 300, `the configured budget: ${budgets}`);
@@ -538,7 +539,10 @@ Deno.test("without re-optimisation the exact fallback never runs", async () => {
   });
   await processBooking(store, BOOKING, "test", {
     ...options(),
-    exactSolver: { solve: () => Promise.reject(new Error("the exact fallback ran")) },
+    exactSolver: {
+      solve: () => Promise.reject(new Error("the exact fallback ran")),
+      decide: () => Promise.reject(new Error("the exact fallback ran")),
+    },
   });
   assertEquals(calls.fail[0].details.exact, undefined);
   assert(calls.fail[0].reason.startsWith("no_table_fits: "));

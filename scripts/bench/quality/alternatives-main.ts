@@ -13,7 +13,8 @@ import { generateDay, MIXES, type MixId } from "./demand.ts";
 import { channelTables } from "./floor.ts";
 import { layoutById, LAYOUTS } from "./layouts.ts";
 import { replayStrategy } from "./policies.ts";
-import { seatingAlternatives } from "./review-alternatives.ts";
+import { type AlternativesInput, seatingAlternatives } from "./review-alternatives.ts";
+import { type MissCause, missCauses } from "./review-misses.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +43,9 @@ interface LoadResult {
   /** |offset| of every alternative offered, minutes. */
   all: number[];
   alternativesPerReview: number[];
+  /** Reviews without an alternative, by cause (a miss may have several). */
+  misses: Record<MissCause, number>;
+  walkInMisses: number;
 }
 
 const MIN = 60_000;
@@ -55,6 +59,8 @@ for (const load of loads) {
     nearest: [],
     all: [],
     alternativesPerReview: [],
+    misses: { no_arrangement: 0, saturation: 0, past: 0, service_start: 0, service_end: 0 },
+    walkInMisses: 0,
   };
   byLoad.set(load, result);
   for (const seed of seeds) {
@@ -63,7 +69,7 @@ for (const load of loads) {
         const day = generateDay(layout, mix, load, seed);
         result.requests += day.requests.length;
         replayStrategy(day, DEFAULT_STRATEGY, (r, seated) => {
-          const found = seatingAlternatives({
+          const input: AlternativesInput = {
             partySize: r.partySize,
             startAt: r.startAt,
             stayMs: r.diningMinutes * MIN,
@@ -75,10 +81,15 @@ for (const load of loads) {
             maxTables: layout.maxTables,
             isOpen: (start, end) => start >= day.serviceStart && end <= day.serviceEnd,
             isFree: (ids, start, end) => seated.isFree(ids, start, end),
-          });
+          };
+          const found = seatingAlternatives(input);
           result.reviews++;
           result.alternativesPerReview.push(found.length);
-          if (found.length === 0) return;
+          if (found.length === 0) {
+            for (const cause of missCauses(input)) result.misses[cause]++;
+            if (r.walkIn) result.walkInMisses++;
+            return;
+          }
           result.withAlternative++;
           result.nearest.push(Math.abs(found[0].offsetMinutes));
           for (const a of found) result.all.push(Math.abs(a.offsetMinutes));
@@ -112,6 +123,21 @@ const summary = [
   "| ------ | -------- | ------- | -------------------- | ----------------------- | ----------- | ----------- | ------- | ------- | ----------------------- |",
   ...rows,
   "",
+  "Reviews without an alternative, by what happened to the 12 grid times within ±90 minutes: all open and " +
+  "full (peak saturation), or some cut because they were before the request was made (walk-ins, late " +
+  "bookings), or outside the service (its start or its end); a miss cut both ways counts in both columns. " +
+  "Shares are of the misses.",
+  "",
+  "| load ρ | misses | saturation (all full) | before the request | after the close | before the opening | no arrangement | walk-ins among misses |",
+  "| ------ | ------ | --------------------- | ------------------ | --------------- | ------------------ | -------------- | --------------------- |",
+  ...[...byLoad.values()].map((r) => {
+    const n = r.reviews - r.withAlternative;
+    const m = r.misses;
+    return `| ${r.load} | ${n} | ${pct(m.saturation, n)} | ${pct(m.past, n)} | ${pct(m.service_end, n)} | ${
+      pct(m.service_start, n)
+    } | ${pct(m.no_arrangement, n)} | ${pct(r.walkInMisses, n)} |`;
+  }),
+  "",
 ].join("\n");
 
 await Deno.mkdir(args.out, { recursive: true });
@@ -133,6 +159,8 @@ await Deno.writeTextFile(
         nearest_offset_p90: r.nearest.length ? percentile(r.nearest, 90) : null,
         offset_p50: r.all.length ? percentile(r.all, 50) : null,
         offset_p90: r.all.length ? percentile(r.all, 90) : null,
+        misses_by_cause: r.misses,
+        walk_in_misses: r.walkInMisses,
       })),
     },
     null,

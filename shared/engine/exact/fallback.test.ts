@@ -6,7 +6,10 @@ import { seatingRuleBroken } from "../../testing/rules.ts";
 import { planWithMoves } from "../reoptimize.ts";
 import { MIN, T0, table } from "../../testing/tables.ts";
 import { type ExactOutcome, planExactly } from "./fallback.ts";
-import type { ExactSolver } from "./highs.ts";
+import { type ExactSolver, highsSolver } from "./highs.ts";
+import { instantProgram, stayInstants } from "./instant.ts";
+import { countingShortfall } from "./counting.ts";
+import { buildProblem } from "./model.ts";
 
 const NO_FIT = "no_table_fits: no free table or combination seats the party";
 
@@ -98,15 +101,33 @@ Deno.test("the exact fallback never moves a locked booking: with the chain locke
 
 Deno.test("a block no booking explains is fixed, and a new party with nothing open is refused without a solve", async () => {
   const four = table(1, 4);
-  const solver: ExactSolver = { solve: () => Promise.reject(new Error("the solver is not needed")) };
+  const unneeded = () => Promise.reject(new Error("the solver is not needed"));
+  const solver: ExactSolver = { solve: unneeded, decide: unneeded };
   const blocks = [{ tableId: four.id, start: T0, end: T0 + 120 * MIN }];
   const result = await exactly(snapshot([four], [], { partySize: 4 }, { blocks }), solver);
   assertEquals(result.verdict, "none");
 });
 
+Deno.test("two rows of three 4-tops seat two pairs at once, not three: the instant's packings prove it without the full model", async () => {
+  const tables = [1, 2, 3, 4, 5, 6].map((n) => table(n, 4));
+  const [a, b, c, d, e, f] = tables;
+  const adjacency: [string, string][] = [[a.id, b.id], [b.id, c.id], [d.id, e.id], [e.id, f.id]];
+  const placed = [booking("six-1", 6, [a, b], 0, 90), booking("six-2", 6, [e, f], 0, 90)];
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const problem = buildProblem(s)!;
+  assertEquals(countingShortfall(problem, tables), null, "six tables for three pairs: counting sees room");
+  const fullModel = () => Promise.reject(new Error("the full model is not needed"));
+  const result = await exactly(s, { solve: fullModel, decide: highsSolver.decide });
+  assertEquals(result.verdict, "none");
+  assertEquals(bruteForce(s), null);
+});
+
 Deno.test("running out of budget is its own verdict and reason, never taken for none", async () => {
   const { tables, placed, adjacency } = chain();
-  const solver: ExactSolver = { solve: () => Promise.resolve({ status: "budget_exhausted", why: "time" }) };
+  const solver: ExactSolver = {
+    solve: () => Promise.resolve({ status: "budget_exhausted", why: "time" }),
+    decide: () => Promise.resolve("undecided"),
+  };
   const result = await planExactly(snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 }), {
     strategy: "scarcity_fit",
     noFitReason: NO_FIT,
@@ -118,9 +139,27 @@ Deno.test("running out of budget is its own verdict and reason, never taken for 
   assertEquals(
     result.plan.reason,
     "exact_search_budget_exhausted: no free table or combination seats the party; the exact search over the " +
-      "2 bookings that may still move ran out of its 250 ms budget before finding a re-seating or proving " +
-      "there is none",
+      "2 bookings that may still move ran out of its 250 ms budget before finding the re-seating with the " +
+      "fewest moves or proving there is none",
   );
+});
+
+Deno.test("a re-seating found without proof of the fewest moves is never committed", async () => {
+  const { tables, placed, adjacency } = chain();
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const solved = await exactly(s);
+  assert(solved.verdict === "plan");
+  // The same answer, but the time ran out before it was proven to move as few bookings as any.
+  const unproven: ExactSolver = {
+    solve: (milp, ms) =>
+      highsSolver.solve(milp, ms).then((a) => (a.status === "optimal" ? { ...a, status: "feasible" } : a)),
+    decide: highsSolver.decide,
+  };
+  const result = await exactly(s, unproven);
+  assertEquals(result.verdict, "budget_exhausted");
+  assertEquals(result.moves, []);
+  assert(result.plan.decision === "no_fit");
+  assert(result.plan.reason.includes("fewest moves"), result.plan.reason);
 });
 
 Deno.test("a booking only partly in the snapshot's view keeps its tables", async () => {
@@ -325,4 +364,42 @@ Deno.test("property: the exact fallback's plans obey every rule and move no lock
   );
   // The generator must exercise both answers and real re-seatings, or the property proves little.
   assert(seen.none > 20 && seen.plan > 20 && seen.moved > 5, JSON.stringify(seen));
+});
+
+Deno.test("property: when counting proves a shortfall, brute force finds no assignment either", () => {
+  let shortfalls = 0;
+  fc.assert(
+    fc.property(arbitraryRoom, (s) => {
+      const problem = buildProblem(s);
+      const shortfall = problem && countingShortfall(problem, s.tables);
+      if (!shortfall) return;
+      assert(shortfall.need > shortfall.have, JSON.stringify(shortfall));
+      assertEquals(bruteForce(s), null, `counting found ${JSON.stringify(shortfall)}`);
+      shortfalls++;
+    }),
+    { numRuns: 600 },
+  );
+  // The generator must reach shortfalls, or the property proves little.
+  assert(shortfalls > 30, `${shortfalls} shortfalls`);
+});
+
+Deno.test("property: when the relaxation at an instant has no packing, brute force finds no assignment either", async () => {
+  let infeasible = 0;
+  await fc.assert(
+    fc.asyncProperty(arbitraryRoom, async (s) => {
+      const problem = buildProblem(s);
+      if (!problem) return;
+      for (const instant of stayInstants(problem)) {
+        const program = instantProgram(problem, instant);
+        assert(program !== null, "a small room's packings are all listed");
+        if (await highsSolver.decide(program, 10_000) !== "infeasible") continue;
+        assertEquals(bruteForce(s), null, `no packing at ${instant}`);
+        infeasible++;
+        return;
+      }
+    }),
+    { numRuns: 600 },
+  );
+  // The generator must reach refusals the relaxation proves, or the property proves little.
+  assert(infeasible > 30, `${infeasible} refusals proven`);
 });

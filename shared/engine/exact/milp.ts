@@ -25,7 +25,11 @@ export function toMilp(model: ExactModel): Milp {
     item.options.forEach((tableIds, k) => {
       const column = cost.length;
       cost.push(item.current === null || item.current === k ? 0 : 1);
-      for (const id of tableIds) uses.set(id, [...(uses.get(id) ?? []), { item: i, column }]);
+      for (const id of tableIds) {
+        const onTable = uses.get(id);
+        if (onTable) onTable.push({ item: i, column });
+        else uses.set(id, [{ item: i, column }]);
+      }
     });
   });
   const rows: number[][] = model.items.map((item, i) => item.options.map((_, k) => columnOf[i] + k));

@@ -2,8 +2,8 @@
 // the rest keep. A binary per (booking, arrangement); each booking takes exactly one; no table holds two
 // bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
 // overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
-// relaxation around the new booking's window and widen it only when their answer clashes outside it, as
-// the benchmark's FCFS-repack yardstick does: most questions are settled by the bookings around the stay.
+// relaxation around the new booking's window and take the whole period only when its answer clashes
+// outside it: most questions are settled by the bookings around the stay.
 import type { PlacedBooking, Snapshot, Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
@@ -16,6 +16,8 @@ export interface ExactItem {
   readonly options: readonly (readonly string[])[];
   /** The option the booking holds now; null for the new booking. */
   readonly current: number | null;
+  /** Every arrangement the rules allow the booking, whatever holds the tables. */
+  readonly rules: readonly (readonly string[])[];
 }
 
 export interface ExactProblem {
@@ -68,7 +70,7 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     tableIds.every((id) => (fixed.get(id) ?? []).every((h) => !overlaps(h.start, h.end, start, end)));
   // Many bookings share a party size and channel: list each kind's arrangements once.
   const arrangements = new Map<string, string[][]>();
-  const optionsFor = (id: string, partySize: number, start: number, end: number) => {
+  const rulesFor = (id: string, partySize: number) => {
     const tables = eligible(snapshot.tables, options.tablesFor?.(id));
     const kind = `${partySize}|${tables.map((t) => t.id).join()}`;
     let all = arrangements.get(kind);
@@ -81,24 +83,32 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
       }).map((c) => c.tables.map((t) => t.id));
       arrangements.set(kind, all);
     }
-    return all.filter((ids) => open(ids, start, end));
+    return all;
   };
 
-  const subjectOptions = optionsFor(
-    snapshot.bookingId,
-    snapshot.partySize,
-    snapshot.windowStart,
-    snapshot.windowEnd,
-  );
+  const subjectRules = rulesFor(snapshot.bookingId, snapshot.partySize);
+  const subjectOptions = subjectRules.filter((ids) => open(ids, snapshot.windowStart, snapshot.windowEnd));
   if (subjectOptions.length === 0) return null;
   const movable: ExactItem[] = [];
   for (const p of free) {
-    const opts = optionsFor(p.id, p.partySize, p.windowStart, p.windowEnd);
+    const rules = rulesFor(p.id, p.partySize);
+    const opts = rules.filter((ids) => open(ids, p.windowStart, p.windowEnd));
     const key = setKey(p.tableIds);
-    let current = opts.findIndex((ids) => setKey(ids) === key);
+    let current = p.tableIds.length === 0
+      ? -1
+      : opts.findIndex((ids) =>
+        ids.length === p.tableIds.length && ids.includes(p.tableIds[0]) && setKey(ids) === key
+      );
     // Staying put is always allowed, even on tables the rules would no longer offer (edited since).
     if (current < 0) current = opts.push([...p.tableIds]) - 1;
-    movable.push({ id: p.id, windowStart: p.windowStart, windowEnd: p.windowEnd, options: opts, current });
+    movable.push({
+      id: p.id,
+      windowStart: p.windowStart,
+      windowEnd: p.windowEnd,
+      options: opts,
+      current,
+      rules,
+    });
   }
   return {
     subject: {
@@ -107,6 +117,7 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
       windowEnd: snapshot.windowEnd,
       options: subjectOptions,
       current: null,
+      rules: subjectRules,
     },
     movable,
   };
@@ -139,12 +150,13 @@ export function clashFree(problem: ExactProblem, model: ExactModel, choice: read
   return true;
 }
 
-/** The span of the model's windows: the next range to try when a relaxation's solution clashes outside. */
-export function span(model: ExactModel): [number, number] {
-  return [
-    Math.min(model.within[0], ...model.items.map((i) => i.windowStart)),
-    Math.max(model.within[1], ...model.items.map((i) => i.windowEnd)),
-  ];
+/** The whole problem as a model: every movable booking, clashes wherever they are. */
+export function whole(problem: ExactProblem): ExactModel {
+  const items = [problem.subject, ...problem.movable];
+  return restrict(problem, [
+    Math.min(...items.map((i) => i.windowStart)),
+    Math.max(...items.map((i) => i.windowEnd)),
+  ]);
 }
 
 /** The movable bookings whose windows chain into the new booking's window by overlapping. */
