@@ -1,5 +1,5 @@
 begin;
-select plan(27);
+select plan(31);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -81,6 +81,19 @@ select ok((select bool_and(next_attempt_at > now()) from public.bookings where i
 select tests.create_booking(:'r1', 2, '2030-01-08 19:00+00') as fifth \gset
 select ok(exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fifth' || '%'),
   'with a slot free again, a new booking is dispatched as usual');
+
+-- The claim loop takes a new booking whose dispatch is late, once.
+select tests.create_restaurant('Late dispatch') as r2 \gset
+select tests.add_table(:'r2', 'L1', 4) \gset
+select tests.create_booking(:'r2', 2, '2030-01-09 19:00+00') as late \gset
+select ok(not (:'late' = any(public.assignment_claim_due(1000, :'r2', 10000, now() + interval '100 milliseconds'))),
+  'a new booking is left to its own dispatch for a moment');
+select ok(:'late' = any(public.assignment_claim_due(1000, :'r2', 10000, now() + interval '300 milliseconds')),
+  'then a running coordinator''s claim loop takes it');
+select ok(not (:'late' = any(public.assignment_claim_due(1000, :'r2', 10000, now() + interval '2 seconds'))),
+  'and no other claimer takes it again while it is claimed');
+select ok(:'late' = any(public.assignment_claim_due(1000, :'r2', 10000, now() + interval '11 seconds')),
+  'unless the claimer never began it (due again after the visibility timeout)');
 
 select * from finish();
 rollback;
