@@ -2,8 +2,9 @@
 -- it was due again 200 ms later and every coordinator that claimed it found the slots still full: in a
 -- reservation drop (300 bookings for one restaurant within a second) that was four to six dispatches per
 -- booking, each a full assignment_begin under the restaurant's lock. Now:
---   * a freed slot (a booking leaving assignment_in_progress, however it leaves) makes the restaurant's
---     longest-waiting deferred booking due at once, so the claim loops of running coordinators take it next;
+--   * a freed slot (a booking leaving assignment_in_progress, however it leaves, or a dispatched booking
+--     ending before it began) makes the restaurant's longest-waiting deferred booking due at once, so the
+--     claim loops of running coordinators take it next;
 --   * a new booking for a restaurant whose slots are all taken (by bookings in progress, or dispatched and
 --     about to begin) joins the queue at once, deferred and not dispatched: each of the bookings ahead wakes
 --     the next one when it leaves its slot;
@@ -28,8 +29,13 @@ begin
                 for update skip locked);
   return null;
 end $$;
+-- A slot frees when a booking leaves assignment_in_progress, and also when a booking dispatched but not yet
+-- begun, which the queue counted as taking one, ends without ever running (cancelled, or sent to review by a
+-- capacity check).
 create trigger wake_next_deferred after update of assignment_state on public.bookings
-  for each row when (old.assignment_state = 'assignment_in_progress' and new.assignment_state <> 'assignment_in_progress')
+  for each row when (old.assignment_state = 'assignment_in_progress' and new.assignment_state <> 'assignment_in_progress'
+                     or old.assignment_state in ('created', 'capacity_verified') and old.deferred_since is null
+                        and new.assignment_state in ('manual_review', 'cancelled'))
   execute function private.wake_next_deferred();
 
 -- prepare_new_booking as before, plus the queue.

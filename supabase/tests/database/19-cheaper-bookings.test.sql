@@ -1,5 +1,5 @@
 begin;
-select plan(31);
+select plan(33);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -81,6 +81,18 @@ select ok((select bool_and(next_attempt_at > now()) from public.bookings where i
 select tests.create_booking(:'r1', 2, '2030-01-08 19:00+00') as fifth \gset
 select ok(exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fifth' || '%'),
   'with a slot free again, a new booking is dispatched as usual');
+
+-- A dispatched booking that ends before it ever began frees the slot it was counted in, too.
+select tests.create_restaurant('Cancelled early') as r3 \gset
+select tests.add_table(:'r3', 'C1', 4) \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'r3', 1);
+select tests.create_booking(:'r3', 2, '2030-01-10 19:00+00') as early \gset
+select tests.create_booking(:'r3', 2, '2030-01-10 20:00+00') as behind \gset
+select ok((select deferred_since is not null from public.bookings where id = :'behind'),
+  'a booking behind one dispatched but not begun waits in the queue');
+select public.cancel_booking(:'early', 'guest cancelled');
+select is((select next_attempt_at from public.bookings where id = :'behind'), now(),
+  'and is woken when that booking is cancelled before it began');
 
 -- The claim loop takes a new booking whose dispatch is late, once.
 select tests.create_restaurant('Late dispatch') as r2 \gset
