@@ -1,5 +1,5 @@
 begin;
-select plan(33);
+select plan(37);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -66,10 +66,10 @@ update public.bookings set created_at = now() - interval '1 minute' where id = :
 select is(public.assignment_begin(:'first') ->> 'outcome', 'ready', 'the first booking takes the only slot');
 select is(public.assignment_begin(:'second') ->> 'outcome', 'rate_limited', 'the second finds it taken');
 select public.assignment_begin(:'third');
-select ok((select next_attempt_at >= now() + interval '25 seconds' from public.bookings where id = :'second'),
+select ok((select next_attempt_at >= now() + interval '5 seconds' from public.bookings where id = :'second'),
   'and waits to be woken, not to poll (due again only after the fallback)');
 select tests.create_booking(:'r1', 2, '2030-01-07 22:00+00') as fourth \gset
-select ok((select deferred_since is not null and next_attempt_at >= now() + interval '25 seconds' from public.bookings where id = :'fourth'),
+select ok((select deferred_since is not null and next_attempt_at >= now() + interval '5 seconds' from public.bookings where id = :'fourth'),
   'a booking made while the slots are taken and others wait joins the queue at once');
 select ok(not exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fourth' || '%'),
   'without being dispatched');
@@ -78,9 +78,11 @@ select public.assignment_fail(:'first', :'lease', 'no_fit', 'no_fit: test');
 select is((select next_attempt_at from public.bookings where id = :'second'), now(),
   'the slot the first booking frees makes the longest-waiting one due at once');
 select ok((select bool_and(next_attempt_at > now()) from public.bookings where id in (:'third', :'fourth')), 'and only that one');
-select tests.create_booking(:'r1', 2, '2030-01-08 19:00+00') as fifth \gset
+select tests.create_restaurant('Free slot') as r5 \gset
+select tests.add_table(:'r5', 'F1', 4) \gset
+select tests.create_booking(:'r5', 2, '2030-01-08 19:00+00') as fifth \gset
 select ok(exists (select 1 from net.http_request_queue q where pg_catalog.convert_from(q.body, 'UTF8') like '%' || :'fifth' || '%'),
-  'with a slot free again, a new booking is dispatched as usual');
+  'with a slot free, a new booking is dispatched as usual');
 
 -- A dispatched booking that ends before it ever began frees the slot it was counted in, too.
 select tests.create_restaurant('Cancelled early') as r3 \gset
@@ -93,6 +95,28 @@ select ok((select deferred_since is not null from public.bookings where id = :'b
 select public.cancel_booking(:'early', 'guest cancelled');
 select is((select next_attempt_at from public.bookings where id = :'behind'), now(),
   'and is woken when that booking is cancelled before it began');
+
+-- A woken booking that leaves without running passes its slot on; a new booking does not jump the queue.
+select tests.create_restaurant('Passing on') as r4 \gset
+select tests.add_table(:'r4', 'P1', 4) \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'r4', 1);
+select tests.create_booking(:'r4', 2, '2030-01-11 19:00+00') as holder \gset
+select tests.create_booking(:'r4', 2, '2030-01-11 20:00+00') as y \gset
+select tests.create_booking(:'r4', 2, '2030-01-11 21:00+00') as z \gset
+update public.bookings set created_at = now() - interval '2 minutes' where id = :'y';
+update public.bookings set created_at = now() - interval '1 minute' where id = :'z';
+select public.assignment_begin(:'holder') ->> 'outcome' as holding \gset
+select lease_token as hold_lease from public.bookings where id = :'holder' \gset
+select public.assignment_fail(:'holder', :'hold_lease', 'no_fit', 'no_fit: test');
+select is((select array_agg(id order by created_at) from public.bookings where restaurant_id = :'r4' and next_attempt_at <= now() and deferred_since is not null),
+  array[:'y'::uuid], 'the freed slot wakes the longest-waiting booking only');
+select tests.create_booking(:'r4', 2, '2030-01-11 22:00+00') as w \gset
+select ok((select deferred_since is not null from public.bookings where id = :'w'),
+  'a booking made while a woken one is about to take the slot joins the queue behind it');
+select public.cancel_booking(:'y', 'guest cancelled');
+select is((select next_attempt_at from public.bookings where id = :'z'), now(),
+  'a woken booking cancelled before it ran passes the slot on to the next');
+select ok((select next_attempt_at > now() from public.bookings where id = :'w'), 'and only to the next');
 
 -- The claim loop takes a new booking whose dispatch is late, once.
 select tests.create_restaurant('Late dispatch') as r2 \gset
