@@ -14,6 +14,8 @@
 -- The queue is first come, first served by booking creation.
 
 create index bookings_deferred_idx on public.bookings (restaurant_id, created_at) where deferred_since is not null;
+-- The woken ones among them (due now), counted on every insert and every wake without reading the whole queue.
+create index bookings_woken_idx on public.bookings (restaurant_id, next_attempt_at) where deferred_since is not null;
 -- The bookings holding or about to take a slot, counted on every insert: a handful per restaurant, however
 -- many wait in its queue.
 create index bookings_in_flight_idx on public.bookings (restaurant_id)
