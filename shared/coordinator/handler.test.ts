@@ -56,3 +56,54 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
   }
   assertEquals(calls, []);
 });
+
+Deno.test("after a request the drain works through every due booking once, never more than four at a time", async () => {
+  const queue = Array.from({ length: 10 }, () => crypto.randomUUID());
+  const begun: string[] = [];
+  const claimLimits: number[] = [];
+  let inFlight = 0;
+  let peak = 0;
+  const store: AssignmentStore = {
+    ...untouchedStore().store,
+    claimDue: ({ limit }) => {
+      claimLimits.push(limit + inFlight);
+      return Promise.resolve(queue.splice(0, limit));
+    },
+    begin: async ({ bookingId }) => {
+      begun.push(bookingId);
+      peak = Math.max(peak, ++inFlight);
+      // Let the other workers and the claim loop run while this one is busy.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
+    },
+  };
+  // Catch the background work the handler hands to the runtime, to wait for the drain to end.
+  const background: Promise<unknown>[] = [];
+  const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
+  runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+  try {
+    const handler = createCoordinatorHandler({
+      store,
+      config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+      logger: silentLogger,
+    });
+    const first = crypto.randomUUID();
+    const response = await handler(
+      new Request("http://local/functions/v1/assignment-coordinator", {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+        body: JSON.stringify({ booking_id: first }),
+      }),
+    );
+    assertEquals(response.status, 200);
+    await Promise.all(background);
+  } finally {
+    delete runtime.EdgeRuntime;
+  }
+  assertEquals(queue, [], "every due booking was claimed");
+  assertEquals(begun.length, 11, "the request's booking and the ten due ones");
+  assertEquals(new Set(begun).size, 11, "each begun once");
+  assertEquals(peak, 4, "four at a time once the queue is deep enough");
+  assertEquals(claimLimits.filter((n) => n > 4), [], "a claim never asks for more than the free workers");
+});

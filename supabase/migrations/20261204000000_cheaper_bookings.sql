@@ -175,7 +175,7 @@ begin
       when private.is_queued(target) then coalesce(p_next_attempt_at, p_now)
       else p_now + lease end,
     attempt_count = case when requeued then 0 when p_count_attempt then attempt_count + 1 else attempt_count end,
-    dispatch_count = case when requeued or p_count_attempt then 0 else dispatch_count end,
+    dispatch_count = case when requeued then 0 else dispatch_count end,
     assignment_strategy = coalesce(p_strategy, assignment_strategy)
   where id = p_booking_id;
 

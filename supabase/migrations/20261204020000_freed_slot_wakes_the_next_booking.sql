@@ -40,8 +40,14 @@ end $$;
 create function private.wake_next_deferred()
 returns trigger language plpgsql security definer set search_path = '' as $$
 declare
-  free integer := (private.settings_for(new.restaurant_id)).max_parallel - private.slots_taken(new.restaurant_id, pg_catalog.now());
+  free integer;
 begin
+  -- Most restaurants have no queue most of the time: nothing to count then.
+  if not exists (select 1 from public.bookings w
+                  where w.restaurant_id = new.restaurant_id and w.deferred_since is not null) then
+    return null;
+  end if;
+  free := (private.settings_for(new.restaurant_id)).max_parallel - private.slots_taken(new.restaurant_id, pg_catalog.now());
   if free > 0 then
     update public.bookings set next_attempt_at = pg_catalog.now()
      where id in (select w.id from public.bookings w

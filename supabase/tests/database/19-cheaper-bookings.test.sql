@@ -1,5 +1,5 @@
 begin;
-select plan(37);
+select plan(38);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -41,6 +41,10 @@ select throws_ok(format($$select private.walk_assignment_states(%L, array['capac
 -- The guard: a jump of two versions needs both history rows, whoever writes it.
 select throws_ok(format($$update public.bookings set assignment_state = 'assignment_pending', assignment_state_version = 3 where id = %L$$, :'b2'),
   'AS004', null, 'a direct UPDATE jumping two steps without history is refused');
+set local role service_role;
+select throws_ok(format($$update public.bookings set assignment_state = 'assignment_pending', assignment_state_version = 3 where id = %L$$, :'b2'),
+  'AS004', null, 'so is the same UPDATE from the Data API''s role');
+reset role;
 select lives_ok(format($$select private.walk_assignment_states(%L, array['capacity_verified', 'assignment_pending'], 1)$$, :'b2'),
   'the same jump through a walk is accepted');
 
