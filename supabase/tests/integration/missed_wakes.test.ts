@@ -41,7 +41,10 @@ async function restaurantWithSlotHeld() {
   const r = await createRestaurant(admin, { tables: [{ number: "H1", capacity: 4 }], maxParallel: 2 });
   const day = someDay();
   const [holder, next] = await admin.begin(async (tx) => {
-    const ids = [await r.insertBooking(2, `${day}T18:00:00Z`, tx), await r.insertBooking(2, `${day}T20:00:00Z`, tx)];
+    const ids = [
+      await r.insertBooking(2, `${day}T18:00:00Z`, tx),
+      await r.insertBooking(2, `${day}T20:00:00Z`, tx),
+    ];
     await tx`update public.bookings set next_attempt_at = now() + interval '1 hour' where id = any(${ids}::uuid[])`;
     return ids;
   });
@@ -66,7 +69,10 @@ Deno.test("a booking that joins the queue while the slot is being freed is due a
                extract(epoch from next_attempt_at - created_at) * 1000 as wait_ms
           from public.bookings where id = ${waiting}`;
       assert(b.queued, "the booking found the slot taken and joined the queue");
-      assert(b.wait_ms <= 1000, `it looks again by itself within a second, not after the fallback (${b.wait_ms} ms)`);
+      assert(
+        b.wait_ms <= 1000,
+        `it looks again by itself within a second, not after the fallback (${b.wait_ms} ms)`,
+      );
     });
   } finally {
     await freeing.end();
@@ -83,7 +89,9 @@ Deno.test("a begin that counts the slots while an attempt is failing waits for i
       const [{ pid }] = await beginning<{ pid: number }[]>`select pg_backend_pid() as pid`;
       const held = failAndHold(freeing, holder, lease);
       await held.failed;
-      const answer = beginning<{ r: { outcome: string } }[]>`select public.assignment_begin(${next}, 'test') as r`
+      const answer = beginning<
+        { r: { outcome: string } }[]
+      >`select public.assignment_begin(${next}, 'test') as r`
         .then(([row]) => row.r.outcome);
       // The begin must wait for the failing attempt's transaction (the restaurant's lock) rather than count
       // the slot as taken.
