@@ -146,8 +146,15 @@ begin
         b.restaurant_id, b.id);
       return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
     end if;
-    -- A fixed wait for a slot (the first step of the backoff, never growing), with a little jitter.
-    delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
+    -- Waiting to be woken: the fallback wait (rate_limited_delay_ms, with a little jitter) for a booking behind
+    -- others in the queue, a short one for the first (see the header).
+    if exists (select 1 from public.bookings w
+                where w.restaurant_id = b.restaurant_id and w.id <> b.id and w.deferred_since is not null
+                  and private.is_queued(w.assignment_state)) then
+      delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
+    else
+      delay := (extract(epoch from private.claim_new_after()) * 1000)::integer;
+    end if;
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;
