@@ -8,11 +8,26 @@
 -- serialised with assignment_commit by the restaurant's lock, but not with assignment_fail, an expired lease
 -- released by the sweeper or ops freeing a slot).
 --
--- Only the first booking of a queue is at risk: a booking behind others is woken by them in turn, since every
--- wake recounts the free slots and wakes as many. So a booking that joins a queue nobody else is waiting in
--- looks again by itself shortly, the claim loop's own delay for a new booking (250 ms): a running
--- coordinator's claim loop then takes it and assignment_begin decides again whether it runs or waits, as
--- first of the queue or behind whoever joined meanwhile. The bookings behind it keep the fallback.
+-- A booking behind another that is still asleep in the queue is safe: that one is woken first, and when it
+-- leaves its slot its own wake recounts the free slots and wakes this one. So only a booking with nobody asleep
+-- ahead of it (by creation, first come first served) is at risk, and it looks again by itself: after 250 ms
+-- (the claim loop's own delay for a new booking), then less often the longer the slots stay taken, at most every
+-- 2 s. A running coordinator's claim loop takes it when it is due and assignment_begin decides again whether it
+-- runs or waits. The bookings asleep behind it keep the fallback (rate_limited_delay_ms, 10 s).
+
+-- How long a booking that finds the slots taken waits before it looks again by itself (ms).
+create function private.queue_wait_ms(b public.bookings, p_settings private.pipeline_settings, p_now timestamptz)
+returns integer language plpgsql volatile set search_path = '' as $$
+begin
+  if exists (select 1 from public.bookings w
+              where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
+                and private.is_queued(w.assignment_state) and w.next_attempt_at > p_now
+                and (w.created_at, w.id) < (b.created_at, b.id)) then
+    return private.backoff_ms(1, p_settings.rate_limited_delay_ms, p_settings.rate_limited_delay_ms, 200);
+  end if;
+  return greatest(extract(epoch from private.claim_new_after()) * 1000,
+                  least(2000, extract(epoch from p_now - coalesce(b.deferred_since, p_now)) * 1000 / 2))::integer;
+end $$;
 
 create or replace function private.prepare_new_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -32,18 +47,13 @@ begin
     new := private.apply_turn_policy(new, new.end_at is null);
   end if;
   -- A new booking is nudged after its insert (dispatch_new_booking), so it is due a moment later; one that
-  -- joins a queue is due when woken, or after the fallback; the first of a queue looks again shortly.
+  -- joins a queue is due when woken, or when it looks again by itself (private.queue_wait_ms).
   new.next_attempt_at := pg_catalog.now() + private.nudge_grace();
   settings := private.settings_for(new.restaurant_id);
   if private.slots_taken(new.restaurant_id, pg_catalog.now()) >= settings.max_parallel then
     new.deferred_since := pg_catalog.now();
-    if exists (select 1 from public.bookings w
-                where w.restaurant_id = new.restaurant_id and w.deferred_since is not null
-                  and private.is_queued(w.assignment_state)) then
-      new.next_attempt_at := pg_catalog.now() + pg_catalog.make_interval(secs => settings.rate_limited_delay_ms / 1000.0);
-    else
-      new.next_attempt_at := pg_catalog.now() + private.claim_new_after();
-    end if;
+    new.next_attempt_at := pg_catalog.now()
+      + pg_catalog.make_interval(secs => private.queue_wait_ms(new, settings, pg_catalog.now()) / 1000.0);
   end if;
   return new;
 end $$;
@@ -178,15 +188,8 @@ begin
         b.restaurant_id, b.id);
       return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
     end if;
-    -- Waiting to be woken: the fallback wait (rate_limited_delay_ms, with a little jitter) for a booking behind
-    -- others in the queue, a short one for the first (see the header).
-    if exists (select 1 from public.bookings w
-                where w.restaurant_id = b.restaurant_id and w.id <> b.id and w.deferred_since is not null
-                  and private.is_queued(w.assignment_state)) then
-      delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
-    else
-      delay := (extract(epoch from private.claim_new_after()) * 1000)::integer;
-    end if;
+    -- Waiting to be woken, or to look again by itself when nobody asleep is ahead of it (see the header).
+    delay := private.queue_wait_ms(b, settings, p_now);
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;

@@ -1,18 +1,18 @@
 -- The commits a crash may lose without losing anything are not waited for.
 --
--- Each commit waits for its WAL to reach the disk (an fsync), which is most of the commit's cost on a small
--- machine. Three of a booking's commits hold nothing a crash could lose for good, so they now commit without
--- waiting (synchronous_commit off, for their own transaction only):
---   * assignment_begin: the lease. Lost, the booking is back where it was before the begin, due again, and
---     the sweeper or a claim loop begins it again; the coordinator's commit then finds no lease and re-plans
---     nothing (lease_lost). A commit that waits for the disk flushes every earlier commit with it, so a
---     confirmed booking's begin is never lost behind it.
+-- Each commit waits for its WAL to reach the disk (an fsync), a large part of a commit's cost on a small
+-- machine. Two of a booking's commits hold nothing a crash could lose for good, so they now commit without
+-- waiting (synchronous_commit off, for their own transaction):
+--   * assignment_begin: the lease. Lost, the booking is back where it was before the begin, with its history
+--     and version, due again, and a claim loop or the sweeper begins it again; the coordinator holding the lost
+--     lease is told lease_lost by its commit. A commit that waits for the disk flushes every earlier commit
+--     with it, so a confirmed booking's begin is never lost behind it.
 --   * assignment_claim_due: a claim is only a visibility timeout. Lost, the booking is claimable again.
---   * notification_claim: the message's lease. Lost, the message is claimed again, exactly as after a
---     dispatcher that died before completing it; notification_complete, which says it was sent, still waits.
--- The booking's insert, assignment_commit (the tables and the confirmation message), assignment_fail and
--- notification_complete keep waiting. Called inside a larger transaction (an operator in the SQL editor), the
--- setting covers that transaction, which then does not wait for the disk either.
+-- The booking's insert, assignment_commit (the tables and the confirmation message), assignment_fail and the
+-- guest messages' claim and completion keep waiting: a message's lease lost after it was sent would make it
+-- go out again. A crash here is any crash that resets shared memory, a single backend's included.
+-- Called inside a transaction that has already written (an operator in the SQL editor), they leave the
+-- setting alone; a caller that writes after them in the same transaction shares their commit, though.
 
 create or replace function public.assignment_begin(
   p_booking_id uuid,
@@ -39,8 +39,11 @@ declare
   walk_metadata jsonb[];
   trigger_only jsonb := pg_catalog.jsonb_build_object('trigger', p_trigger);
 begin
-  -- Its commit need not wait for the disk (see the header).
-  perform pg_catalog.set_config('synchronous_commit', 'off', true);
+  -- Its commit need not wait for the disk (see the header), unless it runs inside a transaction that wrote
+  -- before it.
+  if pg_catalog.pg_current_xact_id_if_assigned() is null then
+    perform pg_catalog.set_config('synchronous_commit', 'off', true);
+  end if;
   if p_booking_id is null then
     raise exception using errcode = 'AS005', message = 'booking_id is required';
   end if;
@@ -146,15 +149,8 @@ begin
         b.restaurant_id, b.id);
       return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
     end if;
-    -- Waiting to be woken: the fallback wait (rate_limited_delay_ms, with a little jitter) for a booking behind
-    -- others in the queue, a short one for the first (see the header).
-    if exists (select 1 from public.bookings w
-                where w.restaurant_id = b.restaurant_id and w.id <> b.id and w.deferred_since is not null
-                  and private.is_queued(w.assignment_state)) then
-      delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
-    else
-      delay := (extract(epoch from private.claim_new_after()) * 1000)::integer;
-    end if;
+    -- Waiting to be woken, or to look again by itself when nobody asleep is ahead of it (see the header).
+    delay := private.queue_wait_ms(b, settings, p_now);
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;
@@ -200,8 +196,11 @@ create or replace function public.assignment_claim_due(
 declare
   claimed uuid[];
 begin
-  -- Its commit need not wait for the disk (see the header).
-  perform pg_catalog.set_config('synchronous_commit', 'off', true);
+  -- Its commit need not wait for the disk (see the header), unless it runs inside a transaction that wrote
+  -- before it.
+  if pg_catalog.pg_current_xact_id_if_assigned() is null then
+    perform pg_catalog.set_config('synchronous_commit', 'off', true);
+  end if;
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception using errcode = 'AS005', message = 'limit must be between 1 and 1000';
   end if;
@@ -242,43 +241,4 @@ begin
     returning b.id)
   select pg_catalog.array_agg(id) into claimed from claimed_rows;
   return coalesce(claimed, '{}'::uuid[]);
-end $$;
-
-create or replace function public.notification_claim(p_limit integer default 20, p_lease_ms integer default 60000,
-                                                     p_now timestamptz default now())
-returns table (id bigint, lease_token uuid, booking_id uuid, kind text, dedupe_key text, payload jsonb, attempts integer,
-               recipient_email text, recipient_name text)
-language plpgsql security definer set search_path = '' as $$
-begin
-  -- Its commit need not wait for the disk (see the header).
-  perform pg_catalog.set_config('synchronous_commit', 'off', true);
-  if p_limit is null or p_limit not between 1 and 500 then
-    raise exception using errcode = 'AS005', message = 'limit must be between 1 and 500';
-  end if;
-  return query
-  with due as (
-    select o.id, private.message_is_current(o, b) as current
-      from public.notification_outbox o join public.bookings b on b.id = o.booking_id
-     where ((o.status = 'pending' and o.next_attempt_at <= p_now)
-            or (o.status = 'sending' and o.lease_expires_at <= p_now))
-       and not exists (select 1 from public.notification_outbox e
-                        where e.booking_id = o.booking_id and e.seq < o.seq
-                          and e.status = 'sending' and e.lease_expires_at > p_now)
-     order by o.next_attempt_at
-     limit p_limit
-     for update of o skip locked),
-  -- Runs to completion though nothing reads it, as every data-modifying WITH does.
-  dropped as (
-    update public.notification_outbox o
-       set status = 'superseded', lease_token = null, lease_expires_at = null
-      from due where o.id = due.id and not due.current
-    returning o.id),
-  claimed as (
-    update public.notification_outbox o
-       set status = 'sending', attempts = o.attempts + 1, lease_token = pg_catalog.gen_random_uuid(),
-           lease_expires_at = p_now + pg_catalog.make_interval(secs => p_lease_ms / 1000.0)
-      from due where o.id = due.id and due.current
-    returning o.*)
-  select c.id, c.lease_token, c.booking_id, c.kind, c.dedupe_key, c.payload, c.attempts, b.customer_email, b.customer_name
-    from claimed c join public.bookings b on b.id = c.booking_id;
 end $$;

@@ -34,18 +34,17 @@ function failAndHold(sql: ReturnType<typeof connect>, id: string, lease: string)
 }
 
 /**
- * A restaurant with one slot, held by its first booking (begun by the test), and a second booking made while
- * the restaurant still allowed two at a time, so it is not queued. Both are out of reach of the claim loops
- * and the sweeper: only the test moves them.
+ * A restaurant with one slot, held by its first booking (begun by the test), and with `withNext` a second
+ * booking made while the restaurant still allowed two at a time, so it is not queued (it counts as dispatched
+ * and about to begin until it does). Both are out of reach of the claim loops and the sweeper: only the test
+ * moves them.
  */
-async function restaurantWithSlotHeld() {
+async function restaurantWithSlotHeld(withNext: boolean) {
   const r = await createRestaurant(admin, { tables: [{ number: "H1", capacity: 4 }], maxParallel: 2 });
   const day = someDay();
   const [holder, next] = await admin.begin(async (tx) => {
-    const ids = [
-      await r.insertBooking(2, `${day}T18:00:00Z`, tx),
-      await r.insertBooking(2, `${day}T20:00:00Z`, tx),
-    ];
+    const ids = [await r.insertBooking(2, `${day}T18:00:00Z`, tx)];
+    if (withNext) ids.push(await r.insertBooking(2, `${day}T20:00:00Z`, tx));
     await tx`update public.bookings set next_attempt_at = now() + interval '1 hour' where id = any(${ids}::uuid[])`;
     return ids;
   });
@@ -60,7 +59,7 @@ Deno.test("a booking that joins the queue while the slot is being freed is due a
   const freeing = connect(1);
   try {
     await withDispatchPaused(admin, async () => {
-      const { r, day, holder, lease } = await restaurantWithSlotHeld();
+      const { r, day, holder, lease } = await restaurantWithSlotHeld(false);
       const held = failAndHold(freeing, holder, lease);
       await held.failed; // the slot is freed, uncommitted: its wake saw no one waiting
       const waiting = await r.insertBooking(2, `${day}T21:00:00Z`, admin);
@@ -85,7 +84,7 @@ Deno.test("a booking a begin puts in the queue while the slot is being freed is 
   try {
     await withDispatchPaused(admin, async () => {
       // `next` was never queued, so the failing attempt's wake has no one to wake.
-      const { holder, next, lease } = await restaurantWithSlotHeld();
+      const { holder, next, lease } = await restaurantWithSlotHeld(true);
       const held = failAndHold(freeing, holder, lease);
       await held.failed;
       const [{ r: first }] = await admin<{ r: { outcome: string } }[]>`

@@ -1,5 +1,5 @@
 begin;
-select plan(16);
+select plan(19);
 
 -- The digest a lease keeps of what the rules read changes with every change to the booking's own inputs and
 -- to its restaurant's floor plan, and with nothing else.
@@ -47,6 +47,15 @@ update public.restaurants set timezone = 'Europe/Paris' where id = :'r';
 select ok(pg_temp.moved('time zone'), 'the time zone');
 delete from public.restaurant_tables where table_number = 'D3' and restaurant_id = :'r';
 select ok(pg_temp.moved('table removed'), 'a table removed');
+insert into public.table_adjacency (restaurant_id, table_a, table_b) values (:'r', :'d1', :'d2');
+insert into digests values ('before truncate', pg_temp.digest());
+truncate public.table_adjacency;
+select ok(pg_temp.moved('truncated'), 'every adjacency truncated away');
+select count(*) as logged from private.floor_plan_changes where restaurant_id = :'r' \gset
+update public.restaurant_tables set movable = not movable where restaurant_id = :'r';
+select is((select count(*)::int from private.floor_plan_changes where restaurant_id = :'r'), :logged + 1,
+  'a statement changing many tables is one change');
+select ok(pg_temp.moved('many tables'), 'and changes the digest');
 select ok(private.rules_digest(jsonb_populate_record(b, '{"party_size": 3}'), private.settings_for(:'r'))
             <> pg_temp.digest(), 'the booking''s party size')
   from public.bookings b where b.id = :'b';
@@ -67,8 +76,8 @@ select is(pg_temp.digest(), (select digest from digests where step = 'before unr
 
 -- A restaurant deleted with its floor plan leaves nothing behind.
 delete from public.restaurants where id = :'other';
-select is((select count(*)::int from private.floor_plan_versions where restaurant_id = :'other'), 0,
-  'a deleted restaurant takes its floor plan version with it');
+select is((select count(*)::int from private.floor_plan_changes where restaurant_id = :'other'), 0,
+  'a deleted restaurant takes its floor plan''s change log with it');
 select ok(not exists (select 1 from public.restaurant_tables where restaurant_id = :'other'), 'and its tables');
 
 select * from finish();
