@@ -1,5 +1,5 @@
 begin;
-select plan(3);
+select plan(4);
 
 -- The lease and a claim commit without waiting for the disk only when they are their transaction's first
 -- writes (supabase/tests/integration/async_commits.test.ts checks them as the pipeline calls them, each in a
@@ -14,6 +14,14 @@ select public.assignment_begin(:'b') ->> 'outcome' as began \gset
 select is(current_setting('synchronous_commit'), 'on', 'a begin inside it leaves the setting alone');
 select public.assignment_claim_due(10);
 select is(current_setting('synchronous_commit'), 'on', 'and so does a claim');
+
+-- A later `create or replace` of a hot helper without its SET clause would silently re-plan it on every call
+-- again (20261205010000_generic_plans_for_hot_helpers.sql).
+select is((select array_agg(p.proname::text order by p.proname) from pg_catalog.pg_proc p
+            where p.pronamespace = 'private'::regnamespace
+              and 'plan_cache_mode=force_generic_plan' = any(p.proconfig)),
+          array['busy_tables', 'decide_mode', 'plan_violation', 'walk_assignment_states'],
+          'the hot helpers keep their generic plans');
 
 select * from finish();
 rollback;
