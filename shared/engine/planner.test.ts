@@ -4,6 +4,7 @@ import type { Snapshot, Table } from "../domain/snapshot.ts";
 import { planAssignment } from "./planner.ts";
 import { enumerateCandidates } from "./candidates.ts";
 import { strategyNames } from "./strategies/registry.ts";
+import { DEFAULT_WEIGHTS, scarcityFit } from "./strategies/scarcity-fit.ts";
 import { seatingRuleBroken } from "../testing/rules.ts";
 import { MIN, T0, table } from "../testing/tables.ts";
 
@@ -120,6 +121,10 @@ Deno.test("scarcity_fit weighs what a choice blocks by how often each party size
   const adjacency: [string, string][] = [[tables[0].id, tables[1].id], [tables[2].id, tables[3].id]];
   const plan = planAssignment(snapshot(4, tables, { adjacency }), "scarcity_fit");
   assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T1"]);
+  // Weighed by covers as well, the eight's combination outweighs the couples' tables.
+  const byCovers = scarcityFit({ ...DEFAULT_WEIGHTS, weighBy: "covers" }, "by_covers");
+  const covers = planAssignment(snapshot(4, tables, { adjacency }), byCovers);
+  assertEquals(covers.decision === "assign" && covers.tableNumbers, ["T3", "T4"]);
   // With eight more 2-tops, taking two of ten couples' tables costs less than the big party's only way in.
   const more = [...tables, ...[5, 6, 7, 8, 9, 10, 11, 12].map((n) => table(n, 2, { movable: false }))];
   const roomier = planAssignment(snapshot(4, more, { adjacency }), "scarcity_fit");

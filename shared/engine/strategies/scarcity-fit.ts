@@ -26,6 +26,11 @@ export interface ScarcityWeights {
   readonly snugness: number;
   /** Share of requests by party size (index = party size); the tail repeats the last value. */
   readonly partyMix: readonly number[];
+  /**
+   * What a party size's share of the flexibility is weighed by: how often it asks ("requests"), or that
+   * times its covers ("covers", the weighting before the benchmark's tuning days showed it cost covers).
+   */
+  readonly weighBy?: "requests" | "covers";
 }
 
 // A generic mix (casual dining surveys: most parties are 1–4, a thin tail of groups), not tuned per venue.
@@ -38,7 +43,8 @@ export const DEFAULT_WEIGHTS: ScarcityWeights = {
 };
 
 export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "scarcity_fit"): Strategy {
-  const mix = (party: number) => weights.partyMix[Math.min(party, weights.partyMix.length - 1)];
+  const share = (party: number) => weights.partyMix[Math.min(party, weights.partyMix.length - 1)];
+  const mix = weights.weighBy === "covers" ? (party: number) => share(party) * party : share;
   return {
     name,
     description:
