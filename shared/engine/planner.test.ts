@@ -4,6 +4,7 @@ import type { Snapshot, Table } from "../domain/snapshot.ts";
 import { planAssignment } from "./planner.ts";
 import { enumerateCandidates } from "./candidates.ts";
 import { strategyNames } from "./strategies/registry.ts";
+import { DEFAULT_WEIGHTS, scarcityFit } from "./strategies/scarcity-fit.ts";
 import { seatingRuleBroken } from "../testing/rules.ts";
 import { MIN, T0, table } from "../testing/tables.ts";
 
@@ -99,6 +100,35 @@ Deno.test("combinations never include a table that is not needed", () => {
   ]] as [string, string][];
   const keys = enumerateCandidates({ partySize: 3, maxTables: 4, tables, adjacency }).map((c) => c.key);
   assertEquals(keys, ["T1+T2", "T2+T3", "T3+T4"]);
+});
+
+Deno.test("scarcity_fit keeps the only combination for a big party free when another table fits as well", () => {
+  // T1+T2 is the only way to seat five to eight; T3 seats the four as tightly.
+  const tables = [table(1, 4), table(2, 4), table(3, 4, { movable: false })];
+  const plan = planAssignment(
+    snapshot(4, tables, { adjacency: [[tables[0].id, tables[1].id]] }),
+    "scarcity_fit",
+  );
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T3"]);
+});
+
+Deno.test("scarcity_fit weighs what a choice blocks by how often each party size asks, not by its covers", () => {
+  // A party of four fits T1, T2 (4-tops for three or four, together the only way to seat five to eight) or
+  // T3+T4, the only two tables for one or two. Parties of five to eight ask far less often than couples, so
+  // breaking their only combination costs less than leaving couples no table at all for the whole stay.
+  const forThreeOrFour = { minPartySize: 3 };
+  const tables = [table(1, 4, forThreeOrFour), table(2, 4, forThreeOrFour), table(3, 2), table(4, 2)];
+  const adjacency: [string, string][] = [[tables[0].id, tables[1].id], [tables[2].id, tables[3].id]];
+  const plan = planAssignment(snapshot(4, tables, { adjacency }), "scarcity_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T1"]);
+  // Weighed by covers as well, the eight's combination outweighs the couples' tables.
+  const byCovers = scarcityFit({ ...DEFAULT_WEIGHTS, weighBy: "covers" }, "by_covers");
+  const covers = planAssignment(snapshot(4, tables, { adjacency }), byCovers);
+  assertEquals(covers.decision === "assign" && covers.tableNumbers, ["T3", "T4"]);
+  // With eight more 2-tops, taking two of ten couples' tables costs less than the big party's only way in.
+  const more = [...tables, ...[5, 6, 7, 8, 9, 10, 11, 12].map((n) => table(n, 2, { movable: false }))];
+  const roomier = planAssignment(snapshot(4, more, { adjacency }), "scarcity_fit");
+  assertEquals(roomier.decision === "assign" && roomier.tableNumbers, ["T3", "T4"]);
 });
 
 // ---- properties -------------------------------------------------------------------------------

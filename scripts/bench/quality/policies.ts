@@ -4,6 +4,7 @@
 import { planAssignment } from "../../../shared/engine/planner.ts";
 import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
 import { type ExactOutcome, planExactly } from "../../../shared/engine/exact/fallback.ts";
+import type { Strategy } from "../../../shared/engine/strategies/strategy.ts";
 import type { Day, Request } from "./demand.ts";
 import { isLocked, Occupancy } from "./floor.ts";
 
@@ -24,7 +25,7 @@ export interface PolicyRun {
 /** `onNoFit` sees each request the strategy refuses, with the floor as it was at that moment. */
 export function replayStrategy(
   day: Day,
-  strategy: string,
+  strategy: string | Strategy,
   onNoFit?: (request: Request, seated: Occupancy) => void,
 ): PolicyRun {
   const seated = new Occupancy(day);

@@ -2,9 +2,12 @@
 //   - seats it leaves empty for the stay (as optimal_fit);
 //   - dead time it makes on its tables: a gap to the neighbouring booking too short for any party to use;
 //   - the flexibility it takes away: for each party size, the share of the ways that size could still be
-//     seated during this stay which these tables would block, weighted by how often such parties ask and
-//     how many covers they bring. Taking the last combination that seats eight costs far more than taking
-//     one of thirty tables for two, so big and combinable tables stay free for the parties that need them.
+//     seated during this stay which these tables would block, weighted by how often such parties ask.
+//     Taking the last combination that seats eight costs far more than taking one of thirty tables for two,
+//     so big and combinable tables stay free for the parties that need them. The weight is the share of
+//     requests, not of covers: weighting by covers as well guarded the rare big arrangements so hard that
+//     the tables small parties needed ran out first, and lost covers on every tuning day's mix, group-heavy
+//     ones included.
 // Ties go to the tighter fit in time (back-to-back with the neighbouring bookings), then to table order.
 import type { Snapshot } from "../../domain/snapshot.ts";
 import { Flexibility } from "../flexibility.ts";
@@ -17,12 +20,17 @@ export interface ScarcityWeights {
   readonly deadTime: number;
   /** A gap shorter than this many times the restaurant's shortest stay is dead. */
   readonly usefulGap: number;
-  /** Expected requests per party size during one stay, relative to the party-size mix below. */
+  /** Weight of the flexibility taken away (the party-size mix below weighs each size's share). */
   readonly flexibility: number;
   /** Weight of the time left between this stay and its neighbours (prefer back-to-back). */
   readonly snugness: number;
   /** Share of requests by party size (index = party size); the tail repeats the last value. */
   readonly partyMix: readonly number[];
+  /**
+   * What a party size's share of the flexibility is weighed by: how often it asks ("requests"), or that
+   * times its covers ("covers", the weighting before the benchmark's tuning days showed it cost covers).
+   */
+  readonly weighBy?: "requests" | "covers";
 }
 
 // A generic mix (casual dining surveys: most parties are 1–4, a thin tail of groups), not tuned per venue.
@@ -35,7 +43,8 @@ export const DEFAULT_WEIGHTS: ScarcityWeights = {
 };
 
 export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "scarcity_fit"): Strategy {
-  const mix = (party: number) => weights.partyMix[Math.min(party, weights.partyMix.length - 1)];
+  const share = (party: number) => weights.partyMix[Math.min(party, weights.partyMix.length - 1)];
+  const mix = weights.weighBy === "covers" ? (party: number) => share(party) * party : share;
   return {
     name,
     description:
@@ -56,7 +65,7 @@ export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "
             leftover += t.capacity * Math.min(gap, 120);
           }
         }
-        const lost = flexibility.loss(candidate.tables.map((t) => t.id), (p) => mix(p) * p) * stay;
+        const lost = flexibility.loss(candidate.tables.map((t) => t.id), mix) * stay;
         const score = candidate.slack * stay + weights.deadTime * dead + weights.flexibility * lost +
           weights.snugness * leftover;
         return { candidate, score };
