@@ -14,6 +14,8 @@
 -- Called inside a transaction that has already written (an operator in the SQL editor), they leave the
 -- setting alone; a caller that writes after them in the same transaction shares their commit, though.
 
+
+
 create or replace function public.assignment_begin(
   p_booking_id uuid,
   p_trigger text default 'dispatch',
@@ -149,8 +151,8 @@ begin
         b.restaurant_id, b.id);
       return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
     end if;
-    -- Waiting to be woken, or to look again by itself when nobody asleep is ahead of it (see the header).
-    delay := private.queue_wait_ms(b, settings, p_now);
+    -- A fixed wait for a slot (the first step of the backoff, never growing), with a little jitter.
+    delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
     outcome := private.defer_attempt(b, 'rate_limited', delay, settings, p_now);
     if outcome is not null then
       return outcome;

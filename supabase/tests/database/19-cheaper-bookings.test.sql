@@ -70,8 +70,8 @@ update public.bookings set created_at = now() - interval '1 minute' where id = :
 select is(public.assignment_begin(:'first') ->> 'outcome', 'ready', 'the first booking takes the only slot');
 select is(public.assignment_begin(:'second') ->> 'outcome', 'rate_limited', 'the second finds it taken');
 select public.assignment_begin(:'third');
-select ok((select next_attempt_at >= now() + interval '5 seconds' from public.bookings where id = :'third'),
-  'a booking behind it waits to be woken, not to poll (due again only after the fallback)');
+select ok((select next_attempt_at >= now() + interval '5 seconds' from public.bookings where id = :'second'),
+  'and waits to be woken, not to poll (due again only after the fallback)');
 select tests.create_booking(:'r1', 2, '2030-01-07 22:00+00') as fourth \gset
 select ok((select deferred_since is not null and next_attempt_at >= now() + interval '5 seconds' from public.bookings where id = :'fourth'),
   'a booking made while the slots are taken and others wait joins the queue at once');
