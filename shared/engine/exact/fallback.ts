@@ -20,10 +20,10 @@ import { foldedRelaxation } from "./symmetry.ts";
 export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
 
 /**
- * The folded relaxation is asked only when folding left it this small (a few milliseconds to solve) and at
- * most half the full model's size. Where locked bookings make the room's parts differ, nothing folds, and the
- * relaxation of a full evening in the 60-table room (about 10,000 columns) took up to 2.7 s: those calls are
- * settled by counting or by the relaxation at an instant, or left to the full model as before.
+ * The folded relaxation is asked only when folding left it this small (a few milliseconds to solve). Where
+ * locked bookings make the room's parts differ, nothing folds, and the relaxation of a full evening in the
+ * 60-table room (about 10,000 columns) took up to 2.7 s: those calls are settled by counting or by the
+ * relaxation at an instant, or left to the full model as before.
  */
 const MAX_FOLDED_COLUMNS = 2500;
 
@@ -85,8 +85,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   const allMilp = toMilp(all);
   const folded = foldedRelaxation(all, allMilp, snapshot.tables.map((t) => t.id));
   let relaxed: Awaited<ReturnType<ExactSolver["decide"]>> | null = null;
-  // Unfolded, it is the full model's own root relaxation: asking it first would only add its time.
-  if (folded.columns.length <= MAX_FOLDED_COLUMNS && folded.columns.length * 2 <= allMilp.columns) {
+  if (folded.columns.length <= MAX_FOLDED_COLUMNS) {
     const left = limit - (performance.now() - started);
     relaxed = left > 0 ? await solver.decide(folded, left) : null;
     if (relaxed === "infeasible") return none();
