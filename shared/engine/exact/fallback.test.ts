@@ -9,7 +9,10 @@ import { type ExactOutcome, planExactly } from "./fallback.ts";
 import { type ExactSolver, highsSolver } from "./highs.ts";
 import { instantProgram, stayInstants } from "./instant.ts";
 import { countingShortfall } from "./counting.ts";
-import { buildProblem } from "./model.ts";
+import { buildProblem, whole } from "./model.ts";
+import { toMilp } from "./milp.ts";
+import { foldedRelaxation, interchangeableParts } from "./symmetry.ts";
+import type { IntegerProgram } from "./highs.ts";
 
 const NO_FIT = "no_table_fits: no free table or combination seats the party";
 
@@ -120,6 +123,67 @@ Deno.test("two rows of three 4-tops seat two pairs at once, not three: the insta
   const result = await exactly(s, { solve: fullModel, decide: highsSolver.decide });
   assertEquals(result.verdict, "none");
   assertEquals(bruteForce(s), null);
+});
+
+Deno.test("rows of identical tables fold into one class, and a locked booking on one row sets it apart", () => {
+  const tables = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => table(n, 4));
+  const rows = [tables.slice(0, 3), tables.slice(3, 6), tables.slice(6, 9)];
+  const adjacency = rows.flatMap(([a, b, c]) => [[a.id, b.id], [b.id, c.id]] as [string, string][]);
+  const placed = [
+    booking("four", 4, [rows[0][1]], 0, 90),
+    booking("six", 6, [rows[1][0], rows[1][1]], 30, 90),
+  ];
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const order = tables.map((t) => t.id);
+  const classes = interchangeableParts(whole(buildProblem(s)!), order);
+  assertEquals(
+    classes,
+    [rows.map((row) => row.map((t) => t.id))],
+    "three interchangeable rows, table for table",
+  );
+  // Locked, the 4 fixes the middle table of the first row: that row no longer offers what the others do.
+  const locked = snapshot(tables, [{ ...placed[0], locked: true }, placed[1]], { partySize: 6 }, {
+    adjacency,
+    maxTables: 2,
+  });
+  const apart = interchangeableParts(whole(buildProblem(locked)!), order);
+  assertEquals(apart, [rows.slice(1).map((row) => row.map((t) => t.id))]);
+});
+
+/** The linear relaxation of the whole model, unfolded. */
+function relaxation(s: Snapshot): IntegerProgram {
+  const milp = toMilp(whole(buildProblem(s)!));
+  return {
+    columns: milp.cost.map(() => ({ upper: 1, integer: false })),
+    rows: milp.rows.map((row, r) => ({
+      terms: row.map((c): [number, number] => [c, 1]),
+      lower: r < milp.items ? 1 : -Infinity,
+      upper: 1,
+    })),
+  };
+}
+
+Deno.test("property: the folded relaxation has a solution exactly when the unfolded one does, and when it has none brute force finds no assignment either", async () => {
+  const seen = { folded: 0, infeasible: 0 };
+  await fc.assert(
+    fc.asyncProperty(arbitraryRoom, async (s) => {
+      const problem = buildProblem(s);
+      if (!problem) return;
+      const model = whole(problem);
+      const order = s.tables.map((t) => t.id);
+      const folded = foldedRelaxation(model, toMilp(model), order);
+      const answer = await highsSolver.decide(folded, 10_000);
+      assert(answer !== "undecided");
+      assertEquals(answer, await highsSolver.decide(relaxation(s), 10_000), "folding keeps the answer");
+      if (interchangeableParts(model, order).length > 0) seen.folded++;
+      if (answer !== "infeasible") return;
+      assertEquals(bruteForce(s), null, "no assignment when the relaxation has no solution");
+      seen.infeasible++;
+    }),
+    { numRuns: 600 },
+  );
+  // The generator must reach rooms that fold and refusals the relaxation proves, or the property proves little.
+  assert(seen.folded > 50 && seen.infeasible > 30, JSON.stringify(seen));
 });
 
 Deno.test("running out of budget is its own verdict and reason, never taken for none", async () => {

@@ -11,12 +11,21 @@ import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
 import { instantProgram, stayInstants } from "./instant.ts";
 import { toMilp } from "./milp.ts";
 import { buildProblem, clashFree, type ExactModel, type ModelOptions, restrict, whole } from "./model.ts";
+import { foldedRelaxation } from "./symmetry.ts";
 
 /**
  * The solver's budget per booking. An edge function gets 2 s of CPU per request; loading HiGHS (once per
  * instance), the plan and the bounded search must fit beside it.
  */
 export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
+
+/**
+ * The folded relaxation is asked only when folding left it this small (a few milliseconds to solve). Where
+ * locked bookings make the room's parts differ, nothing folds, and the relaxation of a full evening in the
+ * 60-table room (about 10,000 columns) took up to 2.7 s: those calls are settled by counting or by the
+ * relaxation at an instant, or left to the full model as before.
+ */
+const MAX_FOLDED_COLUMNS = 2500;
 
 export interface ExactOptions extends ModelOptions {
   /** The strategy named in the plan (the one whose plan found nothing). */
@@ -70,19 +79,32 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const left = limit - (performance.now() - started);
     if (program && left > 0 && await solver.decide(program, left) === "infeasible") return none();
   }
-  let model = restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
+  // The linear relaxation of the whole period refutes most of what is left (it sees how bookings chain over
+  // time), once the room's interchangeable parts are folded together, which makes it small enough to ask.
+  const all = whole(problem);
+  const allMilp = toMilp(all);
+  const folded = foldedRelaxation(all, allMilp, snapshot.tables.map((t) => t.id));
+  let relaxed: Awaited<ReturnType<ExactSolver["decide"]>> | null = null;
+  if (folded.columns.length <= MAX_FOLDED_COLUMNS) {
+    const left = limit - (performance.now() - started);
+    relaxed = left > 0 ? await solver.decide(folded, left) : null;
+    if (relaxed === "infeasible") return none();
+  }
+  // When the whole period's relaxation has a solution, a re-seating usually exists, and the relaxation around
+  // the stay answers with a clash (all six such calls of the 60-table room's benchmark days did): solve the
+  // whole period at once.
+  let model = relaxed === "feasible" ? all : restrict(problem, [snapshot.windowStart, snapshot.windowEnd]);
   for (;;) {
     const left = limit - (performance.now() - started);
     const answer = left > 0
-      ? await solver.solve(toMilp(model), left)
+      ? await solver.solve(model === all ? allMilp : toMilp(model), left)
       : { status: "budget_exhausted", why: "time" } as const;
     if (answer.status === "optimal" || answer.status === "feasible") {
       if (!clashFree(problem, model, answer.choice)) {
         // The relaxation's answer clashes outside its range. Widening it step by step to the bookings each
         // answer touched took three or four solves in a full room, each slower than the last: take the
         // whole period at once. The whole problem is no relaxation, so its answers never clash.
-        const all = whole(problem);
-        if (all.within[0] === model.within[0] && all.within[1] === model.within[1]) {
+        if (model === all || (all.within[0] === model.within[0] && all.within[1] === model.within[1])) {
           throw new Error("the exact model's answer clashes although it covers every booking that may move");
         }
         model = all;

@@ -14,6 +14,8 @@ export interface Milp {
   /** Rows as column lists, all coefficients 1; the first `items` rows are equalities (= 1). */
   readonly rows: readonly (readonly number[])[];
   readonly items: number;
+  /** The table of each row after the first `items` (row `items + r` keeps table `tableOf[r]` to one booking). */
+  readonly tableOf: readonly string[];
 }
 
 export function toMilp(model: ExactModel): Milp {
@@ -41,7 +43,8 @@ export function toMilp(model: ExactModel): Milp {
       ),
     ),
   ].sort((a, b) => a - b);
-  for (const onTable of uses.values()) {
+  const tableOf: string[] = [];
+  for (const [table, onTable] of uses) {
     let previous = new Set<number>();
     for (const p of instants) {
       const present = onTable.filter(({ item }) =>
@@ -53,8 +56,9 @@ export function toMilp(model: ExactModel): Milp {
         continue;
       }
       rows.push(present.map((u) => u.column));
+      tableOf.push(table);
       previous = here;
     }
   }
-  return { columns: cost.length, columnOf, cost, rows, items: model.items.length };
+  return { columns: cost.length, columnOf, cost, rows, items: model.items.length, tableOf };
 }
