@@ -22,9 +22,9 @@ export const dispatchBodySchema = z.object({
 /** Due bookings one instance works on at once while draining. */
 const DRAIN_WORKERS = 4;
 /** With nothing due the drain looks again after this long… */
-const DRAIN_POLL_MS = 100;
+export const DRAIN_POLL_MS = 100;
 /** …and it ends once it has found nothing for this long… */
-const DRAIN_IDLE_MS = 1500;
+export const DRAIN_IDLE_MS = 1500;
 /** …or at the latest this long after it began (a queue left over is the next request's, or the sweeper's). */
 const DRAIN_MAX_MS = 120_000;
 

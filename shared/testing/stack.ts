@@ -5,6 +5,7 @@ import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { Database, TablesInsert } from "../database.types.ts";
 import { type PostgrestStandIn, startPostgrest } from "./postgrest/server.ts";
+import { DRAIN_IDLE_MS, DRAIN_POLL_MS } from "../coordinator/handler.ts";
 
 export const DB_URL = Deno.env.get("SUPABASE_DB_URL") ??
   "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
@@ -176,6 +177,27 @@ export async function waitForTerminal(
   }, timeoutMs);
 }
 
+/**
+ * Wait until no coordinator is at work: every request queued for the functions has been answered, and no
+ * coordinator connection has done anything for longer than a claim loop polls with nothing to do before it ends. A loop still running from
+ * earlier bookings would otherwise claim a paused test's new bookings (the claim loop takes new bookings
+ * nobody claimed after 250 ms), however dispatch is paused.
+ */
+async function untilCoordinatorsIdle(sql: postgres.Sql): Promise<void> {
+  const lingerSeconds = (DRAIN_IDLE_MS + 2 * DRAIN_POLL_MS) / 1000;
+  await waitFor("the coordinators to finish what they were doing", async () => {
+    const [state] = await sql<{ undelivered: boolean; busy: boolean }[]>`
+      select (select coalesce(max(id), 0) from net._http_response)
+               < (select case when is_called then last_value else 0 end from net.http_request_queue_id_seq)
+               as undelivered,
+             exists (select 1 from pg_stat_activity
+                      where application_name = 'assignment-coordinator' and pid <> pg_backend_pid()
+                        and (state <> 'idle'
+                             or state_change > now() - make_interval(secs => ${lingerSeconds}))) as busy`;
+    return state.undelivered || state.busy ? undefined : true;
+  }, 30_000);
+}
+
 /** A message the sink sender delivered: what the guest would read, without the recipient. */
 export interface SinkLine {
   booking_id: string;
@@ -219,6 +241,7 @@ export async function withDispatchPaused<T>(sql: postgres.Sql, body: () => Promi
   if (!saved) throw new Error("dispatch is not configured (run scripts/stack start)");
   await sql`delete from vault.secrets where name = 'assignment_functions_url'`;
   try {
+    await untilCoordinatorsIdle(sql);
     return await body();
   } finally {
     await sql`select vault.create_secret(${saved.decrypted_secret}, 'assignment_functions_url')`;
