@@ -92,3 +92,17 @@ Deno.test("a typo in NOTIFICATION_SENDER does not stop the coordinator: it is re
   assertEquals(config.sender.kind, "unusable");
   assertEquals(warnings.length, 1, warnings.join("\n"));
 });
+
+Deno.test("a draining instance works on 4 claimed bookings at once unless told 1–32", () => {
+  assertEquals(loadCoordinatorConfig(SECRET).drainWorkers, 4);
+  assertEquals(loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: "16" }).drainWorkers, 16);
+  for (const value of ["0", "33", "many", "2.5"]) {
+    let message = "";
+    try {
+      loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: value });
+    } catch (e) {
+      message = String(e);
+    }
+    assertEquals(message.includes("ASSIGNMENT_DRAIN_WORKERS"), true, `${value}: ${message}`);
+  }
+});

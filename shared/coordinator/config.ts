@@ -15,6 +15,14 @@ import type { ModeCeiling } from "../store/port.ts";
 import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
 
 /**
+ * Claimed bookings one draining instance works on at once. Once a backlog forms (overload, a reservation
+ * drop) every booking is taken by a claim loop, so this sets how hard one instance drives the database. On 2
+ * cores no other count beat 4 in the overload benchmark (docs/benchmarks.md); a database with more cores may
+ * take more. Each restaurant's max_parallel holds whatever it is.
+ */
+export const DEFAULT_DRAIN_WORKERS = 4;
+
+/**
  * FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: a cap this deployment puts on the database's
  * per-restaurant limit. Unset or empty means no cap (the database setting, default 3, applies alone);
  * a whole number is clamped to 1–20; anything else is reported and ignored.
@@ -39,6 +47,7 @@ const envSchema = z.object({
   }),
   ASSIGNMENT_MAX_REPLANS: z.coerce.number().int().min(0).max(10).default(3),
   ASSIGNMENT_DRAIN_BUDGET_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
+  ASSIGNMENT_DRAIN_WORKERS: z.coerce.number().int().min(1).max(32).default(DEFAULT_DRAIN_WORKERS),
   // Where ops turned re-optimisation on (ops.set_reoptimization): the most bookings one new booking may move.
   ASSIGNMENT_REOPTIMIZE_MAX_MOVES: z.coerce.number().int().min(1).max(6).default(DEFAULT_MAX_MOVES),
 });
@@ -61,6 +70,8 @@ export interface CoordinatorConfig extends SharedConfig {
   maxReplans: number;
   /** How long a running instance keeps claiming due bookings after a request (0 disables). */
   drainBudgetMs: number;
+  /** How many claimed bookings a draining instance works on at once. */
+  drainWorkers: number;
   reoptimizeMaxMoves: number;
 }
 
@@ -77,6 +88,7 @@ export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): Coord
     maxParallel: parseMaxParallel(env.FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL, warn),
     maxReplans: parsed.ASSIGNMENT_MAX_REPLANS,
     drainBudgetMs: parsed.ASSIGNMENT_DRAIN_BUDGET_MS,
+    drainWorkers: parsed.ASSIGNMENT_DRAIN_WORKERS,
     reoptimizeMaxMoves: parsed.ASSIGNMENT_REOPTIMIZE_MAX_MOVES,
   };
 }

@@ -57,8 +57,9 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
   assertEquals(calls, []);
 });
 
-Deno.test("after a request the drain works through every due booking once, never more than four at a time", async () => {
-  const queue = Array.from({ length: 10 }, () => crypto.randomUUID());
+/** Runs one request's drain over `due` queued bookings; returns what it did. */
+async function drainOnce(due: number, env: Record<string, string>) {
+  const queue = Array.from({ length: due }, () => crypto.randomUUID());
   const begun: string[] = [];
   const claimLimits: number[] = [];
   let inFlight = 0;
@@ -85,7 +86,7 @@ Deno.test("after a request the drain works through every due booking once, never
   try {
     const handler = createCoordinatorHandler({
       store,
-      config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+      config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET, ...env }, () => {}),
       logger: silentLogger,
     });
     const first = crypto.randomUUID();
@@ -101,9 +102,20 @@ Deno.test("after a request the drain works through every due booking once, never
   } finally {
     delete runtime.EdgeRuntime;
   }
-  assertEquals(queue, [], "every due booking was claimed");
-  assertEquals(begun.length, 11, "the request's booking and the ten due ones");
-  assertEquals(new Set(begun).size, 11, "each begun once");
-  assertEquals(peak, 4, "four at a time once the queue is deep enough");
-  assertEquals(claimLimits.filter((n) => n > 4), [], "a claim never asks for more than the free workers");
+  return { queue, begun, claimLimits, peak };
+}
+
+Deno.test("after a request the drain works through every due booking once, never more than its workers at a time", async () => {
+  for (const [env, workers] of [[{}, 4], [{ ASSIGNMENT_DRAIN_WORKERS: "6" }, 6]] as const) {
+    const { queue, begun, claimLimits, peak } = await drainOnce(20, env);
+    assertEquals(queue, [], "every due booking was claimed");
+    assertEquals(begun.length, 21, "the request's booking and the twenty due ones");
+    assertEquals(new Set(begun).size, 21, "each begun once");
+    assertEquals(peak, workers, `${workers} at a time once the queue is deep enough`);
+    assertEquals(
+      claimLimits.filter((n) => n > workers),
+      [],
+      "a claim never asks for more than the free workers",
+    );
+  }
 });

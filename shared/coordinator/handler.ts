@@ -19,8 +19,6 @@ export const dispatchBodySchema = z.object({
   ),
 }).strict();
 
-/** Due bookings one instance works on at once while draining. */
-const DRAIN_WORKERS = 4;
 /** With nothing due the drain looks again after this long… */
 export const DRAIN_POLL_MS = 100;
 /** …and it ends once it has found nothing for this long… */
@@ -60,7 +58,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     return outcome;
   }
 
-  // One loop claims for up to DRAIN_WORKERS bookings at once and claims again the moment one of them is done,
+  // One loop claims for up to config.drainWorkers bookings at once and claims again the moment one of them is done,
   // so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again every
   // DRAIN_POLL_MS (one query, however many workers are idle).
   async function drain(): Promise<void> {
@@ -75,7 +73,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     try {
       while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
         const seen = finished;
-        const free = DRAIN_WORKERS - running.size;
+        const free = config.drainWorkers - running.size;
         const due = free > 0 ? await store.claimDue({ limit: free, visibilityMs: 10_000 }) : [];
         for (const id of due) {
           const work = run(id, "drain")
@@ -94,7 +92,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
           // Work found: the drain goes on for another budget, so a queue behind a full restaurant is drained
           // by the instances already running.
           drainUntil = Math.max(drainUntil, Date.now() + config.drainBudgetMs);
-          if (running.size < DRAIN_WORKERS) continue;
+          if (running.size < config.drainWorkers) continue;
         }
         if (running.size > 0) idleSince = Date.now();
         if (finished !== seen) continue; // a booking was done while claiming: its freed slot may have woken one
