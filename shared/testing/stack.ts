@@ -178,23 +178,27 @@ export async function waitForTerminal(
 }
 
 /**
- * Wait until no coordinator is at work: every request queued for the functions has been answered, and no
- * coordinator connection has done anything for longer than a claim loop polls with nothing to do before it ends. A loop still running from
- * earlier bookings would otherwise claim a paused test's new bookings (the claim loop takes new bookings
+ * Wait until no coordinator is at work: nothing is queued for the functions, and no coordinator connection
+ * has done anything for longer than a claim loop polls with nothing to do before it ends, twice in a row a
+ * little apart (a request just taken from the queue reaches its coordinator in between). A loop still running
+ * from earlier bookings would otherwise claim a paused test's new bookings (the claim loop takes new bookings
  * nobody claimed after 250 ms), however dispatch is paused.
  */
 async function untilCoordinatorsIdle(sql: postgres.Sql): Promise<void> {
   const lingerSeconds = (DRAIN_IDLE_MS + 2 * DRAIN_POLL_MS) / 1000;
+  const idle = async () => {
+    const [{ busy }] = await sql<{ busy: boolean }[]>`
+      select exists (select 1 from net.http_request_queue)
+             or exists (select 1 from pg_stat_activity
+                         where application_name = 'assignment-coordinator' and pid <> pg_backend_pid()
+                           and (state <> 'idle' or state_change > now() - make_interval(secs => ${lingerSeconds})))
+             as busy`;
+    return !busy;
+  };
   await waitFor("the coordinators to finish what they were doing", async () => {
-    const [state] = await sql<{ undelivered: boolean; busy: boolean }[]>`
-      select (select coalesce(max(id), 0) from net._http_response)
-               < (select case when is_called then last_value else 0 end from net.http_request_queue_id_seq)
-               as undelivered,
-             exists (select 1 from pg_stat_activity
-                      where application_name = 'assignment-coordinator' and pid <> pg_backend_pid()
-                        and (state <> 'idle'
-                             or state_change > now() - make_interval(secs => ${lingerSeconds}))) as busy`;
-    return state.undelivered || state.busy ? undefined : true;
+    if (!(await idle())) return undefined;
+    await new Promise((r) => setTimeout(r, 250));
+    return (await idle()) ? true : undefined;
   }, 30_000);
 }
 

@@ -409,6 +409,53 @@ withDispatchPaused(
   },
 );
 
+/** Resolves once `count` sessions wait for the restaurant's lock (in any mode). */
+async function waitersOnRestaurantLock(restaurantId: string, count: number): Promise<void> {
+  const [{ key }] = await sql<
+    { key: string }[]
+  >`select private.lock_key('restaurant', ${restaurantId})::text as key`;
+  await waitFor(`${count} sessions to wait for the restaurant lock`, async () => {
+    const [{ waiting }] = await sql<{ waiting: number }[]>`
+      select count(*)::int as waiting from pg_locks
+       where locktype = 'advisory' and not granted and objsubid = 1
+         and classid = ((${key}::bigint >> 32) & 4294967295)::oid and objid = (${key}::bigint & 4294967295)::oid`;
+    return waiting === count ? true : undefined;
+  });
+}
+
+withDispatchPaused(
+  "a begin racing an attempt that fails waits for it and runs, instead of queueing beside a free slot",
+  async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "F1", capacity: 2 }], maxParallel: 1 });
+    const [holder, next] = await quietBookings(r.id, 2);
+    const store = postgresStore(DB_URL, { max: 1 });
+    const failing = connect(1);
+    let commit = () => {};
+    try {
+      const begun = await store.begin({ bookingId: holder, trigger: "test" });
+      assert(begun.outcome === "ready");
+      // The attempt holding the only slot fails in a transaction that stays open: its wake has already run.
+      const open = new Promise<void>((resolve) => (commit = resolve));
+      let failed!: () => void;
+      const hasFailed = new Promise<void>((resolve) => (failed = resolve));
+      const transaction = failing.begin(async (tx) => {
+        await tx`select public.assignment_fail(${holder}, ${begun.lease_token}, 'no_fit', 'no_table_fits: test')`;
+        failed();
+        await open;
+      });
+      await hasFailed;
+      const beginning = store.begin({ bookingId: next, trigger: "test" });
+      await waitersOnRestaurantLock(r.id, 1);
+      commit();
+      await transaction;
+      assertEquals((await beginning).outcome, "ready", "it counted the slot the failed attempt left");
+    } finally {
+      commit();
+      await Promise.all([store.close(), failing.end()]);
+    }
+  },
+);
+
 Deno.test("closing", async () => {
   const [{ configured }] = await sql`
     select count(*)::int as configured from vault.decrypted_secrets where name = 'assignment_functions_url'`;
