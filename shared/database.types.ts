@@ -1044,6 +1044,7 @@ export type Database = {
         };
         Returns: Json;
       };
+      "assignment_sweep_now": { Args: Record<PropertyKey, never>; Returns: Json };
       "cancel_booking": {
         Args: { "p_actor"?: string; "p_booking_id": string; "p_reason"?: string };
         Returns: Json;

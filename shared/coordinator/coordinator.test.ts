@@ -95,6 +95,7 @@ function fakeStore(script: {
       return await script.fail(args, calls.fail.push(args) - 1);
     },
     claimDue: unexpected("claimDue"),
+    sweepNow: unexpected("sweepNow"),
     claimNotifications: unexpected("claimNotifications"),
     completeNotification: unexpected("completeNotification"),
     close: () => Promise.resolve(),

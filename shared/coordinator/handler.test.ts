@@ -19,6 +19,7 @@ function untouchedStore() {
     commit: record("commit"),
     fail: record("fail"),
     claimDue: record("claimDue"),
+    sweepNow: record("sweepNow"),
     claimNotifications: record("claimNotifications"),
     completeNotification: record("completeNotification"),
     close: () => Promise.resolve(),
@@ -117,5 +118,45 @@ Deno.test("after a request the drain works through every due booking once, never
       [],
       "a claim never asks for more than the free workers",
     );
+  }
+});
+
+Deno.test("a drain stopped by its cap with work left asks for a sweep at once; one that ran dry does not", async () => {
+  for (const [due, cap, sweeps] of [[400, 60, 1], [3, 60_000, 0]] as const) {
+    const queue = Array.from({ length: due }, () => crypto.randomUUID());
+    let swept = 0;
+    const store: AssignmentStore = {
+      ...untouchedStore().store,
+      claimDue: ({ limit }) => Promise.resolve(queue.splice(0, limit)),
+      begin: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
+      },
+      sweepNow: () => Promise.resolve(void swept++),
+    };
+    const background: Promise<unknown>[] = [];
+    const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
+    runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+    try {
+      const handler = createCoordinatorHandler({
+        store,
+        config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+        logger: silentLogger,
+        drainMaxMs: cap,
+      });
+      const response = await handler(
+        new Request("http://local/functions/v1/assignment-coordinator", {
+          method: "POST",
+          headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+          body: JSON.stringify({ booking_id: crypto.randomUUID() }),
+        }),
+      );
+      assertEquals(response.status, 200);
+      await Promise.all(background);
+    } finally {
+      delete runtime.EdgeRuntime;
+    }
+    assertEquals(swept, sweeps, `${due} due, a ${cap} ms cap`);
+    if (sweeps > 0) assertEquals(queue.length > 0, true, "the cap stopped it before the queue ran dry");
   }
 });

@@ -23,7 +23,8 @@ export const dispatchBodySchema = z.object({
 export const DRAIN_POLL_MS = 100;
 /** …and it ends once it has found nothing for this long… */
 export const DRAIN_IDLE_MS = 1500;
-/** …or at the latest this long after it began (a queue left over is the next request's, or the sweeper's). */
+/** …or at the latest this long after it began, under a hosted worker's wall clock (work left over is handed
+ * to fresh requests by a sweep, see drain()). */
 const DRAIN_MAX_MS = 120_000;
 
 export interface CoordinatorDeps {
@@ -32,6 +33,8 @@ export interface CoordinatorDeps {
   logger: Logger;
   /** Runs in the background after a confirmation, e.g. to deliver the confirmation right away. */
   afterConfirm?: () => Promise<unknown>;
+  /** The drain's cap (DRAIN_MAX_MS when absent; tests shorten it). */
+  drainMaxMs?: number;
 }
 
 export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
@@ -65,7 +68,8 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     drainUntil = Date.now() + config.drainBudgetMs;
     if (draining || config.drainBudgetMs === 0) return;
     draining = true;
-    const hardStop = Date.now() + DRAIN_MAX_MS;
+    const hardStop = Date.now() + (deps.drainMaxMs ?? DRAIN_MAX_MS);
+    let workLeft = false;
     const running = new Set<Promise<unknown>>();
     let idleSince = Date.now();
     let finished = 0;
@@ -75,6 +79,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         const seen = finished;
         const free = config.drainWorkers - running.size;
         const due = free > 0 ? await store.claimDue({ limit: free, visibilityMs: 10_000 }) : [];
+        workLeft = due.length > 0 || free === 0;
         for (const id of due) {
           const work = run(id, "drain")
             .catch((error) =>
@@ -109,6 +114,14 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
       await Promise.all(running);
     } finally {
       draining = false;
+    }
+    // Stopped by the cap with work still coming: while a backlog lasts no request arrives to start another
+    // loop (new bookings join the queue undispatched), so a sweep now dispatches the due ones, whose requests
+    // take over, instead of the scheduled sweep up to 5 s later.
+    if (workLeft && Date.now() >= hardStop) {
+      await store.sweepNow().catch((e) =>
+        logger.error("assignment.coordinator", `hand-over sweep failed: ${e}`)
+      );
     }
   }
 

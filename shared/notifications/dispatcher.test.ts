@@ -25,6 +25,7 @@ function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.
     commit: () => Promise.reject(new Error("unexpected")),
     fail: () => Promise.reject(new Error("unexpected")),
     claimDue: () => Promise.reject(new Error("unexpected")),
+    sweepNow: () => Promise.reject(new Error("unexpected")),
     claimNotifications: ({ limit }) => {
       const due = rows.filter((r) => r.status === "pending").slice(0, limit);
       return Promise.resolve(due.map((r): ClaimedNotification => {

@@ -15,6 +15,7 @@ function emptyOutbox() {
     commit: unexpected,
     fail: unexpected,
     claimDue: unexpected,
+    sweepNow: unexpected,
     claimNotifications: ({ limit }) => {
       claims.push(limit);
       return Promise.resolve([]);

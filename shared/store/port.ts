@@ -72,6 +72,8 @@ export interface AssignmentStore {
   commit(args: CommitArgs): Promise<CommitResult>;
   fail(args: FailArgs): Promise<FailResult>;
   claimDue(args: { limit: number; visibilityMs: number }): Promise<string[]>;
+  /** Run the sweeper now: due bookings are dispatched, so fresh requests take over a claim loop that ends. */
+  sweepNow(): Promise<void>;
   claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
   /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. */
   completeNotification(

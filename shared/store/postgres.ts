@@ -86,6 +86,9 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
       claimResultSchema.parse(
         await rpc("assignment_claim_due", { p_limit: limit, p_visibility_ms: visibilityMs }),
       ),
+    sweepNow: async () => {
+      await rpc("assignment_sweep_now", {});
+    },
     // A set-returning function: one row per claimed notification.
     claimNotifications: async ({ limit, leaseMs }) =>
       (await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }))

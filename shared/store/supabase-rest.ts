@@ -71,6 +71,9 @@ export function supabaseRestStore(
       claimResultSchema.parse(
         await rpc("assignment_claim_due", { p_limit: limit, p_visibility_ms: visibilityMs }),
       ),
+    sweepNow: async () => {
+      await rpc("assignment_sweep_now", {});
+    },
     claimNotifications: async ({ limit, leaseMs }) => {
       const rows = await rpc("notification_claim", { p_limit: limit, p_lease_ms: leaseMs });
       return (rows as unknown[]).map((row) => notificationSchema.parse(row));

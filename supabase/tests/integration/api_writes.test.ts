@@ -248,6 +248,17 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       () => platform.rpc("assignment_claim_due", { p_restaurant_id: r.id, p_now: `${day}T23:00:00Z` }),
     ) as string[];
     assertEquals(due, [planned], "due again once the backoff has passed");
+    const swept = await call("assignment_sweep_now", () => platform.rpc("assignment_sweep_now")) as Record<
+      string,
+      number
+    >;
+    assertEquals(Object.keys(swept).sort(), [
+      "dispatched",
+      "escalated",
+      "expired_leases",
+      "failed",
+      "not_dispatched",
+    ]);
     const again = await call(
       "assignment_begin",
       () => platform.rpc("assignment_begin", { p_booking_id: planned, p_trigger: "api_test" }),
