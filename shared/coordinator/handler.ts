@@ -61,9 +61,9 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     return outcome;
   }
 
-  // One loop claims for up to config.drainWorkers bookings at once and claims again the moment one of them is done,
-  // so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again every
-  // DRAIN_POLL_MS (one query, however many workers are idle).
+  // One loop claims for up to config.drainWorkers bookings at once and claims again the moment one of them is
+  // done, so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again
+  // every DRAIN_POLL_MS (one query, however many workers are idle).
   async function drain(): Promise<void> {
     drainUntil = Date.now() + config.drainBudgetMs;
     if (draining || config.drainBudgetMs === 0) return;
