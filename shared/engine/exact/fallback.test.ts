@@ -424,10 +424,12 @@ Deno.test("property: the exact fallback's plans obey every rule and move no lock
       seen.plan++;
       if (result.moves.length > 0) seen.moved++;
     }),
-    { numRuns: 400 },
+    { numRuns: 1200 },
   );
   // The generator must exercise both answers and real re-seatings, or the property proves little.
-  assert(seen.none > 20 && seen.plan > 20 && seen.moved > 5, JSON.stringify(seen));
+  // Re-seatings come up in about 3 % of rooms (8-17 per 400 over 16 seeds); 1,200 runs keep the
+  // floor below far from the expected ~36 so that no seed trips it by chance.
+  assert(seen.none > 60 && seen.plan > 60 && seen.moved > 10, JSON.stringify(seen));
 });
 
 Deno.test("property: when counting proves a shortfall, brute force finds no assignment either", () => {
