@@ -29,6 +29,9 @@ export interface ExactSolver {
   decide(program: IntegerProgram, timeLimitMs: number): Promise<Decision>;
 }
 
+/** Models up to this many columns are presolved (small rooms); larger ones are not (see `run`). */
+const PRESOLVE_MAX_COLUMNS = 5000;
+
 let loading: Promise<Highs> | null = null;
 
 /** Load HiGHS now (the benchmark times the load apart from the solves). */
@@ -113,7 +116,9 @@ function decide(highs: Highs, program: IntegerProgram, timeLimitMs: number): Dec
 }
 
 function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
-  const { rows, columns } = milp;
+  const { columns } = milp;
+  const bounded = milp.movesAtMost !== undefined;
+  const rows = bounded ? [...milp.rows, milp.cost.flatMap((c, i) => (c > 0 ? [i] : []))] : milp.rows;
   const starts = new Int32Array(rows.length + 1);
   rows.forEach((row, r) => (starts[r + 1] = starts[r] + row.length));
   const model = highs.createModel({
@@ -124,7 +129,7 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
     colLower: new Float64Array(columns),
     colUpper: new Float64Array(columns).fill(1),
     rowLower: rows.map((_, r) => (r < milp.items ? 1 : -highs.infinity)),
-    rowUpper: rows.map(() => 1),
+    rowUpper: rows.map((_, r) => (r === milp.rows.length ? milp.movesAtMost! : 1)),
     matrix: {
       format: "csr",
       numRows: rows.length,
@@ -142,9 +147,10 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
       // The objective counts moves, a whole number: a gap below one move is optimal.
       mip_abs_gap: 0.999,
       random_seed: 1,
-      // Presolve finds little to remove in these 0-1 models and costs time a full room cannot spare: without
-      // it, more of the 60-table room's hardest calls were settled within their budget.
-      presolve: "off",
+      // Presolve finds little to remove in a full room's 0-1 models and costs time it cannot spare: without
+      // it, more of the 60-table room's hardest calls were settled within their budget. In small rooms'
+      // models it settled more calls within the budget (its symmetry detection among them).
+      presolve: columns <= PRESOLVE_MAX_COLUMNS ? "on" : "off",
     });
     model.run();
     const code = model.getModelStatus();

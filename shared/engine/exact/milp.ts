@@ -16,6 +16,8 @@ export interface Milp {
   readonly items: number;
   /** The table of each row after the first `items` (row `items + r` keeps table `tableOf[r]` to one booking). */
   readonly tableOf: readonly string[];
+  /** When set, one more row: at most this many bookings move (the columns that cost 1). */
+  readonly movesAtMost?: number;
 }
 
 export function toMilp(model: ExactModel): Milp {
