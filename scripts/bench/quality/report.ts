@@ -118,6 +118,17 @@ export function summarise(cells: readonly CellResult[]): Summary {
     }
     return [...groups].map(([k, v]) => [k, mean(v)] as const).sort((a, b) => a[1] - b[1])[0];
   };
+  /** The weakest layout × mix by its covers over all its days against FCFS-repack's over the same days. */
+  const weakestOverall = (policy: string) => {
+    const groups = new Map<string, [number, number]>();
+    for (const c of cells) {
+      const key = `${c.spec.layout} ${c.spec.mix}`;
+      const [covers, repack] = groups.get(key) ?? [0, 0];
+      groups.set(key, [covers + c.policies[policy].covers, repack + c.policies[REPACK].covers]);
+    }
+    return [...groups].map(([k, [covers, repack]]) => [k, repack === 0 ? 1 : covers / repack] as const)
+      .sort((a, b) => a[1] - b[1])[0];
+  };
   const worst = (policy: string, load: number) => {
     const [key, value] = weakest(policy, load);
     return `${f(value)} ${key}`;
@@ -138,6 +149,17 @@ export function summarise(cells: readonly CellResult[]): Summary {
         met: r >= goal,
       });
     }
+  }
+  // The issue's reading: each floor plan × mix over all its days (every load and seed); the rows after it
+  // hold each load apart, a stricter reading where one day of a few dozen requests weighs a lot.
+  {
+    const [key, value] = weakestOverall(DEFAULT_EXACT);
+    targets.push({
+      target:
+        `${DEFAULT_EXACT}: weakest layout × mix over every load ≥ ${TARGETS.exactWeakestVsRepack} × FCFS-repack`,
+      measured: `${f(value)} ${key}`,
+      met: value >= TARGETS.exactWeakestVsRepack,
+    });
   }
   for (const l of loads) {
     const [key, value] = weakest(DEFAULT_EXACT, l);

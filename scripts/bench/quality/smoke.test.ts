@@ -1,7 +1,7 @@
 // The quality benchmark's small configuration, run as the README's test command runs it: every policy is
 // safe, the yardsticks bound what they should, and the report files are written and agree with each other.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { CLAIRVOYANT, policyNames, REPACK } from "./cell.ts";
+import { CLAIRVOYANT, DEFAULT_EXACT, policyNames, REPACK } from "./cell.ts";
 
 Deno.test("quality benchmark smoke run: safe policies, consistent yardsticks, complete report", async () => {
   const out = await Deno.makeTempDir({ prefix: "quality-smoke-" });
@@ -54,6 +54,16 @@ Deno.test("quality benchmark smoke run: safe policies, consistent yardsticks, co
     assert(
       summary.targets.some((t: { target: string; met: boolean }) => t.target.startsWith("safety") && t.met),
     );
+    // The weakest floor plan × mix over all its days: its covers over FCFS-repack's, summed over its days.
+    const byPlanAndMix = new Map<string, [number, number]>();
+    for (const c of cells) {
+      const key = `${c.spec.layout} ${c.spec.mix}`;
+      const [covers, repack] = byPlanAndMix.get(key) ?? [0, 0];
+      byPlanAndMix.set(key, [covers + c.policies[DEFAULT_EXACT].covers, repack + c.policies[REPACK].covers]);
+    }
+    const weakest = Math.min(...[...byPlanAndMix.values()].map(([covers, repack]) => covers / repack));
+    const overall = summary.targets.find((t: { target: string }) => t.target.includes("over every load"));
+    assert(overall?.measured.startsWith(weakest.toFixed(3)), JSON.stringify(overall));
 
     const md = await Deno.readTextFile(`${out}/summary.md`);
     for (const heading of ["## Targets", "## Covers relative to FCFS-repack", "## Engine time per booking"]) {
