@@ -2,7 +2,7 @@
 // TypeScript patterns verbatim, and Postgres' regex engine and JavaScript's give the same verdict and the
 // same scrubbed text on any input.
 import fc from "fast-check";
-import { assertEquals } from "../../../shared/testing/assert.ts";
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { connect } from "../../../shared/testing/stack.ts";
 import {
   EMAIL_PATTERN,
@@ -44,6 +44,7 @@ const pieces = fc.constantFrom(
   "2030-01-07",
   "npm:@scope/pkg@1.2.3",
   "+44 20 7946 0958",
+  "5550 1234",
   "ada@example.com",
   "\u00a0",
   "\n",
@@ -52,6 +53,62 @@ const text = fc.oneof(
   fc.array(pieces, { maxLength: 24 }).map((p) => p.join("")),
   fc.string({ maxLength: 40 }),
 );
+
+/** Any Unicode text but NUL, which Postgres' jsonb cannot hold. */
+function anyText(maxLength: number) {
+  return fc.string({ unit: "grapheme", maxLength }).map((t) => t.replaceAll("\0", ""));
+}
+
+// JSON documents whose keys come near the listed words (separators, case, full-width and look-alike letters,
+// combining marks) and whose values are the texts above, any Unicode, numbers and nesting.
+const key = fc.oneof(
+  fc.constantFrom(
+    "guest_name",
+    "Name",
+    "e-mail",
+    "na_me",
+    "tel",
+    "hotel",
+    "cancelled",
+    "strategy",
+    "MAİL",
+    "ＮＡＭＥ",
+    "\u212ael",
+    "phone\u0307",
+    "mobile no",
+  ),
+  text,
+  anyText(8),
+);
+const leaf = fc.oneof(
+  text,
+  anyText(16),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+);
+const { doc } = fc.letrec<{ doc: unknown; array: unknown[]; object: Record<string, unknown> }>((tie) => ({
+  doc: fc.oneof({ depthSize: "small" }, leaf, tie("array"), tie("object")),
+  array: fc.array(tie("doc"), { maxLength: 4 }),
+  object: fc.dictionary(key, tie("doc"), { maxKeys: 5 }),
+}));
+
+Deno.test("the JSON check's fast path gives the full scan's verdict on any document", async () => {
+  const seen = { flagged: 0, clean: 0 };
+  await fc.assert(
+    fc.asyncProperty(fc.array(doc, { minLength: 1, maxLength: 40 }), async (docs) => {
+      const rows = await sql<{ fast: boolean; full: boolean }[]>`
+        select private.jsonb_has_personal_data(d::jsonb) as fast, private.jsonb_personal_data_scan(d::jsonb) as full
+          from unnest(${docs.map((d) => JSON.stringify(d))}::text[]) with ordinality as u(d, i) order by i`;
+      assertEquals(rows.map((r) => r.fast), rows.map((r) => r.full));
+      for (const r of rows) r.full ? seen.flagged++ : seen.clean++;
+    }),
+    { numRuns: 300 },
+  );
+  // Both verdicts, many times, or the property proves little.
+  assert(seen.flagged > 100 && seen.clean > 100, JSON.stringify(seen));
+});
 
 Deno.test("Postgres and JavaScript agree on what is personal data and how it is scrubbed", async () => {
   await fc.assert(
