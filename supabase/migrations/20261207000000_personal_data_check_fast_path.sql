@@ -12,6 +12,10 @@
 --     only narrow it). A document's text shows its string values verbatim when it holds no backslash (JSON
 --     escapes only quotes, backslashes and control characters); normalising the text normalises each value
 --     alike (the quotes around a value compose with nothing), and an all-ASCII text is already normalised.
+--     In an all-ASCII text, string values that are a whole date or time stamp (2030-01-07, 2030-01-07 19:00,
+--     2030-01-07T19:00:00+00:00, as guest messages carry them) are left out of that look: the phone pattern
+--     never starts at a date, nor just after a digit, a '-', a '+' or a letter, and no run of digits after a
+--     ':' in them reaches eight.
 -- Anything else takes the full scan, unchanged below. The integration property test checks that both give
 -- the same verdict on generated documents.
 
@@ -42,7 +46,9 @@ begin
   if pg_catalog.strpos(t, '\') = 0
      and pg_catalog.lower(t) operator(pg_catalog.!~)
          '(n[^a-z0-9]*a[^a-z0-9]*m[^a-z0-9]*e|m[^a-z0-9]*a[^a-z0-9]*i[^a-z0-9]*l|p[^a-z0-9]*h[^a-z0-9]*o[^a-z0-9]*n[^a-z0-9]*e|m[^a-z0-9]*o[^a-z0-9]*b[^a-z0-9]*i[^a-z0-9]*l[^a-z0-9]*e|c[^a-z0-9]*e[^a-z0-9]*l[^a-z0-9]*l|t[^a-z0-9]*e[^a-z0-9]*l)'
-     and (case when pg_catalog.octet_length(t) = pg_catalog.length(t) then t else pg_catalog.normalize(t, 'NFKC') end)
+     and (case when pg_catalog.octet_length(t) = pg_catalog.length(t)
+               then pg_catalog.regexp_replace(t, '"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-][0-9]{2}(:[0-9]{2})?|Z)?)?"', '""', 'g')
+               else pg_catalog.normalize(t, 'NFKC') end)
          operator(pg_catalog.!~) '@|[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}' then
     return false;
   end if;
