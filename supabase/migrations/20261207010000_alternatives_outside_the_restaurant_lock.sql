@@ -47,8 +47,8 @@ begin
   end if;
 end $$;
 
--- Whether a failing attempt of this kind and reason ends in manual review with exactly that reason (the rule
--- private.end_attempt applies below), read before the lock to decide whether to search the alternatives.
+-- Whether a failing attempt of this kind ends in manual review with exactly its own reason: private.end_attempt
+-- applies this rule, and assignment_fail asks it before the lock to decide whether to search the alternatives.
 create function private.escalates_as_given(b public.bookings, p_kind text)
 returns boolean language plpgsql stable set search_path = '' as $$
 begin
@@ -73,7 +73,7 @@ begin
     select l.escalate_reason, l.delay_ms into escalate_reason, delay from private.legacy_retry(b, p_reason) l;
     perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'warning',
       private.legacy_attempt_context(b, false, code), b.restaurant_id, b.id);
-  elsif p_kind = 'no_fit' and b.attempt_count > s.no_fit_retries then
+  elsif private.escalates_as_given(b, p_kind) then
     escalate_reason := p_reason;
   elsif b.attempt_count >= s.max_attempts then
     escalate_reason := pg_catalog.format('attempts_exhausted: %s attempts failed; last: %s', b.attempt_count, p_reason);
