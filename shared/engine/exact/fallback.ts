@@ -1,7 +1,8 @@
 // The exact fallback: when neither the plan nor the bounded re-optimisation search seats a booking, decide
 // exactly whether any re-seating of the bookings that may still move (not seated, not placed by staff, not
 // starting within the lock window) seats it too, moving as few as possible. "None" is proven by the
-// solver; running out of its budget is a verdict of its own, never taken for "none".
+// solver; running out of its budget is a verdict of its own, never taken for "none". A re-seating found
+// when the budget ran out is committed only if it moves at most FEW_MOVES bookings.
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
@@ -29,7 +30,9 @@ const MAX_FOLDED_COLUMNS = 2500;
 
 /**
  * The bound on moves of the first solve. Proven re-seatings on the quality benchmark's days moved 4 to 12
- * bookings; with the bound, HiGHS settled more of them within the budget (see docs/benchmarks.md).
+ * bookings; with the bound, HiGHS settled more of them within the budget (see docs/benchmarks.md). A
+ * re-seating that solve finds is committed even when the budget ran out before it was proven to move the
+ * fewest: it moves no more than proven ones do.
  */
 export const FEW_MOVES = 12;
 
@@ -50,8 +53,12 @@ export interface ExactOutcome {
   /** As planWithMoves returns it; no_fit carries the manual-review reason. */
   readonly plan: Plan;
   readonly moves: Move[];
-  /** Bookings the search could move (the affected period), and whether the verdict is proven (always for a plan). */
+  /** Bookings the search could move (the affected period). */
   readonly movable: number;
+  /**
+   * Whether the verdict is proven: "none" always, budget_exhausted never; a plan is proven to move as few
+   * bookings as any, or (false) is the best the bounded solve found in its budget, moving at most FEW_MOVES.
+   */
   readonly proven: boolean;
 }
 
@@ -108,7 +115,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   const fewMoves = options.fewMoves ?? FEW_MOVES;
   if (problem.movable.length > fewMoves) {
     const few = await settle(first, fewMoves);
-    if (few.answer.status !== "infeasible") return verdict(few.answer, few.model);
+    if (few.answer.status !== "infeasible") return verdict(few.answer, few.model, fewMoves);
   }
   const any = await settle(first);
   return verdict(any.answer, any.model);
@@ -137,15 +144,17 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     }
   }
 
-  function verdict(answer: SolverAnswer, model: ExactModel): ExactOutcome {
+  function verdict(answer: SolverAnswer, model: ExactModel, movesAtMost?: number): ExactOutcome {
     if (answer.status === "infeasible") return none();
-    if (answer.status === "optimal") {
+    // Proven the fewest moves; or found by the bounded solve before its budget ran out, so it moves at most
+    // the bound, which is better than sending a party the room can seat to review.
+    if (answer.status === "optimal" || (answer.status === "feasible" && movesAtMost !== undefined)) {
       const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
-      return { verdict: "plan", plan, moves, movable, proven: true };
+      return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
     }
-    // Out of budget, or a re-seating without proof that it moves as few bookings as any: in a full room the
-    // solver's first ones move nearly every booking (220 to 265 of about 250), which no one should commit
-    // to seat one party.
+    // Out of budget, or an unbounded re-seating without proof that it moves as few bookings as any: in a
+    // full room the solver's first ones move nearly every booking (220 to 265 of about 250), which no one
+    // should commit to seat one party.
     const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
     const memory = answer.status === "budget_exhausted" && answer.why === "memory";
     const why = memory ? "the solver's memory" : `its ${limit} ms budget`;
