@@ -3,16 +3,25 @@
 // private.seating_alternatives would compute at that moment (the TypeScript twin in review-alternatives.ts,
 // on the floor as it was when the request came in). Reports, per load, the share of those reviews with at
 // least one alternative (target ≥ 90 % at ρ ≤ 1.2) and how far the alternatives are from the requested time.
-// No database and no solver: a full matrix takes a few minutes. Usage:
+// No database and no solver: a full matrix takes a few minutes. Options:
+//   --policy reoptimizing   reviews are the requests the re-optimising pipeline refuses (strategy, bounded
+//                           re-seating, then the exact fallback), not the default's; needs the solver
+//   --ceiling               also decide, for each review without an alternative, whether re-seating the
+//                           bookings that may still move would have made one (review-ceiling.ts; slow: the
+//                           solver at every full time, --ceiling-ms each)
+// Usage:
 //   deno run -A scripts/bench/quality/alternatives-main.ts [--seeds 11,12,13] [--layouts a,b] [--mixes a,b]
-//     [--loads 0.6,0.9,1.2,1.5] [--out DIR]
+//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--ceiling] [--ceiling-ms 1000] [--out DIR]
 import { parseArgs } from "node:util";
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
+import { DEFAULT_MAX_MOVES } from "../../../shared/engine/reoptimize.ts";
+import { DEFAULT_EXACT_TIME_LIMIT_MS } from "../../../shared/engine/exact/fallback.ts";
 import { percentile } from "../../../shared/testing/random.ts";
 import { generateDay, MIXES, type MixId } from "./demand.ts";
 import { channelTables } from "./floor.ts";
 import { layoutById, LAYOUTS } from "./layouts.ts";
-import { replayStrategy } from "./policies.ts";
+import { replayExact, replayStrategy } from "./policies.ts";
+import { type CeilingProbe, ceilingProbes, type CeilingVerdict, ceilingVerdict } from "./review-ceiling.ts";
 import { type AlternativesInput, seatingAlternatives } from "./review-alternatives.ts";
 import { type MissCause, missCauses } from "./review-misses.ts";
 
@@ -22,6 +31,9 @@ const { values: args } = parseArgs({
     layouts: { type: "string", default: LAYOUTS.map((l) => l.id).join(",") },
     mixes: { type: "string", default: Object.keys(MIXES).join(",") },
     loads: { type: "string", default: "0.6,0.9,1.2,1.5" },
+    policy: { type: "string", default: "default" },
+    ceiling: { type: "boolean", default: false },
+    "ceiling-ms": { type: "string", default: String(DEFAULT_EXACT_TIME_LIMIT_MS) },
     out: { type: "string", default: "scripts/bench/results/quality" },
   },
 });
@@ -32,6 +44,13 @@ const mixes = split(args.mixes) as MixId[];
 for (const m of mixes) if (!(m in MIXES)) throw new Error(`unknown mix "${m}"`);
 const loads = split(args.loads).map(Number);
 if ([...seeds, ...loads].some((n) => !(n > 0))) throw new Error("seeds and loads must be positive numbers");
+if (args.policy !== "default" && args.policy !== "reoptimizing") {
+  throw new Error(`--policy is default or reoptimizing, not "${args.policy}"`);
+}
+const reoptimizing = args.policy === "reoptimizing";
+const ceilingMs = Number(args["ceiling-ms"]);
+if (!(ceilingMs > 0)) throw new Error("--ceiling-ms must be a positive number of milliseconds");
+const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
 
 interface LoadResult {
   load: number;
@@ -46,6 +65,8 @@ interface LoadResult {
   /** Reviews without an alternative, by cause (a miss may have several). */
   misses: Record<MissCause, number>;
   walkInMisses: number;
+  /** With --ceiling: the misses by whether re-seating would have made an alternative. */
+  ceiling: Record<CeilingVerdict, number>;
 }
 
 const MIN = 60_000;
@@ -61,6 +82,7 @@ for (const load of loads) {
     alternativesPerReview: [],
     misses: { no_arrangement: 0, saturation: 0, past: 0, service_start: 0, service_end: 0 },
     walkInMisses: 0,
+    ceiling: { seatable: 0, none: 0, budget_exhausted: 0 },
   };
   byLoad.set(load, result);
   for (const seed of seeds) {
@@ -68,7 +90,8 @@ for (const load of loads) {
       for (const mix of mixes) {
         const day = generateDay(layout, mix, load, seed);
         result.requests += day.requests.length;
-        replayStrategy(day, DEFAULT_STRATEGY, (r, seated) => {
+        const probes: CeilingProbe[][] = [];
+        const onNoFit: Parameters<typeof replayStrategy>[2] = (r, seated) => {
           const input: AlternativesInput = {
             partySize: r.partySize,
             startAt: r.startAt,
@@ -88,13 +111,23 @@ for (const load of loads) {
           if (found.length === 0) {
             for (const cause of missCauses(input)) result.misses[cause]++;
             if (r.walkIn) result.walkInMisses++;
+            if (args.ceiling) probes.push(ceilingProbes(day, seated, r));
             return;
           }
           result.withAlternative++;
           result.nearest.push(Math.abs(found[0].offsetMinutes));
           for (const a of found) result.all.push(Math.abs(a.offsetMinutes));
-        });
+        };
+        if (reoptimizing) {
+          await replayExact(day, DEFAULT_STRATEGY, DEFAULT_MAX_MOVES, DEFAULT_EXACT_TIME_LIMIT_MS, onNoFit);
+        } else replayStrategy(day, DEFAULT_STRATEGY, onNoFit);
+        for (const p of probes) result.ceiling[await ceilingVerdict(p, DEFAULT_STRATEGY, ceilingMs)]++;
       }
+    }
+    if (reoptimizing || args.ceiling) {
+      console.error(
+        `ρ ${load} seed ${seed}: ${result.reviews} reviews, ${result.withAlternative} with an alternative so far`,
+      );
     }
   }
 }
@@ -108,14 +141,34 @@ const rows = [...byLoad.values()].map((r) =>
     r.reviews === 0 ? "–" : (r.alternativesPerReview.reduce((a, b) => a + b, 0) / r.reviews).toFixed(2)
   } |`
 );
+const policy = reoptimizing
+  ? `Strategy \`${DEFAULT_STRATEGY}\` with re-optimisation on (up to ${DEFAULT_MAX_MOVES} moves, then the exact ` +
+    `fallback, ${DEFAULT_EXACT_TIME_LIMIT_MS} ms)`
+  : `Strategy \`${DEFAULT_STRATEGY}\` (the pipeline's default, re-optimisation off)`;
+const ceilingRows = [...byLoad.values()].map((r) => {
+  const n = r.reviews - r.withAlternative;
+  const c = r.ceiling;
+  return `| ${r.load} | ${r.reviews} | ${pct(r.withAlternative, r.reviews)} | ${
+    pct(r.withAlternative + c.seatable, r.reviews)
+  } | ${n} | ${c.seatable} | ${c.none} | ${c.budget_exhausted} |`;
+});
+const ceilingSection = !args.ceiling ? [] : [
+  "The ceiling: had re-seating the bookings that may still move (not starting within 30 minutes) been allowed " +
+  "when the alternatives were searched, at how many reviews would some time within the window have seated " +
+  `the party? The exact fallback decides each open time that is not past, ${ceilingMs} ms each (a review whose ` +
+  "only undecided times ran out of budget counts as not seatable).",
+  "",
+  "| load ρ | reviews | with ≥ 1 alternative | with re-seating too (ceiling) | misses | seatable by re-seating | proven full | budget ran out |",
+  "| ------ | ------- | -------------------- | ----------------------------- | ------ | ---------------------- | ----------- | -------------- |",
+  ...ceilingRows,
+  "",
+];
 const summary = [
   "# Review alternatives",
   "",
-  `Strategy \`${DEFAULT_STRATEGY}\` (the pipeline's default, re-optimisation off); seeds ${
-    seeds.join(", ")
-  }; ` +
+  `${policy}; seeds ${seeds.join(", ")}; ` +
   `layouts ${layouts.map((l) => l.id).join(", ")}; mixes ${mixes.join(", ")}. A review is a request the ` +
-  "strategy refused when it came in; its alternatives are computed on the floor as it was then, up to three " +
+  "policy refused when it came in; its alternatives are computed on the floor as it was then, up to three " +
   "start times within ±90 minutes on the 15-minute grid, inside the 17:00–23:00 service, not before the " +
   "request was made. Offsets are |alternative − requested start|.",
   "",
@@ -138,15 +191,17 @@ const summary = [
     } | ${pct(m.no_arrangement, n)} | ${pct(r.walkInMisses, n)} |`;
   }),
   "",
+  ...ceilingSection,
 ].join("\n");
 
 await Deno.mkdir(args.out, { recursive: true });
-await Deno.writeTextFile(`${args.out}/alternatives.md`, summary);
+await Deno.writeTextFile(`${args.out}/${name}.md`, summary);
 await Deno.writeTextFile(
-  `${args.out}/alternatives.json`,
+  `${args.out}/${name}.json`,
   JSON.stringify(
     {
       strategy: DEFAULT_STRATEGY,
+      policy: args.policy,
       seeds,
       layouts: layouts.map((l) => l.id),
       mixes,
@@ -161,6 +216,7 @@ await Deno.writeTextFile(
         offset_p90: r.all.length ? percentile(r.all, 90) : null,
         misses_by_cause: r.misses,
         walk_in_misses: r.walkInMisses,
+        ...(args.ceiling ? { ceiling: { ...r.ceiling, time_limit_ms: ceilingMs } } : {}),
       })),
     },
     null,

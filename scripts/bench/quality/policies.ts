@@ -74,13 +74,14 @@ export function replayReoptimizing(
 /**
  * The strategy plus re-optimisation plus the exact fallback, as the pipeline runs them: a request the plan and
  * the bounded search cannot seat goes to the exact fallback, and is refused only when it proves there is no
- * re-seating or runs out of its budget.
+ * re-seating or runs out of its budget (then `onNoFit` sees it, with the floor as it was at that moment).
  */
 export async function replayExact(
   day: Day,
   strategy: string,
   maxMoves: number,
   timeLimitMs: number,
+  onNoFit?: (request: Request, seated: Occupancy) => void,
 ): Promise<PolicyRun> {
   const seated = new Occupancy(day);
   const decisionMs: number[] = [];
@@ -107,7 +108,10 @@ export async function replayExact(
       exactVerdicts[exact.verdict]++;
       result = { ...exact, explored: result.explored };
     }
-    if (result.plan.decision !== "assign") continue;
+    if (result.plan.decision !== "assign") {
+      onNoFit?.(r, seated);
+      continue;
+    }
     lockedMoves += result.moves.filter((m) => isLocked(byId.get(m.bookingId)!, r)).length;
     seated.seatWithMoves(r, result.plan.tableIds, result.moves);
     moves += result.moves.length;
