@@ -162,19 +162,56 @@ export async function waitFor<T>(
 
 const TERMINAL = ["confirmed", "manual_review", "cancelled"];
 
-/** Wait until every booking is in a terminal state; returns their states by id. */
+/**
+ * Wait until every booking is in a terminal state; returns their states by id. On a timeout the error tells
+ * where each booking that is not done stands (see bookingTrace), so a failure far away can be read from its
+ * log alone.
+ */
 export async function waitForTerminal(
   sql: postgres.Sql,
   ids: string[],
   timeoutMs = 15_000,
 ): Promise<Map<string, string>> {
-  return await waitFor(`${ids.length} bookings to reach a terminal state`, async () => {
-    const rows = await sql<{ id: string; assignment_state: string }[]>`
-      select id, assignment_state from public.bookings where id = any(${ids}::uuid[])`;
-    return rows.every((r) => TERMINAL.includes(r.assignment_state))
-      ? new Map(rows.map((r) => [r.id, r.assignment_state]))
-      : undefined;
-  }, timeoutMs);
+  try {
+    return await waitFor(`${ids.length} bookings to reach a terminal state`, async () => {
+      const rows = await sql<{ id: string; assignment_state: string }[]>`
+        select id, assignment_state from public.bookings where id = any(${ids}::uuid[])`;
+      return rows.every((r) => TERMINAL.includes(r.assignment_state))
+        ? new Map(rows.map((r) => [r.id, r.assignment_state]))
+        : undefined;
+    }, timeoutMs);
+  } catch (error) {
+    throw new Error(`${error instanceof Error ? error.message : error}\n${await bookingTrace(sql, ids)}`);
+  }
+}
+
+/**
+ * Where the bookings not yet terminal stand, and how they got there: their queue fields, every state change
+ * and event with its age, their restaurant's slots, and the dispatch queue. Times are milliseconds before now.
+ */
+export async function bookingTrace(sql: postgres.Sql, ids: string[]): Promise<string> {
+  const rows = await sql`
+    select b.id, b.restaurant_id, b.assignment_state as state, b.attempt_count, b.dispatch_count,
+           round(extract(epoch from clock_timestamp() - b.created_at) * 1000) as age_ms,
+           round(extract(epoch from b.next_attempt_at - clock_timestamp()) * 1000) as due_in_ms,
+           b.deferred_since is not null as deferred,
+           (select max_parallel from private.settings_for(b.restaurant_id)) as max_parallel,
+           private.slots_taken(b.restaurant_id, clock_timestamp()) as slots_taken,
+           (select string_agg(format('%s→%s @-%sms (%s)', h.from_state, h.to_state,
+                                     round(extract(epoch from clock_timestamp() - h.created_at) * 1000),
+                                     coalesce(h.metadata ->> 'trigger', h.actor)), '; ' order by h.id)
+              from public.booking_assignment_state_history h where h.booking_id = b.id) as history,
+           (select string_agg(format('%s @-%sms', e.event_type,
+                                     round(extract(epoch from clock_timestamp() - e.created_at) * 1000)), '; '
+                              order by e.created_at)
+              from public.observability_events e where e.booking_id = b.id) as events
+      from public.bookings b
+     where b.id = any(${ids}::uuid[]) and b.assignment_state <> all(${TERMINAL}::text[])`;
+  const [{ queued }] = await sql`select count(*)::int as queued from net.http_request_queue`;
+  return [
+    `${rows.length} of ${ids.length} not terminal; ${queued} requests in pg_net's queue`,
+    ...rows.map((r) => JSON.stringify(r)),
+  ].join("\n");
 }
 
 /**

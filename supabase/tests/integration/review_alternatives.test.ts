@@ -6,7 +6,7 @@
 // booking goes straight to manual review and every confirmation is an operator's.
 import fc from "fast-check";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, type TableSpec, waitFor } from "../../../shared/testing/stack.ts";
+import { connect, createRestaurant, type TableSpec, waitForTerminal } from "../../../shared/testing/stack.ts";
 import { tableSchema } from "../../../shared/domain/snapshot.ts";
 import { seatingAlternatives } from "../../../scripts/bench/quality/review-alternatives.ts";
 
@@ -126,10 +126,11 @@ Deno.test("alternatives agree with the twin, are seatable when accepted, and a l
       for (const o of e.others) await book(r.id, o.party, `${date}T${o.at}:00Z`, `T${o.table + 1}`);
 
       const id = await r.insertBooking(e.party, `${date}T${e.at}:00Z`);
-      await waitFor("the booking in manual review", async () => {
-        const [b] = await sql`select assignment_state from public.bookings where id = ${id}`;
-        return b.assignment_state === "manual_review" ? true : undefined;
-      });
+      assertEquals(
+        (await waitForTerminal(sql, [id], 10_000)).get(id),
+        "manual_review",
+        "automatic assignment is off",
+      );
       const [{ alternatives }] = await sql<{ alternatives: SqlAlternative[] }[]>`
         select private.seating_alternatives(b) as alternatives from public.bookings b where b.id = ${id}`;
       const expected = await twin(id);
