@@ -13,6 +13,7 @@ import {
   STACK_DIR,
   waitFor,
   waitForTerminal,
+  withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import type { TablesInsert } from "../../../shared/database.types.ts";
 import { z } from "../../../shared/deps.ts";
@@ -201,6 +202,47 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
   } finally {
     open();
     await gate.end();
+  }
+});
+
+Deno.test("a booking that joins the queue while the last one in flight leaves is not left waiting", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }], maxParallel: 1 });
+  const day = someDay();
+  const joiner = connect(1);
+  const leaver = connect(1);
+  let waiting = "";
+  try {
+    // Staged with dispatch paused, so only this test moves the bookings: the first holds the only slot
+    // (dispatched, not begun); the second joins the queue in a transaction still open while the first is
+    // cancelled, so neither sees the other and the first's leaving wakes nobody.
+    await withDispatchPaused(sql, async () => {
+      const holder = await r.insertBooking(2, `${day}T18:00:00Z`);
+      await joiner.begin(async (tx) => {
+        [{ id: waiting }] = await tx<{ id: string }[]>`
+          insert into public.bookings (restaurant_id, party_size, start_at)
+          values (${r.id}, 2, ${`${day}T20:00:00Z`}) returning id`;
+        await leaver`select public.cancel_booking(${holder}, 'guest cancelled')`;
+      });
+      const [b] = await sql`
+        select deferred_since is not null as queued, next_attempt_at > now() + interval '5 seconds' as later
+          from public.bookings where id = ${waiting}`;
+      assertEquals(
+        [b.queued, b.later],
+        [true, true],
+        "staged: it waits in the queue for a wake that never came",
+      );
+    });
+    // Nothing is in flight now: the sweeper's next run (every 5 s) wakes and dispatches it, well before the
+    // fallback it waited for (10 s, and the sweep after it).
+    assertEquals((await waitForTerminal(sql, [waiting], 8_000)).get(waiting), "confirmed");
+    const [{ woken }] = await sql`
+      select count(*)::int as woken from public.observability_events
+       where event_type = 'sweeper.run' and (context ->> 'woken')::int > 0
+         and created_at > (select created_at from public.bookings where id = ${waiting})`;
+    assert(woken >= 1, "a sweep woke it");
+  } finally {
+    await joiner.end();
+    await leaver.end();
   }
 });
 
