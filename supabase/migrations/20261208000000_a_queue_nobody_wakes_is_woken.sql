@@ -7,9 +7,11 @@
 -- and it waited for the fallback (rate_limited_delay_ms, 10 s) and the sweep after it: 10-15 s for a party
 -- the restaurant could seat at once. Making either side wait for the other would make a coordinator's commit
 -- wait for a platform's open transaction, so the miss is repaired afterwards instead:
---   * private.wake_stranded_queues wakes the queue of every restaurant that has bookings waiting, none of them
---     woken, and nothing in flight: as many as its slots, longest-waiting first. Where anything is in flight,
---     its leaving wakes the queue (the miss above needs the last one in flight to leave), so nothing is done;
+--   * private.wake_stranded_queues wakes the queue of every restaurant that has bookings waiting and nothing
+--     in flight, woken, or handed out and not yet begun: as many as its slots, longest-waiting first. Where
+--     anything is in flight, its leaving wakes the queue (the miss above needs the last one in flight to
+--     leave), so nothing is done; nor where the restaurant's circuit breaker is not closed (its queue is held
+--     on purpose). One waker per queue at a time (an advisory lock, tried and skipped when taken);
 --   * a claim loop that finds nothing due calls it and claims again: the coordinator whose booking left keeps
 --     claiming for 1.5 s, so a missed wake costs a poll (100 ms). A claim now records when it handed the
 --     booking out (last_dispatched_at, as the sweeper's dispatches do), so a booking between its claim and
@@ -28,23 +30,38 @@ begin
   -- while a booking waits in a queued state: any state change clears it).
   for r in with recursive queues as (
              (select w.restaurant_id from public.bookings w
-               where w.deferred_since is not null and w.restaurant_id >= coalesce(p_restaurant_id, w.restaurant_id)
+               where w.deferred_since is not null and p_restaurant_id is null
                order by w.restaurant_id limit 1)
+             union all
+             (select w.restaurant_id from public.bookings w
+               where w.deferred_since is not null and w.restaurant_id = p_restaurant_id
+               limit 1)
              union all
              select (select w.restaurant_id from public.bookings w
                       where w.deferred_since is not null and w.restaurant_id > q.restaurant_id
                       order by w.restaurant_id limit 1)
                from queues q where q.restaurant_id is not null and p_restaurant_id is null)
-           select q.restaurant_id from queues q
-            where q.restaurant_id is not null and (p_restaurant_id is null or q.restaurant_id = p_restaurant_id)
+           select q.restaurant_id from queues q where q.restaurant_id is not null
   loop
-    -- In flight, dispatched or woken, or one of the queue handed out lately and not begun yet (a claim, a
-    -- sweep): someone is about to take a slot, and its leaving wakes the queue.
-    continue when private.slots_taken(r.restaurant_id, p_now) > 0
-      or exists (select 1 from public.bookings x
-                  where x.restaurant_id = r.restaurant_id and x.deferred_since is not null
-                    and private.is_queued(x.assignment_state) and x.next_attempt_at > p_now
-                    and x.last_dispatched_at > p_now - private.nudge_grace());
+    -- One waker per queue at a time, and the next one looks after it has committed (each statement below
+    -- reads afresh): two claim loops must not both take the queue for stranded and wake it twice over.
+    continue when not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('restaurant_queue', r.restaurant_id));
+    -- In flight, dispatched or woken: someone is about to take a slot, and its leaving wakes the queue.
+    if private.slots_taken(r.restaurant_id, p_now) > 0 then
+      continue;
+    end if;
+    -- A breaker that is not closed holds the queue on purpose; its bookings are due when its cooldown ends.
+    if exists (select 1 from private.circuit_breakers c where c.restaurant_id = r.restaurant_id and c.state <> 'closed') then
+      continue;
+    end if;
+    -- One of the queue handed out lately (claimed, or dispatched by a sweep) and not begun since: it is about
+    -- to take a slot. (A begin touches the booking, so one begun and sent back to the queue does not count.)
+    if exists (select 1 from public.bookings x
+                where x.restaurant_id = r.restaurant_id and x.deferred_since is not null
+                  and x.last_dispatched_at > p_now - private.nudge_grace()
+                  and x.updated_at <= x.last_dispatched_at) then
+      continue;
+    end if;
     update public.bookings set next_attempt_at = p_now
      where id in (select w.id from public.bookings w
                    where w.restaurant_id = r.restaurant_id and w.deferred_since is not null
@@ -57,6 +74,9 @@ begin
   end loop;
   return woken;
 end $$;
+-- The hand-outs of a queue, looked up by every wake of a queue with nothing in flight.
+create index bookings_queue_handed_out_idx on public.bookings (restaurant_id, last_dispatched_at)
+  where deferred_since is not null;
 comment on function private.wake_stranded_queues(timestamptz, uuid) is
   'Wake the queue of every restaurant (or of one) whose bookings wait for a slot while nothing is in flight and none of them is woken: a wake missed by a booking that joined the queue while the last one in flight was leaving. Returns how many were woken. Called by a claim loop that finds nothing due and by the sweeper.';
 
@@ -213,7 +233,12 @@ begin
         from due where b.id = due.id
       returning b.id)
     select pg_catalog.array_agg(id) into claimed from claimed_rows;
-    exit when claimed is not null or pass = 2 or private.wake_stranded_queues(p_now, p_restaurant_id) = 0;
+    if claimed is not null or pass = 2 then
+      exit;
+    end if;
+    if private.wake_stranded_queues(p_now, p_restaurant_id) = 0 then
+      exit;
+    end if;
   end loop;
   return coalesce(claimed, '{}'::uuid[]);
 end $$;

@@ -258,6 +258,7 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       "expired_leases",
       "failed",
       "not_dispatched",
+      "woken",
     ]);
     const again = await call(
       "assignment_begin",

@@ -205,44 +205,82 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
   }
 });
 
-Deno.test("a booking that joins the queue while the last one in flight leaves is not left waiting", async () => {
+Deno.test("a booking that joins the queue while the last one in flight leaves is taken at once", async () => {
   const r = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }], maxParallel: 1 });
   const day = someDay();
+  const gate = connect(1);
   const joiner = connect(1);
-  const leaver = connect(1);
-  let waiting = "";
+  let open = () => {};
   try {
-    // Staged with dispatch paused, so only this test moves the bookings: the first holds the only slot
-    // (dispatched, not begun); the second joins the queue in a transaction still open while the first is
-    // cancelled, so neither sees the other and the first's leaving wakes nobody.
+    // The restaurant lock held, so the first booking's coordinator waits in its begin: that booking keeps
+    // the only slot, dispatched and not begun.
+    const [{ key }] = await sql<
+      { key: string }[]
+    >`select private.lock_key('restaurant', ${r.id})::text as key`;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    let closed!: () => void;
+    const isClosed = new Promise<void>((resolve) => (closed = resolve));
+    const holding = gate.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${key}::bigint)`;
+      closed();
+      await opened;
+    });
+    await isClosed;
+    const holder = await r.insertBooking(2, `${day}T18:00:00Z`);
+    let waiting = "";
+    await joiner.begin(async (tx) => {
+      const [row] = await tx<{ id: string; queued: boolean }[]>`
+        insert into public.bookings (restaurant_id, party_size, start_at)
+        values (${r.id}, 2, ${`${day}T20:00:00Z`}) returning id, deferred_since is not null as queued`;
+      waiting = row.id;
+      assert(row.queued, "staged: the second booking joins the queue behind the first");
+      // The first leaves (its guest cancels; cancelling takes no restaurant lock) and commits while this
+      // insert is still open: its wake cannot see the second booking, and nothing else is in flight.
+      await sql`select public.cancel_booking(${holder}, 'guest cancelled')`;
+    });
+    open();
+    await holding;
+    // Let through, the first booking's coordinator finds it cancelled and goes on claiming; a claim that
+    // finds nothing due (or the sweeper) finds the queue stranded and takes it, long before the 10 s fallback.
+    assertEquals((await waitForTerminal(sql, [waiting], 5_000)).get(waiting), "confirmed");
+  } finally {
+    open();
+    await gate.end();
+    await joiner.end();
+  }
+});
+
+Deno.test("two wakers that find the same queue stranded wake it once", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }], maxParallel: 1 });
+  const day = someDay();
+  const first = connect(1);
+  try {
     await withDispatchPaused(sql, async () => {
       const holder = await r.insertBooking(2, `${day}T18:00:00Z`);
-      await joiner.begin(async (tx) => {
-        [{ id: waiting }] = await tx<{ id: string }[]>`
-          insert into public.bookings (restaurant_id, party_size, start_at)
-          values (${r.id}, 2, ${`${day}T20:00:00Z`}) returning id`;
-        await leaver`select public.cancel_booking(${holder}, 'guest cancelled')`;
+      const queue = [
+        await r.insertBooking(2, `${day}T19:00:00Z`),
+        await r.insertBooking(2, `${day}T20:00:00Z`),
+      ];
+      // A missed wake, staged: the first booking leaves with the wake trigger off.
+      await sql.begin(async (tx) => {
+        await tx`alter table public.bookings disable trigger wake_next_deferred`;
+        await tx`select public.cancel_booking(${holder}, 'guest cancelled')`;
+        await tx`alter table public.bookings enable trigger wake_next_deferred`;
       });
-      const [b] = await sql`
-        select deferred_since is not null as queued, next_attempt_at > now() + interval '5 seconds' as later
-          from public.bookings where id = ${waiting}`;
-      assertEquals(
-        [b.queued, b.later],
-        [true, true],
-        "staged: it waits in the queue for a wake that never came",
-      );
+      // Two claim loops (or one and the sweeper) at once: the second looks while the first has not committed.
+      await first.begin(async (tx) => {
+        await tx`select private.wake_stranded_queues(now(), ${r.id})`;
+        await sql`select private.wake_stranded_queues(now(), ${r.id})`;
+      });
+      await sql`select private.wake_stranded_queues(now(), ${r.id})`;
+      // Woken, or handed out by a sweep that came first (dispatch is paused, so it went nowhere).
+      const [{ taken }] = await sql<{ taken: number }[]>`
+        select count(*)::int as taken from public.bookings
+         where id = any(${queue}::uuid[]) and (next_attempt_at <= now() or last_dispatched_at is not null)`;
+      assertEquals(taken, 1, "one booking woken for the restaurant's one slot, not one per waker");
     });
-    // Nothing is in flight now: the sweeper's next run (every 5 s) wakes and dispatches it, well before the
-    // fallback it waited for (10 s, and the sweep after it).
-    assertEquals((await waitForTerminal(sql, [waiting], 8_000)).get(waiting), "confirmed");
-    const [{ woken }] = await sql`
-      select count(*)::int as woken from public.observability_events
-       where event_type = 'sweeper.run' and (context ->> 'woken')::int > 0
-         and created_at > (select created_at from public.bookings where id = ${waiting})`;
-    assert(woken >= 1, "a sweep woke it");
   } finally {
-    await joiner.end();
-    await leaver.end();
+    await first.end();
   }
 });
 
