@@ -75,6 +75,10 @@ const NAME = args.name ??
   ["pipeline", ...(PROFILE === "spread" ? [] : [PROFILE]), ...(DISPATCH === "hosted" ? ["hosted"] : [])].join(
     "-",
   );
+// Checked before the run, not when the results are written minutes later: a name is a file name in --out.
+if (!/^[\w.-]+$/.test(NAME)) {
+  throw new Error("--name is a file name (letters, digits, . _ -); choose the directory with --out");
+}
 // hosted pg_net's worker waits up to a second between batches while busy.
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
