@@ -62,7 +62,7 @@ function shutdown(): void {
 Deno.addSignalListener("SIGTERM", shutdown);
 Deno.addSignalListener("SIGINT", shutdown);
 
-Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => {} }, async (request) => {
+async function route(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/health") return Response.json({ functions: [...workers.keys()] });
   const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
@@ -83,5 +83,17 @@ Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => {} }, async (req
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-});
+}
+
+// The port lies in the kernel's range for the local end of outgoing connections, so when the functions are
+// restarted in the middle of a test run a client socket may hold it for a moment: try again for a while.
+for (let attempt = 0;; attempt++) {
+  try {
+    Deno.serve({ hostname: "127.0.0.1", port: PORT, onListen: () => {} }, route);
+    break;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse) || attempt >= 40) throw error;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 console.log(`functions served at http://127.0.0.1:${PORT}/functions/v1/{${[...workers.keys()].join(",")}}`);
