@@ -19,6 +19,27 @@
 --   * the sweeper calls it before it dispatches the due bookings: the backstop, within 5 s, for leaves no claim
 --     loop follows (a cancellation, an operator, an expired lease). sweeper.run counts them as "woken".
 
+-- Whether someone will take one of the restaurant's slots and so wake its queue when leaving it, or the queue
+-- is held on purpose: a booking in flight, dispatched or woken (private.slots_taken, as exists), one of the
+-- queue handed out lately (claimed, or dispatched by a sweep) and not begun since (a begin touches the
+-- booking, so one begun and sent back to the queue does not count), or a circuit breaker that is not closed
+-- (its bookings are due when its cooldown ends).
+create function private.queue_is_served(p_restaurant_id uuid, p_now timestamptz)
+returns boolean language sql stable set search_path = '' as $$
+  select exists (select 1 from public.bookings x
+                  where x.restaurant_id = p_restaurant_id
+                    and (x.assignment_state = 'assignment_in_progress'
+                         or x.assignment_state = 'created' and x.deferred_since is null and x.next_attempt_at > p_now))
+      or exists (select 1 from public.bookings w
+                  where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
+                    and private.is_queued(w.assignment_state) and w.next_attempt_at <= p_now)
+      or exists (select 1 from public.bookings x
+                  where x.restaurant_id = p_restaurant_id and x.deferred_since is not null
+                    and x.last_dispatched_at > p_now - private.nudge_grace()
+                    and x.updated_at <= x.last_dispatched_at)
+      or exists (select 1 from private.circuit_breakers c where c.restaurant_id = p_restaurant_id and c.state <> 'closed')
+$$;
+
 create function private.wake_stranded_queues(p_now timestamptz, p_restaurant_id uuid default null)
 returns integer language plpgsql security definer set search_path = '' as $$
 declare
@@ -27,7 +48,8 @@ declare
   woken integer := 0;
 begin
   -- The restaurants with a queue, one index probe each however long their queues (deferred_since is set only
-  -- while a booking waits in a queued state: any state change clears it).
+  -- while a booking waits in a queued state: any state change clears it), that look stranded: one query, as
+  -- most queues have a booking in flight ahead of them (a claim loop that finds nothing due asks every time).
   for r in with recursive queues as (
              (select w.restaurant_id from public.bookings w
                where w.deferred_since is not null and p_restaurant_id is null
@@ -41,27 +63,13 @@ begin
                       where w.deferred_since is not null and w.restaurant_id > q.restaurant_id
                       order by w.restaurant_id limit 1)
                from queues q where q.restaurant_id is not null and p_restaurant_id is null)
-           select q.restaurant_id from queues q where q.restaurant_id is not null
+           select q.restaurant_id from queues q
+            where q.restaurant_id is not null and not private.queue_is_served(q.restaurant_id, p_now)
   loop
-    -- One waker per queue at a time, and the next one looks after it has committed (each statement below
-    -- reads afresh): two claim loops must not both take the queue for stranded and wake it twice over.
+    -- One waker per queue at a time, and the next one looks after it has committed (the statements below
+    -- read afresh): two claim loops must not both take the queue for stranded and wake it twice over.
     continue when not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('restaurant_queue', r.restaurant_id));
-    -- In flight, dispatched or woken: someone is about to take a slot, and its leaving wakes the queue.
-    if private.slots_taken(r.restaurant_id, p_now) > 0 then
-      continue;
-    end if;
-    -- A breaker that is not closed holds the queue on purpose; its bookings are due when its cooldown ends.
-    if exists (select 1 from private.circuit_breakers c where c.restaurant_id = r.restaurant_id and c.state <> 'closed') then
-      continue;
-    end if;
-    -- One of the queue handed out lately (claimed, or dispatched by a sweep) and not begun since: it is about
-    -- to take a slot. (A begin touches the booking, so one begun and sent back to the queue does not count.)
-    if exists (select 1 from public.bookings x
-                where x.restaurant_id = r.restaurant_id and x.deferred_since is not null
-                  and x.last_dispatched_at > p_now - private.nudge_grace()
-                  and x.updated_at <= x.last_dispatched_at) then
-      continue;
-    end if;
+    continue when private.queue_is_served(r.restaurant_id, p_now);
     update public.bookings set next_attempt_at = p_now
      where id in (select w.id from public.bookings w
                    where w.restaurant_id = r.restaurant_id and w.deferred_since is not null
@@ -74,11 +82,12 @@ begin
   end loop;
   return woken;
 end $$;
+comment on function private.wake_stranded_queues(timestamptz, uuid) is
+  'Wake the queue of every restaurant (or of one) whose bookings wait for a slot while nothing is in flight and none of them is woken: a wake missed by a booking that joined the queue while the last one in flight was leaving. Returns how many were woken. Called by a claim loop that finds nothing due and by the sweeper.';
+
 -- The hand-outs of a queue, looked up by every wake of a queue with nothing in flight.
 create index bookings_queue_handed_out_idx on public.bookings (restaurant_id, last_dispatched_at)
   where deferred_since is not null;
-comment on function private.wake_stranded_queues(timestamptz, uuid) is
-  'Wake the queue of every restaurant (or of one) whose bookings wait for a slot while nothing is in flight and none of them is woken: a wake missed by a booking that joined the queue while the last one in flight was leaving. Returns how many were woken. Called by a claim loop that finds nothing due and by the sweeper.';
 
 create or replace function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
 returns jsonb language plpgsql security definer set search_path = '' as $$
