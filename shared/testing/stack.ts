@@ -181,7 +181,9 @@ export async function waitForTerminal(
         : undefined;
     }, timeoutMs);
   } catch (error) {
-    throw new Error(`${error instanceof Error ? error.message : error}\n${await bookingTrace(sql, ids)}`);
+    // The timeout is the failure; a trace that cannot be read (the database gone) must not replace it.
+    const trace = await bookingTrace(sql, ids).catch((e) => `(no trace: ${e})`);
+    throw new Error(`${error instanceof Error ? error.message : error}\n${trace}`);
   }
 }
 

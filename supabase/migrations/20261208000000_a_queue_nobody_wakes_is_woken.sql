@@ -48,7 +48,7 @@ declare
   woken integer := 0;
 begin
   -- The restaurants with a queue, one index probe each however long their queues (deferred_since is set only
-  -- while a booking waits in a queued state: any state change clears it), that look stranded: one query, as
+  -- while a booking waits in a queued state: leaving them clears it), that look stranded: one query, as
   -- most queues have a booking in flight ahead of them (a claim loop that finds nothing due asks every time).
   for r in with recursive queues as (
              (select w.restaurant_id from public.bookings w

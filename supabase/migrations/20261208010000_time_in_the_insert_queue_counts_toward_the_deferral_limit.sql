@@ -16,5 +16,7 @@ begin
 end $$;
 comment on function private.clear_deferral() is
   'Ends a stretch of waiting (deferred_since) when a booking leaves the queued states: begun, or terminal. A walk between queued states (created → capacity_verified → assignment_pending) is still waiting.';
+comment on column public.bookings.deferred_since is
+  'When the booking joined its restaurant''s queue (a slot taken at its insert, a begin that found the slots taken, or an open circuit breaker); cleared when it leaves the queued states. Counted against max_deferral_seconds.';
 
 revoke all on all routines in schema private from public, anon, authenticated;
