@@ -241,6 +241,34 @@ async function untilCoordinatorsIdle(sql: postgres.Sql): Promise<void> {
   }, 30_000);
 }
 
+/**
+ * Hold a restaurant's lock (the one every begin takes first) on a connection of its own, so that the begins of
+ * its bookings queue up behind it until `release` (idempotent). `key` is the lock's key, to find those waiting
+ * in pg_locks.
+ */
+export async function holdRestaurantLock(
+  sql: postgres.Sql,
+  restaurantId: string,
+): Promise<{ key: string; release: () => Promise<void> }> {
+  const [{ key }] = await sql<{ key: string }[]>`
+    select private.lock_key('restaurant', ${restaurantId})::text as key`;
+  const gate = connect(1);
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let held = () => {};
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const holding = gate.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${key}::bigint)`;
+    held();
+    await opened;
+  });
+  await Promise.race([isHeld, holding]);
+  let released: Promise<void> | undefined;
+  // Safe to call again (a test's finally after its own release).
+  const release = () => released ??= (open(), holding.finally(() => gate.end()));
+  return { key, release };
+}
+
 /** A message the sink sender delivered: what the guest would read, without the recipient. */
 export interface SinkLine {
   booking_id: string;

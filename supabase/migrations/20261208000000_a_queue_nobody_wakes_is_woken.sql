@@ -20,19 +20,13 @@
 --     loop follows (a cancellation, an operator, an expired lease). sweeper.run counts them as "woken".
 
 -- Whether someone will take one of the restaurant's slots and so wake its queue when leaving it, or the queue
--- is held on purpose: a booking in flight, dispatched or woken (private.slots_taken, as exists), one of the
+-- is held on purpose: a slot spoken for (private.slots_taken: in flight, dispatched or woken), one of the
 -- queue handed out lately (claimed, or dispatched by a sweep) and not begun since (a begin touches the
 -- booking, so one begun and sent back to the queue does not count), or a circuit breaker that is not closed
 -- (its bookings are due when its cooldown ends).
 create function private.queue_is_served(p_restaurant_id uuid, p_now timestamptz)
 returns boolean language sql stable set search_path = '' as $$
-  select exists (select 1 from public.bookings x
-                  where x.restaurant_id = p_restaurant_id
-                    and (x.assignment_state = 'assignment_in_progress'
-                         or x.assignment_state = 'created' and x.deferred_since is null and x.next_attempt_at > p_now))
-      or exists (select 1 from public.bookings w
-                  where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
-                    and private.is_queued(w.assignment_state) and w.next_attempt_at <= p_now)
+  select private.slots_taken(p_restaurant_id, p_now) > 0
       or exists (select 1 from public.bookings x
                   where x.restaurant_id = p_restaurant_id and x.deferred_since is not null
                     and x.last_dispatched_at > p_now - private.nudge_grace()

@@ -6,6 +6,7 @@ import {
   activeTables as tablesHeld,
   connect,
   createRestaurant,
+  holdRestaurantLock,
   localDataApi,
   postToFunction,
   sinkLines,
@@ -135,24 +136,11 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
     maxParallel,
   });
   const day = someDay();
-  const gate = connect(1);
-  let open = () => {};
+  // Hold the restaurant lock (which every begin takes first) while the bookings arrive, so the begins of those
+  // dispatched queue up behind it and then really compete for the slots, however fast the machine is. (The
+  // rest join the restaurant's queue at insert: the slots are already spoken for.)
+  const gate = await holdRestaurantLock(sql, r.id);
   try {
-    // Hold the restaurant lock (which every begin takes first) while the bookings arrive, so the begins of those
-    // dispatched queue up behind it and then really compete for the slots, however fast the machine is. (The
-    // rest join the restaurant's queue at insert: the slots are already spoken for.)
-    const [{ key }] = await sql<
-      { key: string }[]
-    >`select private.lock_key('restaurant', ${r.id})::text as key`;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let closed!: () => void;
-    const isClosed = new Promise<void>((resolve) => (closed = resolve));
-    const holding = gate.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(${key}::bigint)`;
-      closed();
-      await opened;
-    });
-    await isClosed;
     // Ten bookings in one request, i.e. one statement: their ten nudges leave in one pg_net batch, so ten
     // requests reach the coordinator together (one batch waits for all its requests, so separate commits
     // could trickle). end_at is derived by a trigger, which the generated Insert type cannot know.
@@ -166,11 +154,10 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
       const [{ waiting }] = await sql<{ waiting: number }[]>`
         select count(*)::int as waiting from pg_locks
          where locktype = 'advisory' and not granted and objsubid = 1
-           and classid = ((${key}::bigint >> 32) & 4294967295)::oid and objid = (${key}::bigint & 4294967295)::oid`;
+           and classid = ((${gate.key}::bigint >> 32) & 4294967295)::oid and objid = (${gate.key}::bigint & 4294967295)::oid`;
       return waiting >= maxParallel ? true : undefined;
     });
-    open();
-    await holding;
+    await gate.release();
 
     const states = await waitForTerminal(sql, ids, 20_000);
     assertEquals([...states.values()].filter((s) => s === "confirmed").length, 10);
@@ -200,32 +187,18 @@ Deno.test("ten bookings arriving at once run max_parallel at a time: the limit i
     assert(limited + queued >= ids.length - maxParallel, "every booking over the limit waited for a slot");
     assertEquals(await overlappingAssignments(r.id), 0);
   } finally {
-    open();
-    await gate.end();
+    await gate.release();
   }
 });
 
 Deno.test("a booking that joins the queue while the last one in flight leaves is taken at once", async () => {
   const r = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }], maxParallel: 1 });
   const day = someDay();
-  const gate = connect(1);
+  // The restaurant lock held, so the first booking's coordinator waits in its begin: that booking keeps the
+  // only slot, dispatched and not begun.
+  const gate = await holdRestaurantLock(sql, r.id);
   const joiner = connect(1);
-  let open = () => {};
   try {
-    // The restaurant lock held, so the first booking's coordinator waits in its begin: that booking keeps
-    // the only slot, dispatched and not begun.
-    const [{ key }] = await sql<
-      { key: string }[]
-    >`select private.lock_key('restaurant', ${r.id})::text as key`;
-    const opened = new Promise<void>((resolve) => (open = resolve));
-    let closed!: () => void;
-    const isClosed = new Promise<void>((resolve) => (closed = resolve));
-    const holding = gate.begin(async (tx) => {
-      await tx`select pg_advisory_xact_lock(${key}::bigint)`;
-      closed();
-      await opened;
-    });
-    await isClosed;
     const holder = await r.insertBooking(2, `${day}T18:00:00Z`);
     let waiting = "";
     await joiner.begin(async (tx) => {
@@ -238,16 +211,14 @@ Deno.test("a booking that joins the queue while the last one in flight leaves is
       // insert is still open: its wake cannot see the second booking, and nothing else is in flight.
       await sql`select public.cancel_booking(${holder}, 'guest cancelled')`;
     });
-    open();
-    await holding;
+    await gate.release();
     // Let through, the first booking's coordinator finds it cancelled and goes on claiming: its first claim
     // that finds nothing due finds the queue stranded and takes it at once. Should that coordinator be gone,
     // the sweeper does within 5 s. Either way well before the fallback the booking waited for before (10 s,
     // then a sweep).
     assertEquals((await waitForTerminal(sql, [waiting], 8_000)).get(waiting), "confirmed");
   } finally {
-    open();
-    await gate.end();
+    await gate.release();
     await joiner.end();
   }
 });
