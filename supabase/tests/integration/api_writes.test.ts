@@ -243,9 +243,16 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
         p_reason: "conflict: api test",
       })) as { outcome: string };
     assertEquals(failed.outcome, "retry");
+    // Through the Data API the clock is the database's: a caller cannot claim as of another time.
+    const ahead = await platform.rpc("assignment_claim_due", {
+      p_restaurant_id: r.id,
+      p_now: `${day}T23:00:00Z`,
+    });
+    assertEquals([ahead.status, ahead.error?.code], [400, "AS005"], "p_now is refused through the Data API");
+    await sql`update public.bookings set next_attempt_at = now() - interval '1 second' where id = ${planned}`;
     const due = await call(
       "assignment_claim_due",
-      () => platform.rpc("assignment_claim_due", { p_restaurant_id: r.id, p_now: `${day}T23:00:00Z` }),
+      () => platform.rpc("assignment_claim_due", { p_restaurant_id: r.id }),
     ) as string[];
     assertEquals(due, [planned], "due again once the backoff has passed");
     const swept = await call("assignment_sweep_now", () => platform.rpc("assignment_sweep_now")) as Record<
@@ -274,12 +281,16 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
         p_strategy: "optimal_fit",
       })) as { outcome: string };
     assertEquals(committed.outcome, "confirmed");
-    // Claiming as of a moment before any notification was queued claims nothing of anyone's.
-    const claimed = await call(
-      "notification_claim",
-      () => platform.rpc("notification_claim", { p_limit: 1, p_now: "2000-01-01T00:00:00Z" }),
-    ) as unknown[];
-    assertEquals(claimed, []);
+    // Claiming as of another moment is refused, and a message lease is bounded (the claim itself, as
+    // service_role: pgTAP 27).
+    const past = await platform.rpc("notification_claim", { p_limit: 1, p_now: "2000-01-01T00:00:00Z" });
+    assertEquals([past.status, past.error?.code], [400, "AS005"], "p_now is refused through the Data API");
+    // A null the generated types forbid, as an untyped client could send it.
+    const unleased = await platform.rpc("notification_claim", {
+      p_limit: 1,
+      p_lease_ms: null as unknown as number,
+    });
+    assertEquals([unleased.status, unleased.error?.code], [400, "AS005"], "a message lease cannot be null");
     const [version] =
       await sql`select assignment_state_version as v from public.bookings where id = ${planned}`;
     await call("transition_assignment_state", () =>
