@@ -9,7 +9,7 @@ import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreErr
 import { SQLSTATE } from "../store/sqlstate.ts";
 import { compareWithCandidate } from "./shadow.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { scrub } from "../telemetry/personal-data.ts";
+import { scrub, scrubAndCut } from "../telemetry/personal-data.ts";
 
 export interface CoordinatorOptions {
   /** The V3 strategy (used in v3 mode, and as the shadow candidate). */
@@ -212,7 +212,7 @@ export async function processBooking(
       await store.fail({
         ...lease,
         kind: error instanceof AttemptError && error.code === "invalid_snapshot" ? "invalid_data" : "error",
-        reason: scrub(message).slice(0, 400),
+        reason: scrubAndCut(message, 400),
         durationMs: elapsed(),
         details: {},
       }),

@@ -7,7 +7,7 @@
 import type { Snapshot } from "../domain/snapshot.ts";
 import { type Plan, planAssignment } from "../engine/planner.ts";
 import type { ShadowComparison } from "../store/port.ts";
-import { scrub } from "../telemetry/personal-data.ts";
+import { scrubAndCut } from "../telemetry/personal-data.ts";
 
 export function compareWithCandidate(
   snapshot: Snapshot,
@@ -23,7 +23,7 @@ export function compareWithCandidate(
   try {
     candidate = planAssignment(snapshot, candidateStrategy);
   } catch (e) {
-    error = scrub(e instanceof Error ? e.message : String(e)).slice(0, 500);
+    error = scrubAndCut(e instanceof Error ? e.message : String(e), 500);
   }
   const candidateMs = Math.max(0, now() - started);
   return {

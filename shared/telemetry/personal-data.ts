@@ -46,6 +46,18 @@ export function scrub(text: string): string {
   );
 }
 
+/**
+ * `scrub(text)` shortened to at most `max` characters by dropping whole words from the end, and scrubbed again
+ * after each cut: a cut can leave a run of digits that reads as a phone number ("build 20261202T1530" cut
+ * after the date). As private.scrub_and_cut in SQL.
+ */
+export function scrubAndCut(text: string, max: number): string {
+  let t = scrub(text);
+  while (t.length > max) t = scrub(t.slice(0, max).replace(LAST_WORD, ""));
+  return t;
+}
+const LAST_WORD = new RegExp(`[${SPACE}]*[^${SPACE}]*$`);
+
 /** What a scan of a log or document found: which kind of personal data, and where. */
 export interface Finding {
   kind: "email" | "phone";

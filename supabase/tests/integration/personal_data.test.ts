@@ -9,6 +9,7 @@ import {
   hasPersonalData,
   PHONE_PATTERN,
   scrub,
+  scrubAndCut,
 } from "../../../shared/telemetry/personal-data.ts";
 
 const sql = connect(2);
@@ -111,6 +112,40 @@ Deno.test("the JSON check's fast path gives the full scan's verdict on any docum
   );
   // Both verdicts, many times, or the property proves little.
   assert(seen.flagged > 100 && seen.clean > 100, JSON.stringify(seen));
+});
+
+// Cuts land anywhere, including inside a clean run of digits that a cut turns into a phone number.
+const longText = fc.array(
+  fc.oneof(pieces, fc.constantFrom("20261202T153000Z", "1234567890123456789x", "x".repeat(30))),
+  {
+    maxLength: 30,
+  },
+).map((p) => p.join(""));
+
+Deno.test("a text shortened for storage fits, is clean, and is shortened alike in Postgres and JavaScript", async () => {
+  let cutClean = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(longText, fc.integer({ min: 1, max: 80 })), { minLength: 1, maxLength: 30 }),
+      async (cases) => {
+        const rows = await sql<{ cut: string }[]>`
+        select private.scrub_and_cut(t, m) as cut
+          from unnest(${cases.map((c) => c[0])}::text[], ${
+          cases.map((c) => c[1])
+        }::int[]) with ordinality as u(t, m, i)
+         order by i`;
+        cases.forEach(([t, max], i) => {
+          const cut = scrubAndCut(t, max);
+          assertEquals(rows[i].cut, cut, JSON.stringify({ t, max }));
+          assert(cut.length <= max && !hasPersonalData(cut), JSON.stringify({ t, max, cut }));
+          // The case this exists for: the plain cut of the scrubbed text would have held a phone number.
+          if (hasPersonalData(scrub(t).slice(0, max))) cutClean++;
+        });
+      },
+    ),
+    { numRuns: 80 },
+  );
+  assert(cutClean > 20, `only ${cutClean} cuts would have made a phone number: the property proves little`);
 });
 
 Deno.test("Postgres and JavaScript agree on what is personal data and how it is scrubbed", async () => {
