@@ -250,8 +250,16 @@ export async function holdRestaurantLock(
   sql: postgres.Sql,
   restaurantId: string,
 ): Promise<{ key: string; release: () => Promise<void> }> {
-  const [{ key }] = await sql<{ key: string }[]>`
-    select private.lock_key('restaurant', ${restaurantId})::text as key`;
+  return await holdLock(sql, "restaurant", restaurantId);
+}
+
+/** Hold the pipeline's advisory lock `private.lock_key(scope, id)` in a transaction of its own until `release`. */
+export async function holdLock(
+  sql: postgres.Sql,
+  scope: string,
+  id: string,
+): Promise<{ key: string; release: () => Promise<void> }> {
+  const [{ key }] = await sql<{ key: string }[]>`select private.lock_key(${scope}, ${id})::text as key`;
   const gate = connect(1);
   let open = () => {};
   const opened = new Promise<void>((resolve) => (open = resolve));

@@ -6,6 +6,7 @@ import {
   activeTables as tablesHeld,
   connect,
   createRestaurant,
+  holdLock,
   holdRestaurantLock,
   localDataApi,
   postToFunction,
@@ -255,6 +256,33 @@ Deno.test("two wakers that find the same queue stranded wake it once", async () 
   } finally {
     await first.end();
   }
+});
+
+Deno.test("a sweep that finds another running leaves the work to it instead of racing it", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "S1", capacity: 4 }] });
+  const day = someDay();
+  await withDispatchPaused(sql, async () => {
+    const id = await r.insertBooking(2, `${day}T19:00:00Z`);
+    // Handed out as often as allowed without an attempt beginning: the next sweep to look escalates it.
+    await sql`update public.bookings
+                 set next_attempt_at = now() - interval '1 second',
+                     dispatch_count = (private.settings_for(null)).max_dispatches
+               where id = ${id}`;
+    const running = await holdLock(sql, "sweeper", "00000000-0000-0000-0000-000000000000");
+    try {
+      const [{ swept }] = await sql<{ swept: Record<string, number> }[]>`select private.sweep() as swept`;
+      assertEquals(swept.escalated, 0, "a second sweep does nothing while one runs");
+      const [{ state }] = await sql<{ state: string }[]>`
+        select assignment_state as state from public.bookings where id = ${id}`;
+      assertEquals(state, "created", "so the booking waits for the running sweep");
+    } finally {
+      await running.release();
+    }
+    // Once no sweep runs, the scheduled one (or this test's) escalates it.
+    await sql`select private.sweep()`;
+    const states = await waitForTerminal(sql, [id], 10_000);
+    assertEquals(states.get(id), "manual_review");
+  });
 });
 
 Deno.test("the same booking dispatched three more times gets one set of tables and one notification", async () => {
