@@ -212,6 +212,10 @@ export type Database = {
         Returns: Json;
       };
       "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };
+      "resend_dead_messages": {
+        Args: { "p_actor": string; "p_reason": string; "p_restaurant_id"?: string };
+        Returns: Json;
+      };
       "reset_circuit_breaker": {
         Args: { "p_actor": string; "p_reason": string; "p_restaurant_id": string };
         Returns: Json;

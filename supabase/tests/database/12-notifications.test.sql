@@ -38,8 +38,8 @@ select is(public.notification_complete(:n, :second, false, 'smtp down for ada@ex
 select ok((select next_attempt_at > now() from public.notification_outbox where id = :n), 'after a backoff');
 select is((select last_error from public.notification_outbox where id = :n), 'smtp down for [email]',
   'and the error is kept without personal data');
-update public.notification_outbox set status = 'sending', attempts = 8 where id = :n;
-select is(public.notification_complete(:n, :second, false, 'still down'), 'dead', 'after 8 tries it is dead, for an operator to see');
+update public.notification_outbox set status = 'sending', attempts = 16 where id = :n;
+select is(public.notification_complete(:n, :second, false, 'still down'), 'dead', 'after 16 tries it is dead, for an operator to see');
 update public.notification_outbox set status = 'sending' where id = :n;
 select is(public.notification_complete(:n, :second, true), 'sent', 'a success is recorded');
 select is(public.notification_complete(:n, :second, true), 'sent', 'recording it twice changes nothing');

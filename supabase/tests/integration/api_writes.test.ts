@@ -176,6 +176,10 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       () => ops.rpc("reset_circuit_breaker", { p_restaurant_id: r.id, p_reason: "api test", ...actor }),
     );
     await call(
+      "ops.resend_dead_messages",
+      () => ops.rpc("resend_dead_messages", { p_restaurant_id: r.id, p_reason: "api test", ...actor }),
+    );
+    await call(
       "ops.set_restaurant_mode",
       () => ops.rpc("set_restaurant_mode", { p_restaurant_id: r.id, p_mode: "off", ...actor }),
     );
