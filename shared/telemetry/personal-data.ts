@@ -47,13 +47,18 @@ export function scrub(text: string): string {
 }
 
 /**
- * `scrub(text)` shortened to at most `max` characters by dropping whole words from the end, and scrubbed again
- * after each cut: a cut can leave a run of digits that reads as a phone number ("build 20261202T1530" cut
- * after the date). As private.scrub_and_cut in SQL.
+ * `scrub(text)` shortened to at most `max` characters (code points, as Postgres counts them) by dropping whole
+ * words from the end, or cutting inside a word only when it alone is longer, and scrubbed again after each
+ * cut: a cut can leave a run of digits that reads as a phone number ("build 20261202T1530" cut after the
+ * date). The twin of private.scrub_and_cut in SQL.
  */
 export function scrubAndCut(text: string, max: number): string {
   let t = scrub(text);
-  while (t.length > max) t = scrub(t.slice(0, max).replace(LAST_WORD, ""));
+  while ([...t].length > max) {
+    const head = [...t].slice(0, max).join("");
+    const cut = head.replace(LAST_WORD, "");
+    t = scrub(cut === "" ? head : cut);
+  }
   return t;
 }
 const LAST_WORD = new RegExp(`[${SPACE}]*[^${SPACE}]*$`);

@@ -30,7 +30,8 @@ update public.pipeline_settings_audit
  where private.text_has_personal_data(actor) or private.text_has_personal_data(reason);
 
 -- Who placed a booking's tables: the coordinator's own rows (source auto) name it and are left alone, so the
--- hot path pays nothing; an operator's are scrubbed.
+-- hot path pays nothing; an operator's are scrubbed. Rows written before are left as they are: they live and
+-- die with their booking, and scanning the whole table here would hold its lock for the scan.
 create function private.scrub_assigned_by()
 returns trigger language plpgsql set search_path = '' as $$
 begin
@@ -41,9 +42,6 @@ create trigger scrub_assigned_by
   before insert or update of assigned_by on public.booking_table_assignments
   for each row when (new.source <> 'auto' and new.assigned_by is not null)
   execute function private.scrub_assigned_by();
-update public.booking_table_assignments
-   set assigned_by = assigned_by
- where source <> 'auto' and private.text_has_personal_data(assigned_by);
 
 -- Shortening a text for storage: scrub, cut before the word that would be split, scrub again (a cut can leave a
 -- run of digits that reads as a phone number: see 20261209030000), until it fits.
@@ -51,14 +49,18 @@ create function private.scrub_and_cut(p_text text, p_max integer)
 returns text language plpgsql immutable set search_path = '' as $$
 declare
   t text := private.scrub_personal_data(p_text);
+  cut text;
 begin
   while pg_catalog.length(t) > p_max loop
-    t := private.scrub_personal_data(pg_catalog.regexp_replace(pg_catalog.left(t, p_max), '\s*\S*$', ''));
+    -- Whitespace spelled out as in the TypeScript twin (\s depends on the locale).
+    cut := pg_catalog.regexp_replace(pg_catalog.left(t, p_max), '[ \t\n\r\f\v]*[^ \t\n\r\f\v]*$', '');
+    -- One word longer than p_max is cut inside.
+    t := private.scrub_personal_data(case when cut = '' then pg_catalog.left(t, p_max) else cut end);
   end loop;
   return t;
 end $$;
 comment on function private.scrub_and_cut(text, integer) is
-  'p_text with e-mail addresses and phone numbers replaced, shortened to at most p_max characters by dropping whole words from the end, and scrubbed again after each cut (a cut can leave a run of digits that reads as a phone number).';
+  'p_text with e-mail addresses and phone numbers replaced, shortened to at most p_max characters by dropping whole words from the end (cutting inside a word only when it alone is longer), and scrubbed again after each cut (a cut can leave a run of digits that reads as a phone number). shared/telemetry/personal-data.ts scrubAndCut is its twin.';
 
 -- A shadow comparison's error: scrubbed whole, then shortened. Body as in 20261204010000 otherwise. (Errors stored
 -- before are the engine's own messages about a snapshot, which carries no guest data, so they are left.)
@@ -82,14 +84,22 @@ begin
 end $$;
 
 -- A transition event's metadata carries values, not words: a string that is not a single token (a code such
--- as dispatch or scarcity_fit, a table number such as T12, a time stamp) becomes "free_text". The history
--- row keeps the metadata as given, with the booking. The pipeline's own metadata is all tokens, so the
--- WHEN clause (evaluated without calling the function) lets it through untouched.
+-- as dispatch or scarcity_fit, a table number such as T12, a time stamp) becomes "free_text", and an entry
+-- whose key is not a token is left out (counted in free_text_keys). The history row keeps the metadata as
+-- given, with the booking. The pipeline's own metadata is tokens, but for table numbers an operator spelled
+-- with a space ("Bar 1"), which the event then calls free_text; the WHEN clause (evaluated without calling
+-- a function) lets the rest through untouched.
 create function private.metadata_for_event(p_value jsonb)
 returns jsonb language plpgsql immutable set search_path = '' as $$
 begin
   return case pg_catalog.jsonb_typeof(p_value)
-    when 'object' then (select coalesce(pg_catalog.jsonb_object_agg(e.key, private.metadata_for_event(e.value)), '{}'::jsonb)
+    -- A key that is not a token is words too: its entry is left out, and counted.
+    when 'object' then (select coalesce(pg_catalog.jsonb_object_agg(e.key, private.metadata_for_event(e.value))
+                                          filter (where e.key ~ private.metadata_token_pattern()), '{}'::jsonb)
+                               || case when count(*) filter (where e.key !~ private.metadata_token_pattern()) > 0
+                                       then pg_catalog.jsonb_build_object('free_text_keys',
+                                              count(*) filter (where e.key !~ private.metadata_token_pattern()))
+                                       else '{}'::jsonb end
                           from pg_catalog.jsonb_each(p_value) e)
     when 'array' then (select coalesce(pg_catalog.jsonb_agg(private.metadata_for_event(e.value) order by e.n), '[]'::jsonb)
                          from pg_catalog.jsonb_array_elements(p_value) with ordinality e(value, n))
@@ -115,26 +125,22 @@ begin
   end if;
   return new;
 end $$;
-drop trigger transition_event_carries_the_code on public.observability_events;
 -- The pattern is spelled out in the WHEN clause, which cannot call a function of ours cheaply; a pgTAP test
--- holds it equal to private.metadata_token_pattern().
-create trigger transition_event_carries_the_code
+-- holds it equal to private.metadata_token_pattern(). Events written before are left as they are (they age
+-- out with the retention, 30 days by default): rewriting them here would hold the events table's lock for a
+-- scan of all of it.
+create or replace trigger transition_event_carries_the_code
   before insert on public.observability_events
   for each row when (new.event_type = 'booking.assignment_state_transition' and (
     new.context ? 'reason'
     or pg_catalog.jsonb_path_exists(new.context -> 'metadata',
-         'strict $.** ? (@.type() == "string" && !(@ like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$"))')))
+         'strict $.** ? (@.type() == "string" && !(@ like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$"))')
+    or pg_catalog.jsonb_path_exists(new.context -> 'metadata',
+         'strict $.** ? (@.type() == "object").keyvalue() ? (!(@.key like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$"))')))
   execute function private.transition_event_carries_the_code();
 
--- Events already written keep no free text in their metadata either.
-update public.observability_events
-   set context = pg_catalog.jsonb_set(context, '{metadata}', private.metadata_for_event(context -> 'metadata'))
- where event_type = 'booking.assignment_state_transition'
-   and pg_catalog.jsonb_path_exists(context -> 'metadata',
-         'strict $.** ? (@.type() == "string" && !(@ like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$"))');
-
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
-  'Move a booking to another assignment state (capacity_verified, assignment_pending, manual_review or cancelled). Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking), AS005 (bad argument) or AS010 (assignment_in_progress, assigned and confirmed are reached only through the coordinator or ops.assign_tables); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. A booking sent back to assignment_pending is due at once. The reason is kept with the booking only (its history, and manual_review_reason), with e-mail addresses and phone numbers replaced by [email] and [number]; the event carries its code, or free_text and its length. The metadata is kept as given in the history; in the event every string value that is not a single token (a code, a number, a time stamp) reads free_text.';
+  'Move a booking to another assignment state (capacity_verified, assignment_pending, manual_review or cancelled). Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking), AS005 (bad argument) or AS010 (assignment_in_progress, assigned and confirmed are reached only through the coordinator or ops.assign_tables); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. A booking sent back to assignment_pending is due at once. The reason is kept with the booking only (its history, and manual_review_reason), with e-mail addresses and phone numbers replaced by [email] and [number]; the event carries its code, or free_text and its length. The metadata is kept as given in the history; in the event every string value that is not a single token (a code, a table number, a time stamp) reads free_text, and entries whose key is not a token are left out (counted in free_text_keys).';
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

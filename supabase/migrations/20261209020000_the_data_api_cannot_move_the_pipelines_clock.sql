@@ -44,8 +44,10 @@ begin
   end if;
 end $$;
 
--- A breaker opened at a time later than the clock (the owner's tests can still do it) waits one cool-down,
--- not an integer overflow. Body as in 20261201100900 otherwise.
+-- A breaker opened at a time later than the clock (the owner's tests still can) defers its bookings by at
+-- most one cool-down at a time instead of overflowing an integer; it stays open until its opened_at plus a
+-- cool-down has passed. Breakers the Data API opened in the future before this migration open now instead
+-- (below). Body as in 20261201100900 otherwise.
 create or replace function private.breaker_admit(p_restaurant_id uuid, p_booking_id uuid, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
@@ -89,6 +91,8 @@ begin
   end if;
   return pg_catalog.jsonb_build_object('allowed', false, 'state', 'half_open', 'delay_ms', 1000);
 end $$;
+
+update private.circuit_breakers set opened_at = pg_catalog.now() where opened_at > pg_catalog.now();
 
 -- The RPCs' bodies move to private under an _unchecked name, with their comments.
 alter function public.assignment_begin(uuid, text, integer, text, timestamptz) set schema private;

@@ -9,9 +9,11 @@
 --     queued "booking_changed". When that confirmation then failed, the claim superseded it (a newer message
 --     exists) and the guest's only message said "changed"; likewise a cancellation for a guest told nothing.
 -- Now a failed send is retried 16 times, the waits doubling from 1 s up to an hour (about five hours in
--- all); ops.resend_dead_messages queues dead messages that still describe their booking again; and a claim
--- decides the wording against what was sent: "changed" to a guest who received nothing yet goes out as
--- "confirmed", and a cancellation to such a guest is superseded.
+-- all); ops.resend_dead_messages queues dead messages about bookings still ahead again; and a claim
+-- decides the wording against what was sent: "changed" to a guest who received nothing yet (every earlier
+-- message failed or was never sent) goes out as "confirmed", and a cancellation to such a guest is
+-- superseded. A message whose sender never reported back may have arrived, so it counts as received: a
+-- guest is not confirmed twice. (A send the sender reported failed counts as not received, on its word.)
 
 -- How many sends a message gets before it is dead.
 create function private.message_max_attempts()
@@ -83,8 +85,11 @@ begin
            -- A change is a confirmation to a guest who received nothing yet.
            case when o.kind = 'booking_changed' and not heard.any then 'booking_confirmed' else o.kind end as says
       from public.notification_outbox o join public.bookings b on b.id = o.booking_id,
+           -- Received, or perhaps: sent, or handed to a sender that never reported back (its lease ran out).
+           -- A send that failed was not received.
            lateral (select exists (select 1 from public.notification_outbox s
-                                    where s.booking_id = o.booking_id and s.seq < o.seq and s.status = 'sent') as any) heard
+                                    where s.booking_id = o.booking_id and s.seq < o.seq
+                                      and s.status in ('sent', 'sending')) as any) heard
      where ((o.status = 'pending' and o.next_attempt_at <= p_now)
             or (o.status = 'sending' and o.lease_expires_at <= p_now))
        and not exists (select 1 from public.notification_outbox e
@@ -110,17 +115,22 @@ begin
     from claimed c join public.bookings b on b.id = c.booking_id;
 end $$;
 
--- After an outage: every dead message that still describes its booking (nothing newer replaced it, the
--- booking is still what it says) is queued again, due now, with its tries counted afresh. The rest stay
--- dead; a message a newer one replaced is superseded on its next claim anyway.
+-- After an outage: every dead message about a booking still ahead that still describes it (nothing newer
+-- replaced it, the booking is still what it says) is queued again, due now, with its tries counted afresh.
+-- The rest stay dead: a message about a booking already begun or past is no use to the guest. Recorded in
+-- the settings audit (ops.rollout_log) with who and why, scrubbed; the event has the count only.
 create function ops.resend_dead_messages(p_actor text, p_reason text, p_restaurant_id uuid default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
+  actor text := private.act_as(p_actor, p_reason);
   queued integer;
+  still_dead integer;
 begin
-  perform private.act_as(p_actor, p_reason);
   if coalesce(pg_catalog.btrim(p_reason), '') = '' then
     raise exception using errcode = 'AS005', message = 'say why the messages may go now: pass p_reason (what was fixed)';
+  end if;
+  if p_restaurant_id is not null and not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
   end if;
   with again as (
     update public.notification_outbox o
@@ -128,17 +138,25 @@ begin
       from public.bookings b
      where b.id = o.booking_id and o.status = 'dead'
        and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id)
+       and b.start_at > pg_catalog.now()
        and private.message_is_current(o, b)
     returning o.id)
   select count(*)::int into queued from again;
+  select count(*)::int into still_dead from public.notification_outbox o
+   where o.status = 'dead' and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id);
+  insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
+  values (actor,
+          case when pg_catalog.current_setting('role') = 'none' then session_user::text
+               else pg_catalog.current_setting('role') end,
+          coalesce(p_restaurant_id::text, 'global'), 'dead_messages',
+          pg_catalog.jsonb_build_object('dead', queued + still_dead),
+          pg_catalog.jsonb_build_object('queued', queued, 'dead', still_dead), p_reason);
   perform private.record_event('assignment.ops', 'ops.messages_resent', 'info',
-    pg_catalog.jsonb_build_object('queued', queued), p_restaurant_id, null);
-  return pg_catalog.jsonb_build_object('queued', queued,
-    'still_dead', (select count(*)::int from public.notification_outbox o
-                    where o.status = 'dead' and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id)));
+    pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead), p_restaurant_id, null);
+  return pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead);
 end $$;
 comment on function ops.resend_dead_messages(text, text, uuid) is
-  'After a sender''s outage: queue again, due now, every dead guest message (of one restaurant, or all) that still describes its booking, with its tries counted afresh. p_actor and p_reason are required. Returns {queued, still_dead}; the dispatcher sends them on its next run (the sweeper starts it within 5 s). The dedupe key is unchanged, so a message the sender did deliver before reporting a failure is not delivered twice by a sender that honours it.';
+  'After a sender''s outage: queue again, due now, every dead guest message (of one restaurant, or all) about a booking still ahead that still describes it, with its tries counted afresh. p_actor and p_reason are required and recorded in ops.rollout_log. Returns {queued, still_dead}; the dispatcher sends them on its next run (the sweeper starts it within 5 s). The dedupe key is unchanged, so a message the sender did deliver before reporting a failure is not delivered twice by a sender that honours it.';
 
 comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz) is
   'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). Returns the new status, or lease_lost (nothing written) when the row has been claimed again since. p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';

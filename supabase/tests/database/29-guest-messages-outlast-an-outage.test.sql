@@ -1,7 +1,7 @@
 -- A guest's message outlasts a sender's outage, can be queued again, and says what the guest needs to hear
 -- given what they really received (20261209060000).
 begin;
-select plan(13);
+select plan(15);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -39,8 +39,13 @@ select tests.force_state(:'gone', 'confirmed');
 update public.notification_outbox set status = 'dead', attempts = 16 where booking_id = :'gone';
 select public.cancel_booking(:'gone', 'guest called') is not null as cancelled \gset
 update public.notification_outbox set status = 'dead' where booking_id = :'gone';
-select is(ops.resend_dead_messages('ana', 'mail provider back', :'rid'), '{"queued": 1, "still_dead": 1}'::jsonb,
-  'the confirmation still true is queued; the cancelled booking''s stays dead');
+select tests.create_booking(:'rid', 2, date_trunc('hour', now()) - interval '2 hours') as past \gset
+select tests.force_state(:'past', 'confirmed');
+update public.notification_outbox set status = 'dead', attempts = 16 where booking_id = :'past';
+select is(ops.resend_dead_messages('ana@example.com', 'mail provider back', :'rid'), '{"queued": 1, "still_dead": 2}'::jsonb,
+  'the confirmation still true is queued; the cancelled booking''s and the past booking''s stay dead');
+select is((select array[actor, reason, new_value ->> 'queued'] from ops.rollout_log where setting = 'dead_messages'),
+  array['[email]', 'mail provider back', '1'], 'who did it and why is in the rollout log, scrubbed');
 select is((select (status, attempts, next_attempt_at <= now())::text from public.notification_outbox where id = :n),
   '(pending,0,t)', 'due now, its tries counted afresh');
 select throws_ok($$select ops.resend_dead_messages('ana', ' ')$$, 'AS005', null, 'a reason is required');
@@ -68,6 +73,17 @@ select id as c2, lease_token as l2 from pg_temp.claim(:'never') \gset
 select public.cancel_booking(:'never', 'guest called') is not null as cancelled \gset
 select public.notification_complete(:c2, :'l2', false, 'smtp down') as failed \gset
 select is((select count(*)::int from pg_temp.claim(:'never')), 0, 'a guest who received nothing is not told of a cancellation');
+
+-- 5. A change while the confirmation was on its way, and its sender never reported back (it crashed): the
+--    confirmation may have arrived, so the change is worded as a change, and no guest is confirmed twice.
+select tests.create_booking(:'rid', 2, '2030-01-11 19:00+00') as crashed \gset
+select tests.force_state(:'crashed', 'confirmed');
+select id as c3 from pg_temp.claim(:'crashed') \gset
+update public.bookings set start_at = '2030-01-11 19:30+00' where id = :'crashed';
+select tests.force_state(:'crashed', 'confirmed');
+select is((select array_agg(c.kind) from public.notification_claim(100, 60000, now() + interval '1 hour') c
+            where c.booking_id = :'crashed'), array['booking_changed'],
+  'once the lease runs out, the change goes out as a change');
 
 select * from finish();
 rollback;
