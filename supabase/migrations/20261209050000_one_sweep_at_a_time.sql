@@ -4,8 +4,8 @@
 -- run at once. Each locks expired leases in lease order, skipping the other's, and expire_lease then locks
 -- the booking's restaurant's breaker row until commit: two sweeps could take two restaurants in opposite
 -- orders and deadlock, and the loser's row went to manual review as sweeper_error although its only problem
--- was an expired lease. A sweep that finds another running now returns at once, counting nothing; the running
--- one does the work.
+-- was an expired lease. A sweep now waits for one already running to finish (its transaction holds an
+-- advisory lock, taken before any other lock), then sweeps what is left.
 --
 -- Since claims count as dispatches (20261209040000), a booking escalated as coordinator_unreachable was
 -- either never answered or answered by a begin that failed; the reason says both. Body as in 20261208000000
@@ -25,11 +25,9 @@ declare
   reason text;
   configured boolean := private.dispatch_configured();
 begin
-  -- One sweep at a time: another one running already does this work.
-  if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('sweeper', '00000000-0000-0000-0000-000000000000')) then
-    return pg_catalog.jsonb_build_object('expired_leases', 0, 'woken', 0, 'dispatched', 0, 'not_dispatched', 0,
-                                         'escalated', 0, 'failed', 0);
-  end if;
+  -- One sweep at a time: a second waits for the first to finish, then sweeps what is left. Taken before any
+  -- other lock, so waiting for it cannot deadlock.
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('sweeper', '00000000-0000-0000-0000-000000000000'));
   s := private.settings_for(null);
 
   for r in select b.id from public.bookings b

@@ -258,7 +258,7 @@ Deno.test("two wakers that find the same queue stranded wake it once", async () 
   }
 });
 
-Deno.test("a sweep that finds another running leaves the work to it instead of racing it", async () => {
+Deno.test("a sweep that finds another running waits for it instead of racing it", async () => {
   const r = await createRestaurant(sql, { tables: [{ number: "S1", capacity: 4 }] });
   const day = someDay();
   await withDispatchPaused(sql, async () => {
@@ -269,17 +269,22 @@ Deno.test("a sweep that finds another running leaves the work to it instead of r
                      dispatch_count = (private.settings_for(null)).max_dispatches
                where id = ${id}`;
     const running = await holdLock(sql, "sweeper", "00000000-0000-0000-0000-000000000000");
+    const other = connect(1);
+    let second: Promise<Record<string, number>> | undefined;
     try {
-      const [{ swept }] = await sql<{ swept: Record<string, number> }[]>`select private.sweep() as swept`;
-      assertEquals(swept.escalated, 0, "a second sweep does nothing while one runs");
+      second = other<{ swept: Record<string, number> }[]>`select private.sweep() as swept`.then((rows) =>
+        rows[0].swept
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
       const [{ state }] = await sql<{ state: string }[]>`
         select assignment_state as state from public.bookings where id = ${id}`;
-      assertEquals(state, "created", "so the booking waits for the running sweep");
+      assertEquals(state, "created", "no sweep touches the booking while one runs");
     } finally {
       await running.release();
     }
-    // Once no sweep runs, the scheduled one (or this test's) escalates it.
-    await sql`select private.sweep()`;
+    // Then the waiting sweep (or the scheduled one queued behind it) escalates it.
+    await second;
+    await other.end();
     const states = await waitForTerminal(sql, [id], 10_000);
     assertEquals(states.get(id), "manual_review");
   });
