@@ -36,7 +36,8 @@ update public.bookings set next_attempt_at = now() - interval '1 second',
 select is(public.assignment_claim_due(10, :'rid'), array[:'b3']::uuid[], 'claimed a last time');
 select is(public.assignment_claim_due(10, :'rid', 10000, now() + interval '1 minute'), array[]::uuid[],
   'then, due again, it is left for the sweeper');
-select is((private.sweep(now() + interval '1 minute') ->> 'escalated')::int, 1, 'which escalates it');
+select private.sweep(now() + interval '1 minute') is not null as swept \gset
+select is((select assignment_state from public.bookings where id = :'b3'), 'manual_review', 'which escalates it');
 select alike((select manual_review_reason from public.bookings where id = :'b3'),
   'coordinator_unreachable: dispatched 12 times since % without an attempt beginning (the coordinator did not answer, or its assignment_begin failed%',
   'with a reason that names both causes');

@@ -44,7 +44,7 @@ select tests.force_state(:'past', 'confirmed');
 update public.notification_outbox set status = 'dead', attempts = 16 where booking_id = :'past';
 select is(ops.resend_dead_messages('ana@example.com', 'mail provider back', :'rid'), '{"queued": 1, "still_dead": 2}'::jsonb,
   'the confirmation still true is queued; the cancelled booking''s and the past booking''s stay dead');
-select is((select array[actor, reason, new_value ->> 'queued'] from ops.rollout_log where setting = 'dead_messages'),
+select is((select array[actor, reason, new_value ->> 'queued'] from ops.rollout_log where setting = 'dead_messages' and scope = :'rid'),
   array['[email]', 'mail provider back', '1'], 'who did it and why is in the rollout log, scrubbed');
 select is((select (status, attempts, next_attempt_at <= now())::text from public.notification_outbox where id = :n),
   '(pending,0,t)', 'due now, its tries counted afresh');
