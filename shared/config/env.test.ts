@@ -70,6 +70,14 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
     [{ NOTIFICATION_SENDER: "smtp" }, 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'],
     [{ NOTIFICATION_SENDER: "sink" }, "NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE"],
     [{ NOTIFICATION_SENDER: "webhook" }, "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL"],
+    [
+      { NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "mailer.example.com/send" },
+      "NOTIFICATION_WEBHOOK_URL must be an http(s) URL",
+    ],
+    [
+      { NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "ftp://mailer.example.com" },
+      "NOTIFICATION_WEBHOOK_URL must be an http(s) URL",
+    ],
   ] as const;
   for (const [env, problem] of cases) {
     assertEquals(loadSharedConfig({ ...SECRET, ...env }, warn).sender, { kind: "unusable", problem });

@@ -57,10 +57,17 @@ function senderSetting(env: Env): SenderSetting {
       return env.NOTIFICATION_SINK_FILE
         ? { kind: "sink", file: env.NOTIFICATION_SINK_FILE }
         : { kind: "unusable", problem: "NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE" };
-    case "webhook":
-      return env.NOTIFICATION_WEBHOOK_URL
-        ? { kind: "webhook", url: env.NOTIFICATION_WEBHOOK_URL, token: env.NOTIFICATION_WEBHOOK_TOKEN }
-        : { kind: "unusable", problem: "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL" };
+    case "webhook": {
+      const url = env.NOTIFICATION_WEBHOOK_URL?.trim();
+      if (!url) {
+        return { kind: "unusable", problem: "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL" };
+      }
+      // A typo here would fail every send for hours before the messages went dead: refused at start instead.
+      if (!URL.canParse(url) || !["https:", "http:"].includes(new URL(url).protocol)) {
+        return { kind: "unusable", problem: "NOTIFICATION_WEBHOOK_URL must be an http(s) URL" };
+      }
+      return { kind: "webhook", url, token: env.NOTIFICATION_WEBHOOK_TOKEN };
+    }
     default:
       return {
         kind: "unusable",

@@ -96,7 +96,7 @@ Deno.test("a typo in NOTIFICATION_SENDER does not stop the coordinator: it is re
 Deno.test("a draining instance works on 4 claimed bookings at once unless told 1–32", () => {
   assertEquals(loadCoordinatorConfig(SECRET).drainWorkers, 4);
   assertEquals(loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: "16" }).drainWorkers, 16);
-  for (const value of ["0", "33", "many", "2.5"]) {
+  for (const value of ["0", "33", "many", "2.5", "1e1", "0x10", "-4"]) {
     let message = "";
     try {
       loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: value });
@@ -105,4 +105,19 @@ Deno.test("a draining instance works on 4 claimed bookings at once unless told 1
     }
     assertEquals(message.includes("ASSIGNMENT_DRAIN_WORKERS"), true, `${value}: ${message}`);
   }
+});
+
+Deno.test("a numeric setting left blank takes its default instead of reading as 0", () => {
+  const blank = loadCoordinatorConfig({
+    ...SECRET,
+    ASSIGNMENT_DRAIN_BUDGET_MS: "",
+    ASSIGNMENT_MAX_REPLANS: " ",
+    ASSIGNMENT_DRAIN_WORKERS: "",
+    ASSIGNMENT_REOPTIMIZE_MAX_MOVES: "",
+  });
+  assertEquals(
+    [blank.drainBudgetMs, blank.maxReplans, blank.drainWorkers, blank.reoptimizeMaxMoves],
+    [10_000, 3, 4, 5],
+  );
+  assertEquals(loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: " 0 " }).drainBudgetMs, 0);
 });

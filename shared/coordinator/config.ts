@@ -41,15 +41,27 @@ export function parseMaxParallel(raw: string | undefined, warn: Warn): number | 
   return Math.min(20, Math.max(1, Number.parseInt(value, 10)));
 }
 
+/**
+ * A whole number written in decimal digits, within [min, max]; unset or blank takes the default. ("" is not
+ * 0, and "1e4", "0x10" or "2.5" are refused, which z.coerce.number() would accept.)
+ */
+function wholeNumber(min: number, max: number, fallback: number) {
+  return z.preprocess(
+    (raw) => (typeof raw === "string" && raw.trim() === "" ? undefined : raw),
+    z.string().trim().regex(/^[0-9]+$/, "must be a whole number in decimal digits").transform(Number)
+      .pipe(z.number().int().min(min).max(max)).default(fallback),
+  );
+}
+
 const envSchema = z.object({
   ASSIGNMENT_STRATEGY: z.string().default(DEFAULT_STRATEGY).refine((s) => strategyNames().includes(s), {
     message: `ASSIGNMENT_STRATEGY must be one of ${strategyNames().join(", ")}`,
   }),
-  ASSIGNMENT_MAX_REPLANS: z.coerce.number().int().min(0).max(10).default(3),
-  ASSIGNMENT_DRAIN_BUDGET_MS: z.coerce.number().int().min(0).max(120_000).default(10_000),
-  ASSIGNMENT_DRAIN_WORKERS: z.coerce.number().int().min(1).max(32).default(DEFAULT_DRAIN_WORKERS),
+  ASSIGNMENT_MAX_REPLANS: wholeNumber(0, 10, 3),
+  ASSIGNMENT_DRAIN_BUDGET_MS: wholeNumber(0, 120_000, 10_000),
+  ASSIGNMENT_DRAIN_WORKERS: wholeNumber(1, 32, DEFAULT_DRAIN_WORKERS),
   // Where ops turned re-optimisation on (ops.set_reoptimization): the most bookings one new booking may move.
-  ASSIGNMENT_REOPTIMIZE_MAX_MOVES: z.coerce.number().int().min(1).max(6).default(DEFAULT_MAX_MOVES),
+  ASSIGNMENT_REOPTIMIZE_MAX_MOVES: wholeNumber(1, 6, DEFAULT_MAX_MOVES),
 });
 
 /**

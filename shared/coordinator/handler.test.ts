@@ -59,7 +59,10 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
 });
 
 /** Runs one request's drain over `due` queued bookings; returns what it did. */
-async function drainOnce(due: number, options: { env?: Record<string, string>; drainMaxMs?: number } = {}) {
+async function drainOnce(
+  due: number,
+  options: { env?: Record<string, string>; drainMaxMs?: number; refuseClaims?: number[] } = {},
+) {
   const queue = Array.from({ length: due }, () => crypto.randomUUID());
   const begun: string[] = [];
   const claimLimits: number[] = [];
@@ -70,6 +73,9 @@ async function drainOnce(due: number, options: { env?: Record<string, string>; d
     ...untouchedStore().store,
     claimDue: ({ limit }) => {
       claimLimits.push(limit + inFlight);
+      if (options.refuseClaims?.includes(claimLimits.length)) {
+        return Promise.reject(new Error("connection reset"));
+      }
       return Promise.resolve(queue.splice(0, limit));
     },
     begin: async ({ bookingId }) => {
@@ -123,6 +129,12 @@ Deno.test("after a request the drain works through every due booking once, never
     );
     assertEquals(swept, 0, "a drain that ran dry hands nothing over");
   }
+});
+
+Deno.test("a claim the database refuses does not end the drain: it claims again and finishes every booking", async () => {
+  const { queue, begun } = await drainOnce(20, { refuseClaims: [2, 3] });
+  assertEquals(queue, [], "every due booking was claimed after the refusals");
+  assertEquals(new Set(begun).size, 21);
 });
 
 Deno.test("a drain stopped by its cap with work left asks for a sweep at once; one that ran dry does not", async () => {

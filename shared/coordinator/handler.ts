@@ -61,6 +61,17 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     return outcome;
   }
 
+  // A claim the database refused (a dropped connection, a restart) finds nothing this time; the loop polls
+  // again, and ends after DRAIN_IDLE_MS of that, as with nothing due.
+  async function claim(limit: number): Promise<string[]> {
+    try {
+      return await store.claimDue({ limit, visibilityMs: 10_000 });
+    } catch (error) {
+      logger.error("assignment.coordinator", `claim failed: ${error}`);
+      return [];
+    }
+  }
+
   // One loop claims for up to config.drainWorkers bookings at once and claims again the moment one of them is
   // done, so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again
   // every DRAIN_POLL_MS (one query, however many workers are idle).
@@ -78,7 +89,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
       while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
         const seen = finished;
         const free = config.drainWorkers - running.size;
-        const due = free > 0 ? await store.claimDue({ limit: free, visibilityMs: 10_000 }) : [];
+        const due = free > 0 ? await claim(free) : [];
         workLeft = due.length > 0 || free === 0;
         for (const id of due) {
           const work = run(id, "drain")
@@ -111,8 +122,9 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         });
         nudge = () => {};
       }
-      await Promise.all(running);
     } finally {
+      // Whatever ended the loop, the bookings in progress finish before the drain lets go of the instance.
+      await Promise.allSettled(running);
       draining = false;
     }
     // Stopped by the cap with work still coming: while a backlog lasts no request arrives to start another

@@ -46,7 +46,12 @@ function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.
     },
     completeNotification: (c) => {
       completions.push(c);
-      const status = answer(c);
+      let status: string;
+      try {
+        status = answer(c);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const row = rows.find((r) => r.id === c.id)!;
       if (status !== "lease_lost") row.status = status;
       return Promise.resolve(status);
@@ -111,4 +116,29 @@ Deno.test("a result refused because the row was claimed again is counted as leas
   const { sender } = flakySender(() => false);
   const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
   assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 1 });
+});
+
+Deno.test("a delivered message whose result the database does not take at once is recorded as sent, never as failed", async () => {
+  let calls = 0;
+  const outbox = fakeOutbox(1, (c) => {
+    if (++calls === 1) throw new Error("connection reset");
+    return c.ok ? "sent" : "pending";
+  });
+  const { sender, keys } = flakySender(() => false);
+  const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(report, { claimed: 1, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(outbox.completions.map((c) => c.ok), [true, true], "tried again as a success");
+  assertEquals(keys.length, 1, "and not sent again");
+});
+
+Deno.test("a result the database never takes leaves the row to its lease, and the run still ends", async () => {
+  const outbox = fakeOutbox(2, (c) => {
+    if (c.id === 1) throw new Error("database unreachable");
+    return c.ok ? "sent" : "pending";
+  });
+  const { sender } = flakySender(() => false);
+  const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
+  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(outbox.completions.filter((c) => c.id === 1).map((c) => c.ok), [true, true, true]);
+  assertEquals(outbox.rows.map((r) => r.status), ["sending", "sent"]);
 });

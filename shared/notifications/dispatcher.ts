@@ -22,26 +22,59 @@ export async function deliverDueNotifications(
 ): Promise<DeliveryReport> {
   const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
   const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0 };
+  // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
   await Promise.all(claimed.map(async (n) => {
     const lease = { id: n.id, leaseToken: n.lease_token };
+    const about = { booking_id: n.booking_id, kind: n.kind };
     let outcome: string;
     try {
       await sender.send(n);
-      outcome = await store.completeNotification({ ...lease, ok: true });
-      if (outcome !== "lease_lost") report.sent++;
     } catch (error) {
       report.failed++;
       const message = error instanceof Error ? error.message : String(error);
-      logger.warn("notifications", `send failed: ${message}`, { booking_id: n.booking_id, kind: n.kind });
-      outcome = await store.completeNotification({ ...lease, ok: false, error: message });
+      logger.warn("notifications", `send failed: ${message}`, about);
+      outcome = await record(
+        () => store.completeNotification({ ...lease, ok: false, error: message }),
+        about,
+      );
+      if (outcome === "lease_lost") lost();
+      return;
     }
-    if (outcome === "lease_lost") {
+    // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
+    // would send it again under a later lease.
+    outcome = await record(() => store.completeNotification({ ...lease, ok: true }), about);
+    if (outcome === "sent") report.sent++;
+    if (outcome === "lease_lost") lost();
+
+    function lost() {
       report.leaseLost++;
-      logger.warn("notifications", "lease lost: the notification was claimed again; its holder records it", {
-        booking_id: n.booking_id,
-        kind: n.kind,
-      });
+      logger.warn(
+        "notifications",
+        "lease lost: the notification was claimed again; its holder records it",
+        about,
+      );
     }
   }));
   return report;
+
+  /** The result recorded, tried three times; "unrecorded" when the database never took it. */
+  async function record(complete: () => Promise<string>, about: Record<string, string>): Promise<string> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await complete();
+      } catch (error) {
+        if (attempt === RECORD_ATTEMPTS) {
+          logger.error(
+            "notifications",
+            `result not recorded: ${error}; the claim's lease runs out and the message is tried again under the same dedupe key`,
+            about,
+          );
+          return "unrecorded";
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      }
+    }
+  }
 }
+
+const RECORD_ATTEMPTS = 3;

@@ -4,11 +4,12 @@ import type { AssignmentStore } from "./port.ts";
 import { postgresStore } from "./postgres.ts";
 import { supabaseRestStore } from "./supabase-rest.ts";
 
-export function storeFromEnv(env: Record<string, string | undefined>): AssignmentStore {
+/** `connections`: the most database connections this instance may use (the postgres.js pool; 5 by default). */
+export function storeFromEnv(env: Record<string, string | undefined>, connections?: number): AssignmentStore {
   const port = env.ASSIGNMENT_DB_PORT ?? (env.SUPABASE_DB_URL ? "postgres" : "rest");
   if (port === "postgres") {
     if (!env.SUPABASE_DB_URL) throw new Error("ASSIGNMENT_DB_PORT=postgres needs SUPABASE_DB_URL");
-    return postgresStore(env.SUPABASE_DB_URL);
+    return postgresStore(env.SUPABASE_DB_URL, { max: connections });
   }
   if (port === "rest") {
     if (!env.SUPABASE_URL || !env.SUPABASE_SERVICE_ROLE_KEY) {

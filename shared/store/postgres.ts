@@ -7,7 +7,7 @@ import {
   claimResultSchema,
   commitResultSchema,
   failResultSchema,
-  notificationSchema,
+  parseClaimedNotifications,
 } from "./results.ts";
 import { type AssignmentStore, movesJson, StoreError } from "./port.ts";
 
@@ -91,8 +91,11 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
     },
     // A set-returning function: one row per claimed notification.
     claimNotifications: async ({ limit, leaseMs }) =>
-      (await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }))
-        .map((row) => notificationSchema.parse(row)),
+      await parseClaimedNotifications(
+        await rows("notification_claim", { p_limit: limit, p_lease_ms: leaseMs }),
+        (id, leaseToken, error) =>
+          rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
+      ),
     completeNotification: async ({ id, leaseToken, ok, error }) =>
       String(
         await rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: ok, p_error: error }),

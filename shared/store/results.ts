@@ -57,6 +57,32 @@ export const notificationSchema = z.object({
   recipient_name: z.string().nullable(),
 });
 
+/**
+ * The claimed rows that parse. A row that does not (SQL and TypeScript out of step, say) is recorded as a
+ * failed send under its claim, so it goes on to `dead` on its own instead of failing its whole batch at
+ * every claim; a row without even an id and lease token is left to its lease.
+ */
+export async function parseClaimedNotifications(
+  rows: unknown[],
+  fail: (id: number, leaseToken: string, error: string) => Promise<unknown>,
+): Promise<ClaimedNotification[]> {
+  const parsed: ClaimedNotification[] = [];
+  for (const row of rows) {
+    const result = notificationSchema.safeParse(row);
+    if (result.success) {
+      parsed.push(result.data);
+      continue;
+    }
+    const lease = claimedLeaseSchema.safeParse(row);
+    if (lease.success) {
+      const what = result.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+      await fail(lease.data.id, lease.data.lease_token, `the claimed row does not parse (${what})`);
+    }
+  }
+  return parsed;
+}
+const claimedLeaseSchema = z.object({ id: z.coerce.number().int(), lease_token: idSchema() });
+
 export type BeginResult = z.output<typeof beginResultSchema>;
 export type CommitResult = z.output<typeof commitResultSchema>;
 export type FailResult = z.output<typeof failResultSchema>;

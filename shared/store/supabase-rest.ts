@@ -7,7 +7,7 @@ import {
   claimResultSchema,
   commitResultSchema,
   failResultSchema,
-  notificationSchema,
+  parseClaimedNotifications,
 } from "./results.ts";
 import { type AssignmentStore, movesJson, StoreError } from "./port.ts";
 
@@ -76,7 +76,11 @@ export function supabaseRestStore(
     },
     claimNotifications: async ({ limit, leaseMs }) => {
       const rows = await rpc("notification_claim", { p_limit: limit, p_lease_ms: leaseMs });
-      return (rows as unknown[]).map((row) => notificationSchema.parse(row));
+      return await parseClaimedNotifications(
+        rows as unknown[],
+        (id, leaseToken, error) =>
+          rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
+      );
     },
     completeNotification: async ({ id, leaseToken, ok, error }) =>
       String(

@@ -9,7 +9,8 @@ import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
 const config = loadCoordinatorConfig(env);
-const store = storeFromEnv(env);
+// A connection for each drain worker, beside the request's own attempt and its confirmation's delivery.
+const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
 const logger = consoleLogger();

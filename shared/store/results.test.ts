@@ -1,0 +1,27 @@
+// A claimed notification row that does not parse is recorded as a failed send under its claim, so it goes on
+// to dead by itself; the rows that parse are delivered as usual.
+import { assertEquals } from "../testing/assert.ts";
+import { parseClaimedNotifications } from "./results.ts";
+
+const row = (id: number, kind: string) => ({
+  id,
+  lease_token: `00000000-0000-4000-8000-${String(id).padStart(12, "0")}`,
+  booking_id: "20000000-0000-4000-8000-000000000001",
+  kind,
+  dedupe_key: `b:${id}`,
+  payload: {},
+  attempts: 1,
+  recipient_email: null,
+  recipient_name: null,
+});
+
+Deno.test("a claimed row that does not parse is recorded as failed, and the others are delivered", async () => {
+  const failed: [number, string, string][] = [];
+  const parsed = await parseClaimedNotifications(
+    [row(1, "booking_confirmed"), row(2, "booking_reminder"), { id: "x" }, row(3, "booking_cancelled")],
+    (id, lease, error) => Promise.resolve(failed.push([id, lease, error])),
+  );
+  assertEquals(parsed.map((n) => n.id), [1, 3]);
+  assertEquals(failed.map(([id, lease]) => [id, lease]), [[2, "00000000-0000-4000-8000-000000000002"]]);
+  assertEquals(failed[0][2].startsWith("the claimed row does not parse (kind: "), true, failed[0][2]);
+});
