@@ -38,12 +38,20 @@ export function hasPersonalData(text: string): boolean {
   return email.test(normalized(text)) || phone.test(normalized(text));
 }
 
-/** Free text with e-mail addresses replaced by [email] and phone numbers by [number]. */
+/**
+ * Free text with e-mail addresses replaced by [email] and phone numbers by [number], until none is left: a
+ * number right after another ("…0958+44 20 7946…") stands alone only once the first is replaced. As
+ * private.scrub_personal_data in SQL.
+ */
 export function scrub(text: string): string {
-  return normalized(text).replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
-    new RegExp(PHONE_PATTERN, "g"),
-    "[number]",
-  );
+  let t = normalized(text);
+  do {
+    t = t.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
+      new RegExp(PHONE_PATTERN, "g"),
+      "[number]",
+    );
+  } while (hasPersonalData(t));
+  return t;
 }
 
 /**

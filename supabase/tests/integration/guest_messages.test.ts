@@ -125,5 +125,49 @@ Deno.test("the guest's last message always matches the booking, no message is de
     }),
     { numRuns: 30 },
   );
-  await sql.end();
+});
+
+Deno.test("a cancellation while a dispatcher is claiming the confirmation is still told to the guest", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "C1", capacity: 4 }] });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators confirm by hand')`;
+  const id = await r.insertBooking(2, "2031-05-06T19:00:00Z");
+  await sql`select ops.assign_tables(${id}, array['C1'], 'race test')`;
+  // A dispatcher's claim of the confirmation, not yet committed, on a connection of its own. (Other
+  // bookings' messages it claims too are handed back before it commits.)
+  const dispatcher = connect(1);
+  let claimed = () => {};
+  const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
+  let commit = () => {};
+  const committed = new Promise<void>((resolve) => (commit = resolve));
+  const claiming = dispatcher.begin(async (tx) => {
+    const rows = await tx<{ id: number; booking_id: string }[]>`
+      select id, booking_id from public.notification_claim(500, 60000)`;
+    const others = rows.filter((m) => m.booking_id !== id).map((m) => m.id);
+    await tx`update public.notification_outbox
+                set status = 'pending', lease_token = null, lease_expires_at = null, attempts = attempts - 1
+              where id = any(${others}::bigint[])`;
+    assertEquals(rows.filter((m) => m.booking_id === id).length, 1, "the confirmation is being claimed");
+    claimed();
+    await committed;
+  });
+  try {
+    await Promise.race([isClaimed, claiming]);
+    // The guest cancels meanwhile; their cancellation waits for the claim, then sees the confirmation going out.
+    const cancelling = sql`select public.cancel_booking(${id}, 'guest called', 'race test')`.execute();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    commit();
+    await claiming;
+    await cancelling;
+    const messages = await sql<{ kind: string; status: string }[]>`
+      select kind, status from public.notification_outbox where booking_id = ${id} order by seq`;
+    assertEquals(messages.map((m) => `${m.kind} ${m.status}`), [
+      "booking_confirmed sending",
+      "booking_cancelled pending",
+    ], "the confirmation goes out, and the cancellation after it");
+  } finally {
+    commit();
+    await claiming.catch(() => {});
+    await dispatcher.end();
+    await sql.end();
+  }
 });
