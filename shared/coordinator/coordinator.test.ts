@@ -201,6 +201,25 @@ Deno.test("a plan the database rejects as rule-breaking fails the attempt as an 
   );
 });
 
+Deno.test("a race Postgres ended (a deadlock, a table deleted under the commit) is a conflict, not a breaker error", async () => {
+  for (const code of ["40P01", "40001", "23503"]) {
+    const { store, calls } = fakeStore({
+      begin: () => ready(),
+      commit: () => {
+        throw new StoreError(code, "deadlock detected");
+      },
+      fail: (args) => retry(args.reason),
+    });
+    const outcome = await processBooking(store, BOOKING, "test", options());
+    assertEquals(
+      [calls.fail[0].kind, calls.fail[0].reason],
+      ["conflict", "conflict: deadlock detected"],
+      code,
+    );
+    assertEquals(outcome.outcome, "retry");
+  }
+});
+
 Deno.test("any other failure while committing (a dropped connection) is an error, retried by Postgres", async () => {
   const { store, calls } = fakeStore({
     begin: () => ready(),

@@ -202,16 +202,26 @@ export async function processBooking(
     // restaurant's breaker. A snapshot that does not parse belongs to this booking's data: invalid_data,
     // retried the same way but not counted, so one odd row cannot pause the restaurant. If even `fail`
     // fails, the lease expires and the sweeper takes over.
+    // A race Postgres resolved by aborting this attempt's statement (a deadlock with another writer, a
+    // serialization failure, or a table deleted under the commit) is a conflict: retried the same way, but not
+    // the restaurant's pipeline failing, so not counted by its breaker.
+    const raced = error instanceof StoreError && RACES.has(error.code);
     const message = error instanceof AttemptError
       ? `${error.code}: ${error.message}`
       : error instanceof StoreError && error.code === SQLSTATE.planBreaksRule
       ? `engine_error: ${error.message}`
+      : raced
+      ? `conflict: ${(error as StoreError).message}`
       : `error: ${error instanceof Error ? error.message : String(error)}`;
     log.error(SOURCE, scrub(message), { booking_id: bookingId });
     return settle(
       await store.fail({
         ...lease,
-        kind: error instanceof AttemptError && error.code === "invalid_snapshot" ? "invalid_data" : "error",
+        kind: error instanceof AttemptError && error.code === "invalid_snapshot"
+          ? "invalid_data"
+          : raced
+          ? "conflict"
+          : "error",
         reason: scrubAndCut(message, 400),
         durationMs: elapsed(),
         details: {},
@@ -235,6 +245,9 @@ export async function processBooking(
     return { outcome: "lease_lost" };
   }
 }
+
+/** SQLSTATEs of a race Postgres ended: deadlock_detected, serialization_failure, foreign_key_violation. */
+const RACES = new Set(["40P01", "40001", "23503"]);
 
 /** An attempt that cannot go on, with the reason code it ends under. */
 class AttemptError extends Error {
