@@ -95,12 +95,12 @@ begin
   return case pg_catalog.jsonb_typeof(p_value)
     -- A key that is not a token is words too: its entry is left out, and counted.
     when 'object' then (select coalesce(pg_catalog.jsonb_object_agg(e.key, private.metadata_for_event(e.value))
-                                          filter (where e.key ~ private.metadata_token_pattern()), '{}'::jsonb)
-                               || case when count(*) filter (where e.key !~ private.metadata_token_pattern()) > 0
-                                       then pg_catalog.jsonb_build_object('free_text_keys',
-                                              count(*) filter (where e.key !~ private.metadata_token_pattern()))
+                                          filter (where e.token), '{}'::jsonb)
+                               || case when bool_and(e.token) is false
+                                       then pg_catalog.jsonb_build_object('free_text_keys', count(*) filter (where not e.token))
                                        else '{}'::jsonb end
-                          from pg_catalog.jsonb_each(p_value) e)
+                          from (select j.key, j.value, j.key ~ private.metadata_token_pattern() as token
+                                  from pg_catalog.jsonb_each(p_value) j) e)
     when 'array' then (select coalesce(pg_catalog.jsonb_agg(private.metadata_for_event(e.value) order by e.n), '[]'::jsonb)
                          from pg_catalog.jsonb_array_elements(p_value) with ordinality e(value, n))
     when 'string' then case when (p_value #>> '{}') ~ private.metadata_token_pattern() then p_value

@@ -34,6 +34,18 @@ select :'rid', z.id, 'T' || n, 4, 4 from public.zones z, generate_series(1, 12) 
 -- Written to the settings table directly, as the ops functions do, so a release without them can be filled.
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 1);
 
+-- What the release could write that later migrations repair: an operator's e-mail address and phone number
+-- in the settings audit (reset_circuit_breaker stored them as typed), and a breaker opened in the future (a
+-- caller's p_now through the Data API). A second restaurant carries the breaker, so the first's bookings
+-- run as usual.
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'rid', 'open', 5, now());
+select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call +44 20 7946 0958 if it opens again')
+  ->> 'outcome' = 'closed', 'the breaker to be reset by hand');
+insert into public.restaurants (name, timezone) values ('Upgrade Breaker', 'UTC') returning id as breaker_rid \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'breaker_rid', 'open', 5, now() + interval '100 years');
+
 -- Every booking is for two guests tomorrow at noon; each confirmation gets a table of its own.
 create function pg_temp.book() returns uuid language sql as $$
   insert into public.bookings (restaurant_id, party_size, start_at)
@@ -98,5 +110,5 @@ select jsonb_build_object(
   'restaurant', :'rid', 'confirmed', :'confirmed', 'confirmed_to_cancel', :'confirmed_to_cancel',
   'manual_review', :'manual_review', 'cancelled', :'cancelled', 'created', :'created',
   'capacity_verified', :'capacity_verified', 'pending', :'pending', 'in_progress', :'in_progress',
-  'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred',
+  'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred', 'breaker_restaurant', :'breaker_rid',
   'outbox', (select jsonb_agg(id order by id) from public.notification_outbox where status = 'pending'));

@@ -40,6 +40,14 @@ select pg_temp.expect(pg_temp.state(k) = s, k || ' to still be ' || s || ', foun
                ('deferred', 'assignment_pending'), ('in_progress', 'assignment_in_progress'), ('confirmed', 'confirmed'),
                ('confirmed_to_cancel', 'confirmed'), ('manual_review', 'manual_review'), ('cancelled', 'cancelled')) v(k, s);
 
+-- What the release wrote that later migrations repair: the settings audit keeps no e-mail address or phone
+-- number, and a breaker opened in the future counts its cool-down from now.
+select pg_temp.expect(count(*) = 0, 'no e-mail address or phone number left in the settings audit')
+  from public.pipeline_settings_audit a
+ where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason);
+select pg_temp.expect(bool_and(opened_at <= now()), 'the breaker opened in the future to count from now')
+  from private.circuit_breakers where restaurant_id = pg_temp.fixture('breaker_restaurant')::uuid;
+
 -- The confirmations queued before the upgrade are claimed and sent.
 create temp table claimed as select * from public.notification_claim(20);
 select pg_temp.expect((select jsonb_agg(id order by id) from claimed) = pg_temp.fixture('outbox')::jsonb,
