@@ -61,21 +61,31 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
 /** Runs one request's drain over `due` queued bookings; returns what it did. */
 async function drainOnce(
   due: number,
-  options: { env?: Record<string, string>; drainMaxMs?: number; refuseClaims?: number[] } = {},
+  options: {
+    env?: Record<string, string>;
+    drainMaxMs?: number;
+    refuseClaims?: number[];
+    /** The runtime announces the instance's end right after this claim. */
+    shutdownAfterClaim?: number;
+  } = {},
 ) {
+  const shutdown = new AbortController();
   const queue = Array.from({ length: due }, () => crypto.randomUUID());
   const begun: string[] = [];
   const claimLimits: number[] = [];
   let inFlight = 0;
   let peak = 0;
+  const finished: string[] = [];
   let swept = 0;
   const store: AssignmentStore = {
     ...untouchedStore().store,
     claimDue: ({ limit }) => {
       claimLimits.push(limit + inFlight);
+      if (shutdown.signal.aborted) throw new Error("claimed after the runtime announced the instance's end");
       if (options.refuseClaims?.includes(claimLimits.length)) {
         return Promise.reject(new Error("connection reset"));
       }
+      if (options.shutdownAfterClaim === claimLimits.length) shutdown.abort();
       return Promise.resolve(queue.splice(0, limit));
     },
     begin: async ({ bookingId }) => {
@@ -84,6 +94,7 @@ async function drainOnce(
       // Let the other workers and the claim loop run while this one is busy.
       await new Promise((resolve) => setTimeout(resolve, 5));
       inFlight--;
+      finished.push(bookingId);
       return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
     },
     sweepNow: () => Promise.resolve(void swept++),
@@ -98,6 +109,7 @@ async function drainOnce(
       config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET, ...options.env }, () => {}),
       logger: silentLogger,
       drainMaxMs: options.drainMaxMs,
+      shutdown: shutdown.signal,
     });
     const first = crypto.randomUUID();
     const response = await handler(
@@ -112,7 +124,7 @@ async function drainOnce(
   } finally {
     delete runtime.EdgeRuntime;
   }
-  return { queue, begun, claimLimits, peak, swept };
+  return { queue, begun, finished, claimLimits, peak, swept };
 }
 
 Deno.test("after a request the drain works through every due booking once, never more than its workers at a time", async () => {
@@ -142,4 +154,16 @@ Deno.test("a drain stopped by its cap with work left asks for a sweep at once; o
   assertEquals(capped.queue.length > 0, true, "the cap stopped it before the queue ran dry");
   assertEquals(capped.swept, 1, "one sweep hands the rest over");
   assertEquals((await drainOnce(3, { drainMaxMs: 60_000 })).swept, 0, "nothing left, nothing handed over");
+});
+
+Deno.test("when the runtime announces the instance's end the drain claims nothing more, finishes what it began and hands the rest to a sweep", async () => {
+  const { queue, begun, finished, claimLimits, swept } = await drainOnce(40, { shutdownAfterClaim: 2 });
+  assertEquals(claimLimits.length, 2, "no claim after the announcement");
+  assertEquals(queue.length > 0, true, "work was left in the queue");
+  assertEquals(
+    finished.toSorted(),
+    begun.toSorted(),
+    "every booking begun was finished before the drain let go",
+  );
+  assertEquals(swept, 1, "one sweep hands the rest over");
 });

@@ -35,6 +35,9 @@ export interface CoordinatorDeps {
   afterConfirm?: () => Promise<unknown>;
   /** The drain's cap (DRAIN_MAX_MS when absent; tests shorten it). */
   drainMaxMs?: number;
+  /** Aborted when the runtime is about to end the instance (a hosted worker's `beforeunload`): the drain
+   * claims nothing more, lets the bookings in progress finish and hands what is left to a sweep. */
+  shutdown?: AbortSignal;
 }
 
 export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
@@ -77,7 +80,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
   // every DRAIN_POLL_MS (one query, however many workers are idle).
   async function drain(): Promise<void> {
     drainUntil = Date.now() + config.drainBudgetMs;
-    if (draining || config.drainBudgetMs === 0) return;
+    if (draining || config.drainBudgetMs === 0 || deps.shutdown?.aborted) return;
     draining = true;
     const hardStop = Date.now() + (deps.drainMaxMs ?? DRAIN_MAX_MS);
     let workLeft = false;
@@ -85,8 +88,13 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     let idleSince = Date.now();
     let finished = 0;
     let nudge = () => {};
+    const stop = () => nudge();
+    deps.shutdown?.addEventListener("abort", stop);
+    const stopping = () => deps.shutdown?.aborted === true;
     try {
-      while (Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS) {
+      while (
+        !stopping() && Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS
+      ) {
         const seen = finished;
         const free = config.drainWorkers - running.size;
         const due = free > 0 ? await claim(free) : [];
@@ -125,12 +133,13 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     } finally {
       // Whatever ended the loop, the bookings in progress finish before the drain lets go of the instance.
       await Promise.allSettled(running);
+      deps.shutdown?.removeEventListener("abort", stop);
       draining = false;
     }
-    // Stopped by the cap with work still coming: while a backlog lasts no request arrives to start another
-    // loop (new bookings join the queue undispatched), so a sweep now dispatches the due ones, whose requests
-    // take over, instead of the scheduled sweep up to 5 s later.
-    if (workLeft && Date.now() >= hardStop) {
+    // Stopped by the cap or the runtime with work still coming: while a backlog lasts no request arrives to
+    // start another loop (new bookings join the queue undispatched), so a sweep now dispatches the due ones,
+    // whose requests take over, instead of the scheduled sweep up to 5 s later.
+    if (workLeft && (Date.now() >= hardStop || stopping())) {
       await store.sweepNow().catch((e) =>
         logger.error("assignment.coordinator", `hand-over sweep failed: ${e}`)
       );

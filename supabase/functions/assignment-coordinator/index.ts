@@ -14,10 +14,15 @@ const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
 const logger = consoleLogger();
+// A hosted worker is told it is about to end (wall clock or CPU limit reached, instance retired); the drain
+// then stops claiming so no booking is taken just to be cut off.
+const shutdown = new AbortController();
+addEventListener("beforeunload", () => shutdown.abort());
 
 Deno.serve(createCoordinatorHandler({
   store,
   config,
   logger,
   afterConfirm: sender ? () => deliverDueNotifications(store, sender, logger, 10) : undefined,
+  shutdown: shutdown.signal,
 }));
