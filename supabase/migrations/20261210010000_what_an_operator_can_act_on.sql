@@ -1,0 +1,208 @@
+-- What an operator can act on, and nothing an operator did can turn back on.
+--
+-- A review of the ops calls and the rollout switches found:
+--   * ops.cancel_booking and ops.assign_tables took a booking whatever its guest-facing status: cancelling a
+--     completed or no-show booking overwrote it and told the guest, after the meal, that it was cancelled;
+--     re-assigning a checked-in party moved it to other tables and dropped the check-in. Every ops call on a
+--     booking (assign, accept an alternative, retry, cancel) now refuses a checked-in, completed or no-show
+--     one (AS001), and says so when no booking id is given;
+--   * ops.health counted every dead guest message for good. resend_dead_messages leaves dead the ones about
+--     bookings already begun (no use to the guest), so after an outage health stayed degraded with nothing
+--     left to do, hiding the next problem. It now raises the problem only for dead messages about bookings
+--     still ahead that still describe them — exactly those resend_dead_messages queues; notifications.dead
+--     still counts them all;
+--   * the kill switch turned a restaurant set to off into legacy: it ranked above every mode but a
+--     restaurant's own off, so with the default mode off (automatic assignment paused everywhere) pulling
+--     the switch started legacy assignment at every restaurant without an override. It now only lowers:
+--     v3 and shadow become legacy, off stays off;
+--   * cron.job_run_details, pg_cron's history, is never emptied by pg_cron itself (Supabase's docs say so),
+--     and the sweeper adds a row every 5 s — 17,280 a day — while ops.health reads the latest. The nightly
+--     prune now deletes this pipeline's own job runs older than a day (other jobs' history is left alone).
+
+create or replace function private.booking_for_ops(p_booking_id uuid)
+returns public.bookings language plpgsql set search_path = '' as $$
+declare
+  b public.bookings;
+begin
+  if p_booking_id is null then
+    raise exception using errcode = 'AS005', message = 'name the booking: p_booking_id is required';
+  end if;
+  perform pg_catalog.pg_advisory_xact_lock(private.lock_key('booking', p_booking_id));
+  select * into b from public.bookings where id = p_booking_id for update;
+  if not found then
+    raise exception using errcode = 'AS003', message = pg_catalog.format('booking %s does not exist', p_booking_id);
+  end if;
+  if b.status in ('checked_in', 'completed', 'no_show') then
+    raise exception using errcode = 'AS001',
+      message = pg_catalog.format('booking %s is %s: a party that has arrived or whose booking is over keeps its tables and is not told anything',
+                                  p_booking_id, pg_catalog.replace(b.status, '_', '-'));
+  end if;
+  if b.assignment_state = 'assignment_in_progress' and b.lease_expires_at > pg_catalog.now() then
+    raise exception using errcode = 'AS008',
+      message = pg_catalog.format('booking %s is being assigned right now; try again in a few seconds', p_booking_id);
+  end if;
+  return b;
+end $$;
+
+-- Body as in 20261204010000, with the kill switch lowering the mode the restaurant would otherwise have.
+create or replace function private.effective_mode(p_restaurant_id uuid)
+returns table (mode text, reason text) language plpgsql stable set search_path = '' as $$
+#variable_conflict use_column
+begin
+  return query
+  select case when s.kill_switch and d.mode <> 'off' then 'legacy' else d.mode end,
+         case when s.kill_switch and d.mode <> 'off' then 'kill switch: ' || s.kill_switch_reason else d.reason end
+    from private.rollout_settings s
+    left join private.restaurant_pipeline_settings o on o.restaurant_id = p_restaurant_id,
+    lateral (select case
+                      when o.mode is not null then o.mode
+                      when private.rollout_bucket(p_restaurant_id, s.rollout_salt) < s.rollout_percentage then 'v3'
+                      else s.default_mode
+                    end as mode,
+                    case
+                      when o.mode is not null then 'restaurant override'
+                      when private.rollout_bucket(p_restaurant_id, s.rollout_salt) < s.rollout_percentage then
+                        pg_catalog.format('rollout: bucket %s < %s%%', private.rollout_bucket(p_restaurant_id, s.rollout_salt), s.rollout_percentage)
+                      else pg_catalog.format('default mode (bucket %s is outside the %s%% rollout)',
+                                             private.rollout_bucket(p_restaurant_id, s.rollout_salt), s.rollout_percentage)
+                    end as reason) d;
+end $$;
+
+-- Body as in 20261201101900, with this pipeline's cron history pruned too.
+create or replace function private.prune_old_rows(p_now timestamptz default now())
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  s private.rollout_settings;
+  events integer;
+  comparisons integer;
+  audit integer;
+  job_runs integer := 0;
+begin
+  select * into s from private.rollout_settings;
+  delete from public.observability_events where created_at < p_now - pg_catalog.make_interval(days => s.event_retention_days);
+  get diagnostics events = row_count;
+  delete from public.shadow_comparisons where created_at < p_now - pg_catalog.make_interval(days => s.shadow_retention_days);
+  get diagnostics comparisons = row_count;
+  delete from public.pipeline_settings_audit where changed_at < p_now - pg_catalog.make_interval(days => s.audit_retention_days);
+  get diagnostics audit = row_count;
+  begin
+    delete from cron.job_run_details d using cron.job j
+     where j.jobid = d.jobid and j.jobname in ('assignment-sweeper', 'assignment-retention')
+       and d.start_time < p_now - interval '1 day';
+    get diagnostics job_runs = row_count;
+  exception when insufficient_privilege then
+    -- A platform that keeps pg_cron's history to itself: its rows are its to prune.
+    null;
+  end;
+  if events + comparisons + audit + job_runs > 0 then
+    perform private.record_event('assignment.sweeper', 'retention.pruned', 'info',
+      pg_catalog.jsonb_build_object('observability_events', events, 'shadow_comparisons', comparisons,
+                                    'pipeline_settings_audit', audit, 'cron_job_runs', job_runs), null, null);
+  end if;
+  return pg_catalog.jsonb_build_object('observability_events', events, 'shadow_comparisons', comparisons,
+                                       'pipeline_settings_audit', audit, 'cron_job_runs', job_runs);
+end $$;
+
+-- Body as in 20261202400000, with dead messages split into those an operator can still send and the rest.
+create or replace function ops.health(p_now timestamptz default now())
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  worker_up boolean := true;
+  job record;
+  sweeper record;
+  sweeper_age numeric;
+  dispatch_configured boolean;
+  result jsonb;
+  problems text[] := '{}'::text[];
+begin
+  begin
+    perform net.check_worker_is_up();
+  exception when others then
+    worker_up := false;
+  end;
+  select j.jobid, j.schedule, j.active into job from cron.job j where j.jobname = 'assignment-sweeper';
+  select d.status, d.start_time into sweeper
+    from cron.job_run_details d where d.jobid = job.jobid and d.start_time <= p_now
+   order by d.start_time desc limit 1;
+  sweeper_age := round(extract(epoch from p_now - sweeper.start_time));
+  select count(*) = 2 into dispatch_configured from vault.decrypted_secrets
+   where name in ('assignment_functions_url', 'assignment_pipeline_secret');
+
+  select pg_catalog.jsonb_build_object(
+    'checked_at', p_now,
+    'mode', (select pg_catalog.jsonb_build_object('default', s.default_mode, 'rollout_percentage', s.rollout_percentage,
+                                                  'kill_switch', s.kill_switch, 'shadow_candidate', s.shadow_candidate)
+               from private.rollout_settings s),
+    'queue_depth', (select count(*) from public.bookings
+                     where private.is_queued(assignment_state)),
+    'due_now', (select count(*) from public.bookings
+                 where private.is_queued(assignment_state)
+                   and next_attempt_at <= p_now),
+    'oldest_due_seconds', (select round(extract(epoch from p_now - min(next_attempt_at)))
+                             from public.bookings
+                            where private.is_queued(assignment_state)
+                              and next_attempt_at <= p_now),
+    'in_progress', (select count(*) from public.bookings where assignment_state = 'assignment_in_progress'),
+    'in_progress_by_restaurant', coalesce((select pg_catalog.jsonb_object_agg(restaurant_id, n) from (
+        select restaurant_id, count(*) as n from public.bookings
+         where assignment_state = 'assignment_in_progress' group by restaurant_id) x), '{}'::jsonb),
+    'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
+    'stuck', (select count(*) from ops.stuck_bookings),
+    'open_breakers', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'restaurant_id', c.restaurant_id, 'state', c.state, 'since', c.opened_at, 'failures', c.consecutive_failures))
+        from private.circuit_breakers c where c.state <> 'closed'), '[]'::jsonb),
+    'dispatch', pg_catalog.jsonb_build_object(
+      'configured', dispatch_configured,
+      'pg_net_worker_up', worker_up,
+      'queued_requests', (select count(*) from net.http_request_queue),
+      'failed_last_15_min', (select count(*) from net._http_response
+                              where created > p_now - interval '15 minutes'
+                                and (status_code is null or status_code >= 500)),
+      'refused_last_15_min', (select count(*) from net._http_response
+                               where created > p_now - interval '15 minutes' and status_code in (401, 403, 404)),
+      'last_response_at', (select max(created) from net._http_response)),
+    'sweeper', pg_catalog.jsonb_build_object(
+      'scheduled', job.jobid is not null, 'active', coalesce(job.active, false), 'schedule', job.schedule,
+      'last_status', sweeper.status, 'last_start', sweeper.start_time, 'seconds_since_last_start', sweeper_age,
+      'alive', coalesce(job.active, false) and sweeper_age <= 120 and sweeper.status is distinct from 'failed'),
+    'notifications', (select pg_catalog.jsonb_build_object(
+        'pending', count(*) filter (where o.status in ('pending', 'sending')),
+        'dead', count(*) filter (where o.status = 'dead'),
+        'dead_resendable', count(*) filter (where o.status = 'dead' and b.start_at > p_now
+                                              and private.message_is_current(o, b)))
+        from public.notification_outbox o left join public.bookings b on b.id = o.booking_id)
+  ) into result;
+
+  if not worker_up then problems := pg_catalog.array_append(problems, 'pg_net worker is down'); end if;
+  if not dispatch_configured then problems := pg_catalog.array_append(problems, 'dispatch URL/secret missing from Vault'); end if;
+  if (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET');
+  end if;
+  if job.jobid is null or not job.active then
+    problems := pg_catalog.array_append(problems, 'sweeper is not scheduled (cron job assignment-sweeper missing or inactive)');
+  elsif sweeper.start_time is null then
+    problems := pg_catalog.array_append(problems, 'sweeper has never run');
+  elsif sweeper_age > 120 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format('sweeper has not started for %s s', sweeper_age));
+  elsif sweeper.status = 'failed' then
+    problems := pg_catalog.array_append(problems, 'sweeper''s last run failed (see cron.job_run_details)');
+  end if;
+  if (result ->> 'stuck')::int > 0 then problems := pg_catalog.array_append(problems, 'stuck bookings'); end if;
+  if pg_catalog.jsonb_array_length(result -> 'open_breakers') > 0 then problems := pg_catalog.array_append(problems, 'open circuit breakers'); end if;
+  if coalesce((result ->> 'oldest_due_seconds')::int, 0) > 120 then problems := pg_catalog.array_append(problems, 'queue is falling behind'); end if;
+  if (result -> 'notifications' ->> 'dead_resendable')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dead notifications about bookings still ahead: once the sender works, ops.resend_dead_messages queues them again');
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'status', case when not worker_up or not dispatch_configured
+                        or (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then 'down'
+                   when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
+    'problems', pg_catalog.to_jsonb(problems)) || result;
+end $$;
+comment on function ops.health(timestamptz) is
+  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog (dead: every dead message; dead_resendable: those about bookings still ahead that ops.resend_dead_messages would queue, the only ones that degrade health). p_now is for tests.';
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,0 +1,65 @@
+-- Found by a review of the ops calls and the rollout switches (20261210010000): finished bookings rewritten
+-- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
+-- history growing for ever (the last is in 11-observability).
+begin;
+select plan(16);
+
+select tests.create_restaurant('Ops Reach') as rid \gset
+select tests.add_table(:'rid', 'R1', 4) as r1 \gset
+select tests.add_table(:'rid', 'R2', 4) as r2 \gset
+
+-- A party that has arrived, or whose booking is over, keeps its tables and hears nothing more.
+select tests.create_booking(:'rid', 2, '2030-04-01 19:00+00') as seated \gset
+select ops.assign_tables(:'seated', array['R1'], 'ana') ->> 'outcome' as confirmed \gset
+update public.bookings set status = 'checked_in' where id = :'seated';
+select throws_like(format($$select ops.assign_tables(%L, array['R2'], 'ana')$$, :'seated'),
+  '%is checked-in: a party that has arrived or whose booking is over keeps its tables%',
+  'a checked-in party is not moved to other tables');
+select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
+  'nor cancelled');
+update public.bookings set status = 'completed' where id = :'seated';
+select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
+  'a completed booking is not cancelled');
+update public.bookings set status = 'no_show' where id = :'seated';
+select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
+  'nor a no-show');
+select is((select array[status, assignment_state] from public.bookings where id = :'seated'), array['no_show', 'confirmed'],
+  'the booking is as the platform left it');
+select is((select array_agg(t.table_number) from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+            where a.booking_id = :'seated' and a.released_at is null), array['R1'], 'with its tables');
+select is((select count(*)::int from public.notification_outbox where booking_id = :'seated' and kind <> 'booking_confirmed'), 0,
+  'and no message about it was queued');
+select throws_ok($$select ops.retry_booking(null, 'ana')$$, 'AS005', 'name the booking: p_booking_id is required',
+  'a call without a booking says so');
+select tests.create_booking(:'rid', 2, '2030-04-01 19:00+00') as ahead \gset
+select is(ops.cancel_booking(:'ahead', 'guest called', 'ana') ->> 'to', 'cancelled', 'a booking still ahead is cancelled as before');
+
+-- Health raises dead messages only while an operator can still send them.
+update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
+select tests.create_booking(:'rid', 2, '2030-04-02 19:00+00') as future \gset
+select ops.assign_tables(:'future', array['R2'], 'ana') ->> 'outcome' as confirmed \gset
+update public.notification_outbox set status = 'dead', sent_at = null where booking_id = :'future';
+select is(ops.health() -> 'notifications' -> 'dead_resendable', '1'::jsonb, 'a dead confirmation of a booking ahead can be resent');
+select ok(ops.health() -> 'problems' ? 'dead notifications about bookings still ahead: once the sender works, ops.resend_dead_messages queues them again',
+  'and health says so');
+update public.bookings set start_at = now() - interval '3 hours' where id = :'future';
+select is((ops.health() -> 'notifications' ->> 'dead')::int >= 1 and (ops.health() -> 'notifications' ->> 'dead_resendable')::int = 0,
+  true, 'once the booking has begun the message is still counted dead, but there is nothing to resend');
+select ok(not exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p where p like 'dead notifications%'),
+  'and health no longer raises it');
+
+-- The kill switch only lowers: v3 and shadow become legacy, off stays off.
+select ops.set_rollout_percentage(0, 'ana', 'test') is not null as pct \gset
+select ops.set_default_mode('off', 'ana', 'paused everywhere') is not null as paused \gset
+select ops.set_kill_switch(true, 'ana', 'v3 misbehaves') is not null as killed \gset
+select is((select mode from private.effective_mode(:'rid')), 'off', 'a restaurant paused by the default mode stays off');
+select tests.create_restaurant('Override') as oid \gset
+select ops.set_restaurant_mode(:'oid', 'v3', 'ana', 'pilot') is not null as piloted \gset
+select is((select array[mode, reason] from private.effective_mode(:'oid')), array['legacy', 'kill switch: v3 misbehaves'],
+  'a restaurant on v3 falls back to legacy');
+select ops.set_restaurant_mode(:'oid', 'off', 'ana', 'closed') is not null as closed \gset
+select is((select array[mode, reason] from private.effective_mode(:'oid')), array['off', 'restaurant override'],
+  'one switched off stays off');
+
+select * from finish();
+rollback;
