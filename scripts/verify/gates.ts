@@ -153,10 +153,12 @@ export function gatesFor(phase: Phase, m: Metrics): Gate[] {
         (v) => v === 0,
         "rollout report, shadow phases: only auto_assign.* events; runbook step 1",
       ),
+      // The coordinator side comes from the shadow comparisons: the plan's query counts state-machine
+      // events, which every mode writes, so in shadow it would compare legacy with itself.
       gate(
-        "Legacy vs coordinator success rate (the plan's query): difference",
+        "Legacy success rate (the plan's query) vs V3 assign rate (shadow comparisons): difference",
         "≤ 5 points",
-        delta(lvc.legacy?.success_rate, lvc.coordinator_shadow?.success_rate),
+        delta(lvc.legacy?.success_rate, v3.candidate_assign_pct),
         " points",
         (v) => v <= 5,
         "checklist phase 2: comparable within ±5%",

@@ -9,22 +9,34 @@ function collect() {
 
 const SECRET = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32) };
 
-Deno.test("flags read true/false, 1/0 and yes/no in any case", () => {
+Deno.test("flags read true/false, 1/0, yes/no, on/off and enabled/disabled in any case", () => {
   const { warnings, warn } = collect();
-  for (const raw of ["true", "TRUE", "True", " 1 ", "yes", "YES"]) {
+  for (const raw of ["true", "TRUE", "True", " 1 ", "yes", "YES", "on", " On", "enabled", "ENABLED"]) {
     assertEquals(parseFlag("F", raw, warn), true, raw);
   }
-  for (const raw of ["false", "FALSE", "0", "no", "No "]) assertEquals(parseFlag("F", raw, warn), false, raw);
+  for (const raw of ["false", "FALSE", "0", "no", "No ", "off", "OFF", "disabled", " Disabled "]) {
+    assertEquals(parseFlag("F", raw, warn), false, raw);
+  }
   assertEquals(parseFlag("F", undefined, warn), undefined);
   assertEquals(parseFlag("F", "  ", warn), undefined);
+  assertEquals(parseFlag("F", "", warn, false), undefined, "unset stays unset, even with a safe side");
   assertEquals(warnings, [], "valid and unset values raise no warning");
 });
 
 Deno.test("an unreadable flag is reported once and ignored, never thrown", () => {
   const { warnings, warn } = collect();
-  assertEquals(parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", "enabled", warn), undefined);
+  assertEquals(parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", "maybe", warn), undefined);
   assertEquals(warnings.length, 1);
-  assertEquals(warnings[0].startsWith('FEATURE_ASSIGNMENT_PIPELINE_V3="enabled" is not'), true, warnings[0]);
+  assertEquals(warnings[0].startsWith('FEATURE_ASSIGNMENT_PIPELINE_V3="maybe" is not'), true, warnings[0]);
+});
+
+Deno.test("an unreadable flag with a safe side takes it, reported as an error that says so", () => {
+  const reports: [string, string | undefined][] = [];
+  const value = parseFlag("KILL", "nope", (message, level) => void reports.push([message, level]), false);
+  assertEquals(value, false);
+  assertEquals(reports.length, 1);
+  assertEquals(reports[0][1], "error");
+  assert(reports[0][0].includes("treated as false"), reports[0][0]);
 });
 
 Deno.test("the secret is required and at least 16 characters, with a message naming it", () => {

@@ -3,32 +3,45 @@
 //   - a setting a function cannot do its job without (the pipeline secret; the coordinator's strategy and
 //     limits) fails at start with a message that names it;
 //   - a setting that only switches something optional (the rollout flags, the notification sender) never
-//     stops a function from starting: a value it cannot read is reported as a warning and ignored. A function
+//     stops a function from starting: a value it cannot read is reported and ignored, or, for a kill switch,
+//     taken as its safe side and reported as an error (see parseFlag). A function
 //     that fails at module load turns every booking into `coordinator_unreachable`, so a typo in, say,
 //     NOTIFICATION_SENDER must not take the coordinator down; the dispatcher answers its requests with the
 //     problem instead, and the notifications stay queued until it is fixed.
 import { z } from "../deps.ts";
 
 export type Env = Record<string, string | undefined>;
-export type Warn = (message: string) => void;
+/** Reports a setting that was not used as written; "error" when the fallback changes what runs. */
+export type Warn = (message: string, level?: "warn" | "error") => void;
 
-export const consoleWarn: Warn = (message) =>
-  console.warn(JSON.stringify({ level: "warn", source: "config", message }));
+export const consoleWarn: Warn = (message, level = "warn") =>
+  console[level](JSON.stringify({ level, source: "config", message }));
 
-const TRUE = new Set(["true", "1", "yes"]);
-const FALSE = new Set(["false", "0", "no"]);
+// The spellings operators reach for when pulling or setting a flag (on/off, enabled/disabled included).
+const TRUE = new Set(["true", "1", "yes", "on", "enabled"]);
+const FALSE = new Set(["false", "0", "no", "off", "disabled"]);
+const SPELLINGS = "true/false, 1/0, yes/no, on/off or enabled/disabled";
 
 /**
- * A boolean flag: true/false, 1/0, yes/no in any case, surrounding spaces ignored. Unset or empty is
- * undefined; anything else is reported through `warn` and also treated as unset.
+ * A boolean flag: true/false, 1/0, yes/no, on/off, enabled/disabled in any case, surrounding spaces ignored.
+ * Unset or empty is undefined. Anything else is reported through `warn` and treated as unset, unless the
+ * caller gives `failSafe`: then it is that value, reported as an error. A kill switch passes its safe side,
+ * so that a value pulled in a hurry in a spelling this does not know cannot leave the feature on.
  */
-export function parseFlag(name: string, raw: string | undefined, warn: Warn): boolean | undefined {
+export function parseFlag(
+  name: string,
+  raw: string | undefined,
+  warn: Warn,
+  failSafe?: boolean,
+): boolean | undefined {
   const value = raw?.trim().toLowerCase() ?? "";
   if (value === "") return undefined;
   if (TRUE.has(value)) return true;
   if (FALSE.has(value)) return false;
-  warn(`${name}=${JSON.stringify(raw)} is not true/false, 1/0 or yes/no; ignored (treated as unset)`);
-  return undefined;
+  const problem = `${name}=${JSON.stringify(raw)} is not ${SPELLINGS}`;
+  if (failSafe === undefined) warn(`${problem}; ignored (treated as unset)`);
+  else warn(`${problem}; treated as ${failSafe} (its safe side) until it is fixed`, "error");
+  return failSafe;
 }
 
 /** The shared secret pg_net and the sweeper send as bearer token; required, the same rule for both functions. */

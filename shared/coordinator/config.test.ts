@@ -32,12 +32,28 @@ Deno.test("the configuration loads with flags in any spelling, and a bad one onl
   const bad = loadCoordinatorConfig({
     ...SECRET,
     FEATURE_ASSIGNMENT_PIPELINE_V3: "maybe",
-    FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "on",
+    FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "perhaps",
     FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: "lots",
   }, warn);
-  assertEquals(bad.modeCeiling, null, "an unreadable V3 flag counts as unset: Postgres decides");
+  assertEquals(bad.modeCeiling, "legacy", "unreadable flags count as false: the kill switch fails closed");
   assertEquals(bad.maxParallel, null);
   assertEquals(warnings.length, 3, warnings.join("\n"));
+});
+
+Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keeps V3 off the path", () => {
+  const levels: (string | undefined)[] = [];
+  const warn = (_: string, level?: string) => void levels.push(level);
+  const ceiling = (v3: string, shadow?: string) =>
+    loadCoordinatorConfig({
+      ...SECRET,
+      FEATURE_ASSIGNMENT_PIPELINE_V3: v3,
+      FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: shadow,
+    }, warn).modeCeiling;
+  for (const v3 of ["off", "disabled", "No", "nope", "0ff"]) assertEquals(ceiling(v3), "legacy", v3);
+  assertEquals(ceiling("nope", "true"), "shadow", "read as false: the shadow flag still applies");
+  assertEquals(ceiling("enabled"), null, "on: Postgres decides");
+  assertEquals(ceiling("", "on"), null, "unset is unchanged: Postgres decides");
+  assertEquals(levels, ["error", "error", "error"], "each unreadable kill switch is an error, not a warning");
 });
 
 Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL only caps when set, clamped to 1–20", () => {

@@ -1,6 +1,7 @@
 // The coordinator's settings, from the environment Supabase gives the function (function secrets): the
 // settings it shares with the notification dispatcher, and its own. Read by the policy in config/env.ts:
-// the rollout plan's three flags never stop the function from starting; the strategy and the limits do.
+// the rollout plan's three flags never stop the function from starting (an unreadable on/off flag is taken
+// as false, its safe side); the strategy and the limits do.
 import { z } from "../deps.ts";
 import {
   consoleWarn,
@@ -68,6 +69,8 @@ const envSchema = z.object({
  * The rollout plan's deployment flags, as a ceiling on the mode Postgres decides per restaurant:
  * FEATURE_ASSIGNMENT_PIPELINE_V3 unset or true → no ceiling (Postgres decides: off/legacy/shadow/v3);
  * false with FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW true → at most shadow; false otherwise → legacy.
+ * A value either flag cannot be read as counts as false: the V3 flag is the kill switch, so a rollback
+ * written as, say, "nope" must not leave V3 deciding bookings.
  */
 export function modeCeiling(v3: boolean | undefined, shadow: boolean | undefined): ModeCeiling {
   if (v3 !== false) return null;
@@ -94,8 +97,13 @@ export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): Coord
     ...shared,
     strategy: parsed.ASSIGNMENT_STRATEGY,
     modeCeiling: modeCeiling(
-      parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", env.FEATURE_ASSIGNMENT_PIPELINE_V3, warn),
-      parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW", env.FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW, warn),
+      parseFlag("FEATURE_ASSIGNMENT_PIPELINE_V3", env.FEATURE_ASSIGNMENT_PIPELINE_V3, warn, false),
+      parseFlag(
+        "FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW",
+        env.FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW,
+        warn,
+        false,
+      ),
     ),
     maxParallel: parseMaxParallel(env.FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL, warn),
     maxReplans: parsed.ASSIGNMENT_MAX_REPLANS,
