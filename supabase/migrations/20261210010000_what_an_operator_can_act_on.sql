@@ -15,6 +15,8 @@
 --     restaurant's own off, so with the default mode off (automatic assignment paused everywhere) pulling
 --     the switch started legacy assignment at every restaurant without an override. It now only lowers:
 --     v3 and shadow become legacy, off stays off;
+--   * ops.assign_tables confirmed bookings whose stay was over, and took table numbers twice or null (see
+--     its definition below);
 --   * cron.job_run_details, pg_cron's history, is never emptied by pg_cron itself (Supabase's docs say so),
 --     and the sweeper adds a row every 5 s — 17,280 a day — while ops.health reads the latest. The nightly
 --     prune now deletes this pipeline's own job runs older than a day (other jobs' history is left alone).
@@ -201,8 +203,100 @@ begin
                    when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
     'problems', pg_catalog.to_jsonb(problems)) || result;
 end $$;
+-- ops.assign_tables, body as in 20261201101800, now refusing what it cannot honour: a booking whose stay is
+-- over (it would confirm to the guest a time that has passed), table numbers named twice or null (a
+-- duplicate made the "unchanged" check miss and walked the booking through review again; a null was
+-- recorded in the event), and a null reason (it nulled the history's reason, failing with a message about
+-- manual review the operator never asked for) — that one is taken as the default.
+create or replace function ops.assign_tables(p_booking_id uuid, p_table_numbers text[], p_actor text,
+                                  p_reason text default 'manual assignment')
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  ids uuid[];
+  unknown text;
+  current_tables text[];
+  violation text;
+  busy text[];
+begin
+  perform private.act_as(p_actor, p_reason);
+  p_reason := coalesce(nullif(pg_catalog.btrim(p_reason), ''), 'manual assignment');
+  if coalesce(pg_catalog.cardinality(p_table_numbers), 0) = 0 then
+    raise exception using errcode = 'AS005', message = 'name at least one table, e.g. array[''M5'',''M6'']';
+  end if;
+  if pg_catalog.array_position(p_table_numbers, null) is not null
+     or (select count(distinct n) from pg_catalog.unnest(p_table_numbers) n) <> pg_catalog.cardinality(p_table_numbers) then
+    raise exception using errcode = 'AS005', message = 'name each table once, e.g. array[''M5'',''M6'']';
+  end if;
+  -- The restaurant lock before the booking's locks: the order every writer follows (see the coordinator
+  -- RPCs), so an operator and a re-optimising commit can never deadlock.
+  perform private.lock_restaurant(x.restaurant_id) from public.bookings x where x.id = p_booking_id;
+  b := private.booking_for_ops(p_booking_id);
+  if b.assignment_state = 'cancelled' then
+    raise exception using errcode = 'AS001', message = pg_catalog.format('booking %s is cancelled', p_booking_id);
+  end if;
+  if b.end_at <= pg_catalog.now() then
+    raise exception using errcode = 'AS001',
+      message = pg_catalog.format('booking %s ended at %s: there is no stay left to seat; cancel it, or have the platform record how it went',
+                                  p_booking_id, b.end_at);
+  end if;
+
+  select pg_catalog.string_agg(n, ', ') into unknown from pg_catalog.unnest(p_table_numbers) n
+   where not exists (select 1 from public.restaurant_tables t where t.restaurant_id = b.restaurant_id and t.table_number = n);
+  if unknown is not null then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('no table %s in this restaurant', unknown);
+  end if;
+  select pg_catalog.array_agg(t.id order by t.table_number) into ids from public.restaurant_tables t
+   where t.restaurant_id = b.restaurant_id and t.table_number = any(p_table_numbers);
+
+  -- Idempotent: asking again for what is already in place changes nothing.
+  select pg_catalog.array_agg(t.table_number order by t.table_number) into current_tables
+    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+   where a.booking_id = b.id and a.released_at is null;
+  if b.assignment_state = 'confirmed' and current_tables = (select pg_catalog.array_agg(x order by x) from pg_catalog.unnest(p_table_numbers) x) then
+    return pg_catalog.jsonb_build_object('outcome', 'unchanged', 'tables', pg_catalog.to_jsonb(current_tables));
+  end if;
+
+  violation := private.plan_violation(b, ids, (private.settings_for(b.restaurant_id)).max_tables_per_booking);
+  if violation is not null then
+    raise exception using errcode = 'AS007', message = pg_catalog.format('those tables break a rule: %s', violation);
+  end if;
+  busy := private.busy_tables(b, ids);
+  if busy is not null then
+    raise exception using errcode = 'AS009',
+      message = pg_catalog.format('already taken for this booking''s time: %s', pg_catalog.array_to_string(busy, ', ')),
+      hint = 'See ops.manual_review_queue() for tables that are free.';
+  end if;
+
+  -- Walk the state machine to manual_review → assigned → confirmed, recording the operator at each step.
+  if b.assignment_state = 'confirmed' then
+    b.assignment_state_version := private.apply_assignment_transition(b.id, 'assignment_pending',
+      b.assignment_state_version, 'ops_reassignment: ' || p_reason, '{}'::jsonb, p_actor);
+    b.assignment_state := 'assignment_pending';
+  end if;
+  if b.assignment_state = 'assignment_in_progress' then
+    b.assignment_state_version := private.apply_assignment_transition(b.id, 'assignment_pending',
+      b.assignment_state_version, 'lease_expired: taken over by an operator', '{}'::jsonb, p_actor);
+    b.assignment_state := 'assignment_pending';
+  end if;
+  if b.assignment_state <> 'manual_review' then
+    b.assignment_state_version := private.apply_assignment_transition(b.id, 'manual_review',
+      b.assignment_state_version, 'ops_assignment: ' || p_reason, '{}'::jsonb, p_actor);
+  end if;
+  b.assignment_state_version := private.seat_and_confirm(b, ids, 'ops', p_actor, 'manual', p_reason,
+    pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(p_table_numbers)), '{}'::jsonb, p_actor);
+  perform private.record_event('assignment.ops', 'ops.manual_assign', 'info',
+    pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(p_table_numbers), 'previous', pg_catalog.to_jsonb(current_tables)),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'tables', pg_catalog.to_jsonb(p_table_numbers),
+                                       'version', b.assignment_state_version);
+end $$;
+
 comment on function ops.health(timestamptz) is
   'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog (dead: every dead message; dead_resendable: those about bookings still ahead that ops.resend_dead_messages would queue, the only ones that degrade health). p_now is for tests.';
+
+comment on function ops.assign_tables(uuid, text[], text, text) is
+  'Assign the named tables to a booking by hand, e.g. select ops.assign_tables(''<booking id>'', array[''M5'',''M6''], ''ana (ops)''). Same rules as the engine (AS007), refuses taken tables (AS009), tables named twice or null (AS005), a booking whose stay is over or whose party has arrived or finished (AS001); idempotent, confirms the booking and records the operator in its history.';
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(16);
+select plan(21);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -33,6 +33,21 @@ select throws_ok($$select ops.retry_booking(null, 'ana')$$, 'AS005', 'name the b
   'a call without a booking says so');
 select tests.create_booking(:'rid', 2, '2030-04-01 19:00+00') as ahead \gset
 select is(ops.cancel_booking(:'ahead', 'guest called', 'ana') ->> 'to', 'cancelled', 'a booking still ahead is cancelled as before');
+
+-- A manual assignment takes only what it can honour.
+select tests.create_booking(:'rid', 2, '2030-04-03 19:00+00') as review \gset
+select tests.force_state(:'review', 'manual_review');
+select throws_ok(format($$select ops.assign_tables(%L, array['R1', 'R1'], 'ana')$$, :'review'), 'AS005',
+  'name each table once, e.g. array[''M5'',''M6'']', 'a table named twice is refused');
+select throws_ok(format($$select ops.assign_tables(%L, array['R1', null], 'ana')$$, :'review'), 'AS005',
+  'name each table once, e.g. array[''M5'',''M6'']', 'a null table is refused');
+select is(ops.assign_tables(:'review', array['R1'], 'ana', null) ->> 'outcome', 'confirmed',
+  'a null reason is the default one');
+select is((select reason from public.booking_assignment_state_history where booking_id = :'review' and to_state = 'confirmed'),
+  'manual assignment', 'and is recorded so');
+update public.bookings set start_at = now() - interval '3 hours' where id = :'review';
+select throws_like(format($$select ops.assign_tables(%L, array['R2'], 'ana')$$, :'review'),
+  '%there is no stay left to seat%', 'a booking whose stay is over is not confirmed again');
 
 -- Health raises dead messages only while an operator can still send them.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
