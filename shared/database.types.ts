@@ -231,6 +231,10 @@ export type Database = {
         }[];
       };
       "retry_booking": { Args: { "p_actor": string; "p_booking_id": string }; Returns: Json };
+      "retry_bookings": {
+        Args: { "p_actor": string; "p_reason_code": string; "p_restaurant_id"?: string; "p_since": string };
+        Returns: Json;
+      };
       "rollout_status": { Args: Record<PropertyKey, never>; Returns: Json };
       "set_default_mode": {
         Args: { "p_actor": string; "p_mode": string; "p_reason"?: string };

@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(21);
+select plan(27);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -48,6 +48,29 @@ select is((select reason from public.booking_assignment_state_history where book
 update public.bookings set start_at = now() - interval '3 hours' where id = :'review';
 select throws_like(format($$select ops.assign_tables(%L, array['R2'], 'ana')$$, :'review'),
   '%there is no stay left to seat%', 'a booking whose stay is over is not confirmed again');
+
+-- After an incident, one call sends back every booking of one reason code escalated since a time, whose
+-- stay is still ahead.
+select tests.create_booking(:'rid', 2, '2030-04-04 19:00+00') as open1 \gset
+select tests.create_booking(:'rid', 2, '2030-04-04 20:00+00') as open2 \gset
+select tests.create_booking(:'rid', 2, '2030-04-04 21:00+00') as open_past \gset
+select tests.create_booking(:'rid', 2, '2030-04-04 22:00+00') as no_fit \gset
+select tests.force_state(b, 'manual_review', 'circuit_open: test') from unnest(array[:'open1', :'open2', :'open_past']::uuid[]) b;
+select tests.force_state(:'no_fit', 'manual_review', 'no_table_fits: test');
+update public.bookings set start_at = now() - interval '1 hour' where id = :'open_past';
+select is(ops.retry_bookings('circuit_open', 'ana', now() + interval '1 second'), '{"queued": 0, "busy": 0}'::jsonb,
+  'escalated before the time given: left in review');
+select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid'), '{"queued": 2, "busy": 0}'::jsonb,
+  'the two still ahead are sent back');
+select is((select array_agg(array[assignment_state, attempt_count::text]
+                           order by array_position(array[:'open1', :'open2', :'open_past', :'no_fit']::uuid[], id))
+             from public.bookings
+            where id in (:'open1', :'open2', :'open_past', :'no_fit')),
+  array[['assignment_pending', '0'], ['assignment_pending', '0'], ['manual_review', '0'], ['manual_review', '0']],
+  'due with a fresh budget; the one whose stay began and the one of another reason stay in review');
+select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
+select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
+select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', null)$$, 'AS005', null, 'and the time is required');
 
 -- Health raises dead messages only while an operator can still send them.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
