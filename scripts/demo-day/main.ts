@@ -4,12 +4,13 @@ import { connect } from "../../shared/testing/stack.ts";
 import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
 
 const RESTAURANT = "00000000-0000-4000-8000-00000000b157";
-const BOOKINGS = Number(Deno.args[0] ?? 48);
+const BOOKINGS = Number(Deno.args[0] ?? 60);
 const PER_SECOND = 8;
 
 const sql = connect(4);
 const random = seededRandom(20261125);
-const [{ day }] = await sql`select (current_date + 1)::text as day`;
+// Tomorrow where the restaurant is, not in the database's UTC.
+const [{ day }] = await sql`select ((now() at time zone 'Europe/London')::date + 1)::text as day`;
 
 // Demand: lunch and dinner arrivals on the quarter hour, dinner-heavy, mostly couples and fours.
 const requests = Array.from({ length: BOOKINGS }, () => {

@@ -28,8 +28,13 @@ export DO_NOT_TRACK=1
 export PGPASSWORD=postgres
 export NO_COLOR=1
 
-log() { printf '\033[1m==>\033[0m %s\n' "$*" >&2; }
+log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# --help or -h as the first argument prints the calling script's header comment (its usage) and exits, before
+# the script installs, resets or starts anything.
+usage_if_asked() {
+  case "${1:-}" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
+}
 
 # psql against the local database, failing on the first error.
 db_psql() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q "$@"; }
