@@ -45,6 +45,9 @@ select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call
 insert into public.restaurants (name, timezone) values ('Upgrade Breaker', 'UTC') returning id as breaker_rid \gset
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'breaker_rid', 'open', 5, now() + interval '100 years');
+-- And zone names Postgres lists but the engine's JavaScript refuses.
+insert into public.restaurants (name, timezone) values ('Upgrade Posix Zone', 'posix/Europe/London') returning id as posix_rid \gset
+insert into public.restaurants (name, timezone) values ('Upgrade Local Zone', 'localtime') returning id as localtime_rid \gset
 
 -- Every booking is for two guests tomorrow at noon; each confirmation gets a table of its own.
 create function pg_temp.book() returns uuid language sql as $$
@@ -111,4 +114,5 @@ select jsonb_build_object(
   'manual_review', :'manual_review', 'cancelled', :'cancelled', 'created', :'created',
   'capacity_verified', :'capacity_verified', 'pending', :'pending', 'in_progress', :'in_progress',
   'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred', 'breaker_restaurant', :'breaker_rid',
+  'posix_restaurant', :'posix_rid', 'localtime_restaurant', :'localtime_rid',
   'outbox', (select jsonb_agg(id order by id) from public.notification_outbox where status = 'pending'));

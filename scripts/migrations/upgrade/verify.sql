@@ -47,6 +47,10 @@ select pg_temp.expect(count(*) = 0, 'no e-mail address or phone number left in t
  where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason);
 select pg_temp.expect(bool_and(opened_at <= now()), 'the breaker opened in the future to count from now')
   from private.circuit_breakers where restaurant_id = pg_temp.fixture('breaker_restaurant')::uuid;
+select pg_temp.expect(array_agg(timezone order by name) = array['UTC', 'Europe/London'],
+                      'the zones JavaScript refuses to be the same zone without posix/, and UTC for localtime')
+  from public.restaurants
+ where id in (pg_temp.fixture('posix_restaurant')::uuid, pg_temp.fixture('localtime_restaurant')::uuid);
 
 -- The confirmations queued before the upgrade are claimed and sent.
 create temp table claimed as select * from public.notification_claim(20);
