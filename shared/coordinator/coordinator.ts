@@ -103,6 +103,11 @@ export async function processBooking(
         });
         exact = { ...outcome, ms: now() - exactStarted };
         ({ plan, moves } = exact);
+        if (exact.solverError !== undefined) {
+          log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {
+            booking_id: bookingId,
+          });
+        }
       }
       const exactDetails = exact
         ? { exact: { verdict: exact.verdict, movable: exact.movable, proven: exact.proven, ms: exact.ms } }

@@ -4,14 +4,24 @@ import { z } from "../deps.ts";
 import { idSchema } from "./id.ts";
 
 const uuid = idSchema();
-const instant = z.string().transform((value, ctx) => {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    ctx.addIssue({ code: "custom", message: `not a timestamp: ${value}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+/**
+ * A timestamp in whole milliseconds, rounded outward for the interval it bounds: Postgres keeps microseconds
+ * and Date.parse drops them, so an end at 19:00:00.0005 read as 19:00:00.000 would look free to the engine
+ * while the database finds the tables busy, and refuse the same plan every retry. Starts are floored (as
+ * Date.parse does) and ends ceiled, so every interval, the new booking's included, only ever grows.
+ */
+const instant = (bound: "start" | "end") =>
+  z.string().transform((value, ctx) => {
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms)) {
+      ctx.addIssue({ code: "custom", message: `not a timestamp: ${value}` });
+      return z.NEVER;
+    }
+    const beyondMs = /\.\d{3}(\d+)/.exec(value)?.[1];
+    return bound === "end" && beyondMs && /[1-9]/.test(beyondMs) ? ms + 1 : ms;
+  });
+const start = instant("start");
+const end = instant("end");
 
 export const tableSchema = z.object({
   id: uuid,
@@ -34,8 +44,8 @@ export const tableSchema = z.object({
 const placedSchema = z.object({
   id: uuid,
   party_size: z.number().int().positive(),
-  window_start: instant,
-  window_end: instant,
+  window_start: start,
+  window_end: end,
   table_ids: z.array(uuid).min(1),
   locked: z.boolean(),
 }).transform((p) => ({
@@ -52,10 +62,10 @@ export const snapshotSchema = z.object({
     id: uuid,
     restaurant_id: uuid,
     party_size: z.number().int().positive(),
-    start_at: instant,
+    start_at: start,
     timezone: z.string().default("UTC"),
-    window_start: instant,
-    window_end: instant,
+    window_start: start,
+    window_end: end,
   }),
   max_tables: z.number().int().min(1).max(6),
   // How far either side of the window busy and placed reach (private.snapshot_horizon() owns the number).
@@ -64,7 +74,7 @@ export const snapshotSchema = z.object({
   min_stay_minutes: z.number().int().positive().optional(),
   tables: z.array(tableSchema),
   adjacency: z.array(z.tuple([uuid, uuid])),
-  busy: z.array(z.object({ table_id: uuid, start: instant, end: instant })),
+  busy: z.array(z.object({ table_id: uuid, start, end })),
   // Only where re-optimisation is on: the bookings holding those tables, and whether each may still move.
   reoptimize: z.boolean().default(false),
   placed: z.array(placedSchema).default([]),
@@ -105,3 +115,15 @@ export type Snapshot = Omit<z.output<typeof snapshotSchema>, "minStayMinutes" | 
   placed?: readonly PlacedBooking[];
 };
 export type BusyInterval = Snapshot["busy"][number];
+
+/**
+ * Whether a placed booking lies wholly within the snapshot's view (its window widened by the horizon): only
+ * then does the snapshot show every hold that could clash with it where it moves, so only then may it move.
+ */
+export function fullyInView(
+  snapshot: Pick<Snapshot, "windowStart" | "windowEnd" | "horizonMs">,
+  p: Pick<PlacedBooking, "windowStart" | "windowEnd">,
+): boolean {
+  const horizon = snapshot.horizonMs ?? Infinity;
+  return p.windowStart >= snapshot.windowStart - horizon && p.windowEnd <= snapshot.windowEnd + horizon;
+}

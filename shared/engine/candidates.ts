@@ -55,12 +55,14 @@ export function enumerateCandidates(request: CandidateRequest): Candidate[] {
  * Every connected group of 2..maxTables movable tables of one zone that some party of at most `maxParty`
  * needs all of: a group is kept while removing its smallest table would leave fewer than `maxParty` seats,
  * and grown only while it has fewer than `maxParty` seats (a bigger group would hold a table nobody needs).
+ * At most `limit` groups, the smallest first (groups grow one table at a time).
  */
 export function connectedGroups(
   tables: readonly Table[],
   adjacency: readonly (readonly [string, string])[],
   maxTables: number,
   maxParty = Infinity,
+  limit = Infinity,
 ): Table[][] {
   if (maxTables < 2) return [];
   const joinable = new Map(tables.filter((t) => t.movable).map((t) => [t.id, t]));
@@ -90,7 +92,7 @@ export function connectedGroups(
           seen.add(key);
           const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
           const smallest = Math.min(...grown.map((t) => t.capacity));
-          if (seats - smallest < maxParty) groups.push(grown);
+          if (seats - smallest < maxParty && groups.push(grown) >= limit) return groups;
           if (seats < maxParty) next.push(grown);
         }
       }

@@ -5,6 +5,13 @@
 import type { Table } from "../domain/snapshot.ts";
 import { connectedGroups } from "./candidates.ts";
 
+/**
+ * Most combinations counted, as the database's group search (private.group_search_limit). Floors as drawn
+ * have fewer than 200; a zone of thirty movable tables all adjacent, joining up to six, has about 768,000,
+ * and counting them all took minutes per ranking. Past the limit the larger combinations go uncounted.
+ */
+export const GROUP_SEARCH_LIMIT = 2000;
+
 export interface Arrangement {
   readonly tableIds: readonly string[];
   /** Smallest and largest party this arrangement may seat. */
@@ -26,7 +33,7 @@ export class Flexibility {
     for (const t of freeTables) {
       this.add({ tableIds: [t.id], minParty: t.minPartySize, maxParty: t.maxPartySize });
     }
-    for (const group of connectedGroups(freeTables, adjacency, maxTables)) {
+    for (const group of connectedGroups(freeTables, adjacency, maxTables, Infinity, GROUP_SEARCH_LIMIT)) {
       const seats = group.reduce((n, t) => n + t.capacity, 0);
       const smallest = Math.min(...group.map((t) => t.capacity));
       // A combination is only offered when every table is needed (see candidates.ts).

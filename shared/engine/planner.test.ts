@@ -92,6 +92,14 @@ Deno.test("when nothing fits the reason says why, for an operator", () => {
   );
 });
 
+Deno.test("a time zone Postgres accepts but Intl does not gives the reason's time in UTC", () => {
+  for (const timezone of ["posix/Europe/London", "localtime", "posixrules"]) {
+    const plan = planAssignment(snapshot(9, [table(1, 4)], { timezone }), "optimal_fit");
+    assert(plan.decision === "no_fit", plan.decision);
+    assert(plan.reason.includes("party of 9 at 19:00 UTC ("), plan.reason);
+  }
+});
+
 Deno.test("combinations never include a table that is not needed", () => {
   const tables = [table(1, 2), table(2, 2), table(3, 2), table(4, 2)];
   const adjacency = [[tables[0].id, tables[1].id], [tables[1].id, tables[2].id], [

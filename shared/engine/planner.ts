@@ -52,20 +52,27 @@ function assignment(strategy: string, c: Candidate, score: number, count: number
 }
 
 // Building a formatter costs far more than using one, and re-optimisation asks for many reasons.
-const clocks = new Map<string, Intl.DateTimeFormat>();
-function clockIn(timeZone: string): Intl.DateTimeFormat {
-  let clock = clocks.get(timeZone);
-  if (!clock) {
-    clocks.set(
-      timeZone,
-      clock = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }),
-    );
+const clocks = new Map<string, { clock: Intl.DateTimeFormat; zone: string }>();
+/** A clock for the zone, or for UTC where Intl refuses a name Postgres accepts ('posix/…', 'localtime'). */
+function clockIn(timeZone: string): { clock: Intl.DateTimeFormat; zone: string } {
+  let found = clocks.get(timeZone);
+  if (!found) {
+    const format = (zone: string) =>
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" });
+    try {
+      found = { clock: format(timeZone), zone: timeZone };
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      found = { clock: format("UTC"), zone: "UTC" };
+    }
+    clocks.set(timeZone, found);
   }
-  return clock;
+  return found;
 }
 
 function noFitReason(snapshot: Snapshot, freeCount: number): string {
-  const time = clockIn(snapshot.timezone).format(snapshot.startAt);
+  const { clock, zone } = clockIn(snapshot.timezone);
+  const time = clock.format(snapshot.startAt);
   return `no_table_fits: no free table or combination seats a party of ${snapshot.partySize} ` +
-    `at ${time} ${snapshot.timezone} (${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
+    `at ${time} ${zone} (${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
 }

@@ -151,10 +151,12 @@ const arbitraryDay = fc.integer({ min: 2, max: 6 }).chain((count) =>
 );
 
 Deno.test("property: re-optimisation never breaks a rule, double-books or moves a locked booking", () => {
+  let withMoves = 0;
   fc.assert(
     fc.property(arbitraryDay, ({ state, maxMoves }) => {
       const { plan, moves } = planWithMoves(state, { strategy: "scarcity_fit", maxMoves });
       if (plan.decision !== "assign") return;
+      if (moves.length > 0) withMoves++;
       assert(moves.length <= maxMoves, "within the move budget");
       const final = new Map(state.placed!.map((b) => [b.id, { ...b }]));
       for (const m of moves) {
@@ -187,6 +189,10 @@ Deno.test("property: re-optimisation never breaks a rule, double-books or moves 
     // About one case in thirty needs moves; enough runs to exercise them well.
     { numRuns: 1500 },
   );
+  assert(
+    withMoves >= 10,
+    `the moves are exercised, not only the plain plan (${withMoves} of 1500 cases moved)`,
+  );
 });
 
 Deno.test("property: re-optimisation is deterministic", () => {
@@ -213,4 +219,58 @@ Deno.test("property: when the plain plan seats a booking, re-optimisation moves 
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("a booking only partly in the snapshot's view is never moved by the search", () => {
+  // The couple's stay reaches past the horizon, where the snapshot cannot show what else holds the 2-top.
+  const [two, four] = [table(1, 2), table(2, 4)];
+  const couple = {
+    id: "a",
+    partySize: 2,
+    windowStart: T0,
+    windowEnd: T0 + 400 * MIN,
+    tableIds: [four.id],
+    locked: false,
+  };
+  const s = { ...snapshot([two, four], [couple], { partySize: 4 }), horizonMs: 60 * MIN };
+  const result = planWithMoves(s, { strategy: "scarcity_fit" });
+  assertEquals([result.plan.decision, result.moves], ["no_fit", []]);
+  // Within the view, the same couple moves.
+  assertEquals(planWithMoves({ ...s, horizonMs: 360 * MIN }, { strategy: "scarcity_fit" }).moves.length, 1);
+});
+
+Deno.test("a zone of thirty movable tables all adjacent to each other is planned and searched", () => {
+  // Joining up to six of them makes about 768,000 combinations, far too many to count for each ranking.
+  const twos = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
+  const four = table(31, 4, { movable: false });
+  const adjacency = twos.flatMap((a, i) => twos.slice(i + 1).map((b): [string, string] => [a.id, b.id]));
+  const s = { ...snapshot([...twos, four], [], { partySize: 4 }, adjacency), maxTables: 6 };
+  const plain = planWithMoves(s, { strategy: "scarcity_fit" });
+  assertEquals([plain.plan.decision, plain.moves], ["assign", []]);
+  // The 2-tops are held from 19:15, the 4-top by a couple until 19:10, who moves to a 2-top free before then;
+  // ranking the couple's choice counts the arrangements of all thirty.
+  const held = twos.slice(1).map((t, i) => ({
+    id: `held-${i}`,
+    partySize: 2,
+    windowStart: T0 + 15 * MIN,
+    windowEnd: T0 + 90 * MIN,
+    tableIds: [t.id],
+    locked: true,
+  }));
+  const couple = {
+    id: "couple",
+    partySize: 2,
+    windowStart: T0 - 60 * MIN,
+    windowEnd: T0 + 10 * MIN,
+    tableIds: [four.id],
+    locked: false,
+  };
+  const moved = planWithMoves({
+    ...snapshot([...twos, four], [...held, couple], { partySize: 4 }, adjacency),
+    maxTables: 6,
+  }, {
+    strategy: "scarcity_fit",
+  });
+  assert(moved.plan.decision === "assign", "seated after a move");
+  assertEquals([moved.plan.tableIds, moved.moves.map((m) => m.bookingId)], [[four.id], ["couple"]]);
 });

@@ -3,7 +3,7 @@
 // two, and so on, so it never moves more bookings than it must; locked bookings (seated, or fixed by staff)
 // never move, and every booking, moved or new, gets tables that obey the same rules the planner enforces.
 import type { Move } from "../domain/move.ts";
-import { type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
+import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
@@ -137,7 +137,12 @@ class Search {
         tableIds: [b.tableId],
         locked: true,
       }));
-    const bookings = [...placed, ...unexplained];
+    // As in the exact model: a booking partly outside the snapshot's view may clash, where it moves, with
+    // holds the snapshot does not show, and the commit would refuse the move on every retry.
+    const bookings = [
+      ...placed.map((p) => (p.locked || fullyInView(snapshot, p) ? p : { ...p, locked: true })),
+      ...unexplained,
+    ];
     this.bookings = new Map(bookings.map((b) => [b.id, b]));
     for (const t of snapshot.tables) this.holds.set(t.id, []);
     for (const b of bookings) this.hold(b.id, b.tableIds, b.windowStart, b.windowEnd);

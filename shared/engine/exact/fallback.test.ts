@@ -567,3 +567,25 @@ Deno.test("property: when the relaxation at an instant has no packing, brute for
   // The generator must reach refusals the relaxation proves, or the property proves little.
   assert(infeasible > 30, `${infeasible} refusals proven`);
 });
+
+Deno.test("a solver that fails, HiGHS not loading among them, leaves the booking undecided, never an error", async () => {
+  const { tables, placed, adjacency } = chain();
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const asked: string[] = [];
+  const failing: ExactSolver = {
+    solve: () => (asked.push("solve"), Promise.reject(new Error("HiGHS failed to load"))),
+    decide: () => (asked.push("decide"), Promise.reject(new TypeError("HiGHS failed to load"))),
+  };
+  const result = await exactly(s, failing);
+  assertEquals(
+    [result.verdict, result.moves, result.proven, result.solverError],
+    ["budget_exhausted", [], false, "HiGHS failed to load"],
+  );
+  assertEquals(
+    result.plan.decision === "no_fit" && result.plan.reason,
+    "exact_search_budget_exhausted: no free table or combination seats the party; the exact search over the " +
+      "2 bookings that may still move stopped when the solver failed before finding the re-seating with the " +
+      "fewest moves or proving there is none",
+  );
+  assertEquals(asked, ["decide"], "nothing more is asked of a solver that failed");
+});

@@ -60,6 +60,8 @@ export interface ExactOutcome {
    * bookings as any, or (false) is the best the bounded solve found in its budget, moving at most FEW_MOVES.
    */
   readonly proven: boolean;
+  /** Why the solver failed (HiGHS did not load, or threw), for a log line; the verdict is budget_exhausted. */
+  readonly solverError?: string;
 }
 
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
@@ -86,7 +88,24 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   });
   // Most refusals in a full room are settled by counting, without loading or running the solver.
   if (!problem || countingShortfall(problem, snapshot.tables)) return none();
-  const solver = options.solver ?? highsSolver;
+  // A solver that fails (HiGHS does not load, or throws) leaves the question undecided, as running out of
+  // budget does: it says nothing about the room, so it must not count as the attempt's error (which feeds
+  // the restaurant's circuit breaker). After one failure nothing more is asked of it.
+  let solverError: string | undefined;
+  const ask = async <T>(question: () => Promise<T>, undecided: T): Promise<T> => {
+    if (solverError !== undefined) return undecided;
+    try {
+      return await question();
+    } catch (error) {
+      solverError = error instanceof Error ? error.message : String(error);
+      return undecided;
+    }
+  };
+  const given = options.solver ?? highsSolver;
+  const solver: ExactSolver = {
+    decide: (program, ms) => ask(() => given.decide(program, ms), "undecided"),
+    solve: (milp, ms) => ask(() => given.solve(milp, ms), { status: "budget_exhausted", why: "time" }),
+  };
   // The full model branches over permutations of interchangeable tables; the relaxation at each instant of
   // the stay counts them instead, and settles most of the refusals counting alone cannot.
   for (const instant of stayInstants(problem)) {
@@ -157,17 +176,19 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     // should commit to seat one party.
     const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
     const memory = answer.status === "budget_exhausted" && answer.why === "memory";
-    const why = memory ? "the solver's memory" : `its ${limit} ms budget`;
+    const why = solverError !== undefined
+      ? "stopped when the solver failed"
+      : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
     return {
       verdict: "budget_exhausted",
       plan: noFit(
         `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
-          `still move ran out of ${why} before finding the re-seating with the fewest moves or proving ` +
-          `there is none`,
+          `still move ${why} before finding the re-seating with the fewest moves or proving there is none`,
       ),
       moves: [],
       movable,
       proven: false,
+      ...(solverError !== undefined ? { solverError } : {}),
     };
   }
 }

@@ -4,7 +4,7 @@
 // overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
 // relaxation around the new booking's window and take the whole period only when its answer clashes
 // outside it: most questions are settled by the bookings around the stay.
-import type { PlacedBooking, Snapshot, Table } from "../../domain/snapshot.ts";
+import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
 
@@ -48,11 +48,7 @@ interface Hold {
 /** The problem, or null when the new booking has no arrangement that the fixed holds leave open. */
 export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): ExactProblem | null {
   const placed = snapshot.placed ?? [];
-  const horizon = snapshot.horizonMs ?? Infinity;
-  // A booking may only move where the snapshot shows every hold that could clash with it.
-  const inView = (p: PlacedBooking) =>
-    p.windowStart >= snapshot.windowStart - horizon && p.windowEnd <= snapshot.windowEnd + horizon;
-  const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && inView(p)));
+  const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && fullyInView(snapshot, p)));
   const fixed = new Map<string, Hold[]>();
   const fix = (h: Hold) => fixed.set(h.tableId, [...(fixed.get(h.tableId) ?? []), h]);
   for (const p of placed) {
