@@ -53,9 +53,10 @@ export function enumerateCandidates(request: CandidateRequest): Candidate[] {
 
 /**
  * Every connected group of 2..maxTables movable tables of one zone that some party of at most `maxParty`
- * needs all of: a group is kept while removing its smallest table would leave fewer than `maxParty` seats,
- * and grown only while it has fewer than `maxParty` seats (a bigger group would hold a table nobody needs).
- * At most `limit` groups, the smallest first (groups grow one table at a time).
+ * needs all of: a group is kept while removing any one table would leave fewer than `maxParty` seats or split
+ * the rest (a small table between two large ones joins them), and grown only while it has fewer than
+ * `maxParty` seats (a bigger group would hold a table nobody needs). At most `limit` groups, the smallest
+ * first (groups grow one table at a time).
  */
 export function connectedGroups(
   tables: readonly Table[],
@@ -91,8 +92,9 @@ export function connectedGroups(
           if (seen.has(key)) continue;
           seen.add(key);
           const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
-          const smallest = Math.min(...grown.map((t) => t.capacity));
-          if (seats - smallest < maxParty && groups.push(grown) >= limit) return groups;
+          if (everyTableNeeded(grown, seats, maxParty, neighbours) && groups.push(grown) >= limit) {
+            return groups;
+          }
           if (seats < maxParty) next.push(grown);
         }
       }
@@ -100,6 +102,32 @@ export function connectedGroups(
     frontier = next;
   }
   return groups;
+}
+
+/** Whether a party of `party` needs each table of the connected group: without it, too few seats or no link. */
+function everyTableNeeded(
+  group: readonly Table[],
+  seats: number,
+  party: number,
+  neighbours: ReadonlyMap<string, readonly Table[]>,
+): boolean {
+  return group.every((t) => seats - t.capacity < party || !connectedWithout(group, t, neighbours));
+}
+
+function connectedWithout(
+  group: readonly Table[],
+  left: Table,
+  neighbours: ReadonlyMap<string, readonly Table[]>,
+): boolean {
+  const rest = new Set(group.filter((t) => t !== left).map((t) => t.id));
+  const [first] = rest;
+  const reached = new Set([first]);
+  for (const id of reached) {
+    for (const n of neighbours.get(id) ?? []) {
+      if (rest.has(n.id)) reached.add(n.id);
+    }
+  }
+  return reached.size === rest.size;
 }
 
 function sortByKey(candidates: Candidate[]): Candidate[] {

@@ -110,6 +110,22 @@ Deno.test("combinations never include a table that is not needed", () => {
   assertEquals(keys, ["T1+T2", "T2+T3", "T3+T4"]);
 });
 
+Deno.test("a small table that joins two large ones is needed: the bridge is offered", () => {
+  // T1 (4) – T2 (2) – T3 (4) in a row: eight need all three, though without T2 there would be seats enough.
+  const tables = [table(1, 4), table(2, 2), table(3, 4)];
+  const adjacency = [[tables[0].id, tables[1].id], [tables[1].id, tables[2].id]] as [string, string][];
+  const keys = enumerateCandidates({ partySize: 8, maxTables: 3, tables, adjacency }).map((c) => c.key);
+  assertEquals(keys, ["T1+T2+T3"]);
+  // With T1 and T3 also side by side, T2 is not needed, and a group holding it is not offered.
+  const ring = [...adjacency, [tables[0].id, tables[2].id]] as [string, string][];
+  assertEquals(
+    enumerateCandidates({ partySize: 8, maxTables: 3, tables, adjacency: ring }).map((c) => c.key),
+    [
+      "T1+T3",
+    ],
+  );
+});
+
 Deno.test("scarcity_fit keeps the only combination for a big party free when another table fits as well", () => {
   // T1+T2 is the only way to seat five to eight; T3 seats the four as tightly.
   const tables = [table(1, 4), table(2, 4), table(3, 4, { movable: false })];

@@ -30,9 +30,16 @@ export function seatingRuleBroken(
   if (new Set(tables.map((t) => t.zoneId)).size > 1) return "a combination across zones";
   const seats = tables.reduce((n, t) => n + t.capacity, 0);
   if (seats < partySize) return "not enough seats";
-  if (seats - Math.min(...tables.map((t) => t.capacity)) >= partySize) {
-    return "a table the party does not need";
-  }
+  if (!connected(floor, tableIds)) return "tables not adjacent";
+  // Every table is needed: without any one, too few seats, or the rest no longer joined.
+  const unneeded = tables.some((t, i) =>
+    seats - t.capacity >= partySize && connected(floor, tableIds.filter((_, j) => j !== i))
+  );
+  return unneeded ? "a table the party does not need" : null;
+}
+
+/** Whether the tables form one group through the floor's adjacency. */
+function connected(floor: Floor, tableIds: readonly string[]): boolean {
   const linked = new Set([tableIds[0]]);
   for (let grew = true; grew;) {
     grew = false;
@@ -45,5 +52,5 @@ export function seatingRuleBroken(
       }
     }
   }
-  return linked.size === tables.length ? null : "tables not adjacent";
+  return linked.size === tableIds.length;
 }
