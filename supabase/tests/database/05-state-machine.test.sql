@@ -207,9 +207,9 @@ select lives_ok(format($$update public.bookings set status = 'completed' where i
   'and completed');
 reset role;
 select lives_ok(format($$update public.bookings set party_size = 3 where id = %L$$, :'s3'),
-  'a checked-in booking whose party grows is re-assigned');
-select is((select array[assignment_state, status] from public.bookings where id = :'s3'), array['assignment_pending', 'pending'],
-  'and waits for tables, pending');
+  'a checked-in booking''s party may grow');
+select is((select array[assignment_state, status] from public.bookings where id = :'s3'), array['confirmed', 'checked_in'],
+  'and the party, already seated, stays checked in (33-an-arrived-party-keeps-its-tables)');
 select lives_ok(format($$select public.cancel_booking(%L, 'guest called')$$, :'s2'), 'a booking in review can be cancelled');
 select is((select array[assignment_state, status] from public.bookings where id = :'s2'), array['cancelled', 'cancelled'],
   'cancelled in both');
