@@ -4,6 +4,7 @@
 import { assertEquals, assertRejects } from "../testing/assert.ts";
 import { supabaseRestStore } from "./supabase-rest.ts";
 import { StoreError } from "./port.ts";
+import { z } from "../deps.ts";
 
 interface Captured {
   url: string;
@@ -120,7 +121,15 @@ Deno.test("a PostgREST error becomes a StoreError with the SQLSTATE and message"
 });
 
 Deno.test("a response that does not match the RPC's contract is rejected, not trusted", async () => {
-  const { fetchImpl } = fakePostgrest(() => Response.json({ outcome: "ready" }));
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "ready" }));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
-  await assertRejects(() => store.begin({ bookingId: BOOKING, trigger: "insert" }));
+  const error = await assertRejects(() => store.begin({ bookingId: BOOKING, trigger: "insert" }));
+  assertEquals(calls.length, 1, "the RPC was called and its response read");
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_begin");
+  // Refused by the result's schema (a "ready" without its lease), not by a transport or store error.
+  assertEquals(error instanceof z.ZodError, true, `a schema error, got ${error}`);
+  const missing = (error as z.ZodError).issues.flatMap((i) => i.path.map(String));
+  for (const field of ["lease_token", "attempt", "mode"]) {
+    assertEquals(missing.includes(field), true, `${field} is reported missing (${missing})`);
+  }
 });

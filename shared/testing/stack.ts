@@ -58,6 +58,8 @@ export interface TableSpec {
 }
 
 export interface RestaurantSpec {
+  /** A chosen id; a random one otherwise. */
+  id?: string;
   tables: TableSpec[];
   adjacency?: [string, string][];
   maxParallel?: number;
@@ -80,7 +82,10 @@ export interface TestRestaurant {
 /** A restaurant open at all hours with the given tables (zone "Main" unless said otherwise). */
 export async function createRestaurant(sql: postgres.Sql, spec: RestaurantSpec): Promise<TestRestaurant> {
   const [{ id }] = await sql<{ id: string }[]>`
-    insert into public.restaurants (name) values ('Test ' || gen_random_uuid()) returning id`;
+    insert into public.restaurants (id, name)
+    values (coalesce(${
+    spec.id ?? null
+  }::uuid, gen_random_uuid()), 'Test ' || gen_random_uuid()) returning id`;
   const zones = new Map<string, string>();
   for (const zone of new Set(spec.tables.map((t) => t.zone ?? "Main"))) {
     const [z] = await sql<{ id: string }[]>`

@@ -137,6 +137,5 @@ Deno.test("a table taken out of service between begin and commit is re-planned a
     }
   }));
 
-Deno.test("closing", async () => {
-  await sql.end();
-});
+// Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
+globalThis.addEventListener("unload", () => void sql.end());

@@ -72,6 +72,5 @@ Deno.test("with a booking of the chain placed by staff, the exact fallback prove
   assertEquals(await tablesHeld(sql, chain.get(7)!), ["T8"], "nobody was moved");
 });
 
-Deno.test("closing", async () => {
-  await sql.end();
-});
+// Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
+globalThis.addEventListener("unload", () => void sql.end());

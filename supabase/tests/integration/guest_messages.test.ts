@@ -12,6 +12,7 @@ import {
   postToFunction,
   type SinkLine,
   sinkLines,
+  waitFor,
 } from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
@@ -135,6 +136,7 @@ Deno.test("a cancellation while a dispatcher is claiming the confirmation is sti
   // A dispatcher's claim of the confirmation, not yet committed, on a connection of its own. (Other
   // bookings' messages it claims too are handed back before it commits.)
   const dispatcher = connect(1);
+  const guest = connect(1);
   let claimed = () => {};
   const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
   let commit = () => {};
@@ -153,9 +155,20 @@ Deno.test("a cancellation while a dispatcher is claiming the confirmation is sti
   try {
     await Promise.race([isClaimed, claiming]);
     // The guest cancels meanwhile; their cancellation waits for the claim, then sees the confirmation going out.
-    const cancelling = sql`select public.cancel_booking(${id}, 'guest called', 'race test')`.execute();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    commit();
+    const [{ pid }] = await guest<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const cancelling = guest`select public.cancel_booking(${id}, 'guest called', 'race test')`.execute();
+    cancelling.catch(() => {}); // awaited below; a failure must not surface as unhandled before then
+    // Commit the claim only once the cancellation is seen blocked on it (in any case, so a failure here
+    // cannot hang the test).
+    try {
+      await waitFor("the cancellation to wait for the claim's lock", async () => {
+        const [row] = await sql`
+          select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`;
+        return row ? true : undefined;
+      });
+    } finally {
+      commit();
+    }
     await claiming;
     await cancelling;
     const messages = await sql<{ kind: string; status: string }[]>`
@@ -167,7 +180,7 @@ Deno.test("a cancellation while a dispatcher is claiming the confirmation is sti
   } finally {
     commit();
     await claiming.catch(() => {});
-    await dispatcher.end();
+    await Promise.all([dispatcher.end(), guest.end()]);
     await sql.end();
   }
 });

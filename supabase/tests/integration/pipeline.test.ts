@@ -271,20 +271,43 @@ Deno.test("a sweep that finds another running waits for it instead of racing it"
     const running = await holdLock(sql, "sweeper", "00000000-0000-0000-0000-000000000000");
     const other = connect(1);
     let second: Promise<Record<string, number>> | undefined;
+    const sleep = <T>(ms: number, value: T) =>
+      new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
     try {
+      const [{ pid }] = await other<{ pid: number }[]>`select pg_backend_pid() as pid`;
       second = other<{ swept: Record<string, number> }[]>`select private.sweep() as swept`.then((rows) =>
         rows[0].swept
       );
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      second.catch(() => {}); // awaited below; a failure must not surface as unhandled before then
+      // The second sweep is seen waiting, on this very connection, for the lock the running sweep holds.
+      await waitFor("the second sweep to wait for the running one's lock", async () => {
+        const [row] = await sql`
+          select 1 from pg_locks
+           where pid = ${pid} and locktype = 'advisory' and not granted
+             and ((classid::bigint << 32) | objid::bigint) = ${running.key}::bigint`;
+        return row ? true : undefined;
+      });
+      assertEquals(
+        await Promise.race([second.then(() => "finished"), sleep(300, "pending")]),
+        "pending",
+        "the second sweep has not run while the first holds the lock",
+      );
       const [{ state }] = await sql<{ state: string }[]>`
         select assignment_state as state from public.bookings where id = ${id}`;
       assertEquals(state, "created", "no sweep touches the booking while one runs");
     } finally {
       await running.release();
     }
-    // Then the waiting sweep (or the scheduled one queued behind it) escalates it.
-    await second;
+    // Released, the waiting sweep goes on and finishes.
+    const outcome = await Promise.race([second.then((swept) => ({ swept })), sleep(10_000, undefined)]);
+    assert(outcome !== undefined, "the waiting sweep finishes once the running one is done");
+    assertEquals(
+      typeof outcome.swept,
+      "object",
+      `the sweep reports what it did: ${JSON.stringify(outcome.swept)}`,
+    );
     await other.end();
+    // Then the waiting sweep (or the scheduled one queued behind it) escalates it.
     const states = await waitForTerminal(sql, [id], 10_000);
     assertEquals(states.get(id), "manual_review");
   });
@@ -319,10 +342,18 @@ Deno.test("the same booking dispatched three more times gets one set of tables a
         : undefined,
   );
   await new Promise((r) => setTimeout(r, 300));
+  const lines = sinkLines();
+  const delivered = lines.filter((l) => l.booking_id === id);
+  assertEquals(delivered.length, 1, "exactly one notification delivered");
+  const [sent] = await sql<{ attempts: number; dedupe_key: string }[]>`
+    select attempts, dedupe_key from public.notification_outbox where booking_id = ${id}`;
+  assertEquals(sent.attempts, 1, "the confirmation was claimed and sent once, never retried");
+  assertEquals(delivered[0].idempotency_key, sent.dedupe_key, "delivered under the outbox row's key");
+  const keys = lines.map((l) => l.idempotency_key);
   assertEquals(
-    sinkLines().filter((l) => l.booking_id === id).length,
-    1,
-    "exactly one notification delivered",
+    keys.filter((k, i) => keys.indexOf(k) !== i),
+    [],
+    "no idempotency key appears twice among everything the sink delivered",
   );
 });
 

@@ -1,5 +1,6 @@
 // The rollout plan, end to end: shadow mode compares without writing V3 results, the kill switch and
 // "off" take effect on the very next booking, and percentage rollout is stable as it grows.
+import { createHash } from "node:crypto";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
 import {
@@ -139,11 +140,35 @@ Deno.test("'off' leaves bookings for manual assignment, which ops can then do", 
   assertEquals(done.r.outcome, "confirmed");
 });
 
-Deno.test("rollout at 10% puts about 10% of 100 restaurants on v3, and the same ones stay in at 50%", async () => {
-  const restaurants: TestRestaurant[] = [];
-  for (let i = 0; i < 100; i++) {
-    restaurants.push(await createRestaurant(sql, { tables: [{ number: "A", capacity: 4 }] }));
+/**
+ * A restaurant's rollout bucket as private.rollout_bucket computes it, worked out here independently: the
+ * first 32 bits of md5(salt || ':' || id), unsigned, mod 100.
+ */
+function rolloutBucket(restaurantId: string, salt: string): number {
+  const digest = createHash("md5").update(`${salt}:${restaurantId}`).digest("hex");
+  return parseInt(digest.slice(0, 8), 16) % 100;
+}
+
+Deno.test("rollout at 10% puts exactly the restaurants of buckets 0–9 on v3, and at 50% those of 0–49", async () => {
+  const [{ salt }] = await sql<{ salt: string }[]>`select rollout_salt as salt from private.rollout_settings`;
+  // One restaurant per chosen bucket, on both sides of each boundary: ids counted up from a prefix of this
+  // run's own (restaurants outlive a run), the first to land in each bucket taken.
+  const BUCKETS = [0, 4, 9, 10, 11, 27, 49, 50, 51, 73, 99];
+  const prefix = crypto.randomUUID().slice(0, 24);
+  const idFor = new Map<number, string>();
+  for (let n = 0; idFor.size < BUCKETS.length; n++) {
+    const id = `${prefix}${n.toString(16).padStart(12, "0")}`;
+    const bucket = rolloutBucket(id, salt);
+    if (BUCKETS.includes(bucket) && !idFor.has(bucket)) idFor.set(bucket, id);
   }
+  const restaurants: TestRestaurant[] = [];
+  for (const bucket of BUCKETS) {
+    restaurants.push(
+      await createRestaurant(sql, { id: idFor.get(bucket), tables: [{ number: "A", capacity: 4 }] }),
+    );
+  }
+  const expected = (percentage: number) =>
+    BUCKETS.filter((b) => b < percentage).map((b) => idFor.get(b)!).sort();
   const day = someDay();
   const v3At = async (percentage: number, time: string) => {
     await sql`select ops.set_rollout_percentage(${percentage}, ${ACTOR}, ${`phase ${percentage}%`})`;
@@ -151,16 +176,16 @@ Deno.test("rollout at 10% puts about 10% of 100 restaurants on v3, and the same 
     await waitForTerminal(sql, ids, 60_000);
     const rows = await sql`
       select restaurant_id from public.bookings where id = any(${ids}::uuid[]) and assignment_mode = 'v3'`;
-    return new Set(rows.map((x) => x.restaurant_id as string));
+    return rows.map((x) => x.restaurant_id as string).sort();
   };
   try {
     await sql`select ops.set_default_mode('legacy', ${ACTOR}, 'rollout test baseline')`;
     const at10 = await v3At(10, "12:00");
     const at50 = await v3At(50, "19:00");
-    assert(at10.size >= 3 && at10.size <= 20, `about 10 of 100 at 10% (got ${at10.size})`);
-    assert(at50.size >= 35 && at50.size <= 65, `about 50 of 100 at 50% (got ${at50.size})`);
+    assertEquals(at10, expected(10), "at 10%: buckets 0, 4 and 9 on v3; 10 and above not");
+    assertEquals(at50, expected(50), "at 50%: buckets up to 49 on v3; 50 and above not");
     assertEquals(
-      [...at10].filter((id) => !at50.has(id)),
+      at10.filter((id) => !at50.includes(id)),
       [],
       "every restaurant in at 10% is still in at 50%",
     );

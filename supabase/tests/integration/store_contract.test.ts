@@ -20,7 +20,8 @@ import type { ShadowComparison } from "../../../shared/store/port.ts";
 
 const sql = connect(2);
 
-async function scenario(store: AssignmentStore): Promise<unknown[]> {
+/** Runs the scenario through `store`; `bookings` receives the ids of the bookings it made, in order. */
+async function scenario(store: AssignmentStore, bookings: string[] = []): Promise<unknown[]> {
   const r = await createRestaurant(sql, {
     tables: [{ number: "T1", capacity: 6 }, { number: "T2", capacity: 4 }],
   });
@@ -28,6 +29,7 @@ async function scenario(store: AssignmentStore): Promise<unknown[]> {
   const [a, b, c, d, e] = await Promise.all(
     ["12:00", "14:00", "16:00", "18:00", "20:00"].map((t) => r.insertBooking(4, `${day}T${t}:00Z`)),
   );
+  bookings.push(a, b, c, d, e);
   const t1 = r.tableIds.get("T1")!;
   const t2 = r.tableIds.get("T2")!;
   const transcript: unknown[] = [];
@@ -161,13 +163,14 @@ Deno.test("the postgres.js and supabase-js ports run the same scenario the same 
     const rest = supabaseRestStore(api.url, api.keys.serviceRole);
     try {
       const viaPostgres = stable(await scenario(direct));
-      const viaRest = stable(await scenario(rest));
+      const restBookings: string[] = [];
+      const viaRest = stable(await scenario(rest, restBookings));
       assertEquals(viaPostgres, expected, "the postgres.js port");
       assertEquals(viaRest, expected, "the supabase-js port");
       const begins = api.requests.filter((r) => r.route === "rpc/assignment_begin");
       assertEquals(begins.map((r) => r.role), begins.map(() => "service_role"), "each ran as service_role");
       assertEquals(begins[0].body, {
-        p_booking_id: (begins[0].body as { p_booking_id: string }).p_booking_id,
+        p_booking_id: restBookings[0],
         p_trigger: "contract",
         p_mode_ceiling: "legacy",
       }, "supabase-js sends the ceiling as a named argument and leaves unset ones to their defaults");
