@@ -250,7 +250,7 @@ function comparison(): string {
       lvc.coordinator_shadow?.success_rate ?? "n/a"
     }%). As written in the plan that query divides by zero when ` +
     `the window has no auto_assign.summary; ops.legacy_vs_coordinator_24h and ops.shadow_report answer it safely. ` +
-    `In shadow the state machine records legacy's outcome, so the gate takes V3's side from the comparisons.`,
+    `In shadow the state machine records legacy's outcome, so that query compares legacy with itself; the gates compare legacy and V3 on the same snapshots (shadow comparisons).`,
     ``,
     `Planning times are microseconds to milliseconds of CPU in the function, so they are reported, not gated.`,
     ``,

@@ -150,8 +150,8 @@ select is((select context ->> 'lock' from public.observability_events where book
   'lease', 'as coordinator.lock_contention on the lease');
 select public.assignment_fail(:'twice', ((:'twice_began'::jsonb) ->> 'lease_token')::uuid, 'error', 'error: planner crashed for ada@example.com');
 select is((select context from public.observability_events where booking_id = :'twice' and event_type = 'coordinator.error'),
-  '{"mode": "v3", "message": "error: planner crashed for [email]", "attempts": 1, "kind": "error", "counts_toward_breaker": true}'::jsonb,
-  'an error is recorded as coordinator.error with the path''s mode, scrubbed');
+  '{"mode": "v3", "message": "error: planner crashed for [email]", "attempts": 1, "kind": "error", "reason": "error", "counts_toward_breaker": true}'::jsonb,
+  'an error is recorded as coordinator.error with the path''s mode, scrubbed, its kind as the reason');
 
 -- The calling function's max_parallel can lower the database's limit, never raise it.
 select tests.create_restaurant('Capped') as capped \gset

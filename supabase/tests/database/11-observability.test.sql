@@ -1,5 +1,5 @@
 begin;
-select plan(41);
+select plan(46);
 
 -- A clean slate inside this transaction (rolled back at the end), then traffic whose numbers are known:
 -- five bookings confirmed (one after an error and a retry), one escalated (too large), one cancelled,
@@ -214,6 +214,31 @@ select is((select count(*)::int from public.pipeline_settings_audit where settin
   'the audit of the retention change itself is kept');
 select is((select count(*)::int from cron.job where jobname = 'assignment-retention' and schedule = '17 3 * * *'), 1,
   'retention runs nightly');
+
+-- The gates measure what the plan means (20261210050000): success is an attempt that seated its booking (a
+-- lost race is not one), the event volume counts only the window's bookings, the plan's own confirmation
+-- rate is reported, and the plan's failure events carry a reason.
+select tests.create_restaurant('Gates') as gid \gset
+select tests.add_table(:'gid', 'G1', 2) as g1 \gset
+select tests.create_booking(:'gid', 2, '2030-01-09 19:00+00') as g \gset
+select public.assignment_fail(:'g', (public.assignment_begin(:'g') ->> 'lease_token')::uuid, 'conflict',
+                              'conflict: lost the race', 5) is not null as lost \gset
+select pg_temp.confirm(:'g', :'g1') is not null as confirmed \gset
+select ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second', :'gid') as gm \gset
+select is(array[:'gm'::jsonb ->> 'attempts', :'gm'::jsonb ->> 'success_rate_pct', :'gm'::jsonb ->> 'error_rate_pct'],
+  array['2', '50.00', '0.00'], 'a lost race, then a success: half the attempts seated the booking, none failed');
+select is(:'gm'::jsonb ->> 'confirmation_rate_plan_pct', '100.00', 'the plan''s confirmation rate is reported too');
+select private.record_event('assignment.state_machine', 'booking.assignment_state_transition', 'info', '{"to": "cancelled"}',
+                            :'gid', :'g', now() + interval '1 hour');
+select is((ops.pipeline_metrics(now() + interval '30 minutes', now() + interval '2 hours', :'gid') -> 'events'
+           ->> 'bookings_with_transitions')::int, 0,
+  'a transition of a booking made before the window does not count toward the window''s bookings');
+select is((select context ->> 'reason' from public.observability_events
+            where event_type = 'coordinator.error' and restaurant_id = :'rid'), 'error',
+  'coordinator.error carries its kind as the reason the plan''s success/error query looks for');
+select is((select count(*)::int from public.observability_events
+            where source = 'assignment.coordinator' and event_type = 'coordinator.error' and restaurant_id = :'rid'
+              and context ->> 'reason' is null), 0, 'so the plan''s query counts it as a failure');
 
 select * from finish();
 rollback;
