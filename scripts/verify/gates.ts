@@ -142,7 +142,6 @@ export function gatesFor(phase: Phase, m: Metrics): Gate[] {
   ];
 
   if (isShadowPhase(phase)) {
-    const lvc = m.legacy_vs_coordinator ?? {};
     const v3 = m.shadow?.v3 ?? {};
     gates.push(
       gate(
