@@ -17,6 +17,10 @@
 --     v3 and shadow become legacy, off stays off;
 --   * ops.assign_tables confirmed bookings whose stay was over, and took table numbers twice or null (see
 --     its definition below);
+--   * the rollout plan's rollback triggers (a breaker open over 5 minutes, manual review above 10 % of the
+--     bookings) were only in the verification report, never in health; ops.health now raises both;
+--   * the kill switch's reason went, as typed, into every coordinator.start event while it was on; the
+--     mode's reason now names the switch only;
 --   * cron.job_run_details, pg_cron's history, is never emptied by pg_cron itself (Supabase's docs say so),
 --     and the sweeper adds a row every 5 s — 17,280 a day — while ops.health reads the latest. The nightly
 --     prune now deletes this pipeline's own job runs older than a day (other jobs' history is left alone).
@@ -46,14 +50,16 @@ begin
   return b;
 end $$;
 
--- Body as in 20261204010000, with the kill switch lowering the mode the restaurant would otherwise have.
+-- Body as in 20261204010000, with the kill switch lowering the mode the restaurant would otherwise have. The
+-- reason names the switch, not what the operator typed: it goes into every coordinator.start event while the
+-- switch is on, and events must hold no personal data (a name typed there would survive the scrubbing).
 create or replace function private.effective_mode(p_restaurant_id uuid)
 returns table (mode text, reason text) language plpgsql stable set search_path = '' as $$
 #variable_conflict use_column
 begin
   return query
   select case when s.kill_switch and d.mode <> 'off' then 'legacy' else d.mode end,
-         case when s.kill_switch and d.mode <> 'off' then 'kill switch: ' || s.kill_switch_reason else d.reason end
+         case when s.kill_switch and d.mode <> 'off' then 'kill switch (its reason: ops.rollout_status())' else d.reason end
     from private.rollout_settings s
     left join private.restaurant_pipeline_settings o on o.restaurant_id = p_restaurant_id,
     lateral (select case
@@ -149,6 +155,11 @@ begin
         select restaurant_id, count(*) as n from public.bookings
          where assignment_state = 'assignment_in_progress' group by restaurant_id) x), '{}'::jsonb),
     'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
+    -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
+    'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
+        'bookings', count(*) filter (where assignment_state <> 'cancelled'),
+        'manual_review', count(*) filter (where assignment_state = 'manual_review'))
+        from public.bookings where created_at > p_now - interval '1 hour'),
     'stuck', (select count(*) from ops.stuck_bookings),
     'open_breakers', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
         'restaurant_id', c.restaurant_id, 'state', c.state, 'since', c.opened_at, 'failures', c.consecutive_failures))
@@ -192,6 +203,17 @@ begin
   end if;
   if (result ->> 'stuck')::int > 0 then problems := pg_catalog.array_append(problems, 'stuck bookings'); end if;
   if pg_catalog.jsonb_array_length(result -> 'open_breakers') > 0 then problems := pg_catalog.array_append(problems, 'open circuit breakers'); end if;
+  if exists (select 1 from private.circuit_breakers c where c.state = 'open' and c.opened_at < p_now - interval '5 minutes') then
+    problems := pg_catalog.array_append(problems,
+      'a circuit breaker has been open for more than 5 minutes (the rollout plan''s rollback trigger)');
+  end if;
+  -- Judged once the hour holds enough bookings for a share to mean something.
+  if (result -> 'manual_review_last_hour' ->> 'bookings')::int >= 20
+     and (result -> 'manual_review_last_hour' ->> 'manual_review')::int * 10
+         > (result -> 'manual_review_last_hour' ->> 'bookings')::int then
+    problems := pg_catalog.array_append(problems,
+      'manual review above 10 % of the last hour''s bookings (the rollout plan''s rollback trigger)');
+  end if;
   if coalesce((result ->> 'oldest_due_seconds')::int, 0) > 120 then problems := pg_catalog.array_append(problems, 'queue is falling behind'); end if;
   if (result -> 'notifications' ->> 'dead_resendable')::int > 0 then
     problems := pg_catalog.array_append(problems,
@@ -293,7 +315,7 @@ begin
 end $$;
 
 comment on function ops.health(timestamptz) is
-  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog (dead: every dead message; dead_resendable: those about bookings still ahead that ops.resend_dead_messages would queue, the only ones that degrade health). p_now is for tests.';
+  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog (dead: every dead message; dead_resendable: those about bookings still ahead that ops.resend_dead_messages would queue, the only ones that degrade health), and the rollout plan''s rollback triggers: a breaker open over 5 minutes, manual review above 10 % of the last hour''s bookings (judged from 20 bookings). p_now is for tests.';
 
 comment on function ops.assign_tables(uuid, text[], text, text) is
   'Assign the named tables to a booking by hand, e.g. select ops.assign_tables(''<booking id>'', array[''M5'',''M6''], ''ana (ops)''). Same rules as the engine (AS007), refuses taken tables (AS009), tables named twice or null (AS005), a booking whose stay is over or whose party has arrived or finished (AS001); idempotent, confirms the booking and records the operator in its history.';

@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(27);
+select plan(30);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -86,6 +86,23 @@ select is((ops.health() -> 'notifications' ->> 'dead')::int >= 1 and (ops.health
 select ok(not exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p where p like 'dead notifications%'),
   'and health no longer raises it');
 
+-- Health raises the rollout plan's rollback triggers. Twenty bookings made (so to speak) ten days ahead, so no other
+-- test's bookings share it.
+select tests.create_restaurant('Rollback') as kid \gset
+create temp table hour_ahead as select tests.create_booking(:'kid', 2, '2030-04-05 19:00+00') as id from generate_series(1, 20);
+update public.bookings set created_at = now() + interval '10 days' where id in (select id from hour_ahead);
+select tests.force_state(id, 'manual_review', 'no_table_fits: test') from (select id from hour_ahead limit 2) two;
+select ok(not (ops.health(now() + interval '10 days 30 minutes') -> 'problems') ? 'manual review above 10 % of the last hour''s bookings (the rollout plan''s rollback trigger)',
+  'two of twenty in review: 10 %, not above');
+select tests.force_state(id, 'manual_review', 'no_table_fits: test')
+  from (select id from hour_ahead h where not exists (select 1 from public.bookings b where b.id = h.id and b.assignment_state = 'manual_review') limit 1) one;
+select ok((ops.health(now() + interval '10 days 30 minutes') -> 'problems') ? 'manual review above 10 % of the last hour''s bookings (the rollout plan''s rollback trigger)',
+  'three of twenty: above 10 %, raised');
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'kid', 'open', 5, now() + interval '10 days 20 minutes');
+select ok((ops.health(now() + interval '10 days 30 minutes') -> 'problems') ? 'a circuit breaker has been open for more than 5 minutes (the rollout plan''s rollback trigger)',
+  'a breaker open for ten minutes is raised');
+
 -- The kill switch only lowers: v3 and shadow become legacy, off stays off.
 select ops.set_rollout_percentage(0, 'ana', 'test') is not null as pct \gset
 select ops.set_default_mode('off', 'ana', 'paused everywhere') is not null as paused \gset
@@ -93,8 +110,9 @@ select ops.set_kill_switch(true, 'ana', 'v3 misbehaves') is not null as killed \
 select is((select mode from private.effective_mode(:'rid')), 'off', 'a restaurant paused by the default mode stays off');
 select tests.create_restaurant('Override') as oid \gset
 select ops.set_restaurant_mode(:'oid', 'v3', 'ana', 'pilot') is not null as piloted \gset
-select is((select array[mode, reason] from private.effective_mode(:'oid')), array['legacy', 'kill switch: v3 misbehaves'],
-  'a restaurant on v3 falls back to legacy');
+select is((select array[mode, reason] from private.effective_mode(:'oid')),
+  array['legacy', 'kill switch (its reason: ops.rollout_status())'],
+  'a restaurant on v3 falls back to legacy, for a reason that names the switch, not what the operator typed');
 select ops.set_restaurant_mode(:'oid', 'off', 'ana', 'closed') is not null as closed \gset
 select is((select array[mode, reason] from private.effective_mode(:'oid')), array['off', 'restaurant override'],
   'one switched off stays off');
