@@ -175,10 +175,11 @@ export interface Timing {
 }
 
 /**
- * Every timing comes from Postgres: the insert's transaction start (bookings.created_at, so the clock starts
- * no later than the booking exists), the attempt's start event, and the commit of the transaction that wrote
- * the confirming or terminal history row (its created_at is that transaction's start, before its lock wait
- * and writes; the local stack runs with track_commit_timestamp on).
+ * Every timing comes from Postgres (bookings.created_at, the attempt's start event, the history rows). A
+ * history row's created_at is its transaction's start, so "confirmed" is when the confirming transaction
+ * began: the commit's lock wait and writes (its time per call is in the statement table) are left out. Commit
+ * timestamps would include them, but track_commit_timestamp raised Postgres CPU per booking in the drop by
+ * half (15–17 → 24 ms), which would change what is measured; hosted Supabase runs without it.
  */
 export async function timings(admin: postgres.Sql, ids: string[], origin: number): Promise<Timing[]> {
   const rows = await admin<{ inserted: number; started: number; confirmed: number; terminal: number }[]>`
@@ -186,10 +187,10 @@ export async function timings(admin: postgres.Sql, ids: string[], origin: number
            (select extract(epoch from min(e.created_at))::float8 * 1000 from public.observability_events e
              where e.booking_id = b.id and e.event_type in ('coordinator.start', 'auto_assign.attempt.start'))
              as started,
-           (select extract(epoch from min(pg_xact_commit_timestamp(h.xmin)))::float8 * 1000
+           (select extract(epoch from min(h.created_at))::float8 * 1000
               from public.booking_assignment_state_history h
              where h.booking_id = b.id and h.to_state = 'confirmed') as confirmed,
-           (select extract(epoch from min(pg_xact_commit_timestamp(h.xmin)))::float8 * 1000
+           (select extract(epoch from min(h.created_at))::float8 * 1000
               from public.booking_assignment_state_history h
              where h.booking_id = b.id and h.to_state = any(${TERMINAL})) as terminal
       from public.bookings b where b.id = any(${ids}::uuid[])`;
