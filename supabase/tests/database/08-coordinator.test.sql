@@ -1,5 +1,5 @@
 begin;
-select plan(52);
+select plan(53);
 
 -- A restaurant open 11:00–23:00 UTC with a 2-top, two adjacent movable 4-tops, a fixed 6, a lone 4-top
 -- and a terrace 4.
@@ -177,6 +177,10 @@ select alike((select manual_review_reason from public.bookings where id = :'k3')
   'rate_limited: waited 10 min for one of the restaurant''s 2 assignment slots; %ops.release_stuck()%',
   'with a reason that says what to do');
 select is((select deferred_since from public.bookings where id = :'k3'), null, 'and the stretch of waiting is over');
+-- Waiting for a slot, even past the limit, says nothing about the restaurant's health: its breaker never hears
+-- of it (the first implementation counted rate-limit rejections as failures and tripped its breaker).
+select is((select coalesce(max(consecutive_failures), 0) from private.circuit_breakers where restaurant_id = :'capped'), 0,
+  'deferrals and the escalation of a wait leave the breaker at no failures');
 
 -- No personal data: a reason with an e-mail address is scrubbed before it is stored.
 select is(private.scrub_personal_data('failed for ada@example.com at +44 20 7946 0000'), 'failed for [email] at [number]',
