@@ -21,6 +21,8 @@
 --     bookings) were only in the verification report, never in health; ops.health now raises both;
 --   * the kill switch's reason went, as typed, into every coordinator.start event while it was on; the
 --     mode's reason now names the switch only;
+--   * ops.set_rollout_percentage changed nothing visible on a fresh install (default mode v3) and did not say
+--     so; it now answers with a note;
 --   * cron.job_run_details, pg_cron's history, is never emptied by pg_cron itself (Supabase's docs say so),
 --     and the sweeper adds a row every 5 s — 17,280 a day — while ops.health reads the latest. The nightly
 --     prune now deletes this pipeline's own job runs older than a day (other jobs' history is left alone).
@@ -312,6 +314,26 @@ begin
     b.restaurant_id, b.id);
   return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'tables', pg_catalog.to_jsonb(p_table_numbers),
                                        'version', b.assignment_state_version);
+end $$;
+
+-- ops.set_rollout_percentage, body as in 20261201101800, saying when the percentage changes nothing: with the
+-- default mode v3 (a fresh install's) the restaurants outside the rollout run v3 as well.
+create or replace function ops.set_rollout_percentage(p_percentage integer, p_actor text, p_reason text default null)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  default_mode text;
+begin
+  perform private.act_as(p_actor, p_reason);
+  if p_percentage is null or p_percentage not between 0 and 100 then
+    raise exception using errcode = 'AS005', message = 'percentage must be between 0 and 100';
+  end if;
+  update private.rollout_settings set rollout_percentage = p_percentage, updated_at = pg_catalog.now()
+  returning rollout_settings.default_mode into default_mode;
+  if default_mode = 'v3' and p_percentage < 100 then
+    return ops.rollout_status() || pg_catalog.jsonb_build_object('note',
+      'the default mode is v3, so the restaurants outside the rollout run v3 too: set it to legacy first (ops.set_default_mode(''legacy'', …)) for the percentage to choose who runs v3');
+  end if;
+  return ops.rollout_status();
 end $$;
 
 comment on function ops.health(timestamptz) is

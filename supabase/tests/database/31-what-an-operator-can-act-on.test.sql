@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(30);
+select plan(32);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -102,6 +102,13 @@ insert into private.circuit_breakers (restaurant_id, state, consecutive_failures
 values (:'kid', 'open', 5, now() + interval '10 days 20 minutes');
 select ok((ops.health(now() + interval '10 days 30 minutes') -> 'problems') ? 'a circuit breaker has been open for more than 5 minutes (the rollout plan''s rollback trigger)',
   'a breaker open for ten minutes is raised');
+
+-- A rollout percentage with the default mode v3 chooses nothing, and says so.
+select ops.set_default_mode('v3', 'ana', 'fresh install') is not null as fresh \gset
+select alike(ops.set_rollout_percentage(10, 'ana', 'test') ->> 'note', 'the default mode is v3, so the restaurants outside the rollout run v3 too%',
+  'a percentage under the default mode v3 comes with a note');
+select ops.set_default_mode('legacy', 'ana', 'baseline') is not null as baseline \gset
+select ok(not ops.set_rollout_percentage(10, 'ana', 'test') ? 'note', 'under legacy it means what it says');
 
 -- The kill switch only lowers: v3 and shadow become legacy, off stays off.
 select ops.set_rollout_percentage(0, 'ana', 'test') is not null as pct \gset
