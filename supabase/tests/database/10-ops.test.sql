@@ -81,6 +81,8 @@ insert into public.booking_table_assignments (booking_id, restaurant_id, table_i
 select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'test' from public.bookings b where b.id = :'half';
 alter table public.bookings disable trigger touch_updated_at;
 update public.bookings set updated_at = now() - interval '1 hour' where id in (:'stuck', :'running', :'half');
+-- The running one's worker went quiet an hour ago: its lease ran out long since.
+update public.bookings set lease_expires_at = now() - interval '59 minutes' where id = :'running';
 alter table public.bookings enable trigger touch_updated_at;
 select set_eq(format($$select booking_id from ops.stuck_bookings where booking_id in (%L, %L, %L)$$, :'stuck', :'running', :'half'),
   array[:'stuck', :'running', :'half']::uuid[], 'all three show as stuck');

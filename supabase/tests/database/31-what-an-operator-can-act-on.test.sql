@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(32);
+select plan(35);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -71,6 +71,22 @@ select is((select array_agg(array[assignment_state, attempt_count::text]
 select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
 select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
 select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', null)$$, 'AS005', null, 'and the time is required');
+
+-- Every ops call on a booking leaves an event; release_stuck leaves a worker's live lease alone.
+select is((select context from public.observability_events where booking_id = :'ahead' and event_type = 'ops.cancel'),
+  '{"from_state": "created"}'::jsonb, 'a cancellation by ops is an ops.cancel event, without the operator''s words');
+select tests.create_booking(:'rid', 2, '2030-04-06 19:00+00') as again \gset
+select tests.force_state(:'again', 'manual_review', 'no_table_fits: test');
+select ops.retry_booking(:'again', 'ana') is not null as retried \gset
+select is((select context from public.observability_events where booking_id = :'again' and event_type = 'ops.retry'),
+  '{"review_reason": "no_table_fits"}'::jsonb, 'a retry is an ops.retry event with the reason it was in review for');
+select public.assignment_begin(:'again') ->> 'outcome' as began \gset
+alter table public.bookings disable trigger touch_updated_at;
+update public.bookings set updated_at = now() - interval '10 minutes' where id = :'again';
+alter table public.bookings enable trigger touch_updated_at;
+select ops.release_stuck(5, 'ana') is not null as released \gset
+select is((select array[assignment_state, (lease_token is not null)::text] from public.bookings where id = :'again'),
+  array['assignment_in_progress', 'true'], 'a booking whose worker still holds its lease is not released');
 
 -- Health raises dead messages only while an operator can still send them.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
