@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(35);
+select plan(37);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -87,6 +87,23 @@ alter table public.bookings enable trigger touch_updated_at;
 select ops.release_stuck(5, 'ana') is not null as released \gset
 select is((select array[assignment_state, (lease_token is not null)::text] from public.bookings where id = :'again'),
   array['assignment_in_progress', 'true'], 'a booking whose worker still holds its lease is not released');
+
+-- The review queue suggests what an operator can take: nothing outside service hours, and a small table that
+-- joins two large ones (20261210070000).
+select tests.create_restaurant('Bridge') as bid \gset
+select tests.add_table(:'bid', 'W1', 4) as w1 \gset
+select tests.add_table(:'bid', 'W2', 2) as w2 \gset
+select tests.add_table(:'bid', 'W3', 4) as w3 \gset
+insert into public.table_adjacency (restaurant_id, table_a, table_b)
+select :'bid', least(a, b), greatest(a, b) from (values (:'w1'::uuid, :'w2'::uuid), (:'w2', :'w3')) v(a, b);
+select tests.create_booking(:'bid', 8, '2030-04-07 19:00+00') as eight \gset
+select tests.force_state(:'eight', 'manual_review', 'no_table_fits: test');
+select is((select free_tables_that_fit from ops.manual_review_queue(:'bid') where booking_id = :'eight'),
+  '[["W1", "W2", "W3"]]'::jsonb, 'eight are offered the row of 4 + 2 + 4, the 2-top joining the others');
+select tests.create_booking(:'bid', 2, '2030-04-07 22:30+00') as late \gset
+select tests.force_state(:'late', 'manual_review', 'outside_service_hours: test');
+select is((select free_tables_that_fit from ops.manual_review_queue(:'bid') where booking_id = :'late'), '[]'::jsonb,
+  'a booking outside service hours is offered no tables, which assign_tables would refuse');
 
 -- Health raises dead messages only while an operator can still send them.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
