@@ -2,7 +2,7 @@
 # Ports and credentials mirror `supabase start` so the same URLs work in both.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 export PG_MAJOR=15
 # PG_PORT picks the stack; everything else follows from it, so a second stack is one export away
 # (`PG_PORT=58322 scripts/test`): its cluster, functions port (PG_PORT - 1, as 54322/54321) and state
@@ -32,8 +32,9 @@ log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # --help or -h as the first argument prints the calling script's header comment (its usage) and exits, before
 # the script installs, resets or starts anything.
+SCRIPT="$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")" # before the script changes directory
 usage_if_asked() {
-  case "${1:-}" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; esac
+  case "${1:-}" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$SCRIPT"; exit 0 ;; esac
 }
 
 # psql against the local database, failing on the first error.

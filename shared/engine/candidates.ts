@@ -66,15 +66,8 @@ export function connectedGroups(
   limit = Infinity,
 ): Table[][] {
   if (maxTables < 2) return [];
+  const neighbours = joinableNeighbours(tables, adjacency);
   const joinable = new Map(tables.filter((t) => t.movable).map((t) => [t.id, t]));
-  const neighbours = new Map<string, Table[]>();
-  for (const [a, b] of adjacency) {
-    const ta = joinable.get(a);
-    const tb = joinable.get(b);
-    if (!ta || !tb || ta.zoneId !== tb.zoneId || a === b) continue;
-    neighbours.set(a, [...(neighbours.get(a) ?? []), tb]);
-    neighbours.set(b, [...(neighbours.get(b) ?? []), ta]);
-  }
 
   // Grow connected groups one neighbour at a time; a seen-set keeps each group once.
   const groups: Table[][] = [];
@@ -92,9 +85,9 @@ export function connectedGroups(
           if (seen.has(key)) continue;
           seen.add(key);
           const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
-          if (everyTableNeeded(grown, seats, maxParty, neighbours) && groups.push(grown) >= limit) {
-            return groups;
-          }
+          const needed = maxParty === Infinity ||
+            smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty;
+          if (needed && groups.push(grown) >= limit) return groups;
           if (seats < maxParty) next.push(grown);
         }
       }
@@ -104,14 +97,39 @@ export function connectedGroups(
   return groups;
 }
 
-/** Whether a party of `party` needs each table of the connected group: without it, too few seats or no link. */
-function everyTableNeeded(
+/** Each movable table's neighbours it may be joined with: adjacent, movable, in its zone. */
+export function joinableNeighbours(
+  tables: readonly Table[],
+  adjacency: readonly (readonly [string, string])[],
+): Map<string, Table[]> {
+  const joinable = new Map(tables.filter((t) => t.movable).map((t) => [t.id, t]));
+  const neighbours = new Map<string, Table[]>();
+  for (const [a, b] of adjacency) {
+    const ta = joinable.get(a);
+    const tb = joinable.get(b);
+    if (!ta || !tb || ta.zoneId !== tb.zoneId || a === b) continue;
+    neighbours.set(a, [...(neighbours.get(a) ?? []), tb]);
+    neighbours.set(b, [...(neighbours.get(b) ?? []), ta]);
+  }
+  return neighbours;
+}
+
+/**
+ * The smallest party that needs every table of the connected group: without any one of them, too few seats
+ * or the rest no longer joined. A table whose removal splits the group is needed by every party; any other
+ * table t only by parties above seats − t's capacity.
+ */
+export function smallestPartyNeedingAll(
   group: readonly Table[],
   seats: number,
-  party: number,
   neighbours: ReadonlyMap<string, readonly Table[]>,
-): boolean {
-  return group.every((t) => seats - t.capacity < party || !connectedWithout(group, t, neighbours));
+): number {
+  let smallest = 1;
+  for (const t of group) {
+    const above = seats - t.capacity + 1;
+    if (above > smallest && connectedWithout(group, t, neighbours)) smallest = above;
+  }
+  return smallest;
 }
 
 function connectedWithout(

@@ -3,7 +3,7 @@
 // later; one that takes one of thirty ways for a couple costs next to nothing. (Vidotto et al.'s
 // "flexibility": prefer the assignment that keeps the most alternatives open.)
 import type { Table } from "../domain/snapshot.ts";
-import { connectedGroups } from "./candidates.ts";
+import { connectedGroups, joinableNeighbours, smallestPartyNeedingAll } from "./candidates.ts";
 
 /**
  * Most combinations counted, as the database's group search (private.group_search_limit). Floors as drawn
@@ -33,11 +33,12 @@ export class Flexibility {
     for (const t of freeTables) {
       this.add({ tableIds: [t.id], minParty: t.minPartySize, maxParty: t.maxPartySize });
     }
+    const neighbours = joinableNeighbours(freeTables, adjacency);
     for (const group of connectedGroups(freeTables, adjacency, maxTables, Infinity, GROUP_SEARCH_LIMIT)) {
       const seats = group.reduce((n, t) => n + t.capacity, 0);
-      const smallest = Math.min(...group.map((t) => t.capacity));
-      // A combination is only offered when every table is needed (see candidates.ts).
-      this.add({ tableIds: group.map((t) => t.id), minParty: seats - smallest + 1, maxParty: seats });
+      // A combination is only offered to the parties that need every table of it (see candidates.ts).
+      const minParty = smallestPartyNeedingAll(group, seats, neighbours);
+      this.add({ tableIds: group.map((t) => t.id), minParty, maxParty: seats });
     }
   }
 

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { assert, assertEquals } from "../testing/assert.ts";
 import type { Snapshot, Table } from "../domain/snapshot.ts";
 import { planAssignment } from "./planner.ts";
+import { Flexibility } from "./flexibility.ts";
 import { enumerateCandidates } from "./candidates.ts";
 import { strategyNames } from "./strategies/registry.ts";
 import { DEFAULT_WEIGHTS, scarcityFit } from "./strategies/scarcity-fit.ts";
@@ -124,6 +125,15 @@ Deno.test("a small table that joins two large ones is needed: the bridge is offe
       "T1+T3",
     ],
   );
+});
+
+Deno.test("the flexibility a bridge takes away counts every party that needs it", () => {
+  // T1 (6) – T2 (2) – T3 (6): parties of 9 to 14 need all three, the 2-top joining the others.
+  const tables = [table(1, 6), table(2, 2), table(3, 6)];
+  const adjacency = [[tables[0].id, tables[1].id], [tables[1].id, tables[2].id]] as [string, string][];
+  const flexibility = new Flexibility(tables, adjacency, 3);
+  const only = (party: number) => (p: number) => (p === party ? 1 : 0);
+  assertEquals([9, 12, 14, 15].map((p) => flexibility.loss([tables[1].id], only(p))), [1, 1, 1, 0]);
 });
 
 Deno.test("scarcity_fit keeps the only combination for a big party free when another table fits as well", () => {

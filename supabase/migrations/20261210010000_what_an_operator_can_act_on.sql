@@ -183,9 +183,10 @@ begin
     'notifications', (select pg_catalog.jsonb_build_object(
         'pending', count(*) filter (where o.status in ('pending', 'sending')),
         'dead', count(*) filter (where o.status = 'dead'),
-        'dead_resendable', count(*) filter (where o.status = 'dead' and b.start_at > p_now
-                                              and private.message_is_current(o, b)))
-        from public.notification_outbox o left join public.bookings b on b.id = o.booking_id)
+        -- Only dead rows are joined to their bookings: the outbox keeps every message ever sent.
+        'dead_resendable', (select count(*) from public.notification_outbox d join public.bookings b on b.id = d.booking_id
+                             where d.status = 'dead' and b.start_at > p_now and private.message_is_current(d, b)))
+        from public.notification_outbox o)
   ) into result;
 
   if not worker_up then problems := pg_catalog.array_append(problems, 'pg_net worker is down'); end if;

@@ -6,7 +6,7 @@
 
 -- Tables of the set held over this booking's window by a booking other than it and those given.
 create function private.busy_tables(b public.bookings, p_table_ids uuid[], p_besides uuid[])
-returns text[] language sql stable set search_path = '' as $$
+returns text[] language sql stable set search_path = '' set plan_cache_mode = force_generic_plan as $$
   select pg_catalog.array_agg(distinct t.table_number order by t.table_number)
     from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
    where a.table_id = any(p_table_ids) and a.released_at is null and a.booking_id <> b.id
