@@ -1,0 +1,46 @@
+-- Alternatives offer what accepting them seats (20261210080000): bridges, the policy's buffers, and
+-- bookings whose attempts ran out on a no-fit.
+begin;
+select plan(6);
+
+-- A 4-top, 2-top and 4-top in a row; the 2-top is taken at 19:00, so eight cannot sit then, but can at 20:45.
+select tests.create_restaurant('Bridge Alternatives') as rid \gset
+select tests.add_table(:'rid', 'W1', 4) as w1 \gset
+select tests.add_table(:'rid', 'W2', 2) as w2 \gset
+select tests.add_table(:'rid', 'W3', 4) as w3 \gset
+insert into public.table_adjacency (restaurant_id, table_a, table_b)
+select :'rid', least(a, b), greatest(a, b) from (values (:'w1'::uuid, :'w2'::uuid), (:'w2', :'w3')) v(a, b);
+select ops.assign_tables(tests.create_booking(:'rid', 2, '2030-05-13 19:00+00'), array['W2'], 'ana') ->> 'outcome' as taken \gset
+select tests.create_booking(:'rid', 8, '2030-05-13 19:30+00') as eight \gset
+select tests.force_state(:'eight', 'manual_review', 'no_table_fits: test');
+select is((select a -> 'tables' from ops.manual_review_queue(:'rid') q, jsonb_array_elements(q.alternatives) a
+            where q.booking_id = :'eight' order by (a ->> 'offset_minutes')::int limit 1),
+  '["W1", "W2", "W3"]'::jsonb, 'eight are offered the row of three once the 2-top is free');
+select is(ops.accept_alternative(:'eight',
+            (select (a ->> 'start_at')::timestamptz from ops.manual_review_queue(:'rid') q, jsonb_array_elements(q.alternatives) a
+              where q.booking_id = :'eight' order by (a ->> 'offset_minutes')::int limit 1), 'ana') ->> 'outcome',
+  'confirmed', 'and accepting it seats them');
+
+-- The policy's buffers, as accepting will apply them: a booking whose own buffer after was set to 0 is not
+-- offered a time free only without the policy's 15 minutes.
+select tests.create_restaurant('Buffers') as bid \gset
+update public.service_periods set ends_at = '24:00' where restaurant_id = :'bid';
+select tests.add_table(:'bid', 'T1', 2) as t1 \gset
+select ops.assign_tables(tests.create_booking(:'bid', 2, '2030-05-13 19:00+00'), array['T1'], 'ana') ->> 'outcome' as a \gset
+select ops.assign_tables(tests.create_booking(:'bid', 2, '2030-05-13 22:15+00'), array['T1'], 'ana') ->> 'outcome' as c \gset
+select tests.create_booking(:'bid', 2, '2030-05-13 20:30+00') as r \gset
+select tests.force_state(:'r', 'manual_review', 'no_table_fits: test');
+update public.bookings set buffer_after_minutes = 0 where id = :'r';
+select is((select q.alternatives from ops.manual_review_queue(:'bid') q where q.booking_id = :'r'), '[]'::jsonb,
+  '20:45 is not offered: with the policy''s buffer it runs into the 22:15 booking');
+select throws_ok(format($$select ops.accept_alternative(%L, '2030-05-13 20:45+00', 'ana')$$, :'r'), 'AS009', null,
+  'as accepting it would find');
+
+-- Attempts that ran out on a no-fit may still be cured by another time; on an error, not.
+select ok(private.fixable_by_time('attempts_exhausted: 4 attempts failed; last: no_table_fits: no free table'),
+  'a booking whose attempts ran out on a no-fit gets alternatives');
+select ok(not private.fixable_by_time('attempts_exhausted: 5 attempts failed; last: error: planner crashed'),
+  'one whose attempts ran out on errors does not');
+
+select * from finish();
+rollback;
