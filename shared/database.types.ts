@@ -232,7 +232,13 @@ export type Database = {
       };
       "retry_booking": { Args: { "p_actor": string; "p_booking_id": string }; Returns: Json };
       "retry_bookings": {
-        Args: { "p_actor": string; "p_reason_code": string; "p_restaurant_id"?: string; "p_since": string };
+        Args: {
+          "p_actor": string;
+          "p_limit"?: number;
+          "p_reason_code": string;
+          "p_restaurant_id"?: string;
+          "p_since": string;
+        };
         Returns: Json;
       };
       "rollout_status": { Args: Record<PropertyKey, never>; Returns: Json };

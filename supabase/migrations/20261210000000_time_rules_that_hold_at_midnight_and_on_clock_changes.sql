@@ -131,7 +131,18 @@ begin
   return coalesce(private.service_hours_problem(b), private.table_rule_violation(b, p_table_ids, p_max_tables));
 end $$;
 
--- Body as in 20261202300000, with a moved booking checked against the table rules only.
+-- Tables of the set held over this booking's window by a booking other than it and those given.
+create function private.busy_tables(b public.bookings, p_table_ids uuid[], p_besides uuid[])
+returns text[] language sql stable set search_path = '' set plan_cache_mode = force_generic_plan as $$
+  select pg_catalog.array_agg(distinct t.table_number order by t.table_number)
+    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+   where a.table_id = any(p_table_ids) and a.released_at is null and a.booking_id <> b.id
+     and a.booking_id <> all(p_besides) and a.during && private.blocked_window(b);
+$$;
+
+-- Body as in 20261202300000, with a moved booking checked against the table rules only, and its new tables
+-- checked free (a liveness review found a destination taken since the snapshot failed the insert, and the
+-- commit answered a bare conflict with no snapshot to re-plan on).
 create or replace function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer)
 returns jsonb language plpgsql set search_path = '' as $$
 declare
@@ -156,6 +167,12 @@ begin
     violation := private.table_rule_violation(o, m.to_table_ids, p_max_tables);
     if violation is not null then
       raise exception using errcode = 'AS007', message = pg_catalog.format('a proposed move breaks a rule: %s', violation);
+    end if;
+    -- Taken since the snapshot by a booking the plan does not move: a re-plan, not a failed insert.
+    if private.busy_tables(o, m.to_table_ids,
+         array(select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid))) is not null then
+      return pg_catalog.jsonb_build_object('outcome', 'conflict',
+                                           'reason', 'a table a booking would move to was taken since the snapshot');
     end if;
   end loop;
   for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid) loop

@@ -3,17 +3,14 @@
 -- the re-plan started from a floor rearranged for nothing. (A review of the engine against the commit found
 -- it.) The commit now checks the new booking's tables first, setting aside the holds of the bookings the plan
 -- moves, and answers the conflict before anything moves.
+-- A review of liveness found a stay that service hours stopped covering during the attempt (a period deleted
+-- or shortened) answered as a re-plan once, while the rules' digest moved, and then as an engine error
+-- (AS007), counted by the restaurant's breaker, though the engine cannot see service hours: it is now always
+-- a re-plan, and the next begin sends the booking to review.
 
--- Tables of the set held over this booking's window by a booking other than it and those given.
-create function private.busy_tables(b public.bookings, p_table_ids uuid[], p_besides uuid[])
-returns text[] language sql stable set search_path = '' set plan_cache_mode = force_generic_plan as $$
-  select pg_catalog.array_agg(distinct t.table_number order by t.table_number)
-    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
-   where a.table_id = any(p_table_ids) and a.released_at is null and a.booking_id <> b.id
-     and a.booking_id <> all(p_besides) and a.during && private.blocked_window(b);
-$$;
 
--- Body as in 20261203000000 (renamed in 20261209020000), with the tables checked before the moves.
+-- Body as in 20261203000000 (renamed in 20261209020000), with the tables checked before the moves (the
+-- three-argument private.busy_tables is in 20261210000000).
 create or replace function private.assignment_commit_unchecked(
   p_booking_id uuid,
   p_lease_token uuid,
@@ -53,8 +50,10 @@ begin
   settings := private.settings_for(b.restaurant_id);
   violation := private.plan_violation(b, p_table_ids, settings.max_tables_per_booking);
   if violation is not null then
-    -- Changed since the snapshot: re-plan. Unchanged: the engine broke a rule it could see (AS007).
-    if private.rules_changed_since_snapshot(b, settings) then
+    -- Changed since the snapshot: re-plan. Service hours are not in the snapshot, so a stay they no longer
+    -- cover is never the engine's fault: a re-plan, and the next begin sends it to review. Otherwise the
+    -- engine broke a rule it could see (AS007).
+    if private.rules_changed_since_snapshot(b, settings) or private.service_hours_problem(b) is not null then
       return private.rules_changed_conflict(b, settings, violation, lock_wait_ms);
     end if;
     raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);

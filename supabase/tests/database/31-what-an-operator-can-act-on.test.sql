@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(37);
+select plan(38);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -58,10 +58,12 @@ select tests.create_booking(:'rid', 2, '2030-04-04 22:00+00') as no_fit \gset
 select tests.force_state(b, 'manual_review', 'circuit_open: test') from unnest(array[:'open1', :'open2', :'open_past']::uuid[]) b;
 select tests.force_state(:'no_fit', 'manual_review', 'no_table_fits: test');
 update public.bookings set start_at = now() - interval '1 hour' where id = :'open_past';
-select is(ops.retry_bookings('circuit_open', 'ana', now() + interval '1 second'), '{"queued": 0, "busy": 0}'::jsonb,
+select is(ops.retry_bookings('circuit_open', 'ana', now() + interval '1 second'), '{"queued": 0, "busy": 0, "left": 0}'::jsonb,
   'escalated before the time given: left in review');
-select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid'), '{"queued": 2, "busy": 0}'::jsonb,
-  'the two still ahead are sent back');
+select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid', 1), '{"queued": 1, "busy": 0, "left": 1}'::jsonb,
+  'one per call when asked: the soonest goes back, one is left');
+select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid'), '{"queued": 1, "busy": 0, "left": 0}'::jsonb,
+  'the next call sends back the other one still ahead, and none is left');
 select is((select array_agg(array[assignment_state, attempt_count::text]
                            order by array_position(array[:'open1', :'open2', :'open_past', :'no_fit']::uuid[], id))
              from public.bookings

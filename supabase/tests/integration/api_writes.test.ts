@@ -227,8 +227,8 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
           p_restaurant_id: r.id,
           ...actor,
         }),
-    ) as { queued: number; busy: number };
-    assertEquals(retried, { queued: 0, busy: 0 }, "nothing of that reason waits in review here");
+    ) as { queued: number; busy: number; left: number };
+    assertEquals(retried, { queued: 0, busy: 0, left: 0 }, "nothing of that reason waits in review here");
     await call(
       "ops.assign_tables",
       () => ops.rpc("assign_tables", { p_booking_id: reviewed, p_table_numbers: ["A1"], ...actor }),
