@@ -40,8 +40,14 @@ export function logSender(write: (line: string) => void = console.log): Sender {
   };
 }
 
-/** POSTs the notification to a webhook (an e-mail service or the platform's mailer) with an Idempotency-Key. */
+/**
+ * POSTs the notification to a webhook (an e-mail service or the platform's mailer) with an Idempotency-Key.
+ * A request that fails says why (fetch keeps that in the error's cause), naming the webhook "[webhook url]":
+ * the cause quotes the address, which may carry a key, and the error is logged and kept in the outbox.
+ */
 export function webhookSender(url: string, token?: string): Sender {
+  const unquoted = (message: string) =>
+    [url, new URL(url).href].reduce((text, address) => text.replaceAll(address, "[webhook url]"), message);
   return {
     name: "webhook",
     async send(n) {
@@ -59,6 +65,9 @@ export function webhookSender(url: string, token?: string): Sender {
           booking: n.payload,
         }),
         signal: AbortSignal.timeout(10_000),
+      }).catch((error) => {
+        const why = [error, error?.cause].filter((e) => e instanceof Error).map((e) => e.message).join(": ");
+        throw new Error(`webhook request failed: ${unquoted(why || String(error))}`);
       });
       await response.body?.cancel();
       if (!response.ok) throw new Error(`webhook answered ${response.status}`);
