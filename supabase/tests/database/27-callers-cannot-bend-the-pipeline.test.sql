@@ -1,7 +1,7 @@
 -- What a caller passes can neither move the pipeline's clock nor put its words where they outlive the
 -- booking (20261209010000, 20261209020000).
 begin;
-select plan(30);
+select plan(31);
 
 select tests.create_restaurant('Clockwork') as rid \gset
 select tests.add_table(:'rid', 'C1', 4) as c1 \gset
@@ -126,6 +126,14 @@ set local role service_role;
 select id as mid, lease_token as mtoken from public.notification_claim(100, 60000) where booking_id = :'auto' \gset
 select is(public.notification_complete(:mid, :'mtoken', true), 'sent', 'service_role claims and completes a message');
 reset role;
+
+-- A booking inserted through the Data API cannot be backdated into looking stuck (20261210090000).
+set local role service_role;
+insert into public.bookings (restaurant_id, party_size, start_at, updated_at)
+values (:'rid', 2, '2030-02-05 19:00+00', now() - interval '1 hour') returning id as backdated \gset
+reset role;
+select is((select updated_at from public.bookings where id = :'backdated'), now(),
+  'its updated_at is the insert''s time, whatever the client wrote');
 
 select * from finish();
 rollback;
