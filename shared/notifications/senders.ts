@@ -47,7 +47,8 @@ export function logSender(write: (line: string) => void = console.log): Sender {
  */
 export function webhookSender(url: string, token?: string): Sender {
   const unquoted = (message: string) =>
-    [url, new URL(url).href].reduce((text, address) => text.replaceAll(address, "[webhook url]"), message);
+    [url, new URL(url).href].reduce((text, address) => text.replaceAll(address, "[webhook url]"), message)
+      .replace(/\bhttps?:\/\/[^\s)]+/g, "[webhook url]");
   return {
     name: "webhook",
     async send(n) {

@@ -2,7 +2,8 @@
 -- kill switch was pulled — every booking it touched waits in manual review with the same reason code, and
 -- ops.retry_booking sends them back one at a time. ops.retry_bookings sends back, in one call, those of one
 -- reason code escalated since a given time (of one restaurant, or all) whose stay is still ahead and whose
--- party has not arrived, soonest first, p_limit (500) per call so that one call stays one short transaction:
+-- party has not arrived, soonest first, p_limit (500, at most 1000) per call so that one call stays one short
+-- transaction holding few locks:
 -- it answers how many are left, and is called again until none are. They are due at once; the sweeper
 -- dispatches them, 100 per sweep every 5 s (and running drains take them as they go), each restaurant's
 -- max_parallel holding as always, so a restaurant's backlog is not fired at the functions in one burst.
@@ -21,8 +22,8 @@ begin
     raise exception using errcode = 'AS005',
       message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)';
   end if;
-  if p_limit is null or p_limit not between 1 and 5000 then
-    raise exception using errcode = 'AS005', message = 'p_limit must be between 1 and 5000';
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception using errcode = 'AS005', message = 'p_limit must be between 1 and 1000';
   end if;
   if p_since is null then
     raise exception using errcode = 'AS005', message = 'say since when: p_since, e.g. now() - interval ''2 hours''';
@@ -41,16 +42,15 @@ begin
             order by b.start_at
             limit p_limit
             for update of b skip locked loop
-    -- An operator acting on the booking right now keeps it. The booking's lock is let go at once (the row
-    -- lock holds it to the end): a transaction keeping thousands of advisory locks would exhaust the lock
-    -- table that every begin and commit needs.
-    if not pg_catalog.pg_try_advisory_lock(private.lock_key('booking', r.id)) then
+    -- An operator acting on the booking right now keeps it. The lock lasts to the end of the call, released
+    -- on commit or rollback alike; p_limit keeps their number well inside the lock table that every begin
+    -- and commit needs.
+    if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', r.id)) then
       busy := busy + 1;
       continue;
     end if;
     perform private.apply_assignment_transition(r.id, 'assignment_pending', r.assignment_state_version,
       'ops_retry: sent back to automatic assignment with others of ' || p_reason_code, '{}'::jsonb, p_actor);
-    perform pg_catalog.pg_advisory_unlock(private.lock_key('booking', r.id));
     queued := queued + 1;
   end loop;
   -- Left in review (beyond the limit, held by an operator, or locked by another call): call again.

@@ -20,7 +20,7 @@ begin
     'ops_retry: sent back to automatic assignment', '{}'::jsonb, p_actor);
   perform private.nudge(b.id, 'ops_retry');
   perform private.record_event('assignment.ops', 'ops.retry', 'info',
-    pg_catalog.jsonb_build_object('review_reason', pg_catalog.split_part(b.manual_review_reason, ':', 1)),
+    pg_catalog.jsonb_build_object('review_reason', private.reason_for_event(b.manual_review_reason) ->> 'reason'),
     b.restaurant_id, b.id);
   return pg_catalog.jsonb_build_object('outcome', 'queued', 'version', version);
 end $$;

@@ -1,6 +1,7 @@
 -- The manual-review queue suggests only tables an operator can take. A review of the ops calls found it
 -- listed free tables for a booking in review because its stay is outside service hours, which
--- ops.assign_tables then refused, and kept the first ten options found rather than the ten best; and a review
+-- ops.assign_tables then refused, and kept the first ten options found rather than the ten best (now the best
+-- ten of every single table and the first hundred combinations found, fewer tables first); and a review
 -- of the engine found combinations kept only while their smallest table was needed, so a small table joining
 -- two large ones (4 + 2 + 4 for eight) was never offered, by the engine or here. The engine now keeps a
 -- combination when every table is needed for seats or for the join (shared/engine/candidates.ts); the queue
@@ -25,7 +26,21 @@ returns boolean language sql stable set search_path = '' as $$
             select count(*) from reach) = pg_catalog.cardinality(p_table_ids) - 1);
 $$;
 
--- Body as in 20261202200000, with the suggested tables above.
+-- Whether another start time may cure a review's reason: the reasons private.fixable_by_time names (nothing
+-- fits, the search could not tell, outside service hours), as themselves or as the last failure of attempts
+-- that ran out — which legacy's no-fits always are. The queue shows those bookings alternatives too; the
+-- escalation event keeps fixable_by_time's narrower rule, since it searches under the restaurant lock when
+-- attempts run out (20261207010000), and legacy's events keep the first implementation's keys.
+create function private.time_may_cure(p_reason text)
+returns boolean language sql immutable set search_path = '' as $$
+  select private.fixable_by_time(p_reason)
+      or (pg_catalog.split_part(p_reason, ':', 1) = 'attempts_exhausted'
+          and private.fixable_by_time(pg_catalog.substr(p_reason, pg_catalog.strpos(p_reason, '; last: ') + 8))
+          and pg_catalog.strpos(p_reason, '; last: ') > 0);
+$$;
+
+-- Body as in 20261202200000, with the suggested tables above, and alternatives wherever time may cure.
+
 create or replace function ops.manual_review_queue(p_restaurant_id uuid default null)
 returns table (booking_id uuid, reference text, restaurant text, party_size integer, starts_local text,
                reason_code text, reason text, waiting_since timestamptz, free_tables_that_fit jsonb,
@@ -39,7 +54,8 @@ language sql stable security definer set search_path = '' as $$
          -- Tables an operator can take with ops.assign_tables now: none while the stay is outside service hours
          -- (assign_tables would refuse them); else free single tables that seat the party, least waste first,
          -- then free combinations the rules allow (private.table_groups) in which every table is needed —
-         -- without any one of them too few seats, or the rest no longer joined — fewer tables first; ten at most.
+         -- without any one of them too few seats, or the rest no longer joined; of these the first hundred
+         -- found (fewer tables first) are ranked. Ten at most, least waste first.
          case when private.service_hours_problem(b) is not null then '[]'::jsonb else coalesce((
            select pg_catalog.jsonb_agg(o.option order by o.rank, o.option)
              from ((select pg_catalog.jsonb_build_array(t.table_number) as option, t.capacity - b.party_size as rank
@@ -56,7 +72,7 @@ language sql stable security definer set search_path = '' as $$
                      where g.seats >= b.party_size
                        and private.every_table_needed(b.restaurant_id, g.table_ids, g.seats, b.party_size)
                        and private.busy_tables(b, g.table_ids) is null
-                     limit 10)
+                     limit 100)
                    order by 2 limit 10) o), '[]'::jsonb) end,
          x.alternatives,
          case when x.alternatives is null then null
@@ -69,7 +85,7 @@ language sql stable security definer set search_path = '' as $$
                              '; ' order by o)
                       from pg_catalog.jsonb_array_elements(x.alternatives) with ordinality e(a, o)) end
     from public.bookings b join public.restaurants r on r.id = b.restaurant_id,
-         lateral (select case when private.fixable_by_time(b.manual_review_reason)
+         lateral (select case when private.time_may_cure(b.manual_review_reason)
                               then private.seating_alternatives(b) end as alternatives) x
    where b.assignment_state = 'manual_review' and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
    order by b.start_at;

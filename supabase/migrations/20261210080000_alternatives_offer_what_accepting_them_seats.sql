@@ -6,8 +6,7 @@
 --     the turn policy puts the policy's buffers back (private.reapply_turn_policy), so an alternative free
 --     only without the stored buffers was refused as taken, and one needing larger buffers was confirmed with
 --     smaller ones. The moved booking the search tries now carries the policy's buffers, as accepting will;
---   * a booking escalated after its attempts ran out (attempts_exhausted: …; last: no_table_fits: …), which
---     legacy always does, got no alternatives: only the first code was read. The last one counts too.
+--   (A booking whose attempts ran out on a no-fit gets its alternatives in the queue, 20261210070000.)
 
 -- Body as in 20261204010000, with combinations kept when every table is needed for seats or for the join.
 create or replace function private.seating_options(b public.bookings)
@@ -49,18 +48,6 @@ begin
   return private.apply_turn_policy(b, false);
 end $$;
 
--- Whether another start time may cure the reason: nothing fits (or the search could not tell), or the stay
--- is outside service hours — as the reason itself, or as the last failure of attempts that ran out.
-create or replace function private.fixable_by_time(p_reason text)
-returns boolean language plpgsql immutable set search_path = '' as $$
-declare
-  code text := pg_catalog.split_part(p_reason, ':', 1);
-begin
-  if code = 'attempts_exhausted' and pg_catalog.strpos(p_reason, '; last: ') > 0 then
-    code := pg_catalog.split_part(pg_catalog.substr(p_reason, pg_catalog.strpos(p_reason, '; last: ') + 8), ':', 1);
-  end if;
-  return code in ('no_table_fits', 'exact_search_budget_exhausted', 'outside_service_hours');
-end $$;
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

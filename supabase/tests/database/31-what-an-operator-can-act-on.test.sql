@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(38);
+select plan(39);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -82,6 +82,11 @@ select tests.force_state(:'again', 'manual_review', 'no_table_fits: test');
 select ops.retry_booking(:'again', 'ana') is not null as retried \gset
 select is((select context from public.observability_events where booking_id = :'again' and event_type = 'ops.retry'),
   '{"review_reason": "no_table_fits"}'::jsonb, 'a retry is an ops.retry event with the reason it was in review for');
+select tests.create_booking(:'rid', 2, '2030-04-06 20:00+00') as noted \gset
+select tests.force_state(:'noted', 'manual_review', 'call Maria Garcia back about the terrace');
+select ops.retry_booking(:'noted', 'ana') is not null as retried_noted \gset
+select is((select context from public.observability_events where booking_id = :'noted' and event_type = 'ops.retry'),
+  '{"review_reason": "free_text"}'::jsonb, 'an operator''s own words for the review stay out of the event');
 select public.assignment_begin(:'again') ->> 'outcome' as began \gset
 alter table public.bookings disable trigger touch_updated_at;
 update public.bookings set updated_at = now() - interval '10 minutes' where id = :'again';

@@ -36,11 +36,15 @@ select is((select q.alternatives from ops.manual_review_queue(:'bid') q where q.
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-05-13 20:45+00', 'ana')$$, :'r'), 'AS009', null,
   'as accepting it would find');
 
--- Attempts that ran out on a no-fit may still be cured by another time; on an error, not.
-select ok(private.fixable_by_time('attempts_exhausted: 4 attempts failed; last: no_table_fits: no free table'),
-  'a booking whose attempts ran out on a no-fit gets alternatives');
-select ok(not private.fixable_by_time('attempts_exhausted: 5 attempts failed; last: error: planner crashed'),
-  'one whose attempts ran out on errors does not');
+-- Attempts that ran out on a no-fit may still be cured by another time: the queue offers alternatives (the
+-- escalation, under the restaurant lock, does not search for them); attempts that ran out on errors, not.
+select tests.create_booking(:'bid', 2, '2030-05-14 20:30+00') as exhausted \gset
+select tests.force_state(:'exhausted', 'manual_review', 'attempts_exhausted: 4 attempts failed; last: no_table_fits: none free');
+select ok((select jsonb_array_length(q.alternatives) > 0 from ops.manual_review_queue(:'bid') q where q.booking_id = :'exhausted'),
+  'a booking whose attempts ran out on a no-fit is offered alternatives in the queue');
+select ok(not private.time_may_cure('attempts_exhausted: 5 attempts failed; last: error: planner crashed')
+          and not private.fixable_by_time('attempts_exhausted: 4 attempts failed; last: no_table_fits: none free'),
+  'not one whose attempts ran out on errors, and the escalation itself does not search');
 
 select * from finish();
 rollback;
