@@ -145,6 +145,17 @@ Deno.test("a lost race re-plans on the fresh snapshot, and gives up as a conflic
   assertEquals(outcome, { outcome: "retry", delayMs: 1500, reason: calls.fail[0].reason });
 });
 
+Deno.test("in shadow mode an attempt that ends in lost races still hands over its comparison", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ({ ...ready(), mode: "shadow" }),
+    commit: () => conflict([1]),
+    fail: (args) => retry(args.reason),
+  });
+  await processBooking(store, BOOKING, "test", options({ maxReplans: 0 }));
+  assertEquals(calls.fail[0]?.kind, "conflict");
+  assertEquals(calls.fail[0]?.shadow?.experiment, "v3", "the comparison goes with the conflict");
+});
+
 Deno.test("a race lost once is won on the re-plan", async () => {
   const { store, calls } = fakeStore({
     begin: () => ready(),

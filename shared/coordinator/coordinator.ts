@@ -81,6 +81,9 @@ export async function processBooking(
   const { mode } = begun;
   const primaryStrategy = mode === "v3" ? options.strategy : LEGACY_STRATEGY;
   // From here on this attempt holds the lease: whatever goes wrong ends it through `fail`, in this request.
+  // The shadow comparison of the latest plan goes with however the attempt ends, so a rollout's evidence does
+  // not lose the attempts that ended in lost races or errors.
+  let shadow: ShadowComparison | undefined;
   try {
     let snapshot = parseSnapshot(begun.snapshot);
     for (let replans = 0;; replans++) {
@@ -112,7 +115,6 @@ export async function processBooking(
       const exactDetails = exact
         ? { exact: { verdict: exact.verdict, movable: exact.movable, proven: exact.proven, ms: exact.ms } }
         : {};
-      let shadow: ShadowComparison | undefined;
       if (mode === "shadow") {
         const aa = begun.shadow_candidate === "aa";
         const candidate = aa ? LEGACY_STRATEGY : options.strategy;
@@ -186,6 +188,7 @@ export async function processBooking(
               })`,
             durationMs: elapsed(),
             details: { replans },
+            shadow,
           }),
         );
       }
@@ -230,6 +233,7 @@ export async function processBooking(
         reason: scrubAndCut(message, 400),
         durationMs: elapsed(),
         details: {},
+        shadow,
       }),
     );
   }
