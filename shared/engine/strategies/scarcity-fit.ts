@@ -9,7 +9,7 @@
 //     the tables small parties needed ran out first, and lost covers on every tuning day's mix, group-heavy
 //     ones included.
 // Ties go to the tighter fit in time (back-to-back with the neighbouring bookings), then to table order.
-import type { Snapshot, Table } from "../../domain/snapshot.ts";
+import type { Snapshot } from "../../domain/snapshot.ts";
 import { Flexibility } from "../flexibility.ts";
 import { byScoreThenKey, type RankedCandidate, type Strategy } from "./strategy.ts";
 
@@ -45,17 +45,6 @@ export const DEFAULT_WEIGHTS: ScarcityWeights = {
 export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "scarcity_fit"): Strategy {
   const share = (party: number) => weights.partyMix[Math.min(party, weights.partyMix.length - 1)];
   const mix = weights.weighBy === "covers" ? (party: number) => share(party) * party : share;
-  // Re-optimisation's search ranks again and again over the same free tables: count their arrangements once.
-  let last: { free: readonly Table[]; snapshot: Snapshot; flexibility: Flexibility } | undefined;
-  const flexibilityOf = (snapshot: Snapshot, free: readonly Table[]) => {
-    const same = last && last.snapshot.adjacency === snapshot.adjacency &&
-      last.snapshot.maxTables === snapshot.maxTables && last.free.length === free.length &&
-      last.free.every((t, i) => t === free[i]);
-    if (!same) {
-      last = { free, snapshot, flexibility: new Flexibility(free, snapshot.adjacency, snapshot.maxTables) };
-    }
-    return last!.flexibility;
-  };
   return {
     name,
     description:
@@ -64,7 +53,7 @@ export function scarcityFit(weights: ScarcityWeights = DEFAULT_WEIGHTS, name = "
       const stay = (snapshot.windowEnd - snapshot.windowStart) / MIN;
       // Without a turn-time policy, this booking's own stay stands in for the shortest one.
       const usefulGap = weights.usefulGap * (snapshot.minStayMinutes ?? stay);
-      const flexibility = flexibilityOf(snapshot, free);
+      const flexibility = new Flexibility(free, snapshot.adjacency, snapshot.maxTables);
       const gaps = new Gaps(snapshot);
       return candidates.map((candidate): RankedCandidate => {
         let dead = 0;

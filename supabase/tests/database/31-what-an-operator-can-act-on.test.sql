@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(39);
+select plan(40);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -11,16 +11,22 @@ select tests.add_table(:'rid', 'R2', 4) as r2 \gset
 -- A party that has arrived, or whose booking is over, keeps its tables and hears nothing more.
 select tests.create_booking(:'rid', 2, '2030-04-01 19:00+00') as seated \gset
 select ops.assign_tables(:'seated', array['R1'], 'ana') ->> 'outcome' as confirmed \gset
+set local role service_role;
 update public.bookings set status = 'checked_in' where id = :'seated';
+reset role;
 select throws_like(format($$select ops.assign_tables(%L, array['R2'], 'ana')$$, :'seated'),
   '%is checked-in: a party that has arrived or whose booking is over keeps its tables%',
   'a checked-in party is not moved to other tables');
 select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
   'nor cancelled');
+set local role service_role;
 update public.bookings set status = 'completed' where id = :'seated';
+reset role;
 select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
   'a completed booking is not cancelled');
+set local role service_role;
 update public.bookings set status = 'no_show' where id = :'seated';
+reset role;
 select throws_ok(format($$select ops.cancel_booking(%L, 'typo', 'ana')$$, :'seated'), 'AS001', null,
   'nor a no-show');
 select is((select array[status, assignment_state] from public.bookings where id = :'seated'), array['no_show', 'confirmed'],
@@ -73,6 +79,8 @@ select is((select array_agg(array[assignment_state, attempt_count::text]
 select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
 select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
 select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', null)$$, 'AS005', null, 'and the time is required');
+select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', now(), null, 0)$$, 'AS005',
+  'p_limit must be between 1 and 1000', 'and a batch of at least one, at most 1000');
 
 -- Every ops call on a booking leaves an event; release_stuck leaves a worker's live lease alone.
 select is((select context from public.observability_events where booking_id = :'ahead' and event_type = 'ops.cancel'),
