@@ -165,6 +165,20 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Waits for the sweeper's first run since Postgres last started. Debian's pg_cron 1.4 starts the sweeper job
+ * on the minute, so for up to a minute after a crash nothing sweeps: a test that crashes Postgres waits for it,
+ * so that the next test does not meet a database nobody sweeps (a booking left to the sweeper would wait).
+ */
+export async function waitForSweeperAfterRestart(sql: postgres.Sql): Promise<void> {
+  await waitFor("the sweeper to run again after the restart", async () => {
+    const [row] = await sql`
+      select 1 from cron.job_run_details d join cron.job j on j.jobid = d.jobid
+       where j.jobname = 'assignment-sweeper' and d.start_time >= pg_postmaster_start_time()`;
+    return row ? true : undefined;
+  }, 90_000);
+}
+
 const TERMINAL = ["confirmed", "manual_review", "cancelled"];
 
 /**

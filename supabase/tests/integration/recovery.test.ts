@@ -11,6 +11,7 @@ import {
   someDay,
   STACK_DIR,
   waitFor,
+  waitForSweeperAfterRestart,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
 
@@ -127,6 +128,7 @@ Deno.test("the pg_net worker delivers again after Postgres crashes under load, w
         return n === after.length ? n : undefined;
       }, 30_000);
       assertEquals(delivered, 5, "every request queued after the crashes was delivered and recorded");
+      await waitForSweeperAfterRestart(sql);
       assertEquals(
         [0, 1, 2, 3, 4].map((i) => target.hits(`/after-crash/${i}`)),
         [1, 1, 1, 1, 1],
