@@ -1,6 +1,11 @@
 begin;
 -- One snapshot for the whole file, so sweeper runs pg_cron records meanwhile cannot change what health sees.
 set transaction isolation level repeatable read;
+-- The file empties the tables below for a clean health report. On a database other tests filled, the pipeline
+-- may still be writing them (a guest message retried, a sweep): an update committed after this snapshot to a
+-- row the file deletes would end it in a serialization failure. LOCK takes no snapshot, so holding the tables
+-- first, in the order the pipeline takes them, keeps writers out until the file rolls back.
+lock table public.bookings, public.notification_outbox, net._http_response, private.circuit_breakers in exclusive mode;
 select plan(60);
 
 select tests.create_restaurant() as rid \gset
