@@ -105,7 +105,7 @@ function decide(highs: Highs, program: IntegerProgram, timeLimitMs: number): Dec
   });
   try {
     model.options.set({ output_flag: false, time_limit: timeLimitMs / 1000, random_seed: 1 });
-    model.run();
+    runPresolvedOrNot(model, timeLimitMs, true);
     const code = model.getModelStatus();
     if (code === highs.constants.modelStatus.infeasible) return "infeasible";
     const found = model.info.get("primal_solution_status") === highs.constants.solutionStatus.feasible;
@@ -147,12 +147,11 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
       // The objective counts moves, a whole number: a gap below one move is optimal.
       mip_abs_gap: 0.999,
       random_seed: 1,
-      // Presolve finds little to remove in a full room's 0-1 models and costs time it cannot spare: without
-      // it, more of the 60-table room's hardest calls were settled within their budget. In small rooms'
-      // models it settled more calls within the budget (its symmetry detection among them).
-      presolve: columns <= PRESOLVE_MAX_COLUMNS ? "on" : "off",
     });
-    model.run();
+    // Presolve finds little to remove in a full room's 0-1 models and costs time it cannot spare: without
+    // it, more of the 60-table room's hardest calls were settled within their budget. In small rooms'
+    // models it settled more calls within the budget (its symmetry detection among them).
+    runPresolvedOrNot(model, timeLimitMs, columns <= PRESOLVE_MAX_COLUMNS);
     const code = model.getModelStatus();
     if (code === highs.constants.modelStatus.infeasible) return { status: "infeasible" };
     if (model.info.get("primal_solution_status") !== highs.constants.solutionStatus.feasible) {
@@ -167,5 +166,28 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
     return { status: code === highs.constants.modelStatus.optimal ? "optimal" : "feasible", choice };
   } finally {
     model.dispose();
+  }
+}
+
+type HighsModel = ReturnType<Highs["createModel"]>;
+
+/**
+ * Run the model, presolved if asked. HiGHS 1.15.3's presolve fails outright ("run failed with HiGHS status
+ * -1") on some small 0-1 models that solve without it (a five-table room with three bookings, found by the
+ * fallback's property test): such a failure says nothing about the room, so the same model is run again
+ * unpresolved in the time left, rather than leaving the booking undecided.
+ */
+function runPresolvedOrNot(model: HighsModel, timeLimitMs: number, presolve: boolean) {
+  const started = performance.now();
+  model.options.set({ presolve: presolve ? "on" : "off" });
+  if (!presolve) return model.run();
+  try {
+    model.run();
+  } catch (error) {
+    if (error instanceof WebAssembly.RuntimeError) throw error;
+    const left = timeLimitMs - (performance.now() - started);
+    if (left <= 0) throw error;
+    model.options.set({ presolve: "off", time_limit: left / 1000 });
+    model.run();
   }
 }
