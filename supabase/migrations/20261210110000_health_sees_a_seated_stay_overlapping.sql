@@ -1,0 +1,141 @@
+-- Health sees a seated party's stay overlapping the next booking. A platform's change that lengthens a
+-- checked-in party's stay holds its tables for the longer stay where they are free; where the next booking
+-- already holds one (20261210040000), the party keeps the hold it had and a booking.seated_stay_overlaps event
+-- is recorded — a warning nothing looked at again: ops.health stayed ok while the next party was due at a
+-- table still taken. Now health counts those stays while the overlap lasts and calls it a problem, with the
+-- action that clears it.
+
+-- Body as in 20261210010000, with seated_stays_overlapping and its problem.
+create or replace function ops.health(p_now timestamptz default now())
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  worker_up boolean := true;
+  job record;
+  sweeper record;
+  sweeper_age numeric;
+  dispatch_configured boolean;
+  result jsonb;
+  problems text[] := '{}'::text[];
+begin
+  begin
+    perform net.check_worker_is_up();
+  exception when others then
+    worker_up := false;
+  end;
+  select j.jobid, j.schedule, j.active into job from cron.job j where j.jobname = 'assignment-sweeper';
+  select d.status, d.start_time into sweeper
+    from cron.job_run_details d where d.jobid = job.jobid and d.start_time <= p_now
+   order by d.start_time desc limit 1;
+  sweeper_age := round(extract(epoch from p_now - sweeper.start_time));
+  select count(*) = 2 into dispatch_configured from vault.decrypted_secrets
+   where name in ('assignment_functions_url', 'assignment_pipeline_secret');
+
+  select pg_catalog.jsonb_build_object(
+    'checked_at', p_now,
+    'mode', (select pg_catalog.jsonb_build_object('default', s.default_mode, 'rollout_percentage', s.rollout_percentage,
+                                                  'kill_switch', s.kill_switch, 'shadow_candidate', s.shadow_candidate)
+               from private.rollout_settings s),
+    'queue_depth', (select count(*) from public.bookings
+                     where private.is_queued(assignment_state)),
+    'due_now', (select count(*) from public.bookings
+                 where private.is_queued(assignment_state)
+                   and next_attempt_at <= p_now),
+    'oldest_due_seconds', (select round(extract(epoch from p_now - min(next_attempt_at)))
+                             from public.bookings
+                            where private.is_queued(assignment_state)
+                              and next_attempt_at <= p_now),
+    'in_progress', (select count(*) from public.bookings where assignment_state = 'assignment_in_progress'),
+    'in_progress_by_restaurant', coalesce((select pg_catalog.jsonb_object_agg(restaurant_id, n) from (
+        select restaurant_id, count(*) as n from public.bookings
+         where assignment_state = 'assignment_in_progress' group by restaurant_id) x), '{}'::jsonb),
+    'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
+    -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
+    'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
+        'bookings', count(*) filter (where assignment_state <> 'cancelled'),
+        'manual_review', count(*) filter (where assignment_state = 'manual_review'))
+        from public.bookings where created_at > p_now - interval '1 hour'),
+    'stuck', (select count(*) from ops.stuck_bookings),
+    -- Seated parties whose longer stay could not be held: found from the event each such change records,
+    -- and counted while the overlap lasts (moving the next booking, or the party leaving, clears it).
+    'seated_stays_overlapping', (select count(*) from public.bookings s
+        where s.id in (select e.booking_id from public.observability_events e
+                        where e.source = 'assignment.ops' and e.event_type = 'booking.seated_stay_overlaps'
+                          and e.created_at > p_now - interval '1 day')
+          and s.status = 'checked_in' and s.end_at > p_now
+          and exists (select 1 from public.booking_table_assignments mine
+                        join public.booking_table_assignments other
+                          on other.table_id = mine.table_id and other.released_at is null
+                         and other.booking_id <> s.id and other.during && private.blocked_window(s)
+                       where mine.booking_id = s.id and mine.released_at is null)),
+    'open_breakers', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'restaurant_id', c.restaurant_id, 'state', c.state, 'since', c.opened_at, 'failures', c.consecutive_failures))
+        from private.circuit_breakers c where c.state <> 'closed'), '[]'::jsonb),
+    'dispatch', pg_catalog.jsonb_build_object(
+      'configured', dispatch_configured,
+      'pg_net_worker_up', worker_up,
+      'queued_requests', (select count(*) from net.http_request_queue),
+      'failed_last_15_min', (select count(*) from net._http_response
+                              where created > p_now - interval '15 minutes'
+                                and (status_code is null or status_code >= 500)),
+      'refused_last_15_min', (select count(*) from net._http_response
+                               where created > p_now - interval '15 minutes' and status_code in (401, 403, 404)),
+      'last_response_at', (select max(created) from net._http_response)),
+    'sweeper', pg_catalog.jsonb_build_object(
+      'scheduled', job.jobid is not null, 'active', coalesce(job.active, false), 'schedule', job.schedule,
+      'last_status', sweeper.status, 'last_start', sweeper.start_time, 'seconds_since_last_start', sweeper_age,
+      'alive', coalesce(job.active, false) and sweeper_age <= 120 and sweeper.status is distinct from 'failed'),
+    'notifications', (select pg_catalog.jsonb_build_object(
+        'pending', count(*) filter (where o.status in ('pending', 'sending')),
+        'dead', count(*) filter (where o.status = 'dead'),
+        -- Only dead rows are joined to their bookings: the outbox keeps every message ever sent.
+        'dead_resendable', (select count(*) from public.notification_outbox d join public.bookings b on b.id = d.booking_id
+                             where d.status = 'dead' and b.start_at > p_now and private.message_is_current(d, b)))
+        from public.notification_outbox o)
+  ) into result;
+
+  if not worker_up then problems := pg_catalog.array_append(problems, 'pg_net worker is down'); end if;
+  if not dispatch_configured then problems := pg_catalog.array_append(problems, 'dispatch URL/secret missing from Vault'); end if;
+  if (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET');
+  end if;
+  if job.jobid is null or not job.active then
+    problems := pg_catalog.array_append(problems, 'sweeper is not scheduled (cron job assignment-sweeper missing or inactive)');
+  elsif sweeper.start_time is null then
+    problems := pg_catalog.array_append(problems, 'sweeper has never run');
+  elsif sweeper_age > 120 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format('sweeper has not started for %s s', sweeper_age));
+  elsif sweeper.status = 'failed' then
+    problems := pg_catalog.array_append(problems, 'sweeper''s last run failed (see cron.job_run_details)');
+  end if;
+  if (result ->> 'stuck')::int > 0 then problems := pg_catalog.array_append(problems, 'stuck bookings'); end if;
+  if (result ->> 'seated_stays_overlapping')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'a seated party''s longer stay overlaps the next booking on its tables: give that booking other tables (ops.assign_tables)');
+  end if;
+  if pg_catalog.jsonb_array_length(result -> 'open_breakers') > 0 then problems := pg_catalog.array_append(problems, 'open circuit breakers'); end if;
+  if exists (select 1 from private.circuit_breakers c where c.state = 'open' and c.opened_at < p_now - interval '5 minutes') then
+    problems := pg_catalog.array_append(problems,
+      'a circuit breaker has been open for more than 5 minutes (the rollout plan''s rollback trigger)');
+  end if;
+  -- Judged once the hour holds enough bookings for a share to mean something.
+  if (result -> 'manual_review_last_hour' ->> 'bookings')::int >= 20
+     and (result -> 'manual_review_last_hour' ->> 'manual_review')::int * 10
+         > (result -> 'manual_review_last_hour' ->> 'bookings')::int then
+    problems := pg_catalog.array_append(problems,
+      'manual review above 10 % of the last hour''s bookings (the rollout plan''s rollback trigger)');
+  end if;
+  if coalesce((result ->> 'oldest_due_seconds')::int, 0) > 120 then problems := pg_catalog.array_append(problems, 'queue is falling behind'); end if;
+  if (result -> 'notifications' ->> 'dead_resendable')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dead notifications about bookings still ahead: once the sender works, ops.resend_dead_messages queues them again');
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'status', case when not worker_up or not dispatch_configured
+                        or (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then 'down'
+                   when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
+    'problems', pg_catalog.to_jsonb(problems)) || result;
+end $$;
+
+comment on function ops.health(timestamptz) is
+  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), seated parties whose longer stay overlaps the next booking on their tables (seated_stays_overlapping: a problem until that booking is moved or the party leaves), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), notification backlog (dead: every dead message; dead_resendable: those about bookings still ahead that ops.resend_dead_messages would queue, the only ones that degrade health), and the rollout plan''s rollback triggers: a breaker open over 5 minutes, manual review above 10 % of the last hour''s bookings (judged from 20 bookings). p_now is for tests.';
