@@ -44,6 +44,7 @@ export interface PolicyResult extends Omit<DayMetrics, "violations"> {
   /** Exact-fallback time for requests re-optimisation could not seat, ms, and its verdicts. */
   readonly exact?: Timing;
   readonly exactVerdicts?: PolicyRun["exactVerdicts"];
+  readonly exactSolverErrors?: number;
 }
 
 export interface CellResult {
@@ -147,6 +148,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       reoptimize: timing(run.reoptimizeMs),
       exact: timing(run.exactMs ?? []),
       exactVerdicts: run.exactVerdicts,
+      exactSolverErrors: run.exactSolverErrors,
     };
     samples[name] = {
       decision: [...run.decisionMs],

@@ -20,6 +20,8 @@ export interface PolicyRun {
   /** Exact-fallback time for the requests re-optimisation could not seat, ms, and its verdicts. */
   readonly exactMs?: readonly number[];
   readonly exactVerdicts?: Readonly<Record<ExactOutcome["verdict"], number>>;
+  /** Exact-fallback calls left undecided because HiGHS failed (counted among budget_exhausted): must be none. */
+  readonly exactSolverErrors?: number;
 }
 
 /** `onNoFit` sees each request the strategy refuses, with the floor as it was at that moment. */
@@ -88,6 +90,7 @@ export async function replayExact(
   const reoptimizeMs: number[] = [];
   const exactMs: number[] = [];
   const exactVerdicts = { plan: 0, none: 0, budget_exhausted: 0 };
+  let exactSolverErrors = 0;
   const byId = new Map(day.requests.map((a) => [a.id, a]));
   let moves = 0;
   let lockedMoves = 0;
@@ -106,6 +109,12 @@ export async function replayExact(
       });
       exactMs.push(performance.now() - exactStarted);
       exactVerdicts[exact.verdict]++;
+      if (exact.solverError !== undefined) {
+        exactSolverErrors++;
+        console.error(
+          `the exact fallback's solver failed (${day.layout.id} ${day.mix} ρ=${day.load} seed ${day.seed}, request ${r.id}): ${exact.solverError}`,
+        );
+      }
       result = { ...exact, explored: result.explored };
     }
     if (result.plan.decision !== "assign") {
@@ -116,5 +125,14 @@ export async function replayExact(
     seated.seatWithMoves(r, result.plan.tableIds, result.moves);
     moves += result.moves.length;
   }
-  return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves, exactMs, exactVerdicts };
+  return {
+    tables: seated.result(),
+    decisionMs,
+    reoptimizeMs,
+    moves,
+    lockedMoves,
+    exactMs,
+    exactVerdicts,
+    exactSolverErrors,
+  };
 }

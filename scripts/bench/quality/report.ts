@@ -445,13 +445,14 @@ export function markdown(
       "tables",
       "calls",
       "plan / none / budget",
+      "solver failed",
       "p50 ms",
       "p95 ms",
       "max ms",
       "moves / accepted",
       "HiGHS memory (max)",
     ],
-    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+    ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
   );
   for (const layout of layouts) {
     const cs = cells.filter((c) => c.spec.layout === layout);
@@ -464,6 +465,7 @@ export function markdown(
       cs[0].tables,
       times.length,
       `${verdict("plan")} / ${verdict("none")} / ${verdict("budget_exhausted")}`,
+      sum(cs.map((c) => c.policies[DEFAULT_EXACT].exactSolverErrors ?? 0)),
       f(percentile(times, 50), 1),
       f(percentile(times, 95), 1),
       times.length ? f(Math.max(...times), 1) : "–",
@@ -481,7 +483,8 @@ export function markdown(
     `decoding; loading HiGHS is once per worker (${
       loadsMs.length ? `${f(Math.min(...loadsMs), 0)}–${f(Math.max(...loadsMs), 0)} ms here` : "not measured"
     }), as once per function instance. "budget": the solver ran out of its time budget (or memory) before`,
-    "deciding, and the request was refused.",
+    'deciding, and the request was refused; "solver failed": those of them HiGHS failed on (an error, not the',
+    "time), which must be none.",
   );
 
   lines.push("", "## Yardsticks (HiGHS)", "");

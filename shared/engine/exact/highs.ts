@@ -169,24 +169,33 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
   }
 }
 
-type HighsModel = ReturnType<Highs["createModel"]>;
+type HighsModel = Pick<
+  ReturnType<Highs["createModel"]>,
+  "options" | "run" | "getRunTime" | "zeroAllClocks" | "clearSolver"
+>;
 
 /**
  * Run the model, presolved if asked. HiGHS 1.15.3's presolve fails outright ("run failed with HiGHS status
  * -1") on some small 0-1 models that solve without it (a five-table room with three bookings, found by the
  * fallback's property test): such a failure says nothing about the room, so the same model is run again
- * unpresolved in the time left, rather than leaving the booking undecided.
+ * unpresolved in the time left, rather than leaving the booking undecided. Only the solve's own failure is
+ * retried; a lifecycle or validation error, or an aborted module (a RuntimeError), is not.
  */
-function runPresolvedOrNot(model: HighsModel, timeLimitMs: number, presolve: boolean) {
-  const started = performance.now();
+export function runPresolvedOrNot(model: HighsModel, timeLimitMs: number, presolve: boolean): void {
   model.options.set({ presolve: presolve ? "on" : "off" });
-  if (!presolve) return model.run();
+  if (!presolve) {
+    model.run();
+    return;
+  }
   try {
     model.run();
   } catch (error) {
-    if (error instanceof WebAssembly.RuntimeError) throw error;
-    const left = timeLimitMs - (performance.now() - started);
+    if ((error as { operation?: unknown }).operation !== "run") throw error;
+    // HiGHS's time limit counts every run of the model: the retry gets what the first one left, afresh.
+    const left = timeLimitMs - model.getRunTime() * 1000;
     if (left <= 0) throw error;
+    model.zeroAllClocks();
+    model.clearSolver();
     model.options.set({ presolve: "off", time_limit: left / 1000 });
     model.run();
   }
