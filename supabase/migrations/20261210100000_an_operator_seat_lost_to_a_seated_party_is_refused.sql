@@ -5,8 +5,8 @@
 -- writer follows). When that extension commits between the check and the seat, the seat's insert met the
 -- exclusion constraint and the operator saw a bare 23P01 instead of AS009 ("already taken"). Nothing was
 -- double-booked, and nothing is now: the refusal is the same, with a reason an operator can act on.
--- The coordinator's seats keep handling that conflict themselves (a commit conflict, re-planned), and enter no
--- sub-transaction for it here.
+-- The coordinator's seats keep handling that conflict themselves (assignment_commit answers "conflict" and the
+-- booking is retried), and enter no sub-transaction for it here.
 
 -- The booking's hold on its tables for its blocked window (the insert seat_and_confirm made inline;
 -- PL/pgSQL, so its plan is kept per connection).

@@ -56,11 +56,12 @@ begin
         from public.bookings where created_at > p_now - interval '1 hour'),
     'stuck', (select count(*) from ops.stuck_bookings),
     -- Seated parties whose longer stay could not be held: found from the event each such change records,
-    -- and counted while the overlap lasts (moving the next booking, or the party leaving, clears it).
+    -- and counted while the overlap lasts: moving the next booking, the party leaving, or the stay's end
+    -- clears it.
     'seated_stays_overlapping', (select count(*) from public.bookings s
         where s.id in (select e.booking_id from public.observability_events e
                         where e.source = 'assignment.ops' and e.event_type = 'booking.seated_stay_overlaps'
-                          and e.created_at > p_now - interval '1 day')
+                          and e.created_at > p_now - interval '1 day' and e.created_at <= p_now)
           and s.status = 'checked_in' and s.end_at > p_now
           and exists (select 1 from public.booking_table_assignments mine
                         join public.booking_table_assignments other
