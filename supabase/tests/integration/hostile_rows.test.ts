@@ -4,7 +4,8 @@
 // that looks like personal data, and writes to the pipeline's own bookkeeping. Interleaved with them: changes,
 // cancellations, lost dispatches (nothing sent) and extra sweeps besides pg_cron's. After each run, with the
 // stack's own sweeper and coordinator doing their work: no sweep raised, every booking the database accepted is confirmed, in manual
-// review with a reason, or cancelled, no table is double-booked, and no guest's data is stored anywhere else.
+// review with a reason, or cancelled, no table is double-booked, every hold of a booking not yet arrived covers
+// exactly its stay, and no guest's data is stored anywhere else.
 import fc from "fast-check";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { connect, localDataApi, waitForTerminal } from "../../../shared/testing/stack.ts";
@@ -92,6 +93,11 @@ const step: fc.Arbitrary<Step> = fc.oneof(
         startAt.map((d) => ({ start_at: d.toISOString() })),
         fc.integer({ min: -10, max: 200 }).map((buffer_after_minutes) => ({ buffer_after_minutes })),
         hostileText.map((notes) => ({ notes })),
+        // A visit recorded, undone or corrected, with the time changed alongside now and then.
+        fc.record({
+          status: fc.constantFrom("checked_in", "completed", "no_show", "confirmed", "pending"),
+          start_at: fc.option(startAt.map((d) => d.toISOString()), { nil: undefined }),
+        }),
         fc.constantFrom(
           { next_attempt_at: "infinity" },
           { lease_expires_at: "infinity" },
@@ -232,6 +238,12 @@ Deno.test("no row a client can write stalls the pipeline, and every booking ends
           join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
          where a.restaurant_id = ${restaurant.id} and a.released_at is null and b.released_at is null`;
         assertEquals(overlaps, 0, "no table is double-booked");
+        // The constraint keeps holds apart; this keeps each hold where its booking is.
+        const [{ astray }] = await sql`
+        select count(*)::int as astray from public.booking_table_assignments a join public.bookings b on b.id = a.booking_id
+         where a.restaurant_id = ${restaurant.id} and a.released_at is null and b.status in ('pending', 'confirmed')
+           and a.during <> private.blocked_window(b)`;
+        assertEquals(astray, 0, "every hold of a booking not yet arrived covers exactly its stay");
 
         const [{ leaked }] = await sql`
         with docs as (
