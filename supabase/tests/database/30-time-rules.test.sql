@@ -51,7 +51,11 @@ select tests.create_booking(:'sid', 2, '2030-01-07 21:00+00') as late_couple \gs
 select (public.assignment_begin(:'late_couple')) ->> 'lease_token' as lease \gset
 select is(public.assignment_commit(:'late_couple', :'lease', array[:'s4']::uuid[], 'first_fit') ->> 'outcome', 'confirmed',
   'a couple holds the 4-top until 22:30');
+-- Closing moved to 22:00 without its triggers: a couple left confirmed past closing, as one confirmed before
+-- 20261210140000 (which now re-plans such a booking when the hours change) may be.
+set local session_replication_role = replica;
 update public.service_periods set ends_at = '22:00' where restaurant_id = :'sid';
+set local session_replication_role = origin;
 select tests.create_booking(:'sid', 4, '2030-01-07 20:30+00') as four \gset
 select public.assignment_begin(:'four') as began \gset
 select is(public.assignment_commit(:'four', ((:'began'::jsonb) ->> 'lease_token')::uuid, array[:'s4']::uuid[], 'optimal_fit', 1,
