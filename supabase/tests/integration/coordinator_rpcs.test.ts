@@ -456,6 +456,97 @@ withDispatchPaused(
   },
 );
 
+withDispatchPaused(
+  "a commit that loses its table to a seated party's longer stay re-plans on a fresh snapshot",
+  async () => {
+    // The stay change is held by the platform's UPDATE without the restaurant lock, so the commit's check
+    // passes and its insert waits on the platform's transaction, then meets the exclusion constraint.
+    const r = await createRestaurant(sql, {
+      tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 2 }],
+    });
+    const day = someDay();
+    const [seated, next] = (await sql<{ id: string }[]>`
+      insert into public.bookings (restaurant_id, party_size, start_at)
+      values (${r.id}, 2, ${day}::date + time '18:00'), (${r.id}, 2, ${day}::date + time '20:00')
+      returning id`).map((x) => x.id);
+    const store = postgresStore(DB_URL, { max: 1 });
+    const platform = connect(1);
+    try {
+      const tableId = async (number: string) =>
+        (await sql`select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = ${number}`)[
+          0
+        ]
+          .id as string;
+      const [t1, t2] = [await tableId("T1"), await tableId("T2")];
+      const seatedBegun = await store.begin({ bookingId: seated, trigger: "test" });
+      assert(seatedBegun.outcome === "ready");
+      assertEquals(
+        (await store.commit({
+          bookingId: seated,
+          leaseToken: seatedBegun.lease_token,
+          tableIds: [t1],
+          strategy: "optimal_fit",
+          durationMs: 1,
+          metadata: {},
+        })).outcome,
+        "confirmed",
+      );
+      await sql`update public.bookings set status = 'checked_in' where id = ${seated}`;
+
+      const nextBegun = await store.begin({ bookingId: next, trigger: "test" });
+      assert(nextBegun.outcome === "ready");
+      let committing: Promise<unknown> = Promise.resolve();
+      await platform.begin(async (tx) => {
+        await tx`set local role service_role`;
+        await tx`update public.bookings set end_at = ${day}::date + time '21:30' where id = ${seated}`;
+        committing = store.commit({
+          bookingId: next,
+          leaseToken: nextBegun.lease_token,
+          tableIds: [t1],
+          strategy: "optimal_fit",
+          durationMs: 1,
+          metadata: {},
+        });
+        await waitFor("the commit to wait on the platform's transaction", async () => {
+          const [{ waiting }] = await sql`
+            select count(*)::int as waiting from pg_stat_activity
+             where wait_event_type = 'Lock' and query like '%assignment_commit%'`;
+          return waiting > 0 || undefined;
+        });
+      });
+      const lost = await committing as { outcome: string; busy_tables?: string[]; snapshot?: unknown };
+      assertEquals(lost.outcome, "conflict", "a lost race, not an error");
+      assertEquals(lost.busy_tables, ["T1"], "naming the table the seated party kept");
+      const snapshot = snapshotSchema.parse(lost.snapshot);
+      assert(
+        snapshot.busy.some((h) => h.tableId === t1),
+        "with a fresh snapshot that shows the table taken, to plan again on",
+      );
+      const [held] = await sql`
+        select assignment_state, lease_token from public.bookings where id = ${next}`;
+      assertEquals(
+        held.assignment_state,
+        "assignment_in_progress",
+        "the booking keeps its lease to plan again",
+      );
+      assertEquals(
+        (await store.commit({
+          bookingId: next,
+          leaseToken: nextBegun.lease_token,
+          tableIds: [t2],
+          strategy: "optimal_fit",
+          durationMs: 1,
+          metadata: {},
+        })).outcome,
+        "confirmed",
+        "and the re-plan commits",
+      );
+    } finally {
+      await Promise.all([store.close(), platform.end()]);
+    }
+  },
+);
+
 Deno.test("closing", async () => {
   const [{ configured }] = await sql`
     select count(*)::int as configured from vault.decrypted_secrets where name = 'assignment_functions_url'`;

@@ -1,0 +1,137 @@
+-- A commit that lost its tables to a seated party re-plans, and one whose moves would not make room undoes
+-- them. Two reviews of assignment_commit found:
+--   * its exclusion_violation handler, "unreachable while every writer takes the restaurant lock", is
+--     reachable since a checked-in party's longer stay is held without that lock (20261210040000): the commit
+--     answered a bare conflict with no snapshot, so the coordinator gave the attempt up as a conflict and the
+--     booking waited for a retry instead of being planned again at once;
+--   * after moves were made, a new booking's table still taken (a plan moving a booking onto the tables it
+--     seats the new one on) answered conflict and committed the moves without seating the new booking. The
+--     engine never proposes that; it is now refused as the plan's error (AS007), and the moves are undone.
+
+-- Body as in 20261210030000, with both.
+create or replace function private.assignment_commit_unchecked(
+  p_booking_id uuid,
+  p_lease_token uuid,
+  p_table_ids uuid[],
+  p_strategy text,
+  p_duration_ms integer default null,
+  p_metadata jsonb default '{}'::jsonb,
+  p_shadow jsonb default null,
+  p_moves jsonb default null,
+  p_now timestamptz default now()
+) returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  settings private.pipeline_settings;
+  violation text;
+  busy text[];
+  lock_wait_ms numeric;
+  moved jsonb;
+  move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
+  restaurant uuid;
+begin
+  if p_booking_id is null or p_lease_token is null or p_strategy is null then
+    raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
+  end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale. The
+  -- restaurant lock comes before any booking row (the lock order above), including the rows of bookings
+  -- that re-optimisation moves.
+  lock_wait_ms := private.lock_restaurant(restaurant);
+  b := private.leased_booking(p_booking_id, p_lease_token);
+  if b.id is null then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  settings := private.settings_for(b.restaurant_id);
+  violation := private.plan_violation(b, p_table_ids, settings.max_tables_per_booking);
+  if violation is not null then
+    -- Changed since the snapshot: re-plan. Service hours are not in the snapshot, so a stay they no longer
+    -- cover is never the engine's fault: a re-plan, and the next begin sends it to review. Otherwise the
+    -- engine broke a rule it could see (AS007).
+    if private.rules_changed_since_snapshot(b, settings) or private.service_hours_problem(b) is not null then
+      return private.rules_changed_conflict(b, settings, violation, lock_wait_ms);
+    end if;
+    raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
+  end if;
+
+  if move_count > 0 then
+    if not settings.reoptimize then
+      raise exception using errcode = 'AS005', message = 'moves are only allowed where re-optimisation is on';
+    end if;
+    -- Taken since the snapshot by a booking the plan does not move: a lost race, found before anything moves.
+    busy := private.busy_tables(b, p_table_ids,
+      array(select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid)));
+    if busy is null then
+      begin
+        moved := private.apply_moves(b, p_moves, settings.max_tables_per_booking);
+      exception when sqlstate 'AS007' then
+        -- A move that breaks a rule only because a table was taken out of service (or the like) since.
+        if private.rules_changed_since_snapshot(b, settings) then
+          return private.rules_changed_conflict(b, settings, 'move_breaks_a_rule: ' || sqlerrm, lock_wait_ms);
+        end if;
+        raise;
+      end;
+      if moved is not null then
+        return moved || pg_catalog.jsonb_build_object('snapshot', private.replan_snapshot(b, settings));
+      end if;
+      -- The moves are made: a table of the new booking still taken now is one the plan moved a booking onto,
+      -- which the engine never proposes. Refused, so that the moves are undone with everything else.
+      busy := private.busy_tables(b, p_table_ids);
+      if busy is not null then
+        raise exception using errcode = 'AS007',
+          message = pg_catalog.format('the plan moves a booking onto a table it seats the new booking on: %s',
+                                      pg_catalog.array_to_string(busy, ', '));
+      end if;
+    end if;
+  end if;
+  busy := coalesce(busy, private.busy_tables(b, p_table_ids));
+  if busy is not null then
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.commit_conflict', 'info',
+      pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
+                                    'lock_wait_ms', lock_wait_ms),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
+                                         'snapshot', private.replan_snapshot(b, settings));
+  end if;
+
+  perform private.seat_and_confirm(b, p_table_ids, 'auto', 'coordinator:' || p_strategy, p_strategy, null,
+    pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids),
+                                  'moved_bookings', move_count),
+    pg_catalog.jsonb_build_object('strategy', p_strategy), 'coordinator');
+  perform private.record_attempt(b, 'success', null, p_strategy, p_duration_ms, p_metadata);
+  perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
+  perform private.record_shadow(b, p_shadow);
+  if private.legacy_path(b.assignment_mode) then
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'info',
+      private.legacy_attempt_context(b, true), b.restaurant_id, b.id);
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.confirmed', 'info',
+      private.legacy_confirmed_context(b, p_strategy, p_duration_ms, lock_wait_ms), b.restaurant_id, b.id);
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.summary', 'info',
+      private.legacy_summary_context('succeeded', b.attempt_count, p_duration_ms), b.restaurant_id, b.id);
+  else
+    perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
+      pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
+                                    'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms,
+                                    'moved_bookings', move_count)
+        || coalesce(p_metadata, '{}'::jsonb),
+      b.restaurant_id, b.id);
+    -- The success metric the rollout plan's dashboards count (event_type LIKE '%success%').
+    perform private.record_event('assignment.coordinator', 'assignment.success', 'info',
+      pg_catalog.jsonb_build_object('strategy', p_strategy, 'duration_ms', p_duration_ms), b.restaurant_id, b.id);
+  end if;
+  return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'version', b.assignment_state_version + 2,
+                                       'lock_wait_ms', lock_wait_ms);
+exception when exclusion_violation then
+  -- A checked-in party's longer stay took a table after the check (its trigger holds tables without the
+  -- restaurant lock, 20261210040000): a lost race, re-planned like one on a fresh snapshot. Everything this
+  -- call wrote is undone; the lease stays.
+  return pg_catalog.jsonb_build_object('outcome', 'conflict',
+    'busy_tables', pg_catalog.to_jsonb(private.busy_tables(b, p_table_ids)),
+    'snapshot', private.replan_snapshot(b, settings));
+end $$;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;
