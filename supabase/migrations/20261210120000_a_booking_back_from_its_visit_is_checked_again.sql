@@ -14,7 +14,8 @@
 -- the guest is told only once it is confirmed again. And the state of a booking whose party has arrived or
 -- finished changes only by cancelling it (as cancel_booking does).
 
--- Whether the booking's tables hold exactly its stay (with buffers) and obey every rule for it.
+-- Whether the booking's tables hold exactly its stay (with buffers) and obey every rule for it but the
+-- combination limit (lowering that setting is meant for new bookings).
 create function private.holds_its_stay(b public.bookings)
 returns boolean language plpgsql stable set search_path = '' as $$
 declare
@@ -24,7 +25,7 @@ begin
   select pg_catalog.array_agg(a.table_id), bool_and(a.during = private.blocked_window(b)) into ids, same_window
     from public.booking_table_assignments a where a.booking_id = b.id and a.released_at is null;
   return ids is not null and same_window
-         and private.plan_violation(b, ids, (private.settings_for(b.restaurant_id)).max_tables_per_booking) is null;
+         and private.plan_violation(b, ids, pg_catalog.cardinality(ids)) is null;
 end $$;
 
 -- Body as in 20261210040000, with a booking back from checked_in, completed or no_show checked again.
@@ -56,9 +57,13 @@ begin
     end if;
     return null;
   end if;
-  -- Back from its visit with its stay ahead: what it holds must still be its stay under the rules. (A stay
-  -- already over can seat no one else; its tables are left as they are.)
-  if not changed and (pg_catalog.upper(private.blocked_window(new)) <= pg_catalog.now() or private.holds_its_stay(new)) then
+  -- Back from its visit: what it holds must still be its stay under the rules. A booking with nothing ahead
+  -- (its stay and every hold over) can seat no one else and is left as it is.
+  if not changed and (private.holds_its_stay(new)
+                      or (pg_catalog.upper(private.blocked_window(new)) <= pg_catalog.now()
+                          and not exists (select 1 from public.booking_table_assignments a
+                                           where a.booking_id = new.id and a.released_at is null
+                                             and pg_catalog.upper(a.during) > pg_catalog.now()))) then
     return null;
   end if;
   perform private.apply_assignment_transition(new.id, 'assignment_pending', new.assignment_state_version,
@@ -122,7 +127,8 @@ begin
       message = pg_catalog.format('a booking becomes %s only together with its tables', p_to_state),
       hint = 'Use ops.assign_tables(booking_id, array[''T1''], actor), which writes the tables and confirms the booking.';
   end if;
-  select assignment_state, status into from_state, guest_status from public.bookings where id = p_booking_id;
+  -- Locked, so a check-in committing meanwhile is seen (the transition locks the row anyway).
+  select assignment_state, status into from_state, guest_status from public.bookings where id = p_booking_id for update;
   if guest_status in ('checked_in', 'completed', 'no_show') and p_to_state <> 'cancelled' then
     raise exception using errcode = 'AS001',
       message = pg_catalog.format('booking %s is %s: the tables of a party that has arrived or finished are not re-planned',

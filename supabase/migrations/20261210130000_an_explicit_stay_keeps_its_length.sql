@@ -4,7 +4,9 @@
 -- for a party already seated, its tables released for the rest of its evening (an attacker's review found it;
 -- the tables were then free to the pipeline while the party sat at them).
 -- An end is taken as derived when it is what the turn policy gives the booking as it was; any other end was
--- given, and its length is kept (shifted with the start). A change that names end_at is taken as it is.
+-- given, and its length is kept (shifted with the start). A change that sets a new end is taken as it is.
+-- (Judged against the policy of the day: after the restaurant changes its dining times, an end derived from
+-- the old ones reads as given and keeps its length, the safe side for a stay already promised.)
 
 -- Body as in 20261201101600 (security definer since 20261202000000), keeping an explicit stay's length.
 create or replace function private.reapply_turn_policy()

@@ -4,9 +4,10 @@
 --     reachable since a checked-in party's longer stay is held without that lock (20261210040000): the commit
 --     answered a bare conflict with no snapshot, so the coordinator gave the attempt up as a conflict and the
 --     booking waited for a retry instead of being planned again at once;
---   * after moves were made, a new booking's table still taken (a plan moving a booking onto the tables it
---     seats the new one on) answered conflict and committed the moves without seating the new booking. The
---     engine never proposes that; it is now refused as the plan's error (AS007), and the moves are undone.
+--   * after moves were made, a new booking's table still taken answered conflict and committed the moves
+--     without seating the new booking. Taken by a seated party's longer stay meanwhile, it is a lost race,
+--     now answered with the moves undone; taken by a booking the plan moved (which the engine never
+--     proposes), it is refused as the plan's error (AS007), the moves undone with it.
 
 -- Body as in 20261210030000, with both.
 create or replace function private.assignment_commit_unchecked(
@@ -77,8 +78,13 @@ begin
       if moved is not null then
         return moved || pg_catalog.jsonb_build_object('snapshot', private.replan_snapshot(b, settings));
       end if;
-      -- The moves are made: a table of the new booking still taken now is one the plan moved a booking onto,
-      -- which the engine never proposes. Refused, so that the moves are undone with everything else.
+      -- The moves are made. A table of the new booking still taken now is one a seated party's longer stay
+      -- took meanwhile (a lost race: the handler below answers it, undoing the moves), or one the plan moved
+      -- a booking onto, which the engine never proposes: refused, so that the moves are undone with the rest.
+      if private.busy_tables(b, p_table_ids,
+           array(select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid))) is not null then
+        raise exception using errcode = 'exclusion_violation';
+      end if;
       busy := private.busy_tables(b, p_table_ids);
       if busy is not null then
         raise exception using errcode = 'AS007',
@@ -128,9 +134,13 @@ exception when exclusion_violation then
   -- A checked-in party's longer stay took a table after the check (its trigger holds tables without the
   -- restaurant lock, 20261210040000): a lost race, re-planned like one on a fresh snapshot. Everything this
   -- call wrote is undone; the lease stays.
-  return pg_catalog.jsonb_build_object('outcome', 'conflict',
-    'busy_tables', pg_catalog.to_jsonb(private.busy_tables(b, p_table_ids)),
-    'snapshot', private.replan_snapshot(b, settings));
+  busy := private.busy_tables(b, p_table_ids);
+  perform private.record_pipeline_event(b.assignment_mode, 'coordinator.commit_conflict', 'info',
+    pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
+                                  'lock_wait_ms', lock_wait_ms),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
+                                       'snapshot', private.replan_snapshot(b, settings));
 end $$;
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).

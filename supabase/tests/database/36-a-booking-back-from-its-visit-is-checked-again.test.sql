@@ -3,7 +3,7 @@
 -- cancelling (20261210120000). The platform's writes go through the Data API, so they run here as
 -- service_role.
 begin;
-select plan(17);
+select plan(19);
 
 select tests.create_restaurant('Back again') as rid \gset
 select tests.add_table(:'rid', 'B1', 4) as b1 \gset
@@ -14,6 +14,9 @@ create function pg_temp.holds_off_their_stay(p_restaurant uuid) returns integer 
   select count(*)::int from public.booking_table_assignments a join public.bookings b on b.id = a.booking_id
    where a.restaurant_id = p_restaurant and a.released_at is null and b.status in ('pending', 'confirmed')
      and a.during <> private.blocked_window(b);
+$$;
+create function pg_temp.state_of(p_booking uuid) returns text language sql as $$
+  select assignment_state from public.bookings where id = p_booking;
 $$;
 create function pg_temp.pending_messages(p_booking uuid) returns integer language sql as $$
   select count(*)::int from public.notification_outbox where booking_id = p_booking and status = 'pending';
@@ -41,6 +44,17 @@ select ok((select reason from public.booking_assignment_state_history where book
 select tests.create_booking(:'rid', 2, '2030-08-06 18:00+00') as other \gset
 select is(ops.assign_tables(:'other', array['B1'], 'ana') ->> 'outcome', 'confirmed', 'another party takes the table at the new time');
 select is(pg_temp.holds_off_their_stay(:'rid'), 0, 'and every hold covers its booking''s stay');
+
+-- 1b. Moved into the past while a no-show: its holds ahead are not left to it when it is confirmed again.
+select tests.create_booking(:'rid', 2, '2030-08-05 21:00+00') as backdated \gset
+select ops.assign_tables(:'backdated', array['B2'], 'ana') ->> 'outcome' as confirmed \gset
+set local role service_role;
+update public.bookings set status = 'no_show', start_at = now() - interval '1 day' where id = :'backdated';
+update public.bookings set status = 'confirmed' where id = :'backdated';
+reset role;
+select is(pg_temp.state_of(:'backdated'), 'assignment_pending', 'a stay moved into the past does not keep holds ahead');
+select is((select count(*)::int from public.booking_table_assignments where booking_id = :'backdated' and released_at is null), 0,
+  'they are released');
 
 -- 2. A check-in undone with nothing changed: the booking keeps its tables, and the guest hears nothing.
 select tests.create_booking(:'rid', 2, '2030-08-07 18:00+00') as undone \gset
