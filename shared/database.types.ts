@@ -198,6 +198,7 @@ export type Database = {
           "alternatives_note": string;
           "booking_id": string;
           "free_tables_that_fit": Json;
+          "guest_was_told": string;
           "party_size": number;
           "reason": string;
           "reason_code": string;
