@@ -86,8 +86,8 @@ create trigger reassign_changed_booking
   execute function private.reassign_changed_booking();
 
 -- Body as in 20261202100000, telling the guest what a booking back from its visit is now: the trigger before
--- this one (reassign_changed_booking) may have sent it to be planned again. Other status changes are told as
--- they come, without reading the row again.
+-- this one (reassign_changed_booking) may have sent it to be planned again, and of a visit already over there
+-- is nothing to tell. Other status changes are told as they come, without reading the row again.
 create or replace function private.tell_guest_of_status()
 returns trigger language plpgsql security definer set search_path = '' as $$
 declare
@@ -95,7 +95,8 @@ declare
 begin
   if old.status in ('checked_in', 'completed', 'no_show') then
     select * into b from public.bookings where id = new.id;
-    if b.status not in ('confirmed', 'cancelled') then
+    -- Planned again: told once settled. A visit already over: nothing left to tell the guest of.
+    if b.status not in ('confirmed', 'cancelled') or (b.status = 'confirmed' and b.end_at <= pg_catalog.now()) then
       return null;
     end if;
   end if;

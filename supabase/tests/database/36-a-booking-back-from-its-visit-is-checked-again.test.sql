@@ -3,7 +3,7 @@
 -- cancelling (20261210120000). The platform's writes go through the Data API, so they run here as
 -- service_role.
 begin;
-select plan(19);
+select plan(21);
 
 select tests.create_restaurant('Back again') as rid \gset
 select tests.add_table(:'rid', 'B1', 4) as b1 \gset
@@ -55,6 +55,23 @@ reset role;
 select is(pg_temp.state_of(:'backdated'), 'assignment_pending', 'a stay moved into the past does not keep holds ahead');
 select is((select count(*)::int from public.booking_table_assignments where booking_id = :'backdated' and released_at is null), 0,
   'they are released');
+
+-- 1c. A visit over, marked completed and then confirmed again (a correction): it keeps what it held, and the
+-- guest, whose confirmation never went out, is not sent one for a visit already over.
+select tests.create_booking(:'rid', 2, '2030-08-05 12:00+00') as over \gset
+select ops.assign_tables(:'over', array['B2'], 'ana') ->> 'outcome' as confirmed \gset
+update public.notification_outbox set status = 'dead' where booking_id = :'over';
+set local role service_role;
+update public.bookings set status = 'completed', start_at = now() - interval '6 hours' where id = :'over';
+reset role;
+-- Its hold where its stay now is, as one made for that day would be.
+update public.booking_table_assignments a set during = private.blocked_window(b)
+  from public.bookings b where b.id = a.booking_id and a.booking_id = :'over' and a.released_at is null;
+set local role service_role;
+update public.bookings set status = 'confirmed' where id = :'over';
+reset role;
+select is(pg_temp.state_of(:'over'), 'confirmed', 'a visit over, confirmed again, keeps what it held');
+select is(pg_temp.pending_messages(:'over'), 0, 'and no message is queued about a visit already over');
 
 -- 2. A check-in undone with nothing changed: the booking keeps its tables, and the guest hears nothing.
 select tests.create_booking(:'rid', 2, '2030-08-07 18:00+00') as undone \gset
