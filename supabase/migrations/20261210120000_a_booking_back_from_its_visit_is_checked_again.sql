@@ -57,13 +57,13 @@ begin
     end if;
     return null;
   end if;
-  -- Back from its visit: what it holds must still be its stay under the rules. A booking with nothing ahead
-  -- (its stay and every hold over) can seat no one else and is left as it is.
+  -- Back from its visit: what it holds must still be its stay under the rules. A visit already over with no
+  -- hold starting later can seat no one else and is left as it is.
   if not changed and (private.holds_its_stay(new)
-                      or (pg_catalog.upper(private.blocked_window(new)) <= pg_catalog.now()
+                      or (new.end_at <= pg_catalog.now()
                           and not exists (select 1 from public.booking_table_assignments a
                                            where a.booking_id = new.id and a.released_at is null
-                                             and pg_catalog.upper(a.during) > pg_catalog.now()))) then
+                                             and pg_catalog.lower(a.during) > pg_catalog.now()))) then
     return null;
   end if;
   perform private.apply_assignment_transition(new.id, 'assignment_pending', new.assignment_state_version,
@@ -95,8 +95,8 @@ declare
 begin
   if old.status in ('checked_in', 'completed', 'no_show') then
     select * into b from public.bookings where id = new.id;
-    -- Planned again: told once settled. A visit already over: nothing left to tell the guest of.
-    if b.status not in ('confirmed', 'cancelled') or (b.status = 'confirmed' and b.end_at <= pg_catalog.now()) then
+    -- Planned again: told once settled. A visit already over, kept or cancelled: nothing to tell the guest of.
+    if b.status not in ('confirmed', 'cancelled') or b.end_at <= pg_catalog.now() then
       return null;
     end if;
   end if;
