@@ -1,0 +1,50 @@
+// A floor-plan change against the running stack: the platform takes a table out of service through the Data
+// API, and with nothing else done the sweeper's re-check sends the confirmed booking on it back to be planned,
+// and the real coordinator seats it at the table still in service, with the reason in its history.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  activeTables,
+  connect,
+  createRestaurant,
+  localDataApi,
+  someDay,
+  waitFor,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
+
+const sql = connect(2);
+
+Deno.test("a table taken out of service: the sweeper's re-check moves its confirmed booking to another table", async () => {
+  const { platform } = await localDataApi();
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "F1", capacity: 2 }, { number: "F2", capacity: 2 }],
+  });
+  const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [booking], 30_000)).get(booking), "confirmed");
+  const [first] = await activeTables(sql, booking);
+
+  const { error } = await platform.from("restaurant_tables").update({ out_of_service: true })
+    .eq("restaurant_id", r.id).eq("table_number", first);
+  assertEquals(error, null, "the platform takes the table out of service");
+
+  // The re-check waits for the floor plan to be left alone for 10 s, then runs within a sweep (every 5 s).
+  const moved = await waitFor("the booking to be seated at the other table", async () => {
+    const [b] = await sql`select assignment_state from public.bookings where id = ${booking}`;
+    if (b.assignment_state !== "confirmed") return undefined;
+    const tables = await activeTables(sql, booking);
+    return tables[0] !== first ? tables : undefined;
+  }, 60_000);
+  assertEquals(moved, [first === "F1" ? "F2" : "F1"], "seated at the table still in service");
+  const reasons = await sql<{ reason: string }[]>`
+    select reason from public.booking_assignment_state_history where booking_id = ${booking} and to_state = 'assignment_pending'`;
+  assert(
+    reasons.some((h) => h.reason.startsWith("rule_changed: the floor plan changed")),
+    `the history says why: ${JSON.stringify(reasons)}`,
+  );
+  const [{ marks }] = await sql`
+    select count(*)::int as marks from private.floor_plan_rechecks where restaurant_id = ${r.id}`;
+  assertEquals(marks, 0, "and the restaurant is no longer waiting for a re-check");
+});
+
+// Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
+globalThis.addEventListener("unload", () => void sql.end());
