@@ -35,10 +35,10 @@ Deno.test("a table taken out of service: the sweeper's re-check moves its confir
     return tables[0] !== first ? tables : undefined;
   }, 60_000);
   assertEquals(moved, [first === "F1" ? "F2" : "F1"], "seated at the table still in service");
-  const reasons = await sql<{ reason: string }[]>`
+  const reasons = await sql<{ reason: string | null }[]>`
     select reason from public.booking_assignment_state_history where booking_id = ${booking} and to_state = 'assignment_pending'`;
   assert(
-    reasons.some((h) => h.reason.startsWith("rule_changed: the floor plan changed")),
+    reasons.some((h) => h.reason?.startsWith("rule_changed: the floor plan changed")),
     `the history says why: ${JSON.stringify(reasons)}`,
   );
   const [{ marks }] = await sql`

@@ -13,6 +13,7 @@ import {
   type SinkLine,
   sinkLines,
   waitFor,
+  withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
@@ -128,59 +129,61 @@ Deno.test("the guest's last message always matches the booking, no message is de
   );
 });
 
-Deno.test("a cancellation while a dispatcher is claiming the confirmation is still told to the guest", async () => {
-  const r = await createRestaurant(sql, { tables: [{ number: "C1", capacity: 4 }] });
-  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators confirm by hand')`;
-  const id = await r.insertBooking(2, "2031-05-06T19:00:00Z");
-  await sql`select ops.assign_tables(${id}, array['C1'], 'race test')`;
-  // A dispatcher's claim of the confirmation, not yet committed, on a connection of its own. (Other
-  // bookings' messages it claims too are handed back before it commits.)
-  const dispatcher = connect(1);
-  const guest = connect(1);
-  let claimed = () => {};
-  const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
-  let commit = () => {};
-  const committed = new Promise<void>((resolve) => (commit = resolve));
-  const claiming = dispatcher.begin(async (tx) => {
-    const rows = await tx<{ id: number; booking_id: string }[]>`
+Deno.test("a cancellation while a dispatcher is claiming the confirmation is still told to the guest", () =>
+  // Dispatch paused: a live coordinator confirming some other booking delivers every due message, this
+  // test's confirmation among them, before the test's own claim.
+  withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "C1", capacity: 4 }] });
+    await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators confirm by hand')`;
+    const id = await r.insertBooking(2, "2031-05-06T19:00:00Z");
+    await sql`select ops.assign_tables(${id}, array['C1'], 'race test')`;
+    // A dispatcher's claim of the confirmation, not yet committed, on a connection of its own. (Other
+    // bookings' messages it claims too are handed back before it commits.)
+    const dispatcher = connect(1);
+    const guest = connect(1);
+    let claimed = () => {};
+    const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
+    let commit = () => {};
+    const committed = new Promise<void>((resolve) => (commit = resolve));
+    const claiming = dispatcher.begin(async (tx) => {
+      const rows = await tx<{ id: number; booking_id: string }[]>`
       select id, booking_id from public.notification_claim(500, 60000)`;
-    const others = rows.filter((m) => m.booking_id !== id).map((m) => m.id);
-    await tx`update public.notification_outbox
+      const others = rows.filter((m) => m.booking_id !== id).map((m) => m.id);
+      await tx`update public.notification_outbox
                 set status = 'pending', lease_token = null, lease_expires_at = null, attempts = attempts - 1
               where id = any(${others}::bigint[])`;
-    assertEquals(rows.filter((m) => m.booking_id === id).length, 1, "the confirmation is being claimed");
-    claimed();
-    await committed;
-  });
-  try {
-    await Promise.race([isClaimed, claiming]);
-    // The guest cancels meanwhile; their cancellation waits for the claim, then sees the confirmation going out.
-    const [{ pid }] = await guest<{ pid: number }[]>`select pg_backend_pid() as pid`;
-    const cancelling = guest`select public.cancel_booking(${id}, 'guest called', 'race test')`.execute();
-    cancelling.catch(() => {}); // awaited below; a failure must not surface as unhandled before then
-    // Commit the claim only once the cancellation is seen blocked on it (in any case, so a failure here
-    // cannot hang the test).
+      assertEquals(rows.filter((m) => m.booking_id === id).length, 1, "the confirmation is being claimed");
+      claimed();
+      await committed;
+    });
     try {
-      await waitFor("the cancellation to wait for the claim's lock", async () => {
-        const [row] = await sql`
+      await Promise.race([isClaimed, claiming]);
+      // The guest cancels meanwhile; their cancellation waits for the claim, then sees the confirmation going out.
+      const [{ pid }] = await guest<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      const cancelling = guest`select public.cancel_booking(${id}, 'guest called', 'race test')`.execute();
+      cancelling.catch(() => {}); // awaited below; a failure must not surface as unhandled before then
+      // Commit the claim only once the cancellation is seen blocked on it (in any case, so a failure here
+      // cannot hang the test).
+      try {
+        await waitFor("the cancellation to wait for the claim's lock", async () => {
+          const [row] = await sql`
           select 1 from pg_stat_activity where pid = ${pid} and wait_event_type = 'Lock'`;
-        return row ? true : undefined;
-      });
+          return row ? true : undefined;
+        });
+      } finally {
+        commit();
+      }
+      await claiming;
+      await cancelling;
+      const messages = await sql<{ kind: string; status: string }[]>`
+      select kind, status from public.notification_outbox where booking_id = ${id} order by seq`;
+      assertEquals(messages.map((m) => `${m.kind} ${m.status}`), [
+        "booking_confirmed sending",
+        "booking_cancelled pending",
+      ], "the confirmation goes out, and the cancellation after it");
     } finally {
       commit();
+      await claiming.catch(() => {});
+      await Promise.all([dispatcher.end(), guest.end()]);
     }
-    await claiming;
-    await cancelling;
-    const messages = await sql<{ kind: string; status: string }[]>`
-      select kind, status from public.notification_outbox where booking_id = ${id} order by seq`;
-    assertEquals(messages.map((m) => `${m.kind} ${m.status}`), [
-      "booking_confirmed sending",
-      "booking_cancelled pending",
-    ], "the confirmation goes out, and the cancellation after it");
-  } finally {
-    commit();
-    await claiming.catch(() => {});
-    await Promise.all([dispatcher.end(), guest.end()]);
-    await sql.end();
-  }
-});
+  }).finally(() => sql.end()));
