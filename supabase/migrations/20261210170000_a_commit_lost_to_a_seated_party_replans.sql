@@ -8,6 +8,33 @@
 --     without seating the new booking. Taken by a seated party's longer stay meanwhile, it is a lost race,
 --     now answered with the moves undone; taken by a booking the plan moved (which the engine never
 --     proposes), it is refused as the plan's error (AS007), the moves undone with it.
+-- A security review of the RPCs a Data API client can call added: the commit's metadata was merged last into
+-- the coordinator.confirmed event, so a caller could overwrite what the commit measured (attempts,
+-- duration_ms, strategy) and store its own words there; a strategy was any text, a negative duration or moves
+-- that are not a list failed with raw errors. Now the metadata keeps only the engine's kind of values and
+-- never replaces the commit's own, and those arguments are refused with AS005.
+
+-- What the engine reports with a commit, as the confirmed event keeps it: entries whose key is a token and
+-- whose value is a number, a boolean, a one-token string, or an object of those one level down (the exact
+-- fallback's details); anything else — words a caller typed — is left out.
+create function private.engine_details(p_metadata jsonb)
+returns jsonb language plpgsql immutable set search_path = '' as $$
+begin
+  return (select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+    from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(p_metadata) = 'object' then p_metadata
+                                    else '{}'::jsonb end) e
+   where e.key ~ '^[a-z_]{1,40}$'
+     and (private.is_engine_value(e.value)
+          or (pg_catalog.jsonb_typeof(e.value) = 'object'
+              and not exists (select 1 from pg_catalog.jsonb_each(e.value) n
+                               where not (n.key ~ '^[a-z_]{1,40}$' and private.is_engine_value(n.value))))));
+end $$;
+
+create function private.is_engine_value(p_value jsonb)
+returns boolean language sql immutable set search_path = '' as $$
+  select pg_catalog.jsonb_typeof(p_value) in ('number', 'boolean')
+         or (pg_catalog.jsonb_typeof(p_value) = 'string' and (p_value #>> '{}') ~ private.metadata_token_pattern());
+$$;
 
 -- Body as in 20261210030000, with both.
 create or replace function private.assignment_commit_unchecked(
@@ -28,11 +55,20 @@ declare
   busy text[];
   lock_wait_ms numeric;
   moved jsonb;
-  move_count integer := coalesce(pg_catalog.jsonb_array_length(p_moves), 0);
+  move_count integer := case when pg_catalog.jsonb_typeof(p_moves) = 'array' then pg_catalog.jsonb_array_length(p_moves) else 0 end;
   restaurant uuid;
 begin
   if p_booking_id is null or p_lease_token is null or p_strategy is null then
     raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
+  end if;
+  if p_strategy !~ '^[a-z][a-z0-9_]{0,39}$' then
+    raise exception using errcode = 'AS005', message = 'strategy is the engine''s name for it, e.g. scarcity_fit';
+  end if;
+  if p_duration_ms < 0 then
+    raise exception using errcode = 'AS005', message = 'duration_ms is not negative';
+  end if;
+  if pg_catalog.jsonb_typeof(p_moves) not in ('array', 'null') then
+    raise exception using errcode = 'AS005', message = 'moves are a list of {booking_id, from_table_ids, to_table_ids}';
   end if;
   select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
   if not found then
@@ -119,10 +155,11 @@ begin
       private.legacy_summary_context('succeeded', b.attempt_count, p_duration_ms), b.restaurant_id, b.id);
   else
     perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
-      pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
-                                    'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms,
-                                    'moved_bookings', move_count)
-        || coalesce(p_metadata, '{}'::jsonb),
+      -- The engine's details first, so they can add to what the commit measured but never replace it.
+      private.engine_details(p_metadata)
+        || pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
+                                         'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms,
+                                         'moved_bookings', move_count),
       b.restaurant_id, b.id);
     -- The success metric the rollout plan's dashboards count (event_type LIKE '%success%').
     perform private.record_event('assignment.coordinator', 'assignment.success', 'info',
