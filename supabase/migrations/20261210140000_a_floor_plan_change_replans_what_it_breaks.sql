@@ -209,5 +209,16 @@ begin
   end loop;
 end $$;
 
+-- Where pg_cron runs jobs every few seconds (1.5 and later, as on hosted Supabase), the sweeper's job runs
+-- private.sweep() alone, not the procedure above: there a job of its own re-checks one restaurant every 5
+-- seconds, in a transaction of its own. (Older pg_cron runs the procedure every minute: 20261201101700.)
+do $$
+begin
+  if (select pg_catalog.regexp_match(extversion, '^(\d+)\.(\d+)')::int[] >= array[1, 5] from pg_catalog.pg_extension
+       where extname = 'pg_cron') then
+    perform cron.schedule('assignment-floor-plan-recheck', '5 seconds', 'select private.recheck_floor_plans()');
+  end if;
+end $$;
+
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;
