@@ -1,4 +1,4 @@
-import { assertEquals } from "../testing/assert.ts";
+import { assert, assertEquals } from "../testing/assert.ts";
 import { loadCoordinatorConfig, modeCeiling, parseMaxParallel } from "./config.ts";
 
 function collect() {
@@ -60,14 +60,16 @@ Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL only caps when set, clamp
   const { warnings, warn } = collect();
   assertEquals(parseMaxParallel(undefined, warn), null, "unset: no cap, the database limit applies");
   assertEquals(parseMaxParallel("", warn), null);
-  assertEquals(parseMaxParallel("0", warn), 1);
-  assertEquals(parseMaxParallel("-4", warn), 1);
   assertEquals(parseMaxParallel(" 7 ", warn), 7);
+  assertEquals(warnings, [], "a cap within 1–20 is taken as it is");
+  assertEquals(parseMaxParallel("0", warn), 1, "0 is not 'no cap': it is clamped, and said");
+  assertEquals(parseMaxParallel("-4", warn), 1);
   assertEquals(parseMaxParallel("50", warn), 20);
-  assertEquals(warnings, []);
+  assertEquals(warnings.length, 3, "each clamped value is reported");
+  assert(warnings[0].includes("outside 1–20; 1 applies"), warnings[0]);
   assertEquals(parseMaxParallel("2.5", warn), null, "not a whole number: ignored");
   assertEquals(parseMaxParallel("abc", warn), null);
-  assertEquals(warnings.length, 2);
+  assertEquals(warnings.length, 5);
   assertEquals(loadCoordinatorConfig(SECRET, warn).maxParallel, null, "a default deployment sets no cap");
 });
 

@@ -26,7 +26,7 @@ export const DEFAULT_DRAIN_WORKERS = 4;
 /**
  * FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: a cap this deployment puts on the database's
  * per-restaurant limit. Unset or empty means no cap (the database setting, default 3, applies alone);
- * a whole number is clamped to 1–20; anything else is reported and ignored.
+ * a whole number is clamped to 1–20 (and reported when it had to be); anything else is reported and ignored.
  */
 export function parseMaxParallel(raw: string | undefined, warn: Warn): number | null {
   const value = raw?.trim() ?? "";
@@ -39,7 +39,15 @@ export function parseMaxParallel(raw: string | undefined, warn: Warn): number | 
     );
     return null;
   }
-  return Math.min(20, Math.max(1, Number.parseInt(value, 10)));
+  const given = Number.parseInt(value, 10);
+  const cap = Math.min(20, Math.max(1, given));
+  // 0 is no "no cap" here: it would throttle every restaurant to one booking at a time. Say so.
+  if (cap !== given) {
+    warn(
+      `FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL=${JSON.stringify(raw)} is outside 1–20; ${cap} applies`,
+    );
+  }
+  return cap;
 }
 
 /**
