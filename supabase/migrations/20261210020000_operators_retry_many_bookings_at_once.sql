@@ -18,9 +18,11 @@ declare
   left_over integer;
 begin
   perform private.act_as(p_actor);
-  if coalesce(pg_catalog.btrim(p_reason_code), '') = '' or p_reason_code !~ '^[a-z_]+$' then
+  if coalesce(pg_catalog.btrim(p_reason_code), '') = '' or p_reason_code !~ '^[a-z_]+$'
+     or not exists (select 1 from private.reason_codes c where c.code = p_reason_code) then
     raise exception using errcode = 'AS005',
-      message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)';
+      message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)',
+      hint = (select 'The codes: ' || pg_catalog.string_agg(c.code, ', ' order by c.code) from private.reason_codes c);
   end if;
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception using errcode = 'AS005', message = 'p_limit must be between 1 and 1000';
