@@ -41,7 +41,7 @@ export function parseMaxParallel(raw: string | undefined, warn: Warn): number | 
   }
   const given = Number.parseInt(value, 10);
   const cap = Math.min(20, Math.max(1, given));
-  // 0 is no "no cap" here: it would throttle every restaurant to one booking at a time. Say so.
+  // 0 is not "no cap" here: it would throttle every restaurant to one booking at a time. Say so.
   if (cap !== given) {
     warn(
       `FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL=${JSON.stringify(raw)} is outside 1–20; ${cap} applies`,

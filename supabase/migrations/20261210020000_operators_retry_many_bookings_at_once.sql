@@ -18,11 +18,9 @@ declare
   left_over integer;
 begin
   perform private.act_as(p_actor);
-  if coalesce(pg_catalog.btrim(p_reason_code), '') = '' or p_reason_code !~ '^[a-z_]+$'
-     or not exists (select 1 from private.reason_codes c where c.code = p_reason_code) then
+  if coalesce(pg_catalog.btrim(p_reason_code), '') = '' or p_reason_code !~ '^[a-z_]{1,64}$' then
     raise exception using errcode = 'AS005',
-      message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)',
-      hint = (select 'The codes: ' || pg_catalog.string_agg(c.code, ', ' order by c.code) from private.reason_codes c);
+      message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)';
   end if;
   if p_limit is null or p_limit not between 1 and 1000 then
     raise exception using errcode = 'AS005', message = 'p_limit must be between 1 and 1000';
@@ -65,7 +63,9 @@ begin
      and (select max(h.created_at) from public.booking_assignment_state_history h
            where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since;
   perform private.record_event('assignment.ops', 'ops.bookings_retried', 'info',
-    pg_catalog.jsonb_build_object('reason_code', p_reason_code, 'queued', queued, 'busy', busy, 'left', left_over),
+    -- A code of the pipeline's by name; one a platform wrote in its own reason is its words: free_text.
+    pg_catalog.jsonb_build_object('reason_code', coalesce(private.reason_for_event(p_reason_code) ->> 'reason', 'free_text'),
+                                  'queued', queued, 'busy', busy, 'left', left_over),
     p_restaurant_id, null);
   return pg_catalog.jsonb_build_object('queued', queued, 'busy', busy, 'left', left_over);
 end $$;

@@ -14,16 +14,17 @@
 -- that are not a list failed with raw errors. Now the metadata keeps only the engine's kind of values and
 -- never replaces the commit's own, and those arguments are refused with AS005.
 
--- What the engine reports with a commit, as the confirmed event keeps it: entries whose key is a token and
--- whose value is a number, a boolean, a one-token string, or an object of those one level down (the exact
--- fallback's details); anything else — words a caller typed — is left out.
+-- What the engine reports with a commit, as the confirmed event keeps it: its own keys (score, slack,
+-- candidates, replans, mode, and exact, the exact fallback's details one level down), each a number, a
+-- boolean or a one-token string; anything else — words a caller typed, or a key a dashboard reads, such as
+-- result — is left out.
 create function private.engine_details(p_metadata jsonb)
 returns jsonb language plpgsql immutable set search_path = '' as $$
 begin
   return (select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb)
     from pg_catalog.jsonb_each(case when pg_catalog.jsonb_typeof(p_metadata) = 'object' then p_metadata
                                     else '{}'::jsonb end) e
-   where e.key ~ '^[a-z_]{1,40}$'
+   where e.key in ('score', 'slack', 'candidates', 'replans', 'mode', 'exact')
      and (private.is_engine_value(e.value)
           or (pg_catalog.jsonb_typeof(e.value) = 'object'
               and not exists (select 1 from pg_catalog.jsonb_each(e.value) n

@@ -32,3 +32,6 @@ begin
   return private.assignment_fail_unchecked(p_booking_id, p_lease_token, p_kind, private.scrub_and_cut(p_reason, 500),
                                            p_duration_ms, p_details, p_shadow, p_now);
 end $$;
+
+comment on function public.assignment_begin(uuid, text, integer, text, timestamptz) is
+  'Start an assignment attempt: decides the restaurant''s mode (off sends the booking to manual review), locks the restaurant then the booking, verifies capacity on every call (party size and service hours; created → capacity_verified → assignment_pending), checks the restaurant''s circuit breaker and concurrency slot (p_max_parallel can lower the database limit, never raise it), then moves it to assignment_in_progress under a lease and returns {outcome: ready, lease_token, attempt, mode, shadow_candidate, lock_wait_ms, slot_wait_ms, snapshot}. Other outcomes: noop, busy, manual_review, circuit_open, rate_limited (with delay_ms); a booking deferred for longer than max_deferral_seconds goes to manual_review instead. p_trigger is a lower_snake_case code of up to 40 characters (AS005 otherwise). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';

@@ -64,11 +64,11 @@ $$;
 -- confirmed (twice: one stays, one is cancelled after the upgrade), each with a pending confirmation
 select pg_temp.book() as confirmed \gset
 select public.assignment_begin(:'confirmed') ->> 'lease_token' as lease \gset
-select pg_temp.expect(public.assignment_commit(:'confirmed', :'lease', pg_temp.table_ids('{T1}'), 'upgrade-test')
+select pg_temp.expect(public.assignment_commit(:'confirmed', :'lease', pg_temp.table_ids('{T1}'), 'upgrade_test')
   ->> 'outcome' = 'confirmed', 'the first booking to be confirmed');
 select pg_temp.book() as confirmed_to_cancel \gset
 select public.assignment_begin(:'confirmed_to_cancel') ->> 'lease_token' as lease \gset
-select pg_temp.expect(public.assignment_commit(:'confirmed_to_cancel', :'lease', pg_temp.table_ids('{T2}'), 'upgrade-test')
+select pg_temp.expect(public.assignment_commit(:'confirmed_to_cancel', :'lease', pg_temp.table_ids('{T2}'), 'upgrade_test')
   ->> 'outcome' = 'confirmed', 'the second booking to be confirmed');
 
 -- manual_review: the engine found nothing that fits

@@ -30,7 +30,7 @@ declare
 begin
   perform pg_temp.expect(began ->> 'outcome' = 'ready', p_key || ' to begin, got ' || began::text);
   perform pg_temp.expect(public.assignment_commit(pg_temp.fixture(p_key)::uuid, (began ->> 'lease_token')::uuid,
-                                                  pg_temp.table_ids(array[p_table]), 'upgrade-test') ->> 'outcome' = 'confirmed',
+                                                  pg_temp.table_ids(array[p_table]), 'upgrade_test') ->> 'outcome' = 'confirmed',
                          p_key || ' to be confirmed on ' || p_table);
 end $$;
 
@@ -65,7 +65,7 @@ select pg_temp.expect(not (pg_temp.fixture('deferred')::uuid = any(public.assign
 
 -- The attempt in progress finishes with the lease it was given before the upgrade, freeing the slot.
 select pg_temp.expect(public.assignment_commit(pg_temp.fixture('in_progress')::uuid, pg_temp.fixture('in_progress_lease')::uuid,
-                                               pg_temp.table_ids('{T3}'), 'upgrade-test') ->> 'outcome' = 'confirmed',
+                                               pg_temp.table_ids('{T3}'), 'upgrade_test') ->> 'outcome' = 'confirmed',
                       'the booking in progress to commit with its lease');
 select pg_temp.assign('deferred', 'T4');
 select pg_temp.assign('created', 'T5');

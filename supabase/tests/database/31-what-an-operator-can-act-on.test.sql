@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(41);
+select plan(42);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -78,8 +78,11 @@ select is((select array_agg(array[assignment_state, attempt_count::text]
   'due with a fresh budget; the one whose stay began and the one of another reason stay in review');
 select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
 select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
-select throws_ok($$select ops.retry_bookings('maria_garcia_nut_allergy', 'ana', now())$$, 'AS005', null,
-  'and one of the pipeline''s: anything else is refused, not recorded');
+select is(ops.retry_bookings('maria_garcia_nut_allergy', 'ana', now()) ->> 'queued', '0',
+  'a code the pipeline does not know (a platform''s own) retries what carries it');
+select is((select context ->> 'reason_code' from public.observability_events
+            where event_type = 'ops.bookings_retried' order by id desc limit 1), 'free_text',
+  'and the event does not repeat it');
 select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', null)$$, 'AS005', null, 'and the time is required');
 select throws_ok($$select ops.retry_bookings('circuit_open', 'ana', now(), null, 0)$$, 'AS005',
   'p_limit must be between 1 and 1000', 'and a batch of at least one, at most 1000');

@@ -17,13 +17,13 @@ select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uui
   'AS005', null, 'moves that are not a list are refused');
 
 select is(public.assignment_commit(:'booking', :'lease', array[:'m1']::uuid[], 'scarcity_fit', 3,
-            '{"score": 1.5, "attempts": 99, "duration_ms": 0, "note": "Maria Garcia, nut allergy", "Bad Key": 1,
+            '{"score": 1.5, "attempts": 99, "duration_ms": 0, "note": "Maria Garcia, nut allergy", "Bad Key": 1, "result": "failed",
               "exact": {"verdict": "plan", "movable": 3}}') ->> 'outcome', 'confirmed', 'the commit itself goes through');
 select is((select array[context ->> 'attempts', context ->> 'duration_ms', context ->> 'score'] from public.observability_events
             where booking_id = :'booking' and event_type = 'coordinator.confirmed'),
   array['1', '3', '1.5'], 'the event keeps what the commit measured, with the engine''s score beside it');
-select ok((select not (context ? 'note') and not (context ? 'Bad Key') from public.observability_events
-            where booking_id = :'booking' and event_type = 'coordinator.confirmed'), 'and none of the caller''s words');
+select ok((select not (context ? 'note') and not (context ? 'Bad Key') and not (context ? 'result') from public.observability_events
+            where booking_id = :'booking' and event_type = 'coordinator.confirmed'), 'and none of the caller''s words, nor a key the dashboards read');
 select is((select context -> 'exact' from public.observability_events
             where booking_id = :'booking' and event_type = 'coordinator.confirmed'),
   '{"verdict": "plan", "movable": 3}'::jsonb, 'the exact fallback''s details are kept');
