@@ -11,7 +11,10 @@ select ops.assign_tables(:'told', array['G1'], 'ana') ->> 'outcome' as confirmed
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'told';
 
 -- Its table goes out of service; the re-check sends it back, and nothing fits: review.
+-- The platform takes the table out of service through the Data API.
+set local role service_role;
 update public.restaurant_tables set out_of_service = true where id = :'g1';
+reset role;
 select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', :'rid') ->> 'replanned' as replanned \gset
 select public.transition_assignment_state(:'told', 'manual_review', tests.version_of(:'told'),
   'no_table_fits: no free table or combination seats the party') ->> 'to' as reviewed \gset

@@ -1,5 +1,6 @@
 -- What a caller sends with a commit cannot replace what the commit measured or put its own words in the
--- confirmed event, and malformed arguments are refused with AS005 (20261210170000).
+-- confirmed event, and malformed arguments are refused with AS005 (20261210170000). The calls run as
+-- service_role, as a Data API client's would.
 begin;
 select plan(7);
 
@@ -8,6 +9,7 @@ select tests.add_table(:'rid', 'M1', 4) as m1 \gset
 select tests.create_booking(:'rid', 2, '2031-01-06 19:00+00') as booking \gset
 select (public.assignment_begin(:'booking')) ->> 'lease_token' as lease \gset
 
+set local role service_role;
 select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uuid[], 'Maria Garcia')$$, :'booking', :'lease', :'m1'),
   'AS005', null, 'a strategy is a name of the engine''s, not any text');
 select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uuid[], 'scarcity_fit', -1)$$, :'booking', :'lease', :'m1'),
@@ -28,5 +30,6 @@ select is((select context -> 'exact' from public.observability_events
             where booking_id = :'booking' and event_type = 'coordinator.confirmed'),
   '{"verdict": "plan", "movable": 3}'::jsonb, 'the exact fallback''s details are kept');
 
+reset role;
 select * from finish();
 rollback;

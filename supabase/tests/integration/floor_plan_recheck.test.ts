@@ -46,5 +46,56 @@ Deno.test("a table taken out of service: the sweeper's re-check moves its confir
   assertEquals(marks, 0, "and the restaurant is no longer waiting for a re-check");
 });
 
+Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a second at most and tries again later", async () => {
+  // A booking the change breaks, so the re-check needs the lock (one that finds nothing broken does not).
+  const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 2 }] });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
+  const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  await waitForTerminal(sql, [booking], 10_000);
+  await sql`select ops.assign_tables(${booking}, array['H1'], 'race test')`;
+  await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id}`;
+  // The change marked the restaurant just now: the sweeper leaves it for 10 s, while this test's calls look
+  // a minute ahead and take it at once.
+  const [{ marked }] =
+    await sql`select changed_at as marked from private.floor_plan_rechecks where restaurant_id = ${r.id}`;
+  const holder = connect(1);
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const [{ pid }] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const holding = holder.begin(async (tx) => {
+    await tx`select private.lock_restaurant(${r.id})`;
+    await released;
+  });
+  try {
+    await waitFor("the lock to be held", async () => {
+      const [{ held }] = await sql`
+        select count(*)::int as held from pg_locks where locktype = 'advisory' and granted and pid = ${pid}`;
+      return held > 0 || undefined;
+    });
+    const started = performance.now();
+    const [{ result }] = await sql`
+      select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+    const waited = performance.now() - started;
+    assertEquals(result.busy, true, "the busy restaurant is left for later");
+    assert(waited < 5_000, `it waited ${Math.round(waited)} ms, not until the lock was released`);
+    const [mark] =
+      await sql`select changed_at from private.floor_plan_rechecks where restaurant_id = ${r.id}`;
+    assert(mark && mark.changed_at.getTime() > marked.getTime(), "its mark goes to the back of the queue");
+    const [b] = await sql`select assignment_state from public.bookings where id = ${booking}`;
+    assertEquals(b.assignment_state, "confirmed", "and nothing was changed");
+  } finally {
+    release();
+    await holding;
+    await holder.end();
+  }
+  const [{ result }] = await sql`
+    select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+  assertEquals(
+    [result.restaurants, result.replanned],
+    [1, 1],
+    `once the lock is free, the re-check runs: ${JSON.stringify(result)}`,
+  );
+});
+
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
 globalThis.addEventListener("unload", () => void sql.end());
