@@ -1088,6 +1088,15 @@ export type Database = {
         };
         Returns: string;
       };
+      "review_offer_reseating": {
+        Args: { "p_booking_id": string; "p_offers": Json; "p_state_version": number };
+        Returns: Json;
+      };
+      "review_reseating_due": {
+        Args: { "p_limit"?: number; "p_restaurant_id"?: string };
+        Returns: (string)[];
+      };
+      "review_reseating_probes": { Args: { "p_booking_id": string }; Returns: Json };
       "transition_assignment_state": {
         Args: {
           "p_actor"?: string;

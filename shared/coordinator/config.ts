@@ -23,6 +23,9 @@ import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
  */
 export const DEFAULT_DRAIN_WORKERS = 4;
 
+/** Solver time per review for its re-seating alternatives (the quality benchmark measures what it finds). */
+export const DEFAULT_RESEATING_BUDGET_MS = 1000;
+
 /**
  * FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: a cap this deployment puts on the database's
  * per-restaurant limit. Unset or empty means no cap (the database setting, default 3, applies alone);
@@ -71,6 +74,8 @@ const envSchema = z.object({
   ASSIGNMENT_DRAIN_WORKERS: wholeNumber(1, 32, DEFAULT_DRAIN_WORKERS),
   // Where ops turned re-optimisation on (ops.set_reoptimization): the most bookings one new booking may move.
   ASSIGNMENT_REOPTIMIZE_MAX_MOVES: wholeNumber(1, 6, DEFAULT_MAX_MOVES),
+  // The solver time one review's re-seating alternatives may take, searched once the drain is idle (0: off).
+  ASSIGNMENT_RESEATING_BUDGET_MS: wholeNumber(0, 10_000, DEFAULT_RESEATING_BUDGET_MS),
 });
 
 /**
@@ -96,6 +101,8 @@ export interface CoordinatorConfig extends SharedConfig {
   /** How many claimed bookings a draining instance works on at once. */
   drainWorkers: number;
   reoptimizeMaxMoves: number;
+  /** Solver time per review for alternatives that re-seat other bookings; 0 turns them off. */
+  reseatingBudgetMs: number;
 }
 
 export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
@@ -118,5 +125,6 @@ export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): Coord
     drainBudgetMs: parsed.ASSIGNMENT_DRAIN_BUDGET_MS,
     drainWorkers: parsed.ASSIGNMENT_DRAIN_WORKERS,
     reoptimizeMaxMoves: parsed.ASSIGNMENT_REOPTIMIZE_MAX_MOVES,
+    reseatingBudgetMs: parsed.ASSIGNMENT_RESEATING_BUDGET_MS,
   };
 }

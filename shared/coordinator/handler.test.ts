@@ -20,6 +20,9 @@ function untouchedStore() {
     fail: record("fail"),
     claimDue: record("claimDue"),
     sweepNow: record("sweepNow"),
+    reviewsToReseat: record("reviewsToReseat"),
+    reseatingProbes: record("reseatingProbes"),
+    offerReseating: record("offerReseating"),
     claimNotifications: record("claimNotifications"),
     completeNotification: record("completeNotification"),
     close: () => Promise.resolve(),
@@ -77,8 +80,11 @@ async function drainOnce(
   let peak = 0;
   const finished: string[] = [];
   let swept = 0;
+  /** Bookings finished when the drain asked for reviews to re-seat, at each ask. */
+  const reseatAsked: number[] = [];
   const store: AssignmentStore = {
     ...untouchedStore().store,
+    reviewsToReseat: () => Promise.resolve(void reseatAsked.push(finished.length)).then(() => []),
     claimDue: ({ limit }) => {
       claimLimits.push(limit + inFlight);
       if (shutdown.signal.aborted) throw new Error("claimed after the runtime announced the instance's end");
@@ -124,7 +130,7 @@ async function drainOnce(
   } finally {
     delete runtime.EdgeRuntime;
   }
-  return { queue, begun, finished, claimLimits, peak, swept };
+  return { queue, begun, finished, claimLimits, peak, swept, reseatAsked };
 }
 
 Deno.test("after a request the drain works through every due booking once, never more than its workers at a time", async () => {
@@ -141,6 +147,15 @@ Deno.test("after a request the drain works through every due booking once, never
     );
     assertEquals(swept, 0, "a drain that ran dry hands nothing over");
   }
+});
+
+Deno.test("once the drain has run dry, reviews are searched for re-seating alternatives, once; with no solver time, never", async () => {
+  assertEquals(
+    (await drainOnce(8)).reseatAsked,
+    [9],
+    "asked once, after the request's booking and the eight due",
+  );
+  assertEquals((await drainOnce(8, { env: { ASSIGNMENT_RESEATING_BUDGET_MS: "0" } })).reseatAsked, []);
 });
 
 Deno.test("a claim the database refuses does not end the drain: it claims again and finishes every booking", async () => {

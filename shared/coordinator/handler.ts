@@ -11,6 +11,7 @@ import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CoordinatorConfig } from "./config.ts";
 import { processBooking } from "./coordinator.ts";
+import { reseatReviews } from "./reseating.ts";
 
 export const dispatchBodySchema = z.object({
   booking_id: idSchema("booking_id must be a UUID"),
@@ -51,6 +52,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     logger,
   };
   let draining = false;
+  let reseating = false;
   // Every request moves the end of the drain out, so an instance busy with a queue keeps draining it.
   let drainUntil = 0;
 
@@ -146,6 +148,24 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     }
   }
 
+  // Once the drain is done: reviews of idle restaurants get alternatives that re-seat other bookings. One
+  // search at a time per instance; a drain that starts meanwhile runs beside it (it only reads, and stores
+  // suggestions that are re-checked when taken).
+  async function reseat(): Promise<void> {
+    if (reseating || deps.shutdown?.aborted) return;
+    reseating = true;
+    try {
+      await reseatReviews(store, {
+        strategy: config.strategy,
+        maxMoves: config.reoptimizeMaxMoves,
+        budgetMs: config.reseatingBudgetMs,
+        logger,
+      });
+    } finally {
+      reseating = false;
+    }
+  }
+
   return async (request) => {
     if (request.method !== "POST") {
       return errorResponse(405, "method_not_allowed", 'use POST with a JSON body {"booking_id": "<uuid>"}');
@@ -170,7 +190,11 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     }
     try {
       const outcome = await run(parsed.data.booking_id, parsed.data.trigger);
-      runInBackground(drain().catch((e) => logger.error("assignment.coordinator", `drain stopped: ${e}`)));
+      runInBackground(
+        drain().catch((e) => logger.error("assignment.coordinator", `drain stopped: ${e}`)).then(() =>
+          draining ? undefined : reseat()
+        ),
+      );
       return json(200, { booking_id: parsed.data.booking_id, ...outcome });
     } catch (error) {
       logger.error("assignment.coordinator", `unhandled: ${error}`, { booking_id: parsed.data.booking_id });

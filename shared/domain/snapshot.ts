@@ -10,7 +10,7 @@ const uuid = idSchema();
  * while the database finds the tables busy, and refuse the same plan every retry. Starts are floored (as
  * Date.parse does) and ends ceiled, so every interval, the new booking's included, only ever grows.
  */
-const instant = (bound: "start" | "end") =>
+export const instantSchema = (bound: "start" | "end") =>
   z.string().transform((value, ctx) => {
     const ms = Date.parse(value);
     if (Number.isNaN(ms)) {
@@ -20,8 +20,8 @@ const instant = (bound: "start" | "end") =>
     const beyondMs = /\.\d{3}(\d+)/.exec(value)?.[1];
     return bound === "end" && beyondMs && /[1-9]/.test(beyondMs) ? ms + 1 : ms;
   });
-const start = instant("start");
-const end = instant("end");
+const start = instantSchema("start");
+const end = instantSchema("end");
 
 export const tableSchema = z.object({
   id: uuid,

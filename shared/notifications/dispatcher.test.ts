@@ -26,6 +26,9 @@ function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.
     fail: () => Promise.reject(new Error("unexpected")),
     claimDue: () => Promise.reject(new Error("unexpected")),
     sweepNow: () => Promise.reject(new Error("unexpected")),
+    reviewsToReseat: () => Promise.reject(new Error("unexpected")),
+    reseatingProbes: () => Promise.reject(new Error("unexpected")),
+    offerReseating: () => Promise.reject(new Error("unexpected")),
     claimNotifications: ({ limit }) => {
       const due = rows.filter((r) => r.status === "pending").slice(0, limit);
       return Promise.resolve(due.map((r): ClaimedNotification => {

@@ -16,6 +16,9 @@ function emptyOutbox() {
     fail: unexpected,
     claimDue: unexpected,
     sweepNow: unexpected,
+    reviewsToReseat: unexpected,
+    reseatingProbes: unexpected,
+    offerReseating: unexpected,
     claimNotifications: ({ limit }) => {
       claims.push(limit);
       return Promise.resolve([]);

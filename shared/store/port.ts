@@ -1,7 +1,13 @@
 // The coordinator's only way to reach Postgres. Each method is one RPC, i.e. one transaction, so every
 // lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler.
 import type { Move } from "../domain/move.ts";
-import type { BeginResult, ClaimedNotification, CommitResult, FailResult } from "./results.ts";
+import type {
+  BeginResult,
+  ClaimedNotification,
+  CommitResult,
+  FailResult,
+  ReseatingProbesResult,
+} from "./results.ts";
 
 /**
  * How an attempt ended without tables. `error` (infrastructure or engine) counts toward the restaurant's
@@ -48,6 +54,15 @@ export interface CommitArgs {
   moves?: readonly Move[];
 }
 
+/** The shape review_offer_reseating's p_offers takes. */
+export function offersJson(offers: OfferReseatingArgs["offers"]) {
+  return offers.map((o) => ({
+    start_at: new Date(o.startAt).toISOString(),
+    table_ids: [...o.tableIds],
+    moves: movesJson(o.moves),
+  }));
+}
+
 /** The shape assignment_commit's p_moves takes. */
 export function movesJson(moves: readonly Move[]) {
   return moves.map((m) => ({
@@ -67,6 +82,14 @@ export interface FailArgs {
   shadow?: ShadowComparison;
 }
 
+/** What a re-seating search found for a booking in review (public.review_offer_reseating). */
+export interface OfferReseatingArgs {
+  bookingId: string;
+  /** The review searched: review_reseating_probes' state_version. */
+  stateVersion: number;
+  offers: readonly { startAt: number; tableIds: readonly string[]; moves: readonly Move[] }[];
+}
+
 export interface AssignmentStore {
   begin(args: BeginArgs): Promise<BeginResult>;
   commit(args: CommitArgs): Promise<CommitResult>;
@@ -74,6 +97,11 @@ export interface AssignmentStore {
   claimDue(args: { limit: number; visibilityMs: number }): Promise<string[]>;
   /** Run the sweeper now: due bookings are dispatched, so fresh requests take over a claim loop that ends. */
   sweepNow(): Promise<void>;
+  /** Bookings in review a re-seating search may help, of restaurants with nothing waiting. */
+  reviewsToReseat(limit: number): Promise<string[]>;
+  reseatingProbes(bookingId: string): Promise<ReseatingProbesResult>;
+  /** "stale" when the booking left that review meanwhile (nothing stored). */
+  offerReseating(args: OfferReseatingArgs): Promise<"stored" | "stale">;
   claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
   /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. */
   completeNotification(

@@ -1,6 +1,7 @@
 // What the pipeline RPCs return, parsed with zod so a drift between SQL and TypeScript fails loudly.
 import { z } from "../deps.ts";
 import { idSchema } from "../domain/id.ts";
+import { instantSchema } from "../domain/snapshot.ts";
 
 const delay = { delay_ms: z.number().int().nonnegative() };
 
@@ -44,6 +45,34 @@ export const failResultSchema = z.discriminatedUnion("outcome", [
 ]);
 
 export const claimResultSchema = z.array(idSchema());
+
+export const reseatingProbesSchema = z.discriminatedUnion("outcome", [
+  z.object({
+    outcome: z.literal("ready"),
+    state_version: z.number().int(),
+    // Parsed by the search (domain/snapshot.ts), as assignment_begin's.
+    snapshot: z.unknown(),
+    probes: z.array(
+      z.object({
+        start_at: instantSchema("start"),
+        offset_minutes: z.number().int(),
+        window_start: instantSchema("start"),
+        window_end: instantSchema("end"),
+      }).transform((p) => ({
+        startAt: p.start_at,
+        offsetMinutes: p.offset_minutes,
+        windowStart: p.window_start,
+        windowEnd: p.window_end,
+      })),
+    ),
+  }),
+  z.object({ outcome: z.literal("skip"), reason: z.string() }),
+]);
+export type ReseatingProbesResult = z.output<typeof reseatingProbesSchema>;
+
+export const offerReseatingResultSchema = z.object({ outcome: z.enum(["stored", "stale"]) }).transform((r) =>
+  r.outcome
+);
 
 export const notificationSchema = z.object({
   id: z.coerce.number().int(),

@@ -7,9 +7,11 @@ import {
   claimResultSchema,
   commitResultSchema,
   failResultSchema,
+  offerReseatingResultSchema,
   parseClaimedNotifications,
+  reseatingProbesSchema,
 } from "./results.ts";
-import { type AssignmentStore, movesJson, StoreError } from "./port.ts";
+import { type AssignmentStore, movesJson, offersJson, StoreError } from "./port.ts";
 
 export function supabaseRestStore(
   url: string,
@@ -74,6 +76,18 @@ export function supabaseRestStore(
     sweepNow: async () => {
       await rpc("assignment_sweep_now", {});
     },
+    reviewsToReseat: async (limit) =>
+      claimResultSchema.parse(await rpc("review_reseating_due", { p_limit: limit })),
+    reseatingProbes: async (bookingId) =>
+      reseatingProbesSchema.parse(await rpc("review_reseating_probes", { p_booking_id: bookingId })),
+    offerReseating: async ({ bookingId, stateVersion, offers }) =>
+      offerReseatingResultSchema.parse(
+        await rpc("review_offer_reseating", {
+          p_booking_id: bookingId,
+          p_state_version: stateVersion,
+          p_offers: offersJson(offers) as Json,
+        }),
+      ),
     claimNotifications: async ({ limit, leaseMs }) => {
       const rows = await rpc("notification_claim", { p_limit: limit, p_lease_ms: leaseMs });
       return await parseClaimedNotifications(

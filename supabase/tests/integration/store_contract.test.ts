@@ -123,6 +123,55 @@ async function scenario(store: AssignmentStore, bookings: string[] = []): Promis
     await attempt(() => store.begin({ bookingId: e, trigger: "contract", maxParallel: 0 })),
   );
 
+  // A review's re-seating search: a couple committed on the 4-top, four with nothing free go to review, and
+  // an offer that moves the couple to the 2-top is stored once, for that review only.
+  const r2 = await createRestaurant(sql, {
+    tables: [{ number: "S1", capacity: 2 }, { number: "S4", capacity: 4 }],
+  });
+  const [couple, four] = await Promise.all([2, 4].map((n) => r2.insertBooking(n, `${day}T19:00:00Z`)));
+  const s1 = r2.tableIds.get("S1")!;
+  const s4 = r2.tableIds.get("S4")!;
+  const coupleBegun = await store.begin({ bookingId: couple, trigger: "contract" });
+  if (coupleBegun.outcome !== "ready") return transcript;
+  await store.commit({
+    bookingId: couple,
+    leaseToken: coupleBegun.lease_token,
+    tableIds: [s4],
+    strategy: "optimal_fit",
+    durationMs: 1,
+    metadata: {},
+  });
+  const fourBegun = await store.begin({ bookingId: four, trigger: "contract" });
+  if (fourBegun.outcome !== "ready") return transcript;
+  note(
+    "fail no_fit in v3",
+    (await store.fail({
+      bookingId: four,
+      leaseToken: fourBegun.lease_token,
+      kind: "no_fit",
+      reason: "no_table_fits: contract test",
+      durationMs: 1,
+      details: {},
+    })).outcome,
+  );
+  const probes = await store.reseatingProbes(four);
+  note("re-seating probes", probes.outcome === "ready" ? [probes.outcome, probes.probes.length] : probes);
+  if (probes.outcome !== "ready") return transcript;
+  const offer = {
+    startAt: probes.probes[0].startAt,
+    tableIds: [s4],
+    moves: [{ bookingId: couple, fromTableIds: [s4], toTableIds: [s1] }],
+  };
+  note(
+    "offer for an earlier state",
+    await store.offerReseating({ bookingId: four, stateVersion: probes.state_version - 1, offers: [offer] }),
+  );
+  note(
+    "offer",
+    await store.offerReseating({ bookingId: four, stateVersion: probes.state_version, offers: [offer] }),
+  );
+  note("re-seating probes once searched", await store.reseatingProbes(four));
+
   const [stored] = await sql`
     select experiment, match from public.shadow_comparisons where booking_id = ${b}`;
   note("shadow comparison stored", stored ? [stored.experiment, stored.match] : null);
@@ -144,6 +193,12 @@ const expected = [
   ["fail error", "retry"],
   ["begin a confirmed booking", { outcome: "noop", reason: "terminal_state", state: "confirmed" }],
   ["bad argument", { error: "AS005" }],
+  ["fail no_fit in v3", "manual_review"],
+  // Twelve grid times within ±90 minutes; at 17:30 and 20:30 the 4-top is free (a 90-minute turn, no buffer).
+  ["re-seating probes", ["ready", 10]],
+  ["offer for an earlier state", "stale"],
+  ["offer", "stored"],
+  ["re-seating probes once searched", { outcome: "skip", reason: "already_searched" }],
   ["shadow comparison stored", ["v3", "different_decision"]],
   ["modes recorded", ["legacy", "shadow", "v3"]],
 ];

@@ -1,0 +1,74 @@
+// The re-seating search for bookings in review (engine/reseating.ts), run by a coordinator instance once its
+// drain has nothing left to do: only reviews of restaurants with nothing waiting are searched, so the search
+// never takes time from a booking being assigned. Each booking's result — offers, or none — is stored for its
+// review, so it is searched once; a failure is logged and the booking is tried again after the next drain.
+import { snapshotSchema } from "../domain/snapshot.ts";
+import { findReseatingOffers } from "../engine/reseating.ts";
+import type { ExactSolver } from "../engine/exact/highs.ts";
+import type { AssignmentStore } from "../store/port.ts";
+import type { Logger } from "../telemetry/log.ts";
+
+export interface ReseatingSearchOptions {
+  strategy: string;
+  maxMoves: number;
+  /** Solver time per booking; 0 turns the search off. */
+  budgetMs: number;
+  /** Bookings searched per call at most, so an instance lets go in good time. */
+  perRun?: number;
+  solver?: ExactSolver;
+  logger: Logger;
+}
+
+const SOURCE = "assignment.reseating";
+const DEFAULT_PER_RUN = 5;
+
+/** Searches the reviews due for it; resolves to how many got at least one offer. Never throws. */
+export async function reseatReviews(
+  store: AssignmentStore,
+  options: ReseatingSearchOptions,
+): Promise<number> {
+  if (options.budgetMs <= 0) return 0;
+  let ids: string[];
+  try {
+    ids = await store.reviewsToReseat(options.perRun ?? DEFAULT_PER_RUN);
+  } catch (error) {
+    options.logger.error(SOURCE, `could not list the reviews to search: ${error}`);
+    return 0;
+  }
+  let offered = 0;
+  for (const id of ids) {
+    try {
+      if (await searchOne(store, id, options) > 0) offered++;
+    } catch (error) {
+      options.logger.error(SOURCE, `re-seating search failed: ${error}`, { booking_id: id });
+    }
+  }
+  return offered;
+}
+
+async function searchOne(store: AssignmentStore, bookingId: string, options: ReseatingSearchOptions) {
+  const probes = await store.reseatingProbes(bookingId);
+  if (probes.outcome === "skip") return 0;
+  const parsed = snapshotSchema.safeParse(probes.snapshot);
+  // A snapshot that does not parse has no offers to find: stored as searched, so it is not tried again.
+  const found = parsed.success && probes.probes.length > 0
+    ? await findReseatingOffers(parsed.data, probes.probes, {
+      strategy: options.strategy,
+      maxMoves: options.maxMoves,
+      budgetMs: options.budgetMs,
+      solver: options.solver,
+    })
+    : { offers: [], undecided: 0 };
+  if (!parsed.success) options.logger.error(SOURCE, "the snapshot does not parse", { booking_id: bookingId });
+  const stored = await store.offerReseating({
+    bookingId,
+    stateVersion: probes.state_version,
+    offers: found.offers,
+  });
+  options.logger.info(SOURCE, `re-seating search: ${found.offers.length} offers (${stored})`, {
+    booking_id: bookingId,
+    times: probes.probes.length,
+    undecided: found.undecided,
+  });
+  return stored === "stored" ? found.offers.length : 0;
+}

@@ -1,0 +1,104 @@
+// Alternatives that re-seat other bookings, for a booking in manual review: at each nearby start time where
+// no free table seats the party, would moving bookings that may still move (not seated, not placed by staff,
+// not starting soon) make room? The bounded re-seating search first, then the exact solver in what is left
+// of the budget; nearest times first, up to three. An offer is a suggestion: Postgres re-checks every move
+// and every table when an operator takes it (ops.accept_alternative).
+import type { Move } from "../domain/move.ts";
+import type { Snapshot } from "../domain/snapshot.ts";
+import { planExactly } from "./exact/fallback.ts";
+import type { Plan } from "./planner.ts";
+import type { ExactSolver } from "./exact/highs.ts";
+import { planWithMoves, type ReoptimizeOptions } from "./reoptimize.ts";
+
+/** A start time to try, and the window the booking would block there (its buffers included). */
+export interface ReseatingProbe {
+  readonly startAt: number;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+}
+
+export interface ReseatingOffer {
+  readonly startAt: number;
+  readonly tableIds: readonly string[];
+  readonly moves: readonly Move[];
+}
+
+export interface ReseatingOptions {
+  readonly strategy: string;
+  /** The bounded search's most moves (as re-optimisation's). */
+  readonly maxMoves: number;
+  /** Solver time for the whole search, over every time tried; 0 leaves only the bounded search. */
+  readonly budgetMs: number;
+  readonly limit?: number;
+  readonly solver?: ExactSolver;
+  readonly tablesFor?: ReoptimizeOptions["tablesFor"];
+}
+
+export interface ReseatingResult {
+  readonly offers: ReseatingOffer[];
+  /** Times the solver could not decide before the budget ran out (or that were never tried for it). */
+  readonly undecided: number;
+}
+
+/** Most moves one offer may ask of an operator (public.review_offer_reseating accepts no more). */
+export const MAX_OFFER_MOVES = 20;
+export const DEFAULT_RESEATING_LIMIT = 3;
+
+/** The snapshot as it would be were the booking at the probe's time. */
+export function probeSnapshot(snapshot: Snapshot, probe: ReseatingProbe): Snapshot {
+  // The snapshot holds everything within its horizon of the booking's own window; at another time the view is
+  // narrower by the shift, so a booking the snapshot cannot see all around is never moved.
+  const shift = Math.max(
+    Math.abs(probe.windowStart - snapshot.windowStart),
+    Math.abs(probe.windowEnd - snapshot.windowEnd),
+  );
+  return {
+    ...snapshot,
+    startAt: probe.startAt,
+    windowStart: probe.windowStart,
+    windowEnd: probe.windowEnd,
+    horizonMs: snapshot.horizonMs === undefined ? undefined : Math.max(0, snapshot.horizonMs - shift),
+  };
+}
+
+export async function findReseatingOffers(
+  snapshot: Snapshot,
+  probes: readonly ReseatingProbe[],
+  options: ReseatingOptions,
+): Promise<ReseatingResult> {
+  const limit = options.limit ?? DEFAULT_RESEATING_LIMIT;
+  const deadline = performance.now() + options.budgetMs;
+  const offers: ReseatingOffer[] = [];
+  let undecided = 0;
+  for (const probe of probes) {
+    if (offers.length >= limit) break;
+    const at = probeSnapshot(snapshot, probe);
+    const bounded = planWithMoves(at, {
+      strategy: options.strategy,
+      maxMoves: options.maxMoves,
+      tablesFor: options.tablesFor,
+    });
+    let found: { plan: Plan; moves: readonly Move[] } | undefined = bounded.plan.decision === "assign"
+      ? bounded
+      : undefined;
+    const left = deadline - performance.now();
+    if (!found && left >= 1 && bounded.plan.decision === "no_fit") {
+      const exact = await planExactly(at, {
+        strategy: options.strategy,
+        noFitReason: bounded.plan.reason,
+        timeLimitMs: left,
+        solver: options.solver,
+        tablesFor: options.tablesFor,
+      });
+      if (exact.verdict === "plan") found = exact;
+      else if (exact.verdict === "budget_exhausted") undecided++;
+    } else if (!found) undecided++;
+    // A plan without moves means tables came free since the free alternatives were searched: those show live.
+    if (
+      found?.plan.decision === "assign" && found.moves.length > 0 && found.moves.length <= MAX_OFFER_MOVES
+    ) {
+      offers.push({ startAt: probe.startAt, tableIds: found.plan.tableIds, moves: found.moves });
+    }
+  }
+  return { offers, undecided };
+}

@@ -1,0 +1,79 @@
+// Alternatives that re-seat other bookings, against the running stack: a party of four nothing seats within
+// ±90 minutes goes to review; once its restaurant has nothing waiting, the real coordinator function finds
+// that moving a couple from the 4-top to the 2-top makes room, the queue offers it, and an operator's
+// acceptance through the Data API moves the couple and seats the four — no double booking, one message.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  activeTables,
+  connect,
+  createRestaurant,
+  localDataApi,
+  someDay,
+  waitFor,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
+
+const sql = connect(2);
+
+interface Alternative {
+  start_at: string;
+  tables: string[];
+  moves?: { booking_id: string; from: string[]; to: string[] }[];
+}
+
+Deno.test("a review nothing free can cure gets an alternative that re-seats a couple, and accepting it seats both", async () => {
+  const { platform } = await localDataApi();
+  const ops = platform.schema("ops");
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "S1", capacity: 2 }, { number: "S4", capacity: 4 }],
+  });
+  const day = someDay();
+  // The couple takes the 4-top because another couple holds the 2-top then; that one cancels.
+  const first = await r.insertBooking(2, `${day}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [first], 30_000)).get(first), "confirmed");
+  const couple = await r.insertBooking(2, `${day}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [couple], 30_000)).get(couple), "confirmed");
+  assertEquals(await activeTables(sql, couple), ["S4"]);
+  const { error } = await platform.rpc("cancel_booking", { p_booking_id: first, p_reason: "guest called" });
+  assertEquals(error, null);
+
+  const four = await r.insertBooking(4, `${day}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [four], 30_000)).get(four), "manual_review");
+
+  // The function searches once its drain has been idle a moment.
+  const offered = await waitFor("a re-seating alternative in the queue", async () => {
+    const { data } = await ops.rpc("manual_review_queue", { p_restaurant_id: r.id });
+    const row =
+      (data as unknown as { booking_id: string; alternatives: Alternative[]; alternatives_note: string }[])
+        .find((q) => q.booking_id === four);
+    return row && row.alternatives.some((a) => a.moves) ? row : undefined;
+  }, 30_000);
+  const nearest = offered.alternatives[0];
+  assertEquals(nearest.tables, ["S4"]);
+  assertEquals(nearest.moves?.map((m) => [m.booking_id, m.from, m.to]), [[couple, ["S4"], ["S1"]]]);
+  assert(offered.alternatives_note.includes("moving 1 booking"), offered.alternatives_note);
+
+  const accepted = await ops.rpc("accept_alternative", {
+    p_booking_id: four,
+    p_start_at: nearest.start_at,
+    p_actor: "ana",
+  });
+  assertEquals(accepted.error, null);
+  assertEquals((accepted.data as { outcome: string; moved_bookings: number }).moved_bookings, 1);
+  assertEquals(await activeTables(sql, couple), ["S1"]);
+  assertEquals(await activeTables(sql, four), ["S4"]);
+  const [b] = await sql`select assignment_state, start_at from public.bookings where id = ${four}`;
+  assertEquals([b.assignment_state, b.start_at.toISOString()], [
+    "confirmed",
+    new Date(nearest.start_at).toISOString(),
+  ]);
+  const [{ messages }] = await sql`
+    select count(*)::int as messages from public.notification_outbox where booking_id = ${four}`;
+  assertEquals(messages, 1, "the four are told their time once");
+  const [{ overlapping }] = await sql`
+    select count(*)::int as overlapping
+      from public.booking_table_assignments a join public.booking_table_assignments b
+        on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+     where a.restaurant_id = ${r.id} and a.released_at is null and b.released_at is null`;
+  assertEquals(overlapping, 0, "no table is held twice at once");
+});
