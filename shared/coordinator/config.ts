@@ -23,7 +23,7 @@ import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
  */
 export const DEFAULT_DRAIN_WORKERS = 4;
 
-/** Solver time per review for its re-seating alternatives (the quality benchmark measures what it finds). */
+/** Time for one review's re-seating search (the quality benchmark measures what it finds within it). */
 export const DEFAULT_RESEATING_BUDGET_MS = 1000;
 
 /**
@@ -74,7 +74,7 @@ const envSchema = z.object({
   ASSIGNMENT_DRAIN_WORKERS: wholeNumber(1, 32, DEFAULT_DRAIN_WORKERS),
   // Where ops turned re-optimisation on (ops.set_reoptimization): the most bookings one new booking may move.
   ASSIGNMENT_REOPTIMIZE_MAX_MOVES: wholeNumber(1, 6, DEFAULT_MAX_MOVES),
-  // The solver time one review's re-seating alternatives may take, searched once the drain is idle (0: off).
+  // The time one review's re-seating search may take, once the drain is idle (0: off).
   ASSIGNMENT_RESEATING_BUDGET_MS: wholeNumber(0, 10_000, DEFAULT_RESEATING_BUDGET_MS),
 });
 
@@ -101,7 +101,7 @@ export interface CoordinatorConfig extends SharedConfig {
   /** How many claimed bookings a draining instance works on at once. */
   drainWorkers: number;
   reoptimizeMaxMoves: number;
-  /** Solver time per review for alternatives that re-seat other bookings; 0 turns them off. */
+  /** Time per review for the search of alternatives that re-seat other bookings; 0 turns it off. */
   reseatingBudgetMs: number;
 }
 

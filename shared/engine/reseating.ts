@@ -27,7 +27,10 @@ export interface ReseatingOptions {
   readonly strategy: string;
   /** The bounded search's most moves (as re-optimisation's). */
   readonly maxMoves: number;
-  /** Solver time for the whole search, over every time tried; 0 leaves only the bounded search. */
+  /**
+   * Time for the whole search, over every time tried: once it is spent no further time is tried (the first is
+   * always tried by the bounded search), and the solver gets only what is left.
+   */
   readonly budgetMs: number;
   readonly limit?: number;
   readonly solver?: ExactSolver;
@@ -36,7 +39,7 @@ export interface ReseatingOptions {
 
 export interface ReseatingResult {
   readonly offers: ReseatingOffer[];
-  /** Times the solver could not decide before the budget ran out (or that were never tried for it). */
+  /** Times not decided before the budget ran out: the solver's undecided ones and those never tried. */
   readonly undecided: number;
 }
 
@@ -70,8 +73,12 @@ export async function findReseatingOffers(
   const deadline = performance.now() + options.budgetMs;
   const offers: ReseatingOffer[] = [];
   let undecided = 0;
-  for (const probe of probes) {
+  for (const [i, probe] of probes.entries()) {
     if (offers.length >= limit) break;
+    if (i > 0 && performance.now() >= deadline) {
+      undecided += probes.length - i;
+      break;
+    }
     const at = probeSnapshot(snapshot, probe);
     const bounded = planWithMoves(at, {
       strategy: options.strategy,

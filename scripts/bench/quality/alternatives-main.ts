@@ -3,7 +3,9 @@
 // private.seating_alternatives would compute at that moment (the TypeScript twin in review-alternatives.ts,
 // on the floor as it was when the request came in). Reports, per load, the share of those reviews with at
 // least one alternative (target ≥ 90 % at ρ ≤ 1.2) and how far the alternatives are from the requested time.
-// No database and no solver: a full matrix takes a few minutes. Options:
+// Reviews without a free alternative then get the pipeline's re-seating search (shared/engine/reseating.ts:
+// the bounded re-seating search, then the exact solver, --reseating-ms per review; 0 leaves it out), with
+// the input review_reseating_probes would give it. Options:
 //   --policy reoptimizing   reviews are the requests the re-optimising pipeline refuses (strategy, bounded
 //                           re-seating, then the exact fallback), not the default's; needs the solver
 //   --ceiling               also decide, for each review without an alternative, whether re-seating the
@@ -11,7 +13,8 @@
 //                           solver at every full time, --ceiling-ms each)
 // Usage:
 //   deno run -A scripts/bench/quality/alternatives-main.ts [--seeds 11,12,13] [--layouts a,b] [--mixes a,b]
-//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--ceiling] [--ceiling-ms 1000] [--out DIR]
+//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--reseating-ms 1000] [--ceiling]
+//     [--ceiling-ms 1000] [--out DIR]
 import { parseArgs } from "node:util";
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
 import { DEFAULT_MAX_MOVES } from "../../../shared/engine/reoptimize.ts";
@@ -21,7 +24,15 @@ import { generateDay, MIXES, type MixId } from "./demand.ts";
 import { channelTables } from "./floor.ts";
 import { layoutById, LAYOUTS } from "./layouts.ts";
 import { replayExact, replayStrategy } from "./policies.ts";
-import { type CeilingProbe, ceilingProbes, type CeilingVerdict, ceilingVerdict } from "./review-ceiling.ts";
+import {
+  type CeilingProbe,
+  ceilingProbes,
+  type CeilingVerdict,
+  ceilingVerdict,
+  reseatingInput,
+} from "./review-ceiling.ts";
+import { findReseatingOffers } from "../../../shared/engine/reseating.ts";
+import { DEFAULT_RESEATING_BUDGET_MS } from "../../../shared/coordinator/config.ts";
 import { type AlternativesInput, seatingAlternatives } from "./review-alternatives.ts";
 import { type MissCause, missCauses } from "./review-misses.ts";
 
@@ -34,6 +45,7 @@ const { values: args } = parseArgs({
     policy: { type: "string", default: "default" },
     ceiling: { type: "boolean", default: false },
     "ceiling-ms": { type: "string", default: String(DEFAULT_EXACT_TIME_LIMIT_MS) },
+    "reseating-ms": { type: "string", default: String(DEFAULT_RESEATING_BUDGET_MS) },
     out: { type: "string", default: "scripts/bench/results/quality" },
   },
 });
@@ -50,6 +62,8 @@ if (args.policy !== "default" && args.policy !== "reoptimizing") {
 const reoptimizing = args.policy === "reoptimizing";
 const ceilingMs = Number(args["ceiling-ms"]);
 if (!(ceilingMs > 0)) throw new Error("--ceiling-ms must be a positive number of milliseconds");
+const reseatingMs = Number(args["reseating-ms"]);
+if (!(reseatingMs >= 0)) throw new Error("--reseating-ms must be 0 or more milliseconds");
 const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
 
 interface LoadResult {
@@ -65,6 +79,14 @@ interface LoadResult {
   /** Reviews without an alternative, by cause (a miss may have several). */
   misses: Record<MissCause, number>;
   walkInMisses: number;
+  /** Reviews without a free alternative that the re-seating search gave one. */
+  reseated: number;
+  /** |offset| of the nearest re-seating alternative of each of those, minutes. */
+  reseatedNearest: number[];
+  /** Moves per re-seating alternative offered. */
+  movesPerOffer: number[];
+  /** The search's time per review searched, ms. */
+  reseatingMs: number[];
   /** With --ceiling: the misses by whether re-seating would have made an alternative. */
   ceiling: Record<CeilingVerdict, number>;
 }
@@ -82,6 +104,10 @@ for (const load of loads) {
     alternativesPerReview: [],
     misses: { no_arrangement: 0, saturation: 0, past: 0, service_start: 0, service_end: 0 },
     walkInMisses: 0,
+    reseated: 0,
+    reseatedNearest: [],
+    movesPerOffer: [],
+    reseatingMs: [],
     ceiling: { seatable: 0, none: 0, budget_exhausted: 0 },
   };
   byLoad.set(load, result);
@@ -91,6 +117,7 @@ for (const load of loads) {
         const day = generateDay(layout, mix, load, seed);
         result.requests += day.requests.length;
         const probes: CeilingProbe[][] = [];
+        const searches: ReturnType<typeof reseatingInput>[] = [];
         const onNoFit: Parameters<typeof replayStrategy>[2] = (r, seated) => {
           const input: AlternativesInput = {
             partySize: r.partySize,
@@ -112,6 +139,7 @@ for (const load of loads) {
             for (const cause of missCauses(input)) result.misses[cause]++;
             if (r.walkIn) result.walkInMisses++;
             if (args.ceiling) probes.push(ceilingProbes(day, seated, r));
+            if (reseatingMs > 0) searches.push(reseatingInput(day, seated, r));
             return;
           }
           result.withAlternative++;
@@ -122,11 +150,26 @@ for (const load of loads) {
           await replayExact(day, DEFAULT_STRATEGY, DEFAULT_MAX_MOVES, DEFAULT_EXACT_TIME_LIMIT_MS, onNoFit);
         } else replayStrategy(day, DEFAULT_STRATEGY, onNoFit);
         for (const p of probes) result.ceiling[await ceilingVerdict(p, DEFAULT_STRATEGY, ceilingMs)]++;
+        for (const { snapshot, tablesFor, probes } of searches) {
+          const started = performance.now();
+          const { offers } = await findReseatingOffers(snapshot, probes, {
+            strategy: DEFAULT_STRATEGY,
+            maxMoves: DEFAULT_MAX_MOVES,
+            budgetMs: reseatingMs,
+            tablesFor,
+          });
+          result.reseatingMs.push(performance.now() - started);
+          if (offers.length === 0) continue;
+          result.reseated++;
+          result.reseatedNearest.push(Math.abs(offers[0].startAt - snapshot.startAt) / MIN);
+          for (const o of offers) result.movesPerOffer.push(o.moves.length);
+        }
       }
     }
-    if (reoptimizing || args.ceiling) {
+    if (reoptimizing || args.ceiling || reseatingMs > 0) {
       console.error(
-        `ρ ${load} seed ${seed}: ${result.reviews} reviews, ${result.withAlternative} with an alternative so far`,
+        `ρ ${load} seed ${seed}: ${result.reviews} reviews, ${result.withAlternative} with a free alternative, ` +
+          `${result.reseated} more with a re-seating one so far`,
       );
     }
   }
@@ -134,13 +177,39 @@ for (const load of loads) {
 
 const pct = (n: number, d: number) => d === 0 ? "–" : `${(100 * n / d).toFixed(1)} %`;
 const q = (values: number[], p: number) => values.length === 0 ? "–" : `${percentile(values, p)} min`;
-const rows = [...byLoad.values()].map((r) =>
-  `| ${r.load} | ${r.requests} | ${r.reviews} | ${pct(r.withAlternative, r.reviews)} | ${
-    r.load <= 1.2 ? (r.reviews === 0 || r.withAlternative / r.reviews >= 0.9 ? "met" : "**missed**") : "–"
-  } | ${q(r.nearest, 50)} | ${q(r.nearest, 90)} | ${q(r.all, 50)} | ${q(r.all, 90)} | ${
+const ms = (values: number[], p: number) => values.length === 0 ? "–" : `${percentile(values, p).toFixed(0)}`;
+const rows = [...byLoad.values()].map((r) => {
+  const offered = r.withAlternative + r.reseated;
+  const nearest = [...r.nearest, ...r.reseatedNearest];
+  return `| ${r.load} | ${r.requests} | ${r.reviews} | ${pct(r.withAlternative, r.reviews)} | ${
+    pct(offered, r.reviews)
+  } | ${r.load <= 1.2 ? (r.reviews === 0 || offered / r.reviews >= 0.9 ? "met" : "**missed**") : "–"} | ${
+    q(nearest, 50)
+  } | ${q(nearest, 90)} | ${q(r.all, 50)} | ${q(r.all, 90)} | ${
     r.reviews === 0 ? "–" : (r.alternativesPerReview.reduce((a, b) => a + b, 0) / r.reviews).toFixed(2)
+  } |`;
+});
+const reseatingRows = [...byLoad.values()].map((r) =>
+  `| ${r.load} | ${r.reviews - r.withAlternative} | ${r.reseated} | ${q(r.reseatedNearest, 50)} | ${
+    q(r.reseatedNearest, 90)
+  } | ${r.movesPerOffer.length ? percentile(r.movesPerOffer, 50) : "–"} | ${
+    r.movesPerOffer.length ? Math.max(...r.movesPerOffer) : "–"
+  } | ${ms(r.reseatingMs, 50)} | ${ms(r.reseatingMs, 95)} | ${
+    r.reseatingMs.length ? Math.max(...r.reseatingMs).toFixed(0) : "–"
   } |`
 );
+const reseatingSection = reseatingMs === 0 ? [] : [
+  "Re-seating alternatives: each review without a free alternative, searched as the coordinator function " +
+  "searches it once its restaurant has nothing waiting (the bounded re-seating search at each time, then the " +
+  `exact solver, ${reseatingMs} ms for the whole review), up to three times that need other bookings moved. ` +
+  "Accepting one moves those bookings (not seated, not placed by staff, not starting within 30 minutes) to " +
+  "the tables it names, re-checked under the lock.",
+  "",
+  "| load ρ | reviews without a free alternative | given a re-seating one | nearest p50 | nearest p90 | moves per offer p50 | moves max | search ms p50 | p95 | max |",
+  "| ------ | ---------------------------------- | ---------------------- | ----------- | ----------- | ------------------- | --------- | ------------- | --- | --- |",
+  ...reseatingRows,
+  "",
+];
 const policy = reoptimizing
   ? `Strategy \`${DEFAULT_STRATEGY}\` with re-optimisation on (up to ${DEFAULT_MAX_MOVES} moves, then the exact ` +
     `fallback, ${DEFAULT_EXACT_TIME_LIMIT_MS} ms)`
@@ -172,11 +241,12 @@ const summary = [
   "start times within ±90 minutes on the 15-minute grid, inside the 17:00–23:00 service, not before the " +
   "request was made. Offsets are |alternative − requested start|.",
   "",
-  "| load ρ | requests | reviews | with ≥ 1 alternative | target ≥ 90 % (ρ ≤ 1.2) | nearest p50 | nearest p90 | all p50 | all p90 | alternatives per review |",
-  "| ------ | -------- | ------- | -------------------- | ----------------------- | ----------- | ----------- | ------- | ------- | ----------------------- |",
+  "| load ρ | requests | reviews | with a free alternative | with ≥ 1 alternative, re-seating included | target ≥ 90 % (ρ ≤ 1.2) | nearest p50 | nearest p90 | free: all p50 | free: all p90 | free alternatives per review |",
+  "| ------ | -------- | ------- | ----------------------- | ----------------------------------------- | ----------------------- | ----------- | ----------- | ------------- | ------------- | ---------------------------- |",
   ...rows,
   "",
-  "Reviews without an alternative, by what happened to the 12 grid times within ±90 minutes: all open and " +
+  ...reseatingSection,
+  "Reviews without a free alternative, by what happened to the 12 grid times within ±90 minutes: all open and " +
   "full (peak saturation), or some cut because they were before the request was made (walk-ins, late " +
   "bookings), or outside the service (its start or its end); a miss cut both ways counts in both columns. " +
   "Shares are of the misses.",
@@ -216,6 +286,21 @@ await Deno.writeTextFile(
         offset_p90: r.all.length ? percentile(r.all, 90) : null,
         misses_by_cause: r.misses,
         walk_in_misses: r.walkInMisses,
+        ...(reseatingMs > 0
+          ? {
+            reseating: {
+              budget_ms: reseatingMs,
+              searched: r.reseatingMs.length,
+              offered: r.reseated,
+              with_alternative_total: r.withAlternative + r.reseated,
+              nearest_offset_p50: r.reseatedNearest.length ? percentile(r.reseatedNearest, 50) : null,
+              moves_per_offer_p50: r.movesPerOffer.length ? percentile(r.movesPerOffer, 50) : null,
+              search_ms_p50: r.reseatingMs.length ? percentile(r.reseatingMs, 50) : null,
+              search_ms_p95: r.reseatingMs.length ? percentile(r.reseatingMs, 95) : null,
+              search_ms_max: r.reseatingMs.length ? Math.max(...r.reseatingMs) : null,
+            },
+          }
+          : {}),
         ...(args.ceiling ? { ceiling: { ...r.ceiling, time_limit_ms: ceilingMs } } : {}),
       })),
     },
