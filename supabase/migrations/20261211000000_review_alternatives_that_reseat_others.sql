@@ -6,9 +6,10 @@
 --
 -- That search needs the engine (its bounded re-seating search, then the exact solver), so it runs in the
 -- coordinator function, never in the request that escalated the booking and never while its restaurant has
--- bookings waiting: a reservation drop is not slowed by it. The function asks for reviews to search
--- (public.review_reseating_due), takes each one's snapshot and the times to try (public.review_reseating_probes)
--- and stores what it found (public.review_offer_reseating). The offers are suggestions: the review queue shows
+-- bookings waiting: a reservation drop is not slowed by it. The function searches one review when a drain ends:
+-- it asks for reviews to search (public.review_reseating_due), takes the review's snapshot and the times to try
+-- (public.review_reseating_probes) and stores what it found (public.review_offer_reseating). While reviews
+-- wait for a search and no booking brings a request, each sweep sends the function one (private.nudge_reseating). The offers are suggestions: the review queue shows
 -- them with the moves each needs, and ops.accept_alternative re-checks every move and every table under the
 -- restaurant lock, refusing (AS009) and writing nothing when the floor has changed since. An offer belongs to
 -- the review it was found for: a new state version, a changed time, end or party size hides it.
@@ -438,6 +439,65 @@ $$;
 
 comment on function ops.manual_review_queue(uuid) is
   'Bookings waiting for an operator, soonest first, with the reason and the free tables (or combinations of adjacent tables) that would seat them now. For a booking in review because nothing fits at its time (no_table_fits, exact_search_budget_exhausted, outside_service_hours): alternatives, up to three nearest start times within ±90 minutes on the 15-minute grid with the tables each would get — free now, or (with moves) free once the bookings listed are re-seated, found by the coordinator function once the restaurant has nothing waiting — (take one with ops.accept_alternative), and alternatives_note, the same in words or "no alternative within ±90 minutes". guest_was_told: the last message the guest received (e.g. "booking_confirmed: 2030-10-07 18:00, party of 2"), or "nothing yet": a guest holding a confirmation should hear from the restaurant.';
+
+-- One request to the coordinator function for the first review waiting for a re-seating search: its drain ends
+-- with that search. A booking in review is left as it is by the request itself (assignment_begin answers noop).
+-- Once a sweep, so an idle function gets one review every 5 seconds, each in a request of its own.
+create function private.nudge_reseating()
+returns boolean language plpgsql security definer set search_path = '' as $$
+declare
+  waiting uuid;
+begin
+  if not private.dispatch_configured() then
+    return false;
+  end if;
+  waiting := (public.review_reseating_due(1))[1];
+  if waiting is null then
+    return false;
+  end if;
+  return private.dispatch_booking(waiting, 'reseating') is not null;
+end $$;
+
+-- Body as in 20261210140000, nudging a re-seating search after each sweep. A nudge that fails does not stop
+-- the minute's sweeps.
+create or replace procedure private.run_sweeper(p_iterations integer default 1, p_interval_seconds numeric default 0)
+language plpgsql as $$
+declare
+  done boolean;
+begin
+  for i in 1..p_iterations loop
+    perform private.sweep(pg_catalog.clock_timestamp());
+    commit;
+    for j in 1..50 loop
+      begin
+        done := (private.recheck_floor_plans(pg_catalog.clock_timestamp()) ->> 'restaurants')::integer = 0;
+      exception when others or query_canceled then
+        done := true;
+      end;
+      commit;
+      exit when done;
+    end loop;
+    begin
+      perform private.nudge_reseating();
+    exception when others or query_canceled then
+      null;
+    end;
+    commit;
+    if i < p_iterations then
+      perform pg_catalog.pg_sleep(p_interval_seconds);
+    end if;
+  end loop;
+end $$;
+
+-- Where pg_cron runs jobs every few seconds (hosted Supabase), the sweeper's job runs private.sweep() alone:
+-- there the nudge has a job of its own, as the floor-plan re-check does.
+do $$
+begin
+  if (select pg_catalog.regexp_match(extversion, '^(\d+)\.(\d+)')::int[] >= array[1, 5] from pg_catalog.pg_extension
+       where extname = 'pg_cron') then
+    perform cron.schedule('assignment-reseating-nudge', '5 seconds', 'select private.nudge_reseating()');
+  end if;
+end $$;
 
 -- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,7 +1,7 @@
 -- Review alternatives that re-seat other bookings (20261211000000): what the coordinator may store, what the
 -- queue shows, and that accepting one re-checks every move under the lock and writes nothing when it fails.
 begin;
-select plan(24);
+select plan(26);
 
 -- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
 create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
@@ -38,6 +38,22 @@ select is(jsonb_array_length(:'probes'::jsonb -> 'probes'), 12, 'every grid time
 select is((select jsonb_agg(p -> 'locked') from jsonb_array_elements(:'probes'::jsonb -> 'snapshot' -> 'placed') p),
   '[false]'::jsonb, 'the snapshot shows the couple as a booking that may move, re-optimisation being off');
 reset role;
+
+-- While reviews wait for a search, a sweep sends the function one, as a request of its own.
+create temp table posted (body jsonb);
+create or replace function net.http_post(
+  url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
+  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
+  timeout_milliseconds integer default 5000
+) returns bigint language plpgsql as $$
+begin
+  insert into pg_temp.posted values (body);
+  return 1;
+end $$;
+select ok(private.nudge_reseating(), 'a sweep sends the function a review waiting for its search');
+select is((select body ->> 'trigger' from posted), 'reseating', 'with trigger reseating')
+  from (select (public.review_reseating_due(1))[1] as first) d
+ where (select (body ->> 'booking_id')::uuid from posted) = d.first;
 
 -- A restaurant with a booking waiting is left alone.
 select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as waiting \gset

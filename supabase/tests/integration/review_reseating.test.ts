@@ -1,17 +1,21 @@
 // Alternatives that re-seat other bookings, against the running stack: a party of four nothing seats within
 // ±90 minutes goes to review; once its restaurant has nothing waiting, the real coordinator function finds
 // that moving a couple from the 4-top to the 2-top makes room, the queue offers it, and an operator's
-// acceptance through the Data API moves the couple and seats the four — no double booking, one message.
+// acceptance through the Data API moves the couple and seats the four — no double booking, one message. A
+// review made while no request comes is searched too: a sweep sends the function one.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   activeTables,
   connect,
   createRestaurant,
+  DB_URL,
   localDataApi,
   someDay,
   waitFor,
   waitForTerminal,
+  withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
+import { postgresStore } from "../../../shared/store/postgres.ts";
 
 const sql = connect(2);
 
@@ -76,4 +80,53 @@ Deno.test("a review nothing free can cure gets an alternative that re-seats a co
         on a.table_id = b.table_id and a.id < b.id and a.during && b.during
      where a.restaurant_id = ${r.id} and a.released_at is null and b.released_at is null`;
   assertEquals(overlapping, 0, "no table is held twice at once");
+});
+
+Deno.test("a review waiting while no booking brings a request is searched after a sweep sends the function one", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "N1", capacity: 2 }, { number: "N4", capacity: 4 }],
+  });
+  const day = someDay();
+  const store = postgresStore(DB_URL, { max: 1 });
+  let four = "";
+  try {
+    // Set up through the pipeline's own RPCs with the function out of the way: the couple on the 4-top, the
+    // four in review for lack of tables, and no request to the function about either.
+    await withDispatchPaused(sql, async () => {
+      const couple = await r.insertBooking(2, `${day}T19:00:00Z`);
+      four = await r.insertBooking(4, `${day}T19:00:00Z`);
+      const c = await store.begin({ bookingId: couple, trigger: "test" });
+      assert(c.outcome === "ready");
+      await store.commit({
+        bookingId: couple,
+        leaseToken: c.lease_token,
+        tableIds: [r.tableIds.get("N4")!],
+        strategy: "optimal_fit",
+        durationMs: 1,
+        metadata: {},
+      });
+      const f = await store.begin({ bookingId: four, trigger: "test" });
+      assert(f.outcome === "ready");
+      const failed = await store.fail({
+        bookingId: four,
+        leaseToken: f.lease_token,
+        kind: "no_fit",
+        reason: "no_table_fits: test",
+        durationMs: 1,
+        details: {},
+      });
+      assertEquals(failed.outcome, "manual_review");
+    });
+  } finally {
+    await store.close();
+  }
+  const offers = await waitFor("the re-seating search of the waiting review", async () => {
+    const [row] = await sql`select offers from private.reseating_offers where booking_id = ${four}`;
+    return row?.offers as { moves: unknown[] }[] | undefined;
+  }, 30_000);
+  assert(offers.length > 0 && offers.every((o) => o.moves.length === 1), JSON.stringify(offers));
+  const [{ nudged }] = await sql`
+    select count(*)::int as nudged from net._http_response
+     where content::jsonb ->> 'booking_id' = ${four} and content::jsonb ->> 'reason' = 'terminal_state'`;
+  assert(nudged >= 1, "the function was sent the review itself, and left it in review");
 });
