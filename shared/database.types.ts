@@ -1089,7 +1089,7 @@ export type Database = {
         Returns: string;
       };
       "review_offer_reseating": {
-        Args: { "p_booking_id": string; "p_offers": Json; "p_state_version": number };
+        Args: { "p_booking_id": string; "p_offers": Json; "p_review": string };
         Returns: Json;
       };
       "review_reseating_due": {

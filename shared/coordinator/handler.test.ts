@@ -70,6 +70,7 @@ async function drainOnce(
     refuseClaims?: number[];
     /** The runtime announces the instance's end right after this claim. */
     shutdownAfterClaim?: number;
+    trigger?: string;
   } = {},
 ) {
   const shutdown = new AbortController();
@@ -122,7 +123,7 @@ async function drainOnce(
       new Request("http://local/functions/v1/assignment-coordinator", {
         method: "POST",
         headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-        body: JSON.stringify({ booking_id: first }),
+        body: JSON.stringify({ booking_id: first, ...(options.trigger ? { trigger: options.trigger } : {}) }),
       }),
     );
     assertEquals(response.status, 200);
@@ -156,6 +157,22 @@ Deno.test("once the drain has run dry, reviews are searched for re-seating alter
     "asked once, after the request's booking and the eight due",
   );
   assertEquals((await drainOnce(8, { env: { ASSIGNMENT_RESEATING_BUDGET_MS: "0" } })).reseatAsked, []);
+  assertEquals(
+    (await drainOnce(400, { drainMaxMs: 60 })).reseatAsked,
+    [],
+    "not after a drain that left work",
+  );
+  assertEquals(
+    (await drainOnce(8, { env: { FEATURE_ASSIGNMENT_PIPELINE_V3: "false" } })).reseatAsked,
+    [],
+    "not where the deployment's flags keep V3 off",
+  );
+});
+
+Deno.test("with the drain off, only a review the sweeper sends is searched after its request", async () => {
+  const off = { ASSIGNMENT_DRAIN_BUDGET_MS: "0" };
+  assertEquals((await drainOnce(0, { env: off })).reseatAsked, []);
+  assertEquals((await drainOnce(0, { env: off, trigger: "reseating" })).reseatAsked, [1]);
 });
 
 Deno.test("a claim the database refuses does not end the drain: it claims again and finishes every booking", async () => {

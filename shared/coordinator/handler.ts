@@ -80,9 +80,10 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
   // One loop claims for up to config.drainWorkers bookings at once and claims again the moment one of them is
   // done, so a booking woken by the slot that booking freed is taken at once; with nothing due it looks again
   // every DRAIN_POLL_MS (one query, however many workers are idle).
-  async function drain(): Promise<void> {
+  /** Resolves true when this call drained and stopped for want of work (not at its cap, not told to end). */
+  async function drain(): Promise<boolean> {
     drainUntil = Date.now() + config.drainBudgetMs;
-    if (draining || config.drainBudgetMs === 0 || deps.shutdown?.aborted) return;
+    if (draining || config.drainBudgetMs === 0 || deps.shutdown?.aborted) return false;
     draining = true;
     const hardStop = Date.now() + (deps.drainMaxMs ?? DRAIN_MAX_MS);
     let workLeft = false;
@@ -145,14 +146,16 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
       await store.sweepNow().catch((e) =>
         logger.error("assignment.coordinator", `hand-over sweep failed: ${e}`)
       );
+      return false;
     }
+    return !stopping();
   }
 
-  // Once the drain is done: reviews of idle restaurants get alternatives that re-seat other bookings. One
-  // search at a time per instance; a drain that starts meanwhile runs beside it (it only reads, and stores
-  // suggestions that are re-checked when taken).
+  // Once a drain has run dry, or when the sweeper sends a review (trigger `reseating`) to an instance not
+  // draining: one review of a restaurant with nothing waiting gets its search for alternatives that re-seat
+  // other bookings. One search at a time per instance; none where the deployment's flags keep V3 off.
   async function reseat(): Promise<void> {
-    if (reseating || deps.shutdown?.aborted) return;
+    if (reseating || deps.shutdown?.aborted || config.modeCeiling !== null) return;
     reseating = true;
     try {
       await reseatReviews(store, {
@@ -190,10 +193,12 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     }
     try {
       const outcome = await run(parsed.data.booking_id, parsed.data.trigger);
+      const nudged = parsed.data.trigger === "reseating";
       runInBackground(
-        drain().catch((e) => logger.error("assignment.coordinator", `drain stopped: ${e}`)).then(() =>
-          draining ? undefined : reseat()
-        ),
+        drain().catch((e) => {
+          logger.error("assignment.coordinator", `drain stopped: ${e}`);
+          return false;
+        }).then((ranDry) => ranDry || (nudged && !draining) ? reseat() : undefined),
       );
       return json(200, { booking_id: parsed.data.booking_id, ...outcome });
     } catch (error) {

@@ -50,22 +50,23 @@ export async function reseatReviews(
 async function searchOne(store: AssignmentStore, bookingId: string, options: ReseatingSearchOptions) {
   const probes = await store.reseatingProbes(bookingId);
   if (probes.outcome === "skip") return 0;
-  const parsed = snapshotSchema.safeParse(probes.snapshot);
-  // A snapshot that does not parse has no offers to find: stored as searched, so it is not tried again.
-  const found = parsed.success && probes.probes.length > 0
-    ? await findReseatingOffers(parsed.data, probes.probes, {
-      strategy: options.strategy,
-      maxMoves: options.maxMoves,
-      budgetMs: options.budgetMs,
-      solver: options.solver,
-    })
-    : { offers: [], undecided: 0 };
-  if (!parsed.success) options.logger.error(SOURCE, "the snapshot does not parse", { booking_id: bookingId });
-  const stored = await store.offerReseating({
-    bookingId,
-    stateVersion: probes.state_version,
-    offers: found.offers,
-  });
+  // A search that cannot run (a snapshot that does not parse, an engine error) is stored as finding none, so
+  // the review is not tried again and again ahead of the others.
+  let found: Awaited<ReturnType<typeof findReseatingOffers>> = { offers: [], undecided: 0 };
+  try {
+    const snapshot = snapshotSchema.parse(probes.snapshot);
+    if (probes.probes.length > 0) {
+      found = await findReseatingOffers(snapshot, probes.probes, {
+        strategy: options.strategy,
+        maxMoves: options.maxMoves,
+        budgetMs: options.budgetMs,
+        solver: options.solver,
+      });
+    }
+  } catch (error) {
+    options.logger.error(SOURCE, `re-seating search failed: ${error}`, { booking_id: bookingId });
+  }
+  const stored = await store.offerReseating({ bookingId, review: probes.review, offers: found.offers });
   options.logger.info(SOURCE, `re-seating search: ${found.offers.length} offers (${stored})`, {
     booking_id: bookingId,
     times: probes.probes.length,

@@ -67,11 +67,18 @@ Deno.test("with no time left only the first time gets the bounded search; a chai
   assertEquals(solved.offers.map((o) => o.moves.length), [2, 2, 2]);
 });
 
-Deno.test("at another time the snapshot's view narrows by the shift, so a booking it cannot see all around stays", () => {
+Deno.test("at another time the snapshot's view narrows by the shift, so a booking it cannot see all around stays", async () => {
   const [two, four] = [table(1, 2), table(2, 4)];
-  const s = { ...snapshot([two, four], [], { partySize: 4 }), horizonMs: 360 * MIN };
-  assertEquals(probeSnapshot(s, probe(s, 90)).horizonMs, 270 * MIN);
-  assertEquals(probeSnapshot(s, probe(s, -45)).horizonMs, 315 * MIN);
+  // The couple's stay, 0–105 minutes, is within 60 minutes of the four's own window (0–90): in view there.
+  const s = {
+    ...snapshot([two, four], [booking("couple", 2, [four], 0, 105)], { partySize: 4 }),
+    horizonMs: 60 * MIN,
+  };
+  assertEquals(probeSnapshot(s, probe(s, 60)).horizonMs, 0);
+  // At +60 the view is only the four's own window, 60–150: what holds the 2-top before 60 is not known.
+  assertEquals((await search(s, [probe(s, 60)])).offers, []);
+  // With the whole evening in view the same couple may move.
+  assertEquals((await search({ ...s, horizonMs: 360 * MIN }, [probe(s, 60)])).offers.length, 1);
   assertEquals(probeSnapshot({ ...s, horizonMs: undefined }, probe(s, 90)).horizonMs, undefined);
 });
 

@@ -85,8 +85,8 @@ export interface FailArgs {
 /** What a re-seating search found for a booking in review (public.review_offer_reseating). */
 export interface OfferReseatingArgs {
   bookingId: string;
-  /** The review searched: review_reseating_probes' state_version. */
-  stateVersion: number;
+  /** The review searched: review_reseating_probes' review. */
+  review: string;
   offers: readonly { startAt: number; tableIds: readonly string[]; moves: readonly Move[] }[];
 }
 

@@ -49,7 +49,8 @@ export const claimResultSchema = z.array(idSchema());
 export const reseatingProbesSchema = z.discriminatedUnion("outcome", [
   z.object({
     outcome: z.literal("ready"),
-    state_version: z.number().int(),
+    // What the search is for; review_offer_reseating stores the offers only while it still holds.
+    review: z.string(),
     // Parsed by the search (domain/snapshot.ts), as assignment_begin's.
     snapshot: z.unknown(),
     probes: z.array(

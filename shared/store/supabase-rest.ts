@@ -80,11 +80,11 @@ export function supabaseRestStore(
       claimResultSchema.parse(await rpc("review_reseating_due", { p_limit: limit })),
     reseatingProbes: async (bookingId) =>
       reseatingProbesSchema.parse(await rpc("review_reseating_probes", { p_booking_id: bookingId })),
-    offerReseating: async ({ bookingId, stateVersion, offers }) =>
+    offerReseating: async ({ bookingId, review, offers }) =>
       offerReseatingResultSchema.parse(
         await rpc("review_offer_reseating", {
           p_booking_id: bookingId,
-          p_state_version: stateVersion,
+          p_review: review,
           p_offers: offersJson(offers) as Json,
         }),
       ),

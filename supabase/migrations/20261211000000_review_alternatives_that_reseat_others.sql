@@ -16,11 +16,9 @@
 
 create table private.reseating_offers (
   booking_id uuid primary key references public.bookings (id) on delete cascade,
-  -- The review the offers were found for: they apply while the booking is still in it, unchanged.
-  state_version integer not null,
-  for_start_at timestamptz not null,
-  for_end_at timestamptz not null,
-  for_party_size integer not null,
+  -- The review the offers were found for (private.review_key): they apply while the booking is still in it,
+  -- unchanged.
+  review text not null,
   searched_at timestamptz not null default pg_catalog.now(),
   -- [{start_at, table_ids, moves: [{booking_id, from_table_ids, to_table_ids}]}], nearest first; [] when the
   -- search found none.
@@ -43,13 +41,27 @@ returns boolean language sql stable set search_path = '' as $$
             or (x.assignment_state = 'assignment_pending' and x.next_attempt_at <= pg_catalog.now() + interval '5 seconds')));
 $$;
 
--- The stored offers of a booking, when they were found for the review it is in now.
+-- What a search was for: the booking's review (its state version) and everything the search read of the
+-- booking itself. A booking in review whose time, stay, buffers or party change keeps its state version.
+create function private.review_key(b public.bookings)
+returns text language sql immutable set search_path = '' as $$
+  select pg_catalog.concat_ws('/', b.assignment_state_version, extract(epoch from b.start_at),
+                              extract(epoch from b.end_at), b.party_size, b.buffer_before_minutes,
+                              b.buffer_after_minutes);
+$$;
+
+-- The stored offers of a booking, when they were found for the review it is in now, as it is now.
 create function private.current_reseating_offers(b public.bookings)
 returns jsonb language sql stable set search_path = '' as $$
   select o.offers from private.reseating_offers o
-   where o.booking_id = b.id and b.assignment_state = 'manual_review'
-     and o.state_version = b.assignment_state_version and o.for_start_at = b.start_at and o.for_end_at = b.end_at
-     and o.for_party_size = b.party_size;
+   where o.booking_id = b.id and b.assignment_state = 'manual_review' and o.review = private.review_key(b);
+$$;
+
+-- Whether a restaurant's bookings are assigned by the V3 engine now: re-seating alternatives are a V3
+-- feature, so a restaurant on legacy, shadow or off (the rollout's kill switch included) gets none.
+create function private.runs_v3(p_restaurant_id uuid)
+returns boolean language sql stable set search_path = '' as $$
+  select d.mode = 'v3' from private.decide_mode(p_restaurant_id, null) d;
 $$;
 
 -- The times a re-seating search tries: the alternatives' own start times, inside service hours, at which some
@@ -91,10 +103,11 @@ begin
                and private.time_may_cure(b.manual_review_reason)
                and private.current_reseating_offers(b) is null
                and private.restaurant_is_idle(b.restaurant_id)
+               and private.runs_v3(b.restaurant_id)
              order by b.start_at limit p_limit) x), '{}');
 end $$;
 comment on function public.review_reseating_due(integer, uuid) is
-  'Bookings in review that a re-seating search may help (nothing fits at their time), not yet searched in this review, of restaurants with nothing waiting (of one restaurant with p_restaurant_id); soonest first, up to p_limit (1–100).';
+  'Bookings in review that a re-seating search may help (nothing fits at their time), not yet searched in this review, of restaurants on the V3 engine with nothing waiting (of one restaurant with p_restaurant_id); soonest first, up to p_limit (1–100).';
 
 create function public.review_reseating_probes(p_booking_id uuid)
 returns jsonb language plpgsql stable security definer set search_path = '' as $$
@@ -112,6 +125,9 @@ begin
   if private.current_reseating_offers(b) is not null then
     return '{"outcome": "skip", "reason": "already_searched"}'::jsonb;
   end if;
+  if not private.runs_v3(b.restaurant_id) then
+    return '{"outcome": "skip", "reason": "not_on_v3"}'::jsonb;
+  end if;
   if not private.restaurant_is_idle(b.restaurant_id) then
     return '{"outcome": "skip", "reason": "restaurant_busy"}'::jsonb;
   end if;
@@ -120,15 +136,31 @@ begin
   settings.reoptimize := true;
   return pg_catalog.jsonb_build_object(
     'outcome', 'ready',
-    'state_version', b.assignment_state_version,
+    'review', private.review_key(b),
     'snapshot', private.assignment_snapshot(b, settings),
     'probes', coalesce((select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(p) order by abs(p.offset_minutes), p.start_at)
                           from private.reseating_probe_starts(b) p), '[]'::jsonb));
 end $$;
 comment on function public.review_reseating_probes(uuid) is
-  'For the coordinator''s re-seating search: the snapshot of a booking in review (with the bookings that may move) and the start times to try, {outcome: ready, state_version, snapshot, probes: [{start_at, offset_minutes, window_start, window_end}]}; or {outcome: skip, reason} when it is not in review for lack of tables, was searched in this review already, or its restaurant has bookings waiting.';
+  'For the coordinator''s re-seating search: the snapshot of a booking in review (with the bookings that may move) and the start times to try, {outcome: ready, review, snapshot, probes: [{start_at, offset_minutes, window_start, window_end}]}; or {outcome: skip, reason} when it is not in review for lack of tables, was searched in this review already, its restaurant is not on the V3 engine, or has bookings waiting.';
 
-create function public.review_offer_reseating(p_booking_id uuid, p_state_version integer, p_offers jsonb)
+-- The ids of a JSON array of 1 to p_max UUIDs, sorted; null for anything else.
+create function private.uuid_list(p_value jsonb, p_max integer)
+returns uuid[] language plpgsql immutable set search_path = '' as $$
+declare
+  ids uuid[];
+begin
+  if pg_catalog.jsonb_typeof(p_value) is distinct from 'array'
+     or pg_catalog.jsonb_array_length(p_value) not between 1 and p_max then
+    return null;
+  end if;
+  select pg_catalog.array_agg(x::uuid order by x::uuid) into ids from pg_catalog.jsonb_array_elements_text(p_value) x;
+  return case when pg_catalog.cardinality(ids) = (select count(distinct i) from pg_catalog.unnest(ids) i) then ids end;
+exception when data_exception then
+  return null;
+end $$;
+
+create function public.review_offer_reseating(p_booking_id uuid, p_review text, p_offers jsonb)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   b public.bookings;
@@ -138,80 +170,86 @@ declare
   clean_moves jsonb;
   offer_start timestamptz;
   ids uuid[];
+  from_ids uuid[];
+  to_ids uuid[];
+  move_id uuid;
+  moved uuid[];
   described jsonb := '[]'::jsonb;
+  bad_offer constant text :=
+    'an offer is {start_at: one of the booking''s alternative times, table_ids: 1 to 6 of its restaurant''s tables, moves: 1 to 20 of {booking_id: another booking of the restaurant, from_table_ids, to_table_ids: 1 to 6 of its tables each}}, each time once';
 begin
-  if p_booking_id is null or p_state_version is null then
-    raise exception using errcode = 'AS005', message = 'booking_id and state_version are required';
+  if p_booking_id is null or p_review is null then
+    raise exception using errcode = 'AS005', message = 'booking_id and review are required';
   end if;
-  if p_offers is null or pg_catalog.jsonb_typeof(p_offers) <> 'array' or pg_catalog.jsonb_array_length(p_offers) > 3 then
+  if pg_catalog.jsonb_typeof(p_offers) is distinct from 'array' or pg_catalog.jsonb_array_length(p_offers) > 3 then
     raise exception using errcode = 'AS005', message = 'offers is an array of at most three';
   end if;
   select * into b from public.bookings where id = p_booking_id for update;
-  if not found or b.assignment_state <> 'manual_review' or b.assignment_state_version <> p_state_version then
+  if not found or b.assignment_state <> 'manual_review' or private.review_key(b) <> p_review then
     return '{"outcome": "stale"}'::jsonb;
   end if;
-  begin
-    for offer in select e.value from pg_catalog.jsonb_array_elements(p_offers) e(value) loop
-      if pg_catalog.jsonb_typeof(offer) <> 'object' or pg_catalog.jsonb_typeof(offer -> 'table_ids') <> 'array'
-         or pg_catalog.jsonb_typeof(offer -> 'moves') <> 'array'
-         or pg_catalog.jsonb_array_length(offer -> 'moves') not between 1 and 20 then
-        raise exception using errcode = 'AS005',
-          message = 'an offer is {start_at, table_ids, moves: [1 to 20 of {booking_id, from_table_ids, to_table_ids}]}';
-      end if;
+  for offer in select e.value from pg_catalog.jsonb_array_elements(p_offers) e(value) loop
+    begin
       offer_start := (offer ->> 'start_at')::timestamptz;
-      if not exists (select 1 from private.alternative_starts(b) s where s.start_at = offer_start)
-         or exists (select 1 from pg_catalog.jsonb_array_elements(clean) e(value)
-                     where (e.value ->> 'start_at')::timestamptz = offer_start) then
-        raise exception using errcode = 'AS005',
-          message = 'an offer starts at one of the booking''s alternative times, each time once';
+    exception when data_exception then
+      offer_start := null;
+    end;
+    ids := private.uuid_list(offer -> 'table_ids', 6);
+    if pg_catalog.jsonb_typeof(offer -> 'moves') is distinct from 'array'
+       or pg_catalog.jsonb_array_length(offer -> 'moves') not between 1 and 20
+       or offer_start is null or ids is null
+       or not exists (select 1 from private.alternative_starts(b) s where s.start_at = offer_start)
+       or exists (select 1 from pg_catalog.jsonb_array_elements(clean) e(value)
+                   where (e.value ->> 'start_at')::timestamptz = offer_start)
+       or (select count(*) from public.restaurant_tables t where t.id = any(ids) and t.restaurant_id = b.restaurant_id)
+          <> pg_catalog.cardinality(ids) then
+      raise exception using errcode = 'AS005', message = bad_offer;
+    end if;
+    clean_moves := '[]'::jsonb;
+    moved := '{}';
+    for move in select e.value from pg_catalog.jsonb_array_elements(offer -> 'moves') e(value) loop
+      from_ids := private.uuid_list(move -> 'from_table_ids', 6);
+      to_ids := private.uuid_list(move -> 'to_table_ids', 6);
+      begin
+        move_id := (move ->> 'booking_id')::uuid;
+      exception when data_exception then
+        move_id := null;
+      end;
+      if from_ids is null or to_ids is null or move_id is null or move_id = b.id or move_id = any(moved)
+         or not exists (select 1 from public.bookings o where o.id = move_id and o.restaurant_id = b.restaurant_id)
+         or (select count(*) from public.restaurant_tables t
+              where t.id = any(from_ids || to_ids) and t.restaurant_id = b.restaurant_id)
+            <> (select count(distinct x) from pg_catalog.unnest(from_ids || to_ids) x) then
+        raise exception using errcode = 'AS005', message = bad_offer;
       end if;
-      select pg_catalog.array_agg(x::uuid order by x::uuid) into ids from pg_catalog.jsonb_array_elements_text(offer -> 'table_ids') x;
-      if pg_catalog.cardinality(ids) is null or pg_catalog.cardinality(ids) > 6
-         or (select count(*) from public.restaurant_tables t where t.id = any(ids) and t.restaurant_id = b.restaurant_id)
-            <> pg_catalog.cardinality(ids) then
-        raise exception using errcode = 'AS005', message = 'an offer''s tables are 1 to 6 of the restaurant''s own';
-      end if;
-      clean_moves := '[]'::jsonb;
-      for move in select e.value from pg_catalog.jsonb_array_elements(offer -> 'moves') e(value) loop
-        if pg_catalog.jsonb_typeof(move) <> 'object' or pg_catalog.jsonb_typeof(move -> 'from_table_ids') <> 'array'
-           or pg_catalog.jsonb_typeof(move -> 'to_table_ids') <> 'array' then
-          raise exception using errcode = 'AS005', message = 'a move is {booking_id, from_table_ids, to_table_ids}';
-        end if;
-        clean_moves := clean_moves || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-          'booking_id', (move ->> 'booking_id')::uuid,
-          'from_table_ids', (select pg_catalog.to_jsonb(pg_catalog.array_agg(x::uuid order by x::uuid))
-                               from pg_catalog.jsonb_array_elements_text(move -> 'from_table_ids') x),
-          'to_table_ids', (select pg_catalog.to_jsonb(pg_catalog.array_agg(x::uuid order by x::uuid))
-                             from pg_catalog.jsonb_array_elements_text(move -> 'to_table_ids') x)));
-      end loop;
-      clean := clean || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-        'start_at', offer_start, 'table_ids', pg_catalog.to_jsonb(ids), 'moves', clean_moves));
-      described := described || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
-        'start_at', offer_start, 'offset_minutes', (extract(epoch from offer_start - b.start_at) / 60)::integer,
-        'tables', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
-                     from public.restaurant_tables t where t.id = any(ids)),
-        'moved_bookings', pg_catalog.jsonb_array_length(clean_moves)));
+      moved := moved || move_id;
+      clean_moves := clean_moves || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+        'booking_id', move_id, 'from_table_ids', pg_catalog.to_jsonb(from_ids),
+        'to_table_ids', pg_catalog.to_jsonb(to_ids)));
     end loop;
-  exception when invalid_text_representation or datetime_field_overflow or invalid_datetime_format then
-    raise exception using errcode = 'AS005', message = 'an offer''s start_at is a timestamp and its ids are UUIDs';
-  end;
-  insert into private.reseating_offers (booking_id, state_version, for_start_at, for_end_at, for_party_size, offers)
-  values (b.id, b.assignment_state_version, b.start_at, b.end_at, b.party_size, clean)
+    clean := clean || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'start_at', offer_start, 'table_ids', pg_catalog.to_jsonb(ids), 'moves', clean_moves));
+    described := described || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+      'start_at', offer_start, 'offset_minutes', (extract(epoch from offer_start - b.start_at) / 60)::integer,
+      'tables', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
+                   from public.restaurant_tables t where t.id = any(ids)),
+      'moved_bookings', pg_catalog.jsonb_array_length(clean_moves)));
+  end loop;
+  insert into private.reseating_offers (booking_id, review, offers)
+  values (b.id, p_review, clean)
   on conflict (booking_id) do update
-    set state_version = excluded.state_version, for_start_at = excluded.for_start_at,
-        for_end_at = excluded.for_end_at, for_party_size = excluded.for_party_size,
-        searched_at = pg_catalog.now(), offers = excluded.offers;
+    set review = excluded.review, searched_at = pg_catalog.now(), offers = excluded.offers;
   perform private.record_event('assignment.coordinator', 'coordinator.reseating_alternatives', 'info',
     pg_catalog.jsonb_build_object('alternatives', described), b.restaurant_id, b.id);
   return pg_catalog.jsonb_build_object('outcome', 'stored', 'offers', pg_catalog.jsonb_array_length(clean));
 end $$;
-comment on function public.review_offer_reseating(uuid, integer, jsonb) is
-  'Store what the coordinator''s re-seating search found for a booking in review (p_state_version from review_reseating_probes): up to three {start_at, table_ids, moves}, [] for none; records coordinator.reseating_alternatives. {outcome: stale} and nothing stored when the booking has left that review. AS005 for a malformed offer. The offers are suggestions: ops.accept_alternative re-checks them under the restaurant lock.';
+comment on function public.review_offer_reseating(uuid, text, jsonb) is
+  'Store what the coordinator''s re-seating search found for a booking in review (p_review from review_reseating_probes): up to three {start_at, table_ids, moves: [{booking_id, from_table_ids, to_table_ids}]}, [] for none; records coordinator.reseating_alternatives. {outcome: stale} and nothing stored when the booking has left that review or changed since. AS005 for a malformed offer. The offers are suggestions: ops.accept_alternative re-checks them under the restaurant lock.';
 
 revoke all on function public.review_reseating_due(integer, uuid), public.review_reseating_probes(uuid),
-  public.review_offer_reseating(uuid, integer, jsonb) from public, anon, authenticated;
+  public.review_offer_reseating(uuid, text, jsonb) from public, anon, authenticated;
 grant execute on function public.review_reseating_due(integer, uuid), public.review_reseating_probes(uuid),
-  public.review_offer_reseating(uuid, integer, jsonb) to service_role;
+  public.review_offer_reseating(uuid, text, jsonb) to service_role;
 
 -- The alternatives of a booking in review: the free ones, found now (private.free_seating_alternatives), and the
 -- stored re-seating ones at other times, nearest first, up to p_limit. A re-seating one names the bookings it
@@ -278,8 +316,9 @@ declare
   requested public.bookings;
   accepted jsonb;
   max_tables integer;
+  actor text;
 begin
-  perform private.act_as(p_actor, p_reason);
+  actor := private.act_as(p_actor, p_reason);
   if p_start_at is null or p_booking_id is null then
     raise exception using errcode = 'AS005', message = 'name the booking and one of its alternatives'' start_at';
   end if;
@@ -326,14 +365,23 @@ begin
                                     b.party_size, private.alternative_json(b, p_start_at, '{}'::jsonb) ->> 'starts_local'),
         hint = 'See ops.manual_review_queue() for the alternatives left.';
     end if;
-    -- Re-seat the others first; any refusal rolls all of it back.
-    conflict := private.apply_moves(moved, offer -> 'moves', max_tables);
+    -- Re-seat the others first; any refusal rolls all of it back. Two moves onto one table at once meet the
+    -- holds' exclusion constraint: the offer no longer fits, as when a move's table was taken.
+    begin
+      conflict := private.apply_moves(moved, offer -> 'moves', max_tables);
+    exception when exclusion_violation then
+      conflict := '{"reason": "two of its moves need the same table at the same time"}'::jsonb;
+    end;
     if conflict is not null then
       raise exception using errcode = 'AS009',
         message = pg_catalog.format('the re-seating this alternative needs is no longer possible: %s', conflict ->> 'reason'),
         hint = 'See ops.manual_review_queue() for the alternatives left.';
     end if;
     moved_bookings := pg_catalog.jsonb_array_length(offer -> 'moves');
+    -- The moved bookings keep holds the engine may move again ('auto'), set by the operator who accepted.
+    update public.booking_table_assignments a set assigned_by = actor
+     where a.released_at is null
+       and a.booking_id in (select (m ->> 'booking_id')::uuid from pg_catalog.jsonb_array_elements(offer -> 'moves') m);
     choice := pg_catalog.jsonb_build_object('ids', offer -> 'table_ids',
       'numbers', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number) from public.restaurant_tables t
                    where t.id in (select i::uuid from pg_catalog.jsonb_array_elements_text(offer -> 'table_ids') i)));
@@ -361,13 +409,14 @@ begin
   accepted := private.alternative_json(requested, b.start_at, choice);
   perform private.record_event('assignment.ops', 'ops.alternative_accepted', 'info',
     pg_catalog.jsonb_build_object('from_start_at', requested.start_at, 'start_at', b.start_at,
-      'offset_minutes', accepted -> 'offset_minutes', 'tables', accepted -> 'tables',
-      'moved_bookings', moved_bookings),
+      'offset_minutes', accepted -> 'offset_minutes', 'tables', accepted -> 'tables')
+    || case when moved_bookings > 0 then pg_catalog.jsonb_build_object('moved_bookings', moved_bookings)
+            else '{}'::jsonb end,
     b.restaurant_id, b.id);
   return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'moved_bookings', moved_bookings) || accepted;
 end $$;
 comment on function ops.accept_alternative(uuid, timestamptz, text, text) is
-  'Take one of a reviewed booking''s alternatives (ops.manual_review_queue().alternatives): moves the booking to p_start_at, keeping its length, re-checks under the restaurant lock that the party can be seated then by the same rules — with free tables, or else by the re-seating that alternative lists, each move re-checked and made first — assigns the tables, confirms it (the guest is told the new time) and records ops.alternative_accepted (with moved_bookings). Refuses and writes nothing when it cannot: AS009 (taken meanwhile, or a move no longer possible), AS007 (breaks a rule), AS005 (not an alternative start), AS001 (not in manual review). Asking again once done returns outcome unchanged.';
+  'Take one of a reviewed booking''s alternatives (ops.manual_review_queue().alternatives): moves the booking to p_start_at, keeping its length, re-checks under the restaurant lock that the party can be seated then by the same rules — with free tables, or else by the re-seating that alternative lists, each move re-checked and made first — assigns the tables, confirms it (the guest is told the new time) and records ops.alternative_accepted (with moved_bookings when it re-seated others). Refuses and writes nothing when it cannot: AS009 (taken meanwhile, or a move no longer possible), AS007 (breaks a rule), AS005 (not an alternative start), AS001 (not in manual review). Asking again once done returns outcome unchanged.';
 
 -- The alternatives in words, e.g. "20:15 (+15 min): 4+5; 19:30 (-30 min): 7, moving 2 bookings".
 create function private.alternatives_note(p_alternatives jsonb)

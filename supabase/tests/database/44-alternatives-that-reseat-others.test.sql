@@ -1,7 +1,7 @@
 -- Review alternatives that re-seat other bookings (20261211000000): what the coordinator may store, what the
 -- queue shows, and that accepting one re-checks every move under the lock and writes nothing when it fails.
 begin;
-select plan(26);
+select plan(27);
 
 -- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
 create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
@@ -13,6 +13,14 @@ begin
   perform tests.force_state(new_id, 'confirmed');
   return new_id;
 end $$;
+create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  return sqlstate;
+end $$;
+grant execute on function pg_temp.sqlstate_of(text) to service_role;
 create function pg_temp.held(p_booking uuid) returns text language sql as $$
   select string_agg(t.table_number, '+' order by t.table_number)
     from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
@@ -61,33 +69,43 @@ select ok(not (:'four' = any(public.review_reseating_due(10, :'rid'))) and publi
   'not while a booking of its restaurant waits');
 select tests.force_state(:'waiting', 'cancelled');
 
--- Offers are checked before they are stored.
-set local role service_role;
-select throws_ok(format($$select public.review_offer_reseating(%L, %s, '[{"start_at": "2030-06-03 19:05+00", "table_ids": [%I], "moves": [{"booking_id": %I, "from_table_ids": [%I], "to_table_ids": [%I]}]}]')$$,
-                        :'four', tests.version_of(:'four'), :'t2', :'couple', :'t2', :'t1'), 'AS005', null,
-  'an offer off the alternatives'' grid is refused');
-select throws_ok(format($$select public.review_offer_reseating(%L, %s, '[{"start_at": "2030-06-03 19:15+00", "table_ids": [%I], "moves": []}]')$$,
-                        :'four', tests.version_of(:'four'), :'t2'), 'AS005', null, 'an offer with no move is refused');
-select throws_ok(format($$select public.review_offer_reseating(%L, %s, '[{"start_at": "2030-06-03 19:15+00", "table_ids": ["not-a-uuid"], "moves": [{}]}]')$$,
-                        :'four', tests.version_of(:'four')), 'AS005', null, 'an id that is not a UUID is refused');
-select throws_ok(format($$select public.review_offer_reseating(%L, %s, '[1, 2, 3, 4]')$$, :'four', tests.version_of(:'four')),
-  'AS005', null, 'more than three offers are refused');
-select is(public.review_offer_reseating(:'four', tests.version_of(:'four') - 1, '[]') ->> 'outcome', 'stale',
-  'an offer for an earlier state of the booking is not stored');
-reset role;
+-- Offers are checked before they are stored; a malformed one is refused with AS005 (never a raw error).
+select private.review_key(b) as key from public.bookings b where b.id = :'four' \gset
+select jsonb_build_object('booking_id', :'couple'::uuid, 'from_table_ids', jsonb_build_array(:'t2'::uuid),
+                          'to_table_ids', jsonb_build_array(:'t1'::uuid)) as move \gset
+create temp table bad_offers (why text, offer jsonb);
+insert into bad_offers values
+  ('off the alternatives'' grid', jsonb_build_object('start_at', '2030-06-03 19:05+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(:'move'::jsonb))),
+  ('a start that is not a time', jsonb_build_object('start_at', '2030-06-03 19:15 Foo/Bar', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(:'move'::jsonb))),
+  ('no move', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', '[]'::jsonb)),
+  ('no moves at all', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid))),
+  ('a table id that is not a UUID', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', '["not-a-uuid"]'::jsonb, 'moves', jsonb_build_array(:'move'::jsonb))),
+  ('a move to no table', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(jsonb_set(:'move'::jsonb, '{to_table_ids}', '[]')))),
+  ('a move without its tables', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(:'move'::jsonb - 'from_table_ids'))),
+  ('a move of the booking itself', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(jsonb_set(:'move'::jsonb, '{booking_id}', to_jsonb(:'four'::uuid))))),
+  ('a move of a booking id that is not a UUID', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(jsonb_set(:'move'::jsonb, '{booking_id}', '"x"')))),
+  ('not an object', '1'::jsonb);
 select tests.add_table(tests.create_restaurant('Elsewhere'), 'X1', 4) as foreign_table \gset
+select tests.create_booking((select restaurant_id from public.restaurant_tables where id = :'foreign_table'), 2, '2030-06-03 19:00+00') as foreign_booking \gset
+insert into bad_offers values
+  ('another restaurant''s table', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'foreign_table'::uuid), 'moves', jsonb_build_array(:'move'::jsonb))),
+  ('a move to another restaurant''s table', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(jsonb_set(:'move'::jsonb, '{to_table_ids}', jsonb_build_array(:'foreign_table'::uuid))))),
+  ('a move of another restaurant''s booking', jsonb_build_object('start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid), 'moves', jsonb_build_array(jsonb_set(:'move'::jsonb, '{booking_id}', to_jsonb(:'foreign_booking'::uuid)))));
+grant select on bad_offers to service_role;
 set local role service_role;
-select throws_ok(format($$select public.review_offer_reseating(%L, %s, '[{"start_at": "2030-06-03 19:15+00", "table_ids": [%I], "moves": [{"booking_id": %I, "from_table_ids": [%I], "to_table_ids": [%I]}]}]')$$,
-                        :'four', tests.version_of(:'four'), :'foreign_table', :'couple', :'t2', :'t1'), 'AS005', null,
-  'an offer of another restaurant''s table is refused');
-reset role;
-select is((select count(*)::integer from private.reseating_offers where booking_id = :'four'), 0, 'and nothing was stored');
-set local role service_role;
+select is((select string_agg(o.why, ', ' order by o.why) from bad_offers o
+            where pg_temp.sqlstate_of(format('select public.review_offer_reseating(%L, %L, %L)', :'four', :'key', jsonb_build_array(o.offer)))
+                  is distinct from 'AS005'),
+  null, 'every malformed offer is refused with AS005');
+select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[1, 2, 3, 4]')$$, :'four', :'key'),
+  'AS005', null, 'more than three offers are refused');
+select is(public.review_offer_reseating(:'four', :'key' || '/earlier', '[]') ->> 'outcome', 'stale',
+  'an offer for another review of the booking is not stored');
 
 -- The search found: at 19:15 the four take the 4-top once the couple moves to the 2-top.
-select is(public.review_offer_reseating(:'four', tests.version_of(:'four'), format(
-            '[{"start_at": "2030-06-03 19:15+00", "table_ids": [%I], "moves": [{"booking_id": %I, "from_table_ids": [%I], "to_table_ids": [%I]}]}]',
-            :'t2', :'couple', :'t2', :'t1')::jsonb) ->> 'outcome', 'stored', 'a well-formed offer is stored');
+select is(public.review_offer_reseating(:'four', :'key', jsonb_build_array(jsonb_build_object(
+            'start_at', '2030-06-03 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid),
+            'moves', jsonb_build_array(:'move'::jsonb)))) ->> 'outcome', 'stored', 'a well-formed offer is stored');
 reset role;
 select ok(not (:'four' = any(public.review_reseating_due(10, :'rid'))), 'and the review is not searched again');
 select is((select q.alternatives_note from ops.manual_review_queue(:'rid') q where q.booking_id = :'four'),
@@ -98,14 +116,18 @@ select is((select e.context -> 'alternatives' -> 0 ->> 'moved_bookings' from pub
             where e.booking_id = :'four' and e.event_type = 'coordinator.reseating_alternatives'), '1',
   'the search is recorded as coordinator.reseating_alternatives');
 
--- Taken meanwhile: a walk-in sits at the 2-top, so the couple cannot move there. Refused, nothing written.
+-- A couple placed by staff may not be moved: refused as no longer possible.
+update public.booking_table_assignments set source = 'ops' where booking_id = :'couple';
+select throws_like(format($$select ops.accept_alternative(%L, '2030-06-03 19:15+00', 'ana')$$, :'four'),
+  '%re-seating this alternative needs is no longer possible%', 'a booking placed by staff is not moved (AS009)');
+update public.booking_table_assignments set source = 'auto' where booking_id = :'couple';
+
+-- Taken meanwhile: a walk-in sits at the 2-top, so the couple cannot move there.
 select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as walk_in \gset
 insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
 values (:'walk_in', :'rid', :'t1', tstzrange('2030-06-03 19:00+00', '2030-06-03 20:45+00'), 'ops', 'tests');
 select throws_like(format($$select ops.accept_alternative(%L, '2030-06-03 19:15+00', 'ana')$$, :'four'),
-  '%re-seating this alternative needs is no longer possible%', 'a move that is no longer possible is refused (AS009)');
-select is(array[pg_temp.held(:'couple'), (select assignment_state from public.bookings where id = :'four')],
-  array['T2', 'manual_review'], 'and nothing moved');
+  '%re-seating this alternative needs is no longer possible%', 'a move whose table was taken is refused (AS009)');
 delete from public.booking_table_assignments where booking_id = :'walk_in';
 
 -- Accepted: the couple moves first, then the four are seated at 19:15 and confirmed.
@@ -114,19 +136,38 @@ select is(ops.accept_alternative(:'four', '2030-06-03 19:15+00', 'ana') ->> 'mov
 select is(array[pg_temp.held(:'couple'), pg_temp.held(:'four'),
                 (select assignment_state || ' ' || to_char(start_at at time zone 'UTC', 'HH24:MI') from public.bookings where id = :'four')],
   array['T1', 'T2', 'confirmed 19:15'], 'to the 2-top, and seats the four on the 4-top at 19:15');
+select is((select string_agg(distinct a.source || ' by ' || a.assigned_by, ', ') from public.booking_table_assignments a
+            where a.booking_id = :'couple' and a.released_at is null), 'auto by ana',
+  'the couple''s new hold names the operator, and may still be moved by the engine');
 select is((select e.context ->> 'moved_bookings' from public.observability_events e
             where e.booking_id = :'four' and e.event_type = 'ops.alternative_accepted'), '1',
   'ops.alternative_accepted says one booking moved');
 
--- An offer belongs to its review: once the booking leaves it, the offer is gone from the queue and from accepting.
+-- Two moves onto one table at once (no search finds that, a caller might send it), and an offer that belongs
+-- to its review.
 select tests.create_booking(:'rid', 4, '2030-06-05 19:00+00') as later \gset
-select pg_temp.auto_confirmed(:'rid', 2, '2030-06-05 19:00+00', :'t2') as other_couple \gset
+select pg_temp.auto_confirmed(:'rid', 2, '2030-06-05 19:00+00', :'t2') as c1 \gset
+select pg_temp.auto_confirmed(:'rid', 1, '2030-06-05 19:00+00', :'t1') as c2 \gset
 select tests.force_state(:'later', 'manual_review', 'no_table_fits: none');
+select private.review_key(b) as later_key from public.bookings b where b.id = :'later' \gset
 set local role service_role;
-select public.review_offer_reseating(:'later', tests.version_of(:'later'), format(
-  '[{"start_at": "2030-06-05 19:15+00", "table_ids": [%I], "moves": [{"booking_id": %I, "from_table_ids": [%I], "to_table_ids": [%I]}]}]',
-  :'t2', :'other_couple', :'t2', :'t1')::jsonb) ->> 'outcome' as stored \gset
+select is(public.review_offer_reseating(:'later', :'later_key', jsonb_build_array(jsonb_build_object(
+            'start_at', '2030-06-05 19:15+00', 'table_ids', jsonb_build_array(:'t2'::uuid),
+            'moves', jsonb_build_array(
+              jsonb_build_object('booking_id', :'c1'::uuid, 'from_table_ids', jsonb_build_array(:'t2'::uuid),
+                                 'to_table_ids', jsonb_build_array(:'t1'::uuid)),
+              jsonb_build_object('booking_id', :'c2'::uuid, 'from_table_ids', jsonb_build_array(:'t1'::uuid),
+                                 'to_table_ids', jsonb_build_array(:'t1'::uuid)))))) ->> 'outcome',
+  'stored', 'an offer whose two moves need one table is stored');
 reset role;
+select is((select q.alternatives_note from ops.manual_review_queue(:'rid') q where q.booking_id = :'later'),
+  '19:15 (+15 min): T2, moving 2 bookings', 'and offered');
+select throws_like(format($$select ops.accept_alternative(%L, '2030-06-05 19:15+00', 'ana')$$, :'later'),
+  '%two of its moves need the same table at the same time%', 'accepting it is refused (AS009), not a raw exclusion error');
+update public.bookings set buffer_before_minutes = 5 where id = :'later';
+select ok((select private.current_reseating_offers(b) is null from public.bookings b where b.id = :'later'),
+  'a change to the booking in review hides the offers found before it');
+update public.bookings set buffer_before_minutes = 0 where id = :'later';
 select tests.force_state(:'later', 'assignment_pending');
 select tests.force_state(:'later', 'manual_review', 'no_table_fits: none');
 select is((select q.alternatives from ops.manual_review_queue(:'rid') q where q.booking_id = :'later'), '[]'::jsonb,

@@ -163,12 +163,12 @@ async function scenario(store: AssignmentStore, bookings: string[] = []): Promis
     moves: [{ bookingId: couple, fromTableIds: [s4], toTableIds: [s1] }],
   };
   note(
-    "offer for an earlier state",
-    await store.offerReseating({ bookingId: four, stateVersion: probes.state_version - 1, offers: [offer] }),
+    "offer for another review",
+    await store.offerReseating({ bookingId: four, review: `${probes.review}/earlier`, offers: [offer] }),
   );
   note(
     "offer",
-    await store.offerReseating({ bookingId: four, stateVersion: probes.state_version, offers: [offer] }),
+    await store.offerReseating({ bookingId: four, review: probes.review, offers: [offer] }),
   );
   note("re-seating probes once searched", await store.reseatingProbes(four));
 
@@ -196,7 +196,7 @@ const expected = [
   ["fail no_fit in v3", "manual_review"],
   // Twelve grid times within ±90 minutes; at 17:30 and 20:30 the 4-top is free (a 90-minute turn, no buffer).
   ["re-seating probes", ["ready", 10]],
-  ["offer for an earlier state", "stale"],
+  ["offer for another review", "stale"],
   ["offer", "stored"],
   ["re-seating probes once searched", { outcome: "skip", reason: "already_searched" }],
   ["shadow comparison stored", ["v3", "different_decision"]],
