@@ -148,7 +148,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
       );
       return false;
     }
-    return !stopping();
+    return !workLeft && !stopping();
   }
 
   // Once a drain has run dry, or when the sweeper sends a review (trigger `reseating`) to an instance not

@@ -5,7 +5,7 @@
 import { snapshotSchema } from "../domain/snapshot.ts";
 import { findReseatingOffers } from "../engine/reseating.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
-import type { AssignmentStore } from "../store/port.ts";
+import { type AssignmentStore, StoreError } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 
 export interface ReseatingSearchOptions {
@@ -66,7 +66,17 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
   } catch (error) {
     options.logger.error(SOURCE, `re-seating search failed: ${error}`, { booking_id: bookingId });
   }
-  const stored = await store.offerReseating({ bookingId, review: probes.review, offers: found.offers });
+  let stored: "stored" | "stale";
+  try {
+    stored = await store.offerReseating({ bookingId, review: probes.review, offers: found.offers });
+  } catch (error) {
+    // Offers the database refuses (a time that passed during the search, a rule this search does not know):
+    // stored as none, so the review is not searched again and again ahead of the others.
+    if (!(error instanceof StoreError && error.code === "AS005")) throw error;
+    options.logger.error(SOURCE, `offers refused: ${error.message}`, { booking_id: bookingId });
+    found = { offers: [], undecided: found.undecided };
+    stored = await store.offerReseating({ bookingId, review: probes.review, offers: [] });
+  }
   options.logger.info(SOURCE, `re-seating search: ${found.offers.length} offers (${stored})`, {
     booking_id: bookingId,
     times: probes.probes.length,

@@ -44,17 +44,10 @@ $$;
 -- What a search was for: the booking's review (its state version) and everything the search read of the
 -- booking itself. A booking in review whose time, stay, buffers or party change keeps its state version.
 create function private.review_key(b public.bookings)
-returns text language sql immutable set search_path = '' as $$
+returns text language sql stable set search_path = '' as $$
   select pg_catalog.concat_ws('/', b.assignment_state_version, extract(epoch from b.start_at),
                               extract(epoch from b.end_at), b.party_size, b.buffer_before_minutes,
                               b.buffer_after_minutes);
-$$;
-
--- The stored offers of a booking, when they were found for the review it is in now, as it is now.
-create function private.current_reseating_offers(b public.bookings)
-returns jsonb language sql stable set search_path = '' as $$
-  select o.offers from private.reseating_offers o
-   where o.booking_id = b.id and b.assignment_state = 'manual_review' and o.review = private.review_key(b);
 $$;
 
 -- Whether a restaurant's bookings are assigned by the V3 engine now: re-seating alternatives are a V3
@@ -62,6 +55,36 @@ $$;
 create function private.runs_v3(p_restaurant_id uuid)
 returns boolean language sql stable set search_path = '' as $$
   select d.mode = 'v3' from private.decide_mode(p_restaurant_id, null) d;
+$$;
+
+-- The stored offers of a booking, when they were found for the review it is in now, as it is now, and its
+-- restaurant is still on V3.
+create function private.current_reseating_offers(b public.bookings)
+returns jsonb language sql stable set search_path = '' as $$
+  select o.offers from private.reseating_offers o
+   where o.booking_id = b.id and b.assignment_state = 'manual_review' and o.review = private.review_key(b)
+     and private.runs_v3(b.restaurant_id);
+$$;
+
+-- Reviews the sweeper sent to the function for their search (private.nudge_reseating), per review: one whose
+-- search never gets stored (the function fails on it, or its flags keep V3 off) is sent three times, then left
+-- alone, so it neither costs a request every 5 seconds nor holds up the reviews behind it.
+create table private.reseating_nudges (
+  booking_id uuid primary key references public.bookings (id) on delete cascade,
+  review text not null,
+  nudges integer not null,
+  last_at timestamptz not null
+);
+comment on table private.reseating_nudges is
+  'Times the sweeper sent a review to the coordinator function for its re-seating search, per review (private.review_key).';
+alter table private.reseating_nudges enable row level security;
+revoke all on private.reseating_nudges from public, anon, authenticated, service_role;
+
+-- Whether the sweeper has given up on this review's search (sent three times, nothing stored).
+create function private.reseating_given_up(b public.bookings)
+returns boolean language sql stable set search_path = '' as $$
+  select exists (select 1 from private.reseating_nudges n
+                  where n.booking_id = b.id and n.review = private.review_key(b) and n.nudges >= 3);
 $$;
 
 -- The times a re-seating search tries: the alternatives' own start times, inside service hours, at which some
@@ -102,6 +125,7 @@ begin
                and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
                and private.time_may_cure(b.manual_review_reason)
                and private.current_reseating_offers(b) is null
+               and not private.reseating_given_up(b)
                and private.restaurant_is_idle(b.restaurant_id)
                and private.runs_v3(b.restaurant_id)
              order by b.start_at limit p_limit) x), '{}');
@@ -489,22 +513,34 @@ $$;
 comment on function ops.manual_review_queue(uuid) is
   'Bookings waiting for an operator, soonest first, with the reason and the free tables (or combinations of adjacent tables) that would seat them now. For a booking in review because nothing fits at its time (no_table_fits, exact_search_budget_exhausted, outside_service_hours): alternatives, up to three nearest start times within ±90 minutes on the 15-minute grid with the tables each would get — free now, or (with moves) free once the bookings listed are re-seated, found by the coordinator function once the restaurant has nothing waiting — (take one with ops.accept_alternative), and alternatives_note, the same in words or "no alternative within ±90 minutes". guest_was_told: the last message the guest received (e.g. "booking_confirmed: 2030-10-07 18:00, party of 2"), or "nothing yet": a guest holding a confirmation should hear from the restaurant.';
 
--- One request to the coordinator function for the first review waiting for a re-seating search: its drain ends
--- with that search. A booking in review is left as it is by the request itself (assignment_begin answers noop).
--- Once a sweep, so an idle function gets one review every 5 seconds, each in a request of its own.
-create function private.nudge_reseating()
+-- One request to the coordinator function for the first review waiting for a re-seating search (not sent
+-- within the last 20 seconds): its drain ends with that search. A booking in review is left as it is by the
+-- request itself (assignment_begin answers noop). Once a sweep, so an idle function gets one review every 5
+-- seconds, each in a request of its own; a review is sent three times at most (private.reseating_nudges).
+create function private.nudge_reseating(p_restaurant_id uuid default null)
 returns boolean language plpgsql security definer set search_path = '' as $$
 declare
-  waiting uuid;
+  b public.bookings;
 begin
   if not private.dispatch_configured() then
     return false;
   end if;
-  waiting := (public.review_reseating_due(1))[1];
-  if waiting is null then
+  select x.* into b
+    from pg_catalog.unnest(public.review_reseating_due(20, p_restaurant_id)) d(id) join public.bookings x on x.id = d.id
+   where not exists (select 1 from private.reseating_nudges n
+                      where n.booking_id = x.id and n.review = private.review_key(x)
+                        and n.last_at > pg_catalog.clock_timestamp() - interval '20 seconds')
+   order by x.start_at limit 1;
+  if b.id is null then
     return false;
   end if;
-  return private.dispatch_booking(waiting, 'reseating') is not null;
+  insert into private.reseating_nudges (booking_id, review, nudges, last_at)
+  values (b.id, private.review_key(b), 1, pg_catalog.clock_timestamp())
+  on conflict (booking_id) do update
+    set nudges = case when private.reseating_nudges.review = excluded.review
+                      then private.reseating_nudges.nudges + 1 else 1 end,
+        review = excluded.review, last_at = excluded.last_at;
+  return private.dispatch_booking(b.id, 'reseating') is not null;
 end $$;
 
 -- Body as in 20261210140000, nudging a re-seating search after each sweep. A nudge that fails does not stop

@@ -1,7 +1,7 @@
 -- Review alternatives that re-seat other bookings (20261211000000): what the coordinator may store, what the
 -- queue shows, and that accepting one re-checks every move under the lock and writes nothing when it fails.
 begin;
-select plan(27);
+select plan(31);
 
 -- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
 create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
@@ -58,10 +58,9 @@ begin
   insert into pg_temp.posted values (body);
   return 1;
 end $$;
-select ok(private.nudge_reseating(), 'a sweep sends the function a review waiting for its search');
-select is((select body ->> 'trigger' from posted), 'reseating', 'with trigger reseating')
-  from (select (public.review_reseating_due(1))[1] as first) d
- where (select (body ->> 'booking_id')::uuid from posted) = d.first;
+select ok(private.nudge_reseating(:'rid'), 'a sweep sends the function a review waiting for its search');
+select is((select body ->> 'trigger' || ' ' || (body ->> 'booking_id') from posted), 'reseating ' || :'four',
+  'the review itself, with trigger reseating');
 
 -- A restaurant with a booking waiting is left alone.
 select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as waiting \gset
@@ -129,6 +128,7 @@ values (:'walk_in', :'rid', :'t1', tstzrange('2030-06-03 19:00+00', '2030-06-03 
 select throws_like(format($$select ops.accept_alternative(%L, '2030-06-03 19:15+00', 'ana')$$, :'four'),
   '%re-seating this alternative needs is no longer possible%', 'a move whose table was taken is refused (AS009)');
 delete from public.booking_table_assignments where booking_id = :'walk_in';
+select tests.force_state(:'walk_in', 'cancelled');
 
 -- Accepted: the couple moves first, then the four are seated at 19:15 and confirmed.
 select is(ops.accept_alternative(:'four', '2030-06-03 19:15+00', 'ana') ->> 'moved_bookings', '1',
@@ -168,12 +168,37 @@ update public.bookings set buffer_before_minutes = 5 where id = :'later';
 select ok((select private.current_reseating_offers(b) is null from public.bookings b where b.id = :'later'),
   'a change to the booking in review hides the offers found before it');
 update public.bookings set buffer_before_minutes = 0 where id = :'later';
+select is((select count(distinct private.review_key(jsonb_populate_record(b, v.x::jsonb)))::int
+             from public.bookings b,
+                  (values ('{}'), ('{"start_at": "2030-06-05 19:30+00"}'), ('{"end_at": "2030-06-05 21:00+00"}'),
+                          ('{"party_size": 3}'), ('{"buffer_before_minutes": 5}'), ('{"buffer_after_minutes": 30}'),
+                          ('{"assignment_state_version": 99}')) v(x)
+            where b.id = :'later'), 7, 'so does any change to its time, stay, buffers, party or state');
+
+-- A restaurant taken off V3 (legacy, shadow, off) shows no re-seating offer and gets no search.
+select ops.set_restaurant_mode(:'rid', 'legacy', 'ana', 'rollback') ->> 'mode' as mode \gset
+select ok((select private.current_reseating_offers(b) is null from public.bookings b where b.id = :'later')
+          and not (:'later' = any(public.review_reseating_due(10, :'rid')))
+          and public.review_reseating_probes(:'later') ->> 'reason' = 'not_on_v3',
+  'a restaurant taken off V3 shows no re-seating offer and is not searched');
+select ops.set_restaurant_mode(:'rid', 'v3', 'ana', 'rollout') ->> 'mode' as mode \gset
 select tests.force_state(:'later', 'assignment_pending');
 select tests.force_state(:'later', 'manual_review', 'no_table_fits: none');
 select is((select q.alternatives from ops.manual_review_queue(:'rid') q where q.booking_id = :'later'), '[]'::jsonb,
   'a new review shows no offer found for an earlier one');
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-06-05 19:15+00', 'ana')$$, :'later'), 'AS009', null,
   'and accepting that time is refused as taken');
+
+-- The sweeper sends a review whose search is never stored three times, 20 seconds apart at least, then gives up.
+select array[private.nudge_reseating(:'rid'), private.nudge_reseating(:'rid')] as first_two \gset
+update private.reseating_nudges set last_at = last_at - interval '1 minute' where booking_id = :'later';
+select private.nudge_reseating(:'rid') as second \gset
+update private.reseating_nudges set last_at = last_at - interval '1 minute' where booking_id = :'later';
+select private.nudge_reseating(:'rid') as third \gset
+update private.reseating_nudges set last_at = last_at - interval '1 minute' where booking_id = :'later';
+select is(array[:'first_two', :'second', :'third', private.nudge_reseating(:'rid')::text],
+  array['{t,f}', 't', 't', 'false'], 'sent once per 20 seconds, three times in all');
+select ok(not (:'later' = any(public.review_reseating_due(10, :'rid'))), 'and no longer searched after a drain either');
 
 select * from finish();
 rollback;
