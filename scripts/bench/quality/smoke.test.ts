@@ -80,3 +80,33 @@ Deno.test("quality benchmark smoke run: safe policies, consistent yardsticks, co
     await Deno.remove(out, { recursive: true });
   }
 });
+
+Deno.test("review alternatives smoke run: the re-seating search adds offers to reviews without a free one, and the report says so", async () => {
+  const out = await Deno.makeTempDir({ prefix: "alternatives-smoke-" });
+  try {
+    const main = new URL("./alternatives-main.ts", import.meta.url).pathname;
+    const config = new URL("../../../deno.json", import.meta.url).pathname;
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", "--config", config, main, "--seeds", "11", "--layouts", "bistro-40"]
+        .concat(["--mixes", "groups", "--loads", "1.2", "--reseating-ms", "200", "--out", out]),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(run.stderr);
+    assertEquals(run.code, 0, `the benchmark exits cleanly:\n${stderr}`);
+    assert(stderr.includes("more with a re-seating one"), "progress is shown while it runs");
+    const [load] = JSON.parse(await Deno.readTextFile(`${out}/alternatives.json`)).loads;
+    const r = load.reseating;
+    assertEquals(
+      r.searched,
+      load.reviews - load.with_alternative,
+      "every review without a free one is searched",
+    );
+    assert(r.offered > 0 && r.offered <= r.searched, JSON.stringify(r));
+    assertEquals(r.with_alternative_total, load.with_alternative + r.offered);
+    const md = await Deno.readTextFile(`${out}/alternatives.md`);
+    assert(md.includes("Re-seating alternatives"), "the report has the re-seating table");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
