@@ -3,6 +3,7 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../testing/rooms.ts";
 import { MIN, T0, table } from "../testing/tables.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
+import type { ExactSolver } from "./exact/highs.ts";
 import { findReseatingOffers, probeSnapshot, type ReseatingProbe } from "./reseating.ts";
 
 /** The booking at `minutes` from its own time, its window shifted alike. */
@@ -65,6 +66,44 @@ Deno.test("with no time left only the first time gets the bounded search; a chai
     budgetMs: 10_000,
   });
   assertEquals(solved.offers.map((o) => o.moves.length), [2, 2, 2]);
+});
+
+Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {
+  // At +15 the six need the 4-tops A and B, held by a four till 90 and a couple from 100: two moves (the four
+  // to D, the couple to the 2-top), beyond the bounded search. At +120 the four has left, and moving the couple
+  // seats them. A solver that takes all the time it is given decides nothing.
+  const [six, fourA, fourB, fourC, two, fourD] = [
+    table(1, 6),
+    table(2, 4),
+    table(3, 4),
+    table(4, 4),
+    table(5, 2),
+    table(6, 4),
+  ];
+  const s = snapshot(
+    [six, fourA, fourB, fourC, two, fourD],
+    [
+      booking("a-six", 6, [six], 0, 400, true),
+      booking("b-four", 4, [fourB], 0, 90),
+      booking("c-four", 4, [fourC], 0, 400, true),
+      booking("e-couple", 2, [fourA], 100, 300),
+    ],
+    { partySize: 6 },
+    { adjacency: [[fourA.id, fourB.id]] },
+  );
+  const stalling: ExactSolver = {
+    solve: (_milp, ms) =>
+      new Promise((resolve) => setTimeout(() => resolve({ status: "budget_exhausted", why: "time" }), ms)),
+    decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
+  };
+  const { offers, undecided } = await findReseatingOffers(s, [probe(s, 15), probe(s, 120)], {
+    strategy: "scarcity_fit",
+    maxMoves: 1,
+    budgetMs: 200,
+    solver: stalling,
+  });
+  assertEquals(offers.map((o) => [(o.startAt - T0) / MIN, o.moves.length]), [[120, 1]]);
+  assertEquals(undecided, 1, "the nearer time is left undecided");
 });
 
 Deno.test("at another time the snapshot's view narrows by the shift, so a booking it cannot see all around stays", async () => {

@@ -1,7 +1,7 @@
 // Alternatives that re-seat other bookings, for a booking in manual review: at each nearby start time where
 // no free table seats the party, would moving bookings that may still move (not seated, not placed by staff,
-// not starting soon) make room? The bounded re-seating search first, then the exact solver in what is left
-// of the budget; nearest times first, up to three. An offer is a suggestion: Postgres re-checks every move
+// not starting soon) make room? The bounded re-seating search at every time first, then the exact solver at
+// the times it could not settle, in what is left of the budget; nearest times first, up to three. An offer is a suggestion: Postgres re-checks every move
 // and every table when an operator takes it (ops.accept_alternative).
 import type { Move } from "../domain/move.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
@@ -71,41 +71,50 @@ export async function findReseatingOffers(
 ): Promise<ReseatingResult> {
   const limit = options.limit ?? DEFAULT_RESEATING_LIMIT;
   const deadline = performance.now() + options.budgetMs;
-  const offers: ReseatingOffer[] = [];
-  let undecided = 0;
+  // Each time's verdict by its index: an offer, null (none there: proven, or tables are free), or absent.
+  const verdicts = new Map<number, ReseatingOffer | null>();
+  const offerAt = (probe: ReseatingProbe, found: { plan: Plan; moves: readonly Move[] }) =>
+    // A plan without moves means tables came free since the free alternatives were searched: those show live.
+    found.plan.decision === "assign" && found.moves.length > 0 && found.moves.length <= MAX_OFFER_MOVES
+      ? { startAt: probe.startAt, tableIds: found.plan.tableIds, moves: found.moves }
+      : null;
+  // Whether `limit` offers are already known at times nearer than probe i.
+  const enoughBefore = (i: number) => [...verdicts].filter(([j, o]) => j < i && o).length >= limit;
+
+  // First the bounded search at every time, nearest first: it costs milliseconds and finds most offers, so the
+  // solver's time goes only to the times it could not settle.
+  const unsettled: { i: number; reason: string }[] = [];
   for (const [i, probe] of probes.entries()) {
-    if (offers.length >= limit) break;
-    if (i > 0 && performance.now() >= deadline) {
-      undecided += probes.length - i;
-      break;
-    }
-    const at = probeSnapshot(snapshot, probe);
-    const bounded = planWithMoves(at, {
+    if (enoughBefore(i) || (i > 0 && performance.now() >= deadline)) break;
+    const bounded = planWithMoves(probeSnapshot(snapshot, probe), {
       strategy: options.strategy,
       maxMoves: options.maxMoves,
       tablesFor: options.tablesFor,
     });
-    let found: { plan: Plan; moves: readonly Move[] } | undefined = bounded.plan.decision === "assign"
-      ? bounded
-      : undefined;
+    if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
+    else unsettled.push({ i, reason: bounded.plan.reason });
+  }
+  // Then the exact solver at those times, nearest first, in what is left of the budget.
+  for (const { i, reason } of unsettled) {
     const left = deadline - performance.now();
-    if (!found && left >= 1 && bounded.plan.decision === "no_fit") {
-      const exact = await planExactly(at, {
-        strategy: options.strategy,
-        noFitReason: bounded.plan.reason,
-        timeLimitMs: left,
-        solver: options.solver,
-        tablesFor: options.tablesFor,
-      });
-      if (exact.verdict === "plan") found = exact;
-      else if (exact.verdict === "budget_exhausted") undecided++;
-    } else if (!found) undecided++;
-    // A plan without moves means tables came free since the free alternatives were searched: those show live.
-    if (
-      found?.plan.decision === "assign" && found.moves.length > 0 && found.moves.length <= MAX_OFFER_MOVES
-    ) {
-      offers.push({ startAt: probe.startAt, tableIds: found.plan.tableIds, moves: found.moves });
+    if (enoughBefore(i) || left < 1) break;
+    const exact = await planExactly(probeSnapshot(snapshot, probes[i]), {
+      strategy: options.strategy,
+      noFitReason: reason,
+      timeLimitMs: left,
+      solver: options.solver,
+      tablesFor: options.tablesFor,
+    });
+    if (exact.verdict !== "budget_exhausted") {
+      verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
     }
   }
+  const offers = [...verdicts].sort(([a], [b]) => a - b).flatMap(([, o]) => o ? [o] : []).slice(0, limit);
+  // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
+  const cutoff = offers.length >= limit
+    ? probes.findIndex((p) => p.startAt === offers[limit - 1].startAt)
+    : probes.length;
+  let undecided = 0;
+  for (let i = 0; i < cutoff; i++) if (!verdicts.has(i)) undecided++;
   return { offers, undecided };
 }
