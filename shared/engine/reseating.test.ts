@@ -68,10 +68,12 @@ Deno.test("with no time left only the first time gets the bounded search; a chai
   assertEquals(solved.offers.map((o) => o.moves.length), [2, 2, 2]);
 });
 
-Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {
-  // At +15 the six need the 4-tops A and B, held by a four till 90 and a couple from 100: two moves (the four
-  // to D, the couple to the 2-top), beyond the bounded search. At +120 the four has left, and moving the couple
-  // seats them. A solver that takes all the time it is given decides nothing.
+/**
+ * At +15 the six need the 4-tops A and B, held by a four till 90 and a couple from 100: two moves (the four to
+ * D, the couple to the 2-top), beyond a bounded search of one move. From +120 the four has left, and moving the
+ * couple seats them.
+ */
+function chainRoom(): Snapshot {
   const [six, fourA, fourB, fourC, two, fourD] = [
     table(1, 6),
     table(2, 4),
@@ -80,7 +82,7 @@ Deno.test("the bounded search tries every time before the solver spends the budg
     table(5, 2),
     table(6, 4),
   ];
-  const s = snapshot(
+  return snapshot(
     [six, fourA, fourB, fourC, two, fourD],
     [
       booking("a-six", 6, [six], 0, 400, true),
@@ -91,11 +93,17 @@ Deno.test("the bounded search tries every time before the solver spends the budg
     { partySize: 6 },
     { adjacency: [[fourA.id, fourB.id]] },
   );
-  const stalling: ExactSolver = {
-    solve: (_milp, ms) =>
-      new Promise((resolve) => setTimeout(() => resolve({ status: "budget_exhausted", why: "time" }), ms)),
-    decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
-  };
+}
+
+/** A solver that takes all the time it is given and decides nothing. */
+const stalling: ExactSolver = {
+  solve: (_milp, ms) =>
+    new Promise((resolve) => setTimeout(() => resolve({ status: "budget_exhausted", why: "time" }), ms)),
+  decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
+};
+
+Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {
+  const s = chainRoom();
   const { offers, undecided } = await findReseatingOffers(s, [probe(s, 15), probe(s, 120)], {
     strategy: "scarcity_fit",
     maxMoves: 1,
@@ -104,6 +112,22 @@ Deno.test("the bounded search tries every time before the solver spends the budg
   });
   assertEquals(offers.map((o) => [(o.startAt - T0) / MIN, o.moves.length]), [[120, 1]]);
   assertEquals(undecided, 1, "the nearer time is left undecided");
+});
+
+Deno.test("three offers are the nearest three: a nearer time the solver settles comes before farther ones the bounded search found", async () => {
+  const room = chainRoom();
+  const probes = [15, 120, 135, 150].map((m) => probe(room, m));
+  const options = { strategy: "scarcity_fit", maxMoves: 1, budgetMs: 10_000 };
+  const solved = await findReseatingOffers(room, probes, options);
+  assertEquals(solved.offers.map((o) => (o.startAt - T0) / MIN), [15, 120, 135]);
+  assertEquals(solved.undecided, 0);
+  const stalled = await findReseatingOffers(room, probes, { ...options, budgetMs: 200, solver: stalling });
+  assertEquals(stalled.offers.map((o) => (o.startAt - T0) / MIN), [120, 135, 150]);
+  assertEquals(stalled.undecided, 1, "only the nearer time the solver could not settle");
+  assertEquals(await findReseatingOffers(room, probes, { ...options, limit: 0 }), {
+    offers: [],
+    undecided: 0,
+  });
 });
 
 Deno.test("at another time the snapshot's view narrows by the shift, so a booking it cannot see all around stays", async () => {

@@ -80,6 +80,7 @@ export async function findReseatingOffers(
       : null;
   // Whether `limit` offers are already known at times nearer than probe i.
   const enoughBefore = (i: number) => [...verdicts].filter(([j, o]) => j < i && o).length >= limit;
+  if (limit < 1) return { offers: [], undecided: 0 };
 
   // First the bounded search at every time, nearest first: it costs milliseconds and finds most offers, so the
   // solver's time goes only to the times it could not settle.
@@ -109,11 +110,10 @@ export async function findReseatingOffers(
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
     }
   }
-  const offers = [...verdicts].sort(([a], [b]) => a - b).flatMap(([, o]) => o ? [o] : []).slice(0, limit);
+  const kept = [...verdicts].sort(([a], [b]) => a - b).filter(([, o]) => o).slice(0, Math.max(0, limit));
+  const offers = kept.map(([, o]) => o!);
   // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
-  const cutoff = offers.length >= limit
-    ? probes.findIndex((p) => p.startAt === offers[limit - 1].startAt)
-    : probes.length;
+  const cutoff = limit > 0 && kept.length >= limit ? kept[kept.length - 1][0] : probes.length;
   let undecided = 0;
   for (let i = 0; i < cutoff; i++) if (!verdicts.has(i)) undecided++;
   return { offers, undecided };
