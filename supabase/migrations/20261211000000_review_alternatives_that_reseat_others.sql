@@ -43,8 +43,10 @@ $$;
 
 -- What a search was for: the booking's review (its state version) and everything the search read of the
 -- booking itself. A booking in review whose time, stay, buffers or party change keeps its state version.
+-- No search_path of its own (every name is qualified), so the planner inlines it: the due list compares it
+-- for every review on every sweep.
 create function private.review_key(b public.bookings)
-returns text language sql stable set search_path = '' as $$
+returns text language sql stable as $$
   select pg_catalog.concat_ws('/', b.assignment_state_version, extract(epoch from b.start_at),
                               extract(epoch from b.end_at), b.party_size, b.buffer_before_minutes,
                               b.buffer_after_minutes);
@@ -80,13 +82,6 @@ comment on table private.reseating_nudges is
 alter table private.reseating_nudges enable row level security;
 revoke all on private.reseating_nudges from public, anon, authenticated, service_role;
 
--- Whether the sweeper has given up on this review's search (sent three times, nothing stored).
-create function private.reseating_given_up(b public.bookings)
-returns boolean language sql stable set search_path = '' as $$
-  select exists (select 1 from private.reseating_nudges n
-                  where n.booking_id = b.id and n.review = private.review_key(b) and n.nudges >= 3);
-$$;
-
 -- The times a re-seating search tries: the alternatives' own start times, inside service hours, at which some
 -- table or combination could seat the party but none is free.
 create function private.reseating_probe_starts(b public.bookings)
@@ -118,17 +113,25 @@ begin
   if p_limit is null or p_limit not between 1 and 100 then
     raise exception using errcode = 'AS005', message = 'limit is 1 to 100';
   end if;
+  -- Called by every sweep and every drain that runs dry: the reviews not yet searched (or given up on) first,
+  -- by the booking's own columns, then the restaurant checks once per restaurant among those few.
   return coalesce((
+    with candidate as materialized (
+      select b.id, b.start_at, b.restaurant_id from public.bookings b
+       where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
+         and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
+         and private.time_may_cure(b.manual_review_reason)
+         and not exists (select 1 from private.reseating_offers o
+                          where o.booking_id = b.id and o.review = private.review_key(b))
+         and not exists (select 1 from private.reseating_nudges n
+                          where n.booking_id = b.id and n.review = private.review_key(b) and n.nudges >= 3)),
+    restaurant as materialized (select distinct c.restaurant_id from candidate c),
+    ready as materialized (
+      select r.restaurant_id from restaurant r
+       where private.runs_v3(r.restaurant_id) and private.restaurant_is_idle(r.restaurant_id))
     select pg_catalog.array_agg(x.id order by x.start_at)
-      from (select b.id, b.start_at from public.bookings b
-             where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
-               and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
-               and private.time_may_cure(b.manual_review_reason)
-               and private.current_reseating_offers(b) is null
-               and not private.reseating_given_up(b)
-               and private.restaurant_is_idle(b.restaurant_id)
-               and private.runs_v3(b.restaurant_id)
-             order by b.start_at limit p_limit) x), '{}');
+      from (select c.id, c.start_at from candidate c join ready using (restaurant_id)
+             order by c.start_at limit p_limit) x), '{}');
 end $$;
 comment on function public.review_reseating_due(integer, uuid) is
   'Bookings in review that a re-seating search may help (nothing fits at their time), not yet searched in this review, of restaurants on the V3 engine with nothing waiting (of one restaurant with p_restaurant_id); soonest first, up to p_limit (1–100).';
