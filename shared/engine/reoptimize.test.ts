@@ -61,6 +61,15 @@ Deno.test("a couple on the only four-top moves to a free two-top so a party of f
   assertEquals(result.moves, [{ bookingId: "a", fromTableIds: [four.id], toTableIds: [two.id] }]);
 });
 
+Deno.test("a search past its deadline gives up as at its limit of arrangements: no plan, nobody moved", () => {
+  const { two, four, placed } = coupleOnTheFourTop(false);
+  const s = snapshot([two, four], placed, { partySize: 4 });
+  const late = planWithMoves(s, { strategy: "scarcity_fit", deadline: performance.now() - 1 });
+  assertEquals([late.plan.decision, late.moves, late.explored], ["no_fit", [], 1]);
+  const inTime = planWithMoves(s, { strategy: "scarcity_fit", deadline: performance.now() + 60_000 });
+  assertEquals([inTime.plan.decision, inTime.moves.map((m) => m.bookingId)], ["assign", ["a"]]);
+});
+
 Deno.test("a locked booking is never moved, so the new party is refused with a reason", () => {
   const { two, four, placed } = coupleOnTheFourTop(true);
   const { plan } = planWithMoves(snapshot([two, four], placed, { partySize: 4 }), {

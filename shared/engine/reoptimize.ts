@@ -16,6 +16,11 @@ export interface ReoptimizeOptions {
   /** Most arrangements the search may try, so the cost per booking stays bounded. */
   readonly maxExplored?: number;
   /**
+   * performance.now() past which the search gives up as it does at maxExplored, for a caller with a wall-time
+   * budget: in a large room 4,000 arrangements can take most of a second.
+   */
+  readonly deadline?: number;
+  /**
    * The snapshot's tables a booking may use, where that is not all of them (the quality benchmark's
    * walk-in-only tables); every table when absent, as in the pipeline.
    */
@@ -306,7 +311,10 @@ class Search {
   }
 
   private count(): void {
-    if (++this.explored > this.maxExplored) throw new SearchLimit();
+    const deadline = this.options.deadline;
+    if (++this.explored > this.maxExplored || (deadline !== undefined && performance.now() > deadline)) {
+      throw new SearchLimit();
+    }
   }
 
   private hold(bookingId: string, tableIds: readonly string[], start: number, end: number): void {

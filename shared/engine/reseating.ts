@@ -28,8 +28,8 @@ export interface ReseatingOptions {
   /** The bounded search's most moves (as re-optimisation's). */
   readonly maxMoves: number;
   /**
-   * Time for the whole search, over every time tried: once it is spent no further time is tried (the first is
-   * always tried by the bounded search), and the solver gets only what is left.
+   * Time for the whole search, over every time tried: the bounded search gives up where it is when it is spent
+   * (the first time is always started), no further time is tried, and the solver gets only what is left.
    */
   readonly budgetMs: number;
   readonly limit?: number;
@@ -91,6 +91,7 @@ export async function findReseatingOffers(
       strategy: options.strategy,
       maxMoves: options.maxMoves,
       tablesFor: options.tablesFor,
+      deadline,
     });
     if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
     else unsettled.push({ i, reason: bounded.plan.reason });
