@@ -113,6 +113,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const left = limit - (performance.now() - started);
     if (program && left > 0 && await solver.decide(program, left) === "infeasible") return none();
   }
+  // Building the whole period's model and its relaxation takes a while in a large room: not with no time left.
+  if (performance.now() - started >= limit) return exhausted({ status: "budget_exhausted", why: "time" });
   // The linear relaxation of the whole period refutes most of what is left (it sees how bookings chain over
   // time), once the room's interchangeable parts are folded together, which makes it small enough to ask.
   const all = whole(problem);
@@ -171,6 +173,10 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
       return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
     }
+    return exhausted(answer);
+  }
+
+  function exhausted(answer: SolverAnswer): ExactOutcome {
     // Out of budget, or an unbounded re-seating without proof that it moves as few bookings as any: in a
     // full room the solver's first ones move nearly every booking (220 to 265 of about 250), which no one
     // should commit to seat one party.
