@@ -1089,7 +1089,13 @@ export type Database = {
         Returns: string;
       };
       "review_offer_reseating": {
-        Args: { "p_booking_id": string; "p_offers": Json; "p_review": string };
+        Args: {
+          "p_booking_id": string;
+          "p_offers": Json;
+          "p_review": string;
+          "p_search"?: number;
+          "p_undecided"?: Json;
+        };
         Returns: Json;
       };
       "review_reseating_due": {

@@ -2,6 +2,7 @@ import { assertEquals } from "../testing/assert.ts";
 import { type AssignmentStore, type OfferReseatingArgs, StoreError } from "../store/port.ts";
 import type { ReseatingProbesResult } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
+import type { ExactSolver } from "../engine/exact/highs.ts";
 import { reseatReviews } from "./reseating.ts";
 
 const REVIEW = "20000000-0000-4000-8000-000000000001";
@@ -34,7 +35,7 @@ const probe = { startAt: 0, offsetMinutes: 15, windowStart: 0, windowEnd: 1 };
 
 Deno.test("a review whose search cannot run is stored as finding none, so it is not searched again", async () => {
   const { store, offered } = storeWith(
-    { outcome: "ready", review: "7/x", snapshot: { not: "a snapshot" }, probes: [probe] },
+    { outcome: "ready", review: "7/x", search: 1, snapshot: { not: "a snapshot" }, probes: [probe] },
     () => Promise.resolve("stored"),
   );
   assertEquals(await reseatReviews(store, options), 0);
@@ -43,7 +44,7 @@ Deno.test("a review whose search cannot run is stored as finding none, so it is 
 
 Deno.test("offers the database refuses as malformed are stored as none; other errors are left to a later try", async () => {
   const refused = storeWith(
-    { outcome: "ready", review: "7/x", snapshot: { not: "a snapshot" }, probes: [] },
+    { outcome: "ready", review: "7/x", search: 1, snapshot: { not: "a snapshot" }, probes: [] },
     (a) =>
       a.offers.length === 0 && refused.offered.length > 1 ? Promise.resolve("stored") : Promise.reject(
         new StoreError("AS005", "an offer starts at one of the booking's alternative times"),
@@ -52,7 +53,7 @@ Deno.test("offers the database refuses as malformed are stored as none; other er
   assertEquals(await reseatReviews(refused.store, options), 0);
   assertEquals(refused.offered.length, 2, "stored again as none");
   const down = storeWith(
-    { outcome: "ready", review: "7/x", snapshot: {}, probes: [] },
+    { outcome: "ready", review: "7/x", search: 1, snapshot: {}, probes: [] },
     () => Promise.reject(new StoreError("08006", "connection lost")),
   );
   assertEquals(await reseatReviews(down.store, options), 0, "never throws");
@@ -66,4 +67,73 @@ Deno.test("a review skipped by the database, or a search turned off, stores noth
   const off = storeWith({ outcome: "skip", reason: "x" }, () => Promise.resolve("stored"));
   assertEquals(await reseatReviews(off.store, { ...options, budgetMs: 0 }), 0);
   assertEquals(off.offered, []);
+});
+
+Deno.test("the times a search's budget left undecided are stored with its offers, for a later search to try", async () => {
+  // A party of four; the only 4-top is held by a couple who could move to the free 2-top. With no moves allowed
+  // to the bounded search and a solver that never answers, the budget runs out with both times undecided.
+  const [four, two, zone, couple] = [
+    "30000000-0000-4000-8000-000000000004",
+    "30000000-0000-4000-8000-000000000002",
+    "30000000-0000-4000-8000-00000000000a",
+    "30000000-0000-4000-8000-00000000000c",
+  ];
+  const at = (minutes: number) => new Date(Date.UTC(2030, 9, 7, 19, minutes)).toISOString();
+  const table = (id: string, number: string, capacity: number) => ({
+    id,
+    number,
+    zone_id: zone,
+    capacity,
+    min_party_size: 1,
+    max_party_size: capacity,
+    movable: true,
+  });
+  const snapshot = {
+    booking: {
+      id: REVIEW,
+      restaurant_id: zone,
+      party_size: 4,
+      start_at: at(0),
+      window_start: at(0),
+      window_end: at(90),
+    },
+    max_tables: 3,
+    horizon_minutes: 360,
+    tables: [table(four, "T4", 4), table(two, "T2", 2)],
+    adjacency: [],
+    busy: [{ table_id: four, start: at(-60), end: at(150) }],
+    reoptimize: true,
+    placed: [{
+      id: couple,
+      party_size: 2,
+      window_start: at(-60),
+      window_end: at(150),
+      table_ids: [four],
+      locked: false,
+    }],
+  };
+  const probes = [15, -15].map((m) => ({
+    startAt: Date.parse(at(m)),
+    offsetMinutes: m,
+    windowStart: Date.parse(at(m)),
+    windowEnd: Date.parse(at(m + 90)),
+  }));
+  const stalling: ExactSolver = {
+    solve: (_milp, ms) =>
+      new Promise((resolve) => setTimeout(() => resolve({ status: "budget_exhausted", why: "time" }), ms)),
+    decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
+  };
+  const { store, offered } = storeWith(
+    { outcome: "ready", review: "7/x", search: 1, snapshot, probes },
+    () => Promise.resolve("stored"),
+  );
+  assertEquals(await reseatReviews(store, { ...options, maxMoves: 0, budgetMs: 50, solver: stalling }), 0);
+  assertEquals(offered.map((o) => [o.offers, o.undecided]), [[[], probes.map((p) => p.startAt)]]);
+  // With the solver's answer, the same review is settled: the couple moves, nothing is left undecided.
+  const settled = storeWith(
+    { outcome: "ready", review: "7/x", search: 1, snapshot, probes },
+    () => Promise.resolve("stored"),
+  );
+  assertEquals(await reseatReviews(settled.store, options), 1);
+  assertEquals(settled.offered.map((o) => [o.offers.length, o.undecided]), [[2, []]]);
 });

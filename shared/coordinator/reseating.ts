@@ -1,7 +1,9 @@
 // The re-seating search for bookings in review (engine/reseating.ts), run by a coordinator instance once its
 // drain has nothing left to do: only reviews of restaurants with nothing waiting are searched, so the search
 // never takes time from a booking being assigned. Each booking's result — offers, or none — is stored for its
-// review, so it is searched once; a failure is logged and the booking is tried again after the next drain.
+// review, so it is searched once, unless its budget ran out before some times were decided: then a later run
+// tries those alone (three searches at most, the database counts). A failure is logged and the booking is
+// tried again after the next drain.
 import { snapshotSchema } from "../domain/snapshot.ts";
 import { findReseatingOffers } from "../engine/reseating.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
@@ -52,7 +54,7 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
   if (probes.outcome === "skip") return 0;
   // A search that cannot run (a snapshot that does not parse, an engine error) is stored as finding none, so
   // the review is not tried again and again ahead of the others.
-  let found: Awaited<ReturnType<typeof findReseatingOffers>> = { offers: [], undecided: 0 };
+  let found: Awaited<ReturnType<typeof findReseatingOffers>> = { offers: [], undecided: [] };
   try {
     const snapshot = snapshotSchema.parse(probes.snapshot);
     if (probes.probes.length > 0) {
@@ -68,19 +70,30 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
   }
   let stored: "stored" | "stale";
   try {
-    stored = await store.offerReseating({ bookingId, review: probes.review, offers: found.offers });
+    stored = await store.offerReseating({
+      bookingId,
+      review: probes.review,
+      offers: found.offers,
+      undecided: found.undecided,
+      search: probes.search,
+    });
   } catch (error) {
     // Offers the database refuses (a time that passed during the search, a rule this search does not know):
     // stored as none, so the review is not searched again and again ahead of the others.
     if (!(error instanceof StoreError && error.code === "AS005")) throw error;
     options.logger.error(SOURCE, `offers refused: ${error.message}`, { booking_id: bookingId });
-    found = { offers: [], undecided: found.undecided };
-    stored = await store.offerReseating({ bookingId, review: probes.review, offers: [] });
+    found = { offers: [], undecided: [] };
+    stored = await store.offerReseating({
+      bookingId,
+      review: probes.review,
+      offers: [],
+      search: probes.search,
+    });
   }
   options.logger.info(SOURCE, `re-seating search: ${found.offers.length} offers (${stored})`, {
     booking_id: bookingId,
     times: probes.probes.length,
-    undecided: found.undecided,
+    undecided: found.undecided.length,
   });
   return stored === "stored" ? found.offers.length : 0;
 }

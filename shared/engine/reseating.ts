@@ -39,13 +39,22 @@ export interface ReseatingOptions {
 
 export interface ReseatingResult {
   readonly offers: ReseatingOffer[];
-  /** Times not decided before the budget ran out: the solver's undecided ones and those never tried. */
-  readonly undecided: number;
+  /**
+   * The start times (ms) not decided before the budget ran out, nearest first: the solver's undecided ones and
+   * those never tried, nearer than the last offer kept. A later search of these alone finishes this one (the
+   * database, which merges its offers with this one's, drops those farther than the third of them all).
+   */
+  readonly undecided: number[];
 }
 
 /** Most moves one offer may ask of an operator (public.review_offer_reseating accepts no more). */
 export const MAX_OFFER_MOVES = 20;
 export const DEFAULT_RESEATING_LIMIT = 3;
+/**
+ * Searches of one review at most, each in a request of its own: a search whose budget ran out goes on with the
+ * times it left undecided. The database counts them (private.reseating_searches_per_review()).
+ */
+export const RESEATING_SEARCHES_PER_REVIEW = 3;
 
 /** The snapshot as it would be were the booking at the probe's time. */
 export function probeSnapshot(snapshot: Snapshot, probe: ReseatingProbe): Snapshot {
@@ -80,7 +89,7 @@ export async function findReseatingOffers(
       : null;
   // Whether `limit` offers are already known at times nearer than probe i.
   const enoughBefore = (i: number) => [...verdicts].filter(([j, o]) => j < i && o).length >= limit;
-  if (limit < 1) return { offers: [], undecided: 0 };
+  if (limit < 1) return { offers: [], undecided: [] };
 
   // First the bounded search at every time, nearest first: it costs milliseconds and finds most offers, so the
   // solver's time goes only to the times it could not settle.
@@ -115,7 +124,6 @@ export async function findReseatingOffers(
   const offers = kept.map(([, o]) => o!);
   // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
   const cutoff = limit > 0 && kept.length >= limit ? kept[kept.length - 1][0] : probes.length;
-  let undecided = 0;
-  for (let i = 0; i < cutoff; i++) if (!verdicts.has(i)) undecided++;
+  const undecided = probes.slice(0, cutoff).filter((_, i) => !verdicts.has(i)).map((p) => p.startAt);
   return { offers, undecided };
 }

@@ -63,6 +63,11 @@ export function offersJson(offers: OfferReseatingArgs["offers"]) {
   }));
 }
 
+/** The shape review_offer_reseating's p_undecided takes. */
+export function instantsJson(instants: readonly number[] = []) {
+  return instants.map((t) => new Date(t).toISOString());
+}
+
 /** The shape assignment_commit's p_moves takes. */
 export function movesJson(moves: readonly Move[]) {
   return moves.map((m) => ({
@@ -88,6 +93,10 @@ export interface OfferReseatingArgs {
   /** The review searched: review_reseating_probes' review. */
   review: string;
   offers: readonly { startAt: number; tableIds: readonly string[]; moves: readonly Move[] }[];
+  /** Start times (ms) the search's budget left undecided: a later search of the review tries these alone. */
+  undecided?: readonly number[];
+  /** This search's number in the review (review_reseating_probes' search); 1 when absent. */
+  search?: number;
 }
 
 export interface AssignmentStore {

@@ -11,7 +11,7 @@ import {
   parseClaimedNotifications,
   reseatingProbesSchema,
 } from "./results.ts";
-import { type AssignmentStore, movesJson, offersJson, StoreError } from "./port.ts";
+import { type AssignmentStore, instantsJson, movesJson, offersJson, StoreError } from "./port.ts";
 
 export function postgresStore(url: string, options: { max?: number } = {}): AssignmentStore {
   const sql = postgres(url, {
@@ -95,12 +95,14 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
       claimResultSchema.parse(await rpc("review_reseating_due", { p_limit: limit })),
     reseatingProbes: async (bookingId) =>
       reseatingProbesSchema.parse(await rpc("review_reseating_probes", { p_booking_id: bookingId })),
-    offerReseating: async ({ bookingId, review, offers }) =>
+    offerReseating: async ({ bookingId, review, offers, undecided, search }) =>
       offerReseatingResultSchema.parse(
         await rpc("review_offer_reseating", {
           p_booking_id: bookingId,
           p_review: review,
           p_offers: offersJson(offers) as Json,
+          p_undecided: instantsJson(undecided),
+          p_search: search,
         }),
       ),
     // A set-returning function: one row per claimed notification.

@@ -51,6 +51,8 @@ export const reseatingProbesSchema = z.discriminatedUnion("outcome", [
     outcome: z.literal("ready"),
     // What the search is for; review_offer_reseating stores the offers only while it still holds.
     review: z.string(),
+    // This search's number in the review (1 for the first): review_offer_reseating stores each search once.
+    search: z.number().int().min(1),
     // Parsed by the search (domain/snapshot.ts), as assignment_begin's.
     snapshot: z.unknown(),
     probes: z.array(

@@ -11,7 +11,7 @@ import {
   parseClaimedNotifications,
   reseatingProbesSchema,
 } from "./results.ts";
-import { type AssignmentStore, movesJson, offersJson, StoreError } from "./port.ts";
+import { type AssignmentStore, instantsJson, movesJson, offersJson, StoreError } from "./port.ts";
 
 export function supabaseRestStore(
   url: string,
@@ -80,12 +80,14 @@ export function supabaseRestStore(
       claimResultSchema.parse(await rpc("review_reseating_due", { p_limit: limit })),
     reseatingProbes: async (bookingId) =>
       reseatingProbesSchema.parse(await rpc("review_reseating_probes", { p_booking_id: bookingId })),
-    offerReseating: async ({ bookingId, review, offers }) =>
+    offerReseating: async ({ bookingId, review, offers, undecided, search }) =>
       offerReseatingResultSchema.parse(
         await rpc("review_offer_reseating", {
           p_booking_id: bookingId,
           p_review: review,
           p_offers: offersJson(offers) as Json,
+          p_undecided: instantsJson(undecided),
+          p_search: search,
         }),
       ),
     claimNotifications: async ({ limit, leaseMs }) => {

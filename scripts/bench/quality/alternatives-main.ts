@@ -4,7 +4,8 @@
 // on the floor as it was when the request came in). Reports, per load, the share of those reviews with at
 // least one alternative (target ≥ 90 % at ρ ≤ 1.2) and how far the alternatives are from the requested time.
 // Reviews without a free alternative then get the pipeline's re-seating search (shared/engine/reseating.ts:
-// the bounded re-seating search, then the exact solver, --reseating-ms per review; 0 leaves it out), with
+// the bounded re-seating search, then the exact solver, --reseating-ms per search, 0 leaving it out; a search
+// whose budget ran out goes on with the times it left undecided, --searches per review in all), with
 // the input review_reseating_probes would give it. Options:
 //   --policy reoptimizing   reviews are the requests the re-optimising pipeline refuses (strategy, bounded
 //                           re-seating, then the exact fallback), not the default's; needs the solver
@@ -13,7 +14,7 @@
 //                           solver at every full time, --ceiling-ms each)
 // Usage:
 //   deno run -A scripts/bench/quality/alternatives-main.ts [--seeds 11,12,13] [--layouts a,b] [--mixes a,b]
-//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--reseating-ms 1000] [--ceiling]
+//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--reseating-ms 1000] [--searches 3] [--ceiling]
 //     [--ceiling-ms 1000] [--out DIR]
 import { parseArgs } from "node:util";
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";
@@ -31,7 +32,12 @@ import {
   ceilingVerdict,
   reseatingInput,
 } from "./review-ceiling.ts";
-import { findReseatingOffers } from "../../../shared/engine/reseating.ts";
+import {
+  DEFAULT_RESEATING_LIMIT,
+  findReseatingOffers,
+  RESEATING_SEARCHES_PER_REVIEW,
+  type ReseatingOffer,
+} from "../../../shared/engine/reseating.ts";
 import { DEFAULT_RESEATING_BUDGET_MS } from "../../../shared/coordinator/config.ts";
 import { type AlternativesInput, seatingAlternatives } from "./review-alternatives.ts";
 import { type MissCause, missCauses } from "./review-misses.ts";
@@ -46,6 +52,7 @@ const { values: args } = parseArgs({
     ceiling: { type: "boolean", default: false },
     "ceiling-ms": { type: "string", default: String(DEFAULT_EXACT_TIME_LIMIT_MS) },
     "reseating-ms": { type: "string", default: String(DEFAULT_RESEATING_BUDGET_MS) },
+    searches: { type: "string", default: String(RESEATING_SEARCHES_PER_REVIEW) },
     out: { type: "string", default: "scripts/bench/results/quality" },
   },
 });
@@ -64,6 +71,10 @@ const ceilingMs = Number(args["ceiling-ms"]);
 if (!(ceilingMs > 0)) throw new Error("--ceiling-ms must be a positive number of milliseconds");
 const reseatingMs = Number(args["reseating-ms"]);
 if (!(reseatingMs >= 0)) throw new Error("--reseating-ms must be 0 or more milliseconds");
+const searchesPerReview = Number(args.searches);
+if (!Number.isInteger(searchesPerReview) || searchesPerReview < 1) {
+  throw new Error("--searches must be 1 or more");
+}
 const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
 
 interface LoadResult {
@@ -85,8 +96,12 @@ interface LoadResult {
   reseatedNearest: number[];
   /** Moves per re-seating alternative offered. */
   movesPerOffer: number[];
-  /** The search's time per review searched, ms. */
+  /** The search's time per search (one request each), ms. */
   reseatingMs: number[];
+  /** Reviews searched that got no offer while some nearer time was left undecided when the budget ran out. */
+  unfinished: number;
+  /** Searches (requests) per review searched. */
+  searchesPerReview: number[];
   /** With --ceiling: the misses by whether re-seating would have made an alternative. */
   ceiling: Record<CeilingVerdict, number>;
 }
@@ -108,6 +123,8 @@ for (const load of loads) {
     reseatedNearest: [],
     movesPerOffer: [],
     reseatingMs: [],
+    unfinished: 0,
+    searchesPerReview: [],
     ceiling: { seatable: 0, none: 0, budget_exhausted: 0 },
   };
   byLoad.set(load, result);
@@ -151,14 +168,38 @@ for (const load of loads) {
         } else replayStrategy(day, DEFAULT_STRATEGY, onNoFit);
         for (const p of probes) result.ceiling[await ceilingVerdict(p, DEFAULT_STRATEGY, ceilingMs)]++;
         for (const { snapshot, tablesFor, probes } of searches) {
-          const started = performance.now();
-          const { offers } = await findReseatingOffers(snapshot, probes, {
-            strategy: DEFAULT_STRATEGY,
-            maxMoves: DEFAULT_MAX_MOVES,
-            budgetMs: reseatingMs,
-            tablesFor,
-          });
-          result.reseatingMs.push(performance.now() - started);
+          // As the pipeline does: a search whose budget ran out goes on in a later request with the times it
+          // left undecided (public.review_offer_reseating keeps the nearest three offers of all its searches).
+          let offers: ReseatingOffer[] = [];
+          let left = probes;
+          let search = 0;
+          // One request at least, as in the pipeline, even when no time is left to try.
+          do {
+            search++;
+            const started = performance.now();
+            const found = await findReseatingOffers(snapshot, left, {
+              strategy: DEFAULT_STRATEGY,
+              maxMoves: DEFAULT_MAX_MOVES,
+              budgetMs: reseatingMs,
+              tablesFor,
+            });
+            result.reseatingMs.push(performance.now() - started);
+            const distance = (o: { startAt: number }) => Math.abs(o.startAt - snapshot.startAt);
+            offers = [...offers, ...found.offers].sort((x, y) =>
+              distance(x) - distance(y) || x.startAt - y.startAt
+            )
+              .slice(0, DEFAULT_RESEATING_LIMIT);
+            left = probes.filter((p) => found.undecided.includes(p.startAt));
+            const third = offers[DEFAULT_RESEATING_LIMIT - 1];
+            if (third) {
+              left = left.filter((p) =>
+                distance(p) < distance(third) ||
+                (distance(p) === distance(third) && p.startAt < third.startAt)
+              );
+            }
+          } while (search < searchesPerReview && left.length > 0);
+          result.searchesPerReview.push(search);
+          if (offers.length === 0 && left.length > 0) result.unfinished++;
           if (offers.length === 0) continue;
           result.reseated++;
           result.reseatedNearest.push(Math.abs(offers[0].startAt - snapshot.startAt) / MIN);
@@ -190,10 +231,14 @@ const rows = [...byLoad.values()].map((r) => {
   } |`;
 });
 const reseatingRows = [...byLoad.values()].map((r) =>
-  `| ${r.load} | ${r.reviews - r.withAlternative} | ${r.reseated} | ${q(r.reseatedNearest, 50)} | ${
-    q(r.reseatedNearest, 90)
-  } | ${r.movesPerOffer.length ? percentile(r.movesPerOffer, 50) : "–"} | ${
+  `| ${r.load} | ${r.reviews - r.withAlternative} | ${r.reseated} | ${r.unfinished} | ${
+    q(r.reseatedNearest, 50)
+  } | ${q(r.reseatedNearest, 90)} | ${r.movesPerOffer.length ? percentile(r.movesPerOffer, 50) : "–"} | ${
     r.movesPerOffer.length ? Math.max(...r.movesPerOffer) : "–"
+  } | ${
+    r.searchesPerReview.length
+      ? (r.searchesPerReview.reduce((a, b) => a + b, 0) / r.searchesPerReview.length).toFixed(2)
+      : "–"
   } | ${ms(r.reseatingMs, 50)} | ${ms(r.reseatingMs, 95)} | ${
     r.reseatingMs.length ? Math.max(...r.reseatingMs).toFixed(0) : "–"
   } |`
@@ -201,12 +246,14 @@ const reseatingRows = [...byLoad.values()].map((r) =>
 const reseatingSection = reseatingMs === 0 ? [] : [
   "Re-seating alternatives: each review without a free alternative, searched as the coordinator function " +
   "searches it once its restaurant has nothing waiting (the bounded re-seating search at each time, then the " +
-  `exact solver, ${reseatingMs} ms for the whole review), up to three times that need other bookings moved. ` +
+  `exact solver, ${reseatingMs} ms per search; a search whose budget ran out before nearer times were decided ` +
+  `goes on with those alone in a later request, ${searchesPerReview} searches at most), up to three times that ` +
+  "need other bookings moved. " +
   "Accepting one moves those bookings (not seated, not placed by staff, not starting within 30 minutes) to " +
   "the tables it names, re-checked under the lock.",
   "",
-  "| load ρ | reviews without a free alternative | given a re-seating one | nearest p50 | nearest p90 | moves per offer p50 | moves max | search ms p50 | p95 | max |",
-  "| ------ | ---------------------------------- | ---------------------- | ----------- | ----------- | ------------------- | --------- | ------------- | --- | --- |",
+  "| load ρ | reviews without a free alternative | given a re-seating one | none, budget spent before a nearer time was decided | nearest p50 | nearest p90 | moves per offer p50 | moves max | searches per review | ms per search p50 | p95 | max |",
+  "| ------ | ---------------------------------- | ---------------------- | --------------------------------------------------- | ----------- | ----------- | ------------------- | --------- | ------------------- | ----------------- | --- | --- |",
   ...reseatingRows,
   "",
 ];
@@ -298,6 +345,9 @@ await Deno.writeTextFile(
               search_ms_p50: r.reseatingMs.length ? percentile(r.reseatingMs, 50) : null,
               search_ms_p95: r.reseatingMs.length ? percentile(r.reseatingMs, 95) : null,
               search_ms_max: r.reseatingMs.length ? Math.max(...r.reseatingMs) : null,
+              unfinished: r.unfinished,
+              searches_per_review_max: searchesPerReview,
+              searches: r.searchesPerReview.reduce((a, b) => a + b, 0),
             },
           }
           : {}),

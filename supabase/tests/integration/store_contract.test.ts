@@ -166,10 +166,34 @@ async function scenario(store: AssignmentStore, bookings: string[] = []): Promis
     "offer for another review",
     await store.offerReseating({ bookingId: four, review: `${probes.review}/earlier`, offers: [offer] }),
   );
+  // The search's budget ran out before the second-nearest time was decided: a later search tries it alone.
+  const left = probes.probes[1].startAt;
   note(
-    "offer",
-    await store.offerReseating({ bookingId: four, review: probes.review, offers: [offer] }),
+    "offer with a time undecided",
+    await store.offerReseating({
+      bookingId: four,
+      review: probes.review,
+      offers: [offer],
+      undecided: [left],
+    }),
   );
+  const goesOn = await store.reseatingProbes(four);
+  note(
+    "re-seating probes that go on",
+    goesOn.outcome === "ready" ? [goesOn.search, goesOn.probes.map((p) => p.startAt === left)] : goesOn,
+  );
+  note(
+    "offer settling it",
+    await store.offerReseating({
+      bookingId: four,
+      review: probes.review,
+      offers: [{ ...offer, startAt: left }],
+      search: 2,
+    }),
+  );
+  const [{ offers }] = await sql`select jsonb_array_length(offers) as offers from private.reseating_offers
+    where booking_id = ${four}`;
+  note("offers kept", offers);
   note("re-seating probes once searched", await store.reseatingProbes(four));
 
   const [stored] = await sql`
@@ -197,7 +221,10 @@ const expected = [
   // Twelve grid times within ±90 minutes; at 17:30 and 20:30 the 4-top is free (a 90-minute turn, no buffer).
   ["re-seating probes", ["ready", 10]],
   ["offer for another review", "stale"],
-  ["offer", "stored"],
+  ["offer with a time undecided", "stored"],
+  ["re-seating probes that go on", [2, [true]]],
+  ["offer settling it", "stored"],
+  ["offers kept", 2],
   ["re-seating probes once searched", { outcome: "skip", reason: "already_searched" }],
   ["shadow comparison stored", ["v3", "different_decision"]],
   ["modes recorded", ["legacy", "shadow", "v3"]],
