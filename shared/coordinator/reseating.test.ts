@@ -71,7 +71,8 @@ Deno.test("a review skipped by the database, or a search turned off, stores noth
 
 Deno.test("the times a search's budget left undecided are stored with its offers, for a later search to try", async () => {
   // A party of four; the only 4-top is held by a couple who could move to the free 2-top. With no moves allowed
-  // to the bounded search and a solver that never answers, the budget runs out with both times undecided.
+  // to the bounded search and a solver that never answers, the solver spends the budget on the first time and
+  // the second is never tried: that one is left for a later search.
   const [four, two, zone, couple] = [
     "30000000-0000-4000-8000-000000000004",
     "30000000-0000-4000-8000-000000000002",
@@ -128,7 +129,7 @@ Deno.test("the times a search's budget left undecided are stored with its offers
     () => Promise.resolve("stored"),
   );
   assertEquals(await reseatReviews(store, { ...options, maxMoves: 0, budgetMs: 50, solver: stalling }), 0);
-  assertEquals(offered.map((o) => [o.offers, o.undecided]), [[[], probes.map((p) => p.startAt)]]);
+  assertEquals(offered.map((o) => [o.offers, o.undecided]), [[[], [probes[1].startAt]]]);
   // With the solver's answer, the same review is settled: the couple moves, nothing is left undecided.
   const settled = storeWith(
     { outcome: "ready", review: "7/x", search: 1, snapshot, probes },

@@ -54,7 +54,7 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
   if (probes.outcome === "skip") return 0;
   // A search that cannot run (a snapshot that does not parse, an engine error) is stored as finding none, so
   // the review is not tried again and again ahead of the others.
-  let found: Awaited<ReturnType<typeof findReseatingOffers>> = { offers: [], undecided: [] };
+  let found: Awaited<ReturnType<typeof findReseatingOffers>> = { offers: [], undecided: [], exhausted: [] };
   try {
     const snapshot = snapshotSchema.parse(probes.snapshot);
     if (probes.probes.length > 0) {
@@ -82,7 +82,7 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
     // stored as none, so the review is not searched again and again ahead of the others.
     if (!(error instanceof StoreError && error.code === "AS005")) throw error;
     options.logger.error(SOURCE, `offers refused: ${error.message}`, { booking_id: bookingId });
-    found = { offers: [], undecided: [] };
+    found = { offers: [], undecided: [], exhausted: [] };
     stored = await store.offerReseating({
       bookingId,
       review: probes.review,
@@ -94,6 +94,7 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
     booking_id: bookingId,
     times: probes.probes.length,
     undecided: found.undecided.length,
+    exhausted: found.exhausted.length,
   });
   return stored === "stored" ? found.offers.length : 0;
 }

@@ -30,7 +30,7 @@ Deno.test("four are offered the 4-top at each time a couple on it can move to th
 Deno.test("a couple that may not move (seated, placed by staff, starting soon) makes no offer", async () => {
   const [two, four] = [table(1, 2), table(2, 4)];
   const s = snapshot([two, four], [booking("couple", 2, [four], 0, 105, true)], { partySize: 4 });
-  assertEquals(await search(s, [probe(s, 15), probe(s, -15)]), { offers: [], undecided: [] });
+  assertEquals(await search(s, [probe(s, 15), probe(s, -15)]), { offers: [], undecided: [], exhausted: [] });
 });
 
 Deno.test("a time where tables are free needs no re-seating: it is no offer of this search", async () => {
@@ -61,7 +61,7 @@ Deno.test("with no time left only the first time gets the bounded search; a chai
   });
   assertEquals(
     bounded,
-    { offers: [], undecided: probes.map((p) => p.startAt) },
+    { offers: [], undecided: probes.map((p) => p.startAt), exhausted: [] },
     "the first undecided, the others never tried",
   );
   const solved = await findReseatingOffers(s, probes, {
@@ -108,14 +108,18 @@ const stalling: ExactSolver = {
 
 Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {
   const s = chainRoom();
-  const { offers, undecided } = await findReseatingOffers(s, [probe(s, 15), probe(s, 120)], {
+  const { offers, undecided, exhausted } = await findReseatingOffers(s, [probe(s, 15), probe(s, 120)], {
     strategy: "scarcity_fit",
     maxMoves: 1,
     budgetMs: 200,
     solver: stalling,
   });
   assertEquals(offers.map((o) => [(o.startAt - T0) / MIN, o.moves.length]), [[120, 1]]);
-  assertEquals(undecided, [probe(s, 15).startAt], "the nearer time is left undecided");
+  assertEquals(
+    [undecided, exhausted],
+    [[], [probe(s, 15).startAt]],
+    "the nearer time is undecided, and not worth a later search: the solver had the budget there",
+  );
 });
 
 Deno.test("three offers are the nearest three: a nearer time the solver settles comes before farther ones the bounded search found", async () => {
@@ -127,10 +131,15 @@ Deno.test("three offers are the nearest three: a nearer time the solver settles 
   assertEquals(solved.undecided, []);
   const stalled = await findReseatingOffers(room, probes, { ...options, budgetMs: 200, solver: stalling });
   assertEquals(stalled.offers.map((o) => (o.startAt - T0) / MIN), [120, 135, 150]);
-  assertEquals(stalled.undecided, [probes[0].startAt], "only the nearer time the solver could not settle");
+  assertEquals(
+    [stalled.undecided, stalled.exhausted],
+    [[], [probes[0].startAt]],
+    "only the nearer time the solver could not settle",
+  );
   assertEquals(await findReseatingOffers(room, probes, { ...options, limit: 0 }), {
     offers: [],
     undecided: [],
+    exhausted: [],
   });
 });
 

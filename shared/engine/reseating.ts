@@ -40,11 +40,14 @@ export interface ReseatingOptions {
 export interface ReseatingResult {
   readonly offers: ReseatingOffer[];
   /**
-   * The start times (ms) not decided before the budget ran out, nearest first: the solver's undecided ones and
-   * those never tried, nearer than the last offer kept. A later search of these alone finishes this one (the
-   * database, which merges its offers with this one's, drops those farther than the third of them all).
+   * The start times (ms) not decided before the budget ran out, nearest first, nearer than the last offer kept:
+   * those the solver never got to, or got too little of the budget for. A later search of these alone goes on
+   * with this one (the database, which merges its offers with this one's, drops those farther than the third
+   * of them all).
    */
   readonly undecided: number[];
+  /** Those it had half the budget or more for and could not decide: not worth a later search. */
+  readonly exhausted: number[];
 }
 
 /** Most moves one offer may ask of an operator (public.review_offer_reseating accepts no more). */
@@ -89,7 +92,7 @@ export async function findReseatingOffers(
       : null;
   // Whether `limit` offers are already known at times nearer than probe i.
   const enoughBefore = (i: number) => [...verdicts].filter(([j, o]) => j < i && o).length >= limit;
-  if (limit < 1) return { offers: [], undecided: [] };
+  if (limit < 1) return { offers: [], undecided: [], exhausted: [] };
 
   // First the bounded search at every time, nearest first: it costs milliseconds and finds most offers, so the
   // solver's time goes only to the times it could not settle.
@@ -105,7 +108,10 @@ export async function findReseatingOffers(
     if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
     else unsettled.push({ i, reason: bounded.plan.reason });
   }
-  // Then the exact solver at those times, nearest first, in what is left of the budget.
+  // Then the exact solver at those times, nearest first, in what is left of the budget. A time it had half a
+  // budget or more for and could not decide is not left for a later search: the solver, deterministic, would
+  // run out there again, and the times after it would never be tried.
+  const exhausted = new Set<number>();
   for (const { i, reason } of unsettled) {
     const left = deadline - performance.now();
     if (enoughBefore(i) || left < 1) break;
@@ -118,12 +124,16 @@ export async function findReseatingOffers(
     });
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
-    }
+    } else if (left >= options.budgetMs / 2) exhausted.add(i);
   }
   const kept = [...verdicts].sort(([a], [b]) => a - b).filter(([, o]) => o).slice(0, Math.max(0, limit));
   const offers = kept.map(([, o]) => o!);
   // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
   const cutoff = limit > 0 && kept.length >= limit ? kept[kept.length - 1][0] : probes.length;
-  const undecided = probes.slice(0, cutoff).filter((_, i) => !verdicts.has(i)).map((p) => p.startAt);
-  return { offers, undecided };
+  const open = (i: number) => i < cutoff && !verdicts.has(i);
+  return {
+    offers,
+    undecided: probes.filter((_, i) => open(i) && !exhausted.has(i)).map((p) => p.startAt),
+    exhausted: probes.filter((_, i) => open(i) && exhausted.has(i)).map((p) => p.startAt),
+  };
 }

@@ -173,6 +173,7 @@ for (const load of loads) {
           let offers: ReseatingOffer[] = [];
           let left = probes;
           let search = 0;
+          let exhausted = false;
           // One request at least, as in the pipeline, even when no time is left to try.
           do {
             search++;
@@ -184,6 +185,7 @@ for (const load of loads) {
               tablesFor,
             });
             result.reseatingMs.push(performance.now() - started);
+            exhausted ||= found.exhausted.length > 0;
             const distance = (o: { startAt: number }) => Math.abs(o.startAt - snapshot.startAt);
             offers = [...offers, ...found.offers].sort((x, y) =>
               distance(x) - distance(y) || x.startAt - y.startAt
@@ -199,7 +201,7 @@ for (const load of loads) {
             }
           } while (search < searchesPerReview && left.length > 0);
           result.searchesPerReview.push(search);
-          if (offers.length === 0 && left.length > 0) result.unfinished++;
+          if (offers.length === 0 && (left.length > 0 || exhausted)) result.unfinished++;
           if (offers.length === 0) continue;
           result.reseated++;
           result.reseatedNearest.push(Math.abs(offers[0].startAt - snapshot.startAt) / MIN);
