@@ -339,7 +339,7 @@ await Deno.writeTextFile(
           ? {
             reseating: {
               budget_ms: reseatingMs,
-              searched: r.reseatingMs.length,
+              searched: r.searchesPerReview.length,
               offered: r.reseated,
               with_alternative_total: r.withAlternative + r.reseated,
               nearest_offset_p50: r.reseatedNearest.length ? percentile(r.reseatedNearest, 50) : null,

@@ -103,6 +103,7 @@ Deno.test("review alternatives smoke run: the re-seating search adds offers to r
       "every review without a free one is searched",
     );
     assert(r.offered > 0 && r.offered <= r.searched, JSON.stringify(r));
+    assert(r.searches >= r.searched && r.searches <= 3 * r.searched, "one to three searches per review");
     assertEquals(r.with_alternative_total, load.with_alternative + r.offered);
     const md = await Deno.readTextFile(`${out}/alternatives.md`);
     assert(md.includes("Re-seating alternatives"), "the report has the re-seating table");
