@@ -46,7 +46,7 @@ export interface ReseatingResult {
    * of them all).
    */
   readonly undecided: number[];
-  /** Those it had half the budget or more for and could not decide: not worth a later search. */
+  /** Those it spent half the budget or more on without a verdict: not worth a later search. */
   readonly exhausted: number[];
 }
 
@@ -97,43 +97,56 @@ export async function findReseatingOffers(
   // First the bounded search at every time, nearest first: it costs milliseconds and finds most offers, so the
   // solver's time goes only to the times it could not settle.
   const unsettled: { i: number; reason: string }[] = [];
+  // Time spent at each time, ms: its bounded search, then its solve.
+  const spent = new Map<number, number>();
+  const timed = async <T>(i: number, work: () => T | Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      spent.set(i, (spent.get(i) ?? 0) + performance.now() - started);
+    }
+  };
   for (const [i, probe] of probes.entries()) {
     if (enoughBefore(i) || (i > 0 && performance.now() >= deadline)) break;
-    const bounded = planWithMoves(probeSnapshot(snapshot, probe), {
-      strategy: options.strategy,
-      maxMoves: options.maxMoves,
-      tablesFor: options.tablesFor,
-      deadline,
-    });
+    const bounded = await timed(i, () =>
+      planWithMoves(probeSnapshot(snapshot, probe), {
+        strategy: options.strategy,
+        maxMoves: options.maxMoves,
+        tablesFor: options.tablesFor,
+        deadline,
+      }));
     if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
     else unsettled.push({ i, reason: bounded.plan.reason });
   }
-  // Then the exact solver at those times, nearest first, in what is left of the budget. A time it had half a
-  // budget or more for and could not decide is not left for a later search: the solver, deterministic, would
-  // run out there again, and the times after it would never be tried.
-  const exhausted = new Set<number>();
+  // Then the exact solver at those times, nearest first, in what is left of the budget.
   for (const { i, reason } of unsettled) {
     const left = deadline - performance.now();
     if (enoughBefore(i) || left < 1) break;
-    const exact = await planExactly(probeSnapshot(snapshot, probes[i]), {
-      strategy: options.strategy,
-      noFitReason: reason,
-      timeLimitMs: left,
-      solver: options.solver,
-      tablesFor: options.tablesFor,
-    });
+    const exact = await timed(i, () =>
+      planExactly(probeSnapshot(snapshot, probes[i]), {
+        strategy: options.strategy,
+        noFitReason: reason,
+        timeLimitMs: left,
+        solver: options.solver,
+        tablesFor: options.tablesFor,
+      }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
-    } else if (left >= options.budgetMs / 2) exhausted.add(i);
+    }
   }
   const kept = [...verdicts].sort(([a], [b]) => a - b).filter(([, o]) => o).slice(0, Math.max(0, limit));
   const offers = kept.map(([, o]) => o!);
   // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
   const cutoff = limit > 0 && kept.length >= limit ? kept[kept.length - 1][0] : probes.length;
   const open = (i: number) => i < cutoff && !verdicts.has(i);
+  // A time that took half a budget or more, bounded search and solve together, without a verdict is not left
+  // for a later search: both are deterministic and would run out there again, and the times after it would
+  // never be tried.
+  const exhausted = (i: number) => options.budgetMs > 0 && (spent.get(i) ?? 0) >= options.budgetMs / 2;
   return {
     offers,
-    undecided: probes.filter((_, i) => open(i) && !exhausted.has(i)).map((p) => p.startAt),
-    exhausted: probes.filter((_, i) => open(i) && exhausted.has(i)).map((p) => p.startAt),
+    undecided: probes.filter((_, i) => open(i) && !exhausted(i)).map((p) => p.startAt),
+    exhausted: probes.filter((_, i) => open(i) && exhausted(i)).map((p) => p.startAt),
   };
 }
