@@ -2,7 +2,7 @@
 -- review is listed again with only the times left undecided, a later search's offers join the stored ones
 -- nearest first, three at most, and a review is searched three times at most.
 begin;
-select plan(24);
+select plan(26);
 
 -- A 2-top and a 4-top. A couple holds the 4-top 19:00–20:45; four guests at 19:00 are in review.
 select tests.create_restaurant('Goes on') as rid \gset
@@ -104,9 +104,22 @@ select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', '["
   'AS005', null, 'a time that is not one is refused');
 select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', '[]', 0)$$, :'third', :'third_key'),
   'AS005', null, 'a search number out of range is refused');
+select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', %L, 2)$$, :'third', :'third_key',
+                        (select jsonb_agg('2030-06-03T19:15:00Z'::text) from generate_series(1, 13))),
+  'AS005', null, 'more than twelve are refused');
 reset role;
 select is((select searches || ' ' || undecided::text from private.reseating_offers where booking_id = :'third'),
   '1 {"2030-06-03 19:15:00+00"}', 'the time off the grid was dropped, and nothing refused was written');
+
+-- An offer stored earlier whose time is no longer one of the booking's alternative times (it passed) is not
+-- carried into the merge.
+update private.reseating_offers
+   set offers = jsonb_build_array(pg_temp.offer('2030-06-03 18:35+00', :'t2', :'move'))
+ where booking_id = :'third';
+set local role service_role;
+select public.review_offer_reseating(:'third', :'third_key', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'move')), '[]', 2);
+reset role;
+select is(pg_temp.stored(:'third'), '19:15', 'an earlier offer at a time no longer offered is dropped');
 
 select * from finish();
 rollback;

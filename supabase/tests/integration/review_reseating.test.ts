@@ -15,6 +15,7 @@ import {
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
+import { RESEATING_SEARCHES_PER_REVIEW } from "../../../shared/engine/reseating.ts";
 
 const sql = connect(2);
 
@@ -31,6 +32,11 @@ interface Alternative {
   tables: string[];
   moves?: { booking_id: string; from: string[]; to: string[] }[];
 }
+
+Deno.test("the benchmark's searches per review are the database's", async () => {
+  const [{ n }] = await sql`select private.reseating_searches_per_review() as n`;
+  assertEquals(n, RESEATING_SEARCHES_PER_REVIEW);
+});
 
 Deno.test("a review nothing free can cure gets an alternative that re-seats a couple, and accepting it seats both", async () => {
   const { platform } = await localDataApi();
