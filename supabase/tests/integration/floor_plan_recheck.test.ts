@@ -28,11 +28,17 @@ Deno.test("a table taken out of service: the sweeper's re-check moves its confir
   assertEquals(error, null, "the platform takes the table out of service");
 
   // The re-check waits for the floor plan to be left alone for 10 s, then runs within a sweep (every 5 s).
+  // State and tables come from one statement: read apart, the re-check could release the tables in between.
   const moved = await waitFor("the booking to be seated at the other table", async () => {
-    const [b] = await sql`select assignment_state from public.bookings where id = ${booking}`;
-    if (b.assignment_state !== "confirmed") return undefined;
-    const tables = await activeTables(sql, booking);
-    return tables[0] !== first ? tables : undefined;
+    const [b] = await sql<{ state: string; tables: string[] }[]>`
+      select b.assignment_state as state,
+             array(select t.table_number from public.booking_table_assignments a
+                     join public.restaurant_tables t on t.id = a.table_id
+                    where a.booking_id = b.id and a.released_at is null order by t.table_number) as tables
+        from public.bookings b where b.id = ${booking}`;
+    if (b.state !== "confirmed") return undefined;
+    assert(b.tables.length > 0, "a confirmed booking always holds a table");
+    return b.tables[0] !== first ? b.tables : undefined;
   }, 60_000);
   assertEquals(moved, [first === "F1" ? "F2" : "F1"], "seated at the table still in service");
   const reasons = await sql<{ reason: string | null }[]>`
