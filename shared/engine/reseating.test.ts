@@ -3,7 +3,9 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../testing/rooms.ts";
 import { MIN, T0, table } from "../testing/tables.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import type { ExactSolver } from "./exact/highs.ts";
+import { type ExactSolver, highsSolver } from "./exact/highs.ts";
+import { toMilp } from "./exact/milp.ts";
+import { buildProblem, pinned, whole } from "./exact/model.ts";
 import { findReseatingOffers, probeSnapshot, type ReseatingProbe } from "./reseating.ts";
 
 /** The booking at `minutes` from its own time, its window shifted alike. */
@@ -70,6 +72,50 @@ Deno.test("with no time left only the first time gets the bounded search; a chai
     budgetMs: 10_000,
   });
   assertEquals(solved.offers.map((o) => o.moves.length), [2, 2, 2]);
+});
+
+Deno.test("the solver looks for a re-seating among the bookings near the time first: an offer needs one within the bound, not the fewest", async () => {
+  const [six, fourA, fourB, fourC, two, spare] = [
+    table(1, 6),
+    table(2, 4),
+    table(3, 4),
+    table(4, 4),
+    table(5, 2),
+    table(6, 2),
+  ];
+  // The chain above, and a long-staying couple that chains into the period a four from well after the stay.
+  const s = snapshot(
+    [six, fourA, fourB, fourC, two, spare],
+    [
+      booking("a-six", 6, [six], 0, 90, true),
+      booking("b-four", 4, [fourB], 0, 90),
+      booking("c-couple", 2, [fourC], 0, 90),
+      booking("e-couple", 2, [spare], 60, 180),
+      booking("f-four", 4, [fourA], 230, 90),
+    ],
+    { partySize: 6 },
+    { adjacency: [[fourA.id, fourB.id]] },
+  );
+  const at = probe(s, 15);
+  const columns: number[] = [];
+  const solver: ExactSolver = {
+    solve: (milp, ms) => (columns.push(milp.columns), highsSolver.solve(milp, ms)),
+    decide: highsSolver.decide,
+  };
+  const found = await findReseatingOffers(s, [at], {
+    strategy: "scarcity_fit",
+    maxMoves: 1,
+    budgetMs: 10_000,
+    solver,
+  });
+  assertEquals(found.offers.map((o) => o.moves.length), [2]);
+  const problem = buildProblem(probeSnapshot(s, at))!;
+  assertEquals(
+    columns,
+    [toMilp(pinned(problem, 0)!).columns],
+    "found by one solve, the four after the stay held",
+  );
+  assert(columns[0] < toMilp(whole(problem)).columns, "a smaller model than the whole period's");
 });
 
 /**

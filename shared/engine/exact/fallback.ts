@@ -2,7 +2,8 @@
 // exactly whether any re-seating of the bookings that may still move (not seated, not placed by staff, not
 // starting within the lock window) seats it too, moving as few as possible. "None" is proven by the
 // solver; running out of its budget is a verdict of its own, never taken for "none". A re-seating found
-// when the budget ran out is committed only if it moves at most FEW_MOVES bookings.
+// when the budget ran out is committed only if it moves at most FEW_MOVES bookings. (Re-seating offers for
+// a review ask it to look near the stay first, where any re-seating within that bound will do.)
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
@@ -11,7 +12,15 @@ import { decode } from "./decode.ts";
 import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
 import { instantProgram, stayInstants } from "./instant.ts";
 import { toMilp } from "./milp.ts";
-import { buildProblem, clashFree, type ExactModel, type ModelOptions, restrict, whole } from "./model.ts";
+import {
+  buildProblem,
+  clashFree,
+  type ExactModel,
+  type ModelOptions,
+  pinned,
+  restrict,
+  whole,
+} from "./model.ts";
 import { foldedRelaxation } from "./symmetry.ts";
 
 /**
@@ -45,6 +54,14 @@ export interface ExactOptions extends ModelOptions {
   readonly solver?: ExactSolver;
   /** The bound on moves of the first solve (FEW_MOVES). */
   readonly fewMoves?: number;
+  /**
+   * Where the solve would start from the whole period (its relaxation has a solution), first solve with only
+   * the bookings within each of these reaches (ms, ascending) of the new booking's window free to move, the
+   * rest held where they are, and take a re-seating found so, within the bound on moves. It is not proven to
+   * move the fewest: for the re-seating offers of a review (any re-seating within the bound will do), never
+   * for the fallback, which promises the fewest.
+   */
+  readonly neighbourhoods?: readonly number[];
 }
 
 export interface ExactOutcome {
@@ -57,7 +74,8 @@ export interface ExactOutcome {
   readonly movable: number;
   /**
    * Whether the verdict is proven: "none" always, budget_exhausted never; a plan is proven to move as few
-   * bookings as any, or (false) is the best the bounded solve found in its budget, moving at most FEW_MOVES.
+   * bookings as any, or (false) moves at most the bound on moves: the best the bounded solve found in its
+   * budget, or one found with the bookings beyond a neighbourhood held.
    */
   readonly proven: boolean;
   /** Why the solver failed (HiGHS did not load, or threw), for a log line; the verdict is budget_exhausted. */
@@ -134,6 +152,23 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   // within the bound are the fewest of all. Only when none is that small is the bound lifted, so "none"
   // stays a proof over every re-seating.
   const fewMoves = options.fewMoves ?? FEW_MOVES;
+  // The whole period's model of a full room (10,000 to 15,000 columns) took HiGHS 1 to 4 s; with the bookings
+  // beyond the stay held it is much smaller, and most re-seatings for one party are found there.
+  if (first === all) {
+    let held = 0;
+    for (const reach of options.neighbourhoods ?? []) {
+      const near = pinned(problem, reach);
+      if (!near || limit - (performance.now() - started) <= 0) break;
+      // A wider reach holds a subset of the bookings a narrower one held: as many means the same model.
+      const holding = near.items.filter((item, i) => item !== all.items[i]).length;
+      if (holding === held) continue;
+      held = holding;
+      const found = await settle(near, fewMoves);
+      if (found.answer.status === "optimal" || found.answer.status === "feasible") {
+        return { ...verdict(found.answer, found.model, fewMoves), proven: false };
+      }
+    }
+  }
   if (problem.movable.length > fewMoves) {
     const few = await settle(first, fewMoves);
     if (few.answer.status !== "infeasible") return verdict(few.answer, few.model, fewMoves);
@@ -143,8 +178,9 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
 
   async function settle(start: ExactModel, movesAtMost?: number) {
     for (let model = start;;) {
-      const left = limit - (performance.now() - started);
       const milp = model === all ? allMilp : toMilp(model);
+      // Building a model takes a while in a large room: its time comes out of the solver's.
+      const left = limit - (performance.now() - started);
       const answer: SolverAnswer = left > 0
         ? await solver.solve(movesAtMost === undefined ? milp : { ...milp, movesAtMost }, left)
         : { status: "budget_exhausted", why: "time" };

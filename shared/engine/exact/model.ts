@@ -3,7 +3,8 @@
 // bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
 // overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
 // relaxation around the new booking's window and take the whole period only when its answer clashes
-// outside it: most questions are settled by the bookings around the stay.
+// outside it: most questions are settled by the bookings around the stay. A re-seating offer may also hold
+// the bookings beyond a reach of the stay where they are (`pinned`).
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
@@ -153,6 +154,28 @@ export function whole(problem: ExactProblem): ExactModel {
     Math.min(...items.map((i) => i.windowStart)),
     Math.max(...items.map((i) => i.windowEnd)),
   ]);
+}
+
+/**
+ * The whole problem with the movable bookings farther than `reach` (ms) from the new booking's window held
+ * where they are: a much smaller model in a full room. A restriction, not a relaxation: every solution is
+ * one for the whole problem (it clashes nowhere), but "none" here proves nothing, nor are its fewest moves
+ * the whole problem's. Null when it would hold no booking (then it is the whole problem).
+ */
+export function pinned(problem: ExactProblem, reach: number): ExactModel | null {
+  const { windowStart, windowEnd } = problem.subject;
+  const all = whole(problem);
+  const far = (item: ExactItem) =>
+    !overlaps(item.windowStart, item.windowEnd, windowStart - reach, windowEnd + reach);
+  if (!problem.movable.some(far)) return null;
+  return {
+    ...all,
+    items: all.items.map((item) =>
+      item === problem.subject || !far(item)
+        ? item
+        : { ...item, options: [item.options[item.current!]], current: 0 }
+    ),
+  };
 }
 
 /** The movable bookings whose windows chain into the new booking's window by overlapping. */
