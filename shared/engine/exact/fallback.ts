@@ -55,11 +55,10 @@ export interface ExactOptions extends ModelOptions {
   /** The bound on moves of the first solve (FEW_MOVES). */
   readonly fewMoves?: number;
   /**
-   * Where the solve would start from the whole period (its relaxation has a solution), first solve with only
-   * the bookings within each of these reaches (ms, ascending) of the new booking's window free to move, the
-   * rest held where they are, and take a re-seating found so, within the bound on moves. It is not proven to
-   * move the fewest: for the re-seating offers of a review (any re-seating within the bound will do), never
-   * for the fallback, which promises the fewest.
+   * Before the whole period is solved, solve with only the bookings within each of these reaches (ms,
+   * ascending) of the new booking's window free to move, the rest held where they are, and take a re-seating
+   * found so, within the bound on moves. It is not proven to move the fewest: for the re-seating offers of a
+   * review (any re-seating within the bound will do), never for the fallback, which promises the fewest.
    */
   readonly neighbourhoods?: readonly number[];
 }
@@ -152,9 +151,13 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   // within the bound are the fewest of all. Only when none is that small is the bound lifted, so "none"
   // stays a proof over every re-seating.
   const fewMoves = options.fewMoves ?? FEW_MOVES;
-  // The whole period's model of a full room (10,000 to 15,000 columns) took HiGHS 1 to 4 s; with the bookings
-  // beyond the stay held it is much smaller, and most re-seatings for one party are found there.
-  if (first === all) {
+  // The whole period's model of a full room (9,000 to 19,000 columns) took HiGHS 1 to 4 s; with the bookings
+  // beyond the stay held it is much smaller, and most re-seatings for one party are found there. Asked before
+  // the whole period is: at once where the solve starts from it, or once the stay's model answered with a
+  // clash (that model goes first, as its "none" is a proof and the near ones' is not).
+  let nearTried = false;
+  const nearFirst = async (): Promise<ExactOutcome | null> => {
+    nearTried = true;
     let held = 0;
     for (const reach of options.neighbourhoods ?? []) {
       const near = pinned(problem, reach);
@@ -168,15 +171,27 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
         return { ...verdict(found.answer, found.model, fewMoves), proven: false };
       }
     }
+    return null;
+  };
+  if (first === all) {
+    const near = await nearFirst();
+    if (near) return near;
   }
   if (problem.movable.length > fewMoves) {
     const few = await settle(first, fewMoves);
+    if (few.near) return few.near;
     if (few.answer.status !== "infeasible") return verdict(few.answer, few.model, fewMoves);
+    // None within the bound at all, so none near the stay either (those solves are bounded too).
+    nearTried = true;
   }
   const any = await settle(first);
-  return verdict(any.answer, any.model);
+  return any.near ?? verdict(any.answer, any.model);
 
-  async function settle(start: ExactModel, movesAtMost?: number) {
+  /** The answer for a model, or, where its answer clashed, a re-seating found near the stay (`near`). */
+  async function settle(
+    start: ExactModel,
+    movesAtMost?: number,
+  ): Promise<{ answer: SolverAnswer; model: ExactModel; near?: ExactOutcome }> {
     for (let model = start;;) {
       const milp = model === all ? allMilp : toMilp(model);
       // Building a model takes a while in a large room: its time comes out of the solver's.
@@ -193,6 +208,10 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
         // whole period at once. The whole problem is no relaxation, so its answers never clash.
         if (model === all || (all.within[0] === model.within[0] && all.within[1] === model.within[1])) {
           throw new Error("the exact model's answer clashes although it covers every booking that may move");
+        }
+        if (!nearTried) {
+          const near = await nearFirst();
+          if (near) return { answer, model, near };
         }
         model = all;
         continue;
