@@ -2,7 +2,7 @@
 // drain has nothing left to do: only reviews of restaurants with nothing waiting are searched, so the search
 // never takes time from a booking being assigned. Each booking's result — offers, or none — is stored for its
 // review, so it is searched once, unless its budget ran out before some times were decided: then a later run
-// tries those alone (three searches at most, the database counts). A failure is logged and the booking is
+// tries those alone (four searches at most, the database counts). A failure is logged and the booking is
 // tried again after the next drain.
 import { snapshotSchema } from "../domain/snapshot.ts";
 import { findReseatingOffers } from "../engine/reseating.ts";

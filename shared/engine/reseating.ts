@@ -57,13 +57,13 @@ export const DEFAULT_RESEATING_LIMIT = 3;
  * Searches of one review at most, each in a request of its own: a search whose budget ran out goes on with the
  * times it left undecided. The database counts them (private.reseating_searches_per_review()).
  */
-export const RESEATING_SEARCHES_PER_REVIEW = 3;
+export const RESEATING_SEARCHES_PER_REVIEW = 4;
 
 /**
- * The solver looks for a re-seating among the bookings overlapping the time first, then those within an
- * hour of it, then the whole period: on 60 whole-period models of full rooms this found one for 50 within a
- * 1 s budget, against 42 with the whole period alone (docs/benchmarks.md, "Near the time first"). An offer
- * needs any re-seating within the bound on moves, not the fewest.
+ * Before it solves the whole period, the solver looks for a re-seating among the bookings overlapping the time,
+ * then those within an hour of it: on 60 whole-period models of full rooms this found one for 50 within a 1 s
+ * budget, against 42 with the whole period alone (docs/benchmarks.md, "Near the time first"). An offer needs
+ * any re-seating within the bound on moves, not the fewest.
  */
 export const NEIGHBOURHOODS_MS: readonly number[] = [0, 60 * 60_000];
 

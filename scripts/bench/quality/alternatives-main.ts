@@ -14,7 +14,7 @@
 //                           solver at every full time, --ceiling-ms each)
 // Usage:
 //   deno run -A scripts/bench/quality/alternatives-main.ts [--seeds 11,12,13] [--layouts a,b] [--mixes a,b]
-//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--reseating-ms 1000] [--searches 3] [--ceiling]
+//     [--loads 0.6,0.9,1.2,1.5] [--policy default|reoptimizing] [--reseating-ms 1000] [--searches 4] [--ceiling]
 //     [--ceiling-ms 1000] [--out DIR]
 import { parseArgs } from "node:util";
 import { DEFAULT_STRATEGY } from "../../../shared/engine/strategies/registry.ts";

@@ -1,8 +1,8 @@
 -- A review's re-seating search that ran out of its budget goes on where it stopped (20261212000000): the
 -- review is listed again with only the times left undecided, a later search's offers join the stored ones
--- nearest first, three at most, and a review is searched three times at most.
+-- nearest first, three at most, and a review is searched four times at most.
 begin;
-select plan(26);
+select plan(28);
 
 -- A 2-top and a 4-top. A couple holds the 4-top 19:00–20:45; four guests at 19:00 are in review.
 select tests.create_restaurant('Goes on') as rid \gset
@@ -65,7 +65,7 @@ select is((select q.alternatives_note from ops.manual_review_queue(:'rid') q whe
   '18:45 (-15 min): T2, moving 1 booking; 19:15 (+15 min): T2, moving 1 booking', 'the queue offers both');
 
 -- With three offers, a time left undecided farther than the third no longer matters (one as far but earlier
--- still does); a review is searched three times at most.
+-- still does); a review is searched four times at most.
 select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as other \gset
 select tests.force_state(:'other', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select private.review_key(b) as other_key from public.bookings b where b.id = :'other' \gset
@@ -82,12 +82,14 @@ select is(pg_temp.stored(:'other'), '18:45 19:15 19:30', 'the three offers, near
 set local role service_role;
 select public.review_offer_reseating(:'other', :'other_key', '[]', '["2030-06-03T18:30:00Z"]', 2);
 select public.review_offer_reseating(:'other', :'other_key', '[]', '["2030-06-03T18:30:00Z"]', 3);
+select ok(:'other' = any(public.review_reseating_due(10, :'rid')), 'after three, with a time undecided, it is due again');
+select public.review_offer_reseating(:'other', :'other_key', '[]', '["2030-06-03T18:30:00Z"]', 4);
 reset role;
 select is((select searches || ' ' || pg_temp.stored(:'other') from private.reseating_offers where booking_id = :'other'),
-  '3 18:45 19:15 19:30', 'searches that find nothing keep what was found');
+  '4 18:45 19:15 19:30', 'searches that find nothing keep what was found');
 select ok(not (:'other' = any(public.review_reseating_due(10, :'rid'))) and
           public.review_reseating_probes(:'other') ->> 'reason' = 'already_searched',
-  'after three searches the review is not searched again, though a time is still undecided');
+  'after four searches the review is not searched again, though a time is still undecided');
 
 -- Undecided times are hints: one no longer among the booking's alternative times is dropped; anything that is
 -- not a time is refused with AS005, and nothing is written.
@@ -104,6 +106,8 @@ select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', '["
   'AS005', null, 'a time that is not one is refused');
 select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', '[]', 0)$$, :'third', :'third_key'),
   'AS005', null, 'a search number out of range is refused');
+select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', '[]', 5)$$, :'third', :'third_key'),
+  'AS005', 'search is review_reseating_probes'' search number, 1 to 4', 'a fifth search is refused, naming the limit');
 select throws_ok(format($$select public.review_offer_reseating(%L, %L, '[]', %L, 2)$$, :'third', :'third_key',
                         (select jsonb_agg('2030-06-03T19:15:00Z'::text) from generate_series(1, 13))),
   'AS005', null, 'more than twelve are refused');
