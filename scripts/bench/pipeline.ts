@@ -43,6 +43,7 @@ import {
 } from "./pipeline/report.ts";
 import { goodputWindows, rateBetween, round, summary } from "./pipeline/stats.ts";
 import { curveChart } from "./pipeline/svg.ts";
+import { describeRun, runContext } from "./run-context.ts";
 
 const PROFILES = ["spread", "crowded", "overload", "drop", "curve"] as const;
 type Profile = typeof PROFILES[number];
@@ -83,9 +84,7 @@ if (!/^[\w.-]+$/.test(NAME)) {
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
 // The machine may be shared: its load when the run starts goes into the report.
-const loadAtStart = Deno.loadavg().map((x) => round(x, 2));
-const commit = git("rev-parse", "--short=12", "HEAD") +
-  (git("status", "--porcelain") ? " (with local changes)" : "");
+const run = runContext();
 const admin = connect(3);
 const pool = connect(16);
 // Every connection open before any window starts: a new connection's type lookup is the client's, not the
@@ -101,11 +100,6 @@ if (!(await statementsAvailable(admin))) {
   console.warn(
     "pg_stat_statements is not loaded (scripts/db restart loads it): no database time per booking.",
   );
-}
-
-function git(...a: string[]): string {
-  const out = new Deno.Command("git", { args: a, stderr: "null" }).outputSync();
-  return new TextDecoder().decode(out.stdout).trim();
 }
 
 /**
@@ -242,9 +236,7 @@ const options = {
 };
 const header = {
   benchmark: "pipeline",
-  date: new Date().toISOString(),
-  commit,
-  machine: { cpus: navigator.hardwareConcurrency, os: Deno.build.os, load_average_at_start: loadAtStart },
+  ...run,
   options,
   dispatcher,
   statements: "pg_stat_statements, top-level statements; pg_cron 1.4's sleeping sweeper CALL left out",
@@ -260,9 +252,7 @@ const flags = [
 const lines = [
   `# Pipeline benchmark: ${PROFILE}`,
   ``,
-  `${header.date} · commit ${commit} · ${header.machine.cpus} CPUs, load ${
-    loadAtStart.join(" / ")
-  } at start · ` +
+  `${describeRun(run)} · ` +
   `options ${flags.join(" ") || "(defaults)"} · dispatcher: ${dispatcher}.`,
   ``,
 ];

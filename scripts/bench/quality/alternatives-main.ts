@@ -41,6 +41,7 @@ import {
 import { DEFAULT_RESEATING_BUDGET_MS } from "../../../shared/coordinator/config.ts";
 import { type AlternativesInput, seatingAlternatives } from "./review-alternatives.ts";
 import { type MissCause, missCauses } from "./review-misses.ts";
+import { describeRun, runContext } from "../run-context.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -76,6 +77,8 @@ if (!Number.isInteger(searchesPerReview) || searchesPerReview < 1) {
   throw new Error("--searches must be 1 or more");
 }
 const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
+// The re-seating search's budget is wall time: what it finds depends on the machine, so the report says which.
+const run = runContext();
 
 interface LoadResult {
   load: number;
@@ -284,6 +287,8 @@ const ceilingSection = !args.ceiling ? [] : [
 const summary = [
   "# Review alternatives",
   "",
+  `${describeRun(run)}.`,
+  "",
   `${policy}; seeds ${seeds.join(", ")}; ` +
   `layouts ${layouts.map((l) => l.id).join(", ")}; mixes ${mixes.join(", ")}. A review is a request the ` +
   "policy refused when it came in; its alternatives are computed on the floor as it was then, up to three " +
@@ -319,6 +324,7 @@ await Deno.writeTextFile(
   `${args.out}/${name}.json`,
   JSON.stringify(
     {
+      ...run,
       strategy: DEFAULT_STRATEGY,
       policy: args.policy,
       seeds,

@@ -96,7 +96,8 @@ Deno.test("review alternatives smoke run: the re-seating search adds offers to r
     const stderr = new TextDecoder().decode(run.stderr);
     assertEquals(run.code, 0, `the benchmark exits cleanly:\n${stderr}`);
     assert(stderr.includes("more with a re-seating one"), "progress is shown while it runs");
-    const [load] = JSON.parse(await Deno.readTextFile(`${out}/alternatives.json`)).loads;
+    const report = JSON.parse(await Deno.readTextFile(`${out}/alternatives.json`));
+    const [load] = report.loads;
     const r = load.reseating;
     assertEquals(
       r.searched,
@@ -111,6 +112,16 @@ Deno.test("review alternatives smoke run: the re-seating search adds offers to r
     assertEquals(r.with_alternative_total, load.with_alternative + r.offered);
     const md = await Deno.readTextFile(`${out}/alternatives.md`);
     assert(md.includes("Re-seating alternatives"), "the report has the re-seating table");
+    // The search's budget is wall time: a report names the machine's load and the code it measured.
+    assertEquals(report.machine.load_average_at_start.length, 3);
+    assert(
+      md.includes(
+        `commit ${report.commit} · ${report.machine.cpus} CPUs, load ${
+          report.machine.load_average_at_start.join(" / ")
+        } at start`,
+      ),
+      "the report's first line says when, on which commit and how busy the machine was",
+    );
   } finally {
     await Deno.remove(out, { recursive: true });
   }

@@ -1,0 +1,34 @@
+// Where and when a benchmark ran. Budgets and latencies are wall time, so a report is read beside the
+// machine's load when the run started and the code it measured.
+
+export interface RunContext {
+  readonly date: string;
+  /** The short commit, marked when the work tree had changes. */
+  readonly commit: string;
+  readonly machine: { readonly cpus: number; readonly os: string; readonly load_average_at_start: number[] };
+}
+
+export function runContext(): RunContext {
+  const dirty = git("status", "--porcelain") !== "";
+  return {
+    date: new Date().toISOString(),
+    commit: git("rev-parse", "--short=12", "HEAD") + (dirty ? " (with local changes)" : ""),
+    machine: {
+      cpus: navigator.hardwareConcurrency,
+      os: Deno.build.os,
+      load_average_at_start: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+  };
+}
+
+/** One line for a Markdown report: date · commit · CPUs and load at start. */
+export function describeRun(run: RunContext): string {
+  return `${run.date} · commit ${run.commit} · ${run.machine.cpus} CPUs, load ${
+    run.machine.load_average_at_start.join(" / ")
+  } at start`;
+}
+
+function git(...args: string[]): string {
+  const out = new Deno.Command("git", { args, stderr: "null" }).outputSync();
+  return new TextDecoder().decode(out.stdout).trim();
+}
