@@ -84,7 +84,7 @@ if (!/^[\w.-]+$/.test(NAME)) {
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
 // The machine may be shared: its load when the run starts goes into the report.
-const run = runContext();
+const context = runContext();
 const admin = connect(3);
 const pool = connect(16);
 // Every connection open before any window starts: a new connection's type lookup is the client's, not the
@@ -236,7 +236,7 @@ const options = {
 };
 const header = {
   benchmark: "pipeline",
-  ...run,
+  ...context,
   options,
   dispatcher,
   statements: "pg_stat_statements, top-level statements; pg_cron 1.4's sleeping sweeper CALL left out",
@@ -252,7 +252,7 @@ const flags = [
 const lines = [
   `# Pipeline benchmark: ${PROFILE}`,
   ``,
-  `${describeRun(run)} · ` +
+  `${describeRun(context)} · ` +
   `options ${flags.join(" ") || "(defaults)"} · dispatcher: ${dispatcher}.`,
   ``,
 ];

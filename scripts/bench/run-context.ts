@@ -3,16 +3,17 @@
 
 export interface RunContext {
   readonly date: string;
-  /** The short commit, marked when the work tree had changes. */
+  /** The short commit, marked when the work tree had changes; "unknown" outside a git checkout. */
   readonly commit: string;
   readonly machine: { readonly cpus: number; readonly os: string; readonly load_average_at_start: number[] };
 }
 
 export function runContext(): RunContext {
-  const dirty = git("status", "--porcelain") !== "";
+  const head = git("rev-parse", "--short=12", "HEAD");
+  const dirty = head !== "" && git("status", "--porcelain") !== "";
   return {
     date: new Date().toISOString(),
-    commit: git("rev-parse", "--short=12", "HEAD") + (dirty ? " (with local changes)" : ""),
+    commit: head === "" ? "unknown" : head + (dirty ? " (with local changes)" : ""),
     machine: {
       cpus: navigator.hardwareConcurrency,
       os: Deno.build.os,
@@ -28,7 +29,12 @@ export function describeRun(run: RunContext): string {
   } at start`;
 }
 
+/** git's answer, or "" where there is no git or no repository (a copy of the code still runs its benchmarks). */
 function git(...args: string[]): string {
-  const out = new Deno.Command("git", { args, stderr: "null" }).outputSync();
-  return new TextDecoder().decode(out.stdout).trim();
+  try {
+    const out = new Deno.Command("git", { args, stderr: "null" }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : "";
+  } catch {
+    return "";
+  }
 }
