@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { connect, createRestaurant } from "../../shared/testing/stack.ts";
 import { parseProcStat } from "./pipeline/measure.ts";
+import { describeRun, runContext } from "./run-context.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -19,7 +20,7 @@ const { values: args } = parseArgs({
 const N = Number(args.bookings);
 if (!(Number.isInteger(N) && N > 0 && N <= 1500)) throw new Error("--bookings must be an integer 1–1500");
 
-const loadAtStart = Deno.loadavg().map((x) => Math.round(x * 100) / 100);
+const context = runContext();
 const admin = connect(1);
 const restaurant = await createRestaurant(admin, {
   tables: Array.from({ length: 20 }, (_, i) => ({ number: `T${i + 1}`, capacity: 4 })),
@@ -76,9 +77,7 @@ await sql.end();
 
 const round = (x: number) => Math.round(x * 100) / 100;
 const result = {
-  date: new Date().toISOString(),
-  load_at_start: loadAtStart,
-  cores: navigator.hardwareConcurrency,
+  ...context,
   bookings: N,
   confirmed,
   backend_cpu_ms_per_booking: round(cpuMs / N),
@@ -89,9 +88,7 @@ const result = {
 const md = [
   `# What one booking costs the database (serial, one connection)`,
   ``,
-  `${result.date}, ${result.cores} cores, load at start ${
-    loadAtStart.join(" / ")
-  }; ${N} bookings, ${confirmed} confirmed.`,
+  `${describeRun(context)}; ${N} bookings, ${confirmed} confirmed.`,
   ``,
   `| per booking | ms |`,
   `| --- | ---: |`,

@@ -1,5 +1,6 @@
 // Where and when a benchmark ran. Budgets and latencies are wall time, so a report is read beside the
 // machine's load when the run started and the code it measured.
+import { round } from "./pipeline/stats.ts";
 
 export interface RunContext {
   readonly date: string;
@@ -17,7 +18,7 @@ export function runContext(): RunContext {
     machine: {
       cpus: navigator.hardwareConcurrency,
       os: Deno.build.os,
-      load_average_at_start: Deno.loadavg().map((x) => Math.round(x * 100) / 100),
+      load_average_at_start: Deno.loadavg().map((x) => round(x, 2)),
     },
   };
 }
