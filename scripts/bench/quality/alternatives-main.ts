@@ -79,6 +79,7 @@ if (!Number.isInteger(searchesPerReview) || searchesPerReview < 1) {
 const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
 // The re-seating search's budget is wall time: what it finds depends on the machine, so the report says which.
 const run = runContext();
+const runStarted = performance.now();
 
 interface LoadResult {
   load: number;
@@ -209,6 +210,15 @@ for (const load of loads) {
           result.reseated++;
           result.reseatedNearest.push(Math.abs(offers[0].startAt - snapshot.startAt) / MIN);
           for (const o of offers) result.movesPerOffer.push(o.moves.length);
+        }
+        if (searches.length > 0 || probes.length > 0) {
+          // A search-heavy seed takes most of an hour: one line per day says how far it is.
+          console.error(
+            `ρ ${load} seed ${seed} ${layout.id} ${mix}: ${
+              searches.length + probes.length
+            } reviews searched, ` +
+              `${result.reseated} offered so far (${Math.round((performance.now() - runStarted) / 1000)} s)`,
+          );
         }
       }
     }
