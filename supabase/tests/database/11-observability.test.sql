@@ -188,29 +188,29 @@ select cron.schedule(n, '0 0 * * *', 'select 1')
 insert into cron.job_run_details (jobid, command, status, start_time, end_time)
 select j.jobid, 'select 1', 'succeeded', now() - v.age, now() - v.age
   from cron.job j, (values (interval '2 days'), (interval '1 hour')) v(age)
- where j.jobname in ('assignment-sweeper', 'assignment-floor-plan-recheck', 'assignment-reseating-nudge',
-                     'someone-elses-job');
+ where j.jobname in ('assignment-sweeper', 'assignment-retention', 'assignment-floor-plan-recheck',
+                     'assignment-reseating-nudge', 'someone-elses-job');
 update public.observability_events set created_at = now() - interval '40 days' where event_type = 'auto_assign.summary';
 update public.shadow_comparisons set created_at = now() - interval '100 days' where candidate_decision = 'escalate';
 insert into public.pipeline_settings_audit (changed_at, actor, database_role, scope, setting, old_value, new_value)
 values (now() - interval '400 days', 'ana', 'postgres', 'global', 'max_attempts', '5', '6'),
        (now() - interval '10 days', 'ana', 'postgres', 'global', 'max_attempts', '6', '5');
 select is(private.prune_old_rows(),
-  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 3}'::jsonb,
+  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 4}'::jsonb,
   'rows older than 30, 90 and 365 days are pruned, and the pipeline''s cron job runs older than a day');
 select is((select array_agg(j.jobname || ' ' || (d.start_time < now() - interval '1 day') order by j.jobname, d.start_time)
              from cron.job_run_details d join cron.job j on j.jobid = d.jobid
-            where j.jobname in ('assignment-sweeper', 'assignment-floor-plan-recheck', 'assignment-reseating-nudge',
-                                'someone-elses-job') and d.command = 'select 1'),
-  array['assignment-floor-plan-recheck false', 'assignment-reseating-nudge false', 'assignment-sweeper false',
-        'someone-elses-job true', 'someone-elses-job false'],
+            where j.jobname in ('assignment-sweeper', 'assignment-retention', 'assignment-floor-plan-recheck',
+                                'assignment-reseating-nudge', 'someone-elses-job') and d.command = 'select 1'),
+  array['assignment-floor-plan-recheck false', 'assignment-reseating-nudge false', 'assignment-retention false',
+        'assignment-sweeper false', 'someone-elses-job true', 'someone-elses-job false'],
   'the pipeline''s recent runs and every run of another job stay');
 select ok(exists (select 1 from public.observability_events where event_type = 'coordinator.confirmed'), 'recent events stay');
 select is((select count(*)::int from public.shadow_comparisons), 1, 'the recent comparison stays');
 select is((select count(*)::int from public.pipeline_settings_audit where changed_at > now() - interval '11 days'), 1,
   'the recent audit row stays');
 select is((select context from public.observability_events where event_type = 'retention.pruned'),
-  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 3}'::jsonb,
+  '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 4}'::jsonb,
   'pruning leaves an event saying what it removed');
 select ops.set_retention('shadow_comparisons', 7, 'ana', 'test');
 select ops.set_retention('pipeline_settings_audit', 5, 'ana', 'test');
