@@ -6,7 +6,7 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import { type ExactSolver, highsSolver } from "./exact/highs.ts";
 import { toMilp } from "./exact/milp.ts";
 import { buildProblem, pinned, whole } from "./exact/model.ts";
-import { findReseatingOffers, probeSnapshot, type ReseatingProbe } from "./reseating.ts";
+import { findReseatingOffers, probeSnapshot, REFUTATION_MS, type ReseatingProbe } from "./reseating.ts";
 
 /** The booking at `minutes` from its own time, its window shifted alike. */
 const probe = (s: Snapshot, minutes: number): ReseatingProbe => ({
@@ -145,12 +145,28 @@ function chainRoom(): Snapshot {
   );
 }
 
-/** A solver that takes all the time it is given and decides nothing. */
+/** A solver whose relaxations decide nothing, and whose full model takes all the time it is given. */
 const stalling: ExactSolver = {
   solve: (_milp, ms) =>
     new Promise((resolve) => setTimeout(() => resolve({ status: "budget_exhausted", why: "time" }), ms)),
-  decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
+  decide: () => Promise.resolve("undecided"),
 };
+
+Deno.test("a relaxation that stalls takes at most its share at each time, not the bounded search's budget", async () => {
+  const room = chainRoom();
+  const probes = [15, 120, 135, 150].map((m) => probe(room, m));
+  const slow: ExactSolver = {
+    ...stalling,
+    decide: (_program, ms) => new Promise((resolve) => setTimeout(() => resolve("undecided"), ms)),
+  };
+  const found = await findReseatingOffers(room, probes, {
+    strategy: "scarcity_fit",
+    maxMoves: 1,
+    budgetMs: 8 * REFUTATION_MS,
+    solver: slow,
+  });
+  assertEquals(found.offers.map((o) => (o.startAt - T0) / MIN), [120, 135, 150]);
+});
 
 Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {
   const s = chainRoom();
