@@ -162,7 +162,7 @@ Deno.test("a relaxation that stalls takes at most its share at each time, not th
   const found = await findReseatingOffers(room, probes, {
     strategy: "scarcity_fit",
     maxMoves: 1,
-    budgetMs: 8 * REFUTATION_MS,
+    budgetMs: 16 * REFUTATION_MS,
     solver: slow,
   });
   assertEquals(found.offers.map((o) => (o.startAt - T0) / MIN), [120, 135, 150]);

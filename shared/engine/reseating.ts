@@ -113,7 +113,7 @@ export async function findReseatingOffers(
   // milliseconds to tenths of a second and find most offers, so the solver's time goes only to the times they
   // could not settle.
   const unsettled: { i: number; reason: string }[] = [];
-  // Time spent at each time, ms: its bounded search, then its solve.
+  // Time spent at each time, ms: its refutation and bounded search, then its solve.
   const spent = new Map<number, number>();
   const timed = async <T>(i: number, work: () => T | Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -171,7 +171,7 @@ export async function findReseatingOffers(
   // Times that mattered (nearer than the last offer kept, or all when fewer were found) left without a verdict.
   const cutoff = limit > 0 && kept.length >= limit ? kept[kept.length - 1][0] : probes.length;
   const open = (i: number) => i < cutoff && !verdicts.has(i);
-  // A time that took half a budget or more, bounded search and solve together, without a verdict is not left
+  // A time that took half a budget or more, refutation, bounded search and solve together, without a verdict is not left
   // for a later search: both are deterministic and would run out there again, and the times after it would
   // never be tried.
   const exhausted = (i: number) => options.budgetMs > 0 && (spent.get(i) ?? 0) >= options.budgetMs / 2;

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../../testing/assert.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import { planWithMoves } from "../reoptimize.ts";
 import { MIN, T0, table } from "../../testing/tables.ts";
-import { planExactly } from "./fallback.ts";
+import { planExactly, provenUnseatable } from "./fallback.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../../testing/rooms.ts";
 import { type ExactSolver, highsSolver } from "./highs.ts";
 import { instantProgram, stayInstants } from "./instant.ts";
@@ -229,6 +229,29 @@ Deno.test("two rows of three 4-tops seat two pairs at once, not three: the insta
   const result = await exactly(s, { solve: fullModel, decide: highsSolver.decide });
   assertEquals(result.verdict, "none");
   assertEquals(bruteForce(s), null);
+});
+
+Deno.test("refuting a time alone: the instants' linear programs prove it, and a solver that fails proves nothing and is asked once", async () => {
+  const tables = [...[1, 2, 3, 4, 5, 6].map((n) => table(n, 4)), table(7, 2)];
+  const [a, b, c, d, e, f, g] = tables;
+  const adjacency: [string, string][] = [[a.id, b.id], [b.id, c.id], [d.id, e.id], [e.id, f.id]];
+  const placed = [
+    booking("six-1", 6, [a, b], 0, 90),
+    booking("six-2", 6, [e, f], 0, 90),
+    booking("couple", 2, [g], 30, 120),
+  ];
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  const problem = buildProblem(s)!;
+  assertEquals(countingShortfall(problem, tables), null, "counting sees room");
+  assert(stayInstants(problem).length >= 2, "more than one instant to ask about");
+  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000 }), true);
+  let asked = 0;
+  const failing: ExactSolver = {
+    solve: () => Promise.reject(new Error("the full model is not asked")),
+    decide: () => (asked++, Promise.reject(new TypeError("HiGHS failed to load"))),
+  };
+  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000, solver: failing }), false);
+  assertEquals(asked, 1, "nothing more is asked of a solver that failed");
 });
 
 Deno.test("rows of identical tables fold into one class, and a locked booking on one row sets it apart", () => {

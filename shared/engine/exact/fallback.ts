@@ -94,7 +94,14 @@ export async function provenUnseatable(
 ): Promise<boolean> {
   const deadline = performance.now() + options.timeLimitMs;
   const solver = options.solver ?? highsSolver;
-  const decide: ExactSolver["decide"] = (program, ms) => solver.decide(program, ms).catch(() => "undecided");
+  // As in planExactly, nothing more is asked of a solver that failed (HiGHS not loading would be loaded again
+  // at every instant otherwise).
+  let failed = false;
+  const decide: ExactSolver["decide"] = (program, ms) =>
+    failed ? Promise.resolve("undecided") : solver.decide(program, ms).catch(() => {
+      failed = true;
+      return "undecided";
+    });
   const problem = buildProblem(snapshot, options);
   return !problem || await refutedAtTheStay(problem, snapshot, decide, deadline);
 }

@@ -24,7 +24,7 @@ export function stayInstants(problem: ExactProblem): number[] {
   return [...instants];
 }
 
-/** The relaxation at `instant` as an integer program, or null when it has too many packings to list. */
+/** The relaxation at `instant` as a linear program, or null when it has too many packings to list. */
 export function instantProgram(problem: ExactProblem, instant: number): IntegerProgram | null {
   const present = [problem.subject, ...problem.movable].filter((item) =>
     item.windowStart <= instant && instant < item.windowEnd
