@@ -71,8 +71,9 @@ Deno.test("a review skipped by the database, or a search turned off, stores noth
 
 Deno.test("the times a search's budget left undecided are stored with its offers, for a later search to try", async () => {
   // A party of four; the only 4-top is held by a couple who could move to the free 2-top. With no moves allowed
-  // to the bounded search and a solver whose relaxations settle nothing and whose full model never answers, the solver spends the budget on the first time and
-  // the second is never tried: that one is left for a later search.
+  // to the bounded search and a solver whose relaxations settle nothing and whose full model never answers,
+  // the solver spends the budget on the first time and the second is never tried: that one is left for a
+  // later search.
   const [four, two, zone, couple] = [
     "30000000-0000-4000-8000-000000000004",
     "30000000-0000-4000-8000-000000000002",

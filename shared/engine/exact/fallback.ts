@@ -93,17 +93,34 @@ export async function provenUnseatable(
   options: ModelOptions & { readonly timeLimitMs: number; readonly solver?: ExactSolver },
 ): Promise<boolean> {
   const deadline = performance.now() + options.timeLimitMs;
-  const solver = options.solver ?? highsSolver;
-  // As in planExactly, nothing more is asked of a solver that failed (HiGHS not loading would be loaded again
-  // at every instant otherwise).
-  let failed = false;
-  const decide: ExactSolver["decide"] = (program, ms) =>
-    failed ? Promise.resolve("undecided") : solver.decide(program, ms).catch(() => {
-      failed = true;
-      return "undecided";
-    });
+  const { solver } = failSafe(options.solver ?? highsSolver);
   const problem = buildProblem(snapshot, options);
-  return !problem || await refutedAtTheStay(problem, snapshot, decide, deadline);
+  return !problem || await refutedAtTheStay(problem, snapshot, solver.decide, deadline);
+}
+
+/**
+ * The solver as the fallback asks it: one that fails (HiGHS does not load, or throws) leaves the question
+ * undecided, as running out of budget does, since it says nothing about the room; after one failure nothing
+ * more is asked of it (a HiGHS that does not load would otherwise be loaded again at every question).
+ */
+function failSafe(given: ExactSolver): { solver: ExactSolver; error: () => string | undefined } {
+  let error: string | undefined;
+  const ask = async <T>(question: () => Promise<T>, undecided: T): Promise<T> => {
+    if (error !== undefined) return undecided;
+    try {
+      return await question();
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+      return undecided;
+    }
+  };
+  return {
+    solver: {
+      decide: (program, ms) => ask(() => given.decide(program, ms), "undecided"),
+      solve: (milp, ms) => ask(() => given.solve(milp, ms), { status: "budget_exhausted", why: "time" }),
+    },
+    error: () => error,
+  };
 }
 
 async function refutedAtTheStay(
@@ -146,24 +163,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     movable,
     proven: true,
   });
-  // A solver that fails (HiGHS does not load, or throws) leaves the question undecided, as running out of
-  // budget does: it says nothing about the room, so it must not count as the attempt's error (which feeds
-  // the restaurant's circuit breaker). After one failure nothing more is asked of it.
-  let solverError: string | undefined;
-  const ask = async <T>(question: () => Promise<T>, undecided: T): Promise<T> => {
-    if (solverError !== undefined) return undecided;
-    try {
-      return await question();
-    } catch (error) {
-      solverError = error instanceof Error ? error.message : String(error);
-      return undecided;
-    }
-  };
-  const given = options.solver ?? highsSolver;
-  const solver: ExactSolver = {
-    decide: (program, ms) => ask(() => given.decide(program, ms), "undecided"),
-    solve: (milp, ms) => ask(() => given.solve(milp, ms), { status: "budget_exhausted", why: "time" }),
-  };
+  // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
+  const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
   if (!problem || await refutedAtTheStay(problem, snapshot, solver.decide, started + limit)) return none();
   // Building the whole period's model and its relaxation takes a while in a large room: not with no time left.
   if (performance.now() - started >= limit) return exhausted({ status: "budget_exhausted", why: "time" });
@@ -272,7 +273,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     // should commit to seat one party.
     const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
     const memory = answer.status === "budget_exhausted" && answer.why === "memory";
-    const why = solverError !== undefined
+    const failure = solverError();
+    const why = failure !== undefined
       ? "stopped when the solver failed"
       : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
     return {
@@ -284,7 +286,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       moves: [],
       movable,
       proven: false,
-      ...(solverError !== undefined ? { solverError } : {}),
+      ...(failure !== undefined ? { solverError: failure } : {}),
     };
   }
 }
