@@ -13,6 +13,8 @@ import {
 } from "../store/results.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
+import { FEW_MOVES } from "../engine/exact/fallback.ts";
+import { highsSolver } from "../engine/exact/highs.ts";
 
 const BOOKING = "20000000-0000-4000-8000-000000000001";
 const LEASE = "40000000-0000-4000-8000-000000000001";
@@ -461,16 +463,28 @@ Deno.test("the legacy and shadow paths never move bookings, even where re-optimi
 const COUPLE = "50000000-0000-4000-8000-000000000001";
 const FOUR = "50000000-0000-4000-8000-000000000002";
 
+interface Placed {
+  id: string;
+  party_size: number;
+  window_start: string;
+  window_end: string;
+  table_ids: string[];
+  locked: boolean;
+}
+
 /**
  * A party of six, a 6-top held by a locked booking, two joinable 4-tops (T2, T3), a third 4-top T4 and a
  * 2-top T5: a four on T3 must move to T4, and the couple on T4 to T5. Re-optimisation on, but allowed one
  * move only, so only the exact fallback can seat the six. With `lockedFour`, nothing can.
  */
-function onlyExactSeats(lockedFour = false): BeginResult {
+function onlyExactSeats(
+  lockedFour = false,
+  more: { tables?: number[][]; placed?: Placed[] } = {},
+): BeginResult {
   const raw = rawSnapshot();
   const window = { window_start: raw.booking.window_start, window_end: raw.booking.window_end };
   const base = raw.tables[0];
-  const tables = [[1, 6], [2, 4], [3, 4], [4, 4], [5, 2]].map(([n, capacity]) => ({
+  const tables = [[1, 6], [2, 4], [3, 4], [4, 4], [5, 2], ...more.tables ?? []].map(([n, capacity]) => ({
     ...base,
     id: tableId(n),
     number: `T${n}`,
@@ -481,13 +495,13 @@ function onlyExactSeats(lockedFour = false): BeginResult {
     { id: "50000000-0000-4000-8000-000000000003", party_size: 6, table: 1, locked: true },
     { id: FOUR, party_size: 4, table: 3, locked: lockedFour },
     { id: COUPLE, party_size: 2, table: 4, locked: false },
-  ].map((p) => ({
+  ].map((p): Placed => ({
     id: p.id,
     party_size: p.party_size,
     ...window,
     table_ids: [tableId(p.table)],
     locked: p.locked,
-  }));
+  })).concat(more.placed ?? []);
   return beginResultSchema.parse({
     ...ready(),
     snapshot: {
@@ -518,6 +532,45 @@ Deno.test("when the bounded search finds nothing, the exact fallback's plan is c
     { bookingId: FOUR, fromTableIds: [tableId(3)], toTableIds: [tableId(4)] },
   ]);
   assertEquals((calls.commit[0].metadata.exact as { verdict: string }).verdict, "plan");
+});
+
+Deno.test("the exact fallback looks near the stay first, then proves with the whole period that nothing moves fewer", async () => {
+  // A couple on a 2-top of its own from an hour into the stay until long after it, and a four on T2 from
+  // 140 minutes after the stay, which the couple's chains into the affected period: near the stay, the first
+  // solve holds the four where it is.
+  const raw = rawSnapshot();
+  const [start, end] = [Date.parse(raw.booking.window_start), Date.parse(raw.booking.window_end)];
+  const at = (ms: number) => new Date(ms).toISOString();
+  const beyond = [
+    { n: 4, party_size: 2, table: 6, from: start + 60 * 60_000, to: end + 150 * 60_000 },
+    { n: 5, party_size: 4, table: 2, from: end + 140 * 60_000, to: end + 230 * 60_000 },
+  ].map((p): Placed => ({
+    id: `50000000-0000-4000-8000-00000000000${p.n}`,
+    party_size: p.party_size,
+    window_start: at(p.from),
+    window_end: at(p.to),
+    table_ids: [tableId(p.table)],
+    locked: false,
+  }));
+  const withBeyond = onlyExactSeats(false, { tables: [[6, 2]], placed: beyond });
+  const solves: { columns: number; movesAtMost?: number }[] = [];
+  const { store, calls } = fakeStore({ begin: () => withBeyond, commit: () => confirmed });
+  const outcome = await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1 }),
+    exactSolver: {
+      solve: (milp, ms) => {
+        solves.push({ columns: milp.columns, movesAtMost: milp.movesAtMost });
+        return highsSolver.solve(milp, ms);
+      },
+      decide: highsSolver.decide,
+    },
+  });
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals(calls.commit[0].moves!.map((m) => m.bookingId).sort(), [COUPLE, FOUR]);
+  // Near the stay within the bound on moves, then the whole period (more columns) for one move fewer.
+  assertEquals(solves.map((s) => s.movesAtMost), [FEW_MOVES, 1]);
+  assert(solves[0].columns < solves[1].columns, JSON.stringify(solves));
+  assertEquals((calls.commit[0].metadata.exact as { proven: boolean }).proven, true);
 });
 
 Deno.test("when the exact fallback proves no re-seating makes room, the booking goes to review as no_table_fits", async () => {

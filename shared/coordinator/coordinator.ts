@@ -2,7 +2,7 @@
 // a fresh snapshot when a commit loses a race, and reporting every other ending through `fail` so
 // Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
-import { type ExactOutcome, planExactly } from "../engine/exact/fallback.ts";
+import { type ExactOutcome, NEIGHBOURHOODS_MS, planExactly } from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
 import { type Snapshot, snapshotSchema } from "../domain/snapshot.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
@@ -103,6 +103,7 @@ export async function processBooking(
           noFitReason: plan.reason,
           timeLimitMs: options.exactTimeLimitMs,
           solver: options.exactSolver,
+          neighbourhoods: NEIGHBOURHOODS_MS,
         });
         exact = { ...outcome, ms: now() - exactStarted };
         ({ plan, moves } = exact);

@@ -6,7 +6,7 @@
 // and every table when an operator takes it (ops.accept_alternative).
 import type { Move } from "../domain/move.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import { planExactly, provenUnseatable } from "./exact/fallback.ts";
+import { NEIGHBOURHOODS_MS, planExactly, provenUnseatable } from "./exact/fallback.ts";
 import type { Plan } from "./planner.ts";
 import type { ExactSolver } from "./exact/highs.ts";
 import { planWithMoves, type ReoptimizeOptions } from "./reoptimize.ts";
@@ -59,14 +59,6 @@ export const DEFAULT_RESEATING_LIMIT = 3;
  * times it left undecided. The database counts them (private.reseating_searches_per_review()).
  */
 export const RESEATING_SEARCHES_PER_REVIEW = 4;
-
-/**
- * Before it solves the whole period, the solver looks for a re-seating among the bookings overlapping the time,
- * then those within an hour of it: on 60 whole-period models of full rooms this found one for 50 within a 1 s
- * budget, against 42 with the whole period alone (docs/benchmarks.md, "Near the time first"). An offer needs
- * any re-seating within the bound on moves, not the fewest.
- */
-export const NEIGHBOURHOODS_MS: readonly number[] = [0, 60 * 60_000];
 
 /**
  * The most the solver may spend refuting one time: its relaxations are linear programs of well under a
@@ -160,7 +152,9 @@ export async function findReseatingOffers(
         timeLimitMs: left,
         solver: options.solver,
         tablesFor: options.tablesFor,
+        // An offer needs any re-seating within the bound on moves, not the fewest.
         neighbourhoods: NEIGHBOURHOODS_MS,
+        nearPlan: "any",
       }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);

@@ -45,6 +45,7 @@ export interface PolicyResult extends Omit<DayMetrics, "violations"> {
   readonly exact?: Timing;
   readonly exactVerdicts?: PolicyRun["exactVerdicts"];
   readonly exactSolverErrors?: number;
+  readonly exactUnproven?: number;
 }
 
 export interface CellResult {
@@ -149,6 +150,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       exact: timing(run.exactMs ?? []),
       exactVerdicts: run.exactVerdicts,
       exactSolverErrors: run.exactSolverErrors,
+      exactUnproven: run.exactUnproven,
     };
     samples[name] = {
       decision: [...run.decisionMs],

@@ -3,7 +3,7 @@
 // timed; building the snapshot stands in for the database's read.
 import { planAssignment } from "../../../shared/engine/planner.ts";
 import { planWithMoves } from "../../../shared/engine/reoptimize.ts";
-import { type ExactOutcome, planExactly } from "../../../shared/engine/exact/fallback.ts";
+import { type ExactOutcome, NEIGHBOURHOODS_MS, planExactly } from "../../../shared/engine/exact/fallback.ts";
 import type { Strategy } from "../../../shared/engine/strategies/strategy.ts";
 import type { Day, Request } from "./demand.ts";
 import { isLocked, Occupancy } from "./floor.ts";
@@ -22,6 +22,8 @@ export interface PolicyRun {
   readonly exactVerdicts?: Readonly<Record<ExactOutcome["verdict"], number>>;
   /** Exact-fallback calls left undecided because HiGHS failed (counted among budget_exhausted): must be none. */
   readonly exactSolverErrors?: number;
+  /** Exact-fallback plans not proven to move the fewest bookings (the budget ran out first). */
+  readonly exactUnproven?: number;
 }
 
 /** `onNoFit` sees each request the strategy refuses, with the floor as it was at that moment. */
@@ -91,6 +93,7 @@ export async function replayExact(
   const exactMs: number[] = [];
   const exactVerdicts = { plan: 0, none: 0, budget_exhausted: 0 };
   let exactSolverErrors = 0;
+  let exactUnproven = 0;
   const byId = new Map(day.requests.map((a) => [a.id, a]));
   let moves = 0;
   let lockedMoves = 0;
@@ -106,9 +109,11 @@ export async function replayExact(
         noFitReason: result.plan.reason,
         timeLimitMs,
         tablesFor,
+        neighbourhoods: NEIGHBOURHOODS_MS,
       });
       exactMs.push(performance.now() - exactStarted);
       exactVerdicts[exact.verdict]++;
+      if (exact.verdict === "plan" && !exact.proven) exactUnproven++;
       if (exact.solverError !== undefined) {
         exactSolverErrors++;
         console.error(
@@ -134,5 +139,6 @@ export async function replayExact(
     exactMs,
     exactVerdicts,
     exactSolverErrors,
+    exactUnproven,
   };
 }

@@ -2,8 +2,9 @@
 // exactly whether any re-seating of the bookings that may still move (not seated, not placed by staff, not
 // starting within the lock window) seats it too, moving as few as possible. "None" is proven by the
 // solver; running out of its budget is a verdict of its own, never taken for "none". A re-seating found
-// when the budget ran out is committed only if it moves at most FEW_MOVES bookings. (Re-seating offers for
-// a review ask it to look near the stay first, where any re-seating within that bound will do.)
+// when the budget ran out is committed only if it moves at most FEW_MOVES bookings: found near the stay
+// first (a small model), then bettered by the whole period if the budget allows. (Re-seating offers for a
+// review take the near one as it is: any re-seating within that bound will do.)
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
@@ -46,6 +47,14 @@ const MAX_FOLDED_COLUMNS = 2500;
  */
 export const FEW_MOVES = 12;
 
+/**
+ * The reaches of the neighbourhoods looked at before the whole period: the bookings overlapping the stay,
+ * then those within an hour of it. The whole period's model of a full 60-table room takes HiGHS 1 to 4 s,
+ * where the neighbourhoods' take tens of milliseconds: on 60 such models a re-seating was found for 50 within
+ * a 1 s budget, against 42 with the whole period alone (docs/benchmarks.md, "Near the time first").
+ */
+export const NEIGHBOURHOODS_MS: readonly number[] = [0, 60 * 60_000];
+
 export interface ExactOptions extends ModelOptions {
   /** The strategy named in the plan (the one whose plan found nothing). */
   readonly strategy: string;
@@ -57,11 +66,17 @@ export interface ExactOptions extends ModelOptions {
   readonly fewMoves?: number;
   /**
    * Before the whole period is solved, solve with only the bookings within each of these reaches (ms,
-   * ascending) of the new booking's window free to move, the rest held where they are, and take a re-seating
-   * found so, within the bound on moves. It is not proven to move the fewest: for the re-seating offers of a
-   * review (any re-seating within the bound will do), never for the fallback, which promises the fewest.
+   * ascending) of the new booking's window free to move, the rest held where they are (NEIGHBOURHOODS_MS).
+   * A re-seating found so moves at most the bound on moves, but is not proven to move the fewest.
    */
   readonly neighbourhoods?: readonly number[];
+  /**
+   * What a re-seating found near the stay is taken for. "fewest" (the default, the fallback's promise): the
+   * whole period is then asked for one that moves fewer bookings, in what is left of the budget; its "none"
+   * proves the near one the fewest, and when the budget runs out first the near one stands, unproven. "any"
+   * (the re-seating offers of a review, where any re-seating within the bound will do): taken as it is.
+   */
+  readonly nearPlan?: "fewest" | "any";
 }
 
 export interface ExactOutcome {
@@ -204,10 +219,23 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       held = holding;
       const found = await settle(near, fewMoves);
       if (found.answer.status === "optimal" || found.answer.status === "feasible") {
-        return { ...verdict(found.answer, found.model, fewMoves), proven: false };
+        const nearby = { ...verdict(found.answer, found.model, fewMoves), proven: false };
+        return options.nearPlan === "any" ? nearby : await fewerThan(nearby);
       }
     }
     return null;
+  };
+  // Whether the whole period seats the booking moving fewer than a re-seating found near the stay: bounded
+  // by it, the solve is smaller than the whole period's unbounded one, and its "none" is the proof.
+  const fewerThan = async (nearby: ExactOutcome): Promise<ExactOutcome> => {
+    const moved = nearby.moves.length;
+    if (moved === 0) return { ...nearby, proven: true };
+    const fewer = await settle(all, moved - 1);
+    if (fewer.answer.status === "infeasible") return { ...nearby, proven: true };
+    if (fewer.answer.status === "optimal" || fewer.answer.status === "feasible") {
+      return verdict(fewer.answer, all, moved - 1);
+    }
+    return nearby;
   };
   if (first === all) {
     const near = await nearFirst();
