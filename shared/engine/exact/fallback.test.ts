@@ -144,7 +144,8 @@ Deno.test("asked to look near the stay first, the solver sees the later bookings
 Deno.test("a re-seating found near the stay is bettered by the whole period when moving a later booking takes fewer moves", async () => {
   // The six needs the joined 4-tops A and B, and the four on B stays long. Near the stay the couple on D from
   // 160 minutes is held, so the four can only take H, whose couple takes the 2-top X, whose single takes the
-  // 1-top Y: three moves. Moving the later couple to Z (locked until 150) lets the four take D: two.
+  // 1-top Y: three moves. Moving the later couple (to Z, free from 150, or to A or B, free once the six has
+  // left) lets the four take D: two.
   const [a, b, d, h] = [1, 2, 3, 4].map((n) => table(n, 4));
   const [x, y, z] = [table(5, 2), table(6, 1), table(7, 2)];
   const placed = [
@@ -165,7 +166,8 @@ Deno.test("a re-seating found near the stay is bettered by the whole period when
   );
   const fewest = await exactly(s, undefined, undefined, [0]);
   assertEquals([fewest.moves.map((m) => m.bookingId), fewest.proven], [["b-four", "f-later"], true]);
-  assertEquals([fewest.moves[0].toTableIds, fewest.moves[1].toTableIds], [[d.id], [z.id]]);
+  assertEquals(fewest.moves[0].toTableIds, [d.id]);
+  assert([a.id, b.id, z.id].includes(fewest.moves[1].toTableIds[0]), "the later couple leaves D");
   checkPlan(s, fewest);
   assertEquals(bruteForce(s), 2);
 });
@@ -565,8 +567,9 @@ Deno.test("property: looking near the stay first, plans obey every rule, move no
   // Plans found near the stay and taken as they are came up 13-21 times in 800 rooms over three runs (29-45
   // before half of the rooms went without relaxations, where the near solves follow only a clash, which these
   // small rooms never gave), but ones that move someone only 0-4 times (re-seatings are rare in random rooms),
-  // and so do proven ones that move someone when the fewest are asked for: the unit tests above pin the cases.
-  assert(seen.none > 40 && seen.plan > 40 && seen.near > 2, JSON.stringify(seen));
+  // while proven ones that move someone when the fewest are asked for came up 10-16 times: the unit tests above
+  // pin the cases.
+  assert(seen.none > 40 && seen.plan > 40 && seen.near > 2 && seen.fewest > 2, JSON.stringify(seen));
 });
 
 Deno.test("property: when counting proves a shortfall, brute force finds no assignment either", () => {

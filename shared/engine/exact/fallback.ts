@@ -40,10 +40,10 @@ export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
 const MAX_FOLDED_COLUMNS = 2500;
 
 /**
- * The bound on moves of the first solve. Proven re-seatings on the quality benchmark's days moved 4 to 12
- * bookings; with the bound, HiGHS settled more of them within the budget (see docs/benchmarks.md). A
- * re-seating that solve finds is committed even when the budget ran out before it was proven to move the
- * fewest: it moves no more than proven ones do.
+ * The bound on moves of the first solve, and of the solves near the stay. Proven re-seatings on the quality
+ * benchmark's days moved 4 to 12 bookings; with the bound, HiGHS settled more of them within the budget (see
+ * docs/benchmarks.md). A re-seating those solves find is committed even when the budget ran out before it
+ * was proven to move the fewest: it moves no more than proven ones do.
  */
 export const FEW_MOVES = 12;
 

@@ -3,8 +3,8 @@
 // bookings at once; moving a booking costs 1. Only the bookings whose windows chain into the new one's by
 // overlapping (the affected period) are free: no other booking can make room for it. Solves start from a
 // relaxation around the new booking's window and take the whole period only when its answer clashes
-// outside it: most questions are settled by the bookings around the stay. A re-seating offer may also hold
-// the bookings beyond a reach of the stay where they are (`pinned`).
+// outside it: most questions are settled by the bookings around the stay. Before the whole period, the
+// fallback and the re-seating offers hold the bookings beyond a reach of the stay where they are (`pinned`).
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
 import { enumerateCandidates } from "../candidates.ts";
