@@ -104,7 +104,7 @@ export async function findReseatingOffers(
   // First counting and the bounded search at every time, nearest first: together they settle most times in
   // milliseconds to tenths of a second and find most offers, so the solver's time goes only to the times they
   // could not settle.
-  const unsettled: { i: number; reason: string }[] = [];
+  const unsettled: { i: number; at: Snapshot; reason: string }[] = [];
   // Time spent at each time, ms: its refutation and bounded search, then its solve.
   const spent = new Map<number, number>();
   const timed = async <T>(i: number, work: () => T | Promise<T>): Promise<T> => {
@@ -139,14 +139,14 @@ export async function findReseatingOffers(
         deadline,
       }));
     if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
-    else unsettled.push({ i, reason: bounded.plan.reason });
+    else unsettled.push({ i, at, reason: bounded.plan.reason });
   }
   // Then the exact solver at those times, nearest first, in what is left of the budget.
-  for (const { i, reason } of unsettled) {
+  for (const { i, at, reason } of unsettled) {
     const left = deadline - performance.now();
     if (enoughBefore(i) || left < 1) break;
     const exact = await timed(i, () =>
-      planExactly(probeSnapshot(snapshot, probes[i]), {
+      planExactly(at, {
         strategy: options.strategy,
         noFitReason: reason,
         timeLimitMs: left,
@@ -155,6 +155,7 @@ export async function findReseatingOffers(
         // An offer needs any re-seating within the bound on moves, not the fewest.
         neighbourhoods: NEIGHBOURHOODS_MS,
         nearPlan: "any",
+        refutationAsked: true,
       }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);

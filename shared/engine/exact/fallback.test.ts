@@ -311,6 +311,32 @@ Deno.test("refuting a time alone: the instants' linear programs prove it, and a 
   assertEquals(asked, 1, "nothing more is asked of a solver that failed");
 });
 
+Deno.test("a caller that has asked for a refutation already is not asked the instants again", async () => {
+  const { tables, placed, adjacency } = chain();
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  let decided = 0;
+  const counting: ExactSolver = {
+    solve: highsSolver.solve,
+    decide: (program, ms) => (decided++, highsSolver.decide(program, ms)),
+  };
+  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000, solver: counting }), false);
+  const refutation = decided;
+  assert(refutation > 0, "the instants of the stay were asked");
+  decided = 0;
+  const full = await exactly(s, counting);
+  const asked = decided;
+  decided = 0;
+  const skipped = await planExactly(s, {
+    strategy: "scarcity_fit",
+    noFitReason: NO_FIT,
+    solver: counting,
+    timeLimitMs: 10_000,
+    refutationAsked: true,
+  });
+  assertEquals(decided, asked - refutation, "only the whole period's relaxation");
+  assertEquals([skipped.verdict, skipped.moves, skipped.proven], [full.verdict, full.moves, full.proven]);
+});
+
 Deno.test("rows of identical tables fold into one class, and a locked booking on one row sets it apart", () => {
   const tables = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => table(n, 4));
   const rows = [tables.slice(0, 3), tables.slice(3, 6), tables.slice(6, 9)];
