@@ -6,6 +6,7 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import { type ExactSolver, highsSolver } from "./exact/highs.ts";
 import { toMilp } from "./exact/milp.ts";
 import { buildProblem, pinned, whole } from "./exact/model.ts";
+import { refuteAtTheStay } from "./exact/fallback.ts";
 import { findReseatingOffers, probeSnapshot, REFUTATION_MS, type ReseatingProbe } from "./reseating.ts";
 
 /** The booking at `minutes` from its own time, its window shifted alike. */
@@ -166,6 +167,38 @@ Deno.test("a relaxation that stalls takes at most its share at each time, not th
     solver: slow,
   });
   assertEquals(found.offers.map((o) => (o.startAt - T0) / MIN), [120, 135, 150]);
+});
+
+Deno.test("a time whose refutation was cut short is refuted again in the solver's turn; one that was asked in full is not", async () => {
+  const room = chainRoom();
+  const at15 = probe(room, 15);
+  // A solver whose relaxations answer as given, counted, and whose full model gives up at once.
+  const answering = (answer: "feasible" | "undecided") => {
+    const counted = { asked: 0 };
+    const solver: ExactSolver = {
+      solve: () => Promise.resolve({ status: "budget_exhausted", why: "time" }),
+      decide: () => (counted.asked++, Promise.resolve(answer)),
+    };
+    return { counted, solver };
+  };
+  const instants = answering("feasible");
+  assertEquals(
+    await refuteAtTheStay(probeSnapshot(room, at15), { timeLimitMs: 10_000, solver: instants.solver }),
+    "open",
+  );
+  const search = async (answer: "feasible" | "undecided") => {
+    const { counted, solver } = answering(answer);
+    await findReseatingOffers(room, [at15], {
+      strategy: "scarcity_fit",
+      maxMoves: 1,
+      budgetMs: 10_000,
+      solver,
+    });
+    return counted.asked;
+  };
+  const [open, undecided] = [await search("feasible"), await search("undecided")];
+  assert(instants.counted.asked > 0, "the stay has instants to ask about");
+  assertEquals(undecided - open, instants.counted.asked, "the instants asked again, and only when undecided");
 });
 
 Deno.test("the bounded search tries every time before the solver spends the budget on one it could not settle", async () => {

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "../../testing/assert.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import { planWithMoves } from "../reoptimize.ts";
 import { MIN, T0, table } from "../../testing/tables.ts";
-import { planExactly, provenUnseatable } from "./fallback.ts";
+import { planExactly, refuteAtTheStay } from "./fallback.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../../testing/rooms.ts";
 import { type ExactSolver, highsSolver } from "./highs.ts";
 import { instantProgram, stayInstants } from "./instant.ts";
@@ -301,13 +301,13 @@ Deno.test("refuting a time alone: the instants' linear programs prove it, and a 
   const problem = buildProblem(s)!;
   assertEquals(countingShortfall(problem, tables), null, "counting sees room");
   assert(stayInstants(problem).length >= 2, "more than one instant to ask about");
-  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000 }), true);
+  assertEquals(await refuteAtTheStay(s, { timeLimitMs: 10_000 }), "refuted");
   let asked = 0;
   const failing: ExactSolver = {
     solve: () => Promise.reject(new Error("the full model is not asked")),
     decide: () => (asked++, Promise.reject(new TypeError("HiGHS failed to load"))),
   };
-  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000, solver: failing }), false);
+  assertEquals(await refuteAtTheStay(s, { timeLimitMs: 10_000, solver: failing }), "undecided");
   assertEquals(asked, 1, "nothing more is asked of a solver that failed");
 });
 
@@ -319,7 +319,7 @@ Deno.test("a caller that has asked for a refutation already is not asked the ins
     solve: highsSolver.solve,
     decide: (program, ms) => (decided++, highsSolver.decide(program, ms)),
   };
-  assertEquals(await provenUnseatable(s, { timeLimitMs: 10_000, solver: counting }), false);
+  assertEquals(await refuteAtTheStay(s, { timeLimitMs: 10_000, solver: counting }), "open");
   const refutation = decided;
   assert(refutation > 0, "the instants of the stay were asked");
   decided = 0;

@@ -78,8 +78,8 @@ export interface ExactOptions extends ModelOptions {
    */
   readonly nearPlan?: "fewest" | "any";
   /**
-   * The caller has asked `provenUnseatable` of this snapshot, and it proved nothing in its time: counting and
-   * the relaxations at the instants of the stay are not asked again (about 10 ms a time in an 80-table room).
+   * The caller has asked `refuteAtTheStay` of this snapshot, and it answered "open": counting and the
+   * relaxations at the instants of the stay are not asked again (about 10 ms a time in an 80-table room).
    */
   readonly refutationAsked?: boolean;
 }
@@ -103,19 +103,23 @@ export interface ExactOutcome {
 }
 
 /**
- * Whether counting, or the relaxation at an instant of the stay, proves that no re-seating of the bookings that
- * may still move seats the booking: the fallback's first and cheapest step (about 10 ms in an 80-table room
- * with 280 bookings), for a caller that asks at many times and would otherwise search each with moves first.
- * A solver that fails proves nothing.
+ * What counting and the relaxations at the instants of the stay say of a time: "refuted" (no re-seating of the
+ * bookings that may still move seats the booking), "open" (every one was asked and none refuted it) or
+ * "undecided" (the time ran out, or the solver failed, before all were asked). The fallback's first and
+ * cheapest step (about 10 ms in an 80-table room with 280 bookings), for a caller that asks at many times
+ * and would otherwise search each with moves first; an "open" time need not be asked again
+ * (`refutationAsked`).
  */
-export async function provenUnseatable(
+export type Refutation = "refuted" | "open" | "undecided";
+
+export async function refuteAtTheStay(
   snapshot: Snapshot,
   options: ModelOptions & { readonly timeLimitMs: number; readonly solver?: ExactSolver },
-): Promise<boolean> {
+): Promise<Refutation> {
   const deadline = performance.now() + options.timeLimitMs;
   const { solver } = failSafe(options.solver ?? highsSolver);
   const problem = buildProblem(snapshot, options);
-  return !problem || await refutedAtTheStay(problem, snapshot, solver.decide, deadline);
+  return problem ? await refutedAtTheStay(problem, snapshot, solver.decide, deadline) : "refuted";
 }
 
 /**
@@ -148,17 +152,22 @@ async function refutedAtTheStay(
   snapshot: Snapshot,
   decide: ExactSolver["decide"],
   deadline: number,
-): Promise<boolean> {
+): Promise<Refutation> {
   // Most refusals in a full room are settled by counting, without loading or running the solver.
-  if (countingShortfall(problem, snapshot.tables)) return true;
+  if (countingShortfall(problem, snapshot.tables)) return "refuted";
   // The full model branches over permutations of interchangeable tables; the relaxation at each instant of
   // the stay counts them instead, and settles most of the refusals counting alone cannot.
+  let answered: Refutation = "open";
   for (const instant of stayInstants(problem)) {
     const program = instantProgram(problem, instant);
+    if (!program) continue;
     const left = deadline - performance.now();
-    if (program && left > 0 && await decide(program, left) === "infeasible") return true;
+    if (left <= 0) return "undecided";
+    const answer = await decide(program, left);
+    if (answer === "infeasible") return "refuted";
+    if (answer === "undecided") answered = "undecided";
   }
-  return false;
+  return answered;
 }
 
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
@@ -186,7 +195,10 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
   const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
   if (!problem) return none();
-  if (!options.refutationAsked && await refutedAtTheStay(problem, snapshot, solver.decide, started + limit)) {
+  if (
+    !options.refutationAsked &&
+    await refutedAtTheStay(problem, snapshot, solver.decide, started + limit) === "refuted"
+  ) {
     return none();
   }
   // Building the whole period's model and its relaxation takes a while in a large room: not with no time left.
