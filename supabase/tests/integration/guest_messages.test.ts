@@ -75,6 +75,13 @@ async function apply(o: Op, id: string, day: string): Promise<void> {
   }
 }
 
+async function waiting(id: string): Promise<number> {
+  const [{ n }] = await sql`
+    select count(*)::int as n from public.notification_outbox
+     where booking_id = ${id} and status in ('pending', 'sending')`;
+  return n;
+}
+
 Deno.test("the guest's last message always matches the booking, no message is delivered twice", async () => {
   const r = await createRestaurant(sql, {
     tables: [{ number: "T1", capacity: 4 }, { number: "T2", capacity: 4 }],
@@ -93,7 +100,9 @@ Deno.test("the guest's last message always matches the booking, no message is de
       if (b.status !== "cancelled" && b.status !== "confirmed") {
         await apply({ kind: "confirm", table: "T1" }, id, date);
       }
-      await dispatch(1);
+      // A run delivers the 50 longest due: messages other tests left (an operator's accepted alternatives,
+      // say) may come before this booking's, so it runs until none of this booking's is left.
+      for (let round = 0; round < 20 && await waiting(id) > 0; round++) await dispatch(1);
 
       const [final] = await sql`
         select status, start_at, end_at, party_size from public.bookings where id = ${id}`;
@@ -120,10 +129,7 @@ Deno.test("the guest's last message always matches the booking, no message is de
           "the last message says the booking's time and party size",
         );
       }
-      const [{ waiting }] = await sql`
-        select count(*)::int as waiting from public.notification_outbox
-         where booking_id = ${id} and status in ('pending', 'sending')`;
-      assertEquals(waiting, 0, "nothing is left waiting");
+      assertEquals(await waiting(id), 0, "nothing is left waiting");
     }),
     { numRuns: 30 },
   );
