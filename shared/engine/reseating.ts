@@ -6,7 +6,7 @@
 // and every table when an operator takes it (ops.accept_alternative).
 import type { Move } from "../domain/move.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import { NEIGHBOURHOODS_MS, planExactly, type Refutation, refuteAtTheStay } from "./exact/fallback.ts";
+import { NEIGHBOURHOODS_MS, planExactly, refuteAtTheStay } from "./exact/fallback.ts";
 import type { Plan } from "./planner.ts";
 import type { ExactSolver } from "./exact/highs.ts";
 import { planWithMoves, type ReoptimizeOptions } from "./reoptimize.ts";
@@ -104,7 +104,7 @@ export async function findReseatingOffers(
   // First counting and the bounded search at every time, nearest first: together they settle most times in
   // milliseconds to tenths of a second and find most offers, so the solver's time goes only to the times they
   // could not settle.
-  const unsettled: { i: number; at: Snapshot; refutation: Refutation; reason: string }[] = [];
+  const unsettled: { i: number; at: Snapshot; refutationAsked: boolean; reason: string }[] = [];
   // Time spent at each time, ms: its refutation and bounded search, then its solve.
   const spent = new Map<number, number>();
   const timed = async <T>(i: number, work: () => T | Promise<T>): Promise<T> => {
@@ -138,11 +138,13 @@ export async function findReseatingOffers(
         tablesFor: options.tablesFor,
         deadline,
       }));
+    // The refutation counts as asked when it asked everything, not when its cap or the deadline cut it short:
+    // then the solver's turn asks it again.
     if (bounded.plan.decision === "assign") verdicts.set(i, offerAt(probe, bounded));
-    else unsettled.push({ i, at, refutation, reason: bounded.plan.reason });
+    else unsettled.push({ i, at, refutationAsked: refutation === "open", reason: bounded.plan.reason });
   }
   // Then the exact solver at those times, nearest first, in what is left of the budget.
-  for (const { i, at, refutation, reason } of unsettled) {
+  for (const { i, at, refutationAsked, reason } of unsettled) {
     const left = deadline - performance.now();
     if (enoughBefore(i) || left < 1) break;
     const exact = await timed(i, () =>
@@ -155,8 +157,7 @@ export async function findReseatingOffers(
         // An offer needs any re-seating within the bound on moves, not the fewest.
         neighbourhoods: NEIGHBOURHOODS_MS,
         nearPlan: "any",
-        // Asked already, unless its cap or the deadline cut it short: then the solver gets its time for it.
-        refutationAsked: refutation === "open",
+        refutationAsked,
       }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);

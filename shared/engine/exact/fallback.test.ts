@@ -170,6 +170,16 @@ Deno.test("a re-seating found near the stay is bettered by the whole period when
   assert([a.id, b.id, z.id].includes(fewest.moves[1].toTableIds[0]), "the later couple leaves D");
   checkPlan(s, fewest);
   assertEquals(bruteForce(s), 2);
+  // When the budget runs out before the whole period answers, the near re-seating stands, unproven.
+  const outOfTime: ExactSolver = {
+    solve: (milp, ms) =>
+      milp.movesAtMost === 2
+        ? Promise.resolve({ status: "budget_exhausted", why: "time" })
+        : highsSolver.solve(milp, ms),
+    decide: highsSolver.decide,
+  };
+  const stands = await exactly(s, outOfTime, undefined, [0]);
+  assertEquals([stands.verdict, stands.moves, stands.proven], ["plan", near.moves, false]);
 });
 
 Deno.test("where the solve starts from the stay alone and its answer clashes later on, the solver looks near the stay before the whole period", async () => {
