@@ -2,6 +2,7 @@
 // of adjacent, movable tables in one zone (up to maxTables) with enough seats. A group is only offered
 // when every table in it is needed, so a couple is never given three pushed-together tables.
 import type { Table } from "../domain/snapshot.ts";
+import { byNumericText } from "./numeric-order.ts";
 
 export interface Candidate {
   /** Tables in table-number order. */
@@ -21,7 +22,7 @@ export interface CandidateRequest {
   adjacency: readonly (readonly [string, string])[];
 }
 
-const byNumber = (a: Table, b: Table) => a.number.localeCompare(b.number, "en", { numeric: true });
+const byNumber = (a: Table, b: Table) => byNumericText(a.number, b.number);
 
 function candidateOf(tables: Table[], partySize: number): Candidate {
   const sorted = [...tables].sort(byNumber);
@@ -149,7 +150,5 @@ function connectedWithout(
 }
 
 function sortByKey(candidates: Candidate[]): Candidate[] {
-  return candidates.sort((a, b) =>
-    a.tables.length - b.tables.length || a.key.localeCompare(b.key, "en", { numeric: true })
-  );
+  return candidates.sort((a, b) => a.tables.length - b.tables.length || byNumericText(a.key, b.key));
 }

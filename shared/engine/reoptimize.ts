@@ -8,6 +8,7 @@ import { overlaps } from "./availability.ts";
 import { type Candidate, enumerateCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
 import { getStrategy } from "./strategies/registry.ts";
+import { byNumericText } from "./numeric-order.ts";
 
 export interface ReoptimizeOptions {
   readonly strategy: string;
@@ -290,7 +291,7 @@ class Search {
     return options.sort((a, b) =>
       a.blockers.length - b.blockers.length || a.candidate.slack - b.candidate.slack ||
       a.candidate.tables.length - b.candidate.tables.length ||
-      a.candidate.key.localeCompare(b.candidate.key, "en", { numeric: true })
+      byNumericText(a.candidate.key, b.candidate.key)
     );
   }
 

@@ -1,6 +1,7 @@
 // A strategy orders the feasible candidates for one booking; the planner takes the first.
 import type { Candidate } from "../candidates.ts";
 import type { Snapshot, Table } from "../../domain/snapshot.ts";
+import { byNumericText } from "../numeric-order.ts";
 
 export interface RankedCandidate {
   candidate: Candidate;
@@ -17,5 +18,5 @@ export interface Strategy {
 
 /** Sort by score, then by table key, so equal scores always resolve the same way. */
 export function byScoreThenKey(a: RankedCandidate, b: RankedCandidate): number {
-  return a.score - b.score || a.candidate.key.localeCompare(b.candidate.key, "en", { numeric: true });
+  return a.score - b.score || byNumericText(a.candidate.key, b.candidate.key);
 }
