@@ -217,7 +217,7 @@ export async function bookingTrace(sql: postgres.Sql, ids: string[]): Promise<st
            round(extract(epoch from b.next_attempt_at - clock_timestamp()) * 1000) as due_in_ms,
            b.deferred_since is not null as deferred,
            (select max_parallel from private.settings_for(b.restaurant_id)) as max_parallel,
-           private.slots_taken(b.restaurant_id, clock_timestamp()) as slots_taken,
+           private.slots_taken(b.restaurant_id, clock_timestamp()) as slots_taken_up_to_max_parallel,
            (select string_agg(format('%s→%s @-%sms (%s)', h.from_state, h.to_state,
                                      round(extract(epoch from clock_timestamp() - h.created_at) * 1000),
                                      coalesce(h.metadata ->> 'trigger', h.actor)), '; ' order by h.id)

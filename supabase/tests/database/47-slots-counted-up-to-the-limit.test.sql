@@ -2,7 +2,7 @@
 -- read the count are what they were: a new booking joins the queue while every slot is spoken for, and a
 -- leaving booking wakes as many as it frees.
 begin;
-select plan(6);
+select plan(7);
 
 select tests.create_restaurant('Counted slots') as r \gset
 select tests.add_table(:'r', 'C1', 4);
@@ -40,6 +40,21 @@ select is((select count(*)::int from public.bookings
             where restaurant_id = :'r' and deferred_since is not null and next_attempt_at <= now()), 2,
   'the wake made one more due: two woken for two slots');
 select is(private.slots_taken(:'r', now()), 2, 'and both slots are spoken for again');
+
+-- Fewer in flight than the limit and a long queue all due: the woken are counted only up to the slots left.
+select tests.create_restaurant('Counted slots, long queue') as q \gset
+select tests.add_table(:'q', 'L1', 4);
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'q', 3);
+select tests.create_booking(:'q', 2, timestamptz '2030-06-02 17:00+00' + make_interval(mins => 15 * i))
+  from generate_series(1, 8) i;
+alter table public.bookings disable trigger wake_next_deferred;
+select public.cancel_booking(id, 'guest cancelled') from public.bookings
+ where restaurant_id = :'q' and deferred_since is null
+ order by start_at limit 2;
+alter table public.bookings enable trigger wake_next_deferred;
+update public.bookings set next_attempt_at = now() - interval '1 second'
+ where restaurant_id = :'q' and deferred_since is not null;
+select is(private.slots_taken(:'q', now()), 3, 'one in flight and two of the five woken: the limit of three');
 
 select * from finish();
 rollback;
