@@ -1059,6 +1059,17 @@ export type Database = {
         };
         Returns: Json;
       };
+      "assignment_lease": {
+        Args: {
+          "p_booking_id": string;
+          "p_max_parallel"?: number;
+          "p_mode_ceiling"?: string;
+          "p_now"?: string;
+          "p_trigger"?: string;
+        };
+        Returns: Json;
+      };
+      "assignment_snapshot": { Args: { "p_booking_id": string; "p_lease_token": string }; Returns: Json };
       "assignment_sweep_now": { Args: Record<PropertyKey, never>; Returns: Json };
       "cancel_booking": {
         Args: { "p_actor"?: string; "p_booking_id": string; "p_reason"?: string };

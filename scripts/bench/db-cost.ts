@@ -1,5 +1,5 @@
 // What one booking costs the database, without contention: one connection runs the whole path of each
-// booking in turn — insert, assignment_begin, assignment_commit (the first free table of the snapshot),
+// booking in turn — insert, assignment_lease and assignment_snapshot, assignment_commit (the first free table),
 // notification claim and complete — as the function would, with nothing else running (the functions and the
 // pg_net worker are stopped, so the insert's dispatch is queued, not delivered). It reads the backend's own
 // CPU time from /proc and each statement's time from pg_stat_statements, so the numbers hardly move with the
@@ -48,10 +48,13 @@ for (let i = 0; i < N; i++) {
     200 + i
   }) + interval '19 hours')
     returning id`;
-  const [{ r: begun }] = await sql<{ r: { outcome: string; lease_token: string; snapshot: Snapshot } }[]>`
-    select public.assignment_begin(p_booking_id => ${id}, p_trigger => 'dispatch') as r`;
-  if (begun.outcome !== "ready") throw new Error(`booking ${i}: begin answered ${begun.outcome}`);
-  const table = begun.snapshot.tables.find((t) => t.min_party_size <= 2 && t.max_party_size >= 2)!;
+  const [{ r: begun }] = await sql<{ r: { outcome: string; lease_token: string } }[]>`
+    select public.assignment_lease(p_booking_id => ${id}, p_trigger => 'dispatch') as r`;
+  if (begun.outcome !== "ready") throw new Error(`booking ${i}: lease answered ${begun.outcome}`);
+  const [{ r: read }] = await sql<{ r: { outcome: string; snapshot: Snapshot } }[]>`
+    select public.assignment_snapshot(p_booking_id => ${id}, p_lease_token => ${begun.lease_token}) as r`;
+  if (read.outcome !== "ready") throw new Error(`booking ${i}: snapshot answered ${read.outcome}`);
+  const table = read.snapshot.tables.find((t) => t.min_party_size <= 2 && t.max_party_size >= 2)!;
   const [{ r: committed }] = await sql<{ r: { outcome: string } }[]>`
     select public.assignment_commit(p_booking_id => ${id}, p_lease_token => ${begun.lease_token},
       p_table_ids => ${[table.id]}::uuid[], p_strategy => 'scarcity_fit', p_duration_ms => 3,

@@ -5,11 +5,12 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore, BeginArgs, CommitArgs, FailArgs } from "../store/port.ts";
 import { StoreError } from "../store/port.ts";
 import {
-  type BeginResult,
-  beginResultSchema,
   type CommitResult,
   commitResultSchema,
   type FailResult,
+  type LeaseResult,
+  leaseResultSchema,
+  type SnapshotResult,
 } from "../store/results.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
@@ -56,8 +57,15 @@ function rawSnapshot(busy: number[] = []) {
   };
 }
 
-const ready = (busy: number[] = []): BeginResult =>
-  beginResultSchema.parse({
+/** What the fake's begin answers: the lease, with the snapshot its `snapshot` then reads under it. */
+type Begun = LeaseResult & { snapshot?: unknown };
+const begun = ({ snapshot, ...lease }: Record<string, unknown>): Begun => ({
+  ...leaseResultSchema.parse(lease),
+  snapshot,
+});
+
+const ready = (busy: number[] = []): Begun =>
+  begun({
     outcome: "ready",
     lease_token: LEASE,
     attempt: 1,
@@ -79,15 +87,33 @@ const confirmed: CommitResult = { outcome: "confirmed", version: 6, lock_wait_ms
 
 type Script<A, R> = (args: A, call: number) => R | Promise<R>;
 
+type Lease = { bookingId: string; leaseToken: string };
+
 function fakeStore(script: {
-  begin: Script<BeginArgs, BeginResult>;
+  begin: Script<BeginArgs, Begun>;
+  /** By default the snapshot the last begin came with. */
+  snapshot?: Script<Lease, SnapshotResult>;
   commit?: Script<CommitArgs, CommitResult>;
   fail?: Script<FailArgs, FailResult>;
 }) {
-  const calls = { begin: [] as BeginArgs[], commit: [] as CommitArgs[], fail: [] as FailArgs[] };
+  const calls = {
+    begin: [] as BeginArgs[],
+    snapshot: [] as Lease[],
+    commit: [] as CommitArgs[],
+    fail: [] as FailArgs[],
+  };
   const unexpected = (name: string) => () => Promise.reject(new Error(`unexpected call: ${name}`));
+  let leased: unknown;
   const store: AssignmentStore = {
-    begin: async (args) => await script.begin(args, calls.begin.push(args) - 1),
+    begin: async (args) => {
+      const { snapshot, ...lease } = await script.begin(args, calls.begin.push(args) - 1);
+      leased = snapshot;
+      return lease as LeaseResult;
+    },
+    snapshot: async (args) => {
+      const call = calls.snapshot.push(args) - 1;
+      return script.snapshot ? await script.snapshot(args, call) : { outcome: "ready", snapshot: leased };
+    },
     commit: async (args) => {
       if (!script.commit) throw new Error("unexpected call: commit");
       return await script.commit(args, calls.commit.push(args) - 1);
@@ -252,7 +278,7 @@ Deno.test("a snapshot that does not parse ends the attempt through fail, naming 
   const broken = rawSnapshot();
   broken.tables[1].capacity = -2;
   const { store, calls } = fakeStore({
-    begin: () => beginResultSchema.parse({ ...ready(), snapshot: broken }),
+    begin: () => begun({ ...ready(), snapshot: broken }),
     fail: (args) => retry(args.reason),
   });
   const outcome = await processBooking(store, BOOKING, "test", options());
@@ -340,7 +366,7 @@ Deno.test("ids Postgres accepts but RFC 4122 does not are planned and committed 
   snapshot.booking.id = odd(1);
   snapshot.tables.forEach((t, i) => (t.id = odd(i + 2)));
   const { store, calls } = fakeStore({
-    begin: () => beginResultSchema.parse({ ...ready(), lease_token: odd(9), snapshot }),
+    begin: () => begun({ ...ready(), lease_token: odd(9), snapshot }),
     commit: () => confirmed,
   });
   const outcome = await processBooking(store, odd(1), "test", options());
@@ -368,6 +394,35 @@ Deno.test("a lease lost at commit ends the attempt without reporting a failure",
   assertEquals([calls.commit.length, calls.fail.length], [1, 0], "the new lease holder decides, not us");
 });
 
+Deno.test("the snapshot is read under the lease just taken, once, and planned on", async () => {
+  const { store, calls } = fakeStore({ begin: () => ready([1]), commit: () => confirmed });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(calls.snapshot, [{ bookingId: BOOKING, leaseToken: LEASE }]);
+  assertEquals(outcome.outcome, "confirmed");
+  assert(!calls.commit[0].tableIds.includes(tableId(1)), "T1 was busy in the snapshot read");
+});
+
+Deno.test("a lease lost before its snapshot is read ends the attempt without planning or failing", async () => {
+  const { store, calls } = fakeStore({ begin: () => ready(), snapshot: () => ({ outcome: "lease_lost" }) });
+  assertEquals(await processBooking(store, BOOKING, "test", options()), { outcome: "lease_lost" });
+  assertEquals([calls.commit.length, calls.fail.length], [0, 0], "the new lease holder decides, not us");
+});
+
+Deno.test("a snapshot read that fails ends the attempt through fail, as an error", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => ready(),
+    snapshot: () => Promise.reject(new Error("connection terminated unexpectedly")),
+    fail: (args) => retry(args.reason),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", options());
+  assertEquals(
+    [calls.fail.length, calls.fail[0].kind, calls.fail[0].leaseToken, calls.fail[0].reason],
+    [1, "error", LEASE, "error: connection terminated unexpectedly"],
+    "the lease is given back now, not left to expire",
+  );
+  assertEquals([calls.commit.length, outcome.outcome], [0, "retry"]);
+});
+
 Deno.test("a lease lost by the time a failure is reported is returned as lease_lost", async () => {
   const { store, calls } = fakeStore({
     begin: () => ready([1, 2, 3, 4]),
@@ -381,7 +436,7 @@ Deno.test("a lease lost by the time a failure is reported is returned as lease_l
 
 Deno.test("deferrals and refusals from begin are passed on without planning", async () => {
   for (
-    const [begun, expected] of [
+    const [answer, expected] of [
       [{ outcome: "rate_limited", delay_ms: 250 }, { outcome: "rate_limited", delayMs: 250 }],
       [{ outcome: "circuit_open", delay_ms: 900 }, { outcome: "circuit_open", delayMs: 900 }],
       [{ outcome: "busy", reason: "leased" }, { outcome: "busy", reason: "leased" }],
@@ -391,9 +446,9 @@ Deno.test("deferrals and refusals from begin are passed on without planning", as
       }],
     ] as const
   ) {
-    const { store, calls } = fakeStore({ begin: () => beginResultSchema.parse(begun) });
+    const { store, calls } = fakeStore({ begin: () => begun(answer) });
     assertEquals(await processBooking(store, BOOKING, "test", options()), expected);
-    assertEquals([calls.commit.length, calls.fail.length], [0, 0]);
+    assertEquals([calls.snapshot.length, calls.commit.length, calls.fail.length], [0, 0, 0]);
   }
 });
 
@@ -412,10 +467,10 @@ Deno.test("begin receives the instance's max_parallel and mode ceiling", async (
  * A party of four, a two-top T1 and a four-top T2 held by a couple that may still move, with re-optimisation
  * on: nothing fits as the room stands.
  */
-function coupleOnTheFourTop(mode: "v3" | "legacy" | "shadow"): BeginResult {
+function coupleOnTheFourTop(mode: "v3" | "legacy" | "shadow"): Begun {
   const raw = rawSnapshot();
   const window = { start: raw.booking.window_start, end: raw.booking.window_end };
-  return beginResultSchema.parse({
+  return begun({
     ...ready(),
     mode,
     snapshot: {
@@ -480,7 +535,7 @@ interface Placed {
 function onlyExactSeats(
   lockedFour = false,
   more: { tables?: number[][]; placed?: Placed[] } = {},
-): BeginResult {
+): Begun {
   const raw = rawSnapshot();
   const window = { window_start: raw.booking.window_start, window_end: raw.booking.window_end };
   const base = raw.tables[0];
@@ -502,7 +557,7 @@ function onlyExactSeats(
     table_ids: [tableId(p.table)],
     locked: p.locked,
   })).concat(more.placed ?? []);
-  return beginResultSchema.parse({
+  return begun({
     ...ready(),
     snapshot: {
       ...raw,

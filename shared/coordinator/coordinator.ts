@@ -1,6 +1,6 @@
-// The coordinator for one booking: begin (Postgres) → plan (engine) → commit (Postgres), re-planning on
-// a fresh snapshot when a commit loses a race, and reporting every other ending through `fail` so
-// Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
+// The coordinator for one booking: a lease and its snapshot (Postgres) → plan (engine) → commit (Postgres),
+// re-planning on a fresh snapshot when a commit loses a race, and reporting every other ending through `fail`
+// so Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import { type ExactOutcome, NEIGHBOURHOODS_MS, planExactly } from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
@@ -85,7 +85,10 @@ export async function processBooking(
   // not lose the attempts that ended in lost races or errors.
   let shadow: ShadowComparison | undefined;
   try {
-    let snapshot = parseSnapshot(begun.snapshot);
+    // Read in a transaction of its own, after the lease's has let go of the restaurant lock.
+    const read = await store.snapshot(lease);
+    if (read.outcome === "lease_lost") return { outcome: "lease_lost" };
+    let snapshot = parseSnapshot(read.snapshot);
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.

@@ -16,6 +16,7 @@ function untouchedStore() {
   };
   const store: AssignmentStore = {
     begin: record("begin"),
+    snapshot: record("snapshot"),
     commit: record("commit"),
     fail: record("fail"),
     claimDue: record("claimDue"),

@@ -16,6 +16,7 @@ function storeWith(
   const unexpected = () => Promise.reject(new Error("unexpected"));
   const store: AssignmentStore = {
     begin: unexpected,
+    snapshot: unexpected,
     commit: unexpected,
     fail: unexpected,
     claimDue: unexpected,

@@ -22,6 +22,7 @@ function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.
   let leases = 0;
   const store: AssignmentStore = {
     begin: () => Promise.reject(new Error("unexpected")),
+    snapshot: () => Promise.reject(new Error("unexpected")),
     commit: () => Promise.reject(new Error("unexpected")),
     fail: () => Promise.reject(new Error("unexpected")),
     claimDue: () => Promise.reject(new Error("unexpected")),

@@ -12,6 +12,7 @@ function emptyOutbox() {
   const unexpected = () => Promise.reject(new Error("unexpected"));
   const store: AssignmentStore = {
     begin: unexpected,
+    snapshot: unexpected,
     commit: unexpected,
     fail: unexpected,
     claimDue: unexpected,

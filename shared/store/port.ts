@@ -1,12 +1,15 @@
 // The coordinator's only way to reach Postgres. Each method is one RPC, i.e. one transaction, so every
-// lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler.
+// lock it takes is transaction-scoped and the port is safe behind a transaction-mode pooler. An attempt
+// starts with two: the lease (under the restaurant lock), then its snapshot (no lock), so the lock is not
+// held while the snapshot is built.
 import type { Move } from "../domain/move.ts";
 import type {
-  BeginResult,
   ClaimedNotification,
   CommitResult,
   FailResult,
+  LeaseResult,
   ReseatingProbesResult,
+  SnapshotResult,
 } from "./results.ts";
 
 /**
@@ -100,7 +103,10 @@ export interface OfferReseatingArgs {
 }
 
 export interface AssignmentStore {
-  begin(args: BeginArgs): Promise<BeginResult>;
+  /** Takes the booking's lease (public.assignment_lease). */
+  begin(args: BeginArgs): Promise<LeaseResult>;
+  /** The snapshot to plan on under that lease (public.assignment_snapshot). */
+  snapshot(args: { bookingId: string; leaseToken: string }): Promise<SnapshotResult>;
   commit(args: CommitArgs): Promise<CommitResult>;
   fail(args: FailArgs): Promise<FailResult>;
   claimDue(args: { limit: number; visibilityMs: number }): Promise<string[]>;

@@ -3,13 +3,14 @@
 import { postgres } from "../deps.ts";
 import type { Database, Json } from "../database.types.ts";
 import {
-  beginResultSchema,
   claimResultSchema,
   commitResultSchema,
   failResultSchema,
+  leaseResultSchema,
   offerReseatingResultSchema,
   parseClaimedNotifications,
   reseatingProbesSchema,
+  snapshotResultSchema,
 } from "./results.ts";
 import { type AssignmentStore, instantsJson, movesJson, offersJson, StoreError } from "./port.ts";
 
@@ -51,13 +52,17 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
 
   return {
     begin: async ({ bookingId, trigger, maxParallel, modeCeiling }) =>
-      beginResultSchema.parse(
-        await rpc("assignment_begin", {
+      leaseResultSchema.parse(
+        await rpc("assignment_lease", {
           p_booking_id: bookingId,
           p_trigger: trigger,
           p_max_parallel: maxParallel,
           p_mode_ceiling: modeCeiling ?? undefined,
         }),
+      ),
+    snapshot: async ({ bookingId, leaseToken }) =>
+      snapshotResultSchema.parse(
+        await rpc("assignment_snapshot", { p_booking_id: bookingId, p_lease_token: leaseToken }),
       ),
     commit: async (a) =>
       commitResultSchema.parse(

@@ -5,24 +5,31 @@ import { instantSchema } from "../domain/snapshot.ts";
 
 const delay = { delay_ms: z.number().int().nonnegative() };
 
-export const beginResultSchema = z.discriminatedUnion("outcome", [
-  z.object({
-    outcome: z.literal("ready"),
-    lease_token: idSchema(),
-    attempt: z.number().int().positive(),
-    mode: z.enum(["legacy", "shadow", "v3"]),
-    shadow_candidate: z.enum(["v3", "aa"]),
-    lock_wait_ms: z.number().nonnegative(),
-    slot_wait_ms: z.number().nonnegative(),
-    // Parsed by the coordinator (domain/snapshot.ts), after the lease is taken: a snapshot that does not
-    // parse must end the attempt through assignment_fail, not leave the lease to expire.
-    snapshot: z.unknown(),
-  }),
+const leaseTaken = z.object({
+  outcome: z.literal("ready"),
+  lease_token: idSchema(),
+  attempt: z.number().int().positive(),
+  mode: z.enum(["legacy", "shadow", "v3"]),
+  shadow_candidate: z.enum(["v3", "aa"]),
+  lock_wait_ms: z.number().nonnegative(),
+  slot_wait_ms: z.number().nonnegative(),
+});
+const noLease = [
   z.object({ outcome: z.literal("noop"), reason: z.string(), state: z.string().optional() }),
   z.object({ outcome: z.literal("busy"), reason: z.string() }),
   z.object({ outcome: z.literal("manual_review"), reason: z.string() }),
   z.object({ outcome: z.literal("circuit_open"), ...delay }),
   z.object({ outcome: z.literal("rate_limited"), ...delay }),
+] as const;
+
+/** assignment_lease's answer. */
+export const leaseResultSchema = z.discriminatedUnion("outcome", [leaseTaken, ...noLease]);
+
+/** assignment_snapshot's answer. The snapshot is parsed by the coordinator (domain/snapshot.ts), under the
+ * lease: one that does not parse must end the attempt through assignment_fail, not leave the lease to expire. */
+export const snapshotResultSchema = z.discriminatedUnion("outcome", [
+  z.object({ outcome: z.literal("ready"), snapshot: z.unknown() }),
+  z.object({ outcome: z.literal("lease_lost") }),
 ]);
 
 export const commitResultSchema = z.discriminatedUnion("outcome", [
@@ -115,7 +122,8 @@ export async function parseClaimedNotifications(
 }
 const claimedLeaseSchema = z.object({ id: z.coerce.number().int(), lease_token: idSchema() });
 
-export type BeginResult = z.output<typeof beginResultSchema>;
+export type LeaseResult = z.output<typeof leaseResultSchema>;
+export type SnapshotResult = z.output<typeof snapshotResultSchema>;
 export type CommitResult = z.output<typeof commitResultSchema>;
 export type FailResult = z.output<typeof failResultSchema>;
 export type ClaimedNotification = z.output<typeof notificationSchema>;

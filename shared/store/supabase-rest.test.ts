@@ -32,14 +32,14 @@ function fakePostgrest(respond: (c: Captured) => Response) {
 const KEY = "service-role-key-for-tests";
 const BOOKING = "6f0b0c4e-8a4b-4c1e-9a53-2f8a9b1c0d11";
 
-Deno.test("begin is POST /rest/v1/rpc/assignment_begin with named arguments and the service key", async () => {
+Deno.test("begin is POST /rest/v1/rpc/assignment_lease with named arguments and the service key", async () => {
   const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "busy", reason: "leased" }));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
   const result = await store.begin({ bookingId: BOOKING, trigger: "insert", maxParallel: 4 });
   assertEquals(result, { outcome: "busy", reason: "leased" });
   assertEquals(calls.length, 1);
   assertEquals(calls[0].method, "POST");
-  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_begin");
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_lease");
   assertEquals(calls[0].headers.get("apikey"), KEY);
   assertEquals(calls[0].headers.get("authorization"), `Bearer ${KEY}`);
   assertEquals(calls[0].headers.get("content-type"), "application/json");
@@ -53,6 +53,15 @@ Deno.test("begin sends the deployment's mode ceiling, and leaves it out when the
   await store.begin({ bookingId: BOOKING, trigger: "insert", modeCeiling: null });
   assertEquals(calls[0].body, { p_booking_id: BOOKING, p_trigger: "insert", p_mode_ceiling: "shadow" });
   assertEquals(calls[1].body, { p_booking_id: BOOKING, p_trigger: "insert" });
+});
+
+Deno.test("the snapshot is POST /rest/v1/rpc/assignment_snapshot with the booking and its lease", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json({ outcome: "lease_lost" }));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const lease = "33333333-3333-4333-8333-333333333333";
+  assertEquals(await store.snapshot({ bookingId: BOOKING, leaseToken: lease }), { outcome: "lease_lost" });
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_snapshot");
+  assertEquals(calls[0].body, { p_booking_id: BOOKING, p_lease_token: lease });
 });
 
 Deno.test("commit sends table ids as a JSON array for the uuid[] parameter", async () => {
@@ -125,7 +134,7 @@ Deno.test("a response that does not match the RPC's contract is rejected, not tr
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
   const error = await assertRejects(() => store.begin({ bookingId: BOOKING, trigger: "insert" }));
   assertEquals(calls.length, 1, "the RPC was called and its response read");
-  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_begin");
+  assertEquals(calls[0].url, "http://api.local/rest/v1/rpc/assignment_lease");
   // Refused by the result's schema (a "ready" without its lease), not by a transport or store error.
   assertEquals(error instanceof z.ZodError, true, `a schema error, got ${error}`);
   const missing = (error as z.ZodError).issues.flatMap((i) => i.path.map(String));

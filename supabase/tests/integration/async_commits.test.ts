@@ -30,7 +30,7 @@ Deno.test("the lease and a claim commit without waiting for the disk; the rest o
     assertEquals(insert, "on", "a booking's insert waits");
     const [begun, lease] = await commitsWith(async (tx) => {
       const [{ r: b }] = await tx<{ r: { outcome: string; lease_token: string } }[]>`
-        select public.assignment_begin(${id}, 'test') as r`;
+        select public.assignment_lease(${id}, 'test') as r`;
       return b;
     });
     assertEquals(begun.outcome, "ready");

@@ -13,9 +13,19 @@ import {
 } from "../../../shared/testing/stack.ts";
 import { snapshotSchema } from "../../../shared/domain/snapshot.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
+import type { AssignmentStore } from "../../../shared/store/port.ts";
+import type { LeaseResult } from "../../../shared/store/results.ts";
 import { DB_URL } from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
+
+/** The first usable table of the snapshot read under a lease just taken, as the coordinator reads it. */
+async function firstTable(store: AssignmentStore, bookingId: string, begun: LeaseResult): Promise<string> {
+  assert(begun.outcome === "ready");
+  const read = await store.snapshot({ bookingId, leaseToken: begun.lease_token });
+  assert(read.outcome === "ready", `the lease's snapshot: ${read.outcome}`);
+  return snapshotSchema.parse(read.snapshot).tables[0].id;
+}
 
 function withDispatchPaused(name: string, body: () => Promise<void>): void {
   Deno.test(name, () => pauseDispatch(sql, body));
@@ -62,7 +72,7 @@ withDispatchPaused(
       const done = await instances[0].commit({
         bookingId: firstId,
         leaseToken: first.lease_token,
-        tableIds: [snapshotSchema.parse(first.snapshot).tables[0].id],
+        tableIds: [await firstTable(instances[0], firstId, first)],
         strategy: "optimal_fit",
         durationMs: 5,
         metadata: {},
@@ -118,7 +128,7 @@ withDispatchPaused(
       const committed = await a.commit({
         bookingId: ids[5],
         leaseToken: probe.lease_token,
-        tableIds: [snapshotSchema.parse(probe.snapshot).tables[0].id],
+        tableIds: [await firstTable(a, ids[5], probe)],
         strategy: "optimal_fit",
         durationMs: 3,
         metadata: {},
@@ -334,6 +344,7 @@ withDispatchPaused(
     try {
       const begun = await store.begin({ bookingId: id, trigger: "test" });
       assert(begun.outcome === "ready");
+      const table = await firstTable(store, id, begun);
       // The worker "crashes" here. A second dispatch while the lease is live is turned away.
       assertEquals((await store.begin({ bookingId: id, trigger: "test" })).outcome, "busy");
 
@@ -350,7 +361,7 @@ withDispatchPaused(
       const late = await store.commit({
         bookingId: id,
         leaseToken: begun.lease_token,
-        tableIds: [snapshotSchema.parse(begun.snapshot).tables[0].id],
+        tableIds: [table],
         strategy: "optimal_fit",
         durationMs: 1,
         metadata: {},

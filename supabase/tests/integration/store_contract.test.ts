@@ -89,6 +89,12 @@ async function scenario(store: AssignmentStore, bookings: string[] = []): Promis
   const v3 = await store.begin({ bookingId: c, trigger: "contract" });
   note("begin without a ceiling", v3.outcome === "ready" ? [v3.outcome, v3.mode] : v3);
   if (v3.outcome !== "ready") return transcript;
+  const lease = { bookingId: c, leaseToken: v3.lease_token };
+  const read = await store.snapshot(lease);
+  note(
+    "snapshot",
+    read.outcome === "ready" ? [read.outcome, (read.snapshot as { tables: [] }).tables.length] : read,
+  );
   note(
     "commit tables that do not touch",
     await attempt(() =>
@@ -117,6 +123,7 @@ async function scenario(store: AssignmentStore, bookings: string[] = []): Promis
     details: {},
   });
   note("fail error", failed.outcome);
+  note("snapshot of a lease given back", await store.snapshot(lease));
   note("begin a confirmed booking", await store.begin({ bookingId: a, trigger: "contract" }));
   note(
     "bad argument",
@@ -212,9 +219,11 @@ const expected = [
   ["begin with the shadow ceiling", ["ready", "shadow"]],
   ["fail no_fit", ["retry", 5000]],
   ["begin without a ceiling", ["ready", "v3"]],
+  ["snapshot", ["ready", 2]],
   ["commit tables that do not touch", { error: "AS007" }],
   ["begin with a cap of 1 while one runs", "rate_limited"],
   ["fail error", "retry"],
+  ["snapshot of a lease given back", { outcome: "lease_lost" }],
   ["begin a confirmed booking", { outcome: "noop", reason: "terminal_state", state: "confirmed" }],
   ["bad argument", { error: "AS005" }],
   ["fail no_fit in v3", "manual_review"],
@@ -249,8 +258,14 @@ Deno.test("the postgres.js and supabase-js ports run the same scenario the same 
       const viaRest = stable(await scenario(rest, restBookings));
       assertEquals(viaPostgres, expected, "the postgres.js port");
       assertEquals(viaRest, expected, "the supabase-js port");
-      const begins = api.requests.filter((r) => r.route === "rpc/assignment_begin");
-      assertEquals(begins.map((r) => r.role), begins.map(() => "service_role"), "each ran as service_role");
+      const begins = api.requests.filter((r) => r.route === "rpc/assignment_lease");
+      const reads = api.requests.filter((r) => r.route === "rpc/assignment_snapshot");
+      assertEquals(
+        [...begins, ...reads].map((r) => r.role),
+        [...begins, ...reads].map(() => "service_role"),
+        "each ran as service_role",
+      );
+      assertEquals(reads.length, 2, "both snapshot reads went through the Data API");
       assertEquals(begins[0].body, {
         p_booking_id: restBookings[0],
         p_trigger: "contract",
