@@ -8,11 +8,12 @@
 --
 -- Now the coordinator takes the lease (public.assignment_lease: assignment_begin without the snapshot) and
 -- then reads the snapshot in a transaction of its own (public.assignment_snapshot), which takes no lock. The
--- snapshot is as fresh or fresher than before: what commits between the two is in it. The rules digest is still
--- written with the lease, before the snapshot is read, so a floor-plan change between them makes the commit
--- re-plan (rule_changed) rather than accept a plan the digest does not describe. assignment_begin still returns
--- both in one call (the body of assignment_lease plus the snapshot, under the lock as before) for callers that
--- want one transaction.
+-- snapshot is as fresh or fresher than before: what commits between the two is in it, a rule changed between
+-- them included, so a plan made on it keeps that rule. The rules digest is still written with the lease, just
+-- before the read; a commit consults it only for a plan that breaks a rule, so the one difference is that a
+-- plan breaking a rule anyway (an engine bug) after such a change is re-planned once as rule_changed before
+-- it is reported as AS007. assignment_begin still returns both in one call (the body of assignment_lease plus
+-- the snapshot, under the lock as before) for callers that want one transaction.
 
 create function private.check_trigger_code(p_trigger text)
 returns void language plpgsql immutable set search_path = '' as $$

@@ -50,13 +50,15 @@ select ok(((:'read'::jsonb) -> 'snapshot' -> 'busy') @> jsonb_build_array(jsonb_
 select is((select count(*) from public.observability_events where booking_id = :'booking'), :'events_before'::bigint,
   'reading it records nothing');
 select is((select provolatile from pg_proc where oid = 'public.assignment_snapshot(uuid, uuid)'::regprocedure),
-  's'::"char", 'and can write nothing (stable)');
+  's'::"char", 'and is declared stable, so PostgREST runs it in a read-only transaction');
 set local role service_role;
 
 select is(public.assignment_snapshot(:'booking', gen_random_uuid()), '{"outcome": "lease_lost"}'::jsonb,
   'another lease reads nothing');
-select is(public.assignment_snapshot(:'third', gen_random_uuid()), '{"outcome": "lease_lost"}'::jsonb,
-  'nor does a booking not in progress');
+select public.assignment_fail(:'booking', ((:'leased'::jsonb) ->> 'lease_token')::uuid, 'conflict', 'test over')
+  as failed \gset
+select is(public.assignment_snapshot(:'booking', ((:'leased'::jsonb) ->> 'lease_token')::uuid),
+  '{"outcome": "lease_lost"}'::jsonb, 'nor does the lease''s own token once its attempt has ended');
 select throws_ok(format($$select public.assignment_snapshot(%L, null)$$, :'booking'), 'AS005', null,
   'a lease must be named');
 reset role;
