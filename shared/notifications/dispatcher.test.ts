@@ -5,7 +5,7 @@ import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
-import { deliverDueNotifications } from "./dispatcher.ts";
+import { deliverAllDue, deliverDueNotifications } from "./dispatcher.ts";
 import type { Sender } from "./senders.ts";
 
 interface Completion {
@@ -145,4 +145,31 @@ Deno.test("a result the database never takes leaves the row to its lease, and th
   assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 0 });
   assertEquals(outbox.completions.filter((c) => c.id === 1).map((c) => c.ok), [true, true, true]);
   assertEquals(outbox.rows.map((r) => r.status), ["sending", "sent"]);
+});
+
+Deno.test("delivering everything due claims again while claims come back full, and stops on a short one", async () => {
+  const outbox = fakeOutbox(120);
+  const claims: number[] = [];
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
+  const { sender, keys } = flakySender(() => false);
+  await deliverAllDue(outbox.store, sender, silentLogger, 50);
+  assertEquals(claims, [50, 50, 20]);
+  assertEquals([keys.length, outbox.rows.every((r) => r.status === "sent")], [120, true]);
+});
+
+Deno.test("delivering everything due stops when a full claim sends nothing, and reports a failing claim", async () => {
+  const outbox = fakeOutbox(60);
+  let claims = 0;
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => (claims++, claim(args));
+  const { sender } = flakySender(() => true);
+  await deliverAllDue(outbox.store, sender, silentLogger, 50);
+  assertEquals(claims, 1, "failed sends wait for their backoff, not for the next claim");
+
+  const errors: string[] = [];
+  outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));
+  const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
+  await deliverAllDue(outbox.store, sender, logger, 50);
+  assertEquals(errors, ["delivery failed: Error: connection reset"]);
 });

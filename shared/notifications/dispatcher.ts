@@ -78,3 +78,24 @@ export async function deliverDueNotifications(
 }
 
 const RECORD_ATTEMPTS = 3;
+
+/**
+ * Delivers until a claim comes back short of `limit` (a full one may have left more due) or sends nothing
+ * (what failed is due again only after its backoff). Reports errors instead of throwing them: it runs in the
+ * background, for every confirmation of a batch at once (see batched.ts).
+ */
+export async function deliverAllDue(
+  store: AssignmentStore,
+  sender: Sender,
+  logger: Logger,
+  limit = 50,
+): Promise<void> {
+  try {
+    for (;;) {
+      const report = await deliverDueNotifications(store, sender, logger, limit);
+      if (report.claimed < limit || report.sent === 0) return;
+    }
+  } catch (error) {
+    logger.error("notifications", `delivery failed: ${error}`);
+  }
+}

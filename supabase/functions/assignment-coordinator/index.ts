@@ -2,7 +2,8 @@
 // the sweeper for retries. Thin on purpose; the logic is in shared/coordinator.
 import { loadCoordinatorConfig } from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
-import { deliverDueNotifications } from "../../../shared/notifications/dispatcher.ts";
+import { batched } from "../../../shared/notifications/batched.ts";
+import { deliverAllDue } from "../../../shared/notifications/dispatcher.ts";
 import { createSender } from "../../../shared/notifications/senders.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
 import { consoleLogger } from "../../../shared/telemetry/log.ts";
@@ -19,10 +20,14 @@ const logger = consoleLogger();
 const shutdown = new AbortController();
 addEventListener("beforeunload", () => shutdown.abort());
 
+// A confirmation's message goes out within this long, in one claim of the outbox with the others confirmed
+// meanwhile: a burst of bookings costs the database a claim per window, not one per booking.
+const DELIVERY_WINDOW_MS = 250;
+
 Deno.serve(createCoordinatorHandler({
   store,
   config,
   logger,
-  afterConfirm: sender ? () => deliverDueNotifications(store, sender, logger, 10) : undefined,
+  afterConfirm: sender ? batched(() => deliverAllDue(store, sender, logger), DELIVERY_WINDOW_MS) : undefined,
   shutdown: shutdown.signal,
 }));

@@ -35,6 +35,15 @@ const FULL_PATH = [
 const activeTables = (bookingId: string) => tablesHeld(sql, bookingId);
 const { platform } = await localDataApi();
 
+/** Until the guest has their confirmation (the coordinator sends it within its delivery window), so that a
+ * change made next is news to them. */
+async function confirmationSent(bookingId: string): Promise<void> {
+  await waitFor("the confirmation to be sent", async () => {
+    const [m] = await sql`select status from public.notification_outbox where booking_id = ${bookingId}`;
+    return m?.status === "sent" ? true : undefined;
+  });
+}
+
 async function overlappingAssignments(restaurantId: string): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`
     select count(*)::int as n from public.booking_table_assignments a
@@ -411,6 +420,7 @@ Deno.test("cancelling releases the tables; changing the party size re-assigns th
   assertEquals([c.status, c.assignment_state], ["cancelled", "cancelled"]);
 
   assertEquals(await activeTables(changed), ["H1"]);
+  await confirmationSent(changed);
   assertEquals((await platform.from("bookings").update({ party_size: 5 }).eq("id", changed)).error, null);
   await waitFor("the changed booking to be confirmed again", async () => {
     const [b] =
@@ -438,6 +448,7 @@ Deno.test("changing a confirmed booking's time re-assigns it for the new time", 
     "J1 twice in one evening",
   );
 
+  await confirmationSent(moving);
   const move = await platform.from("bookings").update({ start_at: `${day}T21:00:00Z` }).eq("id", moving);
   assertEquals(move.error, null);
   await waitFor("the moved booking to be confirmed again", async () => {
