@@ -51,3 +51,15 @@ Deno.test("asks spread out beyond the window get a run each", async () => {
   for (let i = 0; i < 3; i++) await ask();
   assertEquals(r.runs.length, 3);
 });
+
+Deno.test("a run that fails rejects its asks and does not stop the runs after it", async () => {
+  let calls = 0;
+  const ask = batched(
+    () => ++calls === 1 ? Promise.reject(new Error("outbox unreachable")) : Promise.resolve(),
+    5,
+  );
+  const failed = await ask().then(() => "resolved", (error) => String(error));
+  assertEquals(failed, "Error: outbox unreachable");
+  await ask();
+  assertEquals(calls, 2, "the next ask got a run of its own");
+});

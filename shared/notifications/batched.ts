@@ -4,8 +4,9 @@
 /**
  * Wraps `run` so that asks share runs: the first ask schedules a run `windowMs` later and the asks until it
  * starts join it; an ask while it runs schedules the next one, which starts once the window has passed and
- * the run before it has ended. Each ask resolves when the run that covers it has ended. `run` must not
- * reject (it reports its own errors): one failure would otherwise be every joined ask's.
+ * the run before it has ended. Each ask resolves when the run that covers it has ended, and rejects with
+ * it (so `run` should report its own errors: every ask of the batch would otherwise report the same one);
+ * a failed run does not stop the ones after it.
  */
 export function batched(run: () => Promise<void>, windowMs: number): () => Promise<void> {
   let next: Promise<void> | undefined;
@@ -16,7 +17,8 @@ export function batched(run: () => Promise<void>, windowMs: number): () => Promi
       await previous;
       // Asks from here on are for the run after this one.
       next = undefined;
-      previous = run();
-      await previous;
+      const current = run();
+      previous = current.catch(() => {});
+      await current;
     })();
 }

@@ -165,7 +165,7 @@ Deno.test("delivering everything due stops when a full claim sends nothing, and 
   outbox.store.claimNotifications = (args) => (claims++, claim(args));
   const { sender } = flakySender(() => true);
   await deliverAllDue(outbox.store, sender, silentLogger, 50);
-  assertEquals(claims, 1, "failed sends wait for their backoff, not for the next claim");
+  assertEquals(claims, 1, "a full claim that sent nothing ends the run: failed sends wait for their backoff");
 
   const errors: string[] = [];
   outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));

@@ -81,8 +81,10 @@ const RECORD_ATTEMPTS = 3;
 
 /**
  * Delivers until a claim comes back short of `limit` (a full one may have left more due) or sends nothing
- * (what failed is due again only after its backoff). Reports errors instead of throwing them: it runs in the
- * background, for every confirmation of a batch at once (see batched.ts).
+ * (what failed is due again only after its backoff). A short claim may still leave some due: rows the claim
+ * found superseded count against its limit without being returned, so behind a backlog of older messages a
+ * run can stop before the newest; the sweeper's dispatcher sends those. Reports errors instead of throwing
+ * them: it runs in the background, for every confirmation of a batch at once (see batched.ts).
  */
 export async function deliverAllDue(
   store: AssignmentStore,

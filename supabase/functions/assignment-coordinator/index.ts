@@ -20,8 +20,9 @@ const logger = consoleLogger();
 const shutdown = new AbortController();
 addEventListener("beforeunload", () => shutdown.abort());
 
-// A confirmation's message goes out within this long, in one claim of the outbox with the others confirmed
-// meanwhile: a burst of bookings costs the database a claim per window, not one per booking.
+// A confirmation's delivery starts this long after the first confirmation that asks (later while the previous
+// delivery still runs) and shares its claims of the outbox with the others confirmed meanwhile: a burst of
+// bookings costs the database about a claim per window, not one per booking.
 const DELIVERY_WINDOW_MS = 250;
 
 Deno.serve(createCoordinatorHandler({
