@@ -1,6 +1,7 @@
 // The coordinator reads its snapshot outside the restaurant lock (20261216000000): the lease is taken under it,
 // the snapshot in a transaction of its own that takes no lock. While another transaction holds the lock, a
-// lease's snapshot is read at once and a begin of the same restaurant waits. Real connections play each part.
+// lease's snapshot is read at once and a begin of the same restaurant waits. Real connections play each part,
+// calling as service_role.
 import { assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
@@ -20,8 +21,12 @@ Deno.test("a lease's snapshot is read while the restaurant lock is held elsewher
     const day = someDay();
     const leased = await r.insertBooking(2, `${day}T19:00:00Z`);
     const other = await r.insertBooking(2, `${day}T20:00:00Z`);
-    const [{ lease }] = await sql<{ lease: { outcome: string; lease_token: string } }[]>`
-      select public.assignment_lease(${leased}, 'test') as lease`;
+    // Every call as service_role, the role the coordinator's Data API client has.
+    const [{ lease }] = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      return await tx<{ lease: { outcome: string; lease_token: string } }[]>`
+        select public.assignment_lease(${leased}, 'test') as lease`;
+    });
     assertEquals(lease.outcome, "ready");
 
     const lock = await holdRestaurantLock(sql, r.id);
@@ -31,6 +36,7 @@ Deno.test("a lease's snapshot is read while the restaurant lock is held elsewher
       const within = <T>(ms: number, run: (tx: import("postgres").TransactionSql) => Promise<T>) =>
         caller.begin(async (tx) => {
           await tx.unsafe(`set local lock_timeout = '${ms}ms'`);
+          await tx`set local role service_role`;
           return await run(tx);
         }).then(
           (value) => ({ value, code: "" }),
