@@ -8,18 +8,22 @@
 -- claim at the start of a 2 x 150/s run, 12.8 ms forty seconds in, most of a core, and goodput sagged from
 -- 180/s to 110/s until autovacuum came.
 --
--- Now the claim loop keeps a floor: the earliest next_attempt_at of any waiting booking, less a second, worked
--- out at most once a second by one claim (the one that gets the advisory lock; the others use the last one).
--- A claim reads from the floor first, and reads the whole queue as before only when that finds fewer
--- candidates than it asked for. So a booking that became due below the floor after it was worked out (a
--- transaction that began over a second before, or a caller that set an old time) is still found: at once
--- when the queue is short, and by the next floor, within about a second, when it is long. Nothing else reads
--- the floor. The sweeper's dispatches do not use it either.
--- Body as in 20261209040000 otherwise.
+-- Now the claims keep a floor: the earliest next_attempt_at of any waiting booking, less a second, worked out
+-- at most once a second by one claim (the one that gets the advisory lock; the others use the last one, and
+-- none waits). A claim reads from the floor (or from a second before its own time, if that is lower) first,
+-- and reads the whole queue as before only when it finds fewer bookings due above the floor than it asked
+-- for. So a booking that became due below the floor after it was worked out (a transaction that began over a
+-- second before, or a caller that set an old time) is still found: at once when the queue is short, and once
+-- the floor is worked out again, about a second later, when it is long. The claim loop calls this as a
+-- statement of its own; a caller that claims inside a longer transaction keeps the floor's lock, and the
+-- floor stays as it was, until it commits (and under REPEATABLE READ may get a serialization failure where
+-- another claim wrote the floor since its snapshot). The sweeper's dispatches do not use the floor.
+-- Body as in 20261209040000 otherwise, and a booking this claim took once is not taken again by its second
+-- read.
 
 create table private.claim_floor (
   singleton boolean primary key default true check (singleton),
-  -- No booking waiting when computed_at was read had a next_attempt_at before due_floor.
+  -- No booking waiting when it was worked out (at about computed_at) had a next_attempt_at before due_floor.
   due_floor timestamptz not null,
   computed_at timestamptz not null
 );
@@ -42,7 +46,7 @@ begin
   select min(b.next_attempt_at) into earliest
     from public.bookings b
    where b.next_attempt_at is not null and private.is_queued(b.assignment_state);
-  f.due_floor := least(coalesce(earliest, p_now), p_now) - interval '1 second';
+  f.due_floor := least(earliest, p_now) - interval '1 second';
   update private.claim_floor
      set due_floor = f.due_floor, computed_at = pg_catalog.clock_timestamp();
   return f.due_floor;
@@ -73,20 +77,23 @@ begin
   if p_visibility_ms is null or p_visibility_ms not between 100 and 600000 then
     raise exception using errcode = 'AS005', message = 'visibility_ms must be between 100 and 600000';
   end if;
-  since := private.claim_floor(p_now);
-  -- From the floor; the whole queue when that found too little; and once more only when nothing was due and a
-  -- queue nobody would wake was woken just now (those it woke are due now, above the floor).
+  since := least(private.claim_floor(p_now), p_now - interval '1 second');
+  -- From the floor; the whole queue when too little was due above it; and once more only when nothing was due
+  -- and a queue nobody would wake was woken just now (those it woke are due at p_now, above the floor).
   for pass in 1..3 loop
     -- Claiming pushes next_attempt_at out by the visibility timeout, so a claimed booking whose worker dies
     -- becomes due again instead of being lost, and is no longer a new booking nobody claimed. The conditions
     -- are on the locked rows themselves, so they are checked again once a row is locked.
-    with candidates as (
-      (select b.id from public.bookings b
-        where b.next_attempt_at <= p_now and b.next_attempt_at >= since
-          and private.is_queued(b.assignment_state)
-          and b.dispatch_count < max_dispatches
-          and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
-        order by b.next_attempt_at limit p_limit - pg_catalog.cardinality(claimed))
+    with above_floor as (
+      select b.id from public.bookings b
+       where b.next_attempt_at <= p_now and b.next_attempt_at >= since
+         and private.is_queued(b.assignment_state)
+         and b.dispatch_count < max_dispatches
+         and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
+         and b.id <> all(claimed)
+       order by b.next_attempt_at limit p_limit - pg_catalog.cardinality(claimed)),
+    candidates as (
+      select id from above_floor
       union all
       (select b.id from public.bookings b
         where b.assignment_state = 'created' and b.deferred_since is null
@@ -94,6 +101,7 @@ begin
           and b.next_attempt_at <= b.created_at + private.nudge_grace()
           and b.dispatch_count < max_dispatches
           and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
+          and b.id <> all(claimed)
         order by b.created_at limit p_limit - pg_catalog.cardinality(claimed))),
     due as (
       select b.id from public.bookings b
@@ -116,7 +124,7 @@ begin
              last_dispatched_at = p_now, dispatch_count = b.dispatch_count + 1
         from due where b.id = due.id
       returning b.id)
-    select coalesce((select pg_catalog.array_agg(id) from claimed_rows), '{}'), (select count(*) from candidates)
+    select coalesce((select pg_catalog.array_agg(id) from claimed_rows), '{}'), (select count(*) from above_floor)
       into taken, seen;
     claimed := claimed || taken;
     if since > '-infinity' and seen < p_limit and pg_catalog.cardinality(claimed) < p_limit then

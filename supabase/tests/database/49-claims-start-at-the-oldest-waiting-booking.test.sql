@@ -1,5 +1,5 @@
 begin;
-select plan(11);
+select plan(13);
 
 -- A claim reads the queue from a floor (20261217000000): the earliest next_attempt_at of any waiting booking,
 -- less a second, worked out at most once a second. The floor is staged here by writing it, as a claim a
@@ -53,12 +53,26 @@ select ok((select due_floor <= now() - interval '10 minutes 1 second' from priva
   'the floor is at least a second below the earliest booking waiting when it was worked out (old2)');
 select ok((select computed_at > now() from private.claim_floor), 'and records when it was worked out');
 
--- Nothing waiting: the floor is a second before the claim's time.
+-- Worked out again with the claim's time before every booking waiting, the floor is a second before that time.
 select tests.create_restaurant('An empty queue') as empty \gset
 select pg_temp.stage_floor('-infinity', false);
-select is(public.assignment_claim_due(3, :'empty'), '{}'::uuid[], 'a claim of a restaurant with nothing due');
-select ok((select due_floor > '-infinity' and due_floor <= now() - interval '1 second' from private.claim_floor),
-  'worked out again, the floor is never above a second before the claim''s time');
+select is(public.assignment_claim_due(3, :'empty', 10000, now() - interval '1 hour'), '{}'::uuid[],
+  'a claim of a restaurant with nothing due');
+select ok((select due_floor > '-infinity' and due_floor <= now() - interval '1 hour 1 second' from private.claim_floor),
+  'the floor is never above a second before the claim''s time');
+
+-- A new booking taken by the first read is not taken again by the second, with a visibility short enough to
+-- leave it a new booking.
+select tests.create_restaurant('Claimed once') as once \gset
+select tests.add_table(:'once', 'O1', 4);
+select tests.create_booking(:'once', 2, '2030-03-02 19:00+00') as fresh \gset
+update public.bookings set created_at = now() - interval '1 second', next_attempt_at = now() + interval '9 seconds',
+                           dispatch_count = 0
+ where id = :'fresh';
+select pg_temp.stage_floor(now() - interval '5 seconds', true);
+select is(public.assignment_claim_due(10, :'once', 100), array[:'fresh']::uuid[],
+  'a new booking is claimed once by one claim');
+select is((select dispatch_count from public.bookings where id = :'fresh'), 1, 'and counted as one dispatch');
 
 -- Only the claim functions see the floor.
 select ok(not has_table_privilege('service_role', 'private.claim_floor', 'select'),

@@ -11,7 +11,10 @@ Deno.test("a claim does not wait for another claim working out the floor, and st
     const quiet = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }] });
     const busy = await createRestaurant(sql, { tables: [{ number: "B1", capacity: 4 }] });
     const due = await busy.insertBooking(2, `${someDay()}T19:00:00Z`);
-    await sql`update public.bookings set next_attempt_at = now() - interval '1 minute' where id = ${due}`;
+    // Due a minute ago and created an hour ago: no new booking, due below the floor.
+    await sql`
+      update public.bookings set next_attempt_at = now() - interval '1 minute', created_at = now() - interval '1 hour'
+       where id = ${due}`;
     await sql`update private.claim_floor set due_floor = now(), computed_at = '-infinity'`;
 
     const first = connect(1);
