@@ -137,5 +137,65 @@ Deno.test("a table taken out of service between begin and commit is re-planned a
     }
   }));
 
+// The snapshot is read in a transaction of its own after the lease (20261216000000), so a rule that changes
+// between the two is already in the snapshot while the rules digest is the lease's. A plan that breaks a rule
+// anyway — an engine bug — is then taken for a rule change once (re-planned on the commit's fresh snapshot)
+// and reported as the engine's error the second time, which the breaker counts; it is never confirmed.
+Deno.test("a rule-breaking plan after a rule changed between lease and snapshot is re-planned once, then is the engine's error", () =>
+  withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, {
+      tables: [{ number: "B2", capacity: 2 }, { number: "B4", capacity: 4 }],
+    });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const [{ small }] = await sql<{ small: string }[]>`
+      select id::text as small from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'B2'`;
+    const { platform } = await localDataApi();
+    const real = postgresStore(DB_URL, { max: 1 });
+    const committed: string[][] = [];
+    let firstRead = true;
+    try {
+      const store: AssignmentStore = {
+        ...real,
+        async snapshot(lease) {
+          if (firstRead) {
+            firstRead = false;
+            // Between the lease and the read: the guest calls, two more are coming.
+            const { error } = await platform.from("bookings").update({ party_size: 4 }).eq("id", booking);
+            if (error) throw new Error(`raising the party size: ${error.code} ${error.message}`);
+          }
+          return await real.snapshot(lease);
+        },
+        // The engine bug: whatever it planned, it seats the party at the 2-top.
+        async commit(args) {
+          committed.push(args.tableIds);
+          return await real.commit({ ...args, tableIds: [small] });
+        },
+      };
+      const outcome = await processBooking(store, booking, "test", {
+        strategy: "optimal_fit",
+        maxReplans: 3,
+        logger: silentLogger,
+      });
+      assertEquals(outcome.outcome, "retry", JSON.stringify(outcome));
+      assert(outcome.outcome === "retry");
+      assert(outcome.reason?.startsWith("engine_error:"), `the engine's error: ${outcome.reason}`);
+      assertEquals(committed.length, 2, "one re-plan, then the error");
+      assertEquals(await activeTables(sql, booking), [], "nothing held");
+      const seen = await breakerAndErrors(r.id, booking);
+      assertEquals(seen.conflicts, [{ cause: "rule_changed", rule: "party_size_out_of_range" }]);
+      assertEquals(seen.errors, 1, "one coordinator.error");
+      assertEquals(seen.breaker.consecutive_failures, 1, "counted once by the breaker");
+      const [state] = await sql<{ assignment_state: string; party_size: number }[]>`
+        select assignment_state, party_size from public.bookings where id = ${booking}`;
+      assertEquals(
+        [state.assignment_state, state.party_size],
+        ["assignment_pending", 4],
+        "queued for its retry",
+      );
+    } finally {
+      await real.close();
+    }
+  }));
+
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
 globalThis.addEventListener("unload", () => void sql.end());
