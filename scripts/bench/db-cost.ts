@@ -3,8 +3,10 @@
 // notification claim and complete — as the function would, with nothing else running (the functions and the
 // pg_net worker are stopped, so the insert's dispatch is queued, not delivered). It reads the backend's own
 // CPU time from /proc and each statement's time from pg_stat_statements, so the numbers hardly move with the
-// machine's load, unlike the pipeline benchmark's. Usage: deno run -A scripts/bench/db-cost.ts
-// [--bookings 300] [--out scripts/bench/results] [--name db-cost]
+// machine's load, unlike the pipeline benchmark's. With --rate N each booking starts 1/N s after the one
+// before (as at N bookings/s) instead of right after it: the same work then meets a CPU that idled in between,
+// which is what the pipeline benchmark's 20/s sees. Usage: deno run -A scripts/bench/db-cost.ts
+// [--bookings 300] [--rate 0 (back to back)] [--out scripts/bench/results] [--name db-cost]
 import { parseArgs } from "node:util";
 import { connect, createRestaurant } from "../../shared/testing/stack.ts";
 import { parseProcStat } from "./pipeline/measure.ts";
@@ -13,12 +15,17 @@ import { describeRun, runContext } from "./run-context.ts";
 const { values: args } = parseArgs({
   options: {
     bookings: { type: "string", default: "300" },
+    rate: { type: "string", default: "0" },
     out: { type: "string", default: "scripts/bench/results" },
     name: { type: "string", default: "db-cost" },
   },
 });
 const N = Number(args.bookings);
 if (!(Number.isInteger(N) && N > 0 && N <= 1500)) throw new Error("--bookings must be an integer 1–1500");
+const RATE = Number(args.rate);
+if (!(Number.isFinite(RATE) && RATE >= 0 && RATE <= 1000)) {
+  throw new Error("--rate must be a number of bookings per second from 0 (back to back) to 1000");
+}
 
 const context = runContext();
 const admin = connect(1);
@@ -40,7 +47,10 @@ if (statements) await sql`select extensions.pg_stat_statements_reset()`;
 const cpuBefore = await cpuTicks();
 const started = performance.now();
 let confirmed = 0;
+let busyMs = 0; // the bookings' own wall time, without the waits --rate puts between them
 for (let i = 0; i < N; i++) {
+  if (RATE > 0) await sleepUntil(started + i * 1000 / RATE);
+  const bookingStarted = performance.now();
   // One booking a day, so every booking finds a free table.
   const [{ id }] = await sql<{ id: string }[]>`
     insert into public.bookings (restaurant_id, party_size, start_at)
@@ -63,9 +73,9 @@ for (let i = 0; i < N; i++) {
   await sql`
     select count(public.notification_complete(p_id => c.id, p_lease_token => c.lease_token, p_ok => true))
       from public.notification_claim(p_limit => 5, p_lease_ms => 60000) c`;
+  busyMs += performance.now() - bookingStarted;
   if ((i + 1) % 100 === 0) console.log(`${i + 1}/${N} bookings`);
 }
-const wallMs = performance.now() - started;
 const cpuMs = ((await cpuTicks()) - cpuBefore) * 1000 / ticksPerSecond;
 
 const perStatement = statements
@@ -82,16 +92,19 @@ const round = (x: number) => Math.round(x * 100) / 100;
 const result = {
   ...context,
   bookings: N,
+  rate_per_second: RATE,
   confirmed,
   backend_cpu_ms_per_booking: round(cpuMs / N),
-  wall_ms_per_booking: round(wallMs / N),
+  wall_ms_per_booking: round(busyMs / N),
   statement_ms_per_booking: round(perStatement.reduce((sum, s) => sum + s.ms, 0) / N),
   statements: perStatement.map((s) => ({ ...s, ms_per_booking: round(s.ms / N) })),
 };
 const md = [
   `# What one booking costs the database (serial, one connection)`,
   ``,
-  `${describeRun(context)}; ${N} bookings, ${confirmed} confirmed.`,
+  `${describeRun(context)}; ${N} bookings, ${confirmed} confirmed; ${
+    RATE > 0 ? `one started every ${round(1000 / RATE)} ms (${RATE}/s)` : "back to back"
+  }.`,
   ``,
   `| per booking | ms |`,
   `| --- | ---: |`,
@@ -105,13 +118,17 @@ const md = [
     `| \`${s.query.replaceAll("|", "\\|")}…\` | ${s.calls} | ${s.ms_per_booking} |`
   ),
   ``,
-  `Reproduce: \`scripts/bench-db-cost --bookings ${N}\``,
+  `Reproduce: \`scripts/bench-db-cost --bookings ${N}${RATE > 0 ? ` --rate ${RATE}` : ""}\``,
   ``,
 ].join("\n");
 await Deno.mkdir(args.out!, { recursive: true });
 await Deno.writeTextFile(`${args.out}/${args.name}.json`, JSON.stringify(result, null, 2) + "\n");
 await Deno.writeTextFile(`${args.out}/${args.name}.md`, md);
 console.log(md);
+
+function sleepUntil(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
+}
 
 interface Snapshot {
   tables: { id: string; min_party_size: number; max_party_size: number }[];
