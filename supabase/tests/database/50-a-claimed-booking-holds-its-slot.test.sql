@@ -1,5 +1,5 @@
 begin;
-select plan(13);
+select plan(14);
 
 -- A booking handed out from the queue holds its slot until it is begun, for as long as the hand-out is fresh
 -- (20261218010000); a new booking joins the queue while every slot is spoken for, or while bookings wait and
@@ -50,11 +50,16 @@ select public.cancel_booking(:'queued', 'guest cancelled');
 select ok((select next_attempt_at <= now() from public.bookings where id = :'latecomer'),
   'the slot it leaves wakes the latecomer');
 
--- A hand-out holds the slot only while it is fresh: the worker that claimed it may have died.
-update public.bookings set last_dispatched_at = now() - interval '11 seconds', updated_at = now() - interval '11 seconds',
-                           next_attempt_at = now() + interval '5 seconds'
- where id = :'latecomer';
-select is(private.slots_taken(:'r', now()), 0, 'a hand-out older than the nudge grace holds no slot');
+-- A hand-out holds the slot only while it is fresh: the worker that claimed it may have died. A booking
+-- handed out as a claim leaves it (the latecomer, claimed now), counted now and no longer 11 s later, when it is
+-- not yet due again.
+set local role service_role;
+select public.assignment_claim_due(p_limit => 10) as claimed_late \gset
+reset role;
+update public.bookings set next_attempt_at = now() + interval '1 minute' where id = :'latecomer';
+select is(private.slots_taken(:'r', now()), 1, 'the fresh hand-out holds the slot');
+select is(private.slots_taken(:'r', now() + interval '11 seconds'), 0,
+  'a hand-out older than the nudge grace holds no slot');
 
 -- Two slots, the queue's head handed out and not begun: one slot is held and one is free, but while the
 -- restaurant is busy a new booking does not jump the queue. Once the hand-out is stale (its worker gone) and
@@ -70,8 +75,10 @@ select is(private.slots_taken(:'two', now()), 1, 'the handed-out head holds one 
 select pg_temp.insert_booking(:'two', '2030-05-01 19:00+00') as second \gset
 select ok((select deferred_since is not null from public.bookings where id = :'second')
           and not pg_temp.dispatched(:'second'), 'a new booking joins the queue behind the busy head, undispatched');
+alter table public.bookings disable trigger touch_updated_at;
 update public.bookings set last_dispatched_at = now() - interval '11 seconds', updated_at = now() - interval '11 seconds'
  where id = :'head';
+alter table public.bookings enable trigger touch_updated_at;
 select pg_temp.insert_booking(:'two', '2030-05-01 20:00+00') as walk_in \gset
 select ok((select deferred_since is null from public.bookings where id = :'walk_in')
           and pg_temp.dispatched(:'walk_in'), 'with the hand-out stale and nothing in flight, a new booking is dispatched');
