@@ -1,0 +1,66 @@
+begin;
+select plan(7);
+
+-- An operator's change that frees slots wakes the queue waiting for them when nothing is in flight ahead of it
+-- (20261219000000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
+-- Studio's API client calls them.
+create function pg_temp.queue(p_restaurant uuid, p_waiting integer) returns void language plpgsql as $$
+declare
+  b uuid;
+begin
+  for i in 1..p_waiting loop
+    b := tests.create_booking(p_restaurant, 2, timestamptz '2030-07-01 17:00+00' + make_interval(hours => i));
+    update public.bookings set deferred_since = now() - interval '30 seconds', next_attempt_at = now() + interval '1 minute',
+                               created_at = now() - make_interval(secs => 100 - i)
+     where id = b;
+  end loop;
+end $$;
+create function pg_temp.woken(p_restaurant uuid) returns integer language sql as $$
+  select count(*)::int from public.bookings
+   where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= now();
+$$;
+
+-- A breaker held three bookings; nothing is in flight. Closing it wakes them, as many as the slots (two).
+select tests.create_restaurant('Breaker held') as held \gset
+select tests.add_table(:'held', 'H1', 4);
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'held', 2);
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'held', 'open', 5, now() - interval '10 seconds');
+select pg_temp.queue(:'held', 3);
+select is(pg_temp.woken(:'held'), 0, 'staged: three wait behind the open breaker');
+set local role service_role;
+select ops.reset_circuit_breaker(:'held', 'ana', 'upstream fixed') ->> 'outcome' as reset \gset
+reset role;
+select is(:'reset'::text, 'closed', 'the breaker closes');
+select is(pg_temp.woken(:'held'), 2, 'and the two longest-waiting are woken for the two slots');
+
+-- One slot and a queue with nothing in flight; the limit raised to three wakes three.
+select tests.create_restaurant('Raised') as raised \gset
+select tests.add_table(:'raised', 'R1', 4);
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'raised', 1);
+select pg_temp.queue(:'raised', 4);
+set local role service_role;
+select ops.set_max_parallel(3, 'ana', :'raised', 'rush') is not null as set_ok \gset
+reset role;
+select is(pg_temp.woken(:'raised'), 3, 'raising the limit wakes as many as the new slots');
+
+-- A booking in flight ahead of the queue: the limit raised wakes nothing yet; its leave wakes the new slots.
+select tests.create_restaurant('Busy') as busy \gset
+select tests.add_table(:'busy', 'B1', 4);
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'busy', 1);
+select tests.create_booking(:'busy', 2, '2030-07-01 12:00+00') as running \gset
+select public.assignment_begin(:'running') ->> 'outcome' as began \gset
+select pg_temp.queue(:'busy', 4);
+set local role service_role;
+select ops.set_max_parallel(3, 'ana', :'busy', 'rush') is not null as set_ok \gset
+reset role;
+select is(pg_temp.woken(:'busy'), 0, 'with a booking in flight the queue is not taken for stranded');
+select public.cancel_booking(:'running', 'guest cancelled');
+select is(pg_temp.woken(:'busy'), 3, 'its leave wakes as many as the new limit leaves free');
+
+-- Lowering the limit wakes nothing where the queue is served.
+select is((select count(*)::int from public.bookings where restaurant_id = :'busy' and deferred_since is not null), 4,
+  'all four still wait in the queue until begun');
+
+select * from finish();
+rollback;
