@@ -1,5 +1,5 @@
 begin;
-select plan(7);
+select plan(8);
 
 -- An operator's change that frees slots wakes the queue waiting for them when nothing is in flight ahead of it
 -- (20261219000000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
@@ -58,9 +58,20 @@ select is(pg_temp.woken(:'busy'), 0, 'with a booking in flight the queue is not 
 select public.cancel_booking(:'running', 'guest cancelled');
 select is(pg_temp.woken(:'busy'), 3, 'its leave wakes as many as the new limit leaves free');
 
--- Lowering the limit wakes nothing where the queue is served.
-select is((select count(*)::int from public.bookings where restaurant_id = :'busy' and deferred_since is not null), 4,
-  'all four still wait in the queue until begun');
+-- The global limit changed: a queue with nothing in flight is woken up to it, one behind an open breaker not.
+select tests.create_restaurant('Global') as global \gset
+select tests.add_table(:'global', 'G1', 4);
+select pg_temp.queue(:'global', 3);
+select tests.create_restaurant('Still open') as still_open \gset
+select tests.add_table(:'still_open', 'O1', 4);
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'still_open', 'open', 5, now() - interval '10 seconds');
+select pg_temp.queue(:'still_open', 2);
+set local role service_role;
+select ops.set_max_parallel(2, 'ana', null, 'rush') is not null as set_ok \gset
+reset role;
+select is(pg_temp.woken(:'global'), 2, 'a new global limit wakes a queue with nothing in flight, up to it');
+select is(pg_temp.woken(:'still_open'), 0, 'but not one its open breaker holds');
 
 select * from finish();
 rollback;
