@@ -674,6 +674,48 @@ Deno.test("when the exact fallback runs out of budget, the booking goes to revie
   assertEquals(outcome.outcome, "manual_review");
 });
 
+Deno.test("the exact fallback's budget is the attempt's: re-plans after lost races get what is left", async () => {
+  // Every call of the solver takes 200 ms of the coordinator's clock (the fallback asks it three times here),
+  // and the first two commits lose their race: the first re-plan's fallback gets at most the 400 ms the first
+  // left, the second re-plan's nothing, and the attempt ends in review.
+  let clock = 0;
+  const given: { ms: number; commits: number }[] = [];
+  const timed = <T>(ms: number, answer: () => Promise<T>) => {
+    given.push({ ms, commits: calls.commit.length });
+    clock += 200;
+    return answer();
+  };
+  const lost = commitResultSchema.parse({
+    outcome: "conflict",
+    busy_tables: [],
+    snapshot: onlyExactSeats().snapshot,
+  });
+  const { store, calls } = fakeStore({
+    begin: () => onlyExactSeats(),
+    commit: (_args, call) => call < 2 ? lost : confirmed,
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  const outcome = await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1, exactTimeLimitMs: 1000 }),
+    now: () => clock,
+    exactSolver: {
+      solve: (milp, ms) => timed(ms, () => highsSolver.solve(milp, ms)),
+      decide: (milp, ms) => timed(ms, () => highsSolver.decide(milp, ms)),
+    },
+  });
+  assert(given.some((g) => g.commits === 1), "the re-plan asked the solver");
+  for (const g of given) {
+    assert(g.ms <= (g.commits === 0 ? 1000 : 400), `budget given: ${JSON.stringify(given)}`);
+  }
+  assertEquals(given.filter((g) => g.commits === 2), [], "no time was left for the second re-plan");
+  assertEquals(calls.commit.length, 2);
+  assert(
+    calls.fail[0].reason.includes("the 0 ms left of the attempt's 1000 ms budget after 2 lost races"),
+    calls.fail[0].reason,
+  );
+  assertEquals(outcome.outcome, "manual_review");
+});
+
 Deno.test("without re-optimisation the exact fallback never runs", async () => {
   const { store, calls } = fakeStore({
     begin: () => ready([1, 2, 3, 4]),

@@ -2,7 +2,12 @@
 // re-planning on a fresh snapshot when a commit loses a race, and reporting every other ending through `fail`
 // so Postgres decides between retry and manual review. Postgres holds the state; this holds no state at all.
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
-import { type ExactOutcome, NEIGHBOURHOODS_MS, planExactly } from "../engine/exact/fallback.ts";
+import {
+  DEFAULT_EXACT_TIME_LIMIT_MS,
+  type ExactOutcome,
+  NEIGHBOURHOODS_MS,
+  planExactly,
+} from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
 import { type Snapshot, snapshotSchema } from "../domain/snapshot.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
@@ -20,7 +25,10 @@ export interface CoordinatorOptions {
   maxReplans: number;
   /** Most bookings one new booking may move where re-optimisation is on (v3 mode only). */
   reoptimizeMaxMoves?: number;
-  /** The exact fallback's solver budget per booking (DEFAULT_EXACT_TIME_LIMIT_MS when absent). */
+  /**
+   * The exact fallback's solver budget per attempt, shared by its re-plans (DEFAULT_EXACT_TIME_LIMIT_MS when
+   * absent).
+   */
   exactTimeLimitMs?: number;
   /** The exact fallback's solver; HiGHS when absent (tests script it). */
   exactSolver?: ExactSolver;
@@ -89,6 +97,10 @@ export async function processBooking(
     const read = await store.snapshot(lease);
     if (read.outcome === "lease_lost") return { outcome: "lease_lost" };
     let snapshot = parseSnapshot(read.snapshot);
+    // One budget for the attempt, not one per re-plan: after lost races the solver gets what is left, so an
+    // attempt stays within the request's CPU however many races it loses.
+    const exactBudgetOfAttemptMs = options.exactTimeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
+    let exactBudgetMs = exactBudgetOfAttemptMs;
     for (let replans = 0;; replans++) {
       const planStarted = now();
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
@@ -104,11 +116,17 @@ export async function processBooking(
         const outcome = await planExactly(snapshot, {
           strategy: plan.strategy,
           noFitReason: plan.reason,
-          timeLimitMs: options.exactTimeLimitMs,
+          timeLimitMs: exactBudgetMs,
+          budgetDescription: exactBudgetMs < exactBudgetOfAttemptMs
+            ? `the ${exactBudgetMs} ms left of the attempt's ${exactBudgetOfAttemptMs} ms budget after ${replans} lost race${
+              replans === 1 ? "" : "s"
+            }`
+            : undefined,
           solver: options.exactSolver,
           neighbourhoods: NEIGHBOURHOODS_MS,
         });
         exact = { ...outcome, ms: now() - exactStarted };
+        exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - exact.ms));
         ({ plan, moves } = exact);
         if (exact.solverError !== undefined) {
           log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {

@@ -26,8 +26,9 @@ import {
 import { foldedRelaxation } from "./symmetry.ts";
 
 /**
- * The solver's budget per booking. An edge function gets 2 s of CPU per request; loading HiGHS (once per
- * instance), the plan and the bounded search must fit beside it.
+ * The solver's budget per attempt (the coordinator shares it among the attempt's re-plans). An edge function
+ * gets 2 s of CPU per request; loading HiGHS (once per instance), the plan and the bounded search must fit
+ * beside it.
  */
 export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
 
@@ -61,6 +62,8 @@ export interface ExactOptions extends ModelOptions {
   /** Why the plan and the bounded search found nothing: the base of the reasons this returns. */
   readonly noFitReason: string;
   readonly timeLimitMs?: number;
+  /** The budget as the reason names it when it runs out; "its <timeLimitMs> ms budget" when absent. */
+  readonly budgetDescription?: string;
   readonly solver?: ExactSolver;
   /** The bound on moves of the first solve (FEW_MOVES). */
   readonly fewMoves?: number;
@@ -324,7 +327,9 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const failure = solverError();
     const why = failure !== undefined
       ? "stopped when the solver failed"
-      : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
+      : `ran out of ${
+        memory ? "the solver's memory" : options.budgetDescription ?? `its ${limit} ms budget`
+      }`;
     return {
       verdict: "budget_exhausted",
       plan: noFit(
