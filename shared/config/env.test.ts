@@ -57,9 +57,9 @@ Deno.test("the secret is required and at least 16 characters, with a message nam
   );
 });
 
-Deno.test("NOTIFICATION_SENDER picks log by default, sink or webhook with what each needs", () => {
+Deno.test("NOTIFICATION_SENDER picks log, sink or webhook with what each needs", () => {
   const { warnings, warn } = collect();
-  assertEquals(loadSharedConfig(SECRET, warn).sender, { kind: "log" });
+  assertEquals(loadSharedConfig({ ...SECRET, NOTIFICATION_SENDER: "log" }, warn).sender, { kind: "log" });
   assertEquals(
     loadSharedConfig({ ...SECRET, NOTIFICATION_SENDER: "sink", NOTIFICATION_SINK_FILE: "/tmp/x" }, warn)
       .sender,
@@ -78,8 +78,14 @@ Deno.test("NOTIFICATION_SENDER picks log by default, sink or webhook with what e
 
 Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never thrown", () => {
   const { warnings, warn } = collect();
+  const unset =
+    "NOTIFICATION_SENDER is not set (webhook with NOTIFICATION_WEBHOOK_URL to send confirmations, " +
+    "or log to only log them)";
   const cases = [
     [{ NOTIFICATION_SENDER: "smtp" }, 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'],
+    // Not a silent `log`, which would mark every confirmation sent while none went out.
+    [{}, unset],
+    [{ NOTIFICATION_SENDER: "" }, unset],
     [{ NOTIFICATION_SENDER: "sink" }, "NOTIFICATION_SENDER=sink needs NOTIFICATION_SINK_FILE"],
     [{ NOTIFICATION_SENDER: "webhook" }, "NOTIFICATION_SENDER=webhook needs NOTIFICATION_WEBHOOK_URL"],
     [

@@ -55,7 +55,11 @@ export type SenderSetting =
   | { readonly kind: "webhook"; readonly url: string; readonly token?: string }
   | { readonly kind: "unusable"; readonly problem: string };
 
-/** NOTIFICATION_SENDER: log (default), sink or webhook; a value that cannot be used is reported, not thrown. */
+/**
+ * NOTIFICATION_SENDER: webhook, log or sink; none set, or a value that cannot be used, is reported, not thrown.
+ * None set is not taken for `log`: a deployment that forgot its mailer would mark every confirmation sent
+ * while no guest heard of it, where unusable keeps them queued until the sender is set.
+ */
 export function parseSender(env: Env, warn: Warn): SenderSetting {
   const setting = senderSetting(env);
   if (setting.kind === "unusable") warn(`${setting.problem}; notifications stay queued until it is fixed`);
@@ -63,7 +67,15 @@ export function parseSender(env: Env, warn: Warn): SenderSetting {
 }
 
 function senderSetting(env: Env): SenderSetting {
-  switch (env.NOTIFICATION_SENDER ?? "log") {
+  switch (env.NOTIFICATION_SENDER) {
+    case undefined:
+    case "":
+      return {
+        kind: "unusable",
+        problem:
+          "NOTIFICATION_SENDER is not set (webhook with NOTIFICATION_WEBHOOK_URL to send confirmations, " +
+          "or log to only log them)",
+      };
     case "log":
       return { kind: "log" };
     case "sink":

@@ -6,7 +6,8 @@ function collect() {
   return { warnings, warn: (m: string) => void warnings.push(m) };
 }
 
-const SECRET = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32) };
+// What a deployment must set: the secret, and where confirmations go.
+const SETTINGS = { ASSIGNMENT_PIPELINE_SECRET: "s".repeat(32), NOTIFICATION_SENDER: "log" };
 
 Deno.test("the rollout plan's flags cap the mode Postgres decides", () => {
   assertEquals(modeCeiling(undefined, undefined), null, "unset: Postgres decides");
@@ -20,17 +21,17 @@ Deno.test("the rollout plan's flags cap the mode Postgres decides", () => {
 Deno.test("the configuration loads with flags in any spelling, and a bad one only warns", () => {
   const { warnings, warn } = collect();
   const shadow = loadCoordinatorConfig({
-    ...SECRET,
+    ...SETTINGS,
     FEATURE_ASSIGNMENT_PIPELINE_V3: "FALSE",
     FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "1",
   }, warn);
   assertEquals(shadow.modeCeiling, "shadow");
-  const legacy = loadCoordinatorConfig({ ...SECRET, FEATURE_ASSIGNMENT_PIPELINE_V3: "0" }, warn);
+  const legacy = loadCoordinatorConfig({ ...SETTINGS, FEATURE_ASSIGNMENT_PIPELINE_V3: "0" }, warn);
   assertEquals(legacy.modeCeiling, "legacy");
   assertEquals(warnings, []);
 
   const bad = loadCoordinatorConfig({
-    ...SECRET,
+    ...SETTINGS,
     FEATURE_ASSIGNMENT_PIPELINE_V3: "maybe",
     FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "perhaps",
     FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: "lots",
@@ -45,7 +46,7 @@ Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keep
   const warn = (_: string, level?: string) => void levels.push(level);
   const ceiling = (v3: string, shadow?: string) =>
     loadCoordinatorConfig({
-      ...SECRET,
+      ...SETTINGS,
       FEATURE_ASSIGNMENT_PIPELINE_V3: v3,
       FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: shadow,
     }, warn).modeCeiling;
@@ -70,12 +71,14 @@ Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL only caps when set, clamp
   assertEquals(parseMaxParallel("2.5", warn), null, "not a whole number: ignored");
   assertEquals(parseMaxParallel("abc", warn), null);
   assertEquals(warnings.length, 5);
-  assertEquals(loadCoordinatorConfig(SECRET, warn).maxParallel, null, "a default deployment sets no cap");
+  assertEquals(loadCoordinatorConfig(SETTINGS, warn).maxParallel, null, "a default deployment sets no cap");
 });
 
 Deno.test("the configuration refuses a short secret and an unknown strategy with a readable message", () => {
-  assertEquals(loadCoordinatorConfig(SECRET).strategy.length > 0, true);
-  for (const bad of [{ ASSIGNMENT_PIPELINE_SECRET: "short" }, { ...SECRET, ASSIGNMENT_STRATEGY: "magic" }]) {
+  assertEquals(loadCoordinatorConfig(SETTINGS).strategy.length > 0, true);
+  for (
+    const bad of [{ ASSIGNMENT_PIPELINE_SECRET: "short" }, { ...SETTINGS, ASSIGNMENT_STRATEGY: "magic" }]
+  ) {
     let message = "";
     try {
       loadCoordinatorConfig(bad);
@@ -87,16 +90,16 @@ Deno.test("the configuration refuses a short secret and an unknown strategy with
 });
 
 Deno.test("the default strategy is scarcity_fit and re-optimisation moves at most 5 bookings unless told", () => {
-  const config = loadCoordinatorConfig(SECRET);
+  const config = loadCoordinatorConfig(SETTINGS);
   assertEquals([config.strategy, config.reoptimizeMaxMoves], ["scarcity_fit", 5]);
   assertEquals(
-    loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: "2" }).reoptimizeMaxMoves,
+    loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: "2" }).reoptimizeMaxMoves,
     2,
   );
   for (const value of ["0", "7", "two"]) {
     let message = "";
     try {
-      loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: value });
+      loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_REOPTIMIZE_MAX_MOVES: value });
     } catch (e) {
       message = String(e);
     }
@@ -106,18 +109,18 @@ Deno.test("the default strategy is scarcity_fit and re-optimisation moves at mos
 
 Deno.test("a typo in NOTIFICATION_SENDER does not stop the coordinator: it is reported and kept as unusable", () => {
   const { warnings, warn } = collect();
-  const config = loadCoordinatorConfig({ ...SECRET, NOTIFICATION_SENDER: "webhok" }, warn);
+  const config = loadCoordinatorConfig({ ...SETTINGS, NOTIFICATION_SENDER: "webhok" }, warn);
   assertEquals(config.sender.kind, "unusable");
   assertEquals(warnings.length, 1, warnings.join("\n"));
 });
 
 Deno.test("a draining instance works on 4 claimed bookings at once unless told 1–32", () => {
-  assertEquals(loadCoordinatorConfig(SECRET).drainWorkers, 4);
-  assertEquals(loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: "16" }).drainWorkers, 16);
+  assertEquals(loadCoordinatorConfig(SETTINGS).drainWorkers, 4);
+  assertEquals(loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_DRAIN_WORKERS: "16" }).drainWorkers, 16);
   for (const value of ["0", "33", "many", "2.5", "1e1", "0x10", "-4"]) {
     let message = "";
     try {
-      loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_WORKERS: value });
+      loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_DRAIN_WORKERS: value });
     } catch (e) {
       message = String(e);
     }
@@ -127,7 +130,7 @@ Deno.test("a draining instance works on 4 claimed bookings at once unless told 1
 
 Deno.test("a numeric setting left blank takes its default instead of reading as 0", () => {
   const blank = loadCoordinatorConfig({
-    ...SECRET,
+    ...SETTINGS,
     ASSIGNMENT_DRAIN_BUDGET_MS: "",
     ASSIGNMENT_MAX_REPLANS: " ",
     ASSIGNMENT_DRAIN_WORKERS: "",
@@ -137,5 +140,5 @@ Deno.test("a numeric setting left blank takes its default instead of reading as 
     [blank.drainBudgetMs, blank.maxReplans, blank.drainWorkers, blank.reoptimizeMaxMoves],
     [10_000, 3, 4, 5],
   );
-  assertEquals(loadCoordinatorConfig({ ...SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: " 0 " }).drainBudgetMs, 0);
+  assertEquals(loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_DRAIN_BUDGET_MS: " 0 " }).drainBudgetMs, 0);
 });
