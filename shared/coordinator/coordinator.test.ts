@@ -503,6 +503,23 @@ Deno.test("in v3 mode a booking that fits nowhere is committed with the moves th
   }]);
 });
 
+Deno.test("the bounded search stops at the attempt's deadline, and the exact fallback decides instead", async () => {
+  const { store, calls } = fakeStore({ begin: () => coupleOnTheFourTop("v3"), commit: () => confirmed });
+  const outcome = await processBooking(
+    store,
+    BOOKING,
+    "test",
+    options({ strategy: "scarcity_fit", searchBudgetMs: 0 }),
+  );
+  assertEquals(outcome.outcome, "confirmed");
+  assertEquals(calls.commit[0].moves?.length, 1);
+  assertEquals(
+    (calls.commit[0].metadata.exact as { verdict: string }).verdict,
+    "plan",
+    "seated by the fallback",
+  );
+});
+
 Deno.test("the legacy and shadow paths never move bookings, even where re-optimisation is on", async () => {
   for (const mode of ["legacy", "shadow"] as const) {
     const { store, calls } = fakeStore({

@@ -26,6 +26,11 @@ export interface CoordinatorOptions {
   /** Most bookings one new booking may move where re-optimisation is on (v3 mode only). */
   reoptimizeMaxMoves?: number;
   /**
+   * Wall time per attempt for the bounded re-optimisation search, shared by its re-plans
+   * (DEFAULT_SEARCH_BUDGET_MS when absent); a search past it gives up as at its cap on arrangements.
+   */
+  searchBudgetMs?: number;
+  /**
    * The exact fallback's solver budget per attempt, shared by its re-plans (DEFAULT_EXACT_TIME_LIMIT_MS when
    * absent).
    */
@@ -50,6 +55,12 @@ export type ProcessOutcome =
   | { outcome: "noop" | "busy" | "lease_lost"; reason?: string };
 
 const SOURCE = "assignment.coordinator";
+/**
+ * The bounded search's time per attempt. Its 4,000 arrangements can take most of a second in a large room,
+ * and an attempt that loses races searches again on every re-plan: without a shared deadline four searches
+ * and the exact fallback's second would outlast a hosted request's 2 s of CPU.
+ */
+export const DEFAULT_SEARCH_BUDGET_MS = 1000;
 /** The legacy path's planner: the first implementation's first-fit. */
 export const LEGACY_STRATEGY = "first_fit";
 
@@ -97,8 +108,9 @@ export async function processBooking(
     const read = await store.snapshot(lease);
     if (read.outcome === "lease_lost") return { outcome: "lease_lost" };
     let snapshot = parseSnapshot(read.snapshot);
-    // One budget for the attempt, not one per re-plan: after lost races the solver gets what is left, so an
-    // attempt stays within the request's CPU however many races it loses.
+    // One budget for the attempt, not one per re-plan, for the search and for the solver: after lost races
+    // each gets what is left, so an attempt stays within the request's CPU however many races it loses.
+    const searchDeadline = performance.now() + (options.searchBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
     const exactBudgetOfAttemptMs = options.exactTimeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
     let exactBudgetMs = exactBudgetOfAttemptMs;
     for (let replans = 0;; replans++) {
@@ -106,7 +118,7 @@ export async function processBooking(
       // Only the V3 path re-optimises; legacy keeps the first implementation's behaviour.
       const maxMoves = mode === "v3" ? options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES : 0;
       let { plan, moves, explored } = runEngine(() =>
-        planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves })
+        planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves, deadline: searchDeadline })
       );
       // Manual review only when no re-seating at all makes room: the exact fallback decides, or says it
       // could not decide in its budget (a reason of its own).
