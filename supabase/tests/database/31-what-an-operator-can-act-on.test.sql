@@ -2,7 +2,7 @@
 -- by ops calls, a health alarm nothing could clear, a kill switch that switched assignment on, and pg_cron's
 -- history growing for ever (the last is in 11-observability).
 begin;
-select plan(42);
+select plan(44);
 
 select tests.create_restaurant('Ops Reach') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -78,7 +78,14 @@ select is((select array_agg(array[assignment_state, attempt_count::text]
   'due with a fresh budget; the one whose stay began and the one of another reason stay in review');
 select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
 select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
-select is(ops.retry_bookings('maria_garcia_nut_allergy', 'ana', now()) ->> 'queued', '0',
+select throws_ok($$select ops.retry_bookings('circuit_opn', 'ana', now() - interval '1 hour')$$, 'AS005',
+  'no booking in review has the reason code circuit_opn, and it is not one of the pipeline''s',
+  'a mistyped code is refused, not answered with zeros that read as a cleared backlog');
+select is(ops.retry_bookings('rate_limited', 'ana', now() - interval '1 hour'), '{"queued": 0, "busy": 0, "left": 0}'::jsonb,
+  'a code of the pipeline''s that no booking in review carries answers zeros');
+select tests.create_booking(:'rid', 2, '2030-04-07 19:00+00') as platform_code \gset
+select tests.force_state(:'platform_code', 'manual_review', 'maria_garcia_nut_allergy: call back');
+select is(ops.retry_bookings('maria_garcia_nut_allergy', 'ana', now() - interval '1 hour') ->> 'queued', '1',
   'a code the pipeline does not know (a platform''s own) retries what carries it');
 select is((select context ->> 'reason_code' from public.observability_events
             where event_type = 'ops.bookings_retried' order by id desc limit 1), 'free_text',
