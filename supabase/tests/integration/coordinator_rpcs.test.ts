@@ -7,12 +7,14 @@ import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
+  localDataApi,
   someDay,
   waitFor,
   withDispatchPaused as pauseDispatch,
 } from "../../../shared/testing/stack.ts";
 import { snapshotSchema } from "../../../shared/domain/snapshot.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
+import { supabaseRestStore } from "../../../shared/store/supabase-rest.ts";
 import type { AssignmentStore } from "../../../shared/store/port.ts";
 import type { LeaseResult } from "../../../shared/store/results.ts";
 import { DB_URL } from "../../../shared/testing/stack.ts";
@@ -152,6 +154,72 @@ withDispatchPaused(
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
+  },
+);
+
+withDispatchPaused(
+  "errors reported at once by instances on the Data API all count, the breaker opens once, and one probe runs",
+  async () => {
+    // Six instances as the coordinator's REST port calls Postgres (supabase-js, service_role), each failing its
+    // booking at the same moment: no failure may be lost to a race on the breaker's row.
+    const r = await createRestaurant(sql, {
+      tables: Array.from({ length: 8 }, (_, i) => ({ number: `C${i}`, capacity: 2 })),
+      maxParallel: 8,
+    });
+    const ids = await quietBookings(r.id, 10);
+    const { standIn } = await localDataApi();
+    const instances = Array.from(
+      { length: 6 },
+      () => supabaseRestStore(standIn.url, standIn.keys.serviceRole),
+    );
+    const begun = await Promise.all(
+      instances.map((store, i) => store.begin({ bookingId: ids[i], trigger: "test" })),
+    );
+    assertEquals(
+      begun.map((b) => b.outcome),
+      Array(6).fill("ready"),
+      "six run at once under a limit of eight",
+    );
+    const failed = await Promise.all(instances.map((store, i) => {
+      const lease = begun[i];
+      assert(lease.outcome === "ready");
+      return store.fail({
+        bookingId: ids[i],
+        leaseToken: lease.lease_token,
+        kind: "error",
+        reason: "error: injected failure",
+        durationMs: 1,
+        details: {},
+      });
+    }));
+    assertEquals(failed.map((f) => f.outcome), Array(6).fill("retry"));
+    const [breaker] =
+      await sql`select state, consecutive_failures from private.circuit_breakers where restaurant_id = ${r.id}`;
+    assertEquals([breaker.state, breaker.consecutive_failures], ["open", 6], "every failure counted");
+
+    // After the cooldown, four instances begin at once: one probe runs, the others wait for its report.
+    await sql`update private.circuit_breakers set opened_at = now() - interval '16 seconds' where restaurant_id = ${r.id}`;
+    const probes = await Promise.all(
+      instances.slice(0, 4).map((store, i) => store.begin({ bookingId: ids[6 + i], trigger: "test" })),
+    );
+    assertEquals(
+      probes.map((p) => p.outcome).sort(),
+      ["circuit_open", "circuit_open", "circuit_open", "ready"],
+      "exactly one probe",
+    );
+    const events = await sql<{ event_type: string; n: number }[]>`
+      select event_type, count(*)::int as n from public.observability_events
+       where restaurant_id = ${r.id} and event_type in ('coordinator.circuit_opened', 'coordinator.circuit_half_open')
+       group by event_type order by event_type`;
+    assertEquals(events.map((e) => [e.event_type, e.n]), [
+      ["coordinator.circuit_half_open", 1],
+      ["coordinator.circuit_opened", 1],
+    ]);
+    const calls = standIn.requests.filter((q) => q.route === "rpc/assignment_fail");
+    assert(
+      calls.length >= 6 && calls.every((q) => q.role === "service_role"),
+      "failures went through the Data API",
+    );
   },
 );
 

@@ -6,6 +6,7 @@ import { assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
+  localDataApi,
   someDay,
   waitFor,
   withDispatchPaused,
@@ -60,6 +61,49 @@ Deno.test("racing transitions with the same expected version produce exactly one
   } finally {
     await Promise.all(racers.map((sql) => sql.end()));
   }
+});
+
+Deno.test("racing through the Data API as service_role, exactly one transition wins", async () => {
+  // As a client really calls it: supabase-js with the service-role key, the requests in flight at once on
+  // the Data API's own pool of connections, each running as service_role.
+  const { platform, standIn } = await localDataApi();
+  await withDispatchPaused(admin, async () => {
+    for (let round = 0; round < 3; round++) {
+      const { id: bookingId, version: before } = await unreachableBooking();
+      const served = standIn.requests.length;
+      const results = await Promise.all(
+        Array.from({ length: RACERS }, () =>
+          platform.rpc("transition_assignment_state", {
+            p_booking_id: bookingId,
+            p_to_state: "manual_review",
+            p_expected_version: before,
+            p_reason: "race test",
+            p_actor: "racer",
+          })),
+      );
+      assertEquals(
+        standIn.requests.slice(served).map((r) => `${r.route} as ${r.role}`),
+        Array(RACERS).fill("rpc/transition_assignment_state as service_role"),
+        "every racer went through the Data API as service_role",
+      );
+      assertEquals(
+        results.filter((r) => r.error === null).length,
+        1,
+        `round ${round}: exactly one racer wins`,
+      );
+      assertEquals(
+        results.filter((r) => r.error?.code === "AS002").length,
+        RACERS - 1,
+        `round ${round}: every other racer is told its version is stale`,
+      );
+      const [{ version, history }] = await admin`
+        select b.assignment_state_version as version,
+               (select count(*)::int from public.booking_assignment_state_history h where h.booking_id = b.id) as history
+          from public.bookings b where b.id = ${bookingId}`;
+      assertEquals(version, before + 1, "the version moved by exactly one");
+      assertEquals(history, 1, "exactly one history row");
+    }
+  });
 });
 
 Deno.test("a transition waiting on another connection's row lock sees the new version and is refused", async () => {
