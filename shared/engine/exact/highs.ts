@@ -146,6 +146,11 @@ function run(highs: Highs, milp: Milp, timeLimitMs: number): SolverAnswer {
       time_limit: timeLimitMs / 1000,
       // The objective counts moves, a whole number: a gap below one move is optimal.
       mip_abs_gap: 0.999,
+      // The pool of cuts and conflicts (10,000 by default) is what grew WebAssembly memory, which never
+      // shrinks: a 441-column model of a small room took 53 MiB more in 0.8 s, and one instance ended at
+      // 182 MiB, past a 150 MB edge function. At 500 it peaked at 73 MiB over the same 108 days, with the
+      // same covers and verdicts within one (docs/benchmarks.md, "HiGHS memory").
+      mip_pool_soft_limit: 500,
       random_seed: 1,
     });
     // Presolve finds little to remove in a full room's 0-1 models and costs time it cannot spare: without
