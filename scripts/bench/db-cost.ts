@@ -6,26 +6,35 @@
 // machine's load, unlike the pipeline benchmark's. With --rate N each booking starts 1/N s after the one
 // before (as at N bookings/s) instead of right after it: the same work then meets a CPU that idled in between,
 // which is what the pipeline benchmark's 20/s sees. Usage: deno run -A scripts/bench/db-cost.ts
-// [--bookings 300] [--rate 0 (back to back)] [--out scripts/bench/results] [--name db-cost]
+// [--bookings 300] [--rate 0 (back to back)] [--out scripts/bench/results] [--name db-cost] [--check (only
+// check the options, as scripts/bench-db-cost does before it resets the database)]
 import { parseArgs } from "node:util";
 import { connect, createRestaurant } from "../../shared/testing/stack.ts";
 import { parseProcStat } from "./pipeline/measure.ts";
 import { describeRun, runContext } from "./run-context.ts";
+import { optionError, parsedOr } from "./options.ts";
 
-const { values: args } = parseArgs({
-  options: {
-    bookings: { type: "string", default: "300" },
-    rate: { type: "string", default: "0" },
-    out: { type: "string", default: "scripts/bench/results" },
-    name: { type: "string", default: "db-cost" },
-  },
-});
+const fail = optionError("scripts/bench-db-cost");
+const { values: args } = parsedOr(fail, () =>
+  parseArgs({
+    options: {
+      check: { type: "boolean", default: false },
+      bookings: { type: "string", default: "300" },
+      rate: { type: "string", default: "0" },
+      out: { type: "string", default: "scripts/bench/results" },
+      name: { type: "string", default: "db-cost" },
+    },
+  }));
 const N = Number(args.bookings);
-if (!(Number.isInteger(N) && N > 0 && N <= 1500)) throw new Error("--bookings must be an integer 1–1500");
+if (!(Number.isInteger(N) && N > 0 && N <= 1500)) fail("--bookings must be an integer 1–1500");
 const RATE = Number(args.rate);
 if (!(Number.isFinite(RATE) && RATE >= 0 && RATE <= 1000)) {
-  throw new Error("--rate must be a number of bookings per second from 0 (back to back) to 1000");
+  fail("--rate must be a number of bookings per second from 0 (back to back) to 1000");
 }
+if (!/^[\w.-]+$/.test(args.name!)) {
+  fail("--name is a file name (letters, digits, . _ -); choose the directory with --out");
+}
+if (args.check) Deno.exit(0);
 
 const context = runContext();
 const admin = connect(1);

@@ -15,7 +15,8 @@
 // as hosted pg_net's worker does (PG_NET_BATCH_DELAY_MS=1000).
 // Usage: deno run -A scripts/bench/pipeline.ts [--profile spread|crowded|overload|drop|curve] [--rate 20]
 // [--seconds 60] [--restaurants 10 (crowded, drop: 1)] [--bookings 300] [--rates 20,50,100,…]
-// [--dispatch local|hosted] [--out scripts/bench/results] [--name pipeline[-<profile>][-hosted]]
+// [--dispatch local|hosted] [--out scripts/bench/results] [--name pipeline[-<profile>][-hosted]] [--check (only
+// check the options, as scripts/bench-pipeline does before it resets the database)]
 import { parseArgs } from "node:util";
 import { connect, STACK_DIR } from "../../shared/testing/stack.ts";
 import { seededRandom, weighted } from "../../shared/testing/random.ts";
@@ -44,33 +45,37 @@ import {
 import { goodputWindows, rateBetween, round, summary } from "./pipeline/stats.ts";
 import { curveChart } from "./pipeline/svg.ts";
 import { describeRun, runContext } from "./run-context.ts";
+import { optionError, parsedOr } from "./options.ts";
 
 const PROFILES = ["spread", "crowded", "overload", "drop", "curve"] as const;
 type Profile = typeof PROFILES[number];
-const { values: args } = parseArgs({
-  options: {
-    profile: { type: "string", default: "spread" },
-    rate: { type: "string", default: "20" },
-    seconds: { type: "string" },
-    restaurants: { type: "string" },
-    bookings: { type: "string", default: "300" },
-    rates: { type: "string", default: "20,50,100,150,200,300,400,500,600,800,1000" },
-    dispatch: { type: "string", default: "local" },
-    out: { type: "string", default: "scripts/bench/results" },
-    name: { type: "string" },
-  },
-});
+const fail = optionError("scripts/bench-pipeline");
+const { values: args } = parsedOr(fail, () =>
+  parseArgs({
+    options: {
+      check: { type: "boolean", default: false },
+      profile: { type: "string", default: "spread" },
+      rate: { type: "string", default: "20" },
+      seconds: { type: "string" },
+      restaurants: { type: "string" },
+      bookings: { type: "string", default: "300" },
+      rates: { type: "string", default: "20,50,100,150,200,300,400,500,600,800,1000" },
+      dispatch: { type: "string", default: "local" },
+      out: { type: "string", default: "scripts/bench/results" },
+      name: { type: "string" },
+    },
+  }));
 const PROFILE = args.profile as Profile;
-if (!PROFILES.includes(PROFILE)) throw new Error(`--profile must be one of ${PROFILES.join(", ")}`);
+if (!PROFILES.includes(PROFILE)) fail(`--profile must be one of ${PROFILES.join(", ")}`);
 const DISPATCH = args.dispatch as "local" | "hosted";
-if (DISPATCH !== "local" && DISPATCH !== "hosted") throw new Error("--dispatch must be local or hosted");
+if (DISPATCH !== "local" && DISPATCH !== "hosted") fail("--dispatch must be local or hosted");
 const RATE = Number(args.rate);
 const SECONDS = Number(args.seconds ?? (PROFILE === "curve" ? 20 : 60));
 const RESTAURANTS = Number(args.restaurants ?? (PROFILE === "crowded" || PROFILE === "drop" ? 1 : 10));
 const BOOKINGS = Number(args.bookings);
 const RATES = args.rates!.split(",").map(Number);
 if (![RATE, SECONDS, RESTAURANTS, BOOKINGS, ...RATES].every((x) => x > 0)) {
-  throw new Error("--rate, --seconds, --restaurants, --bookings and --rates must be positive");
+  fail("--rate, --seconds, --restaurants, --bookings and --rates must be positive");
 }
 const NAME = args.name ??
   ["pipeline", ...(PROFILE === "spread" ? [] : [PROFILE]), ...(DISPATCH === "hosted" ? ["hosted"] : [])].join(
@@ -78,8 +83,9 @@ const NAME = args.name ??
   );
 // Checked before the run, not when the results are written minutes later: a name is a file name in --out.
 if (!/^[\w.-]+$/.test(NAME)) {
-  throw new Error("--name is a file name (letters, digits, . _ -); choose the directory with --out");
+  fail("--name is a file name (letters, digits, . _ -); choose the directory with --out");
 }
+if (args.check) Deno.exit(0);
 // hosted pg_net's worker waits up to a second between batches while busy.
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
