@@ -58,7 +58,7 @@ const SOURCE = "assignment.coordinator";
 /**
  * The bounded search's time per attempt. Its 4,000 arrangements can take most of a second in a large room,
  * and an attempt that loses races searches again on every re-plan: without a shared deadline four searches
- * and the exact fallback's second would outlast a hosted request's 2 s of CPU.
+ * beside the exact fallback's second would take several times a hosted request's 2 s of CPU.
  */
 export const DEFAULT_SEARCH_BUDGET_MS = 1000;
 /** The legacy path's planner: the first implementation's first-fit. */
@@ -109,7 +109,8 @@ export async function processBooking(
     if (read.outcome === "lease_lost") return { outcome: "lease_lost" };
     let snapshot = parseSnapshot(read.snapshot);
     // One budget for the attempt, not one per re-plan, for the search and for the solver: after lost races
-    // each gets what is left, so an attempt stays within the request's CPU however many races it loses.
+    // each gets what is left, so an attempt's engine time stays about 2 s (1 s of search, 1 s of solver)
+    // however many races it loses, where each re-plan used to start both afresh.
     const searchDeadline = performance.now() + (options.searchBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
     const exactBudgetOfAttemptMs = options.exactTimeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
     let exactBudgetMs = exactBudgetOfAttemptMs;

@@ -33,7 +33,7 @@ select isnt((select deferred_since from public.bookings where id = :'queued'), n
 -- The holder leaves its slot, which wakes the queued booking; the coordinator claims it and has not begun it.
 select public.cancel_booking(:'holder', 'guest cancelled');
 set local role service_role;
-select public.assignment_claim_due(p_limit => 10) as claimed \gset
+select public.assignment_claim_due(p_limit => 10, p_restaurant_id => :'r') as claimed \gset
 reset role;
 select is(:'claimed'::uuid[], array[:'queued'::uuid], 'the woken booking is claimed');
 select is(private.slots_taken(:'r', now()), 1, 'claimed and not begun, it holds the slot');
@@ -54,7 +54,7 @@ select ok((select next_attempt_at <= now() from public.bookings where id = :'lat
 -- handed out as a claim leaves it (the latecomer, claimed now), counted now and no longer 11 s later, when it is
 -- not yet due again.
 set local role service_role;
-select public.assignment_claim_due(p_limit => 10) as claimed_late \gset
+select public.assignment_claim_due(p_limit => 10, p_restaurant_id => :'r') as claimed_late \gset
 reset role;
 update public.bookings set next_attempt_at = now() + interval '1 minute' where id = :'latecomer';
 select is(private.slots_taken(:'r', now()), 1, 'the fresh hand-out holds the slot');

@@ -1,5 +1,5 @@
 begin;
-select plan(12);
+select plan(13);
 
 -- The health check and the stuck-bookings alert read open bookings through an index, not every booking ever
 -- made; the rollout gates count confirmations as the guest saw them (20261220010000).
@@ -38,6 +38,8 @@ select matches(pg_temp.plan('select count(*) from public.bookings where assignme
   'as does the queue count ops.health makes');
 select matches(pg_temp.plan('select count(*) from public.notification_outbox o where o.status = ''dead'''),
   'notification_outbox_dead_idx', 'dead messages are counted by their own index');
+select matches(pg_temp.plan('select count(*) from public.notification_outbox o where o.status in (''pending'', ''sending'')'),
+  'notification_outbox_due_idx', 'and messages waiting to go out by the index of those due');
 
 -- The counts stay what they were.
 select tests.create_restaurant('Health') as rid \gset
