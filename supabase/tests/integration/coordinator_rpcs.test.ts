@@ -222,6 +222,23 @@ withDispatchPaused(
       Array(6).fill("service_role"),
       "failures went through the Data API",
     );
+
+    // The probe reports success and closes the breaker, so the restaurant's bookings go on.
+    const probing = probes.findIndex((p) => p.outcome === "ready");
+    const probe = probes[probing];
+    assert(probe.outcome === "ready");
+    const store = instances[probing];
+    const closed = await store.commit({
+      bookingId: ids[6 + probing],
+      leaseToken: probe.lease_token,
+      tableIds: [await firstTable(store, ids[6 + probing], probe)],
+      strategy: "optimal_fit",
+      durationMs: 1,
+      metadata: {},
+    });
+    assertEquals(closed.outcome, "confirmed");
+    const [after] = await sql`select state from private.circuit_breakers where restaurant_id = ${r.id}`;
+    assertEquals(after.state, "closed");
   },
 );
 
