@@ -1,5 +1,5 @@
 begin;
-select plan(13);
+select plan(16);
 
 -- The health check and the stuck-bookings alert read open bookings through an index, not every booking ever
 -- made; the rollout gates count confirmations as the guest saw them (20261220010000).
@@ -80,6 +80,15 @@ select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1
   1, 'a no-show counts as confirmed');
 select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid') ->> 'confirmation_rate_pct')::numeric,
   33.33, 'and the rate is one of the three bookings not cancelled');
+
+-- As the Data API's service role reads them (the view runs as its reader, so it needs the state list's grant).
+set local role service_role;
+select is((ops.health() ->> 'queue_depth')::int - :queued_before, 2, 'service_role sees the same queue');
+select is((select array_agg(booking_id) from ops.stuck_bookings where booking_id in (:'pending', :'done')),
+  array[:'pending'::uuid], 'and the same stuck booking');
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid') ->> 'confirmed')::int,
+  1, 'and the same metrics');
+reset role;
 
 select * from finish();
 rollback;
