@@ -1096,6 +1096,7 @@ export type Database = {
           "p_lease_token": string;
           "p_now"?: string;
           "p_ok": boolean;
+          "p_permanent"?: boolean;
         };
         Returns: string;
       };

@@ -6,13 +6,14 @@ import type { AssignmentStore } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { deliverAllDue, deliverDueNotifications } from "./dispatcher.ts";
-import type { Sender } from "./senders.ts";
+import { PermanentSendError, type Sender } from "./senders.ts";
 
 interface Completion {
   id: number;
   leaseToken: string;
   ok: boolean;
   error?: string;
+  permanent?: boolean;
 }
 
 /** An outbox of `count` due rows: each claim hands out a fresh lease token, as notification_claim does. */
@@ -90,6 +91,7 @@ Deno.test("a failed send is recorded under its lease and sent again, with the sa
     leaseToken: "00000000-0000-4000-8000-000000000001",
     ok: false,
     error: "mailer answered 503",
+    permanent: false,
   });
   assertEquals(outbox.rows[0].status, "pending", "the row waits for its retry");
 
@@ -105,6 +107,28 @@ Deno.test("a failed send is recorded under its lease and sent again, with the sa
 
   const third = await deliverDueNotifications(outbox.store, sender, silentLogger);
   assertEquals(third.claimed, 0, "nothing is sent twice once recorded");
+});
+
+Deno.test("a failure the sender calls permanent is recorded as such, and the message is not sent again", async () => {
+  const outbox = fakeOutbox(2, (c) => c.ok ? "sent" : c.permanent ? "dead" : "pending");
+  const refusing: Sender = {
+    name: "refusing",
+    send: (n) =>
+      n.id === 1
+        ? Promise.reject(new PermanentSendError("webhook refused the message (422)"))
+        : Promise.resolve(),
+  };
+  const report = await deliverDueNotifications(outbox.store, refusing, silentLogger);
+  assertEquals(report, { claimed: 2, sent: 1, failed: 1, leaseLost: 0 });
+  assertEquals(outbox.completions.find((c) => c.id === 1), {
+    id: 1,
+    leaseToken: "00000000-0000-4000-8000-000000000001",
+    ok: false,
+    error: "webhook refused the message (422)",
+    permanent: true,
+  });
+  assertEquals(outbox.rows.map((r) => r.status), ["dead", "sent"]);
+  assertEquals((await deliverDueNotifications(outbox.store, refusing, silentLogger)).claimed, 0);
 });
 
 Deno.test("one failing notification does not hold up the others", async () => {

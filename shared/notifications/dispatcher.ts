@@ -2,9 +2,10 @@
 // between send and record lets the lease expire and the row is sent again with the same idempotency key.
 // A result is recorded under the claim's lease token: if this dispatcher stalled past its lease and
 // another one claimed the row meanwhile, Postgres answers "lease_lost" and the other one's result counts.
+// A failure the sender calls permanent (PermanentSendError) is recorded so, and the message is dead at once.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
-import type { Sender } from "./senders.ts";
+import { PermanentSendError, type Sender } from "./senders.ts";
 
 export interface DeliveryReport {
   claimed: number;
@@ -32,9 +33,10 @@ export async function deliverDueNotifications(
     } catch (error) {
       report.failed++;
       const message = error instanceof Error ? error.message : String(error);
-      logger.warn("notifications", `send failed: ${message}`, about);
+      const permanent = error instanceof PermanentSendError;
+      logger.warn("notifications", `send failed${permanent ? " for good" : ""}: ${message}`, about);
       outcome = await record(
-        () => store.completeNotification({ ...lease, ok: false, error: message }),
+        () => store.completeNotification({ ...lease, ok: false, error: message, permanent }),
         about,
       );
       if (outcome === "lease_lost") lost();

@@ -8,6 +8,21 @@ export interface Sender {
   send(notification: ClaimedNotification): Promise<void>;
 }
 
+/** A send that can never succeed as the message stands (no address, or the provider refused the message
+ * itself): the outbox marks it dead at once instead of asking again for hours. Anything else thrown is
+ * retried with backoff. */
+export class PermanentSendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PermanentSendError";
+  }
+}
+
+/** Answers that refuse the message itself, so the same request would be refused again. A problem of the
+ * setup (401, 403, 404: a wrong token or url) or of the moment (408, 429, 5xx) is retried: fixing it sends
+ * those messages without anyone's help. */
+const REFUSALS = new Set([400, 413, 422]);
+
 /** Local sink: appends one JSON line per send to a file the tests read: the message as the guest would get
  * it, without the recipient (no personal data is written). */
 export function fileSinkSender(path: string): Sender {
@@ -44,6 +59,8 @@ export function logSender(write: (line: string) => void = console.log): Sender {
  * POSTs the notification to a webhook (an e-mail service or the platform's mailer) with an Idempotency-Key.
  * A request that fails says why (fetch keeps that in the error's cause), naming the webhook "[webhook url]":
  * the cause quotes the address, which may carry a key, and the error is logged and kept in the outbox.
+ * A guest without an e-mail address is not posted at all, and a refusal of the message (REFUSALS) is
+ * permanent.
  */
 export function webhookSender(url: string, token?: string): Sender {
   const unquoted = (message: string) =>
@@ -52,6 +69,9 @@ export function webhookSender(url: string, token?: string): Sender {
   return {
     name: "webhook",
     async send(n) {
+      if (!n.recipient_email) {
+        throw new PermanentSendError("no e-mail address: the booking has none to send to");
+      }
       const response = await fetch(url, {
         method: "POST",
         headers: {
@@ -71,6 +91,9 @@ export function webhookSender(url: string, token?: string): Sender {
         throw new Error(`webhook request failed: ${unquoted(why || String(error))}`);
       });
       await response.body?.cancel();
+      if (REFUSALS.has(response.status)) {
+        throw new PermanentSendError(`webhook refused the message (${response.status})`);
+      }
       if (!response.ok) throw new Error(`webhook answered ${response.status}`);
     },
   };

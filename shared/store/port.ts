@@ -118,9 +118,10 @@ export interface AssignmentStore {
   /** "stale" when the booking left that review meanwhile (nothing stored). */
   offerReseating(args: OfferReseatingArgs): Promise<"stored" | "stale">;
   claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
-  /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. */
+  /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. A
+   * permanent failure (the sender says the message can never go as it stands) is dead at once. */
   completeNotification(
-    args: { id: number; leaseToken: string; ok: boolean; error?: string },
+    args: { id: number; leaseToken: string; ok: boolean; error?: string; permanent?: boolean },
   ): Promise<string>;
   close(): Promise<void>;
 }

@@ -117,9 +117,15 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
         (id, leaseToken, error) =>
           rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
       ),
-    completeNotification: async ({ id, leaseToken, ok, error }) =>
+    completeNotification: async ({ id, leaseToken, ok, error, permanent }) =>
       String(
-        await rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: ok, p_error: error }),
+        await rpc("notification_complete", {
+          p_id: id,
+          p_lease_token: leaseToken,
+          p_ok: ok,
+          p_error: error,
+          p_permanent: permanent ?? false,
+        }),
       ),
     close: () => sql.end({ timeout: 5 }),
   };
