@@ -190,6 +190,22 @@ export type Database = {
         Args: { "p_actor": string; "p_booking_id": string; "p_reason": string };
         Returns: Json;
       };
+      "dead_messages": {
+        Args: { "p_restaurant_id"?: string };
+        Returns: {
+          "attempts": number;
+          "booking_id": string;
+          "has_address": boolean;
+          "kind": string;
+          "last_error": string;
+          "message_id": number;
+          "not_resendable_because": string;
+          "reference": string;
+          "resendable": boolean;
+          "restaurant": string;
+          "starts_local": string;
+        }[];
+      };
       "health": { Args: { "p_now"?: string }; Returns: Json };
       "manual_review_queue": {
         Args: { "p_restaurant_id"?: string };
