@@ -175,6 +175,7 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       "ops.reset_circuit_breaker",
       () => ops.rpc("reset_circuit_breaker", { p_restaurant_id: r.id, p_reason: "api test", ...actor }),
     );
+    await call("ops.dead_messages", () => ops.rpc("dead_messages", { p_restaurant_id: r.id }));
     await call(
       "ops.resend_dead_messages",
       () => ops.rpc("resend_dead_messages", { p_restaurant_id: r.id, p_reason: "api test", ...actor }),
