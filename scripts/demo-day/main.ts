@@ -83,6 +83,20 @@ const reviews = await sql`
 if (reviews.length > 0) {
   console.log("\nManual review queue (more demand than tables; what an operator sees):");
   for (const r of reviews) console.log(`  ${String(r.n).padStart(3)} × ${r.reason}, e.g. "${r.example}"`);
+  // What the operator can offer those guests instead: other times nearby at which the party can be seated.
+  const queue = await sql<{ party_size: number; starts_local: string; offered: number; note: string }[]>`
+    select q.party_size, q.starts_local, coalesce(jsonb_array_length(q.alternatives), 0)::int as offered,
+           q.alternatives_note as note
+      from ops.manual_review_queue(${RESTAURANT}) q where q.booking_id = any(${ids}::uuid[])`;
+  const example = queue.find((q) => q.offered > 0);
+  console.log(
+    `  ${
+      queue.filter((q) => q.offered > 0).length
+    } of ${queue.length} come with other times the guest can be offered` +
+      (example
+        ? `, e.g. a party of ${example.party_size} at ${example.starts_local.slice(11)}: ${example.note}`
+        : ""),
+  );
 }
 
 // The dinner floor: one row per table, one column per quarter hour, a letter per booking.
