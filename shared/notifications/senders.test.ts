@@ -78,7 +78,7 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
 
 Deno.test("a guest without an e-mail address is not posted: the send fails for good, saying so", async () => {
   await webhookAnswering(200, async (url, bodies) => {
-    for (const recipient_email of [null, ""]) {
+    for (const recipient_email of [null, "", " \t\n"]) {
       const error = await webhookSender(url).send({ ...notification, recipient_email } as ClaimedNotification)
         .then(() => null, (e: Error) => e);
       assert(error instanceof PermanentSendError, `permanent for ${JSON.stringify(recipient_email)}`);

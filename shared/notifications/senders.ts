@@ -69,7 +69,8 @@ export function webhookSender(url: string, token?: string): Sender {
   return {
     name: "webhook",
     async send(n) {
-      if (!n.recipient_email) {
+      // Blank (only the ASCII white space btrim is given) is none, as in the database's private.has_address.
+      if (!/[^ \t\n\r\f\v]/.test(n.recipient_email ?? "")) {
         throw new PermanentSendError("no e-mail address: the booking has none to send to");
       }
       const response = await fetch(url, {

@@ -1,7 +1,8 @@
 -- ops.dead_messages lists the dead guest messages with why they died and what stands in the way of a resend,
--- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221010000).
+-- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221010000); a blank
+-- address is none (20261221020000).
 begin;
-select plan(9);
+select plan(11);
 
 -- Messages of this file only.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
@@ -50,6 +51,15 @@ set local role service_role;
 select is((select count(*)::int from ops.dead_messages(:'rid')), 2, 'service_role reads it (the queued one has left)');
 reset role;
 select ok(not exists (select 1 from ops.dead_messages() d where d::text like '%@%'), 'and no row shows an address');
+
+-- A blank address is none, as the webhook sender takes it: not resendable, not health's alarm.
+select tests.create_booking(:'rid', 2, '2030-03-08 19:00+00') as blank \gset
+update public.bookings set customer_email = E' \t\n ' where id = :'blank';
+select tests.force_state(:'blank', 'confirmed');
+select pg_temp.dead(:'blank', 'no e-mail address: the booking has none to send to');
+select is((select (has_address, resendable, not_resendable_because)::text from ops.dead_messages(:'rid') where booking_id = :'blank'),
+  '(f,f,"the booking has no e-mail address")', 'white space only is no address');
+select is(ops.health() -> 'notifications' -> 'dead_resendable', '0'::jsonb, 'and health does not ask for its resend');
 
 select * from finish();
 rollback;
