@@ -195,6 +195,7 @@ export type Database = {
         Returns: {
           "attempts": number;
           "booking_id": string;
+          "dead_because": string;
           "has_address": boolean;
           "kind": string;
           "last_error": string;
@@ -569,6 +570,7 @@ export type Database = {
           "attempts": number;
           "booking_id": string;
           "created_at": string;
+          "dead_because": string | null;
           "dedupe_key": string;
           "id": number;
           "kind": string;
@@ -587,6 +589,7 @@ export type Database = {
           "attempts"?: number;
           "booking_id": string;
           "created_at"?: string;
+          "dead_because"?: string | null;
           "dedupe_key": string;
           "id"?: never;
           "kind": string;
@@ -604,6 +607,7 @@ export type Database = {
           "attempts"?: number;
           "booking_id"?: string;
           "created_at"?: string;
+          "dead_because"?: string | null;
           "dedupe_key"?: string;
           "id"?: never;
           "kind"?: string;

@@ -124,7 +124,8 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
           p_lease_token: leaseToken,
           p_ok: ok,
           p_error: error,
-          p_permanent: permanent ?? false,
+          // Only when set, so functions deployed before the migration that added it still record results.
+          ...(permanent ? { p_permanent: true } : {}),
         }),
       ),
     close: () => sql.end({ timeout: 5 }),

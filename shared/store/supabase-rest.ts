@@ -110,7 +110,8 @@ export function supabaseRestStore(
           p_lease_token: leaseToken,
           p_ok: ok,
           p_error: error,
-          p_permanent: permanent ?? false,
+          // Only when set, so functions deployed before the migration that added it still record results.
+          ...(permanent ? { p_permanent: true } : {}),
         }),
       ),
     close: () => Promise.resolve(),

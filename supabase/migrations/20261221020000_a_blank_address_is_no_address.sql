@@ -8,7 +8,7 @@
 
 create function private.has_address(b public.bookings)
 returns boolean language sql immutable set search_path = '' as $$
-  select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\v') <> '', false);
+  select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\x0b') <> '', false);
 $$;
 
 create or replace function private.message_is_resendable(m public.notification_outbox, b public.bookings, p_now timestamptz)

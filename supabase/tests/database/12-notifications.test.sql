@@ -40,7 +40,7 @@ select is((select last_error from public.notification_outbox where id = :n), 'sm
   'and the error is kept without personal data');
 update public.notification_outbox set status = 'sending', attempts = 16 where id = :n;
 select is(public.notification_complete(:n, :second, false, 'still down'), 'dead', 'after 16 tries it is dead, for an operator to see');
-update public.notification_outbox set status = 'sending' where id = :n;
+update public.notification_outbox set status = 'sending', dead_because = null where id = :n;
 select is(public.notification_complete(:n, :second, true), 'sent', 'a success is recorded');
 select is(public.notification_complete(:n, :second, true), 'sent', 'recording it twice changes nothing');
 select throws_ok(format('select public.notification_complete(-1, %L, true)', gen_random_uuid()), 'AS005', null,

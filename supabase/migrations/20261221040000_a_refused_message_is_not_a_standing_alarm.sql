@@ -1,0 +1,327 @@
+-- A message the sender refused is not a standing alarm, and each dead message says why it died.
+--
+-- 20261221000000 made a refusal dead at once, but a refused message about a booking with an address counted
+-- as resendable: one guest's mistyped address that the mailer answers 422 kept ops.health degraded until the
+-- booking began, weeks perhaps, and every resend queued it to be refused again. And a dead message did not say
+-- whether its retries ran out (an outage: resend once the sender works), the sender refused it (look at the
+-- address, or the mailer), or the guest had no address (nothing to do).
+--   * notification_outbox.dead_because: retries_exhausted, refused or no_address, set when the message dies
+--     (dead rows from before read as retries_exhausted) and cleared when it is queued again;
+--   * ops.health: dead_resendable counts only the messages whose retries ran out; refusals are a problem for
+--     the hour after (notifications.refused_last_hour, from the notification.failed events), so a mailer that
+--     starts refusing every message is seen at once, and one bad address stops degrading health after an hour;
+--   * a message dead for want of an address is recorded at severity info, not error;
+--   * ops.dead_messages shows dead_because;
+--   * notification_complete refuses a null p_ok (it was taken for a failure);
+--   * private.has_address and private.message_is_resendable drop their search_path setting (their names are
+--     qualified), so the planner inlines them into the queries that call them.
+-- Bodies as in 20261221000000 (notification_complete_unchecked, resend_dead_messages), 20261221030000 (health)
+-- and 20261221020000 (dead_messages, has_address, message_is_resendable), with those changes.
+
+alter table public.notification_outbox
+  add column dead_because text
+    constraint notification_dead_because_is_known check (dead_because in ('retries_exhausted', 'refused', 'no_address')),
+  add constraint only_a_dead_notification_says_why check (dead_because is null or status = 'dead');
+comment on column public.notification_outbox.dead_because is
+  'Why a dead message died: retries_exhausted (an outage; ops.resend_dead_messages once the sender works), refused (the sender said it can never go as it stands), no_address (the booking had no e-mail address). Null when not dead, and for messages that died before it was recorded.';
+
+create or replace function private.has_address(b public.bookings)
+returns boolean language sql immutable as $$
+  select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\x0b') <> '', false);
+$$;
+
+create or replace function private.message_is_resendable(m public.notification_outbox, b public.bookings, p_now timestamptz)
+returns boolean language sql stable as $$
+  select m.status = 'dead' and b.start_at > p_now and private.has_address(b)
+     and private.message_is_current(m, b);
+$$;
+
+create or replace function private.notification_complete_unchecked(p_id bigint, p_lease_token uuid, p_ok boolean,
+                                                        p_error text default null,
+                                                        p_now timestamptz default now(),
+                                                        p_permanent boolean default false)
+returns text language plpgsql security definer set search_path = '' as $$
+declare
+  row public.notification_outbox;
+  dead boolean;
+  because text;
+begin
+  if p_lease_token is null then
+    raise exception using errcode = 'AS005', message = 'lease_token is required: pass the one notification_claim returned';
+  end if;
+  if p_ok is null then
+    raise exception using errcode = 'AS005', message = 'p_ok must be true (sent) or false (failed)';
+  end if;
+  if p_permanent is null then
+    raise exception using errcode = 'AS005', message = 'p_permanent must be true or false';
+  end if;
+  if p_ok and p_permanent then
+    raise exception using errcode = 'AS005', message = 'p_permanent describes a failure: pass it with p_ok false';
+  end if;
+  select * into row from public.notification_outbox where id = p_id for update;
+  if not found then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('notification %s does not exist', p_id);
+  end if;
+  if row.lease_token is distinct from p_lease_token then
+    -- Claimed again since (this caller's lease ran out): the current holder records the result.
+    perform private.record_event('notifications', 'notification.lease_lost', 'warning',
+      pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'status', row.status, 'ok', p_ok),
+      row.restaurant_id, row.booking_id);
+    return 'lease_lost';
+  end if;
+  if row.status <> 'sending' then
+    return row.status; -- this claim's result is already recorded: nothing to do
+  end if;
+  if p_ok then
+    update public.notification_outbox set status = 'sent', sent_at = p_now, lease_expires_at = null, last_error = null
+     where id = p_id;
+    return 'sent';
+  end if;
+  dead := p_permanent or row.attempts >= private.message_max_attempts();
+  because := case when not dead then null
+                  when not p_permanent then 'retries_exhausted'
+                  when not private.has_address((select b from public.bookings b where b.id = row.booking_id)) then 'no_address'
+                  else 'refused' end;
+  update public.notification_outbox
+     set status = case when dead then 'dead' else 'pending' end, dead_because = because,
+         lease_expires_at = null,
+         last_error = private.scrub_and_cut(coalesce(p_error, 'unknown error'), 500),
+         next_attempt_at = p_now + pg_catalog.make_interval(secs => private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) / 1000.0)
+   where id = p_id;
+  -- A guest without an address is no fault of the pipeline's: recorded, not an error.
+  perform private.record_event('notifications', 'notification.failed',
+    case when because is null then 'warning' when because = 'no_address' then 'info' else 'error' end,
+    pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'dead', dead, 'permanent', p_permanent)
+      || case when dead then pg_catalog.jsonb_build_object('dead_because', because) else '{}'::jsonb end,
+    row.restaurant_id, row.booking_id);
+  return case when dead then 'dead' else 'pending' end;
+end $$;
+
+create or replace function ops.resend_dead_messages(p_actor text, p_reason text, p_restaurant_id uuid default null)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  actor text := private.act_as(p_actor, p_reason);
+  queued integer;
+  still_dead integer;
+begin
+  if coalesce(pg_catalog.btrim(p_reason), '') = '' then
+    raise exception using errcode = 'AS005', message = 'say why the messages may go now: pass p_reason (what was fixed)';
+  end if;
+  if p_restaurant_id is not null and not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
+  end if;
+  with again as (
+    update public.notification_outbox o
+       set status = 'pending', attempts = 0, next_attempt_at = pg_catalog.now(), last_error = null, dead_because = null
+      from public.bookings b
+     where b.id = o.booking_id and o.status = 'dead'
+       and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id)
+       and private.message_is_resendable(o, b, pg_catalog.now())
+    returning o.id)
+  select count(*)::int into queued from again;
+  select count(*)::int into still_dead from public.notification_outbox o
+   where o.status = 'dead' and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id);
+  insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
+  values (actor,
+          case when pg_catalog.current_setting('role') = 'none' then session_user::text
+               else pg_catalog.current_setting('role') end,
+          coalesce(p_restaurant_id::text, 'global'), 'dead_messages',
+          pg_catalog.jsonb_build_object('dead', queued + still_dead),
+          pg_catalog.jsonb_build_object('queued', queued, 'dead', still_dead), p_reason);
+  perform private.record_event('assignment.ops', 'ops.messages_resent', 'info',
+    pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead), p_restaurant_id, null);
+  return pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead);
+end $$;
+
+create or replace function ops.health(p_now timestamptz default now())
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  worker_up boolean := true;
+  job record;
+  sweeper record;
+  sweeper_age numeric;
+  dispatch_configured boolean;
+  result jsonb;
+  problems text[] := '{}'::text[];
+begin
+  begin
+    perform net.check_worker_is_up();
+  exception when others then
+    worker_up := false;
+  end;
+  select j.jobid, j.schedule, j.active into job from cron.job j where j.jobname = 'assignment-sweeper';
+  select d.status, d.start_time into sweeper
+    from cron.job_run_details d where d.jobid = job.jobid and d.start_time <= p_now
+   order by d.start_time desc limit 1;
+  sweeper_age := round(extract(epoch from p_now - sweeper.start_time));
+  select count(*) = 2 into dispatch_configured from vault.decrypted_secrets
+   where name in ('assignment_functions_url', 'assignment_pipeline_secret');
+
+  select pg_catalog.jsonb_build_object(
+    'checked_at', p_now,
+    'mode', (select pg_catalog.jsonb_build_object('default', s.default_mode, 'rollout_percentage', s.rollout_percentage,
+                                                  'kill_switch', s.kill_switch, 'shadow_candidate', s.shadow_candidate)
+               from private.rollout_settings s),
+    'queue_depth', (select count(*) from public.bookings
+                     where assignment_state = any(private.queued_states())),
+    'due_now', (select count(*) from public.bookings
+                 where assignment_state = any(private.queued_states())
+                   and next_attempt_at <= p_now),
+    'oldest_due_seconds', (select round(extract(epoch from p_now - min(next_attempt_at)))
+                             from public.bookings
+                            where assignment_state = any(private.queued_states())
+                              and next_attempt_at <= p_now),
+    'in_progress', (select count(*) from public.bookings where assignment_state = 'assignment_in_progress'),
+    'in_progress_by_restaurant', coalesce((select pg_catalog.jsonb_object_agg(restaurant_id, n) from (
+        select restaurant_id, count(*) as n from public.bookings
+         where assignment_state = 'assignment_in_progress' group by restaurant_id) x), '{}'::jsonb),
+    'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
+    -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
+    'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
+        'bookings', count(*) filter (where assignment_state <> 'cancelled'),
+        'manual_review', count(*) filter (where assignment_state = 'manual_review'))
+        from public.bookings where created_at > p_now - interval '1 hour'),
+    'stuck', (select count(*) from ops.stuck_bookings),
+    -- Seated parties whose longer stay could not be held: found from the event each such change records,
+    -- and counted while the overlap lasts: moving the next booking, the party leaving, or the stay's end
+    -- clears it.
+    'seated_stays_overlapping', (select count(*) from public.bookings s
+        where s.id in (select e.booking_id from public.observability_events e
+                        where e.source = 'assignment.ops' and e.event_type = 'booking.seated_stay_overlaps'
+                          and e.created_at > p_now - interval '1 day' and e.created_at <= p_now)
+          and s.status = 'checked_in' and s.end_at > p_now
+          and exists (select 1 from public.booking_table_assignments mine
+                        join public.booking_table_assignments other
+                          on other.table_id = mine.table_id and other.released_at is null
+                         and other.booking_id <> s.id and other.during && private.blocked_window(s)
+                       where mine.booking_id = s.id and mine.released_at is null)),
+    'open_breakers', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+        'restaurant_id', c.restaurant_id, 'state', c.state, 'since', c.opened_at, 'failures', c.consecutive_failures))
+        from private.circuit_breakers c where c.state <> 'closed'), '[]'::jsonb),
+    'dispatch', pg_catalog.jsonb_build_object(
+      'configured', dispatch_configured,
+      'pg_net_worker_up', worker_up,
+      'queued_requests', (select count(*) from net.http_request_queue),
+      'failed_last_15_min', (select count(*) from net._http_response
+                              where created > p_now - interval '15 minutes'
+                                and (status_code is null or status_code >= 500)),
+      'refused_last_15_min', (select count(*) from net._http_response
+                               where created > p_now - interval '15 minutes' and status_code in (401, 403, 404)),
+      'last_response_at', (select max(created) from net._http_response)),
+    'sweeper', pg_catalog.jsonb_build_object(
+      'scheduled', job.jobid is not null, 'active', coalesce(job.active, false), 'schedule', job.schedule,
+      'last_status', sweeper.status, 'last_start', sweeper.start_time, 'seconds_since_last_start', sweeper_age,
+      'alive', coalesce(job.active, false) and sweeper_age <= 120 and sweeper.status is distinct from 'failed'),
+    -- The outbox keeps every message ever sent: each count reads only its rows, through a partial index.
+    'notifications', pg_catalog.jsonb_build_object(
+        'pending', (select count(*) from public.notification_outbox o where o.status in ('pending', 'sending')),
+        -- Due and not taken: nothing is dispatching them (no dispatcher, or one without a usable sender).
+        'oldest_due_seconds', (select round(extract(epoch from p_now - min(due.at)))
+                                 from public.notification_outbox o,
+                                      lateral (select case when o.status = 'pending' then o.next_attempt_at
+                                                           else o.lease_expires_at end as at) due
+                                where o.status in ('pending', 'sending') and due.at <= p_now),
+        -- Failed four times or more (about 15 s of failures) and still retried: the sender is failing.
+        'failing', (select count(*) from public.notification_outbox o
+                     where o.status in ('pending', 'sending') and o.attempts >= 4 and o.last_error is not null),
+        'latest_error', (select o.last_error from public.notification_outbox o
+                          where o.status in ('pending', 'sending') and o.attempts >= 4 and o.last_error is not null
+                          order by o.next_attempt_at desc, o.id desc limit 1),
+        'dead', (select count(*) from public.notification_outbox o where o.status = 'dead'),
+        -- Dead of an outage (their retries ran out): a resend once the sender works sends them.
+        'dead_resendable', (select count(*) from public.notification_outbox d join public.bookings b on b.id = d.booking_id
+                             where d.status = 'dead' and coalesce(d.dead_because, 'retries_exhausted') = 'retries_exhausted'
+                               and private.message_is_resendable(d, b, p_now)),
+        -- Refused by the sender for good (an address it cannot take, or a change on its side): a problem for
+        -- the hour after, so an operator sees it without one bad address degrading health for weeks.
+        'refused_last_hour', (select count(*) from public.observability_events e
+                               where e.source = 'notifications' and e.event_type = 'notification.failed'
+                                 and e.created_at > p_now - interval '1 hour' and e.created_at <= p_now
+                                 and e.context ->> 'dead_because' = 'refused'))
+  ) into result;
+
+  if not worker_up then problems := pg_catalog.array_append(problems, 'pg_net worker is down'); end if;
+  if not dispatch_configured then problems := pg_catalog.array_append(problems, 'dispatch URL/secret missing from Vault'); end if;
+  if (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET');
+  end if;
+  if job.jobid is null or not job.active then
+    problems := pg_catalog.array_append(problems, 'sweeper is not scheduled (cron job assignment-sweeper missing or inactive)');
+  elsif sweeper.start_time is null then
+    problems := pg_catalog.array_append(problems, 'sweeper has never run');
+  elsif sweeper_age > 120 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format('sweeper has not started for %s s', sweeper_age));
+  elsif sweeper.status = 'failed' then
+    problems := pg_catalog.array_append(problems, 'sweeper''s last run failed (see cron.job_run_details)');
+  end if;
+  if (result ->> 'stuck')::int > 0 then problems := pg_catalog.array_append(problems, 'stuck bookings'); end if;
+  if (result ->> 'seated_stays_overlapping')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'a seated party''s longer stay overlaps the next booking on its tables: give that booking other tables (ops.assign_tables)');
+  end if;
+  if pg_catalog.jsonb_array_length(result -> 'open_breakers') > 0 then problems := pg_catalog.array_append(problems, 'open circuit breakers'); end if;
+  if exists (select 1 from private.circuit_breakers c where c.state = 'open' and c.opened_at < p_now - interval '5 minutes') then
+    problems := pg_catalog.array_append(problems,
+      'a circuit breaker has been open for more than 5 minutes (the rollout plan''s rollback trigger)');
+  end if;
+  -- Judged once the hour holds enough bookings for a share to mean something.
+  if (result -> 'manual_review_last_hour' ->> 'bookings')::int >= 20
+     and (result -> 'manual_review_last_hour' ->> 'manual_review')::int * 10
+         > (result -> 'manual_review_last_hour' ->> 'bookings')::int then
+    problems := pg_catalog.array_append(problems,
+      'manual review above 10 % of the last hour''s bookings (the rollout plan''s rollback trigger)');
+  end if;
+  if coalesce((result ->> 'oldest_due_seconds')::int, 0) > 120 then problems := pg_catalog.array_append(problems, 'queue is falling behind'); end if;
+  if coalesce((result -> 'notifications' ->> 'oldest_due_seconds')::int, 0) > 120 then
+    problems := pg_catalog.array_append(problems,
+      'guest messages due for over 2 minutes are not being sent: check that the notification-dispatcher function is deployed with a usable NOTIFICATION_SENDER (it answers sender_misconfigured otherwise)');
+  end if;
+  if (result -> 'notifications' ->> 'failing')::int > 0 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format(
+      'guest messages keep failing to send (%s retried, the latest error: %s); they are retried for about five hours, then dead',
+      result -> 'notifications' ->> 'failing', result -> 'notifications' ->> 'latest_error'));
+  end if;
+  if (result -> 'notifications' ->> 'refused_last_hour')::int > 0 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format(
+      'the mail sender refused %s guest messages in the last hour, each dead at once: ops.dead_messages says why (an address it cannot take, or a change on its side); ops.resend_dead_messages sends them again once fixed',
+      result -> 'notifications' ->> 'refused_last_hour'));
+  end if;
+  if (result -> 'notifications' ->> 'dead_resendable')::int > 0 then
+    problems := pg_catalog.array_append(problems,
+      'dead notifications about bookings still ahead: once the sender works, ops.resend_dead_messages queues them again');
+  end if;
+  return pg_catalog.jsonb_build_object(
+    'status', case when not worker_up or not dispatch_configured
+                        or (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then 'down'
+                   when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
+    'problems', pg_catalog.to_jsonb(problems)) || result;
+end $$;
+
+drop function ops.dead_messages(uuid);
+create function ops.dead_messages(p_restaurant_id uuid default null)
+returns table (message_id bigint, booking_id uuid, reference text, restaurant text, starts_local text, kind text,
+               attempts integer, dead_because text, last_error text, has_address boolean, resendable boolean,
+               not_resendable_because text)
+language sql stable security definer set search_path = '' as $$
+  select o.id, b.id, b.reference, r.name,
+         pg_catalog.to_char(b.start_at at time zone r.timezone, 'YYYY-MM-DD HH24:MI'),
+         o.kind, o.attempts, coalesce(o.dead_because, 'retries_exhausted'), o.last_error, private.has_address(b),
+         private.message_is_resendable(o, b, pg_catalog.now()),
+         case when b.start_at <= pg_catalog.now() then 'the booking has begun'
+              when not private.message_is_current(o, b) then 'the booking changed since: a newer message or none is due'
+              when not private.has_address(b) then 'the booking has no e-mail address'
+         end
+    from public.notification_outbox o
+    join public.bookings b on b.id = o.booking_id
+    join public.restaurants r on r.id = b.restaurant_id
+   where o.status = 'dead' and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id)
+   order by b.start_at, o.id;
+$$;
+comment on function ops.dead_messages(uuid) is
+  'Dead guest messages (of one restaurant, or all), soonest booking first: the kind, tries, why it died (dead_because: retries_exhausted, refused or no_address), the sender''s last error, whether the booking has an e-mail address (never the address), whether ops.resend_dead_messages would queue it, and if not, why (the booking has begun, it changed since, or it has no address).';
+revoke all on function ops.dead_messages(uuid) from public, anon, authenticated;
+grant execute on function ops.dead_messages(uuid) to service_role;
+
+-- Nothing of private is callable by the API roles (it is all ours, so the whole schema is closed).
+revoke all on all routines in schema private from public, anon, authenticated;
