@@ -142,3 +142,33 @@ Deno.test("a response that does not match the RPC's contract is rejected, not tr
     assertEquals(missing.includes(field), true, `${field} is reported missing (${missing})`);
   }
 });
+
+Deno.test("a send's result names p_permanent only for a permanent failure, so an older database still takes it", async () => {
+  const { calls, fetchImpl } = fakePostgrest(() => Response.json("pending"));
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
+  const lease = { id: 7, leaseToken: BOOKING };
+  await store.completeNotification({ ...lease, ok: true });
+  await store.completeNotification({ ...lease, ok: false, error: "webhook answered 503" });
+  await store.completeNotification({
+    ...lease,
+    ok: false,
+    error: "webhook refused the message (422)",
+    permanent: true,
+  });
+  assertEquals(calls.map((c) => [new URL(c.url).pathname, c.body]), [
+    ["/rest/v1/rpc/notification_complete", { p_id: 7, p_lease_token: BOOKING, p_ok: true }],
+    ["/rest/v1/rpc/notification_complete", {
+      p_id: 7,
+      p_lease_token: BOOKING,
+      p_ok: false,
+      p_error: "webhook answered 503",
+    }],
+    ["/rest/v1/rpc/notification_complete", {
+      p_id: 7,
+      p_lease_token: BOOKING,
+      p_ok: false,
+      p_error: "webhook refused the message (422)",
+      p_permanent: true,
+    }],
+  ]);
+});
