@@ -5,7 +5,7 @@ import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
-import { deliverAllDue, deliverDueNotifications } from "./dispatcher.ts";
+import { deliverAllDue, deliverDueNotifications, deliverWhileFull } from "./dispatcher.ts";
 import { PermanentSendError, type Sender } from "./senders.ts";
 
 interface Completion {
@@ -196,4 +196,20 @@ Deno.test("delivering everything due stops when a full claim sends nothing, and 
   const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
   await deliverAllDue(outbox.store, sender, logger, 50);
   assertEquals(errors, ["delivery failed: Error: connection reset"]);
+});
+
+Deno.test("a dispatcher request drains a backlog several claims at a time, up to its cap, and reports them all", async () => {
+  const outbox = fakeOutbox(300);
+  const claims: number[] = [];
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
+  const { sender } = flakySender(() => false);
+  const report = await deliverWhileFull(outbox.store, sender, silentLogger, 50, 4);
+  assertEquals(claims, [50, 50, 50, 50], "four full claims, then the cap");
+  assertEquals(report, { claimed: 200, sent: 200, failed: 0, leaseLost: 0 });
+  assertEquals(
+    outbox.rows.filter((r) => r.status === "pending").length,
+    100,
+    "the rest wait for the next request",
+  );
 });

@@ -82,12 +82,30 @@ export async function deliverDueNotifications(
 const RECORD_ATTEMPTS = 3;
 
 /**
- * Delivers until a claim comes back short of `limit` (a full one may have left more due) or sends nothing
- * (what failed is due again only after its backoff). A short claim may still leave some due: rows the claim
- * found superseded count against its limit without being returned, so behind a backlog of older messages a
- * run can stop before the newest; the sweeper's dispatcher sends those. Reports errors instead of throwing
- * them: it runs in the background, for every confirmation of a batch at once (see batched.ts).
+ * Delivers until a claim comes back short of `limit` (a full one may have left more due), sends nothing
+ * (what failed is due again only after its backoff) or `maxRounds` claims were made; returns the rounds'
+ * reports added up. A short claim may still leave some due: rows the claim found superseded count against
+ * its limit without being returned, so behind a backlog of older messages a run can stop before the newest;
+ * the sweeper's dispatcher sends those.
  */
+export async function deliverWhileFull(
+  store: AssignmentStore,
+  sender: Sender,
+  logger: Logger,
+  limit = 50,
+  maxRounds = Infinity,
+): Promise<DeliveryReport> {
+  const total: DeliveryReport = { claimed: 0, sent: 0, failed: 0, leaseLost: 0 };
+  for (let round = 1; round <= maxRounds; round++) {
+    const report = await deliverDueNotifications(store, sender, logger, limit);
+    for (const key of Object.keys(total) as (keyof DeliveryReport)[]) total[key] += report[key];
+    if (report.claimed < limit || report.sent === 0) break;
+  }
+  return total;
+}
+
+/** deliverWhileFull with no cap on rounds, reporting errors instead of throwing them: it runs in the
+ * background, for every confirmation of a batch at once (see batched.ts). */
 export async function deliverAllDue(
   store: AssignmentStore,
   sender: Sender,
@@ -95,10 +113,7 @@ export async function deliverAllDue(
   limit = 50,
 ): Promise<void> {
   try {
-    for (;;) {
-      const report = await deliverDueNotifications(store, sender, logger, limit);
-      if (report.claimed < limit || report.sent === 0) return;
-    }
+    await deliverWhileFull(store, sender, logger, limit);
   } catch (error) {
     logger.error("notifications", `delivery failed: ${error}`);
   }

@@ -7,8 +7,11 @@ import { errorResponse, json } from "../http/responses.ts";
 import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { deliverDueNotifications } from "./dispatcher.ts";
+import { deliverWhileFull } from "./dispatcher.ts";
 import { createSender } from "./senders.ts";
+
+const CLAIM_LIMIT = 50;
+const CLAIMS_PER_REQUEST = 4;
 
 export function createDispatcherHandler(deps: {
   store: AssignmentStore;
@@ -39,7 +42,9 @@ export function createDispatcherHandler(deps: {
       );
     }
     try {
-      return json(200, await deliverDueNotifications(store, sender!, logger));
+      // Several claims a request, so a backlog (a resend after an outage) drains faster than the sweeper's
+      // one request every 5 s would take one claim each; bounded, so a request ends well inside its limits.
+      return json(200, await deliverWhileFull(store, sender!, logger, CLAIM_LIMIT, CLAIMS_PER_REQUEST));
     } catch (error) {
       logger.error("notifications", `dispatch failed: ${error}`);
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");

@@ -1,7 +1,7 @@
 // The webhook sender's failures are logged and stored in the outbox: they must not quote its address, and
 // they say whether asking again can help.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { PermanentSendError, webhookSender } from "./senders.ts";
+import { hasAddress, PermanentSendError, webhookSender } from "./senders.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
 const notification = {
@@ -78,7 +78,7 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
 
 Deno.test("a guest without an e-mail address is not posted: the send fails for good, saying so", async () => {
   await webhookAnswering(200, async (url, bodies) => {
-    for (const recipient_email of [null, "", " \t\n"]) {
+    for (const recipient_email of [null, "", " \t\n\r\f\v"]) {
       const error = await webhookSender(url).send({ ...notification, recipient_email } as ClaimedNotification)
         .then(() => null, (e: Error) => e);
       assert(error instanceof PermanentSendError, `permanent for ${JSON.stringify(recipient_email)}`);
@@ -88,4 +88,16 @@ Deno.test("a guest without an e-mail address is not posted: the send fails for g
     assertEquals([bodies.length, sent], [1, true], "only the notification message was posted");
     assertEquals((bodies[0] as { to: unknown }).to, { email: "ada@example.com", name: "Ada" });
   });
+});
+
+Deno.test("blank is exactly what the database's private.has_address calls blank", () => {
+  // pgTAP 55 holds the database to the same six characters.
+  const blank = Array.from({ length: 128 }, (_, c) => c).filter((c) => !hasAddress(String.fromCharCode(c)));
+  assertEquals(blank, [9, 10, 11, 12, 13, 32]);
+  assertEquals([hasAddress(null), hasAddress(undefined), hasAddress(""), hasAddress(" a ")], [
+    false,
+    false,
+    false,
+    true,
+  ]);
 });

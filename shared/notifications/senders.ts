@@ -18,6 +18,12 @@ export class PermanentSendError extends Error {
   }
 }
 
+/** Whether there is an address to send to: blank (only the ASCII white space the database's
+ * private.has_address trims) is none, as there. */
+export function hasAddress(email: string | null | undefined): boolean {
+  return /[^ \t\n\r\f\v]/.test(email ?? "");
+}
+
 /** Answers that refuse the message itself, so the same request would be refused again. A problem of the
  * setup (401, 403, 404: a wrong token or url) or of the moment (408, 429, 5xx) is retried: fixing it sends
  * those messages without anyone's help. */
@@ -69,8 +75,7 @@ export function webhookSender(url: string, token?: string): Sender {
   return {
     name: "webhook",
     async send(n) {
-      // Blank (only the ASCII white space btrim is given) is none, as in the database's private.has_address.
-      if (!/[^ \t\n\r\f\v]/.test(n.recipient_email ?? "")) {
+      if (!hasAddress(n.recipient_email)) {
         throw new PermanentSendError("no e-mail address: the booking has none to send to");
       }
       const response = await fetch(url, {

@@ -11,6 +11,10 @@
 --     the hour after (notifications.refused_last_hour, from the notification.failed events), so a mailer that
 --     starts refusing every message is seen at once, and one bad address stops degrading health after an hour;
 --   * a message dead for want of an address is recorded at severity info, not error;
+--   * (20261221030000's signals, refined before it was released) failing counts messages waiting for another
+--     try after six failures (about a minute of them; four was a passing blip), latest_error is the error of
+--     the latest failure (ordering by the next try picked the message that failed most often), and a message
+--     due for over 2 minutes says it may be a backlog draining (the dispatcher sends up to 200 a request);
 --   * ops.dead_messages shows dead_because;
 --   * notification_complete refuses a null p_ok (it was taken for a failure);
 --   * private.has_address and private.message_is_resendable drop their search_path setting (their names are
@@ -221,12 +225,18 @@ begin
                                       lateral (select case when o.status = 'pending' then o.next_attempt_at
                                                            else o.lease_expires_at end as at) due
                                 where o.status in ('pending', 'sending') and due.at <= p_now),
-        -- Failed four times or more (about 15 s of failures) and still retried: the sender is failing.
+        -- Waiting after six failures or more (about a minute of them) for another try: the sender is failing.
         'failing', (select count(*) from public.notification_outbox o
-                     where o.status in ('pending', 'sending') and o.attempts >= 4 and o.last_error is not null),
+                     where o.status = 'pending' and o.attempts >= 6
+                       and o.last_error is not null),
+        -- The error of the latest failure: it happened its backoff before the next try.
         'latest_error', (select o.last_error from public.notification_outbox o
-                          where o.status in ('pending', 'sending') and o.attempts >= 4 and o.last_error is not null
-                          order by o.next_attempt_at desc, o.id desc limit 1),
+                          where o.status = 'pending' and o.attempts >= 6
+                            and o.last_error is not null
+                          order by o.next_attempt_at
+                                   - pg_catalog.make_interval(secs => private.backoff_ms(o.attempts + 1, 1000, 3600000, 0) / 1000.0) desc,
+                                   o.id desc
+                          limit 1),
         'dead', (select count(*) from public.notification_outbox o where o.status = 'dead'),
         -- Dead of an outage (their retries ran out): a resend once the sender works sends them.
         'dead_resendable', (select count(*) from public.notification_outbox d join public.bookings b on b.id = d.booking_id
@@ -275,11 +285,11 @@ begin
   if coalesce((result ->> 'oldest_due_seconds')::int, 0) > 120 then problems := pg_catalog.array_append(problems, 'queue is falling behind'); end if;
   if coalesce((result -> 'notifications' ->> 'oldest_due_seconds')::int, 0) > 120 then
     problems := pg_catalog.array_append(problems,
-      'guest messages due for over 2 minutes are not being sent: check that the notification-dispatcher function is deployed with a usable NOTIFICATION_SENDER (it answers sender_misconfigured otherwise)');
+      'guest messages have been due for over 2 minutes: if notifications.pending does not fall, nothing is sending them (is the notification-dispatcher function deployed with a usable NOTIFICATION_SENDER? it answers sender_misconfigured otherwise); if it falls, a backlog is draining');
   end if;
   if (result -> 'notifications' ->> 'failing')::int > 0 then
     problems := pg_catalog.array_append(problems, pg_catalog.format(
-      'guest messages keep failing to send (%s retried, the latest error: %s); they are retried for about five hours, then dead',
+      'guest messages keep failing to send (%s waiting after six tries or more, the latest error: %s); they are retried for about five hours, then dead',
       result -> 'notifications' ->> 'failing', result -> 'notifications' ->> 'latest_error'));
   end if;
   if (result -> 'notifications' ->> 'refused_last_hour')::int > 0 then

@@ -2,7 +2,7 @@
 -- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221010000); a blank
 -- address is none (20261221020000).
 begin;
-select plan(11);
+select plan(12);
 
 -- Messages of this file only.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
@@ -54,12 +54,17 @@ select ok(not exists (select 1 from ops.dead_messages() d where d::text like '%@
 
 -- A blank address is none, as the webhook sender takes it: not resendable, not health's alarm.
 select tests.create_booking(:'rid', 2, '2030-03-08 19:00+00') as blank \gset
-update public.bookings set customer_email = E' \t\n ' where id = :'blank';
+update public.bookings set customer_email = E' \t\n\r\f\x0b ' where id = :'blank';
 select tests.force_state(:'blank', 'confirmed');
 select pg_temp.dead(:'blank', 'no e-mail address: the booking has none to send to');
 select is((select (has_address, resendable, not_resendable_because)::text from ops.dead_messages(:'rid') where booking_id = :'blank'),
   '(f,f,"the booking has no e-mail address")', 'white space only is no address');
 select is(ops.health() -> 'notifications' -> 'dead_resendable', '0'::jsonb, 'and health does not ask for its resend');
+
+-- The same six characters the webhook sender calls blank (senders.test.ts).
+select is((select array_agg(c order by c) from generate_series(1, 127) c
+            where not private.has_address(jsonb_populate_record(null::public.bookings, jsonb_build_object('customer_email', chr(c))))),
+  array[9, 10, 11, 12, 13, 32], 'blank is tab, line feed, vertical tab, form feed, carriage return and space');
 
 select * from finish();
 rollback;

@@ -1,7 +1,7 @@
 -- Health raises guest messages nobody takes and messages that keep failing, long before they are dead
--- (20261221030000).
+-- (20261221030000, refined in 20261221040000).
 begin;
-select plan(11);
+select plan(13);
 
 -- Messages of this file only.
 update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
@@ -18,12 +18,12 @@ select id as n from public.notification_outbox where booking_id = :'waiting' \gs
 
 -- 1. Nobody takes a due message.
 select is(ops.health() -> 'notifications' -> 'oldest_due_seconds', '0'::jsonb, 'a message just queued is due now');
-select ok(not pg_temp.problem_like(now() + interval '2 minutes', 'guest messages due for over 2 minutes%'),
+select ok(not pg_temp.problem_like(now() + interval '2 minutes', 'guest messages have been due for over 2 minutes%'),
   'two minutes is not yet a problem (the sweeper asks the dispatcher every 5 s)');
 select is(ops.health(now() + interval '3 minutes') -> 'notifications' -> 'oldest_due_seconds', '180'::jsonb,
   'three minutes later it has waited 180 s');
 select ok(pg_temp.problem_like(now() + interval '3 minutes',
-  'guest messages due for over 2 minutes are not being sent: check that the notification-dispatcher function is deployed with a usable NOTIFICATION_SENDER%'),
+  'guest messages have been due for over 2 minutes: if notifications.pending does not fall, nothing is sending them (is the notification-dispatcher function deployed with a usable NOTIFICATION_SENDER?%'),
   'and health says what to check');
 select is(ops.health(now() + interval '3 minutes') ->> 'status', 'degraded', 'degraded, not down: bookings are still seated');
 
@@ -33,17 +33,28 @@ update public.notification_outbox set status = 'sending', lease_token = gen_rand
 select is(ops.health(now() + interval '4 minutes') -> 'notifications' -> 'oldest_due_seconds', '180'::jsonb,
   'a lost claim counts from its lease''s end');
 
--- 2. A sender that keeps failing.
-update public.notification_outbox set status = 'pending', lease_token = null, lease_expires_at = null, attempts = 3,
-       last_error = 'webhook answered 401', next_attempt_at = now() + interval '8 seconds' where id = :n;
-select is(ops.health() -> 'notifications' -> 'failing', '0'::jsonb, 'three failures are not yet a failing sender');
-update public.notification_outbox set attempts = 4 where id = :n;
-select is(ops.health() -> 'notifications' -> 'failing', '1'::jsonb, 'four are');
-select is(ops.health() -> 'notifications' ->> 'latest_error', 'webhook answered 401', 'with the sender''s error');
+-- 2. A sender that keeps failing: six failures, about a minute of them.
+update public.notification_outbox set status = 'pending', lease_token = null, lease_expires_at = null, attempts = 5,
+       last_error = 'webhook answered 503', next_attempt_at = now() + interval '32 seconds' where id = :n;
+select is(ops.health() -> 'notifications' -> 'failing', '0'::jsonb, 'five failures (31 s of them) are a blip, not a failing sender');
+update public.notification_outbox set attempts = 6, next_attempt_at = now() + interval '64 seconds' where id = :n;
+select is(ops.health() -> 'notifications' -> 'failing', '1'::jsonb, 'six are');
+-- A second message failing for longer, whose latest failure came before the first's: the error shown is the
+-- latest failure's, not the longest-failing message's.
+select tests.create_booking(:'rid', 2, '2030-05-08 19:00+00') as older \gset
+select tests.force_state(:'older', 'confirmed');
+update public.notification_outbox set attempts = 12, last_error = 'webhook answered 401',
+       next_attempt_at = now() - interval '10 seconds' + interval '2048 seconds' where booking_id = :'older';
+select is(ops.health() -> 'notifications' -> 'failing', '2'::jsonb, 'both count');
+select is(ops.health() -> 'notifications' ->> 'latest_error', 'webhook answered 503',
+  'the latest error is the latest failure''s (the 503 came after the 401)');
 select ok(pg_temp.problem_like(now(),
-  'guest messages keep failing to send (1 retried, the latest error: webhook answered 401); they are retried for about five hours, then dead'),
+  'guest messages keep failing to send (2 waiting after six tries or more, the latest error: webhook answered 503); they are retried for about five hours, then dead'),
   'which health raises, saying what to look at');
-select ok(not pg_temp.problem_like(now(), 'guest messages due for over 2 minutes%'),
+update public.notification_outbox set status = 'sending', lease_token = gen_random_uuid(),
+       lease_expires_at = now() + interval '1 minute' where booking_id = :'older';
+select is(ops.health() -> 'notifications' -> 'failing', '1'::jsonb, 'a message being tried again is not counted as waiting');
+select ok(not pg_temp.problem_like(now(), 'guest messages have been due for over 2 minutes%'),
   'a message waiting out its backoff is not one nobody takes');
 
 select * from finish();
