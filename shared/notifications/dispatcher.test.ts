@@ -213,3 +213,23 @@ Deno.test("a dispatcher request drains a backlog several claims at a time, up to
     "the rest wait for the next request",
   );
 });
+
+Deno.test("a claim that fails after others were sent ends the run with their report; a first one that fails throws", async () => {
+  const outbox = fakeOutbox(120);
+  let claims = 0;
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) =>
+    ++claims === 2 ? Promise.reject(new Error("connection reset")) : claim(args);
+  const errors: string[] = [];
+  const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
+  const { sender } = flakySender(() => false);
+  const report = await deliverWhileFull(outbox.store, sender, logger, 50, 4);
+  assertEquals(report, { claimed: 50, sent: 50, failed: 0, leaseLost: 0 });
+  assertEquals(errors, ["delivery stopped at claim 2: Error: connection reset"]);
+  outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));
+  const thrown = await deliverWhileFull(outbox.store, sender, logger, 50, 4).then(
+    () => null,
+    (e: Error) => e.message,
+  );
+  assertEquals(thrown, "connection reset");
+});

@@ -84,7 +84,7 @@ const RECORD_ATTEMPTS = 3;
 /**
  * Delivers until a claim comes back short of `limit` (a full one may have left more due), sends nothing
  * (what failed is due again only after its backoff) or `maxRounds` claims were made; returns the rounds'
- * reports added up. A short claim may still leave some due: rows the claim found superseded count against
+ * reports added up. Throws when the first claim fails; a later failure ends the run with what was sent. A short claim may still leave some due: rows the claim found superseded count against
  * its limit without being returned, so behind a backlog of older messages a run can stop before the newest;
  * the sweeper's dispatcher sends those.
  */
@@ -97,7 +97,15 @@ export async function deliverWhileFull(
 ): Promise<DeliveryReport> {
   const total: DeliveryReport = { claimed: 0, sent: 0, failed: 0, leaseLost: 0 };
   for (let round = 1; round <= maxRounds; round++) {
-    const report = await deliverDueNotifications(store, sender, logger, limit);
+    let report: DeliveryReport;
+    try {
+      report = await deliverDueNotifications(store, sender, logger, limit);
+    } catch (error) {
+      // What earlier rounds sent is recorded: report it rather than a failure of the whole run.
+      if (round === 1) throw error;
+      logger.error("notifications", `delivery stopped at claim ${round}: ${error}`);
+      break;
+    }
     for (const key of Object.keys(total) as (keyof DeliveryReport)[]) total[key] += report[key];
     if (report.claimed < limit || report.sent === 0) break;
   }

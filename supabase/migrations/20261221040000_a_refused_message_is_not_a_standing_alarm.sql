@@ -10,7 +10,8 @@
 --   * ops.health: dead_resendable counts only the messages whose retries ran out; refusals are a problem for
 --     the hour after (notifications.refused_last_hour, from the notification.failed events), so a mailer that
 --     starts refusing every message is seen at once, and one bad address stops degrading health after an hour;
---   * a message dead for want of an address is recorded at severity info, not error;
+--   * a message dead for want of an address is recorded at severity info, not error, and the failure's event
+--     is stamped with the clock the result was recorded by (p_now), as health reads it;
 --   * (20261221030000's signals, refined before it was released) failing counts messages waiting for another
 --     try after six failures (about a minute of them; four was a passing blip), latest_error is the error of
 --     the latest failure (ordering by the next try picked the message that failed most often), and a message
@@ -97,7 +98,7 @@ begin
     case when because is null then 'warning' when because = 'no_address' then 'info' else 'error' end,
     pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'dead', dead, 'permanent', p_permanent)
       || case when dead then pg_catalog.jsonb_build_object('dead_because', because) else '{}'::jsonb end,
-    row.restaurant_id, row.booking_id);
+    row.restaurant_id, row.booking_id, p_now);
   return case when dead then 'dead' else 'pending' end;
 end $$;
 
@@ -307,6 +308,9 @@ begin
                    when pg_catalog.cardinality(problems) > 0 then 'degraded' else 'ok' end,
     'problems', pg_catalog.to_jsonb(problems)) || result;
 end $$;
+
+comment on function ops.health(timestamptz) is
+  'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), seated parties whose longer stay overlaps the next booking on their tables (seated_stays_overlapping: a problem until that booking is moved or the party leaves), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), guest messages (pending; oldest_due_seconds, a problem over 2 minutes: nothing sends them, or a backlog is draining; failing, those waiting for another try after six failures or more, a problem, with latest_error, the latest failure''s error; refused_last_hour, messages the sender refused for good, a problem for the hour after; dead: every dead message; dead_resendable: those whose retries ran out, about bookings still ahead, that ops.resend_dead_messages would queue, a problem), and the rollout plan''s rollback triggers: a breaker open over 5 minutes, manual review above 10 % of the last hour''s bookings (judged from 20 bookings). p_now is for tests.';
 
 drop function ops.dead_messages(uuid);
 create function ops.dead_messages(p_restaurant_id uuid default null)

@@ -133,7 +133,7 @@ select is((select free_tables_that_fit from ops.manual_review_queue(:'bid') wher
   'a booking outside service hours is offered no tables, which assign_tables would refuse');
 
 -- Health raises dead messages only while an operator can still send them.
-update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
+update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null, dead_because = null where status <> 'sent';
 select tests.create_booking(:'rid', 2, '2030-04-02 19:00+00') as future \gset
 update public.bookings set customer_email = 'guest@example.com' where id = :'future';
 select ops.assign_tables(:'future', array['R2'], 'ana') ->> 'outcome' as confirmed \gset

@@ -4,7 +4,7 @@ begin;
 select plan(17);
 
 -- Messages of this file only: everything else already waiting counts as sent, everything dead is resent.
-update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
+update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null, dead_because = null where status <> 'sent';
 
 create function pg_temp.claim(p_booking uuid) returns table (id bigint, lease_token uuid)
 language sql as $$

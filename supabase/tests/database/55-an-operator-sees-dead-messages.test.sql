@@ -5,7 +5,7 @@ begin;
 select plan(12);
 
 -- Messages of this file only.
-update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
+update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null, dead_because = null where status <> 'sent';
 
 create function pg_temp.dead(p_booking uuid, p_error text) returns void language sql as $$
   update public.notification_outbox set status = 'dead', attempts = 16, last_error = p_error where booking_id = p_booking;

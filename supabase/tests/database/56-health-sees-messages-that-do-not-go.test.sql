@@ -4,7 +4,7 @@ begin;
 select plan(13);
 
 -- Messages of this file only.
-update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null where status <> 'sent';
+update public.notification_outbox set status = 'sent', sent_at = now(), lease_expires_at = null, dead_because = null where status <> 'sent';
 
 create function pg_temp.problem_like(p_now timestamptz, p_pattern text) returns boolean language sql as $$
   select exists (select 1 from jsonb_array_elements_text(ops.health(p_now) -> 'problems') p where p like p_pattern);
@@ -43,8 +43,9 @@ select is(ops.health() -> 'notifications' -> 'failing', '1'::jsonb, 'six are');
 -- latest failure's, not the longest-failing message's.
 select tests.create_booking(:'rid', 2, '2030-05-08 19:00+00') as older \gset
 select tests.force_state(:'older', 'confirmed');
-update public.notification_outbox set attempts = 12, last_error = 'webhook answered 401',
-       next_attempt_at = now() - interval '10 seconds' + interval '2048 seconds' where booking_id = :'older';
+-- Its eighth failure 10 s ago: the next try comes its backoff after, 2^8 s (as notification_complete sets it).
+update public.notification_outbox set attempts = 8, last_error = 'webhook answered 401',
+       next_attempt_at = now() - interval '10 seconds' + interval '256 seconds' where booking_id = :'older';
 select is(ops.health() -> 'notifications' -> 'failing', '2'::jsonb, 'both count');
 select is(ops.health() -> 'notifications' ->> 'latest_error', 'webhook answered 503',
   'the latest error is the latest failure''s (the 503 came after the 401)');
