@@ -84,9 +84,10 @@ const RECORD_ATTEMPTS = 3;
 /**
  * Delivers until a claim comes back short of `limit` (a full one may have left more due), sends nothing
  * (what failed is due again only after its backoff) or `maxRounds` claims were made; returns the rounds'
- * reports added up. Throws when the first claim fails; a later failure ends the run with what was sent. A short claim may still leave some due: rows the claim found superseded count against
- * its limit without being returned, so behind a backlog of older messages a run can stop before the newest;
- * the sweeper's dispatcher sends those.
+ * reports added up. Throws when the first claim fails; a later failure ends the run with what was sent.
+ * A short claim may still leave some due: rows the claim found superseded count against its limit without
+ * being returned, so behind a backlog of older messages a run can stop before the newest; the sweeper's
+ * dispatcher sends those.
  */
 export async function deliverWhileFull(
   store: AssignmentStore,

@@ -18,8 +18,9 @@
 --     due for over 2 minutes says it may be a backlog draining (the dispatcher sends up to 200 a request);
 --   * ops.dead_messages shows dead_because;
 --   * notification_complete refuses a null p_ok (it was taken for a failure);
---   * private.has_address and private.message_is_resendable drop their search_path setting (their names are
---     qualified), so the planner inlines them into the queries that call them.
+--   * private.has_address and private.message_is_resendable drop their search_path setting (every name and
+--     operator in them is qualified), so the planner inlines them into the queries that call them;
+--   * ops.health's comment, which Studio shows, describes the new signals.
 -- Bodies as in 20261221000000 (notification_complete_unchecked, resend_dead_messages), 20261221030000 (health)
 -- and 20261221020000 (dead_messages, has_address, message_is_resendable), with those changes.
 
@@ -32,13 +33,13 @@ comment on column public.notification_outbox.dead_because is
 
 create or replace function private.has_address(b public.bookings)
 returns boolean language sql immutable as $$
-  select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\x0b') <> '', false);
+  select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\x0b') operator(pg_catalog.<>) '', false);
 $$;
 
 create or replace function private.message_is_resendable(m public.notification_outbox, b public.bookings, p_now timestamptz)
 returns boolean language sql stable as $$
-  select m.status = 'dead' and b.start_at > p_now and private.has_address(b)
-     and private.message_is_current(m, b);
+  select m.status operator(pg_catalog.=) 'dead' and b.start_at operator(pg_catalog.>) p_now
+     and private.has_address(b) and private.message_is_current(m, b);
 $$;
 
 create or replace function private.notification_complete_unchecked(p_id bigint, p_lease_token uuid, p_ok boolean,
