@@ -58,7 +58,7 @@ select id as p, lease_token as plase from pg_temp.claim(:'phoned') \gset
 select is(public.notification_complete(:p, :'plase', false, 'no e-mail address: the booking has none to send to',
                                        now(), true), 'dead', 'a guest without an address: dead at once');
 select is(ops.health() -> 'notifications' -> 'dead_resendable', '0'::jsonb,
-  'neither the refused message nor the one without an address is a standing alarm (20261221040000)');
+  'neither the refused message nor the one without an address is a standing alarm (20261221000000)');
 select is(ops.resend_dead_messages('ana', 'mailer fixed', :'rid'), '{"queued": 1, "still_dead": 1}'::jsonb,
   'resending queues the refused one and leaves the one with no address dead');
 select is((select array_agg(status order by booking_id = :'refused' desc) from public.notification_outbox

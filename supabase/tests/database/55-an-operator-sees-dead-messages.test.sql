@@ -1,6 +1,6 @@
 -- ops.dead_messages lists the dead guest messages with why they died and what stands in the way of a resend,
--- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221010000); a blank
--- address is none (20261221020000).
+-- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221000000); a blank
+-- address is none (20261221000000).
 begin;
 select plan(12);
 

@@ -1,5 +1,5 @@
 -- Health raises guest messages nobody takes and messages that keep failing, long before they are dead
--- (20261221030000, refined in 20261221040000).
+-- (20261221000000).
 begin;
 select plan(13);
 

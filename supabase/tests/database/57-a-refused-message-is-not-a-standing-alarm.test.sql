@@ -1,5 +1,5 @@
 -- Each dead message says why it died; a refusal is health's problem for the hour after it, not until the
--- booking begins; a guest without an address is recorded, not an error (20261221040000).
+-- booking begins; a guest without an address is recorded, not an error (20261221000000).
 begin;
 select plan(15);
 

@@ -1,28 +1,56 @@
--- A message the sender refused is not a standing alarm, and each dead message says why it died.
+-- Guest messages that cannot go: dead at once, each saying why, and only what an operator should act on is an
+-- alarm; health sees messages that do not go long before they are dead; ops.dead_messages lists the dead.
 --
--- 20261221000000 made a refusal dead at once, but a refused message about a booking with an address counted
--- as resendable: one guest's mistyped address that the mailer answers 422 kept ops.health degraded until the
--- booking began, weeks perhaps, and every resend queued it to be refused again. And a dead message did not say
--- whether its retries ran out (an outage: resend once the sender works), the sender refused it (look at the
--- address, or the mailer), or the guest had no address (nothing to do).
+-- What was wrong:
+--   * the webhook sender posted every message, with `to.email: null` when the booking had no address, and every
+--     failure was retried 16 times over about five hours: a provider's 400 or 422 (the message itself refused,
+--     say an address it cannot take) was asked again for five hours before an operator could see it;
+--   * ops.health counted messages pending and dead and raised only dead ones: a mail provider refusing the
+--     pipeline's token (401) or down for an afternoon was retried for hours with health "ok", and a dispatcher
+--     with no usable sender (it claims nothing and answers sender_misconfigured) left every message waiting
+--     with health "ok";
+--   * a dead message did not say whether its retries ran out (an outage: resend once the sender works), the
+--     sender refused it (look at the address, or the mailer), or the guest had no address (nothing to do), and
+--     nothing of ops said which messages were dead: reading the outbox takes the table's owner.
+--
+-- Now:
+--   * notification_complete takes p_permanent (last, so every call written for the old signature means what
+--     it did): a failure the sender calls permanent is dead at once. The webhook sender reports a refusal of
+--     the message (400, 413, 422) and a guest without an address that way, and posts nothing for the latter;
+--     a problem of the setup (401, 403, 404, 5xx, a timeout) is still retried, so fixing it sends those
+--     messages without anyone's help. A null p_ok is refused (it was taken for a failure);
 --   * notification_outbox.dead_because: retries_exhausted, refused or no_address, set when the message dies
---     (dead rows from before read as retries_exhausted) and cleared when it is queued again;
---   * ops.health: dead_resendable counts only the messages whose retries ran out; refusals are a problem for
---     the hour after (notifications.refused_last_hour, from the notification.failed events), so a mailer that
---     starts refusing every message is seen at once, and one bad address stops degrading health after an hour;
---   * a message dead for want of an address is recorded at severity info, not error, and the failure's event
---     is stamped with the clock the result was recorded by (p_now), as health reads it;
---   * (20261221030000's signals, refined before it was released) failing counts messages waiting for another
---     try after six failures (about a minute of them; four was a passing blip), latest_error is the error of
---     the latest failure (ordering by the next try picked the message that failed most often), and a message
---     due for over 2 minutes says it may be a backlog draining (the dispatcher sends up to 200 a request);
---   * ops.dead_messages shows dead_because;
---   * notification_complete refuses a null p_ok (it was taken for a failure);
---   * private.has_address and private.message_is_resendable drop their search_path setting (every name and
---     operator in them is qualified), so the planner inlines them into the queries that call them;
---   * ops.health's comment, which Studio shows, describes the new signals.
--- Bodies as in 20261221000000 (notification_complete_unchecked, resend_dead_messages), 20261221030000 (health)
--- and 20261221020000 (dead_messages, has_address, message_is_resendable), with those changes.
+--     (dead rows from before read as retries_exhausted) and cleared when it is queued again. A message dead
+--     for want of an address is an info event, not an error; each failure's event is stamped with the clock
+--     the result was recorded by (p_now), as health reads it;
+--   * an address is a value with something besides ASCII white space in it (private.has_address), as in the
+--     webhook sender: a blank one is none;
+--   * ops.health:
+--       - dead_resendable, the standing problem, counts only messages whose retries ran out, about bookings
+--         still ahead that still describe them and have an address (private.message_is_resendable);
+--       - refused_last_hour: refusals are a problem for the hour after (from the notification.failed events),
+--         so a mailer that starts refusing every message is seen at once, and one bad address does not keep
+--         health degraded until its booking begins;
+--       - oldest_due_seconds: how long the oldest message due (pending, or a claim whose lease ran out) has
+--         waited; over 2 minutes nothing sends them, or a backlog is draining (the sweeper asks the dispatcher
+--         every 5 s while any is due; it sends up to 200 a request);
+--       - failing: messages waiting for another try after six failures or more (about a minute of them), with
+--         latest_error, the error of the latest failure (it happened its backoff before the next try); scrubbed
+--         when stored, it names an answer such as "webhook answered 401", never an address;
+--     each count reads the outbox's partial indexes;
+--   * ops.resend_dead_messages queues only what can go: dead messages about bookings still ahead that still
+--     describe them and have an address;
+--   * ops.dead_messages lists the dead messages, soonest booking first, with why they died, the sender's last
+--     error and what stands in the way of a resend; it shows whether the booking has an address, never the
+--     address.
+-- private.has_address and private.message_is_resendable pin no search_path (every name and operator in them is
+-- qualified), so the planner inlines them into the queries that call them.
+--
+-- Bodies as in 20261209060000 (notification_complete_unchecked, resend_dead_messages), 20261209020000 (the
+-- public notification_complete) and 20261220010000 (health), with those changes.
+
+drop function public.notification_complete(bigint, uuid, boolean, text, timestamptz);
+drop function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz);
 
 alter table public.notification_outbox
   add column dead_because text
@@ -31,18 +59,18 @@ alter table public.notification_outbox
 comment on column public.notification_outbox.dead_because is
   'Why a dead message died: retries_exhausted (an outage; ops.resend_dead_messages once the sender works), refused (the sender said it can never go as it stands), no_address (the booking had no e-mail address). Null when not dead, and for messages that died before it was recorded.';
 
-create or replace function private.has_address(b public.bookings)
+create function private.has_address(b public.bookings)
 returns boolean language sql immutable as $$
   select coalesce(pg_catalog.btrim(b.customer_email, E' \t\n\r\f\x0b') operator(pg_catalog.<>) '', false);
 $$;
 
-create or replace function private.message_is_resendable(m public.notification_outbox, b public.bookings, p_now timestamptz)
+create function private.message_is_resendable(m public.notification_outbox, b public.bookings, p_now timestamptz)
 returns boolean language sql stable as $$
   select m.status operator(pg_catalog.=) 'dead' and b.start_at operator(pg_catalog.>) p_now
      and private.has_address(b) and private.message_is_current(m, b);
 $$;
 
-create or replace function private.notification_complete_unchecked(p_id bigint, p_lease_token uuid, p_ok boolean,
+create function private.notification_complete_unchecked(p_id bigint, p_lease_token uuid, p_ok boolean,
                                                         p_error text default null,
                                                         p_now timestamptz default now(),
                                                         p_permanent boolean default false)
@@ -103,6 +131,23 @@ begin
   return case when dead then 'dead' else 'pending' end;
 end $$;
 
+create function public.notification_complete(p_id bigint, p_lease_token uuid, p_ok boolean, p_error text default null,
+                                             p_now timestamptz default now(), p_permanent boolean default false)
+returns text language plpgsql security definer set search_path = '' as $$
+begin
+  perform private.check_caller_clock(p_now);
+  return private.notification_complete_unchecked(p_id, p_lease_token, p_ok, p_error, p_now, p_permanent);
+end $$;
+
+comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean) is
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. Returns the new status, or lease_lost (nothing written) when the row has been claimed again since. p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
+comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean) is
+  'The body of public.notification_complete, which checks its arguments and calls this.';
+
+revoke all on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean)
+  from public, anon, authenticated, service_role;
+grant execute on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean) to service_role;
+
 create or replace function ops.resend_dead_messages(p_actor text, p_reason text, p_restaurant_id uuid default null)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -138,6 +183,8 @@ begin
     pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead), p_restaurant_id, null);
   return pg_catalog.jsonb_build_object('queued', queued, 'still_dead', still_dead);
 end $$;
+comment on function ops.resend_dead_messages(text, text, uuid) is
+  'After a sender''s outage: queue again, due now, every dead guest message (of one restaurant, or all) about a booking still ahead that still describes it and has an e-mail address, with its tries counted afresh. p_actor and p_reason are required and recorded in ops.rollout_log. Returns {queued, still_dead}; the dispatcher sends them on its next run (the sweeper starts it within 5 s). The dedupe key is unchanged, so a message the sender did deliver before reporting a failure is not delivered twice by a sender that honours it.';
 
 create or replace function ops.health(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -313,7 +360,7 @@ end $$;
 comment on function ops.health(timestamptz) is
   'One-line pipeline health: status ok | degraded | down with the problems found, queue depth, oldest due booking, in-progress counts, open breakers, pg_net worker and dispatch configuration (a dispatch refused with 401/403/404 is a configuration problem: down), seated parties whose longer stay overlaps the next booking on their tables (seated_stays_overlapping: a problem until that booking is moved or the party leaves), sweeper liveness (scheduled, active, a run started in the last 2 minutes, last run not failed), guest messages (pending; oldest_due_seconds, a problem over 2 minutes: nothing sends them, or a backlog is draining; failing, those waiting for another try after six failures or more, a problem, with latest_error, the latest failure''s error; refused_last_hour, messages the sender refused for good, a problem for the hour after; dead: every dead message; dead_resendable: those whose retries ran out, about bookings still ahead, that ops.resend_dead_messages would queue, a problem), and the rollout plan''s rollback triggers: a breaker open over 5 minutes, manual review above 10 % of the last hour''s bookings (judged from 20 bookings). p_now is for tests.';
 
-drop function ops.dead_messages(uuid);
+
 create function ops.dead_messages(p_restaurant_id uuid default null)
 returns table (message_id bigint, booking_id uuid, reference text, restaurant text, starts_local text, kind text,
                attempts integer, dead_because text, last_error text, has_address boolean, resendable boolean,
