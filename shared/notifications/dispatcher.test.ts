@@ -204,7 +204,7 @@ Deno.test("a dispatcher request drains a backlog several claims at a time, up to
   const claim = outbox.store.claimNotifications;
   outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
   const { sender } = flakySender(() => false);
-  const report = await deliverWhileFull(outbox.store, sender, silentLogger, 50, 4);
+  const report = await deliverWhileFull(outbox.store, sender, silentLogger, { limit: 50, maxRounds: 4 });
   assertEquals(claims, [50, 50, 50, 50], "four full claims, then the cap");
   assertEquals(report, { claimed: 200, sent: 200, failed: 0, leaseLost: 0 });
   assertEquals(
@@ -212,6 +212,24 @@ Deno.test("a dispatcher request drains a backlog several claims at a time, up to
     100,
     "the rest wait for the next request",
   );
+});
+
+Deno.test("a dispatcher request starts no claim once its time budget is spent", async () => {
+  const outbox = fakeOutbox(300);
+  let clock = 0;
+  const claims: number[] = [];
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
+  // Each send takes 700 ms of the clock the budget is measured by.
+  const { sender } = flakySender(() => (clock += 700 / 50, false));
+  const report = await deliverWhileFull(outbox.store, sender, silentLogger, {
+    limit: 50,
+    maxRounds: 10,
+    budgetMs: 1_000,
+    now: () => clock,
+  });
+  assertEquals(claims, [50, 50], "the second claim starts at 700 ms; at 1400 ms the budget is spent");
+  assertEquals(report.sent, 100);
 });
 
 Deno.test("a claim that fails after others were sent ends the run with their report; a first one that fails throws", async () => {
@@ -223,11 +241,11 @@ Deno.test("a claim that fails after others were sent ends the run with their rep
   const errors: string[] = [];
   const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
   const { sender } = flakySender(() => false);
-  const report = await deliverWhileFull(outbox.store, sender, logger, 50, 4);
+  const report = await deliverWhileFull(outbox.store, sender, logger, { limit: 50, maxRounds: 4 });
   assertEquals(report, { claimed: 50, sent: 50, failed: 0, leaseLost: 0 });
   assertEquals(errors, ["delivery stopped at claim 2: Error: connection reset"]);
   outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));
-  const thrown = await deliverWhileFull(outbox.store, sender, logger, 50, 4).then(
+  const thrown = await deliverWhileFull(outbox.store, sender, logger, { limit: 50, maxRounds: 4 }).then(
     () => null,
     (e: Error) => e.message,
   );

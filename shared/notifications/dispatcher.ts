@@ -81,22 +81,31 @@ export async function deliverDueNotifications(
 
 const RECORD_ATTEMPTS = 3;
 
+/** How far deliverWhileFull goes: claims of `limit`, at most `maxRounds` of them, and no new claim once
+ * `budgetMs` has passed since the first (by `now`, a clock in milliseconds). */
+export interface DrainLimits {
+  limit?: number;
+  maxRounds?: number;
+  budgetMs?: number;
+  now?: () => number;
+}
+
 /**
  * Delivers until a claim comes back short of `limit` (a full one may have left more due), sends nothing
- * (what failed is due again only after its backoff) or `maxRounds` claims were made; returns the rounds'
- * reports added up. Throws when the first claim fails; a later failure ends the run with what was sent.
- * A short claim may still leave some due: rows the claim found superseded count against its limit without
- * being returned, so behind a backlog of older messages a run can stop before the newest; the sweeper's
- * dispatcher sends those.
+ * (what failed is due again only after its backoff), `maxRounds` claims were made or the time budget is
+ * spent; returns the rounds' reports added up. Throws when the first claim fails; a later failure ends the
+ * run with what was sent. A short claim may still leave some due: rows the claim found superseded count
+ * against its limit without being returned, so behind a backlog of older messages a run can stop before the
+ * newest; the sweeper's dispatcher sends those.
  */
 export async function deliverWhileFull(
   store: AssignmentStore,
   sender: Sender,
   logger: Logger,
-  limit = 50,
-  maxRounds = Infinity,
+  { limit = 50, maxRounds = Infinity, budgetMs = Infinity, now = () => performance.now() }: DrainLimits = {},
 ): Promise<DeliveryReport> {
   const total: DeliveryReport = { claimed: 0, sent: 0, failed: 0, leaseLost: 0 };
+  const started = now();
   for (let round = 1; round <= maxRounds; round++) {
     let report: DeliveryReport;
     try {
@@ -108,7 +117,7 @@ export async function deliverWhileFull(
       break;
     }
     for (const key of Object.keys(total) as (keyof DeliveryReport)[]) total[key] += report[key];
-    if (report.claimed < limit || report.sent === 0) break;
+    if (report.claimed < limit || report.sent === 0 || now() - started >= budgetMs) break;
   }
   return total;
 }
@@ -122,7 +131,7 @@ export async function deliverAllDue(
   limit = 50,
 ): Promise<void> {
   try {
-    await deliverWhileFull(store, sender, logger, limit);
+    await deliverWhileFull(store, sender, logger, { limit });
   } catch (error) {
     logger.error("notifications", `delivery failed: ${error}`);
   }

@@ -12,6 +12,9 @@ import { createSender } from "./senders.ts";
 
 const CLAIM_LIMIT = 50;
 const CLAIMS_PER_REQUEST = 4;
+/** No claim is started after this: the sweeper's request gives up after dispatch_timeout_ms (5 s by
+ * default), and one that ends inside it shows as a success, not in health's dispatch.failed_last_15_min. */
+const CLAIM_BUDGET_MS = 3_000;
 
 export function createDispatcherHandler(deps: {
   store: AssignmentStore;
@@ -43,8 +46,10 @@ export function createDispatcherHandler(deps: {
     }
     try {
       // Several claims a request, so a backlog (a resend after an outage) drains faster than the sweeper's
-      // one request every 5 s would take one claim each; bounded, so a request ends well inside its limits.
-      return json(200, await deliverWhileFull(store, sender!, logger, CLAIM_LIMIT, CLAIMS_PER_REQUEST));
+      // one request every 5 s would take one claim each; bounded in claims and time, so a request ends well
+      // inside its limits and, as a rule, before the sweeper stops waiting for it.
+      const limits = { limit: CLAIM_LIMIT, maxRounds: CLAIMS_PER_REQUEST, budgetMs: CLAIM_BUDGET_MS };
+      return json(200, await deliverWhileFull(store, sender!, logger, limits));
     } catch (error) {
       logger.error("notifications", `dispatch failed: ${error}`);
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");
