@@ -57,6 +57,22 @@ Deno.test("the secret is required and at least 16 characters, with a message nam
   );
 });
 
+Deno.test("a secret that begins or ends with white space, which no request could carry, is refused", () => {
+  for (const secret of ["sixteen-chars-xx\n", " sixteen-chars-xx", "\tsixteen-chars-xx", " ".repeat(20)]) {
+    let message = "";
+    try {
+      loadSharedConfig({ ASSIGNMENT_PIPELINE_SECRET: secret }, () => {});
+    } catch (e) {
+      message = String(e);
+    }
+    assert(message.includes("begins or ends with white space"), `${JSON.stringify(secret)}: ${message}`);
+  }
+  assertEquals(
+    loadSharedConfig({ ASSIGNMENT_PIPELINE_SECRET: "sixteen chars xx" }).secret,
+    "sixteen chars xx",
+  );
+});
+
 Deno.test("NOTIFICATION_SENDER picks log, sink or webhook with what each needs", () => {
   const { warnings, warn } = collect();
   assertEquals(loadSharedConfig({ ...SECRET, NOTIFICATION_SENDER: "log" }, warn).sender, { kind: "log" });

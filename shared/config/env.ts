@@ -46,7 +46,12 @@ export function parseFlag(
 
 /** The shared secret pg_net and the sweeper send as bearer token; required, the same rule for both functions. */
 const secretSchema = z.string({ message: "ASSIGNMENT_PIPELINE_SECRET is not set" })
-  .min(16, "ASSIGNMENT_PIPELINE_SECRET must be at least 16 characters");
+  .min(16, "ASSIGNMENT_PIPELINE_SECRET must be at least 16 characters")
+  // HTTP trims a header's value, so such a secret could never be matched: every call would be refused.
+  .refine(
+    (secret) => secret === secret.trim(),
+    "ASSIGNMENT_PIPELINE_SECRET begins or ends with white space (a newline left by the file it came from?)",
+  );
 
 /** Where confirmations go (NOTIFICATION_SENDER and its companions). */
 export type SenderSetting =

@@ -452,6 +452,22 @@ Deno.test("deferrals and refusals from begin are passed on without planning", as
   }
 });
 
+Deno.test("a review reason is logged by its code only; one that has no code is logged as uncoded", async () => {
+  for (
+    const [reason, logged] of [
+      ["party_too_large: the party of 40 is more than any table seats", "party_too_large"],
+      ["Ada Lovelace asked for the window table", "uncoded"],
+      ["Call back: Ada, about the cake", "uncoded"],
+    ]
+  ) {
+    const { logger, lines } = recordingLogger();
+    const { store } = fakeStore({ begin: () => begun({ outcome: "manual_review", reason }) });
+    await processBooking(store, BOOKING, "test", options({ logger }));
+    assert(lines.some((l) => l.includes(`"reason":"${logged}"`)), `logged as ${logged}: ${lines}`);
+    assert(!lines.some((l) => l.includes("Ada") || l.includes("any table")), "never the words themselves");
+  }
+});
+
 Deno.test("begin receives the instance's max_parallel and mode ceiling", async () => {
   const { store, calls } = fakeStore({ begin: () => ({ outcome: "noop", reason: "terminal_state" }) });
   await processBooking(store, BOOKING, "sweeper", options({ maxParallel: 2, modeCeiling: "shadow" }));

@@ -89,7 +89,10 @@ export async function processBooking(
       log.info(SOURCE, `deferred: ${begun.outcome}`, { booking_id: bookingId, delay_ms: begun.delay_ms });
       return { outcome: begun.outcome, delayMs: begun.delay_ms };
     case "manual_review":
-      log.warn(SOURCE, "escalated to manual review", { booking_id: bookingId, reason: code(begun.reason) });
+      log.warn(SOURCE, "escalated to manual review", {
+        booking_id: bookingId,
+        reason: reasonCode(begun.reason),
+      });
       return { outcome: "manual_review", reason: begun.reason };
     default:
       return { outcome: begun.outcome, reason: begun.reason };
@@ -233,7 +236,7 @@ export async function processBooking(
         {
           booking_id: bookingId,
           replans: replans + 1,
-          ...(ruleChanged ? { reason: code(committed.reason!) } : {}),
+          ...(ruleChanged ? { reason: reasonCode(committed.reason!) } : {}),
         },
       );
       snapshot = parseSnapshot(committed.snapshot);
@@ -277,13 +280,16 @@ export async function processBooking(
     if (result.outcome === "retry") {
       log.warn(SOURCE, "retry scheduled", {
         booking_id: bookingId,
-        reason: code(result.reason),
+        reason: reasonCode(result.reason),
         delay_ms: result.delay_ms,
       });
       return { outcome: "retry", delayMs: result.delay_ms, reason: result.reason };
     }
     if (result.outcome === "manual_review") {
-      log.warn(SOURCE, "escalated to manual review", { booking_id: bookingId, reason: code(result.reason) });
+      log.warn(SOURCE, "escalated to manual review", {
+        booking_id: bookingId,
+        reason: reasonCode(result.reason),
+      });
       return { outcome: "manual_review", reason: result.reason };
     }
     return { outcome: "lease_lost" };
@@ -319,7 +325,9 @@ function runEngine<T>(plan: () => T): T {
   }
 }
 
-/** The machine-readable part of a "<code>: <sentence>" reason. */
-function code(reason: string): string {
-  return reason.split(":")[0];
+/** The machine-readable part of a "<code>: <sentence>" reason, for the logs; a reason that does not start with
+ * a code (an operator's words, which may name someone) is logged as "uncoded", never as written. */
+function reasonCode(reason: string): string {
+  const head = reason.split(":")[0];
+  return /^[a-z][a-z0-9_]{0,63}$/.test(head) ? head : "uncoded";
 }

@@ -177,9 +177,21 @@ Deno.test("delivering everything due claims again while claims come back full, a
   const claim = outbox.store.claimNotifications;
   outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
   const { sender, keys } = flakySender(() => false);
-  await deliverAllDue(outbox.store, sender, silentLogger, 50);
+  await deliverAllDue(outbox.store, sender, silentLogger);
   assertEquals(claims, [50, 50, 20]);
   assertEquals([keys.length, outbox.rows.every((r) => r.status === "sent")], [120, true]);
+});
+
+Deno.test("a background delivery run starts no claim after 10 s, so the next batch's run is not held up", async () => {
+  const outbox = fakeOutbox(300);
+  let clock = 0;
+  const claims: number[] = [];
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
+  // Each claim's sends take 6 s of the clock the budget is measured by.
+  const { sender } = flakySender(() => (clock += 6_000 / 50, false));
+  await deliverAllDue(outbox.store, sender, silentLogger, { now: () => clock });
+  assertEquals(claims, [50, 50], "claims of 50; the third would start at 12 s");
 });
 
 Deno.test("delivering everything due stops when a full claim sends nothing, and reports a failing claim", async () => {
@@ -188,13 +200,13 @@ Deno.test("delivering everything due stops when a full claim sends nothing, and 
   const claim = outbox.store.claimNotifications;
   outbox.store.claimNotifications = (args) => (claims++, claim(args));
   const { sender } = flakySender(() => true);
-  await deliverAllDue(outbox.store, sender, silentLogger, 50);
+  await deliverAllDue(outbox.store, sender, silentLogger);
   assertEquals(claims, 1, "a full claim that sent nothing ends the run: failed sends wait for their backoff");
 
   const errors: string[] = [];
   outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));
   const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
-  await deliverAllDue(outbox.store, sender, logger, 50);
+  await deliverAllDue(outbox.store, sender, logger);
   assertEquals(errors, ["delivery failed: Error: connection reset"]);
 });
 

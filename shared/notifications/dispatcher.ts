@@ -122,16 +122,17 @@ export async function deliverWhileFull(
   return total;
 }
 
-/** deliverWhileFull with no cap on rounds, reporting errors instead of throwing them: it runs in the
- * background, for every confirmation of a batch at once (see batched.ts). */
+/** deliverWhileFull reporting errors instead of throwing them: it runs in the background, for every
+ * confirmation of a batch at once (see batched.ts), so the next batch's run waits for it. By default claims
+ * of 50 for up to 10 s, then the next run (or the sweeper's dispatcher) goes on. */
 export async function deliverAllDue(
   store: AssignmentStore,
   sender: Sender,
   logger: Logger,
-  limit = 50,
+  limits: DrainLimits = {},
 ): Promise<void> {
   try {
-    await deliverWhileFull(store, sender, logger, { limit });
+    await deliverWhileFull(store, sender, logger, { limit: 50, budgetMs: 10_000, ...limits });
   } catch (error) {
     logger.error("notifications", `delivery failed: ${error}`);
   }

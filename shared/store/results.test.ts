@@ -25,3 +25,11 @@ Deno.test("a claimed row that does not parse is recorded as failed, and the othe
   assertEquals(failed.map(([id, lease]) => [id, lease]), [[2, "00000000-0000-4000-8000-000000000002"]]);
   assertEquals(failed[0][2].startsWith("the claimed row does not parse (kind: "), true, failed[0][2]);
 });
+
+Deno.test("a row that does not parse and whose failure cannot be recorded does not cost the batch", async () => {
+  const parsed = await parseClaimedNotifications(
+    [row(1, "booking_confirmed"), row(2, "booking_reminder"), row(3, "booking_changed")],
+    () => Promise.reject(new Error("connection reset")),
+  );
+  assertEquals(parsed.map((n) => n.id), [1, 3], "the rows that parse are still delivered");
+});

@@ -99,7 +99,8 @@ export const notificationSchema = z.object({
 /**
  * The claimed rows that parse. A row that does not (SQL and TypeScript out of step, say) is recorded as a
  * failed send under its claim, so it goes on to `dead` on its own instead of failing its whole batch at
- * every claim; a row without even an id and lease token is left to its lease.
+ * every claim; a row without even an id and lease token, or whose failure cannot be recorded, is left to its
+ * lease.
  */
 export async function parseClaimedNotifications(
   rows: unknown[],
@@ -115,7 +116,10 @@ export async function parseClaimedNotifications(
     const lease = claimedLeaseSchema.safeParse(row);
     if (lease.success) {
       const what = result.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-      await fail(lease.data.id, lease.data.lease_token, `the claimed row does not parse (${what})`);
+      // Not recorded (the database did not answer): left to its lease like the row below, rather than
+      // failing the batch and leaving every row that parsed unsent until their leases run out too.
+      await fail(lease.data.id, lease.data.lease_token, `the claimed row does not parse (${what})`)
+        .catch(() => undefined);
     }
   }
   return parsed;
