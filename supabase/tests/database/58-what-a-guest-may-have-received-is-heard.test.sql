@@ -1,7 +1,7 @@
--- What a guest may have received counts as heard, even once a newer message replaced it; a message a claim
--- rewords goes out under a key of its own, which it keeps (20261222000000).
+-- What a guest may have received counts as heard, even once a newer message replaced it; its sender's late
+-- report is taken; a message a claim rewords goes out under a key of its own, which it keeps (20261222000000).
 begin;
-select plan(15);
+select plan(25);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -14,6 +14,9 @@ language sql as $$
 $$;
 create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
   select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
+$$;
+create function pg_temp.lease(p_id bigint) returns uuid language sql as $$
+  select lease_token from public.notification_outbox where id = p_id;
 $$;
 
 select tests.create_restaurant() as rid \gset
@@ -41,36 +44,54 @@ select is((select array[kind, dedupe_key] from pg_temp.claimed(:'b', now() + int
   'its next try is still a change under the same key: the guest may have the confirmation');
 
 -- 2. The confirmation's sender reports late.
-select lease_token as change_lease from public.notification_outbox where id = :change \gset
-select is(public.notification_complete(:change, :'change_lease', false, 'webhook answered 503'), 'pending',
-  'the change fails again');
+select public.notification_complete(:change, pg_temp.lease(:change), false, 'webhook answered 503') as failed \gset
 select is(public.notification_complete(:confirmation, :'confirmation_lease', true), 'superseded',
   'a late success of the dropped confirmation is taken, not refused as lease_lost');
 select is((select kind from pg_temp.claimed(:'b', now() + interval '3 hours')), 'booking_changed',
   'and it still counts as received');
-select lease_token as change_lease from public.notification_outbox where id = :change \gset
-select public.notification_complete(:change, :'change_lease', false, 'webhook answered 503') as failed \gset
+select public.notification_complete(:change, pg_temp.lease(:change), false, 'webhook answered 503') as failed \gset
 select is(public.notification_complete(:confirmation, :'confirmation_lease', false, 'webhook answered 503'),
   'superseded', 'a late failure is taken too');
-select ok((select lease_expires_at is null from public.notification_outbox where id = :confirmation),
-  'and the dropped confirmation no longer counts as received');
+select is((select (lease_expires_at is null, last_error)::text from public.notification_outbox where id = :confirmation),
+  '(t,"webhook answered 503")', 'the dropped confirmation no longer counts as received, and says why');
+select is((select array[severity, context ->> 'superseded'] from public.observability_events
+            where booking_id = :'b' and event_type = 'notification.failed' order by id desc limit 1),
+  array['info', 'true'], 'recorded as a late failure, not an alarm');
+select is(pg_temp.statuses(:'b'),
+  array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed pending'],
+  'the guest received nothing, so the change gives way to a confirmation');
+select is((select array[kind, dedupe_key] from pg_temp.claimed(:'b', now() + interval '4 hours')),
+  array['booking_confirmed', :'b' || ':3'], 'which goes out');
+select id as last_one from public.notification_outbox where booking_id = :'b' and seq = 3 \gset
+select is(public.notification_complete(:confirmation, :'confirmation_lease', false, 'webhook answered 503'),
+  'superseded', 'a second late report changes nothing');
+select is(pg_temp.statuses(:'b'),
+  array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed sending'],
+  'and queues nothing more');
 
--- 3. The guest received nothing: the change's next try confirms, under a key no send used for another wording.
-select kind, payload_kind, dedupe_key as second_key, lease_token as second_lease
-  from pg_temp.claimed(:'b', now() + interval '4 hours') \gset
+-- 3. A claim that rewords a change as a confirmation (the confirmation before it failed, so the guest
+--    received nothing) gives it a key of its own, which its later tries keep.
+select tests.create_booking(:'rid', 2, '2030-02-09 19:00+00') as r \gset
+select tests.force_state(:'r', 'confirmed');
+select id as r1, lease_token as r1_lease from pg_temp.claimed(:'r', now()) \gset
+update public.bookings set start_at = '2030-02-09 19:30+00' where id = :'r';
+select tests.force_state(:'r', 'confirmed');
+select public.notification_complete(:r1, :'r1_lease', false, 'webhook answered 503') as failed \gset
+select id as r2, kind, payload_kind, dedupe_key as reworded_key from pg_temp.claimed(:'r', now() + interval '1 hour') \gset
 select is(array[:'kind', :'payload_kind'], array['booking_confirmed', 'booking_confirmed'],
-  'the change now goes out as the confirmation');
-select is(:'second_key', :'b' || ':2:booking_confirmed', 'under a key of its own');
-select public.notification_complete(:change, :'second_lease', false, 'webhook answered 503') as failed_again \gset
-select is((select dedupe_key from pg_temp.claimed(:'b', now() + interval '5 hours')), :'second_key',
+  'the change goes out as the confirmation');
+select is(:'reworded_key', :'r' || ':2:booking_confirmed', 'under a key of its own');
+select public.notification_complete(:r2, pg_temp.lease(:r2), false, 'webhook answered 503') as failed \gset
+select is((select dedupe_key from pg_temp.claimed(:'r', now() + interval '2 hours')), :'reworded_key',
   'which its later tries keep');
-select is((select dedupe_key from public.notification_outbox where id = :change), :'second_key',
+select is((select dedupe_key from public.notification_outbox where id = :r2), :'reworded_key',
   'as the outbox row does');
 
--- 4. A booking changed back to what a confirmation still out said is owed nothing more.
+-- 4. A booking changed back to what a confirmation still out said is owed nothing more, until that
+--    confirmation is reported failed: then it is owed its confirmation again.
 select tests.create_booking(:'rid', 2, '2030-02-08 19:00+00') as back \gset
 select tests.force_state(:'back', 'confirmed');
-select id as first from pg_temp.claimed(:'back', now()) \gset
+select id as first, lease_token as first_lease from pg_temp.claimed(:'back', now()) \gset
 update public.bookings set start_at = '2030-02-08 19:30+00' where id = :'back';
 select tests.force_state(:'back', 'confirmed');
 select id as moved, lease_token as moved_lease
@@ -81,6 +102,30 @@ select tests.force_state(:'back', 'confirmed');
 select is(pg_temp.statuses(:'back'), array['booking_confirmed superseded', 'booking_changed superseded'],
   'the change is dropped and no second confirmation is queued: the first may have arrived');
 select is((select count(*)::int from pg_temp.claimed(:'back', now() + interval '2 hours')), 0, 'nothing is sent');
+select is(public.notification_complete(:first, :'first_lease', false, 'webhook answered 503'), 'superseded',
+  'then the first confirmation''s sender reports it failed');
+select is((select array[kind, payload_kind, dedupe_key] from pg_temp.claimed(:'back', now() + interval '3 hours')),
+  array['booking_confirmed', 'booking_confirmed', :'back' || ':3'], 'so the guest is confirmed after all');
+
+-- 5. What the guest may have received is what the review queue and the rollout gates read. The booking is
+--    changed while its confirmation is out (it goes back to be planned), the confirmation is dropped, and
+--    the booking ends in review.
+select tests.create_booking(:'rid', 2, '2030-02-10 19:00+00') as q \gset
+select tests.force_state(:'q', 'confirmed');
+select id as q1 from pg_temp.claimed(:'q', now()) \gset
+update public.bookings set start_at = '2030-02-10 19:30+00' where id = :'q';
+select count(*) as none from pg_temp.claimed(:'q', now() + interval '1 hour') \gset
+select public.transition_assignment_state(:'q', 'manual_review', tests.version_of(:'q'),
+  'no_table_fits: no free table or combination seats the party') ->> 'to' as reviewed \gset
+select is(pg_temp.statuses(:'q'), array['booking_confirmed superseded'], 'its confirmation was dropped');
+select is((select guest_was_told from ops.manual_review_queue(:'rid') where booking_id = :'q'),
+  'booking_confirmed: 2030-02-10 19:00, party of 2', 'the review queue shows the confirmation that may have arrived');
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
+            ->> 'duplicate_confirmations')::int, 0, 'one confirmation is no duplicate');
+insert into public.notification_outbox (booking_id, restaurant_id, kind, seq, dedupe_key, status, sent_at)
+values (:'q', :'rid', 'booking_confirmed', 2, :'q' || ':2', 'sent', now());
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
+            ->> 'duplicate_confirmations')::int, 1, 'a second one sent after it is');
 
 select * from finish();
 rollback;
