@@ -149,8 +149,10 @@ begin
   end if;
   -- A late failure of a dropped message has tell_guest lock the booking's messages (below): the booking's row
   -- first, then, as every status change's tell_guest does, so the two never wait for each other in a circle.
+  -- A failure of a message out with its sender may turn out to be that late failure: a claim can drop the
+  -- message between this read and the lock below.
   select * into row from public.notification_outbox where id = p_id;
-  if row.status = 'superseded' and row.lease_expires_at is not null and not p_ok then
+  if not p_ok and row.status in ('sending', 'superseded') then
     perform 1 from public.bookings where id = row.booking_id for no key update;
   end if;
   select * into row from public.notification_outbox where id = p_id for update;

@@ -2,14 +2,20 @@
 --
 -- A review of the ops calls found:
 --   * who acted and why were scrubbed but never shortened on the way into the settings audit (kept a year),
---     and who acted never on the way into a booking's history or assigned_by: ops.resend_dead_messages('ana',
---     <50 MB of text>) stored 50 MB, and could be repeated at will (it records even when nothing was queued);
+--     and who acted and why never on the way into a booking's history or assigned_by: ops.resend_dead_messages
+--     ('ana', <50 MB of text>) stored 50 MB, and could be repeated at will (it records even when nothing was
+--     queued), as could ops.retry_bookings(…, <50 MB actor>), once per booking it took;
 --   * ops.release_stuck took every unsettled booking in every restaurant past the cutoff in one call: a row
 --     lock and an advisory lock each, held to the end, and a dispatch each. ops.retry_bookings stops at 1000
---     for the lock table's sake (its default size is 64 locks per connection times max_connections).
--- Now who acted is cut to 200 characters (private.act_as, the settings audit's trigger, assigned_by's) and a
--- settings audit reason to 500, as act_as already cut the reason it records; ops.release_stuck releases at most
--- 1000 bookings per call, the longest stuck first, and answers how many it left (call it again for those).
+--     for the lock table's sake (its default size is 64 locks per connection times max_connections). It also
+--     locked a booking whose worker still held its lease before skipping it, so that worker's commit waited for
+--     the whole call.
+-- Now who acted is cut to 200 characters (private.act_as, the settings audit's trigger, assigned_by's and a new
+-- one on the history, which every booking change writes through), a settings audit reason to 500 (as act_as
+-- already cut the reason it records) and a history reason to 2000; ops.release_stuck takes at most 1000
+-- bookings per call, the longest stuck first, leaves those whose worker holds a lease unlocked, and answers how
+-- many it left (call it again for those). A booking's manual_review_reason is not cut here: it is written on
+-- the hot path, and the history's copy is the record.
 --
 -- Bodies as in 20261209030000 (act_as), 20261209010000 (the two triggers' functions) and 20261220010000
 -- (release_stuck), with those changes.
@@ -42,6 +48,20 @@ begin
   return new;
 end $$;
 
+-- A booking's history: only an operator's text is ever this long, so the pipeline's own transitions pay for
+-- the condition alone.
+create function private.cut_history_text()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  new.actor := private.scrub_and_cut(new.actor, 200);
+  new.reason := private.scrub_and_cut(new.reason, 2000);
+  return new;
+end $$;
+create trigger cut_what_operators_typed
+  before insert on public.booking_assignment_state_history
+  for each row when (pg_catalog.length(new.actor) > 200 or pg_catalog.length(new.reason) > 2000)
+  execute function private.cut_history_text();
+
 create or replace function ops.release_stuck(p_older_than_minutes integer, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
@@ -62,17 +82,15 @@ begin
   cutoff := pg_catalog.now() - pg_catalog.make_interval(mins => p_older_than_minutes);
   for r in select * from public.bookings
             where assignment_state = any(private.unsettled_states()) and updated_at < cutoff
+              -- Its worker still holds a lease (up to lease_seconds, 300 at most): it is slow, not stuck, and
+              -- its commit would find the lease gone. Not even locked: when the lease runs out the sweeper takes
+              -- it back anyway.
+              and not (assignment_state = 'assignment_in_progress' and lease_expires_at > pg_catalog.now())
             order by updated_at
             limit 1000
             for update skip locked loop
     -- A call that holds the booking right now (begin, commit, another operator) is left alone.
     if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', r.id)) then
-      busy := busy + 1;
-      continue;
-    end if;
-    -- Its worker still holds a lease (up to lease_seconds, 300 at most): it is slow, not stuck, and its
-    -- commit would find the lease gone. When the lease runs out the sweeper takes it back anyway.
-    if r.assignment_state = 'assignment_in_progress' and r.lease_expires_at > pg_catalog.now() then
       busy := busy + 1;
       continue;
     end if;
@@ -104,6 +122,6 @@ begin
                                        'escalated', escalated, 'skipped_busy', busy, 'left', left_stuck);
 end $$;
 comment on function ops.release_stuck(integer, text) is
-  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. Bookings another call holds right now, or whose worker still holds its lease, are skipped (skipped_busy). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, escalated, skipped_busy, left}: left counts those still past the cutoff (beyond the 1000, or skipped); call it again for them.';
+  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, escalated, skipped_busy, left}: left counts those still past the cutoff (beyond the 1000, or left alone); call it again for them.';
 
 revoke all on all routines in schema private from public, anon, authenticated;
