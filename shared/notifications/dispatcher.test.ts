@@ -232,7 +232,7 @@ Deno.test("a dispatcher request starts no claim once its time budget is spent", 
   const claims: number[] = [];
   const claim = outbox.store.claimNotifications;
   outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
-  // Each send takes 700 ms of the clock the budget is measured by.
+  // Each claim's sends take 700 ms of the clock the budget is measured by.
   const { sender } = flakySender(() => (clock += 700 / 50, false));
   const report = await deliverWhileFull(outbox.store, sender, silentLogger, {
     limit: 50,
