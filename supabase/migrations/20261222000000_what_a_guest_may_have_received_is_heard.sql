@@ -149,10 +149,12 @@ begin
   end if;
   -- A late failure of a dropped message has tell_guest lock the booking's messages (below): the booking's row
   -- first, then, as every status change's tell_guest does, so the two never wait for each other in a circle.
-  -- A failure of a message out with its sender may turn out to be that late failure: a claim can drop the
-  -- message between this read and the lock below.
+  -- A failure of a message still out may turn out to be that late failure too, when its lease has run out: a
+  -- claim can drop it between this read and the lock below. A failure reported within its lease, the usual
+  -- one, locks no booking.
   select * into row from public.notification_outbox where id = p_id;
-  if not p_ok and row.status in ('sending', 'superseded') then
+  if not p_ok and (row.status = 'superseded' and row.lease_expires_at is not null
+                   or row.status = 'sending' and row.lease_expires_at <= pg_catalog.clock_timestamp() + interval '5 seconds') then
     perform 1 from public.bookings where id = row.booking_id for no key update;
   end if;
   select * into row from public.notification_outbox where id = p_id for update;

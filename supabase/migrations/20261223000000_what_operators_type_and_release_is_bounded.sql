@@ -111,7 +111,8 @@ begin
     update public.bookings set dispatch_count = 0 where id = r.id;
     perform private.nudge(r.id, 'ops_release');
   end loop;
-  -- Past this call's 1000, or held by another call now (those it skipped as busy are among them).
+  -- Past this call's 1000, held by another call now (those it skipped as busy are among them), or by a worker's
+  -- lease (those come back on their own when it runs out).
   select count(*)::int into left_stuck from public.bookings
    where assignment_state = any(private.unsettled_states()) and updated_at < cutoff;
   perform private.record_event('assignment.ops', 'ops.release_stuck', 'warning',
@@ -122,6 +123,6 @@ begin
                                        'escalated', escalated, 'skipped_busy', busy, 'left', left_stuck);
 end $$;
 comment on function ops.release_stuck(integer, text) is
-  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, escalated, skipped_busy, left}: left counts those still past the cutoff (beyond the 1000, or left alone); call it again for them.';
+  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, escalated, skipped_busy, left}: left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
 
 revoke all on all routines in schema private from public, anon, authenticated;
