@@ -14,12 +14,18 @@
 --     most e-mail APIs, which the webhook sender takes as permanent: the message died at once).
 -- Now:
 --   * a message dropped while its send was out keeps its lease (superseded, lease_expires_at set: no other
---     superseded row has one) and counts as what the guest may have received (private.may_have_reached_guest),
---     for the claim's wording, for tell_guest, for ops.manual_review_queue's guest_was_told and for
---     ops.pipeline_metrics' duplicate_confirmations alike. Its sender's late report is taken (returns
---     superseded): a success changes nothing; a failure clears the lease, is recorded (last_error, an info
---     notification.failed event) and has tell_guest work out again what the guest is owed, as a status change
---     would: a booking changed back to what that message said is owed its confirmation once more;
+--     superseded row has one) and counts as what the guest may have received (private.may_have_reached_guest)
+--     for the claim's wording, ops.manual_review_queue's guest_was_told and ops.pipeline_metrics'
+--     duplicate_confirmations. tell_guest, which decides what the guest is owed, cannot take it either way: the
+--     guest may hold it, or its sender may have crashed before sending. When it says what the guest is owed
+--     now (the booking changed back), it is queued again under its own key, so a provider that delivered it
+--     answers with the first result and one that did not delivers it: once either way. Otherwise what is owed
+--     is measured against it (a "changed" to a guest who may hold it, a cancellation to one who may think
+--     they are booked);
+--   * its sender's late report is taken (returns superseded): a success changes nothing; a failure clears the
+--     lease, is recorded (last_error, an info notification.failed event) and has tell_guest work out again
+--     what the guest is owed, as a status change would. A report that may be such a late failure locks the
+--     booking before the message, as tell_guest's callers do;
 --   * the claim that rewords a message gives it the key `<booking id>:<seq>:booking_confirmed`, once: the row
 --     says "confirmed" from then on, so its later tries keep that key, and no key is used for two wordings.
 --
@@ -88,19 +94,39 @@ begin
     from claimed c join public.bookings b on b.id = c.booking_id;
 end $$;
 
--- Body as in 20261209070000, with what the guest heard read as the claim reads it.
+-- Body as in 20261209070000, with a message dropped while its send was out taken into account.
 create or replace function private.tell_guest(b public.bookings)
 returns void language plpgsql set search_path = '' as $$
 declare
   heard public.notification_outbox;
+  out_then public.notification_outbox;
   waiting public.notification_outbox;
   kind text;
 begin
   -- Every message of the booking locked first: a dispatcher's claim that is taking one (pending → sending)
   -- commits before this reads what the guest has heard, and no claim takes one while this decides.
   perform 1 from public.notification_outbox where booking_id = b.id for update;
-  select * into heard from public.notification_outbox o
-   where o.booking_id = b.id and private.may_have_reached_guest(o) order by o.seq desc limit 1;
+  select * into heard from public.notification_outbox
+   where booking_id = b.id and status in ('sent', 'sending') order by seq desc limit 1;
+  -- A later message dropped while its send was out may have reached the guest, or not: its sender never said.
+  select * into out_then from public.notification_outbox
+   where booking_id = b.id and seq > coalesce(heard.seq, 0) and status = 'superseded' and lease_expires_at is not null
+   order by seq desc limit 1;
+  -- When it says what the guest is owed now, it goes out again under its own key: a provider that has it
+  -- answers with the first result and one that has not delivers it, so the guest has it once either way.
+  if out_then.id is not null
+     and (case when b.status = 'cancelled' then out_then.kind = 'booking_cancelled'
+               else out_then.kind <> 'booking_cancelled' and private.message_says(out_then, b) end) then
+    update public.notification_outbox set status = 'superseded' where booking_id = b.id and status = 'pending';
+    update public.notification_outbox
+       set status = 'pending', next_attempt_at = pg_catalog.now(), lease_token = null, lease_expires_at = null
+     where id = out_then.id;
+    return;
+  end if;
+  -- Otherwise the guest may hold it: what they are owed is measured against it.
+  if out_then.id is not null then
+    heard := out_then;
+  end if;
   kind := case
     when b.status = 'cancelled' then
       case when heard.id is not null and heard.kind <> 'booking_cancelled' then 'booking_cancelled' end
