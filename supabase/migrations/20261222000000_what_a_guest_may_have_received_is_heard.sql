@@ -5,8 +5,8 @@
 --   * a claim drops (supersedes) a message that no longer describes its booking, and it nulled the lease of
 --     one still out with a sender that never reported back. That message may have arrived, but nothing said so
 --     any more: the guest counted as having heard nothing, so a change queued meanwhile went out as
---     "confirmed" at its next try, and a booking changed back to what that message said queued a second
---     confirmation. The sender's late report was refused as lease_lost;
+--     "changed" and then, at its next try, as "confirmed", and a guest who may have held a confirmation was
+--     not told of the booking's cancellation. The sender's late report was refused as lease_lost;
 --   * the claim decides at every try whether a change is worded "changed" or (to a guest who received nothing
 --     yet) "confirmed". A change first tried as "changed" and tried again as "confirmed" went out under the
 --     same dedupe key, which the sender passes on as the idempotency key: a provider that honours it answers a
@@ -15,13 +15,11 @@
 -- Now:
 --   * a message dropped while its send was out keeps its lease (superseded, lease_expires_at set: no other
 --     superseded row has one) and counts as what the guest may have received (private.may_have_reached_guest)
---     for the claim's wording, ops.manual_review_queue's guest_was_told and ops.pipeline_metrics'
---     duplicate_confirmations. tell_guest, which decides what the guest is owed, cannot take it either way: the
---     guest may hold it, or its sender may have crashed before sending. When it says what the guest is owed
---     now (the booking changed back), it is queued again under its own key, so a provider that delivered it
---     answers with the first result and one that did not delivers it: once either way. Otherwise what is owed
---     is measured against it (a "changed" to a guest who may hold it, a cancellation to one who may think
---     they are booked);
+--     for the claim's wording, for a cancellation (tell_guest tells a guest who may think they are booked),
+--     for ops.manual_review_queue's guest_was_told and for ops.pipeline_metrics' duplicate_confirmations. For a
+--     confirmation tell_guest counts it as not received, as before: its sender may have crashed before sending,
+--     so a booking changed back to what it said is confirmed again (a guest may be confirmed twice, never not
+--     at all);
 --   * its sender's late report is taken (returns superseded): a success changes nothing; a failure clears the
 --     lease, is recorded (last_error, an info notification.failed event) and has tell_guest work out again
 --     what the guest is owed, as a status change would. A report that may be such a late failure locks the
@@ -94,39 +92,25 @@ begin
     from claimed c join public.bookings b on b.id = c.booking_id;
 end $$;
 
--- Body as in 20261209070000, with a message dropped while its send was out taken into account.
+-- Body as in 20261209070000, with a cancellation owed to a guest who may hold a message about the booking.
 create or replace function private.tell_guest(b public.bookings)
 returns void language plpgsql set search_path = '' as $$
 declare
   heard public.notification_outbox;
-  out_then public.notification_outbox;
   waiting public.notification_outbox;
   kind text;
 begin
   -- Every message of the booking locked first: a dispatcher's claim that is taking one (pending → sending)
   -- commits before this reads what the guest has heard, and no claim takes one while this decides.
   perform 1 from public.notification_outbox where booking_id = b.id for update;
-  select * into heard from public.notification_outbox
-   where booking_id = b.id and status in ('sent', 'sending') order by seq desc limit 1;
-  -- A later message dropped while its send was out may have reached the guest, or not: its sender never said.
-  select * into out_then from public.notification_outbox
-   where booking_id = b.id and seq > coalesce(heard.seq, 0) and status = 'superseded' and lease_expires_at is not null
-   order by seq desc limit 1;
-  -- When it says what the guest is owed now, it goes out again under its own key: a provider that has it
-  -- answers with the first result and one that has not delivers it, so the guest has it once either way.
-  if out_then.id is not null
-     and (case when b.status = 'cancelled' then out_then.kind = 'booking_cancelled'
-               else out_then.kind <> 'booking_cancelled' and private.message_says(out_then, b) end) then
-    update public.notification_outbox set status = 'superseded' where booking_id = b.id and status = 'pending';
-    update public.notification_outbox
-       set status = 'pending', next_attempt_at = pg_catalog.now(), lease_token = null, lease_expires_at = null
-     where id = out_then.id;
-    return;
-  end if;
-  -- Otherwise the guest may hold it: what they are owed is measured against it.
-  if out_then.id is not null then
-    heard := out_then;
-  end if;
+  -- What the guest surely has, or is being sent. A message dropped while its send was out (its sender never
+  -- said) may have reached them or not: for a confirmation it counts as not received, so a booking confirmed
+  -- again is confirmed again, perhaps twice but never not at all; for a cancellation it counts as received,
+  -- so a guest who may think they are booked is told.
+  select * into heard from public.notification_outbox o
+   where o.booking_id = b.id
+     and (o.status in ('sent', 'sending') or b.status = 'cancelled' and private.may_have_reached_guest(o))
+   order by o.seq desc limit 1;
   kind := case
     when b.status = 'cancelled' then
       case when heard.id is not null and heard.kind <> 'booking_cancelled' then 'booking_cancelled' end

@@ -1,7 +1,7 @@
 -- What a guest may have received counts as heard, even once a newer message replaced it; its sender's late
 -- report is taken; a message a claim rewords goes out under a key of its own, which it keeps (20261222000000).
 begin;
-select plan(25);
+select plan(27);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -87,9 +87,9 @@ select is((select dedupe_key from pg_temp.claimed(:'r', now() + interval '2 hour
 select is((select dedupe_key from public.notification_outbox where id = :r2), :'reworded_key',
   'as the outbox row does');
 
--- 4. A booking changed back to what a confirmation still out said: that confirmation goes out again, under its
---    own key, so a provider that delivered it answers with the first result and one that did not delivers it:
---    the guest has it once either way (a sender that crashed before sending never reports back).
+-- 4. A booking changed back to what a confirmation still out said is confirmed again (its sender may have
+--    crashed before sending: perhaps twice, never not at all); a cancelled one is told of the cancellation,
+--    unless that confirmation turns out to have failed.
 select tests.create_booking(:'rid', 2, '2030-02-08 19:00+00') as back \gset
 select tests.force_state(:'back', 'confirmed');
 select id as first, lease_token as first_lease from pg_temp.claimed(:'back', now()) \gset
@@ -100,19 +100,35 @@ select id as moved, lease_token as moved_lease
 select public.notification_complete(:moved, :'moved_lease', false, 'webhook answered 503') as failed \gset
 update public.bookings set start_at = '2030-02-08 19:00+00' where id = :'back';
 select tests.force_state(:'back', 'confirmed');
-select is(pg_temp.statuses(:'back'), array['booking_confirmed pending', 'booking_changed superseded'],
-  'the confirmation that may have arrived is queued again, and the change dropped');
-select is((select array[kind, payload_kind, dedupe_key] from pg_temp.claimed(:'back', now() + interval '2 hours')),
-  array['booking_confirmed', 'booking_confirmed', :'back' || ':1'], 'it goes out under its own key');
-select is(public.notification_complete(:first, :'first_lease', false, 'webhook answered 503'), 'lease_lost',
-  'and the first send''s late report no longer counts: it is being sent again');
-select is(pg_temp.statuses(:'back'), array['booking_confirmed sending', 'booking_changed superseded'],
-  'nothing more is queued');
+select is(pg_temp.statuses(:'back'),
+  array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed pending'],
+  'changed back: confirmed again, the confirmation still out counting as not received');
+select is((select array[kind, dedupe_key] from pg_temp.claimed(:'back', now() + interval '2 hours')),
+  array['booking_confirmed', :'back' || ':3'], 'under a key of its own');
+
+select tests.create_booking(:'rid', 2, '2030-02-11 19:00+00') as gone \gset
+select tests.force_state(:'gone', 'confirmed');
+select id as g1, lease_token as g1_lease from pg_temp.claimed(:'gone', now()) \gset
+update public.bookings set party_size = 4 where id = :'gone';
+select count(*) as none from pg_temp.claimed(:'gone', now() + interval '1 hour') \gset
+select public.cancel_booking(:'gone', 'guest called') is not null as cancelled \gset
+select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled pending'],
+  'a guest who may hold the confirmation is told of the cancellation');
+select is(public.notification_complete(:g1, :'g1_lease', false, 'webhook answered 503'), 'superseded',
+  'then that confirmation''s sender reports it failed');
+select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled superseded'],
+  'so the guest, who heard nothing, is told nothing');
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
+            ->> 'duplicate_confirmations')::int, 1,
+  'the rollout gate counts the booking changed back as a possible duplicate confirmation');
 
 -- 5. What the guest may have received is what the review queue and the rollout gates read. The booking is
 --    changed while its confirmation is out (it goes back to be planned), the confirmation is dropped, and
 --    the booking ends in review.
-select tests.create_booking(:'rid', 2, '2030-02-10 19:00+00') as q \gset
+-- (A restaurant of its own: the booking changed back above may well have two confirmations.)
+select tests.create_restaurant('Queue') as rid5 \gset
+select tests.add_table(:'rid5', 'Q1', 4) as q1_table \gset
+select tests.create_booking(:'rid5', 2, '2030-02-10 19:00+00') as q \gset
 select tests.force_state(:'q', 'confirmed');
 select id as q1 from pg_temp.claimed(:'q', now()) \gset
 update public.bookings set start_at = '2030-02-10 19:30+00' where id = :'q';
@@ -120,13 +136,13 @@ select count(*) as none from pg_temp.claimed(:'q', now() + interval '1 hour') \g
 select public.transition_assignment_state(:'q', 'manual_review', tests.version_of(:'q'),
   'no_table_fits: no free table or combination seats the party') ->> 'to' as reviewed \gset
 select is(pg_temp.statuses(:'q'), array['booking_confirmed superseded'], 'its confirmation was dropped');
-select is((select guest_was_told from ops.manual_review_queue(:'rid') where booking_id = :'q'),
+select is((select guest_was_told from ops.manual_review_queue(:'rid5') where booking_id = :'q'),
   'booking_confirmed: 2030-02-10 19:00, party of 2', 'the review queue shows the confirmation that may have arrived');
-select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid5')
             ->> 'duplicate_confirmations')::int, 0, 'one confirmation is no duplicate');
 insert into public.notification_outbox (booking_id, restaurant_id, kind, seq, dedupe_key, status, sent_at)
-values (:'q', :'rid', 'booking_confirmed', 2, :'q' || ':2', 'sent', now());
-select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
+values (:'q', :'rid5', 'booking_confirmed', 2, :'q' || ':2', 'sent', now());
+select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid5')
             ->> 'duplicate_confirmations')::int, 1, 'a second one sent after it is');
 
 select * from finish();
