@@ -161,11 +161,13 @@ begin
   -- first, then, as every status change's tell_guest does, so the two never wait for each other in a circle.
   -- A failure of a message still out may turn out to be that late failure too, when its lease has run out: a
   -- claim can drop it between this read and the lock below. A failure reported within its lease, the usual
-  -- one, locks no booking.
-  select * into row from public.notification_outbox where id = p_id;
-  if not p_ok and (row.status = 'superseded' and row.lease_expires_at is not null
-                   or row.status = 'sending' and row.lease_expires_at <= pg_catalog.clock_timestamp() + interval '5 seconds') then
-    perform 1 from public.bookings where id = row.booking_id for no key update;
+  -- one, locks no booking, and a success reads nothing more.
+  if not p_ok then
+    select * into row from public.notification_outbox where id = p_id;
+    if row.status = 'superseded' and row.lease_expires_at is not null
+       or row.status = 'sending' and row.lease_expires_at <= pg_catalog.clock_timestamp() + interval '5 seconds' then
+      perform 1 from public.bookings where id = row.booking_id for no key update;
+    end if;
   end if;
   select * into row from public.notification_outbox where id = p_id for update;
   if not found then

@@ -111,11 +111,14 @@ select tests.force_state(:'gone', 'confirmed');
 select id as g1, lease_token as g1_lease from pg_temp.claimed(:'gone', now()) \gset
 update public.bookings set party_size = 4 where id = :'gone';
 select count(*) as none from pg_temp.claimed(:'gone', now() + interval '1 hour') \gset
+-- The platform cancels, and the dispatcher reports, as the Data API's service role.
+set local role service_role;
 select public.cancel_booking(:'gone', 'guest called') is not null as cancelled \gset
 select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled pending'],
   'a guest who may hold the confirmation is told of the cancellation');
 select is(public.notification_complete(:g1, :'g1_lease', false, 'webhook answered 503'), 'superseded',
   'then that confirmation''s sender reports it failed');
+reset role;
 select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled superseded'],
   'so the guest, who heard nothing, is told nothing');
 select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
