@@ -24,6 +24,8 @@ if [ "$PG_PORT" = 54322 ]; then export STACK_DIR="$ROOT/.stack"; else export STA
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export DENO_NO_UPDATE_CHECK=1
 export SUPABASE_TELEMETRY_DISABLED=1
+# The CLI otherwise asks GitHub for its latest release on every command (and writes the answer to a tracked file).
+export SUPABASE_NO_UPDATE_NOTIFIER=1
 export DO_NOT_TRACK=1
 export PGPASSWORD=postgres
 export NO_COLOR=1
