@@ -243,8 +243,8 @@ Deno.test("a plan the database rejects as rule-breaking fails the attempt as an 
   );
 });
 
-Deno.test("a race Postgres ended (a deadlock, a table deleted under the commit) is a conflict, not a breaker error", async () => {
-  for (const code of ["40P01", "40001", "23503"]) {
+Deno.test("a race Postgres ended (a deadlock, a table deleted under the commit, a lock held past the RPC's wait) is a conflict, not a breaker error", async () => {
+  for (const code of ["40P01", "40001", "23503", "55P03"]) {
     const { store, calls } = fakeStore({
       begin: () => ready(),
       commit: () => {

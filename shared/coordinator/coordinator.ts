@@ -249,8 +249,9 @@ export async function processBooking(
     // retried the same way but not counted, so one odd row cannot pause the restaurant. If even `fail`
     // fails, the lease expires and the sweeper takes over.
     // A race Postgres resolved by aborting this attempt's statement (a deadlock with another writer, a
-    // serialization failure, or a table deleted under the commit) is a conflict: retried the same way, but not
-    // the restaurant's pipeline failing, so not counted by its breaker.
+    // serialization failure, a table deleted under the commit, or a lock held by another caller for longer than
+    // the RPC waits) is a conflict: retried the same way, but not the restaurant's pipeline failing, so not
+    // counted by its breaker.
     const raced = error instanceof StoreError && RACES.has(error.code);
     const message = error instanceof AttemptError
       ? `${error.code}: ${error.message}`
@@ -296,8 +297,11 @@ export async function processBooking(
   }
 }
 
-/** SQLSTATEs of a race Postgres ended: deadlock_detected, serialization_failure, foreign_key_violation. */
-const RACES = new Set(["40P01", "40001", "23503"]);
+/**
+ * SQLSTATEs of a race Postgres ended: deadlock_detected, serialization_failure, foreign_key_violation,
+ * lock_not_available (the RPC's lock_timeout).
+ */
+const RACES = new Set(["40P01", "40001", "23503", "55P03"]);
 
 /** An attempt that cannot go on, with the reason code it ends under. */
 class AttemptError extends Error {

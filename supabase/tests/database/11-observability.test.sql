@@ -213,7 +213,10 @@ select is((select context from public.observability_events where event_type = 'r
   '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 4}'::jsonb,
   'pruning leaves an event saying what it removed');
 select ops.set_retention('shadow_comparisons', 7, 'ana', 'test');
-select ops.set_retention('pipeline_settings_audit', 5, 'ana', 'test');
+-- (The rollout log keeps at least 90 days: 20261224000000.)
+insert into public.pipeline_settings_audit (changed_at, actor, database_role, scope, setting, old_value, new_value)
+values (now() - interval '100 days', 'ana', 'postgres', 'global', 'max_attempts', '4', '5');
+select ops.set_retention('pipeline_settings_audit', 90, 'ana', 'test');
 update public.shadow_comparisons set created_at = now() - interval '8 days';
 select is(private.prune_old_rows() - 'observability_events',
   '{"shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 0}'::jsonb, 'a shorter retention prunes sooner');

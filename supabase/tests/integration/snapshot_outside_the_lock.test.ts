@@ -51,6 +51,7 @@ Deno.test("a lease's snapshot is read while the restaurant lock is held elsewher
       assertEquals(read.code, "", "the snapshot read did not wait for the lock");
       assertEquals([read.value?.outcome, read.value?.snapshot.tables.length], ["ready", 2]);
 
+      // (A begin waits its own lock_timeout, 5 s, whatever the session's: 20261224000000.)
       const begun = await within(300, (tx) => tx`select public.assignment_begin(${other}, 'test')`);
       assertEquals(begun.code, "55P03", "a begin of the same restaurant waited for the lock, and gave up");
     } finally {
