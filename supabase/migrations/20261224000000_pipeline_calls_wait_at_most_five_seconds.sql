@@ -7,10 +7,14 @@
 -- request. A client-side timer cannot help behind a transaction pooler that drops startup parameters, and a
 -- SET LOCAL would cost every call a statement; a function's own SET clause costs neither and holds for every
 -- lock the call waits for, nested functions included. So the RPCs the coordinator calls wait at most 5 s for a
--- lock (55P03 lock_not_available, which the coordinator treats as a race: the attempt is retried, the breaker
--- not counted, and a lease it could not record runs out and the sweeper takes it back). Held waits in the
--- pipeline itself are milliseconds (the drop of 300 bookings: p95 under 20 ms). The guest-message calls keep
--- waiting: a send whose result could not be recorded would be sent again.
+-- lock (55P03 lock_not_available). The coordinator treats it as a race: a lease that gave up leaves the booking
+-- as it was, to come back with the next claim (about 10 s), exactly as a booking waiting behind the lock would
+-- have been claimed again meanwhile; a commit that gave up ends its attempt as a conflict, retried and not
+-- counted by the breaker (unless that report cannot take the lock either: then the lease runs out and counts
+-- as any expired lease does). Held waits in the pipeline itself are milliseconds (the drop of 300 bookings: p95
+-- under 20 ms). The guest-message calls keep waiting (a send whose result could not be recorded would be sent
+-- again), and so does the hand-over sweep, whose per-booking error handling would take a lock it gave up on for
+-- a failed row and send that booking to manual review.
 --
 -- ops.health(p_now) failed with "cannot subtract infinite timestamps" for an infinite clock and answered nulls
 -- for a null one; ops.pipeline_metrics answered an empty window for null or reversed bounds as if nothing had
@@ -28,7 +32,6 @@ alter function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb
   set lock_timeout = '5s';
 alter function public.assignment_fail(uuid, uuid, text, text, integer, jsonb, jsonb, timestamptz) set lock_timeout = '5s';
 alter function public.assignment_claim_due(integer, uuid, integer, timestamptz) set lock_timeout = '5s';
-alter function public.assignment_sweep_now() set lock_timeout = '5s';
 alter function public.review_reseating_due(integer, uuid) set lock_timeout = '5s';
 alter function public.review_reseating_probes(uuid) set lock_timeout = '5s';
 alter function public.review_offer_reseating(uuid, text, jsonb, jsonb, integer) set lock_timeout = '5s';

@@ -28,4 +28,7 @@ begin
               else p_event_type end;
 end $$;
 
+comment on function ops.reset_circuit_breaker(uuid, text, text) is
+  'Close a restaurant''s circuit breaker by hand (open or half-open → closed, failures reset to 0) once the cause of its errors is fixed. p_actor (who) and p_reason (what was fixed) are required and recorded in ops.rollout_log; the change is also a coordinator.circuit_reset event (auto_assign.circuit_reset where the restaurant runs legacy or shadow, rollout.circuit_reset where its automatic assignment is off). The bookings it held in the queue are woken at once (as many as the restaurant''s slots) when nothing is in flight ahead of them. Returns {outcome: closed | unchanged}.';
+
 revoke all on all routines in schema private from public, anon, authenticated;

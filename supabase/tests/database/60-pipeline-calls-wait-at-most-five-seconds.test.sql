@@ -6,12 +6,12 @@ select plan(16);
 select is((select array_agg(p.proname::text order by p.proname) from pg_proc p
             where p.pronamespace = 'public'::regnamespace and 'lock_timeout=5s' = any(p.proconfig)),
   array['assignment_begin', 'assignment_claim_due', 'assignment_commit', 'assignment_fail', 'assignment_lease',
-        'assignment_sweep_now', 'review_offer_reseating', 'review_reseating_due', 'review_reseating_probes'],
+        'review_offer_reseating', 'review_reseating_due', 'review_reseating_probes'],
   'the coordinator''s RPCs wait at most 5 s for a lock');
 select is((select count(*)::int from pg_proc p where p.pronamespace = 'public'::regnamespace
-            and p.proname in ('notification_claim', 'notification_complete', 'assignment_snapshot')
+            and p.proname in ('notification_claim', 'notification_complete', 'assignment_snapshot', 'assignment_sweep_now')
             and exists (select 1 from unnest(p.proconfig) c where c like 'lock_timeout=%')), 0,
-  'the guest-message calls and the lock-free snapshot set no lock wait of their own');
+  'the guest-message calls, the lock-free snapshot and the hand-over sweep (its failed rows go to review) wait as the session does');
 
 -- ops.health and ops.pipeline_metrics refuse a clock or window they cannot measure, for the Data API's role too.
 set local role service_role;

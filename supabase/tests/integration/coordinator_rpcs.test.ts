@@ -160,8 +160,8 @@ withDispatchPaused(
 withDispatchPaused(
   "errors reported at once by instances on the Data API all count, the breaker opens once, and one probe runs",
   async () => {
-    // Six instances as the coordinator's REST port calls Postgres (supabase-js, service_role), each failing its
-    // booking at the same moment: no failure may be lost to a race on the breaker's row.
+    // Six instances as the coordinator's REST port calls Postgres (supabase-js, service_role), five failing
+    // their bookings at the same moment: no failure may be lost to a race on the breaker's row.
     const r = await createRestaurant(sql, {
       tables: Array.from({ length: 8 }, (_, i) => ({ number: `C${i}`, capacity: 2 })),
       maxParallel: 8,
@@ -181,10 +181,12 @@ withDispatchPaused(
       Array(6).fill("ready"),
       "six run at once under a limit of eight",
     );
-    const failed = await Promise.all(instances.map((store, i) => {
+    // Five at once, the breaker's threshold: it opens only if none is lost. The sixth reports after it opened,
+    // from an attempt let in before: not counted (20261224010000).
+    const failNow = (i: number) => {
       const lease = begun[i];
       assert(lease.outcome === "ready");
-      return store.fail({
+      return instances[i].fail({
         bookingId: ids[i],
         leaseToken: lease.lease_token,
         kind: "error",
@@ -192,11 +194,19 @@ withDispatchPaused(
         durationMs: 1,
         details: {},
       });
-    }));
-    assertEquals(failed.map((f) => f.outcome), Array(6).fill("retry"));
-    const [breaker] =
-      await sql`select state, consecutive_failures from private.circuit_breakers where restaurant_id = ${r.id}`;
-    assertEquals([breaker.state, breaker.consecutive_failures], ["open", 6], "every failure counted");
+    };
+    const failed = await Promise.all([0, 1, 2, 3, 4].map(failNow));
+    assertEquals(failed.map((f) => f.outcome), Array(5).fill("retry"));
+    const breakerNow = async () =>
+      (await sql`select state, consecutive_failures from private.circuit_breakers where restaurant_id = ${r.id}`)
+        .map((b) => [b.state, b.consecutive_failures])[0];
+    assertEquals(await breakerNow(), ["open", 5], "every failure counted");
+    assertEquals((await failNow(5)).outcome, "retry");
+    assertEquals(
+      await breakerNow(),
+      ["open", 5],
+      "a failure of an attempt begun before it opened is not counted",
+    );
 
     // After the cooldown, four instances begin at once: one probe runs, the others wait for its report.
     await sql`update private.circuit_breakers set opened_at = now() - interval '16 seconds' where restaurant_id = ${r.id}`;

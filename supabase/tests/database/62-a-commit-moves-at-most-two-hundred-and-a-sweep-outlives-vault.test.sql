@@ -38,15 +38,15 @@ select is((public.assignment_commit(:'n', (:'ln'::jsonb ->> 'lease_token')::uuid
   'confirmed', 'the same moves onto different tables commit');
 reset role;
 
--- One commit moves at most 50 bookings.
+-- One commit moves at most 200 bookings.
 select tests.create_booking(:'rid', 2, '2030-01-08 19:00+00') as big \gset
 select public.assignment_begin(:'big') as lb \gset
 set local role service_role;
 select throws_ok(format($$ select public.assignment_commit(%L, %L, array[%L]::uuid[], 'test', p_moves => %L) $$,
     :'big', (:'lb'::jsonb ->> 'lease_token'), :'t1',
     (select jsonb_agg(jsonb_build_object('booking_id', gen_random_uuid(), 'from_table_ids', array[:'t2'],
-                                         'to_table_ids', array[:'t3'])) from generate_series(1, 51))),
-  'AS005', 'one commit moves at most 50 bookings, not 51', 'a list of 51 moves is refused');
+                                         'to_table_ids', array[:'t3'])) from generate_series(1, 201))),
+  'AS005', 'one commit moves at most 200 bookings, not 201', 'a list of 201 moves is refused');
 reset role;
 
 -- A sweep goes on when Vault cannot be read: unreadable secrets count as not configured.
