@@ -1,5 +1,5 @@
 begin;
-select plan((select count(*)::int from private.assignment_state_transitions) + 62);
+select plan((select count(*)::int from private.assignment_state_transitions) + 64);
 
 select tests.create_restaurant() as rid \gset
 
@@ -221,6 +221,51 @@ select throws_like(format($$update public.bookings set status = 'confirmed' wher
 select throws_like(format($$update public.bookings set status = 'no_show' where id = %L$$, :'s1'),
   '%booking_status_and_assignment_agree_on_confirmation%', 'and a no-show too');
 alter table public.bookings enable trigger guard_assignment_state;
+
+-- The state machine is exactly the plan's: these 21 transitions, and every other pair of states refused (AS001)
+-- from a booking really in the first state, so a row swapped in the table fails here.
+create temp table plan_transitions (from_state text, to_state text);
+insert into plan_transitions values
+  ('created', 'capacity_verified'), ('created', 'manual_review'), ('created', 'cancelled'),
+  ('capacity_verified', 'assignment_pending'), ('capacity_verified', 'manual_review'), ('capacity_verified', 'cancelled'),
+  ('assignment_pending', 'assignment_in_progress'), ('assignment_pending', 'manual_review'), ('assignment_pending', 'cancelled'),
+  ('assignment_in_progress', 'assigned'), ('assignment_in_progress', 'assignment_pending'),
+  ('assignment_in_progress', 'manual_review'), ('assignment_in_progress', 'cancelled'),
+  ('assigned', 'confirmed'), ('assigned', 'manual_review'), ('assigned', 'cancelled'),
+  ('confirmed', 'assignment_pending'), ('confirmed', 'cancelled'),
+  ('manual_review', 'assigned'), ('manual_review', 'assignment_pending'), ('manual_review', 'cancelled');
+select set_eq($$select from_state, to_state from private.assignment_state_transitions$$,
+              $$select from_state, to_state from plan_transitions$$, 'the legal transitions are exactly the plan''s 21');
+create function pg_temp.illegal_pairs_not_refused() returns text[] language plpgsql as $$
+declare
+  states text[] := array['created', 'capacity_verified', 'assignment_pending', 'assignment_in_progress', 'assigned',
+                         'confirmed', 'manual_review', 'cancelled'];
+  f text;
+  t text;
+  b uuid;
+  v integer;
+  wrong text[] := '{}';
+begin
+  foreach f in array states loop
+    b := tests.create_booking(tests.create_restaurant(), 2, '2030-01-07 19:00+00');
+    perform tests.force_state(b, f);
+    v := tests.version_of(b);
+    foreach t in array states loop
+      continue when exists (select 1 from plan_transitions p where p.from_state = f and p.to_state = t);
+      begin
+        perform private.apply_assignment_transition(b, t, v, 'test');
+        wrong := wrong || (f || ' -> ' || t || ' allowed');
+      exception when sqlstate 'AS001' then
+        null;
+      when others then
+        wrong := wrong || (f || ' -> ' || t || ' ' || sqlstate);
+      end;
+    end loop;
+  end loop;
+  return wrong;
+end $$;
+select is(pg_temp.illegal_pairs_not_refused(), '{}'::text[],
+  'every other pair of the 8 states (43, the same state included) is refused with AS001');
 
 select * from finish();
 rollback;
