@@ -7,6 +7,7 @@ import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
+  holdRestaurantLock,
   localDataApi,
   someDay,
   waitFor,
@@ -154,6 +155,56 @@ withDispatchPaused(
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
+  },
+);
+
+withDispatchPaused(
+  "six instances on the Data API released at once behind the restaurant lock: exactly max_parallel run",
+  async () => {
+    // As service_role through the Data API, all six waiting on the lock before any of them runs, so the limit
+    // is raced for real rather than by whichever request happens to arrive first.
+    const r = await createRestaurant(sql, {
+      tables: Array.from({ length: 8 }, (_, i) => ({ number: `L${i}`, capacity: 2 })),
+    });
+    const ids = await quietBookings(r.id, 6);
+    const { standIn } = await localDataApi();
+    const instances = Array.from(
+      { length: 6 },
+      () => supabaseRestStore(standIn.url, standIn.keys.serviceRole),
+    );
+    const lock = await holdRestaurantLock(sql, r.id);
+    let begun: Awaited<ReturnType<AssignmentStore["begin"]>>[];
+    try {
+      const racing = Promise.all(
+        instances.map((store, i) => store.begin({ bookingId: ids[i], trigger: "test" })),
+      );
+      await waitersOnRestaurantLock(r.id, 6);
+      await lock.release();
+      begun = await racing;
+    } finally {
+      await lock.release();
+    }
+    assertEquals(
+      begun.map((b) => b.outcome).sort(),
+      ["rate_limited", "rate_limited", "rate_limited", "ready", "ready", "ready"],
+      "three run (the default max_parallel), three are told to come back",
+    );
+    const [{ running }] = await sql`
+      select count(*)::int as running from public.bookings
+       where restaurant_id = ${r.id} and assignment_state = 'assignment_in_progress'`;
+    assertEquals(running, 3, "and three are in progress");
+    await Promise.all(begun.map((b, i) =>
+      b.outcome === "ready"
+        ? instances[i].fail({
+          bookingId: ids[i],
+          leaseToken: b.lease_token,
+          kind: "conflict",
+          reason: "test over",
+          durationMs: 1,
+          details: {},
+        })
+        : null
+    ));
   },
 );
 
