@@ -5,13 +5,13 @@
 -- updates its batch in one statement, so a single row whose update fails (a trigger of the platform's own that
 -- refuses it, for one) failed every claim that reached it, the oldest due first: the claim loops of every
 -- instance found nothing for any restaurant until the sweeper, on its next run, escalated that row. Now a
--- claim whose batch fails claims the due bookings one at a time, each in its own subtransaction; one that
--- still fails (other than by a race, which leaves it for the next claim) goes to manual review with the cause,
--- as the sweeper's rows do (sweeper_error: claim failed
--- with SQLSTATE …, and a sweeper.row_failed event with step claim), and the others are handed out by that same
--- claim. New bookings nobody claimed yet (the second branch) wait for the next claim in that case. The common
--- path is the batch as before, inside a block that costs a subtransaction per pass. Body as in 20261217000000
--- otherwise.
+-- claim whose batch fails locks the bookings the batch would have taken (due ones and new ones nobody claimed,
+-- in the same order, skipping locked ones) and updates each in its own subtransaction. One whose update is
+-- refused for its data (a trigger's exception, a constraint, a value: SQLSTATE classes P0, 23, 22) goes to
+-- manual review with the cause while still locked, as the sweeper's rows do (sweeper_error: claim failed with
+-- SQLSTATE …, and a sweeper.row_failed event with step claim, at most once a minute per booking); any other
+-- error leaves it for a later claim; the others are handed out by that same claim. The common path is the
+-- batch as before, inside a block that costs a subtransaction per pass. Body as in 20261217000000 otherwise.
 
 create or replace function private.assignment_claim_due_unchecked(
   p_limit integer default 10,
@@ -27,7 +27,6 @@ declare
   since timestamptz;
   max_dispatches integer := (private.settings_for(null)).max_dispatches;
   one record;
-  got uuid;
 begin
   -- Its commit need not wait for the disk (see 20261205020000), unless it runs inside a transaction that
   -- wrote before it.
@@ -92,30 +91,38 @@ begin
         into taken, seen;
     exception when others then
       -- A row the claim cannot update (a trigger of the platform's that refuses it, say) failed the whole
-      -- batch, and would fail every claim that reaches it. The due bookings are claimed one at a time instead,
-      -- each on its own; one that fails goes to manual review with the cause (as the sweeper does), and the
-      -- others are handed out now.
+      -- batch, and would fail every claim that reaches it. The bookings the batch would have taken are locked
+      -- here, as the batch locks them, and each is updated on its own; one whose update is refused goes to
+      -- manual review with the cause (as the sweeper's rows do), still locked, and the others are handed out
+      -- now. Only a refusal of that row's data is taken for its fault: anything else (a race, a resource, the
+      -- server) leaves it for a later claim.
       for one in select b.id from public.bookings b
-                  where private.is_queued(b.assignment_state) and b.next_attempt_at <= p_now
+                  where private.is_queued(b.assignment_state)
                     and b.dispatch_count < max_dispatches
+                    and (b.next_attempt_at <= p_now
+                         or b.assignment_state = 'created' and b.deferred_since is null
+                            and b.created_at <= p_now - private.claim_new_after()
+                            and b.next_attempt_at <= b.created_at + private.nudge_grace())
                     and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
                     and b.id <> all(claimed)
-                  order by b.next_attempt_at limit p_limit - pg_catalog.cardinality(claimed) loop
+                  order by least(b.next_attempt_at, b.created_at + private.claim_new_after())
+                  limit p_limit - pg_catalog.cardinality(claimed)
+                  for update of b skip locked loop
         begin
-          select b.id into got from public.bookings b
-           where b.id = one.id and private.is_queued(b.assignment_state) and b.next_attempt_at <= p_now
-             and b.dispatch_count < max_dispatches
-             for update skip locked;
-          continue when got is null;
           update public.bookings b
              set next_attempt_at = p_now + pg_catalog.make_interval(secs => p_visibility_ms / 1000.0),
                  last_dispatched_at = p_now, dispatch_count = b.dispatch_count + 1
-           where b.id = got;
-          claimed := claimed || got;
-        exception when deadlock_detected or serialization_failure or lock_not_available then
-          null; -- a race, not this row's fault: the next claim takes it
-        when others then
-          perform private.sweep_row_failed(one.id, 'claim', sqlstate, p_now);
+           where b.id = one.id;
+          claimed := claimed || one.id;
+        exception when others then
+          -- A trigger's refusal (P0), a constraint (23) or a value (22) belongs to the row; once a minute at
+          -- most, so a row that cannot even be escalated does not write an event per claim.
+          if pg_catalog.left(sqlstate, 2) in ('P0', '23', '22')
+             and not exists (select 1 from public.observability_events e
+                              where e.booking_id = one.id and e.event_type = 'sweeper.row_failed'
+                                and e.created_at > p_now - interval '1 minute') then
+            perform private.sweep_row_failed(one.id, 'claim', sqlstate, p_now);
+          end if;
         end;
       end loop;
       exit;
