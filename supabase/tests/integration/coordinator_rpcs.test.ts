@@ -172,6 +172,12 @@ withDispatchPaused(
       { length: 6 },
       () => supabaseRestStore(standIn.url, standIn.keys.serviceRole),
     );
+    // Six connections open before the lock is taken (a lease of an unknown booking takes no lock), so none of
+    // the begins spends its 5 s lock wait on connecting while the others queue.
+    const warm = await Promise.all(
+      instances.map((store) => store.begin({ bookingId: crypto.randomUUID(), trigger: "test" })),
+    );
+    assertEquals(warm.map((w) => w.outcome), Array(6).fill("noop"));
     const lock = await holdRestaurantLock(sql, r.id);
     let begun: Awaited<ReturnType<AssignmentStore["begin"]>>[];
     try {
