@@ -13,8 +13,8 @@
 -- counted by the breaker (unless that report cannot take the lock either: then the lease runs out and counts
 -- as any expired lease does). Held waits in the pipeline itself are milliseconds (the drop of 300 bookings: p95
 -- under 20 ms). The guest-message calls keep waiting (a send whose result could not be recorded would be sent
--- again), and so does the hand-over sweep, whose per-booking error handling would take a lock it gave up on for
--- a failed row and send that booking to manual review.
+-- again), and so does the hand-over sweep: its per-booking error handling would take a lock wait that gave up
+-- for a failure of that booking and send it to manual review.
 --
 -- ops.health(p_now) failed with "cannot subtract infinite timestamps" for an infinite clock and answered nulls
 -- for a null one; ops.pipeline_metrics answered an empty window for null or reversed bounds as if nothing had
