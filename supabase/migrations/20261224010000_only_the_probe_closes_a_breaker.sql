@@ -12,6 +12,12 @@
 --
 -- The common case, a success at a closed breaker with no failures counted, still writes nothing. Body as in
 -- 20261201100900 otherwise.
+--
+-- The same review found that while the probe ran, every other booking of the restaurant was told to look again
+-- in a second, so each re-ran its begin (the restaurant lock, a circuit_open event) about once a second for as
+-- long as the probe took, up to its 30 s lease. They now wait until the probe's lease would run out (or a lease
+-- since it was picked, when it is not running), at least a second: the probe's report frees its slot, which
+-- wakes them at once anyway. private.breaker_admit's body as in 20261209020000 otherwise.
 
 create or replace function private.breaker_record(p_restaurant_id uuid, p_booking_id uuid, p_error boolean, p_now timestamptz)
 returns void language plpgsql set search_path = '' as $$
@@ -50,5 +56,59 @@ begin
 end $$;
 comment on function private.breaker_record(uuid, uuid, boolean, timestamptz) is
   'Record how an attempt ended (p_error: true for an error, false for any completed run). Counts while the breaker is closed; while it is open or half-open only the probe''s result counts: a success closes it, an error opens it again.';
+
+create or replace function private.breaker_admit(p_restaurant_id uuid, p_booking_id uuid, p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  br private.circuit_breakers;
+  cooldown_ms integer;
+  remaining_ms integer;
+  stale text;
+  probe_until timestamptz;
+begin
+  select * into br from private.circuit_breakers where restaurant_id = p_restaurant_id for update;
+  if not found or br.state = 'closed' then
+    return '{"allowed": true, "state": "closed"}'::jsonb;
+  end if;
+  cooldown_ms := (private.settings_for(p_restaurant_id)).breaker_cooldown_ms;
+  if br.state = 'open' then
+    remaining_ms := least(cooldown_ms::numeric,
+      ceil(extract(epoch from (br.opened_at + pg_catalog.make_interval(secs => cooldown_ms / 1000.0) - p_now)) * 1000));
+    if remaining_ms > 0 then
+      return pg_catalog.jsonb_build_object('allowed', false, 'state', 'open', 'delay_ms', remaining_ms);
+    end if;
+    update private.circuit_breakers
+       set state = 'half_open', probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
+     where restaurant_id = p_restaurant_id;
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_half_open', 'warning',
+      pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
+    return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
+  end if;
+  -- half_open: only the probe runs; others wait a little and look again, unless the probe went stale.
+  if br.probe_booking_id = p_booking_id then
+    update private.circuit_breakers set probe_started_at = p_now, updated_at = p_now where restaurant_id = p_restaurant_id;
+    return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
+  end if;
+  stale := private.breaker_probe_staleness(br, p_now);
+  if stale is not null then
+    update private.circuit_breakers
+       set probe_booking_id = p_booking_id, probe_started_at = p_now, updated_at = p_now
+     where restaurant_id = p_restaurant_id;
+    perform private.record_pipeline_event(private.booking_mode(p_booking_id), 'coordinator.circuit_probe_replaced', 'warning',
+      pg_catalog.jsonb_build_object('previous_probe', br.probe_booking_id, 'why', stale,
+                                    'consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
+    return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
+  end if;
+  -- Until the probe reports or could be replaced: its lease running out, or a lease since it was picked. Its
+  -- report frees its slot, which wakes the waiting bookings (wake_next_deferred) whatever their due time, so
+  -- they need not look again every second meanwhile.
+  select least(case when p.assignment_state = 'assignment_in_progress' then p.lease_expires_at end,
+               br.probe_started_at + pg_catalog.make_interval(secs => (private.settings_for(p_restaurant_id)).lease_seconds))
+    into probe_until
+    from public.bookings p where p.id = br.probe_booking_id;
+  return pg_catalog.jsonb_build_object('allowed', false, 'state', 'half_open', 'delay_ms',
+    greatest(1000, least((private.settings_for(p_restaurant_id)).lease_seconds * 1000,
+                         coalesce(ceil(extract(epoch from probe_until - p_now) * 1000), 1000)))::integer);
+end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
