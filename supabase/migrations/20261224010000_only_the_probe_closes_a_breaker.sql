@@ -15,9 +15,9 @@
 --
 -- The same review found that while the probe ran, every other booking of the restaurant was told to look again
 -- in a second, so each re-ran its begin (the restaurant lock, a circuit_open event) about once a second for as
--- long as the probe took, up to its 30 s lease. They now wait until the probe's lease would run out (or a lease
--- since it was picked, when it is not running), at least a second: the probe's report frees its slot, which
--- wakes them at once anyway. private.breaker_admit's body as in 20261209020000 otherwise.
+-- long as the probe took, up to its 30 s lease. They now wait until the probe could be replaced, between 1 and 5
+-- seconds: the probe's report frees its slot, which wakes as many of them as there are free slots, and 5 s
+-- bounds what a missed wake costs. private.breaker_admit's body as in 20261209020000 otherwise.
 
 create or replace function private.breaker_record(p_restaurant_id uuid, p_booking_id uuid, p_error boolean, p_now timestamptz)
 returns void language plpgsql set search_path = '' as $$
@@ -84,7 +84,7 @@ begin
       pg_catalog.jsonb_build_object('consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
-  -- half_open: only the probe runs; others wait a little and look again, unless the probe went stale.
+  -- half_open: only the probe runs; others wait for it (below), unless the probe went stale.
   if br.probe_booking_id = p_booking_id then
     update private.circuit_breakers set probe_started_at = p_now, updated_at = p_now where restaurant_id = p_restaurant_id;
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
@@ -99,16 +99,16 @@ begin
                                     'consecutive_failures', br.consecutive_failures), p_restaurant_id, p_booking_id);
     return '{"allowed": true, "state": "half_open", "probe": true}'::jsonb;
   end if;
-  -- Until the probe reports or could be replaced: its lease running out, or a lease since it was picked. Its
-  -- report frees its slot, which wakes the waiting bookings (wake_next_deferred) whatever their due time, so
-  -- they need not look again every second meanwhile.
+  -- Until the probe could be replaced (its lease running out, or a lease since it was picked), 5 s at most:
+  -- its report frees its slot, which wakes as many waiting bookings as there are free slots
+  -- (wake_next_deferred), and 5 s bounds what a missed wake costs (a probe deleted, a wake that skipped a
+  -- booking being begun), as no stranded-queue pass wakes a restaurant whose breaker is not closed.
   select least(case when p.assignment_state = 'assignment_in_progress' then p.lease_expires_at end,
                br.probe_started_at + pg_catalog.make_interval(secs => (private.settings_for(p_restaurant_id)).lease_seconds))
     into probe_until
     from public.bookings p where p.id = br.probe_booking_id;
   return pg_catalog.jsonb_build_object('allowed', false, 'state', 'half_open', 'delay_ms',
-    greatest(1000, least((private.settings_for(p_restaurant_id)).lease_seconds * 1000,
-                         coalesce(ceil(extract(epoch from probe_until - p_now) * 1000), 1000)))::integer);
+    greatest(1000, least(5000, coalesce(ceil(extract(epoch from probe_until - p_now) * 1000), 1000)))::integer);
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,5 +1,5 @@
 begin;
-select plan(16);
+select plan(17);
 
 -- While a breaker is open or half-open, an attempt let in before it opened leaves it as it is; only the
 -- probe's result moves it. The attempts report as the coordinator does, through the Data API's role.
@@ -66,12 +66,14 @@ reset role;
 select is(((pg_temp.breaker(:'rid')).state, (pg_temp.breaker(:'rid')).probe_booking_id), ('half_open'::text, :'d'::uuid),
   'and its error does not open it again');
 
--- Another booking waits for the probe's report, not a second at a time: until the probe's lease (30 s) would run
--- out; the report wakes it.
+-- Another booking waits for the probe's report, not a second at a time: 5 s at most (the probe's lease has 30 s
+-- left); the report wakes it.
 select tests.create_booking(:'rid', 2, '2030-01-08 21:00+00') as w \gset
 select public.assignment_begin(:'w') as lw \gset
-select is((:'lw'::jsonb ->> 'outcome', (:'lw'::jsonb ->> 'delay_ms')::int), ('circuit_open'::text, 30000),
-  'a booking that is not the probe waits until the probe''s lease would run out');
+select is((:'lw'::jsonb ->> 'outcome', (:'lw'::jsonb ->> 'delay_ms')::int), ('circuit_open'::text, 5000),
+  'a booking that is not the probe waits 5 s, not 1');
+select is((public.assignment_begin(:'w', p_now => now() + interval '28 seconds') ->> 'delay_ms')::int, 2000,
+  'and no longer than until the probe could be replaced');
 set local role service_role;
 select public.assignment_commit(:'d', pg_temp.token(:'ld'), array[:'t2']::uuid[], 'test');
 reset role;
