@@ -19,7 +19,9 @@
 -- ops.health(p_now) failed with "cannot subtract infinite timestamps" for an infinite clock and answered nulls
 -- for a null one; ops.pipeline_metrics answered an empty window for null or reversed bounds as if nothing had
 -- happened. Both now refuse such arguments (AS005) and otherwise answer as before: their bodies move to
--- private under an _unchecked name, as the coordinator's RPCs' did in 20261209020000.
+-- private under an _unchecked name, as the coordinator's RPCs' did in 20261209020000. Health also answers
+-- "down" with the error among its problems when a part of it cannot be read: it read Vault directly, so a Vault
+-- that cannot be decrypted made the operator's first call fail exactly when dispatch was broken.
 --
 -- ops.set_retention('pipeline_settings_audit', 1, …) let one call prune the whole rollout log the next night,
 -- the record of that very change included a day later. The audit keeps at least 90 days (a rollout takes two
@@ -52,9 +54,22 @@ end $$;
 
 create function ops.health(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  failed_state text;
+  failed_message text;
 begin
   perform private.check_finite('p_now', p_now);
   return private.health_unchecked(p_now);
+exception when others then
+  get stacked diagnostics failed_state = returned_sqlstate, failed_message = message_text;
+  if failed_state = 'AS005' then
+    raise;
+  end if;
+  -- Health is what an operator reads first when something is wrong: a part of it that cannot be read (Vault's
+  -- secrets that cannot be decrypted, say) is its answer, not an error that hides every other line.
+  return pg_catalog.jsonb_build_object('status', 'down', 'checked_at', p_now,
+    'problems', pg_catalog.jsonb_build_array(pg_catalog.format('health could not be read in full: %s (SQLSTATE %s)',
+                                             private.scrub_and_cut(failed_message, 300), failed_state)));
 end $$;
 
 create function ops.pipeline_metrics(p_from timestamptz default now() - interval '24 hours',

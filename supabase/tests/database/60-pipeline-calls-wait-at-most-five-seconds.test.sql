@@ -1,5 +1,5 @@
 begin;
-select plan(16);
+select plan(17);
 
 -- The coordinator's RPCs wait at most 5 s for a lock; the guest-message calls keep waiting (a send whose
 -- result could not be recorded would go again). (The wait itself: integration test lock_waits.)
@@ -19,6 +19,16 @@ select throws_ok($$ select ops.health(p_now => 'infinity') $$, 'AS005', 'p_now m
   'health refuses an infinite clock');
 select throws_ok($$ select ops.health(null) $$, 'AS005', 'p_now must be a finite time, not null', 'and a null one');
 select ok(ops.health() ? 'checked_at', 'health answers for now, as before');
+reset role;
+-- A part it cannot read (Vault, here gone) is its answer: down, with the error among the problems.
+alter view vault.decrypted_secrets rename to decrypted_secrets_hidden;
+set local role service_role;
+select is((ops.health() ->> 'status', ops.health() -> 'problems' ->> 0),
+  ('down'::text, 'health could not be read in full: relation "vault.decrypted_secrets" does not exist (SQLSTATE 42P01)'::text),
+  'health that cannot read Vault says down and why, instead of failing');
+reset role;
+alter view vault.decrypted_secrets_hidden rename to decrypted_secrets;
+set local role service_role;
 select throws_ok($$ select ops.pipeline_metrics(null, now()) $$, 'AS005', 'p_from must be a finite time, not null',
   'metrics refuse a null start');
 select throws_ok($$ select ops.pipeline_metrics(now() - interval '1 hour', 'infinity') $$, 'AS005',
