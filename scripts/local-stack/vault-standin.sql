@@ -22,8 +22,10 @@ create view vault.decrypted_secrets as
 create function vault.create_secret(
   new_secret text, new_name text default null, new_description text default '', new_key_id uuid default null
 ) returns uuid language sql security definer set search_path = '' as $$
-  insert into vault.secrets (secret, name, description, key_id)
-  values (new_secret, new_name, coalesce(new_description, ''), new_key_id)
+  -- As the real one: the description is stored as given (an explicit null fails its not-null) and the key
+  -- argument is accepted but not used.
+  insert into vault.secrets (secret, name, description)
+  values (new_secret, new_name, new_description)
   returning id;
 $$;
 
@@ -43,5 +45,6 @@ $$;
 revoke all on all tables in schema vault from public;
 revoke all on all functions in schema vault from public;
 grant usage on schema vault to service_role;
-grant select on vault.decrypted_secrets to service_role;
+-- Hosted Supabase grants service_role these on the real extension.
+grant select, delete on vault.secrets, vault.decrypted_secrets to service_role;
 grant execute on function vault.create_secret(text, text, text, uuid), vault.update_secret(uuid, text, text, text, uuid) to service_role;

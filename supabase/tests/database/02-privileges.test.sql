@@ -1,5 +1,5 @@
 begin;
-select plan(39);
+select plan(41);
 
 -- The Data API roles get nothing: no table privilege, no function, no private schema.
 select is(
@@ -142,6 +142,13 @@ reset role;
 select ok(not has_function_privilege('anon', 'vault.create_secret(text, text, text, uuid)', 'EXECUTE')
           and not has_function_privilege('authenticated', 'vault.update_secret(uuid, text, text, text, uuid)', 'EXECUTE'),
   'anon and authenticated cannot create or replace Vault secrets');
+-- As hosted Vault (the local stand-in matches it): service_role may read and delete secrets, and a secret's
+-- description is stored as given, so an explicit null fails.
+select ok(has_table_privilege('service_role', 'vault.decrypted_secrets', 'SELECT, DELETE')
+          and has_table_privilege('service_role', 'vault.secrets', 'SELECT, DELETE'),
+  'service_role may read and delete Vault secrets, as on hosted Supabase');
+select throws_ok($$select vault.create_secret('x', 'tests.null_description', null)$$, '23502', null,
+  'a secret''s description cannot be null');
 select is((select string_agg(p.oid::regprocedure::text, ', ') from pg_proc p, unnest(array['anon', 'authenticated']) r(role)
             where p.pronamespace = 'private'::regnamespace
               and p.proname in ('post_to_function', 'dispatch_booking', 'dispatch_configured')
