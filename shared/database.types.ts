@@ -577,6 +577,7 @@ export type Database = {
           "last_error": string | null;
           "lease_expires_at": string | null;
           "lease_token": string | null;
+          "may_have_arrived": boolean;
           "next_attempt_at": string;
           "payload": NonNullable<Json>;
           "restaurant_id": string;
@@ -596,6 +597,7 @@ export type Database = {
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
           "lease_token"?: string | null;
+          "may_have_arrived"?: boolean;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id": string;
@@ -614,6 +616,7 @@ export type Database = {
           "last_error"?: string | null;
           "lease_expires_at"?: string | null;
           "lease_token"?: string | null;
+          "may_have_arrived"?: boolean;
           "next_attempt_at"?: string;
           "payload"?: NonNullable<Json>;
           "restaurant_id"?: string;
@@ -1114,6 +1117,7 @@ export type Database = {
           "p_error"?: string;
           "p_id": number;
           "p_lease_token": string;
+          "p_may_have_arrived"?: boolean;
           "p_now"?: string;
           "p_ok": boolean;
           "p_permanent"?: boolean;

@@ -6,7 +6,7 @@ import type { AssignmentStore } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { deliverAllDue, deliverDueNotifications, deliverWhileFull } from "./dispatcher.ts";
-import { PermanentSendError, type Sender } from "./senders.ts";
+import { PermanentSendError, type Sender, UncertainSendError } from "./senders.ts";
 
 interface Completion {
   id: number;
@@ -14,6 +14,7 @@ interface Completion {
   ok: boolean;
   error?: string;
   permanent?: boolean;
+  mayHaveArrived?: boolean;
 }
 
 /** An outbox of `count` due rows: each claim hands out a fresh lease token, as notification_claim does. */
@@ -92,6 +93,7 @@ Deno.test("a failed send is recorded under its lease and sent again, with the sa
     ok: false,
     error: "mailer answered 503",
     permanent: false,
+    mayHaveArrived: false,
   });
   assertEquals(outbox.rows[0].status, "pending", "the row waits for its retry");
 
@@ -126,6 +128,7 @@ Deno.test("a failure the sender calls permanent is recorded as such, and the mes
     ok: false,
     error: "webhook refused the message (422)",
     permanent: true,
+    mayHaveArrived: false,
   });
   assertEquals(outbox.rows.map((r) => r.status), ["dead", "sent"]);
   assertEquals((await deliverDueNotifications(outbox.store, refusing, silentLogger)).claimed, 0);
@@ -262,4 +265,36 @@ Deno.test("a claim that fails after others were sent ends the run with their rep
     (e: Error) => e.message,
   );
   assertEquals(thrown, "connection reset");
+});
+
+Deno.test("a send without an answer is recorded as perhaps received", async () => {
+  const outbox = fakeOutbox(2);
+  const silent: Sender = {
+    name: "silent",
+    send: (n) =>
+      n.id === 1 ? Promise.reject(new UncertainSendError("webhook answered 504")) : Promise.reject(
+        new Error("webhook answered 503"),
+      ),
+  };
+  await deliverDueNotifications(outbox.store, silent, silentLogger);
+  assertEquals(
+    outbox.completions.map((c) => [c.id, c.permanent, c.mayHaveArrived]),
+    [[1, false, true], [2, false, false]],
+  );
+});
+
+Deno.test("at most eight sends are out at once, and every claimed message is sent", async () => {
+  const outbox = fakeOutbox(50);
+  let out = 0;
+  let peak = 0;
+  const slow: Sender = {
+    name: "slow",
+    async send() {
+      peak = Math.max(peak, ++out);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      out--;
+    },
+  };
+  const report = await deliverDueNotifications(outbox.store, slow, silentLogger);
+  assertEquals([report.claimed, report.sent, peak], [50, 50, 8]);
 });

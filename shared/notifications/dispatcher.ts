@@ -2,10 +2,13 @@
 // between send and record lets the lease expire and the row is sent again with the same idempotency key.
 // A result is recorded under the claim's lease token: if this dispatcher stalled past its lease and
 // another one claimed the row meanwhile, Postgres answers "lease_lost" and the other one's result counts.
-// A failure the sender calls permanent (PermanentSendError) is recorded so, and the message is dead at once.
+// A failure the sender calls permanent (PermanentSendError) is recorded so, and the message is dead at once;
+// one without an answer (UncertainSendError) is recorded as perhaps received. At most SENDS_AT_ONCE sends are
+// out at a time, so a claim of 50 does not hit the provider's rate limit as one burst.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { PermanentSendError, type Sender } from "./senders.ts";
+import { PermanentSendError, type Sender, UncertainSendError } from "./senders.ts";
+import type { ClaimedNotification } from "../store/results.ts";
 
 export interface DeliveryReport {
   claimed: number;
@@ -24,7 +27,7 @@ export async function deliverDueNotifications(
   const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
   const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0 };
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
-  await Promise.all(claimed.map(async (n) => {
+  await inTurns(claimed, SENDS_AT_ONCE, async (n) => {
     const lease = { id: n.id, leaseToken: n.lease_token };
     const about = { booking_id: n.booking_id, kind: n.kind };
     let outcome: string;
@@ -34,9 +37,14 @@ export async function deliverDueNotifications(
       report.failed++;
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof PermanentSendError;
-      logger.warn("notifications", `send failed${permanent ? " for good" : ""}: ${message}`, about);
+      const mayHaveArrived = error instanceof UncertainSendError;
+      logger.warn(
+        "notifications",
+        `send failed${permanent ? " for good" : mayHaveArrived ? " without an answer" : ""}: ${message}`,
+        about,
+      );
       outcome = await record(
-        () => store.completeNotification({ ...lease, ok: false, error: message, permanent }),
+        () => store.completeNotification({ ...lease, ok: false, error: message, permanent, mayHaveArrived }),
         about,
       );
       if (outcome === "lease_lost") lost();
@@ -56,7 +64,7 @@ export async function deliverDueNotifications(
         about,
       );
     }
-  }));
+  });
   return report;
 
   /** The result recorded, tried three times; "unrecorded" when the database never took it. */
@@ -80,6 +88,20 @@ export async function deliverDueNotifications(
 }
 
 const RECORD_ATTEMPTS = 3;
+const SENDS_AT_ONCE = 8;
+
+/** Runs `work` on every item, at most `width` at a time. */
+async function inTurns(
+  items: readonly ClaimedNotification[],
+  width: number,
+  work: (item: ClaimedNotification) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
 
 /** How far deliverWhileFull goes: claims of `limit`, at most `maxRounds` of them, and no new claim once
  * `budgetMs` has passed since the first (by `now`, a clock in milliseconds). */

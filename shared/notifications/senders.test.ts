@@ -1,7 +1,7 @@
 // The webhook sender's failures are logged and stored in the outbox: they must not quote its address, and
 // they say whether asking again can help.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { hasAddress, PermanentSendError, webhookSender } from "./senders.ts";
+import { hasAddress, PermanentSendError, UncertainSendError, webhookSender } from "./senders.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
 const notification = {
@@ -49,7 +49,7 @@ async function webhookAnswering(status: number, run: (url: string, bodies: unkno
 
 Deno.test("a refusal of the message itself is permanent; a problem of the setup or the moment is retried", async () => {
   const verdicts: Record<number, string> = {};
-  for (const status of [200, 202, 400, 401, 403, 404, 408, 413, 422, 429, 500, 503]) {
+  for (const status of [200, 202, 400, 401, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504]) {
     await webhookAnswering(status, async (url, bodies) => {
       const error = await webhookSender(url).send(notification).then(() => null, (e: Error) => e);
       assertEquals(bodies.length, 1, `posted once (${status})`);
@@ -57,6 +57,8 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
         ? "sent"
         : error instanceof PermanentSendError
         ? "permanent"
+        : error instanceof UncertainSendError
+        ? "perhaps arrived"
         : "retried";
     });
   }
@@ -71,8 +73,10 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
     413: "permanent",
     422: "permanent",
     429: "retried",
-    500: "retried",
+    500: "perhaps arrived",
+    502: "perhaps arrived",
     503: "retried",
+    504: "perhaps arrived",
   });
 });
 
@@ -100,4 +104,72 @@ Deno.test("blank is exactly what the database's private.has_address calls blank"
     false,
     true,
   ]);
+});
+
+Deno.test("a connection lost once the request is out is a send that may have arrived; a refused one did not", async () => {
+  // Reads the request, then hangs up without answering.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const served = (async () => {
+    const connection = await listener.accept();
+    await connection.read(new Uint8Array(65536));
+    connection.close();
+  })();
+  const error = await webhookSender(`http://127.0.0.1:${port}/send`).send(notification)
+    .then(() => null, (e: Error) => e);
+  await served;
+  listener.close();
+  assert(error instanceof UncertainSendError, `perhaps arrived: ${error}`);
+  assert(error.message.startsWith("webhook request failed: "), error.message);
+
+  const refused = await webhookSender(`http://127.0.0.1:${port}/send`).send(notification)
+    .then(() => null, (e: Error) => e);
+  assert(refused !== null && !(refused instanceof UncertainSendError), `not sent: ${refused}`);
+});
+
+Deno.test("a redirect is not followed: the send fails, saying the address should change", async () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    const requests: string[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+      requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      await request.body?.cancel();
+      return new URL(request.url).pathname === "/old"
+        ? new Response(null, { status, headers: { location: "/elsewhere" } })
+        : new Response("a landing page");
+    });
+    try {
+      const error = await webhookSender(`http://127.0.0.1:${server.addr.port}/old`).send(notification)
+        .then(() => null, (e: Error) => e);
+      assert(error !== null && !(error instanceof PermanentSendError), `retried (${status}): ${error}`);
+      assert(error.message.includes(`answered ${status}, a redirect`), error.message);
+      assertEquals(requests, ["POST /old"], `nothing else was requested (${status})`);
+    } finally {
+      await server.shutdown();
+    }
+  }
+});
+
+Deno.test("the idempotency key is the dedupe key and the recipient: a corrected address is a new request", async () => {
+  const keys: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    keys.push(request.headers.get("idempotency-key") ?? "");
+    await request.body?.cancel();
+    return new Response(null, { status: 202 });
+  });
+  try {
+    const send = (email: string, name = "Ada") =>
+      webhookSender(`http://127.0.0.1:${server.addr.port}/send`).send(
+        { ...notification, recipient_email: email, recipient_name: name } as ClaimedNotification,
+      );
+    await send("ada@example.com");
+    await send(" Ada@Example.com ");
+    await send("ada@example.org");
+    await send("ada@example.com", "Ada L.");
+  } finally {
+    await server.shutdown();
+  }
+  assert(/^b:1:[0-9a-f]{16}$/.test(keys[0]), keys[0]);
+  assertEquals(keys[1], keys[0], "the same recipient, written differently, keeps its key");
+  assertEquals(new Set(keys).size, 3, "another address or name is another key");
+  assert(!keys.some((k) => k.includes("ada")), "the key does not spell the address out");
 });

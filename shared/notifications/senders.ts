@@ -18,6 +18,16 @@ export class PermanentSendError extends Error {
   }
 }
 
+/** A send that got no answer: the provider may have taken the message (a timeout, a connection lost once the
+ * request was out, a 5xx other than 503). Retried like any failure, but from then on the guest counts as
+ * perhaps having it, so a cancellation or a change is owed to them. */
+export class UncertainSendError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UncertainSendError";
+  }
+}
+
 /** Whether there is an address to send to: blank (only the ASCII white space the database's
  * private.has_address trims) is none, as there. */
 export function hasAddress(email: string | null | undefined): boolean {
@@ -28,6 +38,14 @@ export function hasAddress(email: string | null | undefined): boolean {
  * setup (401, 403, 404: a wrong token or url) or of the moment (408, 429, 5xx) is retried: fixing it sends
  * those messages without anyone's help. */
 const REFUSALS = new Set([400, 413, 422]);
+
+/** Answers from a server that may have passed the message on before failing (500, a gateway's 502 and 504);
+ * 503 says it took nothing. */
+const UNCERTAIN = new Set([500, 502, 504]);
+
+/** A failure of fetch before any request went out: the address did not resolve or the connection was
+ * refused. Anything else (a timeout, a connection reset) may have come after the provider read the message. */
+const NOT_SENT = /\(Connect\)|dns error|connection refused/i;
 
 /** Local sink: appends one JSON line per send to a file the tests read: the message as the guest would get
  * it, without the recipient (no personal data is written). */
@@ -66,7 +84,10 @@ export function logSender(write: (line: string) => void = console.log): Sender {
  * A request that fails says why (fetch keeps that in the error's cause), naming the webhook "[webhook url]":
  * the cause quotes the address, which may carry a key, and the error is logged and kept in the outbox.
  * A guest without an e-mail address is not posted at all, and a refusal of the message (REFUSALS) is
- * permanent.
+ * permanent. A redirect is not followed: fetch would turn the POST into a GET without the message (301–303)
+ * and take whatever answers there for a delivery, or post the guest's address to wherever it points.
+ * The key is the dedupe key and a digest of the recipient: a message sent again to a corrected address is a
+ * new request, where the same key with another body is refused by providers that check it.
  */
 export function webhookSender(url: string, token?: string): Sender {
   const unquoted = (message: string) =>
@@ -80,9 +101,10 @@ export function webhookSender(url: string, token?: string): Sender {
       }
       const response = await fetch(url, {
         method: "POST",
+        redirect: "manual",
         headers: {
           "content-type": "application/json",
-          "idempotency-key": n.dedupe_key,
+          "idempotency-key": `${n.dedupe_key}:${await recipientDigest(n)}`,
           ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
         body: JSON.stringify({
@@ -94,15 +116,29 @@ export function webhookSender(url: string, token?: string): Sender {
         signal: AbortSignal.timeout(10_000),
       }).catch((error) => {
         const why = [error, error?.cause].filter((e) => e instanceof Error).map((e) => e.message).join(": ");
-        throw new Error(`webhook request failed: ${unquoted(why || String(error))}`);
+        const message = `webhook request failed: ${unquoted(why || String(error))}`;
+        throw NOT_SENT.test(why) ? new Error(message) : new UncertainSendError(message);
       });
       await response.body?.cancel();
       if (REFUSALS.has(response.status)) {
         throw new PermanentSendError(`webhook refused the message (${response.status})`);
       }
+      if (response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400)) {
+        throw new Error(
+          `webhook answered ${response.status}, a redirect: set NOTIFICATION_WEBHOOK_URL to the address it points to`,
+        );
+      }
+      if (UNCERTAIN.has(response.status)) throw new UncertainSendError(`webhook answered ${response.status}`);
       if (!response.ok) throw new Error(`webhook answered ${response.status}`);
     },
   };
+}
+
+/** 16 hex digits of the SHA-256 of the recipient as posted (address trimmed and lower-cased, and name). */
+async function recipientDigest(n: ClaimedNotification): Promise<string> {
+  const recipient = `${(n.recipient_email ?? "").trim().toLowerCase()}\n${n.recipient_name ?? ""}`;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient));
+  return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The sender a setting names (see config/env.ts); null when NOTIFICATION_SENDER cannot be used. */

@@ -119,9 +119,17 @@ export interface AssignmentStore {
   offerReseating(args: OfferReseatingArgs): Promise<"stored" | "stale">;
   claimNotifications(args: { limit: number; leaseMs: number }): Promise<ClaimedNotification[]>;
   /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. A
-   * permanent failure (the sender says the message can never go as it stands) is dead at once. */
+   * permanent failure (the sender says the message can never go as it stands) is dead at once; one that may
+   * have arrived (no answer) counts from then on as perhaps received. */
   completeNotification(
-    args: { id: number; leaseToken: string; ok: boolean; error?: string; permanent?: boolean },
+    args: {
+      id: number;
+      leaseToken: string;
+      ok: boolean;
+      error?: string;
+      permanent?: boolean;
+      mayHaveArrived?: boolean;
+    },
   ): Promise<string>;
   close(): Promise<void>;
 }

@@ -117,7 +117,7 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
         (id, leaseToken, error) =>
           rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
       ),
-    completeNotification: async ({ id, leaseToken, ok, error, permanent }) =>
+    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived }) =>
       String(
         await rpc("notification_complete", {
           p_id: id,
@@ -126,6 +126,7 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
           p_error: error,
           // Only when set, so functions deployed before the migration that added it still record results.
           ...(permanent ? { p_permanent: true } : {}),
+          ...(mayHaveArrived ? { p_may_have_arrived: true } : {}),
         }),
       ),
     close: () => sql.end({ timeout: 5 }),

@@ -143,7 +143,7 @@ Deno.test("a response that does not match the RPC's contract is rejected, not tr
   }
 });
 
-Deno.test("a send's result names p_permanent only for a permanent failure, so an older database still takes it", async () => {
+Deno.test("a send's result names p_permanent and p_may_have_arrived only when set, so an older database still takes it", async () => {
   const { calls, fetchImpl } = fakePostgrest(() => Response.json("pending"));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
   const lease = { id: 7, leaseToken: BOOKING };
@@ -154,6 +154,12 @@ Deno.test("a send's result names p_permanent only for a permanent failure, so an
     ok: false,
     error: "webhook refused the message (422)",
     permanent: true,
+  });
+  await store.completeNotification({
+    ...lease,
+    ok: false,
+    error: "webhook answered 504",
+    mayHaveArrived: true,
   });
   assertEquals(calls.map((c) => [new URL(c.url).pathname, c.body]), [
     ["/rest/v1/rpc/notification_complete", { p_id: 7, p_lease_token: BOOKING, p_ok: true }],
@@ -169,6 +175,13 @@ Deno.test("a send's result names p_permanent only for a permanent failure, so an
       p_ok: false,
       p_error: "webhook refused the message (422)",
       p_permanent: true,
+    }],
+    ["/rest/v1/rpc/notification_complete", {
+      p_id: 7,
+      p_lease_token: BOOKING,
+      p_ok: false,
+      p_error: "webhook answered 504",
+      p_may_have_arrived: true,
     }],
   ]);
 });

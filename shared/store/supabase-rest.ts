@@ -103,7 +103,7 @@ export function supabaseRestStore(
           rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
       );
     },
-    completeNotification: async ({ id, leaseToken, ok, error, permanent }) =>
+    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived }) =>
       String(
         await rpc("notification_complete", {
           p_id: id,
@@ -112,6 +112,7 @@ export function supabaseRestStore(
           p_error: error,
           // Only when set, so functions deployed before the migration that added it still record results.
           ...(permanent ? { p_permanent: true } : {}),
+          ...(mayHaveArrived ? { p_may_have_arrived: true } : {}),
         }),
       ),
     close: () => Promise.resolve(),

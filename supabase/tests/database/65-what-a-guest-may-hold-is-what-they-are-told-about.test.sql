@@ -1,0 +1,114 @@
+-- A send that got no answer counts as perhaps received; failed messages come due spread out; a party that has
+-- arrived or whose visit is over is not told of a cancellation (20261225000000).
+begin;
+select plan(17);
+
+-- Messages of this file only: everything else already waiting counts as sent.
+update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
+
+create function pg_temp.claim(p_booking uuid, p_at timestamptz default now())
+returns table (id bigint, lease_token uuid, kind text)
+language sql as $$
+  select c.id, c.lease_token, c.kind from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking;
+$$;
+create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
+  select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
+$$;
+
+select tests.create_restaurant() as rid \gset
+select tests.add_table(:'rid', 'T1', 4);
+
+-- 1. The mailer took the confirmation but its answer never came (a timeout): reported as perhaps arrived, as
+-- the dispatcher does through the Data API's role. The booking is then cancelled: the guest is told.
+select tests.create_booking(:'rid', 2, '2030-03-07 19:00+00') as timed_out \gset
+select tests.force_state(:'timed_out', 'confirmed');
+select id as n, lease_token as lease from pg_temp.claim(:'timed_out') \gset
+set local role service_role;
+select is(public.notification_complete(:n, :'lease', false, 'webhook request failed: signal timed out',
+                                       p_may_have_arrived => true),
+  'pending', 'a send without an answer is retried');
+select is(public.cancel_booking(:'timed_out', 'guest called') ->> 'to', 'cancelled', 'the platform cancels it');
+reset role;
+select is((select may_have_arrived from public.notification_outbox where id = :n), true,
+  'the confirmation is kept as perhaps received');
+select is(pg_temp.statuses(:'timed_out'), array['booking_confirmed superseded', 'booking_cancelled pending'],
+  'the confirmation is dropped and the cancellation is owed');
+select is((select kind from pg_temp.claim(:'timed_out', now() + interval '1 day')), 'booking_cancelled',
+  'and it is handed out: the guest may hold the confirmation');
+
+-- The same with an answer (the mailer said 503: it took nothing): nothing is owed.
+select tests.create_booking(:'rid', 2, '2030-03-08 19:00+00') as refused \gset
+select tests.force_state(:'refused', 'confirmed');
+select id as n, lease_token as lease from pg_temp.claim(:'refused') \gset
+select is(public.notification_complete(:n, :'lease', false, 'webhook answered 503'), 'pending', 'an answered failure');
+select public.cancel_booking(:'refused', 'guest called') is not null as cancelled \gset
+select is(pg_temp.statuses(:'refused'), array['booking_confirmed superseded'],
+  'leaves the guest nothing to be told of a cancellation');
+
+-- A late report on a message dropped while its send was out (its lease ran out, and the booking changed
+-- meanwhile) keeps "perhaps" when it got no answer.
+select tests.create_booking(:'rid', 2, '2030-03-09 19:00+00') as late \gset
+select tests.force_state(:'late', 'confirmed');
+select id as n, lease_token as lease from pg_temp.claim(:'late') \gset
+update public.bookings set start_at = '2030-03-09 19:30+00' where id = :'late';
+select tests.force_state(:'late', 'confirmed');
+select count(*) as handed_out from pg_temp.claim(:'late', now() + interval '1 hour') \gset
+select is(public.notification_complete(:n, :'lease', false, 'webhook request failed: connection reset',
+                                       p_may_have_arrived => true),
+  'superseded', 'the dropped confirmation''s sender reports it got no answer');
+select is((select private.may_have_reached_guest(o) from public.notification_outbox o where id = :n), true,
+  'it still counts as perhaps received');
+
+-- What the flag describes is checked.
+select throws_ok(format($$select public.notification_complete(%s, %L, true, null, p_may_have_arrived => true)$$,
+                        :n, :'lease'), 'AS005', null, 'a success cannot be "perhaps arrived"');
+select throws_ok(format($$select public.notification_complete(%s, %L, false, 'x', p_permanent => true,
+                                                               p_may_have_arrived => true)$$, :n, :'lease'),
+  'AS005', null, 'nor a refusal');
+select throws_ok(format($$select public.notification_complete(%s, %L, false, 'x', p_may_have_arrived => null)$$,
+                        :n, :'lease'), 'AS005', null, 'and it is true or false');
+
+-- 2. Messages that fail together come due spread over half to all of their backoff.
+create temporary table burst as
+  select tests.create_booking(:'rid', 2, '2030-03-10 12:00+00'::timestamptz + i * interval '3 hours') as id
+    from generate_series(1, 20) i;
+select tests.force_state(id, 'confirmed') from burst;
+create temporary table burst_claims as
+  select c.id, c.lease_token from public.notification_claim(100, 60000) c join burst on burst.id = c.booking_id;
+update public.notification_outbox set attempts = 5 where id in (select id from burst_claims);
+select count(*) from (select public.notification_complete(id, lease_token, false, 'webhook answered 429',
+                                                          '2030-01-01 00:00+00') from burst_claims) failed;
+select is((select count(*)::int from public.notification_outbox o join burst on burst.id = o.booking_id
+            where next_attempt_at between '2030-01-01 00:00:16+00' and '2030-01-01 00:00:32+00'),
+  20, 'every one waits half to all of its backoff (32 s after a sixth failure)');
+select cmp_ok((select count(distinct next_attempt_at)::int from public.notification_outbox o
+                 join burst on burst.id = o.booking_id), '>=', 10, 'at different moments');
+
+-- 3. A party that has arrived, or whose visit is over, is not told of a cancellation.
+select tests.create_booking(:'rid', 2, '2030-03-20 19:00+00') as seated \gset
+select tests.create_booking(:'rid', 2, '2030-03-21 19:00+00') as finished \gset
+select tests.create_booking(:'rid', 2, '2030-03-22 19:00+00') as absent \gset
+select tests.force_state(b, 'confirmed') from unnest(array[:'seated', :'finished', :'absent']::uuid[]) b;
+update public.notification_outbox set status = 'sent', sent_at = now()
+ where booking_id in (:'seated', :'finished', :'absent');
+update public.bookings set status = 'checked_in' where id in (:'seated', :'finished', :'absent');
+update public.bookings set status = 'completed' where id = :'finished';
+update public.bookings set status = 'no_show' where id = :'absent';
+set local role service_role;
+select count(*) from (select public.cancel_booking(b, 'platform clean-up')
+                        from unnest(array[:'seated', :'finished', :'absent']::uuid[]) b) cancelled;
+reset role;
+select is((select array_agg(status order by start_at) from public.bookings where id in (:'seated', :'finished', :'absent')),
+  array['cancelled', 'cancelled', 'cancelled'], 'the platform cancels a seated, a finished and a no-show booking');
+select is((select count(*)::int from public.notification_outbox
+            where booking_id in (:'seated', :'finished', :'absent') and kind = 'booking_cancelled'),
+  0, 'and none of those guests is told');
+select tests.create_booking(:'rid', 2, '2030-03-23 19:00+00') as booked \gset
+select tests.force_state(:'booked', 'confirmed');
+update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'booked';
+select public.cancel_booking(:'booked', 'platform clean-up') is not null as cancelled \gset
+select is(pg_temp.statuses(:'booked'), array['booking_confirmed sent', 'booking_cancelled pending'],
+  'while the guest of a booking still ahead is');
+
+select * from finish();
+rollback;
