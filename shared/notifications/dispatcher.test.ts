@@ -298,3 +298,18 @@ Deno.test("at most eight sends are out at once, and every claimed message is sen
   const report = await deliverDueNotifications(outbox.store, slow, silentLogger);
   assertEquals([report.claimed, report.sent, peak], [50, 50, 8]);
 });
+
+Deno.test("no send starts later than 30 s after the claim: the rest wait for their lease to run out", async () => {
+  const outbox = fakeOutbox(50);
+  let clock = 0;
+  const slow: Sender = {
+    name: "slow",
+    send() {
+      clock += 31_000; // each send takes past the window
+      return Promise.resolve();
+    },
+  };
+  const report = await deliverDueNotifications(outbox.store, slow, silentLogger, 50, () => clock);
+  assertEquals([report.claimed, report.sent, outbox.completions.length], [50, 1, 1]);
+  assertEquals(outbox.rows.filter((r) => r.status === "sending").length, 49, "the others stay claimed");
+});

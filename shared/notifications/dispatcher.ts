@@ -4,7 +4,9 @@
 // another one claimed the row meanwhile, Postgres answers "lease_lost" and the other one's result counts.
 // A failure the sender calls permanent (PermanentSendError) is recorded so, and the message is dead at once;
 // one without an answer (UncertainSendError) is recorded as perhaps received. At most SENDS_AT_ONCE sends are
-// out at a time, so a claim of 50 does not hit the provider's rate limit as one burst.
+// out at a time, so a claim of 50 does not hit the provider's rate limit as one burst, and none starts later
+// than SEND_WINDOW_MS after the claim, so every send ends (10 s at most) well inside the claim's 60 s lease:
+// what is left is claimed again once that lease runs out.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { PermanentSendError, type Sender, UncertainSendError } from "./senders.ts";
@@ -23,11 +25,13 @@ export async function deliverDueNotifications(
   sender: Sender,
   logger: Logger,
   limit = 50,
+  now: () => number = () => performance.now(),
 ): Promise<DeliveryReport> {
   const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
+  const claimedAt = now();
   const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0 };
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
-  await inTurns(claimed, SENDS_AT_ONCE, async (n) => {
+  await inTurns(claimed, SENDS_AT_ONCE, () => now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
     const lease = { id: n.id, leaseToken: n.lease_token };
     const about = { booking_id: n.booking_id, kind: n.kind };
     let outcome: string;
@@ -65,6 +69,15 @@ export async function deliverDueNotifications(
       );
     }
   });
+  const left = report.claimed - report.sent - report.failed - report.leaseLost;
+  if (left > 0) {
+    logger.warn(
+      "notifications",
+      `${left} claimed messages not sent: the run's ${
+        SEND_WINDOW_MS / 1000
+      } s to start sends ran out; they are claimed again when their lease runs out`,
+    );
+  }
   return report;
 
   /** The result recorded, tried three times; "unrecorded" when the database never took it. */
@@ -89,16 +102,18 @@ export async function deliverDueNotifications(
 
 const RECORD_ATTEMPTS = 3;
 const SENDS_AT_ONCE = 8;
+const SEND_WINDOW_MS = 30_000;
 
-/** Runs `work` on every item, at most `width` at a time. */
+/** Runs `work` on the items in order, at most `width` at a time, starting none once `open()` is false. */
 async function inTurns(
   items: readonly ClaimedNotification[],
   width: number,
+  open: () => boolean,
   work: (item: ClaimedNotification) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length) await work(items[next++]);
+    while (next < items.length && open()) await work(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }

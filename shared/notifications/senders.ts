@@ -1,5 +1,6 @@
-// Where confirmations go. Every sender receives the outbox dedupe key as an idempotency key, so a
-// provider that honours it (most e-mail APIs do) never delivers the same notification twice.
+// Where confirmations go. Every sender receives the outbox dedupe key as its idempotency key (the webhook
+// adds a digest of the recipient), so a provider that honours it (most e-mail APIs do) never delivers the
+// same notification twice.
 import type { SenderSetting } from "../config/env.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
@@ -86,8 +87,9 @@ export function logSender(write: (line: string) => void = console.log): Sender {
  * A guest without an e-mail address is not posted at all, and a refusal of the message (REFUSALS) is
  * permanent. A redirect is not followed: fetch would turn the POST into a GET without the message (301–303)
  * and take whatever answers there for a delivery, or post the guest's address to wherever it points.
- * The key is the dedupe key and a digest of the recipient: a message sent again to a corrected address is a
- * new request, where the same key with another body is refused by providers that check it.
+ * The key is the dedupe key and a digest of it with the recipient: a message sent again to a corrected address
+ * is a new request, where the same key with another body is refused by providers that check it. (With the key
+ * in it, the digest of one address differs from booking to booking.)
  */
 export function webhookSender(url: string, token?: string): Sender {
   const unquoted = (message: string) =>
@@ -134,9 +136,12 @@ export function webhookSender(url: string, token?: string): Sender {
   };
 }
 
-/** 16 hex digits of the SHA-256 of the recipient as posted (address trimmed and lower-cased, and name). */
+/** 16 hex digits of the SHA-256 of the dedupe key and the recipient as posted (address trimmed and
+ * lower-cased, and name). */
 async function recipientDigest(n: ClaimedNotification): Promise<string> {
-  const recipient = `${(n.recipient_email ?? "").trim().toLowerCase()}\n${n.recipient_name ?? ""}`;
+  const recipient = `${n.dedupe_key}\n${(n.recipient_email ?? "").trim().toLowerCase()}\n${
+    n.recipient_name ?? ""
+  }`;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient));
   return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -6,17 +6,19 @@
 --     confirmation, then the booking was cancelled, and tell_guest, seeing only a pending confirmation, owed
 --     them nothing. Such a failure is now reported with p_may_have_arrived, kept on the message
 --     (notification_outbox.may_have_arrived, never cleared), and private.may_have_reached_guest counts it: the
---     guest is told of the cancellation, and a change is worded as one.
+--     guest is told of the cancellation, and a change is worded as one. A cancellation whose own send got no
+--     answer stays owed (tell_guest), and a holder whose lease ran out still records that its send may have
+--     arrived.
 --   * Failed messages came due again all at the same moment (the backoff had no jitter), so a provider's rate
---     limit after an outage refused the same burst at every doubling until the messages died. The wait is now
---     half to all of the backoff, at random.
+--     limit after an outage refused the same burst at every doubling until the messages died. Each wait is now
+--     the backoff give or take a quarter, at random (16 tries still take about five hours).
 --   * A booking cancelled after the party arrived or after its visit (checked in, completed, no-show) told the
 --     guest it was cancelled; ops.cancel_booking refuses such a booking for that reason, public.cancel_booking
 --     (a platform's own clean-up) did not. The trigger no longer tells the guest of that cancellation.
 --
 -- public.notification_complete gains p_may_have_arrived (default false), so it is dropped and created again,
 -- as 20261221000000 did: a dispatcher deployed before this migration still calls it without the argument.
--- Bodies as in 20261222000000 (notification_complete_unchecked, may_have_reached_guest), 20261221000000 (the
+-- Bodies as in 20261222000000 (notification_complete_unchecked, may_have_reached_guest, tell_guest), 20261221000000 (the
 -- public function) and 20261202100000 (the trigger), with those changes.
 
 drop function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean);
@@ -24,7 +26,7 @@ drop function private.notification_complete_unchecked(bigint, uuid, boolean, tex
 
 alter table public.notification_outbox add column may_have_arrived boolean not null default false;
 comment on column public.notification_outbox.may_have_arrived is
-  'A send of this message got no answer (a timeout, a dropped connection, a 5xx): the guest may have it. Set by notification_complete''s p_may_have_arrived and never cleared; private.may_have_reached_guest counts it.';
+  'A send of this message got no answer (a timeout, a dropped connection, a 500, 502 or 504): the guest may have it. Set by notification_complete''s p_may_have_arrived and never cleared; private.may_have_reached_guest counts it.';
 
 -- Sent; being sent; dropped for a newer message while its send was out, and not reported failed since; or a
 -- send of it got no answer. No search_path, every operator qualified: the planner inlines it.
@@ -34,6 +36,52 @@ returns boolean language sql immutable as $$
       or (m.status operator(pg_catalog.=) 'superseded' and m.lease_expires_at is not null)
       or m.may_have_arrived;
 $$;
+
+-- Body as in 20261222000000, with a cancellation being retried after no answer kept owed.
+create or replace function private.tell_guest(b public.bookings)
+returns void language plpgsql set search_path = '' as $$
+declare
+  heard public.notification_outbox;
+  waiting public.notification_outbox;
+  kind text;
+begin
+  -- Every message of the booking locked first: a dispatcher's claim that is taking one (pending → sending)
+  -- commits before this reads what the guest has heard, and no claim takes one while this decides.
+  perform 1 from public.notification_outbox where booking_id = b.id for update;
+  -- What the guest surely has, or is being sent. A message dropped while its send was out (its sender never
+  -- said) may have reached them or not: for a confirmation it counts as not received, so a booking confirmed
+  -- again is confirmed again, perhaps twice but never not at all; for a cancellation it counts as received,
+  -- so a guest who may think they are booked is told.
+  select * into heard from public.notification_outbox o
+   where o.booking_id = b.id
+     and (o.status in ('sent', 'sending') or b.status = 'cancelled' and private.may_have_reached_guest(o))
+   order by o.seq desc limit 1;
+  -- A cancellation still being tried after a send of it got no answer counts as perhaps heard: it stays owed.
+  if b.status = 'cancelled' and heard.kind = 'booking_cancelled' and heard.status = 'pending' then
+    return;
+  end if;
+  kind := case
+    when b.status = 'cancelled' then
+      case when heard.id is not null and heard.kind <> 'booking_cancelled' then 'booking_cancelled' end
+    when heard.id is null then 'booking_confirmed'
+    when private.message_says(heard, b) then null
+    else 'booking_changed' end;
+
+  select * into waiting from public.notification_outbox
+   where booking_id = b.id and status = 'pending' order by seq desc limit 1;
+  if waiting.id is not null and waiting.kind = kind and waiting.seq > coalesce(heard.seq, 0)
+     and (kind = 'booking_cancelled' or private.message_says(waiting, b)) then
+    return; -- already owed, and still right (a duplicate dispatch, a table move)
+  end if;
+  update public.notification_outbox set status = 'superseded' where booking_id = b.id and status = 'pending';
+  if kind is null then
+    return;
+  end if;
+  insert into public.notification_outbox (booking_id, restaurant_id, kind, seq, dedupe_key, payload)
+  select b.id, b.restaurant_id, kind, n.seq, b.id::text || ':' || n.seq,
+         private.guest_view(b) || pg_catalog.jsonb_build_object('kind', kind, 'seq', n.seq)
+    from (select coalesce(max(o.seq), 0) + 1 as seq from public.notification_outbox o where o.booking_id = b.id) n;
+end $$;
 
 create function private.notification_complete_unchecked(p_id bigint, p_lease_token uuid, p_ok boolean,
                                                         p_error text default null,
@@ -84,6 +132,10 @@ begin
   end if;
   if row.lease_token is distinct from p_lease_token then
     -- Claimed again since (this caller's lease ran out): the current holder records the result.
+    -- This holder's send may still have arrived: that much is kept, whoever holds the message now.
+    if p_may_have_arrived then
+      update public.notification_outbox set may_have_arrived = true where id = p_id;
+    end if;
     perform private.record_event('notifications', 'notification.lease_lost', 'warning',
       pg_catalog.jsonb_build_object('kind', row.kind, 'attempts', row.attempts, 'status', row.status, 'ok', p_ok),
       row.restaurant_id, row.booking_id);
@@ -124,10 +176,10 @@ begin
      set status = case when dead then 'dead' else 'pending' end, dead_because = because,
          lease_expires_at = null, may_have_arrived = may_have_arrived or p_may_have_arrived,
          last_error = private.scrub_and_cut(coalesce(p_error, 'unknown error'), 500),
-         -- Half to all of the doubling backoff: messages that failed together (a provider's rate limit after
-         -- an outage, a resend of every dead one) come due spread out, not again all at once.
+         -- The doubling backoff, give or take a quarter: messages that failed together (a provider's rate limit
+         -- after an outage, a resend of every dead one) come due spread out, not again all at once.
          next_attempt_at = p_now + pg_catalog.make_interval(
-           secs => private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) * (0.5 + 0.5 * pg_catalog.random()) / 1000.0)
+           secs => private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) * (0.75 + 0.5 * pg_catalog.random()) / 1000.0)
    where id = p_id;
   -- A guest without an address is no fault of the pipeline's: recorded, not an error.
   perform private.record_event('notifications', 'notification.failed',
@@ -149,7 +201,7 @@ begin
 end $$;
 
 comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean) is
-  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (half to all of 1 s doubling to an hour, at random; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 5xx) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. Returns the new status; lease_lost (nothing written) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. Returns the new status; lease_lost (nothing written, but that the message may have arrived) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
 comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean, boolean) is
   'The body of public.notification_complete, which checks its arguments and calls this.';
 

@@ -144,8 +144,10 @@ select ok(not has_function_privilege('anon', 'vault.create_secret(text, text, te
   'anon and authenticated cannot create or replace Vault secrets');
 -- As hosted Vault (the local stand-in matches it): service_role may read and delete secrets, and a secret's
 -- description is stored as given, so an explicit null fails.
-select ok(has_table_privilege('service_role', 'vault.decrypted_secrets', 'SELECT, DELETE')
-          and has_table_privilege('service_role', 'vault.secrets', 'SELECT, DELETE'),
+select ok(has_table_privilege('service_role', 'vault.decrypted_secrets', 'SELECT')
+          and has_table_privilege('service_role', 'vault.decrypted_secrets', 'DELETE')
+          and has_table_privilege('service_role', 'vault.secrets', 'SELECT')
+          and has_table_privilege('service_role', 'vault.secrets', 'DELETE'),
   'service_role may read and delete Vault secrets, as on hosted Supabase');
 select throws_ok($$select vault.create_secret('x', 'tests.null_description', null)$$, '23502', null,
   'a secret''s description cannot be null');
