@@ -14,6 +14,7 @@ import { lineChart, occupancyChart } from "./charts.ts";
 import { generateDay, MIXES, type MixId } from "./demand.ts";
 import { layoutById, LAYOUTS } from "./layouts.ts";
 import { DEFAULT_REOPT, markdown, summarise } from "./report.ts";
+import { describeRun, runContext } from "../run-context.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -62,7 +63,7 @@ const mixes = list(
   Object.keys(MIXES),
 ) as MixId[];
 const loads = list(args.loads, smoke ? [0.9, 1.5] : [0.6, 0.9, 1.2, 1.5], Number);
-// Tuning used seeds 1–3; the reported matrix uses other seeds, so the numbers are out of sample.
+// The strategy's weights were tuned on seeds 1–6 (confirmed on 7–9); the reported matrix uses other seeds.
 const seeds = list(args.seeds, smoke ? [11] : [11, 12, 13], Number);
 const jobs = Math.max(1, Math.min(8, Number(args.jobs) || 1));
 const numbers = ["repack-seconds", "clairvoyant-seconds", "max-moves", "exact-ms"] as const;
@@ -96,6 +97,8 @@ const order = [...specs].sort((a, b) =>
   layoutById(b.layout).tables.length - layoutById(a.layout).tables.length
 );
 
+// Read before the run: the load at start is part of what a wall-time budget measured.
+const context = runContext();
 const started = Date.now();
 const cells: CellResult[] = [];
 const failed: CellSpec[] = [];
@@ -163,12 +166,11 @@ function specOf(c: CellResult): CellSpec {
 }
 
 const summary = summarise(cells);
+const undetermined = cells.reduce((n, c) => n + c.fcfsRepack.undetermined, 0);
 const command = `scripts/bench-quality ${Deno.args.join(" ")}`.trim();
 const meta = {
   command: `\`${command}\``,
-  run: `${new Date().toISOString()} · ${navigator.hardwareConcurrency} CPUs · ${jobs} workers · ${
-    clock((Date.now() - started) / 1000)
-  }`,
+  run: `${describeRun(context)} · ${jobs} workers · ${clock((Date.now() - started) / 1000)}`,
   matrix: `layouts ${layouts.join(", ")}; mixes ${mixes.join(", ")}; loads ${loads.join(", ")}; seeds ${
     seeds.join(", ")
   } (${cells.length} days, ${cells.reduce((n, c) => n + c.requests, 0)} requests${
@@ -180,13 +182,16 @@ const meta = {
   solver: `HiGHS (npm highs); FCFS-repack ${args["repack-seconds"]} s per feasibility solve, clairvoyant ${
     args["clairvoyant-seconds"]
   } s per day`,
+  yardstick: `${undetermined} of ${
+    cells.reduce((n, c) => n + c.fcfsRepack.solves, 0)
+  } FCFS-repack feasibility solves undetermined (out of time or aborted): each counts as a refusal, which lowers the yardstick and raises every ratio to it`,
 };
 
 await Deno.mkdir(args.out, { recursive: true });
 const strip = (c: CellResult) => ({ ...c, samples: undefined, seating: undefined });
 await Deno.writeTextFile(
   `${args.out}/results.json`,
-  JSON.stringify({ meta: { ...meta, command }, summary, cells: cells.map(strip) }, null, 1) + "\n",
+  JSON.stringify({ meta: { ...meta, command, context }, summary, cells: cells.map(strip) }, null, 1) + "\n",
 );
 const charts = [
   ["ratio-to-repack.svg", lineChart("Covers / FCFS-repack by load", loads, summary.ratioToRepack, "ratio")],
@@ -225,6 +230,9 @@ await Deno.writeTextFile(`${args.out}/summary.md`, md);
 
 console.log(md.split("\n## Covers relative to the clairvoyant")[0]);
 console.log(`wrote ${args.out}/summary.md, results.json and ${charts.length} charts`);
+if (undetermined > 0) {
+  console.error(`warning: ${meta.yardstick}; see the yardsticks table`);
+}
 if (failed.length > 0) {
   console.error(`${failed.length} cell(s) failed and are missing from the report (see above)`);
   Deno.exit(1);
