@@ -141,8 +141,9 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     const m = measure(day, run.tables);
     policies[name] = {
       ...m,
-      violations: m.violations.length,
-      violationSamples: m.violations.slice(0, 3),
+      // The final seating's breaches, and those a policy's seatings made at the moment they were made.
+      violations: m.violations.length + (run.stepViolations?.length ?? 0),
+      violationSamples: [...m.violations, ...(run.stepViolations ?? [])].slice(0, 3),
       moves: run.moves,
       lockedMoves: run.lockedMoves,
       decision: timing(run.decisionMs),

@@ -7,6 +7,7 @@ import type { ReoptimizeOptions } from "../../../shared/engine/reoptimize.ts";
 import { type Candidate, enumerateCandidates } from "../../../shared/engine/candidates.ts";
 import { type Day, type Request, turnMinutes } from "./demand.ts";
 import type { Layout } from "./layouts.ts";
+import { ruleBroken } from "./safety.ts";
 
 export function channelTables(layout: Layout, walkIn: boolean): Table[] {
   return walkIn ? [...layout.tables] : layout.tables.filter((t) => !layout.walkInOnly.has(t.id));
@@ -59,6 +60,11 @@ export class Occupancy {
   private readonly holds = new Map<string, Hold[]>();
   readonly tablesOf = new Map<number, readonly string[]>();
   private readonly byId: ReadonlyMap<string, Request>;
+  /**
+   * What a policy's seatings broke at the moment they were made (seatChecked, seatWithMoves): the final
+   * seating is checked on its own (safety.ts), but a breach a later move repaired would not show there.
+   */
+  readonly stepViolations: string[] = [];
 
   constructor(private readonly day: Day) {
     for (const t of day.layout.tables) this.holds.set(t.id, []);
@@ -75,6 +81,17 @@ export class Occupancy {
     const r = this.day.requests[request];
     for (const id of tableIds) this.holds.get(id)!.push({ request, start: r.windowStart, end: r.windowEnd });
     this.tablesOf.set(request, tableIds);
+  }
+
+  /** Seats a policy's choice, recording a rule it breaks or a table already held then. */
+  seatChecked(request: number, tableIds: readonly string[]): void {
+    const r = this.day.requests[request];
+    const broken = ruleBroken(this.day, r, tableIds);
+    if (broken) this.stepViolations.push(`request ${request} when seated: ${broken}`);
+    if (!this.isFree(tableIds, r.windowStart, r.windowEnd)) {
+      this.stepViolations.push(`request ${request} when seated: a table already held then`);
+    }
+    this.seat(request, tableIds);
   }
 
   unseat(request: number): void {
@@ -139,8 +156,8 @@ export class Occupancy {
   /** Seat `request` after moving other bookings as the re-optimiser planned. */
   seatWithMoves(request: Request, tableIds: readonly string[], moves: readonly Move[]): void {
     for (const m of moves) this.unseat(this.byId.get(m.bookingId)!.index);
-    for (const m of moves) this.seat(this.byId.get(m.bookingId)!.index, m.toTableIds);
-    this.seat(request.index, tableIds);
+    for (const m of moves) this.seatChecked(this.byId.get(m.bookingId)!.index, m.toTableIds);
+    this.seatChecked(request.index, tableIds);
   }
 
   /** Final tables per request, in request order; null when refused. */

@@ -17,6 +17,8 @@ export interface PolicyRun {
   readonly moves: number;
   /** Moves of bookings that were locked when moved: must be none. */
   readonly lockedMoves: number;
+  /** Rules broken or tables double-held at the moment a seating was made (a policy's replay): must be none. */
+  readonly stepViolations?: readonly string[];
   /** Exact-fallback time for the requests re-optimisation could not seat, ms, and its verdicts. */
   readonly exactMs?: readonly number[];
   readonly exactVerdicts?: Readonly<Record<ExactOutcome["verdict"], number>>;
@@ -39,10 +41,17 @@ export function replayStrategy(
     const started = performance.now();
     const plan = planAssignment(snapshot, strategy);
     decisionMs.push(performance.now() - started);
-    if (plan.decision === "assign") seated.seat(r.index, plan.tableIds);
+    if (plan.decision === "assign") seated.seatChecked(r.index, plan.tableIds);
     else onNoFit?.(r, seated);
   }
-  return { tables: seated.result(), decisionMs, reoptimizeMs: [], moves: 0, lockedMoves: 0 };
+  return {
+    tables: seated.result(),
+    decisionMs,
+    reoptimizeMs: [],
+    moves: 0,
+    lockedMoves: 0,
+    stepViolations: seated.stepViolations,
+  };
 }
 
 /**
@@ -72,7 +81,14 @@ export function replayReoptimizing(
     seated.seatWithMoves(r, result.plan.tableIds, result.moves);
     moves += result.moves.length;
   }
-  return { tables: seated.result(), decisionMs, reoptimizeMs, moves, lockedMoves };
+  return {
+    tables: seated.result(),
+    decisionMs,
+    reoptimizeMs,
+    moves,
+    lockedMoves,
+    stepViolations: seated.stepViolations,
+  };
 }
 
 /**
@@ -136,6 +152,7 @@ export async function replayExact(
     reoptimizeMs,
     moves,
     lockedMoves,
+    stepViolations: seated.stepViolations,
     exactMs,
     exactVerdicts,
     exactSolverErrors,

@@ -29,7 +29,8 @@ export function violations(day: Day, seating: readonly (readonly string[] | null
   return found;
 }
 
-function ruleBroken(day: Day, r: Request, ids: readonly string[]): string | null {
+/** The rule a request seated at `ids` breaks, or null. */
+export function ruleBroken(day: Day, r: Request, ids: readonly string[]): string | null {
   if (!r.walkIn && ids.some((id) => day.layout.walkInOnly.has(id))) return "walk-in-only table for a booking";
   return seatingRuleBroken(day.layout, r.partySize, ids);
 }
