@@ -82,6 +82,8 @@ async function drainOnce(
   let peak = 0;
   const finished: string[] = [];
   let swept = 0;
+  /** Bookings still in progress at each sweep the drain asked for. */
+  const inFlightAtSweep: number[] = [];
   /** Bookings finished when the drain asked for reviews to re-seat, at each ask. */
   const reseatAsked: number[] = [];
   const store: AssignmentStore = {
@@ -105,7 +107,7 @@ async function drainOnce(
       finished.push(bookingId);
       return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
     },
-    sweepNow: () => Promise.resolve(void swept++),
+    sweepNow: () => Promise.resolve(void swept++).then(() => void inFlightAtSweep.push(inFlight)),
   };
   // Catch the background work the handler hands to the runtime, to wait for the drain to end.
   const background: Promise<unknown>[] = [];
@@ -132,7 +134,7 @@ async function drainOnce(
   } finally {
     delete runtime.EdgeRuntime;
   }
-  return { queue, begun, finished, claimLimits, peak, swept, reseatAsked };
+  return { queue, begun, finished, claimLimits, peak, swept, reseatAsked, inFlightAtSweep };
 }
 
 Deno.test("after a request the drain works through every due booking once, never more than its workers at a time", async () => {
@@ -199,4 +201,14 @@ Deno.test("when the runtime announces the instance's end the drain claims nothin
     "every booking begun was finished before the drain let go",
   );
   assertEquals(swept, 1, "one sweep hands the rest over");
+});
+
+Deno.test("told of the instance's end, the drain hands the rest over before waiting for the bookings in progress", async () => {
+  const { inFlightAtSweep } = await drainOnce(40, { shutdownAfterClaim: 2 });
+  assertEquals(inFlightAtSweep.length, 1);
+  assertEquals(
+    inFlightAtSweep[0] > 0,
+    true,
+    `bookings were still in progress at the sweep (${inFlightAtSweep})`,
+  );
 });

@@ -94,6 +94,9 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     const stop = () => nudge();
     deps.shutdown?.addEventListener("abort", stop);
     const stopping = () => deps.shutdown?.aborted === true;
+    const sweepNow = () =>
+      store.sweepNow().catch((e) => logger.error("assignment.coordinator", `hand-over sweep failed: ${e}`));
+    let handOver: Promise<void> | undefined;
     try {
       while (
         !stopping() && Date.now() < Math.min(drainUntil, hardStop) && Date.now() - idleSince < DRAIN_IDLE_MS
@@ -134,6 +137,9 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         nudge = () => {};
       }
     } finally {
+      // Stopped by the runtime with work still coming: the rest is handed over before waiting for the bookings
+      // in progress, which an instance at its end may not be let finish (their leases run out to the sweeper).
+      handOver = workLeft && stopping() ? sweepNow() : undefined;
       // Whatever ended the loop, the bookings in progress finish before the drain lets go of the instance.
       await Promise.allSettled(running);
       deps.shutdown?.removeEventListener("abort", stop);
@@ -142,10 +148,8 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     // Stopped by the cap or the runtime with work still coming: while a backlog lasts no request arrives to
     // start another loop (new bookings join the queue undispatched), so a sweep now dispatches the due ones,
     // whose requests take over, instead of the scheduled sweep up to 5 s later.
-    if (workLeft && (Date.now() >= hardStop || stopping())) {
-      await store.sweepNow().catch((e) =>
-        logger.error("assignment.coordinator", `hand-over sweep failed: ${e}`)
-      );
+    if (handOver || (workLeft && Date.now() >= hardStop)) {
+      await (handOver ?? sweepNow());
       return false;
     }
     return !workLeft && !stopping();
