@@ -1,7 +1,7 @@
 -- Found by a review of time (20261210000000): stays past midnight, moves of a booking the hours no longer
 -- cover, alternatives on the days clocks change, and zone names the engine cannot read.
 begin;
-select plan(18);
+select plan(19);
 
 -- A late service: Friday and Saturday 18:00–24:00, running on to 02:00 (Saturday) and 01:00 (Sunday);
 -- Thursday ends at 23:00 and is followed by a Friday period from 00:00 all the same.
@@ -85,8 +85,12 @@ select is((select array_agg(a.offset_minutes order by a.offset_minutes) from pub
   'spring forward (03:00 on 14 March 2027): twelve distinct instants, none skipped or repeated');
 select is((select array_agg(a.offset_minutes order by a.offset_minutes) from public.bookings b, private.alternative_starts(b) a
             where b.id = :'fall'),
-  array[-90, -75, -60, -45, -30, -15, 15, 30, 45, 60, 75, 90],
-  'fall back (the first 01:30 on 7 November 2027): the same twelve, not the booking''s own wall time an hour on');
+  array[-90, -75, -60, -45, -30, -15, 15, 90],
+  'fall back (the first 01:30 on 7 November 2027): the hour that repeats is offered once, at its nearer instants');
+select is((select array_agg(to_char(a.start_at at time zone 'America/New_York', 'HH24:MI') order by a.start_at)
+             from public.bookings b, private.alternative_starts(b) a where b.id = :'fall'),
+  array['00:00', '00:15', '00:30', '00:45', '01:00', '01:15', '01:45', '02:00'],
+  'each local time once, and never the booking''s own 01:30 an hour on');
 select is((select array_agg(to_char(a.start_at at time zone 'Asia/Kathmandu', 'HH24:MI') order by a.start_at)
              from public.bookings b, private.alternative_starts(b) a where b.id = :'off_grid'),
   array['23:30', '23:45', '00:00', '00:15', '00:30', '00:45', '01:00', '01:15', '01:30', '01:45', '02:00', '02:15'],
