@@ -119,3 +119,23 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
   assertEquals(warnings.length, cases.length);
   assert(warnings[0].startsWith('NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'), warnings[0]);
 });
+
+Deno.test("a webhook over plain http to another host is used, with a warning; https and this machine are not warned of", () => {
+  const { warnings, warn } = collect();
+  const sender = (url: string) =>
+    loadSharedConfig({ ...SECRET, NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: url }, warn)
+      .sender;
+  assertEquals(sender("http://mailer.example.com/send"), {
+    kind: "webhook",
+    url: "http://mailer.example.com/send",
+    token: undefined,
+  });
+  assertEquals(warnings.length, 1);
+  assert(warnings[0].includes("unencrypted"), warnings[0]);
+  for (
+    const url of ["https://mailer.example.com/send", "http://127.0.0.1:9000/send", "http://localhost/send"]
+  ) {
+    sender(url);
+  }
+  assertEquals(warnings.length, 1, "no warning for https or loopback");
+});

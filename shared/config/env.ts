@@ -68,7 +68,18 @@ export type SenderSetting =
 export function parseSender(env: Env, warn: Warn): SenderSetting {
   const setting = senderSetting(env);
   if (setting.kind === "unusable") warn(`${setting.problem}; notifications stay queued until it is fixed`);
+  // Each message posts the guest's address and name: in clear text to anything but this machine.
+  if (setting.kind === "webhook" && isPlainHttpElsewhere(setting.url)) {
+    warn(
+      "NOTIFICATION_WEBHOOK_URL is plain http to another host: guests' addresses and names cross the network unencrypted; use https",
+    );
+  }
   return setting;
+}
+
+function isPlainHttpElsewhere(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  return protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(hostname);
 }
 
 function senderSetting(env: Env): SenderSetting {
