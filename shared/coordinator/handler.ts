@@ -147,9 +147,11 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     }
     // Stopped by the cap or the runtime with work still coming: while a backlog lasts no request arrives to
     // start another loop (new bookings join the queue undispatched), so a sweep now dispatches the due ones,
-    // whose requests take over, instead of the scheduled sweep up to 5 s later.
-    if (handOver || (workLeft && Date.now() >= hardStop)) {
-      await (handOver ?? sweepNow());
+    // whose requests take over, instead of the scheduled sweep up to 5 s later. After an early hand-over this
+    // is a second sweep, for the bookings the finished ones woke as they freed their slots.
+    await handOver;
+    if (workLeft && (Date.now() >= hardStop || stopping())) {
+      await sweepNow();
       return false;
     }
     return !workLeft && !stopping();

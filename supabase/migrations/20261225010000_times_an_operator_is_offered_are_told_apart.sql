@@ -198,6 +198,9 @@ begin
   return pg_catalog.jsonb_build_object('outcome', 'stored', 'offers', pg_catalog.jsonb_array_length(kept));
 end $$;
 
+comment on function public.review_offer_reseating(uuid, text, jsonb, jsonb, integer) is
+  'Store what the coordinator''s re-seating search found for a booking in review (p_review and p_search from review_reseating_probes): up to three {start_at, table_ids, moves: [{booking_id, from_table_ids, to_table_ids}]}, [] for none, and p_undecided, the start times (ISO) its budget left undecided, which a later search tries (private.reseating_searches_per_review() searches at most); a later search''s offers join the stored ones, nearest first, three at most. Records coordinator.reseating_alternatives. {outcome: stale} and nothing stored when the booking has left that review or changed since, or this search of the review was stored already. AS005 for a malformed offer or time; an offer whose time has passed (during the search) is dropped, as a passed undecided time is. The offers are suggestions: ops.accept_alternative re-checks them under the restaurant lock.';
+
 -- create or replace drops the lock limit 20261224000000 set on it.
 alter function public.review_offer_reseating(uuid, text, jsonb, jsonb, integer) set lock_timeout = '5s';
 

@@ -34,6 +34,8 @@ export interface Timing {
 
 export interface PolicyResult extends Omit<DayMetrics, "violations"> {
   readonly violations: number;
+  /** Breaches a policy's seatings made at the moment they were made (a later move may have repaired them). */
+  readonly stepViolations: number;
   readonly violationSamples: readonly string[];
   readonly moves: number;
   readonly lockedMoves: number;
@@ -141,8 +143,8 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     const m = measure(day, run.tables);
     policies[name] = {
       ...m,
-      // The final seating's breaches, and those a policy's seatings made at the moment they were made.
-      violations: m.violations.length + (run.stepViolations?.length ?? 0),
+      violations: m.violations.length,
+      stepViolations: run.stepViolations?.length ?? 0,
       violationSamples: [...m.violations, ...(run.stepViolations ?? [])].slice(0, 3),
       moves: run.moves,
       lockedMoves: run.lockedMoves,

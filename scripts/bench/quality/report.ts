@@ -241,7 +241,9 @@ export function summarise(cells: readonly CellResult[]): Summary {
     });
   }
   const unsafe = sum(
-    cells.flatMap((c) => Object.values(c.policies).map((p) => p.violations + p.lockedMoves)),
+    cells.flatMap((c) =>
+      Object.values(c.policies).map((p) => p.violations + p.stepViolations + p.lockedMoves)
+    ),
   );
   targets.push({
     target: "safety: no double booking, broken rule or moved seated booking in any policy",

