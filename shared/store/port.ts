@@ -134,6 +134,19 @@ export interface AssignmentStore {
   close(): Promise<void>;
 }
 
+/**
+ * How long one RPC may take before the caller gives up on it (and cancels it): every pipeline RPC waits at
+ * most 5 s for a lock and runs for milliseconds, so only a connection that died without closing (a pooler
+ * restart, a network partition) gets near this. Without it one such call held its drain, and the instance's
+ * every later drain, until the runtime recycled the instance.
+ */
+export const RPC_TIMEOUT_MS = 30_000;
+
+/** An RPC that did not answer within its time: reported as a cancelled statement (57014), an error. */
+export function rpcTimedOut(name: string, ms: number): StoreError {
+  return new StoreError("57014", `${name} did not answer within ${ms} ms; cancelled`);
+}
+
 /** A database error the caller can act on: SQLSTATE plus a message meant for people. */
 export class StoreError extends Error {
   constructor(readonly code: string, message: string) {

@@ -12,9 +12,21 @@ import {
   reseatingProbesSchema,
   snapshotResultSchema,
 } from "./results.ts";
-import { type AssignmentStore, instantsJson, movesJson, offersJson, StoreError } from "./port.ts";
+import {
+  type AssignmentStore,
+  instantsJson,
+  movesJson,
+  offersJson,
+  RPC_TIMEOUT_MS,
+  rpcTimedOut,
+  StoreError,
+} from "./port.ts";
 
-export function postgresStore(url: string, options: { max?: number } = {}): AssignmentStore {
+export function postgresStore(
+  url: string,
+  options: { max?: number; rpcTimeoutMs?: number } = {},
+): AssignmentStore {
+  const timeoutMs = options.rpcTimeoutMs ?? RPC_TIMEOUT_MS;
   const sql = postgres(url, {
     prepare: false,
     max: options.max ?? 5,
@@ -41,7 +53,25 @@ export function postgresStore(url: string, options: { max?: number } = {}): Assi
     const given = Object.entries(args).filter(([, value]) => value !== undefined);
     const list = given.map(([key], i) => `${key} => $${i + 1}`).join(", ");
     const values = given.map(([, value]) => value as postgres.SerializableParameter);
-    return await call(() => sql.unsafe(`select * from public.${name}(${list}) as r`, values));
+    return await call(() =>
+      answeredInTime(name, sql.unsafe(`select * from public.${name}(${list}) as r`, values))
+    );
+  }
+
+  /** The query's answer, or a timeout error once `timeoutMs` has passed, the query cancelled on the server. */
+  async function answeredInTime(name: string, query: postgres.PendingQuery<postgres.Row[]>) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        query.cancel();
+        reject(rpcTimedOut(name, timeoutMs));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([query, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** An RPC returning one value (jsonb, uuid[], text): the value. */

@@ -185,3 +185,19 @@ Deno.test("a send's result names p_permanent and p_may_have_arrived only when se
     }],
   ]);
 });
+
+Deno.test("an RPC that does not answer in time is given up on: the request is aborted and a 57014 reported", async () => {
+  let aborted = false;
+  // PostgREST that never answers, but notices when the caller hangs up.
+  const fetchImpl: typeof fetch = (_input, init) =>
+    new Promise((_, reject) =>
+      init?.signal?.addEventListener("abort", () => {
+        aborted = true;
+        reject(init.signal!.reason);
+      })
+    );
+  const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl, rpcTimeoutMs: 50 });
+  const error = await assertRejects(() => store.begin({ bookingId: BOOKING, trigger: "insert" }));
+  assertEquals(error instanceof StoreError && error.code, "57014", `a timeout, got ${error}`);
+  assertEquals(aborted, true, "the request was aborted");
+});

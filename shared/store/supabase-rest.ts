@@ -12,13 +12,22 @@ import {
   reseatingProbesSchema,
   snapshotResultSchema,
 } from "./results.ts";
-import { type AssignmentStore, instantsJson, movesJson, offersJson, StoreError } from "./port.ts";
+import {
+  type AssignmentStore,
+  instantsJson,
+  movesJson,
+  offersJson,
+  RPC_TIMEOUT_MS,
+  rpcTimedOut,
+  StoreError,
+} from "./port.ts";
 
 export function supabaseRestStore(
   url: string,
   serviceRoleKey: string,
-  options: { fetch?: typeof fetch } = {},
+  options: { fetch?: typeof fetch; rpcTimeoutMs?: number } = {},
 ): AssignmentStore {
+  const timeoutMs = options.rpcTimeoutMs ?? RPC_TIMEOUT_MS;
   const client: SupabaseClient<Database> = createClient<Database>(url, serviceRoleKey, {
     auth: { persistSession: false, autoRefreshToken: false },
     global: options.fetch ? { fetch: options.fetch } : undefined,
@@ -30,8 +39,14 @@ export function supabaseRestStore(
     name: F,
     args: Database["public"]["Functions"][F]["Args"],
   ): Promise<unknown> {
-    const { data, error } = await client.rpc(name, args);
-    if (error) throw new StoreError(error.code ?? "PGRST", error.message);
+    // A request given up on is cancelled by PostgREST when the connection closes.
+    const signal = AbortSignal.timeout(timeoutMs);
+    const { data, error } = await client.rpc(name, args).abortSignal(signal);
+    if (error) {
+      throw signal.aborted
+        ? rpcTimedOut(name, timeoutMs)
+        : new StoreError(error.code ?? "PGRST", error.message);
+    }
     return data;
   }
 

@@ -1,0 +1,66 @@
+// A call the database does not answer in time is given up on and cancelled: a connection that died without
+// closing must not hold a coordinator's drain for the rest of its instance. Played here by a lease waiting
+// behind a restaurant lock held elsewhere, with the port's time cut to half a second (its own is 30 s).
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import {
+  connect,
+  createRestaurant,
+  DB_URL,
+  holdRestaurantLock,
+  someDay,
+  withDispatchPaused,
+} from "../../../shared/testing/stack.ts";
+import { postgresStore } from "../../../shared/store/postgres.ts";
+import { StoreError } from "../../../shared/store/port.ts";
+
+const sql = connect(2);
+
+Deno.test("an RPC that does not answer in time is given up on, cancelled on the server, and the port still works", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }] });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1, rpcTimeoutMs: 500 });
+    const lock = await holdRestaurantLock(sql, r.id);
+    try {
+      const started = performance.now();
+      const error = await store.begin({ bookingId: booking, trigger: "test" }).then(() => null, (e) => e);
+      const waited = performance.now() - started;
+      assert(error instanceof StoreError, `a database error, not ${error}`);
+      assertEquals(error.code, "57014", "reported as a cancelled statement");
+      assert(waited >= 450 && waited < 3000, `given up on after its time (${Math.round(waited)} ms)`);
+      assertEquals(await stillWaiting(), 0, "the statement no longer runs on the server");
+    } finally {
+      await lock.release();
+    }
+    try {
+      const lease = await store.begin({ bookingId: booking, trigger: "test" });
+      assertEquals(lease.outcome, "ready", "the same port leases the booking once the lock is free");
+      if (lease.outcome === "ready") {
+        await store.fail({
+          bookingId: booking,
+          leaseToken: lease.lease_token,
+          kind: "conflict",
+          reason: "test over",
+          durationMs: 1,
+          details: {},
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+  await sql.end();
+});
+
+/** Lease calls of the port still active on the server, after giving a cancel a moment to land. */
+async function stillWaiting(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const [{ n }] = await sql`
+      select count(*)::int as n from pg_stat_activity
+       where application_name = 'assignment-coordinator' and state = 'active' and query like '%assignment_lease%'
+         and cardinality(pg_blocking_pids(pid)) > 0`;
+    if (n === 0) return 0;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return -1;
+}
