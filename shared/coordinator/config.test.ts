@@ -142,3 +142,26 @@ Deno.test("a numeric setting left blank takes its default instead of reading as 
   );
   assertEquals(loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_DRAIN_BUDGET_MS: " 0 " }).drainBudgetMs, 0);
 });
+
+Deno.test("an attempt's search and solver budgets are set by the environment, warned of past a hosted request's CPU", () => {
+  const { warnings, warn } = collect();
+  const defaults = loadCoordinatorConfig(SETTINGS, warn);
+  assertEquals([defaults.searchBudgetMs, defaults.exactBudgetMs], [700, 1000]);
+  assertEquals(warnings, [], "the defaults fit together");
+  const set = loadCoordinatorConfig(
+    { ...SETTINGS, ASSIGNMENT_SEARCH_BUDGET_MS: "400", ASSIGNMENT_EXACT_BUDGET_MS: "800" },
+    warn,
+  );
+  assertEquals([set.searchBudgetMs, set.exactBudgetMs], [400, 800]);
+  assertEquals(warnings, []);
+  loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_SEARCH_BUDGET_MS: "1000" }, warn);
+  assertEquals(warnings.length, 1);
+  assert(warnings[0].includes("2 s of CPU"), warnings[0]);
+  let refused = false;
+  try {
+    loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_EXACT_BUDGET_MS: "1e3" }, warn);
+  } catch {
+    refused = true;
+  }
+  assertEquals(refused, true, "a budget not written as a whole number is refused at start");
+});

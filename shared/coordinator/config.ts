@@ -14,6 +14,11 @@ import {
 import { DEFAULT_STRATEGY, strategyNames } from "../engine/strategies/registry.ts";
 import type { ModeCeiling } from "../store/port.ts";
 import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
+import { DEFAULT_EXACT_TIME_LIMIT_MS } from "../engine/exact/fallback.ts";
+import { DEFAULT_SEARCH_BUDGET_MS } from "./coordinator.ts";
+
+/** A hosted request's CPU time (2 s) less what an attempt spends besides the search and the solver. */
+const ENGINE_CPU_ALLOWANCE_MS = 1700;
 
 /**
  * Claimed bookings one draining instance works on at once. Once a backlog forms (overload, a reservation
@@ -76,6 +81,10 @@ const envSchema = z.object({
   ASSIGNMENT_REOPTIMIZE_MAX_MOVES: wholeNumber(1, 6, DEFAULT_MAX_MOVES),
   // The time one review's re-seating search may take, once the drain is idle (0: off).
   ASSIGNMENT_RESEATING_BUDGET_MS: wholeNumber(0, 10_000, DEFAULT_RESEATING_BUDGET_MS),
+  // An attempt's time for the bounded re-seating search and for the exact fallback's solver, each shared by
+  // its re-plans.
+  ASSIGNMENT_SEARCH_BUDGET_MS: wholeNumber(10, 10_000, DEFAULT_SEARCH_BUDGET_MS),
+  ASSIGNMENT_EXACT_BUDGET_MS: wholeNumber(10, 10_000, DEFAULT_EXACT_TIME_LIMIT_MS),
 });
 
 /**
@@ -103,11 +112,20 @@ export interface CoordinatorConfig extends SharedConfig {
   reoptimizeMaxMoves: number;
   /** Time per review for the search of alternatives that re-seat other bookings; 0 turns it off. */
   reseatingBudgetMs: number;
+  /** An attempt's time for the bounded search and for the exact fallback's solver. */
+  searchBudgetMs: number;
+  exactBudgetMs: number;
 }
 
 export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
   const shared = loadSharedConfig(env, warn);
   const parsed = envSchema.parse(env);
+  const engineMs = parsed.ASSIGNMENT_SEARCH_BUDGET_MS + parsed.ASSIGNMENT_EXACT_BUDGET_MS;
+  if (engineMs > ENGINE_CPU_ALLOWANCE_MS) {
+    warn(
+      `ASSIGNMENT_SEARCH_BUDGET_MS + ASSIGNMENT_EXACT_BUDGET_MS = ${engineMs} ms: an attempt that uses both may pass a hosted request's 2 s of CPU, and the runtime then ends the instance mid-attempt (its lease runs out, counted as an error); keep them under ${ENGINE_CPU_ALLOWANCE_MS} ms together on hosted Supabase`,
+    );
+  }
   return {
     ...shared,
     strategy: parsed.ASSIGNMENT_STRATEGY,
@@ -126,5 +144,7 @@ export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): Coord
     drainWorkers: parsed.ASSIGNMENT_DRAIN_WORKERS,
     reoptimizeMaxMoves: parsed.ASSIGNMENT_REOPTIMIZE_MAX_MOVES,
     reseatingBudgetMs: parsed.ASSIGNMENT_RESEATING_BUDGET_MS,
+    searchBudgetMs: parsed.ASSIGNMENT_SEARCH_BUDGET_MS,
+    exactBudgetMs: parsed.ASSIGNMENT_EXACT_BUDGET_MS,
   };
 }

@@ -49,6 +49,8 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     modeCeiling: config.modeCeiling,
     maxReplans: config.maxReplans,
     reoptimizeMaxMoves: config.reoptimizeMaxMoves,
+    searchBudgetMs: config.searchBudgetMs,
+    exactTimeLimitMs: config.exactBudgetMs,
     logger,
   };
   let draining = false;
