@@ -114,8 +114,8 @@ export async function processBooking(
     if (read.outcome === "lease_lost") return { outcome: "lease_lost" };
     let snapshot = parseSnapshot(read.snapshot);
     // One budget for the attempt, not one per re-plan, for the search and for the solver: after lost races
-    // each gets what is left, so an attempt's engine time stays about 2 s (1 s of search, 1 s of solver)
-    // however many races it loses, where each re-plan used to start both afresh.
+    // each gets what is left, so an attempt's engine time stays within the two (by default 0.7 s of search,
+    // 1 s of solver) however many races it loses, where each re-plan used to start both afresh.
     const searchDeadline = performance.now() + (options.searchBudgetMs ?? DEFAULT_SEARCH_BUDGET_MS);
     const exactBudgetOfAttemptMs = options.exactTimeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
     let exactBudgetMs = exactBudgetOfAttemptMs;

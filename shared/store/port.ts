@@ -135,16 +135,17 @@ export interface AssignmentStore {
 }
 
 /**
- * How long one RPC may take before the caller gives up on it (and cancels it): every pipeline RPC waits at
- * most 5 s for a lock and runs for milliseconds, so only a connection that died without closing (a pooler
- * restart, a network partition) gets near this. Without it one such call held its drain, and the instance's
- * every later drain, until the runtime recycled the instance.
+ * How long one RPC may take before the caller gives up on it: every pipeline RPC waits at most 5 s for a lock
+ * and runs for milliseconds, so only a connection that died without closing (a pooler restart, a network
+ * partition) gets near this. Without it one such call held its drain, and the instance's every later drain,
+ * until the runtime recycled the instance. The call is abandoned, not cancelled: a statement still running
+ * on the server finishes or gives up by itself.
  */
 export const RPC_TIMEOUT_MS = 30_000;
 
-/** An RPC that did not answer within its time: reported as a cancelled statement (57014), an error. */
+/** An RPC that did not answer within its time: reported as SQLSTATE 57014 (query_canceled), an error. */
 export function rpcTimedOut(name: string, ms: number): StoreError {
-  return new StoreError("57014", `${name} did not answer within ${ms} ms; cancelled`);
+  return new StoreError("57014", `${name} did not answer within ${ms} ms; given up on`);
 }
 
 /** A database error the caller can act on: SQLSTATE plus a message meant for people. */

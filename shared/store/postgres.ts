@@ -58,14 +58,17 @@ export function postgresStore(
     );
   }
 
-  /** The query's answer, or a timeout error once `timeoutMs` has passed, the query cancelled on the server. */
+  /**
+   * The query's answer, or a timeout error once `timeoutMs` has passed. The query is abandoned, not cancelled:
+   * postgres.js's cancel opens a connection of its own and drops that attempt's failure unhandled, which would
+   * end the instance when the server cannot be reached, the very case this is for. A statement still running
+   * ends by itself (the pipeline's RPCs wait at most 5 s for a lock) and its late result is refused by the
+   * lease token.
+   */
   async function answeredInTime(name: string, query: postgres.PendingQuery<postgres.Row[]>) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        query.cancel();
-        reject(rpcTimedOut(name, timeoutMs));
-      }, timeoutMs);
+      timer = setTimeout(() => reject(rpcTimedOut(name, timeoutMs)), timeoutMs);
     });
     try {
       return await Promise.race([query, late]);

@@ -39,11 +39,12 @@ export function supabaseRestStore(
     name: F,
     args: Database["public"]["Functions"][F]["Args"],
   ): Promise<unknown> {
-    // A request given up on is cancelled by PostgREST when the connection closes.
+    // A request given up on is abandoned: PostgREST does not cancel the statement when the client goes, so it
+    // may still finish (a late result is refused by the lease token).
     const signal = AbortSignal.timeout(timeoutMs);
     const { data, error } = await client.rpc(name, args).abortSignal(signal);
     if (error) {
-      throw signal.aborted
+      throw signal.aborted && !error.code
         ? rpcTimedOut(name, timeoutMs)
         : new StoreError(error.code ?? "PGRST", error.message);
     }
