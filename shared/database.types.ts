@@ -1121,6 +1121,7 @@ export type Database = {
           "p_now"?: string;
           "p_ok": boolean;
           "p_permanent"?: boolean;
+          "p_retry_after_ms"?: number;
         };
         Returns: string;
       };

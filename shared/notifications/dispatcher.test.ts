@@ -6,7 +6,7 @@ import type { AssignmentStore } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { deliverAllDue, deliverDueNotifications, deliverWhileFull } from "./dispatcher.ts";
-import { PermanentSendError, type Sender, UncertainSendError } from "./senders.ts";
+import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
 
 interface Completion {
   id: number;
@@ -15,6 +15,7 @@ interface Completion {
   error?: string;
   permanent?: boolean;
   mayHaveArrived?: boolean;
+  retryAfterMs?: number;
 }
 
 /** An outbox of `count` due rows: each claim hands out a fresh lease token, as notification_claim does. */
@@ -312,4 +313,19 @@ Deno.test("no send starts later than 30 s after the claim: the rest wait for the
   const report = await deliverDueNotifications(outbox.store, slow, silentLogger, 50, () => clock);
   assertEquals([report.claimed, report.sent, outbox.completions.length], [50, 1, 1]);
   assertEquals(outbox.rows.filter((r) => r.status === "sending").length, 49, "the others stay claimed");
+});
+
+Deno.test("the wait a provider asked for goes with the failure", async () => {
+  const outbox = fakeOutbox(1);
+  const limited: Sender = {
+    name: "limited",
+    send: () =>
+      Promise.reject(new RetryLaterError("webhook answered 429, asking to wait 120000 ms", 120_000)),
+  };
+  await deliverDueNotifications(outbox.store, limited, silentLogger);
+  assertEquals(outbox.completions.map((c) => [c.ok, c.mayHaveArrived, c.retryAfterMs]), [[
+    false,
+    false,
+    120_000,
+  ]]);
 });

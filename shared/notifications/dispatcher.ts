@@ -9,7 +9,7 @@
 // what is left is claimed again once that lease runs out.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { PermanentSendError, type Sender, UncertainSendError } from "./senders.ts";
+import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
 export interface DeliveryReport {
@@ -42,13 +42,22 @@ export async function deliverDueNotifications(
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof PermanentSendError;
       const mayHaveArrived = error instanceof UncertainSendError;
+      const wait = error instanceof RetryLaterError ? { retryAfterMs: error.retryAfterMs } : {};
       logger.warn(
         "notifications",
         `send failed${permanent ? " for good" : mayHaveArrived ? " without an answer" : ""}: ${message}`,
         about,
       );
       outcome = await record(
-        () => store.completeNotification({ ...lease, ok: false, error: message, permanent, mayHaveArrived }),
+        () =>
+          store.completeNotification({
+            ...lease,
+            ok: false,
+            error: message,
+            permanent,
+            mayHaveArrived,
+            ...wait,
+          }),
         about,
       );
       if (outcome === "lease_lost") lost();

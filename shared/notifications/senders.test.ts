@@ -1,7 +1,14 @@
 // The webhook sender's failures are logged and stored in the outbox: they must not quote its address, and
 // they say whether asking again can help.
 import { assert, assertEquals } from "../testing/assert.ts";
-import { hasAddress, PermanentSendError, UncertainSendError, webhookSender } from "./senders.ts";
+import {
+  hasAddress,
+  PermanentSendError,
+  retryAfterMs,
+  RetryLaterError,
+  UncertainSendError,
+  webhookSender,
+} from "./senders.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 
 const notification = {
@@ -179,4 +186,37 @@ Deno.test("the idempotency key is the dedupe key and the recipient: a corrected 
     "another booking, another digest",
   );
   assert(!keys.some((k) => k.includes("ada")), "the key does not spell the address out");
+});
+
+Deno.test("a 429 or 503 with Retry-After says how long to wait; without one it is an ordinary retry", async () => {
+  const waits: Record<string, number | string> = {};
+  for (const [status, header] of [[429, "120"], [503, "7"], [429, null], [429, "soon"]] as const) {
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+      await request.body?.cancel();
+      return new Response(null, { status, headers: header === null ? {} : { "retry-after": header } });
+    });
+    try {
+      const error = await webhookSender(`http://127.0.0.1:${server.addr.port}/send`).send(notification)
+        .then(() => null, (e: Error) => e);
+      waits[`${status} ${header}`] = error instanceof RetryLaterError
+        ? error.retryAfterMs
+        : String(error?.name);
+    } finally {
+      await server.shutdown();
+    }
+  }
+  assertEquals(waits, { "429 120": 120_000, "503 7": 7_000, "429 null": "Error", "429 soon": "Error" });
+});
+
+Deno.test("Retry-After reads delay-seconds and HTTP dates, at most a day, never negative", () => {
+  const now = Date.parse("2030-01-07T12:00:00Z");
+  assertEquals(retryAfterMs("30", now), 30_000);
+  assertEquals(retryAfterMs("Mon, 07 Jan 2030 12:01:30 GMT", now), 90_000);
+  assertEquals(retryAfterMs("Mon, 07 Jan 2030 11:00:00 GMT", now), 0);
+  assertEquals(retryAfterMs("999999999", now), 86_400_000);
+  assertEquals([retryAfterMs(null, now), retryAfterMs("", now), retryAfterMs("1.5", now)], [
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });

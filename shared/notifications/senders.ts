@@ -29,6 +29,27 @@ export class UncertainSendError extends Error {
   }
 }
 
+/** The provider asked to be tried again no sooner than `retryAfterMs` from now (a 429 or 503 with
+ * Retry-After): retried like any failure, at that pace or slower. */
+export class RetryLaterError extends Error {
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
+    this.name = "RetryLaterError";
+  }
+}
+
+/** Retry-After in milliseconds from `now` (delay-seconds or an HTTP date, at most a day); undefined when
+ * absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  const value = header?.trim() ?? "";
+  const ms = /^\d+$/.test(value)
+    ? Number(value) * 1000
+    : /[a-z]/i.test(value)
+    ? Date.parse(value) - now
+    : NaN;
+  return Number.isFinite(ms) ? Math.round(Math.min(Math.max(ms, 0), 86_400_000)) : undefined;
+}
+
 /** Whether there is an address to send to: blank (only the ASCII white space the database's
  * private.has_address trims) is none, as there. */
 export function hasAddress(email: string | null | undefined): boolean {
@@ -131,6 +152,10 @@ export function webhookSender(url: string, token?: string): Sender {
         );
       }
       if (UNCERTAIN.has(response.status)) throw new UncertainSendError(`webhook answered ${response.status}`);
+      const wait = retryAfterMs(response.headers.get("retry-after"));
+      if ((response.status === 429 || response.status === 503) && wait !== undefined) {
+        throw new RetryLaterError(`webhook answered ${response.status}, asking to wait ${wait} ms`, wait);
+      }
       if (!response.ok) throw new Error(`webhook answered ${response.status}`);
     },
   };

@@ -129,6 +129,8 @@ export interface AssignmentStore {
       error?: string;
       permanent?: boolean;
       mayHaveArrived?: boolean;
+      /** The wait the provider asked for (Retry-After): the next try is no sooner. */
+      retryAfterMs?: number;
     },
   ): Promise<string>;
   close(): Promise<void>;

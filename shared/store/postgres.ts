@@ -150,7 +150,7 @@ export function postgresStore(
         (id, leaseToken, error) =>
           rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
       ),
-    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived }) =>
+    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived, retryAfterMs }) =>
       String(
         await rpc("notification_complete", {
           p_id: id,
@@ -160,6 +160,7 @@ export function postgresStore(
           // Only when set, so functions deployed before the migration that added it still record results.
           ...(permanent ? { p_permanent: true } : {}),
           ...(mayHaveArrived ? { p_may_have_arrived: true } : {}),
+          ...(retryAfterMs !== undefined ? { p_retry_after_ms: retryAfterMs } : {}),
         }),
       ),
     close: () => sql.end({ timeout: 5 }),

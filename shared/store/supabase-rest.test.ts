@@ -143,7 +143,7 @@ Deno.test("a response that does not match the RPC's contract is rejected, not tr
   }
 });
 
-Deno.test("a send's result names p_permanent and p_may_have_arrived only when set, so an older database still takes it", async () => {
+Deno.test("a send's result names p_permanent, p_may_have_arrived and p_retry_after_ms only when set, so an older database still takes it", async () => {
   const { calls, fetchImpl } = fakePostgrest(() => Response.json("pending"));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
   const lease = { id: 7, leaseToken: BOOKING };
@@ -160,6 +160,12 @@ Deno.test("a send's result names p_permanent and p_may_have_arrived only when se
     ok: false,
     error: "webhook answered 504",
     mayHaveArrived: true,
+  });
+  await store.completeNotification({
+    ...lease,
+    ok: false,
+    error: "webhook answered 429",
+    retryAfterMs: 5000,
   });
   assertEquals(calls.map((c) => [new URL(c.url).pathname, c.body]), [
     ["/rest/v1/rpc/notification_complete", { p_id: 7, p_lease_token: BOOKING, p_ok: true }],
@@ -182,6 +188,13 @@ Deno.test("a send's result names p_permanent and p_may_have_arrived only when se
       p_ok: false,
       p_error: "webhook answered 504",
       p_may_have_arrived: true,
+    }],
+    ["/rest/v1/rpc/notification_complete", {
+      p_id: 7,
+      p_lease_token: BOOKING,
+      p_ok: false,
+      p_error: "webhook answered 429",
+      p_retry_after_ms: 5000,
     }],
   ]);
 });

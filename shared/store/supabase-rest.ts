@@ -119,7 +119,7 @@ export function supabaseRestStore(
           rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
       );
     },
-    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived }) =>
+    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived, retryAfterMs }) =>
       String(
         await rpc("notification_complete", {
           p_id: id,
@@ -129,6 +129,7 @@ export function supabaseRestStore(
           // Only when set, so functions deployed before the migration that added it still record results.
           ...(permanent ? { p_permanent: true } : {}),
           ...(mayHaveArrived ? { p_may_have_arrived: true } : {}),
+          ...(retryAfterMs !== undefined ? { p_retry_after_ms: retryAfterMs } : {}),
         }),
       ),
     close: () => Promise.resolve(),

@@ -16,8 +16,12 @@
 --     guest it was cancelled; ops.cancel_booking refuses such a booking for that reason, public.cancel_booking
 --     (a platform's own clean-up) did not. The trigger no longer tells the guest of that cancellation.
 --
--- public.notification_complete gains p_may_have_arrived (default false), so it is dropped and created again,
--- as 20261221000000 did: a dispatcher deployed before this migration still calls it without the argument.
+--   * A provider's Retry-After was not heeded: a rate-limited message was tried again after a second, and
+--     again, using up its tries at the pace of the backoff. p_retry_after_ms now sets the earliest next try.
+--
+-- public.notification_complete gains p_may_have_arrived (default false) and p_retry_after_ms (default null), so
+-- it is dropped and created again,
+-- as 20261221000000 did: a dispatcher deployed before this migration still calls it without them.
 -- Bodies as in 20261222000000 (notification_complete_unchecked, may_have_reached_guest, tell_guest), 20261221000000 (the
 -- public function) and 20261202100000 (the trigger), with those changes.
 
@@ -87,7 +91,8 @@ create function private.notification_complete_unchecked(p_id bigint, p_lease_tok
                                                         p_error text default null,
                                                         p_now timestamptz default now(),
                                                         p_permanent boolean default false,
-                                                        p_may_have_arrived boolean default false)
+                                                        p_may_have_arrived boolean default false,
+                                                        p_retry_after_ms integer default null)
 returns text language plpgsql security definer set search_path = '' as $$
 declare
   row public.notification_outbox;
@@ -113,6 +118,10 @@ begin
   if p_may_have_arrived and (p_ok or p_permanent) then
     raise exception using errcode = 'AS005',
       message = 'p_may_have_arrived describes a failure without an answer: pass it with p_ok false and p_permanent false';
+  end if;
+  if p_retry_after_ms is not null and (p_ok or p_permanent or p_retry_after_ms not between 0 and 86400000) then
+    raise exception using errcode = 'AS005',
+      message = 'p_retry_after_ms is the wait a provider asked for (0 to 86400000 ms), with p_ok false and p_permanent false';
   end if;
   -- A late failure of a dropped message has tell_guest lock the booking's messages (below): the booking's row
   -- first, then, as every status change's tell_guest does, so the two never wait for each other in a circle.
@@ -177,9 +186,11 @@ begin
          lease_expires_at = null, may_have_arrived = may_have_arrived or p_may_have_arrived,
          last_error = private.scrub_and_cut(coalesce(p_error, 'unknown error'), 500),
          -- The doubling backoff, give or take a quarter: messages that failed together (a provider's rate limit
-         -- after an outage, a resend of every dead one) come due spread out, not again all at once.
-         next_attempt_at = p_now + pg_catalog.make_interval(
-           secs => private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) * (0.75 + 0.5 * pg_catalog.random()) / 1000.0)
+         -- after an outage, a resend of every dead one) come due spread out, not again all at once. Never sooner
+         -- than the provider asked (Retry-After), up to the longest wait, an hour.
+         next_attempt_at = p_now + pg_catalog.make_interval(secs => greatest(
+           private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) * (0.75 + 0.5 * pg_catalog.random()),
+           least(coalesce(p_retry_after_ms, 0), 3600000)) / 1000.0)
    where id = p_id;
   -- A guest without an address is no fault of the pipeline's: recorded, not an error.
   perform private.record_event('notifications', 'notification.failed',
@@ -192,22 +203,23 @@ end $$;
 
 create function public.notification_complete(p_id bigint, p_lease_token uuid, p_ok boolean, p_error text default null,
                                              p_now timestamptz default now(), p_permanent boolean default false,
-                                             p_may_have_arrived boolean default false)
+                                             p_may_have_arrived boolean default false,
+                                             p_retry_after_ms integer default null)
 returns text language plpgsql security definer set search_path = '' as $$
 begin
   perform private.check_caller_clock(p_now);
   return private.notification_complete_unchecked(p_id, p_lease_token, p_ok, p_error, p_now, p_permanent,
-                                                 p_may_have_arrived);
+                                                 p_may_have_arrived, p_retry_after_ms);
 end $$;
 
-comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean) is
-  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. Returns the new status; lease_lost (nothing written, but that the message may have arrived) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
-comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean, boolean) is
+comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) is
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. p_retry_after_ms is the wait the provider asked for (Retry-After): the next try is no sooner, up to an hour. Returns the new status; lease_lost (nothing written, but that the message may have arrived) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
+comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) is
   'The body of public.notification_complete, which checks its arguments and calls this.';
 
-revoke all on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean)
+revoke all on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer)
   from public, anon, authenticated, service_role;
-grant execute on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean) to service_role;
+grant execute on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) to service_role;
 
 -- A party that has arrived, or whose visit is over, is not told of a cancellation (as ops.cancel_booking).
 drop trigger tell_guest on public.bookings;
