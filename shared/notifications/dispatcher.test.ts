@@ -329,3 +329,20 @@ Deno.test("the wait a provider asked for goes with the failure", async () => {
     120_000,
   ]]);
 });
+
+Deno.test("once the provider asks to wait, the claim's other messages are not posted but wait as long", async () => {
+  const outbox = fakeOutbox(20);
+  const posted: number[] = [];
+  const limited: Sender = {
+    name: "limited",
+    send: (n) => {
+      posted.push(n.id);
+      return Promise.reject(new RetryLaterError("webhook answered 429, asking to wait 60000 ms", 60_000));
+    },
+  };
+  const report = await deliverDueNotifications(outbox.store, limited, silentLogger);
+  assertEquals(posted.length, 8, "only the first turn's sends went out");
+  assertEquals([report.claimed, report.failed, report.sent], [20, 20, 0]);
+  assertEquals(outbox.completions.map((c) => c.retryAfterMs), Array(20).fill(60_000), "every one waits");
+  assertEquals(outbox.rows.every((r) => r.status === "pending"), true);
+});

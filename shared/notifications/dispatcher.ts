@@ -27,11 +27,16 @@ export async function deliverDueNotifications(
   limit = 50,
   now: () => number = () => performance.now(),
 ): Promise<DeliveryReport> {
-  const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
+  // Read before the claim: the lease runs from the claim's start, however long its answer takes.
   const claimedAt = now();
+  const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
   const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0 };
+  /** The wait a provider asked for (Retry-After): no further send is started once it has. */
+  let asked: RetryLaterError | undefined;
+  const started = new Set<number>();
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
-  await inTurns(claimed, SENDS_AT_ONCE, () => now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
+  await inTurns(claimed, SENDS_AT_ONCE, () => !asked && now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
+    started.add(n.id);
     const lease = { id: n.id, leaseToken: n.lease_token };
     const about = { booking_id: n.booking_id, kind: n.kind };
     let outcome: string;
@@ -42,6 +47,7 @@ export async function deliverDueNotifications(
       const message = error instanceof Error ? error.message : String(error);
       const permanent = error instanceof PermanentSendError;
       const mayHaveArrived = error instanceof UncertainSendError;
+      if (error instanceof RetryLaterError) asked ??= error;
       const wait = error instanceof RetryLaterError ? { retryAfterMs: error.retryAfterMs } : {};
       logger.warn(
         "notifications",
@@ -78,6 +84,30 @@ export async function deliverDueNotifications(
       );
     }
   });
+  // The provider asked to wait: the messages not sent wait as long, recorded as failed without being posted
+  // (each would only have been refused), instead of coming back when their lease runs out.
+  if (asked) {
+    const wait = asked;
+    await Promise.all(
+      claimed.filter((n) => !started.has(n.id)).map(async (n) => {
+        report.failed++;
+        const outcome = await record(
+          () =>
+            store.completeNotification({
+              id: n.id,
+              leaseToken: n.lease_token,
+              ok: false,
+              error: `not sent: ${wait.message}`,
+              permanent: false,
+              mayHaveArrived: false,
+              retryAfterMs: wait.retryAfterMs,
+            }),
+          { booking_id: n.booking_id, kind: n.kind },
+        );
+        if (outcome === "lease_lost") report.leaseLost++;
+      }),
+    );
+  }
   const left = report.claimed - report.sent - report.failed - report.leaseLost;
   if (left > 0) {
     logger.warn(

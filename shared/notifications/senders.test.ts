@@ -214,6 +214,8 @@ Deno.test("Retry-After reads delay-seconds and HTTP dates, at most a day, never 
   assertEquals(retryAfterMs("Mon, 07 Jan 2030 12:01:30 GMT", now), 90_000);
   assertEquals(retryAfterMs("Mon, 07 Jan 2030 11:00:00 GMT", now), 0);
   assertEquals(retryAfterMs("999999999", now), 86_400_000);
+  assertEquals(retryAfterMs("9".repeat(400), now), 86_400_000, "digits past any number are the longest wait");
+  assertEquals(retryAfterMs("Retry in 5", now), undefined, "not read as a date in 2001");
   assertEquals([retryAfterMs(null, now), retryAfterMs("", now), retryAfterMs("1.5", now)], [
     undefined,
     undefined,

@@ -39,16 +39,19 @@ export class RetryLaterError extends Error {
 }
 
 /** Retry-After in milliseconds from `now` (delay-seconds or an HTTP date, at most a day); undefined when
- * absent or unreadable. */
+ * absent or unreadable (Date.parse alone would read "Retry in 5" as a date in 2001). */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   const value = header?.trim() ?? "";
   const ms = /^\d+$/.test(value)
-    ? Number(value) * 1000
-    : /[a-z]/i.test(value)
+    ? Math.min(Number(value), 86_400) * 1000
+    : HTTP_DATE.test(value)
     ? Date.parse(value) - now
     : NaN;
   return Number.isFinite(ms) ? Math.round(Math.min(Math.max(ms, 0), 86_400_000)) : undefined;
 }
+
+/** An IMF-fixdate, the form HTTP dates are sent in: "Sun, 06 Nov 1994 08:49:37 GMT". */
+const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
 /** Whether there is an address to send to: blank (only the ASCII white space the database's
  * private.has_address trims) is none, as there. */

@@ -15,15 +15,23 @@
 --   * A booking cancelled after the party arrived or after its visit (checked in, completed, no-show) told the
 --     guest it was cancelled; ops.cancel_booking refuses such a booking for that reason, public.cancel_booking
 --     (a platform's own clean-up) did not. The trigger no longer tells the guest of that cancellation.
---
 --   * A provider's Retry-After was not heeded: a rate-limited message was tried again after a second, and
---     again, using up its tries at the pace of the backoff. p_retry_after_ms now sets the earliest next try.
+--     again, using up its tries at the pace of the backoff. p_retry_after_ms now sets the earliest next try
+--     (give or take a quarter later, so a rate-limited burst does not come back at one instant either).
 --
 -- public.notification_complete gains p_may_have_arrived (default false) and p_retry_after_ms (default null), so
--- it is dropped and created again,
--- as 20261221000000 did: a dispatcher deployed before this migration still calls it without them.
+-- it is dropped and created again, as 20261221000000 did: a dispatcher deployed before this migration still
+-- calls it without them.
 -- Bodies as in 20261222000000 (notification_complete_unchecked, may_have_reached_guest, tell_guest), 20261221000000 (the
 -- public function) and 20261202100000 (the trigger), with those changes.
+
+-- A party that has arrived, or whose visit is over, is not told of a cancellation (as ops.cancel_booking).
+-- First, and replaced rather than dropped (which would lock bookings against reads): bookings before the
+-- outbox below, the order a status change takes them in, so the two never wait for each other.
+create or replace trigger tell_guest after update of status on public.bookings
+  for each row when (new.status is distinct from old.status and new.status in ('confirmed', 'cancelled')
+                     and not (new.status = 'cancelled' and old.status in ('checked_in', 'completed', 'no_show')))
+  execute function private.tell_guest_of_status();
 
 drop function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean);
 drop function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean);
@@ -187,10 +195,10 @@ begin
          last_error = private.scrub_and_cut(coalesce(p_error, 'unknown error'), 500),
          -- The doubling backoff, give or take a quarter: messages that failed together (a provider's rate limit
          -- after an outage, a resend of every dead one) come due spread out, not again all at once. Never sooner
-         -- than the provider asked (Retry-After), up to the longest wait, an hour.
+         -- than the provider asked (Retry-After; up to a quarter later, spread as well), up to an hour.
          next_attempt_at = p_now + pg_catalog.make_interval(secs => greatest(
            private.backoff_ms(row.attempts + 1, 1000, 3600000, 0) * (0.75 + 0.5 * pg_catalog.random()),
-           least(coalesce(p_retry_after_ms, 0), 3600000)) / 1000.0)
+           least(coalesce(p_retry_after_ms, 0) * (1 + 0.25 * pg_catalog.random()), 3600000)) / 1000.0)
    where id = p_id;
   -- A guest without an address is no fault of the pipeline's: recorded, not an error.
   perform private.record_event('notifications', 'notification.failed',
@@ -213,19 +221,12 @@ begin
 end $$;
 
 comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) is
-  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. p_retry_after_ms is the wait the provider asked for (Retry-After): the next try is no sooner, up to an hour. Returns the new status; lease_lost (nothing written, but that the message may have arrived) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours, longer when the provider asks to wait; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. p_retry_after_ms is the wait the provider asked for (Retry-After): the next try is no sooner (up to a quarter later, at random), and an hour at most. Returns the new status; lease_lost (nothing written, but that the message may have arrived) when the row has been claimed again since; superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
 comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) is
   'The body of public.notification_complete, which checks its arguments and calls this.';
 
 revoke all on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer)
   from public, anon, authenticated, service_role;
 grant execute on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer) to service_role;
-
--- A party that has arrived, or whose visit is over, is not told of a cancellation (as ops.cancel_booking).
-drop trigger tell_guest on public.bookings;
-create trigger tell_guest after update of status on public.bookings
-  for each row when (new.status is distinct from old.status and new.status in ('confirmed', 'cancelled')
-                     and not (new.status = 'cancelled' and old.status in ('checked_in', 'completed', 'no_show')))
-  execute function private.tell_guest_of_status();
 
 revoke all on all routines in schema private from public, anon, authenticated;
