@@ -119,7 +119,7 @@ reset role;
 select ok((select next_attempt_at - now() between interval '10 minutes' and interval '12 minutes 30 seconds'
              from public.notification_outbox where id = :l),
   'after the 10 minutes the provider asked for (up to a quarter more), not the backoff''s second');
-select id as l, lease_token as l_lease from pg_temp.claim(:'limited', now() + interval '11 minutes') \gset
+select id as l, lease_token as l_lease from pg_temp.claim(:'limited', now() + interval '13 minutes') \gset
 select public.notification_complete(:l, :'l_lease', false, 'webhook answered 429', now(), p_retry_after_ms => 86400000)
   as waited \gset
 select is((select next_attempt_at - now() from public.notification_outbox where id = :l), interval '1 hour',
