@@ -6,7 +6,8 @@
 // one without an answer (UncertainSendError) is recorded as perhaps received. At most SENDS_AT_ONCE sends are
 // out at a time, so a claim of 50 does not hit the provider's rate limit as one burst, and none starts later
 // than SEND_WINDOW_MS after the claim, so every send ends (10 s at most) well inside the claim's 60 s lease:
-// what is left is claimed again once that lease runs out.
+// what is left is claimed again once that lease runs out. Once the provider asks to wait (RetryLaterError),
+// the claim's unsent messages are recorded as waiting as long, without being posted.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
