@@ -1,7 +1,7 @@
 -- What a guest may hold is what they are told about.
 --
 -- A review of the guest-message path found:
---   * A send that got no answer (a timeout, a connection dropped after the request went out, a gateway's 5xx)
+--   * A send that got no answer (a timeout, a connection dropped after the request went out, a 500, 502, 504)
 --     was recorded as any failure: not received. The mailer may well have taken it, so a guest could hold a
 --     confirmation, then the booking was cancelled, and tell_guest, seeing only a pending confirmation, owed
 --     them nothing. Such a failure is now reported with p_may_have_arrived, kept on the message
