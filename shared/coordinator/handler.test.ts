@@ -4,7 +4,7 @@ import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { loadCoordinatorConfig } from "./config.ts";
-import { createCoordinatorHandler } from "./handler.ts";
+import { coordinatorOptions, createCoordinatorHandler } from "./handler.ts";
 
 const SECRET = "s".repeat(32);
 
@@ -212,4 +212,14 @@ Deno.test("told of the instance's end, the drain hands the rest over before wait
     `bookings were in progress at the first sweep (${inFlightAtSweep})`,
   );
   assertEquals(inFlightAtSweep[1], 0, "none at the second");
+});
+
+Deno.test("every attempt runs with the deployment's search and solver budgets", () => {
+  const config = loadCoordinatorConfig({
+    ASSIGNMENT_PIPELINE_SECRET: SECRET,
+    ASSIGNMENT_SEARCH_BUDGET_MS: "400",
+    ASSIGNMENT_EXACT_BUDGET_MS: "900",
+  }, () => {});
+  const options = coordinatorOptions(config, silentLogger);
+  assertEquals([options.searchBudgetMs, options.exactTimeLimitMs], [400, 900]);
 });

@@ -10,7 +10,7 @@ import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CoordinatorConfig } from "./config.ts";
-import { processBooking } from "./coordinator.ts";
+import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
 import { reseatReviews } from "./reseating.ts";
 
 export const dispatchBodySchema = z.object({
@@ -41,9 +41,9 @@ export interface CoordinatorDeps {
   shutdown?: AbortSignal;
 }
 
-export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
-  const { store, config, logger } = deps;
-  const options = {
+/** What each attempt is run with, from the deployment's settings. */
+export function coordinatorOptions(config: CoordinatorConfig, logger: Logger): CoordinatorOptions {
+  return {
     strategy: config.strategy,
     maxParallel: config.maxParallel ?? undefined,
     modeCeiling: config.modeCeiling,
@@ -53,6 +53,11 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     exactTimeLimitMs: config.exactBudgetMs,
     logger,
   };
+}
+
+export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
+  const { store, config, logger } = deps;
+  const options = coordinatorOptions(config, logger);
   let draining = false;
   let reseating = false;
   // Every request moves the end of the drain out, so an instance busy with a queue keeps draining it.

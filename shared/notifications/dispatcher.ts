@@ -38,87 +38,68 @@ export async function deliverDueNotifications(
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
   await inTurns(claimed, SENDS_AT_ONCE, () => !asked && now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
     started.add(n.id);
-    const lease = { id: n.id, leaseToken: n.lease_token };
-    const about = { booking_id: n.booking_id, kind: n.kind };
-    let outcome: string;
     try {
       await sender.send(n);
     } catch (error) {
-      report.failed++;
-      const message = error instanceof Error ? error.message : String(error);
-      const permanent = error instanceof PermanentSendError;
-      const mayHaveArrived = error instanceof UncertainSendError;
       if (error instanceof RetryLaterError) asked ??= error;
-      const wait = error instanceof RetryLaterError ? { retryAfterMs: error.retryAfterMs } : {};
-      logger.warn(
-        "notifications",
-        `send failed${permanent ? " for good" : mayHaveArrived ? " without an answer" : ""}: ${message}`,
-        about,
-      );
-      outcome = await record(
-        () =>
-          store.completeNotification({
-            ...lease,
-            ok: false,
-            error: message,
-            permanent,
-            mayHaveArrived,
-            ...wait,
-          }),
-        about,
-      );
-      if (outcome === "lease_lost") lost();
-      return;
+      return await recordFailure(n, error);
     }
     // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
     // would send it again under a later lease.
-    outcome = await record(() => store.completeNotification({ ...lease, ok: true }), about);
+    const outcome = await record(() => store.completeNotification({ ...leaseOf(n), ok: true }), aboutOf(n));
     if (outcome === "sent") report.sent++;
-    if (outcome === "lease_lost") lost();
-
-    function lost() {
-      report.leaseLost++;
-      logger.warn(
-        "notifications",
-        "lease lost: the notification was claimed again; its holder records it",
-        about,
-      );
-    }
+    if (outcome === "lease_lost") lost(n);
   });
   // The provider asked to wait: the messages not sent wait as long, recorded as failed without being posted
   // (each would only have been refused), instead of coming back when their lease runs out.
+  const unsent = claimed.filter((n) => !started.has(n.id));
   if (asked) {
-    const wait = asked;
-    await Promise.all(
-      claimed.filter((n) => !started.has(n.id)).map(async (n) => {
-        report.failed++;
-        const outcome = await record(
-          () =>
-            store.completeNotification({
-              id: n.id,
-              leaseToken: n.lease_token,
-              ok: false,
-              error: `not sent: ${wait.message}`,
-              permanent: false,
-              mayHaveArrived: false,
-              retryAfterMs: wait.retryAfterMs,
-            }),
-          { booking_id: n.booking_id, kind: n.kind },
-        );
-        if (outcome === "lease_lost") report.leaseLost++;
-      }),
-    );
-  }
-  const left = report.claimed - report.sent - report.failed - report.leaseLost;
-  if (left > 0) {
+    const wait = new RetryLaterError(`not sent: ${asked.message}`, asked.retryAfterMs);
+    await Promise.all(unsent.map((n) => recordFailure(n, wait)));
+  } else if (unsent.length > 0) {
     logger.warn(
       "notifications",
-      `${left} claimed messages not sent: the run's ${
+      `${unsent.length} claimed messages not sent: the run's ${
         SEND_WINDOW_MS / 1000
       } s to start sends ran out; they are claimed again when their lease runs out`,
     );
   }
   return report;
+
+  async function recordFailure(n: ClaimedNotification, error: unknown): Promise<void> {
+    report.failed++;
+    const message = error instanceof Error ? error.message : String(error);
+    const permanent = error instanceof PermanentSendError;
+    const mayHaveArrived = error instanceof UncertainSendError;
+    const wait = error instanceof RetryLaterError ? { retryAfterMs: error.retryAfterMs } : {};
+    logger.warn(
+      "notifications",
+      `send failed${permanent ? " for good" : mayHaveArrived ? " without an answer" : ""}: ${message}`,
+      aboutOf(n),
+    );
+    const outcome = await record(
+      () =>
+        store.completeNotification({
+          ...leaseOf(n),
+          ok: false,
+          error: message,
+          permanent,
+          mayHaveArrived,
+          ...wait,
+        }),
+      aboutOf(n),
+    );
+    if (outcome === "lease_lost") lost(n);
+  }
+
+  function lost(n: ClaimedNotification) {
+    report.leaseLost++;
+    logger.warn(
+      "notifications",
+      "lease lost: the notification was claimed again; its holder records it",
+      aboutOf(n),
+    );
+  }
 
   /** The result recorded, tried three times; "unrecorded" when the database never took it. */
   async function record(complete: () => Promise<string>, about: Record<string, string>): Promise<string> {
@@ -141,6 +122,8 @@ export async function deliverDueNotifications(
 }
 
 const RECORD_ATTEMPTS = 3;
+const leaseOf = (n: ClaimedNotification) => ({ id: n.id, leaseToken: n.lease_token });
+const aboutOf = (n: ClaimedNotification) => ({ booking_id: n.booking_id, kind: n.kind });
 const SENDS_AT_ONCE = 8;
 const SEND_WINDOW_MS = 30_000;
 

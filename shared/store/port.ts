@@ -121,19 +121,35 @@ export interface AssignmentStore {
   /** Record a send's result under the claim's lease; "lease_lost" when the row was claimed again since. A
    * permanent failure (the sender says the message can never go as it stands) is dead at once; one that may
    * have arrived (no answer) counts from then on as perhaps received. */
-  completeNotification(
-    args: {
-      id: number;
-      leaseToken: string;
-      ok: boolean;
-      error?: string;
-      permanent?: boolean;
-      mayHaveArrived?: boolean;
-      /** The wait the provider asked for (Retry-After): the next try is no sooner. */
-      retryAfterMs?: number;
-    },
-  ): Promise<string>;
+  completeNotification(args: CompleteNotificationArgs): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface CompleteNotificationArgs {
+  id: number;
+  leaseToken: string;
+  ok: boolean;
+  error?: string;
+  permanent?: boolean;
+  mayHaveArrived?: boolean;
+  /** The wait the provider asked for (Retry-After): the next try is no sooner. */
+  retryAfterMs?: number;
+}
+
+/**
+ * public.notification_complete's arguments, by name. The optional ones only when set, so functions deployed
+ * before the migration that added them still record results.
+ */
+export function notificationCompleteArgs(a: CompleteNotificationArgs) {
+  return {
+    p_id: a.id,
+    p_lease_token: a.leaseToken,
+    p_ok: a.ok,
+    p_error: a.error,
+    ...(a.permanent ? { p_permanent: true } : {}),
+    ...(a.mayHaveArrived ? { p_may_have_arrived: true } : {}),
+    ...(a.retryAfterMs !== undefined ? { p_retry_after_ms: a.retryAfterMs } : {}),
+  };
 }
 
 /**

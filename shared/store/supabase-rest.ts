@@ -16,6 +16,7 @@ import {
   type AssignmentStore,
   instantsJson,
   movesJson,
+  notificationCompleteArgs,
   offersJson,
   RPC_TIMEOUT_MS,
   rpcTimedOut,
@@ -116,22 +117,11 @@ export function supabaseRestStore(
       return await parseClaimedNotifications(
         rows as unknown[],
         (id, leaseToken, error) =>
-          rpc("notification_complete", { p_id: id, p_lease_token: leaseToken, p_ok: false, p_error: error }),
+          rpc("notification_complete", notificationCompleteArgs({ id, leaseToken, ok: false, error })),
       );
     },
-    completeNotification: async ({ id, leaseToken, ok, error, permanent, mayHaveArrived, retryAfterMs }) =>
-      String(
-        await rpc("notification_complete", {
-          p_id: id,
-          p_lease_token: leaseToken,
-          p_ok: ok,
-          p_error: error,
-          // Only when set, so functions deployed before the migration that added it still record results.
-          ...(permanent ? { p_permanent: true } : {}),
-          ...(mayHaveArrived ? { p_may_have_arrived: true } : {}),
-          ...(retryAfterMs !== undefined ? { p_retry_after_ms: retryAfterMs } : {}),
-        }),
-      ),
+    completeNotification: async (args) =>
+      String(await rpc("notification_complete", notificationCompleteArgs(args))),
     close: () => Promise.resolve(),
   };
 }
