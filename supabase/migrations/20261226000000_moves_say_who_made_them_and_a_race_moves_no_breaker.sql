@@ -11,7 +11,8 @@
 --     coordinator.commit_conflict event its other lost races record, with cause moves_stale.
 --   * A malformed move in assignment_commit's p_moves (not an object, an id that is not a uuid, a table named
 --     twice, no tables) failed with Postgres's own error; it is now AS005 with what a move is, checked by
---     public.assignment_commit before anything reads it.
+--     public.assignment_commit before anything reads it. Moves for a booking not on V3 are refused there too
+--     (AS005): that legacy and shadow move nobody was held only by the function's code.
 --   * An attempt that ended in a conflict (a lost race: a deadlock, the RPC's lock wait running out, tables
 --     taken every re-plan) closed a half-open breaker when it was the probe, and reset the failures counted
 --     while closed. A race says nothing about the restaurant's pipeline: now it neither counts nor resets, and
@@ -49,6 +50,11 @@ begin
   perform private.check_caller_clock(p_now);
   if p_moves is not null and p_moves <> 'null'::jsonb then
     perform private.check_moves(p_moves);
+    -- Legacy and shadow never move other guests' tables, whatever a caller proposes.
+    if pg_catalog.jsonb_array_length(p_moves) > 0
+       and (select x.assignment_mode from public.bookings x where x.id = p_booking_id) <> 'v3' then
+      raise exception using errcode = 'AS005', message = 'moves are made only for a booking on V3: legacy and shadow move nobody';
+    end if;
   end if;
   return private.assignment_commit_unchecked(p_booking_id, p_lease_token, p_table_ids, p_strategy, p_duration_ms,
                                              p_metadata, p_shadow, p_moves, p_now);

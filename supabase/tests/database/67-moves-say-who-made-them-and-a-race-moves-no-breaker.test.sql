@@ -1,6 +1,6 @@
 -- Moves say who made them and why they failed, and a race neither closes nor opens a breaker (20261226000000).
 begin;
-select plan(17);
+select plan(19);
 
 create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
 begin
@@ -108,6 +108,22 @@ select is(public.assignment_commit(:'five', pg_temp.token(:'lease'), array[:'t2'
                          'from_table_ids', jsonb_build_array(:'t2'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid))))
           ->> 'outcome', 'confirmed', 'a well-formed one still commits');
 reset role;
+-- A restaurant on legacy or shadow moves nobody, whatever a caller proposes.
+select tests.create_booking(:'rid', 4, '2030-06-05 19:00+00') as six \gset
+select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as other \gset
+insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = :'other';
+select tests.force_state(:'other', 'confirmed');
+select ops.set_restaurant_mode(:'rid', 'shadow', 'ana', 'test') ->> 'mode' as mode \gset
+select public.assignment_begin(:'six') as shadow_lease \gset
+set local role service_role;
+select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uuid[], 'first_fit', p_moves => %L)$$,
+  :'six', pg_temp.token(:'shadow_lease'), :'t2', jsonb_build_array(jsonb_build_object('booking_id', :'other'::uuid,
+    'from_table_ids', jsonb_build_array(:'t2'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid)))),
+  'AS005', 'moves are made only for a booking on V3: legacy and shadow move nobody',
+  'a shadow booking''s commit may not move another booking');
+reset role;
+select is(pg_temp.held(:'other'), 'T2', 'which keeps its table');
 select is((select proconfig from pg_proc
             where oid = 'public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)'::regprocedure),
   array['search_path=""', 'lock_timeout=5s'], 'the commit still waits at most 5 s for a lock');
