@@ -1,7 +1,9 @@
 // The coordinator's calls wait at most 5 s for a lock (20261224000000): a lease waiting behind a restaurant lock
-// held elsewhere (an operator's bulk call, a session left open in Studio) gives up with 55P03, writes nothing,
-// and the booking is leased as soon as the lock is free. Real connections play each part; the lease goes
-// through the coordinator's own database port.
+// held elsewhere (an operator's bulk call, a session left open in Studio) gives up, answers busy
+// (restaurant_locked) and records the contention, writing nothing of the booking, and the booking is leased as
+// soon as the lock is free. Escalated after its dispatches run out, such a booking says the lock held it
+// (20261226020000). Real connections play each part; the lease goes through the coordinator's own database
+// port.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
@@ -12,11 +14,10 @@ import {
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
-import { StoreError } from "../../../shared/store/port.ts";
 
 const sql = connect(2);
 
-Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, then gives up with nothing written", async () => {
+Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, then gives up, saying so, with nothing of the booking written", async () => {
   await withDispatchPaused(sql, async () => {
     const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }] });
     const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
@@ -25,13 +26,16 @@ Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, th
     const lock = await holdRestaurantLock(sql, r.id);
     try {
       const started = performance.now();
-      const error = await store.begin({ bookingId: booking, trigger: "test" }).then(() => null, (e) => e);
+      const answer = await store.begin({ bookingId: booking, trigger: "test" });
       const waited = performance.now() - started;
-      assert(error instanceof StoreError, `the lease gave up with a database error, not ${error}`);
-      assertEquals(error.code, "55P03", "lock_not_available");
+      assertEquals(answer, { outcome: "busy", reason: "restaurant_locked" }, "the lease answers busy");
       assert(waited >= 4500, `it waited for the lock first (${Math.round(waited)} ms)`);
       assert(waited < 30_000, `and gave up long before a lease would run out (${Math.round(waited)} ms)`);
       assertEquals(await state(booking), before, "nothing of the booking was written");
+      const [{ events }] = await sql`
+        select array_agg(event_type || ' ' || (context ->> 'lock')) as events from public.observability_events
+         where booking_id = ${booking} and event_type like '%lock_contention'`;
+      assertEquals(events, ["coordinator.lock_contention restaurant"], "the contention is recorded");
     } finally {
       await lock.release();
     }
@@ -51,6 +55,37 @@ Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, th
     } finally {
       await store.close();
     }
+  });
+});
+
+Deno.test("a booking whose dispatches ran out while its restaurant's lock was held goes to review saying so", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "L1", capacity: 4 }] });
+    const held = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const silent = await r.insertBooking(2, `${someDay()}T20:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1 });
+    const lock = await holdRestaurantLock(sql, r.id);
+    try {
+      assertEquals((await store.begin({ bookingId: held, trigger: "test" })).outcome, "busy");
+    } finally {
+      await lock.release();
+      await store.close();
+    }
+    // Both out of dispatches; only one was answered by a coordinator the lock kept out.
+    await sql`update public.bookings set dispatch_count = 12, next_attempt_at = now() - interval '1 second'
+               where id in (${held}, ${silent})`;
+    await sql`select private.sweep()`;
+    const reasons = await sql<{ id: string; reason: string }[]>`
+      select id, manual_review_reason as reason from public.bookings where id in (${held}, ${silent})`;
+    const reason = (id: string) => reasons.find((x) => x.id === id)?.reason ?? "";
+    assert(
+      reason(held).startsWith("restaurant_locked: dispatched 12 times; the coordinator answered 1 of them"),
+      `the held one names the lock: ${reason(held)}`,
+    );
+    assert(
+      reason(silent).startsWith("coordinator_unreachable:"),
+      `the other is unreachable: ${reason(silent)}`,
+    );
   });
   await sql.end();
 });
