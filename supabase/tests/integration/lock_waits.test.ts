@@ -2,7 +2,7 @@
 // held elsewhere (an operator's bulk call, a session left open in Studio) gives up, answers busy
 // (restaurant_locked) and records the contention, writing nothing of the booking, and the booking is leased as
 // soon as the lock is free. Escalated after its dispatches run out, such a booking says the lock held it
-// (20261226020000). Real connections play each part; the lease goes through the coordinator's own database
+// (20261226030000). Real connections play each part; the lease goes through the coordinator's own database
 // port.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
@@ -55,6 +55,68 @@ Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, th
     } finally {
       await store.close();
     }
+  });
+});
+
+Deno.test("a lease never waits for another writing down the function's flags (20261226020000)", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "F1", capacity: 4 }] });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1 });
+    const writer = connect(1);
+    let done = () => {};
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    let locked = () => {};
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // Another transaction is writing the flags and holds their row until it ends (rolled back: nothing stays).
+    const writing = writer.begin(async (tx) => {
+      await tx`update private.function_flags set mode_ceiling = 'shadow', reported_at = now()`;
+      locked();
+      await finished;
+      throw new Error("rolled back on purpose");
+    }).catch(() => {});
+    try {
+      await isLocked;
+      const started = performance.now();
+      const lease = await store.begin({ bookingId: booking, trigger: "test", modeCeiling: "legacy" });
+      const waited = performance.now() - started;
+      assertEquals(
+        lease.outcome === "ready" ? lease.mode : lease.outcome,
+        "legacy",
+        "the lease runs under its own ceiling",
+      );
+      assert(waited < 2000, `without waiting for the row the other holds (${Math.round(waited)} ms)`);
+      if (lease.outcome === "ready") {
+        await store.fail({
+          bookingId: booking,
+          leaseToken: lease.lease_token,
+          kind: "conflict",
+          reason: "test over",
+          durationMs: 1,
+          details: {},
+        });
+      }
+    } finally {
+      done();
+      await writing;
+      await writer.end();
+    }
+    // The next lease without a ceiling leaves none behind (what every deployment without the flags reports).
+    const after = await r.insertBooking(2, `${someDay()}T21:00:00Z`);
+    const lease = await store.begin({ bookingId: after, trigger: "test" });
+    if (lease.outcome === "ready") {
+      await store.fail({
+        bookingId: after,
+        leaseToken: lease.lease_token,
+        kind: "conflict",
+        reason: "test over",
+        durationMs: 1,
+        details: {},
+      });
+    }
+    await store.close();
+    const [{ ceiling }] = await sql`select mode_ceiling as ceiling from private.function_flags`;
+    assertEquals(ceiling, null, "no ceiling stays behind");
   });
 });
 

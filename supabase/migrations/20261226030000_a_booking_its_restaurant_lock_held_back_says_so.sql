@@ -9,8 +9,9 @@
 -- catches that wait running out, records coordinator.lock_contention {lock: restaurant} (auto_assign.* on
 -- the legacy path) and answers busy (restaurant_locked), which the coordinator leaves for the next claim as
 -- before; the sweeper's escalation counts those events of the last 15 minutes and, when there are any, gives
--- the new reason code restaurant_locked, with what to look for. Bodies as in 20261216000000 (lease) and
--- 20261209050000 (sweep), with those changes.
+-- the new reason code restaurant_locked, with what to look for. A booking no lease reached is named for its
+-- restaurant's mode under the function's flags as last heard (20261226020000), not the database's alone.
+-- Bodies as in 20261216000000 (lease) and 20261209050000 (sweep), with those changes.
 
 insert into private.reason_codes (code, meaning)
 values ('restaurant_locked', 'dispatched until escalation while another transaction held the restaurant''s lock');
@@ -253,8 +254,10 @@ begin
                               r.dispatch_count) end;
         perform private.apply_assignment_transition(r.id, 'manual_review', r.assignment_state_version, reason,
           '{}'::jsonb, 'sweeper');
-        -- Named for the booking's last mode, or the one it would have run in (the flags' ceiling is unknown here).
-        perform private.record_escalation(coalesce(r.assignment_mode, (select m.mode from private.effective_mode(r.restaurant_id) m)),
+        -- Named for the booking's last mode, or the one it would have run in under the function's flags as last
+        -- heard (20261226020000).
+        perform private.record_escalation(coalesce(r.assignment_mode,
+                                                   (select m.mode from private.decide_mode(r.restaurant_id, private.function_ceiling()) m)),
           reason, r.attempt_count, null,
           pg_catalog.jsonb_build_object('dispatches', r.dispatch_count, 'dispatch_configured', configured),
           r.restaurant_id, r.id, 'error');
