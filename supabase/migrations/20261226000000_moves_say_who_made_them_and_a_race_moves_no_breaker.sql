@@ -29,6 +29,10 @@
 create function private.check_moves(p_moves jsonb)
 returns void language plpgsql immutable set search_path = '' as $$
 begin
+  if pg_catalog.jsonb_typeof(p_moves) = 'array' and pg_catalog.jsonb_array_length(p_moves) > 200 then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('one commit moves at most 200 bookings, not %s', pg_catalog.jsonb_array_length(p_moves));
+  end if;
   if pg_catalog.jsonb_typeof(p_moves) is distinct from 'array' or exists (
        select 1 from pg_catalog.jsonb_array_elements(p_moves) e(move)
         where pg_catalog.jsonb_typeof(e.move) is distinct from 'object'
@@ -50,9 +54,11 @@ begin
   perform private.check_caller_clock(p_now);
   if p_moves is not null and p_moves <> 'null'::jsonb then
     perform private.check_moves(p_moves);
-    -- Legacy and shadow never move other guests' tables, whatever a caller proposes.
+    -- Legacy and shadow never move other guests' tables, whatever a caller proposes. (A stale lease's commit
+    -- is told lease_lost, below, whatever it proposes.)
     if pg_catalog.jsonb_array_length(p_moves) > 0
-       and (select x.assignment_mode from public.bookings x where x.id = p_booking_id) <> 'v3' then
+       and (select x.assignment_mode from public.bookings x
+             where x.id = p_booking_id and x.lease_token = p_lease_token) <> 'v3' then
       raise exception using errcode = 'AS005', message = 'moves are made only for a booking on V3: legacy and shadow move nobody';
     end if;
   end if;
@@ -62,6 +68,14 @@ end $$;
 -- Replacing a function clears its settings: the wait 20261224000000 gave it, again.
 alter function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)
   set lock_timeout = '5s';
+do $$
+begin
+  execute pg_catalog.format(
+    'comment on function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz) is %L',
+    pg_catalog.obj_description(
+      'public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)'::regprocedure, 'pg_proc')
+    || ' A malformed p_moves (more than 200, or not each {booking_id, from_table_ids, to_table_ids} of uuids, each table once), or moves for a booking not on V3, are refused (AS005).');
+end $$;
 
 drop function private.apply_moves(public.bookings, jsonb, integer);
 create function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer, p_operator text default null)
@@ -219,6 +233,10 @@ begin
       conflict := private.apply_moves(moved, offer -> 'moves', max_tables, actor);
     exception when sqlstate 'AS007' then
       conflict := pg_catalog.jsonb_build_object('reason', sqlerrm);
+    -- A seated party's longer stay holds tables without the restaurant lock, so it can take one a move is
+    -- about to: as taken meanwhile.
+    when exclusion_violation then
+      conflict := '{"reason": "a table a booking would move to was taken meanwhile"}'::jsonb;
     end;
     if conflict is not null then
       raise exception using errcode = 'AS009',

@@ -293,4 +293,12 @@ end $$;
 comment on function ops.shadow_report(timestamptz, timestamptz) is
   'Shadow comparisons per restaurant and overall (restaurant_id null) for a time window [p_from, p_to) (finite times, p_from before p_to, else AS005): match rates, candidate errors, score difference, durations (p95 of each; ms_diff_p50 = median of candidate − primary; ms_diff_p95 = p95 of |candidate − primary|). Compare experiment v3 with experiment aa, the noise floor: aa runs the legacy planner twice on the same snapshot, so its mismatch rate shows planner nondeterminism (expected 0) and its ms_diff columns the timing noise between two identical runs.';
 
+do $$
+begin
+  execute pg_catalog.format('comment on function ops.health(timestamptz) is %L',
+    pg_catalog.replace(pg_catalog.obj_description('ops.health(timestamptz)'::regprocedure, 'pg_proc'),
+      'a breaker open over 5 minutes,',
+      'a breaker open over 5 minutes that holds bookings back (open_breakers[].holding: the restaurant''s bookings not yet settled; none for a restaurant switched off),'));
+end $$;
+
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -21,10 +21,10 @@
 create table private.function_flags (
   singleton boolean primary key default true check (singleton),
   mode_ceiling text check (mode_ceiling in ('legacy', 'shadow')),
-  reported_at timestamptz
+  changed_at timestamptz
 );
 comment on table private.function_flags is
-  'The coordinator function''s mode ceiling (from FEATURE_ASSIGNMENT_PIPELINE_V3 / _SHADOW) as its latest lease reported it: null for none (V3 allowed); reported_at null until a lease has reported.';
+  'The coordinator function''s mode ceiling (from FEATURE_ASSIGNMENT_PIPELINE_V3 / _SHADOW) as its latest lease reported it: null for none (V3 allowed). changed_at: when a lease last reported a different one (null: none has, since install).';
 insert into private.function_flags default values;
 alter table private.function_flags enable row level security;
 revoke all on private.function_flags from public, anon, authenticated, service_role;
@@ -37,7 +37,7 @@ $$;
 -- Written only when the flags changed, and never waited for: the row is read, and locked only to change it.
 create function private.note_function_ceiling(p_mode_ceiling text)
 returns void language sql set search_path = '' as $$
-  update private.function_flags f set mode_ceiling = p_mode_ceiling, reported_at = pg_catalog.now()
+  update private.function_flags f set mode_ceiling = p_mode_ceiling, changed_at = pg_catalog.now()
    where f.singleton = (select g.singleton from private.function_flags g
                          where g.mode_ceiling is distinct from p_mode_ceiling for update skip locked);
 $$;
@@ -124,9 +124,10 @@ create or replace function ops.rollout_status()
 returns jsonb language sql stable security definer set search_path = '' as $$
   select pg_catalog.to_jsonb(s) - 'singleton' - 'rollout_salt' || pg_catalog.jsonb_build_object(
            'max_parallel', (private.settings_for(null)).max_parallel,
-           -- The deployment's feature flags as the latest lease reported them (null: no ceiling, V3 allowed).
+           -- The deployment's feature flags as the latest lease reported them (null: no ceiling, V3 allowed), and
+           -- when they last changed.
            'function_flags', (select pg_catalog.jsonb_build_object('mode_ceiling', f.mode_ceiling,
-                                                                  'reported_at', f.reported_at)
+                                                                  'changed_at', f.changed_at)
                                 from private.function_flags f),
            'restaurants_by_mode', (select pg_catalog.jsonb_object_agg(mode, n) from (
                select m.mode, count(*) as n

@@ -8,8 +8,8 @@
 -- pointing operators at pg_net and Vault while the coordinator was answering every time. The lease now
 -- catches that wait running out, records coordinator.lock_contention {lock: restaurant} (auto_assign.* on
 -- the legacy path) and answers busy (restaurant_locked), which the coordinator leaves for the next claim as
--- before; the sweeper's escalation counts those events of the last 15 minutes and, when there are any, gives
--- the new reason code restaurant_locked, with what to look for. A booking no lease reached is named for its
+-- before; the sweeper's escalation counts those events since the booking's last attempt began and, when they
+-- are at least half its dispatches, gives the new reason code restaurant_locked, with what to look for. A booking no lease reached is named for its
 -- restaurant's mode under the function's flags as last heard (20261226020000), not the database's alone.
 -- Bodies as in 20261216000000 (lease) and 20261209050000 (sweep), with those changes.
 
@@ -63,9 +63,15 @@ begin
   begin
     slot_wait_ms := private.lock_restaurant(restaurant);
   exception when lock_not_available then
-    perform private.record_pipeline_event(d.mode, 'coordinator.lock_contention', 'warning',
-      pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'restaurant'), restaurant, p_booking_id)
-      from private.decide_mode(restaurant, p_mode_ceiling) d;
+    -- The event's reference to the booking may wait for the same holder: briefly, and answered busy either way.
+    begin
+      perform pg_catalog.set_config('lock_timeout', '500ms', true);
+      perform private.record_pipeline_event(d.mode, 'coordinator.lock_contention', 'warning',
+        pg_catalog.jsonb_build_object('trigger', p_trigger, 'lock', 'restaurant'), restaurant, p_booking_id)
+        from private.decide_mode(restaurant, p_mode_ceiling) d;
+    exception when lock_not_available then
+      null;
+    end;
     return '{"outcome": "busy", "reason": "restaurant_locked"}'::jsonb;
   end;
   started := pg_catalog.clock_timestamp();
@@ -238,12 +244,17 @@ begin
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
     begin
       if r.dispatch_count >= s.max_dispatches then
-        -- Begins the coordinator made that gave up on the restaurant's lock while it was being dispatched.
+        -- Begins the coordinator made, since the booking's last attempt began (which started the count over),
+        -- that gave up on the restaurant's lock. Most of them: the lock held the booking back, not the network.
         select count(*) into locked_out from public.observability_events e
-         where e.booking_id = r.id and e.created_at > p_now - interval '15 minutes'
+         where e.booking_id = r.id
            and e.event_type in ('coordinator.lock_contention', 'auto_assign.lock_contention', 'rollout.lock_contention')
-           and e.context ->> 'lock' = 'restaurant';
-        reason := case when locked_out > 0 then
+           and e.context ->> 'lock' = 'restaurant'
+           and e.created_at > coalesce((select max(began.created_at) from public.observability_events began
+                                         where began.booking_id = r.id
+                                           and began.event_type in ('coordinator.start', 'auto_assign.attempt.start')),
+                                       '-infinity');
+        reason := case when locked_out * 2 >= r.dispatch_count then
             pg_catalog.format('restaurant_locked: dispatched %s times; the coordinator answered %s of them but could not take the restaurant''s lock within 5 s: a transaction held it (an operator''s left open, a long bulk call: see pg_stat_activity), then retry the booking',
                               r.dispatch_count, locked_out)
           when configured then

@@ -2,7 +2,7 @@
 -- re-seating searches without using them up, hides V3's offers, and names what no lease reached for the path
 -- the restaurant really takes.
 begin;
-select plan(15);
+select plan(16);
 
 create function pg_temp.token(p jsonb) returns uuid language sql as $$ select (p ->> 'lease_token')::uuid $$;
 grant execute on function pg_temp.token(jsonb) to service_role;
@@ -35,12 +35,15 @@ set local role service_role;
 select is(public.assignment_lease(:'next', 'test', p_mode_ceiling => 'legacy') ->> 'mode', 'legacy', 'the lease runs legacy');
 reset role;
 select is((select mode_ceiling from private.function_flags), 'legacy', 'and Postgres remembers the ceiling');
-select ok((select reported_at is not null from private.function_flags), 'with when it heard it');
+select ok((select changed_at is not null from private.function_flags), 'with when it changed');
 select is(ops.rollout_status() -> 'function_flags' ->> 'mode_ceiling', 'legacy', 'ops.rollout_status shows it');
 select alike((select m.mode || ': ' || m.reason from ops.restaurant_modes() m where m.restaurant_id = :'rid'),
   'legacy: capped by the function''s feature flags (%', 'and ops.restaurant_modes the mode the restaurant really runs');
 
--- Under it: no search is due or sent (so none is used up), and V3's offer is not shown.
+-- Under it (the legacy attempt over, so the restaurant has nothing in progress): no search is due, asked for
+-- or sent (so none is used up), and V3's offer is not shown.
+select tests.force_state(:'next', 'cancelled');
+select is(public.review_reseating_probes(:'four') ->> 'reason', 'not_on_v3', 'a search asked for is not on V3');
 create temp table posted (body jsonb);
 create or replace function net.http_post(
   url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
@@ -61,7 +64,7 @@ select is((select q.alternatives from ops.manual_review_queue(:'rid') q where q.
 select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as unreached \gset
 update public.bookings set dispatch_count = 12, next_attempt_at = now() - interval '1 second' where id = :'unreached';
 select private.sweep();
-select is((select string_agg(source || ' ' || event_type, ', ') from public.observability_events
+select is((select string_agg(source || ' ' || event_type, ', ' order by event_type) from public.observability_events
             where booking_id = :'unreached' and event_type not like 'booking.%'),
   'auto_assign auto_assign.failed, auto_assign auto_assign.summary',
   'the sweeper''s escalation of a booking no lease reached is legacy''s');
@@ -78,8 +81,8 @@ set local role service_role;
 select is(public.assignment_lease(:'after', 'test') ->> 'mode', 'v3', 'a lease without a ceiling runs v3');
 reset role;
 select is((select mode_ceiling from private.function_flags), null, 'Postgres forgets the ceiling');
--- (Both leases end, so the restaurant has nothing in progress and may be searched.)
-select tests.force_state(id, 'cancelled') from public.bookings where id in (:'next', :'after');
+-- (The lease ends, so the restaurant has nothing in progress and may be searched.)
+select tests.force_state(:'after', 'cancelled');
 select ok(:'four' = any(public.review_reseating_due(10, :'rid')), 'and the review is due for its search again, none used up');
 
 select * from finish();

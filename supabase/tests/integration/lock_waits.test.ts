@@ -67,14 +67,15 @@ Deno.test("a lease never waits for another writing down the function's flags (20
     let done = () => {};
     const finished = new Promise<void>((resolve) => (done = resolve));
     let locked = () => {};
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // Another transaction is writing the flags and holds their row until it ends (rolled back: nothing stays).
+    let failed = (_: unknown) => {};
+    const isLocked = new Promise<void>((resolve, reject) => ((locked = resolve), (failed = reject)));
     const writing = writer.begin(async (tx) => {
-      await tx`update private.function_flags set mode_ceiling = 'shadow', reported_at = now()`;
+      await tx`update private.function_flags set mode_ceiling = 'shadow', changed_at = now()`;
       locked();
       await finished;
       throw new Error("rolled back on purpose");
-    }).catch(() => {});
+    }).catch(failed);
     try {
       await isLocked;
       const started = performance.now();
@@ -133,20 +134,33 @@ Deno.test("a booking whose dispatches ran out while its restaurant's lock was he
       await lock.release();
       await store.close();
     }
-    // Both out of dispatches; only one was answered by a coordinator the lock kept out.
+    // All three out of dispatches. The held one's coordinator was kept out by the lock every other time (its
+    // other contentions copied from the real one); the silent one was never answered; the mostly silent one
+    // was answered once, and kept out.
+    const mostlySilent = await r.insertBooking(2, `${someDay()}T21:00:00Z`);
+    await sql`
+      insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id)
+      select e.source, e.event_type, e.severity, e.context, e.restaurant_id, b.id
+        from public.observability_events e, (values (${held}::uuid), (${held}), (${held}), (${held}), (${held}),
+                                                    (${mostlySilent})) b(id)
+       where e.booking_id = ${held} and e.event_type = 'coordinator.lock_contention'`;
     await sql`update public.bookings set dispatch_count = 12, next_attempt_at = now() - interval '1 second'
-               where id in (${held}, ${silent})`;
+               where id in (${held}, ${silent}, ${mostlySilent})`;
     await sql`select private.sweep()`;
     const reasons = await sql<{ id: string; reason: string }[]>`
-      select id, manual_review_reason as reason from public.bookings where id in (${held}, ${silent})`;
+      select id, manual_review_reason as reason from public.bookings where id in (${held}, ${silent}, ${mostlySilent})`;
     const reason = (id: string) => reasons.find((x) => x.id === id)?.reason ?? "";
     assert(
-      reason(held).startsWith("restaurant_locked: dispatched 12 times; the coordinator answered 1 of them"),
+      reason(held).startsWith("restaurant_locked: dispatched 12 times; the coordinator answered 6 of them"),
       `the held one names the lock: ${reason(held)}`,
     );
     assert(
       reason(silent).startsWith("coordinator_unreachable:"),
-      `the other is unreachable: ${reason(silent)}`,
+      `the silent one is unreachable: ${reason(silent)}`,
+    );
+    assert(
+      reason(mostlySilent).startsWith("coordinator_unreachable:"),
+      `so is one kept out once in twelve: ${reason(mostlySilent)}`,
     );
   });
   await sql.end();

@@ -2,7 +2,7 @@
 // the snapshot in a transaction of its own that takes no lock. While another transaction holds the lock, a
 // lease's snapshot is read at once and a begin of the same restaurant waits. Real connections play each part,
 // calling as service_role.
-import { assertEquals } from "../../../shared/testing/assert.ts";
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
@@ -51,9 +51,23 @@ Deno.test("a lease's snapshot is read while the restaurant lock is held elsewher
       assertEquals(read.code, "", "the snapshot read did not wait for the lock");
       assertEquals([read.value?.outcome, read.value?.snapshot.tables.length], ["ready", 2]);
 
-      // (A begin waits its own lock_timeout, 5 s, whatever the session's: 20261224000000.)
-      const begun = await within(300, (tx) => tx`select public.assignment_begin(${other}, 'test')`);
-      assertEquals(begun.code, "55P03", "a begin of the same restaurant waited for the lock, and gave up");
+      // (A begin waits its own lock_timeout, 5 s, whatever the session's: 20261224000000; then it answers busy,
+      // 20261226030000.)
+      const started = performance.now();
+      const begun = await within(300, async (tx) => {
+        const [{ r: answer }] = await tx<{ r: { outcome: string; reason: string } }[]>`
+          select public.assignment_begin(${other}, 'test') as r`;
+        return answer;
+      });
+      assertEquals([begun.code, begun.value?.outcome, begun.value?.reason], [
+        "",
+        "busy",
+        "restaurant_locked",
+      ]);
+      assert(
+        performance.now() - started >= 4500,
+        "a begin of the same restaurant waited for the lock, and gave up",
+      );
     } finally {
       await lock.release();
       await caller.end();
