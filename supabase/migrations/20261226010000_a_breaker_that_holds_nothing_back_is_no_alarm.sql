@@ -13,7 +13,10 @@
 --     restaurant's breaker. Shadow is a measurement beside the booking: such a comparison is now dropped and
 --     recorded (auto_assign.shadow_dropped, with its SQLSTATE), and the booking goes on.
 --   * The settings audit recorded a setting first given to a restaurant (its override row inserted) as a
---     change of every column, null to null included: four rollout-log rows for one change of mode.
+--     change of every column, null to null included: four rollout-log rows for one change of mode. And it
+--     credited a direct UPDATE to the operator and reason of an ops call sent before it in the same message
+--     (a Studio script is one message, and its statements share one statement time): such a write is now the
+--     login role's, as any other direct write is.
 --   * ops.shadow_report took a null, infinite or reversed window and answered nothing, which reads as "shadow
 --     is not running". It refuses one (AS005), as ops.pipeline_metrics does.
 -- Bodies as in 20261221000000 (health, since renamed private.health_unchecked), 20261209010000
@@ -246,7 +249,12 @@ declare
   stamp text := coalesce(pg_catalog.current_setting('pipeline.actor', true), '');
   by_ops boolean := pg_catalog.split_part(stamp, '|', 1) = pg_catalog.statement_timestamp()::text;
   set_role text := pg_catalog.current_setting('role');
+  stack text;
 begin
+  -- Stamped by an ops.* function that is writing now (or a migration's DO block), not merely earlier in the
+  -- same client message: Studio sends a script as one message, whose statements share one statement time.
+  get diagnostics stack = pg_context;
+  by_ops := by_ops and stack ~ 'PL/pgSQL function (ops\.|inline_code_block)';
   insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
   select case when by_ops then pg_catalog.substr(stamp, pg_catalog.strpos(stamp, '|') + 1) else session_user::text end,
          case when set_role = 'none' then session_user::text else set_role end,

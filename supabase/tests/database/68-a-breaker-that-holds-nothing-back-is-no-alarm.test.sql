@@ -1,7 +1,7 @@
 -- A breaker that holds nothing back is no alarm, a shadow comparison that cannot be stored costs the booking
 -- nothing, and two operator calls tell the truth about what they were given (20261226010000).
 begin;
-select plan(13);
+select plan(14);
 
 create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
 begin
@@ -50,6 +50,14 @@ select ops.set_restaurant_mode(:'fresh', 'legacy', 'ana', 'pilot') ->> 'mode' as
 select is((select array_agg(a.setting || ': ' || coalesce(a.old_value::text, 'none') || ' -> ' || a.new_value::text)
              from public.pipeline_settings_audit a where a.scope = :'fresh'),
   array['mode: none -> "legacy"'], 'a restaurant''s first override records only the setting given');
+
+-- A direct write sent in one message after an ops call (a Studio script) is not credited to that call.
+select ops.set_max_parallel(4, 'ana', null, 'busy night') is not null as set \; update private.pipeline_settings set max_parallel = 6;
+select is((select array_agg(a.actor || ' ' || coalesce(a.reason, '-') || ' ' || a.new_value::text order by a.id)
+             from public.pipeline_settings_audit a where a.setting = 'max_parallel' and a.scope = 'global'
+              and a.changed_at = now()),
+  array['ana busy night 4', session_user || ' - 6'],
+  'the ops call''s change is the operator''s, the direct write after it in the same message the login role''s');
 
 -- A shadow booking whose comparison cannot be stored is still confirmed, and the drop is recorded.
 select tests.create_restaurant('Shadow') as sid \gset
