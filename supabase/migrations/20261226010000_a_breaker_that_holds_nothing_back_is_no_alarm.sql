@@ -1,5 +1,5 @@
 -- A breaker that holds nothing back is no alarm, a shadow comparison that cannot be stored costs the booking
--- nothing, and two operator calls tell the truth about what they were given.
+-- nothing, and three operator calls tell the truth about what they were given.
 --
 -- A review of the rollout, breaker and shadow paths found:
 --   * ops.health called every breaker that was not closed a problem, and one open over 5 minutes the rollout
@@ -19,9 +19,11 @@
 --     login role's, as any other direct write is.
 --   * ops.shadow_report took a null, infinite or reversed window and answered nothing, which reads as "shadow
 --     is not running". It refuses one (AS005), as ops.pipeline_metrics does.
+--   * ops.cancel_booking took a blank reason ('' or spaces) as the reason, which the history stores as none;
+--     it is "cancelled by ops", as a missing one is (ops.assign_tables already did so).
 -- Bodies as in 20261221000000 (health, since renamed private.health_unchecked), 20261209010000
--- (record_shadow), 20261201100300 (audit_settings_change) and 20261201101800 (shadow_report), with those
--- changes.
+-- (record_shadow), 20261201100300 (audit_settings_change), 20261201101800 (shadow_report) and 20261210060000
+-- (cancel_booking), with those changes.
 
 create or replace function private.health_unchecked(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -300,6 +302,25 @@ begin
 end $$;
 comment on function ops.shadow_report(timestamptz, timestamptz) is
   'Shadow comparisons per restaurant and overall (restaurant_id null) for a time window [p_from, p_to) (finite times, p_from before p_to, else AS005): match rates, candidate errors, score difference, durations (p95 of each; ms_diff_p50 = median of candidate − primary; ms_diff_p95 = p95 of |candidate − primary|). Compare experiment v3 with experiment aa, the noise floor: aa runs the legacy planner twice on the same snapshot, so its mismatch rate shows planner nondeterminism (expected 0) and its ms_diff columns the timing noise between two identical runs.';
+
+create or replace function ops.cancel_booking(p_booking_id uuid, p_reason text, p_actor text)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  b public.bookings;
+  result jsonb;
+begin
+  perform private.act_as(p_actor, p_reason);
+  b := private.booking_for_ops(p_booking_id);
+  if b.assignment_state = 'cancelled' then
+    return pg_catalog.jsonb_build_object('outcome', 'unchanged');
+  end if;
+  -- A blank reason is none: the history says who cancelled, never an empty why.
+  result := public.cancel_booking(b.id, coalesce(nullif(pg_catalog.btrim(p_reason), ''), 'cancelled by ops'), p_actor);
+  -- The reason is the operator's own words: it stays with the booking's history, not in the event.
+  perform private.record_event('assignment.ops', 'ops.cancel', 'info',
+    pg_catalog.jsonb_build_object('from_state', b.assignment_state), b.restaurant_id, b.id);
+  return result;
+end $$;
 
 do $$
 begin

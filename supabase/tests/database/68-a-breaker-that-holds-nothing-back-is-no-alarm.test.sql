@@ -1,7 +1,7 @@
 -- A breaker that holds nothing back is no alarm, a shadow comparison that cannot be stored costs the booking
 -- nothing, and two operator calls tell the truth about what they were given (20261226010000).
 begin;
-select plan(14);
+select plan(15);
 
 create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
 begin
@@ -101,6 +101,14 @@ select is(array[pg_temp.sqlstate_of($$select * from ops.shadow_report(null)$$),
 select is((select comparisons from ops.shadow_report(now() - interval '1 hour', now() + interval '1 second')
             where restaurant_id = :'sid'), 1::bigint, 'a window it can answer is answered');
 reset role;
+
+-- A blank reason to cancel is none: the history says "cancelled by ops", never an empty why.
+select tests.create_booking(:'sid', 2, '2030-06-05 19:00+00') as gone \gset
+set local role service_role;
+select ops.cancel_booking(:'gone', '   ', 'ana') ->> 'outcome' as outcome \gset
+reset role;
+select is((select h.reason from public.booking_assignment_state_history h where h.booking_id = :'gone' and h.to_state = 'cancelled'),
+  'cancelled by ops', 'a blank reason to cancel is recorded as "cancelled by ops"');
 
 select * from finish();
 rollback;
