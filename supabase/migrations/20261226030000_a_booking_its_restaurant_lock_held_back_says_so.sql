@@ -1,4 +1,5 @@
--- A booking the coordinator could not begin because its restaurant stayed locked goes to review saying so.
+-- A booking the coordinator could not begin because its restaurant stayed locked goes to review saying so, and
+-- a probe that finds no free slot hands the probe on.
 --
 -- A review of the queue's liveness found: each claim and sweep dispatch counts toward the booking's 12, and
 -- only a lease that takes the restaurant's lock starts the count over. While another caller held that lock
@@ -11,6 +12,12 @@
 -- before; the sweeper's escalation counts those events since the booking's last attempt began and, when they
 -- are at least half its dispatches, gives the new reason code restaurant_locked, with what to look for. A booking no lease reached is named for its
 -- restaurant's mode under the function's flags as last heard (20261226020000), not the database's alone.
+--
+-- A review of the breaker found that the booking that turned a breaker half-open became its probe before the
+-- slot count, and when every slot was taken (attempts let in before the breaker opened, still running) it was
+-- deferred for a slot and stayed the probe: every other booking waited for it, slots freed meanwhile unused,
+-- until its own deferral ran out (about 10 s). Such a probe is now handed on at once: the next booking that
+-- finds a free slot probes.
 -- Bodies as in 20261216000000 (lease) and 20261209050000 (sweep), with those changes.
 
 insert into private.reason_codes (code, meaning)
@@ -163,6 +170,11 @@ begin
         pg_catalog.jsonb_build_object('trigger', p_trigger, 'delay_ms', delay, 'state', admit ->> 'state'),
         b.restaurant_id, b.id);
       return pg_catalog.jsonb_build_object('outcome', 'circuit_open', 'delay_ms', delay);
+    end if;
+    -- Made the probe but no slot is free (attempts let in before the breaker opened still run): the probe goes
+    -- to the next booking that finds one, rather than waiting out this one's deferral while slots free up.
+    if coalesce((admit ->> 'probe')::boolean, false) then
+      perform private.breaker_release_probe(b.restaurant_id, b.id, p_now);
     end if;
     -- A fixed wait for a slot (the first step of the backoff, never growing), with a little jitter.
     delay := private.backoff_ms(1, settings.rate_limited_delay_ms, settings.rate_limited_delay_ms, 200);
