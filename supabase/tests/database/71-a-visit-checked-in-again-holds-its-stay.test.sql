@@ -1,0 +1,69 @@
+-- A visit checked in again holds its tables for the stay it now has (20261226040000). The platform's changes
+-- are made as it makes them: plain UPDATEs through service_role.
+begin;
+select plan(7);
+
+create function pg_temp.hold(p_booking uuid) returns tstzrange language sql as $$
+  select a.during from public.booking_table_assignments a where a.booking_id = p_booking and a.released_at is null;
+$$;
+create function pg_temp.stay(p_booking uuid) returns tstzrange language sql as $$
+  select private.blocked_window(b) from public.bookings b where b.id = p_booking;
+$$;
+create function pg_temp.seated(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
+returns uuid language plpgsql as $$
+declare new_id uuid := tests.create_booking(p_restaurant, p_party, p_start);
+begin
+  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+  select b.id, b.restaurant_id, p_table, private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = new_id;
+  perform tests.force_state(new_id, 'confirmed');
+  return new_id;
+end $$;
+
+select tests.create_restaurant('Late guest') as rid \gset
+select tests.add_table(:'rid', 'T1', 4) as t1 \gset
+select pg_temp.seated(:'rid', 2, '2030-06-03 19:00+00', :'t1') as late \gset
+select pg_temp.hold(:'late') as missed_stay \gset
+
+-- Marked a no-show; the guest calls to say they are coming at 21:30 after all. A visit missed is left as it is.
+set local role service_role;
+update public.bookings set status = 'no_show' where id = :'late';
+update public.bookings set start_at = '2030-06-03 21:30+00' where id = :'late';
+reset role;
+select is(pg_temp.hold(:'late'), :'missed_stay'::tstzrange, 'a no-show whose time changes is left as it is');
+
+-- The guest arrives: seated, and the table is held for the stay they are having.
+set local role service_role;
+update public.bookings set status = 'checked_in' where id = :'late';
+reset role;
+select is(pg_temp.hold(:'late'), pg_temp.stay(:'late'), 'checked in again, it holds its table for the stay it now has');
+select tests.create_booking(:'rid', 2, '2030-06-03 22:00+00') as next \gset
+select ok(private.busy_tables(b, array[:'t1']::uuid[]) is not null, 'so a booking during that stay finds the table taken')
+  from public.bookings b where b.id = :'next';
+select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as walk_in \gset
+select ok(private.busy_tables(b, array[:'t1']::uuid[]) is null, 'and one during the stay it missed finds it free')
+  from public.bookings b where b.id = :'walk_in';
+
+-- A completed visit checked in again (a correction) holds its stay as it is.
+select pg_temp.seated(:'rid', 2, '2030-06-04 12:00+00', :'t1') as lunch \gset
+set local role service_role;
+update public.bookings set status = 'completed' where id = :'lunch';
+update public.bookings set status = 'checked_in' where id = :'lunch';
+reset role;
+select is(pg_temp.hold(:'lunch'), pg_temp.stay(:'lunch'), 'a completed visit checked in again keeps the hold of its stay');
+
+-- Where the later stay's table was taken meanwhile, the hold stays, and the overlap is recorded for an operator.
+select pg_temp.seated(:'rid', 2, '2030-06-05 19:00+00', :'t1') as missed \gset
+select pg_temp.seated(:'rid', 2, '2030-06-05 21:30+00', :'t1') as taker \gset
+select pg_temp.hold(:'missed') as missed_hold \gset
+set local role service_role;
+update public.bookings set status = 'no_show' where id = :'missed';
+update public.bookings set start_at = '2030-06-05 21:30+00' where id = :'missed';
+update public.bookings set status = 'checked_in' where id = :'missed';
+reset role;
+select is(pg_temp.hold(:'missed'), :'missed_hold'::tstzrange, 'a stay whose table was taken meanwhile keeps the hold it had');
+select is((select count(*)::int from public.observability_events
+            where booking_id = :'missed' and event_type = 'booking.seated_stay_overlaps'), 1,
+  'and the overlap is recorded');
+
+select * from finish();
+rollback;
