@@ -53,7 +53,7 @@ Deno.test("a table taken out of service: the sweeper's re-check moves its confir
 });
 
 Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a second at most and tries again later", async () => {
-  // A booking the change breaks, so the re-check needs the lock (one that finds nothing broken does not).
+  // A booking the change breaks, so the re-check has something to do once it has the lock.
   const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 2 }] });
   await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
   const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
@@ -101,6 +101,42 @@ Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a se
     [1, 1],
     `once the lock is free, the re-check runs: ${JSON.stringify(result)}`,
   );
+});
+
+Deno.test("a re-check waits for a commit in flight that checked its tables before the change (20261226060000)", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "K1", capacity: 2 }] });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
+  const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  await waitForTerminal(sql, [booking], 10_000);
+  // An operator's seat, checked against the floor plan and not yet committed: it holds the restaurant lock.
+  const seater = connect(1);
+  let finish = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let seated = () => {};
+  let failed = (_: unknown) => {};
+  const isSeated = new Promise<void>((resolve, reject) => ((seated = resolve), (failed = reject)));
+  const seating = seater.begin(async (tx) => {
+    await tx`select ops.assign_tables(${booking}, array['K1'], 'race test')`;
+    seated();
+    await finished;
+  }).catch(failed);
+  try {
+    await isSeated;
+    // Meanwhile the platform takes the table out of service (no restaurant lock needed), and the re-check runs.
+    await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id}`;
+    const [{ result }] = await sql`
+      select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+    assertEquals(result.busy, true, `the re-check waits for the seat in flight: ${JSON.stringify(result)}`);
+  } finally {
+    finish();
+    await seating;
+    await seater.end();
+  }
+  const [{ result }] = await sql`
+    select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+  assertEquals([result.restaurants, result.replanned], [1, 1], `then sees it: ${JSON.stringify(result)}`);
+  const [b] = await sql`select assignment_state from public.bookings where id = ${booking}`;
+  assert(b.assignment_state !== "confirmed", "so no booking stays confirmed on a table out of service");
 });
 
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
