@@ -253,10 +253,10 @@ declare
   set_role text := pg_catalog.current_setting('role');
   stack text;
 begin
-  -- Stamped by an ops.* function that is writing now (or a migration's DO block), not merely earlier in the
-  -- same client message: Studio sends a script as one message, whose statements share one statement time.
+  -- Stamped by an ops.* function that is writing now, not merely earlier in the same client message: Studio
+  -- sends a script as one message, whose statements share one statement time.
   get diagnostics stack = pg_context;
-  by_ops := by_ops and stack ~ 'PL/pgSQL function (ops\.|inline_code_block)';
+  by_ops := by_ops and stack ~ 'PL/pgSQL function ops\.';
   insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
   select case when by_ops then pg_catalog.substr(stamp, pg_catalog.strpos(stamp, '|') + 1) else session_user::text end,
          case when set_role = 'none' then session_user::text else set_role end,

@@ -1,7 +1,7 @@
 -- A booking its guest holds is cancelled before it is deleted (20261226050000). The platform deletes as it
 -- would: through service_role.
 begin;
-select plan(9);
+select plan(11);
 
 create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
 begin
@@ -48,6 +48,21 @@ select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as fresh \gset
 select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'fresh')), null,
   'a booking no guest has heard of may be deleted');
 reset role;
+
+-- A visit marked completed (or missed) is over for its guest: it may go, its end still ahead or not.
+select tests.create_booking(:'rid', 2, '2030-06-07 19:00+00') as visited \gset
+select ops.assign_tables(:'visited', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
+set local role service_role;
+update public.bookings set status = 'completed' where id = :'visited';
+select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'visited')), null,
+  'a visit marked completed may be deleted');
+reset role;
+
+-- The database owner (the SQL editor, migrations) is not held to it.
+select tests.create_booking(:'rid', 2, '2030-06-08 19:00+00') as owners \gset
+select ops.assign_tables(:'owners', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
+select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'owners')), null,
+  'the owner may delete a held booking');
 
 -- A restaurant deleted takes its bookings with it, held ones included.
 select tests.create_booking(:'rid', 2, '2030-06-06 19:00+00') as last \gset
