@@ -1,15 +1,7 @@
 -- Moves say who made them and why they failed, and a race neither closes nor opens a breaker (20261226000000).
 begin;
-select plan(19);
+select plan(20);
 
-create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  return sqlstate;
-end $$;
-create function pg_temp.token(p jsonb) returns uuid language sql as $$ select (p ->> 'lease_token')::uuid $$;
 create function pg_temp.breaker(r uuid) returns private.circuit_breakers language sql as
   $$ select * from private.circuit_breakers where restaurant_id = r $$;
 create function pg_temp.held(p_booking uuid) returns text language sql as $$
@@ -24,10 +16,7 @@ grant execute on all functions in schema pg_temp to service_role;
 select tests.create_restaurant('Moves') as rid \gset
 select tests.add_table(:'rid', 'T1', 2) as t1 \gset
 select tests.add_table(:'rid', 'T2', 4) as t2 \gset
-select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as couple \gset
-insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = :'couple';
-select tests.force_state(:'couple', 'confirmed');
+select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
 select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as four \gset
 select tests.force_state(:'four', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select private.review_key(b) as key from public.bookings b where b.id = :'four' \gset
@@ -63,13 +52,10 @@ select is((select string_agg(distinct a.source || ' by ' || a.assigned_by, ', ')
 -- A commit whose moves no longer match the room re-plans, and says so.
 select ops.set_reoptimization(true, 'ana', :'rid', 'test') ->> 'reoptimize' as reopt \gset
 select tests.create_booking(:'rid', 4, '2030-06-04 19:00+00') as five \gset
-select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as pair \gset
-insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = :'pair';
-select tests.force_state(:'pair', 'confirmed');
-select public.assignment_begin(:'five') as lease \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-04 19:00+00', :'t2') as pair \gset
 set local role service_role;
-select is(public.assignment_commit(:'five', pg_temp.token(:'lease'), array[:'t2']::uuid[], 'scarcity_fit',
+select public.assignment_begin(:'five') as lease \gset
+select is(public.assignment_commit(:'five', tests.lease_token(:'lease'), array[:'t2']::uuid[], 'scarcity_fit',
             p_moves => jsonb_build_array(jsonb_build_object('booking_id', :'pair'::uuid,
                          'from_table_ids', jsonb_build_array(:'t1'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid))))
           ->> 'reason', 'a booking to move changed since the snapshot', 'a move from tables the booking no longer holds is a conflict');
@@ -96,34 +82,37 @@ insert into bad_moves values
   ('a table id that is not a uuid', jsonb_build_array(jsonb_set(:'move'::jsonb, '{from_table_ids}', '["T2"]')));
 grant select on bad_moves to service_role;
 set local role service_role;
-select is((select string_agg(m.why || ': ' || coalesce(pg_temp.sqlstate_of(format(
+select is((select string_agg(m.why || ': ' || coalesce(tests.sqlstate_of(format(
               'select public.assignment_commit(%L, %L, array[%L]::uuid[], %L, p_moves => %L)',
-              :'five', pg_temp.token(:'lease'), :'t2', 'scarcity_fit', m.moves)), 'accepted'), ', ' order by m.why)
-             from bad_moves m where pg_temp.sqlstate_of(format(
+              :'five', tests.lease_token(:'lease'), :'t2', 'scarcity_fit', m.moves)), 'accepted'), ', ' order by m.why)
+             from bad_moves m where tests.sqlstate_of(format(
               'select public.assignment_commit(%L, %L, array[%L]::uuid[], %L, p_moves => %L)',
-              :'five', pg_temp.token(:'lease'), :'t2', 'scarcity_fit', m.moves)) is distinct from 'AS005'),
+              :'five', tests.lease_token(:'lease'), :'t2', 'scarcity_fit', m.moves)) is distinct from 'AS005'),
   null, 'every malformed move list is refused with AS005');
-select is(public.assignment_commit(:'five', pg_temp.token(:'lease'), array[:'t2']::uuid[], 'scarcity_fit',
+select is(public.assignment_commit(:'five', tests.lease_token(:'lease'), array[:'t2']::uuid[], 'scarcity_fit',
             p_moves => jsonb_build_array(jsonb_build_object('booking_id', :'pair'::uuid,
                          'from_table_ids', jsonb_build_array(:'t2'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid))))
           ->> 'outcome', 'confirmed', 'a well-formed one still commits');
 reset role;
 -- A restaurant on legacy or shadow moves nobody, whatever a caller proposes.
 select tests.create_booking(:'rid', 4, '2030-06-05 19:00+00') as six \gset
-select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as other \gset
-insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = :'other';
-select tests.force_state(:'other', 'confirmed');
+select tests.confirmed_on(:'rid', 2, '2030-06-05 19:00+00', :'t2') as other \gset
 select ops.set_restaurant_mode(:'rid', 'shadow', 'ana', 'test') ->> 'mode' as mode \gset
-select public.assignment_begin(:'six') as shadow_lease \gset
 set local role service_role;
+select public.assignment_begin(:'six') as shadow_lease \gset
 select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uuid[], 'first_fit', p_moves => %L)$$,
-  :'six', pg_temp.token(:'shadow_lease'), :'t2', jsonb_build_array(jsonb_build_object('booking_id', :'other'::uuid,
+  :'six', tests.lease_token(:'shadow_lease'), :'t2', jsonb_build_array(jsonb_build_object('booking_id', :'other'::uuid,
     'from_table_ids', jsonb_build_array(:'t2'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid)))),
   'AS005', 'moves are made only for a booking on V3: legacy and shadow move nobody',
   'a shadow booking''s commit may not move another booking');
 reset role;
 select is(pg_temp.held(:'other'), 'T2', 'which keeps its table');
+set local role service_role;
+select is(public.assignment_commit(:'six', gen_random_uuid(), array[:'t2']::uuid[], 'scarcity_fit',
+            p_moves => jsonb_build_array(jsonb_build_object('booking_id', :'other'::uuid,
+              'from_table_ids', jsonb_build_array(:'t2'::uuid), 'to_table_ids', jsonb_build_array(:'t1'::uuid))))
+          ->> 'outcome', 'lease_lost', 'a commit with moves from a lease no longer held is told lease_lost, not refused');
+reset role;
 select is((select proconfig from pg_proc
             where oid = 'public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)'::regprocedure),
   array['search_path=""', 'lock_timeout=5s'], 'the commit still waits at most 5 s for a lock');
@@ -135,11 +124,13 @@ select tests.create_booking(:'prid', 2, '2030-06-03 19:00+00') as probe \gset
 select tests.create_booking(:'prid', 2, '2030-06-03 19:00+00') as next \gset
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'prid', 'open', 5, now() - interval '1 minute');
+set local role service_role;
 select public.assignment_begin(:'probe') as probe_lease \gset
+reset role;
 select is(((pg_temp.breaker(:'prid')).state, (pg_temp.breaker(:'prid')).probe_booking_id), ('half_open'::text, :'probe'::uuid),
   'after the cool-down a booking probes');
 set local role service_role;
-select public.assignment_fail(:'probe', pg_temp.token(:'probe_lease'), 'conflict',
+select public.assignment_fail(:'probe', tests.lease_token(:'probe_lease'), 'conflict',
   'conflict: canceling statement due to lock timeout');
 reset role;
 select is(((pg_temp.breaker(:'prid')).state, (pg_temp.breaker(:'prid')).probe_booking_id,
@@ -148,23 +139,25 @@ select is(((pg_temp.breaker(:'prid')).state, (pg_temp.breaker(:'prid')).probe_bo
 select is((select count(*)::int from public.observability_events where restaurant_id = :'prid'
             and event_type in ('coordinator.circuit_closed', 'coordinator.circuit_opened')), 0,
   'neither closed nor opened');
+set local role service_role;
 select is(public.assignment_begin(:'next') ->> 'outcome', 'ready', 'the next booking runs as the probe');
+reset role;
 
 -- Closed, with failures counted: a conflict neither adds one nor resets them.
 update private.circuit_breakers set state = 'closed', consecutive_failures = 3, opened_at = null, probe_booking_id = null,
        probe_started_at = null where restaurant_id = :'prid';
-select public.assignment_begin(:'probe') as again \gset
 set local role service_role;
-select public.assignment_fail(:'probe', pg_temp.token(:'again'), 'conflict', 'conflict: deadlock detected');
+select public.assignment_begin(:'probe') as again \gset
+select public.assignment_fail(:'probe', tests.lease_token(:'again'), 'conflict', 'conflict: deadlock detected');
 reset role;
 select is(((pg_temp.breaker(:'prid')).state, (pg_temp.breaker(:'prid')).consecutive_failures), ('closed'::text, 3),
   'a conflict while closed leaves the count as it was');
 
 -- The trip itself counts as a failure in the rollout plan's success/error query (an event with a reason).
 update private.circuit_breakers set consecutive_failures = 4 where restaurant_id = :'prid';
-select public.assignment_begin(:'probe') as third \gset
 set local role service_role;
-select public.assignment_fail(:'probe', pg_temp.token(:'third'), 'error', 'error: connection reset');
+select public.assignment_begin(:'probe') as third \gset
+select public.assignment_fail(:'probe', tests.lease_token(:'third'), 'error', 'error: connection reset');
 reset role;
 select is((select context ->> 'reason' from public.observability_events where restaurant_id = :'prid'
             and event_type = 'coordinator.circuit_opened'), 'circuit_opened',

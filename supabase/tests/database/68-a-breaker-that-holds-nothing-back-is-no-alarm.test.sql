@@ -3,16 +3,6 @@
 begin;
 select plan(15);
 
-create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  return sqlstate;
-end $$;
-grant execute on function pg_temp.sqlstate_of(text) to service_role;
-create function pg_temp.token(p jsonb) returns uuid language sql as $$ select (p ->> 'lease_token')::uuid $$;
-grant execute on function pg_temp.token(jsonb) to service_role;
 create function pg_temp.breaker_problems() returns text[] language sql as $$
   select array(select p from jsonb_array_elements_text(ops.health() -> 'problems') p
                 where p in ('open circuit breakers',
@@ -64,9 +54,9 @@ select tests.create_restaurant('Shadow') as sid \gset
 select tests.add_table(:'sid', 'S1', 4) as s1 \gset
 select ops.set_restaurant_mode(:'sid', 'shadow', 'ana', 'shadow phase') ->> 'mode' as mode \gset
 select tests.create_booking(:'sid', 2, '2030-06-03 19:00+00') as shadowed \gset
-select public.assignment_begin(:'shadowed') as lease \gset
 set local role service_role;
-select is(public.assignment_commit(:'shadowed', pg_temp.token(:'lease'), array[:'s1']::uuid[], 'first_fit',
+select public.assignment_begin(:'shadowed') as lease \gset
+select is(public.assignment_commit(:'shadowed', tests.lease_token(:'lease'), array[:'s1']::uuid[], 'first_fit',
             p_shadow => jsonb_build_object('experiment', 'v3', 'primary_strategy', 'first_fit',
               'candidate_strategy', 'scarcity_fit', 'primary_decision', 'assign', 'candidate_decision', 'assign',
               'primary_tables', '["not-a-table"]'::jsonb, 'primary_ms', 1, 'candidate_ms', 1)) ->> 'outcome',
@@ -81,9 +71,9 @@ select is((select consecutive_failures from private.circuit_breakers where resta
 
 -- A well-formed comparison is still stored.
 select tests.create_booking(:'sid', 2, '2030-06-04 19:00+00') as compared \gset
-select public.assignment_begin(:'compared') as lease2 \gset
 set local role service_role;
-select public.assignment_commit(:'compared', pg_temp.token(:'lease2'), array[:'s1']::uuid[], 'first_fit',
+select public.assignment_begin(:'compared') as lease2 \gset
+select public.assignment_commit(:'compared', tests.lease_token(:'lease2'), array[:'s1']::uuid[], 'first_fit',
   p_shadow => jsonb_build_object('experiment', 'v3', 'primary_strategy', 'first_fit',
     'candidate_strategy', 'scarcity_fit', 'primary_decision', 'assign', 'candidate_decision', 'assign',
     'primary_tables', jsonb_build_array(:'s1'::uuid), 'candidate_tables', jsonb_build_array(:'s1'::uuid),
@@ -94,9 +84,9 @@ select is((select candidate_ms from public.shadow_comparisons where booking_id =
 
 -- shadow_report refuses a window it cannot answer, instead of reading as "shadow is not running".
 set local role service_role;
-select is(array[pg_temp.sqlstate_of($$select * from ops.shadow_report(null)$$),
-                pg_temp.sqlstate_of($$select * from ops.shadow_report(now(), now() - interval '1 day')$$),
-                pg_temp.sqlstate_of($$select * from ops.shadow_report('-infinity', 'infinity')$$)],
+select is(array[tests.sqlstate_of($$select * from ops.shadow_report(null)$$),
+                tests.sqlstate_of($$select * from ops.shadow_report(now(), now() - interval '1 day')$$),
+                tests.sqlstate_of($$select * from ops.shadow_report('-infinity', 'infinity')$$)],
   array['AS005', 'AS005', 'AS005'], 'a null, reversed or infinite window is refused (AS005)');
 select is((select comparisons from ops.shadow_report(now() - interval '1 hour', now() + interval '1 second')
             where restaurant_id = :'sid'), 1::bigint, 'a window it can answer is answered');

@@ -4,18 +4,13 @@
 begin;
 select plan(16);
 
-create function pg_temp.token(p jsonb) returns uuid language sql as $$ select (p ->> 'lease_token')::uuid $$;
-grant execute on function pg_temp.token(jsonb) to service_role;
 
 -- A restaurant on V3 (the fresh install's default), with a review a re-seating search may help: a couple holds
 -- the only 4-top, so four guests fit at no time within ±90 minutes.
 select tests.create_restaurant('Flags') as rid \gset
 select tests.add_table(:'rid', 'T1', 2) as t1 \gset
 select tests.add_table(:'rid', 'T2', 4) as t2 \gset
-select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as couple \gset
-insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-select b.id, b.restaurant_id, :'t2', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = :'couple';
-select tests.force_state(:'couple', 'confirmed');
+select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
 select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as four \gset
 select tests.force_state(:'four', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select private.review_key(b) as key from public.bookings b where b.id = :'four' \gset

@@ -9,19 +9,10 @@ $$;
 create function pg_temp.stay(p_booking uuid) returns tstzrange language sql as $$
   select private.blocked_window(b) from public.bookings b where b.id = p_booking;
 $$;
-create function pg_temp.seated(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
-returns uuid language plpgsql as $$
-declare new_id uuid := tests.create_booking(p_restaurant, p_party, p_start);
-begin
-  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-  select b.id, b.restaurant_id, p_table, private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = new_id;
-  perform tests.force_state(new_id, 'confirmed');
-  return new_id;
-end $$;
 
 select tests.create_restaurant('Late guest') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
-select pg_temp.seated(:'rid', 2, '2030-06-03 19:00+00', :'t1') as late \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t1') as late \gset
 select pg_temp.hold(:'late') as missed_stay \gset
 
 -- Marked a no-show; the guest calls to say they are coming at 21:30 after all. A visit missed is left as it is.
@@ -44,7 +35,7 @@ select ok(private.busy_tables(b, array[:'t1']::uuid[]) is null, 'and one during 
   from public.bookings b where b.id = :'walk_in';
 
 -- A completed visit checked in again (a correction) holds its stay as it is.
-select pg_temp.seated(:'rid', 2, '2030-06-04 12:00+00', :'t1') as lunch \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-04 12:00+00', :'t1') as lunch \gset
 set local role service_role;
 update public.bookings set status = 'completed' where id = :'lunch';
 update public.bookings set status = 'checked_in' where id = :'lunch';
@@ -52,8 +43,8 @@ reset role;
 select is(pg_temp.hold(:'lunch'), pg_temp.stay(:'lunch'), 'a completed visit checked in again keeps the hold of its stay');
 
 -- Where the later stay's table was taken meanwhile, the hold stays, and the overlap is recorded for an operator.
-select pg_temp.seated(:'rid', 2, '2030-06-05 19:00+00', :'t1') as missed \gset
-select pg_temp.seated(:'rid', 2, '2030-06-05 21:30+00', :'t1') as taker \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-05 19:00+00', :'t1') as missed \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-05 21:30+00', :'t1') as taker \gset
 select pg_temp.hold(:'missed') as missed_hold \gset
 set local role service_role;
 update public.bookings set status = 'no_show' where id = :'missed';

@@ -3,14 +3,6 @@
 begin;
 select plan(11);
 
-create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  return sqlstate;
-end $$;
-grant execute on function pg_temp.sqlstate_of(text) to service_role;
 create function pg_temp.exists(p_booking uuid) returns boolean language sql as
   $$ select exists (select 1 from public.bookings where id = p_booking) $$;
 
@@ -20,7 +12,7 @@ select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as held \gset
 select ops.assign_tables(:'held', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
 
 set local role service_role;
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'held')), 'AS001',
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'held')), 'AS001',
   'a confirmed booking still ahead cannot be deleted (AS001)');
 reset role;
 select ok(pg_temp.exists(:'held'), 'it is still there, its guest still holding it');
@@ -30,7 +22,7 @@ select throws_like(format($$set local role service_role; delete from public.book
 -- Cancelled first (the guest is told), then deleted.
 set local role service_role;
 select public.cancel_booking(:'held', 'guest asked to be forgotten') ->> 'outcome' as cancelled \gset
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'held')), null, 'once cancelled it may be deleted');
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'held')), null, 'once cancelled it may be deleted');
 reset role;
 select ok(not pg_temp.exists(:'held'), 'and is gone');
 
@@ -40,12 +32,12 @@ select ops.assign_tables(:'changed', array['T1'], 'ana') ->> 'outcome' as confir
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'changed';
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'changed';
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'changed')), 'AS001',
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'changed')), 'AS001',
   'a booking planned again whose guest heard of it cannot be deleted either');
 
 -- One nobody has heard of yet may go.
 select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as fresh \gset
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'fresh')), null,
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'fresh')), null,
   'a booking no guest has heard of may be deleted');
 reset role;
 
@@ -54,21 +46,21 @@ select tests.create_booking(:'rid', 2, '2030-06-07 19:00+00') as visited \gset
 select ops.assign_tables(:'visited', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
 set local role service_role;
 update public.bookings set status = 'completed' where id = :'visited';
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'visited')), null,
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'visited')), null,
   'a visit marked completed may be deleted');
 reset role;
 
 -- The database owner (the SQL editor, migrations) is not held to it.
 select tests.create_booking(:'rid', 2, '2030-06-08 19:00+00') as owners \gset
 select ops.assign_tables(:'owners', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
-select is(pg_temp.sqlstate_of(format('delete from public.bookings where id = %L', :'owners')), null,
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'owners')), null,
   'the owner may delete a held booking');
 
 -- A restaurant deleted takes its bookings with it, held ones included.
 select tests.create_booking(:'rid', 2, '2030-06-06 19:00+00') as last \gset
 select ops.assign_tables(:'last', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
 set local role service_role;
-select is(pg_temp.sqlstate_of(format('delete from public.restaurants where id = %L', :'rid')), null,
+select is(tests.sqlstate_of(format('delete from public.restaurants where id = %L', :'rid')), null,
   'a restaurant deleted takes its bookings with it');
 reset role;
 select ok(not pg_temp.exists(:'last'), 'held ones included');

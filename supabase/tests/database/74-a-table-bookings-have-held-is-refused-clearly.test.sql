@@ -3,14 +3,6 @@
 begin;
 select plan(5);
 
-create function pg_temp.sqlstate_of(p_sql text) returns text language plpgsql as $$
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  return sqlstate;
-end $$;
-grant execute on function pg_temp.sqlstate_of(text) to service_role;
 
 select tests.create_restaurant('Refit') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -22,13 +14,13 @@ set local role service_role;
 select throws_ok(format($$delete from public.restaurant_tables where id = %L$$, :'t1'), 'AS005',
   'table T1 has been held by bookings and stays on record: take it out of use instead (active = false)',
   'a table bookings have held is refused at once, saying what to do');
-select is(pg_temp.sqlstate_of(format($$delete from public.zones where restaurant_id = %L$$, :'rid')), 'AS005',
+select is(tests.sqlstate_of(format($$delete from public.zones where restaurant_id = %L$$, :'rid')), 'AS005',
   'so is its zone, with it');
-select is(pg_temp.sqlstate_of(format($$delete from public.restaurant_tables where id = %L$$, :'t2')), null,
+select is(tests.sqlstate_of(format($$delete from public.restaurant_tables where id = %L$$, :'t2')), null,
   'a table never held may be deleted');
-select is(pg_temp.sqlstate_of(format($$update public.restaurant_tables set active = false where id = %L$$, :'t1')), null,
+select is(tests.sqlstate_of(format($$update public.restaurant_tables set active = false where id = %L$$, :'t1')), null,
   'the held one is taken out of use instead');
-select is(pg_temp.sqlstate_of(format($$delete from public.restaurants where id = %L$$, :'rid')), null,
+select is(tests.sqlstate_of(format($$delete from public.restaurants where id = %L$$, :'rid')), null,
   'and a restaurant is deleted with all of it');
 reset role;
 

@@ -99,5 +99,35 @@ returns integer language sql as $$
   select assignment_state_version from public.bookings where id = p_booking;
 $$;
 
+-- The SQLSTATE a statement fails with (null when it succeeds), run as the caller: for checks over many inputs,
+-- where one throws_ok each would not say which input got through.
+create or replace function tests.sqlstate_of(p_sql text)
+returns text language plpgsql as $$
+begin
+  execute p_sql;
+  return null;
+exception when others then
+  return sqlstate;
+end $$;
+
+-- The lease token in what assignment_lease or assignment_begin answered.
+create or replace function tests.lease_token(p_answer jsonb)
+returns uuid language sql as $$
+  select (p_answer ->> 'lease_token')::uuid;
+$$;
+
+-- A booking the pipeline seated on the given table for its whole window (a hold the engine may move), confirmed.
+create or replace function tests.confirmed_on(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
+returns uuid language plpgsql as $$
+declare
+  new_id uuid := tests.create_booking(p_restaurant, p_party, p_start);
+begin
+  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+  select b.id, b.restaurant_id, p_table, private.blocked_window(b), 'auto', 'coordinator' from public.bookings b
+   where b.id = new_id;
+  perform tests.force_state(new_id, 'confirmed');
+  return new_id;
+end $$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
