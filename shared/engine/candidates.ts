@@ -116,9 +116,11 @@ export function joinableNeighbours(
 }
 
 /**
- * The smallest party that needs every table of the connected group: without any one of them, too few seats
- * or the rest no longer joined. A table whose removal splits the group is needed by every party; any other
- * table t only by parties above seats − t's capacity.
+ * The smallest party that needs every table of the connected group: without any one of them, the rest could
+ * not seat it, or the rest is no longer joined. A table whose removal splits the group is needed by every
+ * party; any other table t only by parties the rest cannot seat: above the top of its party range when one
+ * table is left alone (a 6-top kept for at most four, joined with a 2-top, seats five), else above seats − t's
+ * capacity.
  */
 export function smallestPartyNeedingAll(
   group: readonly Table[],
@@ -127,7 +129,8 @@ export function smallestPartyNeedingAll(
 ): number {
   let smallest = 1;
   for (const t of group) {
-    const above = seats - t.capacity + 1;
+    const alone = group.length === 2 ? group.find((other) => other !== t) : undefined;
+    const above = (alone ? alone.maxPartySize : seats - t.capacity) + 1;
     if (above > smallest && connectedWithout(group, t, neighbours)) smallest = above;
   }
   return smallest;

@@ -127,6 +127,25 @@ Deno.test("a small table that joins two large ones is needed: the bridge is offe
   );
 });
 
+Deno.test("a pair is offered when the table left alone could not seat the party by its range", () => {
+  // T1 seats six but is kept for at most four: five need T2 as well, as the commit's rules allow.
+  const tables = [table(1, 6, { maxPartySize: 4 }), table(2, 2)];
+  const adjacency = [[tables[0].id, tables[1].id]] as [string, string][];
+  assertEquals(enumerateCandidates({ partySize: 5, maxTables: 2, tables, adjacency }).map((c) => c.key), [
+    "T1+T2",
+  ]);
+  const plan = planAssignment(snapshot(5, tables, { adjacency }), "scarcity_fit");
+  assertEquals(plan.decision === "assign" && plan.tableNumbers, ["T1", "T2"]);
+  // Four fit T1 alone, and a table's minimum is no reason to join another: three are not given a 4-top kept
+  // for four or more plus a 2-top.
+  assertEquals(enumerateCandidates({ partySize: 4, maxTables: 2, tables, adjacency }).map((c) => c.key), [
+    "T1",
+  ]);
+  const floor = [table(1, 4, { minPartySize: 4 }), table(2, 2)];
+  const pair = [[floor[0].id, floor[1].id]] as [string, string][];
+  assertEquals(enumerateCandidates({ partySize: 3, maxTables: 2, tables: floor, adjacency: pair }), []);
+});
+
 Deno.test("the flexibility a bridge takes away counts every party that needs it", () => {
   // T1 (6) – T2 (2) – T3 (6): parties of 9 to 14 need all three, the 2-top joining the others.
   const tables = [table(1, 6), table(2, 2), table(3, 6)];
@@ -177,15 +196,19 @@ const arbitrarySnapshot = fc.integer({ min: 1, max: 12 }).chain((count) =>
       fc.record({
         capacity: fc.integer({ min: 1, max: 8 }),
         minFrac: fc.double({ min: 0, max: 1, noNaN: true }),
+        // The top of the party range, anywhere from the minimum to the capacity (Postgres's CHECKs).
+        maxFrac: fc.double({ min: 0, max: 1, noNaN: true }),
         movable: fc.boolean(),
         zone: fc.constantFrom(...zones),
-      }).map(({ capacity, minFrac, movable, zone }) =>
-        table(i + 1, capacity, {
-          minPartySize: Math.max(1, Math.floor(minFrac * capacity)),
+      }).map(({ capacity, minFrac, maxFrac, movable, zone }) => {
+        const minPartySize = Math.max(1, Math.floor(minFrac * capacity));
+        return table(i + 1, capacity, {
+          minPartySize,
+          maxPartySize: minPartySize + Math.round(maxFrac * (capacity - minPartySize)),
           movable,
           zoneId: zone,
-        })
-      ))),
+        });
+      }))),
     edges: fc.array(fc.tuple(fc.nat(count - 1), fc.nat(count - 1)), { maxLength: count * 2 }),
     busy: fc.array(
       fc.record({
@@ -208,11 +231,12 @@ const arbitrarySnapshot = fc.integer({ min: 1, max: 12 }).chain((count) =>
   )
 );
 
+const isBusy = (s: Snapshot, tableId: string) =>
+  s.busy.some((b) => b.tableId === tableId && b.start < s.windowEnd && s.windowStart < b.end);
+
 /** The rules plus availability: busy tables may not be chosen. */
 function ruleViolation(s: Snapshot, tableIds: string[]): string | null {
-  const busy = tableIds.find((id) =>
-    s.busy.some((b) => b.tableId === id && b.start < s.windowEnd && s.windowStart < b.end)
-  );
+  const busy = tableIds.find((id) => isBusy(s, id));
   return busy ? `${busy} is busy` : seatingRuleBroken(s, s.partySize, tableIds);
 }
 
@@ -250,6 +274,31 @@ Deno.test("property: a free single table that fits is always found", () => {
     fc.property(arbitrarySnapshot, (s) => {
       const fits = s.tables.some((t) => ruleViolation(s, [t.id]) === null);
       if (fits) assertEquals(planAssignment(s, "optimal_fit").decision, "assign");
+    }),
+    { numRuns: 500 },
+  );
+});
+
+/** Every set of free tables, up to the snapshot's limit, that seats the party by the rules. */
+function seatingsByTheRules(s: Snapshot): string[][] {
+  const free = s.tables.filter((t) => !isBusy(s, t.id));
+  const found: string[][] = [];
+  const grow = (from: number, chosen: string[]) => {
+    if (chosen.length > 0 && seatingRuleBroken(s, s.partySize, chosen) === null) found.push(chosen);
+    if (chosen.length === s.maxTables) return;
+    for (let i = from; i < free.length; i++) grow(i + 1, [...chosen, free[i].id]);
+  };
+  grow(0, []);
+  return found;
+}
+
+Deno.test("property: whenever the rules allow some seating on free tables, every strategy finds one", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, (s) => {
+      const possible = seatingsByTheRules(s).length > 0;
+      for (const name of strategyNames()) {
+        assertEquals(planAssignment(s, name).decision === "assign", possible, name);
+      }
     }),
     { numRuns: 500 },
   );

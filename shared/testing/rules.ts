@@ -31,9 +31,12 @@ export function seatingRuleBroken(
   const seats = tables.reduce((n, t) => n + t.capacity, 0);
   if (seats < partySize) return "not enough seats";
   if (!connected(floor, tableIds)) return "tables not adjacent";
-  // Every table is needed: without any one, too few seats, or the rest no longer joined.
-  const unneeded = tables.some((t, i) =>
-    seats - t.capacity >= partySize && connected(floor, tableIds.filter((_, j) => j !== i))
+  // Every table is needed: without any one, the rest could not seat the party (one table left alone seats
+  // up to the top of its range, a group by its seats), or the rest is no longer joined.
+  const restSeats = (i: number) =>
+    tables.length === 2 ? tables[1 - i].maxPartySize : seats - tables[i].capacity;
+  const unneeded = tables.some((_, i) =>
+    restSeats(i) >= partySize && connected(floor, tableIds.filter((_, j) => j !== i))
   );
   return unneeded ? "a table the party does not need" : null;
 }
