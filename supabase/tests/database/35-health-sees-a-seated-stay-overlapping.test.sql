@@ -21,7 +21,7 @@ update public.bookings set end_at = '2030-07-01 20:00+00' where id = :'seated';
 reset role;
 select is((ops.health() ->> 'seated_stays_overlapping')::int, :before, 'a longer stay held in full is no problem');
 
--- One that runs into the next booking keeps the hold it had: health counts it and says what to do.
+-- One that runs into the next booking holds only what is free of it: health counts it and says what to do.
 set local role service_role;
 update public.bookings set end_at = '2030-07-01 21:30+00' where id = :'seated';
 reset role;
