@@ -4,9 +4,8 @@
 import { z } from "../deps.ts";
 import { idSchema } from "../domain/id.ts";
 import { runInBackground } from "../http/background.ts";
-import { MAX_BODY_BYTES, readJsonBody } from "../http/body.ts";
+import { readPipelineRequest } from "../http/pipeline-request.ts";
 import { errorResponse, json } from "../http/responses.ts";
-import { hasSecret } from "../http/secret.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import type { CoordinatorConfig } from "./config.ts";
@@ -186,19 +185,15 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     if (request.method !== "POST") {
       return errorResponse(405, "method_not_allowed", 'use POST with a JSON body {"booking_id": "<uuid>"}');
     }
-    if (!hasSecret(request, config.secret)) {
-      return errorResponse(
-        401,
-        "unauthorized",
-        "missing or wrong pipeline secret in the Authorization header",
-      );
+    const received = await readPipelineRequest(request, config.secret);
+    if (!received.ok) return received.response;
+    let value: unknown;
+    try {
+      value = JSON.parse(received.body);
+    } catch {
+      return errorResponse(400, "invalid_json", "the request body is not valid JSON");
     }
-    const body = await readJsonBody(request);
-    if (!body.ok && body.problem === "too_large") {
-      return errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
-    if (!body.ok) return errorResponse(400, "invalid_json", "the request body is not valid JSON");
-    const parsed = dispatchBodySchema.safeParse(body.value);
+    const parsed = dispatchBodySchema.safeParse(value);
     if (!parsed.success) {
       return errorResponse(400, "invalid_body", z.prettifyError(parsed.error), {
         issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),

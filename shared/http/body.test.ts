@@ -1,7 +1,7 @@
 // A large body is refused before it is buffered: by its declared length without reading a byte, and
 // without one as soon as the bytes received pass the ceiling.
 import { assertEquals } from "../testing/assert.ts";
-import { readBodyText, readJsonBody } from "./body.ts";
+import { readBodyText } from "./body.ts";
 
 /** A body of `chunks` chunks of `size` bytes each, counting how many were pulled. */
 function streamed(chunks: number, size: number) {
@@ -36,9 +36,7 @@ Deno.test("a body without a declared length is read only until it passes the cei
 
 Deno.test("a body within the ceiling is read whole", async () => {
   const request = new Request("http://local/", { method: "POST", body: '{"booking_id": "x"}' });
-  assertEquals(await readJsonBody(request, 16 * 1024), { ok: true, value: { booking_id: "x" } });
-  const notJson = new Request("http://local/", { method: "POST", body: "{booking" });
-  assertEquals(await readJsonBody(notJson), { ok: false, problem: "invalid_json" });
+  assertEquals(await readBodyText(request, 16 * 1024), { ok: true, text: '{"booking_id": "x"}' });
   const large = new Request("http://local/", { method: "POST", body: "x".repeat(16 * 1024 + 1) });
-  assertEquals(await readJsonBody(large, 16 * 1024), { ok: false, problem: "too_large" });
+  assertEquals(await readBodyText(large, 16 * 1024), { ok: false });
 });

@@ -32,15 +32,3 @@ export async function readBodyText(request: Request, maxBytes = MAX_BODY_BYTES):
   }
   return { ok: true, text: new TextDecoder().decode(bytes) };
 }
-
-export type JsonBody = { ok: true; value: unknown } | { ok: false; problem: "too_large" | "invalid_json" };
-
-export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<JsonBody> {
-  const body = await readBodyText(request, maxBytes);
-  if (!body.ok) return { ok: false, problem: "too_large" };
-  try {
-    return { ok: true, value: JSON.parse(body.text) };
-  } catch {
-    return { ok: false, problem: "invalid_json" };
-  }
-}

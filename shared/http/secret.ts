@@ -1,12 +1,60 @@
-// The pipeline's callers (pg_net, the sweeper) authenticate with the shared secret as a bearer token.
+// The pipeline's callers authenticate with the shared secret. Nudges from Postgres (pg_net) carry a signature
+// of their body made with it, `v1.<unix seconds>.<hex HMAC-SHA256 of "<seconds>.<body>">`, because they wait
+// in net.http_request_queue, which every database role can read: what can be read there is good for that one
+// body, for a few minutes, and never the secret. Direct callers (an operator's curl, the tests) may send the
+// secret itself.
 
-/** Constant-time comparison of the bearer token with the pipeline secret. */
-export function hasSecret(request: Request, secret: string): boolean {
+/** How far a signature's time may be from this instance's clock, either way: pg_net's delay plus clock skew. */
+export const SIGNATURE_WINDOW_SECONDS = 300;
+
+/** Who the Authorization header says is calling, read before the body; null: not the pipeline. */
+export type Caller = { kind: "secret" } | { kind: "signed"; seconds: string; mac: string };
+
+const SIGNED = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/;
+
+export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | null {
+  if (secret.length === 0) return null;
   const header = request.headers.get("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice(7) : "";
-  const a = new TextEncoder().encode(token);
-  const b = new TextEncoder().encode(secret);
+  if (equalInConstantTime(token, secret)) return { kind: "secret" };
+  const signed = SIGNED.exec(token);
+  if (!signed) return null;
+  const [, seconds, mac] = signed;
+  return Math.abs(Number(seconds) - nowMs / 1000) <= SIGNATURE_WINDOW_SECONDS
+    ? { kind: "signed", seconds, mac }
+    : null;
+}
+
+/** Whether the caller is the pipeline, now that the body it sent is read. */
+export async function isPipeline(caller: Caller, body: string, secret: string): Promise<boolean> {
+  return caller.kind === "secret" ||
+    equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${body}`, secret));
+}
+
+/** The signature Postgres puts on a nudge (private.nudge_signature), for tests and direct callers. */
+export async function signNudge(body: string, secret: string, nowMs = Date.now()): Promise<string> {
+  const seconds = String(Math.floor(nowMs / 1000));
+  return `v1.${seconds}.${await sign(`${seconds}.${body}`, secret)}`;
+}
+
+let cachedKey: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+async function sign(message: string, secret: string): Promise<string> {
+  if (cachedKey?.secret !== secret) {
+    const raw = new TextEncoder().encode(secret);
+    cachedKey = {
+      secret,
+      key: crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+    };
+  }
+  const mac = await crypto.subtle.sign("HMAC", await cachedKey.key, new TextEncoder().encode(message));
+  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function equalInConstantTime(given: string, expected: string): boolean {
+  const a = new TextEncoder().encode(given);
+  const b = new TextEncoder().encode(expected);
   let diff = a.length ^ b.length;
   for (let i = 0; i < b.length; i++) diff |= (a[i] ?? 0) ^ b[i];
-  return diff === 0 && secret.length > 0;
+  return diff === 0 && b.length > 0;
 }

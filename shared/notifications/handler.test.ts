@@ -3,6 +3,7 @@
 import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import { silentLogger } from "../telemetry/log.ts";
+import { signNudge } from "../http/secret.ts";
 import { createDispatcherHandler } from "./handler.ts";
 
 const SECRET = "s".repeat(32);
@@ -30,10 +31,11 @@ function emptyOutbox() {
   return { claims, store };
 }
 
-const post = (secret = SECRET) =>
+const post = (secret = SECRET, body?: string) =>
   new Request("http://local/functions/v1/notification-dispatcher", {
     method: "POST",
     headers: { authorization: `Bearer ${secret}` },
+    body,
   });
 
 Deno.test("the dispatcher refuses a wrong secret and delivers with the right one", async () => {
@@ -48,6 +50,21 @@ Deno.test("the dispatcher refuses a wrong secret and delivers with the right one
   const response = await handler(post());
   assertEquals(response.status, 200);
   assertEquals(await response.json(), { claimed: 0, sent: 0, failed: 0, leaseLost: 0 });
+  assertEquals(claims.length, 1);
+});
+
+Deno.test("the dispatcher serves a nudge signed over its body, and refuses one whose body was changed", async () => {
+  const { claims, store } = emptyOutbox();
+  const handler = createDispatcherHandler({
+    store,
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger: silentLogger,
+  });
+  const body = '{"trigger": "outbox"}';
+  const signed = await signNudge(body, SECRET);
+  assertEquals((await handler(post(signed, '{"trigger": "other"}'))).status, 401);
+  assertEquals(claims, []);
+  assertEquals((await handler(post(signed, body))).status, 200);
   assertEquals(claims.length, 1);
 });
 

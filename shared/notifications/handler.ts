@@ -2,9 +2,8 @@
 // an unusable NOTIFICATION_SENDER it claims nothing and answers with the problem, so the outbox keeps every
 // notification for when the setting is fixed.
 import type { SharedConfig } from "../config/env.ts";
-import { MAX_BODY_BYTES, readBodyText } from "../http/body.ts";
 import { errorResponse, json } from "../http/responses.ts";
-import { hasSecret } from "../http/secret.ts";
+import { readPipelineRequest } from "../http/pipeline-request.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { deliverWhileFull } from "./dispatcher.ts";
@@ -25,17 +24,9 @@ export function createDispatcherHandler(deps: {
   const sender = createSender(config.sender);
   return async (request) => {
     if (request.method !== "POST") return errorResponse(405, "method_not_allowed", "use POST");
-    if (!hasSecret(request, config.secret)) {
-      return errorResponse(
-        401,
-        "unauthorized",
-        "missing or wrong pipeline secret in the Authorization header",
-      );
-    }
-    // The dispatcher needs no body; one sent anyway is read only up to the ceiling.
-    if (!(await readBodyText(request)).ok) {
-      return errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
+    // The dispatcher needs no body; one sent anyway is read only up to the ceiling (and signed, from pg_net).
+    const received = await readPipelineRequest(request, config.secret);
+    if (!received.ok) return received.response;
     if (config.sender.kind === "unusable") {
       logger.error("notifications", `not dispatching: ${config.sender.problem}`);
       return errorResponse(

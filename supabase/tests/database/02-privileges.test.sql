@@ -127,7 +127,7 @@ select ok(has_table_privilege('anon', 'net.http_request_queue', 'SELECT, INSERT,
 select net.http_post('http://127.0.0.1:9/probe', headers => '{"Authorization": "Bearer probe-secret"}') as probe_request \gset
 set local role anon;
 select is((select headers ->> 'Authorization' from net.http_request_queue where id = :probe_request), 'Bearer probe-secret',
-  'so anon can read a queued request''s Authorization header: the pipeline secret is exposed to any SQL anon runs');
+  'so anon can read a queued request''s Authorization header, which is why a nudge carries a signature, not the secret (80)');
 reset role;
 
 -- What the project controls: the secret is readable only through the queue, never from Vault, and nothing

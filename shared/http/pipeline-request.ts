@@ -1,0 +1,28 @@
+// A request to one of the pipeline's functions: authenticated (shared/http/secret.ts) and its body read with the
+// ceiling (shared/http/body.ts). A header that cannot be the pipeline's is refused before the body is read.
+import { MAX_BODY_BYTES, readBodyText } from "./body.ts";
+import { errorResponse } from "./responses.ts";
+import { callerOf, isPipeline } from "./secret.ts";
+
+export type PipelineRequest = { ok: true; body: string } | { ok: false; response: Response };
+
+export async function readPipelineRequest(request: Request, secret: string): Promise<PipelineRequest> {
+  const unauthorized = () => ({
+    ok: false as const,
+    response: errorResponse(
+      401,
+      "unauthorized",
+      "missing, stale or wrong pipeline signature or secret in the Authorization header",
+    ),
+  });
+  const caller = callerOf(request, secret);
+  if (!caller) return unauthorized();
+  const body = await readBodyText(request);
+  if (!body.ok) {
+    return {
+      ok: false,
+      response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
+    };
+  }
+  return (await isPipeline(caller, body.text, secret)) ? { ok: true, body: body.text } : unauthorized();
+}
