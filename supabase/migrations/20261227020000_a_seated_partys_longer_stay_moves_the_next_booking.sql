@@ -10,37 +10,51 @@
 --      or cancelled, which cleared the overlap in ops.health, all of T from 21:00 looked free for the rest of
 --      A's stay, and the pipeline seated the next party there.
 -- The party at the table is not going anywhere, so its stay is held and the booking in its way moves: each
--- booking not yet arrived (confirmed, status confirmed) holding one of its tables during the new stay is sent
--- back to be planned, as a changed booking is (reason seated_stay_needs_table, its tables released, dispatched
--- at once), then the whole stay is held. The engine seats B elsewhere or sends it to review with the reason;
--- its guest hears only what changes for them once it is settled. Only where another party seated, or a visit
--- over or missed, still holds part of that stay (which no one can move) does the party keep the hold it had and
--- booking.seated_stay_overlaps is recorded, as before. A visit checked in again (20261226040000) holds its stay
--- the same way.
--- private.reassign_changed_booking: body as in 20261226040000, with the hold taken through hold_seated_stay.
+-- booking not yet arrived (confirmed, status confirmed) that the pipeline placed and that holds one of its
+-- tables during the new stay is sent back to be planned, as a changed booking is (history reason
+-- seated_stay_needs_table, its tables released, dispatched at once), then the whole stay is held. The engine
+-- seats B elsewhere, or B goes to review with the engine's reason; its guest hears only what changes for them
+-- once it is settled. Where a party seated, a visit over or missed, or a booking staff placed (an operator's
+-- choice, which the re-optimiser does not move either) still holds part of that stay, or one in the way is being
+-- changed at that moment, nothing changes: the party keeps the hold it had and booking.seated_stay_overlaps is
+-- recorded, as before. A visit checked in again (20261226040000) holds its stay the same way.
+-- private.reassign_changed_booking: body as in 20261226040000, with the hold taken through hold_seated_stay, and
+-- nothing done for a row an earlier row's trigger of the same statement has changed since.
 
 insert into private.reason_codes (code, meaning)
 values ('seated_stay_needs_table', 'a seated party''s longer stay needs the table this booking held');
 
--- Hold a checked-in booking's tables for its whole stay, sending back to be planned every booking not yet
--- arrived that holds one of them during it (true); false, with nothing changed (the hold as it was, no booking
--- sent back), while a party seated, or a visit over or missed, holds part of it.
+-- The bookings the pipeline placed (no staff-set hold) that hold one of a seated booking's tables during a stay.
+create function private.seated_stay_obstacle(p_booking_id uuid, p_stay tstzrange)
+returns setof uuid language sql stable set search_path = '' as $$
+  select a.booking_id from public.booking_table_assignments a
+    join public.booking_table_assignments mine
+      on mine.table_id = a.table_id and mine.booking_id = p_booking_id and mine.released_at is null
+   where a.released_at is null and a.booking_id <> p_booking_id and a.during && p_stay
+     and not exists (select 1 from public.booking_table_assignments staff
+                      where staff.booking_id = a.booking_id and staff.released_at is null and staff.source <> 'auto');
+$$;
+
+-- Hold a checked-in booking's tables for its whole stay, sending back to be planned every booking in its way
+-- that may go (true); false, with nothing changed (the hold as it was, no booking sent back), while anything
+-- else holds part of it.
 create function private.hold_seated_stay(b public.bookings)
 returns boolean language plpgsql security definer set search_path = '' as $$
 declare
   stay tstzrange := private.blocked_window(b);
   k public.bookings;
 begin
+  -- Those that may go: waiting for their guest, placed by the pipeline (a staff placement is an operator's
+  -- choice, as for the re-optimiser), and not being changed by another transaction right now (skip locked: a
+  -- commit or an operator moving one never waits for this, nor this for them; one skipped stays in the way,
+  -- and the overlap is left for an operator).
   for k in select o.* from public.bookings o
-            where o.id in (select a.booking_id from public.booking_table_assignments a
-                             join public.booking_table_assignments mine
-                               on mine.table_id = a.table_id and mine.booking_id = b.id and mine.released_at is null
-                            where a.released_at is null and a.booking_id <> b.id and a.during && stay)
-              -- Only those that may go are locked: two seated parties changed at once never wait for each other.
+            where o.id in (select private.seated_stay_obstacle(b.id, stay))
               and o.assignment_state = 'confirmed' and o.status = 'confirmed'
-            order by o.start_at, o.id for update loop
-    -- Locked, as it is now: still waiting for its guest, and still confirmed.
-    if k.assignment_state = 'confirmed' and k.status = 'confirmed' then
+            order by o.start_at, o.id for update skip locked loop
+    -- Looked at again now that it is locked: it may have been moved off these tables meanwhile.
+    if k.assignment_state = 'confirmed' and k.status = 'confirmed'
+       and k.id in (select private.seated_stay_obstacle(b.id, stay)) then
       perform private.apply_assignment_transition(k.id, 'assignment_pending', k.assignment_state_version,
         'seated_stay_needs_table: a seated party''s longer stay needs its table', '{}'::jsonb, 'system');
       perform private.nudge(k.id, 'modification');
@@ -53,7 +67,7 @@ exception when exclusion_violation then
   return false;
 end $$;
 comment on function private.hold_seated_stay(public.bookings) is
-  'Hold a checked-in booking''s tables for its whole stay, sending the bookings not yet arrived that hold them then back to be planned (true); false, with nothing changed, while a seated party or a visit over or missed holds part of it.';
+  'Hold a checked-in booking''s tables for its whole stay, sending the bookings the pipeline placed that are not yet arrived and hold them then back to be planned (true); false, with nothing changed, while anything else holds part of it.';
 
 create or replace function private.reassign_changed_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -64,6 +78,11 @@ declare
   reseated boolean := new.status = 'checked_in' and old.status in ('completed', 'no_show');
 begin
   if new.assignment_state <> 'confirmed' or not (changed or returned or reseated) then
+    return null;
+  end if;
+  -- Changed since by an earlier row's trigger of the same statement (a seated party's longer stay sent it back
+  -- to be planned): nothing is left to do, and its version is no longer this row's.
+  if (select x.assignment_state_version from public.bookings x where x.id = new.id) <> new.assignment_state_version then
     return null;
   end if;
   -- A visit over or missed is left as it is; checked in again (a late guest, a correction), it holds its

@@ -25,20 +25,20 @@ select is((select upper(during) from public.booking_table_assignments where book
 select is((select count(*)::int from public.notification_outbox where booking_id = :'seated'), :messages,
   'and the guest, at the table, is told nothing');
 
--- The next booking already holds the table from 21:00: a stay stretched past it holds the table for all of it,
--- and the next booking, not yet arrived, is planned again (20261227020000).
+-- The next booking, placed there by an operator, already holds the table from 21:00: a stay stretched past it
+-- keeps its hold and says so (a booking the pipeline placed would be planned again: 20261227020000).
 select tests.create_booking(:'rid', 2, '2030-06-03 21:00+00') as next \gset
 select ops.assign_tables(:'next', array['S1'], 'ana') ->> 'outcome' as confirmed \gset
 set local role service_role;
 update public.bookings set end_at = '2030-06-03 21:30+00' where id = :'seated';
 reset role;
 select is((select upper(during) from public.booking_table_assignments where booking_id = :'seated' and released_at is null),
-  '2030-06-03 21:45+00'::timestamptz, 'a stay that runs into the next booking is held in full');
-select is((select count(*)::int from public.observability_events
-            where booking_id = :'seated' and event_type = 'booking.seated_stay_overlaps'), 0,
-  'with no overlap left for an operator');
-select is((select array[assignment_state, status] from public.bookings where id = :'next'), array['assignment_pending', 'pending'],
-  'the next booking is planned again, to other tables');
+  '2030-06-03 20:45+00'::timestamptz, 'a stay that would overlap the next booking keeps the hold it had');
+select is((select context ->> 'reason' from public.observability_events
+            where booking_id = :'seated' and event_type = 'booking.seated_stay_overlaps'), 'seated_stay_overlaps',
+  'and an operator is told the next booking on its tables is at risk');
+select is((select array[assignment_state, status] from public.bookings where id = :'next'), array['confirmed', 'confirmed'],
+  'the next booking keeps its table');
 
 -- A finished booking is left as it is.
 set local role service_role;

@@ -2,7 +2,7 @@
 -- planned again (20261227020000). The platform's changes are made as it makes them: plain UPDATEs through
 -- service_role.
 begin;
-select plan(12);
+select plan(16);
 
 create function pg_temp.hold(p_booking uuid) returns tstzrange language sql as $$
   select pg_catalog.range_merge(pg_catalog.range_agg(a.during)) from public.booking_table_assignments a
@@ -75,6 +75,38 @@ select is(pg_temp.hold(:'first'), :'first_hold'::tstzrange, 'a stay running into
 select is((select assignment_state from public.bookings where id = :'between'), 'confirmed',
   'and the booking between them is left where it is, as all of it is');
 select is(pg_temp.overlaps_recorded(:'first'), 1, 'the overlap is recorded for an operator');
+
+-- A booking an operator placed there is the operator's to move: nothing changes, and the operator is told.
+select tests.add_table(:'rid', 'T5', 4) as t5 \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-10 18:00+00', :'t5') as before_staff \gset
+select tests.create_booking(:'rid', 2, '2030-06-10 21:00+00') as placed \gset
+select ops.assign_tables(:'placed', array['T5'], 'ana') ->> 'outcome' as confirmed \gset
+select pg_temp.hold(:'before_staff') as before_staff_hold \gset
+set local role service_role;
+update public.bookings set status = 'checked_in' where id = :'before_staff';
+update public.bookings set end_at = '2030-06-10 21:30+00' where id = :'before_staff';
+reset role;
+select is(pg_temp.hold(:'before_staff'), :'before_staff_hold'::tstzrange,
+  'a stay running into a booking an operator placed keeps the hold it had');
+select is((select assignment_state from public.bookings where id = :'placed'), 'confirmed', 'and that booking its table');
+select is(pg_temp.overlaps_recorded(:'before_staff'), 1, 'the overlap is recorded for the operator');
+
+-- One statement that lengthens the stay and changes the booking in its way as well (a platform shifting an
+-- evening's bookings) goes through.
+select tests.add_table(:'rid', 'T6', 4) as t6 \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-11 18:00+00', :'t6') as early \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-11 21:00+00', :'t6') as late \gset
+set local role service_role;
+update public.bookings set status = 'checked_in' where id = :'early';
+-- A note written on the later booking after the check-in puts its row after the seated party's, so the
+-- statement below meets the seated party first, and the later booking's own trigger finds it already sent back.
+update public.bookings set notes = 'window seat, if possible' where id = :'late';
+update public.bookings
+   set end_at = case when id = :'early' then '2030-06-11 21:30+00'::timestamptz else end_at + interval '15 minutes' end
+ where id in (:'early', :'late');
+reset role;
+select is((select array_agg(assignment_state order by start_at) from public.bookings where id in (:'early', :'late')),
+  array['confirmed', 'assignment_pending'], 'the party holds its stay and the other booking is planned again');
 
 select * from finish();
 rollback;

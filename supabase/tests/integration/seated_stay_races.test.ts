@@ -1,0 +1,82 @@
+// A seated party's longer stay sends the booking the pipeline placed in its way back to be planned
+// (20261227020000), without ever waiting for it: while another transaction is changing that booking (a commit
+// moving it, an operator's call), the platform's change goes through at once and leaves the overlap for an
+// operator. Real connections play each part; the platform writes as service_role.
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+
+const sql = connect(2);
+
+/** Lock a booking's row in a transaction of its own, as a commit or an operator's call changing it would. */
+async function holdRow(bookingId: string): Promise<() => Promise<void>> {
+  const gate = connect(1);
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  let held = () => {};
+  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const holding = gate.begin(async (tx) => {
+    await tx`select 1 from public.bookings where id = ${bookingId} for update`;
+    held();
+    await opened;
+  });
+  await Promise.race([isHeld, holding]);
+  return () => (open(), holding.finally(() => gate.end()));
+}
+
+/** A platform's change to a booking, through the role its Data API client has. */
+async function platformUpdate(bookingId: string, change: Record<string, string>): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`set local role service_role`;
+    await tx`set local statement_timeout = '10s'`;
+    await tx`update public.bookings set ${tx(change)} where id = ${bookingId}`;
+  });
+}
+
+Deno.test("a seated party's longer stay never waits for the booking in its way, and moves it once it is free", async () => {
+  const day = someDay();
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }] });
+  const seated = await r.insertBooking(2, `${day}T18:00:00Z`);
+  const next = await r.insertBooking(2, `${day}T21:00:00Z`);
+  assertEquals([...(await waitForTerminal(sql, [seated, next])).values()], ["confirmed", "confirmed"]);
+  await platformUpdate(seated, { status: "checked_in" });
+  const hold = async () => {
+    const [{ during }] = await sql`
+      select during::text from public.booking_table_assignments where booking_id = ${seated} and released_at is null`;
+    return during;
+  };
+  const before = await hold();
+
+  const release = await holdRow(next);
+  try {
+    const started = performance.now();
+    await platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    const waited = performance.now() - started;
+    assert(
+      waited < 2_000,
+      `the platform's change did not wait for the booking being changed (${Math.round(waited)} ms)`,
+    );
+  } finally {
+    await release();
+  }
+  assertEquals(await hold(), before, "the party keeps the hold it had");
+  const [{ overlaps, next_state }] = await sql`
+    select (select count(*)::int from public.observability_events
+             where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps') as overlaps,
+           (select assignment_state from public.bookings where id = ${next}) as next_state`;
+  assertEquals([overlaps, next_state], [1, "confirmed"], "and the overlap is left for an operator");
+
+  // Changed again with the booking free: it is sent back to be planned, and as the room has no other table, it
+  // goes to review saying so.
+  await platformUpdate(seated, { end_at: `${day}T21:31:00Z` });
+  const [{ reason }] = await sql`
+    select reason from public.booking_assignment_state_history
+     where booking_id = ${next} and to_state = 'assignment_pending' order by version desc limit 1`;
+  assert(reason.startsWith("seated_stay_needs_table:"), reason);
+  assertEquals((await waitForTerminal(sql, [next])).get(next), "manual_review");
+  const [{ review }] =
+    await sql`select manual_review_reason as review from public.bookings where id = ${next}`;
+  assert(review.startsWith("no_table_fits:"), review);
+  const [{ stay }] =
+    await sql`select private.blocked_window(b)::text as stay from public.bookings b where b.id = ${seated}`;
+  assertEquals(await hold(), stay, "and the party holds its whole stay");
+});
