@@ -6,7 +6,12 @@ import { callerOf, isPipeline } from "./secret.ts";
 
 export type PipelineRequest = { ok: true; body: string } | { ok: false; response: Response };
 
-export async function readPipelineRequest(request: Request, secret: string): Promise<PipelineRequest> {
+/** `fn`: the function's own name, which a nudge's signature covers. */
+export async function readPipelineRequest(
+  request: Request,
+  secret: string,
+  fn: string,
+): Promise<PipelineRequest> {
   const unauthorized = () => ({
     ok: false as const,
     response: errorResponse(
@@ -17,6 +22,13 @@ export async function readPipelineRequest(request: Request, secret: string): Pro
   });
   const caller = callerOf(request, secret);
   if (!caller) return unauthorized();
+  // Late, not wrong: kept apart from 401, which health reads as a secret or URL that does not match.
+  if (caller === "stale") {
+    return {
+      ok: false,
+      response: errorResponse(408, "stale_signature", "the nudge's signature is too old: it was sent late"),
+    };
+  }
   const body = await readBodyText(request);
   if (!body.ok) {
     return {
@@ -24,5 +36,5 @@ export async function readPipelineRequest(request: Request, secret: string): Pro
       response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
     };
   }
-  return (await isPipeline(caller, body.text, secret)) ? { ok: true, body: body.text } : unauthorized();
+  return (await isPipeline(caller, fn, body.text, secret)) ? { ok: true, body: body.text } : unauthorized();
 }

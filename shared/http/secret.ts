@@ -1,18 +1,22 @@
 // The pipeline's callers authenticate with the shared secret. Nudges from Postgres (pg_net) carry a signature
-// of their body made with it, `v1.<unix seconds>.<hex HMAC-SHA256 of "<seconds>.<body>">`, because they wait
-// in net.http_request_queue, which every database role can read: what can be read there is good for that one
-// body, for a few minutes, and never the secret. Direct callers (an operator's curl, the tests) may send the
-// secret itself.
+// made with it, `v1.<unix seconds>.<hex HMAC-SHA256 of "<seconds>.<function>.<body>">`, because they wait in
+// net.http_request_queue, which every database role can read: what can be read there is good for that one
+// function and body, for a few minutes, and never the secret. Direct callers (an operator's curl, the tests)
+// may send the secret itself.
 
 /** How far a signature's time may be from this instance's clock, either way: pg_net's delay plus clock skew. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
-/** Who the Authorization header says is calling, read before the body; null: not the pipeline. */
+/** Who the Authorization header says is calling, read before the body. */
 export type Caller = { kind: "secret" } | { kind: "signed"; seconds: string; mac: string };
 
 const SIGNED = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/;
 
-export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | null {
+/**
+ * The caller; "stale" for a signature whose time lies outside the window (a nudge pg_net sent late, or a clock
+ * far off: not a wrong secret); or null: not the pipeline.
+ */
+export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | "stale" | null {
   if (secret.length === 0) return null;
   const header = request.headers.get("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice(7) : "";
@@ -22,19 +26,24 @@ export function callerOf(request: Request, secret: string, nowMs = Date.now()): 
   const [, seconds, mac] = signed;
   return Math.abs(Number(seconds) - nowMs / 1000) <= SIGNATURE_WINDOW_SECONDS
     ? { kind: "signed", seconds, mac }
-    : null;
+    : "stale";
 }
 
-/** Whether the caller is the pipeline, now that the body it sent is read. */
-export async function isPipeline(caller: Caller, body: string, secret: string): Promise<boolean> {
+/** Whether the caller is the pipeline, now that the body it sent to `fn` (the function's name) is read. */
+export async function isPipeline(caller: Caller, fn: string, body: string, secret: string): Promise<boolean> {
   return caller.kind === "secret" ||
-    equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${body}`, secret));
+    equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret));
 }
 
-/** The signature Postgres puts on a nudge (private.nudge_signature), for tests and direct callers. */
-export async function signNudge(body: string, secret: string, nowMs = Date.now()): Promise<string> {
+/** The signature Postgres puts on a nudge to `fn` (private.nudge_signature), for tests and direct callers. */
+export async function signNudge(
+  fn: string,
+  body: string,
+  secret: string,
+  nowMs = Date.now(),
+): Promise<string> {
   const seconds = String(Math.floor(nowMs / 1000));
-  return `v1.${seconds}.${await sign(`${seconds}.${body}`, secret)}`;
+  return `v1.${seconds}.${await sign(`${seconds}.${fn}.${body}`, secret)}`;
 }
 
 let cachedKey: { secret: string; key: Promise<CryptoKey> } | undefined;

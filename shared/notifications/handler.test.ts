@@ -61,10 +61,17 @@ Deno.test("the dispatcher serves a nudge signed over its body, and refuses one w
     logger: silentLogger,
   });
   const body = '{"trigger": "outbox"}';
-  const signed = await signNudge(body, SECRET);
+  const signed = await signNudge("notification-dispatcher", body, SECRET);
   assertEquals((await handler(post(signed, '{"trigger": "other"}'))).status, 401);
   assertEquals(claims, []);
   assertEquals((await handler(post(signed, body))).status, 200);
+  assertEquals(claims.length, 1);
+  // Signed for the coordinator, or sent too late: refused, the late one told apart from a wrong one.
+  const forCoordinator = await signNudge("assignment-coordinator", body, SECRET);
+  assertEquals((await handler(post(forCoordinator, body))).status, 401);
+  const late = await signNudge("notification-dispatcher", body, SECRET, Date.now() - 600_000);
+  const refused = await handler(post(late, body));
+  assertEquals([refused.status, (await refused.json()).error.code], [408, "stale_signature"]);
   assertEquals(claims.length, 1);
 });
 
