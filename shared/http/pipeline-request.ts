@@ -2,7 +2,7 @@
 // ceiling (shared/http/body.ts). A header that cannot be the pipeline's is refused before the body is read.
 import { MAX_BODY_BYTES, readBodyText } from "./body.ts";
 import { errorResponse } from "./responses.ts";
-import { callerOf, isPipeline } from "./secret.ts";
+import { callerOf, isPipeline, signedBy } from "./secret.ts";
 
 export type PipelineRequest = { ok: true; body: string } | { ok: false; response: Response };
 
@@ -22,13 +22,6 @@ export async function readPipelineRequest(
   });
   const caller = callerOf(request, secret);
   if (!caller) return unauthorized();
-  // Late, not wrong: kept apart from 401, which health reads as a secret or URL that does not match.
-  if (caller === "stale") {
-    return {
-      ok: false,
-      response: errorResponse(408, "stale_signature", "the nudge's signature is too old: it was sent late"),
-    };
-  }
   const body = await readBodyText(request);
   if (!body.ok) {
     return {
@@ -36,5 +29,14 @@ export async function readPipelineRequest(
       response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
     };
   }
-  return (await isPipeline(caller, fn, body.text, secret)) ? { ok: true, body: body.text } : unauthorized();
+  if (await isPipeline(caller, fn, body.text, secret)) return { ok: true, body: body.text };
+  // Signed with the secret, but late: kept apart from 401, which health reads as a secret or URL that does not
+  // match.
+  if (caller.kind === "signed" && await signedBy(caller, fn, body.text, secret)) {
+    return {
+      ok: false,
+      response: errorResponse(408, "stale_signature", "the nudge's signature is too old: it was sent late"),
+    };
+  }
+  return unauthorized();
 }

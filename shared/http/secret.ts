@@ -8,15 +8,15 @@
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
 /** Who the Authorization header says is calling, read before the body. */
-export type Caller = { kind: "secret" } | { kind: "signed"; seconds: string; mac: string };
+export type Caller = { kind: "secret" } | { kind: "signed"; seconds: string; mac: string; late: boolean };
 
 const SIGNED = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/;
 
 /**
- * The caller; "stale" for a signature whose time lies outside the window (a nudge pg_net sent late, or a clock
- * far off: not a wrong secret); or null: not the pipeline.
+ * The caller, or null: not the pipeline. A signature whose time lies outside the window is `late` (a nudge pg_net
+ * sent late, or a clock far off): once its MAC is checked, told apart from a wrong one.
  */
-export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | "stale" | null {
+export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | null {
   if (secret.length === 0) return null;
   const header = request.headers.get("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice(7) : "";
@@ -24,15 +24,28 @@ export function callerOf(request: Request, secret: string, nowMs = Date.now()): 
   const signed = SIGNED.exec(token);
   if (!signed) return null;
   const [, seconds, mac] = signed;
-  return Math.abs(Number(seconds) - nowMs / 1000) <= SIGNATURE_WINDOW_SECONDS
-    ? { kind: "signed", seconds, mac }
-    : "stale";
+  return {
+    kind: "signed",
+    seconds,
+    mac,
+    late: Math.abs(Number(seconds) - nowMs / 1000) > SIGNATURE_WINDOW_SECONDS,
+  };
 }
 
 /** Whether the caller is the pipeline, now that the body it sent to `fn` (the function's name) is read. */
 export async function isPipeline(caller: Caller, fn: string, body: string, secret: string): Promise<boolean> {
   return caller.kind === "secret" ||
-    equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret));
+    (!caller.late && await signedBy(caller, fn, body, secret));
+}
+
+/** Whether a signature was made with the secret over this function and body, whatever its time. */
+export async function signedBy(
+  caller: Extract<Caller, { kind: "signed" }>,
+  fn: string,
+  body: string,
+  secret: string,
+): Promise<boolean> {
+  return equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret));
 }
 
 /** The signature Postgres puts on a nudge to `fn` (private.nudge_signature), for tests and direct callers. */

@@ -72,6 +72,9 @@ Deno.test("the dispatcher serves a nudge signed over its body, and refuses one w
   const late = await signNudge("notification-dispatcher", body, SECRET, Date.now() - 600_000);
   const refused = await handler(post(late, body));
   assertEquals([refused.status, (await refused.json()).error.code], [408, "stale_signature"]);
+  // A late one not made with the secret is a wrong one, not a late one.
+  const forged = await signNudge("notification-dispatcher", body, `${SECRET}!`, Date.now() - 600_000);
+  assertEquals((await handler(post(forged, body))).status, 401);
   assertEquals(claims.length, 1);
 });
 
