@@ -16,8 +16,11 @@
 -- seats B elsewhere, or B goes to review with the engine's reason; its guest hears only what changes for them
 -- once it is settled. Where a party seated, a visit over or missed, or a booking staff placed (an operator's
 -- choice, which the re-optimiser does not move either) still holds part of that stay, or one in the way is being
--- changed at that moment, nothing changes: the party keeps the hold it had and booking.seated_stay_overlaps is
--- recorded, as before. A visit checked in again (20261226040000) holds its stay the same way.
+-- changed at that moment (skipped, never waited for; a hold being written there is waited for 2 s at most),
+-- nothing changes: the party keeps the hold it had and booking.seated_stay_overlaps is recorded, as before. A
+-- booking about to start, or started and not yet checked in, is sent back too: the party at its table is not
+-- leaving, so it needs other tables whatever the re-optimiser's 30-minute lock says. A visit checked in again
+-- (20261226040000) holds its stay the same way.
 -- private.reassign_changed_booking: body as in 20261226040000, with the hold taken through hold_seated_stay, and
 -- nothing done for a row an earlier row's trigger of the same statement has changed since.
 
@@ -37,12 +40,13 @@ $$;
 
 -- Hold a checked-in booking's tables for its whole stay, sending back to be planned every booking in its way
 -- that may go (true); false, with nothing changed (the hold as it was, no booking sent back), while anything
--- else holds part of it.
+-- else holds part of it or another transaction writing a hold there keeps it waiting over 2 s.
 create function private.hold_seated_stay(b public.bookings)
 returns boolean language plpgsql security definer set search_path = '' as $$
 declare
   stay tstzrange := private.blocked_window(b);
   k public.bookings;
+  prior_lock_timeout text := pg_catalog.current_setting('lock_timeout');
 begin
   -- Those that may go: waiting for their guest, placed by the pipeline (a staff placement is an operator's
   -- choice, as for the re-optimiser), and not being changed by another transaction right now (skip locked: a
@@ -60,10 +64,14 @@ begin
       perform private.nudge(k.id, 'modification');
     end if;
   end loop;
+  -- A hold another transaction is writing on these tables (a commit seating someone, an operator's call) is
+  -- waited for briefly: the platform's change is never held up for long, nor fails, for a race it lost.
+  perform pg_catalog.set_config('lock_timeout', '2s', true);
   update public.booking_table_assignments set during = stay
    where booking_id = b.id and released_at is null and during is distinct from stay;
+  perform pg_catalog.set_config('lock_timeout', prior_lock_timeout, true);
   return true;
-exception when exclusion_violation then
+exception when exclusion_violation or lock_not_available or deadlock_detected then
   return false;
 end $$;
 comment on function private.hold_seated_stay(public.bookings) is

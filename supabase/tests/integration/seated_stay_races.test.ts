@@ -3,21 +3,31 @@
 // moving it, an operator's call), the platform's change goes through at once and leaves the overlap for an
 // operator. Real connections play each part; the platform writes as service_role.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import type postgres from "postgres";
 import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
 
 const sql = connect(2);
 
-/** Lock a booking's row in a transaction of its own, as a commit or an operator's call changing it would. */
-async function holdRow(bookingId: string): Promise<() => Promise<void>> {
+/**
+ * Run `work` in a transaction of its own, kept open (its locks and writes held, uncommitted) until the returned
+ * release rolls it back: another transaction changing a booking, as a commit or an operator's call would.
+ */
+async function holdOpen(
+  work: (tx: postgres.TransactionSql) => Promise<unknown>,
+): Promise<() => Promise<void>> {
   const gate = connect(1);
   let open = () => {};
   const opened = new Promise<void>((resolve) => (open = resolve));
   let held = () => {};
   const isHeld = new Promise<void>((resolve) => (held = resolve));
+  const rolledBack = new Error("rolled back by the test");
   const holding = gate.begin(async (tx) => {
-    await tx`select 1 from public.bookings where id = ${bookingId} for update`;
+    await work(tx);
     held();
     await opened;
+    throw rolledBack;
+  }).catch((e) => {
+    if (e !== rolledBack) throw e;
   });
   await Promise.race([isHeld, holding]);
   return () => (open(), holding.finally(() => gate.end()));
@@ -46,7 +56,7 @@ Deno.test("a seated party's longer stay never waits for the booking in its way, 
   };
   const before = await hold();
 
-  const release = await holdRow(next);
+  const release = await holdOpen((tx) => tx`select 1 from public.bookings where id = ${next} for update`);
   try {
     const started = performance.now();
     await platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
@@ -79,4 +89,35 @@ Deno.test("a seated party's longer stay never waits for the booking in its way, 
   const [{ stay }] =
     await sql`select private.blocked_window(b)::text as stay from public.bookings b where b.id = ${seated}`;
   assertEquals(await hold(), stay, "and the party holds its whole stay");
+});
+
+Deno.test("a seated party's longer stay waits at most 2 s for a hold another transaction is writing on its table", async () => {
+  const day = someDay();
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }] });
+  const seated = await r.insertBooking(2, `${day}T18:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [seated])).get(seated), "confirmed");
+  await platformUpdate(seated, { status: "checked_in" });
+  const later = await r.insertBooking(2, `${day}T22:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [later])).get(later), "confirmed");
+  // A commit seating another party at 20:30 on the same table, not yet committed.
+  const w1 = r.tableIds.get("W1")!;
+  const release = await holdOpen((tx) =>
+    tx`insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source)
+       select ${later}, ${r.id}, ${w1}, tstzrange(${day + "T20:30:00Z"}, ${day + "T21:00:00Z"}), 'auto'`
+  );
+  try {
+    const started = performance.now();
+    await platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    const waited = performance.now() - started;
+    assert(
+      waited >= 1_500 && waited < 5_000,
+      `it waited about 2 s for the hold being written (${Math.round(waited)} ms)`,
+    );
+  } finally {
+    await release();
+  }
+  const [{ overlaps }] = await sql`
+    select count(*)::int as overlaps from public.observability_events
+     where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps'`;
+  assertEquals(overlaps, 1, "and went through, leaving the overlap for an operator");
 });
