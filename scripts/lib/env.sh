@@ -47,3 +47,19 @@ as_postgres() {
   # Run from / so the postgres user is not left in a directory it cannot read.
   if [ "$(id -un)" = postgres ]; then (cd / && "$@"); else (cd / && runuser -u postgres -- "$@"); fi
 }
+
+# The first port from $1 up that can be bound now ($2 says what it is for, in the error). Ports in the kernel's
+# range for the local end of outgoing connections (32768-60999) may be held by a client socket after a suite's
+# thousands of connections, and Postgres would fail to start on one.
+free_port() {
+  local port=$1 status
+  for _ in $(seq 50); do
+    status=0
+    deno eval "try { Deno.listen({ hostname: '127.0.0.1', port: $port }).close() }
+               catch (e) { if (e instanceof Deno.errors.AddrInUse) Deno.exit(3); throw e }" >&2 || status=$?
+    [ "$status" = 0 ] && { echo "$port"; return; }
+    [ "$status" = 3 ] || die "could not look for a free port (deno eval exited with $status)"
+    port=$((port + 1))
+  done
+  die "no free port from $1 to $((port - 1)) for $2"
+}

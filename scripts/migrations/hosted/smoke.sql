@@ -1,8 +1,8 @@
 -- After the migrations, as the role hosted Supabase gives a project (postgres, no superuser): the pipeline's
 -- jobs are scheduled, an operator configures Vault, a platform writes a restaurant and a booking as
 -- service_role, the coordinator leases, reads and commits it through its RPCs as service_role, the booking is
--- confirmed with its nudge signed and its guest message queued, and the ops calls and the sweeper run. Any
--- error stops it; the script that runs it says what failed.
+-- confirmed with its nudge signed and its guest message queued and sent, the jobs pg_cron runs and the ops calls
+-- run without meeting a privilege they lack. Any error stops it; the script that runs it says what failed.
 \set ON_ERROR_STOP on
 set client_min_messages = warning;
 
@@ -60,8 +60,27 @@ begin
   end if;
 end $$;
 
-select ops.health() ->> 'status' as health_status;
+-- The guest message, claimed and completed as the dispatcher's Data API client does.
+begin;
+set local role service_role;
+select c.id as message, c.lease_token as message_lease from public.notification_claim(10, 60000) c
+ where c.booking_id = :'bid' \gset
+select public.notification_complete(:message, :'message_lease', true) is not null as message_sent;
+commit;
+
+-- What pg_cron runs as postgres, and what an operator reads: none may fail for want of a privilege.
 select private.sweep() is not null as swept;
+select private.recheck_floor_plans() is not null as rechecked;
+select private.nudge_reseating() is not null as nudged;
+select private.prune_old_rows() is not null as pruned;
+do $$
+declare
+  health jsonb := ops.health();
+begin
+  if health::text ilike '%permission denied%' or health::text ilike '%must be owner%' then
+    raise exception 'ops.health() met a privilege it lacks: %', health -> 'problems';
+  end if;
+end $$;
 select ops.cancel_booking(:'bid', 'guest called', 'smoke test') is not null as cancelled;
 do $$
 begin
