@@ -2,7 +2,7 @@
 // ceiling (shared/http/body.ts). A header that cannot be the pipeline's is refused before the body is read.
 import { MAX_BODY_BYTES, readBodyText } from "./body.ts";
 import { errorResponse } from "./responses.ts";
-import { callerOf, isPipeline, signedBy } from "./secret.ts";
+import { callerOf, verdictOf } from "./secret.ts";
 
 export type PipelineRequest = { ok: true; body: string } | { ok: false; response: Response };
 
@@ -29,10 +29,11 @@ export async function readPipelineRequest(
       response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
     };
   }
-  if (await isPipeline(caller, fn, body.text, secret)) return { ok: true, body: body.text };
+  const verdict = await verdictOf(caller, fn, body.text, secret);
+  if (verdict === "pipeline") return { ok: true, body: body.text };
   // Signed with the secret, but late: kept apart from 401, which health reads as a secret or URL that does not
   // match.
-  if (caller.kind === "signed" && await signedBy(caller, fn, body.text, secret)) {
+  if (verdict === "late") {
     return {
       ok: false,
       response: errorResponse(408, "stale_signature", "the nudge's signature is too old: it was sent late"),

@@ -3,7 +3,7 @@
 // nudge sent late is told apart from a wrong one.
 import fc from "fast-check";
 import { assertEquals } from "../testing/assert.ts";
-import { callerOf, isPipeline, SIGNATURE_WINDOW_SECONDS, signNudge } from "./secret.ts";
+import { callerOf, SIGNATURE_WINDOW_SECONDS, signNudge, verdictOf } from "./secret.ts";
 
 const SECRET = "a-pipeline-secret-of-some-length";
 const FN = "assignment-coordinator";
@@ -21,7 +21,7 @@ async function accepted(
 ) {
   const caller = callerOf(request(authorization), SECRET, options.nowMs ?? NOW);
   return typeof caller === "object" && caller !== null &&
-    await isPipeline(caller, options.fn ?? FN, body, SECRET);
+    await verdictOf(caller, options.fn ?? FN, body, SECRET) === "pipeline";
 }
 
 Deno.test("the signature is the one Postgres makes: a vector private.nudge_signature gives (pgTAP 80)", async () => {
@@ -47,8 +47,13 @@ Deno.test("a signed nudge is the pipeline within the window either side of the c
   }
   for (const skew of [-SIGNATURE_WINDOW_SECONDS - 1, SIGNATURE_WINDOW_SECONDS + 1]) {
     assertEquals(await accepted(signed, BODY, { nowMs: NOW + skew * 1000 }), false, `skew ${skew} s`);
-    const caller = callerOf(request(signed), SECRET, NOW + skew * 1000);
-    assertEquals(caller?.kind === "signed" && caller.late, true, `late by ${skew} s`);
+    const caller = callerOf(request(signed), SECRET, NOW + skew * 1000)!;
+    assertEquals(await verdictOf(caller, FN, BODY, SECRET), "late", `late by ${skew} s`);
+    assertEquals(
+      await verdictOf(caller, FN, `${BODY} `, SECRET),
+      "refused",
+      `late by ${skew} s, and not this body's`,
+    );
   }
 });
 

@@ -32,20 +32,21 @@ export function callerOf(request: Request, secret: string, nowMs = Date.now()): 
   };
 }
 
-/** Whether the caller is the pipeline, now that the body it sent to `fn` (the function's name) is read. */
-export async function isPipeline(caller: Caller, fn: string, body: string, secret: string): Promise<boolean> {
-  return caller.kind === "secret" ||
-    (!caller.late && await signedBy(caller, fn, body, secret));
-}
-
-/** Whether a signature was made with the secret over this function and body, whatever its time. */
-export async function signedBy(
-  caller: Extract<Caller, { kind: "signed" }>,
+/**
+ * What the caller is, now that the body it sent to `fn` (the function's name) is read: the pipeline; a nudge
+ * signed with the secret but late; or refused. One MAC at most.
+ */
+export async function verdictOf(
+  caller: Caller,
   fn: string,
   body: string,
   secret: string,
-): Promise<boolean> {
-  return equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret));
+): Promise<"pipeline" | "late" | "refused"> {
+  if (caller.kind === "secret") return "pipeline";
+  if (!equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret))) {
+    return "refused";
+  }
+  return caller.late ? "late" : "pipeline";
 }
 
 /** The signature Postgres puts on a nudge to `fn` (private.nudge_signature), for tests and direct callers. */
