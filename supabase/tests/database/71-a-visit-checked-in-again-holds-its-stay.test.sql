@@ -3,30 +3,23 @@
 begin;
 select plan(7);
 
-create function pg_temp.hold(p_booking uuid) returns tstzrange language sql as $$
-  select a.during from public.booking_table_assignments a where a.booking_id = p_booking and a.released_at is null;
-$$;
-create function pg_temp.stay(p_booking uuid) returns tstzrange language sql as $$
-  select private.blocked_window(b) from public.bookings b where b.id = p_booking;
-$$;
-
 select tests.create_restaurant('Late guest') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t1') as late \gset
-select pg_temp.hold(:'late') as missed_stay \gset
+select tests.hold_of(:'late') as missed_stay \gset
 
 -- Marked a no-show; the guest calls to say they are coming at 21:30 after all. A visit missed is left as it is.
 set local role service_role;
 update public.bookings set status = 'no_show' where id = :'late';
 update public.bookings set start_at = '2030-06-03 21:30+00' where id = :'late';
 reset role;
-select is(pg_temp.hold(:'late'), :'missed_stay'::tstzrange, 'a no-show whose time changes is left as it is');
+select is(tests.hold_of(:'late'), :'missed_stay'::tstzrange, 'a no-show whose time changes is left as it is');
 
 -- The guest arrives: seated, and the table is held for the stay they are having.
 set local role service_role;
 update public.bookings set status = 'checked_in' where id = :'late';
 reset role;
-select is(pg_temp.hold(:'late'), pg_temp.stay(:'late'), 'checked in again, it holds its table for the stay it now has');
+select is(tests.hold_of(:'late'), tests.stay_of(:'late'), 'checked in again, it holds its table for the stay it now has');
 select tests.create_booking(:'rid', 2, '2030-06-03 22:00+00') as next \gset
 select ok(private.busy_tables(b, array[:'t1']::uuid[]) is not null, 'so a booking during that stay finds the table taken')
   from public.bookings b where b.id = :'next';
@@ -40,7 +33,7 @@ set local role service_role;
 update public.bookings set status = 'completed' where id = :'lunch';
 update public.bookings set status = 'checked_in' where id = :'lunch';
 reset role;
-select is(pg_temp.hold(:'lunch'), pg_temp.stay(:'lunch'), 'a completed visit checked in again keeps the hold of its stay');
+select is(tests.hold_of(:'lunch'), tests.stay_of(:'lunch'), 'a completed visit checked in again keeps the hold of its stay');
 
 -- Where the later stay's table was taken meanwhile by a booking not yet arrived, that booking is planned again
 -- (20261227020000) and the visit holds its stay.
@@ -51,7 +44,7 @@ update public.bookings set status = 'no_show' where id = :'missed';
 update public.bookings set start_at = '2030-06-05 21:30+00' where id = :'missed';
 update public.bookings set status = 'checked_in' where id = :'missed';
 reset role;
-select is(pg_temp.hold(:'missed'), pg_temp.stay(:'missed'), 'a stay whose table was taken meanwhile is held');
+select is(tests.hold_of(:'missed'), tests.stay_of(:'missed'), 'a stay whose table was taken meanwhile is held');
 select is((select assignment_state from public.bookings where id = :'taker'), 'assignment_pending',
   'and the booking that took it, not yet arrived, is planned again');
 

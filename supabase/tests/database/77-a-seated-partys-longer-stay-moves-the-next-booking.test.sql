@@ -4,13 +4,6 @@
 begin;
 select plan(16);
 
-create function pg_temp.hold(p_booking uuid) returns tstzrange language sql as $$
-  select pg_catalog.range_merge(pg_catalog.range_agg(a.during)) from public.booking_table_assignments a
-   where a.booking_id = p_booking and a.released_at is null;
-$$;
-create function pg_temp.stay(p_booking uuid) returns tstzrange language sql as $$
-  select private.blocked_window(b) from public.bookings b where b.id = p_booking;
-$$;
 create function pg_temp.free_for(p_booking uuid, p_table uuid) returns boolean language sql as $$
   select private.busy_tables(b, array[p_table]) is null from public.bookings b where b.id = p_booking;
 $$;
@@ -29,7 +22,7 @@ set local role service_role;
 update public.bookings set status = 'checked_in' where id = :'seated';
 update public.bookings set end_at = '2030-06-06 23:00+00' where id = :'seated';
 reset role;
-select is(pg_temp.hold(:'seated'), pg_temp.stay(:'seated'), 'a stay grown into the next booking holds the table for all of it');
+select is(tests.hold_of(:'seated'), tests.stay_of(:'seated'), 'a stay grown into the next booking holds the table for all of it');
 select is((select array[assignment_state, status] from public.bookings where id = :'next'), array['assignment_pending', 'pending'],
   'the next booking, not yet arrived, is planned again');
 select is((select count(*)::int from public.booking_table_assignments where booking_id = :'next' and released_at is null), 0,
@@ -56,7 +49,7 @@ update public.bookings set status = 'checked_in' where id = :'group';
 update public.bookings set end_at = '2030-06-08 23:00+00' where id = :'group';
 reset role;
 select is((select count(*)::int from public.booking_table_assignments
-            where booking_id = :'group' and released_at is null and during = pg_temp.stay(:'group')), 2,
+            where booking_id = :'group' and released_at is null and during = tests.stay_of(:'group')), 2,
   'a party on two tables holds both for its stay');
 select is((select assignment_state from public.bookings where id = :'after_group'), 'assignment_pending',
   'and the booking in its way on one of them is planned again');
@@ -66,12 +59,12 @@ select tests.add_table(:'rid', 'T4', 4) as t4 \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-09 18:00+00', :'t4') as first \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-09 20:30+00', :'t4') as between \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-09 23:00+00', :'t4') as also_seated \gset
-select pg_temp.hold(:'first') as first_hold \gset
+select tests.hold_of(:'first') as first_hold \gset
 set local role service_role;
 update public.bookings set status = 'checked_in' where id in (:'first', :'also_seated');
 update public.bookings set end_at = '2030-06-09 23:30+00' where id = :'first';
 reset role;
-select is(pg_temp.hold(:'first'), :'first_hold'::tstzrange, 'a stay running into another seated party keeps the hold it had');
+select is(tests.hold_of(:'first'), :'first_hold'::tstzrange, 'a stay running into another seated party keeps the hold it had');
 select is((select assignment_state from public.bookings where id = :'between'), 'confirmed',
   'and the booking between them is left where it is, as all of it is');
 select is(pg_temp.overlaps_recorded(:'first'), 1, 'the overlap is recorded for an operator');
@@ -81,12 +74,12 @@ select tests.add_table(:'rid', 'T5', 4) as t5 \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-10 18:00+00', :'t5') as before_staff \gset
 select tests.create_booking(:'rid', 2, '2030-06-10 21:00+00') as placed \gset
 select ops.assign_tables(:'placed', array['T5'], 'ana') ->> 'outcome' as confirmed \gset
-select pg_temp.hold(:'before_staff') as before_staff_hold \gset
+select tests.hold_of(:'before_staff') as before_staff_hold \gset
 set local role service_role;
 update public.bookings set status = 'checked_in' where id = :'before_staff';
 update public.bookings set end_at = '2030-06-10 21:30+00' where id = :'before_staff';
 reset role;
-select is(pg_temp.hold(:'before_staff'), :'before_staff_hold'::tstzrange,
+select is(tests.hold_of(:'before_staff'), :'before_staff_hold'::tstzrange,
   'a stay running into a booking an operator placed keeps the hold it had');
 select is((select assignment_state from public.bookings where id = :'placed'), 'confirmed', 'and that booking its table');
 select is(pg_temp.overlaps_recorded(:'before_staff'), 1, 'the overlap is recorded for the operator');

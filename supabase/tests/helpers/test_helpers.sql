@@ -129,5 +129,18 @@ begin
   return new_id;
 end $$;
 
+-- What a booking holds now, over all its tables (released holds are history), as one range; null when nothing.
+create or replace function tests.hold_of(p_booking uuid)
+returns tstzrange language sql as $$
+  select pg_catalog.range_merge(pg_catalog.range_agg(a.during)) from public.booking_table_assignments a
+   where a.booking_id = p_booking and a.released_at is null;
+$$;
+
+-- The stay a booking's tables must be held for: its window with its buffers.
+create or replace function tests.stay_of(p_booking uuid)
+returns tstzrange language sql as $$
+  select private.blocked_window(b) from public.bookings b where b.id = p_booking;
+$$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
