@@ -1118,6 +1118,7 @@ export type Database = {
           "p_id": number;
           "p_lease_token": string;
           "p_may_have_arrived"?: boolean;
+          "p_not_sent"?: boolean;
           "p_now"?: string;
           "p_ok": boolean;
           "p_permanent"?: boolean;

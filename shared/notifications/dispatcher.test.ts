@@ -2,21 +2,13 @@
 // and sent again (same idempotency key) on a later run; one failure does not stop the others; a result
 // Postgres refuses because the row was claimed again (lease_lost) is counted, not treated as sent.
 import { assertEquals } from "../testing/assert.ts";
-import type { AssignmentStore } from "../store/port.ts";
+import type { AssignmentStore, CompleteNotificationArgs } from "../store/port.ts";
 import type { ClaimedNotification } from "../store/results.ts";
 import { silentLogger } from "../telemetry/log.ts";
 import { deliverAllDue, deliverDueNotifications, deliverWhileFull } from "./dispatcher.ts";
 import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
 
-interface Completion {
-  id: number;
-  leaseToken: string;
-  ok: boolean;
-  error?: string;
-  permanent?: boolean;
-  mayHaveArrived?: boolean;
-  retryAfterMs?: number;
-}
+type Completion = CompleteNotificationArgs;
 
 /** An outbox of `count` due rows: each claim hands out a fresh lease token, as notification_claim does. */
 function fakeOutbox(count: number, answer: (c: Completion) => string = (c) => c.ok ? "sent" : "pending") {
@@ -300,7 +292,7 @@ Deno.test("at most eight sends are out at once, and every claimed message is sen
   assertEquals([report.claimed, report.sent, peak], [50, 50, 8]);
 });
 
-Deno.test("no send starts later than 30 s after the claim: the rest wait for their lease to run out", async () => {
+Deno.test("no send starts later than 30 s after the claim: the rest are handed back, due at once", async () => {
   const outbox = fakeOutbox(50);
   let clock = 0;
   const slow: Sender = {
@@ -311,8 +303,11 @@ Deno.test("no send starts later than 30 s after the claim: the rest wait for the
     },
   };
   const report = await deliverDueNotifications(outbox.store, slow, silentLogger, 50, () => clock);
-  assertEquals([report.claimed, report.sent, outbox.completions.length], [50, 1, 1]);
-  assertEquals(outbox.rows.filter((r) => r.status === "sending").length, 49, "the others stay claimed");
+  assertEquals([report.claimed, report.sent, report.failed], [50, 1, 0]);
+  const handedBack = outbox.completions.filter((c) => c.notSent);
+  assertEquals(handedBack.length, 49, "the others are handed back as never posted");
+  assertEquals(handedBack.every((c) => !c.ok && !c.mayHaveArrived && c.retryAfterMs === undefined), true);
+  assertEquals(outbox.rows.filter((r) => r.status === "pending").length, 49, "and are due again");
 });
 
 Deno.test("the wait a provider asked for goes with the failure", async () => {
@@ -342,7 +337,12 @@ Deno.test("once the provider asks to wait, the claim's other messages are not po
   };
   const report = await deliverDueNotifications(outbox.store, limited, silentLogger);
   assertEquals(posted.length, 8, "only the first turn's sends went out");
-  assertEquals([report.claimed, report.failed, report.sent], [20, 20, 0]);
+  assertEquals([report.claimed, report.failed, report.sent], [20, 8, 0]);
   assertEquals(outbox.completions.map((c) => c.retryAfterMs), Array(20).fill(60_000), "every one waits");
+  assertEquals(
+    outbox.completions.filter((c) => c.notSent).map((c) => c.id).sort((a, b) => a - b),
+    outbox.rows.map((r) => r.id).filter((id) => !posted.includes(id)),
+    "those never posted are handed back as such, so no try of theirs is counted",
+  );
   assertEquals(outbox.rows.every((r) => r.status === "pending"), true);
 });

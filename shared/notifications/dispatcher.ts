@@ -6,8 +6,9 @@
 // one without an answer (UncertainSendError) is recorded as perhaps received. At most SENDS_AT_ONCE sends are
 // out at a time, so a claim of 50 does not hit the provider's rate limit as one burst, and none starts later
 // than SEND_WINDOW_MS after the claim, so every send ends (10 s at most) well inside the claim's 60 s lease:
-// what is left is claimed again once that lease runs out. Once the provider asks to wait (RetryLaterError),
-// the claim's unsent messages are recorded as waiting as long, without being posted.
+// what is left is handed back, due again at once. Once the provider asks to wait (RetryLaterError), the
+// claim's unsent messages are handed back to wait as long. A message handed back was never posted: no try of
+// it is counted.
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
@@ -50,21 +51,33 @@ export async function deliverDueNotifications(
     if (outcome === "sent") report.sent++;
     if (outcome === "lease_lost") lost(n);
   });
-  // The provider asked to wait: the messages not sent wait as long, recorded as failed without being posted
-  // (each would only have been refused), instead of coming back when their lease runs out.
+  // The messages not posted are handed back, instead of coming back only when their lease runs out: to wait
+  // as long as the provider asked (each would only have been refused), or due again at once when the run's
+  // time to start sends ran out.
   const unsent = claimed.filter((n) => !started.has(n.id));
-  if (asked) {
-    const wait = new RetryLaterError(`not sent: ${asked.message}`, asked.retryAfterMs);
-    await Promise.all(unsent.map((n) => recordFailure(n, wait)));
-  } else if (unsent.length > 0) {
-    logger.warn(
-      "notifications",
-      `${unsent.length} claimed messages not sent: the run's ${
-        SEND_WINDOW_MS / 1000
-      } s to start sends ran out; they are claimed again when their lease runs out`,
-    );
+  if (unsent.length > 0) {
+    const why = asked
+      ? `not sent: ${asked.message}`
+      : `not sent: the run's ${SEND_WINDOW_MS / 1000} s to start sends ran out`;
+    logger.warn("notifications", `${unsent.length} claimed messages handed back, ${why}`);
+    await Promise.all(unsent.map((n) => handBack(n, why, asked?.retryAfterMs)));
   }
   return report;
+
+  async function handBack(n: ClaimedNotification, why: string, retryAfterMs?: number): Promise<void> {
+    const outcome = await record(
+      () =>
+        store.completeNotification({
+          ...leaseOf(n),
+          ok: false,
+          error: why,
+          notSent: true,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        }),
+      aboutOf(n),
+    );
+    if (outcome === "lease_lost") lost(n);
+  }
 
   async function recordFailure(n: ClaimedNotification, error: unknown): Promise<void> {
     report.failed++;

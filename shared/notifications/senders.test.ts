@@ -158,9 +158,10 @@ Deno.test("a redirect is not followed: the send fails, saying the address should
 
 Deno.test("the idempotency key is the dedupe key and the recipient: a corrected address is a new request", async () => {
   const keys: string[] = [];
+  const bodies: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
     keys.push(request.headers.get("idempotency-key") ?? "");
-    await request.body?.cancel();
+    bodies.push(await request.text());
     return new Response(null, { status: 202 });
   });
   try {
@@ -180,6 +181,12 @@ Deno.test("the idempotency key is the dedupe key and the recipient: a corrected 
   }
   assert(/^b:1:[0-9a-f]{16}$/.test(keys[0]), keys[0]);
   assertEquals(keys[1], keys[0], "the same recipient, written differently, keeps its key");
+  assertEquals(
+    bodies[1],
+    bodies[0],
+    "and the body posted under it: a provider refuses one key with two bodies",
+  );
+  assertEquals(JSON.parse(bodies[1]).to.email, "ada@example.com", "the address as the key has it");
   assertEquals(new Set(keys.slice(0, 4)).size, 3, "another address or name is another key");
   assert(
     keys[4].startsWith("c:1:") && keys[4].slice(4) !== keys[0].slice(4),

@@ -136,7 +136,7 @@ export function webhookSender(url: string, token?: string): Sender {
         body: JSON.stringify({
           kind: n.kind,
           booking_id: n.booking_id,
-          to: { email: n.recipient_email, name: n.recipient_name },
+          to: { email: postedAddress(n), name: n.recipient_name },
           booking: n.payload,
         }),
         signal: AbortSignal.timeout(10_000),
@@ -164,12 +164,15 @@ export function webhookSender(url: string, token?: string): Sender {
   };
 }
 
-/** 16 hex digits of the SHA-256 of the dedupe key and the recipient as posted (address trimmed and
- * lower-cased, and name). */
+/** The address as posted: trimmed and lower-cased, so an address written differently is one request, with one
+ * idempotency key and one body (a provider that checks keys refuses the same key with another body). */
+function postedAddress(n: ClaimedNotification): string {
+  return (n.recipient_email ?? "").trim().toLowerCase();
+}
+
+/** 16 hex digits of the SHA-256 of the dedupe key and the recipient as posted (address and name). */
 async function recipientDigest(n: ClaimedNotification): Promise<string> {
-  const recipient = `${n.dedupe_key}\n${(n.recipient_email ?? "").trim().toLowerCase()}\n${
-    n.recipient_name ?? ""
-  }`;
+  const recipient = `${n.dedupe_key}\n${postedAddress(n)}\n${n.recipient_name ?? ""}`;
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipient));
   return Array.from(new Uint8Array(digest).slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
 }

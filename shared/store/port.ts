@@ -134,6 +134,8 @@ export interface CompleteNotificationArgs {
   mayHaveArrived?: boolean;
   /** The wait the provider asked for (Retry-After): the next try is no sooner. */
   retryAfterMs?: number;
+  /** Handed back without being posted: no try is counted. */
+  notSent?: boolean;
 }
 
 /**
@@ -149,6 +151,7 @@ export function notificationCompleteArgs(a: CompleteNotificationArgs) {
     ...(a.permanent ? { p_permanent: true } : {}),
     ...(a.mayHaveArrived ? { p_may_have_arrived: true } : {}),
     ...(a.retryAfterMs !== undefined ? { p_retry_after_ms: a.retryAfterMs } : {}),
+    ...(a.notSent ? { p_not_sent: true } : {}),
   };
 }
 

@@ -143,7 +143,7 @@ Deno.test("a response that does not match the RPC's contract is rejected, not tr
   }
 });
 
-Deno.test("a send's result names p_permanent, p_may_have_arrived and p_retry_after_ms only when set, so an older database still takes it", async () => {
+Deno.test("a send's result names p_permanent, p_may_have_arrived, p_retry_after_ms and p_not_sent only when set, so an older database still takes it", async () => {
   const { calls, fetchImpl } = fakePostgrest(() => Response.json("pending"));
   const store = supabaseRestStore("http://api.local", KEY, { fetch: fetchImpl });
   const lease = { id: 7, leaseToken: BOOKING };
@@ -167,6 +167,7 @@ Deno.test("a send's result names p_permanent, p_may_have_arrived and p_retry_aft
     error: "webhook answered 429",
     retryAfterMs: 5000,
   });
+  await store.completeNotification({ ...lease, ok: false, error: "not sent", notSent: true });
   assertEquals(calls.map((c) => [new URL(c.url).pathname, c.body]), [
     ["/rest/v1/rpc/notification_complete", { p_id: 7, p_lease_token: BOOKING, p_ok: true }],
     ["/rest/v1/rpc/notification_complete", {
@@ -195,6 +196,13 @@ Deno.test("a send's result names p_permanent, p_may_have_arrived and p_retry_aft
       p_ok: false,
       p_error: "webhook answered 429",
       p_retry_after_ms: 5000,
+    }],
+    ["/rest/v1/rpc/notification_complete", {
+      p_id: 7,
+      p_lease_token: BOOKING,
+      p_ok: false,
+      p_error: "not sent",
+      p_not_sent: true,
     }],
   ]);
 });
