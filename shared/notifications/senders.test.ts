@@ -56,7 +56,9 @@ async function webhookAnswering(status: number, run: (url: string, bodies: unkno
 
 Deno.test("a refusal of the message itself is permanent; a problem of the setup or the moment is retried", async () => {
   const verdicts: Record<number, string> = {};
-  for (const status of [200, 202, 400, 401, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504]) {
+  for (
+    const status of [200, 202, 400, 401, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 520, 522, 524]
+  ) {
     await webhookAnswering(status, async (url, bodies) => {
       const error = await webhookSender(url).send(notification).then(() => null, (e: Error) => e);
       assertEquals(bodies.length, 1, `posted once (${status})`);
@@ -84,6 +86,9 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
     502: "perhaps arrived",
     503: "retried",
     504: "perhaps arrived",
+    520: "perhaps arrived",
+    522: "retried",
+    524: "perhaps arrived",
   });
 });
 

@@ -64,9 +64,10 @@ export function hasAddress(email: string | null | undefined): boolean {
  * those messages without anyone's help. */
 const REFUSALS = new Set([400, 413, 422]);
 
-/** Answers from a server that may have passed the message on before failing (500, a gateway's 502 and 504);
- * 503 says it took nothing. */
-const UNCERTAIN = new Set([500, 502, 504]);
+/** Answers from a server that may have passed the message on before failing (500, a gateway's 502 and 504, a
+ * CDN's 520 and 524: the mailer got the request, then answered nothing readable or nothing in time); 503 says
+ * it took nothing, and so do a CDN's 521–523 (the mailer was not reached). */
+const UNCERTAIN = new Set([500, 502, 504, 520, 524]);
 
 /** A failure of fetch before any request went out: the address did not resolve or the connection was
  * refused. Anything else (a timeout, a connection reset) may have come after the provider read the message. */

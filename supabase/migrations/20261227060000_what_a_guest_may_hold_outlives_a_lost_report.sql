@@ -1,6 +1,6 @@
 -- What a guest may hold outlives a report that never came, a report that came late and a delete.
 --
--- A review of the guest-message path found four ways a guest could hold a message the pipeline forgot:
+-- A review of the guest-message path found:
 --   * A send whose holder never reported back (its isolate killed, its database calls failing past the lease)
 --     was claimed again as if it had never gone out. When the second send then failed with an answer, the
 --     message counted as not received, so a later cancellation owed the guest nothing, though the first send
@@ -17,6 +17,9 @@
 --     now handed back (notification_complete's p_not_sent): no try is counted, and they come due at once or
 --     when the provider asked. A message whose holder never reports is no longer taken back forever: once it
 --     has had its tries it is dead (retries_exhausted), as one whose failures were reported is.
+--   * A message still due when the visit was over (the mailer down all evening) went out then: "confirmed for
+--     19:00" at midnight. The claim now drops it (superseded), as it drops one that no longer describes its
+--     booking.
 --   * A booking cancelled and then deleted (as the delete guard itself advises for one the guest holds) took
 --     its unsent cancellation with it: the guest kept the confirmation. A booking ahead whose cancellation is
 --     still waiting to go out, or going out, cannot be deleted now (AS001) until it has gone.
@@ -39,9 +42,10 @@ begin
   return query
   with due as (
     select o.id,
-           -- A cancellation is news only to a guest who received something of the booking.
+           -- A cancellation is news only to a guest who received something of the booking; nothing is news
+           -- once the visit is over (after an outage, say).
            private.message_is_current(o, b)
-             and (o.kind <> 'booking_cancelled' or heard.any) as current,
+             and (o.kind <> 'booking_cancelled' or heard.any) and b.end_at > p_now as current,
            -- A change is a confirmation to a guest who received nothing yet.
            case when o.kind = 'booking_changed' and not heard.any then 'booking_confirmed' else o.kind end as says,
            -- Its holder never reported on its last try, and it has had all its tries.
@@ -303,7 +307,7 @@ begin
 end $$;
 
 comment on function public.notification_complete(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer, boolean) is
-  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours, longer when the provider asks to wait; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502 or 504) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. p_retry_after_ms is the wait the provider asked for (Retry-After): the next try is no sooner (up to a quarter later, at random), and an hour at most. p_not_sent hands back a message this claim never posted (the provider asked to wait first, or the run ran out of time): no try is counted, and it is due again at once or after p_retry_after_ms. Returns the new status; lease_lost when the row has been claimed again since (nothing written but what this holder''s send did: a success makes the message sent, or perhaps received while another send of it is out; a send without an answer, perhaps received); superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
+  'Record the result of sending a claimed notification, with the lease token its claim returned: sent, or a failure retried with backoff (1 s doubling to an hour, each wait give or take a quarter at random; dead after 16 tries, about five hours, longer when the provider asks to wait; ops.resend_dead_messages queues dead ones again). A failure with p_permanent (the sender says the message can never go as it stands: refused by the provider, or no address) is dead at once. A failure with p_may_have_arrived (no answer: a timeout, a dropped connection, a 500, 502, 504, or a CDN''s 520 or 524) is retried the same way, and from then on the guest counts as perhaps having the message: a cancellation or a change is owed to them. p_retry_after_ms is the wait the provider asked for (Retry-After): the next try is no sooner (up to a quarter later, at random), and an hour at most. p_not_sent hands back a message this claim never posted (the provider asked to wait first, or the run ran out of time): no try is counted, and it is due again at once or after p_retry_after_ms. Returns the new status; lease_lost when the row has been claimed again since (nothing written but what this holder''s send did: a success makes the message sent, or perhaps received while another send of it is out; a send without an answer, perhaps received); superseded when a newer message replaced it while the send was out (it still counts as received, unless this reports a failure with an answer: then the guest is told again what they are owed). p_now is for tests run by the database owner: through the Data API it must be left out (AS005).';
 comment on function private.notification_complete_unchecked(bigint, uuid, boolean, text, timestamptz, boolean, boolean, integer, boolean) is
   'The body of public.notification_complete, which checks its arguments and calls this.';
 

@@ -1,7 +1,7 @@
 -- What a guest may hold outlives a report that never came, a report that came late and a delete
 -- (20261227060000). Results are reported as the dispatcher does, through service_role.
 begin;
-select plan(28);
+select plan(30);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -125,7 +125,14 @@ select is((select context ->> 'unreported' from public.observability_events
             where booking_id = :'crashing' and event_type = 'notification.failed'), 'true',
   'recorded as a failure nobody reported');
 
--- 6. A cancelled booking whose guest is still being told cannot be deleted until the cancellation has gone.
+-- 6. A message still due once the visit is over is dropped, not sent.
+select tests.create_booking(:'rid', 2, '2031-03-14 19:00+00') as over \gset
+select tests.force_state(:'over', 'confirmed');
+select is((select count(*)::int from pg_temp.claim(:'over', '2031-03-15 01:00+00')), 0,
+  'a confirmation still waiting once the visit is over is not handed out');
+select is((select status from public.notification_outbox where booking_id = :'over'), 'superseded', 'but dropped');
+
+-- 7. A cancelled booking whose guest is still being told cannot be deleted until the cancellation has gone.
 select tests.create_booking(:'rid', 2, '2031-03-13 19:00+00') as erased \gset
 select tests.force_state(:'erased', 'confirmed');
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'erased';
