@@ -11,10 +11,6 @@ Deno.test("a claim does not wait for another claim working out the floor, and st
     const quiet = await createRestaurant(sql, { tables: [{ number: "Q1", capacity: 4 }] });
     const busy = await createRestaurant(sql, { tables: [{ number: "B1", capacity: 4 }] });
     const due = await busy.insertBooking(2, `${someDay()}T19:00:00Z`);
-    // Due a minute ago and created an hour ago: no new booking, due below the floor.
-    await sql`
-      update public.bookings set next_attempt_at = now() - interval '1 minute', created_at = now() - interval '1 hour'
-       where id = ${due}`;
     await sql`update private.claim_floor set due_floor = now(), computed_at = '-infinity'`;
 
     const first = connect(1);
@@ -38,6 +34,12 @@ Deno.test("a claim does not wait for another claim working out the floor, and st
 
       const claimed = await second.begin(async (tx) => {
         await tx`set local lock_timeout = '300ms'`;
+        // Due a minute ago and created an hour ago: no new booking, due below the floor. Made due in the claim's
+        // own transaction, so that the sweeper, which dispatches what is due every few seconds, cannot take it
+        // first (it skips a locked row).
+        await tx`
+          update public.bookings set next_attempt_at = now() - interval '1 minute', created_at = now() - interval '1 hour'
+           where id = ${due}`;
         await tx`set local role service_role`;
         const [{ ids }] = await tx<{ ids: string[] }[]>`
           select public.assignment_claim_due(5, ${busy.id}::uuid) as ids`;
