@@ -223,3 +223,45 @@ Deno.test("every attempt runs with the deployment's search and solver budgets", 
   const options = coordinatorOptions(config, silentLogger);
   assertEquals([options.searchBudgetMs, options.exactTimeLimitMs], [400, 900]);
 });
+
+Deno.test("the request's own attempt is handed to the runtime before it is awaited, so a dispatcher that hangs up cannot end it", async () => {
+  const booking = crypto.randomUUID();
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let begun = false;
+  const store: AssignmentStore = {
+    ...untouchedStore().store,
+    begin: async () => {
+      begun = true;
+      await held;
+      return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
+    },
+    claimDue: () => Promise.resolve([]),
+    sweepNow: () => Promise.resolve(),
+    reviewsToReseat: () => Promise.resolve([]),
+  };
+  const background: Promise<unknown>[] = [];
+  const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
+  runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+  try {
+    const handler = createCoordinatorHandler({
+      store,
+      config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+      logger: silentLogger,
+    });
+    const answer = handler(
+      new Request("http://local/functions/v1/assignment-coordinator", {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+        body: JSON.stringify({ booking_id: booking }),
+      }),
+    );
+    while (!begun) await new Promise((resolve) => setTimeout(resolve, 1));
+    assertEquals(background.length, 1, "the attempt in progress is kept alive by the runtime");
+    release();
+    assertEquals((await answer).status, 200);
+    await Promise.all(background);
+  } finally {
+    delete runtime.EdgeRuntime;
+  }
+});

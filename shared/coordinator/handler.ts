@@ -200,7 +200,12 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
       });
     }
     try {
-      const outcome = await run(parsed.data.booking_id, parsed.data.trigger);
+      // The attempt is the runtime's to keep alive before it is awaited: pg_net stops waiting for the answer
+      // after dispatch_timeout_ms (5 s), and an instance whose client has gone, with nothing handed to the
+      // runtime, may be retired mid-attempt, leaving the lease to run out.
+      const attempt = run(parsed.data.booking_id, parsed.data.trigger);
+      runInBackground(attempt.catch(() => undefined));
+      const outcome = await attempt;
       const nudged = parsed.data.trigger === "reseating";
       runInBackground(
         drain().catch((e) => {
