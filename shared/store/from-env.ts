@@ -6,7 +6,8 @@ import { supabaseRestStore } from "./supabase-rest.ts";
 
 /** `connections`: the most database connections this instance may use (the postgres.js pool; 5 by default). */
 export function storeFromEnv(env: Record<string, string | undefined>, connections?: number): AssignmentStore {
-  const port = env.ASSIGNMENT_DB_PORT ?? (env.SUPABASE_DB_URL ? "postgres" : "rest");
+  // Blank is unset, as for every other setting (a variable left empty in the dashboard).
+  const port = env.ASSIGNMENT_DB_PORT?.trim() || (env.SUPABASE_DB_URL ? "postgres" : "rest");
   if (port === "postgres") {
     if (!env.SUPABASE_DB_URL) throw new Error("ASSIGNMENT_DB_PORT=postgres needs SUPABASE_DB_URL");
     return postgresStore(env.SUPABASE_DB_URL, { max: connections });
