@@ -165,10 +165,11 @@ export function webhookSender(url: string, token?: string): Sender {
   };
 }
 
-/** The address as posted: trimmed and lower-cased, so an address written differently is one request, with one
- * idempotency key and one body (a provider that checks keys refuses the same key with another body). */
+/** The address as posted and keyed: without the whitespace around it (the same characters hasAddress calls
+ * blank), its case kept (the part before the @ may be case-sensitive). One address, one idempotency key and
+ * one body: a provider that checks keys refuses the same key with another body. */
 function postedAddress(n: ClaimedNotification): string {
-  return (n.recipient_email ?? "").trim().toLowerCase();
+  return (n.recipient_email ?? "").replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
 }
 
 /** 16 hex digits of the SHA-256 of the dedupe key and the recipient as posted (address and name). */

@@ -19,7 +19,7 @@
 --     has had its tries it is dead (retries_exhausted), as one whose failures were reported is.
 --   * A message still due when the visit was over (the mailer down all evening) went out then: "confirmed for
 --     19:00" at midnight. The claim now drops it (superseded), as it drops one that no longer describes its
---     booking.
+--     booking, and records it (notification.expired).
 --   * A booking cancelled and then deleted (as the delete guard itself advises for one the guest holds) took
 --     its unsent cancellation with it: the guest kept the confirmation. A booking ahead whose cancellation is
 --     still waiting to go out, or going out, cannot be deleted now (AS001) until it has gone.
@@ -42,10 +42,9 @@ begin
   return query
   with due as (
     select o.id,
-           -- A cancellation is news only to a guest who received something of the booking; nothing is news
-           -- once the visit is over (after an outage, say).
-           private.message_is_current(o, b)
-             and (o.kind <> 'booking_cancelled' or heard.any) and b.end_at > p_now as current,
+           -- Nothing is news once the visit is over (after an outage, say).
+           news.due and b.end_at > p_now as current,
+           news.due and b.end_at <= p_now as visit_over,
            -- A change is a confirmation to a guest who received nothing yet.
            case when o.kind = 'booking_changed' and not heard.any then 'booking_confirmed' else o.kind end as says,
            -- Its holder never reported on its last try, and it has had all its tries.
@@ -54,7 +53,10 @@ begin
            -- Received, or perhaps (private.may_have_reached_guest).
            lateral (select exists (select 1 from public.notification_outbox s
                                     where s.booking_id = o.booking_id and s.seq < o.seq
-                                      and private.may_have_reached_guest(s)) as any) heard
+                                      and private.may_have_reached_guest(s)) as any) heard,
+           -- Still owed: it describes the booking, and a cancellation is news only to a guest who received
+           -- something of it.
+           lateral (select private.message_is_current(o, b) and (o.kind <> 'booking_cancelled' or heard.any) as due) news
      where ((o.status = 'pending' and o.next_attempt_at <= p_now)
             or (o.status = 'sending' and o.lease_expires_at <= p_now))
        and not exists (select 1 from public.notification_outbox e
@@ -72,11 +74,19 @@ begin
            lease_token = case when o.status = 'sending' then o.lease_token end,
            lease_expires_at = case when o.status = 'sending' then o.lease_expires_at end
       from due where o.id = due.id and not due.current
-    returning o.id),
+    returning o.id, o.kind, o.attempts, o.restaurant_id, o.booking_id, due.visit_over),
+  -- A message still owed when the visit was over never reached the guest in time: recorded.
+  expired_noted as (
+    insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id, created_at)
+    select 'notifications', 'notification.expired', 'warning',
+           pg_catalog.jsonb_build_object('kind', d.kind, 'attempts', d.attempts), d.restaurant_id, d.booking_id, p_now
+      from dropped d where d.visit_over),
   given_up as (
     update public.notification_outbox o
        set status = 'dead', dead_because = 'retries_exhausted', lease_expires_at = null, may_have_arrived = true,
-           last_error = 'its sender never reported on its last try'
+           last_error = 'its sender never reported on its last try',
+           -- Its holder's report, should it come, is a late one: a success still makes the message sent.
+           lease_token = null
       from due where o.id = due.id and due.current and due.exhausted
     returning o.kind, o.attempts, o.restaurant_id, o.booking_id),
   given_up_noted as (
@@ -332,7 +342,7 @@ begin
           or exists (select 1 from public.notification_outbox m
                       where m.booking_id = old.id and private.may_have_reached_guest(m))) then
     raise exception using errcode = 'AS001',
-      message = pg_catalog.format('booking %s is held by its guest (%s, its stay ahead): cancel it first (public.cancel_booking), so the guest is told and its tables are freed, then delete it',
+      message = pg_catalog.format('booking %s is held by its guest (%s, its stay ahead): cancel it first (public.cancel_booking), so the guest is told and its tables are freed, then delete it once the cancellation has gone out',
                                   old.id, old.status),
       hint = 'A cancelled booking, a visit over or missed, or one no guest has heard of may be deleted.';
   end if;

@@ -1,7 +1,7 @@
 -- What a guest may hold outlives a report that never came, a report that came late and a delete
 -- (20261227060000). Results are reported as the dispatcher does, through service_role.
 begin;
-select plan(30);
+select plan(37);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -84,6 +84,31 @@ select is(pg_temp.statuses(:'back'),
   'back at 19:00, the guest who may hold "changed to 20:00" is owed a change');
 select is((select payload ->> 'start_at' from public.notification_outbox where booking_id = :'back' and status = 'pending')::timestamptz,
   '2031-03-10 19:00+00'::timestamptz, 'saying 19:00');
+select private.tell_guest(b) from public.bookings b where b.id = :'back';
+select is(pg_temp.statuses(:'back'),
+  array['booking_confirmed sent', 'booking_changed superseded', 'booking_changed pending'],
+  'worked out again (a duplicate dispatch), nothing more is owed');
+select tests.create_booking(:'rid', 2, '2031-03-16 19:00+00') as same \gset
+select tests.force_state(:'same', 'confirmed');
+update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'same';
+select private.tell_guest(b) from public.bookings b where b.id = :'same';
+select is(pg_temp.statuses(:'same'), array['booking_confirmed sent'],
+  'a guest whose messages all say the booking is owed nothing');
+
+-- A message dropped while its send was out and then handed back unposted did not arrive: the guest is told
+-- what they are owed again.
+select tests.create_booking(:'rid', 2, '2031-03-17 19:00+00') as dropped \gset
+select tests.force_state(:'dropped', 'confirmed');
+select id as d, lease_token as d_lease from pg_temp.claim(:'dropped') \gset
+update public.bookings set start_at = '2031-03-17 19:30+00' where id = :'dropped';
+select tests.force_state(:'dropped', 'confirmed');
+select count(*) as handed_out from pg_temp.claim(:'dropped', now() + interval '1 hour') \gset
+set local role service_role;
+select is(public.notification_complete(:d, :'d_lease', false, 'not sent: the run ran out of time', p_not_sent => true),
+  'superseded', 'a message dropped while out is handed back unposted');
+reset role;
+select is((select lease_expires_at from public.notification_outbox where id = :d), null,
+  'it no longer counts as perhaps received');
 
 -- 4. A message a claim never posted is handed back: no try counted, due at once or when the provider asked.
 select tests.create_booking(:'rid', 2, '2031-03-11 19:00+00') as unsent \gset
@@ -115,7 +140,7 @@ select throws_ok(format($$select public.notification_complete(%s, %L, false, 'x'
 -- 5. A message whose holders never report is not taken back forever: after its tries it is dead.
 select tests.create_booking(:'rid', 2, '2031-03-12 19:00+00') as crashing \gset
 select tests.force_state(:'crashing', 'confirmed');
-select id as x from pg_temp.claim(:'crashing') \gset
+select id as x, lease_token as x_lease from pg_temp.claim(:'crashing') \gset
 update public.notification_outbox set attempts = private.message_max_attempts() where id = :x;
 select is((select count(*)::int from pg_temp.claim(:'crashing', now() + interval '61 seconds')), 0,
   'its last try unreported, it is not handed out again');
@@ -124,6 +149,10 @@ select is((select array[status, dead_because, may_have_arrived::text] from publi
 select is((select context ->> 'unreported' from public.observability_events
             where booking_id = :'crashing' and event_type = 'notification.failed'), 'true',
   'recorded as a failure nobody reported');
+set local role service_role;
+select is(public.notification_complete(:x, :'x_lease', true), 'lease_lost', 'its holder''s success comes after all');
+reset role;
+select is((select status from public.notification_outbox where id = :x), 'sent', 'and the message is sent, not dead');
 
 -- 6. A message still due once the visit is over is dropped, not sent.
 select tests.create_booking(:'rid', 2, '2031-03-14 19:00+00') as over \gset
@@ -131,6 +160,9 @@ select tests.force_state(:'over', 'confirmed');
 select is((select count(*)::int from pg_temp.claim(:'over', '2031-03-15 01:00+00')), 0,
   'a confirmation still waiting once the visit is over is not handed out');
 select is((select status from public.notification_outbox where booking_id = :'over'), 'superseded', 'but dropped');
+select is((select context ->> 'kind' from public.observability_events
+            where booking_id = :'over' and event_type = 'notification.expired'), 'booking_confirmed',
+  'and recorded as expired');
 
 -- 7. A cancelled booking whose guest is still being told cannot be deleted until the cancellation has gone.
 select tests.create_booking(:'rid', 2, '2031-03-13 19:00+00') as erased \gset
