@@ -46,14 +46,24 @@ language sql immutable strict as $$
          get_byte(s.bytes, i) b;
 $$;
 
--- Appends already-encoded `key=value` pairs to the URL's query, skipping NULLs, as curl_url does.
+-- Appends already-encoded `key=value` pairs to the URL's query, skipping NULLs, as curl_url does. Like
+-- pg_net, which parses the URL with curl_url_set (no flags) here, it refuses a URL with whitespace or a
+-- control character anywhere in it (a line break pasted with it, say) or without a scheme, with pg_net's
+-- message: the worker's URL parser would otherwise trim or encode what hosted pg_net never queues.
 create function net._encode_url_with_params_array(url text, params_array text[]) returns text
-language sql immutable strict as $$
-  select url || coalesce(case when strpos(url, '?') > 0 then '&' else '?' end
-                         || string_agg(p, '&' order by i), '')
-    from unnest(params_array) with ordinality as a(p, i)
-   where p is not null;
-$$;
+language plpgsql immutable strict as $$
+begin
+  if url ~ '[[:space:][:cntrl:]]' then
+    raise exception 'invalid URL "%": Malformed input to a URL function', url;
+  end if;
+  if url !~ '^[A-Za-z][A-Za-z0-9+.-]*://' then
+    raise exception 'invalid URL "%": Bad scheme', url;
+  end if;
+  return url || coalesce((select case when strpos(url, '?') > 0 then '&' else '?' end
+                                 || string_agg(p, '&' order by i)
+                            from unnest(params_array) with ordinality as a(p, i)
+                           where p is not null), '');
+end $$;
 
 create function net._params_array(params jsonb) returns text[]
 language sql immutable as $$
