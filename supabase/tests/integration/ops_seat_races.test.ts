@@ -3,10 +3,16 @@
 // party's stay (its own UPDATE, through the Data API's role) holds the tables for the longer stay without that
 // lock. When the stay's transaction commits while the operator's seat waits on it, the operator is refused
 // with AS009 and a reason, nothing is written for the booking, and nothing is double-booked. The restaurant's
-// mode is `off`, so the coordinator never takes part: every seat here is an operator's.
+// mode is `off` (or dispatch is paused), so the coordinator never takes part: every seat here is an operator's.
 import postgres from "postgres";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, waitFor, waitForTerminal } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  createRestaurant,
+  waitFor,
+  waitForTerminal,
+  withDispatchPaused,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(2);
 let day = 0;
@@ -103,6 +109,78 @@ Deno.test("an alternative lost to a seated party's longer stay is refused with A
   );
   await assertRefusedAndUntouched(error, waiting, before);
   await assertSeatedStayHeldAlone(restaurant, seated, until);
+});
+
+Deno.test("an alternative whose re-seating loses its table to a seated party's longer stay is refused with AS009 and moves nobody", async () => {
+  // T1 (a 2-top) holds the seated party until 18:30; a couple the pipeline placed holds T2 (a 4-top) at 19:00,
+  // and four guests wait in review: the alternative at 19:15 seats them on T2 once the couple moves to T1.
+  // Re-seating offers are the v3 coordinator's, so the restaurant runs v3, with dispatch paused: every seat
+  // and move here is still an operator's.
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, {
+      tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 4 }],
+    });
+    await sql`insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
+              select ${r.id}, 'Dinner', d, '17:00', '23:00' from generate_series(0, 6) d`;
+    const date = new Date(Date.now() + (70 + day++) * 86_400_000).toISOString().slice(0, 10);
+    const seated = await r.insertBooking(2, `${date}T17:00:00Z`);
+    const couple = await r.insertBooking(2, `${date}T19:00:00Z`);
+    const four = await r.insertBooking(4, `${date}T19:00:00Z`);
+    await sql`select ops.assign_tables(${seated}, array['T1'], 'race test')`;
+    await sql`update public.bookings set status = 'checked_in' where id = ${seated}`;
+    await sql`select ops.assign_tables(${couple}, array['T2'], 'race test')`;
+    // As if the pipeline had placed the couple: a booking staff placed is never moved.
+    await sql`update public.booking_table_assignments set source = 'auto' where booking_id = ${couple}`;
+    await sql`select public.transition_assignment_state(${four}, 'manual_review', assignment_state_version,
+                'no_table_fits: no free table or combination seats the party')
+                from public.bookings where id = ${four}`;
+    const [{ t1, t2, key }] = await sql`
+      select (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T1') as t1,
+             (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T2') as t2,
+             (select private.review_key(b) from public.bookings b where b.id = ${four}) as key`;
+    const offer = [{
+      start_at: `${date}T19:15:00Z`,
+      table_ids: [t2],
+      moves: [{ booking_id: couple, from_table_ids: [t2], to_table_ids: [t1] }],
+    }];
+    const [{ stored }] = await sql.begin(async (tx) => {
+      await tx`set local role service_role`;
+      return await tx`
+        select public.review_offer_reseating(${four}, ${key}, ${tx.json(offer)}) ->> 'outcome' as stored`;
+    });
+    assertEquals(stored, "stored", "the re-seating search's offer is stored");
+
+    const [before] = await sql`
+      select start_at, assignment_state, assignment_state_version from public.bookings where id = ${four}`;
+    const until = `${date}T21:00:00Z`;
+    const error = await raceWithLongerStay(
+      seated,
+      until,
+      (db) => db`select ops.accept_alternative(${four}, ${`${date}T19:15:00Z`}, 'race test')`,
+    );
+    assert(
+      error instanceof postgres.PostgresError,
+      `the operator's call is refused by the database: ${error}`,
+    );
+    assertEquals(
+      error.code,
+      "AS009",
+      `refused as taken meanwhile, not a raw conflict: ${error.code} ${error.message}`,
+    );
+    assert(
+      error.message.includes("no longer possible: a table a booking would move to was taken meanwhile"),
+      `the refusal says why: ${error.message}`,
+    );
+    const [after] = await sql`
+      select start_at, assignment_state, assignment_state_version from public.bookings where id = ${four}`;
+    assertEquals(after, before, "the booking in review is as it was");
+    const [{ held }] = await sql`
+      select string_agg(t.table_number, '+' order by t.table_number) as held
+        from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+       where a.booking_id = ${couple} and a.released_at is null`;
+    assertEquals(held, "T2", "the couple was not moved");
+    await assertSeatedStayHeldAlone(r.id, seated, until);
+  });
 });
 
 Deno.test("a table assigned by hand and lost to a seated party's longer stay is refused with AS009", async () => {
