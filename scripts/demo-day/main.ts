@@ -51,10 +51,11 @@ async function progress(inserted: number, done = false) {
   const interactive = Deno.stdout.isTerminal();
   if (!interactive && !done && inserted % 12 !== 0) return;
   const c = await counts();
-  const width = 30;
+  // Under 80 columns, so a terminal that wide never wraps it (a wrapped line is not redrawn by \r).
+  const width = 20;
   const bar = "#".repeat(Math.round((inserted / BOOKINGS) * width)).padEnd(width, ".");
   Deno.stdout.writeSync(new TextEncoder().encode(
-    `\r[${bar}] inserted ${inserted}/${BOOKINGS}  confirmed ${c.confirmed}  manual review ${c.review}  in flight ${c.open}` +
+    `\r[${bar}] ${inserted}/${BOOKINGS} in, ${c.confirmed} confirmed, ${c.review} review, ${c.open} open ` +
       (done || !interactive ? "\n" : ""),
   ));
 }

@@ -32,15 +32,19 @@ export NO_COLOR=1
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-# --help or -h as the first argument prints the calling script's header comment (its usage) and exits, before
-# the script installs, resets or starts anything.
+# --help or -h, anywhere among the arguments, prints the calling script's header comment (its usage) and exits,
+# before the script installs, resets or starts anything (`scripts/db reset --help` must not reset).
 SCRIPT="$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")" # before the script changes directory
 usage_if_asked() {
-  case "${1:-}" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$SCRIPT"; exit 0 ;; esac
+  local arg
+  for arg in "$@"; do
+    case "$arg" in -h | --help) sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$SCRIPT"; exit 0 ;; esac
+  done
 }
 
 # psql against the local database, failing on the first error.
-db_psql() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q "$@"; }
+# No pager: a table taller than the terminal would wait for a key in the middle of a script.
+db_psql() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q -P pager=off "$@"; }
 
 # Run a command as the postgres OS user (Debian clusters refuse to run as root).
 as_postgres() {

@@ -28,7 +28,8 @@ const { values: args } = parseArgs({
     "clairvoyant-seconds": { type: "string", default: "30" },
     "max-moves": { type: "string", default: String(DEFAULT_MAX_MOVES) },
     "exact-ms": { type: "string", default: String(DEFAULT_EXACT_TIME_LIMIT_MS) },
-    out: { type: "string", default: "scripts/bench/results/quality" },
+    // A smoke run's default is a place of its own, so it never replaces the committed full run's report.
+    out: { type: "string" },
   },
 });
 
@@ -187,10 +188,11 @@ const meta = {
   } FCFS-repack feasibility solves undetermined (out of time or aborted): each counts as a refusal, which lowers the yardstick and raises every ratio to it`,
 };
 
-await Deno.mkdir(args.out, { recursive: true });
+const out = args.out ?? (args.smoke ? ".stack/bench-quality-smoke" : "scripts/bench/results/quality");
+await Deno.mkdir(out, { recursive: true });
 const strip = (c: CellResult) => ({ ...c, samples: undefined, seating: undefined });
 await Deno.writeTextFile(
-  `${args.out}/results.json`,
+  `${out}/results.json`,
   JSON.stringify({ meta: { ...meta, command, context }, summary, cells: cells.map(strip) }, null, 1) + "\n",
 );
 const charts = [
@@ -223,13 +225,13 @@ if (sampleCell) {
     ]);
   }
 }
-for (const [name, svg] of charts) await Deno.writeTextFile(`${args.out}/${name}`, svg);
+for (const [name, svg] of charts) await Deno.writeTextFile(`${out}/${name}`, svg);
 const md = markdown(cells, summary, meta) + "\n## Charts\n\n" +
   charts.map(([name]) => `![${name}](${name})`).join("\n\n") + "\n";
-await Deno.writeTextFile(`${args.out}/summary.md`, md);
+await Deno.writeTextFile(`${out}/summary.md`, md);
 
 console.log(md.split("\n## Covers relative to the clairvoyant")[0]);
-console.log(`wrote ${args.out}/summary.md, results.json and ${charts.length} charts`);
+console.log(`wrote ${out}/summary.md, results.json and ${charts.length} charts`);
 if (undetermined > 0) {
   console.error(`warning: ${meta.yardstick}; see the yardsticks table`);
 }
