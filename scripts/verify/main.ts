@@ -12,23 +12,26 @@
 import { parseArgs } from "node:util";
 import { postgres } from "../../shared/deps.ts";
 import { EXIT_CODE, type Gate, gatesFor, isShadowPhase, type Phase, PHASES, verdictOf } from "./gates.ts";
+import { parsedOr } from "../bench/options.ts";
 
 function usage(message: string): never {
   console.error(`verify-rollout: ${message}`);
   Deno.exit(64);
 }
 
-const { values: args } = parseArgs({
-  options: {
-    since: { type: "string" },
-    from: { type: "string" },
-    to: { type: "string" },
-    phase: { type: "string", default: "local" },
-    restaurant: { type: "string" },
-    out: { type: "string" },
-    "db-url": { type: "string" },
-  },
-});
+// An unknown or mistyped option is a usage error (64), not a stack trace.
+const { values: args } = parsedOr(usage, () =>
+  parseArgs({
+    options: {
+      since: { type: "string" },
+      from: { type: "string" },
+      to: { type: "string" },
+      phase: { type: "string", default: "local" },
+      restaurant: { type: "string" },
+      out: { type: "string" },
+      "db-url": { type: "string" },
+    },
+  }));
 const phase = args.phase as Phase;
 if (!PHASES.includes(phase)) usage(`--phase must be one of ${PHASES.join(", ")}`);
 if (args.since && (args.from || args.to)) usage("give either --since or --from/--to, not both");

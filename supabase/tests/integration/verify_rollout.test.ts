@@ -110,6 +110,17 @@ Deno.test("a window where every booking goes to manual review fails, with exit s
   await Deno.remove(run.out, { recursive: true });
 });
 
+Deno.test("a mistyped option is a usage error (exit status 64) saying which, not a stack trace", async () => {
+  const { code, stderr } = await new Deno.Command(`${ROOT}scripts/verify-rollout`, {
+    args: ["--phase", "local", "--restuarant", "x"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const said = new TextDecoder().decode(stderr);
+  assertEquals(code, 64, said);
+  assert(said.includes("verify-rollout: Unknown option '--restuarant'") && !said.includes("    at "), said);
+});
+
 Deno.test("an empty window is inconclusive, never a pass", async () => {
   const r = await createRestaurant(sql, { tables });
   const run = await verify("prod-100", r.id, new Date(Date.now() - 3_600_000), new Date());
