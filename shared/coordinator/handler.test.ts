@@ -110,9 +110,7 @@ async function drainOnce(
     sweepNow: () => Promise.resolve(void swept++).then(() => void inFlightAtSweep.push(inFlight)),
   };
   // Catch the background work the handler hands to the runtime, to wait for the drain to end.
-  const background: Promise<unknown>[] = [];
-  const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
-  runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+  const { background, restore } = fakeRuntime();
   try {
     const handler = createCoordinatorHandler({
       store,
@@ -132,7 +130,7 @@ async function drainOnce(
     assertEquals(response.status, 200);
     await Promise.all(background);
   } finally {
-    delete runtime.EdgeRuntime;
+    restore();
   }
   return { queue, begun, finished, claimLimits, peak, swept, reseatAsked, inFlightAtSweep };
 }
@@ -240,9 +238,7 @@ Deno.test("the request's own attempt is handed to the runtime before it is await
     sweepNow: () => Promise.resolve(),
     reviewsToReseat: () => Promise.resolve([]),
   };
-  const background: Promise<unknown>[] = [];
-  const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
-  runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+  const { background, restore } = fakeRuntime();
   try {
     const handler = createCoordinatorHandler({
       store,
@@ -262,6 +258,14 @@ Deno.test("the request's own attempt is handed to the runtime before it is await
     assertEquals((await answer).status, 200);
     await Promise.all(background);
   } finally {
-    delete runtime.EdgeRuntime;
+    restore();
   }
 });
+
+/** Supabase's EdgeRuntime, keeping what the handler hands to waitUntil; restore() takes it away again. */
+function fakeRuntime() {
+  const background: Promise<unknown>[] = [];
+  const runtime = globalThis as { EdgeRuntime?: { waitUntil(p: Promise<unknown>): void } };
+  runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
+  return { background, restore: () => delete runtime.EdgeRuntime };
+}

@@ -11,9 +11,6 @@ language sql as $$
   select c.id, c.lease_token, c.kind, c.payload ->> 'kind' from public.notification_claim(100, 60000) c
    where c.booking_id = p_booking;
 $$;
-create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
-  select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
-$$;
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -60,13 +57,13 @@ select tests.force_state(:'changed', 'confirmed');
 select id as c1, lease_token as l1 from pg_temp.claim(:'changed') \gset
 update public.bookings set start_at = '2030-01-09 19:30+00' where id = :'changed';
 select tests.force_state(:'changed', 'confirmed');
-select is(pg_temp.statuses(:'changed'), array['booking_confirmed sending', 'booking_changed pending'],
+select is(tests.message_statuses(:'changed'), array['booking_confirmed sending', 'booking_changed pending'],
   'queued as a change, the confirmation being on its way');
 select is(public.notification_complete(:c1, :'l1', false, 'smtp down'), 'pending', 'then the confirmation fails');
 select is((select array[kind, payload_kind] from pg_temp.claim(:'changed')), array['booking_confirmed', 'booking_confirmed'],
   'so the change goes out as the confirmation, in its payload too');
 select count(*) as reclaimed from public.notification_claim(100, 60000, now() + interval '1 hour') c where c.booking_id = :'changed' \gset
-select is(pg_temp.statuses(:'changed'), array['booking_confirmed superseded', 'booking_confirmed sending'],
+select is(tests.message_statuses(:'changed'), array['booking_confirmed superseded', 'booking_confirmed sending'],
   'and the failed one, due again, is not sent after it');
 
 -- 4. A cancellation while the confirmation was on its way, and that confirmation failed: nothing to tell.

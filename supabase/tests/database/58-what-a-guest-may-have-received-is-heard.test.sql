@@ -12,9 +12,6 @@ language sql as $$
   select c.id, c.lease_token, c.kind, c.dedupe_key, c.payload ->> 'kind'
     from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking order by c.id;
 $$;
-create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
-  select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
-$$;
 create function pg_temp.lease(p_id bigint) returns uuid language sql as $$
   select lease_token from public.notification_outbox where id = p_id;
 $$;
@@ -57,7 +54,7 @@ select is((select (lease_expires_at is null, last_error)::text from public.notif
 select is((select array[severity, context ->> 'superseded'] from public.observability_events
             where booking_id = :'b' and event_type = 'notification.failed' order by id desc limit 1),
   array['info', 'true'], 'recorded as a late failure, not an alarm');
-select is(pg_temp.statuses(:'b'),
+select is(tests.message_statuses(:'b'),
   array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed pending'],
   'the guest received nothing, so the change gives way to a confirmation');
 select is((select array[kind, dedupe_key] from pg_temp.claimed(:'b', now() + interval '4 hours')),
@@ -65,7 +62,7 @@ select is((select array[kind, dedupe_key] from pg_temp.claimed(:'b', now() + int
 select id as last_one from public.notification_outbox where booking_id = :'b' and seq = 3 \gset
 select is(public.notification_complete(:confirmation, :'confirmation_lease', false, 'webhook answered 503'),
   'superseded', 'a second late report changes nothing');
-select is(pg_temp.statuses(:'b'),
+select is(tests.message_statuses(:'b'),
   array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed sending'],
   'and queues nothing more');
 
@@ -100,7 +97,7 @@ select id as moved, lease_token as moved_lease
 select public.notification_complete(:moved, :'moved_lease', false, 'webhook answered 503') as failed \gset
 update public.bookings set start_at = '2030-02-08 19:00+00' where id = :'back';
 select tests.force_state(:'back', 'confirmed');
-select is(pg_temp.statuses(:'back'),
+select is(tests.message_statuses(:'back'),
   array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed pending'],
   'changed back: confirmed again, the confirmation still out counting as not received');
 select is((select array[kind, dedupe_key] from pg_temp.claimed(:'back', now() + interval '2 hours')),
@@ -114,12 +111,12 @@ select count(*) as none from pg_temp.claimed(:'gone', now() + interval '1 hour')
 -- The platform cancels, and the dispatcher reports, as the Data API's service role.
 set local role service_role;
 select public.cancel_booking(:'gone', 'guest called') is not null as cancelled \gset
-select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled pending'],
+select is(tests.message_statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled pending'],
   'a guest who may hold the confirmation is told of the cancellation');
 select is(public.notification_complete(:g1, :'g1_lease', false, 'webhook answered 503'), 'superseded',
   'then that confirmation''s sender reports it failed');
 reset role;
-select is(pg_temp.statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled superseded'],
+select is(tests.message_statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled superseded'],
   'so the guest, who heard nothing, is told nothing');
 select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
             ->> 'duplicate_confirmations')::int, 1,
@@ -138,7 +135,7 @@ update public.bookings set start_at = '2030-02-10 19:30+00' where id = :'q';
 select count(*) as none from pg_temp.claimed(:'q', now() + interval '1 hour') \gset
 select public.transition_assignment_state(:'q', 'manual_review', tests.version_of(:'q'),
   'no_table_fits: no free table or combination seats the party') ->> 'to' as reviewed \gset
-select is(pg_temp.statuses(:'q'), array['booking_confirmed superseded'], 'its confirmation was dropped');
+select is(tests.message_statuses(:'q'), array['booking_confirmed superseded'], 'its confirmation was dropped');
 select is((select guest_was_told from ops.manual_review_queue(:'rid5') where booking_id = :'q'),
   'booking_confirmed: 2030-02-10 19:00, party of 2', 'the review queue shows the confirmation that may have arrived');
 select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid5')

@@ -11,9 +11,6 @@ returns table (id bigint, lease_token uuid, kind text)
 language sql as $$
   select c.id, c.lease_token, c.kind from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking;
 $$;
-create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
-  select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
-$$;
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4);
@@ -31,7 +28,7 @@ select is(public.cancel_booking(:'timed_out', 'guest called') ->> 'to', 'cancell
 reset role;
 select is((select may_have_arrived from public.notification_outbox where id = :n), true,
   'the confirmation is kept as perhaps received');
-select is(pg_temp.statuses(:'timed_out'), array['booking_confirmed superseded', 'booking_cancelled pending'],
+select is(tests.message_statuses(:'timed_out'), array['booking_confirmed superseded', 'booking_cancelled pending'],
   'the confirmation is dropped and the cancellation is owed');
 select is((select kind from pg_temp.claim(:'timed_out', now() + interval '1 day')), 'booking_cancelled',
   'and it is handed out: the guest may hold the confirmation');
@@ -42,7 +39,7 @@ select tests.force_state(:'refused', 'confirmed');
 select id as n, lease_token as lease from pg_temp.claim(:'refused') \gset
 select is(public.notification_complete(:n, :'lease', false, 'webhook answered 503'), 'pending', 'an answered failure');
 select public.cancel_booking(:'refused', 'guest called') is not null as cancelled \gset
-select is(pg_temp.statuses(:'refused'), array['booking_confirmed superseded'],
+select is(tests.message_statuses(:'refused'), array['booking_confirmed superseded'],
   'leaves the guest nothing to be told of a cancellation');
 
 -- A late report on a message dropped while its send was out (its lease ran out, and the booking changed
@@ -69,7 +66,7 @@ select id as c, lease_token as c_lease from pg_temp.claim(:'again') \gset
 select is(public.notification_complete(:c, :'c_lease', false, 'webhook answered 504', p_may_have_arrived => true),
   'pending', 'the cancellation got no answer');
 select private.tell_guest(b) from public.bookings b where b.id = :'again';
-select is(pg_temp.statuses(:'again'), array['booking_confirmed sent', 'booking_cancelled pending'],
+select is(tests.message_statuses(:'again'), array['booking_confirmed sent', 'booking_cancelled pending'],
   'it stays owed when what the guest is owed is worked out again');
 
 -- A holder whose lease ran out still records that its send may have arrived.
@@ -157,7 +154,7 @@ select tests.create_booking(:'rid', 2, '2030-03-23 19:00+00') as booked \gset
 select tests.force_state(:'booked', 'confirmed');
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'booked';
 select public.cancel_booking(:'booked', 'platform clean-up') is not null as cancelled \gset
-select is(pg_temp.statuses(:'booked'), array['booking_confirmed sent', 'booking_cancelled pending'],
+select is(tests.message_statuses(:'booked'), array['booking_confirmed sent', 'booking_cancelled pending'],
   'while the guest of a booking still ahead is');
 
 select * from finish();

@@ -11,9 +11,6 @@ returns table (id bigint, lease_token uuid, kind text)
 language sql as $$
   select c.id, c.lease_token, c.kind from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking;
 $$;
-create function pg_temp.statuses(p_booking uuid) returns text[] language sql as $$
-  select array_agg(kind || ' ' || status order by seq) from public.notification_outbox where booking_id = p_booking;
-$$;
 create function pg_temp.flag(p_id bigint) returns boolean language sql as $$
   select may_have_arrived from public.notification_outbox where id = p_id;
 $$;
@@ -34,7 +31,7 @@ select is(public.notification_complete(:n, :'second_lease', false, 'webhook answ
 select public.cancel_booking(:'silent', 'guest called') is not null as cancelled \gset
 reset role;
 select is(pg_temp.flag(:n), true, 'which does not undo what the first send may have done');
-select is(pg_temp.statuses(:'silent'), array['booking_confirmed superseded', 'booking_cancelled pending'],
+select is(tests.message_statuses(:'silent'), array['booking_confirmed superseded', 'booking_cancelled pending'],
   'so the guest is owed the cancellation');
 
 -- 2. The first holder's success comes late, after a second send was refused: the message is sent.
@@ -47,7 +44,7 @@ select is(public.notification_complete(:n, :'second_lease', false, 'webhook answ
   'the second holder is refused');
 select is(public.notification_complete(:n, :'first_lease', true), 'lease_lost', 'the first reports its success late');
 reset role;
-select is(pg_temp.statuses(:'late_ok'), array['booking_confirmed sent'], 'and the message is sent, not tried again');
+select is(tests.message_statuses(:'late_ok'), array['booking_confirmed sent'], 'and the message is sent, not tried again');
 select is((select count(*)::int from pg_temp.claim(:'late_ok', now() + interval '1 day')), 0,
   'nothing of it is handed out again');
 
@@ -79,20 +76,20 @@ select is(public.notification_complete(:c, :'c_lease', false, 'webhook request f
 update public.bookings set start_at = '2031-03-10 19:00+00' where id = :'back';
 reset role;
 select tests.force_state(:'back', 'confirmed');
-select is(pg_temp.statuses(:'back'),
+select is(tests.message_statuses(:'back'),
   array['booking_confirmed sent', 'booking_changed superseded', 'booking_changed pending'],
   'back at 19:00, the guest who may hold "changed to 20:00" is owed a change');
 select is((select payload ->> 'start_at' from public.notification_outbox where booking_id = :'back' and status = 'pending')::timestamptz,
   '2031-03-10 19:00+00'::timestamptz, 'saying 19:00');
 select private.tell_guest(b) from public.bookings b where b.id = :'back';
-select is(pg_temp.statuses(:'back'),
+select is(tests.message_statuses(:'back'),
   array['booking_confirmed sent', 'booking_changed superseded', 'booking_changed pending'],
   'worked out again (a duplicate dispatch), nothing more is owed');
 select tests.create_booking(:'rid', 2, '2031-03-16 19:00+00') as same \gset
 select tests.force_state(:'same', 'confirmed');
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'same';
 select private.tell_guest(b) from public.bookings b where b.id = :'same';
-select is(pg_temp.statuses(:'same'), array['booking_confirmed sent'],
+select is(tests.message_statuses(:'same'), array['booking_confirmed sent'],
   'a guest whose messages all say the booking is owed nothing');
 
 -- A message dropped while its send was out and then handed back unposted did not arrive: the guest is told

@@ -142,5 +142,12 @@ returns tstzrange language sql as $$
   select private.blocked_window(b) from public.bookings b where b.id = p_booking;
 $$;
 
+-- A booking's guest messages in order, each as "<kind> <status>".
+create or replace function tests.message_statuses(p_booking uuid)
+returns text[] language sql as $$
+  select pg_catalog.array_agg(o.kind || ' ' || o.status order by o.seq) from public.notification_outbox o
+   where o.booking_id = p_booking;
+$$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
