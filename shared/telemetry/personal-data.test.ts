@@ -10,6 +10,9 @@ const GUEST_DATA = [
   "+1 (415) 555-0132",
   "＋４４ ２０ ７９４６ ０９５８",
   "0049 30 1234567",
+  // Written in groups that begin like a date, but go on as a number.
+  "0045-12-34-56-78",
+  "0701-23-45 67",
 ];
 
 // What logs and events legitimately contain.
@@ -20,6 +23,8 @@ const NOT_PERSONAL = [
   "deno 2.9.6 (stable, release, x86_64-unknown-linux-gnu)",
   "1.0.0+20260101123456",
   "2030-01-07 19:00",
+  "2030-01-07",
+  "from 2030-01-07 - 2030-01-08, 2030-01-09",
   "2026-12-01T15:10:19.123456Z",
   "booking 3f1c2b9e-8a4d-4c1e-9b7a-0d2e5f6a7b8c",
   "[email]@z.org",

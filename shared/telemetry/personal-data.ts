@@ -18,12 +18,15 @@ export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}
 
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
- * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00), UUIDs, version
+ * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00; but not digits that
+ * go on after one as a number would, 0045-12-34-56-78), UUIDs, version
  * strings (2.119.1, 1.0.0+20260101123456), decimal numbers (263.46000000000004) and booking references are
  * not phone numbers.
  */
 export const PHONE_PATTERN =
-  "(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
+  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
+  `(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
+  "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
   `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
   `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
 
