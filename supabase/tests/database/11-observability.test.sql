@@ -1,5 +1,5 @@
 begin;
-select plan(46);
+select plan(47);
 
 -- A clean slate inside this transaction (rolled back at the end), then traffic whose numbers are known:
 -- five bookings confirmed (one after an error and a retry), one escalated (too large), one cancelled,
@@ -110,6 +110,15 @@ select lives_ok($$SELECT DATE_TRUNC('hour', created_at) as hour,
       ROUND(100.0 * COUNT(*) FILTER (WHERE event_type LIKE '%success%') / NULLIF(COUNT(*), 0), 2) as success_rate_pct
     FROM observability_events WHERE source LIKE 'assignment.%' AND created_at > NOW() - INTERVAL '24 hours'
     GROUP BY 1 ORDER BY 1 DESC$$, 'the coordinator success query runs unchanged');
+-- The runbook's quick health check (inline), unchanged as the outer query's source: a confirmation names no
+-- reason, an error always does.
+select results_eq($$select event_type, success_pct from (
+SELECT event_type, count(*), ROUND(100.0 * count(*) FILTER (WHERE context->>'reason' IS NULL) / NULLIF(count(*), 0), 2) AS success_pct
+FROM observability_events
+WHERE source = 'assignment.coordinator' AND created_at >= now() - INTERVAL '6 hours'
+GROUP BY 1) q where event_type in ('coordinator.confirmed', 'coordinator.error') order by 1$$,
+  $$values ('coordinator.confirmed', 100.00), ('coordinator.error', 0.00)$$,
+  'the runbook''s quick health check runs unchanged: confirmations succeed, errors do not');
 select columns_are('ops', 'coordinator_success_hourly_24h', array['hour', 'successes', 'errors', 'total', 'success_rate_pct'],
   'and its view keeps the same columns');
 select is((select array[successes, errors] from ops.coordinator_success_hourly_24h), array[7, 1]::bigint[],
