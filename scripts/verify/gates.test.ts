@@ -1,6 +1,6 @@
 // The exit gates as pure functions of ops.pipeline_metrics' answer (no database needed).
 import { assertEquals } from "../../shared/testing/assert.ts";
-import { gatesFor } from "./gates.ts";
+import { gatesFor, verdictOf } from "./gates.ts";
 
 const SUCCESS_GATE = /^Legacy vs V3 assign rate on the same snapshots/;
 
@@ -15,13 +15,54 @@ Deno.test("the shadow success-rate gate compares legacy with V3's shadow decisio
     shadow: { v3: { comparisons: 13, primary_assign_pct: 100, candidate_assign_pct: 60 } },
   };
   assertEquals(
-    gatesFor("staging-shadow", metrics).filter((g) => /success rate/i.test(g.metric) && g.outcome === "pass"),
+    gatesFor("staging-shadow", metrics, 24).filter((g) =>
+      /success rate/i.test(g.metric) && g.outcome === "pass"
+    ),
     [],
     "no gate passes on the plan's query, which compares legacy with itself in shadow",
   );
-  const gate = gatesFor("staging-shadow", metrics).find((g) => SUCCESS_GATE.test(g.metric));
+  const gate = gatesFor("staging-shadow", metrics, 24).find((g) => SUCCESS_GATE.test(g.metric));
   assertEquals([gate?.value, gate?.outcome], [40, "fail"]);
 
-  const none = gatesFor("prod-shadow", { ...metrics, shadow: {} }).find((g) => SUCCESS_GATE.test(g.metric));
+  const none = gatesFor("prod-shadow", { ...metrics, shadow: {} }, 24).find((g) =>
+    SUCCESS_GATE.test(g.metric)
+  );
   assertEquals(none?.outcome, "no data", "no comparisons: nothing to judge V3 by");
+});
+
+Deno.test("a window shorter than the phase's minimum, or staging with under 100 bookings, is inconclusive, never a pass", () => {
+  const healthy = {
+    bookings: 120,
+    confirmation_rate_pct: 99,
+    manual_review_rate_pct: 0,
+    error_rate_pct: 0,
+    success_rate_pct: 100,
+    latency_p95_ms: 500,
+    lock_wait_p95_ms: 10,
+    events: {},
+  };
+  const watched = (phase: Parameters<typeof gatesFor>[0], m: typeof healthy, hours: number) =>
+    gatesFor(phase, m, hours).filter((g) => /^(Hours watched|Bookings in the window)$/.test(g.metric))
+      .map((g) => `${g.metric} ${g.target}: ${g.outcome}`);
+  assertEquals(watched("staging-full", healthy, 47.5), [
+    "Hours watched ≥ 48: no data",
+    "Bookings in the window ≥ 100: pass",
+  ]);
+  assertEquals(watched("staging-shadow", { ...healthy, bookings: 99 }, 24), [
+    "Hours watched ≥ 24: pass",
+    "Bookings in the window ≥ 100: no data",
+  ]);
+  assertEquals(watched("prod-100", healthy, 24), [
+    "Hours watched ≥ 168: no data",
+    "Bookings in the window > 0: pass",
+  ]);
+  assertEquals(watched("prod-10", { ...healthy, bookings: 1 }, 24), [
+    "Hours watched ≥ 24: pass",
+    "Bookings in the window > 0: pass",
+  ]);
+  assertEquals(
+    verdictOf(gatesFor("staging-full", healthy, 1)) === "PASS",
+    false,
+    "an hour never passes staging",
+  );
 });

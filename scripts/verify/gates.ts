@@ -56,9 +56,24 @@ export const isShadowPhase = (p: Phase) => p === "staging-shadow" || p === "prod
 /** Phases where FEATURE_ASSIGNMENT_PIPELINE_V3=true, i.e. the coordinator is a primary path. */
 export const isFullPhase = (p: Phase) => ["staging-full", "prod-10", "prod-50", "prod-100"].includes(p);
 
-export function gatesFor(phase: Phase, m: Metrics): Gate[] {
+/** How long each phase is watched at least (the verification checklist's "minimum N hours"; 7 days at 100 %
+ * before the legacy path is removed) and how many bookings it must see (the task README: staging should see
+ * 100+ bookings). Less is not a failure, but too little to judge by: the verdict is INCONCLUSIVE. */
+export const MINIMUM: Record<Phase, { hours: number; bookings: number }> = {
+  local: { hours: 0, bookings: 1 },
+  "staging-shadow": { hours: 24, bookings: 100 },
+  "staging-full": { hours: 48, bookings: 100 },
+  "prod-shadow": { hours: 24, bookings: 1 },
+  "prod-10": { hours: 24, bookings: 1 },
+  "prod-50": { hours: 24, bookings: 1 },
+  "prod-100": { hours: 168, bookings: 1 },
+};
+
+/** The gates of `phase` over a window of `windowHours` whose metrics are `m`. */
+export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] {
   const bookings = n(m.bookings) ?? 0;
   const measured = bookings > 0;
+  const least = MINIMUM[phase];
   const ev = m.events ?? {};
   const ifMeasured = (v: unknown) => (measured ? v : null);
   const delta = (a: unknown, b: unknown) => (n(a) === null || n(b) === null ? null : Math.abs(n(a)! - n(b)!));
@@ -66,12 +81,22 @@ export function gatesFor(phase: Phase, m: Metrics): Gate[] {
 
   const gates: Gate[] = [
     {
+      metric: "Hours watched",
+      target: `≥ ${least.hours}`,
+      value: Math.round(windowHours * 10) / 10,
+      unit: " h",
+      outcome: windowHours >= least.hours ? "pass" : "no data",
+      source: "verification checklist: each phase's minimum duration",
+    },
+    {
       metric: "Bookings in the window",
-      target: "> 0",
+      target: least.bookings > 1 ? `≥ ${least.bookings}` : "> 0",
       value: bookings,
       unit: "",
-      outcome: measured ? "pass" : "no data",
-      source: "every phase is judged on traffic",
+      outcome: bookings >= least.bookings ? "pass" : "no data",
+      source: least.bookings > 1
+        ? "task README: staging should see 100+ bookings"
+        : "every phase is judged on traffic",
     },
     gate(
       "Confirmation rate",

@@ -77,7 +77,7 @@ const sampleEvents = sample
        where booking_id = ${sample.id} order by id`
   : [];
 
-const gates = gatesFor(phase, m);
+const gates = gatesFor(phase, m, (to.getTime() - from.getTime()) / 3_600_000);
 const verdict = verdictOf(gates);
 const show = (g: Gate) => (g.value === null ? "n/a" : `${Math.round(g.value * 100) / 100}${g.unit}`);
 const count = (o: Gate["outcome"]) => gates.filter((g) => g.outcome === o).length;

@@ -46,13 +46,22 @@ async function playDay(restaurantId: string, insert: (party: number, at: string)
   return n;
 }
 
-Deno.test("a healthy window passes staging-full, with every artifact written", async () => {
+const DAY_MS = 24 * 3_600_000;
+
+Deno.test("a healthy day passes prod-50, with every artifact written; staging wants more of it", async () => {
   const r = await createRestaurant(sql, { tables });
-  const from = new Date(Date.now() - 1000);
+  // The restaurant is new, so a day's window holds only what the test plays now.
+  const from = new Date(Date.now() - DAY_MS);
   assertEquals(await playDay(r.id, r.insertBooking), 5);
   const to = new Date(Date.now() + 1000);
-  const run = await verify("staging-full", r.id, from, to);
+  const run = await verify("prod-50", r.id, from, to);
   assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
+  assert(run.report.includes("| Hours watched | ≥ 24 | 24 h | pass |"), run.report);
+  const staging = await verify("staging-full", r.id, from, to);
+  assertEquals([staging.verdict, staging.code], ["INCONCLUSIVE", 2], staging.report);
+  assert(staging.report.includes("| Hours watched | ≥ 48 | 24 h | _no data_ |"), staging.report);
+  assert(staging.report.includes("| Bookings in the window | ≥ 100 | 5 | _no data_ |"), staging.report);
+  await Deno.remove(staging.out, { recursive: true });
 
   const files = [...Deno.readDirSync(run.out)].map((f) => f.name).sort();
   assertEquals(files, [
@@ -79,17 +88,17 @@ Deno.test("a healthy window passes staging-full, with every artifact written", a
   );
   assert(
     run.report.includes("| Manual review rate | < 1% | 0% | pass |"),
-    "staging-full needs < 1% manual review",
+    "a full phase needs < 1% manual review",
   );
   await Deno.remove(run.out, { recursive: true });
 });
 
-Deno.test("a shadow window passes the shadow gates and writes the legacy-vs-shadow comparison", async () => {
+Deno.test("a shadow day passes the shadow gates and writes the legacy-vs-shadow comparison", async () => {
   const r = await createRestaurant(sql, { tables });
   await sql`select ops.set_restaurant_mode(${r.id}, 'shadow', ${ACTOR}, 'verify test')`;
-  const from = new Date(Date.now() - 1000);
+  const from = new Date(Date.now() - DAY_MS);
   await playDay(r.id, r.insertBooking);
-  const run = await verify("staging-shadow", r.id, from, new Date(Date.now() + 1000));
+  const run = await verify("prod-shadow", r.id, from, new Date(Date.now() + 1000));
   assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
   assert(
     run.report.includes("| No assignment.coordinator events (legacy stays authoritative) | 0 | 0 | pass |"),
