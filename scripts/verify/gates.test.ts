@@ -42,22 +42,22 @@ Deno.test("a window shorter than the phase's minimum, or staging with under 100 
     events: {},
   };
   const watched = (phase: Parameters<typeof gatesFor>[0], m: typeof healthy, hours: number) =>
-    gatesFor(phase, m, hours).filter((g) => /^(Hours watched|Bookings in the window)$/.test(g.metric))
+    gatesFor(phase, m, hours).filter((g) => /^(Window length|Bookings in the window)$/.test(g.metric))
       .map((g) => `${g.metric} ${g.target}: ${g.outcome}`);
   assertEquals(watched("staging-full", healthy, 47.5), [
-    "Hours watched ≥ 48: no data",
+    "Window length ≥ 48: no data",
     "Bookings in the window ≥ 100: pass",
   ]);
   assertEquals(watched("staging-shadow", { ...healthy, bookings: 99 }, 24), [
-    "Hours watched ≥ 24: pass",
+    "Window length ≥ 24: pass",
     "Bookings in the window ≥ 100: no data",
   ]);
   assertEquals(watched("prod-100", healthy, 24), [
-    "Hours watched ≥ 168: no data",
+    "Window length ≥ 168: no data",
     "Bookings in the window > 0: pass",
   ]);
   assertEquals(watched("prod-10", { ...healthy, bookings: 1 }, 24), [
-    "Hours watched ≥ 24: pass",
+    "Window length ≥ 24: pass",
     "Bookings in the window > 0: pass",
   ]);
   assertEquals(

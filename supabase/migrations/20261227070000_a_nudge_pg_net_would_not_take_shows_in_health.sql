@@ -6,7 +6,8 @@
 -- it and delivered. On hosted Supabase every nudge then failed inside private.post_to_function, which records
 -- dispatch.failed and goes on, and ops.health, which reads only pg_net's responses, stayed clean (no response
 -- is written for a request never queued): bookings waited until the sweeper gave up on them as
--- coordinator_unreachable. Now the URL read from Vault is trimmed of spaces and line breaks, and ops.health
+-- coordinator_unreachable. Now the URL read from Vault is trimmed of spaces and line breaks (and so is the
+-- secret, which the functions never have with white space around it), and ops.health
 -- counts the nudges that failed before pg_net took them (dispatch.not_sent_last_15_min, with the latest
 -- error) and calls them a problem. The stand-in refuses such a URL as pg_net does.
 -- Bodies as in 20261227050000 (post_to_function) and 20261226010000 (health_unchecked), with those changes.
@@ -27,8 +28,10 @@ begin
     if base_url is null or secret is null then
       return null;
     end if;
-    -- A line break or space pasted into Vault around the URL: pg_net refuses the URL whole.
+    -- A line break or space pasted into Vault around the URL: pg_net refuses the URL whole. Around the secret,
+    -- it would sign with a key the functions never have (they refuse a secret with white space around it).
     base_url := pg_catalog.btrim(base_url, E' \t\r\n');
+    secret := pg_catalog.btrim(secret, E' \t\r\n');
     timeout_ms := (private.settings_for(null)).dispatch_timeout_ms;
     return net.http_post(
       url := pg_catalog.rtrim(base_url, '/') || '/' || p_function,

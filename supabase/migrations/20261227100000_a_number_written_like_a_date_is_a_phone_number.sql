@@ -16,4 +16,10 @@ begin
   return '(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![ \t\n\r\f\v().-]{0,2}[0-9])))(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])';
 end $$;
 
+-- A reason already stored that the pattern now calls personal data would make every later UPDATE of its
+-- booking fail the CHECK (a platform's own change to a booking in review): it is scrubbed now, as it would
+-- have been when written. Only bookings in review keep a reason.
+update public.bookings set manual_review_reason = private.scrub_personal_data(manual_review_reason)
+ where manual_review_reason is not null and private.text_has_personal_data(manual_review_reason);
+
 revoke all on all routines in schema private from public, anon, authenticated;

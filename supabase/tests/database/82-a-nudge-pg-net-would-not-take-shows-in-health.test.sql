@@ -1,7 +1,7 @@
 -- A nudge pg_net would not take shows in health, and a URL pasted into Vault with a line break works
 -- (20261227070000). pg_net (and the local stand-in, as it does) refuses a URL with whitespace in it.
 begin;
-select plan(6);
+select plan(7);
 
 create function pg_temp.set_secret(p_name text, p_value text) returns void language sql as $$
   delete from vault.secrets where name = p_name;
@@ -18,6 +18,15 @@ select private.post_to_function('assignment-coordinator', '{"trigger": "insert"}
 select is((select url from net.http_request_queue where id = :request),
   'http://127.0.0.1:54321/functions/v1/assignment-coordinator',
   'a URL pasted into Vault with a line break is used without it');
+
+-- So is the secret: the nudge is signed with the key the functions have.
+select pg_temp.set_secret('assignment_pipeline_secret', repeat('s', 32) || E'\n');
+select private.post_to_function('assignment-coordinator', '{"trigger": "insert"}'::jsonb) as signed \gset
+select is((select headers ->> 'Authorization' from net.http_request_queue where id = :signed),
+  (select 'Bearer ' || private.nudge_signature(repeat('s', 32), 'assignment-coordinator', '{"trigger": "insert"}'::jsonb,
+                                              to_timestamp(split_part(headers ->> 'Authorization', '.', 2)::bigint))
+     from net.http_request_queue where id = :signed),
+  'a secret pasted into Vault with a line break signs as the functions'' secret does');
 
 -- A space inside it: every nudge fails before pg_net takes it, and health says so.
 select pg_temp.set_secret('assignment_functions_url', 'http://127.0.0.1:54321/functions v1');

@@ -56,10 +56,10 @@ Deno.test("a healthy day passes prod-50, with every artifact written; staging wa
   const to = new Date(Date.now() + 1000);
   const run = await verify("prod-50", r.id, from, to);
   assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
-  assert(run.report.includes("| Hours watched | ≥ 24 | 24 h | pass |"), run.report);
+  assert(run.report.includes("| Window length | ≥ 24 | 24 h | pass |"), run.report);
   const staging = await verify("staging-full", r.id, from, to);
   assertEquals([staging.verdict, staging.code], ["INCONCLUSIVE", 2], staging.report);
-  assert(staging.report.includes("| Hours watched | ≥ 48 | 24 h | _no data_ |"), staging.report);
+  assert(staging.report.includes("| Window length | ≥ 48 | 24 h | _no data_ |"), staging.report);
   assert(staging.report.includes("| Bookings in the window | ≥ 100 | 5 | _no data_ |"), staging.report);
   await Deno.remove(staging.out, { recursive: true });
 
