@@ -765,3 +765,31 @@ Deno.test("without re-optimisation the exact fallback never runs", async () => {
   assertEquals(calls.fail[0].details.exact, undefined);
   assert(calls.fail[0].reason.startsWith("no_table_fits: "));
 });
+
+Deno.test("the exact fallback's solves take turns, each with its whole budget from the start of its turn", async () => {
+  // Two attempts of one instance reach the fallback together; the solver holds the thread for 200 ms of a
+  // 300 ms budget, as HiGHS does. Side by side, the second solve's budget would have lost the first's 200 ms.
+  const budgets: number[] = [];
+  const blocking: typeof highsSolver = {
+    solve: (_milp, limit) => {
+      budgets.push(limit);
+      const start = performance.now();
+      while (performance.now() - start < 200) { /* HiGHS holds the thread */ }
+      return Promise.resolve({ status: "budget_exhausted", why: "time" });
+    },
+    decide: () => Promise.resolve("undecided"),
+  };
+  const attempt = () => {
+    const { store } = fakeStore({
+      begin: () => onlyExactSeats(),
+      fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+    });
+    return processBooking(store, BOOKING, "test", {
+      ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1, exactTimeLimitMs: 300 }),
+      exactSolver: blocking,
+    });
+  };
+  await Promise.all([attempt(), attempt()]);
+  assertEquals(budgets.length, 2, `one solve each: ${budgets}`);
+  assert(budgets.every((ms) => ms > 250), `each solve had its budget, not what the other left: ${budgets}`);
+});

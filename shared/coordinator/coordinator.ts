@@ -4,6 +4,7 @@
 import { DEFAULT_MAX_MOVES, planWithMoves } from "../engine/reoptimize.ts";
 import {
   DEFAULT_EXACT_TIME_LIMIT_MS,
+  type ExactOptions,
   type ExactOutcome,
   NEIGHBOURHOODS_MS,
   planExactly,
@@ -130,8 +131,7 @@ export async function processBooking(
       // could not decide in its budget (a reason of its own).
       let exact: (ExactOutcome & { ms: number }) | undefined;
       if (plan.decision === "no_fit" && snapshot.placed && maxMoves > 0) {
-        const exactStarted = now();
-        const outcome = await planExactly(snapshot, {
+        const exactOptions: ExactOptions = {
           strategy: plan.strategy,
           noFitReason: plan.reason,
           timeLimitMs: exactBudgetMs,
@@ -142,6 +142,12 @@ export async function processBooking(
             : undefined,
           solver: options.exactSolver,
           neighbourhoods: NEIGHBOURHOODS_MS,
+        };
+        // Timed from the start of its turn: the solves of other attempts before it are not its own.
+        let exactStarted = now();
+        const outcome = await inExactTurn(() => {
+          exactStarted = now();
+          return planExactly(snapshot, exactOptions);
         });
         exact = { ...outcome, ms: now() - exactStarted };
         exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - exact.ms));
@@ -336,4 +342,15 @@ function runEngine<T>(plan: () => T): T {
 function reasonCode(reason: string): string {
   const head = reason.split(":")[0];
   return /^[a-z][a-z0-9_]{0,63}$/.test(head) ? head : "uncoded";
+}
+
+/** The exact fallback's solves take turns in this instance. HiGHS runs synchronously, so solves side by side
+ * (the drain's workers, a request beside them) would each spend the others' running time out of their own
+ * wall-clock budgets and send parties a re-seating could seat to review; each solve's budget starts with its
+ * turn instead. */
+let exactTurns: Promise<unknown> = Promise.resolve();
+export function inExactTurn<T>(solve: () => Promise<T>): Promise<T> {
+  const turn = exactTurns.then(solve, solve);
+  exactTurns = turn.catch(() => undefined);
+  return turn;
 }
