@@ -135,11 +135,6 @@ export async function processBooking(
           strategy: plan.strategy,
           noFitReason: plan.reason,
           timeLimitMs: exactBudgetMs,
-          budgetDescription: exactBudgetMs < exactBudgetOfAttemptMs
-            ? `the ${exactBudgetMs} ms left of the attempt's ${exactBudgetOfAttemptMs} ms budget after ${replans} lost race${
-              replans === 1 ? "" : "s"
-            }`
-            : undefined,
           solver: options.exactSolver,
           neighbourhoods: NEIGHBOURHOODS_MS,
         };
@@ -167,11 +162,19 @@ export async function processBooking(
         shadow = compareWithCandidate(snapshot, plan, now() - planStarted, candidate, aa ? "aa" : "v3", now);
       }
       if (plan.decision === "no_fit") {
+        // The exact search ran out of what lost races had left of the attempt's budget: not a verdict on the
+        // booking. A conflict, so it is tried again with a whole budget rather than sent to review.
+        const cutShort = exact?.verdict === "budget_exhausted" && exact.solverError === undefined &&
+          replans > 0;
         return settle(
           await store.fail({
             ...lease,
-            kind: "no_fit",
-            reason: plan.reason,
+            kind: cutShort ? "conflict" : "no_fit",
+            reason: cutShort
+              ? `conflict: lost ${replans} race${
+                replans === 1 ? "" : "s"
+              } for tables, and the exact search ran out of what they left of its budget`
+              : plan.reason,
             durationMs: elapsed(),
             details: {
               strategy: plan.strategy,
@@ -229,9 +232,13 @@ export async function processBooking(
             kind: "conflict",
             reason: ruleChanged
               ? committed.reason!
-              : `conflict: lost ${replans + 1} races for tables (${
-                committed.busy_tables?.join(", ") ?? committed.reason ?? "?"
-              })`,
+              : `conflict: lost ${replans + 1} races for tables${
+                committed.busy_tables?.length
+                  ? ` (${committed.busy_tables.join(", ")})`
+                  : committed.reason
+                  ? `: ${committed.reason}`
+                  : ""
+              }`,
             durationMs: elapsed(),
             details: { replans },
             shadow,

@@ -9,7 +9,16 @@
 -- recorded before the escalation is tried) is passed over by the sweeper's two loops and by the claim's
 -- fallback, which also reads past the rows that fail now, so it tries each such row once a minute and hands
 -- out the others. The claim's common path, the batch, is unchanged.
+-- A review of the review queue's reasons found two more in the sweep's escalations, changed here too: a
+-- booking whose lease found its advisory lock held by another call (an operator's, say) again and again was
+-- escalated as coordinator_unreachable, as only the restaurant's lock was counted: both are now, under
+-- restaurant_locked, whose text names both; and coordinator_unreachable said "dispatched N times since" the
+-- booking's insert, though the count starts over with each change of state: it now names the last one.
 -- Bodies as in 20261224040000 (assignment_claim_due_unchecked) and 20261226030000 (sweep), with those changes.
+
+update private.reason_codes
+   set meaning = 'dispatched until escalation while another transaction held the restaurant''s lock, or the booking''s'
+ where code = 'restaurant_locked';
 
 -- Whether the sweeper or a claim failed on this booking within the minute before p_now.
 create function private.failed_lately(p_booking_id uuid, p_now timestamptz)
@@ -196,21 +205,26 @@ begin
     begin
       if r.dispatch_count >= s.max_dispatches then
         -- Begins the coordinator made, since the booking's last attempt began (which started the count over),
-        -- that gave up on the restaurant's lock. Most of them: the lock held the booking back, not the network.
+        -- that gave up on the restaurant's lock or found the booking's held by another call. Most of them: a
+        -- lock held the booking back, not the network.
         select count(*) into locked_out from public.observability_events e
          where e.booking_id = r.id
            and e.event_type in ('coordinator.lock_contention', 'auto_assign.lock_contention', 'rollout.lock_contention')
-           and e.context ->> 'lock' = 'restaurant'
+           and e.context ->> 'lock' in ('restaurant', 'booking')
            and e.created_at > coalesce((select max(began.created_at) from public.observability_events began
                                          where began.booking_id = r.id
                                            and began.event_type in ('coordinator.start', 'auto_assign.attempt.start')),
                                        '-infinity');
         reason := case when locked_out * 2 >= r.dispatch_count then
-            pg_catalog.format('restaurant_locked: dispatched %s times; the coordinator answered %s of them but could not take the restaurant''s lock within 5 s: a transaction held it (an operator''s left open, a long bulk call: see pg_stat_activity), then retry the booking',
+            pg_catalog.format('restaurant_locked: dispatched %s times; the coordinator answered %s of them but could not take the restaurant''s lock within 5 s, or the booking''s: a transaction held it (an operator''s left open, a long bulk call: see pg_stat_activity), then retry the booking',
                               r.dispatch_count, locked_out)
           when configured then
+            -- Since its count last started over: its last change of state (it was queued, or began), or its insert.
             pg_catalog.format('coordinator_unreachable: dispatched %s times since %s without an attempt beginning (the coordinator did not answer, or its assignment_begin failed: see the functions'' logs)',
-                              r.dispatch_count, pg_catalog.to_char(r.created_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'))
+                              r.dispatch_count, pg_catalog.to_char(
+                                coalesce((select max(h.created_at) from public.booking_assignment_state_history h
+                                           where h.booking_id = r.id), r.created_at) at time zone 'UTC',
+                                'YYYY-MM-DD HH24:MI:SS "UTC"'))
           else
             pg_catalog.format('coordinator_unreachable: tried %s times to dispatch it, but the coordinator URL or secret is missing from Vault (assignment_functions_url, assignment_pipeline_secret)',
                               r.dispatch_count) end;

@@ -62,8 +62,6 @@ export interface ExactOptions extends ModelOptions {
   /** Why the plan and the bounded search found nothing: the base of the reasons this returns. */
   readonly noFitReason: string;
   readonly timeLimitMs?: number;
-  /** The budget as the reason names it when it runs out; "its <timeLimitMs> ms budget" when absent. */
-  readonly budgetDescription?: string;
   readonly solver?: ExactSolver;
   /** The bound on moves of the first solve (FEW_MOVES). */
   readonly fewMoves?: number;
@@ -327,9 +325,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const failure = solverError();
     const why = failure !== undefined
       ? "stopped when the solver failed"
-      : `ran out of ${
-        memory ? "the solver's memory" : options.budgetDescription ?? `its ${limit} ms budget`
-      }`;
+      : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
     return {
       verdict: "budget_exhausted",
       plan: noFit(

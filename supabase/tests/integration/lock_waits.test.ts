@@ -9,6 +9,7 @@ import {
   connect,
   createRestaurant,
   DB_URL,
+  holdLock,
   holdRestaurantLock,
   someDay,
   withDispatchPaused,
@@ -126,12 +127,23 @@ Deno.test("a booking whose dispatches ran out while its restaurant's lock was he
     const r = await createRestaurant(sql, { tables: [{ number: "L1", capacity: 4 }] });
     const held = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
     const silent = await r.insertBooking(2, `${someDay()}T20:00:00Z`);
+    // One more whose own lock another call held (an operator's on that booking, say) every other time.
+    const taken = await r.insertBooking(2, `${someDay()}T18:00:00Z`);
     const store = postgresStore(DB_URL, { max: 1 });
     const lock = await holdRestaurantLock(sql, r.id);
     try {
       assertEquals((await store.begin({ bookingId: held, trigger: "test" })).outcome, "busy");
     } finally {
       await lock.release();
+    }
+    const bookingLock = await holdLock(sql, "booking", taken);
+    try {
+      assertEquals(await store.begin({ bookingId: taken, trigger: "test" }), {
+        outcome: "busy",
+        reason: "booking_locked",
+      });
+    } finally {
+      await bookingLock.release();
       await store.close();
     }
     // All three out of dispatches. The held one's coordinator was kept out by the lock every other time (its
@@ -144,15 +156,28 @@ Deno.test("a booking whose dispatches ran out while its restaurant's lock was he
         from public.observability_events e, (values (${held}::uuid), (${held}), (${held}), (${held}), (${held}),
                                                     (${mostlySilent})) b(id)
        where e.booking_id = ${held} and e.event_type = 'coordinator.lock_contention'`;
+    await sql`
+      insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id)
+      select e.source, e.event_type, e.severity, e.context, e.restaurant_id, e.booking_id
+        from public.observability_events e, generate_series(1, 5)
+       where e.booking_id = ${taken} and e.event_type = 'coordinator.lock_contention'`;
     await sql`update public.bookings set dispatch_count = 12, next_attempt_at = now() - interval '1 second'
-               where id in (${held}, ${silent}, ${mostlySilent})`;
+               where id in (${held}, ${silent}, ${mostlySilent}, ${taken})`;
     await sql`select private.sweep()`;
     const reasons = await sql<{ id: string; reason: string }[]>`
-      select id, manual_review_reason as reason from public.bookings where id in (${held}, ${silent}, ${mostlySilent})`;
+      select id, manual_review_reason as reason from public.bookings
+       where id in (${held}, ${silent}, ${mostlySilent}, ${taken})`;
     const reason = (id: string) => reasons.find((x) => x.id === id)?.reason ?? "";
     assert(
       reason(held).startsWith("restaurant_locked: dispatched 12 times; the coordinator answered 6 of them"),
       `the held one names the lock: ${reason(held)}`,
+    );
+    assert(
+      reason(taken).startsWith(
+        "restaurant_locked: dispatched 12 times; the coordinator answered 6 of them",
+      ) &&
+        reason(taken).includes("or the booking's"),
+      `so does the one whose own lock was held: ${reason(taken)}`,
     );
     assert(
       reason(silent).startsWith("coordinator_unreachable:"),
