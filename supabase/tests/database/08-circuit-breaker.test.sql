@@ -75,7 +75,7 @@ select is(public.assignment_begin(:'waiting', p_now => now() + interval '599 sec
 select is(public.assignment_begin(:'waiting', p_now => now() + interval '600 seconds') ->> 'outcome', 'manual_review',
   'escalated at the bound (10 minutes)');
 select alike((select manual_review_reason from public.bookings where id = :'waiting'),
-  'circuit_open: this booking waited 10 min for tables while automatic assignment at this restaurant is paused by its circuit breaker%ops.reset_circuit_breaker()%',
+  'circuit_open: this booking waited 10 min for tables while automatic assignment at this restaurant is paused by its circuit breaker%lease_expired%ops.reset_circuit_breaker() and ops.retry_bookings(''circuit_open'', ...)',
   'with a reason that says what to do, and claims no more than it knows: how long the booking waited');
 select is((select context ->> 'reason' from public.observability_events where booking_id = :'waiting'
             and event_type = 'coordinator.manual_review'), 'circuit_open', 'and a coordinator.manual_review event');
