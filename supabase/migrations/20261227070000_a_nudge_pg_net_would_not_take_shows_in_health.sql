@@ -10,6 +10,10 @@
 -- secret, which the functions never have with white space around it), and ops.health
 -- counts the nudges that failed before pg_net took them (dispatch.not_sent_last_15_min, with the latest
 -- error) and calls them a problem. The stand-in refuses such a URL as pg_net does.
+-- A review of the exact fallback on hosted runtimes found the same silence there: where HiGHS's WebAssembly
+-- cannot load (a deployment without its .wasm file, say), every booking the fallback would have re-seated goes
+-- to review saying "the solver failed", noticed only in the functions' logs. ops.health now counts the
+-- bookings in review for that reason (exact_solver_failed) and calls it a problem.
 -- Bodies as in 20261227050000 (post_to_function) and 20261226010000 (health_unchecked), with those changes.
 
 create or replace function private.post_to_function(p_function text, p_body jsonb)
@@ -93,6 +97,11 @@ begin
         select restaurant_id, count(*) as n from public.bookings
          where assignment_state = 'assignment_in_progress' group by restaurant_id) x), '{}'::jsonb),
     'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
+    -- In review because the exact fallback's solver failed (HiGHS did not load or threw), not because nothing
+    -- fits: each could have been re-seated, and the next will be too until the solver works.
+    'exact_solver_failed', (select count(*) from public.bookings
+                             where assignment_state = 'manual_review'
+                               and manual_review_reason like 'exact_search_budget_exhausted:%stopped when the solver failed%'),
     -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
     'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
         'bookings', count(*) filter (where assignment_state <> 'cancelled'),
@@ -182,6 +191,11 @@ begin
   if (result -> 'dispatch' ->> 'refused_last_15_min')::int > 0 then
     problems := pg_catalog.array_append(problems,
       'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET');
+  end if;
+  if (result ->> 'exact_solver_failed')::int > 0 then
+    problems := pg_catalog.array_append(problems, pg_catalog.format(
+      'the exact fallback''s solver failed for %s bookings now in review (HiGHS did not load or threw: see the functions'' logs, "exact fallback''s solver failed"); they may still be seated by hand or retried once it works',
+      result ->> 'exact_solver_failed'));
   end if;
   if (result -> 'dispatch' ->> 'not_sent_last_15_min')::int > 0 then
     problems := pg_catalog.array_append(problems, pg_catalog.format(

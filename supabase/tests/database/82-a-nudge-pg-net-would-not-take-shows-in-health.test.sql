@@ -1,7 +1,7 @@
 -- A nudge pg_net would not take shows in health, and a URL pasted into Vault with a line break works
 -- (20261227070000). pg_net (and the local stand-in, as it does) refuses a URL with whitespace in it.
 begin;
-select plan(7);
+select plan(9);
 
 create function pg_temp.set_secret(p_name text, p_value text) returns void language sql as $$
   delete from vault.secrets where name = p_name;
@@ -40,6 +40,17 @@ select ok((ops.health() -> 'dispatch' ->> 'latest_not_sent_error') like 'invalid
 select ok(exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p
                    where p like 'nudges to the functions fail before pg_net takes them%check assignment_functions_url in Vault'),
   'and calls it a problem, saying where to look');
+reset role;
+
+-- A booking in review because the exact fallback's solver failed is a problem health names.
+select tests.create_restaurant() as rid \gset
+select tests.create_booking(:'rid', 4, '2030-07-03 19:00+00') as stranded \gset
+select tests.force_state(:'stranded', 'manual_review', 'exact_search_budget_exhausted: no free table or combination seats a party of 4; the exact search over the 3 bookings that may still move stopped when the solver failed before finding the re-seating with the fewest moves or proving there is none');
+set local role service_role;
+select cmp_ok((ops.health() ->> 'exact_solver_failed')::int, '>=', 1, 'health counts bookings in review because the solver failed');
+select ok(exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p
+                   where p like 'the exact fallback''s solver failed for % bookings now in review%'),
+  'and calls it a problem');
 reset role;
 
 select * from finish();
