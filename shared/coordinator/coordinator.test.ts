@@ -744,10 +744,14 @@ Deno.test("the exact fallback's budget is the attempt's: re-plans after lost rac
   }
   assertEquals(given.filter((g) => g.commits === 2), [], "no time was left for the second re-plan");
   assertEquals(calls.commit.length, 2);
-  assertEquals([calls.fail[0].kind, calls.fail[0].reason], [
-    "conflict",
-    "conflict: lost 2 races for tables, and the exact search ran out of what they left of its budget",
-  ]);
+  assertEquals(calls.fail[0].kind, "conflict");
+  assert(
+    calls.fail[0].reason.startsWith("exact_search_budget_exhausted: ") &&
+      calls.fail[0].reason.endsWith(
+        "that was what 2 lost races left of the attempt's 1000 ms, so it is tried again",
+      ),
+    calls.fail[0].reason,
+  );
   assertEquals(outcome.outcome, "manual_review", "as the fake store answers any failure");
 });
 
@@ -793,4 +797,39 @@ Deno.test("the exact fallback's solves take turns, each with its whole budget fr
   await Promise.all([attempt(), attempt()]);
   assertEquals(budgets.length, 2, `one solve each: ${budgets}`);
   assert(budgets.every((ms) => ms > 250), `each solve had its budget, not what the other left: ${budgets}`);
+});
+
+Deno.test("an attempt kept waiting for the solver past four budgets is tried again, not sent to review", async () => {
+  // The first attempt's solve holds the thread for 300 ms; with a 50 ms budget the second waits at most 200.
+  let solves = 0;
+  const blocking: typeof highsSolver = {
+    solve: () => {
+      solves++;
+      const start = performance.now();
+      while (performance.now() - start < 300) { /* HiGHS holds the thread */ }
+      return Promise.resolve({ status: "budget_exhausted", why: "time" });
+    },
+    decide: () => Promise.resolve("undecided"),
+  };
+  const attempt = () => {
+    const { store, calls } = fakeStore({
+      begin: () => onlyExactSeats(),
+      fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+    });
+    return processBooking(store, BOOKING, "test", {
+      ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1, exactTimeLimitMs: 50 }),
+      exactSolver: blocking,
+    }).then(() => calls.fail[0]);
+  };
+  const [first, second] = await Promise.all([attempt(), attempt()]);
+  assertEquals(solves, 1, "only the first solved");
+  assertEquals(first.kind, "no_fit", "the first ran out of its own whole budget: a verdict, as before");
+  assertEquals(second.kind, "conflict");
+  assert(
+    second.reason.startsWith("exact_search_budget_exhausted: no free table") &&
+      second.reason.endsWith(
+        "the exact search waited over 200 ms for this instance's solver, busy with other bookings, so it is tried again",
+      ),
+    second.reason,
+  );
 });

@@ -10,6 +10,7 @@ import {
   planExactly,
 } from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
+import { inExactTurn } from "../engine/exact/turns.ts";
 import { type Snapshot, snapshotSchema } from "../domain/snapshot.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
 import { SQLSTATE } from "../store/sqlstate.ts";
@@ -64,6 +65,10 @@ const SOURCE = "assignment.coordinator";
  * quality benchmark's searches took at most 482 ms.
  */
 export const DEFAULT_SEARCH_BUDGET_MS = 700;
+/** How long an attempt waits for its turn at the instance's solver, in exact budgets: a drain's four workers
+ * wait at most three budgets behind each other; past this, the attempt is tried again rather than holding its
+ * lease while it waits. */
+const EXACT_TURN_WAIT_BUDGETS = 4;
 /** The legacy path's planner: the first implementation's first-fit. */
 export const LEGACY_STRATEGY = "first_fit";
 
@@ -130,6 +135,11 @@ export async function processBooking(
       // Manual review only when no re-seating at all makes room: the exact fallback decides, or says it
       // could not decide in its budget (a reason of its own).
       let exact: (ExactOutcome & { ms: number }) | undefined;
+      // An exact search that decided nothing for want of time the attempt did not have is no verdict on the
+      // booking: it waited too long for its turn at the solver, or ran out of what lost races left of the
+      // attempt's budget. The attempt then ends as a conflict, tried again with a whole budget, with the exact
+      // search's reason (so a review it may end in still offers other times).
+      let notAVerdict: string | undefined;
       if (plan.decision === "no_fit" && snapshot.placed && maxMoves > 0) {
         const exactOptions: ExactOptions = {
           strategy: plan.strategy,
@@ -139,18 +149,33 @@ export async function processBooking(
           neighbourhoods: NEIGHBOURHOODS_MS,
         };
         // Timed from the start of its turn: the solves of other attempts before it are not its own.
+        const givenMs = exactBudgetMs;
+        const waitMs = EXACT_TURN_WAIT_BUDGETS * exactBudgetOfAttemptMs;
         let exactStarted = now();
         const outcome = await inExactTurn(() => {
           exactStarted = now();
           return planExactly(snapshot, exactOptions);
-        });
-        exact = { ...outcome, ms: now() - exactStarted };
-        exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - exact.ms));
-        ({ plan, moves } = exact);
-        if (exact.solverError !== undefined) {
-          log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {
-            booking_id: bookingId,
-          });
+        }, waitMs);
+        if (outcome === undefined) {
+          notAVerdict = `exact_search_budget_exhausted: ${
+            plan.reason.slice(plan.reason.indexOf(": ") + 2)
+          }; the exact search waited over ${waitMs} ms for this instance's solver, busy with other bookings, so it is tried again`;
+        } else {
+          exact = { ...outcome, ms: now() - exactStarted };
+          exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - exact.ms));
+          ({ plan, moves } = exact);
+          if (exact.solverError !== undefined) {
+            log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {
+              booking_id: bookingId,
+            });
+          } else if (
+            plan.decision === "no_fit" && exact.verdict === "budget_exhausted" && !exact.outOfMemory &&
+            givenMs < exactBudgetOfAttemptMs
+          ) {
+            notAVerdict = `${plan.reason}; that was what ${replans} lost race${
+              replans === 1 ? "" : "s"
+            } left of the attempt's ${exactBudgetOfAttemptMs} ms, so it is tried again`;
+          }
         }
       }
       const exactDetails = exact
@@ -162,19 +187,11 @@ export async function processBooking(
         shadow = compareWithCandidate(snapshot, plan, now() - planStarted, candidate, aa ? "aa" : "v3", now);
       }
       if (plan.decision === "no_fit") {
-        // The exact search ran out of what lost races had left of the attempt's budget: not a verdict on the
-        // booking. A conflict, so it is tried again with a whole budget rather than sent to review.
-        const cutShort = exact?.verdict === "budget_exhausted" && exact.solverError === undefined &&
-          replans > 0;
         return settle(
           await store.fail({
             ...lease,
-            kind: cutShort ? "conflict" : "no_fit",
-            reason: cutShort
-              ? `conflict: lost ${replans} race${
-                replans === 1 ? "" : "s"
-              } for tables, and the exact search ran out of what they left of its budget`
-              : plan.reason,
+            kind: notAVerdict === undefined ? "no_fit" : "conflict",
+            reason: notAVerdict ?? plan.reason,
             durationMs: elapsed(),
             details: {
               strategy: plan.strategy,
@@ -349,15 +366,4 @@ function runEngine<T>(plan: () => T): T {
 function reasonCode(reason: string): string {
   const head = reason.split(":")[0];
   return /^[a-z][a-z0-9_]{0,63}$/.test(head) ? head : "uncoded";
-}
-
-/** The exact fallback's solves take turns in this instance. HiGHS runs synchronously, so solves side by side
- * (the drain's workers, a request beside them) would each spend the others' running time out of their own
- * wall-clock budgets and send parties a re-seating could seat to review; each solve's budget starts with its
- * turn instead. */
-let exactTurns: Promise<unknown> = Promise.resolve();
-export function inExactTurn<T>(solve: () => Promise<T>): Promise<T> {
-  const turn = exactTurns.then(solve, solve);
-  exactTurns = turn.catch(() => undefined);
-  return turn;
 }

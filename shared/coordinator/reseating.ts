@@ -6,6 +6,7 @@
 // tried again after the next drain.
 import { snapshotSchema } from "../domain/snapshot.ts";
 import { findReseatingOffers } from "../engine/reseating.ts";
+import { inExactTurn } from "../engine/exact/turns.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
 import { type AssignmentStore, StoreError } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
@@ -58,12 +59,17 @@ async function searchOne(store: AssignmentStore, bookingId: string, options: Res
   try {
     const snapshot = snapshotSchema.parse(probes.snapshot);
     if (probes.probes.length > 0) {
-      found = await findReseatingOffers(snapshot, probes.probes, {
-        strategy: options.strategy,
-        maxMoves: options.maxMoves,
-        budgetMs: options.budgetMs,
-        solver: options.solver,
-      });
+      // One turn at the instance's solver for the whole search, its budget timed from the turn's start. Kept
+      // waiting by bookings' solves, it gives way to them and the review stays due for a later search.
+      const searched = await inExactTurn(() =>
+        findReseatingOffers(snapshot, probes.probes, {
+          strategy: options.strategy,
+          maxMoves: options.maxMoves,
+          budgetMs: options.budgetMs,
+          solver: options.solver,
+        }), 4 * options.budgetMs);
+      if (searched === undefined) return 0;
+      found = searched;
     }
   } catch (error) {
     options.logger.error(SOURCE, `re-seating search failed: ${error}`, { booking_id: bookingId });

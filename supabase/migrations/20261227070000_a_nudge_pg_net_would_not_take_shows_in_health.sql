@@ -99,9 +99,11 @@ begin
     'manual_review', (select count(*) from public.bookings where assignment_state = 'manual_review'),
     -- In review because the exact fallback's solver failed (HiGHS did not load or threw), not because nothing
     -- fits: each could have been re-seated, and the next will be too until the solver works.
+    -- Stays ahead only (one whose time has passed needs no seat), whatever its reason ends with after it
+    -- ran out of attempts ("attempts_exhausted: …; last: exact_search_budget_exhausted: …").
     'exact_solver_failed', (select count(*) from public.bookings
-                             where assignment_state = 'manual_review'
-                               and manual_review_reason like 'exact_search_budget_exhausted:%stopped when the solver failed%'),
+                             where assignment_state = 'manual_review' and start_at > p_now
+                               and manual_review_reason like '%exact_search_budget_exhausted:%stopped when the solver failed%'),
     -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
     'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
         'bookings', count(*) filter (where assignment_state <> 'cancelled'),

@@ -101,6 +101,8 @@ export interface ExactOutcome {
   readonly proven: boolean;
   /** Why the solver failed (HiGHS did not load, or threw), for a log line; the verdict is budget_exhausted. */
   readonly solverError?: string;
+  /** The solver ran out of memory, not time; the verdict is budget_exhausted. */
+  readonly outOfMemory?: true;
 }
 
 /**
@@ -336,6 +338,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       movable,
       proven: false,
       ...(failure !== undefined ? { solverError: failure } : {}),
+      ...(memory ? { outOfMemory: true as const } : {}),
     };
   }
 }
