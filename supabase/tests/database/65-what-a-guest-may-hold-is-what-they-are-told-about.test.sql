@@ -6,11 +6,6 @@ select plan(28);
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
 
-create function pg_temp.claim(p_booking uuid, p_at timestamptz default now())
-returns table (id bigint, lease_token uuid, kind text)
-language sql as $$
-  select c.id, c.lease_token, c.kind from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking;
-$$;
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4);
@@ -19,7 +14,7 @@ select tests.add_table(:'rid', 'T1', 4);
 -- the dispatcher does through the Data API's role. The booking is then cancelled: the guest is told.
 select tests.create_booking(:'rid', 2, '2030-03-07 19:00+00') as timed_out \gset
 select tests.force_state(:'timed_out', 'confirmed');
-select id as n, lease_token as lease from pg_temp.claim(:'timed_out') \gset
+select id as n, lease_token as lease from tests.claim_messages(:'timed_out') \gset
 set local role service_role;
 select is(public.notification_complete(:n, :'lease', false, 'webhook request failed: signal timed out',
                                        p_may_have_arrived => true),
@@ -30,13 +25,13 @@ select is((select may_have_arrived from public.notification_outbox where id = :n
   'the confirmation is kept as perhaps received');
 select is(tests.message_statuses(:'timed_out'), array['booking_confirmed superseded', 'booking_cancelled pending'],
   'the confirmation is dropped and the cancellation is owed');
-select is((select kind from pg_temp.claim(:'timed_out', now() + interval '1 day')), 'booking_cancelled',
+select is((select kind from tests.claim_messages(:'timed_out', now() + interval '1 day')), 'booking_cancelled',
   'and it is handed out: the guest may hold the confirmation');
 
 -- The same with an answer (the mailer said 503: it took nothing): nothing is owed.
 select tests.create_booking(:'rid', 2, '2030-03-08 19:00+00') as refused \gset
 select tests.force_state(:'refused', 'confirmed');
-select id as n, lease_token as lease from pg_temp.claim(:'refused') \gset
+select id as n, lease_token as lease from tests.claim_messages(:'refused') \gset
 select is(public.notification_complete(:n, :'lease', false, 'webhook answered 503'), 'pending', 'an answered failure');
 select public.cancel_booking(:'refused', 'guest called') is not null as cancelled \gset
 select is(tests.message_statuses(:'refused'), array['booking_confirmed superseded'],
@@ -46,10 +41,10 @@ select is(tests.message_statuses(:'refused'), array['booking_confirmed supersede
 -- meanwhile) keeps "perhaps" when it got no answer.
 select tests.create_booking(:'rid', 2, '2030-03-09 19:00+00') as late \gset
 select tests.force_state(:'late', 'confirmed');
-select id as n, lease_token as lease from pg_temp.claim(:'late') \gset
+select id as n, lease_token as lease from tests.claim_messages(:'late') \gset
 update public.bookings set start_at = '2030-03-09 19:30+00' where id = :'late';
 select tests.force_state(:'late', 'confirmed');
-select count(*) as handed_out from pg_temp.claim(:'late', now() + interval '1 hour') \gset
+select count(*) as handed_out from tests.claim_messages(:'late', now() + interval '1 hour') \gset
 select is(public.notification_complete(:n, :'lease', false, 'webhook request failed: connection reset',
                                        p_may_have_arrived => true),
   'superseded', 'the dropped confirmation''s sender reports it got no answer');
@@ -62,7 +57,7 @@ select tests.create_booking(:'rid', 2, '2030-03-11 19:00+00') as again \gset
 select tests.force_state(:'again', 'confirmed');
 update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'again';
 select public.cancel_booking(:'again', 'guest called') is not null as cancelled \gset
-select id as c, lease_token as c_lease from pg_temp.claim(:'again') \gset
+select id as c, lease_token as c_lease from tests.claim_messages(:'again') \gset
 select is(public.notification_complete(:c, :'c_lease', false, 'webhook answered 504', p_may_have_arrived => true),
   'pending', 'the cancellation got no answer');
 select private.tell_guest(b) from public.bookings b where b.id = :'again';
@@ -72,8 +67,8 @@ select is(tests.message_statuses(:'again'), array['booking_confirmed sent', 'boo
 -- A holder whose lease ran out still records that its send may have arrived.
 select tests.create_booking(:'rid', 2, '2030-03-12 19:00+00') as slow \gset
 select tests.force_state(:'slow', 'confirmed');
-select id as s, lease_token as first_lease from pg_temp.claim(:'slow') \gset
-select count(*) as reclaimed from pg_temp.claim(:'slow', now() + interval '61 seconds') \gset
+select id as s, lease_token as first_lease from tests.claim_messages(:'slow') \gset
+select count(*) as reclaimed from tests.claim_messages(:'slow', now() + interval '61 seconds') \gset
 select is(public.notification_complete(:s, :'first_lease', false, 'webhook request failed: signal timed out',
                                        p_may_have_arrived => true),
   'lease_lost', 'the first holder reports after another claimed the message');
@@ -108,7 +103,7 @@ select cmp_ok((select count(distinct next_attempt_at)::int from public.notificat
 -- A provider that asks to wait (Retry-After) is tried no sooner, up to the longest wait, an hour.
 select tests.create_booking(:'rid', 2, '2030-03-13 19:00+00') as limited \gset
 select tests.force_state(:'limited', 'confirmed');
-select id as l, lease_token as l_lease from pg_temp.claim(:'limited') \gset
+select id as l, lease_token as l_lease from tests.claim_messages(:'limited') \gset
 set local role service_role;
 select is(public.notification_complete(:l, :'l_lease', false, 'webhook answered 429', p_retry_after_ms => 600000),
   'pending', 'a rate-limited send is retried');
@@ -116,7 +111,7 @@ reset role;
 select ok((select next_attempt_at - now() between interval '10 minutes' and interval '12 minutes 30 seconds'
              from public.notification_outbox where id = :l),
   'after the 10 minutes the provider asked for (up to a quarter more), not the backoff''s second');
-select id as l, lease_token as l_lease from pg_temp.claim(:'limited', now() + interval '13 minutes') \gset
+select id as l, lease_token as l_lease from tests.claim_messages(:'limited', now() + interval '13 minutes') \gset
 select public.notification_complete(:l, :'l_lease', false, 'webhook answered 429', now(), p_retry_after_ms => 86400000)
   as waited \gset
 select is((select next_attempt_at - now() from public.notification_outbox where id = :l), interval '1 hour',

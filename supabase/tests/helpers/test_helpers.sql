@@ -142,6 +142,13 @@ returns tstzrange language sql as $$
   select private.blocked_window(b) from public.bookings b where b.id = p_booking;
 $$;
 
+-- Claim the guest messages due at p_at (as a dispatcher would, 100 at most, under a 60 s lease) and return
+-- those of one booking.
+create or replace function tests.claim_messages(p_booking uuid, p_at timestamptz default now())
+returns table (id bigint, lease_token uuid, kind text) language sql as $$
+  select c.id, c.lease_token, c.kind from public.notification_claim(100, 60000, p_at) c where c.booking_id = p_booking;
+$$;
+
 -- A booking's guest messages in order, each as "<kind> <status>".
 create or replace function tests.message_statuses(p_booking uuid)
 returns text[] language sql as $$
