@@ -1,5 +1,5 @@
 begin;
-select plan(28);
+select plan(29);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -131,6 +131,10 @@ select is((select context - 'from_start_at' - 'start_at' from public.observabili
   '{"offset_minutes": 60, "tables": ["T1"]}'::jsonb, 'and the operator''s choice is an event');
 select is(ops.accept_alternative(:'nb', '2030-01-07 20:00+00', 'ana') ->> 'outcome', 'unchanged',
   'accepting again changes nothing');
+select tests.create_booking(:'near', 2, '2030-01-08 13:00+00') as placed \gset
+select ops.assign_tables(:'placed', array['T1'], 'ana') ->> 'outcome' as placed_outcome \gset
+select is(tests.sqlstate_of(format($$select ops.accept_alternative(%L, '2030-01-08 13:00+00', 'ana')$$, :'placed')),
+  'AS001', 'a booking confirmed another way, asked for at its own time, took no alternative: refused, not "unchanged"');
 
 -- A guest who had heard of the old time is told of the change.
 select tests.create_booking(:'near', 2, '2030-01-07 13:00+00') as heard \gset
