@@ -8,6 +8,7 @@ import {
   type ExactOutcome,
   NEIGHBOURHOODS_MS,
   planExactly,
+  reasonSentence,
 } from "../engine/exact/fallback.ts";
 import type { ExactSolver } from "../engine/exact/highs.ts";
 import { inExactTurn } from "../engine/exact/turns.ts";
@@ -158,7 +159,7 @@ export async function processBooking(
         }, waitMs);
         if (outcome === undefined) {
           notAVerdict = `exact_search_budget_exhausted: ${
-            plan.reason.slice(plan.reason.indexOf(": ") + 2)
+            reasonSentence(plan.reason)
           }; the exact search waited over ${waitMs} ms for this instance's solver, busy with other bookings, so it is tried again`;
         } else {
           exact = { ...outcome, ms: now() - exactStarted };

@@ -9,7 +9,7 @@
 // what is left is handed back, due again at once. Once the provider asks to wait (RetryLaterError), the
 // claim's unsent messages are handed back to wait as long. A message handed back was never posted: no try of
 // it is counted.
-import type { AssignmentStore } from "../store/port.ts";
+import type { AssignmentStore, CompleteNotificationArgs } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
 import type { ClaimedNotification } from "../store/results.ts";
@@ -47,9 +47,7 @@ export async function deliverDueNotifications(
     }
     // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
     // would send it again under a later lease.
-    const outcome = await record(() => store.completeNotification({ ...leaseOf(n), ok: true }), aboutOf(n));
-    if (outcome === "sent") report.sent++;
-    if (outcome === "lease_lost") lost(n);
+    if (await complete(n, { ok: true }) === "sent") report.sent++;
   });
   // The messages not posted are handed back, instead of coming back only when their lease runs out: to wait
   // as long as the provider asked (each would only have been refused), or due again at once when the run's
@@ -60,23 +58,19 @@ export async function deliverDueNotifications(
       ? `not sent: ${asked.message}`
       : `not sent: the run's ${SEND_WINDOW_MS / 1000} s to start sends ran out`;
     logger.warn("notifications", `${unsent.length} claimed messages handed back, ${why}`);
-    await Promise.all(unsent.map((n) => handBack(n, why, asked?.retryAfterMs)));
+    const wait = asked ? { retryAfterMs: asked.retryAfterMs } : {};
+    await Promise.all(unsent.map((n) => complete(n, { ok: false, error: why, notSent: true, ...wait })));
   }
   return report;
 
-  async function handBack(n: ClaimedNotification, why: string, retryAfterMs?: number): Promise<void> {
-    const outcome = await record(
-      () =>
-        store.completeNotification({
-          ...leaseOf(n),
-          ok: false,
-          error: why,
-          notSent: true,
-          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-        }),
-      aboutOf(n),
-    );
+  /** Records the result of this claim's message; a lease lost meanwhile is counted and logged. */
+  async function complete(
+    n: ClaimedNotification,
+    result: Omit<CompleteNotificationArgs, "id" | "leaseToken">,
+  ) {
+    const outcome = await record(() => store.completeNotification({ ...leaseOf(n), ...result }), aboutOf(n));
     if (outcome === "lease_lost") lost(n);
+    return outcome;
   }
 
   async function recordFailure(n: ClaimedNotification, error: unknown): Promise<void> {
@@ -90,19 +84,7 @@ export async function deliverDueNotifications(
       `send failed${permanent ? " for good" : mayHaveArrived ? " without an answer" : ""}: ${message}`,
       aboutOf(n),
     );
-    const outcome = await record(
-      () =>
-        store.completeNotification({
-          ...leaseOf(n),
-          ok: false,
-          error: message,
-          permanent,
-          mayHaveArrived,
-          ...wait,
-        }),
-      aboutOf(n),
-    );
-    if (outcome === "lease_lost") lost(n);
+    await complete(n, { ok: false, error: message, permanent, mayHaveArrived, ...wait });
   }
 
   function lost(n: ClaimedNotification) {

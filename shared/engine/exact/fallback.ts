@@ -173,6 +173,9 @@ async function refutedAtTheStay(
   return answered;
 }
 
+/** The sentence of a "<code>: <sentence>" reason, for a reason of another code about the same booking. */
+export const reasonSentence = (reason: string) => reason.slice(reason.indexOf(": ") + 2);
+
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
   const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
   const started = performance.now();
@@ -322,7 +325,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     // Out of budget, or an unbounded re-seating without proof that it moves as few bookings as any: in a
     // full room the solver's first ones move nearly every booking (220 to 265 of about 250), which no one
     // should commit to seat one party.
-    const sentence = options.noFitReason.slice(options.noFitReason.indexOf(": ") + 2);
+    const sentence = reasonSentence(options.noFitReason);
     const memory = answer.status === "budget_exhausted" && answer.why === "memory";
     const failure = solverError();
     const why = failure !== undefined
