@@ -4,9 +4,22 @@
 // operator. Real connections play each part; the platform writes as service_role.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import type postgres from "postgres";
-import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  createRestaurant,
+  someDay,
+  waitFor,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(2);
+
+/** The stay a booking's tables are held for now. */
+async function holdOf(bookingId: string): Promise<string> {
+  const [{ during }] = await sql`
+    select during::text from public.booking_table_assignments where booking_id = ${bookingId} and released_at is null`;
+  return during;
+}
 
 /**
  * Run `work` in a transaction of its own, kept open (its locks and writes held, uncommitted) until the returned
@@ -49,11 +62,7 @@ Deno.test("a seated party's longer stay never waits for the booking in its way, 
   const next = await r.insertBooking(2, `${day}T21:00:00Z`);
   assertEquals([...(await waitForTerminal(sql, [seated, next])).values()], ["confirmed", "confirmed"]);
   await platformUpdate(seated, { status: "checked_in" });
-  const hold = async () => {
-    const [{ during }] = await sql`
-      select during::text from public.booking_table_assignments where booking_id = ${seated} and released_at is null`;
-    return during;
-  };
+  const hold = () => holdOf(seated);
   const before = await hold();
 
   const release = await holdOpen((tx) => tx`select 1 from public.bookings where id = ${next} for update`);
@@ -120,4 +129,55 @@ Deno.test("a seated party's longer stay waits at most 2 s for a hold another tra
     select count(*)::int as overlaps from public.observability_events
      where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps'`;
   assertEquals(overlaps, 1, "and went through, leaving the overlap for an operator");
+});
+
+Deno.test("a seated party's longer stay that deadlocks with another transaction goes through and leaves the overlap", async () => {
+  const day = someDay();
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }] });
+  const seated = await r.insertBooking(2, `${day}T18:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [seated])).get(seated), "confirmed");
+  await platformUpdate(seated, { status: "checked_in" });
+  const before = await holdOf(seated);
+
+  // Another transaction (an operator's script, say) locks the party's hold, then wants the booking itself,
+  // which the platform's change holds while it extends the hold: a deadlock. The other side waits longer
+  // before looking for one, so Postgres breaks it on the platform's side, inside the longer stay's hold.
+  const other = connect(1);
+  let locked = () => {};
+  const holdLocked = new Promise<void>((resolve) => (locked = resolve));
+  let goOn = () => {};
+  const platformWaits = new Promise<void>((resolve) => (goOn = resolve));
+  const otherSide = other.begin(async (tx) => {
+    await tx`set local deadlock_timeout = '20s'`;
+    await tx`select 1 from public.booking_table_assignments where booking_id = ${seated} for update`;
+    locked();
+    await platformWaits;
+    await tx`select 1 from public.bookings where id = ${seated} for update`;
+  });
+  try {
+    await holdLocked;
+    const change = platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    await waitFor("the platform's change to wait for the locked hold", async () => {
+      const [{ waiting }] = await sql`
+        select count(*)::int as waiting from pg_catalog.pg_stat_activity
+         where wait_event_type = 'Lock' and query like 'update public.bookings set "end_at"%'`;
+      return waiting > 0 ? true : undefined;
+    });
+    goOn();
+    await change;
+    await otherSide;
+  } finally {
+    goOn();
+    await other.end();
+  }
+  assertEquals(await holdOf(seated), before, "the party keeps the hold it had");
+  const [{ overlaps, end_at }] = await sql`
+    select (select count(*)::int from public.observability_events
+             where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps') as overlaps,
+           (select end_at from public.bookings where id = ${seated}) as end_at`;
+  assertEquals(
+    [overlaps, end_at.toISOString()],
+    [1, `${day}T21:30:00.000Z`],
+    "the change went through, with the overlap left for an operator",
+  );
 });
