@@ -209,7 +209,7 @@ export type Database = {
       };
       "health": { Args: { "p_now"?: string }; Returns: Json };
       "manual_review_queue": {
-        Args: { "p_restaurant_id"?: string };
+        Args: { "p_include_ended"?: boolean; "p_restaurant_id"?: string };
         Returns: {
           "alternatives": Json;
           "alternatives_note": string;
