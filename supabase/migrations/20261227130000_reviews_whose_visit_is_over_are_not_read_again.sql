@@ -1,4 +1,4 @@
--- Reviews whose visit is over, and messages that never go, are not read again by what runs every few seconds.
+-- Reviews whose visit is over are not read again by what runs every few seconds.
 --
 -- A review of the pipeline's routine queries against a platform's history (a million bookings a month, a few
 -- per cent of them ending in review, events kept 30 days, bookings never pruned) found reads that grow with
@@ -15,19 +15,18 @@
 --     alternatives worked out: after a year an operator opening it in Studio met a year of reviews nobody can
 --     act on, before today's (or a timeout). It lists the reviews whose visit is not over, soonest first;
 --     p_include_ended => true lists all of them as before;
---   * ops.health's dead_resendable read every dead message ever, and every booking made without an e-mail
---     address leaves one (no_address), to find those dead of an outage. A partial index holds those alone;
 --   * ops.health's read of the sweeper's latest run sorted pg_cron's run history (three jobs every 5 s, about
 --     50 000 rows a day, unindexed but by runid) on every call. It walks runid backwards.
 -- bookings_in_review_idx holds reviews only (a few per cent of bookings), keyed by start: what is still ahead
--- is a range of it. Building it reads the bookings table once, holding off writes to it meanwhile: seconds for
--- a few million bookings.
+-- is a range of it. Building an index reads its table once and holds off writes to it until the migration
+-- commits: on a large hosted database, build it first with CREATE INDEX CONCURRENTLY under the same name
+-- (docs/configuration.md), and this migration keeps it. It waits at most 10 s for the table.
 -- private.health_unchecked: body as in 20261227070000, with the manual_review count and the sweeper's run read
 -- as above.
 
-create index bookings_in_review_idx on public.bookings (start_at) where assignment_state = 'manual_review';
-create index notification_outbox_dead_of_outage_idx on public.notification_outbox (booking_id)
- where status = 'dead' and coalesce(dead_because, 'retries_exhausted') = 'retries_exhausted';
+set lock_timeout = '10s';
+create index if not exists bookings_in_review_idx on public.bookings (start_at) where assignment_state = 'manual_review';
+reset lock_timeout;
 
 create or replace function private.health_unchecked(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -48,8 +47,9 @@ begin
   select j.jobid, j.schedule, j.active into job from cron.job j where j.jobname = 'assignment-sweeper';
   -- Its latest run, found from the newest run of any job backwards (runid is the table's key, and each job's
   -- runs are numbered in the order they start): a few rows, where ordering by start_time read them all.
+  -- (None to look for when the job is missing: the walk would read the whole history.)
   select d.status, d.start_time into sweeper
-    from cron.job_run_details d where d.jobid = job.jobid and d.start_time <= p_now
+    from cron.job_run_details d where job.jobid is not null and d.jobid = job.jobid and d.start_time <= p_now
    order by d.runid desc limit 1;
   sweeper_age := round(extract(epoch from p_now - sweeper.start_time));
   select count(*) = 2 into dispatch_configured from vault.decrypted_secrets

@@ -156,7 +156,10 @@ Deno.test("a seated party's longer stay that deadlocks with another transaction 
   });
   try {
     await holdLocked;
-    const change = platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    const started = performance.now();
+    const change = platformUpdate(seated, { end_at: `${day}T21:30:00Z` }).then(() =>
+      performance.now() - started
+    );
     await waitFor("the platform's change to wait for the locked hold", async () => {
       const [{ waiting }] = await sql`
         select count(*)::int as waiting from pg_catalog.pg_stat_activity
@@ -164,8 +167,11 @@ Deno.test("a seated party's longer stay that deadlocks with another transaction 
       return waiting > 0 ? true : undefined;
     });
     goOn();
-    await change;
+    const waited = await change;
     await otherSide;
+    // Postgres looks for a deadlock 1 s (deadlock_timeout) into a wait; the hold gives up on a lock after 2 s.
+    // Ended before that, the wait was broken as a deadlock, the branch this test is for.
+    assert(waited < 1_900, `the deadlock was found and broken (${Math.round(waited)} ms), not waited out`);
   } finally {
     goOn();
     await other.end();
