@@ -226,7 +226,7 @@ export type Database = {
         }[];
       };
       "pipeline_metrics": {
-        Args: { "p_from"?: string; "p_restaurant_id"?: string; "p_to"?: string };
+        Args: { "p_from"?: string; "p_mode"?: string; "p_restaurant_id"?: string; "p_to"?: string };
         Returns: Json;
       };
       "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };

@@ -1,6 +1,6 @@
 // The exit gates as pure functions of ops.pipeline_metrics' answer (no database needed).
 import { assertEquals } from "../../shared/testing/assert.ts";
-import { gatesFor, verdictOf } from "./gates.ts";
+import { allGatesFor, gatesFor, verdictOf } from "./gates.ts";
 
 const SUCCESS_GATE = /^Legacy vs V3 assign rate on the same snapshots/;
 
@@ -64,5 +64,49 @@ Deno.test("a window shorter than the phase's minimum, or staging with under 100 
     verdictOf(gatesFor("staging-full", healthy, 1)) === "PASS",
     false,
     "an hour never passes staging",
+  );
+});
+
+Deno.test("at 10 % and 50 % the gates judge the bookings V3 decided, which a fleet mostly on legacy would hide", () => {
+  const healthy = {
+    bookings: 1000,
+    confirmation_rate_pct: 99,
+    manual_review_rate_pct: 0.9,
+    error_rate_pct: 0,
+    success_rate_pct: 99,
+    terminal_pct: 100,
+    latency_ms: { p95: 400 },
+    lock_wait_p95_ms: 5,
+    coordinator_errors: 0,
+    circuit_opens: 0,
+    stuck: 0,
+    duplicate_confirmations: 0,
+    events: { bookings_with_transitions: 1000, coordinator: 500 },
+  };
+  // The V3 tenth sends 8 % to review; with the legacy 90 % at 0.2 % the fleet reads 0.9 %.
+  const v3 = {
+    ...healthy,
+    bookings: 100,
+    manual_review_rate_pct: 8,
+    events: { bookings_with_transitions: 100, coordinator: 500 },
+  };
+  assertEquals(verdictOf(gatesFor("prod-10", healthy, 24)), "PASS", "the fleet alone passes");
+  for (const phase of ["prod-10", "prod-50"] as const) {
+    const gates = allGatesFor(phase, healthy, v3, 24);
+    assertEquals(verdictOf(gates), "FAIL", phase);
+    assertEquals(
+      gates.filter((g) => g.outcome === "fail").map((g) => `${g.metric}: ${g.value}`),
+      ["V3 restaurants: Manual review rate: 8"],
+    );
+  }
+  assertEquals(
+    verdictOf(allGatesFor("prod-10", healthy, { bookings: 0, events: {} }, 24)),
+    "INCONCLUSIVE",
+    "no booking decided by V3: nothing to judge it by",
+  );
+  assertEquals(
+    allGatesFor("prod-100", healthy, v3, 24).some((g) => g.metric.startsWith("V3")),
+    false,
+    "at 100 % the fleet is V3",
   );
 });

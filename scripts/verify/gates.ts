@@ -264,6 +264,23 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
   return gates;
 }
 
+/** Phases where V3 runs for some restaurants only (the rollout percentage): a number over the whole fleet,
+ * most of it on the legacy path, would hide how V3 does, which is what these phases decide. */
+export const isPartialPhase = (p: Phase) => p === "prod-10" || p === "prod-50";
+
+/** Every gate of `phase`: over the whole fleet (`fleet`), and in a partial phase over the bookings V3 decided
+ * (`v3`, ops.pipeline_metrics with p_mode 'v3') as well, named "V3 restaurants: …". */
+export function allGatesFor(phase: Phase, fleet: Metrics, v3: Metrics | null, windowHours: number): Gate[] {
+  const gates = gatesFor(phase, fleet, windowHours);
+  if (!isPartialPhase(phase)) return gates;
+  return [
+    ...gates,
+    ...gatesFor(phase, v3 ?? {}, windowHours)
+      .filter((g) => g.metric !== "Window length")
+      .map((g) => ({ ...g, metric: `V3 restaurants: ${g.metric}` })),
+  ];
+}
+
 export function verdictOf(gates: Gate[]): Verdict {
   if (gates.some((g) => g.outcome === "fail")) return "FAIL";
   if (gates.some((g) => g.outcome === "no data")) return "INCONCLUSIVE";

@@ -11,7 +11,16 @@
 //     [--restaurant UUID] [--out DIR] [--db-url URL]
 import { parseArgs } from "node:util";
 import { postgres } from "../../shared/deps.ts";
-import { EXIT_CODE, type Gate, gatesFor, isShadowPhase, type Phase, PHASES, verdictOf } from "./gates.ts";
+import {
+  allGatesFor,
+  EXIT_CODE,
+  type Gate,
+  isPartialPhase,
+  isShadowPhase,
+  type Phase,
+  PHASES,
+  verdictOf,
+} from "./gates.ts";
 import { parsedOr } from "../bench/options.ts";
 
 function usage(message: string): never {
@@ -57,6 +66,10 @@ const [{ from, to }] = args.from
                      now() as to`;
 const windowLabel = args.from ? `--from ${args.from} --to ${args.to}` : `--since ${args.since ?? "24h"}`;
 const [{ m }] = await sql`select ops.pipeline_metrics(${from}, ${to}, ${restaurant}::uuid) as m`;
+// At 10 % and 50 % the gates judge the bookings V3 decided as well as the fleet's.
+const v3 = isPartialPhase(phase)
+  ? (await sql`select ops.pipeline_metrics(${from}, ${to}, ${restaurant}::uuid, 'v3') as m`)[0].m
+  : null;
 const shadow = await sql`
   select * from ops.shadow_report(${from}, ${to})
    where ${restaurant}::uuid is null and restaurant_id is null or restaurant_id = ${restaurant}::uuid
@@ -77,7 +90,7 @@ const sampleEvents = sample
        where booking_id = ${sample.id} order by id`
   : [];
 
-const gates = gatesFor(phase, m, (to.getTime() - from.getTime()) / 3_600_000);
+const gates = allGatesFor(phase, m, v3, (to.getTime() - from.getTime()) / 3_600_000);
 const verdict = verdictOf(gates);
 const show = (g: Gate) => (g.value === null ? "n/a" : `${Math.round(g.value * 100) / 100}${g.unit}`);
 const count = (o: Gate["outcome"]) => gates.filter((g) => g.outcome === o).length;
@@ -116,6 +129,14 @@ const report = [
   `max_parallel bookings of a restaurant arrive together); notifications sent ${m.notifications_sent}. ` +
   `Events ${m.events?.total} (state transitions ${m.events?.state_transitions}, coordinator ${m.events?.coordinator}, ` +
   `auto_assign ${m.events?.auto_assign}). Modes: ${JSON.stringify(m.modes ?? {})}.`,
+  ...(v3
+    ? [
+      ``,
+      `Of them decided by V3 (the gates named "V3 restaurants"): bookings ${v3.bookings} (cancelled ${v3.cancelled}), ` +
+      `confirmed ${v3.confirmed}, manual review ${v3.manual_review}, attempts ${v3.attempts}; latency p95 ` +
+      `${v3.latency_ms?.p95 ?? "n/a"} ms.`,
+    ]
+    : []),
   ``,
   `## Bookings by assignment state`,
   ``,
