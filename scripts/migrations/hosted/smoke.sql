@@ -73,6 +73,7 @@ select private.sweep() is not null as swept;
 select private.recheck_floor_plans() is not null as rechecked;
 select private.nudge_reseating() is not null as nudged;
 select private.prune_old_rows() is not null as pruned;
+call private.run_retention();
 do $$
 declare
   health jsonb := ops.health();
