@@ -73,7 +73,7 @@ declare
   -- One cut-off for every round: rows that age past it while the prune runs wait for the next night.
   cutoff timestamptz := pg_catalog.clock_timestamp();
   round jsonb;
-  total jsonb := '{"observability_events": 0, "shadow_comparisons": 0, "pipeline_settings_audit": 0, "cron_job_runs": 0}';
+  total jsonb := '{"observability_events": 0, "shadow_comparisons": 0, "pipeline_settings_audit": 0, "cron_job_runs": 0}'::jsonb;
   rounds integer := 0;
 begin
   if p_batch is null or p_batch < 1 then
