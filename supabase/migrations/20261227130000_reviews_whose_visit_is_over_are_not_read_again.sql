@@ -15,17 +15,26 @@
 --     alternatives worked out: after a year an operator opening it in Studio met a year of reviews nobody can
 --     act on, before today's (or a timeout). It lists the reviews whose visit is not over, soonest first;
 --     p_include_ended => true lists all of them as before;
+--   * ops.health's dead_resendable looked for messages an outage killed (which a resend could send) among every
+--     dead message ever, and every booking made without an e-mail address leaves one (no_address): once
+--     those outnumber the bookings ahead, the planner reads them all. A partial index holds the outage's alone;
 --   * ops.health's read of the sweeper's latest run sorted pg_cron's run history (three jobs every 5 s, about
---     50 000 rows a day, unindexed but by runid) on every call. It walks runid backwards.
+--     50 000 rows a day, unindexed but by runid) on every call. It walks runid backwards;
+--   * a review's stored re-seating offers named the bookings they move and their tables by joining the
+--     offer's ids to public.bookings and public.restaurant_tables, which the planner, counting on a hundred
+--     ids, could answer by reading either table whole: each row of the queue read every booking of every
+--     restaurant once per offer. They are looked up by id.
 -- bookings_in_review_idx holds reviews only (a few per cent of bookings), keyed by start: what is still ahead
 -- is a range of it. Building an index reads its table once and holds off writes to it until the migration
--- commits: on a large hosted database, build it first with CREATE INDEX CONCURRENTLY under the same name
--- (docs/configuration.md), and this migration keeps it. It waits at most 10 s for the table.
+-- commits: on a large hosted database, build both first with CREATE INDEX CONCURRENTLY under the same names
+-- (docs/configuration.md), and this migration keeps them. It waits at most 10 s for each table.
 -- private.health_unchecked: body as in 20261227070000, with the manual_review count and the sweeper's run read
--- as above.
+-- as above; private.seating_alternatives: body as in 20261211000000, with the lookups by id.
 
 set lock_timeout = '10s';
 create index if not exists bookings_in_review_idx on public.bookings (start_at) where assignment_state = 'manual_review';
+create index if not exists notification_outbox_dead_of_outage_idx on public.notification_outbox (booking_id)
+ where status = 'dead' and coalesce(dead_because, 'retries_exhausted') = 'retries_exhausted';
 reset lock_timeout;
 
 create or replace function private.health_unchecked(p_now timestamptz default now())
@@ -243,12 +252,66 @@ begin
     'problems', pg_catalog.to_jsonb(problems)) || result;
 end $$;
 
+create or replace function private.seating_alternatives(b public.bookings, p_limit integer default 3)
+returns jsonb language plpgsql stable set search_path = '' as $$
+declare
+  free jsonb := private.free_seating_alternatives(b, p_limit);
+  stored jsonb := private.current_reseating_offers(b);
+begin
+  if stored is null or pg_catalog.jsonb_array_length(stored) = 0 or coalesce(p_limit, 0) < 1 then
+    return free;
+  end if;
+  return (
+    select coalesce(pg_catalog.jsonb_agg(a.alternative order by abs((a.alternative ->> 'offset_minutes')::integer),
+                                         (a.alternative ->> 'start_at')::timestamptz), '[]'::jsonb)
+      from (select x.alternative from (
+              select f as alternative from pg_catalog.jsonb_array_elements(free) f
+              union all
+              select private.alternative_json(b, (o ->> 'start_at')::timestamptz, pg_catalog.jsonb_build_object(
+                       'ids', o -> 'table_ids',
+                       'numbers', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
+                                     from public.restaurant_tables t
+                                    where t.id = any(array(select i::uuid from pg_catalog.jsonb_array_elements_text(o -> 'table_ids') i)))))
+                     || pg_catalog.jsonb_build_object('moves', (
+                          select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'booking_id', m.move ->> 'booking_id', 'reference', m.reference,
+                                   'from', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
+                                              from public.restaurant_tables t
+                                             where t.id = any(array(select i::uuid from pg_catalog.jsonb_array_elements_text(m.move -> 'from_table_ids') i))),
+                                   'to', (select pg_catalog.jsonb_agg(t.table_number order by t.table_number)
+                                            from public.restaurant_tables t
+                                           where t.id = any(array(select i::uuid from pg_catalog.jsonb_array_elements_text(m.move -> 'to_table_ids') i))))
+                                 order by m.reference)
+                            -- Each moved booking's reference looked up by its id (a subquery of its own, so
+                            -- never a join the planner may answer by reading every booking).
+                            from (select e.value as move,
+                                         (select x.reference from public.bookings x
+                                           where x.id = (e.value ->> 'booking_id')::uuid) as reference
+                                    from pg_catalog.jsonb_array_elements(o -> 'moves') e) m))
+                from pg_catalog.jsonb_array_elements(stored) o
+               where (o ->> 'start_at')::timestamptz > pg_catalog.now()
+                 and not exists (select 1 from pg_catalog.jsonb_array_elements(free) f
+                                  where (f ->> 'start_at')::timestamptz = (o ->> 'start_at')::timestamptz)
+            ) x
+            order by abs((x.alternative ->> 'offset_minutes')::integer), (x.alternative ->> 'start_at')::timestamptz
+            limit p_limit) a);
+end $$;
+
 drop function ops.manual_review_queue(uuid);
 create function ops.manual_review_queue(p_restaurant_id uuid default null, p_include_ended boolean default false)
 returns table (booking_id uuid, reference text, restaurant text, party_size integer, starts_local text,
                reason_code text, reason text, waiting_since timestamptz, free_tables_that_fit jsonb,
                alternatives jsonb, alternatives_note text, guest_was_told text)
-language sql stable security definer set search_path = '' as $$
+language plpgsql stable security definer set search_path = '' as $$
+#variable_conflict use_column
+declare
+  -- The visit not over: stays last 12 hours at most, so a start bound reads bookings_in_review_idx from 12
+  -- hours back. A variable, so the plan is made knowing it (in PL/pgSQL, not as a SQL function's generic plan,
+  -- which could not tell how much of the index the bound leaves).
+  since timestamptz := case when p_include_ended then '-infinity'::timestamptz
+                            else pg_catalog.now() - interval '12 hours' end;
+begin
+  return query
   select b.id, b.reference, r.name, b.party_size,
          pg_catalog.to_char(b.start_at at time zone r.timezone, 'YYYY-MM-DD HH24:MI'),
          pg_catalog.split_part(b.manual_review_reason, ':', 1), b.manual_review_reason,
@@ -290,12 +353,9 @@ language sql stable security definer set search_path = '' as $$
          lateral (select case when private.time_may_cure(b.manual_review_reason)
                               then private.seating_alternatives(b) end as alternatives) x
    where b.assignment_state = 'manual_review' and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
-     -- The visit not over. Stays last 12 hours at most, so a start bound reads bookings_in_review_idx from 12
-     -- hours back (one bound, which a plan made for either value of p_include_ended can use).
-     and b.start_at > case when p_include_ended then '-infinity'::timestamptz else pg_catalog.now() - interval '12 hours' end
-     and (p_include_ended or b.end_at > pg_catalog.now())
+     and b.start_at > since and (p_include_ended or b.end_at > pg_catalog.now())
    order by b.start_at;
-$$;
+end $$;
 comment on function ops.manual_review_queue(uuid, boolean) is
   'Bookings in review whose visit is not over (of one restaurant with p_restaurant_id; every review ever made, ended visits too, with p_include_ended => true), soonest first, with the reason and the free tables (or combinations of adjacent tables) that would seat them now. For a booking in review because nothing fits at its time (no_table_fits, exact_search_budget_exhausted, outside_service_hours): alternatives, up to three nearest start times within ±90 minutes on the 15-minute grid with the tables each would get — free now, or (with moves) free once the bookings listed are re-seated, found by the coordinator function once the restaurant has nothing waiting — (take one with ops.accept_alternative), and alternatives_note, the same in words or "no alternative within ±90 minutes". guest_was_told: the last message the guest received (e.g. "booking_confirmed: 2030-10-07 18:00, party of 2"), or "nothing yet": a guest holding a confirmation should hear from the restaurant.';
 revoke all on function ops.manual_review_queue(uuid, boolean) from public, anon, authenticated;

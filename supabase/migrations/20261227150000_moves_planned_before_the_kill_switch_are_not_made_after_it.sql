@@ -33,12 +33,15 @@ begin
     -- Planned while the restaurant ran V3 with re-optimisation on; since then an operator pulled the kill
     -- switch, switched it off or out of V3, or turned re-optimisation off: nobody is moved, and the attempt
     -- ends as a conflict, so the next plans the booking as the restaurant runs now.
-    select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id and x.lease_token = p_lease_token;
-    if pg_catalog.jsonb_array_length(p_moves) > 0 and restaurant is not null
-       and ((select d.mode from private.decide_mode(restaurant, null) d) <> 'v3'
-            or not (private.settings_for(restaurant)).reoptimize) then
-      return pg_catalog.jsonb_build_object('outcome', 'conflict',
-        'reason', 'rule_changed: its plan moved other bookings, but since it began the restaurant stopped running V3 with re-optimisation (the kill switch, its mode, the rollout or ops.set_reoptimization): planned again as it runs now');
+    if pg_catalog.jsonb_array_length(p_moves) > 0 then
+      select x.restaurant_id into restaurant from public.bookings x
+       where x.id = p_booking_id and x.lease_token = p_lease_token;
+      if restaurant is not null
+         and ((select d.mode from private.decide_mode(restaurant, null) d) <> 'v3'
+              or not (private.settings_for(restaurant)).reoptimize) then
+        return pg_catalog.jsonb_build_object('outcome', 'conflict',
+          'reason', 'rule_changed: its plan moved other bookings, but since it began the restaurant stopped running V3 with re-optimisation (the kill switch, its mode, the rollout or ops.set_reoptimization): planned again as it runs now');
+      end if;
     end if;
   end if;
   return private.assignment_commit_unchecked(p_booking_id, p_lease_token, p_table_ids, p_strategy, p_duration_ms,
