@@ -5,7 +5,8 @@
 -- legacy path: at 10 %, V3 restaurants sending 8 % of their bookings to review beside legacy ones at 0.2 %
 -- read as about 1 % overall, and passed the full mode's < 1 % gate or came close. The plan's 10 % and 50 %
 -- gates ask whether V3 is safe to widen, which a mixed number cannot say. ops.pipeline_metrics takes p_mode:
--- the bookings decided in that mode (bookings.assignment_mode), the events, attempts, shadow comparisons and
+-- the bookings decided in that mode (bookings.assignment_mode; for one no attempt reached, the mode its
+-- restaurant runs now under the function's flags as last heard), the events, attempts, shadow comparisons and
 -- messages about them, the events about no booking (a breaker opening) of their restaurants, and the stuck
 -- ones among them. The verification of prod-10 and prod-50 holds every gate to the V3 bookings and the
 -- common gates to the whole fleet as before. An unknown mode is refused (AS005).
@@ -21,7 +22,10 @@ returns jsonb language sql stable security definer set search_path = '' as $$
   with b as (
     select * from public.bookings
      where created_at >= p_from and created_at < p_to and (p_restaurant_id is null or restaurant_id = p_restaurant_id)
-       and (p_mode is null or assignment_mode = p_mode)),
+       -- A booking no attempt reached (escalated by the sweeper) has no mode: the one its restaurant runs now.
+       and (p_mode is null
+            or coalesce(assignment_mode,
+                        (select m.mode from private.decide_mode(restaurant_id, private.function_ceiling()) m)) = p_mode)),
   -- With a mode: the events about its bookings, and those about no booking (a breaker opening) of the
   -- restaurants they belong to.
   e as (
@@ -140,7 +144,7 @@ begin
 end $$;
 
 comment on function ops.pipeline_metrics(timestamptz, timestamptz, uuid, text) is
-  'Every metric of the rollout verification checklist for bookings created (and events written) in [p_from, p_to), for all restaurants or one, and for every booking or those decided in one mode (p_mode: off, legacy, shadow or v3; the events, attempts, shadow comparisons and messages about them, events about no booking of their restaurants, and the stuck ones among them): confirmation (and the plan''s own confirmation rate), manual review and terminal shares, success (attempts that seated their booking) and error rates, insert→confirmed latency, lock wait p95, stuck bookings, duplicate confirmations, event volume (bookings of the window with transitions), legacy vs coordinator success, shadow comparison rates, circuit opens, coordinator errors. Rates are null when there is nothing to divide. p_from and p_to must be finite times, p_from before p_to, and p_mode a known mode (AS005).';
+  'Every metric of the rollout verification checklist for bookings created (and events written) in [p_from, p_to), for all restaurants or one, and for every booking or those decided in one mode (p_mode: off, legacy, shadow or v3; one no attempt reached counts for the mode its restaurant runs now; the events, attempts, shadow comparisons and messages about them, events about no booking of their restaurants, and the stuck ones among them): confirmation (and the plan''s own confirmation rate), manual review and terminal shares, success (attempts that seated their booking) and error rates, insert→confirmed latency, lock wait p95, stuck bookings, duplicate confirmations, event volume (bookings of the window with transitions), legacy vs coordinator success, shadow comparison rates, circuit opens, coordinator errors. Rates are null when there is nothing to divide. p_from and p_to must be finite times, p_from before p_to, and p_mode a known mode (AS005).';
 comment on function private.pipeline_metrics_unchecked(timestamptz, timestamptz, uuid, text) is
   'The body of ops.pipeline_metrics, which checks its arguments and calls this.';
 

@@ -7,7 +7,9 @@
 -- leaving an hour late, went to review as outside_service_hours, and an operator could not seat it either
 -- (plan_violation refused it, AS007). The end is now compared as an instant with the closing time's instant
 -- (Postgres reads a local time that does not exist as the moment of the jump, and one that happens twice as
--- the later); the start is still read on the wall clock, against the period of its local day.
+-- the later: on the night clocks go back, a service to 02:00 runs until the second 02:00, where the wall
+-- clock refused a stay ending between the two and accepted one ending at the second); the start is still read
+-- on the wall clock, against the period of its local day.
 -- private.service_hours_problem: body as in 20261210000000, with the end compared as an instant.
 
 create or replace function private.service_hours_problem(b public.bookings)

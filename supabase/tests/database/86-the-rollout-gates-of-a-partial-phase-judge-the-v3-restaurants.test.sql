@@ -2,7 +2,7 @@
 -- p_mode counts the bookings decided in that mode, the events about them, and the events about no booking of
 -- their restaurants; called as the verification script's service_role calls it.
 begin;
-select plan(8);
+select plan(9);
 
 select tests.create_restaurant('On V3') as v3r \gset
 select tests.create_restaurant('On legacy') as legr \gset
@@ -40,6 +40,14 @@ select is((:'v3'::jsonb ->> 'coordinator_errors')::int, 0, 'an event about anoth
 select is(:'v3'::jsonb ->> 'mode', 'v3', 'the answer says which bookings it measured');
 select is((ops.pipeline_metrics(now(), now() + interval '1 second', :'legr', 'legacy')
            ->> 'coordinator_errors')::int, 1, 'one restaurant in one mode');
+-- A booking no attempt reached (the sweeper escalated it) counts for the mode its restaurant runs now.
+reset role;
+select tests.create_booking(:'v3r', 2, '2030-05-03 21:00+00') as unreached \gset
+select tests.force_state(:'unreached', 'manual_review', 'coordinator_unreachable: dispatched 12 times');
+update public.bookings set assignment_mode = null where id = :'unreached';
+set local role service_role;
+select is((ops.pipeline_metrics(now(), now() + interval '1 second', p_mode => 'v3') ->> 'bookings')::int, 3,
+  'a booking no attempt reached counts for the mode its restaurant runs now');
 select throws_like($$ select ops.pipeline_metrics(now() - interval '1 hour', now(), null, 'V3') $$,
   'mode must be one of off, legacy, shadow, v3%', 'an unknown mode is refused, not read as no bookings');
 

@@ -3,7 +3,7 @@
 -- 03:00 CEST at 01:00 UTC, and in New York on 2027-03-14 (02:00 EST to 03:00 EDT at 07:00 UTC). An operator
 -- seats such a party through ops.assign_tables as service_role.
 begin;
-select plan(7);
+select plan(9);
 
 select tests.create_restaurant('Late bar') as rid \gset
 update public.restaurants set timezone = 'Europe/Berlin' where id = :'rid';
@@ -30,6 +30,13 @@ select is(pg_temp.problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:00+00'),
   'a week earlier, without a clock change, the same stay to 02:00 CET is inside, as before');
 select ok(pg_temp.problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:15+00') like 'outside_service_hours:%',
   'and a quarter past it is outside, as before');
+
+-- On the night clocks go back (2027-10-31: 03:00 CEST back to 02:00 CET at 01:00 UTC), 02:00 happens twice: the
+-- service runs until the second, the later instant, as Postgres reads a local time that happens twice.
+select is(pg_temp.problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:00+00'), null,
+  'the night clocks go back, a stay ending at the second 02:00 is inside');
+select ok(pg_temp.problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:15+00') like 'outside_service_hours:%',
+  'and one ending a quarter past it is outside');
 
 update public.restaurants set timezone = 'America/New_York' where id = :'rid';
 select is(pg_temp.problem(:'rid', '2027-03-14 05:30+00', '2027-03-14 07:00+00'), null,
