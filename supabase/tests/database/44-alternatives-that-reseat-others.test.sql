@@ -21,11 +21,6 @@ exception when others then
   return sqlstate;
 end $$;
 grant execute on function pg_temp.sqlstate_of(text) to service_role;
-create function pg_temp.held(p_booking uuid) returns text language sql as $$
-  select string_agg(t.table_number, '+' order by t.table_number)
-    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
-   where a.booking_id = p_booking and a.released_at is null;
-$$;
 
 -- A 2-top and a 4-top. A couple holds the 4-top 19:00–20:45, so four guests at 19:00 fit at no time within
 -- ±90 minutes — unless the couple moves to the 2-top.
@@ -133,7 +128,7 @@ select tests.force_state(:'walk_in', 'cancelled');
 -- Accepted: the couple moves first, then the four are seated at 19:15 and confirmed.
 select is(ops.accept_alternative(:'four', '2030-06-03 19:15+00', 'ana') ->> 'moved_bookings', '1',
   'accepting it moves the couple');
-select is(array[pg_temp.held(:'couple'), pg_temp.held(:'four'),
+select is(array[tests.tables_held(:'couple'), tests.tables_held(:'four'),
                 (select assignment_state || ' ' || to_char(start_at at time zone 'UTC', 'HH24:MI') from public.bookings where id = :'four')],
   array['T1', 'T2', 'confirmed 19:15'], 'to the 2-top, and seats the four on the 4-top at 19:15');
 select is((select string_agg(distinct a.source || ' by ' || a.assigned_by, ', ') from public.booking_table_assignments a

@@ -4,11 +4,6 @@ select plan(20);
 
 create function pg_temp.breaker(r uuid) returns private.circuit_breakers language sql as
   $$ select * from private.circuit_breakers where restaurant_id = r $$;
-create function pg_temp.held(p_booking uuid) returns text language sql as $$
-  select string_agg(t.table_number, '+' order by t.table_number)
-    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
-   where a.booking_id = p_booking and a.released_at is null;
-$$;
 grant execute on all functions in schema pg_temp to service_role;
 
 -- A 2-top and a 4-top; a couple the pipeline seated on the 4-top 19:00–20:45, and four guests in review at
@@ -34,7 +29,7 @@ select throws_ok(format($$select ops.accept_alternative(%L, '2030-06-03 19:15+00
   'the re-seating this alternative needs is no longer possible: a proposed move breaks a rule: table_unavailable: T1 is inactive or out of service',
   'a stored move that breaks a rule since the room changed is no longer possible (AS009), not the offer''s fault (AS007)');
 reset role;
-select is(array[pg_temp.held(:'couple'), (select assignment_state from public.bookings where id = :'four')],
+select is(array[tests.tables_held(:'couple'), (select assignment_state from public.bookings where id = :'four')],
   array['T2', 'manual_review'], 'and nothing moved');
 
 -- Back in service, the operator accepts: the couple's move is the operator's.
@@ -65,7 +60,7 @@ select is((select e.context - 'lock_wait_ms' from public.observability_events e
   jsonb_build_object('mode', 'v3', 'cause', 'moves_stale', 'reason', 'moves_stale', 'detail', 'a booking to move changed since the snapshot',
                      'attempt', 1, 'moved_bookings', 1),
   'recorded as coordinator.commit_conflict with cause moves_stale, as its other lost races are');
-select is(pg_temp.held(:'pair'), 'T2', 'and nobody moved');
+select is(tests.tables_held(:'pair'), 'T2', 'and nobody moved');
 
 -- A malformed move is refused with AS005 before anything reads it, never with Postgres's own error.
 create temp table bad_moves (why text, moves jsonb);
@@ -106,7 +101,7 @@ select throws_ok(format($$select public.assignment_commit(%L, %L, array[%L]::uui
   'AS005', 'moves are made only for a booking on V3: legacy and shadow move nobody',
   'a shadow booking''s commit may not move another booking');
 reset role;
-select is(pg_temp.held(:'other'), 'T2', 'which keeps its table');
+select is(tests.tables_held(:'other'), 'T2', 'which keeps its table');
 set local role service_role;
 select is(public.assignment_commit(:'six', gen_random_uuid(), array[:'t2']::uuid[], 'scarcity_fit',
             p_moves => jsonb_build_array(jsonb_build_object('booking_id', :'other'::uuid,

@@ -4,12 +4,6 @@
 begin;
 select plan(9);
 
-create function pg_temp.held(p_booking uuid) returns text language sql as $$
-  select string_agg(t.table_number, '+' order by t.table_number)
-    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
-   where a.booking_id = p_booking and a.released_at is null;
-$$;
-grant execute on all functions in schema pg_temp to service_role;
 -- No deployment's flags heard yet: V3 allowed.
 update private.function_flags set mode_ceiling = null;
 
@@ -33,7 +27,7 @@ select public.assignment_commit(:'four', (:'leased'::jsonb ->> 'lease_token')::u
 select is(:'committed'::jsonb ->> 'outcome', 'conflict', 'the commit moving the couple after the kill switch is a conflict');
 select ok(:'committed'::jsonb ->> 'reason' like 'rule_changed: its plan moved other bookings, but since it began the restaurant stopped running V3%',
   'saying the restaurant no longer runs V3');
-select is(array[pg_temp.held(:'couple'), (select assignment_state from public.bookings where id = :'four')],
+select is(array[tests.tables_held(:'couple'), (select assignment_state from public.bookings where id = :'four')],
   array['T2', 'assignment_in_progress'], 'nobody moved, and the attempt still holds its lease to end it');
 
 -- Re-optimisation turned off instead: the same, where the commit used to fail (AS005), an error against the
@@ -48,14 +42,14 @@ select ops.set_reoptimization(true, 'ana', :'rid');
 select is(public.assignment_commit(:'four', (:'leased'::jsonb ->> 'lease_token')::uuid, array[:'t2'::uuid], 'scarcity_fit',
                                    10, '{}'::jsonb, null, :'moves'::jsonb) ->> 'outcome', 'conflict',
   'nor one planned before the restaurant was switched off');
-select is(pg_temp.held(:'couple'), 'T2', 'the couple kept its table throughout');
+select is(tests.tables_held(:'couple'), 'T2', 'the couple kept its table throughout');
 
 -- Back on V3 with re-optimisation: the plan is made as planned.
 select ops.set_restaurant_mode(:'rid', null, 'ana', 'reopened');
 select is(public.assignment_commit(:'four', (:'leased'::jsonb ->> 'lease_token')::uuid, array[:'t2'::uuid], 'scarcity_fit',
                                    10, '{}'::jsonb, null, :'moves'::jsonb) ->> 'outcome', 'confirmed',
   'on V3 with re-optimisation the re-seating is made');
-select is(array[pg_temp.held(:'couple'), pg_temp.held(:'four')], array['T1', 'T2'], 'the couple moved to the 2-top');
+select is(array[tests.tables_held(:'couple'), tests.tables_held(:'four')], array['T1', 'T2'], 'the couple moved to the 2-top');
 
 select * from finish();
 rollback;

@@ -136,6 +136,14 @@ returns tstzrange language sql as $$
    where a.booking_id = p_booking and a.released_at is null;
 $$;
 
+-- The tables a booking holds now, by number ('T1+T2'); null when none.
+create or replace function tests.tables_held(p_booking uuid)
+returns text language sql as $$
+  select pg_catalog.string_agg(t.table_number, '+' order by t.table_number)
+    from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+   where a.booking_id = p_booking and a.released_at is null;
+$$;
+
 -- The stay a booking's tables must be held for: its window with its buffers.
 create or replace function tests.stay_of(p_booking uuid)
 returns tstzrange language sql as $$
