@@ -15,9 +15,10 @@
 --     alternatives worked out: after a year an operator opening it in Studio met a year of reviews nobody can
 --     act on, before today's (or a timeout). It lists the reviews whose visit is not over, soonest first;
 --     p_include_ended => true lists all of them as before;
---   * ops.health's dead_resendable looked for messages an outage killed (which a resend could send) among every
---     dead message ever, and every booking made without an e-mail address leaves one (no_address): once
---     those outnumber the bookings ahead, the planner reads them all. A partial index holds the outage's alone;
+--   * ops.health's notifications.dead counted every dead message ever, and its dead_resendable looked for
+--     those an outage killed (which a resend could send) among them, while every booking made without an
+--     e-mail address leaves one (no_address). dead counts those that died of an outage or a refusal now, and
+--     a partial index holds them alone (dead_resendable's are among them);
 --   * ops.health's read of the sweeper's latest run sorted pg_cron's run history (three jobs every 5 s, about
 --     50 000 rows a day, unindexed but by runid) on every call. It walks runid backwards;
 --   * a review's stored re-seating offers named the bookings they move and their tables by joining the
@@ -33,8 +34,8 @@
 
 set lock_timeout = '10s';
 create index if not exists bookings_in_review_idx on public.bookings (start_at) where assignment_state = 'manual_review';
-create index if not exists notification_outbox_dead_of_outage_idx on public.notification_outbox (booking_id)
- where status = 'dead' and coalesce(dead_because, 'retries_exhausted') = 'retries_exhausted';
+create index if not exists notification_outbox_dead_to_act_on_idx on public.notification_outbox (booking_id)
+ where status = 'dead' and coalesce(dead_because, 'retries_exhausted') in ('retries_exhausted', 'refused');
 reset lock_timeout;
 
 create or replace function private.health_unchecked(p_now timestamptz default now())
@@ -166,7 +167,11 @@ begin
                                    - pg_catalog.make_interval(secs => private.backoff_ms(o.attempts + 1, 1000, 3600000, 0) / 1000.0) desc,
                                    o.id desc
                           limit 1),
-        'dead', (select count(*) from public.notification_outbox o where o.status = 'dead'),
+        -- Dead for a reason someone can act on: an outage, or the sender's refusal. Those that died for want of
+        -- an address (one for every booking made without one) are the platform's choice, listed by
+        -- ops.dead_messages, and would make this count read them all.
+        'dead', (select count(*) from public.notification_outbox o
+                  where o.status = 'dead' and coalesce(o.dead_because, 'retries_exhausted') in ('retries_exhausted', 'refused')),
         -- Dead of an outage (their retries ran out): a resend once the sender works sends them.
         'dead_resendable', (select count(*) from public.notification_outbox d join public.bookings b on b.id = d.booking_id
                              where d.status = 'dead' and coalesce(d.dead_because, 'retries_exhausted') = 'retries_exhausted'
