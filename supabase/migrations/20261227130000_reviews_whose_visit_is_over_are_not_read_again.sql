@@ -302,6 +302,15 @@ begin
             limit p_limit) a);
 end $$;
 
+do $$
+begin
+  execute pg_catalog.format('comment on function ops.health(timestamptz) is %L',
+    pg_catalog.replace(pg_catalog.obj_description('ops.health(timestamptz)'::regprocedure, 'pg_proc'),
+      'dead: every dead message',
+      'dead: the dead messages an operator can act on (an outage''s or a refusal''s; one that died for want of an address is listed by ops.dead_messages only)')
+    || ' manual_review: the bookings in review whose visit is not over.');
+end $$;
+
 drop function ops.manual_review_queue(uuid);
 create function ops.manual_review_queue(p_restaurant_id uuid default null, p_include_ended boolean default false)
 returns table (booking_id uuid, reference text, restaurant text, party_size integer, starts_local text,

@@ -19,13 +19,20 @@ drop function private.pipeline_metrics_unchecked(timestamptz, timestamptz, uuid)
 create function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
 returns jsonb language sql stable security definer set search_path = '' as $$
-  with b as (
+  -- A booking no attempt reached (escalated by the sweeper) has no mode: it counts for the one its restaurant
+  -- runs now, worked out once per restaurant (an outage leaves many such bookings).
+  with unreached as materialized (
+    select x.restaurant_id, (select m.mode from private.decide_mode(x.restaurant_id, private.function_ceiling()) m) as mode
+      from (select distinct u.restaurant_id from public.bookings u
+             where p_mode is not null and u.assignment_mode is null
+               and u.created_at >= p_from and u.created_at < p_to
+               and (p_restaurant_id is null or u.restaurant_id = p_restaurant_id)) x),
+  b as (
     select * from public.bookings
      where created_at >= p_from and created_at < p_to and (p_restaurant_id is null or restaurant_id = p_restaurant_id)
-       -- A booking no attempt reached (escalated by the sweeper) has no mode: the one its restaurant runs now.
        and (p_mode is null
             or coalesce(assignment_mode,
-                        (select m.mode from private.decide_mode(restaurant_id, private.function_ceiling()) m)) = p_mode)),
+                        (select u.mode from unreached u where u.restaurant_id = bookings.restaurant_id)) = p_mode)),
   -- With a mode: the events about its bookings, and those about no booking (a breaker opening) of the
   -- restaurants they belong to.
   e as (
