@@ -5,51 +5,162 @@
 -- operator had pulled the kill switch (the plan's "rollback, instantly"), set the restaurant off or out of V3,
 -- or turned re-optimisation off; the last even failed the commit (AS005), which the coordinator counted as an
 -- error against the restaurant's breaker. Moving other guests' tables is what an operator stops V3 for. Now a
--- commit that moves others first asks whether the restaurant still runs V3 with re-optimisation under the
--- database's settings (the deployment's flags, which cannot change under a running instance, were applied when
--- the attempt began); if not, nothing is written and the answer is a conflict (rule_changed: ...): the attempt
--- ends, not counted against the breaker, and the next one plans the booking as the restaurant runs now. A
--- commit moving nobody still completes in the mode it began in (milliseconds; docs/operating.md).
--- public.assignment_commit: body as in 20261226000000, with that check.
+-- commit that moves others asks, under the restaurant lock where it read re-optimisation's setting, whether
+-- the restaurant still runs V3 with re-optimisation under the database's settings (the deployment's flags,
+-- which cannot change under a running instance, were applied when the attempt began); if not, nothing is
+-- written and the answer is a conflict (rule_changed: ...): the attempt ends, not counted against the
+-- breaker, and the next one plans the booking as the restaurant runs now. A commit moving nobody still
+-- completes in the mode it began in (milliseconds; docs/operating.md).
+-- private.assignment_commit_unchecked: body as in 20261210170000, with that check where re-optimisation off
+-- was refused (AS005).
 
-create or replace function public.assignment_commit(p_booking_id uuid, p_lease_token uuid, p_table_ids uuid[], p_strategy text,
-                                                    p_duration_ms integer default null, p_metadata jsonb default '{}',
-                                                    p_shadow jsonb default null, p_moves jsonb default null,
-                                                    p_now timestamptz default now())
-returns jsonb language plpgsql security definer set search_path = '' as $$
+create or replace function private.assignment_commit_unchecked(
+  p_booking_id uuid,
+  p_lease_token uuid,
+  p_table_ids uuid[],
+  p_strategy text,
+  p_duration_ms integer default null,
+  p_metadata jsonb default '{}'::jsonb,
+  p_shadow jsonb default null,
+  p_moves jsonb default null,
+  p_now timestamptz default now()
+) returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
+  b public.bookings;
+  settings private.pipeline_settings;
+  violation text;
+  busy text[];
+  lock_wait_ms numeric;
+  moved jsonb;
+  move_count integer := case when pg_catalog.jsonb_typeof(p_moves) = 'array' then pg_catalog.jsonb_array_length(p_moves) else 0 end;
   restaurant uuid;
 begin
-  perform private.check_caller_clock(p_now);
-  if p_moves is not null and p_moves <> 'null'::jsonb then
-    perform private.check_moves(p_moves);
-    -- Legacy and shadow never move other guests' tables, whatever a caller proposes. (A stale lease's commit
-    -- is told lease_lost, below, whatever it proposes.)
-    if pg_catalog.jsonb_array_length(p_moves) > 0
-       and (select x.assignment_mode from public.bookings x
-             where x.id = p_booking_id and x.lease_token = p_lease_token) <> 'v3' then
-      raise exception using errcode = 'AS005', message = 'moves are made only for a booking on V3: legacy and shadow move nobody';
+  if p_booking_id is null or p_lease_token is null or p_strategy is null then
+    raise exception using errcode = 'AS005', message = 'booking_id, lease_token and strategy are required';
+  end if;
+  if p_strategy !~ '^[a-z][a-z0-9_]{0,39}$' then
+    raise exception using errcode = 'AS005', message = 'strategy is the engine''s name for it, e.g. scarcity_fit';
+  end if;
+  if p_duration_ms < 0 then
+    raise exception using errcode = 'AS005', message = 'duration_ms is not negative';
+  end if;
+  if pg_catalog.jsonb_typeof(p_moves) not in ('array', 'null') then
+    raise exception using errcode = 'AS005', message = 'moves are a list of {booking_id, from_table_ids, to_table_ids}';
+  end if;
+  select x.restaurant_id into restaurant from public.bookings x where x.id = p_booking_id;
+  if not found then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  -- Commits of one restaurant are serialised, so the availability re-check below cannot go stale. The
+  -- restaurant lock comes before any booking row (the lock order above), including the rows of bookings
+  -- that re-optimisation moves.
+  lock_wait_ms := private.lock_restaurant(restaurant);
+  b := private.leased_booking(p_booking_id, p_lease_token);
+  if b.id is null then
+    return '{"outcome": "lease_lost"}'::jsonb;
+  end if;
+  settings := private.settings_for(b.restaurant_id);
+  violation := private.plan_violation(b, p_table_ids, settings.max_tables_per_booking);
+  if violation is not null then
+    -- Changed since the snapshot: re-plan. Service hours are not in the snapshot, so a stay they no longer
+    -- cover is never the engine's fault: a re-plan, and the next begin sends it to review. Otherwise the
+    -- engine broke a rule it could see (AS007).
+    if private.rules_changed_since_snapshot(b, settings) or private.service_hours_problem(b) is not null then
+      return private.rules_changed_conflict(b, settings, violation, lock_wait_ms);
     end if;
+    raise exception using errcode = 'AS007', message = pg_catalog.format('the proposed tables break a rule: %s', violation);
+  end if;
+
+  if move_count > 0 then
     -- Planned while the restaurant ran V3 with re-optimisation on; since then an operator pulled the kill
     -- switch, switched it off or out of V3, or turned re-optimisation off: nobody is moved, and the attempt
     -- ends as a conflict, so the next plans the booking as the restaurant runs now.
-    if pg_catalog.jsonb_array_length(p_moves) > 0 then
-      select x.restaurant_id into restaurant from public.bookings x
-       where x.id = p_booking_id and x.lease_token = p_lease_token;
-      if restaurant is not null
-         and ((select d.mode from private.decide_mode(restaurant, null) d) <> 'v3'
-              or not (private.settings_for(restaurant)).reoptimize) then
-        return pg_catalog.jsonb_build_object('outcome', 'conflict',
-          'reason', 'rule_changed: its plan moved other bookings, but since it began the restaurant stopped running V3 with re-optimisation (the kill switch, its mode, the rollout or ops.set_reoptimization): planned again as it runs now');
+    if not settings.reoptimize or (select d.mode from private.decide_mode(b.restaurant_id, null) d) <> 'v3' then
+      return pg_catalog.jsonb_build_object('outcome', 'conflict',
+        'reason', 'rule_changed: its plan moved other bookings, but since it began the restaurant stopped running V3 with re-optimisation (the kill switch, its mode, the rollout or ops.set_reoptimization): planned again as it runs now');
+    end if;
+    -- Taken since the snapshot by a booking the plan does not move: a lost race, found before anything moves.
+    busy := private.busy_tables(b, p_table_ids,
+      array(select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid)));
+    if busy is null then
+      begin
+        moved := private.apply_moves(b, p_moves, settings.max_tables_per_booking);
+      exception when sqlstate 'AS007' then
+        -- A move that breaks a rule only because a table was taken out of service (or the like) since.
+        if private.rules_changed_since_snapshot(b, settings) then
+          return private.rules_changed_conflict(b, settings, 'move_breaks_a_rule: ' || sqlerrm, lock_wait_ms);
+        end if;
+        raise;
+      end;
+      if moved is not null then
+        return moved || pg_catalog.jsonb_build_object('snapshot', private.replan_snapshot(b, settings));
+      end if;
+      -- The moves are made. A table of the new booking still taken now is one a seated party's longer stay
+      -- took meanwhile (a lost race: the handler below answers it, undoing the moves), or one the plan moved
+      -- a booking onto, which the engine never proposes: refused, so that the moves are undone with the rest.
+      if private.busy_tables(b, p_table_ids,
+           array(select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid))) is not null then
+        raise exception using errcode = 'exclusion_violation';
+      end if;
+      busy := private.busy_tables(b, p_table_ids);
+      if busy is not null then
+        raise exception using errcode = 'AS007',
+          message = pg_catalog.format('the plan moves a booking onto a table it seats the new booking on: %s',
+                                      pg_catalog.array_to_string(busy, ', '));
       end if;
     end if;
   end if;
-  return private.assignment_commit_unchecked(p_booking_id, p_lease_token, p_table_ids, p_strategy, p_duration_ms,
-                                             p_metadata, p_shadow, p_moves, p_now);
+  busy := coalesce(busy, private.busy_tables(b, p_table_ids));
+  if busy is not null then
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.commit_conflict', 'info',
+      pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
+                                    'lock_wait_ms', lock_wait_ms),
+      b.restaurant_id, b.id);
+    return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
+                                         'snapshot', private.replan_snapshot(b, settings));
+  end if;
+
+  perform private.seat_and_confirm(b, p_table_ids, 'auto', 'coordinator:' || p_strategy, p_strategy, null,
+    pg_catalog.jsonb_build_object('strategy', p_strategy, 'tables', pg_catalog.cardinality(p_table_ids),
+                                  'moved_bookings', move_count),
+    pg_catalog.jsonb_build_object('strategy', p_strategy), 'coordinator');
+  perform private.record_attempt(b, 'success', null, p_strategy, p_duration_ms, p_metadata);
+  perform private.breaker_record(b.restaurant_id, b.id, false, p_now);
+  perform private.record_shadow(b, p_shadow);
+  if private.legacy_path(b.assignment_mode) then
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.attempt', 'info',
+      private.legacy_attempt_context(b, true), b.restaurant_id, b.id);
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.confirmed', 'info',
+      private.legacy_confirmed_context(b, p_strategy, p_duration_ms, lock_wait_ms), b.restaurant_id, b.id);
+    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.summary', 'info',
+      private.legacy_summary_context('succeeded', b.attempt_count, p_duration_ms), b.restaurant_id, b.id);
+  else
+    perform private.record_event('assignment.coordinator', 'coordinator.confirmed', 'info',
+      -- The engine's details first, so they can add to what the commit measured but never replace it.
+      private.engine_details(p_metadata)
+        || pg_catalog.jsonb_build_object('strategy', p_strategy, 'attempts', b.attempt_count, 'duration_ms', p_duration_ms,
+                                         'table_count', pg_catalog.cardinality(p_table_ids), 'lock_wait_ms', lock_wait_ms,
+                                         'moved_bookings', move_count),
+      b.restaurant_id, b.id);
+    -- The success metric the rollout plan's dashboards count (event_type LIKE '%success%').
+    perform private.record_event('assignment.coordinator', 'assignment.success', 'info',
+      pg_catalog.jsonb_build_object('strategy', p_strategy, 'duration_ms', p_duration_ms), b.restaurant_id, b.id);
+  end if;
+  return pg_catalog.jsonb_build_object('outcome', 'confirmed', 'version', b.assignment_state_version + 2,
+                                       'lock_wait_ms', lock_wait_ms);
+exception when exclusion_violation then
+  -- A checked-in party's longer stay took a table after the check (its trigger holds tables without the
+  -- restaurant lock, 20261210040000): a lost race, re-planned like one on a fresh snapshot. Everything this
+  -- call wrote is undone; the lease stays.
+  busy := private.busy_tables(b, p_table_ids);
+  perform private.record_pipeline_event(b.assignment_mode, 'coordinator.commit_conflict', 'info',
+    pg_catalog.jsonb_build_object('tables', pg_catalog.to_jsonb(busy), 'attempt', b.attempt_count,
+                                  'lock_wait_ms', lock_wait_ms),
+    b.restaurant_id, b.id);
+  return pg_catalog.jsonb_build_object('outcome', 'conflict', 'busy_tables', pg_catalog.to_jsonb(busy),
+                                       'snapshot', private.replan_snapshot(b, settings));
 end $$;
--- Replacing a function clears its settings: the wait 20261224000000 gave it, again.
-alter function public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)
-  set lock_timeout = '5s';
+
 do $$
 begin
   execute pg_catalog.format(
@@ -58,3 +169,5 @@ begin
       'public.assignment_commit(uuid, uuid, uuid[], text, integer, jsonb, jsonb, jsonb, timestamptz)'::regprocedure, 'pg_proc')
     || ' Moves planned while the restaurant ran V3 with re-optimisation, which it no longer does (kill switch, mode, rollout, re-optimisation off), are not made: {outcome: conflict, reason: rule_changed: ...}, nothing written.');
 end $$;
+
+revoke all on all routines in schema private from public, anon, authenticated;
