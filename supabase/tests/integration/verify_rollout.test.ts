@@ -90,6 +90,11 @@ Deno.test("a healthy day passes prod-50, with every artifact written; staging wa
     run.report.includes("| Manual review rate | < 1% | 0% | pass |"),
     "a full phase needs < 1% manual review",
   );
+  assert(
+    run.report.includes("| V3 restaurants: Manual review rate | < 1% | 0% | pass |") &&
+      run.report.includes("| V3 restaurants: Bookings in the window | > 0 | 5 | pass |"),
+    "at 50 % the gates judge the bookings V3 decided as well",
+  );
   await Deno.remove(run.out, { recursive: true });
 });
 
@@ -116,6 +121,10 @@ Deno.test("a window where every booking goes to manual review fails, with exit s
   const run = await verify("prod-10", r.id, from, new Date(Date.now() + 1000));
   assertEquals([run.verdict, run.code], ["FAIL", 1], run.report);
   assert(run.report.includes("| Manual review rate | < 1% | 100% | **fail** |"), run.report);
+  assert(
+    run.report.includes("| V3 restaurants: Bookings in the window | > 0 | 0 | _no data_ |"),
+    "a restaurant switched off decided nothing on V3: nothing to judge V3 by",
+  );
   await Deno.remove(run.out, { recursive: true });
 });
 
