@@ -2,7 +2,7 @@
 -- re-seating searches without using them up, hides V3's offers, and names what no lease reached for the path
 -- the restaurant really takes.
 begin;
-select plan(16);
+select plan(17);
 
 
 -- A restaurant on V3 (the fresh install's default), with a review a re-seating search may help: a couple holds
@@ -34,6 +34,12 @@ select ok((select changed_at is not null from private.function_flags), 'with whe
 select is(ops.rollout_status() -> 'function_flags' ->> 'mode_ceiling', 'legacy', 'ops.rollout_status shows it');
 select alike((select m.mode || ': ' || m.reason from ops.restaurant_modes() m where m.restaurant_id = :'rid'),
   'legacy: capped by the function''s feature flags (%', 'and ops.restaurant_modes the mode the restaurant really runs');
+set local role service_role;
+select alike((select m ->> 'mode' || ': ' || (m ->> 'reason') from ops.set_restaurant_mode(:'rid', 'v3', 'ana', 'flags test') m),
+  'legacy: capped by the function''s feature flags (restaurant override)',
+  'setting it to v3 answers the mode it runs under the flags, not v3 (20261227200000)');
+select ops.set_restaurant_mode(:'rid', null, 'ana', 'flags test') is not null as back_to_rollout \gset
+reset role;
 
 -- Under it (the legacy attempt over, so the restaurant has nothing in progress): no search is due, asked for
 -- or sent (so none is used up), and V3's offer is not shown.
