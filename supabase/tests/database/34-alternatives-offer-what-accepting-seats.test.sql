@@ -29,10 +29,10 @@ select tests.add_table(:'bid', 'T1', 2) as t1 \gset
 select ops.assign_tables(tests.create_booking(:'bid', 2, '2030-05-13 19:00+00'), array['T1'], 'ana') ->> 'outcome' as a \gset
 select ops.assign_tables(tests.create_booking(:'bid', 2, '2030-05-13 22:15+00'), array['T1'], 'ana') ->> 'outcome' as c \gset
 select tests.create_booking(:'bid', 2, '2030-05-13 20:30+00') as r \gset
-select tests.force_state(:'r', 'manual_review', 'no_table_fits: test');
 set local role service_role;
 update public.bookings set buffer_after_minutes = 0 where id = :'r';
 reset role;
+select tests.force_state(:'r', 'manual_review', 'no_table_fits: test');
 select is((select q.alternatives from ops.manual_review_queue(:'bid') q where q.booking_id = :'r'), '[]'::jsonb,
   '20:45 is not offered: with the policy''s buffer it runs into the 22:15 booking');
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-05-13 20:45+00', 'ana')$$, :'r'), 'AS009', null,
