@@ -7,18 +7,24 @@
 --   * updated_at is the writing transaction's start, so an operator's assign_tables in a transaction opened in
 --     psql more than a minute earlier fell outside the window.
 -- Either could commit while the re-check waited for the lock, after its scan, with a booking on a table just
--- taken out of service: the re-check found nothing, dropped its mark, and nothing looked again. It now notes the
--- oldest transaction still running before its scan, and under the lock looks again at every booking ahead whose
--- row, or one of whose holds, a transaction from then on wrote (private.written_since): everything its scan may
--- not have seen, whatever the writer's clock. Body as in 20261226060000, with that second look.
+-- taken out of service: the re-check found nothing, dropped its mark, and nothing looked again. It now keeps its
+-- scan's snapshot, and under the lock looks again at every booking ahead whose row, or one of whose holds, was
+-- written by a transaction that snapshot could not see (private.unseen_by): still running then, or begun since.
+-- That is exactly what the scan missed, whatever the writer's clock, and no more: a transaction left open
+-- elsewhere, which keeps the cluster's oldest running transaction old, does not widen it. Body as in
+-- 20261226060000, with that second look.
 
--- Whether a row version (its xmin) was written by a transaction no older than p_since, the xmin of a snapshot:
--- compared as transaction ages, so that it holds across the 32-bit counter's wraparound. A frozen row is older
--- than any (age gives it the maximum).
-create function private.written_since(p_xmin xid, p_since xid8)
-returns boolean language sql stable set search_path = '' as $$
-  select pg_catalog.age(p_xmin)
-           operator(pg_catalog.<=) pg_catalog.age((p_since::text::numeric operator(pg_catalog.%) 4294967296)::text::xid);
+-- Whether a row version (its xmin, 32 bits) was written by a transaction the snapshot could not see: running
+-- when it was taken, or begun since. The xmin is read in the snapshot's epoch, as the nearest id below its xmax:
+-- every transaction that matters here is that recent, and an older row (frozen ones keep their xmin) reads as
+-- one the snapshot saw.
+create function private.unseen_by(p_xmin xid, p_snapshot pg_catalog.pg_snapshot)
+returns boolean language sql immutable set search_path = '' as $$
+  select not pg_catalog.pg_visible_in_snapshot(
+    (h.top operator(pg_catalog.-)
+       (h.top operator(pg_catalog.%) 4294967296 operator(pg_catalog.-) p_xmin::text::numeric
+        operator(pg_catalog.+) 4294967296) operator(pg_catalog.%) 4294967296)::text::xid8, p_snapshot)
+    from (select pg_catalog.pg_snapshot_xmax(p_snapshot)::text::numeric as top) h;
 $$;
 
 create or replace function private.replan_broken_holds(p_restaurant_id uuid, p_now timestamptz)
@@ -27,23 +33,24 @@ declare
   broken uuid[];
   b public.bookings;
   replanned integer := 0;
-  -- Taken before the scan: every transaction that may commit after the scan began is this old or younger.
-  since xid8 := pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot());
+  seen pg_catalog.pg_snapshot;
 begin
-  select pg_catalog.array_agg(k.id order by k.start_at, k.id) into broken from public.bookings k
+  -- The scan's own snapshot, read in the same statement: what it saw.
+  select pg_catalog.array_agg(k.id order by k.start_at, k.id), pg_catalog.pg_current_snapshot() into broken, seen
+    from public.bookings k
    where k.restaurant_id = p_restaurant_id and k.start_at > p_now
      and k.assignment_state = 'confirmed' and k.status = 'confirmed' and not private.holds_its_stay(k);
   -- Then the lock, always: a commit that checked its tables before the change may still have been in flight,
-  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds were written
-  -- since the scan began are looked at again under it, so the lock is held briefly however many lie ahead.
+  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds the scan could
+  -- not see are looked at again under it, so the lock is held briefly however many lie ahead.
   perform private.lock_restaurant(p_restaurant_id);
   broken := coalesce(broken, '{}') || array(
     select k.id from public.bookings k
      where k.restaurant_id = p_restaurant_id and k.start_at > p_now
        and k.assignment_state = 'confirmed' and k.status = 'confirmed'
-       and (private.written_since(k.xmin, since)
+       and (private.unseen_by(k.xmin, seen)
             or exists (select 1 from public.booking_table_assignments a
-                        where a.booking_id = k.id and a.released_at is null and private.written_since(a.xmin, since)))
+                        where a.booking_id = k.id and a.released_at is null and private.unseen_by(a.xmin, seen)))
        and not private.holds_its_stay(k));
   if pg_catalog.cardinality(broken) = 0 then
     return 0;
