@@ -155,7 +155,7 @@ select is((select array[event_retention_days, shadow_retention_days, audit_reten
 
 -- Health: its keys, and ok / degraded / down.
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health()) k),
-  array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'in_progress', 'in_progress_by_restaurant', 'manual_review', 'manual_review_last_hour', 'mode',
+  array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'floor_plan_recheck_pending', 'in_progress', 'in_progress_by_restaurant', 'manual_review', 'manual_review_last_hour', 'mode',
         'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'seated_stays_overlapping', 'status', 'stuck',
         'sweeper'],
   'health reports every part of the pipeline');
@@ -176,6 +176,8 @@ select is(ops.health() ->> 'status', 'ok', 'the status is ok');
 select is(ops.health() -> 'sweeper' ->> 'alive', 'true', 'and the sweeper is alive');
 select is(ops.health(now() + interval '10 minutes') -> 'sweeper' ->> 'alive', 'false',
   'a sweeper that last started 10 minutes ago is not alive, however its last run ended');
+-- (This file's floor-plan edits are marked for a re-check the sweeper cannot see yet: not this check's.)
+delete from private.floor_plan_rechecks;
 select is(ops.health(now() + interval '10 minutes') -> 'problems', '["sweeper has not started for 600 s"]'::jsonb,
   'and health says so');
 select is(ops.health(now() + interval '10 minutes') ->> 'status', 'degraded', 'degraded');

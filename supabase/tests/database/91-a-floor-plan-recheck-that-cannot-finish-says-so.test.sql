@@ -1,0 +1,71 @@
+-- A floor-plan re-check that cannot finish says so, and one booking it cannot change holds back no other
+-- (20261227220000). The re-check runs as the sweeper does; health is read as monitoring does, through the Data
+-- API's role.
+begin;
+select plan(12);
+
+select tests.create_restaurant('Recheck stuck') as rid \gset
+select tests.add_table(:'rid', 'R1', 4) as r1 \gset
+select tests.add_table(:'rid', 'R2', 4) as r2 \gset
+create function pg_temp.recheck(p_restaurant uuid) returns jsonb language sql as $$
+  select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', p_restaurant);
+$$;
+select tests.create_booking(:'rid', 2, '2030-11-04 18:00+00') as bad \gset
+select tests.create_booking(:'rid', 2, '2030-11-04 21:00+00') as good \gset
+select ops.assign_tables(:'bad', array['R1'], 'ana') ->> 'outcome' as seated_bad \gset
+select ops.assign_tables(:'good', array['R1'], 'ana') ->> 'outcome' as seated_good \gset
+
+-- The earlier booking cannot be changed (a platform's trigger refuses it, as in test 64).
+create function tests.refuse_replans() returns trigger language plpgsql as $$
+begin
+  if new.id = current_setting('tests.refused')::uuid and new.assignment_state <> old.assignment_state then
+    raise exception 'this row cannot be changed';
+  end if;
+  return new;
+end $$;
+select set_config('tests.refused', :'bad', true) is not null as refused \gset
+-- As in 64: the strongest lock first, so the running stack waits for this transaction instead of deadlocking.
+lock table public.bookings in access exclusive mode;
+create trigger refuse_replans before update on public.bookings for each row execute function tests.refuse_replans();
+
+update public.restaurant_tables set out_of_service = true where id = :'r1';
+select pg_temp.recheck(:'rid') as result \gset
+select is(array[(:'result'::jsonb ->> 'replanned')::int, (:'result'::jsonb ->> 'bookings_failed')::int], array[1, 1],
+  'the re-check sends back the booking it can change, and counts the one it cannot');
+select is((select assignment_state from public.bookings where id = :'good'), 'assignment_pending',
+  'the later booking is planned again, not held back by the earlier one');
+select is((select assignment_state from public.bookings where id = :'bad'), 'confirmed', 'the refused one is as it was');
+select is((select context from public.observability_events where booking_id = :'bad' and event_type = 'floor_plan.replan_failed'),
+  '{"reason": "replan_failed", "sqlstate": "P0001"}'::jsonb, 'recorded with its cause');
+select is((select (context ->> 'bookings_failed')::int from public.observability_events
+            where restaurant_id = :'rid' and event_type = 'floor_plan.recheck_failed'), 1,
+  'and the re-check as failed for it');
+select ok((select failures = 1 and changed_at > clock_timestamp() from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'the restaurant stays marked, tried again later');
+
+-- The next try, once the trigger is gone, finishes.
+drop trigger refuse_replans on public.bookings;
+update private.floor_plan_rechecks set changed_at = clock_timestamp() - interval '1 minute' where restaurant_id = :'rid';
+select is((pg_temp.recheck(:'rid') ->> 'replanned')::int, 1, 'the next try sends it back');
+select ok(not exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'rid'), 'and the mark is gone');
+
+-- A re-check that has waited over 5 minutes is a problem in health, with its age.
+select tests.create_restaurant('Recheck waiting') as waiting \gset
+select tests.add_table(:'waiting', 'W1', 4) as w1 \gset
+update public.restaurant_tables set capacity = 6, max_party_size = 6 where id = :'w1';
+-- Only this test's marks (others the integration tests left behind are not this test's to judge).
+delete from private.floor_plan_rechecks where restaurant_id <> :'waiting';
+set local role service_role;
+select is((ops.health() -> 'floor_plan_recheck_pending' ->> 'restaurants')::int, 0, 'a re-check just marked is no problem');
+reset role;
+update private.floor_plan_rechecks set pending_since = now() - interval '10 minutes' where restaurant_id = :'waiting';
+set local role service_role;
+select ops.health() as health \gset
+reset role;
+select is((:'health'::jsonb -> 'floor_plan_recheck_pending' ->> 'restaurants')::int, 1, 'one waiting 10 minutes is counted');
+select ok((:'health'::jsonb -> 'floor_plan_recheck_pending' ->> 'oldest_seconds')::int >= 600, 'with its age');
+select ok(exists (select 1 from jsonb_array_elements_text(:'health'::jsonb -> 'problems') p
+                   where p like 'the floor-plan re-check of 1 restaurants has waited %'), 'and named as a problem');
+
+select * from finish();
+rollback;
