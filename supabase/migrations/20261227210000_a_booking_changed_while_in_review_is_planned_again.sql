@@ -5,9 +5,12 @@
 -- "no_table_fits: … a party of 8 at 19:00" for an operator to call about, and nothing tried to seat the 2, though
 -- the change is a new request. It now goes back to be planned (history reason booking_changed, its attempts
 -- counted afresh, dispatched at once), as a confirmed booking does: it is seated, or it comes back to review with
--- the reason that holds now (and alternatives searched for it). Left in review: a booking whose start has passed
--- (an operator's), and an operator's own change made through an ops call in the same statement
--- (ops.accept_alternative moves the booking to the time it then seats it at).
+-- the reason that holds now (and alternatives searched for it). Only a review that is the engine's verdict on the
+-- request (no table fits, the party too large or small for every table, outside service hours, the exact search
+-- out of time) is undone so: one for another cause (a platform's or an operator's own words, an outage, attempts
+-- used up) is an operator's to settle, and stays. Left in review too: a booking whose start has passed, and an
+-- operator's own change made through an ops call in the same statement (ops.accept_alternative moves the booking
+-- to the time it then seats it at).
 -- private.reassign_changed_booking: body as in 20261227020000, with the review branch first.
 
 create or replace function private.reassign_changed_booking()
@@ -18,9 +21,13 @@ declare
   returned boolean := new.status = 'confirmed' and old.status in ('checked_in', 'completed', 'no_show');
   reseated boolean := new.status = 'checked_in' and old.status in ('completed', 'no_show');
 begin
-  -- In review, a change is a new request. Not an ops call's own change in this statement (stamped by act_as).
+  -- In review on the engine's verdict, a change is a new request. Not an ops call's own change in this
+  -- statement (stamped by act_as).
   if new.assignment_state = 'manual_review' then
     if changed and new.status = 'pending' and new.start_at > pg_catalog.now()
+       and pg_catalog.split_part(new.manual_review_reason, ':', 1)
+           in ('no_table_fits', 'party_too_large', 'party_too_small', 'outside_service_hours',
+               'exact_search_budget_exhausted')
        and pg_catalog.split_part(coalesce(pg_catalog.current_setting('pipeline.actor', true), ''), '|', 1)
            <> pg_catalog.statement_timestamp()::text
        and (select x.assignment_state_version from public.bookings x where x.id = new.id) = new.assignment_state_version then

@@ -1,7 +1,7 @@
 -- A booking whose time, stay or party changes while it waits in manual review is planned again
 -- (20261227210000). The platform's writes go through the Data API, so they run here as service_role.
 begin;
-select plan(12);
+select plan(13);
 
 select tests.create_restaurant('Changed in review') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -55,6 +55,17 @@ update public.bookings set start_at = now() - interval '10 minutes', end_at = no
  where id = :'started';
 select is((select assignment_state from public.bookings where id = :'started'), 'manual_review',
   'a visit whose start has passed stays for an operator');
+
+-- A review for another cause is an operator's to settle: the platform's own words, or an outage's.
+select tests.create_booking(:'rid', 4, '2030-09-07 19:00+00') as call_first \gset
+select tests.force_state(:'call_first', 'manual_review', 'allergy: call the guest before seating');
+select tests.create_booking(:'rid', 2, '2030-09-08 19:00+00') as outage \gset
+select tests.force_state(:'outage', 'manual_review', 'coordinator_unreachable: test');
+set local role service_role;
+update public.bookings set party_size = 3 where id in (:'call_first', :'outage');
+reset role;
+select is((select array_agg(assignment_state order by start_at) from public.bookings where id in (:'call_first', :'outage')),
+  array['manual_review', 'manual_review'], 'a review the platform asked for, or an outage''s, stays when the party changes');
 
 -- 4. An operator's own change through an ops call: accepting an alternative moves the booking, then seats it.
 select tests.create_booking(:'rid', 4, '2030-09-05 19:00+00') as taker \gset
