@@ -112,3 +112,31 @@ Deno.test("the dispatcher refuses a body over the ceiling with 413 and claims no
   assertEquals((await response.json()).error.code, "body_too_large");
   assertEquals(claims, []);
 });
+
+Deno.test("a delivery that outlasts the sweeper's wait is answered 202 and goes on", async () => {
+  const { claims, store } = emptyOutbox();
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let claimEnded = false;
+  const slow: AssignmentStore = {
+    ...store,
+    claimNotifications: async (args) => {
+      await released;
+      const claimed = await store.claimNotifications(args);
+      claimEnded = true;
+      return claimed;
+    },
+  };
+  const handler = createDispatcherHandler({
+    store: slow,
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger: silentLogger,
+    answerWithinMs: 20,
+  });
+  const response = await handler(post());
+  assertEquals([response.status, await response.json()], [202, { still_sending: true }]);
+  assertEquals(claimEnded, false, "answered while the claim is still out");
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals([claimEnded, claims.length], [true, 1], "and the delivery went on after the answer");
+});

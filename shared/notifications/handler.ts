@@ -2,6 +2,7 @@
 // an unusable NOTIFICATION_SENDER it claims nothing and answers with the problem, so the outbox keeps every
 // notification for when the setting is fixed.
 import type { SharedConfig } from "../config/env.ts";
+import { runInBackground } from "../http/background.ts";
 import { errorResponse, json } from "../http/responses.ts";
 import { readPipelineRequest } from "../http/pipeline-request.ts";
 import type { AssignmentStore } from "../store/port.ts";
@@ -14,13 +15,17 @@ const CLAIMS_PER_REQUEST = 4;
 /** No claim is started after this: the sweeper's request gives up after dispatch_timeout_ms (5 s by
  * default), and one that ends inside it shows as a success, not in health's dispatch.failed_last_15_min. */
 const CLAIM_BUDGET_MS = 3_000;
+/** A round's sends may run on well past the claim budget (a slow mailer): the request is answered by then,
+ * still inside the sweeper's 5 s, and the sends go on in the background. */
+const ANSWER_WITHIN_MS = 4_000;
 
 export function createDispatcherHandler(deps: {
   store: AssignmentStore;
   config: SharedConfig;
   logger: Logger;
+  answerWithinMs?: number;
 }): (request: Request) => Promise<Response> {
-  const { store, config, logger } = deps;
+  const { store, config, logger, answerWithinMs = ANSWER_WITHIN_MS } = deps;
   const sender = createSender(config.sender);
   return async (request) => {
     if (request.method !== "POST") return errorResponse(405, "method_not_allowed", "use POST");
@@ -40,10 +45,26 @@ export function createDispatcherHandler(deps: {
       // one request every 5 s would take one claim each; bounded in claims and time, so a request ends well
       // inside its limits and, as a rule, before the sweeper stops waiting for it.
       const limits = { limit: CLAIM_LIMIT, maxRounds: CLAIMS_PER_REQUEST, budgetMs: CLAIM_BUDGET_MS };
-      return json(200, await deliverWhileFull(store, sender!, logger, limits));
+      // The runtime's to keep alive: once pg_net stops waiting, an instance with nothing handed over may be
+      // retired mid-send, leaving the claimed messages to wait out their lease and count a try each.
+      const delivery = deliverWhileFull(store, sender!, logger, limits);
+      runInBackground(delivery.catch((error) => logger.error("notifications", `dispatch failed: ${error}`)));
+      const report = await within(delivery, answerWithinMs);
+      return report === undefined ? json(202, { still_sending: true }) : json(200, report);
     } catch (error) {
       logger.error("notifications", `dispatch failed: ${error}`);
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");
     }
   };
+}
+
+/** The work's result if it ends within `ms`, else undefined (the work goes on). */
+async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
