@@ -89,6 +89,19 @@ Deno.test("NOTIFICATION_SENDER picks log, sink or webhook with what each needs",
       .sender,
     { kind: "webhook", url: "https://m", token: undefined },
   );
+  // A token pasted with a line break around it is trimmed, as the URL is.
+  assertEquals(
+    loadSharedConfig(
+      {
+        ...SECRET,
+        NOTIFICATION_SENDER: "webhook",
+        NOTIFICATION_WEBHOOK_URL: "https://m",
+        NOTIFICATION_WEBHOOK_TOKEN: " k3y_-.~+/= \n",
+      },
+      warn,
+    ).sender,
+    { kind: "webhook", url: "https://m", token: "k3y_-.~+/=" },
+  );
   assertEquals(warnings, []);
 });
 
@@ -112,6 +125,16 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
       { NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "ftp://mailer.example.com" },
       "NOTIFICATION_WEBHOOK_URL must be an http(s) URL",
     ],
+    ...["key\u201Cpasted\u201D", "two words", "line\nbreak", "caf\u00E9"].map((token) =>
+      [
+        {
+          NOTIFICATION_SENDER: "webhook",
+          NOTIFICATION_WEBHOOK_URL: "https://m",
+          NOTIFICATION_WEBHOOK_TOKEN: token,
+        },
+        "NOTIFICATION_WEBHOOK_TOKEN must be printable ASCII without spaces (it is sent as a Bearer token)",
+      ] as const
+    ),
   ] as const;
   for (const [env, problem] of cases) {
     assertEquals(loadSharedConfig({ ...SECRET, ...env }, warn).sender, { kind: "unusable", problem });

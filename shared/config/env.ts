@@ -107,7 +107,17 @@ function senderSetting(env: Env): SenderSetting {
       if (!URL.canParse(url) || !["https:", "http:"].includes(new URL(url).protocol)) {
         return { kind: "unusable", problem: "NOTIFICATION_WEBHOOK_URL must be an http(s) URL" };
       }
-      return { kind: "webhook", url, token: env.NOTIFICATION_WEBHOOK_TOKEN };
+      // Sent as a header: a character fetch refuses there (a pasted smart quote) would fail every send before
+      // it left, and a failure without an answer counts as perhaps received. Trimmed like the URL.
+      const token = env.NOTIFICATION_WEBHOOK_TOKEN?.trim() || undefined;
+      if (token !== undefined && !/^[\x21-\x7E]+$/.test(token)) {
+        return {
+          kind: "unusable",
+          problem:
+            "NOTIFICATION_WEBHOOK_TOKEN must be printable ASCII without spaces (it is sent as a Bearer token)",
+        };
+      }
+      return { kind: "webhook", url, token };
     }
     default:
       return {
