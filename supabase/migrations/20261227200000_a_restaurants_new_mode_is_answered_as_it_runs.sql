@@ -1,7 +1,7 @@
 -- ops.set_restaurant_mode answers the mode the restaurant runs, capped by the function's feature flags.
 --
 -- It answered the database's choice alone (private.effective_mode): during a rollback made through the flags
--- (FEATURE_ASSIGNMENT_PIPELINE_V3_ENABLED off, so a legacy ceiling), setting a restaurant to v3 answered
+-- (FEATURE_ASSIGNMENT_PIPELINE_V3=false, so a legacy ceiling), setting a restaurant to v3 answered
 -- {"mode": "v3", "reason": "restaurant override"} while its bookings ran legacy, and ops.restaurant_modes() said
 -- so. It answers as ops.restaurant_modes() does now (private.decide_mode with the ceiling last heard), and the
 -- reason says when the flags cap it. Body as in 20261201101800, with that answer.
