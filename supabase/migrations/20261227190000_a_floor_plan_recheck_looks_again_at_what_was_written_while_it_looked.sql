@@ -8,23 +8,23 @@
 --     psql more than a minute earlier fell outside the window.
 -- Either could commit while the re-check waited for the lock, after its scan, with a booking on a table just
 -- taken out of service: the re-check found nothing, dropped its mark, and nothing looked again. It now keeps its
--- scan's snapshot, and under the lock looks again at every booking ahead whose row, or one of whose holds, was
--- written by a transaction that snapshot could not see (private.unseen_by): still running then, or begun since.
--- That is exactly what the scan missed, whatever the writer's clock, and no more: a transaction left open
--- elsewhere, which keeps the cluster's oldest running transaction old, does not widen it. Body as in
--- 20261226060000, with that second look.
+-- scan's snapshot, and under the lock looks again at every booking ahead whose row, or one of whose holds, a
+-- transaction the snapshot may not have seen wrote (private.may_be_unseen_by): one as young as the oldest still
+-- running then, whatever the writer's clock. That is more than the scan missed while a transaction is left open
+-- elsewhere (the oldest running stays old), never less: the commit writes inside exception blocks, whose
+-- subtransactions' ids a snapshot does not list, so an exact test against it would take a commit in flight for
+-- one it saw. Body as in 20261226060000, with that second look.
 
--- Whether a row version (its xmin, 32 bits) was written by a transaction the snapshot could not see: running
--- when it was taken, or begun since. The xmin is read in the snapshot's epoch, as the nearest id below its xmax:
--- every transaction that matters here is that recent, and an older row (frozen ones keep their xmin) reads as
--- one the snapshot saw.
-create function private.unseen_by(p_xmin xid, p_snapshot pg_catalog.pg_snapshot)
+-- Whether a row version may be one the snapshot did not see: its xmin (a transaction's or a subtransaction's id)
+-- is no older than the oldest transaction running when the snapshot was taken. Every writer the snapshot missed
+-- is, and so are its subtransactions, numbered after it. Ids are 32 bits that wrap: compared by their signed
+-- distance, so an old row (frozen ones keep their xmin) reads as older.
+create function private.may_be_unseen_by(p_xmin xid, p_snapshot pg_catalog.pg_snapshot)
 returns boolean language sql immutable set search_path = '' as $$
-  select not pg_catalog.pg_visible_in_snapshot(
-    (h.top operator(pg_catalog.-)
-       (h.top operator(pg_catalog.%) 4294967296 operator(pg_catalog.-) p_xmin::text::numeric
-        operator(pg_catalog.+) 4294967296) operator(pg_catalog.%) 4294967296)::text::xid8, p_snapshot)
-    from (select pg_catalog.pg_snapshot_xmax(p_snapshot)::text::numeric as top) h;
+  -- (OPERATOR() syntax gives every operator one precedence: each step is in parentheses.)
+  select ((((p_xmin::text::bigint operator(pg_catalog.-) pg_catalog.pg_snapshot_xmin(p_snapshot)::text::bigint)
+            operator(pg_catalog.%) 4294967296) operator(pg_catalog.+) 4294967296) operator(pg_catalog.%) 4294967296)
+         operator(pg_catalog.<) 2147483648;
 $$;
 
 create or replace function private.replan_broken_holds(p_restaurant_id uuid, p_now timestamptz)
@@ -41,16 +41,16 @@ begin
    where k.restaurant_id = p_restaurant_id and k.start_at > p_now
      and k.assignment_state = 'confirmed' and k.status = 'confirmed' and not private.holds_its_stay(k);
   -- Then the lock, always: a commit that checked its tables before the change may still have been in flight,
-  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds the scan could
-  -- not see are looked at again under it, so the lock is held briefly however many lie ahead.
+  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds the scan may
+  -- not have seen are looked at again under it, so the lock is held briefly however many lie ahead.
   perform private.lock_restaurant(p_restaurant_id);
   broken := coalesce(broken, '{}') || array(
     select k.id from public.bookings k
      where k.restaurant_id = p_restaurant_id and k.start_at > p_now
        and k.assignment_state = 'confirmed' and k.status = 'confirmed'
-       and (private.unseen_by(k.xmin, seen)
+       and (private.may_be_unseen_by(k.xmin, seen)
             or exists (select 1 from public.booking_table_assignments a
-                        where a.booking_id = k.id and a.released_at is null and private.unseen_by(a.xmin, seen)))
+                        where a.booking_id = k.id and a.released_at is null and private.may_be_unseen_by(a.xmin, seen)))
        and not private.holds_its_stay(k));
   if pg_catalog.cardinality(broken) = 0 then
     return 0;

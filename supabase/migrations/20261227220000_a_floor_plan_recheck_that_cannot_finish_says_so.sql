@@ -14,8 +14,13 @@
 -- private.floor_plan_rechecks.pending_since keeps when the oldest change not yet re-checked was made, through
 -- later edits, busy passes and failures, and ops.health reports re-checks pending for over 5 minutes
 -- (floor_plan_recheck_pending: how many restaurants and the oldest's age), as a problem.
--- replan_broken_holds returns what it did as jsonb now (replanned, failed, busy), so it is dropped and created
--- again. Bodies as in 20261227190000 (replan_broken_holds), 20261210140000 (recheck_floor_plans) and
+-- Each booking sent back on its own takes a subtransaction, and a transaction with more than 64 of them slows
+-- every snapshot in the cluster until it ends: a pass sends back 50 at most, and the rest are left for the next
+-- pass (the restaurant stays marked, as when busy), which also bounds how long it holds the restaurant lock.
+-- The mark is then settled without waiting: one an edit in flight holds is that edit's, which marks the
+-- restaurant again when it commits (a re-check that waited for it held the restaurant lock all the while).
+-- replan_broken_holds returns what it did as jsonb now (replanned, failed, busy, left), so it is dropped and
+-- created again. Bodies as in 20261227190000 (replan_broken_holds), 20261210140000 (recheck_floor_plans) and
 -- 20261227130000 (health_unchecked), with those changes.
 
 alter table private.floor_plan_rechecks
@@ -41,19 +46,19 @@ begin
    where k.restaurant_id = p_restaurant_id and k.start_at > p_now
      and k.assignment_state = 'confirmed' and k.status = 'confirmed' and not private.holds_its_stay(k);
   -- Then the lock, always: a commit that checked its tables before the change may still have been in flight,
-  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds the scan could
-  -- not see are looked at again under it, so the lock is held briefly however many lie ahead.
+  -- and only once it is done can its booking be seen. Only the bookings ahead whose row or holds the scan may
+  -- not have seen are looked at again under it, so the lock is held briefly however many lie ahead.
   perform private.lock_restaurant(p_restaurant_id);
   broken := coalesce(broken, '{}') || array(
     select k.id from public.bookings k
      where k.restaurant_id = p_restaurant_id and k.start_at > p_now
        and k.assignment_state = 'confirmed' and k.status = 'confirmed'
-       and (private.unseen_by(k.xmin, seen)
+       and (private.may_be_unseen_by(k.xmin, seen)
             or exists (select 1 from public.booking_table_assignments a
-                        where a.booking_id = k.id and a.released_at is null and private.unseen_by(a.xmin, seen)))
+                        where a.booking_id = k.id and a.released_at is null and private.may_be_unseen_by(a.xmin, seen)))
        and not private.holds_its_stay(k));
-  -- Each on its own: one that cannot be changed, or whose row is held, holds back no other.
-  for one in select k.id from public.bookings k where k.id = any(broken) order by k.start_at, k.id loop
+  -- Each on its own: one that cannot be changed, or whose row is held, holds back no other. 50 a pass.
+  for one in select k.id from public.bookings k where k.id = any(broken) order by k.start_at, k.id limit 50 loop
     begin
       select * into b from public.bookings k where k.id = one for update;
       if b.assignment_state = 'confirmed' and b.status = 'confirmed' and b.start_at > pg_catalog.now()
@@ -72,7 +77,8 @@ begin
           pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one);
     end;
   end loop;
-  return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy);
+  return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy,
+    'left', greatest(0, (select count(distinct x) from pg_catalog.unnest(broken) x) - 50));
 end $$;
 
 create or replace function private.recheck_floor_plans(p_now timestamptz default pg_catalog.clock_timestamp(),
@@ -82,6 +88,7 @@ returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   r record;
   done jsonb;
+  mark_held boolean;
   wait_before text := pg_catalog.current_setting('lock_timeout');
 begin
   select c.restaurant_id, c.changed_at, c.failures into r from private.floor_plan_rechecks c
@@ -93,7 +100,6 @@ begin
   begin
     perform pg_catalog.set_config('lock_timeout', '1s', true);
     done := private.replan_broken_holds(r.restaurant_id, p_now);
-    perform pg_catalog.set_config('lock_timeout', wait_before, true);
   exception when lock_not_available then
     -- Busy: to the back of the queue (a floor-plan edit under way moves it there itself when it commits).
     update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
@@ -114,7 +120,17 @@ begin
                                  for update skip locked);
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'failed', true);
   end;
-  if (done ->> 'failed')::int > 0 then
+  perform pg_catalog.set_config('lock_timeout', wait_before, true);
+  -- The mark, without waiting: one an edit in flight holds, or changed since, is that edit's.
+  select true into mark_held from private.floor_plan_rechecks c
+   where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at for update skip locked;
+  if not coalesce(mark_held, false) then
+    -- What is pending now is that change.
+    update private.floor_plan_rechecks c set pending_since = r.changed_at
+     where c.restaurant_id = (select k.restaurant_id from private.floor_plan_rechecks k
+                               where k.restaurant_id = r.restaurant_id and k.pending_since < r.changed_at
+                                 for update skip locked);
+  elsif (done ->> 'failed')::int > 0 then
     -- What could be sent back was; the rest is tried again further back each time.
     perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
       pg_catalog.jsonb_build_object('reason', 'recheck_failed', 'bookings_failed', done -> 'failed',
@@ -125,21 +141,20 @@ begin
                         + least(interval '1 hour', interval '10 seconds' * (2 ^ least(r.failures, 10))),
            failures = c.failures + 1
      where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
-  elsif (done ->> 'busy')::int > 0 then
-    -- Rows another transaction holds: to the back of the queue, as a busy restaurant.
+  elsif (done ->> 'busy')::int + (done ->> 'left')::int > 0 then
+    -- Rows another transaction holds, or more than a pass sends back: to the back of the queue, as when busy.
     update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
      where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
   else
     delete from private.floor_plan_rechecks c where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
-    -- Changed again since it began: what is pending now is that change.
-    update private.floor_plan_rechecks c set pending_since = r.changed_at
-     where c.restaurant_id = r.restaurant_id and c.pending_since < r.changed_at;
   end if;
   return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id,
                                        'replanned', (done ->> 'replanned')::int)
          || case when (done ->> 'failed')::int > 0 then pg_catalog.jsonb_build_object('bookings_failed', (done ->> 'failed')::int)
                  else '{}'::jsonb end
          || case when (done ->> 'busy')::int > 0 then pg_catalog.jsonb_build_object('bookings_busy', (done ->> 'busy')::int)
+                 else '{}'::jsonb end
+         || case when (done ->> 'left')::int > 0 then pg_catalog.jsonb_build_object('bookings_left', (done ->> 'left')::int)
                  else '{}'::jsonb end;
 end $$;
 

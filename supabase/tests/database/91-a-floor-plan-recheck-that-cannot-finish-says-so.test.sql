@@ -2,7 +2,7 @@
 -- (20261227220000). The re-check runs as the sweeper does; health is read as monitoring does, through the Data
 -- API's role.
 begin;
-select plan(12);
+select plan(16);
 
 select tests.create_restaurant('Recheck stuck') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -48,6 +48,33 @@ drop trigger refuse_replans on public.bookings;
 update private.floor_plan_rechecks set changed_at = clock_timestamp() - interval '1 minute' where restaurant_id = :'rid';
 select is((pg_temp.recheck(:'rid') ->> 'replanned')::int, 1, 'the next try sends it back');
 select ok(not exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'rid'), 'and the mark is gone');
+
+-- A pass sends back 50 at most (each its own subtransaction; over 64 in one transaction slows every snapshot in
+-- the cluster), and leaves the restaurant marked for the rest.
+select tests.create_restaurant('Recheck many') as many \gset
+select tests.add_table(:'many', 'M1', 4) as m1 \gset
+select ops.assign_tables(tests.create_booking(:'many', 2, '2030-12-01 18:00+00'::timestamptz + make_interval(days => d)),
+                         array['M1'], 'ana') ->> 'outcome'
+  from generate_series(0, 54) d \g /dev/null
+update public.restaurant_tables set out_of_service = true where id = :'m1';
+select pg_temp.recheck(:'many') as first_pass \gset
+select is(array[(:'first_pass'::jsonb ->> 'replanned')::int, (:'first_pass'::jsonb ->> 'bookings_left')::int], array[50, 5],
+  '55 broken bookings: 50 sent back in the first pass, 5 left');
+update private.floor_plan_rechecks set changed_at = clock_timestamp() - interval '1 minute' where restaurant_id = :'many';
+select is((pg_temp.recheck(:'many') ->> 'replanned')::int, 5, 'the next pass sends back the rest');
+select ok(not exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'many'), 'and settles the mark');
+
+-- What the second look takes for written since the scan: ids at or after the snapshot's oldest running one, told
+-- apart across the 32-bit counter's wraparound (an old row, a frozen one, one of the epoch before).
+select is(array[private.may_be_unseen_by('100'::xid, '1000:1005:'::pg_snapshot),
+                private.may_be_unseen_by('2'::xid, '1000:1005:'::pg_snapshot),
+                private.may_be_unseen_by('1000'::xid, '1000:1005:1000'::pg_snapshot),
+                private.may_be_unseen_by('1003'::xid, '1000:1005:1000'::pg_snapshot),
+                private.may_be_unseen_by('2000'::xid, '1000:1005:'::pg_snapshot),
+                private.may_be_unseen_by('5'::xid, '4294967290:4294967300:'::pg_snapshot),
+                private.may_be_unseen_by('4294967295'::xid, '4294967300:4294967310:'::pg_snapshot)],
+  array[false, false, true, true, true, true, false],
+  'older and frozen rows are seen; a running one, a subtransaction unlisted, a later one and one past the wrap are not');
 
 -- A re-check that has waited over 5 minutes is a problem in health, with its age.
 select tests.create_restaurant('Recheck waiting') as waiting \gset
