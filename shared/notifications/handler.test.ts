@@ -140,3 +140,31 @@ Deno.test("a delivery that outlasts the sweeper's wait is answered 202 and goes 
   await new Promise((resolve) => setTimeout(resolve, 20));
   assertEquals([claimEnded, claims.length], [true, 1], "and the delivery went on after the answer");
 });
+
+Deno.test("a delivery's failure is logged once, whether it comes before the answer or after", async () => {
+  const errors: string[] = [];
+  const logger = { ...silentLogger, error: (_: string, message: string) => void errors.push(message) };
+  const failing = (afterMs: number): AssignmentStore => ({
+    ...emptyOutbox().store,
+    claimNotifications: () =>
+      new Promise((_, reject) => setTimeout(() => reject(new Error("database down")), afterMs)),
+  });
+  const early = createDispatcherHandler({
+    store: failing(0),
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger,
+    answerWithinMs: 50,
+  });
+  assertEquals((await early(post())).status, 500);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assertEquals(errors.length, 1, errors.join("; "));
+  const late = createDispatcherHandler({
+    store: failing(30),
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger,
+    answerWithinMs: 5,
+  });
+  assertEquals((await late(post())).status, 202);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  assertEquals(errors.length, 2, errors.join("; "));
+});

@@ -48,9 +48,15 @@ export function createDispatcherHandler(deps: {
       // The runtime's to keep alive: once pg_net stops waiting, an instance with nothing handed over may be
       // retired mid-send, leaving the claimed messages to wait out their lease and count a try each.
       const delivery = deliverWhileFull(store, sender!, logger, limits);
-      runInBackground(delivery.catch((error) => logger.error("notifications", `dispatch failed: ${error}`)));
+      // A failure before the answer is logged once, below; one after it, here.
+      let answered = false;
+      runInBackground(delivery.catch((error) => {
+        if (answered) logger.error("notifications", `dispatch failed: ${error}`);
+      }));
       const report = await within(delivery, answerWithinMs);
-      return report === undefined ? json(202, { still_sending: true }) : json(200, report);
+      if (report !== undefined) return json(200, report);
+      answered = true;
+      return json(202, { still_sending: true });
     } catch (error) {
       logger.error("notifications", `dispatch failed: ${error}`);
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");
