@@ -89,6 +89,21 @@ Deno.test("NOTIFICATION_SENDER picks log, sink or webhook with what each needs",
       .sender,
     { kind: "webhook", url: "https://m", token: undefined },
   );
+  // What fetch sends as it is (an inner space, a Latin-1 letter) is kept.
+  for (const token of ["two words", "caf\u00E9"]) {
+    assertEquals(
+      loadSharedConfig(
+        {
+          ...SECRET,
+          NOTIFICATION_SENDER: "webhook",
+          NOTIFICATION_WEBHOOK_URL: "https://m",
+          NOTIFICATION_WEBHOOK_TOKEN: token,
+        },
+        warn,
+      ).sender,
+      { kind: "webhook", url: "https://m", token },
+    );
+  }
   // A token pasted with a line break around it is trimmed, as the URL is.
   assertEquals(
     loadSharedConfig(
@@ -125,14 +140,15 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
       { NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "ftp://mailer.example.com" },
       "NOTIFICATION_WEBHOOK_URL must be an http(s) URL",
     ],
-    ...["key\u201Cpasted\u201D", "two words", "line\nbreak", "caf\u00E9"].map((token) =>
+    ...["key\u201Cpasted\u201D", "line\nbreak", "nul\0"].map((token) =>
       [
         {
           NOTIFICATION_SENDER: "webhook",
           NOTIFICATION_WEBHOOK_URL: "https://m",
           NOTIFICATION_WEBHOOK_TOKEN: token,
         },
-        "NOTIFICATION_WEBHOOK_TOKEN must be printable ASCII without spaces (it is sent as a Bearer token)",
+        "NOTIFICATION_WEBHOOK_TOKEN has a character an HTTP header cannot carry " +
+        "(a line break, or one beyond Latin-1 such as a typographic quote)",
       ] as const
     ),
   ] as const;

@@ -82,6 +82,9 @@ function isPlainHttpElsewhere(url: string): boolean {
   return protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(hostname);
 }
 
+const TOKEN_PROBLEM = "NOTIFICATION_WEBHOOK_TOKEN has a character an HTTP header cannot carry " +
+  "(a line break, or one beyond Latin-1 such as a typographic quote)";
+
 function senderSetting(env: Env): SenderSetting {
   switch (env.NOTIFICATION_SENDER) {
     case undefined:
@@ -107,15 +110,12 @@ function senderSetting(env: Env): SenderSetting {
       if (!URL.canParse(url) || !["https:", "http:"].includes(new URL(url).protocol)) {
         return { kind: "unusable", problem: "NOTIFICATION_WEBHOOK_URL must be an http(s) URL" };
       }
-      // Sent as a header: a character fetch refuses there (a pasted smart quote) would fail every send before
-      // it left, and a failure without an answer counts as perhaps received. Trimmed like the URL.
+      // Sent as a header: a character fetch refuses there (a line break inside, a typographic quote beyond
+      // Latin-1) would fail every send before it left, and such a failure counts as perhaps received. Trimmed
+      // like the URL, as fetch trims a header.
       const token = env.NOTIFICATION_WEBHOOK_TOKEN?.trim() || undefined;
-      if (token !== undefined && !/^[\x21-\x7E]+$/.test(token)) {
-        return {
-          kind: "unusable",
-          problem:
-            "NOTIFICATION_WEBHOOK_TOKEN must be printable ASCII without spaces (it is sent as a Bearer token)",
-        };
+      if (token !== undefined && /[\0\r\n\u0100-\uFFFF]/.test(token)) {
+        return { kind: "unusable", problem: TOKEN_PROBLEM };
       }
       return { kind: "webhook", url, token };
     }
