@@ -7,18 +7,19 @@
 --      undoing the others it had sent back, and every later try failed the same way, at most once an hour,
 --      leaving only a floor_plan.recheck_failed event. Each booking is now changed on its own: one that fails
 --      is recorded (floor_plan.replan_failed, with its sqlstate) and the others go on; one whose row another
---      transaction holds is left for the next try. Either keeps the restaurant marked, tried again further back
---      each time (10 s doubling to an hour), with floor_plan.recheck_failed recorded when a booking failed.
+--      transaction holds is passed over at once (never waited for under the restaurant lock). Either keeps the
+--      restaurant marked: tried again further back each time (10 s doubling to an hour) once nothing else is
+--      left to send back, with floor_plan.recheck_failed recorded when a booking failed.
 --   2. A restaurant whose lock stayed held (an operator's transaction left open) went to the back of the queue
 --      at every pass, with nothing recorded, for as long as the lock was held.
 -- private.floor_plan_rechecks.pending_since keeps when the oldest change not yet re-checked was made, through
--- later edits, busy passes and failures, and ops.health reports re-checks pending for over 5 minutes
--- (floor_plan_recheck_pending: how many restaurants and the oldest's age), as a problem.
--- Each booking sent back on its own takes a subtransaction, and a transaction with more than 64 of them slows
--- every snapshot in the cluster until it ends: a pass sends back 50 at most, and the rest are left for the next
--- pass (the restaurant stays marked, as when busy), which also bounds how long it holds the restaurant lock.
--- The mark is then settled without waiting: one an edit in flight holds is that edit's, which marks the
--- restaurant again when it commits (a re-check that waited for it held the restaurant lock all the while).
+-- later edits, busy passes and failures, until a pass finds nothing left to do; ops.health reports re-checks
+-- pending for over 5 minutes (floor_plan_recheck_pending: how many restaurants and the oldest's age), a problem.
+-- Each booking sent back takes subtransactions (its own, and its nudge's), and a transaction with more than 64
+-- that committed slows every snapshot in the cluster until it ends: a pass sends back 20 at most, and the rest
+-- go in the next pass, due at once; a failure or a busy row aborts its subtransaction and does not count. The
+-- mark is taken with the pass (skip locked): a restaurant whose mark an edit in flight holds is passed over for
+-- the next, and the edit, once committed, marks it again; an edit committing during a pass waits for it.
 -- replan_broken_holds returns what it did as jsonb now (replanned, failed, busy, left), so it is dropped and
 -- created again. Bodies as in 20261227190000 (replan_broken_holds), 20261210140000 (recheck_floor_plans) and
 -- 20261227130000 (health_unchecked), with those changes.
@@ -38,6 +39,7 @@ declare
   replanned integer := 0;
   failed integer := 0;
   busy integer := 0;
+  left_over integer := 0;
   seen pg_catalog.pg_snapshot;
 begin
   -- The scan's own snapshot, read in the same statement: what it saw.
@@ -57,10 +59,14 @@ begin
             or exists (select 1 from public.booking_table_assignments a
                         where a.booking_id = k.id and a.released_at is null and private.may_be_unseen_by(a.xmin, seen)))
        and not private.holds_its_stay(k));
-  -- Each on its own: one that cannot be changed, or whose row is held, holds back no other. 50 a pass.
-  for one in select k.id from public.bookings k where k.id = any(broken) order by k.start_at, k.id limit 50 loop
+  -- Each on its own: one that cannot be changed, or whose row is held, holds back no other. 20 sent back a pass.
+  for one in select k.id from public.bookings k where k.id = any(broken) order by k.start_at, k.id loop
+    if replanned >= 20 then
+      left_over := left_over + 1;
+      continue;
+    end if;
     begin
-      select * into b from public.bookings k where k.id = one for update;
+      select * into b from public.bookings k where k.id = one for update nowait;
       if b.assignment_state = 'confirmed' and b.status = 'confirmed' and b.start_at > pg_catalog.now()
          and not private.holds_its_stay(b) then
         perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version,
@@ -77,8 +83,7 @@ begin
           pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one);
     end;
   end loop;
-  return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy,
-    'left', greatest(0, (select count(distinct x) from pg_catalog.unnest(broken) x) - 50));
+  return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy, 'left', left_over);
 end $$;
 
 create or replace function private.recheck_floor_plans(p_now timestamptz default pg_catalog.clock_timestamp(),
@@ -88,12 +93,13 @@ returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   r record;
   done jsonb;
-  mark_held boolean;
   wait_before text := pg_catalog.current_setting('lock_timeout');
 begin
+  -- The mark is held for the pass: one an edit in flight holds is passed over (that edit marks it again).
   select c.restaurant_id, c.changed_at, c.failures into r from private.floor_plan_rechecks c
    where c.changed_at <= p_now - p_settle and (p_restaurant_id is null or c.restaurant_id = p_restaurant_id)
-   order by c.changed_at limit 1;
+   order by c.changed_at limit 1
+     for update skip locked;
   if not found then
     return pg_catalog.jsonb_build_object('restaurants', 0, 'replanned', 0);
   end if;
@@ -101,11 +107,9 @@ begin
     perform pg_catalog.set_config('lock_timeout', '1s', true);
     done := private.replan_broken_holds(r.restaurant_id, p_now);
   exception when lock_not_available then
-    -- Busy: to the back of the queue (a floor-plan edit under way moves it there itself when it commits).
+    -- Busy: to the back of the queue.
     update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
-     where c.restaurant_id = (select k.restaurant_id from private.floor_plan_rechecks k
-                               where k.restaurant_id = r.restaurant_id and k.changed_at = r.changed_at
-                                 for update skip locked);
+     where c.restaurant_id = r.restaurant_id;
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'busy', true);
   when others then
     perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
@@ -115,21 +119,14 @@ begin
        set changed_at = pg_catalog.clock_timestamp()
                         + least(interval '1 hour', interval '10 seconds' * (2 ^ least(r.failures, 10))),
            failures = c.failures + 1
-     where c.restaurant_id = (select k.restaurant_id from private.floor_plan_rechecks k
-                               where k.restaurant_id = r.restaurant_id and k.changed_at = r.changed_at
-                                 for update skip locked);
+     where c.restaurant_id = r.restaurant_id;
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'failed', true);
   end;
   perform pg_catalog.set_config('lock_timeout', wait_before, true);
-  -- The mark, without waiting: one an edit in flight holds, or changed since, is that edit's.
-  select true into mark_held from private.floor_plan_rechecks c
-   where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at for update skip locked;
-  if not coalesce(mark_held, false) then
-    -- What is pending now is that change.
-    update private.floor_plan_rechecks c set pending_since = r.changed_at
-     where c.restaurant_id = (select k.restaurant_id from private.floor_plan_rechecks k
-                               where k.restaurant_id = r.restaurant_id and k.pending_since < r.changed_at
-                                 for update skip locked);
+  if (done ->> 'left')::int > 0 then
+    -- More than a pass sends back: the next pass is due at once.
+    update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp() - p_settle
+     where c.restaurant_id = r.restaurant_id;
   elsif (done ->> 'failed')::int > 0 then
     -- What could be sent back was; the rest is tried again further back each time.
     perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
@@ -140,22 +137,20 @@ begin
        set changed_at = pg_catalog.clock_timestamp()
                         + least(interval '1 hour', interval '10 seconds' * (2 ^ least(r.failures, 10))),
            failures = c.failures + 1
-     where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
-  elsif (done ->> 'busy')::int + (done ->> 'left')::int > 0 then
-    -- Rows another transaction holds, or more than a pass sends back: to the back of the queue, as when busy.
+     where c.restaurant_id = r.restaurant_id;
+  elsif (done ->> 'busy')::int > 0 then
+    -- Rows another transaction holds: to the back of the queue, as when the restaurant is busy.
     update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
-     where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
+     where c.restaurant_id = r.restaurant_id;
   else
-    delete from private.floor_plan_rechecks c where c.restaurant_id = r.restaurant_id and c.changed_at = r.changed_at;
+    delete from private.floor_plan_rechecks c where c.restaurant_id = r.restaurant_id;
   end if;
   return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id,
                                        'replanned', (done ->> 'replanned')::int)
-         || case when (done ->> 'failed')::int > 0 then pg_catalog.jsonb_build_object('bookings_failed', (done ->> 'failed')::int)
-                 else '{}'::jsonb end
-         || case when (done ->> 'busy')::int > 0 then pg_catalog.jsonb_build_object('bookings_busy', (done ->> 'busy')::int)
-                 else '{}'::jsonb end
-         || case when (done ->> 'left')::int > 0 then pg_catalog.jsonb_build_object('bookings_left', (done ->> 'left')::int)
-                 else '{}'::jsonb end;
+         || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+              'bookings_failed', nullif((done ->> 'failed')::int, 0),
+              'bookings_busy', nullif((done ->> 'busy')::int, 0),
+              'bookings_left', nullif((done ->> 'left')::int, 0)));
 end $$;
 
 create or replace function private.health_unchecked(p_now timestamptz default now())
