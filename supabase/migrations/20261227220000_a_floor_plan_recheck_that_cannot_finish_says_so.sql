@@ -14,7 +14,7 @@
 --      at every pass, with nothing recorded, for as long as the lock was held.
 -- private.floor_plan_rechecks.pending_since keeps when the oldest change not yet re-checked was made, through
 -- later edits, busy passes and failures, until a pass finds nothing left to do; ops.health reports re-checks
--- pending for over 5 minutes (floor_plan_recheck_pending: how many restaurants and the oldest's age), a problem.
+-- pending for over 15 minutes (floor_plan_recheck_pending: how many restaurants and the oldest's age), a problem.
 -- Each booking sent back takes subtransactions (its own, and its nudge's), and a transaction with more than 64
 -- that committed slows every snapshot in the cluster until it ends: a pass sends back 20 at most, and the rest
 -- go in the next pass, due at once; a failure or a busy row aborts its subtransaction and does not count. The
@@ -27,7 +27,7 @@
 alter table private.floor_plan_rechecks
   add column pending_since timestamptz not null default pg_catalog.clock_timestamp();
 comment on column private.floor_plan_rechecks.pending_since is
-  'When the oldest change not yet re-checked was made: kept through later changes, busy passes and failed tries; ops.health reports a re-check pending for over 5 minutes.';
+  'When the oldest change not yet re-checked was made: kept through later changes, busy passes and failed tries; ops.health reports a re-check pending for over 15 minutes.';
 
 drop function private.replan_broken_holds(uuid, timestamptz);
 create function private.replan_broken_holds(p_restaurant_id uuid, p_now timestamptz)
@@ -41,6 +41,9 @@ declare
   busy integer := 0;
   left_over integer := 0;
   seen pg_catalog.pg_snapshot;
+  -- Since when the restaurant has waited for a re-check: a booking's failure is recorded once in that time.
+  episode timestamptz := (select c.pending_since from private.floor_plan_rechecks c
+                           where c.restaurant_id = p_restaurant_id);
 begin
   -- The scan's own snapshot, read in the same statement: what it saw.
   select pg_catalog.array_agg(k.id order by k.start_at, k.id), pg_catalog.pg_current_snapshot() into broken, seen
@@ -79,8 +82,12 @@ begin
         busy := busy + 1;
       when others then
         failed := failed + 1;
-        perform private.record_event('assignment.sweeper', 'floor_plan.replan_failed', 'error',
-          pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one);
+        if not exists (select 1 from public.observability_events e
+                        where e.booking_id = one and e.event_type = 'floor_plan.replan_failed'
+                          and e.created_at >= coalesce(episode, '-infinity')) then
+          perform private.record_event('assignment.sweeper', 'floor_plan.replan_failed', 'error',
+            pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one);
+        end if;
     end;
   end loop;
   return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy, 'left', left_over);
@@ -217,11 +224,12 @@ begin
         'manual_review', count(*) filter (where assignment_state = 'manual_review'))
         from public.bookings where created_at > p_now - interval '1 hour'),
     'stuck', (select count(*) from ops.stuck_bookings),
-    -- Floor-plan re-checks not done 5 minutes after the change (a lock held, a booking that cannot be changed).
+    -- Floor-plan re-checks not done 15 minutes after the change (a lock held, a booking that cannot be changed;
+    -- a large re-plan, at 20 bookings a pass and one pass every 5 s on hosted Supabase, takes a few minutes).
     'floor_plan_recheck_pending', (select pg_catalog.jsonb_build_object(
         'restaurants', count(*),
         'oldest_seconds', round(extract(epoch from p_now - min(c.pending_since))))
-        from private.floor_plan_rechecks c where c.pending_since < p_now - interval '5 minutes'),
+        from private.floor_plan_rechecks c where c.pending_since < p_now - interval '15 minutes'),
     -- Seated parties whose longer stay could not be held: found from the event each such change records,
     -- and counted while the overlap lasts: moving the next booking, the party leaving, or the stay's end
     -- clears it.
@@ -386,7 +394,7 @@ do $$
 begin
   execute pg_catalog.format('comment on function ops.health(timestamptz) is %L',
     pg_catalog.obj_description('ops.health(timestamptz)'::regprocedure, 'pg_proc')
-    || ' floor_plan_recheck_pending: restaurants whose floor-plan re-check has waited over 5 minutes since the change, and the oldest''s age, a problem (confirmed bookings may hold tables the new floor plan does not allow).');
+    || ' floor_plan_recheck_pending: restaurants whose floor-plan re-check has waited over 15 minutes since the change, and the oldest''s age, a problem (confirmed bookings may hold tables the new floor plan does not allow).');
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
