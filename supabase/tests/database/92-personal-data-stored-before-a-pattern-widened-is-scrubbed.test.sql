@@ -1,0 +1,50 @@
+-- Personal data stored before a pattern widened is scrubbed from every table that keeps text about bookings
+-- (20261227230000). Rows are written as they were before 20261227100000: under the older phone pattern, which
+-- let a number written in groups that begin like a date pass.
+begin;
+select plan(7);
+
+create function pg_temp.widened_pattern() returns text language sql as $$ select private.phone_pattern() $$;
+select pg_temp.widened_pattern() as widened \gset
+create or replace function private.phone_pattern() returns text language plpgsql immutable set search_path = '' as $$
+begin
+  return '(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])';
+end $$;
+
+select tests.create_restaurant('Scrubbed later') as rid \gset
+select tests.add_table(:'rid', 'S1', 4);
+select tests.create_booking(:'rid', 2, '2030-10-07 19:00+00') as bid \gset
+select tests.force_state(:'bid', 'manual_review', 'guest asked to be called on 0045-12-34-56-78') is null as reviewed \gset
+insert into public.observability_events (source, event_type, severity, context, restaurant_id, booking_id)
+values ('assignment.ops', 'test.note', 'info', '{"note": "call 0045-12-34-56-78", "tables": 2}', :'rid', :'bid');
+select ops.set_max_parallel(3, 'ana 0701-23-45 67', :'rid', 'rang from 0701-23-45 67') is not null as set \gset
+
+-- The widened pattern back, as 20261227100000 left it: the rows now hold what it calls a phone number.
+select format($f$create or replace function private.phone_pattern() returns text language plpgsql immutable
+  set search_path = '' as $b$ begin return %L; end $b$;$f$, :'widened') as restore \gset
+:restore
+select ok(exists (select 1 from public.booking_assignment_state_history h
+                   where h.booking_id = :'bid' and private.text_has_personal_data(h.reason)),
+  'stored under the older pattern, the history holds a number the widened one finds');
+
+select private.scrub_stored_personal_data() as changed \gset
+select ok((:'changed'::jsonb ->> 'booking_assignment_state_history')::int >= 1
+          and (:'changed'::jsonb ->> 'observability_events')::int >= 1
+          and (:'changed'::jsonb ->> 'pipeline_settings_audit')::int >= 1
+          and (:'changed'::jsonb ->> 'bookings')::int >= 1, format('the scrub says what it changed: %s', :'changed'));
+select is((select reason from public.booking_assignment_state_history
+            where booking_id = :'bid' and to_state = 'manual_review' order by version desc limit 1),
+  'guest asked to be called on [number]', 'the history''s reason is scrubbed as on the way in');
+select is((select context from public.observability_events where booking_id = :'bid' and event_type = 'test.note'),
+  '{"note": "call [number]", "tables": 2}'::jsonb, 'an event''s context is scrubbed as text is');
+select is(private.scrubbed_jsonb('{"note": "call 0045-12-34-56-78", "seq": 123456789}'),
+  '{"personal_data_removed": true}'::jsonb,
+  'and one the text scrub would leave no JSON (a long number outside a string as well) is replaced');
+select ok(not exists (select 1 from public.pipeline_settings_audit a
+                       where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason)),
+  'the settings audit is scrubbed');
+select is((private.scrub_stored_personal_data() - 'x'), '{"bookings": 0, "shadow_comparisons": 0, "notification_outbox": 0, "observability_events": 0, "pipeline_settings_audit": 0, "booking_table_assignments": 0, "booking_assignment_attempts": 0, "booking_assignment_state_history": 0}'::jsonb,
+  'run again, it finds nothing left');
+
+select * from finish();
+rollback;
