@@ -127,6 +127,11 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
     "or log to only log them)";
   const cases = [
     [{ NOTIFICATION_SENDER: "smtp" }, 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'],
+    // A secret pasted into the wrong variable is not repeated in the answer pg_net keeps.
+    [
+      { NOTIFICATION_SENDER: "sk_live_51HxQ2p" },
+      "NOTIFICATION_SENDER must be sink, webhook or log, not the value set",
+    ],
     // Not a silent `log`, which would mark every confirmation sent while none went out.
     [{}, unset],
     [{ NOTIFICATION_SENDER: "" }, unset],

@@ -122,8 +122,13 @@ function senderSetting(env: Env): SenderSetting {
     default:
       return {
         kind: "unusable",
+        // The problem travels in the dispatcher's answer, which pg_net keeps where other roles can read it:
+        // a value that does not look like a sender's name (a secret pasted into the wrong variable) is not
+        // repeated.
         problem: `NOTIFICATION_SENDER must be sink, webhook or log, not ${
-          JSON.stringify(env.NOTIFICATION_SENDER)
+          /^[A-Za-z_-]{1,20}$/.test(env.NOTIFICATION_SENDER)
+            ? JSON.stringify(env.NOTIFICATION_SENDER)
+            : "the value set"
         }`,
       };
   }
