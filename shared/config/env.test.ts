@@ -128,10 +128,12 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
   const cases = [
     [{ NOTIFICATION_SENDER: "smtp" }, 'NOTIFICATION_SENDER must be sink, webhook or log, not "smtp"'],
     // A secret pasted into the wrong variable is not repeated in the answer pg_net keeps.
-    [
-      { NOTIFICATION_SENDER: "sk_live_51HxQ2p" },
-      "NOTIFICATION_SENDER must be sink, webhook or log, not the value set",
-    ],
+    ...["sk_live_51HxQ2p", "Hunter-Two_Secret", "webhook "].map((value) =>
+      [
+        { NOTIFICATION_SENDER: value },
+        "NOTIFICATION_SENDER must be sink, webhook or log, not the value set",
+      ] as const
+    ),
     // Not a silent `log`, which would mark every confirmation sent while none went out.
     [{}, unset],
     [{ NOTIFICATION_SENDER: "" }, unset],

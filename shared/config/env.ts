@@ -123,10 +123,10 @@ function senderSetting(env: Env): SenderSetting {
       return {
         kind: "unusable",
         // The problem travels in the dispatcher's answer, which pg_net keeps where other roles can read it:
-        // a value that does not look like a sender's name (a secret pasted into the wrong variable) is not
-        // repeated.
+        // only a value that reads like a sender's name (a short lowercase word, "smtp") is repeated, never one
+        // that could be a secret pasted into the wrong variable.
         problem: `NOTIFICATION_SENDER must be sink, webhook or log, not ${
-          /^[A-Za-z_-]{1,20}$/.test(env.NOTIFICATION_SENDER)
+          /^[a-z]{1,12}$/.test(env.NOTIFICATION_SENDER)
             ? JSON.stringify(env.NOTIFICATION_SENDER)
             : "the value set"
         }`,

@@ -85,8 +85,10 @@ begin
         if not exists (select 1 from public.observability_events e
                         where e.booking_id = one and e.event_type = 'floor_plan.replan_failed'
                           and e.created_at >= coalesce(episode, '-infinity')) then
+          -- Stamped by the clock, as pending_since is: a sweep's transaction may have begun before the mark.
           perform private.record_event('assignment.sweeper', 'floor_plan.replan_failed', 'error',
-            pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one);
+            pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one,
+            pg_catalog.clock_timestamp());
         end if;
     end;
   end loop;
