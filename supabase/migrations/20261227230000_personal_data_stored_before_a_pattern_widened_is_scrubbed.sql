@@ -94,7 +94,17 @@ comment on function private.scrub_stored_personal_data() is
   'Scrub e-mail addresses and phone numbers, as the patterns find them now, from the stored text about bookings (state history, attempts, events, guest messages'' errors and payloads, shadow comparisons, who placed table holds, the settings audit, review reasons): for stored rows after a pattern widens. Answers how many rows of each table it changed, and restaurant_tables_to_rename: table numbers the patterns now flag, which it leaves to an operator (labels are unique). Reads each table once.';
 
 set statement_timeout = 0;
-do $$ begin perform private.scrub_stored_personal_data(); end $$;
+do $$
+declare
+  changed jsonb := private.scrub_stored_personal_data();
+begin
+  -- Said where the push is read: by id (the label itself is what the pattern flags).
+  if (changed ->> 'restaurant_tables_to_rename')::integer > 0 then
+    raise warning 'rename these tables (restaurant id, table id): their numbers read as phone numbers now, and each refuses every change until renamed: %',
+      (select pg_catalog.string_agg(t.restaurant_id || ' ' || t.id, ', ') from public.restaurant_tables t
+        where private.text_has_personal_data(t.table_number));
+  end if;
+end $$;
 reset statement_timeout;
 
 revoke all on all routines in schema private from public, anon, authenticated;
