@@ -279,21 +279,38 @@ export async function holdLock(
   id: string,
 ): Promise<{ key: string; release: () => Promise<void> }> {
   const [{ key }] = await sql<{ key: string }[]>`select private.lock_key(${scope}, ${id})::text as key`;
+  const { release } = await holdOpen((tx) => tx`select pg_advisory_xact_lock(${key}::bigint)`);
+  return { key, release };
+}
+
+/**
+ * Run `work` in a transaction of its own, on a connection of its own, and keep that transaction open, with
+ * what it wrote uncommitted and the locks it took held, until `release` commits it. Resolves once `work` is
+ * done; a `work` that fails rejects, and its transaction is gone.
+ */
+export async function holdOpen(
+  work: (tx: postgres.TransactionSql) => Promise<unknown>,
+): Promise<{ release: () => Promise<void> }> {
   const gate = connect(1);
   let open = () => {};
   const opened = new Promise<void>((resolve) => (open = resolve));
-  let held = () => {};
-  const isHeld = new Promise<void>((resolve) => (held = resolve));
+  let done = () => {};
+  const isDone = new Promise<void>((resolve) => (done = resolve));
   const holding = gate.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${key}::bigint)`;
-    held();
+    await work(tx);
+    done();
     await opened;
   });
-  await Promise.race([isHeld, holding]);
+  try {
+    await Promise.race([isDone, holding]);
+  } catch (error) {
+    await gate.end();
+    throw error;
+  }
   let released: Promise<void> | undefined;
   // Safe to call again (a test's finally after its own release).
   const release = () => released ??= (open(), holding.finally(() => gate.end()));
-  return { key, release };
+  return { release };
 }
 
 /** A message the sink sender delivered: what the guest would read, without the recipient. */

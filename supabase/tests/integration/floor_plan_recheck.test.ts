@@ -6,6 +6,8 @@ import {
   activeTables,
   connect,
   createRestaurant,
+  holdOpen,
+  holdRestaurantLock,
   localDataApi,
   someDay,
   waitFor,
@@ -64,20 +66,8 @@ Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a se
   // a minute ahead and take it at once.
   const [{ marked }] =
     await sql`select changed_at as marked from private.floor_plan_rechecks where restaurant_id = ${r.id}`;
-  const holder = connect(1);
-  let release = () => {};
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const [{ pid }] = await holder<{ pid: number }[]>`select pg_backend_pid() as pid`;
-  const holding = holder.begin(async (tx) => {
-    await tx`select private.lock_restaurant(${r.id})`;
-    await released;
-  });
+  const lock = await holdRestaurantLock(sql, r.id);
   try {
-    await waitFor("the lock to be held", async () => {
-      const [{ held }] = await sql`
-        select count(*)::int as held from pg_locks where locktype = 'advisory' and granted and pid = ${pid}`;
-      return held > 0 || undefined;
-    });
     const started = performance.now();
     const [{ result }] = await sql`
       select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
@@ -90,9 +80,7 @@ Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a se
     const [b] = await sql`select assignment_state from public.bookings where id = ${booking}`;
     assertEquals(b.assignment_state, "confirmed", "and nothing was changed");
   } finally {
-    release();
-    await holding;
-    await holder.end();
+    await lock.release();
   }
   const [{ result }] = await sql`
     select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
@@ -109,28 +97,15 @@ Deno.test("a re-check waits for a commit in flight that checked its tables befor
   const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
   await waitForTerminal(sql, [booking], 10_000);
   // An operator's seat, checked against the floor plan and not yet committed: it holds the restaurant lock.
-  const seater = connect(1);
-  let finish = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let seated = () => {};
-  let failed = (_: unknown) => {};
-  const isSeated = new Promise<void>((resolve, reject) => ((seated = resolve), (failed = reject)));
-  const seating = seater.begin(async (tx) => {
-    await tx`select ops.assign_tables(${booking}, array['K1'], 'race test')`;
-    seated();
-    await finished;
-  }).catch(failed);
+  const seat = await holdOpen((tx) => tx`select ops.assign_tables(${booking}, array['K1'], 'race test')`);
   try {
-    await isSeated;
     // Meanwhile the platform takes the table out of service (no restaurant lock needed), and the re-check runs.
     await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id}`;
     const [{ result }] = await sql`
       select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
     assertEquals(result.busy, true, `the re-check waits for the seat in flight: ${JSON.stringify(result)}`);
   } finally {
-    finish();
-    await seating;
-    await seater.end();
+    await seat.release();
   }
   const [{ result }] = await sql`
     select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
@@ -164,13 +139,7 @@ Deno.test("a re-check looks again at a booking moved while it looked, though the
            (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = ${to}) as to_id`;
   // A commit that re-seats the booking (as re-optimisation does for another booking), checked against the floor
   // plan while the table it moves to is in service, and not yet committed: it holds the restaurant lock.
-  const mover = connect(1);
-  let finish = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let ready = () => {};
-  let failed = (_: unknown) => {};
-  const isReady = new Promise<void>((resolve, reject) => ((ready = resolve), (failed = reject)));
-  const moving = mover.begin(async (tx) => {
+  const move = await holdOpen(async (tx) => {
     await tx`select private.lock_restaurant(${r.id})`;
     // Inside a savepoint, as the commit's exception blocks make it: rows written with a subtransaction's id,
     // which no snapshot lists.
@@ -181,12 +150,9 @@ Deno.test("a re-check looks again at a booking moved while it looked, though the
     }::text::jsonb, 3) as result from public.bookings b where b.id = ${other}`;
     assertEquals(result, null, `the move is made (a conflict would say so): ${JSON.stringify(result)}`);
     await tx`release savepoint move`;
-    ready();
-    await finished;
-  }).catch(failed);
+  });
   const checker = connect(1);
   try {
-    await isReady;
     // The platform takes the table the booking moves to out of service; the re-check scans (the move is not
     // committed, so it sees the booking on the table it leaves) and waits for the lock: the move commits then.
     await sql`update public.restaurant_tables set out_of_service = true where id = ${ids.to_id}`;
@@ -202,8 +168,7 @@ Deno.test("a re-check looks again at a booking moved while it looked, though the
         select count(*)::int as waiting from pg_locks where locktype = 'advisory' and not granted and pid = ${pid}`;
       return waiting > 0 || undefined;
     }, 5_000);
-    finish();
-    await moving;
+    await move.release();
     const [{ result }] = await checking;
     assertEquals(
       [result.restaurants, result.replanned],
@@ -211,9 +176,7 @@ Deno.test("a re-check looks again at a booking moved while it looked, though the
       `it sees the moved booking: ${JSON.stringify(result)}`,
     );
   } finally {
-    finish();
-    await moving;
-    await mover.end();
+    await move.release();
     await checker.end();
   }
   const settled = await waitFor("the moved booking to be seated again", async () => {
@@ -238,24 +201,16 @@ Deno.test("a re-check passes over a restaurant whose mark an edit in flight hold
   await sql`select ops.assign_tables(${booking}, array['E1'], 'race test')`;
   await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id} and table_number = 'E1'`;
   // Another edit, left open: it holds the restaurant's mark (it marks it again) until it ends.
-  const editor = connect(1);
-  let finish = () => {};
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  let nowEditing = () => {};
-  const isEditing = new Promise<void>((resolve) => (nowEditing = resolve));
-  const editing = editor.begin(async (tx) => {
-    await tx`update public.restaurant_tables set capacity = 3, max_party_size = 3
-              where restaurant_id = ${r.id} and table_number = 'E2'`;
-    nowEditing();
-    await finished;
-  });
+  const edit = await holdOpen((tx) =>
+    tx`update public.restaurant_tables set capacity = 3, max_party_size = 3
+        where restaurant_id = ${r.id} and table_number = 'E2'`
+  );
   const recheck = async () => {
     const [{ result }] = await sql`
       select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
     return result;
   };
   try {
-    await isEditing;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const answered = await Promise.race([
       recheck(),
@@ -265,9 +220,7 @@ Deno.test("a re-check passes over a restaurant whose mark an edit in flight hold
     assert(answered !== undefined, "the re-check answered while the edit was still open");
     assertEquals(answered.restaurants, 0, `and passed the restaurant over: ${JSON.stringify(answered)}`);
   } finally {
-    finish();
-    await editing;
-    await editor.end();
+    await edit.release();
   }
   const after = await recheck();
   assertEquals(
