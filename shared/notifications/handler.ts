@@ -3,6 +3,7 @@
 // notification for when the setting is fixed.
 import type { SharedConfig } from "../config/env.ts";
 import { runInBackground } from "../http/background.ts";
+import { within } from "../http/within.ts";
 import { errorResponse, json } from "../http/responses.ts";
 import { readPipelineRequest } from "../http/pipeline-request.ts";
 import type { AssignmentStore } from "../store/port.ts";
@@ -62,15 +63,4 @@ export function createDispatcherHandler(deps: {
       return errorResponse(500, "internal_error", "notifications could not be dispatched; they stay queued");
     }
   };
-}
-
-/** The work's result if it ends within `ms`, else undefined (the work goes on). */
-async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -2,6 +2,7 @@
 // (SUPABASE_DB_URL). No prepared statements and no session state, as transaction pooling requires.
 import { postgres } from "../deps.ts";
 import type { Database, Json } from "../database.types.ts";
+import { within } from "../http/within.ts";
 import {
   claimResultSchema,
   commitResultSchema,
@@ -67,15 +68,9 @@ export function postgresStore(
    * lease token.
    */
   async function answeredInTime(name: string, query: postgres.PendingQuery<postgres.Row[]>) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(rpcTimedOut(name, timeoutMs)), timeoutMs);
-    });
-    try {
-      return await Promise.race([query, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const answer = await within(query, timeoutMs);
+    if (answer === undefined) throw rpcTimedOut(name, timeoutMs);
+    return answer;
   }
 
   /** An RPC returning one value (jsonb, uuid[], text): the value. */
