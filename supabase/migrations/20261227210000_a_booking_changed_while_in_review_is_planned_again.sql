@@ -11,7 +11,7 @@
 -- used up) is an operator's to settle, and stays. Left in review too: a booking whose start has passed, and an
 -- operator's own change made through an ops call in the same statement (ops.accept_alternative moves the booking
 -- to the time it then seats it at).
--- private.reassign_changed_booking: body as in 20261227020000, with the review branch first.
+-- private.reassign_changed_booking: body as in 20261227020000, with the review branch beside the confirmed one.
 
 create or replace function private.reassign_changed_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -20,31 +20,31 @@ declare
                      is distinct from (old.start_at, old.end_at, old.party_size, old.buffer_before_minutes, old.buffer_after_minutes);
   returned boolean := new.status = 'confirmed' and old.status in ('checked_in', 'completed', 'no_show');
   reseated boolean := new.status = 'checked_in' and old.status in ('completed', 'no_show');
+  reviewed boolean;
 begin
   -- In review on the engine's verdict, a change is a new request. Not an ops call's own change in this
   -- statement (stamped by act_as).
-  if new.assignment_state = 'manual_review' then
-    if changed and new.status = 'pending' and new.start_at > pg_catalog.now()
-       and pg_catalog.split_part(new.manual_review_reason, ':', 1)
-           in ('no_table_fits', 'party_too_large', 'party_too_small', 'outside_service_hours',
-               'exact_search_budget_exhausted')
-       and pg_catalog.split_part(coalesce(pg_catalog.current_setting('pipeline.actor', true), ''), '|', 1)
-           <> pg_catalog.statement_timestamp()::text
-       and (select x.assignment_state_version from public.bookings x where x.id = new.id) = new.assignment_state_version then
-      perform private.apply_assignment_transition(new.id, 'assignment_pending', new.assignment_state_version,
-        'booking_changed: time, party size or buffers changed while in manual review',
-        pg_catalog.jsonb_build_object('party_size', pg_catalog.jsonb_build_array(old.party_size, new.party_size),
-                                      'start_changed', new.start_at is distinct from old.start_at), 'system');
-      perform private.nudge(new.id, 'modification');
-    end if;
-    return null;
-  end if;
-  if new.assignment_state <> 'confirmed' or not (changed or returned or reseated) then
+  reviewed := new.assignment_state = 'manual_review' and changed and new.status = 'pending'
+              and new.start_at > pg_catalog.now()
+              and pg_catalog.split_part(new.manual_review_reason, ':', 1)
+                  in ('no_table_fits', 'party_too_large', 'party_too_small', 'outside_service_hours',
+                      'exact_search_budget_exhausted')
+              and pg_catalog.split_part(coalesce(pg_catalog.current_setting('pipeline.actor', true), ''), '|', 1)
+                  <> pg_catalog.statement_timestamp()::text;
+  if not reviewed and (new.assignment_state <> 'confirmed' or not (changed or returned or reseated)) then
     return null;
   end if;
   -- Changed since by an earlier row's trigger of the same statement (a seated party's longer stay sent it back
   -- to be planned): nothing is left to do, and its version is no longer this row's.
   if (select x.assignment_state_version from public.bookings x where x.id = new.id) <> new.assignment_state_version then
+    return null;
+  end if;
+  if reviewed then
+    perform private.apply_assignment_transition(new.id, 'assignment_pending', new.assignment_state_version,
+      'booking_changed: time, party size or buffers changed while in manual review',
+      pg_catalog.jsonb_build_object('party_size', pg_catalog.jsonb_build_array(old.party_size, new.party_size),
+                                    'start_changed', new.start_at is distinct from old.start_at), 'system');
+    perform private.nudge(new.id, 'modification');
     return null;
   end if;
   -- A visit over or missed is left as it is; checked in again (a late guest, a correction), it holds its

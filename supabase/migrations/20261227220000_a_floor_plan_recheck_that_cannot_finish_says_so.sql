@@ -95,6 +95,21 @@ begin
   return pg_catalog.jsonb_build_object('replanned', replanned, 'failed', failed, 'busy', busy, 'left', left_over);
 end $$;
 
+-- A re-check that failed, whole or for some bookings: recorded, and its restaurant tried again further back
+-- each time (10 s doubling to an hour). The caller holds the mark.
+create function private.back_off_recheck(p_restaurant_id uuid, p_failures integer, p_context jsonb)
+returns void language plpgsql set search_path = '' as $$
+begin
+  perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
+    pg_catalog.jsonb_build_object('reason', 'recheck_failed', 'failures', p_failures + 1) || p_context,
+    p_restaurant_id, null);
+  update private.floor_plan_rechecks c
+     set changed_at = pg_catalog.clock_timestamp()
+                      + least(interval '1 hour', interval '10 seconds' * (2 ^ least(p_failures, 10))),
+         failures = c.failures + 1
+   where c.restaurant_id = p_restaurant_id;
+end $$;
+
 create or replace function private.recheck_floor_plans(p_now timestamptz default pg_catalog.clock_timestamp(),
                                                        p_settle interval default interval '10 seconds',
                                                        p_restaurant_id uuid default null)
@@ -121,14 +136,7 @@ begin
      where c.restaurant_id = r.restaurant_id;
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'busy', true);
   when others then
-    perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
-      pg_catalog.jsonb_build_object('reason', 'recheck_failed', 'sqlstate', sqlstate, 'failures', r.failures + 1),
-      r.restaurant_id, null);
-    update private.floor_plan_rechecks c
-       set changed_at = pg_catalog.clock_timestamp()
-                        + least(interval '1 hour', interval '10 seconds' * (2 ^ least(r.failures, 10))),
-           failures = c.failures + 1
-     where c.restaurant_id = r.restaurant_id;
+    perform private.back_off_recheck(r.restaurant_id, r.failures, pg_catalog.jsonb_build_object('sqlstate', sqlstate));
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'failed', true);
   end;
   perform pg_catalog.set_config('lock_timeout', wait_before, true);
@@ -138,15 +146,8 @@ begin
      where c.restaurant_id = r.restaurant_id;
   elsif (done ->> 'failed')::int > 0 then
     -- What could be sent back was; the rest is tried again further back each time.
-    perform private.record_event('assignment.sweeper', 'floor_plan.recheck_failed', 'error',
-      pg_catalog.jsonb_build_object('reason', 'recheck_failed', 'bookings_failed', done -> 'failed',
-                                    'failures', r.failures + 1),
-      r.restaurant_id, null);
-    update private.floor_plan_rechecks c
-       set changed_at = pg_catalog.clock_timestamp()
-                        + least(interval '1 hour', interval '10 seconds' * (2 ^ least(r.failures, 10))),
-           failures = c.failures + 1
-     where c.restaurant_id = r.restaurant_id;
+    perform private.back_off_recheck(r.restaurant_id, r.failures,
+                                     pg_catalog.jsonb_build_object('bookings_failed', done -> 'failed'));
   elsif (done ->> 'busy')::int > 0 then
     -- Rows another transaction holds: to the back of the queue, as when the restaurant is busy.
     update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()

@@ -233,5 +233,40 @@ Deno.test("a re-check passes over a restaurant whose mark an edit in flight hold
   assertEquals(marks, 0, "and settles the mark");
 });
 
+Deno.test("a re-check passes over a booking whose row another transaction holds, without waiting for it (20261227220000)", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "B1", capacity: 2 }, { number: "B2", capacity: 2 }],
+  });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
+  const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  await waitForTerminal(sql, [booking], 10_000);
+  await sql`select ops.assign_tables(${booking}, array['B1'], 'race test')`;
+  await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id} and table_number = 'B1'`;
+  // The platform's transaction holds the booking's row, left open.
+  const row = await holdOpen((tx) => tx`select 1 from public.bookings where id = ${booking} for update`);
+  let result;
+  const started = performance.now();
+  try {
+    [{ result }] = await sql`
+      select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+  } finally {
+    await row.release();
+  }
+  const waited = performance.now() - started;
+  assertEquals(
+    [result.replanned, result.bookings_busy],
+    [0, 1],
+    `the held booking is counted busy: ${JSON.stringify(result)}`,
+  );
+  // The re-check's lock wait is 1 s: not taken for a booking's row (the restaurant lock is held meanwhile).
+  assert(waited < 800, `it waited ${Math.round(waited)} ms for the held row`);
+  const [{ marks }] = await sql`
+    select count(*)::int as marks from private.floor_plan_rechecks where restaurant_id = ${r.id}`;
+  assertEquals(marks, 1, "the restaurant stays marked for the next pass");
+  const again = await sql`
+    select private.recheck_floor_plans(clock_timestamp() + interval '1 minute', interval '10 seconds', ${r.id}) as result`;
+  assertEquals(again[0].result.replanned, 1, "which sends the booking back once the row is free");
+});
+
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
 globalThis.addEventListener("unload", () => void sql.end());
