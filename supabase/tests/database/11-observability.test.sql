@@ -204,7 +204,8 @@ update public.shadow_comparisons set created_at = now() - interval '100 days' wh
 insert into public.pipeline_settings_audit (changed_at, actor, database_role, scope, setting, old_value, new_value)
 values (now() - interval '400 days', 'ana', 'postgres', 'global', 'max_attempts', '5', '6'),
        (now() - interval '10 days', 'ana', 'postgres', 'global', 'max_attempts', '6', '5');
-select is(private.prune_old_rows(),
+-- (The pipeline's pg_net request ids a day old are 94's.)
+select is(private.prune_old_rows() - 'pipeline_requests',
   '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 4}'::jsonb,
   'rows older than 30, 90 and 365 days are pruned, and the pipeline''s cron job runs older than a day');
 select is((select array_agg(j.jobname || ' ' || (d.start_time < now() - interval '1 day') order by j.jobname, d.start_time)
@@ -218,7 +219,7 @@ select ok(exists (select 1 from public.observability_events where event_type = '
 select is((select count(*)::int from public.shadow_comparisons), 1, 'the recent comparison stays');
 select is((select count(*)::int from public.pipeline_settings_audit where changed_at > now() - interval '11 days'), 1,
   'the recent audit row stays');
-select is((select context from public.observability_events where event_type = 'retention.pruned'),
+select is((select context - 'pipeline_requests' from public.observability_events where event_type = 'retention.pruned'),
   '{"observability_events": 2, "shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 4}'::jsonb,
   'pruning leaves an event saying what it removed');
 select ops.set_retention('shadow_comparisons', 7, 'ana', 'test');
@@ -227,7 +228,7 @@ insert into public.pipeline_settings_audit (changed_at, actor, database_role, sc
 values (now() - interval '100 days', 'ana', 'postgres', 'global', 'max_attempts', '4', '5');
 select ops.set_retention('pipeline_settings_audit', 90, 'ana', 'test');
 update public.shadow_comparisons set created_at = now() - interval '8 days';
-select is(private.prune_old_rows() - 'observability_events',
+select is(private.prune_old_rows() - 'observability_events' - 'pipeline_requests',
   '{"shadow_comparisons": 1, "pipeline_settings_audit": 1, "cron_job_runs": 0}'::jsonb, 'a shorter retention prunes sooner');
 select is((select count(*)::int from public.pipeline_settings_audit where setting = 'shadow_retention_days'), 1,
   'the audit of the retention change itself is kept');

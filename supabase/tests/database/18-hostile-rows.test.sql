@@ -108,6 +108,7 @@ select is(private.largest_combination(:'hall', 4, 13), 16,
 reset statement_timeout;
 
 -- Every dispatch answered 401 (a wrong secret in Vault) is a configuration problem ops sees at once.
+insert into private.pipeline_requests (id, function_name) values (-1, 'assignment-coordinator');
 insert into net._http_response (id, status_code, content, timed_out) values (-1, 401, '{"error": "unauthorized"}', false);
 select ok((ops.health() ->> 'status') = 'down' and (ops.health() -> 'problems') ?
             'dispatches are refused (401/403/404): check assignment_functions_url and assignment_pipeline_secret in Vault against the functions'' URL and ASSIGNMENT_PIPELINE_SECRET',
