@@ -276,6 +276,11 @@ function comparison(): string {
     `the window has no auto_assign.summary; ops.legacy_vs_coordinator_24h and ops.shadow_report answer it safely. ` +
     `In shadow the state machine records legacy's outcome, so that query compares legacy with itself; the gates compare legacy and V3 on the same snapshots (shadow comparisons).`,
     ``,
+    `Where re-optimisation is off, legacy and V3 seat exactly the same bookings (every strategy ranks the same ` +
+    `arrangements of free tables), so the assign and manual-review rows can differ only by candidate errors: ` +
+    `V3's choices show in the tables (same tables, score difference), and what they leave free for later ` +
+    `parties in no comparison on one snapshot. Where it is on, V3 may seat a booking by re-seating others.`,
+    ``,
     `Planning times are microseconds to milliseconds of CPU in the function, so they are reported, not gated.`,
     ``,
   ].join("\n");

@@ -41,6 +41,18 @@ Deno.test("the configuration loads with flags in any spelling, and a bad one onl
   assertEquals(warnings.length, 3, warnings.join("\n"));
 });
 
+Deno.test("V3 set to rank tables as legacy does says so: its shadow comparison would be A/A in all but name", () => {
+  const { warnings, warn } = collect();
+  assertEquals(
+    loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_STRATEGY: "first_fit" }, warn).strategy,
+    "first_fit",
+  );
+  assertEquals(warnings.length, 1, warnings.join("\n"));
+  assert(warnings[0].includes("legacy planner's ranking"), warnings[0]);
+  loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_STRATEGY: "optimal_fit" }, warn);
+  assertEquals(warnings.length, 1, "another strategy loads without a word");
+});
+
 Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keeps V3 off the path", () => {
   const levels: (string | undefined)[] = [];
   const warn = (_: string, level?: string) => void levels.push(level);

@@ -15,7 +15,7 @@ import { DEFAULT_STRATEGY, strategyNames } from "../engine/strategies/registry.t
 import type { ModeCeiling } from "../store/port.ts";
 import { DEFAULT_MAX_MOVES } from "../engine/reoptimize.ts";
 import { DEFAULT_EXACT_TIME_LIMIT_MS } from "../engine/exact/fallback.ts";
-import { DEFAULT_SEARCH_BUDGET_MS } from "./coordinator.ts";
+import { DEFAULT_SEARCH_BUDGET_MS, LEGACY_STRATEGY } from "./coordinator.ts";
 
 /** A hosted request's CPU time (2 s) less what an attempt spends besides the search and the solver. */
 const ENGINE_CPU_ALLOWANCE_MS = 1700;
@@ -124,6 +124,11 @@ export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): Coord
   if (engineMs > ENGINE_CPU_ALLOWANCE_MS) {
     warn(
       `ASSIGNMENT_SEARCH_BUDGET_MS + ASSIGNMENT_EXACT_BUDGET_MS = ${engineMs} ms: an attempt that uses both may pass a hosted request's 2 s of CPU, and the runtime then ends the instance mid-attempt (its lease runs out, counted as an error); keep them under ${ENGINE_CPU_ALLOWANCE_MS} ms together on hosted Supabase`,
+    );
+  }
+  if (parsed.ASSIGNMENT_STRATEGY === LEGACY_STRATEGY) {
+    warn(
+      `ASSIGNMENT_STRATEGY=${LEGACY_STRATEGY} is the legacy planner's ranking: V3 then chooses tables as legacy does, and shadow mode's "v3" comparisons differ from A/A only where V3 re-seats others`,
     );
   }
   return {

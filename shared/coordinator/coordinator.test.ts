@@ -549,6 +549,19 @@ Deno.test("the legacy and shadow paths never move bookings, even where re-optimi
   }
 });
 
+Deno.test("shadow mode compares legacy with V3 as V3 would run there: re-seating the couple, it seats the four", async () => {
+  const { store, calls } = fakeStore({
+    begin: () => coupleOnTheFourTop("shadow"),
+    fail: () => ({ outcome: "manual_review", reason: "no_table_fits" }),
+  });
+  await processBooking(store, BOOKING, "test", options({ strategy: "scarcity_fit" }));
+  const shadow = calls.fail[0].shadow;
+  assertEquals(
+    [shadow?.experiment, shadow?.primary_decision, shadow?.candidate_decision, shadow?.candidate_tables],
+    ["v3", "escalate", "assign", [tableId(2)]],
+  );
+});
+
 const COUPLE = "50000000-0000-4000-8000-000000000001";
 const FOUR = "50000000-0000-4000-8000-000000000002";
 

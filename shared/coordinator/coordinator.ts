@@ -183,9 +183,14 @@ export async function processBooking(
         ? { exact: { verdict: exact.verdict, movable: exact.movable, proven: exact.proven, ms: exact.ms } }
         : {};
       if (mode === "shadow") {
-        const aa = begun.shadow_candidate === "aa";
-        const candidate = aa ? LEGACY_STRATEGY : options.strategy;
-        shadow = compareWithCandidate(snapshot, plan, now() - planStarted, candidate, aa ? "aa" : "v3", now);
+        // V3 as it would run, re-seating others where the restaurant allows it (the exact fallback left
+        // out); legacy, the A/A candidate, never moves anyone.
+        shadow = begun.shadow_candidate === "aa"
+          ? compareWithCandidate(snapshot, plan, now() - planStarted, LEGACY_STRATEGY, "aa", now)
+          : compareWithCandidate(snapshot, plan, now() - planStarted, options.strategy, "v3", now, {
+            maxMoves: options.reoptimizeMaxMoves ?? DEFAULT_MAX_MOVES,
+            deadline: searchDeadline,
+          });
       }
       if (plan.decision === "no_fit") {
         return settle(

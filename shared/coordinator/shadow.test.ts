@@ -70,3 +70,58 @@ Deno.test("A/A: legacy planned twice on one snapshot agrees on decision and tabl
     { numRuns: 300 },
   );
 });
+
+Deno.test("V3 is compared as it would run: where the restaurant lets it re-seat others, it seats what legacy escalates", () => {
+  // A two-top and a four-top; a couple the pipeline placed on the four-top; a party of four for that time.
+  const [two, four] = [table(1, 2), table(2, 4)];
+  const couple = {
+    id: "a",
+    partySize: 2,
+    windowStart: T0,
+    windowEnd: T0 + 105 * 60_000,
+    tableIds: [four.id],
+  };
+  const s: Snapshot = {
+    ...snapshot(4, [two, four]),
+    busy: [{ tableId: four.id, start: couple.windowStart, end: couple.windowEnd }],
+    placed: [{ ...couple, locked: false }],
+  };
+  const primary = planAssignment(s, "first_fit");
+  assertEquals(primary.decision, "no_fit");
+  const v3 = compareWithCandidate(s, primary, 0, "scarcity_fit", "v3", clock(0, 0), { maxMoves: 5 });
+  assertEquals([v3.primary_decision, v3.candidate_decision, v3.candidate_tables], ["escalate", "assign", [
+    four.id,
+  ]]);
+  const aa = compareWithCandidate(s, primary, 0, "first_fit", "aa", clock(0, 0));
+  assertEquals(aa.candidate_decision, "escalate", "legacy, the A/A candidate, moves nobody");
+  const staff = compareWithCandidate(
+    { ...s, placed: [{ ...couple, locked: true }] },
+    primary,
+    0,
+    "scarcity_fit",
+    "v3",
+    clock(0, 0),
+    { maxMoves: 5 },
+  );
+  assertEquals(staff.candidate_decision, "escalate", "nor does V3 move a booking it may not");
+});
+
+Deno.test("without re-seating, legacy and V3 seat exactly the same bookings: only the tables differ", () => {
+  const floor = fc.record({
+    capacities: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 8 }),
+    joins: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 6 }),
+    party: fc.integer({ min: 1, max: 16 }),
+  });
+  fc.assert(
+    fc.property(floor, ({ capacities, joins, party }) => {
+      const tables = capacities.map((c, i) => table(i + 1, c));
+      const adjacency = joins.filter((j) => j + 1 < tables.length)
+        .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
+      const s = snapshot(party, tables, adjacency);
+      const primary = planAssignment(s, "first_fit");
+      const c = compareWithCandidate(s, primary, 0, "scarcity_fit", "v3", clock(0, 0), { maxMoves: 5 });
+      assertEquals(c.candidate_decision, c.primary_decision);
+    }),
+    { numRuns: 300 },
+  );
+});

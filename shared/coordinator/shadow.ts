@@ -1,13 +1,23 @@
 // Shadow mode: the primary (legacy) plan decides; the candidate plans on the very same snapshot and only
 // the comparison is kept. Candidate failures are caught and recorded, never allowed to touch the booking.
-// Experiment "v3" compares legacy with the V3 engine; "aa" runs legacy again as the candidate. Because both
+// Experiment "v3" compares legacy with the V3 engine as V3 would run it, re-seating others where the
+// restaurant allows it (the snapshot then lists them); "aa" runs legacy again as the candidate. Because both
 // comparisons use one snapshot, changes between snapshots cannot cause a mismatch in either, and A/A
 // measures exactly the noise a v3 comparison can contain: planner nondeterminism (any A/A mismatch) and
-// the timing spread between two identical runs (ops.shadow_report's ms_diff columns).
+// the timing spread between two identical runs (ops.shadow_report's ms_diff columns). Without re-seating,
+// both seat exactly the bookings some arrangement of free tables fits (the strategies only rank them), so
+// their decisions can differ only where V3 moves others or fails.
 import type { Snapshot } from "../domain/snapshot.ts";
-import { type Plan, planAssignment } from "../engine/planner.ts";
+import type { Plan } from "../engine/planner.ts";
+import { planWithMoves } from "../engine/reoptimize.ts";
 import type { ShadowComparison } from "../store/port.ts";
 import { scrubAndCut } from "../telemetry/personal-data.ts";
+
+/** How the candidate may re-seat others: V3's bound on moves and the attempt's search deadline. */
+export interface CandidateMoves {
+  readonly maxMoves: number;
+  readonly deadline?: number;
+}
 
 export function compareWithCandidate(
   snapshot: Snapshot,
@@ -16,12 +26,13 @@ export function compareWithCandidate(
   candidateStrategy: string,
   experiment: "v3" | "aa",
   now: () => number,
+  moves: CandidateMoves = { maxMoves: 0 },
 ): ShadowComparison {
   const started = now();
   let candidate: Plan | null = null;
   let error: string | null = null;
   try {
-    candidate = planAssignment(snapshot, candidateStrategy);
+    candidate = planWithMoves(snapshot, { strategy: candidateStrategy, ...moves }).plan;
   } catch (e) {
     error = scrubAndCut(e instanceof Error ? e.message : String(e), 500);
   }
