@@ -170,9 +170,10 @@ begin
       'refused_last_15_min', (select count(*) from net._http_response r
                                where r.created > p_now - interval '15 minutes' and r.status_code in (401, 403, 404)
                                  and exists (select 1 from private.pipeline_requests p where p.id = r.id)),
-      -- The answer to the latest request answered (found newest first, without reading every response).
-      'last_response_at', (select r.created from private.pipeline_requests p join net._http_response r on r.id = p.id
-                            order by p.id desc limit 1),
+      -- Newest first through the responses' index by time (pg_net indexes no other column of them).
+      'last_response_at', (select r.created from net._http_response r
+                            where exists (select 1 from private.pipeline_requests p where p.id = r.id)
+                            order by r.created desc limit 1),
       -- Nudges pg_net would not take (an invalid URL, say): they leave no response, only this event.
       'not_sent_last_15_min', (select count(*) from public.observability_events e
                                 where e.source = 'assignment.dispatch' and e.event_type = 'dispatch.failed'
