@@ -197,7 +197,8 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
         " points",
         (v) => v <= 5,
         "checklist phase 2: success rates comparable within ±5%; phase 4: success rate Δ within ±5%. " +
-          "Without re-optimisation only candidate errors can move it: both seat exactly the bookings some free tables fit",
+          "Without re-optimisation only candidate errors can move it: both seat exactly the bookings some free tables fit; " +
+          "with it, V3 seating more by re-seating others fails it too (see comparison.md)",
       ),
       gate(
         "Legacy vs V3 manual review (escalate) rate: difference",

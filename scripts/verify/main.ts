@@ -281,7 +281,8 @@ function comparison(): string {
     `V3's choices show in the tables (same tables, score difference), and what they leave free for later ` +
     `parties in no comparison on one snapshot. Where it is on, V3 may seat a booking by re-seating others.`,
     ``,
-    `Planning times are microseconds to milliseconds of CPU in the function, so they are reported, not gated.`,
+    `Planning times are microseconds to milliseconds of CPU in the function (V3's re-seating search, where ` +
+    `re-optimisation is on, up to ASSIGNMENT_SEARCH_BUDGET_MS), so they are reported, not gated.`,
     ``,
   ].join("\n");
 }

@@ -562,6 +562,36 @@ Deno.test("shadow mode compares legacy with V3 as V3 would run there: re-seating
   );
 });
 
+Deno.test("in shadow mode the A/A candidate, legacy, re-seats nobody, and V3's search out of time escalates", async () => {
+  const aa = fakeStore({
+    begin: () => ({ ...coupleOnTheFourTop("shadow"), shadow_candidate: "aa" }),
+    fail: () => ({ outcome: "manual_review", reason: "no_table_fits" }),
+  });
+  await processBooking(aa.store, BOOKING, "test", options({ strategy: "scarcity_fit" }));
+  assertEquals([aa.calls.fail[0].shadow?.experiment, aa.calls.fail[0].shadow?.candidate_decision], [
+    "aa",
+    "escalate",
+  ]);
+  const late = fakeStore({
+    begin: () => coupleOnTheFourTop("shadow"),
+    fail: () => ({ outcome: "manual_review", reason: "no_table_fits" }),
+  });
+  await processBooking(
+    late.store,
+    BOOKING,
+    "test",
+    options({ strategy: "scarcity_fit", searchBudgetMs: -1 }),
+  );
+  assertEquals(
+    [
+      late.calls.fail[0].shadow?.candidate_decision,
+      late.calls.fail[0].shadow?.candidate_error,
+      late.calls.commit.length,
+    ],
+    ["escalate", null, 0],
+  );
+});
+
 const COUPLE = "50000000-0000-4000-8000-000000000001";
 const FOUR = "50000000-0000-4000-8000-000000000002";
 

@@ -119,8 +119,10 @@ Deno.test("without re-seating, legacy and V3 seat exactly the same bookings: onl
         .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
       const s = snapshot(party, tables, adjacency);
       const primary = planAssignment(s, "first_fit");
-      const c = compareWithCandidate(s, primary, 0, "scarcity_fit", "v3", clock(0, 0), { maxMoves: 5 });
-      assertEquals(c.candidate_decision, c.primary_decision);
+      for (const strategy of ["scarcity_fit", "optimal_fit"]) {
+        const c = compareWithCandidate(s, primary, 0, strategy, "v3", clock(0, 0), { maxMoves: 5 });
+        assertEquals(c.candidate_decision, c.primary_decision, strategy);
+      }
     }),
     { numRuns: 300 },
   );

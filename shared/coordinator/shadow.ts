@@ -3,8 +3,9 @@
 // Experiment "v3" compares legacy with the V3 engine as V3 would run it, re-seating others where the
 // restaurant allows it (the snapshot then lists them); "aa" runs legacy again as the candidate. Because both
 // comparisons use one snapshot, changes between snapshots cannot cause a mismatch in either, and A/A
-// measures exactly the noise a v3 comparison can contain: planner nondeterminism (any A/A mismatch) and
-// the timing spread between two identical runs (ops.shadow_report's ms_diff columns). Without re-seating,
+// measures the noise a v3 comparison can contain where nobody is re-seated: planner nondeterminism (any A/A
+// mismatch) and the timing spread between two identical runs (ops.shadow_report's ms_diff columns); V3's
+// re-seating search is also bounded by time, which A/A never uses. Without re-seating,
 // both seat exactly the bookings some arrangement of free tables fits (the strategies only rank them), so
 // their decisions can differ only where V3 moves others or fails.
 import type { Snapshot } from "../domain/snapshot.ts";
