@@ -57,6 +57,31 @@ Deno.test("the secret is required and at least 16 characters, with a message nam
   );
 });
 
+Deno.test("the previous secret of a rotation is optional, and held to the secret's rule when set", () => {
+  const previous = (value?: string) =>
+    loadSharedConfig({ ...SECRET, ASSIGNMENT_PIPELINE_SECRET_PREVIOUS: value }, () => {}).previousSecret;
+  assertEquals(
+    [previous(undefined), previous(""), previous("  ")],
+    [null, null, null],
+    "unset or blank: none",
+  );
+  assertEquals(previous("the-secret-being-rotated"), "the-secret-being-rotated");
+  for (
+    const [value, expected] of [["too-short", "at least 16 characters"], [
+      "the-secret-being-rotated\n",
+      "white space",
+    ]]
+  ) {
+    let message = "";
+    try {
+      previous(value);
+    } catch (e) {
+      message = String(e);
+    }
+    assert(message.includes("ASSIGNMENT_PIPELINE_SECRET_PREVIOUS") && message.includes(expected), message);
+  }
+});
+
 Deno.test("a secret that begins or ends with white space, which no request could carry, is refused", () => {
   for (const secret of ["sixteen-chars-xx\n", " sixteen-chars-xx", "\tsixteen-chars-xx", " ".repeat(20)]) {
     let message = "";

@@ -134,15 +134,34 @@ function senderSetting(env: Env): SenderSetting {
   }
 }
 
-/** What both functions need: the secret that authenticates their callers, and where confirmations go. */
+/**
+ * During a rotation, the secret being replaced: nudges Vault still signs with it are accepted until it is
+ * unset. Optional; blank is unset; otherwise the same rule as the secret.
+ */
+const previousSecretSchema = z.preprocess(
+  (raw) => (typeof raw === "string" && raw.trim() === "" ? undefined : raw),
+  z.string().min(16, "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS must be at least 16 characters").refine(
+    (secret) => secret === secret.trim(),
+    "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS begins or ends with white space (a newline left by the file it came from?)",
+  ).optional(),
+);
+
+/** What both functions need: the secrets that authenticate their callers, and where confirmations go. */
 export interface SharedConfig {
   readonly secret: string;
+  /** The secret a rotation replaces (ASSIGNMENT_PIPELINE_SECRET_PREVIOUS); null when none is being rotated. */
+  readonly previousSecret?: string | null;
   readonly sender: SenderSetting;
 }
 
 export function loadSharedConfig(env: Env, warn: Warn = consoleWarn): SharedConfig {
+  const secrets = z.object({
+    ASSIGNMENT_PIPELINE_SECRET: secretSchema,
+    ASSIGNMENT_PIPELINE_SECRET_PREVIOUS: previousSecretSchema,
+  }).parse(env);
   return {
-    secret: z.object({ ASSIGNMENT_PIPELINE_SECRET: secretSchema }).parse(env).ASSIGNMENT_PIPELINE_SECRET,
+    secret: secrets.ASSIGNMENT_PIPELINE_SECRET,
+    previousSecret: secrets.ASSIGNMENT_PIPELINE_SECRET_PREVIOUS ?? null,
     sender: parseSender(env, warn),
   };
 }

@@ -185,7 +185,12 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
     if (request.method !== "POST") {
       return errorResponse(405, "method_not_allowed", 'use POST with a JSON body {"booking_id": "<uuid>"}');
     }
-    const received = await readPipelineRequest(request, config.secret, "assignment-coordinator");
+    const received = await readPipelineRequest(
+      request,
+      config.secret,
+      "assignment-coordinator",
+      config.previousSecret ?? null,
+    );
     if (!received.ok) return received.response;
     let value: unknown;
     try {

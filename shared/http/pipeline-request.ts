@@ -6,11 +6,15 @@ import { callerOf, verdictOf } from "./secret.ts";
 
 export type PipelineRequest = { ok: true; body: string } | { ok: false; response: Response };
 
-/** `fn`: the function's own name, which a nudge's signature covers. */
+/**
+ * `fn`: the function's own name, which a nudge's signature covers; `previousSecret`: the secret a rotation
+ * replaces, whose signatures still count until it is unset.
+ */
 export async function readPipelineRequest(
   request: Request,
   secret: string,
   fn: string,
+  previousSecret: string | null = null,
 ): Promise<PipelineRequest> {
   const unauthorized = () => ({
     ok: false as const,
@@ -29,7 +33,7 @@ export async function readPipelineRequest(
       response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
     };
   }
-  const verdict = await verdictOf(caller, fn, body.text, secret);
+  const verdict = await verdictOf(caller, fn, body.text, secret, previousSecret);
   if (verdict === "pipeline") return { ok: true, body: body.text };
   // Signed with the secret, but late: kept apart from 401, which health reads as a secret or URL that does not
   // match.

@@ -93,3 +93,37 @@ Deno.test("property: whatever the body, its signature is accepted and no other b
     { numRuns: 200 },
   );
 });
+
+Deno.test("during a rotation a nudge signed with the previous secret is the pipeline's, the previous secret itself is not", async () => {
+  const previous = "the-secret-being-rotated-out";
+  const verdict = async (authorization: string, previousSecret: string | null, nowMs = NOW) => {
+    const caller = callerOf(request(authorization), SECRET, nowMs);
+    return caller === null ? "not the pipeline" : await verdictOf(caller, FN, BODY, SECRET, previousSecret);
+  };
+  const signedBefore = `Bearer ${await signNudge(FN, BODY, previous, NOW)}`;
+  assertEquals(
+    await verdict(signedBefore, previous),
+    "pipeline",
+    "Vault still signs with the previous secret",
+  );
+  assertEquals(await verdict(signedBefore, null), "refused", "once it is unset, no longer");
+  assertEquals(
+    await verdict(`Bearer ${await signNudge(FN, BODY, SECRET, NOW)}`, previous),
+    "pipeline",
+    "the new one",
+  );
+  assertEquals(
+    await verdict(signedBefore, previous, NOW + (SIGNATURE_WINDOW_SECONDS + 1) * 1000),
+    "late",
+    "sent late is late, whichever secret signed it",
+  );
+  assertEquals(
+    await verdict(`Bearer ${previous}`, previous),
+    "not the pipeline",
+    "only the current secret itself",
+  );
+  assertEquals(
+    await verdict(`Bearer ${await signNudge(FN, BODY, "a-third-secret-of-some-length", NOW)}`, previous),
+    "refused",
+  );
+});

@@ -2,7 +2,8 @@
 // made with it, `v1.<unix seconds>.<hex HMAC-SHA256 of "<seconds>.<function>.<body>">`, because they wait in
 // net.http_request_queue, which every database role can read: what can be read there is good for that one
 // function and body, for a few minutes, and never the secret. Direct callers (an operator's curl, the tests)
-// may send the secret itself.
+// may send the secret itself. While a secret is rotated, a nudge signed with the previous one is the pipeline's
+// too (Vault keeps signing with it until the operator changes it there), but only the current secret itself is.
 
 /** How far a signature's time may be from this instance's clock, either way: pg_net's delay plus clock skew. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
@@ -34,16 +35,19 @@ export function callerOf(request: Request, secret: string, nowMs = Date.now()): 
 
 /**
  * What the caller is, now that the body it sent to `fn` (the function's name) is read: the pipeline; a nudge
- * signed with the secret but late; or refused. One MAC at most.
+ * signed with the secret (or, during a rotation, the previous one) but late; or refused. Two MACs at most.
  */
 export async function verdictOf(
   caller: Caller,
   fn: string,
   body: string,
   secret: string,
+  previousSecret: string | null = null,
 ): Promise<"pipeline" | "late" | "refused"> {
   if (caller.kind === "secret") return "pipeline";
-  if (!equalInConstantTime(caller.mac, await sign(`${caller.seconds}.${fn}.${body}`, secret))) {
+  const message = `${caller.seconds}.${fn}.${body}`;
+  const signedBy = async (key: string) => equalInConstantTime(caller.mac, await sign(message, key));
+  if (!(await signedBy(secret)) && !(previousSecret !== null && await signedBy(previousSecret))) {
     return "refused";
   }
   return caller.late ? "late" : "pipeline";
@@ -60,17 +64,18 @@ export async function signNudge(
   return `v1.${seconds}.${await sign(`${seconds}.${fn}.${body}`, secret)}`;
 }
 
-let cachedKey: { secret: string; key: Promise<CryptoKey> } | undefined;
+/** The keys of the secrets in use: the current one, and the previous one during a rotation. */
+const keys = new Map<string, Promise<CryptoKey>>();
 
 async function sign(message: string, secret: string): Promise<string> {
-  if (cachedKey?.secret !== secret) {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    if (keys.size >= 2) keys.clear();
     const raw = new TextEncoder().encode(secret);
-    cachedKey = {
-      secret,
-      key: crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
-    };
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    keys.set(secret, key);
   }
-  const mac = await crypto.subtle.sign("HMAC", await cachedKey.key, new TextEncoder().encode(message));
+  const mac = await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(message));
   return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

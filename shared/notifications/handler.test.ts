@@ -53,6 +53,30 @@ Deno.test("the dispatcher refuses a wrong secret and delivers with the right one
   assertEquals(claims.length, 1);
 });
 
+Deno.test("while the secret is rotated, the dispatcher serves nudges Vault still signs with the previous one", async () => {
+  const previous = "p".repeat(32);
+  const body = '{"trigger": "outbox"}';
+  const signed = await signNudge("notification-dispatcher", body, previous);
+  const rotating = emptyOutbox();
+  const during = createDispatcherHandler({
+    store: rotating.store,
+    config: { secret: SECRET, previousSecret: previous, sender: { kind: "log" } },
+    logger: silentLogger,
+  });
+  assertEquals((await during(post(signed, body))).status, 200);
+  assertEquals(
+    (await during(post(previous))).status,
+    401,
+    "the previous secret itself is no longer the pipeline",
+  );
+  const after = createDispatcherHandler({
+    store: emptyOutbox().store,
+    config: { secret: SECRET, sender: { kind: "log" } },
+    logger: silentLogger,
+  });
+  assertEquals((await after(post(signed, body))).status, 401, "once it is unset, its signatures are refused");
+});
+
 Deno.test("the dispatcher serves a nudge signed over its body, and refuses one whose body was changed", async () => {
   const { claims, store } = emptyOutbox();
   const handler = createDispatcherHandler({

@@ -31,7 +31,12 @@ export function createDispatcherHandler(deps: {
   return async (request) => {
     if (request.method !== "POST") return errorResponse(405, "method_not_allowed", "use POST");
     // The dispatcher needs no body; one sent anyway is read only up to the ceiling (and signed, from pg_net).
-    const received = await readPipelineRequest(request, config.secret, "notification-dispatcher");
+    const received = await readPipelineRequest(
+      request,
+      config.secret,
+      "notification-dispatcher",
+      config.previousSecret ?? null,
+    );
     if (!received.ok) return received.response;
     if (config.sender.kind === "unusable") {
       logger.error("notifications", `not dispatching: ${config.sender.problem}`);
