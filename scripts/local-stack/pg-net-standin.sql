@@ -137,6 +137,13 @@ begin
   end if;
 end $$;
 
+-- pg_net's worker_restart: the worker's connections are ended and it comes back, as the postmaster restarts
+-- pg_net's worker (the stand-in's process reconnects). True when there was a worker to restart.
+create function net.worker_restart() returns bool language sql as $$
+  select coalesce(bool_or(pg_terminate_backend(pid)), false)
+    from pg_stat_activity where application_name = 'pg_net_standin_worker';
+$$;
+
 -- pg_net 0.20's grants, which hosted projects cannot change (supabase_admin owns `net`): every role may
 -- use the schema, run its functions (Postgres' default for functions, restated because this project's
 -- migrations revoke that default for the functions `postgres` creates) and read or write its tables.

@@ -105,3 +105,28 @@ Deno.test("a target that refuses gets one attempt, and the refusal is recorded",
     await sql.end();
   }
 });
+
+Deno.test("net.worker_restart() restarts the worker, as pg_net's does, and delivery goes on", async () => {
+  const sql = connect(1);
+  const target = await startHttpTarget();
+  try {
+    const workers = () =>
+      sql<
+        { pid: number }[]
+      >`select pid from pg_stat_activity where application_name = 'pg_net_standin_worker'`
+        .then((rows) => rows.map((r) => r.pid));
+    const before = await workers();
+    const [{ restarted }] = await sql<{ restarted: boolean }[]>`select net.worker_restart() as restarted`;
+    assertEquals(restarted, true);
+    // Back on connections of its own, none of those it had, and a request queued now is delivered.
+    await waitFor("the worker to come back", async () => {
+      const now = await workers();
+      return (now.length > 0 && now.every((pid) => !before.includes(pid))) || undefined;
+    });
+    const after = await post(sql, `${target.url}/after-restart`);
+    assertEquals((await response(sql, after)).status_code, 200);
+  } finally {
+    await target.close();
+    await sql.end();
+  }
+});

@@ -1,12 +1,14 @@
--- A booking the sweeper escalates while pg_net's worker is down says so.
+-- A booking the sweeper escalates while pg_net is not sending says so.
 --
 -- Each sweep counts a dispatch whenever pg_net takes the nudge, and net.http_post takes it into the queue
--- even when pg_net's worker is down (a crash, a stall): after about nine minutes of that, every booking waiting
--- went to review as coordinator_unreachable "the coordinator did not answer … see the functions' logs", logs
--- that hold nothing since nothing reached them. The count still runs (a booking is never left waiting without
--- bound), but the reason now names the worker and what to do: select net.worker_restart(), then
--- ops.retry_bookings('coordinator_unreachable', …). The escalation event carries pg_net_worker_up.
--- Body as in 20261227080000, with that check.
+-- whether or not pg_net's worker sends it (the worker down or stalled): after about nine minutes of that,
+-- every booking waiting went to review as coordinator_unreachable "the coordinator did not answer … see the
+-- functions' logs", logs that hold nothing since nothing reached them. The count still runs (a booking is never
+-- left waiting without bound), but when pipeline nudges queued over a minute ago are still in pg_net's queue
+-- the reason says so and what to do: select net.worker_restart(), then ops.retry_bookings('coordinator_unreachable',
+-- …). The queue is the evidence, not net.check_worker_is_up(): that sees no stall, and a role without
+-- pg_read_all_stats cannot see pg_net's worker at all. The escalation event carries nudges_stuck_in_pg_net.
+-- private.sweep: body as in 20261227080000, with that reason.
 
 create or replace function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -23,18 +25,13 @@ declare
   reason text;
   locked_out integer;
   configured boolean := private.dispatch_configured();
-  worker_up boolean := true;
+  -- Whether pg_net holds nudges of the pipeline's over a minute old: asked once, at the first escalation.
+  nudges_stuck boolean;
 begin
   -- One sweep at a time: a second waits for the first to finish, then sweeps what is left. Taken before any
   -- other lock, so waiting for it cannot deadlock.
   perform pg_catalog.pg_advisory_xact_lock(private.lock_key('sweeper', '00000000-0000-0000-0000-000000000000'));
   s := private.settings_for(null);
-  -- A nudge pg_net queues while its worker is down goes nowhere: an escalation then says so.
-  begin
-    perform net.check_worker_is_up();
-  exception when others then
-    worker_up := false;
-  end;
 
   for r in select b.id from public.bookings b
             where b.assignment_state = 'assignment_in_progress' and b.lease_expires_at <= p_now
@@ -71,6 +68,11 @@ begin
                                          where began.booking_id = r.id
                                            and began.event_type in ('coordinator.start', 'auto_assign.attempt.start')),
                                        '-infinity');
+        if configured and nudges_stuck is null and locked_out * 2 < r.dispatch_count then
+          nudges_stuck := exists (select 1 from net.http_request_queue q
+                                    join private.pipeline_requests p on p.id = q.id
+                                   where p.sent_at < p_now - interval '1 minute');
+        end if;
         reason := case when locked_out * 2 >= r.dispatch_count then
             pg_catalog.format('restaurant_locked: dispatched %s times; the coordinator answered %s of them but could not take the restaurant''s lock within 5 s, or the booking''s: a transaction held it (an operator''s left open, a long bulk call: see pg_stat_activity), then retry the booking',
                               r.dispatch_count, locked_out)
@@ -81,9 +83,9 @@ begin
                                 coalesce((select max(h.created_at) from public.booking_assignment_state_history h
                                            where h.booking_id = r.id), r.created_at) at time zone 'UTC',
                                 'YYYY-MM-DD HH24:MI:SS "UTC"'),
-                              case when worker_up
-                                   then 'the coordinator did not answer, or its assignment_begin failed: see the functions'' logs'
-                                   else 'pg_net''s worker is down, so the nudges have not gone out: select net.worker_restart(), then retry the bookings' end)
+                              case when nudges_stuck
+                                   then 'pg_net has not sent the pipeline''s nudges, some queued over a minute ago: its worker is down or stalled; select net.worker_restart(), then retry the bookings'
+                                   else 'the coordinator did not answer, or its assignment_begin failed: see the functions'' logs' end)
           else
             pg_catalog.format('coordinator_unreachable: tried %s times to dispatch it, but the coordinator URL or secret is missing from Vault (assignment_functions_url, assignment_pipeline_secret)',
                               r.dispatch_count) end;
@@ -95,7 +97,7 @@ begin
                                                    (select m.mode from private.decide_mode(r.restaurant_id, private.function_ceiling()) m)),
           reason, r.attempt_count, null,
           pg_catalog.jsonb_build_object('dispatches', r.dispatch_count, 'dispatch_configured', configured,
-                                        'pg_net_worker_up', worker_up),
+                                        'nudges_stuck_in_pg_net', nudges_stuck),
           r.restaurant_id, r.id, 'error');
         escalated := escalated + 1;
       else
