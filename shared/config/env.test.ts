@@ -66,11 +66,23 @@ Deno.test("the previous secret of a rotation is optional, and held to the secret
     "unset or blank: none",
   );
   assertEquals(previous("the-secret-being-rotated"), "the-secret-being-rotated");
+  const warnings: string[] = [];
+  loadSharedConfig(
+    {
+      ...SECRET,
+      NOTIFICATION_SENDER: "log",
+      ASSIGNMENT_PIPELINE_SECRET_PREVIOUS: "the-secret-being-rotated",
+    },
+    (m) => warnings.push(m),
+  );
+  assertEquals(warnings.length, 1, "each start says it is set, so it is not forgotten");
+  assert(warnings[0].includes("unset it once Vault signs with the new one"), warnings[0]);
   for (
-    const [value, expected] of [["too-short", "at least 16 characters"], [
-      "the-secret-being-rotated\n",
-      "white space",
-    ]]
+    const [value, expected] of [
+      ["too-short", "at least 16 characters"],
+      ["the-secret-being-rotated\n", "white space"],
+      [SECRET.ASSIGNMENT_PIPELINE_SECRET, "the same as ASSIGNMENT_PIPELINE_SECRET"],
+    ]
   ) {
     let message = "";
     try {

@@ -158,7 +158,16 @@ export function loadSharedConfig(env: Env, warn: Warn = consoleWarn): SharedConf
   const secrets = z.object({
     ASSIGNMENT_PIPELINE_SECRET: secretSchema,
     ASSIGNMENT_PIPELINE_SECRET_PREVIOUS: previousSecretSchema,
+  }).refine((s) => s.ASSIGNMENT_PIPELINE_SECRET_PREVIOUS !== s.ASSIGNMENT_PIPELINE_SECRET, {
+    // A mistyped rotation: nudges still signed with the old secret would all be refused.
+    message:
+      "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS is the same as ASSIGNMENT_PIPELINE_SECRET: set it to the secret being replaced (Vault's assignment_pipeline_secret until you change it there)",
   }).parse(env);
+  if (secrets.ASSIGNMENT_PIPELINE_SECRET_PREVIOUS !== undefined) {
+    warn(
+      "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS is set, so nudges signed with the old secret are accepted: unset it once Vault signs with the new one (docs/configuration.md, rotating the secret)",
+    );
+  }
   return {
     secret: secrets.ASSIGNMENT_PIPELINE_SECRET,
     previousSecret: secrets.ASSIGNMENT_PIPELINE_SECRET_PREVIOUS ?? null,
