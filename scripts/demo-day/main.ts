@@ -152,7 +152,9 @@ await sql.end();
 if (final.open > 0 || final.confirmed === 0) {
   console.error(
     `\nerror: ${final.open} of ${BOOKINGS} bookings still in flight and ${final.confirmed} confirmed 15 s after ` +
-      `the last insert: the pipeline is not running as it should (its processes log to .stack/logs/)`,
+      `the last insert: the pipeline is not running as it should (its processes log to ${
+        Deno.env.get("STACK_DIR") ?? ".stack"
+      }/logs/)`,
   );
   Deno.exit(1);
 }
