@@ -40,16 +40,44 @@ export function singleTableFits(table: Table, partySize: number): boolean {
   return partySize >= table.minPartySize && partySize <= table.maxPartySize;
 }
 
+/**
+ * Most arrangements listed for one party, and most combinations looked at to find them. Floors as drawn list a
+ * few hundred at most; a zone of twenty movable tables all adjacent lists 38,760 ways to join six for a party
+ * of twelve, which took a second to list and seconds more to rank (an edge function has 2 s of CPU a
+ * request), and one of thirty has 593,775. Past either limit the search stops with what it found.
+ */
+export const CANDIDATE_LIMIT = 2000;
+export const GROUP_LOOK_LIMIT = 100_000;
+
+/** The candidates, and whether they are all there are (false: a limit above stopped the search). */
+export interface CandidateSearch {
+  readonly candidates: Candidate[];
+  readonly complete: boolean;
+}
+
 export function enumerateCandidates(request: CandidateRequest): Candidate[] {
+  return searchCandidates(request).candidates;
+}
+
+export function searchCandidates(request: CandidateRequest): CandidateSearch {
   const { partySize } = request;
   const candidates: Candidate[] = request.tables
     .filter((t) => singleTableFits(t, partySize))
     .map((t) => candidateOf([t], partySize));
-  for (const group of connectedGroups(request.tables, request.adjacency, request.maxTables, partySize)) {
-    const seats = group.reduce((sum, t) => sum + t.capacity, 0);
-    if (seats >= partySize) candidates.push(candidateOf(group, partySize));
-  }
-  return sortByKey(candidates);
+  // Depth first, growing only groups that can still reach the party's seats: in a dense zone the first
+  // arrangements come at once instead of after every smaller group.
+  const complete = growGroups(
+    request.tables,
+    request.adjacency,
+    request.maxTables,
+    partySize,
+    (group, seats) => {
+      if (seats >= partySize) candidates.push(candidateOf(group, partySize));
+      return candidates.length < CANDIDATE_LIMIT;
+    },
+    { depthFirst: true, reachOnly: true, lookLimit: GROUP_LOOK_LIMIT },
+  );
+  return { candidates: sortByKey(candidates), complete };
 }
 
 /**
@@ -66,36 +94,67 @@ export function connectedGroups(
   maxParty = Infinity,
   limit = Infinity,
 ): Table[][] {
-  if (maxTables < 2) return [];
-  const neighbours = joinableNeighbours(tables, adjacency);
-  const joinable = new Map(tables.filter((t) => t.movable).map((t) => [t.id, t]));
-
-  // Grow connected groups one neighbour at a time; a seen-set keeps each group once.
   const groups: Table[][] = [];
+  growGroups(tables, adjacency, maxTables, maxParty, (group) => groups.push(group) < limit);
+  return groups;
+}
+
+interface GrowOptions {
+  /** Depth first (the largest groups soonest); else breadth first, the smallest groups first. */
+  readonly depthFirst?: boolean;
+  /** Grow only groups that joining more tables could bring to `maxParty` seats within maxTables. */
+  readonly reachOnly?: boolean;
+  /** Most distinct groups to look at. */
+  readonly lookLimit?: number;
+}
+
+/**
+ * Hands each group connectedGroups describes to `take`, until it answers false. True when every group was
+ * handed over; false when `take` or the look limit stopped the search.
+ */
+function growGroups(
+  tables: readonly Table[],
+  adjacency: readonly (readonly [string, string])[],
+  maxTables: number,
+  maxParty: number,
+  take: (group: Table[], seats: number) => boolean,
+  { depthFirst = false, reachOnly = false, lookLimit = Infinity }: GrowOptions = {},
+): boolean {
+  if (maxTables < 2) return true;
+  const neighbours = joinableNeighbours(tables, adjacency);
+  const joinable = tables.filter((t) => t.movable && neighbours.has(t.id));
+  // A group grows within its zone: the largest table it could still take is its zone's.
+  const largest = new Map<string, number>();
+  for (const t of joinable) largest.set(t.zoneId, Math.max(largest.get(t.zoneId) ?? 0, t.capacity));
+  // Each group once, whichever way it was reached; grown one neighbour at a time.
   const seen = new Set<string>();
-  let frontier: Table[][] = [...joinable.values()].filter((t) => neighbours.has(t.id)).map((t) => [t]);
-  for (let size = 2; size <= maxTables && frontier.length > 0; size++) {
-    const next: Table[][] = [];
-    for (const group of frontier) {
-      const ids = new Set(group.map((t) => t.id));
-      for (const member of group) {
-        for (const n of neighbours.get(member.id) ?? []) {
-          if (ids.has(n.id)) continue;
-          const grown = [...group, n];
-          const key = grown.map((t) => t.id).sort().join(",");
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
-          const needed = maxParty === Infinity ||
-            smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty;
-          if (needed && groups.push(grown) >= limit) return groups;
-          if (seats < maxParty) next.push(grown);
-        }
+  const work: Table[][] = joinable.map((t) => [t]);
+  if (depthFirst) work.reverse(); // so the first table is grown first
+  for (let next = 0; depthFirst ? work.length > 0 : next < work.length;) {
+    const group = depthFirst ? work.pop()! : work[next++];
+    if (group.length >= maxTables) continue;
+    const ids = new Set(group.map((t) => t.id));
+    const grownHere: Table[][] = [];
+    for (const member of group) {
+      for (const n of neighbours.get(member.id) ?? []) {
+        if (ids.has(n.id)) continue;
+        const grown = [...group, n];
+        const key = grown.map((t) => t.id).sort().join(",");
+        if (seen.has(key)) continue;
+        if (seen.size >= lookLimit) return false;
+        seen.add(key);
+        const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
+        const needed = maxParty === Infinity || smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty;
+        if (needed && !take(grown, seats)) return false;
+        const reachable = !reachOnly ||
+          seats + (maxTables - grown.length) * largest.get(n.zoneId)! >= maxParty;
+        if (seats < maxParty && reachable) grownHere.push(grown);
       }
     }
-    frontier = next;
+    // Depth first takes the last pushed next: reversed, a group's first child is grown first.
+    work.push(...(depthFirst ? grownHere.reverse() : grownHere));
   }
-  return groups;
+  return true;
 }
 
 /** Each movable table's neighbours it may be joined with: adjacent, movable, in its zone. */

@@ -2,7 +2,7 @@
 // operator can act on when nothing fits. Pure and deterministic: same snapshot, same answer.
 import type { Snapshot } from "../domain/snapshot.ts";
 import { freeTables } from "./availability.ts";
-import { type Candidate, enumerateCandidates } from "./candidates.ts";
+import { type Candidate, GROUP_LOOK_LIMIT, searchCandidates } from "./candidates.ts";
 import { getStrategy } from "./strategies/registry.ts";
 import type { Strategy } from "./strategies/strategy.ts";
 
@@ -21,7 +21,7 @@ export type Plan =
 export function planAssignment(snapshot: Snapshot, strategyName: string | Strategy): Plan {
   const strategy = getStrategy(strategyName);
   const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
-  const candidates = enumerateCandidates({
+  const { candidates, complete } = searchCandidates({
     partySize: snapshot.partySize,
     maxTables: snapshot.maxTables,
     tables: free,
@@ -31,7 +31,7 @@ export function planAssignment(snapshot: Snapshot, strategyName: string | Strate
     return {
       decision: "no_fit",
       strategy: strategy.name,
-      reason: noFitReason(snapshot, free.length),
+      reason: noFitReason(snapshot, free.length, complete),
       candidates: 0,
     };
   }
@@ -70,9 +70,13 @@ function clockIn(timeZone: string): { clock: Intl.DateTimeFormat; zone: string }
   return found;
 }
 
-function noFitReason(snapshot: Snapshot, freeCount: number): string {
+function noFitReason(snapshot: Snapshot, freeCount: number, complete: boolean): string {
   const { clock, zone } = clockIn(snapshot.timezone);
-  const time = clock.format(snapshot.startAt);
-  return `no_table_fits: no free table or combination seats a party of ${snapshot.partySize} ` +
-    `at ${time} ${zone} (${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
+  const party = `a party of ${snapshot.partySize} at ${clock.format(snapshot.startAt)} ${zone} ` +
+    `(${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
+  if (complete) return `no_table_fits: no free table or combination seats ${party}`;
+  // Not a verdict that none exists: what stopped the search, and what an operator can do.
+  return `no_table_fits: no free table or combination was found that seats ${party}; the search stopped ` +
+    `after ${GROUP_LOOK_LIMIT.toLocaleString("en")} combinations of joined tables, so one may exist: seat ` +
+    `the party by hand, or mark fewer tables adjacent`;
 }

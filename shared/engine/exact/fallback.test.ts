@@ -667,3 +667,21 @@ Deno.test("a solver that fails, HiGHS not loading among them, leaves the booking
   );
   assertEquals(asked, ["decide"], "nothing more is asked of a solver that failed");
 });
+
+Deno.test("over arrangements the search could not all list, the exact fallback proves nothing impossible", async () => {
+  // Forty 1-tops and a 5-top, all joined: the candidate search stops before it has listed every group.
+  const tables = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];
+  const adjacency = tables.flatMap((a, i) =>
+    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
+  );
+  const s = snapshot(tables, [], { partySize: 11 }, { adjacency, maxTables: 6 });
+  const result = await exactly(s);
+  assertEquals([result.verdict, result.proven], ["budget_exhausted", false]);
+  assert(result.plan.decision === "no_fit");
+  assert(result.plan.reason.includes("could not list every arrangement"), result.plan.reason);
+  assertEquals(
+    await refuteAtTheStay(s, { timeLimitMs: 10_000 }),
+    "undecided",
+    "nor does the refutation at the stay",
+  );
+});

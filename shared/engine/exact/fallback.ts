@@ -8,6 +8,7 @@
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
+import { CANDIDATE_LIMIT } from "../candidates.ts";
 import { countingShortfall } from "./counting.ts";
 import { decode } from "./decode.ts";
 import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
@@ -121,8 +122,11 @@ export async function refuteAtTheStay(
 ): Promise<Refutation> {
   const deadline = performance.now() + options.timeLimitMs;
   const { solver } = failSafe(options.solver ?? highsSolver);
-  const problem = buildProblem(snapshot, options);
-  return problem ? await refutedAtTheStay(problem, snapshot, solver.decide, deadline) : "refuted";
+  const listing = { complete: true };
+  const problem = buildProblem(snapshot, { ...options, listing });
+  const answer = problem ? await refutedAtTheStay(problem, snapshot, solver.decide, deadline) : "refuted";
+  // Refuted over arrangements not all listed is no proof.
+  return answer === "refuted" && !listing.complete ? "undecided" : answer;
 }
 
 /**
@@ -179,7 +183,8 @@ export const reasonSentence = (reason: string) => reason.slice(reason.indexOf(":
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
   const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
   const started = performance.now();
-  const problem = buildProblem(snapshot, options);
+  const listing = { complete: true };
+  const problem = buildProblem(snapshot, { ...options, listing });
   const movable = problem ? problem.movable.length : (snapshot.placed ?? []).filter((p) => !p.locked).length;
   const bookings = `${movable} booking${movable === 1 ? "" : "s"}`;
   const noFit = (reason: string): Plan => ({
@@ -188,16 +193,18 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     reason,
     candidates: 0,
   });
-  const none = (): ExactOutcome => ({
-    verdict: "none",
-    plan: noFit(
-      `${options.noFitReason}; no re-seating of the ${bookings} that may still move makes room ` +
-        `(exact search)`,
-    ),
-    moves: [],
-    movable,
-    proven: true,
-  });
+  // Over arrangements not all listed, no answer proves that none fits: said as such.
+  const none = (): ExactOutcome =>
+    !listing.complete ? exhausted({ status: "budget_exhausted", why: "time" }) : ({
+      verdict: "none",
+      plan: noFit(
+        `${options.noFitReason}; no re-seating of the ${bookings} that may still move makes room ` +
+          `(exact search)`,
+      ),
+      moves: [],
+      movable,
+      proven: true,
+    });
   // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
   const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
   if (!problem) return none();
@@ -330,6 +337,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const failure = solverError();
     const why = failure !== undefined
       ? "stopped when the solver failed"
+      : !listing.complete
+      ? `could not list every arrangement (the floor plan joins so many tables that a party has over ${CANDIDATE_LIMIT})`
       : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
     return {
       verdict: "budget_exhausted",

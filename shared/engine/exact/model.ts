@@ -7,7 +7,7 @@
 // fallback and the re-seating offers hold the bookings beyond a reach of the stay where they are (`pinned`).
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
-import { enumerateCandidates } from "../candidates.ts";
+import { searchCandidates } from "../candidates.ts";
 
 export interface ExactItem {
   readonly id: string;
@@ -38,6 +38,11 @@ export interface ExactModel {
 export interface ModelOptions {
   /** The tables a booking may use, where that is not all of them (the benchmark's walk-in-only bar). */
   readonly tablesFor?: (bookingId: string) => readonly string[] | undefined;
+  /**
+   * Set to false when some booking's arrangements could not all be listed (a floor plan that joins so many
+   * tables that the candidate search stopped): the model then proves nothing impossible.
+   */
+  readonly listing?: { complete: boolean };
 }
 
 interface Hold {
@@ -72,12 +77,14 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     const kind = `${partySize}|${tables.map((t) => t.id).join()}`;
     let all = arrangements.get(kind);
     if (!all) {
-      all = enumerateCandidates({
+      const found = searchCandidates({
         partySize,
         maxTables: snapshot.maxTables,
         tables,
         adjacency: snapshot.adjacency,
-      }).map((c) => c.tables.map((t) => t.id));
+      });
+      if (!found.complete && options.listing) options.listing.complete = false;
+      all = found.candidates.map((c) => c.tables.map((t) => t.id));
       arrangements.set(kind, all);
     }
     return all;

@@ -1,0 +1,118 @@
+// The arrangements a party may take: all of them on floors as drawn, and a bounded search on a zone whose
+// tables all join each other, where listing every way to join six would take the function's whole CPU.
+import fc from "fast-check";
+import { assert, assertEquals } from "../testing/assert.ts";
+import type { Table } from "../domain/snapshot.ts";
+import { CANDIDATE_LIMIT, connectedGroups, searchCandidates, singleTableFits } from "./candidates.ts";
+import { planAssignment } from "./planner.ts";
+import { T0, table } from "../testing/tables.ts";
+
+/** Every pair of the tables adjacent. */
+const allJoined = (tables: Table[]) =>
+  tables.flatMap((a, i) => tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string]));
+
+Deno.test("property: on any small floor the search lists exactly the arrangements the rules allow", () => {
+  const floor = fc.record({
+    tables: fc.array(
+      fc.record({
+        // Few sizes, so that groups often reach a party's seats exactly.
+        capacity: fc.constantFrom(1, 2, 2, 2, 4, 6),
+        zone: fc.constantFrom(0, 0, 0, 1),
+        movable: fc.constantFrom(true, true, true, false),
+        minParty: fc.integer({ min: 1, max: 2 }),
+      }),
+      { minLength: 3, maxLength: 9 },
+    ),
+    // For each pair of tables (in order: 1–2, 1–3, …), whether they join: about a third of them.
+    joins: fc.array(fc.constantFrom(true, false, false), { minLength: 36, maxLength: 36 }),
+    party: fc.integer({ min: 1, max: 12 }),
+    maxTables: fc.integer({ min: 1, max: 4 }),
+  });
+  fc.assert(
+    fc.property(floor, ({ tables: specs, joins, party, maxTables }) => {
+      const tables = specs.map((t, i) =>
+        table(i + 1, t.capacity, {
+          zoneId: `10000000-0000-4000-8000-00000000000${t.zone}`,
+          movable: t.movable,
+          minPartySize: Math.min(t.minParty, t.capacity),
+        })
+      );
+      const pairs = tables.flatMap((a, i) =>
+        tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
+      );
+      const adjacency = pairs.filter((_, i) => joins[i]);
+      const found = searchCandidates({ partySize: party, maxTables, tables, adjacency });
+      // The rules, breadth first and unbounded: single tables whose range fits, and every needed group with
+      // the seats.
+      const expected = [
+        ...tables.filter((t) => singleTableFits(t, party)).map((t) => [t]),
+        ...connectedGroups(tables, adjacency, maxTables, party)
+          .filter((g) => g.reduce((n, t) => n + t.capacity, 0) >= party),
+      ].map((g) => g.map((t) => t.number).sort().join("+")).sort();
+      assertEquals(found.complete, true);
+      assertEquals(
+        found.candidates.map((c) => c.tables.map((t) => t.number).sort().join("+")).sort(),
+        expected,
+      );
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("a zone whose thirty tables all join lists a bounded number of arrangements, each one sound", () => {
+  const tables = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
+  const found = searchCandidates({ partySize: 12, maxTables: 6, tables, adjacency: allJoined(tables) });
+  assertEquals([found.candidates.length, found.complete], [CANDIDATE_LIMIT, false]);
+  assertEquals(new Set(found.candidates.map((c) => c.key)).size, CANDIDATE_LIMIT, "each once");
+  for (const c of found.candidates) {
+    assertEquals([c.tables.length, c.capacity], [6, 12], c.key);
+  }
+  const plan = planAssignment({
+    bookingId: "b",
+    restaurantId: "r",
+    partySize: 12,
+    startAt: T0,
+    timezone: "UTC",
+    windowStart: T0,
+    windowEnd: T0 + 120 * 60_000,
+    maxTables: 6,
+    tables,
+    adjacency: allJoined(tables),
+    busy: [],
+  }, "scarcity_fit");
+  assertEquals(plan.decision, "assign", "and the party is seated from them");
+});
+
+Deno.test("where the search stops before finding any, the reason says one may exist, not that none does", () => {
+  // Forty 1-tops and a 5-top, all joined: six tables seat ten at most, but the search cannot know that
+  // before it has looked at every group.
+  const tables = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];
+  const found = searchCandidates({ partySize: 11, maxTables: 6, tables, adjacency: allJoined(tables) });
+  assertEquals([found.candidates.length, found.complete], [0, false]);
+  const plan = planAssignment({
+    bookingId: "b",
+    restaurantId: "r",
+    partySize: 11,
+    startAt: T0,
+    timezone: "UTC",
+    windowStart: T0,
+    windowEnd: T0 + 120 * 60_000,
+    maxTables: 6,
+    tables,
+    adjacency: allJoined(tables),
+    busy: [],
+  }, "scarcity_fit");
+  assert(plan.decision === "no_fit");
+  assert(
+    plan.reason.startsWith("no_table_fits: no free table or combination was found that seats"),
+    plan.reason,
+  );
+  assert(plan.reason.includes("the search stopped after 100,000 combinations"), plan.reason);
+  // Where only a zone's own tables could reach the party, nothing is looked at in vain: a zone of 1-tops
+  // joining six at most never grows towards a party of seven.
+  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
+  assertEquals(
+    searchCandidates({ partySize: 7, maxTables: 6, tables: ones, adjacency: allJoined(ones) }).complete,
+    true,
+  );
+});
