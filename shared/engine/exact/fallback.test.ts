@@ -685,3 +685,21 @@ Deno.test("over arrangements the search could not all list, the exact fallback p
     "nor does the refutation at the stay",
   );
 });
+
+Deno.test("a model larger than a function's memory allows is not built: the booking goes to review saying so", async () => {
+  // Thirty 2-tops all joined; parties of twelve every 30 minutes for 90 minutes, each on six tables, all of
+  // which may move: each has 2,000 ways to sit, so the evening's model would hold over 40,000.
+  const tables = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
+  const adjacency = tables.flatMap((a, i) =>
+    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
+  );
+  const placed = Array.from(
+    { length: 21 },
+    (_, i) => booking(`p${i}`, 12, tables.slice((i % 5) * 6, (i % 5) * 6 + 6), i * 30, 90),
+  );
+  const s = snapshot(tables, placed, { partySize: 12, start: 15 }, { adjacency, maxTables: 6 });
+  const result = await exactly(s);
+  assertEquals([result.verdict, result.outOfMemory], ["budget_exhausted", true]);
+  assert(result.plan.decision === "no_fit");
+  assert(result.plan.reason.includes("was not run: its model would hold"), result.plan.reason);
+});

@@ -42,6 +42,13 @@ export const DEFAULT_EXACT_TIME_LIMIT_MS = 1000;
 const MAX_FOLDED_COLUMNS = 2500;
 
 /**
+ * Most arrangements (columns) a model may hold. The 60-table room's whole evening, 9,000 to 19,000 columns, took
+ * HiGHS 61 MiB; a room of many joinable tables could list hundreds of thousands, which neither the function's
+ * 256 MB nor its 2 s of CPU would hold while the model is built, before the solver's budget even starts.
+ */
+export const MAX_MODEL_COLUMNS = 40_000;
+
+/**
  * The bound on moves of the first solve, and of the solves near the stay. Proven re-seatings on the quality
  * benchmark's days moved 4 to 12 bookings; with the bound, HiGHS settled more of them within the budget (see
  * docs/benchmarks.md). A re-seating those solves find is committed even when the budget ran out before it
@@ -216,6 +223,14 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   }
   // Building the whole period's model and its relaxation takes a while in a large room: not with no time left.
   if (performance.now() - started >= limit) return exhausted({ status: "budget_exhausted", why: "time" });
+  const columns = [problem.subject, ...problem.movable].reduce((n, item) => n + item.options.length, 0);
+  if (columns > MAX_MODEL_COLUMNS) {
+    return exhausted(
+      { status: "budget_exhausted", why: "memory" },
+      `was not run: its model would hold ${columns} arrangements, more than a function's memory allows ` +
+        `(${MAX_MODEL_COLUMNS})`,
+    );
+  }
   // The linear relaxation of the whole period refutes most of what is left (it sees how bookings chain over
   // time), once the room's interchangeable parts are folded together, which makes it small enough to ask.
   const all = whole(problem);
@@ -328,7 +343,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     return exhausted(answer);
   }
 
-  function exhausted(answer: SolverAnswer): ExactOutcome {
+  /** `notRun`: why the search did not start, for a reason of its own. */
+  function exhausted(answer: SolverAnswer, notRun?: string): ExactOutcome {
     // Out of budget, or an unbounded re-seating without proof that it moves as few bookings as any: in a
     // full room the solver's first ones move nearly every booking (220 to 265 of about 250), which no one
     // should commit to seat one party.
@@ -340,11 +356,15 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       : !listing.complete
       ? `could not list every arrangement (the floor plan joins so many tables that a party has over ${CANDIDATE_LIMIT})`
       : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
+    const search =
+      `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
+      `still move`;
     return {
       verdict: "budget_exhausted",
       plan: noFit(
-        `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
-          `still move ${why} before finding the re-seating with the fewest moves or proving there is none`,
+        notRun !== undefined
+          ? `${search} ${notRun}`
+          : `${search} ${why} before finding the re-seating with the fewest moves or proving there is none`,
       ),
       moves: [],
       movable,
