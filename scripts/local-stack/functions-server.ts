@@ -1,30 +1,50 @@
 // Serves every edge function in supabase/functions at http://127.0.0.1:54321/functions/v1/<name>, the
 // way `supabase functions serve` does, without Docker: each function's real index.ts runs in its own
-// Deno process (restarted if it dies) and this process routes requests to it.
+// Deno process (restarted if it dies) and this process routes requests to it. Each listens on a port the
+// system picks, which it names on its standard error ("Listening on …"), so no port of its own can be taken
+// by another program; /health answers 200 only once every function listens.
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PORT = Number(Deno.env.get("FUNCTIONS_PORT") ?? 54321);
 const DENO = Deno.execPath();
 
 interface Worker {
   name: string;
-  port: number;
+  /** Where the running process listens; undefined while it starts. */
+  port?: number;
   process?: Deno.ChildProcess;
 }
 
 const workers = new Map<string, Worker>();
-let nextPort = PORT + 100;
 for await (const entry of Deno.readDir(`${ROOT}supabase/functions`)) {
   if (!entry.isDirectory || entry.name.startsWith("_")) continue;
   try {
     await Deno.stat(`${ROOT}supabase/functions/${entry.name}/index.ts`);
-    workers.set(entry.name, { name: entry.name, port: nextPort++ });
+    workers.set(entry.name, { name: entry.name });
   } catch { /* not a function */ }
+}
+
+const LISTENING = /^Listening on http:\/\/127\.0\.0\.1:(\d+)\//;
+
+/** Passes a process's standard error on, line by line, and notes the port its server says it listens on. */
+async function relay(worker: Worker, process: Deno.ChildProcess, stderr: ReadableStream<Uint8Array>) {
+  let pending = "";
+  for await (const text of stderr.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + text).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const listening = LISTENING.exec(line);
+      if (listening && worker.process === process) worker.port = Number(listening[1]);
+      console.error(line);
+    }
+  }
+  if (pending) console.error(pending);
 }
 
 let stopping = false;
 
 function start(worker: Worker): void {
-  worker.process = new Deno.Command(DENO, {
+  worker.port = undefined;
+  const process = new Deno.Command(DENO, {
     args: [
       "run",
       "--allow-net",
@@ -37,12 +57,15 @@ function start(worker: Worker): void {
       `${ROOT}supabase/functions/${worker.name}/index.ts`,
     ],
     cwd: ROOT,
-    env: { DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${worker.port}`, SB_FUNCTION_NAME: worker.name },
+    env: { DENO_SERVE_ADDRESS: "tcp:127.0.0.1:0", SB_FUNCTION_NAME: worker.name },
     stdout: "inherit",
-    stderr: "inherit",
+    stderr: "piped",
   }).spawn();
-  worker.process.status.then((status) => {
+  worker.process = process;
+  void relay(worker, process, process.stderr);
+  process.status.then((status) => {
     if (stopping) return;
+    worker.port = undefined;
     console.error(`function ${worker.name} exited (${status.code}); restarting`);
     setTimeout(() => start(worker), 500);
   });
@@ -64,17 +87,27 @@ Deno.addSignalListener("SIGINT", shutdown);
 
 async function route(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  if (url.pathname === "/health") return Response.json({ functions: [...workers.keys()] });
+  if (url.pathname === "/health") {
+    const starting = [...workers.values()].filter((w) => w.port === undefined).map((w) => w.name);
+    return Response.json({ functions: [...workers.keys()], starting }, {
+      status: starting.length ? 503 : 200,
+    });
+  }
   const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
   const worker = match ? workers.get(match[1]) : undefined;
   if (!worker) {
     return Response.json({ error: { code: "not_found", message: "no such function" } }, { status: 404 });
   }
-  const target = `http://127.0.0.1:${worker.port}${match![2] ?? "/"}${url.search}`;
+  const path = `${match![2] ?? "/"}${url.search}`;
   const body = request.body ? await request.arrayBuffer() : undefined;
   for (let attempt = 0;; attempt++) {
     try {
-      return await fetch(target, { method: request.method, headers: request.headers, body });
+      if (worker.port === undefined) throw new Error(`function ${worker.name} is starting`);
+      return await fetch(`http://127.0.0.1:${worker.port}${path}`, {
+        method: request.method,
+        headers: request.headers,
+        body,
+      });
     } catch (error) {
       // A function that is still booting refuses connections for a moment; Supabase answers 503 then.
       if (attempt >= 20) {
