@@ -171,6 +171,7 @@ export async function processBooking(
             });
           } else if (
             plan.decision === "no_fit" && exact.verdict === "budget_exhausted" && !exact.outOfMemory &&
+            !exact.incomplete &&
             givenMs < exactBudgetOfAttemptMs
           ) {
             notAVerdict = `${plan.reason}; that was what ${replans} lost race${

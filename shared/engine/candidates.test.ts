@@ -83,23 +83,35 @@ Deno.test("a zone whose thirty tables all join lists a bounded number of arrange
   assertEquals(plan.decision, "assign", "and the party is seated from them");
 });
 
+/**
+ * A zone of forty 1-tops that all join, a 6-top joined to each of them, and apart from them another 6-top
+ * joined only to a 1-top of its own: two 6-tops in the zone let six tables reach twelve seats, but no connected
+ * six do, and the search cannot know that before it has looked at every group.
+ */
+function twoSixTopsApart(): { tables: Table[]; adjacency: [string, string][] } {
+  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
+  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
+  return {
+    tables: [...ones, near, far, alone],
+    adjacency: [...allJoined([...ones, near]), [far.id, alone.id]],
+  };
+}
+
 Deno.test("where the search stops before finding any, the reason says one may exist, not that none does", () => {
-  // Forty 1-tops and a 5-top, all joined: six tables seat ten at most, but the search cannot know that
-  // before it has looked at every group.
-  const tables = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];
-  const found = searchCandidates({ partySize: 11, maxTables: 6, tables, adjacency: allJoined(tables) });
+  const { tables, adjacency } = twoSixTopsApart();
+  const found = searchCandidates({ partySize: 12, maxTables: 6, tables, adjacency });
   assertEquals([found.candidates.length, found.complete], [0, false]);
   const plan = planAssignment({
     bookingId: "b",
     restaurantId: "r",
-    partySize: 11,
+    partySize: 12,
     startAt: T0,
     timezone: "UTC",
     windowStart: T0,
     windowEnd: T0 + 120 * 60_000,
     maxTables: 6,
     tables,
-    adjacency: allJoined(tables),
+    adjacency,
     busy: [],
   }, "scarcity_fit");
   assert(plan.decision === "no_fit");
@@ -108,8 +120,15 @@ Deno.test("where the search stops before finding any, the reason says one may ex
     plan.reason,
   );
   assert(plan.reason.includes("the search stopped after 100,000 combinations"), plan.reason);
-  // Where only a zone's own tables could reach the party, nothing is looked at in vain: a zone of 1-tops
-  // joining six at most never grows towards a party of seven.
+});
+
+Deno.test("groups that the zone's largest tables could not bring to the party's seats are never grown", () => {
+  // Six tables of forty 1-tops and a 5-top seat ten at most: none for eleven, known without looking.
+  const fiveAndOnes = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];
+  assertEquals(
+    searchCandidates({ partySize: 11, maxTables: 6, tables: fiveAndOnes, adjacency: allJoined(fiveAndOnes) }),
+    { candidates: [], complete: true },
+  );
   const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
   assertEquals(
     searchCandidates({ partySize: 7, maxTables: 6, tables: ones, adjacency: allJoined(ones) }).complete,

@@ -122,10 +122,25 @@ function growGroups(
 ): boolean {
   if (maxTables < 2) return true;
   const neighbours = joinableNeighbours(tables, adjacency);
-  const joinable = tables.filter((t) => t.movable && neighbours.has(t.id));
-  // A group grows within its zone: the largest table it could still take is its zone's.
-  const largest = new Map<string, number>();
-  for (const t of joinable) largest.set(t.zoneId, Math.max(largest.get(t.zoneId) ?? 0, t.capacity));
+  // A group grows within its zone: r more tables add at most the seats of the zone's r largest it lacks.
+  const byCapacity = new Map<string, Table[]>();
+  for (const t of tables.filter((t) => t.movable && neighbours.has(t.id))) {
+    byCapacity.set(t.zoneId, [...(byCapacity.get(t.zoneId) ?? []), t]);
+  }
+  for (const zone of byCapacity.values()) zone.sort((a, b) => b.capacity - a.capacity);
+  const reachable = (group: readonly Table[], seats: number) => {
+    if (!reachOnly) return true;
+    let most = seats;
+    let more = maxTables - group.length;
+    for (const t of byCapacity.get(group[0].zoneId)!) {
+      if (more === 0 || most >= maxParty) break;
+      if (group.includes(t)) continue;
+      most += t.capacity;
+      more--;
+    }
+    return most >= maxParty;
+  };
+  const joinable = tables.filter((t) => t.movable && neighbours.has(t.id) && reachable([t], t.capacity));
   // Each group once, whichever way it was reached; grown one neighbour at a time.
   const seen = new Set<string>();
   const work: Table[][] = joinable.map((t) => [t]);
@@ -146,9 +161,7 @@ function growGroups(
         const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
         const needed = maxParty === Infinity || smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty;
         if (needed && !take(grown, seats)) return false;
-        const reachable = !reachOnly ||
-          seats + (maxTables - grown.length) * largest.get(n.zoneId)! >= maxParty;
-        if (seats < maxParty && reachable) grownHere.push(grown);
+        if (seats < maxParty && reachable(grown, seats)) grownHere.push(grown);
       }
     }
     // Depth first takes the last pushed next: reversed, a group's first child is grown first.

@@ -5,7 +5,7 @@
 import type { Move } from "../domain/move.ts";
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
-import { type Candidate, enumerateCandidates } from "./candidates.ts";
+import { type Candidate, enumerateCandidates, searchCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
 import { getStrategy } from "./strategies/registry.ts";
 import { byNumericText } from "./numeric-order.ts";
@@ -121,7 +121,7 @@ class Search {
   /** What changed, newest last: a hold (released null) or a release with the tables it freed. */
   private readonly journal: { bookingId: string; released: readonly string[] | null }[] = [];
   private readonly bookings: Map<string, PlacedBooking>;
-  private readonly arrangements = new Map<string, Candidate[]>();
+  private readonly arrangements = new Map<string, { candidates: Candidate[]; complete: boolean }>();
   private readonly strategy;
   private readonly maxExplored: number;
 
@@ -297,13 +297,27 @@ class Search {
 
   /** Every arrangement that obeys the rules for this party, whatever is busy. */
   private arrangementsFor(s: Subject): Candidate[] {
-    const key = `${s.partySize}|${s.eligible.map((t) => t.id).join(",")}`;
+    const all = this.listed(s.partySize, s.eligible);
+    if (all.complete) return all.candidates;
+    // Too many to list them all (a zone of tables that all join): listed again without the tables a booking
+    // that cannot move holds during the stay, or the few listed could all be blocked by them.
+    const movable = s.eligible.filter((t) =>
+      this.holds.get(t.id)!.every((h) => {
+        const b = this.bookings.get(h.bookingId);
+        return !overlaps(h.start, h.end, s.windowStart, s.windowEnd) || (b !== undefined && !b.locked);
+      })
+    );
+    return this.listed(s.partySize, movable).candidates;
+  }
+
+  private listed(partySize: number, tables: readonly Table[]) {
+    const key = `${partySize}|${tables.map((t) => t.id).join(",")}`;
     let found = this.arrangements.get(key);
     if (!found) {
-      found = enumerateCandidates({
-        partySize: s.partySize,
+      found = searchCandidates({
+        partySize,
         maxTables: this.snapshot.maxTables,
-        tables: s.eligible,
+        tables,
         adjacency: this.snapshot.adjacency,
       });
       this.arrangements.set(key, found);

@@ -107,6 +107,8 @@ export async function findReseatingOffers(
   const unsettled: { i: number; at: Snapshot; refutationAsked: boolean; reason: string }[] = [];
   // Time spent at each time, ms: its refutation and bounded search, then its solve.
   const spent = new Map<number, number>();
+  /** Times the exact search can never decide: its model too large, or its arrangements too many to list. */
+  const hopeless = new Set<number>();
   const timed = async <T>(i: number, work: () => T | Promise<T>): Promise<T> => {
     const started = performance.now();
     try {
@@ -161,6 +163,8 @@ export async function findReseatingOffers(
       }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
+    } else if (exact.outOfMemory || exact.incomplete) {
+      hopeless.add(i);
     }
   }
   const kept = [...verdicts].sort(([a], [b]) => a - b).filter(([, o]) => o).slice(0, Math.max(0, limit));
@@ -171,7 +175,9 @@ export async function findReseatingOffers(
   // A time that took half a budget or more, refutation, bounded search and solve together, without a verdict is not left
   // for a later search: both are deterministic and would run out there again, and the times after it would
   // never be tried.
-  const exhausted = (i: number) => options.budgetMs > 0 && (spent.get(i) ?? 0) >= options.budgetMs / 2;
+  // So is one whose model was too large or its arrangements too many to list, however quickly that was found.
+  const exhausted = (i: number) =>
+    hopeless.has(i) || (options.budgetMs > 0 && (spent.get(i) ?? 0) >= options.budgetMs / 2);
   return {
     offers,
     undecided: probes.filter((_, i) => open(i) && !exhausted(i)).map((p) => p.startAt),

@@ -669,14 +669,18 @@ Deno.test("a solver that fails, HiGHS not loading among them, leaves the booking
 });
 
 Deno.test("over arrangements the search could not all list, the exact fallback proves nothing impossible", async () => {
-  // Forty 1-tops and a 5-top, all joined: the candidate search stops before it has listed every group.
-  const tables = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];
-  const adjacency = tables.flatMap((a, i) =>
-    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
-  );
-  const s = snapshot(tables, [], { partySize: 11 }, { adjacency, maxTables: 6 });
+  // Forty 1-tops all joined with a 6-top, and another 6-top apart with a 1-top of its own: the candidate
+  // search stops before it has looked at every group (candidates.test.ts).
+  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
+  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
+  const joined = [...ones, near];
+  const adjacency = [
+    ...joined.flatMap((a, i) => joined.slice(i + 1).map((b) => [a.id, b.id] as [string, string])),
+    [far.id, alone.id] as [string, string],
+  ];
+  const s = snapshot([...joined, far, alone], [], { partySize: 12 }, { adjacency, maxTables: 6 });
   const result = await exactly(s);
-  assertEquals([result.verdict, result.proven], ["budget_exhausted", false]);
+  assertEquals([result.verdict, result.proven, result.incomplete], ["budget_exhausted", false, true]);
   assert(result.plan.decision === "no_fit");
   assert(result.plan.reason.includes("could not list every arrangement"), result.plan.reason);
   assertEquals(
@@ -702,4 +706,21 @@ Deno.test("a model larger than a function's memory allows is not built: the book
   assertEquals([result.verdict, result.outOfMemory], ["budget_exhausted", true]);
   assert(result.plan.decision === "no_fit");
   assert(result.plan.reason.includes("was not run: its model would hold"), result.plan.reason);
+});
+
+Deno.test("where a party's arrangements are too many to list, those listed are of tables the fixed holds leave it", async () => {
+  // Thirty 2-tops all joined: a party of twelve has 593,775 ways to sit, of which the search lists 2,000,
+  // every one of them with tables 1 to 3 when listed over the whole room. A locked party holds tables 1 to 6.
+  const tables = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
+  const adjacency = tables.flatMap((a, i) =>
+    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
+  );
+  const s = snapshot(tables, [booking("locked", 12, tables.slice(0, 6), 0, 90, true)], { partySize: 12 }, {
+    adjacency,
+    maxTables: 6,
+  });
+  const result = await exactly(s);
+  assertEquals([result.verdict, result.proven], ["plan", false], "seated, though nothing is proven");
+  assert(result.plan.decision === "assign");
+  assert(result.plan.tableIds.every((id) => !tables.slice(0, 6).some((t) => t.id === id)), "on free tables");
 });

@@ -8,7 +8,7 @@
 import type { Move } from "../../domain/move.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import type { Plan } from "../planner.ts";
-import { CANDIDATE_LIMIT } from "../candidates.ts";
+import { CANDIDATE_LIMIT, GROUP_LOOK_LIMIT } from "../candidates.ts";
 import { countingShortfall } from "./counting.ts";
 import { decode } from "./decode.ts";
 import { type ExactSolver, highsSolver, type SolverAnswer } from "./highs.ts";
@@ -111,6 +111,11 @@ export interface ExactOutcome {
   readonly solverError?: string;
   /** The solver ran out of memory, not time; the verdict is budget_exhausted. */
   readonly outOfMemory?: true;
+  /**
+   * Some arrangements could not be listed (a floor plan that joins so many tables that the candidate search
+   * stopped): no "none" is proven, and asking again with more time decides nothing more.
+   */
+  readonly incomplete?: true;
 }
 
 /**
@@ -279,7 +284,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const moved = nearby.moves.length;
     if (moved === 0) return { ...nearby, proven: true };
     const fewer = await settle(all, moved - 1);
-    if (fewer.answer.status === "infeasible") return { ...nearby, proven: true };
+    if (fewer.answer.status === "infeasible") return { ...nearby, proven: listing.complete };
     if (fewer.answer.status === "optimal" || fewer.answer.status === "feasible") {
       return verdict(fewer.answer, all, moved - 1);
     }
@@ -338,7 +343,13 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     // the bound, which is better than sending a party the room can seat to review.
     if (answer.status === "optimal" || (answer.status === "feasible" && movesAtMost !== undefined)) {
       const { plan, moves } = decode(snapshot, model, answer.choice, options.strategy);
-      return { verdict: "plan", plan, moves, movable, proven: answer.status === "optimal" };
+      return {
+        verdict: "plan",
+        plan,
+        moves,
+        movable,
+        proven: answer.status === "optimal" && listing.complete,
+      };
     }
     return exhausted(answer);
   }
@@ -354,7 +365,8 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     const why = failure !== undefined
       ? "stopped when the solver failed"
       : !listing.complete
-      ? `could not list every arrangement (the floor plan joins so many tables that a party has over ${CANDIDATE_LIMIT})`
+      ? `could not list every arrangement (the floor plan joins so many tables that the search stopped at ` +
+        `${CANDIDATE_LIMIT} arrangements or ${GROUP_LOOK_LIMIT} combinations)`
       : `ran out of ${memory ? "the solver's memory" : `its ${limit} ms budget`}`;
     const search =
       `exact_search_budget_exhausted: ${sentence}; the exact search over the ${bookings} that may ` +
@@ -371,6 +383,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       proven: false,
       ...(failure !== undefined ? { solverError: failure } : {}),
       ...(memory ? { outOfMemory: true as const } : {}),
+      ...(!listing.complete ? { incomplete: true as const } : {}),
     };
   }
 }

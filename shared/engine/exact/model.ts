@@ -71,9 +71,8 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
   const open = (tableIds: readonly string[], start: number, end: number) =>
     tableIds.every((id) => (fixed.get(id) ?? []).every((h) => !overlaps(h.start, h.end, start, end)));
   // Many bookings share a party size and channel: list each kind's arrangements once.
-  const arrangements = new Map<string, string[][]>();
-  const rulesFor = (id: string, partySize: number) => {
-    const tables = eligible(snapshot.tables, options.tablesFor?.(id));
+  const arrangements = new Map<string, { ids: string[][]; complete: boolean }>();
+  const listed = (partySize: number, tables: readonly Table[]) => {
     const kind = `${partySize}|${tables.map((t) => t.id).join()}`;
     let all = arrangements.get(kind);
     if (!all) {
@@ -83,19 +82,32 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
         tables,
         adjacency: snapshot.adjacency,
       });
-      if (!found.complete && options.listing) options.listing.complete = false;
-      all = found.candidates.map((c) => c.tables.map((t) => t.id));
+      all = { ids: found.candidates.map((c) => c.tables.map((t) => t.id)), complete: found.complete };
       arrangements.set(kind, all);
     }
     return all;
   };
+  const rulesFor = (id: string, partySize: number, start: number, end: number) => {
+    const tables = eligible(snapshot.tables, options.tablesFor?.(id));
+    const all = listed(partySize, tables);
+    if (all.complete) return all.ids;
+    if (options.listing) options.listing.complete = false;
+    // Too many to list them all (a zone of tables that all join): listed again among the tables the fixed
+    // holds leave the booking, or the few listed could all be ruled out by them. Its rules are then these.
+    return listed(partySize, tables.filter((t) => open([t.id], start, end))).ids;
+  };
 
-  const subjectRules = rulesFor(snapshot.bookingId, snapshot.partySize);
+  const subjectRules = rulesFor(
+    snapshot.bookingId,
+    snapshot.partySize,
+    snapshot.windowStart,
+    snapshot.windowEnd,
+  );
   const subjectOptions = subjectRules.filter((ids) => open(ids, snapshot.windowStart, snapshot.windowEnd));
   if (subjectOptions.length === 0) return null;
   const movable: ExactItem[] = [];
   for (const p of free) {
-    const rules = rulesFor(p.id, p.partySize);
+    const rules = rulesFor(p.id, p.partySize, p.windowStart, p.windowEnd);
     const opts = rules.filter((ids) => open(ids, p.windowStart, p.windowEnd));
     const key = setKey(p.tableIds);
     let current = p.tableIds.length === 0
