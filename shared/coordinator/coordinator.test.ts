@@ -876,3 +876,53 @@ Deno.test("an attempt kept waiting for the solver past four budgets is tried aga
     second.reason,
   );
 });
+
+Deno.test("an exact search over arrangements too many to list is a verdict, not tried again as a lost race", async () => {
+  // The first plan is the exact fallback's, whose solves take 200 ms each of the coordinator's clock; its
+  // commit loses the race to a snapshot of a zone whose tables nearly all join, where a party of twelve's
+  // arrangements cannot all be listed. What that re-plan's fallback decides does not depend on the time lost
+  // races left it: the booking goes to review with its reason, not back as a conflict.
+  let clock = 0;
+  const timed = <T>(answer: () => Promise<T>) => {
+    clock += 200;
+    return answer();
+  };
+  const raw = rawSnapshot();
+  const ones = Array.from({ length: 40 }, (_, i) => i + 1);
+  const dense = {
+    ...raw,
+    booking: { ...raw.booking, party_size: 12 },
+    max_tables: 6,
+    tables: [...ones.map((n) => [n, 1]), [41, 6], [42, 6], [43, 1]].map(([n, capacity]) => ({
+      ...raw.tables[0],
+      id: tableId(n),
+      number: `T${n}`,
+      capacity,
+      max_party_size: capacity,
+    })),
+    // Forty 1-tops and a 6-top all joined; the other 6-top only with a 1-top of its own.
+    adjacency: [
+      ...[...ones, 41].flatMap((a, i, all) => all.slice(i + 1).map((b) => [tableId(a), tableId(b)])),
+      [tableId(42), tableId(43)],
+    ],
+    reoptimize: true,
+    placed: [],
+  };
+  const lost = commitResultSchema.parse({ outcome: "conflict", busy_tables: [], snapshot: dense });
+  const { store, calls } = fakeStore({
+    begin: () => onlyExactSeats(),
+    commit: () => lost,
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1, exactTimeLimitMs: 1000 }),
+    now: () => clock,
+    exactSolver: {
+      solve: (milp, ms) => timed(() => highsSolver.solve(milp, ms)),
+      decide: (milp, ms) => timed(() => highsSolver.decide(milp, ms)),
+    },
+  });
+  assertEquals(calls.commit.length, 1, "the first plan was committed, and lost");
+  assertEquals(calls.fail[0].kind, "no_fit");
+  assert(calls.fail[0].reason.includes("could not list every arrangement"), calls.fail[0].reason);
+});

@@ -119,7 +119,7 @@ Deno.test("where the search stops before finding any, the reason says one may ex
     plan.reason.startsWith("no_table_fits: no free table or combination was found that seats"),
     plan.reason,
   );
-  assert(plan.reason.includes("the search stopped after 100,000 combinations"), plan.reason);
+  assert(plan.reason.includes("the search stopped after 20,000 combinations"), plan.reason);
 });
 
 Deno.test("groups that the zone's largest tables could not bring to the party's seats are never grown", () => {

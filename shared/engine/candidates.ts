@@ -44,10 +44,11 @@ export function singleTableFits(table: Table, partySize: number): boolean {
  * Most arrangements listed for one party, and most combinations looked at to find them. Floors as drawn list a
  * few hundred at most; a zone of twenty movable tables all adjacent lists 38,760 ways to join six for a party
  * of twelve, which took a second to list and seconds more to rank (an edge function has 2 s of CPU a
- * request), and one of thirty has 593,775. Past either limit the search stops with what it found.
+ * request), and one of thirty has 593,775. Past either limit the search stops with what it found (20,000 looks
+ * take about a tenth of a second).
  */
 export const CANDIDATE_LIMIT = 2000;
-export const GROUP_LOOK_LIMIT = 100_000;
+export const GROUP_LOOK_LIMIT = 20_000;
 
 /** The candidates, and whether they are all there are (false: a limit above stopped the search). */
 export interface CandidateSearch {
@@ -141,7 +142,9 @@ function growGroups(
     return most >= maxParty;
   };
   const joinable = tables.filter((t) => t.movable && neighbours.has(t.id) && reachable([t], t.capacity));
-  // Each group once, whichever way it was reached; grown one neighbour at a time.
+  // Each group once, whichever way it was reached (keyed by the tables' places in the list, short to build);
+  // grown one neighbour at a time.
+  const place = new Map(tables.map((t, i) => [t.id, i]));
   const seen = new Set<string>();
   const work: Table[][] = joinable.map((t) => [t]);
   if (depthFirst) work.reverse(); // so the first table is grown first
@@ -154,12 +157,15 @@ function growGroups(
       for (const n of neighbours.get(member.id) ?? []) {
         if (ids.has(n.id)) continue;
         const grown = [...group, n];
-        const key = grown.map((t) => t.id).sort().join(",");
+        const key = grown.map((t) => place.get(t.id)!).sort((a, b) => a - b).join(",");
         if (seen.has(key)) continue;
         if (seen.size >= lookLimit) return false;
         seen.add(key);
         const seats = grown.reduce((sum, t) => sum + t.capacity, 0);
-        const needed = maxParty === Infinity || smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty;
+        // Only a group with the seats can be a candidate: the others need not be asked about (reachOnly).
+        const offered = !reachOnly || seats >= maxParty;
+        const needed = offered &&
+          (maxParty === Infinity || smallestPartyNeedingAll(grown, seats, neighbours) <= maxParty);
         if (needed && !take(grown, seats)) return false;
         if (seats < maxParty && reachable(grown, seats)) grownHere.push(grown);
       }
