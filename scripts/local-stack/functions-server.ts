@@ -12,6 +12,8 @@ interface Worker {
   /** Where the running process listens; undefined while it starts. */
   port?: number;
   process?: Deno.ChildProcess;
+  /** Its standard error passed on, until the process closes it. */
+  relayed?: Promise<void>;
 }
 
 const workers = new Map<string, Worker>();
@@ -25,15 +27,18 @@ for await (const entry of Deno.readDir(`${ROOT}supabase/functions`)) {
 
 const LISTENING = /^Listening on http:\/\/127\.0\.0\.1:(\d+)\//;
 
-/** Passes a process's standard error on, line by line, and notes the port its server says it listens on. */
-async function relay(worker: Worker, process: Deno.ChildProcess, stderr: ReadableStream<Uint8Array>) {
+/**
+ * Passes a process's standard error on, line by line, and notes the port its server says it listens on while
+ * the process still runs (a line read after it exited names a port nobody listens on).
+ */
+async function relay(worker: Worker, process: Deno.ChildProcess, running: () => boolean): Promise<void> {
   let pending = "";
-  for await (const text of stderr.pipeThrough(new TextDecoderStream())) {
+  for await (const text of process.stderr.pipeThrough(new TextDecoderStream())) {
     const lines = (pending + text).split("\n");
     pending = lines.pop()!;
     for (const line of lines) {
       const listening = LISTENING.exec(line);
-      if (listening && worker.process === process) worker.port = Number(listening[1]);
+      if (listening && worker.process === process && running()) worker.port = Number(listening[1]);
       console.error(line);
     }
   }
@@ -62,10 +67,16 @@ function start(worker: Worker): void {
     stderr: "piped",
   }).spawn();
   worker.process = process;
-  void relay(worker, process, process.stderr);
-  process.status.then((status) => {
-    if (stopping) return;
+  let running = true;
+  const relayed = relay(worker, process, () => running)
+    .catch((error) => console.error(`function ${worker.name}: its output was lost (${error})`));
+  worker.relayed = relayed;
+  process.status.then(async (status) => {
+    running = false;
     worker.port = undefined;
+    if (stopping) return;
+    // After its last words, so a crash's trace comes before the restart.
+    await relayed;
     console.error(`function ${worker.name} exited (${status.code}); restarting`);
     setTimeout(() => start(worker), 500);
   });
@@ -73,13 +84,16 @@ function start(worker: Worker): void {
 
 for (const worker of workers.values()) start(worker);
 
-function shutdown(): void {
+async function shutdown(): Promise<void> {
   stopping = true;
   for (const worker of workers.values()) {
     try {
       worker.process?.kill("SIGTERM");
     } catch { /* already gone */ }
   }
+  // What they write as they stop goes to the log too, for a second at most.
+  const relays = [...workers.values()].map((w) => w.relayed);
+  await Promise.race([Promise.all(relays), new Promise((resolve) => setTimeout(resolve, 1000))]);
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGTERM", shutdown);

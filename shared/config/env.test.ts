@@ -76,7 +76,10 @@ Deno.test("the previous secret of a rotation is optional, and held to the secret
     (m) => warnings.push(m),
   );
   assertEquals(warnings.length, 1, "each start says it is set, so it is not forgotten");
-  assert(warnings[0].includes("unset it once Vault signs with the new one"), warnings[0]);
+  assert(
+    warnings[0].includes("unset it once no nudge signed with the old one can still arrive"),
+    warnings[0],
+  );
   for (
     const [value, expected] of [
       ["too-short", "at least 16 characters"],

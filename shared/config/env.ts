@@ -165,7 +165,7 @@ export function loadSharedConfig(env: Env, warn: Warn = consoleWarn): SharedConf
   }).parse(env);
   if (secrets.ASSIGNMENT_PIPELINE_SECRET_PREVIOUS !== undefined) {
     warn(
-      "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS is set, so nudges signed with the old secret are accepted: unset it once Vault signs with the new one (docs/configuration.md, rotating the secret)",
+      "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS is set, so nudges signed with the old secret are accepted: unset it once no nudge signed with the old one can still arrive (docs/configuration.md, rotating the secret, step 4)",
     );
   }
   return {

@@ -50,18 +50,21 @@ Deno.test("a candidate that throws is recorded as an error and the primary's dec
   );
 });
 
+/** A small floor of a row of tables, some of them joined to the next, and a party to seat on it. */
+const smallFloor = fc.record({
+  capacities: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 8 }),
+  joins: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 6 }),
+  party: fc.integer({ min: 1, max: 16 }),
+}).map(({ capacities, joins, party }) => {
+  const tables = capacities.map((c, i) => table(i + 1, c));
+  const adjacency = joins.filter((j) => j + 1 < tables.length)
+    .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
+  return snapshot(party, tables, adjacency);
+});
+
 Deno.test("A/A: legacy planned twice on one snapshot agrees on decision and tables, whatever the floor", () => {
-  const floor = fc.record({
-    capacities: fc.array(fc.integer({ min: 2, max: 8 }), { minLength: 1, maxLength: 8 }),
-    joins: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 6 }),
-    party: fc.integer({ min: 1, max: 14 }),
-  });
   fc.assert(
-    fc.property(floor, ({ capacities, joins, party }) => {
-      const tables = capacities.map((c, i) => table(i + 1, c));
-      const adjacency = joins.filter((j) => j + 1 < tables.length)
-        .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
-      const s = snapshot(party, tables, adjacency);
+    fc.property(smallFloor, (s) => {
       const primary = planAssignment(s, "first_fit");
       const c = compareWithCandidate(s, primary, 0, "first_fit", "aa", clock(0, 0));
       assertEquals(c.candidate_decision, c.primary_decision);
@@ -107,17 +110,8 @@ Deno.test("V3 is compared as it would run: where the restaurant lets it re-seat 
 });
 
 Deno.test("without re-seating, legacy and V3 seat exactly the same bookings: only the tables differ", () => {
-  const floor = fc.record({
-    capacities: fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 8 }),
-    joins: fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 6 }),
-    party: fc.integer({ min: 1, max: 16 }),
-  });
   fc.assert(
-    fc.property(floor, ({ capacities, joins, party }) => {
-      const tables = capacities.map((c, i) => table(i + 1, c));
-      const adjacency = joins.filter((j) => j + 1 < tables.length)
-        .map((j) => [tables[j].id, tables[j + 1].id] as [string, string]);
-      const s = snapshot(party, tables, adjacency);
+    fc.property(smallFloor, (s) => {
       const primary = planAssignment(s, "first_fit");
       for (const strategy of ["scarcity_fit", "optimal_fit"]) {
         const c = compareWithCandidate(s, primary, 0, strategy, "v3", clock(0, 0), { maxMoves: 5 });

@@ -5,11 +5,23 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import type { Table } from "../domain/snapshot.ts";
 import { CANDIDATE_LIMIT, connectedGroups, searchCandidates, singleTableFits } from "./candidates.ts";
 import { planAssignment } from "./planner.ts";
-import { T0, table } from "../testing/tables.ts";
+import { allJoined, T0, table, twoSixTopsApart } from "../testing/tables.ts";
 
-/** Every pair of the tables adjacent. */
-const allJoined = (tables: Table[]) =>
-  tables.flatMap((a, i) => tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string]));
+/** The planner's choice for a party of `party` at T0 among these tables, all free. */
+const planIn = (tables: Table[], adjacency: [string, string][], party: number) =>
+  planAssignment({
+    bookingId: "b",
+    restaurantId: "r",
+    partySize: party,
+    startAt: T0,
+    timezone: "UTC",
+    windowStart: T0,
+    windowEnd: T0 + 120 * 60_000,
+    maxTables: 6,
+    tables,
+    adjacency,
+    busy: [],
+  }, "scarcity_fit");
 
 Deno.test("property: on any small floor the search lists exactly the arrangements the rules allow", () => {
   const floor = fc.record({
@@ -67,53 +79,15 @@ Deno.test("a zone whose thirty tables all join lists a bounded number of arrange
   for (const c of found.candidates) {
     assertEquals([c.tables.length, c.capacity], [6, 12], c.key);
   }
-  const plan = planAssignment({
-    bookingId: "b",
-    restaurantId: "r",
-    partySize: 12,
-    startAt: T0,
-    timezone: "UTC",
-    windowStart: T0,
-    windowEnd: T0 + 120 * 60_000,
-    maxTables: 6,
-    tables,
-    adjacency: allJoined(tables),
-    busy: [],
-  }, "scarcity_fit");
+  const plan = planIn(tables, allJoined(tables), 12);
   assertEquals(plan.decision, "assign", "and the party is seated from them");
 });
-
-/**
- * A zone of forty 1-tops that all join, a 6-top joined to each of them, and apart from them another 6-top
- * joined only to a 1-top of its own: two 6-tops in the zone let six tables reach twelve seats, but no connected
- * six do, and the search cannot know that before it has looked at every group.
- */
-function twoSixTopsApart(): { tables: Table[]; adjacency: [string, string][] } {
-  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
-  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
-  return {
-    tables: [...ones, near, far, alone],
-    adjacency: [...allJoined([...ones, near]), [far.id, alone.id]],
-  };
-}
 
 Deno.test("where the search stops before finding any, the reason says one may exist, not that none does", () => {
   const { tables, adjacency } = twoSixTopsApart();
   const found = searchCandidates({ partySize: 12, maxTables: 6, tables, adjacency });
   assertEquals([found.candidates.length, found.complete], [0, false]);
-  const plan = planAssignment({
-    bookingId: "b",
-    restaurantId: "r",
-    partySize: 12,
-    startAt: T0,
-    timezone: "UTC",
-    windowStart: T0,
-    windowEnd: T0 + 120 * 60_000,
-    maxTables: 6,
-    tables,
-    adjacency,
-    busy: [],
-  }, "scarcity_fit");
+  const plan = planIn(tables, adjacency, 12);
   assert(plan.decision === "no_fit");
   assert(
     plan.reason.startsWith("no_table_fits: no free table or combination was found that seats"),

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { assert, assertEquals } from "../testing/assert.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../testing/rooms.ts";
-import { MIN, T0, table } from "../testing/tables.ts";
+import { MIN, T0, table, twoSixTopsApart } from "../testing/tables.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
 import { type ExactSolver, highsSolver } from "./exact/highs.ts";
 import { toMilp } from "./exact/milp.ts";
@@ -298,16 +298,10 @@ Deno.test("property: every offer keeps every rule at its time; with time to deci
 });
 
 Deno.test("a time whose arrangements are too many to list is left as exhausted, not undecided, however quickly", async () => {
-  // Forty 1-tops all joined with a 6-top, and another 6-top apart with a 1-top of its own (candidates.test.ts):
-  // no search could decide a party of twelve there, so no later search is spent on it.
-  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
-  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
-  const joined = [...ones, near];
-  const adjacency = [
-    ...joined.flatMap((a, i) => joined.slice(i + 1).map((b) => [a.id, b.id] as [string, string])),
-    [far.id, alone.id] as [string, string],
-  ];
-  const s = snapshot([...joined, far, alone], [], { partySize: 12 }, { adjacency, maxTables: 6 });
+  // The candidate search stops before it has looked at every group: no search could decide a party of
+  // twelve there.
+  const { tables, adjacency } = twoSixTopsApart();
+  const s = snapshot(tables, [], { partySize: 12 }, { adjacency, maxTables: 6 });
   const at = probe(s, 15);
   assertEquals(await search(s, [at]), { offers: [], undecided: [], exhausted: [at.startAt] });
 });

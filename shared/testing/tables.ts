@@ -17,3 +17,22 @@ export function table(n: number, capacity: number, extra: Partial<Table> = {}): 
     ...extra,
   };
 }
+
+/** Every pair of the tables adjacent: a zone whose tables all join each other. */
+export function allJoined(tables: readonly Table[]): [string, string][] {
+  return tables.flatMap((a, i) => tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string]));
+}
+
+/**
+ * A zone of forty 1-tops that all join, a 6-top joined to each of them, and apart from them another 6-top
+ * joined only to a 1-top of its own: its two 6-tops let six tables reach twelve seats, but no connected six
+ * do, and the candidate search cannot know that before it has looked at more groups than it may.
+ */
+export function twoSixTopsApart(): { tables: Table[]; adjacency: [string, string][] } {
+  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
+  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
+  return {
+    tables: [...ones, near, far, alone],
+    adjacency: [...allJoined([...ones, near]), [far.id, alone.id]],
+  };
+}

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { assert, assertEquals } from "../../testing/assert.ts";
 import type { Snapshot } from "../../domain/snapshot.ts";
 import { planWithMoves } from "../reoptimize.ts";
-import { MIN, T0, table } from "../../testing/tables.ts";
+import { allJoined, MIN, T0, table, twoSixTopsApart } from "../../testing/tables.ts";
 import { planExactly, refuteAtTheStay } from "./fallback.ts";
 import { arbitraryRoom, booking, bruteForce, checkPlan, snapshot } from "../../testing/rooms.ts";
 import { type ExactSolver, highsSolver } from "./highs.ts";
@@ -669,16 +669,9 @@ Deno.test("a solver that fails, HiGHS not loading among them, leaves the booking
 });
 
 Deno.test("over arrangements the search could not all list, the exact fallback proves nothing impossible", async () => {
-  // Forty 1-tops all joined with a 6-top, and another 6-top apart with a 1-top of its own: the candidate
-  // search stops before it has looked at every group (candidates.test.ts).
-  const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
-  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
-  const joined = [...ones, near];
-  const adjacency = [
-    ...joined.flatMap((a, i) => joined.slice(i + 1).map((b) => [a.id, b.id] as [string, string])),
-    [far.id, alone.id] as [string, string],
-  ];
-  const s = snapshot([...joined, far, alone], [], { partySize: 12 }, { adjacency, maxTables: 6 });
+  // The candidate search stops before it has looked at every group.
+  const { tables, adjacency } = twoSixTopsApart();
+  const s = snapshot(tables, [], { partySize: 12 }, { adjacency, maxTables: 6 });
   const result = await exactly(s);
   assertEquals([result.verdict, result.proven, result.incomplete], ["budget_exhausted", false, true]);
   assert(result.plan.decision === "no_fit");
@@ -694,9 +687,7 @@ Deno.test("a model larger than a function's memory allows is not built: the book
   // Thirty 2-tops all joined; parties of twelve every 30 minutes for 90 minutes, each on six tables, all of
   // which may move: each has 2,000 ways to sit, so the evening's model would hold over 40,000.
   const tables = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
-  const adjacency = tables.flatMap((a, i) =>
-    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
-  );
+  const adjacency = allJoined(tables);
   const placed = Array.from(
     { length: 21 },
     (_, i) => booking(`p${i}`, 12, tables.slice((i % 5) * 6, (i % 5) * 6 + 6), i * 30, 90),
@@ -712,9 +703,7 @@ Deno.test("where a party's arrangements are too many to list, those listed are o
   // Thirty 2-tops all joined: a party of twelve has 593,775 ways to sit, of which the search lists 2,000,
   // every one of them with tables 1 to 3 when listed over the whole room. A locked party holds tables 1 to 6.
   const tables = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
-  const adjacency = tables.flatMap((a, i) =>
-    tables.slice(i + 1).map((b) => [a.id, b.id] as [string, string])
-  );
+  const adjacency = allJoined(tables);
   const s = snapshot(tables, [booking("locked", 12, tables.slice(0, 6), 0, 90, true)], { partySize: 12 }, {
     adjacency,
     maxTables: 6,
