@@ -306,6 +306,11 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
       ok: run.outcomes.double_bookings === 0,
       measured: `${run.outcomes.double_bookings}`,
     },
+    {
+      name: "seating faults = 0",
+      ok: run.outcomes.seating_faults === 0,
+      measured: `${run.outcomes.seating_faults}`,
+    },
     { name: "every booking terminal", ok: run.all_terminal, measured: `${run.outcomes.open} open` },
   ];
   result = { ...header, run, targets, storage_per_booking: storage };
@@ -405,6 +410,11 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
       name: "double bookings = 0",
       ok: run.outcomes.double_bookings === 0,
       measured: `${run.outcomes.double_bookings}`,
+    },
+    {
+      name: "seating faults = 0",
+      ok: run.outcomes.seating_faults === 0,
+      measured: `${run.outcomes.seating_faults}`,
     },
     {
       name: "in progress ≤ max_parallel",

@@ -248,11 +248,24 @@ export async function outcomes(admin: postgres.Sql, ids: string[]) {
      where booking_id = any(${ids}::uuid[])
        and event_type in ('coordinator.start', 'auto_assign.attempt.start', 'coordinator.confirmed',
                           'auto_assign.succeeded')`;
-  const [{ double_bookings }] = await admin`
-    select count(*)::int as double_bookings from public.booking_table_assignments a
-      join public.booking_table_assignments b on a.table_id = b.table_id and a.id < b.id and a.during && b.during
-     where a.released_at is null and b.released_at is null
-       and (a.booking_id = any(${ids}::uuid[]) or b.booking_id = any(${ids}::uuid[]))`;
+  // Overlapping holds on a table: the exclusion constraint on the holds refuses them, so this stays 0 unless the
+  // constraint is gone. What can go wrong despite it is counted as seating faults: a confirmed booking whose
+  // holds do not cover its whole stay or seat its party, or a booking holding tables in a state that holds none.
+  const [{ double_bookings, seating_faults }] = await admin`
+    select (select count(*)::int from public.booking_table_assignments a
+              join public.booking_table_assignments b
+                on a.table_id = b.table_id and a.id < b.id and a.during && b.during
+             where a.released_at is null and b.released_at is null
+               and (a.booking_id = any(${ids}::uuid[]) or b.booking_id = any(${ids}::uuid[]))) as double_bookings,
+           (select count(*)::int from public.bookings bk
+              cross join lateral (
+                select count(*) as holds, coalesce(sum(t.capacity), 0) as seats,
+                       coalesce(bool_and(a.during @> private.blocked_window(bk)), false) as covered
+                  from public.booking_table_assignments a join public.restaurant_tables t on t.id = a.table_id
+                 where a.booking_id = bk.id and a.released_at is null) h
+             where bk.id = any(${ids}::uuid[])
+               and ((bk.assignment_state = 'confirmed' and (h.holds = 0 or h.seats < bk.party_size or not h.covered))
+                    or (not private.state_holds_tables(bk.assignment_state) and h.holds > 0))) as seating_faults`;
   const n = ids.length || NaN;
   return {
     confirmed: o.confirmed as number,
@@ -271,6 +284,7 @@ export async function outcomes(admin: postgres.Sql, ids: string[]) {
     events_per_booking: round(e.events / n, 2),
     redispatches_per_booking: round(redispatches(pickups.map((p) => p.n)) / n, 3),
     double_bookings: double_bookings as number,
+    seating_faults: seating_faults as number,
   };
 }
 

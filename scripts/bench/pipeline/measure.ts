@@ -9,7 +9,7 @@ import { round } from "./stats.ts";
 
 export const BENCH_TAG = "/* bench */";
 /** pg_cron 1.4's sweeper loop: one CALL a minute that sleeps most of it; its time is not work. */
-const SLEEPING_WRAPPER = /^call private\.run_sweeper/i;
+export const SLEEPING_WRAPPER = /^call private\.run_sweeper/i;
 
 export interface ProcStat {
   pid: number;

@@ -36,6 +36,7 @@ export interface Run {
     events_per_booking: number;
     redispatches_per_booking: number;
     double_bookings: number;
+    seating_faults: number;
   };
   cost: Cost;
 }
@@ -67,7 +68,7 @@ export function outcomeLine(run: Run): string {
     `last insert. Confirmed ${o.confirmed}, manual review ${o.manual_review}${
       reasons ? ` (${reasons})` : ""
     }, ` +
-    `still open ${o.open}, errors ${o.errors}, double bookings ${o.double_bookings}. Contention: ${o.conflicts} ` +
+    `still open ${o.open}, errors ${o.errors}, double bookings ${o.double_bookings}, seating faults ${o.seating_faults}. Contention: ${o.conflicts} ` +
     `commit conflicts, ${o.lock_contention} lock contentions, ${o.rate_limited_retries} rate-limited deferrals, ` +
     `${o.circuit_open_deferrals} circuit-open deferrals, lock / slot wait p95 ${o.lock_wait_p95_ms} / ` +
     `${o.slot_wait_p95_ms} ms; re-dispatches ${o.redispatches_per_booking} per booking; ` +

@@ -6,8 +6,10 @@ import {
   activeTables as tablesHeld,
   connect,
   createRestaurant,
+  holdOpen,
   someDay,
   waitForTerminal,
+  withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
@@ -71,3 +73,46 @@ Deno.test("with re-optimisation off (the default), the same party of four goes t
 
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
 globalThis.addEventListener("unload", () => void sql.end());
+
+Deno.test("a commit whose plan moves a booking another transaction is changing re-plans at once, and deadlocks nobody", async () => {
+  // The platform updates several bookings of the restaurant in one statement: it holds the couple's row and would
+  // wait for the four's, which the commit holds. The commit must not wait for the couple's row in turn.
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 4 }],
+  });
+  await sql`select ops.set_reoptimization(true, 'test', ${r.id}::uuid, 'pool the evening')`;
+  const day = someDay();
+  const [t1, t2] = [r.tableIds.get("T1")!, r.tableIds.get("T2")!];
+  await withDispatchPaused(sql, async () => {
+    const seat = async (booking: string, tables: string[], moves: unknown[] = []) => {
+      const [{ lease }] = await sql<{ lease: { lease_token: string } }[]>`
+        select public.assignment_lease(p_booking_id => ${booking}, p_trigger => 'test') as lease`;
+      const [{ answer }] = await sql<{ answer: { outcome: string; reason?: string } }[]>`
+        select public.assignment_commit(p_booking_id => ${booking}, p_lease_token => ${lease.lease_token},
+          p_table_ids => ${tables}::uuid[], p_strategy => 'scarcity_fit',
+          p_moves => ${JSON.stringify(moves)}::text::jsonb) as answer`;
+      return answer;
+    };
+    const couple = await r.insertBooking(2, `${day}T19:00:00Z`);
+    assertEquals((await seat(couple, [t2])).outcome, "confirmed", "the couple on the four-top");
+    const four = await r.insertBooking(4, `${day}T19:00:00Z`);
+    const platform = await holdOpen((tx) =>
+      tx`update public.bookings set notes = 'window seat, please' where id = ${couple}`
+    );
+    try {
+      const started = performance.now();
+      const answer = await seat(four, [t2], [{
+        booking_id: couple,
+        from_table_ids: [t2],
+        to_table_ids: [t1],
+      }]);
+      const waited = performance.now() - started;
+      assertEquals(answer.outcome, "conflict");
+      assertEquals(answer.reason, "a booking to move is being changed by another transaction");
+      assert(waited < 1000, `the commit did not wait for the couple's row (${Math.round(waited)} ms)`);
+    } finally {
+      await platform.release();
+    }
+    assertEquals(await activeTables(couple), ["T2"], "nobody moved");
+  });
+});
