@@ -1,12 +1,15 @@
--- A commit never waits for a booking it would move.
+-- A commit never waits long for a booking it would move.
 --
--- private.apply_moves locked each booking a re-optimising plan moves with a waiting FOR UPDATE, holding the
--- committing booking's own row: a platform's UPDATE of several bookings of the restaurant at once (notes for an
--- evening, say) that took a moved booking's row first and then waited for the committing one's closed a cycle,
--- and Postgres aborted the platform's statement (40P01) after deadlock_timeout, an error its ordinary update
--- had no reason to expect. A booking to move that another transaction holds is now skipped, and the commit ends
--- as a conflict ("a booking to move is being changed by another transaction"): planned again on a fresh
--- snapshot, as when a booking to move changed since the snapshot.
+-- private.apply_moves locked each booking a re-optimising plan moves with FOR UPDATE, waiting up to the
+-- commit's 5 s lock_timeout while holding the committing booking's own row: a platform's UPDATE of several
+-- bookings of the restaurant at once (notes for an evening, say) that took a moved booking's row first and then
+-- waited for the committing one's closed a cycle, and Postgres aborted the platform's statement (40P01) after
+-- deadlock_timeout (1 s), an error its ordinary update had no reason to expect. The lock now waits 50 ms at
+-- most, well within deadlock_timeout, so the commit gives up first: it ends as a conflict ("a booking to move is
+-- being changed by another transaction") and the coordinator plans again on a fresh snapshot; an operator
+-- accepting an alternative is told to try again (AS008), the offer still standing. It is FOR NO KEY UPDATE,
+-- which the key-share locks of rows being written about the booking (its events, messages, history) do not
+-- block, as a plain FOR UPDATE did; every UPDATE or DELETE of the booking still does.
 -- private.apply_moves: body as in 20261226000000, with that lock.
 
 create or replace function private.apply_moves(b public.bookings, p_moves jsonb, p_max_tables integer, p_operator text default null)
@@ -18,6 +21,7 @@ declare
   staff boolean;
   violation text;
   conflict text;
+  lock_wait text := pg_catalog.current_setting('lock_timeout');
 begin
   if pg_catalog.jsonb_array_length(p_moves) > 200 then
     raise exception using errcode = 'AS005',
@@ -28,14 +32,21 @@ begin
     raise exception using errcode = 'AS007', message = 'a proposed move list names the same booking twice';
   end if;
   for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid, from_table_ids uuid[], to_table_ids uuid[]) loop
-    -- Never waiting for a row another transaction holds: a platform's update of several bookings waits for this
-    -- commit's own row, so waiting here would close a deadlock that aborts the platform's statement.
-    select * into o from public.bookings where id = m.booking_id and restaurant_id = b.restaurant_id
-       for update skip locked;
-    if o.id is null and exists (select 1 from public.bookings x where x.id = m.booking_id and x.restaurant_id = b.restaurant_id) then
+    -- A short wait for a row another transaction holds, shorter than deadlock_timeout: a platform's update of
+    -- several bookings may be waiting for this commit's own row, and then this commit must be the one to give up.
+    begin
+      perform pg_catalog.set_config('lock_timeout', '50ms', true);
+      select * into o from public.bookings where id = m.booking_id and restaurant_id = b.restaurant_id
+         for no key update;
+      perform pg_catalog.set_config('lock_timeout', lock_wait, true);
+    exception when lock_not_available then
+      if p_operator is not null then
+        raise exception using errcode = 'AS008',
+          message = 'a booking this alternative moves is being changed by another transaction: try again in a few seconds';
+      end if;
       conflict := 'a booking to move is being changed by another transaction';
       exit;
-    end if;
+    end;
     select pg_catalog.array_agg(a.table_id order by a.table_id), bool_or(a.source <> 'auto') into held, staff
       from public.booking_table_assignments a where a.booking_id = m.booking_id and a.released_at is null;
     if o.id is null or o.id = b.id or private.is_locked(o, coalesce(staff, false))

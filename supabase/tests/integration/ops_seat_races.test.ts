@@ -9,6 +9,7 @@ import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
+  holdOpen,
   waitFor,
   waitForTerminal,
   withDispatchPaused,
@@ -111,44 +112,51 @@ Deno.test("an alternative lost to a seated party's longer stay is refused with A
   await assertSeatedStayHeldAlone(restaurant, seated, until);
 });
 
+/**
+ * T1 (a 2-top) holds a seated party until 18:30; a couple the pipeline placed holds T2 (a 4-top) at 19:00, and
+ * four guests wait in review with a stored offer: at 19:15 on T2 once the couple moves to T1. Re-seating
+ * offers are the v3 coordinator's, so the restaurant runs v3; call it with dispatch paused, so that every seat
+ * and move is still an operator's.
+ */
+async function reviewWithReseatingOffer() {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 4 }],
+  });
+  await sql`insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
+            select ${r.id}, 'Dinner', d, '17:00', '23:00' from generate_series(0, 6) d`;
+  const date = new Date(Date.now() + (70 + day++) * 86_400_000).toISOString().slice(0, 10);
+  const seated = await r.insertBooking(2, `${date}T17:00:00Z`);
+  const couple = await r.insertBooking(2, `${date}T19:00:00Z`);
+  const four = await r.insertBooking(4, `${date}T19:00:00Z`);
+  await sql`select ops.assign_tables(${seated}, array['T1'], 'race test')`;
+  await sql`update public.bookings set status = 'checked_in' where id = ${seated}`;
+  await sql`select ops.assign_tables(${couple}, array['T2'], 'race test')`;
+  // As if the pipeline had placed the couple: a booking staff placed is never moved.
+  await sql`update public.booking_table_assignments set source = 'auto' where booking_id = ${couple}`;
+  await sql`select public.transition_assignment_state(${four}, 'manual_review', assignment_state_version,
+              'no_table_fits: no free table or combination seats the party')
+              from public.bookings where id = ${four}`;
+  const [{ t1, t2, key }] = await sql`
+    select (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T1') as t1,
+           (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T2') as t2,
+           (select private.review_key(b) from public.bookings b where b.id = ${four}) as key`;
+  const offer = [{
+    start_at: `${date}T19:15:00Z`,
+    table_ids: [t2],
+    moves: [{ booking_id: couple, from_table_ids: [t2], to_table_ids: [t1] }],
+  }];
+  const [{ stored }] = await sql.begin(async (tx) => {
+    await tx`set local role service_role`;
+    return await tx`
+      select public.review_offer_reseating(${four}, ${key}, ${tx.json(offer)}) ->> 'outcome' as stored`;
+  });
+  assertEquals(stored, "stored", "the re-seating search's offer is stored");
+  return { r, date, seated, couple, four };
+}
+
 Deno.test("an alternative whose re-seating loses its table to a seated party's longer stay is refused with AS009 and moves nobody", async () => {
-  // T1 (a 2-top) holds the seated party until 18:30; a couple the pipeline placed holds T2 (a 4-top) at 19:00,
-  // and four guests wait in review: the alternative at 19:15 seats them on T2 once the couple moves to T1.
-  // Re-seating offers are the v3 coordinator's, so the restaurant runs v3, with dispatch paused: every seat
-  // and move here is still an operator's.
   await withDispatchPaused(sql, async () => {
-    const r = await createRestaurant(sql, {
-      tables: [{ number: "T1", capacity: 2 }, { number: "T2", capacity: 4 }],
-    });
-    await sql`insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
-              select ${r.id}, 'Dinner', d, '17:00', '23:00' from generate_series(0, 6) d`;
-    const date = new Date(Date.now() + (70 + day++) * 86_400_000).toISOString().slice(0, 10);
-    const seated = await r.insertBooking(2, `${date}T17:00:00Z`);
-    const couple = await r.insertBooking(2, `${date}T19:00:00Z`);
-    const four = await r.insertBooking(4, `${date}T19:00:00Z`);
-    await sql`select ops.assign_tables(${seated}, array['T1'], 'race test')`;
-    await sql`update public.bookings set status = 'checked_in' where id = ${seated}`;
-    await sql`select ops.assign_tables(${couple}, array['T2'], 'race test')`;
-    // As if the pipeline had placed the couple: a booking staff placed is never moved.
-    await sql`update public.booking_table_assignments set source = 'auto' where booking_id = ${couple}`;
-    await sql`select public.transition_assignment_state(${four}, 'manual_review', assignment_state_version,
-                'no_table_fits: no free table or combination seats the party')
-                from public.bookings where id = ${four}`;
-    const [{ t1, t2, key }] = await sql`
-      select (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T1') as t1,
-             (select id from public.restaurant_tables where restaurant_id = ${r.id} and table_number = 'T2') as t2,
-             (select private.review_key(b) from public.bookings b where b.id = ${four}) as key`;
-    const offer = [{
-      start_at: `${date}T19:15:00Z`,
-      table_ids: [t2],
-      moves: [{ booking_id: couple, from_table_ids: [t2], to_table_ids: [t1] }],
-    }];
-    const [{ stored }] = await sql.begin(async (tx) => {
-      await tx`set local role service_role`;
-      return await tx`
-        select public.review_offer_reseating(${four}, ${key}, ${tx.json(offer)}) ->> 'outcome' as stored`;
-    });
-    assertEquals(stored, "stored", "the re-seating search's offer is stored");
+    const { r, date, seated, couple, four } = await reviewWithReseatingOffer();
 
     const [before] = await sql`
       select start_at, assignment_state, assignment_state_version from public.bookings where id = ${four}`;
@@ -180,6 +188,35 @@ Deno.test("an alternative whose re-seating loses its table to a seated party's l
        where a.booking_id = ${couple} and a.released_at is null`;
     assertEquals(held, "T2", "the couple was not moved");
     await assertSeatedStayHeldAlone(r.id, seated, until);
+  });
+});
+
+Deno.test("an alternative whose re-seating moves a booking the platform is changing says to try again, and then seats", async () => {
+  await withDispatchPaused(sql, async () => {
+    const { couple, four, date } = await reviewWithReseatingOffer();
+    // The platform is updating the couple (a note for the evening's bookings, not yet committed).
+    const platform = await holdOpen((tx) =>
+      tx`update public.bookings set notes = 'anniversary' where id = ${couple}`
+    );
+    let refused: unknown = null;
+    const started = performance.now();
+    try {
+      await sql`select ops.accept_alternative(${four}, ${`${date}T19:15:00Z`}, 'race test')`;
+    } catch (error) {
+      refused = error;
+    } finally {
+      await platform.release();
+    }
+    assert(refused instanceof postgres.PostgresError, `the operator is refused: ${refused}`);
+    assertEquals(refused.code, "AS008", `as a moment's business, to try again: ${refused.message}`);
+    assert(performance.now() - started < 1000, "without waiting on the platform's transaction");
+    const [{ outcome }] = await sql`
+      select ops.accept_alternative(${four}, ${`${date}T19:15:00Z`}, 'race test') ->> 'outcome' as outcome`;
+    assertEquals(
+      outcome,
+      "confirmed",
+      "once the platform's change is in, the same alternative seats the four",
+    );
   });
 });
 
