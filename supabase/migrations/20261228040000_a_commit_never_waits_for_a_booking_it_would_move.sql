@@ -31,22 +31,27 @@ begin
         from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid)) then
     raise exception using errcode = 'AS007', message = 'a proposed move list names the same booking twice';
   end if;
+  -- The bookings to move, locked at once in one order, waiting 50 ms at most for a row another transaction holds:
+  -- a platform's update of several bookings may be waiting for this commit's own row, and then this commit must
+  -- be the one to give up, well within deadlock_timeout. (One statement, so one subtransaction, however many.)
+  begin
+    perform pg_catalog.set_config('lock_timeout', '50ms', true);
+    perform 1 from public.bookings
+     where id in (select x.booking_id from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid))
+       and restaurant_id = b.restaurant_id
+     order by id
+       for no key update;
+    perform pg_catalog.set_config('lock_timeout', lock_wait, true);
+  exception when lock_not_available then
+    if p_operator is not null then
+      raise exception using errcode = 'AS008',
+        message = 'a booking this alternative moves is being changed by another transaction: try again in a few seconds';
+    end if;
+    conflict := 'a booking to move is being changed by another transaction';
+  end;
   for m in select * from pg_catalog.jsonb_to_recordset(p_moves) as x(booking_id uuid, from_table_ids uuid[], to_table_ids uuid[]) loop
-    -- A short wait for a row another transaction holds, shorter than deadlock_timeout: a platform's update of
-    -- several bookings may be waiting for this commit's own row, and then this commit must be the one to give up.
-    begin
-      perform pg_catalog.set_config('lock_timeout', '50ms', true);
-      select * into o from public.bookings where id = m.booking_id and restaurant_id = b.restaurant_id
-         for no key update;
-      perform pg_catalog.set_config('lock_timeout', lock_wait, true);
-    exception when lock_not_available then
-      if p_operator is not null then
-        raise exception using errcode = 'AS008',
-          message = 'a booking this alternative moves is being changed by another transaction: try again in a few seconds';
-      end if;
-      conflict := 'a booking to move is being changed by another transaction';
-      exit;
-    end;
+    exit when conflict is not null;
+    select * into o from public.bookings where id = m.booking_id and restaurant_id = b.restaurant_id;
     select pg_catalog.array_agg(a.table_id order by a.table_id), bool_or(a.source <> 'auto') into held, staff
       from public.booking_table_assignments a where a.booking_id = m.booking_id and a.released_at is null;
     if o.id is null or o.id = b.id or private.is_locked(o, coalesce(staff, false))
@@ -107,6 +112,13 @@ begin
     end if;
   end loop;
   return null;
+end $$;
+
+do $$
+begin
+  execute pg_catalog.format('comment on function ops.accept_alternative(uuid, timestamptz, text, text) is %L',
+    pg_catalog.obj_description('ops.accept_alternative(uuid, timestamptz, text, text)'::regprocedure, 'pg_proc')
+    || ' AS008 when a booking its re-seating moves is being changed by another transaction at that moment: try again in a few seconds (the offer still stands).');
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
