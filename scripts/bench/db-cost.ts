@@ -10,7 +10,7 @@
 // check the options, as scripts/bench-db-cost does before it resets the database)]
 import { parseArgs } from "node:util";
 import { connect, createRestaurant } from "../../shared/testing/stack.ts";
-import { parseProcStat, SLEEPING_WRAPPER } from "./pipeline/measure.ts";
+import { BENCH_TAG, parseProcStat, pipelineStatements, statementsAvailable } from "./pipeline/measure.ts";
 import { describeRun, runContext } from "./run-context.ts";
 import { optionError, parsedOr } from "./options.ts";
 
@@ -44,14 +44,14 @@ const restaurant = await createRestaurant(admin, {
 await admin.end();
 
 const sql = connect(1);
+// This script's own reads carry BENCH_TAG, which the statement figures leave out, as the pipeline benchmark's.
 const cpuTicks = async () => {
-  const [{ stat }] = await sql<{ stat: string }[]>`select pg_read_file('/proc/self/stat') as stat`;
+  const [{ stat }] = await sql.unsafe(`${BENCH_TAG} select pg_read_file('/proc/self/stat') as stat`);
   return parseProcStat(stat).ticks;
 };
 const ticksPerSecond = 100; // USER_HZ on Linux
-const [{ statements }] = await sql<{ statements: boolean }[]>`
-  select exists (select 1 from pg_extension where extname = 'pg_stat_statements') as statements`;
-if (statements) await sql`select extensions.pg_stat_statements_reset()`;
+const statements = await statementsAvailable(sql);
+if (statements) await sql.unsafe(`${BENCH_TAG} select extensions.pg_stat_statements_reset()`);
 
 const cpuBefore = await cpuTicks();
 const started = performance.now();
@@ -87,18 +87,13 @@ for (let i = 0; i < N; i++) {
 }
 const cpuMs = ((await cpuTicks()) - cpuBefore) * 1000 / ticksPerSecond;
 
-// Every top-level statement of this database, but this script's own reads and the sweeper's sleeping CALL;
-// the six costliest are listed.
-const counted = statements
-  ? (await sql<{ query: string; calls: number; ms: number }[]>`
-      select left(regexp_replace(query, '\\s+', ' ', 'g'), 90) as query, calls::int,
-             round(total_exec_time::numeric, 1)::float8 as ms
-        from extensions.pg_stat_statements
-       where toplevel and dbid = (select oid from pg_database where datname = current_database())
-         and query not like '%pg_read_file%' and query not like '%pg_stat_statements%'
-       order by total_exec_time desc`).filter((s) => !SLEEPING_WRAPPER.test(s.query))
-  : [];
-const perStatement = counted.slice(0, 6);
+// Every top-level statement of the pipeline's (pipelineStatements); the six costliest are listed.
+const counted = statements ? await pipelineStatements(sql) : [];
+const perStatement = counted.slice(0, 6).map((s) => ({
+  query: s.query.replace(/\s+/g, " ").trim().slice(0, 90),
+  calls: s.calls,
+  ms: Math.round(s.ms * 10) / 10,
+}));
 await sql.end();
 
 const round = (x: number) => Math.round(x * 100) / 100;

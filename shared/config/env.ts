@@ -44,14 +44,18 @@ export function parseFlag(
   return failSafe;
 }
 
+/** A pipeline secret's rule, named for its variable: at least 16 characters, no white space at either end. */
+const secretRule = (name: string) =>
+  z.string({ message: `${name} is not set` })
+    .min(16, `${name} must be at least 16 characters`)
+    // HTTP trims a header's value, so such a secret could never be matched: every call would be refused.
+    .refine(
+      (secret) => secret === secret.trim(),
+      `${name} begins or ends with white space (a newline left by the file it came from?)`,
+    );
+
 /** The shared secret pg_net and the sweeper send as bearer token; required, the same rule for both functions. */
-const secretSchema = z.string({ message: "ASSIGNMENT_PIPELINE_SECRET is not set" })
-  .min(16, "ASSIGNMENT_PIPELINE_SECRET must be at least 16 characters")
-  // HTTP trims a header's value, so such a secret could never be matched: every call would be refused.
-  .refine(
-    (secret) => secret === secret.trim(),
-    "ASSIGNMENT_PIPELINE_SECRET begins or ends with white space (a newline left by the file it came from?)",
-  );
+const secretSchema = secretRule("ASSIGNMENT_PIPELINE_SECRET");
 
 /** Where confirmations go (NOTIFICATION_SENDER and its companions). */
 export type SenderSetting =
@@ -140,10 +144,7 @@ function senderSetting(env: Env): SenderSetting {
  */
 const previousSecretSchema = z.preprocess(
   (raw) => (typeof raw === "string" && raw.trim() === "" ? undefined : raw),
-  z.string().min(16, "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS must be at least 16 characters").refine(
-    (secret) => secret === secret.trim(),
-    "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS begins or ends with white space (a newline left by the file it came from?)",
-  ).optional(),
+  secretRule("ASSIGNMENT_PIPELINE_SECRET_PREVIOUS").optional(),
 );
 
 /** What both functions need: the secrets that authenticate their callers, and where confirmations go. */

@@ -6,6 +6,7 @@ import {
   DEFAULT_EXACT_TIME_LIMIT_MS,
   type ExactOptions,
   type ExactOutcome,
+  moreTimeMayDecide,
   NEIGHBOURHOODS_MS,
   planExactly,
   reasonSentence,
@@ -170,9 +171,7 @@ export async function processBooking(
               booking_id: bookingId,
             });
           } else if (
-            plan.decision === "no_fit" && exact.verdict === "budget_exhausted" && !exact.outOfMemory &&
-            !exact.incomplete &&
-            givenMs < exactBudgetOfAttemptMs
+            plan.decision === "no_fit" && moreTimeMayDecide(exact) && givenMs < exactBudgetOfAttemptMs
           ) {
             notAVerdict = `${plan.reason}; that was what ${replans} lost race${
               replans === 1 ? "" : "s"

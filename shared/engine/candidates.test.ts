@@ -5,23 +5,15 @@ import { assert, assertEquals } from "../testing/assert.ts";
 import type { Table } from "../domain/snapshot.ts";
 import { CANDIDATE_LIMIT, connectedGroups, searchCandidates, singleTableFits } from "./candidates.ts";
 import { planAssignment } from "./planner.ts";
-import { allJoined, T0, table, twoSixTopsApart } from "../testing/tables.ts";
+import { allJoined, table, twoSixTopsApart } from "../testing/tables.ts";
+import { snapshot } from "../testing/rooms.ts";
 
-/** The planner's choice for a party of `party` at T0 among these tables, all free. */
+/** The planner's choice for a party of `party` among these tables, all free, joining six at most. */
 const planIn = (tables: Table[], adjacency: [string, string][], party: number) =>
-  planAssignment({
-    bookingId: "b",
-    restaurantId: "r",
-    partySize: party,
-    startAt: T0,
-    timezone: "UTC",
-    windowStart: T0,
-    windowEnd: T0 + 120 * 60_000,
-    maxTables: 6,
-    tables,
-    adjacency,
-    busy: [],
-  }, "scarcity_fit");
+  planAssignment(
+    snapshot(tables, [], { partySize: party, minutes: 120 }, { adjacency, maxTables: 6 }),
+    "scarcity_fit",
+  );
 
 Deno.test("property: on any small floor the search lists exactly the arrangements the rules allow", () => {
   const floor = fc.record({

@@ -6,7 +6,7 @@
 // and every table when an operator takes it (ops.accept_alternative).
 import type { Move } from "../domain/move.ts";
 import type { Snapshot } from "../domain/snapshot.ts";
-import { NEIGHBOURHOODS_MS, planExactly, refuteAtTheStay } from "./exact/fallback.ts";
+import { moreTimeMayDecide, NEIGHBOURHOODS_MS, planExactly, refuteAtTheStay } from "./exact/fallback.ts";
 import type { Plan } from "./planner.ts";
 import type { ExactSolver } from "./exact/highs.ts";
 import { planWithMoves, type ReoptimizeOptions } from "./reoptimize.ts";
@@ -163,7 +163,7 @@ export async function findReseatingOffers(
       }));
     if (exact.verdict !== "budget_exhausted") {
       verdicts.set(i, exact.verdict === "plan" ? offerAt(probes[i], exact) : null);
-    } else if (exact.outOfMemory || exact.incomplete) {
+    } else if (!moreTimeMayDecide(exact)) {
       hopeless.add(i);
     }
   }

@@ -9,7 +9,7 @@ import { round } from "./stats.ts";
 
 export const BENCH_TAG = "/* bench */";
 /** pg_cron 1.4's sweeper loop: one CALL a minute that sleeps most of it; its time is not work. */
-export const SLEEPING_WRAPPER = /^call private\.run_sweeper/i;
+const SLEEPING_WRAPPER = /^call private\.run_sweeper/i;
 
 export interface ProcStat {
   pid: number;
@@ -109,6 +109,24 @@ export async function statementsAvailable(sql: postgres.Sql): Promise<boolean> {
   return ok;
 }
 
+/**
+ * The database's top-level statements since the statistics were reset, costliest first: every one but the
+ * benchmark's own (BENCH_TAG) and the sweeper's sleeping CALL.
+ */
+export async function pipelineStatements(
+  sql: postgres.Sql,
+): Promise<{ query: string; calls: number; ms: number }[]> {
+  const rows = await sql.unsafe(
+    `${BENCH_TAG} select query, sum(calls)::bigint as calls, sum(total_exec_time)::float8 as ms
+       from extensions.pg_stat_statements
+      where toplevel and dbid = (select oid from pg_database where datname = current_database())
+      group by query order by ms desc`,
+  );
+  return rows
+    .filter((r) => !r.query.startsWith(BENCH_TAG) && !SLEEPING_WRAPPER.test(r.query))
+    .map((r) => ({ query: r.query, calls: Number(r.calls), ms: r.ms }));
+}
+
 /** Starts a measured window: statement statistics reset, counters read. */
 export async function startWindow(sql: postgres.Sql, procs: Processes): Promise<Counters> {
   if (await statementsAvailable(sql)) {
@@ -171,18 +189,12 @@ export async function endWindow(
   let db: number | null = null;
   let statements: Statement[] = [];
   if (await statementsAvailable(sql)) {
-    const rows = await sql.unsafe(
-      `${BENCH_TAG} select query, sum(calls)::bigint as calls, sum(total_exec_time)::float8 as ms
-         from extensions.pg_stat_statements
-        where toplevel and dbid = (select oid from pg_database where datname = current_database())
-        group by query order by ms desc`,
-    );
-    const counted = rows.filter((r) => !r.query.startsWith(BENCH_TAG) && !SLEEPING_WRAPPER.test(r.query));
+    const counted = await pipelineStatements(sql);
     db = per(counted.reduce((a, r) => a + r.ms, 0), 3);
     statements = counted.slice(0, top).map((r) => ({
       query: r.query.replace(/\s+/g, " ").trim(),
-      calls_per_booking: per(Number(r.calls), 3),
-      ms_per_call: round(r.ms / Number(r.calls), 3),
+      calls_per_booking: per(r.calls, 3),
+      ms_per_call: round(r.ms / r.calls, 3),
       ms_per_booking: per(r.ms, 3),
     }));
   }

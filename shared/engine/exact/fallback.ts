@@ -119,6 +119,13 @@ export interface ExactOutcome {
 }
 
 /**
+ * Whether the search ran out of time before deciding, so that more of it may still decide: not once it has a
+ * verdict, nor when its model was too large or its arrangements too many to list, however long it is given.
+ */
+export const moreTimeMayDecide = (outcome: ExactOutcome): boolean =>
+  outcome.verdict === "budget_exhausted" && !outcome.outOfMemory && !outcome.incomplete;
+
+/**
  * What counting and the relaxations at the instants of the stay say of a time: "refuted" (no re-seating of the
  * bookings that may still move seats the booking), "open" (every one was asked and none refuted it) or
  * "undecided" (the time ran out, or the solver failed, before all were asked). The fallback's first and
