@@ -195,9 +195,10 @@ Deno.test("an alternative whose re-seating moves a booking the platform is chang
   await withDispatchPaused(sql, async () => {
     const { couple, four, date } = await reviewWithReseatingOffer();
     // The platform is updating the couple (a note for the evening's bookings, not yet committed).
-    const platform = await holdOpen((tx) =>
-      tx`update public.bookings set notes = 'anniversary' where id = ${couple}`
-    );
+    const platform = await holdOpen(async (tx) => {
+      await tx`set local role service_role`;
+      await tx`update public.bookings set notes = 'anniversary' where id = ${couple}`;
+    });
     let refused: unknown = null;
     const started = performance.now();
     try {
