@@ -15,7 +15,7 @@ import {
 import type { Logger } from "../telemetry/log.ts";
 import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
 import { FEW_MOVES } from "../engine/exact/fallback.ts";
-import { highsSolver } from "../engine/exact/highs.ts";
+import { type ExactSolver, highsSolver } from "../engine/exact/highs.ts";
 
 const BOOKING = "20000000-0000-4000-8000-000000000001";
 const LEASE = "40000000-0000-4000-8000-000000000001";
@@ -749,6 +749,56 @@ Deno.test("when the exact fallback runs out of budget, the booking goes to revie
   assert(calls.fail[0].reason.startsWith("exact_search_budget_exhausted: "), calls.fail[0].reason);
   assert(calls.fail[0].reason.includes("ran out of its 300 ms budget"), calls.fail[0].reason);
   assertEquals(outcome.outcome, "manual_review");
+});
+
+Deno.test("a solver that fails is no verdict on the room: the first attempt is tried again, a later one goes to review", async () => {
+  const broken: ExactSolver = {
+    solve: () => Promise.reject(new Error("highs.wasm could not be instantiated")),
+    decide: () => Promise.reject(new Error("highs.wasm could not be instantiated")),
+  };
+  const kinds: string[] = [];
+  for (const attempt of [1, 2]) {
+    const { store, calls } = fakeStore({
+      begin: () => ({ ...onlyExactSeats(), attempt }),
+      fail: (
+        args,
+      ) => (args.kind === "no_fit" ? { outcome: "manual_review", reason: args.reason } : retry(args.reason)),
+    });
+    const outcome = await processBooking(store, BOOKING, "test", {
+      ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1 }),
+      exactSolver: broken,
+    });
+    assertEquals(calls.commit.length, 0);
+    const { kind, reason } = calls.fail[0];
+    assert(reason.startsWith("exact_search_budget_exhausted: "), reason);
+    assert(reason.includes("stopped when the solver failed"), reason);
+    assertEquals(reason.endsWith("a fault, not a verdict, so it is tried again"), attempt === 1, reason);
+    assertEquals(outcome.outcome, attempt === 1 ? "retry" : "manual_review");
+    kinds.push(kind);
+  }
+  // A conflict neither counts toward the breaker nor closes it; the second attempt's review is the verdict.
+  assertEquals(kinds, ["conflict", "no_fit"]);
+});
+
+Deno.test("an exception the exact fallback throws outside the solver is an engine error, not an infrastructure one", async () => {
+  // Every answer puts each booking on its first option, which here gives the party and another booking the
+  // same table: the whole period's model clashing is the fallback's own invariant broken, so it throws.
+  const clashing: ExactSolver = {
+    solve: (milp) => Promise.resolve({ status: "optimal", choice: milp.columnOf.map(() => 0) }),
+    decide: () => Promise.resolve("feasible"),
+  };
+  const { store, calls } = fakeStore({ begin: () => onlyExactSeats(), fail: (args) => retry(args.reason) });
+  const outcome = await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 1 }),
+    exactSolver: clashing,
+  });
+  assertEquals(calls.commit.length, 0);
+  assertEquals(calls.fail[0].kind, "error");
+  assert(
+    calls.fail[0].reason.startsWith("engine_error: the exact model's answer clashes"),
+    calls.fail[0].reason,
+  );
+  assertEquals(outcome.outcome, "retry");
 });
 
 Deno.test("the exact fallback's budget is the attempt's: re-plans after lost races get what is left", async () => {

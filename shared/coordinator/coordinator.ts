@@ -156,7 +156,9 @@ export async function processBooking(
         let exactStarted = now();
         const outcome = await inExactTurn(() => {
           exactStarted = now();
-          return planExactly(snapshot, exactOptions);
+          return planExactly(snapshot, exactOptions).catch((error) => {
+            throw engineError(error);
+          });
         }, waitMs);
         if (outcome === undefined) {
           notAVerdict = `exact_search_budget_exhausted: ${
@@ -170,6 +172,14 @@ export async function processBooking(
             log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {
               booking_id: bookingId,
             });
+            // A fault of the solver (HiGHS did not load, or a run failed) says nothing about the room: the
+            // booking's first attempt is tried again, perhaps on another instance or with HiGHS loaded afresh,
+            // rather than sent to review on a fault that may pass. A later one goes to review as before, with
+            // the times it could have instead, so a solver that cannot load anywhere delays review by one
+            // backoff only. Neither is an error for the breaker: the pipeline answered, only its solver did not.
+            if (begun.attempt === 1 && plan.decision === "no_fit") {
+              notAVerdict = `${plan.reason}; a fault, not a verdict, so it is tried again`;
+            }
           } else if (
             plan.decision === "no_fit" && moreTimeMayDecide(exact) && givenMs < exactBudgetOfAttemptMs
           ) {
@@ -363,8 +373,13 @@ function runEngine<T>(plan: () => T): T {
   try {
     return plan();
   } catch (error) {
-    throw new AttemptError("engine_error", error instanceof Error ? error.message : String(error));
+    throw engineError(error);
   }
+}
+
+/** An exception the engine threw (the plan's or the exact fallback's): an engine bug, reported as one. */
+function engineError(error: unknown): AttemptError {
+  return new AttemptError("engine_error", error instanceof Error ? error.message : String(error));
 }
 
 /** The machine-readable part of a "<code>: <sentence>" reason, for the logs; a reason that does not start with
