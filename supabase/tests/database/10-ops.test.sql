@@ -156,8 +156,8 @@ select is((select array[event_retention_days, shadow_retention_days, audit_reten
 -- Health: its keys, and ok / degraded / down.
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health()) k),
   array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'floor_plan_recheck_pending', 'in_progress', 'in_progress_by_restaurant', 'manual_review', 'manual_review_last_hour', 'mode',
-        'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'seated_stays_overlapping', 'status', 'stuck',
-        'sweeper'],
+        'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'seated_stays_overlapping', 'status',
+        'stays_under_way_breaking_rules', 'stuck', 'sweeper'],
   'health reports every part of the pipeline');
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health() -> 'sweeper') k),
   array['active', 'alive', 'last_start', 'last_status', 'schedule', 'scheduled', 'seconds_since_last_start'],
