@@ -79,7 +79,7 @@ begin
   -- A stay under way whose party has not arrived is left at its tables (the party may be walking in to them),
   -- but an operator is told, once in the time the restaurant waited for this re-check: nothing else would,
   -- and the mark that brought the change here is gone once the bookings ahead are done. Stamped with p_now,
-  -- the time the stay is judged at (the clock, when the sweeper runs it).
+  -- the time the stay is judged at (the clock, when the re-check's cron job runs it).
   perform private.record_event('assignment.sweeper', 'floor_plan.stay_under_way_breaks_rules', 'warning',
             '{"reason": "stay_under_way"}'::jsonb, p_restaurant_id, k.id, p_now)
      from public.bookings k

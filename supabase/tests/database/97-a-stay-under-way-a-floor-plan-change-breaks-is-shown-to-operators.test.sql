@@ -3,7 +3,7 @@
 -- is given other tables, its party is checked in, or the stay ends. The platform's writes and health run
 -- through the Data API's role; the re-check runs as the sweeper runs it, half an hour into the stays.
 begin;
-select plan(14);
+select plan(15);
 
 select tests.create_restaurant('Broken mid-service') as rid \gset
 select tests.add_table(:'rid', 'U1', 4) as u1 \gset
@@ -62,29 +62,37 @@ select ok(exists (select 1 from jsonb_array_elements_text(:'h'::jsonb -> 'proble
   'and calls them a problem, saying what to do');
 select is(pg_temp.health('2030-11-05 19:50+00') ->> 'stays_under_way_breaking_rules', '0', 'once the stays are over, none');
 
--- Judged again in the same wait (a pass that had more to do): recorded once.
+-- Judged again while the restaurant still waits for its re-check (a pass that had more to do): recorded once;
+-- judged in a later wait (another change), recorded again.
+insert into private.floor_plan_rechecks (restaurant_id, changed_at) values (:'rid', clock_timestamp());
 select private.replan_broken_holds(:'rid', '2030-11-05 18:32+00') is not null as again \gset
 select is(pg_temp.flagged(:'walking_in'), 1, 'a stay is recorded once while its restaurant waits');
+update private.floor_plan_rechecks set pending_since = '2030-11-05 18:32:30+00' where restaurant_id = :'rid';
+select private.replan_broken_holds(:'rid', '2030-11-05 18:33+00') is not null as later_wait \gset
+select is(pg_temp.flagged(:'walking_in'), 2, 'and once more in a later wait');
+delete from private.floor_plan_rechecks where restaurant_id = :'rid';
 
 -- Given another table, the party walks in to it.
 select is(ops.assign_tables(:'walking_in', array['U5'], 'ana') ->> 'outcome', 'confirmed', 'an operator moves one');
-select is(pg_temp.health('2030-11-05 18:33+00') ->> 'stays_under_way_breaking_rules', '1', 'it is no longer counted');
+select is(pg_temp.health('2030-11-05 18:34+00') ->> 'stays_under_way_breaking_rules', '1', 'it is no longer counted');
 -- The other party arrives and is seated where the host sees fit.
 set local role service_role;
 update public.bookings set status = 'checked_in' where id = :'late';
 reset role;
-select pg_temp.health('2030-11-05 18:34+00') as h2 \gset
+select pg_temp.health('2030-11-05 18:35+00') as h2 \gset
 select is(:'h2'::jsonb ->> 'stays_under_way_breaking_rules', '0', 'nor one whose party is checked in');
 select ok(not exists (select 1 from jsonb_array_elements_text(:'h2'::jsonb -> 'problems') p where p like '%stay has begun%'),
   'and the problem is gone');
 
 -- A change made while nobody's stay is under way records nothing.
+select count(*)::int as recorded from public.observability_events
+ where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules' \gset
 set local role service_role;
 update public.restaurant_tables set out_of_service = true where id = :'u5';
 reset role;
 select private.recheck_floor_plans('2030-11-06 12:00+00', interval '10 seconds', :'rid') is not null as later \gset
 select is((select count(*)::int from public.observability_events
-            where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules'), 2,
+            where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules'), :recorded,
   'a re-check with no stay under way records none');
 
 select * from finish();
