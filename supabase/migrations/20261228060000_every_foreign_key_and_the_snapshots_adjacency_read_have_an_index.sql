@@ -13,19 +13,64 @@
 --     replan_snapshot): table_adjacency was indexed by its tables only, so each booking's snapshot read every
 --     restaurant's adjacency, a cost per booking that grew with each restaurant a platform took on.
 -- The partial index by booking gives way to a whole one: a booking's released holds are few (one per move),
--- so reading its current holds through it costs nothing more. pgTAP 98 asks the planner, for every foreign
--- key, whether its referencing rows can be found without reading the table whole.
+-- so reading its current holds through it costs nothing more. A table's holds are indexed with their
+-- restaurant first, as the foreign key reads them (and private.guard_table_delete now does): an index led by
+-- the table alone would offer private.busy_tables, which looks for holds on given tables over a time, every
+-- hold those tables ever had, where the holds' index by table and time finds the few that overlap. pgTAP 98
+-- asks the planner, for every foreign key, whether its referencing rows can be found without reading the
+-- table whole.
 -- Building an index reads its table once and holds off writes to it until the migration commits: on a large
 -- hosted database, build them first with CREATE INDEX CONCURRENTLY under the same names (docs/configuration.md),
--- and this migration keeps them. It waits at most 10 s for each table.
+-- and this migration keeps them (it refuses one such a build left invalid, which would otherwise pass for built
+-- while finding nothing, before it drops the partial index). It waits at most 10 s for each table.
+-- private.guard_table_delete: body as in 20261226080000, with the restaurant in its lookup.
 
 set lock_timeout = '10s';
 create index if not exists booking_table_assignments_every_booking_idx
   on public.booking_table_assignments (booking_id);
-drop index if exists public.booking_table_assignments_booking_idx;
-create index if not exists booking_table_assignments_every_table_idx on public.booking_table_assignments (table_id);
+create index if not exists booking_table_assignments_every_table_idx
+  on public.booking_table_assignments (restaurant_id, table_id);
 create index if not exists table_adjacency_restaurant_idx on public.table_adjacency (restaurant_id);
 create index if not exists shadow_comparisons_booking_idx on public.shadow_comparisons (booking_id);
 create index if not exists shadow_comparisons_restaurant_idx on public.shadow_comparisons (restaurant_id);
 create index if not exists notification_outbox_restaurant_idx on public.notification_outbox (restaurant_id);
+
+-- A concurrent build that failed or was cut off leaves its index under the name, invalid: the lines above then
+-- keep it, and nothing would find a booking's holds once the partial index is gone.
+do $$
+declare
+  broken text;
+begin
+  select pg_catalog.string_agg(c.relname, ', ') into broken
+    from pg_catalog.pg_index i join pg_catalog.pg_class c on c.oid = i.indexrelid
+   where not i.indisvalid
+     and c.relname in ('booking_table_assignments_every_booking_idx', 'booking_table_assignments_every_table_idx',
+                       'table_adjacency_restaurant_idx', 'shadow_comparisons_booking_idx',
+                       'shadow_comparisons_restaurant_idx', 'notification_outbox_restaurant_idx');
+  if broken is not null then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('index %s is invalid (a concurrent build that did not finish)', broken),
+      hint = 'Drop it (drop index concurrently …) and build it again, or let this migration build it.';
+  end if;
+end $$;
+
+create or replace function private.guard_table_delete()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  -- A restaurant being deleted (its row already gone in this transaction) takes its tables with it.
+  if exists (select 1 from public.restaurants r where r.id = old.restaurant_id)
+     and exists (select 1 from public.booking_table_assignments a
+                  where a.restaurant_id = old.restaurant_id and a.table_id = old.id) then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('table %s has been held by bookings and stays on record: take it out of use instead (active = false)',
+                                  old.table_number),
+      hint = 'Deleting the restaurant deletes its tables with it.';
+  end if;
+  return old;
+end $$;
+
+-- Last: dropping an index locks its table against reads too, until the migration commits.
+drop index if exists public.booking_table_assignments_booking_idx;
 reset lock_timeout;
+
+revoke all on all routines in schema private from public, anon, authenticated;
