@@ -17,12 +17,13 @@
 -- restaurant first, as the foreign key reads them (and private.guard_table_delete now does): an index led by
 -- the table alone would offer private.busy_tables, which looks for holds on given tables over a time, every
 -- hold those tables ever had, where the holds' index by table and time finds the few that overlap. pgTAP 98
--- asks the planner, for every foreign key, whether its referencing rows can be found without reading the
+-- asks the schema, for every foreign key, whether an index finds its referencing rows without reading the
 -- table whole.
 -- Building an index reads its table once and holds off writes to it until the migration commits: on a large
 -- hosted database, build them first with CREATE INDEX CONCURRENTLY under the same names (docs/configuration.md),
 -- and this migration keeps them (it refuses one such a build left invalid, which would otherwise pass for built
--- while finding nothing, before it drops the partial index). It waits at most 10 s for each table.
+-- while finding nothing, or built on other columns, before it drops the partial index). It waits at most 10 s
+-- for each table.
 -- private.guard_table_delete: body as in 20261226080000, with the restaurant in its lookup.
 
 set lock_timeout = '10s';
@@ -35,22 +36,29 @@ create index if not exists shadow_comparisons_booking_idx on public.shadow_compa
 create index if not exists shadow_comparisons_restaurant_idx on public.shadow_comparisons (restaurant_id);
 create index if not exists notification_outbox_restaurant_idx on public.notification_outbox (restaurant_id);
 
--- A concurrent build that failed or was cut off leaves its index under the name, invalid: the lines above then
--- keep it, and nothing would find a booking's holds once the partial index is gone.
+-- A concurrent build that failed or was cut off leaves its index under the name, invalid, and one built by hand
+-- may be on other columns: the lines above keep either, and nothing would find a booking's holds as it should
+-- once the partial index is gone.
 do $$
 declare
-  broken text;
+  wrong text;
 begin
-  select pg_catalog.string_agg(c.relname, ', ') into broken
-    from pg_catalog.pg_index i join pg_catalog.pg_class c on c.oid = i.indexrelid
-   where not i.indisvalid
-     and c.relname in ('booking_table_assignments_every_booking_idx', 'booking_table_assignments_every_table_idx',
-                       'table_adjacency_restaurant_idx', 'shadow_comparisons_booking_idx',
-                       'shadow_comparisons_restaurant_idx', 'notification_outbox_restaurant_idx');
-  if broken is not null then
+  select pg_catalog.string_agg(e.name, ', ') into wrong
+    from (values
+      ('booking_table_assignments_every_booking_idx', 'public.booking_table_assignments USING btree (booking_id)'),
+      ('booking_table_assignments_every_table_idx',
+       'public.booking_table_assignments USING btree (restaurant_id, table_id)'),
+      ('table_adjacency_restaurant_idx', 'public.table_adjacency USING btree (restaurant_id)'),
+      ('shadow_comparisons_booking_idx', 'public.shadow_comparisons USING btree (booking_id)'),
+      ('shadow_comparisons_restaurant_idx', 'public.shadow_comparisons USING btree (restaurant_id)'),
+      ('notification_outbox_restaurant_idx', 'public.notification_outbox USING btree (restaurant_id)')) e(name, def)
+    join pg_catalog.pg_class c on c.relname = e.name and c.relnamespace = 'public'::regnamespace
+    join pg_catalog.pg_index i on i.indexrelid = c.oid
+   where not i.indisvalid or pg_catalog.pg_get_indexdef(c.oid) <> pg_catalog.format('CREATE INDEX %s ON %s', e.name, e.def);
+  if wrong is not null then
     raise exception using errcode = 'AS005',
-      message = pg_catalog.format('index %s is invalid (a concurrent build that did not finish)', broken),
-      hint = 'Drop it (drop index concurrently …) and build it again, or let this migration build it.';
+      message = pg_catalog.format('index %s is invalid (a concurrent build that did not finish) or not as this migration builds it', wrong),
+      hint = 'Drop it (drop index concurrently …) and build it again as docs/configuration.md gives it, or let this migration build it.';
   end if;
 end $$;
 
