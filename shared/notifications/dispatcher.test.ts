@@ -310,6 +310,37 @@ Deno.test("no send starts later than 30 s after the claim: the rest are handed b
   assertEquals(outbox.rows.filter((r) => r.status === "pending").length, 49, "and are due again");
 });
 
+Deno.test("those never posted are handed back at once, not behind a result slow to record", async () => {
+  // The first message's result waits on a database call that does not answer (its timeout is 30 s, three
+  // tries); by then the others' lease could have run out and another run have claimed them as perhaps received.
+  const outbox = fakeOutbox(20);
+  let release = () => {};
+  const hung = new Promise<string>((resolve) => (release = () => resolve("sent")));
+  const recordNow = outbox.store.completeNotification;
+  const store: AssignmentStore = {
+    ...outbox.store,
+    completeNotification: (c) => (c.ok ? (outbox.completions.push(c), hung) : recordNow(c)),
+  };
+  let clock = 0;
+  const slow: Sender = {
+    name: "slow",
+    send() {
+      clock += 31_000; // the first send takes the whole window
+      return Promise.resolve();
+    },
+  };
+  const delivery = deliverDueNotifications(store, slow, silentLogger, 50, () => clock);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(
+    outbox.completions.filter((c) => c.notSent).length,
+    19,
+    "handed back while the first is still out",
+  );
+  release();
+  const report = await delivery;
+  assertEquals([report.claimed, report.sent, report.failed], [20, 1, 0]);
+});
+
 Deno.test("the wait a provider asked for goes with the failure", async () => {
   const outbox = fakeOutbox(1);
   const limited: Sender = {

@@ -36,6 +36,7 @@ export async function deliverDueNotifications(
   /** The wait a provider asked for (Retry-After): no further send is started once it has. */
   let asked: RetryLaterError | undefined;
   const started = new Set<number>();
+  let handingBack: Promise<void> | undefined;
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
   await inTurns(claimed, SENDS_AT_ONCE, () => !asked && now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
     started.add(n.id);
@@ -48,12 +49,19 @@ export async function deliverDueNotifications(
     // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
     // would send it again under a later lease.
     if (await complete(n, { ok: true }) === "sent") report.sent++;
-  });
-  // The messages not posted are handed back, instead of coming back only when their lease runs out: to wait
-  // as long as the provider asked (each would only have been refused), or due again at once when the run's
-  // time to start sends ran out.
-  const unsent = claimed.filter((n) => !started.has(n.id));
-  if (unsent.length > 0) {
+  }, () => handingBack ??= handBack());
+  await handingBack;
+  return report;
+
+  /**
+   * The messages not posted are handed back, instead of coming back only when their lease runs out: to wait as
+   * long as the provider asked (each would only have been refused), or due again at once when the run's time to
+   * start sends ran out. At once, beside the sends still out: behind a result slow to record (a database call
+   * waiting out its timeout), their lease could run out first, and a claim by another run would count them as
+   * perhaps received and spend one of their tries.
+   */
+  async function handBack(): Promise<void> {
+    const unsent = claimed.filter((n) => !started.has(n.id));
     const why = asked
       ? `not sent: ${asked.message}`
       : `not sent: the run's ${SEND_WINDOW_MS / 1000} s to start sends ran out`;
@@ -61,7 +69,6 @@ export async function deliverDueNotifications(
     const wait = asked ? { retryAfterMs: asked.retryAfterMs } : {};
     await Promise.all(unsent.map((n) => complete(n, { ok: false, error: why, notSent: true, ...wait })));
   }
-  return report;
 
   /** Records the result of this claim's message; a lease lost meanwhile is counted and logged. */
   async function complete(
@@ -122,16 +129,23 @@ const aboutOf = (n: ClaimedNotification) => ({ booking_id: n.booking_id, kind: n
 const SENDS_AT_ONCE = 8;
 const SEND_WINDOW_MS = 30_000;
 
-/** Runs `work` on the items in order, at most `width` at a time, starting none once `open()` is false. */
+/**
+ * Runs `work` on the items in order, at most `width` at a time, starting none once `open()` is false (which
+ * stays so); `closed()` is called as soon as a turn finds it so with items left, which no turn starts after.
+ */
 async function inTurns(
   items: readonly ClaimedNotification[],
   width: number,
   open: () => boolean,
   work: (item: ClaimedNotification) => Promise<void>,
+  closed: () => void,
 ): Promise<void> {
   let next = 0;
   const lane = async () => {
-    while (next < items.length && open()) await work(items[next++]);
+    while (next < items.length) {
+      if (!open()) return closed();
+      await work(items[next++]);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
