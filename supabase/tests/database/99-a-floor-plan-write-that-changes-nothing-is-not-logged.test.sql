@@ -1,12 +1,13 @@
--- A floor-plan write that changes nothing is not logged as a change (20261228070000): a platform that
--- synchronises its floor plan on a timer must not grow the log every lease and snapshot counts. Written as the
--- Data API writes, through service_role.
+-- A floor-plan write that changes nothing is not logged as a change, nor queues a re-check (20261228070000): a
+-- platform that synchronises its floor plan on a timer must not grow the log every lease and snapshot counts,
+-- nor re-check the restaurant's bookings each time. Written as the Data API writes, through service_role.
 begin;
-select plan(7);
+select plan(9);
 
 select tests.create_restaurant('Synchronised') as r \gset
 select tests.add_table(:'r', 'S1', 4) as s1 \gset
 select tests.add_table(:'r', 'S2', 4) as s2 \gset
+select tests.add_table(:'r', 'S3', 4) as s3 \gset
 insert into public.table_adjacency (restaurant_id, table_a, table_b) values (:'r', :'s1', :'s2');
 select tests.create_booking(:'r', 2, '2030-06-07 19:00+00') as b \gset
 select set_config('tests.r', :'r', true) is not null as r_set \gset
@@ -18,6 +19,7 @@ create function pg_temp.digest(p_booking uuid) returns text language sql as $$
 $$;
 select pg_temp.logged() as before \gset
 select pg_temp.digest(:'b') as digest \gset
+delete from private.floor_plan_rechecks where restaurant_id = :'r';
 
 set local role service_role;
 -- A synchronisation that finds nothing new: every table written back as it is, as an update and as an upsert,
@@ -31,6 +33,8 @@ update public.service_periods set ends_at = ends_at where restaurant_id = :'r';
 reset role;
 select is(pg_temp.logged(), :before, 'writes that change no value log nothing');
 select is(pg_temp.digest(:'b'), :'digest', 'so the digest a lease keeps stays as it was');
+select ok(not exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'r'),
+  'nor queue a re-check of the restaurant''s bookings');
 
 set local role service_role;
 update public.restaurant_tables set capacity = 6, max_party_size = 6 where id = :'s1';
@@ -50,6 +54,13 @@ set local role service_role;
 update public.service_periods set ends_at = '22:30' where restaurant_id = :'r' and day_of_week = 1;
 reset role;
 select is(pg_temp.logged(), :before + 4, 'service hours moved are logged');
+
+delete from private.floor_plan_rechecks where restaurant_id = :'r';
+set local role service_role;
+update public.table_adjacency set table_b = :'s3' where restaurant_id = :'r' and table_b = :'s2';
+reset role;
+select ok(exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'r'),
+  'a pair changed into another queues a re-check, as before');
 
 select * from finish();
 rollback;
