@@ -37,7 +37,8 @@ export async function deliverDueNotifications(
   let asked: RetryLaterError | undefined;
   const started = new Set<number>();
   let handingBack: Promise<void> | undefined;
-  // Each message on its own: one that cannot be recorded never stops the others, nor the answer.
+  // Each message on its own: one that cannot be recorded never stops the others, nor the answer. The messages
+  // no turn will post are handed back once a turn finds the run closed; the turns wait for that too.
   await inTurns(claimed, SENDS_AT_ONCE, () => !asked && now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
     started.add(n.id);
     try {
@@ -50,7 +51,6 @@ export async function deliverDueNotifications(
     // would send it again under a later lease.
     if (await complete(n, { ok: true }) === "sent") report.sent++;
   }, () => handingBack ??= handBack());
-  await handingBack;
   return report;
 
   /**
@@ -58,7 +58,8 @@ export async function deliverDueNotifications(
    * long as the provider asked (each would only have been refused), or due again at once when the run's time to
    * start sends ran out. At once, beside the sends still out: behind a result slow to record (a database call
    * waiting out its timeout), their lease could run out first, and a claim by another run would count them as
-   * perhaps received and spend one of their tries.
+   * perhaps received and spend one of their tries. (A provider's wait asked by a send still out after the window
+   * closed then applies to that send alone: the others come due at once and may meet it again.)
    */
   async function handBack(): Promise<void> {
     const unsent = claimed.filter((n) => !started.has(n.id));
@@ -131,14 +132,14 @@ const SEND_WINDOW_MS = 30_000;
 
 /**
  * Runs `work` on the items in order, at most `width` at a time, starting none once `open()` is false (which
- * stays so); `closed()` is called as soon as a turn finds it so with items left, which no turn starts after.
+ * stays so); as soon as a turn finds it so with items left, which no turn starts after, it waits for `closed()`.
  */
 async function inTurns(
   items: readonly ClaimedNotification[],
   width: number,
   open: () => boolean,
   work: (item: ClaimedNotification) => Promise<void>,
-  closed: () => void,
+  closed: () => Promise<void>,
 ): Promise<void> {
   let next = 0;
   const lane = async () => {
