@@ -16,6 +16,14 @@ const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
  */
 export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z]{2,}`;
 
+/** A number as the phone pattern reads one, wherever it stands. */
+const NUMBER =
+  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
+  `(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
+  "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
+  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
+  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
  * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00; but not digits that
@@ -23,12 +31,15 @@ export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}
  * strings (2.119.1, 1.0.0+20260101123456), decimal numbers (263.46000000000004) and booking references are
  * not phone numbers.
  */
-export const PHONE_PATTERN =
-  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
-  `(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
-  "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
-  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
-  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+export const PHONE_PATTERN = "(?<![A-Za-z0-9_.+-])" + NUMBER;
+
+/**
+ * What `scrub` replaces after eight passes: a number as the phone pattern reads one, whatever stands before
+ * it. A chain of numbers ("12345678+12345678+…") stands alone one number a pass, so it would take a pass per
+ * number over the whole text; past eight, the rest go in one. As private.any_number_pattern() in SQL.
+ */
+export const ANY_NUMBER_PATTERN = NUMBER;
+const PASSES_BEFORE_ANY_NUMBER = 8;
 
 const email = new RegExp(EMAIL_PATTERN);
 const phone = new RegExp(PHONE_PATTERN);
@@ -48,13 +59,16 @@ export function hasPersonalData(text: string): boolean {
  */
 export function scrub(text: string): string {
   let t = normalized(text);
-  do {
+  for (let passes = 0;; passes++) {
     t = t.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
       new RegExp(PHONE_PATTERN, "g"),
       "[number]",
     );
-  } while (hasPersonalData(t));
-  return t;
+    if (!hasPersonalData(t)) return t;
+    if (passes + 1 === PASSES_BEFORE_ANY_NUMBER) {
+      t = t.replace(new RegExp(ANY_NUMBER_PATTERN, "g"), "[number]");
+    }
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { connect } from "../../../shared/testing/stack.ts";
 import {
+  ANY_NUMBER_PATTERN,
   EMAIL_PATTERN,
   hasPersonalData,
   PHONE_PATTERN,
@@ -15,9 +16,11 @@ import {
 const sql = connect(2);
 
 Deno.test("the database's personal-data patterns are the functions' patterns", async () => {
-  const [row] = await sql`select private.email_pattern() as email, private.phone_pattern() as phone`;
+  const [row] = await sql`select private.email_pattern() as email, private.phone_pattern() as phone,
+                                 private.any_number_pattern() as any_number`;
   assertEquals(row.email, EMAIL_PATTERN);
   assertEquals(row.phone, PHONE_PATTERN);
+  assertEquals(row.any_number, ANY_NUMBER_PATTERN);
 });
 
 // Text made of the pieces that decide a verdict: digits, separators, @, dots, slashes, brackets, letters.
@@ -156,6 +159,45 @@ Deno.test("a text shortened for storage fits, is clean, and is shortened alike i
     { numRuns: 300 },
   );
   assert(cutClean > 20, `only ${cutClean} cuts would have made a phone number: the property proves little`);
+});
+
+// Numbers each standing alone only once the one before is replaced ("12345678+12345678+…": + and _ join
+// them, where a dash or a dot would make one long number), up to forty, with other text around them.
+const chain = fc.tuple(
+  fc.array(pieces, { maxLength: 6 }).map((p) => p.join("")),
+  fc.constantFrom("12345678", "+44 20 7946 0958", "5550 1234", "(030) 1234-5678"),
+  fc.constantFrom("+", "_"),
+  fc.integer({ min: 1, max: 40 }),
+  fc.array(pieces, { maxLength: 6 }).map((p) => p.join("")),
+).map(([before, number, join, count, after]) => before + (number + join).repeat(count) + after);
+
+/** The passes the scrub would take without its bound: what the chains are for. */
+function strictPasses(text: string): number {
+  let t = text.normalize("NFKC");
+  for (let passes = 1;; passes++) {
+    t = t.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
+      new RegExp(PHONE_PATTERN, "g"),
+      "[number]",
+    );
+    if (!hasPersonalData(t)) return passes;
+  }
+}
+
+Deno.test("a chain of numbers is scrubbed clean, alike in Postgres and JavaScript, past the passes that take one each", async () => {
+  let long = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(chain, { minLength: 1, maxLength: 20 }), async (texts) => {
+      const rows = await sql<{ scrubbed: string }[]>`
+        select private.scrub_personal_data(t) as scrubbed
+          from unnest(${texts}::text[]) with ordinality as u(t, i) order by i`;
+      assertEquals(rows.map((r) => r.scrubbed), texts.map(scrub));
+      for (const r of rows) assert(!hasPersonalData(r.scrubbed), r.scrubbed);
+      long += texts.filter((t) => strictPasses(t) > 8).length;
+    }),
+    { numRuns: 100 },
+  );
+  // Chains that take more passes than the bound, or the bound is not what was tested.
+  assert(long > 20, `only ${long} chains take more than eight passes`);
 });
 
 Deno.test("Postgres and JavaScript agree on what is personal data and how it is scrubbed", async () => {
