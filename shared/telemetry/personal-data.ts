@@ -16,14 +16,6 @@ const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
  */
 export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z]{2,}`;
 
-/** A number as the phone pattern reads one, wherever it stands. */
-const NUMBER =
-  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
-  `(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
-  "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
-  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
-  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
-
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
  * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00; but not digits that
@@ -31,15 +23,23 @@ const NUMBER =
  * strings (2.119.1, 1.0.0+20260101123456), decimal numbers (263.46000000000004) and booking references are
  * not phone numbers.
  */
-export const PHONE_PATTERN = "(?<![A-Za-z0-9_.+-])" + NUMBER;
+export const PHONE_PATTERN =
+  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
+  `(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
+  "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
+  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
+  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
 
 /**
- * What `scrub` replaces after eight passes: a number as the phone pattern reads one, whatever stands before
- * it. A chain of numbers ("12345678+12345678+…") stands alone one number a pass, so it would take a pass per
- * number over the whole text; past eight, the rest go in one. As private.any_number_pattern() in SQL.
+ * What `scrub` also replaces after eight passes: a number that starts with + or ( right after another's last
+ * digit, as in "12345678+12345678". The phone pattern's look-behind refuses that start, so a chain of such
+ * numbers stands alone one number a pass and would take a pass per number over the whole text; past eight, the
+ * rest go in one. Only a + or ( after a digit can start one, so no look-ahead is tried inside a run of digits,
+ * which keeps the pass linear. As private.chained_number_pattern() in SQL.
  */
-export const ANY_NUMBER_PATTERN = NUMBER;
-const PASSES_BEFORE_ANY_NUMBER = 8;
+export const CHAINED_NUMBER_PATTERN =
+  `(?<=[0-9])(?:\\+\\(?|\\()[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+const PASSES_BEFORE_CHAINED = 8;
 
 const email = new RegExp(EMAIL_PATTERN);
 const phone = new RegExp(PHONE_PATTERN);
@@ -59,15 +59,13 @@ export function hasPersonalData(text: string): boolean {
  */
 export function scrub(text: string): string {
   let t = normalized(text);
-  for (let passes = 0;; passes++) {
+  for (let passes = 1;; passes++) {
     t = t.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
       new RegExp(PHONE_PATTERN, "g"),
       "[number]",
     );
     if (!hasPersonalData(t)) return t;
-    if (passes + 1 === PASSES_BEFORE_ANY_NUMBER) {
-      t = t.replace(new RegExp(ANY_NUMBER_PATTERN, "g"), "[number]");
-    }
+    if (passes === PASSES_BEFORE_CHAINED) t = t.replace(new RegExp(CHAINED_NUMBER_PATTERN, "g"), "[number]");
   }
 }
 
