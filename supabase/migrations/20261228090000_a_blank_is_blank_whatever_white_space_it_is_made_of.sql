@@ -4,18 +4,20 @@
 -- meant spaces only (btrim). A tab, a line break or a no-break space got through, so ops.set_kill_switch(true,
 -- E'\t', E'\n') pulled the kill switch with a tab for its operator and a line break for its reason in the
 -- rollout log, and ops.cancel_booking(id, E'\t', 'ana') left a tab as the history's reason instead of
--- "cancelled by ops", and its operator's name as typed, white space and all, where the other ops calls keep
--- the name act_as returns (an attacker's review of what operators may type). private.trimmed trims every kind of
--- white space, and the invisible characters that read as none (zero-width space, word joiner, byte-order mark),
+-- "cancelled by ops"; a reason of 500 blanks and then words kept the blanks (act_as cuts it to 500); and
+-- ops.cancel_booking and ops.reset_circuit_breaker kept their operator's name as typed, white space and all,
+-- where the other ops calls keep the name act_as returns (an attacker's review of what operators may type). private.trimmed trims every kind of
+-- white space, and the invisible characters that read as none (zero-width spaces and joiners, soft hyphen,
+-- word joiner, invisible operators, Hangul fillers, byte-order mark),
 -- once the text is in its NFKC form (which turns the no-break and the other wide spaces into plain ones).
 -- private.act_as: body as in 20261223000000; ops.set_kill_switch: 20261202300000; ops.reset_circuit_breaker:
--- 20261226020000; ops.cancel_booking: 20261226010000 (which now passes on act_as's name); each with
--- private.trimmed where it trimmed spaces.
+-- 20261226020000 and ops.cancel_booking: 20261226010000 (both now pass on act_as's name); each with
+-- private.trimmed where it trimmed spaces, and act_as with it on the reason it keeps.
 
 create function private.trimmed(p_text text)
 returns text language sql immutable set search_path = '' as $$
   select pg_catalog.btrim(pg_catalog.normalize(p_text, 'NFKC'),
-                          U&' \0009\000A\000B\000C\000D\0085\00A0\2028\2029\200B\2060\FEFF');
+                          U&' \0009\000A\000B\000C\000D\0085\00A0\00AD\115F\1160\1680\180E\200B\200C\200D\2028\2029\2060\2061\2062\2063\2064\3164\FEFF');
 $$;
 
 create or replace function private.act_as(p_actor text, p_reason text default null)
@@ -27,7 +29,7 @@ begin
     raise exception using errcode = 'AS005', message = 'say who is acting: pass p_actor (a name or ticket, not a guest''s data)';
   end if;
   perform pg_catalog.set_config('pipeline.actor', pg_catalog.statement_timestamp()::text || '|' || actor, true);
-  perform pg_catalog.set_config('pipeline.reason', coalesce(private.scrub_and_cut(p_reason, 500), ''), true);
+  perform pg_catalog.set_config('pipeline.reason', coalesce(private.scrub_and_cut(private.trimmed(p_reason), 500), ''), true);
   return actor;
 end $$;
 
@@ -51,8 +53,9 @@ create or replace function ops.reset_circuit_breaker(p_restaurant_id uuid, p_act
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   br private.circuit_breakers;
+  actor text;
 begin
-  perform private.act_as(p_actor, p_reason);
+  actor := private.act_as(p_actor, p_reason);
   if coalesce(private.trimmed(p_reason), '') = '' then
     raise exception using errcode = 'AS005', message = 'say why the breaker may close: pass p_reason (what was fixed)';
   end if;
@@ -70,13 +73,13 @@ begin
   -- database_role as the settings audit trigger records it: SET ROLE's role if one is set (service_role under
   -- PostgREST), or else the login role (this function is security definer, so current_user is its owner).
   insert into public.pipeline_settings_audit (actor, database_role, scope, setting, old_value, new_value, reason)
-  values (p_actor,
+  values (actor,
           case when pg_catalog.current_setting('role') = 'none' then session_user::text
                else pg_catalog.current_setting('role') end,
           p_restaurant_id::text, 'circuit_breaker',
           pg_catalog.jsonb_build_object('state', br.state, 'consecutive_failures', br.consecutive_failures,
                                         'opened_at', br.opened_at),
-          '{"state": "closed", "consecutive_failures": 0}'::jsonb, p_reason);
+          '{"state": "closed", "consecutive_failures": 0}'::jsonb, private.trimmed(p_reason));
   -- No booking moved it, so it is named for the path the restaurant's bookings take now (its mode under the
   -- function's flags as last heard): auto_assign.circuit_reset for legacy and shadow.
   perform private.record_pipeline_event((select m.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) m),

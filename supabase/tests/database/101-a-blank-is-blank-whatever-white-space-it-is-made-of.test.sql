@@ -2,7 +2,7 @@
 -- pulled or a breaker closed, must be said, and a tab, a line break, a no-break or zero-width space is not
 -- saying it. Called as an operator's tool calls them, through the Data API's role.
 begin;
-select plan(8);
+select plan(10);
 
 select tests.create_restaurant() as rid \gset
 select tests.create_booking(:'rid', 2, '2030-09-07 19:00+00') as b \gset
@@ -30,6 +30,19 @@ select is((select reason from public.booking_assignment_state_history where book
   'cancelled by ops', 'with the reason every blank one gets');
 select is((select actor from public.booking_assignment_state_history where booking_id = :'b' and to_state = 'cancelled'),
   'ana', 'and who acted, without the white space around the name');
+
+-- The reason kept is the reason given: blanks before it are not kept in its place (act_as keeps 500 characters).
+set local role service_role;
+select ops.set_kill_switch(true, 'ana', repeat(' ', 600) || U&'\200B' || 'the new release double-books') is not null as pulled \gset
+reset role;
+select is((select kill_switch_reason from private.rollout_settings), 'the new release double-books',
+  'a reason after 600 blanks is kept, not the blanks');
+set local role service_role;
+select ops.reset_circuit_breaker(:'rid', E'\t ana \n', E'\t the fix is deployed ') is not null as reset \gset
+reset role;
+select is((select array[actor, reason] from public.pipeline_settings_audit
+            where setting = 'circuit_breaker' and scope = :'rid' order by id desc limit 1),
+  array['ana', 'the fix is deployed'], 'a breaker closed keeps who and why in its audit without the white space');
 
 select * from finish();
 rollback;
