@@ -57,7 +57,8 @@ select is(pg_temp.logged(), :before + 4, 'service hours moved are logged');
 
 delete from private.floor_plan_rechecks where restaurant_id = :'r';
 set local role service_role;
-update public.table_adjacency set table_b = :'s3' where restaurant_id = :'r' and table_b = :'s2';
+update public.table_adjacency set table_a = least(:'s1'::uuid, :'s3'::uuid), table_b = greatest(:'s1'::uuid, :'s3'::uuid)
+ where restaurant_id = :'r';
 reset role;
 select ok(exists (select 1 from private.floor_plan_rechecks where restaurant_id = :'r'),
   'a pair changed into another queues a re-check, as before');
