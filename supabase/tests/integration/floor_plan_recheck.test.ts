@@ -54,6 +54,37 @@ Deno.test("a table taken out of service: the sweeper's re-check moves its confir
   assertEquals(marks, 0, "and the restaurant is no longer waiting for a re-check");
 });
 
+Deno.test("a table added: the sweeper's re-check plans again the party no table fitted, and it is seated (20261228100000)", async () => {
+  const { platform } = await localDataApi();
+  const r = await createRestaurant(sql, { tables: [{ number: "G1", capacity: 2 }] });
+  const booking = await r.insertBooking(4, `${someDay()}T19:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [booking], 30_000)).get(booking), "manual_review");
+  const [{ reason }] =
+    await sql`select manual_review_reason as reason from public.bookings where id = ${booking}`;
+  assert(reason.startsWith("party_too_large:"), `the engine's verdict: ${reason}`);
+
+  const [{ zone }] =
+    await sql`select zone_id as zone from public.restaurant_tables where restaurant_id = ${r.id}`;
+  const { error } = await platform.from("restaurant_tables")
+    .insert({ restaurant_id: r.id, zone_id: zone, table_number: "G2", capacity: 4, max_party_size: 4 });
+  assertEquals(error, null, "the platform adds a table for four");
+
+  // The re-check waits for the floor plan to be left alone for 10 s, then runs within a sweep (every 5 s).
+  const seated = await waitFor("the party to be seated", async () => {
+    const [b] = await sql<
+      { state: string }[]
+    >`select assignment_state as state from public.bookings where id = ${booking}`;
+    return b.state === "confirmed" ? await activeTables(sql, booking) : undefined;
+  }, 60_000);
+  assertEquals(seated, ["G2"], "at the table added");
+  const reasons = await sql<{ reason: string | null }[]>`
+    select reason from public.booking_assignment_state_history where booking_id = ${booking} and to_state = 'assignment_pending'`;
+  assert(
+    reasons.some((h) => h.reason?.startsWith("floor_plan_adds_room:")),
+    `the history says why: ${JSON.stringify(reasons)}`,
+  );
+});
+
 Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a second at most and tries again later", async () => {
   // A booking the change breaks, so the re-check has something to do once it has the lock.
   const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 2 }] });
