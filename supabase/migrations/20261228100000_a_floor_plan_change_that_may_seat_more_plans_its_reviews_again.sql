@@ -15,9 +15,13 @@
 -- the broken ones, as before; a row another transaction holds is passed over for a later pass, one that cannot
 -- be changed is recorded (floor_plan.replan_failed). Left alone: reviews for any other cause (the platform's or
 -- an operator's words, an outage, attempts used up), a restaurant switched off, a start that has passed.
--- A review decided on the old floor plan but recorded after the change was made (the change's transaction still
--- open then) keeps its review: the commit's and the failure's own check of the rules (rules_digest) catches
--- most such plans already.
+-- A change counts as adding room only where such reviews ahead exist when it is made, so a restaurant's first
+-- tables, and a platform's floor plan with no such review, queue no re-check. Service hours count when a period
+-- is added, covers a time it did not, or the last one goes.
+-- Left as it is: a review decided on the old floor plan while the change's transaction was still open, and
+-- recorded after the change was made (its clock time is the cut-off), keeps its review, as every review did
+-- before; an operator retries it. A platform that rewrites its service hours or pairs of tables by deleting and
+-- inserting them re-plans such reviews once per rewrite; one that updates them in place, only when they widen.
 -- private.mark_floor_plan_changed: body as in 20261228070000, with the restaurants where the change may seat
 -- more; private.replan_broken_holds: body as in 20261228050000, with the reviews.
 
@@ -28,13 +32,22 @@ comment on column private.floor_plan_rechecks.room_added_at is
 insert into private.reason_codes (code, meaning)
 values ('floor_plan_adds_room', 'the floor plan changed in a way that may seat a booking the engine had sent to review');
 
+-- Whether a review's reason is the engine's verdict on the request: its own code, or the last failure's after
+-- attempts ran out (the legacy path always escalates so, and V3 does when no_fit_retries is raised).
+create function private.engine_verdict(p_reason text)
+returns boolean language sql immutable set search_path = '' as $$
+  select pg_catalog.split_part(case when pg_catalog.split_part(p_reason, ':', 1) = 'attempts_exhausted'
+                                         and pg_catalog.strpos(p_reason, '; last: ') > 0
+                                    then pg_catalog.substr(p_reason, pg_catalog.strpos(p_reason, '; last: ') + 8)
+                                    else p_reason end, ':', 1)
+         in ('no_table_fits', 'party_too_large', 'party_too_small', 'outside_service_hours',
+             'exact_search_budget_exhausted', 'no_tables_configured');
+$$;
+
 -- Whether the booking is in review on the engine's verdict, and went there before p_at.
 create function private.reviewed_before(b public.bookings, p_at timestamptz)
 returns boolean language sql stable set search_path = '' as $$
-  select b.assignment_state = 'manual_review'
-     and pg_catalog.split_part(b.manual_review_reason, ':', 1)
-         in ('no_table_fits', 'party_too_large', 'party_too_small', 'outside_service_hours',
-             'exact_search_budget_exhausted', 'no_tables_configured')
+  select b.assignment_state = 'manual_review' and private.engine_verdict(b.manual_review_reason)
      and (select h.created_at from public.booking_assignment_state_history h
            where h.booking_id = b.id and h.to_state = 'manual_review'
            order by h.version desc limit 1) < p_at;
@@ -89,17 +102,26 @@ begin
     select pg_catalog.array_agg(distinct n.restaurant_id) into changed from new_rows n;
     roomier := changed;
   elsif tg_op = 'DELETE' then
-    -- (The last period gone lifts the restriction.)
     select pg_catalog.array_agg(distinct o.restaurant_id) into changed from old_rows o;
-    roomier := changed;
+    -- The last period gone lifts the restriction.
+    select pg_catalog.array_agg(c.id) into roomier from pg_catalog.unnest(changed) c(id)
+     where not exists (select 1 from public.service_periods p where p.restaurant_id = c.id);
   else
     select pg_catalog.array_agg(distinct x.restaurant_id) into changed
       from new_rows n join old_rows o on o.id = n.id,
            lateral (values (o.restaurant_id), (n.restaurant_id)) x(restaurant_id)
      where (o.restaurant_id, o.day_of_week, o.starts_at, o.ends_at)
            is distinct from (n.restaurant_id, n.day_of_week, n.starts_at, n.ends_at);
-    roomier := changed;
+    -- A period that now covers a time it did not.
+    select pg_catalog.array_agg(distinct n.restaurant_id) into roomier
+      from new_rows n join old_rows o on o.id = n.id
+     where n.day_of_week <> o.day_of_week or n.starts_at < o.starts_at or n.ends_at > o.ends_at;
   end if;
+  -- Room added matters only where the engine has sent bookings ahead to review.
+  select pg_catalog.array_agg(c.id) into roomier from pg_catalog.unnest(roomier) c(id)
+   where exists (select 1 from public.bookings k
+                  where k.restaurant_id = c.id and k.start_at > pg_catalog.now()
+                    and k.assignment_state = 'manual_review' and private.engine_verdict(k.manual_review_reason));
   -- A restaurant being deleted takes its bookings with it: nothing to re-check then.
   insert into private.floor_plan_rechecks as m (restaurant_id, changed_at, room_added_at)
   select c.id, pg_catalog.clock_timestamp(),

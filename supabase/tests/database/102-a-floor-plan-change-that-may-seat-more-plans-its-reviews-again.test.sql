@@ -2,7 +2,7 @@
 -- (20261228100000). The platform's writes go through the Data API's role; the re-check runs as its cron job
 -- runs it, a minute on (the floor plan must have been left alone for 10 s).
 begin;
-select plan(16);
+select plan(21);
 
 select tests.create_restaurant('Room to spare') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -88,6 +88,52 @@ update public.restaurant_tables set capacity = 8, max_party_size = 8 where id = 
 reset role;
 select is(pg_temp.recheck() ->> 'replanned', '0', 'a restaurant switched off has its reviews left for an operator');
 select is(pg_temp.state(:'six'), 'manual_review', 'so it stays');
+
+-- On the legacy path a review that nothing fitted reads as attempts run out, the last one's verdict after it.
+select ops.set_restaurant_mode(:'rid', 'legacy', 'ana', 'back on the first implementation') is not null as legacy \gset
+select pg_temp.reviewed(7, '2030-12-09 19:00+00',
+  'attempts_exhausted: 4 attempts failed; last: no_table_fits: no free table or combination seats a party of 7') as seven \gset
+set local role service_role;
+update public.restaurant_tables set capacity = 10, max_party_size = 10 where id = :'r1';
+reset role;
+select pg_temp.recheck() is not null as rechecked \gset
+select is(array[pg_temp.state(:'seven'), pg_temp.state(:'exhausted')], array['assignment_pending', 'manual_review'],
+  'a review whose last attempt found nothing fitted is planned again; one whose last attempt failed stays');
+
+-- Room taken away after room was added, before the re-check: the room added still counts.
+select tests.force_state(:'seven', 'manual_review', 'no_table_fits: again');
+set local role service_role;
+insert into public.restaurant_tables (restaurant_id, zone_id, table_number, capacity, max_party_size)
+values (:'rid', tests.zone_id(:'rid', 'Main'), 'R4', 2, 2);
+update public.restaurant_tables set out_of_service = true where table_number = 'R4' and restaurant_id = :'rid';
+reset role;
+select ok((select room_added_at is not null from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'a change that takes room away keeps the room an earlier one added');
+
+-- Service hours cut short add no room.
+select pg_temp.recheck() is not null as settled_again \gset
+select tests.force_state(:'seven', 'manual_review', 'no_table_fits: again');
+set local role service_role;
+update public.service_periods set ends_at = '23:00' where restaurant_id = :'rid';
+reset role;
+select is((select room_added_at from private.floor_plan_rechecks where restaurant_id = :'rid'), null,
+  'service hours cut short mark the restaurant as no room added');
+
+-- A restaurant with no review the engine decided: a table added queues no re-check.
+select tests.create_restaurant('Nothing to review') as quiet \gset
+select tests.add_table(:'quiet', 'Q1', 2) as q1 \gset
+select tests.create_booking(:'quiet', 2, '2030-12-07 19:00+00') as queued \gset
+select tests.force_state(:'queued', 'manual_review', 'caller asked: call the guest');
+delete from private.floor_plan_rechecks where restaurant_id = :'quiet';
+set local role service_role;
+insert into public.restaurant_tables (restaurant_id, zone_id, table_number, capacity, max_party_size)
+values (:'quiet', tests.zone_id(:'quiet', 'Main'), 'Q2', 4, 4);
+insert into public.table_adjacency (restaurant_id, table_a, table_b)
+select :'quiet', least(:'q1'::uuid, id), greatest(:'q1'::uuid, id) from public.restaurant_tables where table_number = 'Q2' and restaurant_id = :'quiet';
+reset role;
+select is((select count(*)::int from private.floor_plan_rechecks where restaurant_id = :'quiet'), 0,
+  'tables and pairs added where no review waits on the engine''s verdict queue nothing');
+select is(pg_temp.state(:'queued'), 'manual_review', 'and the review the platform asked for stays');
 
 select * from finish();
 rollback;
