@@ -13,13 +13,16 @@
 -- before that change (history reason floor_plan_adds_room): it is seated, or comes back to review with the
 -- verdict that holds now, and then stays, since it came back after the change. At most 20 bookings a pass, with
 -- the broken ones, as before; a row another transaction holds is passed over for a later pass, one that cannot
--- be changed is recorded (floor_plan.replan_failed). Left alone: reviews for any other cause (the platform's or
--- an operator's words, an outage, attempts used up), a restaurant switched off, a start that has passed.
+-- be changed is recorded (floor_plan.replan_failed). Reviews whose attempts ran out count by the last one's
+-- verdict (the legacy path always escalates so). Left alone: reviews for any other cause (the platform's or an
+-- operator's words, an outage, attempts used up on anything else), a restaurant switched off, a start that has
+-- passed.
 -- A change counts as adding room only where such reviews ahead exist when it is made, so a restaurant's first
--- tables, and a platform's floor plan with no such review, queue no re-check. Service hours count when a period
--- is added, covers a time it did not, or the last one goes.
+-- tables, and a platform's floor plan with no such review, queue no re-check for room added (its first service
+-- hours still do, as a change that may break). Service hours count when a period is added, covers a time it did
+-- not, or the last one goes.
 -- Left as it is: a review decided on the old floor plan while the change's transaction was still open, and
--- recorded after the change was made (its clock time is the cut-off), keeps its review, as every review did
+-- recorded or committed after the change was made (its clock time is the cut-off), keeps its review, as every review did
 -- before; an operator retries it. A platform that rewrites its service hours or pairs of tables by deleting and
 -- inserting them re-plans such reviews once per rewrite; one that updates them in place, only when they widen.
 -- private.mark_floor_plan_changed: body as in 20261228070000, with the restaurants where the change may seat
@@ -57,8 +60,9 @@ create or replace function private.mark_floor_plan_changed()
 returns trigger language plpgsql security definer set search_path = '' as $$
 declare
   changed uuid[];
-  -- Restaurants where the change may seat more: a table added or back in use, more seats or a wider party
-  -- range, a pair joined, service hours or the time zone changed (either way: judged by the re-plan).
+  -- Restaurants where the change may seat more: a table added or back in use, more seats or a wider party range,
+  -- made movable or moved to another zone, a pair joined, service hours added or widened or the last period
+  -- gone, the time zone changed (either way: judged by the re-plan); kept only where reviews may gain by it.
   roomier uuid[];
 begin
   if tg_op = 'TRUNCATE' then
@@ -206,7 +210,8 @@ begin
     end;
   end loop;
   -- Reviews the engine decided (nothing fits, the party too large or small, outside service hours, the exact
-  -- search out of time, no table in use) before a change that may seat more are planned again, each once: one
+  -- search out of time, no table in use; or attempts run out with one of those last) before a change that may
+  -- seat more are planned again, each once: one
   -- that comes back to review did so after the change. Not a restaurant switched off, whose bookings an
   -- operator seats; not one whose start has passed.
   if room is not null and (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d) <> 'off' then

@@ -2,7 +2,7 @@
 -- (20261228100000). The platform's writes go through the Data API's role; the re-check runs as its cron job
 -- runs it, a minute on (the floor plan must have been left alone for 10 s).
 begin;
-select plan(21);
+select plan(24);
 
 select tests.create_restaurant('Room to spare') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -34,7 +34,7 @@ select pg_temp.reviewed(5, '2030-12-08 20:00+00', 'party_too_large: a party of 5
 set local role service_role;
 update public.restaurant_tables set out_of_service = true where id = :'r2';
 reset role;
-select is((select room_added_at from private.floor_plan_rechecks where restaurant_id = :'rid'), null,
+select ok((select room_added_at is null from private.floor_plan_rechecks where restaurant_id = :'rid'),
   'taking a table out of service marks the restaurant, but as no room added');
 select pg_temp.recheck() is not null as taken \gset
 select is(array[pg_temp.state(:'six'), pg_temp.state(:'five')], array['manual_review', 'manual_review'],
@@ -116,8 +116,29 @@ select tests.force_state(:'seven', 'manual_review', 'no_table_fits: again');
 set local role service_role;
 update public.service_periods set ends_at = '23:00' where restaurant_id = :'rid';
 reset role;
-select is((select room_added_at from private.floor_plan_rechecks where restaurant_id = :'rid'), null,
+select ok((select room_added_at is null from private.floor_plan_rechecks where restaurant_id = :'rid'),
   'service hours cut short mark the restaurant as no room added');
+-- Opening earlier on one day, or moving a period to another day, may seat more.
+select pg_temp.recheck() is not null as settled_hours \gset
+set local role service_role;
+update public.service_periods set starts_at = '10:00' where restaurant_id = :'rid' and day_of_week = 2;
+reset role;
+select ok((select room_added_at is not null from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'a period that starts earlier adds room');
+select pg_temp.recheck() is not null as settled_earlier \gset
+select tests.force_state(:'seven', 'manual_review', 'no_table_fits: again');
+set local role service_role;
+delete from public.service_periods where restaurant_id = :'rid' and day_of_week in (0, 1);
+reset role;
+select ok((select room_added_at is null from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'periods removed while others remain add no room');
+select pg_temp.recheck() is not null as settled_removed \gset
+select tests.force_state(:'seven', 'manual_review', 'no_table_fits: again');
+set local role service_role;
+delete from public.service_periods where restaurant_id = :'rid';
+reset role;
+select ok((select room_added_at is not null from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'the last period removed lifts the hours: room added');
 
 -- A restaurant with no review the engine decided: a table added queues no re-check.
 select tests.create_restaurant('Nothing to review') as quiet \gset
