@@ -194,7 +194,11 @@ Deno.test("a chain of numbers is scrubbed clean, alike in Postgres and JavaScrip
       for (const r of rows) assert(!hasPersonalData(r.scrubbed), r.scrubbed);
       long += texts.filter((t) => strictPasses(t) > 8).length;
     }),
-    { numRuns: 100 },
+    {
+      numRuns: 100,
+      // An address right after another's end, inside one word: JavaScript must find what Postgres finds.
+      examples: [[["ada@example.com+ada@example.comada@example.com12345678+"]]],
+    },
   );
   // Chains that take more passes than the bound, or the bound is not what was tested.
   assert(long > 20, `only ${long} chains take more than eight passes`);
