@@ -178,12 +178,15 @@ begin
     -- Stays under way, their party not yet arrived, on tables a floor-plan change no longer allows: found from
     -- the event the re-check records, and counted until they are given other tables, the party is checked in,
     -- the booking is cancelled or the stay ends.
-    'stays_under_way_breaking_rules', (select count(*) from public.bookings s
-        where s.id in (select e.booking_id from public.observability_events e
-                        where e.source = 'assignment.sweeper' and e.event_type = 'floor_plan.stay_under_way_breaks_rules'
-                          and e.created_at > p_now - interval '12 hours' and e.created_at <= p_now)
-          and s.assignment_state = 'confirmed' and s.status = 'confirmed' and s.end_at > p_now
-          and not private.holds_its_stay(s)),
+    -- Each looked up by its id (a subquery per event's booking, which the planner cannot turn into a read of
+    -- every booking, as it may a join).
+    'stays_under_way_breaking_rules', (select count(*) from (
+        select distinct e.booking_id from public.observability_events e
+         where e.source = 'assignment.sweeper' and e.event_type = 'floor_plan.stay_under_way_breaks_rules'
+           and e.created_at > p_now - interval '12 hours' and e.created_at <= p_now) x
+        where (select s.assignment_state = 'confirmed' and s.status = 'confirmed' and s.end_at > p_now
+                      and not private.holds_its_stay(s)
+                 from public.bookings s where s.id = x.booking_id)),
     -- holding: the restaurant's bookings not yet settled, which the breaker holds back. One that holds none
     -- (no booking since it opened, or the restaurant switched off) stops nobody: listed, not a problem.
     'open_breakers', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
