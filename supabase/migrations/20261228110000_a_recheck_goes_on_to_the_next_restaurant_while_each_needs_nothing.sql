@@ -9,8 +9,9 @@
 -- private.recheck_floor_plans now goes on, in the same transaction, to the next restaurant due while the ones
 -- before found nothing to send back, nothing busy and nothing failed: up to 16 restaurants, or 250 ms, a call.
 -- A pass that sends a booking back (20 at most, as before) is the call's last, so a transaction still takes
--- under 64 subtransactions (one a restaurant, two a booking); a restaurant's lock is held until the call ends,
--- 250 ms at most after its own pass. Asked for one restaurant (p_restaurant_id), it re-checks that one as
+-- under 64 subtransactions (one a restaurant, two a booking); a restaurant's lock is held until the call ends:
+-- up to 250 ms after its own pass, and the last pass's own wait for its lock (a second at most) and work. Asked
+-- for one restaurant (p_restaurant_id), it re-checks that one as
 -- before. 300 restaurants that need nothing take about 100 s, not 25 minutes.
 -- private.recheck_one_floor_plan: the body of private.recheck_floor_plans in 20261227220000, renamed.
 
