@@ -5,8 +5,10 @@
 -- E'\t', E'\n') pulled the kill switch with a tab for its operator and a line break for its reason in the
 -- rollout log, and ops.cancel_booking(id, E'\t', 'ana') left a tab as the history's reason instead of
 -- "cancelled by ops"; a reason of 500 blanks and then words kept the blanks (act_as cuts it to 500); and
--- ops.cancel_booking and ops.reset_circuit_breaker kept their operator's name as typed, white space and all,
--- where the other ops calls keep the name act_as returns (an attacker's review of what operators may type). private.trimmed trims every kind of
+-- ops.cancel_booking and ops.reset_circuit_breaker kept their operator's name as typed, white space and all
+-- (an attacker's review of what operators may type). Not changed here: ops.retry_booking, retry_bookings,
+-- release_stuck, assign_tables and resend_dead_messages still pass the name as typed to the history (which
+-- trims spaces only), and assign_tables and resend_dead_messages still test their reason with btrim. private.trimmed trims every kind of
 -- white space, and the invisible characters that read as none (zero-width spaces and joiners, soft hyphen,
 -- word joiner, invisible operators, Hangul fillers, byte-order mark),
 -- once the text is in its NFKC form (which turns the no-break and the other wide spaces into plain ones).
