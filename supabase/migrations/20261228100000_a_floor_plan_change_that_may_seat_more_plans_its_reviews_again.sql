@@ -26,7 +26,8 @@
 -- before; an operator retries it. A platform that rewrites its service hours or pairs of tables by deleting and
 -- inserting them re-plans such reviews once per rewrite; one that updates them in place, only when they widen.
 -- private.mark_floor_plan_changed: body as in 20261228070000, with the restaurants where the change may seat
--- more; private.replan_broken_holds: body as in 20261228050000, with the reviews.
+-- more; private.replan_broken_holds: body as in 20261228050000, with the reviews in the same loop as the
+-- broken bookings.
 
 alter table private.floor_plan_rechecks add column room_added_at timestamptz;
 comment on column private.floor_plan_rechecks.room_added_at is
@@ -148,6 +149,8 @@ create or replace function private.replan_broken_holds(p_restaurant_id uuid, p_n
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   broken uuid[];
+  reviews uuid[] := '{}';
+  why text;
   b public.bookings;
   one uuid;
   replanned integer := 0;
@@ -179,18 +182,33 @@ begin
             or exists (select 1 from public.booking_table_assignments a
                         where a.booking_id = k.id and a.released_at is null and private.may_be_unseen_by(a.xmin, seen)))
        and not private.holds_its_stay(k));
-  -- Each on its own: one that cannot be changed, or whose row is held, holds back no other. 20 sent back a pass.
-  for one in select k.id from public.bookings k where k.id = any(broken) order by k.start_at, k.id loop
+  -- Reviews the engine decided (nothing fits, the party too large or small, outside service hours, the exact
+  -- search out of time, no table in use; or attempts run out with one of those last) before a change that may
+  -- seat more are planned again, each once: one that comes back to review did so after the change. Not a
+  -- restaurant switched off, whose bookings an operator seats; not one whose start has passed.
+  if room is not null and (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d) <> 'off' then
+    reviews := array(select k.id from public.bookings k
+                      where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review'
+                        and k.start_at > p_now and private.reviewed_before(k, room));
+  end if;
+  -- Each on its own, the broken bookings first: one that cannot be changed, or whose row is held, holds back no
+  -- other. 20 sent back a pass.
+  for one in select k.id from public.bookings k where k.id = any(broken) or k.id = any(reviews)
+              order by k.assignment_state <> 'confirmed', k.start_at, k.id loop
     if replanned >= 20 then
       left_over := left_over + 1;
       continue;
     end if;
     begin
       select * into b from public.bookings k where k.id = one for update nowait;
-      if b.assignment_state = 'confirmed' and b.status = 'confirmed' and b.start_at > pg_catalog.now()
-         and not private.holds_its_stay(b) then
-        perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version,
-          'rule_changed: the floor plan changed and its tables no longer seat it under the rules', '{}'::jsonb, 'system');
+      why := case when b.start_at <= pg_catalog.now() then null
+                  when b.assignment_state = 'confirmed' and b.status = 'confirmed' and not private.holds_its_stay(b)
+                    then 'rule_changed: the floor plan changed and its tables no longer seat it under the rules'
+                  when one = any(reviews) and private.reviewed_before(b, room)
+                    then 'floor_plan_adds_room: the floor plan changed in a way that may seat it; planned again' end;
+      if why is not null then
+        perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version, why,
+                                                    '{}'::jsonb, 'system');
         perform private.nudge(b.id, 'modification');
         replanned := replanned + 1;
       end if;
@@ -209,45 +227,6 @@ begin
         end if;
     end;
   end loop;
-  -- Reviews the engine decided (nothing fits, the party too large or small, outside service hours, the exact
-  -- search out of time, no table in use; or attempts run out with one of those last) before a change that may
-  -- seat more are planned again, each once: one
-  -- that comes back to review did so after the change. Not a restaurant switched off, whose bookings an
-  -- operator seats; not one whose start has passed.
-  if room is not null and (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d) <> 'off' then
-    for one in
-      select k.id from public.bookings k
-       where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review' and k.start_at > p_now
-         and private.reviewed_before(k, room)
-       order by k.start_at, k.id
-    loop
-      if replanned >= 20 then
-        left_over := left_over + 1;
-        continue;
-      end if;
-      begin
-        select * into b from public.bookings k where k.id = one for update nowait;
-        if b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now() and private.reviewed_before(b, room) then
-          perform private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version,
-            'floor_plan_adds_room: the floor plan changed in a way that may seat it; planned again', '{}'::jsonb, 'system');
-          perform private.nudge(b.id, 'modification');
-          replanned := replanned + 1;
-        end if;
-      exception
-        when lock_not_available then
-          busy := busy + 1;
-        when others then
-          failed := failed + 1;
-          if not exists (select 1 from public.observability_events e
-                          where e.booking_id = one and e.event_type = 'floor_plan.replan_failed'
-                            and e.created_at >= coalesce(episode, '-infinity')) then
-            perform private.record_event('assignment.sweeper', 'floor_plan.replan_failed', 'error',
-              pg_catalog.jsonb_build_object('reason', 'replan_failed', 'sqlstate', sqlstate), p_restaurant_id, one,
-              pg_catalog.clock_timestamp());
-          end if;
-      end;
-    end loop;
-  end if;
   -- A stay under way whose party has not arrived is left at its tables (the party may be walking in to them),
   -- but an operator is told, once in the time the restaurant waited for this re-check: nothing else would,
   -- and the mark that brought the change here is gone once the bookings ahead are done. Stamped with p_now,
