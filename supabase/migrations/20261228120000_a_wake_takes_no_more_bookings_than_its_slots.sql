@@ -3,14 +3,15 @@
 -- Both wakes (private.wake_next_deferred, as a booking leaves its slot; private.wake_stranded_queues, for a queue
 -- with nothing in flight) made due the bookings of `where id in (select … limit n for update skip locked)`. The
 -- planner may run such a subquery as the inner side of a nested-loop semi join, once per row of the outer scan,
--- and each run locks afresh: a row this very UPDATE has already changed is skipped as locked, so the next run's
--- LIMIT reaches one booking further down the queue. On a bookings table the planner takes for nearly empty (a
--- new database, or one whose statistics are stale) that is the plan it chooses, and a wake for two slots woke the
--- whole queue: pgTAP 51 failed so, with every queue woken in full, in 2 of 9 full runs on a fresh database. The
--- extra bookings were claimed, found the slots full and were queued again: dispatches for nothing, the polling
--- the queue exists to avoid (the limit itself held: a begin past it is refused).
--- The bookings to wake are now chosen once, as an array (an uncorrelated sub-select is run once, whatever the
--- join), and then updated. Bodies as in 20261204020000 and 20261208000000 otherwise.
+-- and each run locks afresh: a row this very UPDATE has already changed is passed over by the lock (as one the
+-- current command updated, SKIP LOCKED or not), so the next run's LIMIT reaches one booking further down the
+-- queue. On a bookings table the planner takes for nearly empty (a new database, or one whose statistics are
+-- stale) that is the plan it chooses, and a wake for two slots woke the whole queue: pgTAP 51 failed so, with
+-- every queue woken in full, in 2 of 9 full runs on a fresh database. The extra bookings were claimed, found the
+-- slots full and were queued again: dispatches for nothing, the polling the queue exists to avoid (the limit
+-- itself held: a begin past it is refused). The bookings to wake are now chosen once, as an array (an uncorrelated
+-- ARRAY(…) is planned as an InitPlan, run once per execution of the statement, where an IN (…) becomes a semi join
+-- whose inner side may be run again), and then updated. Bodies as in 20261204020000 and 20261208000000 otherwise.
 
 create or replace function private.wake_next_deferred()
 returns trigger language plpgsql security definer set search_path = '' as $$
