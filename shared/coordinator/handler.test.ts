@@ -262,6 +262,89 @@ Deno.test("the request's own attempt is handed to the runtime before it is await
   }
 });
 
+Deno.test("an attempt longer than pg_net waits is answered 202 before it gives up, and goes on to its end and the drain after it", async () => {
+  const booking = crypto.randomUUID();
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let finished = false;
+  let claims = 0;
+  const store: AssignmentStore = {
+    ...untouchedStore().store,
+    begin: async () => {
+      await held;
+      finished = true;
+      return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
+    },
+    claimDue: () => Promise.resolve(void claims++).then(() => []),
+    sweepNow: () => Promise.resolve(),
+    reviewsToReseat: () => Promise.resolve([]),
+  };
+  const { background, restore } = fakeRuntime();
+  try {
+    const handler = createCoordinatorHandler({
+      store,
+      config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+      logger: silentLogger,
+      answerWithinMs: 20,
+      drainMaxMs: 50,
+    });
+    const response = await handler(
+      new Request("http://local/functions/v1/assignment-coordinator", {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+        body: JSON.stringify({ booking_id: booking }),
+      }),
+    );
+    assertEquals([response.status, await response.json(), finished, claims], [
+      202,
+      { booking_id: booking, still_processing: true },
+      false,
+      0,
+    ]);
+    release();
+    await Promise.all(background);
+    assertEquals([finished, claims > 0], [true, true], "the attempt ended and the drain ran after it");
+  } finally {
+    restore();
+  }
+});
+
+Deno.test("an attempt that fails after the answer is logged, once; one that fails before it is answered 500 and logged once", async () => {
+  for (const answerWithinMs of [20, 4_000]) {
+    const errors: string[] = [];
+    const store: AssignmentStore = {
+      ...untouchedStore().store,
+      // Past the answer with the short deadline, well before it with the long one.
+      begin: () => new Promise((_, reject) => setTimeout(() => reject(new Error("the runtime broke")), 60)),
+      claimDue: () => Promise.resolve([]),
+    };
+    const { background, restore } = fakeRuntime();
+    try {
+      const handler = createCoordinatorHandler({
+        store,
+        config: loadCoordinatorConfig({ ASSIGNMENT_PIPELINE_SECRET: SECRET }, () => {}),
+        logger: { ...silentLogger, error: (_source, message) => void errors.push(message) },
+        answerWithinMs,
+      });
+      const response = await handler(
+        new Request("http://local/functions/v1/assignment-coordinator", {
+          method: "POST",
+          headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+          body: JSON.stringify({ booking_id: crypto.randomUUID() }),
+        }),
+      );
+      await response.body?.cancel();
+      await Promise.all(background);
+      assertEquals(
+        [response.status, errors.filter((e) => e.includes("the runtime broke")).length],
+        [answerWithinMs === 20 ? 202 : 500, 1],
+      );
+    } finally {
+      restore();
+    }
+  }
+});
+
 /** Supabase's EdgeRuntime, keeping what the handler hands to waitUntil; restore() takes it away again. */
 function fakeRuntime() {
   const background: Promise<unknown>[] = [];

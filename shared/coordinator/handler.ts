@@ -4,6 +4,7 @@
 import { z } from "../deps.ts";
 import { idSchema } from "../domain/id.ts";
 import { runInBackground } from "../http/background.ts";
+import { within } from "../http/within.ts";
 import { readPipelineRequest } from "../http/pipeline-request.ts";
 import { errorResponse, json } from "../http/responses.ts";
 import type { AssignmentStore } from "../store/port.ts";
@@ -26,6 +27,9 @@ export const DRAIN_IDLE_MS = 1500;
 /** …or at the latest this long after it began, under a hosted worker's wall clock (work left over is handed
  * to fresh requests by a sweep, see drain()). */
 const DRAIN_MAX_MS = 120_000;
+/** The request is answered by then, its attempt finished or not: inside the 5 s pg_net waits by default
+ * (dispatch_timeout_ms), so a long attempt is not a failed dispatch in health. */
+const ANSWER_WITHIN_MS = 4_000;
 
 export interface CoordinatorDeps {
   store: AssignmentStore;
@@ -35,6 +39,8 @@ export interface CoordinatorDeps {
   afterConfirm?: () => Promise<unknown>;
   /** The drain's cap (DRAIN_MAX_MS when absent; tests shorten it). */
   drainMaxMs?: number;
+  /** When the request is answered at the latest (ANSWER_WITHIN_MS when absent; tests shorten it). */
+  answerWithinMs?: number;
   /** Aborted when the runtime is about to end the instance (a hosted worker's `beforeunload`): the drain
    * claims nothing more, lets the bookings in progress finish and hands what is left to a sweep. */
   shutdown?: AbortSignal;
@@ -55,7 +61,7 @@ export function coordinatorOptions(config: CoordinatorConfig, logger: Logger): C
 }
 
 export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
-  const { store, config, logger } = deps;
+  const { store, config, logger, answerWithinMs = ANSWER_WITHIN_MS } = deps;
   const options = coordinatorOptions(config, logger);
   let draining = false;
   let reseating = false;
@@ -204,23 +210,37 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
       });
     }
+    const bookingId = parsed.data.booking_id;
+    const nudged = parsed.data.trigger === "reseating";
+    // A failure before the answer is logged once, below; one after it, here.
+    let answered = false;
     try {
-      // The attempt is the runtime's to keep alive before it is awaited: pg_net stops waiting for the answer
-      // after dispatch_timeout_ms (5 s), and an instance whose client has gone, with nothing handed to the
-      // runtime, may be retired mid-attempt, leaving the lease to run out.
-      const attempt = run(parsed.data.booking_id, parsed.data.trigger);
-      runInBackground(attempt.catch(() => undefined));
-      const outcome = await attempt;
-      const nudged = parsed.data.trigger === "reseating";
-      runInBackground(
-        drain().catch((e) => {
-          logger.error("assignment.coordinator", `drain stopped: ${e}`);
-          return false;
-        }).then((ranDry) => ranDry || (nudged && !draining) ? reseat() : undefined),
-      );
-      return json(200, { booking_id: parsed.data.booking_id, ...outcome });
+      // The attempt, and the drain after it, are the runtime's to keep alive before the attempt is awaited:
+      // pg_net stops waiting for the answer after dispatch_timeout_ms (5 s), and an instance whose client has
+      // gone, with nothing handed to the runtime, may be retired mid-attempt, leaving the lease to run out.
+      const attempt = run(bookingId, parsed.data.trigger);
+      runInBackground(attempt.then(
+        () =>
+          drain().catch((e) => {
+            logger.error("assignment.coordinator", `drain stopped: ${e}`);
+            return false;
+          }).then((ranDry) => ranDry || (nudged && !draining) ? reseat() : undefined),
+        (error) => {
+          if (answered) {
+            logger.error("assignment.coordinator", `unhandled: ${error}`, { booking_id: bookingId });
+          }
+        },
+      ));
+      const outcome = await within(attempt, answerWithinMs);
+      if (outcome === undefined) {
+        // A long attempt (a lock waited for, the exact solver) answers before pg_net gives up on it, which
+        // health would count among the failed dispatches, and goes on.
+        answered = true;
+        return json(202, { booking_id: bookingId, still_processing: true });
+      }
+      return json(200, { booking_id: bookingId, ...outcome });
     } catch (error) {
-      logger.error("assignment.coordinator", `unhandled: ${error}`, { booking_id: parsed.data.booking_id });
+      logger.error("assignment.coordinator", `unhandled: ${error}`, { booking_id: bookingId });
       return errorResponse(500, "internal_error", "the booking could not be processed; it will be retried");
     }
   };
