@@ -6,6 +6,7 @@ import { batched } from "../../../shared/notifications/batched.ts";
 import { deliverAllDue } from "../../../shared/notifications/dispatcher.ts";
 import { createSender } from "../../../shared/notifications/senders.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
+import { budgetedLogger } from "../../../shared/telemetry/log-budget.ts";
 import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
@@ -14,7 +15,7 @@ const config = loadCoordinatorConfig(env);
 const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
-const logger = consoleLogger();
+const logger = budgetedLogger(consoleLogger());
 // A hosted worker is told it is about to end (wall clock or CPU limit reached, instance retired); the drain
 // then stops claiming so no booking is taken just to be cut off.
 const shutdown = new AbortController();

@@ -3,6 +3,7 @@
 import { loadSharedConfig } from "../../../shared/config/env.ts";
 import { createDispatcherHandler } from "../../../shared/notifications/handler.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
+import { budgetedLogger } from "../../../shared/telemetry/log-budget.ts";
 import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
@@ -10,5 +11,5 @@ const env = Deno.env.toObject();
 Deno.serve(createDispatcherHandler({
   store: storeFromEnv(env),
   config: loadSharedConfig(env),
-  logger: consoleLogger(),
+  logger: budgetedLogger(consoleLogger()),
 }));
