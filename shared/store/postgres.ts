@@ -29,14 +29,28 @@ export function postgresStore(
   options: { max?: number; rpcTimeoutMs?: number } = {},
 ): AssignmentStore {
   const timeoutMs = options.rpcTimeoutMs ?? RPC_TIMEOUT_MS;
-  const sql = postgres(url, {
-    prepare: false,
-    max: options.max ?? 5,
-    idle_timeout: 20,
-    connect_timeout: 10,
-    connection: { application_name: "assignment-coordinator" },
-    onnotice: () => {},
-  });
+  const pool = () =>
+    postgres(url, {
+      prepare: false,
+      max: options.max ?? 5,
+      idle_timeout: 20,
+      connect_timeout: 10,
+      connection: { application_name: "assignment-coordinator" },
+      onnotice: () => {},
+    });
+  let sql = pool();
+
+  /**
+   * A pool one of whose calls was given up on is replaced by a fresh one. Its connection may have stopped
+   * answering (a network fault or a restarted pooler leaves such a socket open and silent), and stays busy
+   * with the call it will never answer, as may the pool's other connections: each call given up on would take
+   * one more, until every call of the instance waited behind them. The old pool's other calls have 5 s to end.
+   */
+  function retire(given: postgres.Sql) {
+    if (given !== sql) return; // another call already retired it
+    sql = pool();
+    given.end({ timeout: 5 }).catch(() => {});
+  }
 
   async function call<T>(run: () => Promise<T>): Promise<T> {
     try {
@@ -55,8 +69,9 @@ export function postgresStore(
     const given = Object.entries(args).filter(([, value]) => value !== undefined);
     const list = given.map(([key], i) => `${key} => $${i + 1}`).join(", ");
     const values = given.map(([, value]) => value as postgres.SerializableParameter);
+    const used = sql;
     return await call(() =>
-      answeredInTime(name, sql.unsafe(`select * from public.${name}(${list}) as r`, values))
+      answeredInTime(name, used.unsafe(`select * from public.${name}(${list}) as r`, values), used)
     );
   }
 
@@ -65,11 +80,18 @@ export function postgresStore(
    * postgres.js's cancel opens a connection of its own and drops that attempt's failure unhandled, which would
    * end the instance when the server cannot be reached, the very case this is for. A statement still running
    * ends by itself (the pipeline's RPCs wait at most 5 s for a lock) and its late result is refused by the
-   * lease token.
+   * lease token. Its pool is retired (see retire()).
    */
-  async function answeredInTime(name: string, query: postgres.PendingQuery<postgres.Row[]>) {
+  async function answeredInTime(
+    name: string,
+    query: postgres.PendingQuery<postgres.Row[]>,
+    used: postgres.Sql,
+  ) {
     const answer = await within(query, timeoutMs);
-    if (answer === undefined) throw rpcTimedOut(name, timeoutMs);
+    if (answer === undefined) {
+      retire(used);
+      throw rpcTimedOut(name, timeoutMs);
+    }
     return answer;
   }
 

@@ -12,6 +12,7 @@ import {
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
+import { silencingProxy } from "../../../shared/testing/tcp-proxy.ts";
 import { StoreError } from "../../../shared/store/port.ts";
 
 const sql = connect(2);
@@ -53,6 +54,31 @@ Deno.test("an RPC that does not answer in time is given up on, its statement end
     }
   });
   await sql.end();
+});
+
+Deno.test("a call given up on retires its connections: a socket that stopped answering holds no later call", async () => {
+  // Every connection of the port's pool open when the network fails goes silent; a new one gets through.
+  const proxy = silencingProxy(DB_URL);
+  const store = postgresStore(proxy.url, { max: 2, rpcTimeoutMs: 500 });
+  const nobody = () => store.begin({ bookingId: crypto.randomUUID(), trigger: "test" });
+  try {
+    // Both connections open, as a busy instance's are.
+    assertEquals((await Promise.all([nobody(), nobody()])).map((r) => r.outcome), ["noop", "noop"]);
+    proxy.silenceOpenConnections();
+    const lost = await nobody().then(() => null, (e) => e);
+    assert(
+      lost instanceof StoreError && lost.code === "57014",
+      `the silent connection's call times out: ${lost}`,
+    );
+    for (let i = 0; i < 3; i++) {
+      const started = performance.now();
+      assertEquals((await nobody()).outcome, "noop", "the next calls go through fresh connections");
+      assert(performance.now() - started < 450, "without waiting behind the silent ones");
+    }
+  } finally {
+    await store.close();
+    await proxy.close();
+  }
 });
 
 /** Lease calls of the port still waiting on the server, once they had up to 7 s to give up. */
