@@ -25,7 +25,7 @@ function recording() {
   return { lines, clock, advance, inner };
 }
 
-const budget = { linesPerWindow: 10, infoPerWindow: 4, windowMs: 10_000 };
+const budget = { linesPerWindow: 10, infoPerWindow: 4, repeatsPerWindow: 100, windowMs: 10_000 };
 
 Deno.test("a burst of booking lines leaves room for the errors after it, and the window's end counts what was left out", () => {
   const { lines, clock, advance, inner } = recording();
@@ -74,4 +74,41 @@ Deno.test("the count of a window's left-out lines is written even when a line op
     ["warn", "1 log line left out to stay under the platform's log limit"],
     ["error", "e"],
   ]);
+});
+
+Deno.test("a line said over and over takes a few of the window's lines, so a new error after it is kept", () => {
+  const { lines, clock, inner } = recording();
+  const log = budgetedLogger(inner, { ...budget, linesPerWindow: 50, repeatsPerWindow: 3 }, clock);
+  for (let i = 0; i < 100; i++) log.error("assignment.coordinator", "claim failed: connection refused");
+  log.error("assignment.coordinator", "drain failed: the commit's lease ran out");
+  assertEquals(lines.map((l) => l.message), [
+    "claim failed: connection refused",
+    "claim failed: connection refused",
+    "claim failed: connection refused",
+    "drain failed: the commit's lease ran out",
+  ]);
+  log.flush();
+  assertEquals(lines.at(-1)?.message, "97 log lines left out to stay under the platform's log limit");
+  log.flush();
+  assertEquals(lines.length, 5, "a second flush has nothing to count");
+});
+
+Deno.test("a window timer that fires early looks again when the window is over", () => {
+  const lines: string[] = [];
+  const inner: Logger = { info: () => {}, warn: (_s, m) => void lines.push(m), error: () => {} };
+  let now = 0;
+  const timers: { at: number; run: () => void }[] = [];
+  // Timers fire a second early.
+  const log = budgetedLogger(inner, { ...budget, infoPerWindow: 0 }, {
+    now: () => now,
+    later: (run, ms) => void timers.push({ at: now + ms - 1_000, run }),
+  });
+  log.info("x", "left out");
+  now = 9_000;
+  timers.shift()!.run();
+  assertEquals(lines, [], "not over yet");
+  assertEquals(timers.map((t) => t.at), [9_000], "looked at again when the window ends");
+  now = 10_000;
+  timers.shift()!.run();
+  assertEquals(lines, ["1 log line left out to stay under the platform's log limit"]);
 });

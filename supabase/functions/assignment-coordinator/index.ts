@@ -19,7 +19,11 @@ const logger = budgetedLogger(consoleLogger());
 // A hosted worker is told it is about to end (wall clock or CPU limit reached, instance retired); the drain
 // then stops claiming so no booking is taken just to be cut off.
 const shutdown = new AbortController();
-addEventListener("beforeunload", () => shutdown.abort());
+// The log budget's count of what it left out is written before the instance goes.
+addEventListener("beforeunload", () => {
+  shutdown.abort();
+  logger.flush();
+});
 
 // A confirmation's delivery starts this long after the first confirmation that asks (later while the previous
 // delivery still runs) and shares its claims of the outbox with the others confirmed meanwhile: a burst of

@@ -7,9 +7,12 @@ import { budgetedLogger } from "../../../shared/telemetry/log-budget.ts";
 import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
+const logger = budgetedLogger(consoleLogger());
+// The log budget's count of what it left out is written before the instance goes.
+addEventListener("beforeunload", () => logger.flush());
 
 Deno.serve(createDispatcherHandler({
   store: storeFromEnv(env),
   config: loadSharedConfig(env),
-  logger: budgetedLogger(consoleLogger()),
+  logger,
 }));
