@@ -39,17 +39,23 @@ export function postgresStore(
       onnotice: () => {},
     });
   let sql = pool();
+  let closed = false;
+  const retiring = new Set<Promise<void>>();
 
   /**
    * A pool one of whose calls was given up on is replaced by a fresh one. Its connection may have stopped
    * answering (a network fault or a restarted pooler leaves such a socket open and silent), and stays busy
    * with the call it will never answer, as may the pool's other connections: each call given up on would take
-   * one more, until every call of the instance waited behind them. The old pool's other calls have 5 s to end.
+   * one more, until every call of the instance waited behind them. The old pool's other calls keep the time
+   * they were given (at most the timeout), then it is closed.
    */
   function retire(given: postgres.Sql) {
-    if (given !== sql) return; // another call already retired it
+    if (given !== sql || closed) return; // another call already retired it, or the port is closing
     sql = pool();
-    given.end({ timeout: 5 }).catch(() => {});
+    const ending: Promise<void> = given.end({ timeout: Math.ceil(timeoutMs / 1000) })
+      .catch(() => {})
+      .finally(() => retiring.delete(ending));
+    retiring.add(ending);
   }
 
   async function call<T>(run: () => Promise<T>): Promise<T> {
@@ -170,7 +176,10 @@ export function postgresStore(
       ),
     completeNotification: async (args) =>
       String(await rpc("notification_complete", notificationCompleteArgs(args))),
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      closed = true;
+      await Promise.all([sql.end({ timeout: 5 }), ...retiring]);
+    },
   };
 }
 

@@ -13,10 +13,23 @@ export interface SilencingProxy {
 export function silencingProxy(url: string): SilencingProxy {
   const target = new URL(url);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const links = new Set<{ client: Deno.Conn; server: Deno.Conn; silent: boolean }>();
-  const pipes: Promise<void>[] = [];
+  type Link = { client: Deno.Conn; server: Deno.Conn; silent: boolean };
+  const links = new Set<Link>();
+  const pipes = new Set<Promise<void>>();
 
-  async function pipe(from: Deno.Conn, to: Deno.Conn, link: { silent: boolean }) {
+  function end(link: Link) {
+    links.delete(link);
+    for (const conn of [link.client, link.server]) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  // Either side ending ends both, as a TCP peer sees its other end close.
+  async function pipe(from: Deno.Conn, to: Deno.Conn, link: Link) {
     const buffer = new Uint8Array(64 * 1024);
     try {
       for (let n = await from.read(buffer); n !== null; n = await from.read(buffer)) {
@@ -24,18 +37,34 @@ export function silencingProxy(url: string): SilencingProxy {
         for (let sent = 0; sent < n;) sent += await to.write(buffer.subarray(sent, n));
       }
     } catch {
-      // The other end or close() ended it.
+      // The other direction or close() ended it.
+    } finally {
+      end(link);
     }
+  }
+
+  function track(work: Promise<void>) {
+    pipes.add(work);
+    work.finally(() => pipes.delete(work));
+  }
+
+  async function open(client: Deno.Conn) {
+    let server: Deno.Conn;
+    try {
+      server = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
+    } catch {
+      client.close();
+      return;
+    }
+    const link = { client, server, silent: false };
+    links.add(link);
+    track(pipe(client, server, link));
+    track(pipe(server, client, link));
   }
 
   const accepting = (async () => {
     try {
-      for await (const client of listener) {
-        const server = await Deno.connect({ hostname: target.hostname, port: Number(target.port) });
-        const link = { client, server, silent: false };
-        links.add(link);
-        pipes.push(pipe(client, server, link), pipe(server, client, link));
-      }
+      for await (const client of listener) track(open(client));
     } catch {
       // Closed.
     }
@@ -51,17 +80,9 @@ export function silencingProxy(url: string): SilencingProxy {
     },
     async close() {
       listener.close();
-      for (const { client, server } of links) {
-        for (const conn of [client, server]) {
-          try {
-            conn.close();
-          } catch {
-            // Already closed by its other end.
-          }
-        }
-      }
+      for (const link of [...links]) end(link);
       await accepting;
-      await Promise.all(pipes);
+      while (pipes.size > 0) await Promise.all([...pipes]);
     },
   };
 }
