@@ -137,11 +137,13 @@ begin
   end if;
 end $$;
 
--- pg_net's worker_restart: the worker's connections are ended and it comes back, as the postmaster restarts
--- pg_net's worker (the stand-in's process reconnects). True when there was a worker to restart.
+-- pg_net's worker_restart: the worker is asked to restart, which it does between batches, never during one
+-- (the stand-in's process drops its connections and comes back on new ones a second later, as the postmaster
+-- restarts pg_net's worker); true, as pg_net's answers its configuration reload. Unlike pg_net's, the ask is a
+-- NOTIFY, so it is heard only once the caller's transaction commits.
 create function net.worker_restart() returns bool language sql as $$
-  select coalesce(bool_or(pg_terminate_backend(pid)), false)
-    from pg_stat_activity where application_name = 'pg_net_standin_worker';
+  select pg_notify('pg_net_standin_wake', 'restart');
+  select true;
 $$;
 
 -- pg_net 0.20's grants, which hosted projects cannot change (supabase_admin owns `net`): every role may

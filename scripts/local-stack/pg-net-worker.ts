@@ -1,12 +1,14 @@
 // Delivery worker for the local pg_net stand-in (scripts/local-stack/pg-net-standin.sql); only used when
-// the real pg_net is absent. Like pg_net's background worker it takes queued requests in batches,
-// performs them concurrently (scripts/local-stack/pg-net-http.ts), records each result in
-// net._http_response, and never retries.
+// the real pg_net is absent. Like pg_net 0.20's background worker it takes queued requests in batches,
+// performs them concurrently (scripts/local-stack/pg-net-http.ts) and records each result in
+// net._http_response, all in one transaction per batch: until the batch's last request has finished (or timed
+// out) its requests are still in net.http_request_queue for every other session, and their responses appear
+// with the dequeue, at the batch's commit, stamped with its start.
 //
-// One queued request is one attempt. The dequeue commits before anything is sent and the responses are
-// recorded afterwards, row by row if the batch insert fails: a response that cannot be recorded is
-// lost, never re-sent. (pg_net 0.20 holds dequeue, sends and inserts in one transaction, which only its
-// worker process dying could roll back; here a failed transaction would be an endless re-send loop.)
+// Delivery is at least once, as with pg_net: a batch whose transaction fails (a response the table refuses,
+// the database going away) is rolled back, so its requests go back to the queue, and the worker starts again
+// a second later, as the postmaster restarts pg_net's worker once it has exited on the error, and sends them
+// again. net.worker_restart() asks for a restart the same way: taken between batches, never during one.
 //
 // Woken by the NOTIFY that net.http_post sends, which Postgres delivers at COMMIT, and it polls every
 // second for requests queued while it was away. When Postgres goes away (a crash, a restart) it drops its
@@ -29,6 +31,8 @@ const BATCH_DELAY_MS = Number(Deno.env.get("PG_NET_BATCH_DELAY_MS") ?? 0);
 const TTL = "6 hours";
 const CHANNEL = "pg_net_standin_wake";
 const RETRY_MS = 1000;
+/** pg_net's bgw_restart_time: the postmaster starts its worker again a second after it exited. */
+const RESTART_MS = 1000;
 const COLUMNS = [
   "id",
   "status_code",
@@ -49,31 +53,23 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Responses go in as one insert; if the table refuses it, row by row, so one bad row costs only itself. */
-async function record(sql: Sql, responses: ResponseRow[]): Promise<void> {
-  try {
-    await sql`insert into net._http_response ${sql(responses, ...COLUMNS)}`;
-  } catch {
-    for (const response of responses) {
-      try {
-        await sql`insert into net._http_response ${sql(response, ...COLUMNS)}`;
-      } catch (error) {
-        log(`response to request ${response.id} not recorded (it is not re-sent): ${describe(error)}`);
-      }
-    }
-  }
-}
-
+/** One batch in one transaction, as pg_net's worker runs it; how many rows it expired and consumed. */
 async function runBatch(sql: Sql): Promise<number> {
-  await sql`delete from net._http_response where created < now() - ${TTL}::interval`;
-  // Its own statement, so the dequeue is committed before any request is sent.
-  const requests = await sql<QueuedRequest[]>`
-    delete from net.http_request_queue
-     where id in (select id from net.http_request_queue order by id limit ${BATCH_SIZE} for update skip locked)
-    returning id, method, url, headers, body, timeout_milliseconds`;
-  if (requests.length === 0) return 0;
-  await record(sql, await Promise.all(requests.map(perform)));
-  return requests.length;
+  return await sql.begin(async (tx) => {
+    const expired = await tx`
+      with rows as (select ctid from net._http_response where created < now() - ${TTL}::interval
+                     order by created limit ${BATCH_SIZE})
+      delete from net._http_response r using rows where r.ctid = rows.ctid`;
+    const requests = await tx<QueuedRequest[]>`
+      with rows as (select id from net.http_request_queue order by id limit ${BATCH_SIZE})
+      delete from net.http_request_queue q using rows where q.id = rows.id
+      returning q.id, q.method, q.url, q.headers, q.body, q.timeout_milliseconds`;
+    if (requests.length > 0) {
+      const responses: ResponseRow[] = await Promise.all(requests.map(perform));
+      await tx`insert into net._http_response ${tx(responses, ...COLUMNS)}`;
+    }
+    return expired.count + requests.length;
+  });
 }
 
 let sql: Sql | null = null;
@@ -81,6 +77,8 @@ let draining = false;
 /** pg_net's should_wake: set by a wake, consumed when a drain starts. */
 let woken = false;
 let endPause: (() => void) | null = null;
+/** pg_net's got_restart: set by net.worker_restart(), taken between batches. */
+let restartAsked = false;
 
 function pause(): Promise<void> {
   if (BATCH_DELAY_MS <= 0) return Promise.resolve();
@@ -95,6 +93,18 @@ function pause(): Promise<void> {
   });
 }
 
+/** A notification on the channel: net.wake()'s, or net.worker_restart()'s. */
+function notified(payload: string): void {
+  if (payload !== "restart") return wake();
+  restartAsked = true;
+  if (!draining) void restart();
+}
+
+function restart(): Promise<void> {
+  restartAsked = false;
+  return reconnect("restarting, as net.worker_restart() asked", RESTART_MS);
+}
+
 function wake(): void {
   const first = !woken;
   woken = true;
@@ -107,16 +117,20 @@ async function drain(): Promise<void> {
   draining = true;
   const client = sql;
   try {
-    while (woken) {
+    while (woken && !restartAsked) {
       woken = false;
-      let sent: number;
+      let done: number;
       do {
-        sent = await runBatch(client);
+        done = await runBatch(client);
         await pause();
-      } while (sent > 0);
+      } while (done > 0 && !restartAsked);
     }
+    if (restartAsked) void restart();
   } catch (error) {
-    void reconnect(`lost the database (${describe(error)})`);
+    void reconnect(
+      `batch rolled back, its requests queued again to be sent again (${describe(error)})`,
+      RESTART_MS,
+    );
   } finally {
     draining = false;
   }
@@ -124,8 +138,8 @@ async function drain(): Promise<void> {
 
 let reconnecting = false;
 
-/** Drops the client (and its LISTEN) and connects afresh, retrying until Postgres accepts. */
-async function reconnect(reason: string): Promise<void> {
+/** Drops the client (and its LISTEN) and connects afresh after `delayMs`, retrying until Postgres accepts. */
+async function reconnect(reason: string, delayMs = 0): Promise<void> {
   if (reconnecting) return;
   reconnecting = true;
   log(`${reason}; connecting`);
@@ -133,6 +147,7 @@ async function reconnect(reason: string): Promise<void> {
   sql = null;
   // A client whose server went away can fail in its own internals; it is discarded either way.
   old?.end({ timeout: 0 }).catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
   for (;;) {
     const client = postgres(DB_URL, {
       prepare: false,
@@ -141,7 +156,7 @@ async function reconnect(reason: string): Promise<void> {
       onnotice: () => {},
     });
     try {
-      await client.listen(CHANNEL, wake);
+      await client.listen(CHANNEL, notified);
       sql = client;
       break;
     } catch (error) {

@@ -1,6 +1,7 @@
 // A tiny HTTP server for tests of the pg_net worker: it counts the requests each path receives, keeps
-// their header lines, and answers with the status named in the path (/status/503/…, else 200) and with
-// header names in mixed case, written byte for byte (Deno.serve would lowercase them).
+// their header lines, and answers with the status named in the path (/status/503/…, else 200), after the
+// delay named in it (/delay/1500/…, in ms), and with header names in mixed case, written byte for byte
+// (Deno.serve would lowercase them).
 import net from "node:net";
 
 export interface HttpTarget {
@@ -23,11 +24,19 @@ export async function startHttpTarget(): Promise<HttpTarget> {
       const path = requestLine.split(" ")[1] ?? "";
       received.set(path, [...(received.get(path) ?? []), lines]);
       const status = Number(/^\/status\/(\d{3})\//.exec(path)?.[1] ?? 200);
+      const delayMs = Number(/^\/delay\/(\d+)\//.exec(path)?.[1] ?? 0);
       const body = JSON.stringify({ path });
-      socket.end(
-        `HTTP/1.1 ${status} Status\r\nContent-Type: application/json\r\nX-Target-Mixed-Case: yes\r\n` +
-          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      const answer = () =>
+        socket.end(
+          `HTTP/1.1 ${status} Status\r\nContent-Type: application/json\r\nX-Target-Mixed-Case: yes\r\n` +
+            `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      if (delayMs > 0) {
+        const timer = setTimeout(answer, delayMs);
+        socket.on("close", () => clearTimeout(timer));
+      } else {
+        answer();
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

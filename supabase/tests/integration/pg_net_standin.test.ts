@@ -1,6 +1,8 @@
-// The local pg_net stand-in's worker behaves as pg_net's: one queued request is one attempt, whatever
-// happens to its response, and responses are recorded as the server sent them. Needs `scripts/stack start`
-// with the stand-in (the real pg_net has no such worker to test).
+// The local pg_net stand-in's worker behaves as pg_net 0.20's: a batch is one transaction (its requests stay
+// queued for every other session until their responses are recorded), a batch that cannot be recorded is
+// sent again (at least once, not exactly once), a restart is taken between batches, a target's answer is
+// never retried, and responses are recorded as the server sent them. Needs `scripts/stack start` with the
+// stand-in (the real pg_net has no such worker to test).
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { startHttpTarget } from "../../../shared/testing/http-target.ts";
 import { connect, waitFor } from "../../../shared/testing/stack.ts";
@@ -47,7 +49,31 @@ Deno.test("the worker records response header names in the case the server sent 
   }
 });
 
-Deno.test("a request whose response cannot be recorded is sent once and never again", async () => {
+Deno.test("a request in flight stays queued for other sessions until its batch commits, its response with it", async () => {
+  const sql = connect(2);
+  const target = await startHttpTarget();
+  try {
+    const slow = await post(sql, `${target.url}/delay/1500/slow`);
+    await waitFor(
+      "the request to arrive",
+      () => Promise.resolve(target.hits("/delay/1500/slow") > 0 || undefined),
+    );
+    const seen = async () => {
+      const [row] = await sql`
+        select (select count(*)::int from net.http_request_queue where id = ${slow}) as queued,
+               (select count(*)::int from net._http_response where id = ${slow}) as recorded`;
+      return [row.queued, row.recorded];
+    };
+    assertEquals(await seen(), [1, 0], "sent, and still in the queue while its answer is awaited");
+    assertEquals((await response(sql, slow)).status_code, 200);
+    assertEquals(await seen(), [0, 1], "gone from the queue as its response appears");
+  } finally {
+    await target.close();
+    await sql.end();
+  }
+});
+
+Deno.test("a batch whose response cannot be recorded is rolled back and sent again until it can be, as pg_net's worker sends it again", async () => {
   const sql = connect(2);
   const target = await startHttpTarget();
   // The response table refuses this one row (as a full disk or a broken value would).
@@ -59,24 +85,27 @@ Deno.test("a request whose response cannot be recorded is sent once and never ag
     end $$;
     create trigger test_refuse_418 before insert on net._http_response
       for each row execute function net.test_refuse_418()`);
+  let dropped = false;
+  const drop = () =>
+    sql.unsafe(`drop trigger test_refuse_418 on net._http_response; drop function net.test_refuse_418()`);
   try {
-    const lost = await post(sql, `${target.url}/status/418/lost`);
+    const refused = await post(sql, `${target.url}/status/418/refused`);
     await waitFor(
-      "the request to arrive",
-      () => Promise.resolve(target.hits("/status/418/lost") > 0 || undefined),
+      "the request to be sent a second time",
+      () => Promise.resolve(target.hits("/status/418/refused") > 1 || undefined),
     );
-    // A request queued afterwards is delivered and recorded: the worker has moved past the lost one.
-    const after = await post(sql, `${target.url}/after-lost`);
-    assertEquals((await response(sql, after)).status_code, 200);
-    assertEquals(target.hits("/status/418/lost"), 1, "sent exactly once");
     const [{ queued, recorded }] = await sql`
-      select (select count(*)::int from net.http_request_queue where id = ${lost}) as queued,
-             (select count(*)::int from net._http_response where id = ${lost}) as recorded`;
-    assertEquals([queued, recorded], [0, 0], "not queued again; its response is lost, not retried");
+      select (select count(*)::int from net.http_request_queue where id = ${refused}) as queued,
+             (select count(*)::int from net._http_response where id = ${refused}) as recorded`;
+    assertEquals([queued, recorded], [1, 0], "queued again each time, nothing recorded");
+    await drop();
+    dropped = true;
+    assertEquals((await response(sql, refused)).status_code, 418, "recorded once the table takes it");
+    const [{ responses }] = await sql`
+      select count(*)::int as responses from net._http_response where id = ${refused}`;
+    assertEquals(responses, 1, "one response, however many sends");
   } finally {
-    await sql.unsafe(
-      `drop trigger test_refuse_418 on net._http_response; drop function net.test_refuse_418()`,
-    );
+    if (!dropped) await drop();
     await target.close();
     await sql.end();
   }
@@ -106,7 +135,7 @@ Deno.test("a target that refuses gets one attempt, and the refusal is recorded",
   }
 });
 
-Deno.test("net.worker_restart() restarts the worker, as pg_net's does, and delivery goes on", async () => {
+Deno.test("net.worker_restart() restarts the worker between batches, as pg_net's does, and delivery goes on", async () => {
   const sql = connect(1);
   const target = await startHttpTarget();
   try {
@@ -115,9 +144,17 @@ Deno.test("net.worker_restart() restarts the worker, as pg_net's does, and deliv
         { pid: number }[]
       >`select pid from pg_stat_activity where application_name = 'pg_net_standin_worker'`
         .then((rows) => rows.map((r) => r.pid));
+    const slow = await post(sql, `${target.url}/delay/1000/before-restart`);
+    await waitFor(
+      "the request to arrive",
+      () => Promise.resolve(target.hits("/delay/1000/before-restart") > 0 || undefined),
+    );
     const before = await workers();
     const [{ restarted }] = await sql<{ restarted: boolean }[]>`select net.worker_restart() as restarted`;
     assertEquals(restarted, true);
+    // The batch under way is finished first: its request recorded, sent once.
+    assertEquals((await response(sql, slow)).status_code, 200);
+    assertEquals(target.hits("/delay/1000/before-restart"), 1);
     // Back on connections of its own, none of those it had, and a request queued now is delivered.
     await waitFor("the worker to come back", async () => {
       const now = await workers();
