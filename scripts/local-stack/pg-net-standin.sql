@@ -1,16 +1,22 @@
--- Local stand-in for pg_net, used only when the real extension is not available.
+-- Local stand-in for pg_net, used only when the real extension is not available. Applied at every start of
+-- the local database (scripts/db), so a database made before a change to it gets the change.
 -- It mirrors pg_net 0.20's SQL interface: the `net.http_*` functions queue a row in the UNLOGGED
 -- `net.http_request_queue` and return its id; responses land in UNLOGGED `net._http_response`.
 -- Like pg_net, nothing is sent before COMMIT: `net.wake()` uses NOTIFY, which Postgres delivers only
 -- when the transaction commits. The delivery worker is scripts/local-stack/pg-net-worker.ts.
 -- Its privileges are pg_net's, not tighter ones: see the grants at the end.
-create schema net;
+create schema if not exists net;
 
-create domain net.http_method as text
-  check (value ilike 'get' or value ilike 'post' or value ilike 'delete');
+do $$
+begin
+  if to_regtype('net.http_method') is null then
+    create domain net.http_method as text
+      check (value ilike 'get' or value ilike 'post' or value ilike 'delete');
+  end if;
+end $$;
 
 -- headers may be NULL: the request is then sent with no header of its own, as pg_net does.
-create unlogged table net.http_request_queue (
+create unlogged table if not exists net.http_request_queue (
   id bigserial,
   method net.http_method not null,
   url text not null,
@@ -19,7 +25,7 @@ create unlogged table net.http_request_queue (
   timeout_milliseconds integer not null
 );
 
-create unlogged table net._http_response (
+create unlogged table if not exists net._http_response (
   id bigint,
   status_code integer,
   content_type text,
@@ -29,14 +35,14 @@ create unlogged table net._http_response (
   error_msg text,
   created timestamptz not null default now()
 );
-create index on net._http_response (created);
+create index if not exists _http_response_created_idx on net._http_response (created);
 
-create function net.wake() returns void language sql as $$
+create or replace function net.wake() returns void language sql as $$
   select pg_notify('pg_net_standin_wake', '');
 $$;
 
 -- Percent-encodes every byte but ALPHA / DIGIT / "-" / "." / "_" / "~", as curl_easy_escape does.
-create function net._urlencode_string(string varchar) returns text
+create or replace function net._urlencode_string(string varchar) returns text
 language sql immutable strict as $$
   select coalesce(string_agg(
            case when chr(b) ~ '^[A-Za-z0-9._~-]$' then chr(b) else '%' || upper(lpad(to_hex(b), 2, '0')) end,
@@ -50,7 +56,7 @@ $$;
 -- pg_net, which parses the URL with curl_url_set (no flags) here, it refuses a URL with whitespace or a
 -- control character anywhere in it (a line break pasted with it, say) or without a scheme, with pg_net's
 -- message: the worker's URL parser would otherwise trim or encode what hosted pg_net never queues.
-create function net._encode_url_with_params_array(url text, params_array text[]) returns text
+create or replace function net._encode_url_with_params_array(url text, params_array text[]) returns text
 language plpgsql immutable strict as $$
 begin
   if url ~ '[[:space:][:cntrl:]]' then
@@ -65,13 +71,13 @@ begin
                            where p is not null), '');
 end $$;
 
-create function net._params_array(params jsonb) returns text[]
+create or replace function net._params_array(params jsonb) returns text[]
 language sql immutable as $$
   select coalesce(array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}')
     from jsonb_each_text(params);
 $$;
 
-create function net.http_get(
+create or replace function net.http_get(
   url text, params jsonb default '{}'::jsonb, headers jsonb default '{}'::jsonb,
   timeout_milliseconds integer default 5000
 ) returns bigint language plpgsql as $$
@@ -84,7 +90,7 @@ begin
   return request_id;
 end $$;
 
-create function net.http_post(
+create or replace function net.http_post(
   url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
   headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
   timeout_milliseconds integer default 5000
@@ -112,7 +118,7 @@ begin
   return request_id;
 end $$;
 
-create function net.http_delete(
+create or replace function net.http_delete(
   url text, params jsonb default '{}'::jsonb, headers jsonb default '{}'::jsonb,
   timeout_milliseconds integer default 5000, body jsonb default null
 ) returns bigint language plpgsql as $$
@@ -127,7 +133,7 @@ begin
 end $$;
 
 -- The worker is up when its connection (named below) is listening.
-create function net.check_worker_is_up() returns void language plpgsql as $$
+create or replace function net.check_worker_is_up() returns void language plpgsql as $$
 begin
   if not exists (select 1 from pg_stat_activity where application_name = 'pg_net_standin_worker') then
     raise exception using
@@ -141,7 +147,7 @@ end $$;
 -- (the stand-in's process drops its connections and comes back on new ones a second later, as the postmaster
 -- restarts pg_net's worker); true, as pg_net's answers its configuration reload. Unlike pg_net's, the ask is a
 -- NOTIFY, so it is heard only once the caller's transaction commits.
-create function net.worker_restart() returns bool language sql as $$
+create or replace function net.worker_restart() returns bool language sql as $$
   select pg_notify('pg_net_standin_wake', 'restart');
   select true;
 $$;

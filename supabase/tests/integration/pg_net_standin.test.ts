@@ -53,10 +53,10 @@ Deno.test("a request in flight stays queued for other sessions until its batch c
   const sql = connect(2);
   const target = await startHttpTarget();
   try {
-    const slow = await post(sql, `${target.url}/delay/1500/slow`);
+    const slow = await post(sql, `${target.url}/delay/3000/slow`);
     await waitFor(
       "the request to arrive",
-      () => Promise.resolve(target.hits("/delay/1500/slow") > 0 || undefined),
+      () => Promise.resolve(target.hits("/delay/3000/slow") > 0 || undefined),
     );
     const seen = async () => {
       const [row] = await sql`
@@ -144,17 +144,17 @@ Deno.test("net.worker_restart() restarts the worker between batches, as pg_net's
         { pid: number }[]
       >`select pid from pg_stat_activity where application_name = 'pg_net_standin_worker'`
         .then((rows) => rows.map((r) => r.pid));
-    const slow = await post(sql, `${target.url}/delay/1000/before-restart`);
+    const slow = await post(sql, `${target.url}/delay/2500/before-restart`);
     await waitFor(
       "the request to arrive",
-      () => Promise.resolve(target.hits("/delay/1000/before-restart") > 0 || undefined),
+      () => Promise.resolve(target.hits("/delay/2500/before-restart") > 0 || undefined),
     );
     const before = await workers();
     const [{ restarted }] = await sql<{ restarted: boolean }[]>`select net.worker_restart() as restarted`;
     assertEquals(restarted, true);
     // The batch under way is finished first: its request recorded, sent once.
     assertEquals((await response(sql, slow)).status_code, 200);
-    assertEquals(target.hits("/delay/1000/before-restart"), 1);
+    assertEquals(target.hits("/delay/2500/before-restart"), 1);
     // Back on connections of its own, none of those it had, and a request queued now is delivered.
     await waitFor("the worker to come back", async () => {
       const now = await workers();
