@@ -1,0 +1,47 @@
+-- A booking queued again after a change starts a new run, with no mode until an attempt of it begins
+-- (20261228130000): the sweeper that escalates it before any attempt began names the escalation for the path
+-- the restaurant runs now, not for the path its last run took. Called as the platform and the coordinator call
+-- (service_role), the kill switch pulled through ops.
+begin;
+select plan(5);
+
+-- No deployment's flags heard yet: V3 allowed.
+update private.function_flags set mode_ceiling = null;
+update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+
+select tests.create_restaurant('Changed') as rid \gset
+select tests.add_table(:'rid', 'C1', 4) as c1 \gset
+select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as bid \gset
+
+set local role service_role;
+select public.assignment_lease(:'bid', 'dispatch') as leased \gset
+select public.assignment_commit(:'bid', (:'leased'::jsonb ->> 'lease_token')::uuid, array[:'c1'::uuid], 'scarcity_fit',
+                                10, '{}'::jsonb) ->> 'outcome' as committed \gset
+reset role;
+select is(array[:'leased'::jsonb ->> 'mode', :'committed'::text], array['v3', 'confirmed'], 'confirmed by V3');
+
+-- The function fails; the operator pulls the kill switch; the guest moves the booking an hour on.
+set local role service_role;
+select ops.set_kill_switch(true, 'ana', 'the function fails') is not null as pulled \gset
+update public.bookings set start_at = start_at + interval '1 hour' where id = :'bid';
+reset role;
+select is((select array[assignment_state, coalesce(assignment_mode, 'none')] from public.bookings where id = :'bid'),
+  array['assignment_pending', 'none'], 'queued again, its new run on no path yet');
+
+-- No dispatch of it reaches an attempt; the sweeper escalates it.
+update public.bookings set next_attempt_at = now() - interval '1 second',
+       dispatch_count = (private.settings_for(null)).max_dispatches where id = :'bid';
+select private.sweep(now() + interval '1 minute') is not null as swept \gset
+select is((select assignment_state from public.bookings where id = :'bid'), 'manual_review', 'escalated');
+select is((select array_agg(e.source || ' ' || e.event_type order by e.id) from public.observability_events e
+            where e.booking_id = :'bid' and e.created_at >= now() and e.event_type in ('coordinator.manual_review', 'auto_assign.failed')),
+  array['auto_assign auto_assign.failed'], 'named for the legacy path the kill switch put the restaurant on');
+select is((select count(*)::int from public.observability_events e
+            where e.booking_id = :'bid' and e.source = 'assignment.coordinator'
+              and e.id > (select max(q.id) from public.observability_events q
+                           where q.booking_id = :'bid' and q.event_type = 'booking.assignment_state_transition'
+                             and q.context ->> 'from' = 'confirmed')), 0,
+  'and nothing since it was queued again is a V3 event');
+
+select * from finish();
+rollback;
