@@ -1,5 +1,5 @@
 -- Every ops call takes a blank for blank, whatever white space it is made of, and keeps names and reasons
--- without the blanks around them.
+-- without the blanks around them; and a booking queued again starts its new run on no path.
 --
 -- 20261228090000 made private.trimmed the test of blank in act_as, the kill switch, the breaker reset and
 -- ops.cancel_booking, and left the other ops calls as they were (the closing note of that release listed them):
