@@ -1,5 +1,5 @@
 -- Every ops call takes a blank for blank, whatever white space it is made of, and keeps names and reasons
--- without the blanks around them; and a booking queued again starts its new run on no path.
+-- without the blanks around them.
 --
 -- 20261228090000 made private.trimmed the test of blank in act_as, the kill switch, the breaker reset and
 -- ops.cancel_booking, and left the other ops calls as they were (the closing note of that release listed them):
@@ -12,11 +12,6 @@
 -- private.trimmed (every caller's, the pipeline's own too: their texts have no blanks around them, so nothing
 -- changes for them but a few microseconds a transition); ops.assign_tables falls back to "manual assignment"
 -- and ops.resend_dead_messages refuses on the same test, and audits the trimmed reason.
--- A booking queued again after a change (from confirmed or manual review) also starts its new run on no path:
--- its mode was its last run's, so a sweeper escalating it before any attempt of the new run began (its
--- dispatches all lost, say while the kill switch is pulled because the function fails) named the escalation
--- for that path, a V3 `coordinator.manual_review` on a restaurant the kill switch had put on the legacy path,
--- where the sweep means the path the restaurant runs now (20261226020000); the run's first lease sets it again.
 -- Bodies as in 20261204000000 (walk_assignment_states, with the plan_cache_mode of 20261205010000 set again, as
 -- create or replace drops it), 20261228000000 (assign_tables) and 20261221000000 (resend_dead_messages),
 -- private.trimmed where they trimmed with btrim.
@@ -118,7 +113,6 @@ begin
       else p_now + lease end,
     attempt_count = case when requeued then 0 when p_count_attempt then attempt_count + 1 else attempt_count end,
     dispatch_count = case when requeued then 0 else dispatch_count end,
-    assignment_mode = case when requeued then null else assignment_mode end,
     assignment_strategy = coalesce(p_strategy, assignment_strategy)
   where id = p_booking_id;
 

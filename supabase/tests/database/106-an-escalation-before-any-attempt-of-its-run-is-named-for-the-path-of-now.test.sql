@@ -1,9 +1,9 @@
--- A booking queued again after a change starts a new run, with no mode until an attempt of it begins
--- (20261228130000): the sweeper that escalates it before any attempt began names the escalation for the path
--- the restaurant runs now, not for the path its last run took. Called as the platform and the coordinator call
--- (service_role), the kill switch pulled through ops.
+-- An escalation of a booking no attempt of whose run began is named for the path its restaurant runs now
+-- (20261228150000), not for the path of the booking's last lease: a booking queued again after a change, and
+-- one a lease only deferred, whose dispatches then ran out after the kill switch was pulled. Called as the
+-- platform and the coordinator call (service_role), the kill switch pulled through ops.
 begin;
-select plan(5);
+select plan(7);
 
 -- No deployment's flags heard yet: V3 allowed.
 update private.function_flags set mode_ceiling = null;
@@ -25,8 +25,8 @@ set local role service_role;
 select ops.set_kill_switch(true, 'ana', 'the function fails') is not null as pulled \gset
 update public.bookings set start_at = start_at + interval '1 hour' where id = :'bid';
 reset role;
-select is((select array[assignment_state, coalesce(assignment_mode, 'none')] from public.bookings where id = :'bid'),
-  array['assignment_pending', 'none'], 'queued again, its new run on no path yet');
+select is((select array[assignment_state, attempt_count::text] from public.bookings where id = :'bid'),
+  array['assignment_pending', '0'], 'queued again, no attempt of its new run begun');
 
 -- No dispatch of it reaches an attempt; the sweeper escalates it.
 update public.bookings set next_attempt_at = now() - interval '1 second',
@@ -42,6 +42,25 @@ select is((select count(*)::int from public.observability_events e
                            where q.booking_id = :'bid' and q.event_type = 'booking.assignment_state_transition'
                              and q.context ->> 'from' = 'confirmed')), 0,
   'and nothing since it was queued again is a V3 event');
+
+-- A booking whose only lease found its breaker open: deferred by a V3 lease, no attempt begun.
+select tests.create_booking(:'rid', 2, '2030-06-04 21:00+00') as deferred \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'rid', 'open', 5, now())
+on conflict (restaurant_id) do update set state = 'open', consecutive_failures = 5, opened_at = now();
+set local role service_role;
+select ops.set_kill_switch(false, 'ana', 'trying again') is not null as released \gset
+select public.assignment_lease(:'deferred', 'dispatch') as deferral \gset
+select ops.set_kill_switch(true, 'ana', 'the function fails again') is not null as pulled_again \gset
+reset role;
+select is(array[:'deferral'::jsonb ->> 'outcome', (select assignment_mode from public.bookings where id = :'deferred')],
+  array['circuit_open', 'v3'], 'deferred by a V3 lease');
+update public.bookings set next_attempt_at = now() - interval '1 second',
+       dispatch_count = (private.settings_for(null)).max_dispatches where id = :'deferred';
+select private.sweep(now() + interval '2 minutes') is not null as swept_again \gset
+select is((select array_agg(e.source || ' ' || e.event_type order by e.id) from public.observability_events e
+            where e.booking_id = :'deferred' and e.event_type in ('coordinator.manual_review', 'auto_assign.failed')),
+  array['auto_assign auto_assign.failed'], 'its escalation too is named for the legacy path');
 
 select * from finish();
 rollback;
