@@ -79,7 +79,9 @@ begin
     union all
     select t.to_state, w.path || t.to_state
       from walk w join private.assignment_state_transitions t on t.from_state = w.state
-     where t.to_state <> all(w.path) and t.to_state <> b.assignment_state and cardinality(w.path) < 8)
+     where t.to_state <> all(w.path) and t.to_state <> b.assignment_state and cardinality(w.path) < 8
+       -- Through review only to reach it: a booking set up as confirmed was never sent there.
+       and (t.to_state <> 'manual_review' or t.to_state = p_state))
   select w.path into chain from walk w where w.state = p_state order by cardinality(w.path), w.path limit 1;
   if chain is null then
     raise exception 'no chain of legal transitions leads from % to %', b.assignment_state, p_state;

@@ -1,4 +1,4 @@
--- The lock wait percentile counts the waits that ran out.
+-- The rollout gates count the lock waits that ran out, and the reviews an operator has already cleared.
 --
 -- ops.pipeline_metrics' lock_wait_p95_ms (the plan's "lock acquisition time P95 < 100 ms", a rollout gate of
 -- scripts/verify-rollout) took its samples from the waits that begin and commit measured. A begin that waited
@@ -6,7 +6,13 @@
 -- none: it records coordinator.lock_contention {lock: restaurant} and answers busy. So the gate passed while
 -- begins were timing out, the one case it is there to catch (an attacker's review of the seeds'
 -- observability). Each such event now counts as a wait of 5 s.
--- private.pipeline_metrics_unchecked: body as in 20261227140000, with those samples.
+-- Its manual_review_rate_pct (the plan's "manual review rate < 1 %" gate) counted the bookings in review when
+-- it was read: a review an operator had cleared (tables assigned, an alternative accepted, a retry confirmed,
+-- the booking cancelled) counted as a booking the pipeline seated, so V3 sending 5 % to review with a quick
+-- floor team passed. The plan's runbook counts escalations. It now counts the bookings sent to review at any
+-- time, of those not cancelled before anything was decided; sent_to_review gives their number beside
+-- manual_review, those still there.
+-- private.pipeline_metrics_unchecked: body as in 20261227140000, with those samples and that rate.
 
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
@@ -51,6 +57,11 @@ returns jsonb language sql stable security definer set search_path = '' as $$
        and e.context ->> 'lock' = 'restaurant'),
   attempts as (
     select a.result from public.booking_assignment_attempts a join b on b.id = a.booking_id),
+  -- Sent to manual review at least once, whether still there or cleared since by an operator.
+  reviewed as (
+    select b.id from b
+     where exists (select 1 from public.booking_assignment_state_history h
+                    where h.booking_id = b.id and h.to_state = 'manual_review')),
   shadow as (
     select c.experiment, count(*) as comparisons,
            round(100.0 * count(*) filter (where c.primary_decision = 'assign') / count(*), 2) as primary_assign_pct,
@@ -76,8 +87,12 @@ returns jsonb language sql stable security definer set search_path = '' as $$
     -- The plan's own query: status 'confirmed' over every booking made, cancelled, seated and finished ones included.
     'confirmation_rate_plan_pct', (select round(100.0 * count(*) filter (where status = 'confirmed') / nullif(count(*), 0), 2)
                                      from b),
-    'manual_review_rate_pct', (select round(100.0 * count(*) filter (where assignment_state = 'manual_review')
-                                             / nullif(count(*) filter (where assignment_state <> 'cancelled'), 0), 2) from b),
+    'sent_to_review', (select count(*) from reviewed),
+    -- Of the bookings not cancelled before anything was decided: those sent to review at any time.
+    'manual_review_rate_pct', (select round(100.0 * (select count(*) from reviewed)
+                                             / nullif(count(*) filter (where assignment_state <> 'cancelled'
+                                                                         or id in (select r.id from reviewed r)), 0), 2)
+                                 from b),
     'terminal_pct', (select round(100.0 * count(*) filter (where assignment_state in ('confirmed', 'manual_review', 'cancelled'))
                                    / nullif(count(*), 0), 2) from b),
     'attempts', (select count(*) from attempts),
