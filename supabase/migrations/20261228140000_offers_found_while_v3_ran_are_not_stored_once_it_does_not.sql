@@ -7,7 +7,8 @@
 -- ops.accept_alternative already hide and refuse such offers; an attacker's review of the rollout paths). The
 -- search's result is now answered {outcome: stale} with nothing stored and no event when the restaurant does not
 -- run V3 at the moment it is stored (as the function's flags were last heard), and the review keeps its search
--- for when V3 is back, as a review the sweeper does not send while V3 is off does.
+-- for when V3 is back, and the sweeper's nudge that sent it, as a review the sweeper does not send while V3 is
+-- off does.
 -- The body is renamed into private (unchanged, with its grants, settings and comment) and public gets a function
 -- of the same signature that asks first, as 20261209020000 did for the clock: the check is added without
 -- restating its long body. Callers see the same name, arguments, defaults and results.
@@ -23,8 +24,12 @@ returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
   restaurant uuid := (select b.restaurant_id from public.bookings b where b.id = p_booking_id);
 begin
-  -- A booking not found, or a malformed call, is the stored function's to answer.
+  -- A booking not found is the stored function's to answer.
   if restaurant is not null and not private.runs_v3(restaurant) then
+    -- The sweeper's nudge that sent this search is given back: a review is nudged three times at most, and
+    -- a search V3's withdrawal voided must not count as one.
+    update private.reseating_nudges n set nudges = greatest(n.nudges - 1, 0)
+     where n.booking_id = p_booking_id and n.review = p_review and n.nudges > 0;
     return '{"outcome": "stale"}'::jsonb;
   end if;
   return private.review_offer_reseating_unchecked(p_booking_id, p_review, p_offers, p_undecided, p_search);

@@ -57,11 +57,17 @@ returns jsonb language sql stable security definer set search_path = '' as $$
        and e.context ->> 'lock' = 'restaurant'),
   attempts as (
     select a.result from public.booking_assignment_attempts a join b on b.id = a.booking_id),
-  -- Sent to manual review at least once, whether still there or cleared since by an operator.
+  -- Sent to manual review at least once, whether still there or cleared since by an operator; and decided at
+  -- all (confirmed or sent to review at some time), whatever became of them since.
   reviewed as (
     select b.id from b
      where exists (select 1 from public.booking_assignment_state_history h
                     where h.booking_id = b.id and h.to_state = 'manual_review')),
+  decided as (
+    select b.id from b
+     where b.assignment_state <> 'cancelled'
+        or exists (select 1 from public.booking_assignment_state_history h
+                    where h.booking_id = b.id and h.to_state in ('confirmed', 'manual_review'))),
   shadow as (
     select c.experiment, count(*) as comparisons,
            round(100.0 * count(*) filter (where c.primary_decision = 'assign') / count(*), 2) as primary_assign_pct,
@@ -89,10 +95,8 @@ returns jsonb language sql stable security definer set search_path = '' as $$
                                      from b),
     'sent_to_review', (select count(*) from reviewed),
     -- Of the bookings not cancelled before anything was decided: those sent to review at any time.
-    'manual_review_rate_pct', (select round(100.0 * (select count(*) from reviewed)
-                                             / nullif(count(*) filter (where assignment_state <> 'cancelled'
-                                                                         or id in (select r.id from reviewed r)), 0), 2)
-                                 from b),
+    'manual_review_rate_pct', (select round(100.0 * (select count(*) from reviewed) / nullif(count(*), 0), 2)
+                                 from decided),
     'terminal_pct', (select round(100.0 * count(*) filter (where assignment_state in ('confirmed', 'manual_review', 'cancelled'))
                                    / nullif(count(*), 0), 2) from b),
     'attempts', (select count(*) from attempts),

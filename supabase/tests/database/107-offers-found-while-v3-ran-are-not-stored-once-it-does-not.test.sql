@@ -2,7 +2,7 @@
 -- the kill switch pulled during a search leaves no offer and no V3 event, and the review keeps its search for
 -- when V3 is back. Called as the coordinator calls it (service_role), the switch flipped through ops.
 begin;
-select plan(6);
+select plan(7);
 
 -- No deployment's flags heard yet: V3 allowed.
 update private.function_flags set mode_ceiling = null;
@@ -25,6 +25,9 @@ create function pg_temp.v3_events(p_booking uuid) returns integer language sql a
    where e.booking_id = p_booking and e.event_type = 'coordinator.reseating_alternatives';
 $$;
 
+-- The sweeper has sent the review twice already for its search.
+insert into private.reseating_nudges (booking_id, review, nudges, last_at) values (:'four', :'key', 2, now());
+
 set local role service_role;
 select public.review_reseating_probes(:'four') -> 'search' as search \gset
 -- The operator pulls the kill switch while the search runs.
@@ -34,6 +37,8 @@ select is(public.review_offer_reseating(:'four', :'key', :'offers'::jsonb, '[]',
 reset role;
 select is(array[(select count(*)::int from private.reseating_offers where booking_id = :'four'), pg_temp.v3_events(:'four')],
   array[0, 0], 'no offer, and no V3 event in the kill switch''s window');
+select is((select nudges from private.reseating_nudges where booking_id = :'four'), 1,
+  'and the nudge that sent the search is given back, so the review is not dropped for searches V3 voided');
 
 -- The same for a restaurant moved to shadow during the search.
 set local role service_role;

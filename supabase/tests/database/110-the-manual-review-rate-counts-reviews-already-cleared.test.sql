@@ -3,7 +3,7 @@
 -- seated counted as one the pipeline seated. Called as the coordinator and an operator's tool call
 -- (service_role).
 begin;
-select plan(4);
+select plan(5);
 
 update private.function_flags set mode_ceiling = null;
 update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
@@ -41,6 +41,13 @@ select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 s
 reset role;
 select is((select count(*)::int from public.booking_assignment_state_history
             where booking_id = :'gone' and to_state = 'manual_review'), 0, 'the one cancelled first never went there');
+
+-- A booking the pipeline seated and its guest then cancelled was decided: it counts among those the rate is of.
+set local role service_role;
+select ops.cancel_booking(:'seated', 'guest cancelled', 'ana') is not null as cancelled_seated \gset
+select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second', :'rid') ->> 'manual_review_rate_pct')::numeric,
+  66.67, 'a seated booking cancelled since still counts as one decided without review');
+reset role;
 
 select * from finish();
 rollback;
