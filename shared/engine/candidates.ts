@@ -2,6 +2,7 @@
 // of adjacent, movable tables in one zone (up to maxTables) with enough seats. A group is only offered
 // when every table in it is needed, so a couple is never given three pushed-together tables.
 import type { Table } from "../domain/snapshot.ts";
+import { appendTo } from "./multimap.ts";
 import { byNumericText } from "./numeric-order.ts";
 
 export interface Candidate {
@@ -126,7 +127,7 @@ function growGroups(
   // A group grows within its zone: r more tables add at most the seats of the zone's r largest it lacks.
   const byCapacity = new Map<string, Table[]>();
   for (const t of tables.filter((t) => t.movable && neighbours.has(t.id))) {
-    byCapacity.set(t.zoneId, [...(byCapacity.get(t.zoneId) ?? []), t]);
+    appendTo(byCapacity, t.zoneId, t);
   }
   for (const zone of byCapacity.values()) zone.sort((a, b) => b.capacity - a.capacity);
   const reachable = (group: readonly Table[], seats: number) => {
@@ -187,8 +188,8 @@ export function joinableNeighbours(
     const ta = joinable.get(a);
     const tb = joinable.get(b);
     if (!ta || !tb || ta.zoneId !== tb.zoneId || a === b) continue;
-    neighbours.set(a, [...(neighbours.get(a) ?? []), tb]);
-    neighbours.set(b, [...(neighbours.get(b) ?? []), ta]);
+    appendTo(neighbours, a, tb);
+    appendTo(neighbours, b, ta);
   }
   return neighbours;
 }

@@ -625,6 +625,13 @@ Deno.test("property: when counting proves a shortfall, brute force finds no assi
   assert(shortfalls > 30, `${shortfalls} shortfalls`);
 });
 
+Deno.test("an instant with more arrangements in one part than the stack is deep is left to the full model, not an engine error", () => {
+  // A banquet row of 30,000 joinable places: one part of 29,999 arrangements, each taken or not in turn.
+  const pairs = Array.from({ length: 29_999 }, (_, i) => [`t${i}`, `t${i + 1}`]);
+  const subject = { id: "new", windowStart: 0, windowEnd: 1, options: pairs, current: null, rules: pairs };
+  assertEquals(instantProgram({ subject, movable: [] }, 0), null);
+});
+
 Deno.test("property: when the relaxation at an instant has no packing, brute force finds no assignment either", async () => {
   let infeasible = 0;
   await fc.assert(

@@ -8,11 +8,15 @@
 // left fractional too, so HiGHS solves a linear program (about 0.5 ms) instead of branching (about 6 ms, even
 // for 20 columns): a relaxation of the relaxation, so "no solution" still means no packing at all. On 10,143
 // such programs from the quality benchmark's reviews, whole counts never refuted one the fractional ones did not.
+import { appendTo } from "../multimap.ts";
 import type { IntegerProgram } from "./highs.ts";
 import type { ExactProblem } from "./model.ts";
 
 /** Packings enumerated per instant before the relaxation is left to the full model. */
 const MAX_PACKINGS = 4000;
+/** Arrangements in one part past which it is left to the full model too: its packings are listed by a search
+ * one call deep per arrangement, and a few thousand more would overflow the stack (about 10,000 frames). */
+const MAX_PART_GROUPS = 5000;
 
 /** The instants of the new booking's stay worth checking: only where some booking starts does the set present grow. */
 export function stayInstants(problem: ExactProblem): number[] {
@@ -65,12 +69,13 @@ export function instantProgram(problem: ExactProblem, instant: number): IntegerP
   const partGroups = new Map<string, { tables: readonly string[]; slot: string }[]>();
   for (const g of groups.values()) {
     const r = root(g.tables[0]);
-    partGroups.set(r, [...(partGroups.get(r) ?? []), { tables: g.tables, slot: slotOf(g) }]);
+    appendTo(partGroups, r, { tables: g.tables, slot: slotOf(g) });
   }
   // Interchangeable parts: the same packings, as multisets of slots.
   const partKinds = new Map<string, { count: number; packings: Map<string, number>[] }>();
   let listed = 0;
   for (const part of partGroups.values()) {
+    if (part.length > MAX_PART_GROUPS) return null;
     const packings = maximalPackings(part, MAX_PACKINGS - listed);
     if (!packings) return null;
     listed += packings.length;
@@ -89,7 +94,7 @@ export function instantProgram(problem: ExactProblem, instant: number): IntegerP
     for (const packing of packings) {
       const column = columns.push({ upper: count, integer: false }) - 1;
       row.push([column, 1]);
-      for (const [slot, n] of packing) supply.set(slot, [...(supply.get(slot) ?? []), [column, -n]]);
+      for (const [slot, n] of packing) appendTo(supply, slot, [column, -n]);
     }
     rows.push({ terms: row, lower: 0, upper: count });
   }
@@ -99,7 +104,7 @@ export function instantProgram(problem: ExactProblem, instant: number): IntegerP
     for (const kind of slot.split("#")) {
       const column = columns.push({ upper: Infinity, integer: false }) - 1;
       row.push([column, 1]);
-      served.set(kind, [...(served.get(kind) ?? []), [column, 1]]);
+      appendTo(served, kind, [column, 1]);
     }
     rows.push({ terms: row, lower: -Infinity, upper: 0 });
   }

@@ -7,6 +7,7 @@
 // fallback and the re-seating offers hold the bookings beyond a reach of the stay where they are (`pinned`).
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
 import { overlaps } from "../availability.ts";
+import { appendTo } from "../multimap.ts";
 import { searchCandidates } from "../candidates.ts";
 
 export interface ExactItem {
@@ -56,7 +57,7 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
   const placed = snapshot.placed ?? [];
   const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && fullyInView(snapshot, p)));
   const fixed = new Map<string, Hold[]>();
-  const fix = (h: Hold) => fixed.set(h.tableId, [...(fixed.get(h.tableId) ?? []), h]);
+  const fix = (h: Hold) => appendTo(fixed, h.tableId, h);
   for (const p of placed) {
     if (free.has(p)) continue;
     for (const tableId of p.tableIds) fix({ tableId, start: p.windowStart, end: p.windowEnd });
@@ -156,7 +157,7 @@ export function clashFree(problem: ExactProblem, model: ExactModel, choice: read
   for (const item of [problem.subject, ...problem.movable]) {
     const k = chosen.get(item) ?? item.current!;
     for (const id of item.options[k]) {
-      byTable.set(id, [...(byTable.get(id) ?? []), { start: item.windowStart, end: item.windowEnd }]);
+      appendTo(byTable, id, { start: item.windowStart, end: item.windowEnd });
     }
   }
   for (const holds of byTable.values()) {
