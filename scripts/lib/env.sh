@@ -29,6 +29,9 @@ export SUPABASE_NO_UPDATE_NOTIFIER=1
 export DO_NOT_TRACK=1
 export PGPASSWORD=postgres
 export NO_COLOR=1
+# One locale every machine has: pg_createcluster refuses to run under a locale the machine lacks (an SSH
+# session passes the client's LANG), pg_prove warns about it, and sort orders the test files by it.
+export LC_ALL=C.UTF-8
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
