@@ -8,6 +8,15 @@ import { coordinatorOptions, createCoordinatorHandler } from "./handler.ts";
 
 const SECRET = "s".repeat(32);
 
+/** A dispatch as pg_net posts it, with the secret. */
+function dispatchRequest(body: BodyInit): Request {
+  return new Request("http://local/functions/v1/assignment-coordinator", {
+    method: "POST",
+    headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+    body,
+  });
+}
+
 function untouchedStore() {
   const calls: string[] = [];
   const record = (name: string) => () => {
@@ -50,11 +59,7 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
     ]
   ) {
     const response = await handler(
-      new Request("http://local/functions/v1/assignment-coordinator", {
-        method: "POST",
-        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-        body,
-      }),
+      dispatchRequest(body),
     );
     assertEquals(response.status, 413);
     assertEquals((await response.json()).error.code, "body_too_large");
@@ -121,11 +126,9 @@ async function drainOnce(
     });
     const first = crypto.randomUUID();
     const response = await handler(
-      new Request("http://local/functions/v1/assignment-coordinator", {
-        method: "POST",
-        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-        body: JSON.stringify({ booking_id: first, ...(options.trigger ? { trigger: options.trigger } : {}) }),
-      }),
+      dispatchRequest(
+        JSON.stringify({ booking_id: first, ...(options.trigger ? { trigger: options.trigger } : {}) }),
+      ),
     );
     assertEquals(response.status, 200);
     await Promise.all(background);
@@ -246,11 +249,7 @@ Deno.test("the request's own attempt is handed to the runtime before it is await
       logger: silentLogger,
     });
     const answer = handler(
-      new Request("http://local/functions/v1/assignment-coordinator", {
-        method: "POST",
-        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-        body: JSON.stringify({ booking_id: booking }),
-      }),
+      dispatchRequest(JSON.stringify({ booking_id: booking })),
     );
     while (!begun) await new Promise((resolve) => setTimeout(resolve, 1));
     assertEquals(background.length, 1, "the attempt in progress is kept alive by the runtime");
@@ -289,11 +288,7 @@ Deno.test("an attempt longer than pg_net waits is answered 202 before it gives u
       drainMaxMs: 50,
     });
     const response = await handler(
-      new Request("http://local/functions/v1/assignment-coordinator", {
-        method: "POST",
-        headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-        body: JSON.stringify({ booking_id: booking }),
-      }),
+      dispatchRequest(JSON.stringify({ booking_id: booking })),
     );
     assertEquals([response.status, await response.json(), finished, claims], [
       202,
@@ -327,11 +322,7 @@ Deno.test("an attempt that fails after the answer is logged, once; one that fail
         answerWithinMs,
       });
       const response = await handler(
-        new Request("http://local/functions/v1/assignment-coordinator", {
-          method: "POST",
-          headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
-          body: JSON.stringify({ booking_id: crypto.randomUUID() }),
-        }),
+        dispatchRequest(JSON.stringify({ booking_id: crypto.randomUUID() })),
       );
       await response.body?.cancel();
       await Promise.all(background);
