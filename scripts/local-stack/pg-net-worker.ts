@@ -8,7 +8,8 @@
 // Delivery is at least once, as with pg_net: a batch whose transaction fails (a response the table refuses,
 // a connection dropped) is rolled back, so its requests go back to the queue, and the worker starts again a
 // second later, as the postmaster restarts pg_net's worker once it has exited on the error, and sends them
-// again (a crash of Postgres empties the unlogged queue instead, as it does pg_net's). net.worker_restart() asks for a restart the same way: taken between batches, never during one.
+// again (a crash of Postgres empties the unlogged queue instead, as it does pg_net's). net.worker_restart()
+// asks for a restart the same way: taken between batches, never during one.
 //
 // Woken by the NOTIFY that net.http_post sends, which Postgres delivers at COMMIT, and it polls every
 // second for requests queued while it was away. When Postgres goes away (a crash, a restart) it drops its

@@ -2,7 +2,7 @@
 -- without the blanks around them.
 --
 -- 20261228090000 made private.trimmed the test of blank in act_as, the kill switch, the breaker reset and
--- ops.cancel_booking, and left the other ops calls as they were (the closing note of that release listed them):
+-- ops.cancel_booking, and left the other ops calls as they were (its header lists them):
 -- ops.retry_booking, retry_bookings, release_stuck and assign_tables passed the operator's name as typed to the
 -- booking's history, where private.walk_assignment_states trimmed spaces only (a name typed with a tab or a
 -- no-break space around it was kept so, and sorted apart from the same name without in every report by actor);

@@ -10,7 +10,8 @@
 -- it was read: a review an operator had cleared (tables assigned, an alternative accepted, a retry confirmed,
 -- the booking cancelled) counted as a booking the pipeline seated, so V3 sending 5 % to review with a quick
 -- floor team passed. The plan's runbook counts escalations. It now counts the bookings sent to review at any
--- time, of those not cancelled before anything was decided; sent_to_review gives their number beside
+-- time (not counting the step through review an operator's own ops.assign_tables takes), of those not
+-- cancelled, or cancelled after being confirmed or sent to review; sent_to_review gives their number beside
 -- manual_review, those still there.
 -- private.pipeline_metrics_unchecked: body as in 20261227140000, with those samples and that rate.
 
@@ -57,12 +58,14 @@ returns jsonb language sql stable security definer set search_path = '' as $$
        and e.context ->> 'lock' = 'restaurant'),
   attempts as (
     select a.result from public.booking_assignment_attempts a join b on b.id = a.booking_id),
-  -- Sent to manual review at least once, whether still there or cleared since by an operator; and decided at
-  -- all (confirmed or sent to review at some time), whatever became of them since.
+  -- Sent to manual review at least once, whether still there or cleared since by an operator (not the step
+  -- through review an operator's own assignment takes, ops_assignment); and the bookings the rate is of: not
+  -- cancelled, or cancelled after being confirmed or sent to review.
   reviewed as (
     select b.id from b
      where exists (select 1 from public.booking_assignment_state_history h
-                    where h.booking_id = b.id and h.to_state = 'manual_review')),
+                    where h.booking_id = b.id and h.to_state = 'manual_review'
+                      and pg_catalog.split_part(h.reason, ':', 1) <> 'ops_assignment')),
   decided as (
     select b.id from b
      where b.assignment_state <> 'cancelled'

@@ -3,7 +3,7 @@
 -- seated counted as one the pipeline seated. Called as the coordinator and an operator's tool call
 -- (service_role).
 begin;
-select plan(5);
+select plan(6);
 
 update private.function_flags set mode_ceiling = null;
 update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
@@ -47,6 +47,14 @@ set local role service_role;
 select ops.cancel_booking(:'seated', 'guest cancelled', 'ana') is not null as cancelled_seated \gset
 select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second', :'rid') ->> 'manual_review_rate_pct')::numeric,
   66.67, 'a seated booking cancelled since still counts as one decided without review');
+reset role;
+
+-- An operator moving a confirmed booking to other tables steps through review on the way: not a review.
+select tests.add_table(:'rid', 'K2', 4) as k2 \gset
+set local role service_role;
+select ops.assign_tables(:'cleared', array['K2'], 'ana', 'the window table') is not null as moved \gset
+select is((ops.pipeline_metrics(now() - interval '1 hour', now() + interval '1 second', :'rid') ->> 'sent_to_review')::int, 2,
+  'an operator''s move of a confirmed booking is no booking sent to review');
 reset role;
 
 select * from finish();
