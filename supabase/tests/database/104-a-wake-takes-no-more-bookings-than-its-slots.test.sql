@@ -11,21 +11,6 @@ set local enable_mergejoin = off;
 set local enable_material = off;
 set local enable_sort = off;
 
--- p_waiting bookings in the restaurant's queue, not yet due, the first the longest-waiting.
-create function pg_temp.queue(p_restaurant uuid, p_waiting integer) returns uuid[] language plpgsql as $$
-declare
-  b uuid;
-  queued uuid[] := '{}';
-begin
-  for i in 1..p_waiting loop
-    b := tests.create_booking(p_restaurant, 2, timestamptz '2030-07-01 17:00+00' + make_interval(hours => i));
-    update public.bookings set deferred_since = now() - interval '30 seconds', next_attempt_at = now() + interval '1 minute',
-                               created_at = now() - make_interval(secs => 100 - i)
-     where id = b;
-    queued := queued || b;
-  end loop;
-  return queued;
-end $$;
 create function pg_temp.woken(p_restaurant uuid) returns uuid[] language sql as $$
   select coalesce(array_agg(id order by created_at), '{}') from public.bookings
    where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= now();
@@ -56,13 +41,17 @@ select tests.create_booking(:'leaving', 2, '2030-07-01 12:00+00') as first_runni
 select tests.create_booking(:'leaving', 2, '2030-07-01 13:00+00') as second_running \gset
 select public.assignment_begin(:'first_running') ->> 'outcome' as began \gset
 select public.assignment_begin(:'second_running') ->> 'outcome' as began \gset
-select pg_temp.queue(:'leaving', 5) as leaving_queue \gset
+select tests.queue_bookings(:'leaving', 5) as leaving_queue \gset
 select ok(pg_temp.old_wake_plan(:'leaving') ~ 'Nested Loop Semi Join' and pg_temp.old_wake_plan(:'leaving') !~ 'Materialize',
   'pinned: the old sub-select is the inner side of a nested loop, run again for each booking scanned');
-select public.cancel_booking(:'first_running', 'guest cancelled');
+set local role service_role;
+select public.cancel_booking(:'first_running', 'guest cancelled') is not null as first_left \gset
+reset role;
 select is(pg_temp.woken(:'leaving'), (:'leaving_queue'::uuid[])[1:1],
   'a booking leaving one of two slots wakes one: the longest-waiting');
-select public.cancel_booking(:'second_running', 'guest cancelled');
+set local role service_role;
+select public.cancel_booking(:'second_running', 'guest cancelled') is not null as second_left \gset
+reset role;
 select is(pg_temp.woken(:'leaving'), (:'leaving_queue'::uuid[])[1:2],
   'the second leaving wakes the next one, no more');
 
@@ -70,7 +59,7 @@ select is(pg_temp.woken(:'leaving'), (:'leaving_queue'::uuid[])[1:2],
 select tests.create_restaurant('Stranded') as stranded \gset
 select tests.add_table(:'stranded', 'S1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stranded', 1);
-select pg_temp.queue(:'stranded', 5) as stranded_queue \gset
+select tests.queue_bookings(:'stranded', 5) as stranded_queue \gset
 set local role service_role;
 select ops.set_max_parallel(2, 'ana', :'stranded', 'rush') is not null as set_ok \gset
 reset role;
@@ -83,7 +72,7 @@ select tests.add_table(:'held', 'H1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'held', 3);
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'held', 'open', 5, now() - interval '10 seconds');
-select pg_temp.queue(:'held', 6) as held_queue \gset
+select tests.queue_bookings(:'held', 6) as held_queue \gset
 set local role service_role;
 select ops.reset_circuit_breaker(:'held', 'ana', 'upstream fixed') ->> 'outcome' as reset \gset
 reset role;

@@ -6,8 +6,7 @@ begin;
 select plan(7);
 
 -- No deployment's flags heard yet: V3 allowed.
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 
 select tests.create_restaurant('Changed') as rid \gset
 select tests.add_table(:'rid', 'C1', 4) as c1 \gset

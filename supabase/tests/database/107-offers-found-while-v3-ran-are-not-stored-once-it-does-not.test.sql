@@ -5,8 +5,7 @@ begin;
 select plan(7);
 
 -- No deployment's flags heard yet: V3 allowed.
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 
 -- A 2-top and a 4-top. A couple holds the 4-top at 19:00; four guests at 19:00 are in review.
 select tests.create_restaurant('Switched') as rid \gset

@@ -4,8 +4,7 @@
 begin;
 select plan(3);
 
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 select tests.create_restaurant('Runs') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
 select tests.create_booking(:'rid', 2, '2030-06-06 19:00+00') as bid \gset

@@ -5,8 +5,7 @@
 begin;
 select plan(3);
 
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 select tests.create_restaurant('Held') as rid \gset
 select tests.create_booking(:'rid', 2, '2030-06-07 19:00+00') as bid \gset
 -- Nineteen begins that waited a millisecond for each lock, and three that gave up on the restaurant's.

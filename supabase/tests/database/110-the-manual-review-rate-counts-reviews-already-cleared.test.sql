@@ -5,8 +5,7 @@
 begin;
 select plan(6);
 
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 select tests.create_restaurant('Cleared') as rid \gset
 select tests.add_table(:'rid', 'K1', 4) as k1 \gset
 -- Four bookings: one seated by the pipeline, one sent to review and seated by an operator, one still in

@@ -4,17 +4,6 @@ select plan(8);
 -- An operator's change that frees slots wakes the queue waiting for them when nothing is in flight ahead of it
 -- (20261219000000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
 -- Studio's API client calls them.
-create function pg_temp.queue(p_restaurant uuid, p_waiting integer) returns void language plpgsql as $$
-declare
-  b uuid;
-begin
-  for i in 1..p_waiting loop
-    b := tests.create_booking(p_restaurant, 2, timestamptz '2030-07-01 17:00+00' + make_interval(hours => i));
-    update public.bookings set deferred_since = now() - interval '30 seconds', next_attempt_at = now() + interval '1 minute',
-                               created_at = now() - make_interval(secs => 100 - i)
-     where id = b;
-  end loop;
-end $$;
 create function pg_temp.woken(p_restaurant uuid) returns integer language sql as $$
   select count(*)::int from public.bookings
    where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= now();
@@ -26,7 +15,7 @@ select tests.add_table(:'held', 'H1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'held', 2);
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'held', 'open', 5, now() - interval '10 seconds');
-select pg_temp.queue(:'held', 3);
+select tests.queue_bookings(:'held', 3) is not null as queued \gset
 select is(pg_temp.woken(:'held'), 0, 'staged: three wait behind the open breaker');
 set local role service_role;
 select ops.reset_circuit_breaker(:'held', 'ana', 'upstream fixed') ->> 'outcome' as reset \gset
@@ -38,7 +27,7 @@ select is(pg_temp.woken(:'held'), 2, 'and the two longest-waiting are woken for 
 select tests.create_restaurant('Raised') as raised \gset
 select tests.add_table(:'raised', 'R1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'raised', 1);
-select pg_temp.queue(:'raised', 4);
+select tests.queue_bookings(:'raised', 4) is not null as queued \gset
 set local role service_role;
 select ops.set_max_parallel(3, 'ana', :'raised', 'rush') is not null as set_ok \gset
 reset role;
@@ -50,7 +39,7 @@ select tests.add_table(:'busy', 'B1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'busy', 1);
 select tests.create_booking(:'busy', 2, '2030-07-01 12:00+00') as running \gset
 select public.assignment_begin(:'running') ->> 'outcome' as began \gset
-select pg_temp.queue(:'busy', 4);
+select tests.queue_bookings(:'busy', 4) is not null as queued \gset
 set local role service_role;
 select ops.set_max_parallel(3, 'ana', :'busy', 'rush') is not null as set_ok \gset
 reset role;
@@ -61,12 +50,12 @@ select is(pg_temp.woken(:'busy'), 3, 'its leave wakes as many as the new limit l
 -- The global limit changed: a queue with nothing in flight is woken up to it, one behind an open breaker not.
 select tests.create_restaurant('Global') as global \gset
 select tests.add_table(:'global', 'G1', 4);
-select pg_temp.queue(:'global', 3);
+select tests.queue_bookings(:'global', 3) is not null as queued \gset
 select tests.create_restaurant('Still open') as still_open \gset
 select tests.add_table(:'still_open', 'O1', 4);
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'still_open', 'open', 5, now() - interval '10 seconds');
-select pg_temp.queue(:'still_open', 2);
+select tests.queue_bookings(:'still_open', 2) is not null as queued \gset
 set local role service_role;
 select ops.set_max_parallel(2, 'ana', null, 'rush') is not null as set_ok \gset
 reset role;

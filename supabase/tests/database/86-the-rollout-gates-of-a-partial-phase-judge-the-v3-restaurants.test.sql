@@ -6,8 +6,7 @@ select plan(9);
 
 -- Both restaurants run V3 now, whatever earlier tests left: no deployment's flags heard, the fresh install's
 -- rollout (the legacy restaurant's bookings were decided before it changed).
-update private.function_flags set mode_ceiling = null;
-update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+select tests.run_v3();
 select tests.create_restaurant('On V3') as v3r \gset
 select tests.create_restaurant('On legacy') as legr \gset
 select tests.add_table(:'v3r', 'T1', 4);

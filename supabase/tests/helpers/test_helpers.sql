@@ -166,5 +166,31 @@ returns text[] language sql as $$
    where o.booking_id = p_booking;
 $$;
 
+-- Every restaurant on V3, whatever earlier tests left: no deployment's flags heard, the rollout at 100 %, no
+-- kill switch.
+create or replace function tests.run_v3()
+returns void language sql as $$
+  update private.function_flags set mode_ceiling = null;
+  update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
+$$;
+
+-- p_waiting bookings queued at the restaurant, deferred 30 s ago and not yet due, the first the longest-waiting
+-- (one an hour apart from 18:00 on 2030-07-01); returned in that order.
+create or replace function tests.queue_bookings(p_restaurant uuid, p_waiting integer)
+returns uuid[] language plpgsql as $$
+declare
+  b uuid;
+  queued uuid[] := '{}';
+begin
+  for i in 1..p_waiting loop
+    b := tests.create_booking(p_restaurant, 2, timestamptz '2030-07-01 17:00+00' + make_interval(hours => i));
+    update public.bookings set deferred_since = now() - interval '30 seconds', next_attempt_at = now() + interval '1 minute',
+                               created_at = now() - make_interval(secs => 100 - i)
+     where id = b;
+    queued := queued || b;
+  end loop;
+  return queued;
+end $$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
