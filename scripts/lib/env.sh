@@ -45,6 +45,28 @@ usage_if_asked() {
   done
 }
 
+# One run owns a stack at a time. scripts/demo, scripts/test, the benchmarks and scripts/db reset drop its
+# database and stop and start its processes, so one started beside another would pull the other's database
+# from under it (and the first to end would stop the other's functions). The owner is the claiming script's
+# pid in $STACK_DIR/owner; a claim whose script has ended is taken over, and the scripts a run calls share its
+# claim (STACK_OWNER). $1 names the caller in the refusal. PG_PORT picks another stack to run beside it.
+claim_stack() {
+  [ "${STACK_OWNER:-}" = "$STACK_DIR" ] && return 0
+  mkdir -p "$STACK_DIR"
+  local fd owner
+  exec {fd}>>"$STACK_DIR/owner.lock"
+  flock "$fd" # two claims at the same moment take turns reading and writing the owner
+  owner=$(cat "$STACK_DIR/owner" 2>/dev/null || true)
+  if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null \
+    && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q 'scripts/'; then
+    exec {fd}>&-
+    die "$1: another run is using the stack on port $PG_PORT ($(tr '\0' ' ' <"/proc/$owner/cmdline" | sed 's/ $//'), pid $owner); wait for it to end, or run this one beside it on another port: PG_PORT=$((PG_PORT + 1000)) $1"
+  fi
+  echo "$$" >"$STACK_DIR/owner"
+  exec {fd}>&-
+  export STACK_OWNER="$STACK_DIR"
+}
+
 # psql against the local database, failing on the first error.
 # No pager: a table taller than the terminal would wait for a key in the middle of a script.
 db_psql() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q -P pager=off "$@"; }

@@ -62,3 +62,50 @@ Deno.test("an explicit cluster name and functions port are kept", async () => {
     "postgresql://postgres:postgres@127.0.0.1:55422/postgres",
   ]);
 });
+
+// claim_stack: a stack of its own (no cluster is made; only its state directory is used), removed afterwards.
+const PORT = "59911";
+function claim(env: Record<string, string> = {}, then = "") {
+  return new Deno.Command("bash", {
+    args: ["-c", `source "${ENV_SH}"; claim_stack scripts/demo; echo claimed; ${then}`],
+    clearEnv: true,
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT, ...env },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+
+Deno.test("one run owns a stack: another is refused while it runs, and takes over once it has ended", async () => {
+  try {
+    const first = claim({}, "read -r _ || true"); // holds its claim until its stdin closes
+    const firstOut = first.stdout.getReader();
+    assertEquals(text((await firstOut.read()).value!), "claimed");
+
+    const second = await claim().output();
+    assertEquals(second.code, 1, "a second run is refused");
+    const refusal = text(second.stderr);
+    assertEquals(refusal.includes(`another run is using the stack on port ${PORT}`), true, refusal);
+    assertEquals(refusal.includes("PG_PORT=60911 scripts/demo"), true, refusal);
+
+    const nested = await claim({ STACK_OWNER: `${ROOT}/.stack/${PORT}` }).output();
+    assertEquals(
+      [nested.code, text(nested.stdout)],
+      [0, "claimed"],
+      "a script the owner runs shares its claim",
+    );
+
+    await first.stdin.close();
+    firstOut.releaseLock();
+    assertEquals((await first.output()).code, 0);
+    const after = await claim().output();
+    assertEquals(
+      [after.code, text(after.stdout)],
+      [0, "claimed"],
+      "the claim of a run that has ended is taken over",
+    );
+  } finally {
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+  }
+});
