@@ -83,6 +83,8 @@ async function drainOnce(
   const queue = Array.from({ length: due }, () => crypto.randomUUID());
   const begun: string[] = [];
   const claimLimits: number[] = [];
+  /** What each claim returned. */
+  const claimed: string[][] = [];
   let inFlight = 0;
   let peak = 0;
   const finished: string[] = [];
@@ -101,7 +103,8 @@ async function drainOnce(
         return Promise.reject(new Error("connection reset"));
       }
       if (options.shutdownAfterClaim === claimLimits.length) shutdown.abort();
-      return Promise.resolve(queue.splice(0, limit));
+      claimed.push(queue.splice(0, limit));
+      return Promise.resolve(claimed.at(-1)!);
     },
     begin: async ({ bookingId }) => {
       begun.push(bookingId);
@@ -135,7 +138,7 @@ async function drainOnce(
   } finally {
     restore();
   }
-  return { queue, begun, finished, claimLimits, peak, swept, reseatAsked, inFlightAtSweep };
+  return { queue, begun, finished, claimed, claimLimits, peak, swept, reseatAsked, inFlightAtSweep };
 }
 
 Deno.test("after a request the drain works through every due booking once, never more than its workers at a time", async () => {
@@ -192,10 +195,18 @@ Deno.test("a drain stopped by its cap with work left asks for a sweep at once; o
   assertEquals((await drainOnce(3, { drainMaxMs: 60_000 })).swept, 0, "nothing left, nothing handed over");
 });
 
-Deno.test("when the runtime announces the instance's end the drain claims nothing more, finishes what it began and hands the rest to a sweep", async () => {
-  const { queue, begun, finished, claimLimits, swept } = await drainOnce(40, { shutdownAfterClaim: 2 });
+Deno.test("when the runtime announces the instance's end the drain claims nothing more, begins nothing a claim under way took, finishes what it began and hands the rest to a sweep", async () => {
+  const { queue, begun, finished, claimed, claimLimits, swept } = await drainOnce(40, {
+    shutdownAfterClaim: 2,
+  });
   assertEquals(claimLimits.length, 2, "no claim after the announcement");
   assertEquals(queue.length > 0, true, "work was left in the queue");
+  assertEquals(claimed[1].length > 0, true, "the claim under way when the end was announced took bookings");
+  assertEquals(
+    claimed[1].filter((id) => begun.includes(id)),
+    [],
+    "none of which is begun on the instance at its end: they come due again when the claim lapses",
+  );
   assertEquals(
     finished.toSorted(),
     begun.toSorted(),

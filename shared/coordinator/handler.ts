@@ -117,6 +117,10 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
         const free = config.drainWorkers - running.size;
         const due = free > 0 ? await claim(free) : [];
         workLeft = due.length > 0 || free === 0;
+        // Told of the instance's end while the claim was on its way: what it took is not begun here, where its
+        // leases would run out to the sweeper (and count toward the breaker); it comes due again once the
+        // claim's visibility lapses.
+        if (stopping()) break;
         for (const id of due) {
           const work = run(id, "drain")
             .catch((error) =>
