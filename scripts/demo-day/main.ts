@@ -82,14 +82,27 @@ if (moved > 0) {
   console.log(`Re-optimisation moved ${moved} not-yet-seated booking(s) to seat ${helped} more.`);
 }
 
-// A day with more demand than tables sends some bookings to review with the engine's verdict; any other
-// reason (an error, a lease that ran out, a breaker, a wait for a slot) means the pipeline misbehaved.
+// A day with more demand than tables sends some bookings to review with the engine's verdict (or with their
+// attempts used up, the last one ending in that verdict, as the review queue reads it); any other reason (an
+// error, a lease that ran out, lost races, a breaker, a wait for a slot, a solver that failed) means the
+// pipeline misbehaved.
 const DEMAND_REASONS = ["no_table_fits", "exact_search_budget_exhausted"];
-const reviews = await sql<{ reason: string; n: number; example: string }[]>`
-  select split_part(manual_review_reason, ':', 1) as reason, count(*)::int as n, min(manual_review_reason) as example
-    from public.bookings where id = any(${ids}::uuid[]) and assignment_state = 'manual_review' group by 1 order by 2 desc`;
-const demand = reviews.filter((r) => DEMAND_REASONS.includes(r.reason));
-const faults = reviews.filter((r) => !DEMAND_REASONS.includes(r.reason));
+const codeOf = (reason: string) => reason.split(":", 1)[0];
+const isDemand = (reason: string): boolean =>
+  !reason.includes("stopped when the solver failed") &&
+  (DEMAND_REASONS.includes(codeOf(reason)) ||
+    (codeOf(reason) === "attempts_exhausted" && reason.includes("; last: ") &&
+      DEMAND_REASONS.includes(codeOf(reason.slice(reason.indexOf("; last: ") + 8)))));
+const reviewed = await sql<{ id: string; reason: string }[]>`
+  select id, manual_review_reason as reason
+    from public.bookings where id = any(${ids}::uuid[]) and assignment_state = 'manual_review'`;
+const summarise = (rows: { reason: string }[]) =>
+  [...Map.groupBy(rows, (r) => codeOf(r.reason))]
+    .map(([reason, group]) => ({ reason, n: group.length, example: group.map((r) => r.reason).sort()[0] }))
+    .sort((a, b) => b.n - a.n);
+const demandIds = reviewed.filter((r) => isDemand(r.reason)).map((r) => r.id);
+const demand = summarise(reviewed.filter((r) => isDemand(r.reason)));
+const faults = summarise(reviewed.filter((r) => !isDemand(r.reason)));
 if (demand.length > 0) {
   console.log("\nManual review queue (more demand than tables; what an operator sees):");
   for (const r of demand) console.log(`  ${String(r.n).padStart(3)} × ${r.reason}, e.g. "${r.example}"`);
@@ -97,8 +110,7 @@ if (demand.length > 0) {
   const queue = await sql<{ party_size: number; starts_local: string; offered: number; note: string }[]>`
     select q.party_size, q.starts_local, coalesce(jsonb_array_length(q.alternatives), 0)::int as offered,
            q.alternatives_note as note
-      from ops.manual_review_queue(${RESTAURANT}) q
-     where q.booking_id = any(${ids}::uuid[]) and q.reason_code = any(${DEMAND_REASONS})`;
+      from ops.manual_review_queue(${RESTAURANT}) q where q.booking_id = any(${demandIds}::uuid[])`;
   const example = queue.find((q) => q.offered > 0);
   console.log(
     `  ${

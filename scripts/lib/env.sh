@@ -45,24 +45,31 @@ usage_if_asked() {
   done
 }
 
-# One run owns a stack at a time. scripts/demo, scripts/test, the benchmarks and scripts/db reset drop its
-# database and stop and start its processes, so one started beside another would pull the other's database
-# from under it (and the first to end would stop the other's functions). The owner is the claiming script's
-# pid in $STACK_DIR/owner; a claim whose script has ended is taken over, and the scripts a run calls share its
-# claim (STACK_OWNER). $1 names the caller in the refusal. PG_PORT picks another stack to run beside it.
+# One run owns a stack at a time. scripts/demo, scripts/test, the benchmarks, the upgrade and hosted-roles tests
+# and scripts/db reset/drop drop a database and stop and start processes, so one started beside another would
+# pull the other's database from under it (and the first to end would stop the other's functions). The owner
+# is the claiming script's process in $STACK_DIR/owner (pid, start time and boot, so a pid reused after the
+# run or a reboot is not mistaken for it); a claim whose run has ended is taken over, and the scripts a run
+# calls share its claim (STACK_OWNER). $1 is the command as typed, for the refusal. PG_PORT picks another stack.
+process_identity() { # pid: "pid start-time boot-id", or nothing once the process is gone
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) } # the fields after the command name, which may hold spaces; the start time is the 20th
+  printf '%s %s %s' "$1" "$(cut -d' ' -f20 <<<"$stat")" "$(cat /proc/sys/kernel/random/boot_id)"
+}
 claim_stack() {
   [ "${STACK_OWNER:-}" = "$STACK_DIR" ] && return 0
   mkdir -p "$STACK_DIR"
-  local fd owner
+  local fd owner pid
   exec {fd}>>"$STACK_DIR/owner.lock"
   flock "$fd" # two claims at the same moment take turns reading and writing the owner
   owner=$(cat "$STACK_DIR/owner" 2>/dev/null || true)
-  if [ -n "$owner" ] && [ "$owner" != "$$" ] && kill -0 "$owner" 2>/dev/null \
-    && tr '\0' ' ' <"/proc/$owner/cmdline" 2>/dev/null | grep -q 'scripts/'; then
+  pid=${owner%% *}
+  if [ -n "$owner" ] && [ "$pid" != "$$" ] && [ "$(process_identity "$pid")" = "$owner" ]; then
     exec {fd}>&-
-    die "$1: another run is using the stack on port $PG_PORT ($(tr '\0' ' ' <"/proc/$owner/cmdline" | sed 's/ $//'), pid $owner); wait for it to end, or run this one beside it on another port: PG_PORT=$((PG_PORT + 1000)) $1"
+    die "$1: another run is using the stack on port $PG_PORT ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed 's/ $//'), pid $pid); wait for it to end, or run this one beside it on another port: PG_PORT=$((PG_PORT + 1000)) $1"
   fi
-  echo "$$" >"$STACK_DIR/owner"
+  process_identity "$$" >"$STACK_DIR/owner"
   exec {fd}>&-
   export STACK_OWNER="$STACK_DIR"
 }

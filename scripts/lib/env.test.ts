@@ -64,7 +64,8 @@ Deno.test("an explicit cluster name and functions port are kept", async () => {
 });
 
 // claim_stack: a stack of its own (no cluster is made; only its state directory is used), removed afterwards.
-const PORT = "59911";
+// A port of this run's own: two test runs on two stacks (PG_PORT) must not share the directory.
+const PORT = String(40000 + Math.floor(Math.random() * 10000));
 function claim(env: Record<string, string> = {}, then = "") {
   return new Deno.Command("bash", {
     args: ["-c", `source "${ENV_SH}"; claim_stack scripts/demo; echo claimed; ${then}`],
@@ -87,7 +88,7 @@ Deno.test("one run owns a stack: another is refused while it runs, and takes ove
     assertEquals(second.code, 1, "a second run is refused");
     const refusal = text(second.stderr);
     assertEquals(refusal.includes(`another run is using the stack on port ${PORT}`), true, refusal);
-    assertEquals(refusal.includes("PG_PORT=60911 scripts/demo"), true, refusal);
+    assertEquals(refusal.includes(`PG_PORT=${Number(PORT) + 1000} scripts/demo`), true, refusal);
 
     const nested = await claim({ STACK_OWNER: `${ROOT}/.stack/${PORT}` }).output();
     assertEquals(
