@@ -173,10 +173,15 @@ export type Database = {
       };
     };
     Functions: {
-      "accept_alternative": {
-        Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start_at": string };
-        Returns: Json;
-      };
+      "accept_alternative":
+        | {
+          Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start": string };
+          Returns: Json;
+        }
+        | {
+          Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start_at": string };
+          Returns: Json;
+        };
       "assign_tables": {
         Args: {
           "p_actor": string;

@@ -16,7 +16,9 @@
 //   the write is rolled back; PATCH and DELETE without a filter are refused, as Supabase's pg-safeupdate does;
 // - functions: `POST /rest/v1/rpc/<name>` with the body's members as named arguments, converted to the
 //   declared types by Postgres (`json_to_record`), members left out taking their defaults; the result as
-//   JSON (an array for a set-returning function, 204 for void); unknown name or argument: 404 PGRST202;
+//   JSON (an array for a set-returning function, 204 for void); of overloads, the one whose parameters the
+//   body names (every member one of its parameters, every parameter without a default given); none: 404
+//   PGRST202; more than one: 300 PGRST203;
 // - errors: {code, message, details, hint} with PostgREST's status for the SQLSTATE (./errors.ts).
 // Not covered: embedding, ordering, ranges and counts, upserts, GET calls of functions, the schema cache
 // (the catalog is read on first use of each name), RLS-specific headers.
@@ -51,6 +53,8 @@ export interface PostgrestStandIn {
 
 interface FunctionInfo {
   args: Map<string, string>;
+  /** The inputs without a default, which a call must name. */
+  required: Set<string>;
   returnsSet: boolean;
   returnsVoid: boolean;
 }
@@ -77,7 +81,7 @@ export async function startPostgrest(
   };
   const requests: PostgrestRequest[] = [];
   const relations = new Map<string, boolean>();
-  const functions = new Map<string, FunctionInfo | null>();
+  const functions = new Map<string, FunctionInfo[]>();
 
   async function relationExists(schema: string, name: string): Promise<boolean> {
     const key = `${schema}.${name}`;
@@ -90,31 +94,41 @@ export async function startPostgrest(
     return relations.get(key)!;
   }
 
-  async function describe(schema: string, name: string): Promise<FunctionInfo | null> {
+  // Every function of that name (overloads included), as PostgREST's schema cache holds them.
+  async function describe(schema: string, name: string): Promise<FunctionInfo[]> {
     const key = `${schema}.${name}`;
     if (!functions.has(key)) {
       const rows = await sql<
-        { names: string[] | null; modes: string[] | null; types: string[]; retset: boolean; void: boolean }[]
+        {
+          names: string[] | null;
+          modes: string[] | null;
+          types: string[];
+          defaults: number;
+          retset: boolean;
+          void: boolean;
+        }[]
       >`
         select p.proargnames as names, p.proargmodes::text[] as modes, p.proretset as retset,
-               p.prorettype = 'void'::regtype as void,
+               p.prorettype = 'void'::regtype as void, p.pronargdefaults as defaults,
                array(select pg_catalog.format_type(t, null) from unnest(p.proargtypes::oid[]) t) as types
           from pg_catalog.pg_proc p
          where p.pronamespace = ${schema}::regnamespace and p.proname = ${name} and p.prokind = 'f'`;
-      if (rows.length !== 1) {
-        functions.set(key, null);
-      } else {
-        const [row] = rows;
-        // proargnames lists every parameter (OUT ones too, for functions returning a table); keep the inputs.
-        const inputs = (row.names ?? []).filter((_, i) =>
-          !row.modes || ["i", "b", "v"].includes(row.modes[i])
-        );
-        functions.set(key, {
-          args: new Map(inputs.map((n, i) => [n, row.types[i]])),
-          returnsSet: row.retset,
-          returnsVoid: row.void,
-        });
-      }
+      functions.set(
+        key,
+        rows.map((row) => {
+          // proargnames lists every parameter (OUT ones too, for functions returning a table); keep the inputs.
+          const inputs = (row.names ?? []).filter((_, i) =>
+            !row.modes || ["i", "b", "v"].includes(row.modes[i])
+          );
+          return {
+            args: new Map(inputs.map((n, i) => [n, row.types[i]])),
+            // The defaults are the last inputs'.
+            required: new Set(inputs.slice(0, inputs.length - row.defaults)),
+            returnsSet: row.retset,
+            returnsVoid: row.void,
+          };
+        }),
+      );
     }
     return functions.get(key)!;
   }
@@ -217,18 +231,34 @@ export async function startPostgrest(
   }
 
   async function rpcStatement(schema: string, name: string, body: unknown) {
-    const info = await describe(schema, name);
     const args = body !== null && typeof body === "object" && !Array.isArray(body)
       ? body as Record<string, unknown>
       : null;
     const given = Object.keys(args ?? {});
-    if (!info || !args || given.some((k) => !info.args.has(k))) {
+    // As PostgREST chooses among overloads: by the names the body gives, never by their values' types.
+    const candidates = (await describe(schema, name)).filter((f) =>
+      given.every((k) => f.args.has(k)) && [...f.required].every((k) => given.includes(k))
+    );
+    if (!args || candidates.length === 0) {
       throw new Answer(pgrstError(
         404,
         "PGRST202",
         `Could not find the function ${schema}.${name}(${given.join(", ")}) in the schema cache`,
       ));
     }
+    if (candidates.length > 1) {
+      throw new Answer(pgrstError(
+        300,
+        "PGRST203",
+        `Could not choose the best candidate function between: ${
+          candidates.map((f) =>
+            `${schema}.${name}(${[...f.args].map(([n, t]) => `${n} => ${t}`).join(", ")})`
+          )
+            .join(", ")
+        }`,
+      ));
+    }
+    const [info] = candidates;
     const call = `${ident(schema)}.${ident(name)}(${
       given.map((k) => `${ident(k)} => a.${ident(k)}`).join(", ")
     })`;

@@ -68,6 +68,37 @@ Deno.test("an update or delete without a filter is refused, as Supabase's pg-saf
   assertEquals([remove.status, remove.error?.code], [400, "21000"]);
 });
 
+Deno.test("of a function's overloads, the one whose parameters the body names is called; two that fit are 300 PGRST203", async () => {
+  await sql.unsafe(`
+    create function public.standin_overload_probe(p_when timestamptz) returns text language sql as $$ select 'instant' $$;
+    create function public.standin_overload_probe(p_text text, p_note text default null) returns text
+      language sql as $$ select 'text' $$;
+    create function public.standin_overload_probe(p_text text) returns text language sql as $$ select 'text alone' $$;
+    grant execute on function public.standin_overload_probe(timestamptz), public.standin_overload_probe(text, text),
+      public.standin_overload_probe(text) to service_role`);
+  try {
+    const rpc = (args: Record<string, unknown>) =>
+      platform.rpc("standin_overload_probe" as never, args as never);
+    const instant = await rpc({ p_when: "2030-01-07T19:00:00Z" });
+    assertEquals([instant.status, instant.data], [200, "instant"], "chosen by the name given");
+    const noted = await rpc({ p_text: "x", p_note: "y" });
+    assertEquals([noted.status, noted.data], [200, "text"], "the only one with both names");
+    const both = await rpc({ p_text: "x" });
+    assertEquals([both.status, both.error?.code], [300, "PGRST203"], "two fit: neither is chosen");
+    const neither = await rpc({ p_note: "y" });
+    assertEquals(
+      [neither.status, neither.error?.code],
+      [404, "PGRST202"],
+      "none has every parameter it needs",
+    );
+  } finally {
+    await sql.unsafe(`
+      drop function public.standin_overload_probe(timestamptz);
+      drop function public.standin_overload_probe(text, text);
+      drop function public.standin_overload_probe(text)`);
+  }
+});
+
 Deno.test("an unknown function or argument is 404 PGRST202; a constraint violation keeps PostgREST's status", async () => {
   const unknown = await platform.rpc(
     "cancel_booking",
