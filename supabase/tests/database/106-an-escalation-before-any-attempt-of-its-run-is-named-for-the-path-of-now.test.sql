@@ -35,12 +35,12 @@ select is((select assignment_state from public.bookings where id = :'bid'), 'man
 select is((select array_agg(e.source || ' ' || e.event_type order by e.id) from public.observability_events e
             where e.booking_id = :'bid' and e.created_at >= now() and e.event_type in ('coordinator.manual_review', 'auto_assign.failed')),
   array['auto_assign auto_assign.failed'], 'named for the legacy path the kill switch put the restaurant on');
+select max(q.id) as requeued_at from public.observability_events q
+ where q.booking_id = :'bid' and q.event_type = 'booking.assignment_state_transition'
+   and q.context ->> 'from' = 'confirmed' \gset
 select is((select count(*)::int from public.observability_events e
-            where e.booking_id = :'bid' and e.source = 'assignment.coordinator'
-              and e.id > (select max(q.id) from public.observability_events q
-                           where q.booking_id = :'bid' and q.event_type = 'booking.assignment_state_transition'
-                             and q.context ->> 'from' = 'confirmed')), 0,
-  'and nothing since it was queued again is a V3 event');
+            where e.booking_id = :'bid' and e.source = 'assignment.coordinator' and e.id > :'requeued_at'::bigint), 0,
+  'and nothing since it was queued again (its step from confirmed is recorded) is a V3 event');
 
 -- A booking whose only lease found its breaker open: deferred by a V3 lease, no attempt begun.
 select tests.create_booking(:'rid', 2, '2030-06-04 21:00+00') as deferred \gset

@@ -84,16 +84,19 @@ select is(:'h2'::jsonb ->> 'stays_under_way_breaking_rules', '0', 'nor one whose
 select ok(not exists (select 1 from jsonb_array_elements_text(:'h2'::jsonb -> 'problems') p where p like '%stay has begun%'),
   'and the problem is gone');
 
--- A change made while nobody's stay is under way records nothing.
+-- A change made while nobody's stay is under way records nothing: the evening's booking on the table is sent
+-- back to be planned, not shown as a stay under way.
+select pg_temp.confirmed_on(:'rid', '2030-11-06 19:00+00', 'U5') as evening \gset
 select count(*)::int as recorded from public.observability_events
  where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules' \gset
 set local role service_role;
 update public.restaurant_tables set out_of_service = true where id = :'u5';
 reset role;
-select private.recheck_floor_plans('2030-11-06 12:00+00', interval '10 seconds', :'rid') is not null as later \gset
-select is((select count(*)::int from public.observability_events
-            where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules'), :recorded,
-  'a re-check with no stay under way records none');
+select private.recheck_floor_plans('2030-11-06 12:00+00', interval '10 seconds', :'rid') ->> 'replanned' as later \gset
+select is(array[:'later'::text, (select count(*)::text from public.observability_events
+                                  where restaurant_id = :'rid' and event_type = 'floor_plan.stay_under_way_breaks_rules')],
+  array['1', :'recorded'::text],
+  'a re-check with no stay under way sends the booking ahead back and records no stay under way');
 
 select * from finish();
 rollback;
