@@ -272,17 +272,19 @@ Deno.test("a sweep that finds another running waits for it instead of racing it"
   const day = someDay();
   await withDispatchPaused(sql, async () => {
     const id = await r.insertBooking(2, `${day}T19:00:00Z`);
-    // Handed out as often as allowed without an attempt beginning: the next sweep to look escalates it.
-    await sql`update public.bookings
-                 set next_attempt_at = now() - interval '1 second',
-                     dispatch_count = (private.settings_for(null)).max_dispatches
-               where id = ${id}`;
+    // The running sweep's lock first: a scheduled sweep that started before it could otherwise escalate the
+    // booking made due below before the lock is held.
     const running = await holdLock(sql, "sweeper", "00000000-0000-0000-0000-000000000000");
     const other = connect(1);
     let second: Promise<Record<string, number>> | undefined;
     const sleep = <T>(ms: number, value: T) =>
       new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
     try {
+      // Handed out as often as allowed without an attempt beginning: the next sweep to look escalates it.
+      await sql`update public.bookings
+                   set next_attempt_at = now() - interval '1 second',
+                       dispatch_count = (private.settings_for(null)).max_dispatches
+                 where id = ${id}`;
       const [{ pid }] = await other<{ pid: number }[]>`select pg_backend_pid() as pid`;
       second = other<{ swept: Record<string, number> }[]>`select private.sweep() as swept`.then((rows) =>
         rows[0].swept
