@@ -181,6 +181,10 @@ export type Database = {
         | {
           Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start_at": string };
           Returns: Json;
+        }
+        | {
+          Args: { "p_actor": string; "p_booking_id": string; "p_reason"?: string; "p_start_local": string };
+          Returns: Json;
         };
       "assign_tables": {
         Args: {

@@ -1,5 +1,5 @@
 begin;
-select plan(14);
+select plan(18);
 
 -- An operator types an alternative's time as the review queue shows it, in the restaurant's local time
 -- (20261229000000); a time with an offset is that instant; the session's own time zone never matters.
@@ -66,6 +66,9 @@ select is(:'pasted_at'::text, '2030-01-07 20:00', 'the queue''s start_at, pasted
 select pg_temp.reviewed_in_madrid('Typed') as typed \gset
 select is(ops.accept_alternative(:'typed', timestamptz '2030-01-07 17:00+00', 'ana') ->> 'starts_local',
   '2030-01-07 18:00', 'a timestamptz is the instant it is');
+select pg_temp.reviewed_in_madrid('Local typed') as local_typed \gset
+select is(ops.accept_alternative(:'local_typed', timestamp '2030-01-07 20:00', 'ana') ->> 'starts_local',
+  '2030-01-07 20:00', 'a timestamp without time zone is the restaurant''s local time, not the session''s');
 select pg_temp.reviewed_in_madrid('Named') as named \gset
 select is(ops.accept_alternative(p_booking_id => :'named', p_start_at => '2030-01-07 20:00', p_actor => 'ana')
             ->> 'starts_local', '2030-01-07 20:00', 'and a time named p_start_at is read as the queue shows it');
@@ -74,8 +77,17 @@ select is(ops.accept_alternative(p_booking_id => :'named', p_start_at => '2030-0
 select pg_temp.reviewed_in_madrid('Typo') as typo \gset
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-01-07 2O:00', 'ana')$$, :'typo'), 'AS005',
   '''2030-01-07 2O:00'' is not a date and time', 'a typo is refused, naming what was typed');
-select is(array[(select assignment_state from public.bookings where id = :'typo'), current_setting('TimeZone')],
-  array['manual_review', 'UTC'], 'and the booking stays in review, the session on its own zone');
+select is((select assignment_state from public.bookings where id = :'typo'), 'manual_review',
+  'and the booking stays in review');
+
+-- A local time Madrid's clocks skip (02:30 on the last Sunday of March) or show twice (02:30 on the last Sunday
+-- of October) is refused rather than moved or guessed.
+select throws_ok(format($$select ops.accept_alternative(%L, '2030-03-31 02:30', 'ana')$$, :'typo'), 'AS005',
+  '2030-03-31 02:30:00 does not exist in Europe/Madrid: its clocks skip it', 'a skipped local time is refused');
+select throws_ok(format($$select ops.accept_alternative(%L, timestamp '2030-10-27 02:30', 'ana')$$, :'typo'), 'AS005',
+  '2030-10-27 02:30:00 happens twice in Europe/Madrid: its clocks go back over it', 'so is one shown twice');
+select is(private.restaurant_local_instant('2030-10-27 03:30', 'Europe/Madrid'), '2030-10-27 02:30+00'::timestamptz,
+  'while the hour after the change is read as it is');
 
 select * from finish();
 rollback;
