@@ -1,5 +1,5 @@
 begin;
-select plan(18);
+select plan(20);
 
 -- An operator types an alternative's time as the review queue shows it, in the restaurant's local time
 -- (20261229000000); a time with an offset is that instant; the session's own time zone never matters.
@@ -69,6 +69,12 @@ select is(ops.accept_alternative(:'typed', timestamptz '2030-01-07 17:00+00', 'a
 select pg_temp.reviewed_in_madrid('Local typed') as local_typed \gset
 select is(ops.accept_alternative(:'local_typed', timestamp '2030-01-07 20:00', 'ana') ->> 'starts_local',
   '2030-01-07 20:00', 'a timestamp without time zone is the restaurant''s local time, not the session''s');
+select pg_temp.reviewed_in_madrid('Named instant') as named_instant \gset
+select is(ops.accept_alternative(p_booking_id => :'named_instant', p_start => timestamptz '2030-01-07 19:00+00',
+                                 p_actor => 'ana') ->> 'starts_local', '2030-01-07 20:00', 'named p_start, an instant');
+select pg_temp.reviewed_in_madrid('Named local') as named_local \gset
+select is(ops.accept_alternative(p_booking_id => :'named_local', p_start_local => timestamp '2030-01-07 18:00',
+                                 p_actor => 'ana') ->> 'starts_local', '2030-01-07 18:00', 'named p_start_local, a local time');
 select pg_temp.reviewed_in_madrid('Named') as named \gset
 select is(ops.accept_alternative(p_booking_id => :'named', p_start_at => '2030-01-07 20:00', p_actor => 'ana')
             ->> 'starts_local', '2030-01-07 20:00', 'and a time named p_start_at is read as the queue shows it');
