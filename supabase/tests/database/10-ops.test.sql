@@ -155,7 +155,7 @@ select is((select array[event_retention_days, shadow_retention_days, audit_reten
 
 -- Health: its keys, and ok / degraded / down.
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health()) k),
-  array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'floor_plan_recheck_pending', 'in_progress', 'in_progress_by_restaurant', 'manual_review', 'manual_review_last_hour', 'mode',
+  array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'floor_plan_recheck_pending', 'in_progress', 'in_progress_by_restaurant', 'lock_waits_last_15_min', 'manual_review', 'manual_review_last_hour', 'mode',
         'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'seated_stays_overlapping', 'status',
         'stays_under_way_breaking_rules', 'stuck', 'sweeper'],
   'health reports every part of the pipeline');
@@ -163,10 +163,13 @@ select is((select array_agg(k order by k) from jsonb_object_keys(ops.health() ->
   array['active', 'alive', 'last_start', 'last_status', 'schedule', 'scheduled', 'seconds_since_last_start'],
   'and the sweeper''s liveness in detail');
 -- A clean slate for the rest (rolled back at the end): nothing in progress, no breaker open, no refused
--- dispatch, and a sweep that started as this transaction did (so it is the latest run this file's snapshot
--- can see).
+-- dispatch, no nudge of the pipeline's waiting in pg_net (the ids of this file's own, which would look old to
+-- a health read ahead), no lock waited out by other files' tests, and a sweep that started as this
+-- transaction did (so it is the latest run this file's snapshot can see).
 delete from public.bookings;
 delete from net._http_response;
+delete from private.pipeline_requests;
+delete from public.observability_events where event_type like '%.lock_contention';
 delete from public.notification_outbox;
 delete from private.circuit_breakers;
 insert into cron.job_run_details (jobid, command, status, start_time, end_time)
