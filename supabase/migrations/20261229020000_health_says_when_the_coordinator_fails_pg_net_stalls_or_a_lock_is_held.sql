@@ -16,7 +16,8 @@
 -- "degraded" where the parts said "ok" (a failing function is not "down": the bookings are nudged again).
 -- A failing function is judged by its newest answers (the last three, within 15 minutes, all failed), not by
 -- any failure in the window: one instance killed mid-request leaves a timeout without anything being wrong
--- now. Lock waits count only the restaurant's lock, three or more in 15 minutes: a begin finding its
+-- now; each function by its own answers, so the dispatcher's few are not lost among the coordinator's, nor
+-- the pipeline's among other pg_net callers'. Lock waits count only the restaurant's lock, three or more in 15 minutes: a begin finding its
 -- booking's lock taken (a duplicate dispatch) is routine.
 
 alter function private.health_unchecked(timestamptz) rename to health_of_parts;
@@ -31,20 +32,19 @@ declare
   lock_waits jsonb;
   added text[] := '{}'::text[];
 begin
-  -- Per function, how many of its newest answers failed in a row (up to five), among the last 200 responses
-  -- pg_net recorded (newest first through their index by time).
-  select coalesce(pg_catalog.jsonb_object_agg(f.function_name, f.in_a_row), '{}'::jsonb) into failing
-    from (select x.function_name,
-                 coalesce(min(x.n) filter (where not x.failed) - 1, count(*)) as in_a_row
-            from (select p.function_name, r.status_code is null or r.status_code >= 500 as failed,
-                         pg_catalog.row_number() over (partition by p.function_name order by r.created desc, r.id desc) as n
-                    from (select r.id, r.status_code, r.created from net._http_response r
+  -- Per function of the pipeline, how many of its newest answers within 15 minutes failed in a row (up to
+  -- five): its responses, newest first, read through pg_net's index by time.
+  select coalesce(pg_catalog.jsonb_object_agg(f.name, a.in_a_row), '{}'::jsonb) into failing
+    from pg_catalog.unnest(array['assignment-coordinator', 'notification-dispatcher']) f(name),
+         lateral (select coalesce(min(x.n) filter (where not x.failed) - 1, count(*)) as in_a_row
+                    from (select r.status_code is null or r.status_code >= 500 as failed,
+                                 pg_catalog.row_number() over (order by r.created desc, r.id desc) as n
+                            from net._http_response r
                            where r.created > p_now - interval '15 minutes' and r.created <= p_now
-                           order by r.created desc limit 200) r
-                    join private.pipeline_requests p on p.id = r.id) x
-           where x.n <= 5
-           group by x.function_name) f
-   where f.in_a_row > 0;
+                             and exists (select 1 from private.pipeline_requests p
+                                          where p.id = r.id and p.function_name = f.name)
+                           order by r.created desc, r.id desc limit 5) x) a
+   where a.in_a_row > 0;
   select round(extract(epoch from p_now - min(p.sent_at)))::integer into queued_seconds
     from net.http_request_queue q join private.pipeline_requests p on p.id = q.id;
   select pg_catalog.jsonb_build_object('begins', count(*), 'restaurants', count(distinct e.restaurant_id)) into lock_waits
@@ -56,8 +56,12 @@ begin
      and e.context ->> 'lock' = 'restaurant';
 
   select coalesce(pg_catalog.array_agg(pg_catalog.format(
-           'the %s function''s last %s answers to the pipeline''s nudges failed (5xx, or none within pg_net''s timeout): see its logs; until it answers, bookings are nudged again and go to review as coordinator_unreachable after 12 dispatches',
-           f.key, f.value) order by f.key), '{}'::text[])
+           'the %s function''s last %s answers to the pipeline''s nudges failed (5xx, none within pg_net''s timeout, or no connection: see its logs, and its URL in Vault): %s',
+           f.key, f.value,
+           case f.key when 'assignment-coordinator'
+                then 'until it answers, bookings are nudged again and go to review as coordinator_unreachable after 12 dispatches'
+                else 'guest messages wait, and are tried again for about five hours before they are dead' end)
+           order by f.key), '{}'::text[])
     into added
     from pg_catalog.jsonb_each_text(failing) f where f.value::int >= 3;
   if queued_seconds > 60 then
@@ -82,5 +86,12 @@ begin
 end $$;
 comment on function private.health_unchecked(timestamptz) is
   'ops.health''s body: private.health_of_parts, with the functions'' failing answers, pg_net''s oldest queued nudge and the restaurant-lock waits of the last 15 minutes, and their problems.';
+do $$
+begin
+  execute pg_catalog.format('comment on function ops.health(timestamptz) is %L',
+    pg_catalog.obj_description('ops.health(timestamptz)'::regprocedure, 'pg_proc')
+    || ' dispatch.answers_failing: per pipeline function, how many of its newest answers within 15 minutes failed in a row (5xx, none in time, no connection; up to five), a problem from three; dispatch.oldest_queued_seconds: the age of the oldest pipeline nudge pg_net still holds, a problem past a minute; lock_waits_last_15_min: begins that gave up on their restaurant''s lock after 5 s, and at how many restaurants, a problem from three.');
+end $$;
+
 revoke all on function private.health_unchecked(timestamptz), private.health_of_parts(timestamptz)
   from public, anon, authenticated, service_role;

@@ -4,7 +4,7 @@
 begin;
 -- One snapshot, so requests the running stack sends and answers meanwhile cannot change what is compared.
 set transaction isolation level repeatable read;
-select plan(9);
+select plan(10);
 
 select now() + interval '1 day' as later \gset
 create function pg_temp.problems(p_now timestamptz) returns text[] language sql as $$
@@ -35,7 +35,7 @@ select pg_temp.answered('assignment-coordinator', null, :'later', interval '5 se
 select is(pg_temp.failing(:'later'), '{}'::text[], 'two in a row are not yet');
 select pg_temp.answered('assignment-coordinator', 503, :'later', interval '1 second');
 select is(pg_temp.failing(:'later'),
-  array['the assignment-coordinator function''s last 3 answers to the pipeline''s nudges failed (5xx, or none within pg_net''s timeout): see its logs; until it answers, bookings are nudged again and go to review as coordinator_unreachable after 12 dispatches'],
+  array['the assignment-coordinator function''s last 3 answers to the pipeline''s nudges failed (5xx, none within pg_net''s timeout, or no connection: see its logs, and its URL in Vault): until it answers, bookings are nudged again and go to review as coordinator_unreachable after 12 dispatches'],
   'three failed answers in a row, the newest included, are');
 select is(ops.health(:'later') -> 'dispatch' -> 'answers_failing', '{"assignment-coordinator": 3}'::jsonb,
   'and health counts them');
@@ -45,6 +45,15 @@ select nextval('net.http_request_queue_id_seq'), 500, false, :'later'::timestamp
   from generate_series(1, 5);
 select is(ops.health(:'later') -> 'dispatch' -> 'answers_failing', '{"assignment-coordinator": 3}'::jsonb,
   'another caller''s failures, newer still, are not counted');
+
+-- The dispatcher's answers are its own: three failed among the coordinator's, each with its own remedy.
+select pg_temp.answered('notification-dispatcher', 500, :'later', interval '50 seconds');
+select pg_temp.answered('notification-dispatcher', 500, :'later', interval '45 seconds');
+select pg_temp.answered('notification-dispatcher', null, :'later', interval '35 seconds');
+select is(pg_temp.failing(:'later'),
+  array['the assignment-coordinator function''s last 3 answers to the pipeline''s nudges failed (5xx, none within pg_net''s timeout, or no connection: see its logs, and its URL in Vault): until it answers, bookings are nudged again and go to review as coordinator_unreachable after 12 dispatches',
+        'the notification-dispatcher function''s last 3 answers to the pipeline''s nudges failed (5xx, none within pg_net''s timeout, or no connection: see its logs, and its URL in Vault): guest messages wait, and are tried again for about five hours before they are dead'],
+  'a function with fewer, older answers is judged by its own');
 
 -- Begins giving up on the restaurant's lock: three in 15 minutes are a problem, a booking's lock taken is not.
 select tests.create_restaurant('Held') as rid \gset

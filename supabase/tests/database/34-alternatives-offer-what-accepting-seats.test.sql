@@ -21,8 +21,8 @@ select is(ops.accept_alternative(:'eight',
               where q.booking_id = :'eight' order by (a ->> 'offset_minutes')::int limit 1), 'ana') ->> 'outcome',
   'confirmed', 'and accepting it seats them');
 
--- The policy's buffers, as accepting will apply them: a booking whose own buffer after was set to 0 is not
--- offered a time free only without the policy's 15 minutes.
+-- The booking's own buffers, as accepting will keep them (20261229010000): a booking whose buffer after was set
+-- to 0 is offered a time free only without the policy's 15 minutes, and is seated there.
 select tests.create_restaurant('Buffers') as bid \gset
 update public.service_periods set ends_at = '24:00' where restaurant_id = :'bid';
 select tests.add_table(:'bid', 'T1', 2) as t1 \gset
@@ -33,10 +33,12 @@ set local role service_role;
 update public.bookings set buffer_after_minutes = 0 where id = :'r';
 reset role;
 select tests.force_state(:'r', 'manual_review', 'no_table_fits: test');
-select is((select q.alternatives from ops.manual_review_queue(:'bid') q where q.booking_id = :'r'), '[]'::jsonb,
-  '20:45 is not offered: with the policy''s buffer it runs into the 22:15 booking');
-select throws_ok(format($$select ops.accept_alternative(%L, '2030-05-13 20:45+00', 'ana')$$, :'r'), 'AS009', null,
-  'as accepting it would find');
+select is((select jsonb_path_query_array(q.alternatives, '$[*].starts_local') from ops.manual_review_queue(:'bid') q
+            where q.booking_id = :'r'), '["2030-05-13 20:45"]'::jsonb,
+  '20:45 is offered: without a buffer after, its stay ends as the 22:15 booking''s begins');
+select is((select array[(ops.accept_alternative(:'r', '2030-05-13 20:45+00', 'ana') ->> 'outcome'),
+                        (select buffer_after_minutes::text from public.bookings where id = :'r')]),
+  array['confirmed', '0'], 'and accepting it seats the booking there, its buffer kept');
 
 -- Attempts that ran out on a no-fit may still be cured by another time: the queue offers alternatives (the
 -- escalation, under the restaurant lock, does not search for them); attempts that ran out on errors, not.

@@ -1,5 +1,5 @@
--- Buffers given with a change of time or party size are kept (20261226070000); the platform writes through
--- service_role.
+-- Buffers given with a change of time or party size are kept (20261226070000), and so, through later changes,
+-- are buffers given before (20261229010000); the platform writes through service_role.
 begin;
 select plan(4);
 
@@ -13,12 +13,12 @@ update public.bookings set party_size = 8, buffer_after_minutes = 45 where id = 
 select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'b'), array[5, 45],
   'a buffer given with a party-size change is kept; the other follows the policy');
 update public.bookings set start_at = '2030-06-03 20:00+00', buffer_before_minutes = 0 where id = :'b';
-select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'b'), array[0, 15],
-  'so is one given with a time change');
+select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'b'), array[0, 45],
+  'so is one given with a time change, and the one given before stays');
 update public.bookings set party_size = 4 where id = :'b';
 reset role;
-select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'b'), array[5, 15],
-  'a change that gives none takes the policy''s, as before');
+select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'b'), array[0, 45],
+  'a change that gives none keeps those given before');
 
 select * from finish();
 rollback;

@@ -1,4 +1,4 @@
--- A buffer given with a new booking is kept, as one given with a change already was.
+-- A buffer given with a booking is kept: at its insert, and through later changes of its time or party size.
 --
 -- A review of the writes a platform makes found that an INSERT giving a booking's reset buffer
 -- (buffer_after_minutes = 45: a table that needs longer after a cake service) was stored with the turn
@@ -7,8 +7,14 @@
 -- shorter than asked let the next party be seated too soon. A buffer the insert gives is now kept; one left
 -- out takes the policy's. The columns default to 0, so a 0 given cannot be told from one left out and takes
 -- the policy's (the longer, so no stay runs into the next); a booking that needs no buffer where the policy
--- has one is given it by an update after the insert. private.prepare_new_booking: body as in 20261218010000,
--- with that change.
+-- has one is given it by an update after the insert.
+-- Its review found the same buffer then dropped by the booking's first change of time or party size (the
+-- policy was re-applied unless that very change gave the buffer), and by an accepted alternative, whose search
+-- priced the new time with the policy's buffers. A buffer that differs from the policy's for the booking as it
+-- was is a given one, as an end that differs from the policy's is (20261210130000), and a change keeps it;
+-- private.moved_to keeps the booking's buffers with its length, as that change will.
+-- Bodies: private.prepare_new_booking as in 20261218010000, private.reapply_turn_policy as in 20261226070000,
+-- private.moved_to as in 20261210080000, with those changes.
 
 create or replace function private.prepare_new_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -53,6 +59,49 @@ begin
       secs => least(settings.rate_limited_delay_ms / 1000.0, settings.max_deferral_seconds));
   end if;
   return new;
+end $$;
+
+
+create or replace function private.reapply_turn_policy()
+returns trigger language plpgsql security definer set search_path = '' as $$
+declare
+  given public.bookings := new;
+  -- The policy's end and buffers for the booking as it was: what differs from them was given.
+  derived public.bookings;
+begin
+  if new.start_at is distinct from old.start_at or new.party_size is distinct from old.party_size then
+    derived := private.apply_turn_policy(old, true);
+    if new.end_at is distinct from old.end_at then
+      new := private.apply_turn_policy(new, false);
+    elsif old.end_at is distinct from derived.end_at then
+      new := private.apply_turn_policy(new, false);
+      new.end_at := new.start_at + (old.end_at - old.start_at);
+    else
+      new := private.apply_turn_policy(new, true);
+    end if;
+    -- Buffers given in the same change are the platform's, as an end given is; so are those given before.
+    if given.buffer_before_minutes is distinct from old.buffer_before_minutes then
+      new.buffer_before_minutes := given.buffer_before_minutes;
+    elsif old.buffer_before_minutes is distinct from derived.buffer_before_minutes then
+      new.buffer_before_minutes := old.buffer_before_minutes;
+    end if;
+    if given.buffer_after_minutes is distinct from old.buffer_after_minutes then
+      new.buffer_after_minutes := given.buffer_after_minutes;
+    elsif old.buffer_after_minutes is distinct from derived.buffer_after_minutes then
+      new.buffer_after_minutes := old.buffer_after_minutes;
+    end if;
+  end if;
+  return new;
+end $$;
+
+-- The booking at another start, as moving it there stores it: its length and, its party unchanged, its
+-- buffers kept (the policy's, or the ones it was given).
+create or replace function private.moved_to(b public.bookings, p_start_at timestamptz)
+returns public.bookings language plpgsql stable set search_path = '' as $$
+begin
+  b.end_at := p_start_at + (b.end_at - b.start_at);
+  b.start_at := p_start_at;
+  return b;
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -1,7 +1,8 @@
 begin;
-select plan(5);
+select plan(9);
 
--- A buffer the platform gives with a new booking is kept; one left out takes the turn policy's (20261229010000).
+-- A buffer the platform gives with a new booking is kept, through later changes too; one left out takes the
+-- turn policy's (20261229010000).
 -- The test restaurant's policy: no buffer before, 15 minutes after, for every party size.
 select tests.create_restaurant('Buffers') as rid \gset
 
@@ -26,6 +27,28 @@ select is((select array[buffer_before_minutes, buffer_after_minutes] from public
   array[0, 15], 'a 0, the columns'' default, is taken as left out');
 select is((select upper(private.blocked_window(b)) from public.bookings b where b.id = :'cake'),
   '2030-03-04 21:15+00'::timestamptz, 'and the tables are held until the given buffer ends: 90 minutes and 45');
+
+-- Later changes keep it: of the time, of the party size, and the move an accepted alternative makes.
+set local role service_role;
+update public.bookings set start_at = '2030-03-04 19:30+00' where id = :'cake';
+reset role;
+select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'cake'),
+  array[0, 45], 'a time change keeps the buffer given with the insert');
+set local role service_role;
+update public.bookings set party_size = 6 where id = :'cake';
+reset role;
+select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'cake'),
+  array[0, 45], 'so does a party-size change');
+select is((select array[m.buffer_before_minutes, m.buffer_after_minutes]
+             from public.bookings b, private.moved_to(b, '2030-03-04 20:15+00') m where b.id = :'cake'),
+  array[0, 45], 'and an alternative is priced with it, as accepting it stores it');
+-- A buffer that was the policy's follows the policy of the new party size.
+update public.turn_time_policies set buffer_after_minutes = 25 where restaurant_id = :'rid' and min_party_size = 5;
+set local role service_role;
+update public.bookings set party_size = 6 where id = :'plain';
+reset role;
+select is((select array[buffer_before_minutes, buffer_after_minutes] from public.bookings where id = :'plain'),
+  array[0, 25], 'a buffer the policy gave follows the policy');
 
 select * from finish();
 rollback;
