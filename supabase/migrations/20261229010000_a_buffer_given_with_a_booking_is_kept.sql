@@ -12,7 +12,10 @@
 -- policy was re-applied unless that very change gave the buffer), and by an accepted alternative, whose search
 -- priced the new time with the policy's buffers. A buffer that differs from the policy's for the booking as it
 -- was is a given one, as an end that differs from the policy's is (20261210130000), and a change keeps it;
--- private.moved_to keeps the booking's buffers with its length, as that change will.
+-- private.moved_to keeps the booking's buffers with its length, as that change will. As with the end, the
+-- policy read is today's: a booking made before its policy's buffer changed keeps the buffer it was made with
+-- through later changes, as its neighbours that did not change keep theirs (before, a change took the new
+-- policy's).
 -- Bodies: private.prepare_new_booking as in 20261218010000, private.reapply_turn_policy as in 20261226070000,
 -- private.moved_to as in 20261210080000, with those changes.
 
