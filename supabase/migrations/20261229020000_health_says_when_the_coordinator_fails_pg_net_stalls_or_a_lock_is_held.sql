@@ -17,8 +17,8 @@
 -- A failing function is judged by its newest answers (the last three, within 15 minutes, all failed), not by
 -- any failure in the window: one instance killed mid-request leaves a timeout without anything being wrong
 -- now; each function by its own answers, so the dispatcher's few are not lost among the coordinator's, nor
--- the pipeline's among other pg_net callers'. Lock waits count only the restaurant's lock, three or more in 15 minutes: a begin finding its
--- booking's lock taken (a duplicate dispatch) is routine.
+-- the pipeline's among other pg_net callers'. Lock waits count only the restaurant's lock, three or more in
+-- 15 minutes: a begin finding its booking's lock taken (a duplicate dispatch) is routine.
 
 alter function private.health_unchecked(timestamptz) rename to health_of_parts;
 
