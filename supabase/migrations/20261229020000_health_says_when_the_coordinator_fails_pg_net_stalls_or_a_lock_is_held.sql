@@ -10,7 +10,9 @@
 --     pipeline's nudges grew (dispatch.queued_requests) and nothing said so while its worker was "up";
 --   * begins giving up on a restaurant's lock after 5 s (an operator's transaction left open, a long bulk
 --     update): coordinator.lock_contention events, read by no problem line, until restaurant_locked reviews.
--- Each is now a problem line saying what to look at. The body of health is kept as it is (renamed
+-- Each is now a problem line saying what to look at; and manual_review_last_hour gains by_reason, the reason
+-- codes of the hour's reviews, so the review-rate line (the seeds' rollback trigger, which counts a sold-out
+-- night's no_table_fits as well) can be read for what drives it. The body of health is kept as it is (renamed
 -- private.health_of_parts), and private.health_unchecked, which ops.health calls, adds the three counts under
 -- dispatch (answers_failing, oldest_queued_seconds) and lock_waits_last_15_min, their problems, and
 -- "degraded" where the parts said "ok" (a failing function is not "down": the bookings are nudged again).
@@ -30,6 +32,7 @@ declare
   failing jsonb;
   queued_seconds integer;
   lock_waits jsonb;
+  reviews_by_reason jsonb;
   added text[] := '{}'::text[];
 begin
   -- Per function of the pipeline, how many of its newest answers within 15 minutes failed in a row (up to
@@ -54,6 +57,14 @@ begin
                                       ('assignment.rollout', 'rollout.lock_contention'))
      and e.created_at > p_now - interval '15 minutes' and e.created_at <= p_now
      and e.context ->> 'lock' = 'restaurant';
+
+  -- What the last hour's reviews are for, so a sold-out night (no_table_fits) is told apart from a fault when
+  -- the review rate is raised.
+  select coalesce(pg_catalog.jsonb_object_agg(r.code, r.n), '{}'::jsonb) into reviews_by_reason
+    from (select pg_catalog.split_part(b.manual_review_reason, ':', 1) as code, count(*) as n
+            from public.bookings b
+           where b.created_at > p_now - interval '1 hour' and b.assignment_state = 'manual_review'
+           group by 1) r;
 
   select coalesce(pg_catalog.array_agg(pg_catalog.format(
            'the %s function''s last %s answers to the pipeline''s nudges failed (5xx, none within pg_net''s timeout, or no connection: see its logs, and its URL in Vault): %s',
@@ -80,6 +91,8 @@ begin
          'dispatch', (parts -> 'dispatch')
                      || pg_catalog.jsonb_build_object('answers_failing', failing, 'oldest_queued_seconds', queued_seconds),
          'lock_waits_last_15_min', lock_waits,
+         'manual_review_last_hour', (parts -> 'manual_review_last_hour')
+                                    || pg_catalog.jsonb_build_object('by_reason', reviews_by_reason),
          'problems', pg_catalog.to_jsonb(problems || added),
          'status', case when parts ->> 'status' = 'ok' and pg_catalog.cardinality(added) > 0 then 'degraded'
                         else parts ->> 'status' end);
@@ -90,7 +103,7 @@ do $$
 begin
   execute pg_catalog.format('comment on function ops.health(timestamptz) is %L',
     pg_catalog.obj_description('ops.health(timestamptz)'::regprocedure, 'pg_proc')
-    || ' dispatch.answers_failing: per pipeline function, how many of its newest answers within 15 minutes failed in a row (5xx, none in time, no connection; up to five), a problem from three; dispatch.oldest_queued_seconds: the age of the oldest pipeline nudge pg_net still holds, a problem past a minute; lock_waits_last_15_min: begins that gave up on their restaurant''s lock after 5 s, and at how many restaurants, a problem from three.');
+    || ' dispatch.answers_failing: per pipeline function, how many of its newest answers within 15 minutes failed in a row (5xx, none in time, no connection; up to five), a problem from three; dispatch.oldest_queued_seconds: the age of the oldest pipeline nudge pg_net still holds, a problem past a minute; lock_waits_last_15_min: begins that gave up on their restaurant''s lock after 5 s, and at how many restaurants, a problem from three; manual_review_last_hour.by_reason: the reason codes of the hour''s bookings in review.');
 end $$;
 
 revoke all on function private.health_unchecked(timestamptz), private.health_of_parts(timestamptz)

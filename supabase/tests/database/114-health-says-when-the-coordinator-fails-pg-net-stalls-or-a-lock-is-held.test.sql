@@ -4,7 +4,7 @@
 begin;
 -- One snapshot, so requests the running stack sends and answers meanwhile cannot change what is compared.
 set transaction isolation level repeatable read;
-select plan(10);
+select plan(11);
 
 select now() + interval '1 day' as later \gset
 create function pg_temp.problems(p_now timestamptz) returns text[] language sql as $$
@@ -82,6 +82,13 @@ insert into private.pipeline_requests (id, function_name, sent_at) values (:old,
 select ok(exists (select 1 from unnest(pg_temp.problems(now())) p
                    where p like 'pg_net has sent none of the pipeline''s nudges queued in the last 120 s (%net.worker_restart()%'),
   'one queued two minutes ago is, saying what to do');
+
+-- The hour's reviews by reason: what drives the review rate.
+select coalesce((ops.health() -> 'manual_review_last_hour' -> 'by_reason' ->> 'party_too_small')::int, 0) as small_before \gset
+select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as small \gset
+select tests.force_state(:'small', 'manual_review', 'party_too_small: a party of 2 is below every table''s minimum');
+select is((ops.health() -> 'manual_review_last_hour' -> 'by_reason' ->> 'party_too_small')::int, :small_before + 1,
+  'the last hour''s reviews are counted by their reason code');
 
 select * from finish();
 rollback;
