@@ -1,5 +1,5 @@
 -- After the migrations: the project's own objects (app-objects.sql) keep every privilege the API roles had on
--- them and on public, and are still without row-level security.
+-- them and on public, and every grant (PUBLIC's too), and are still without row-level security.
 \set ON_ERROR_STOP on
 do $$
 declare
@@ -19,6 +19,15 @@ begin
    where now.granted is distinct from b.granted;
   if changed is not null then
     raise exception 'the migrations changed the privileges of the project''s own objects: %', changed;
+  end if;
+  select string_agg(d.change, '; ') into changed
+    from (select 'granted since: ' || object || ' ' || privilege_type || ' to ' || grantee as change
+            from (select * from public.app_acl_now except select * from public.app_acl_before) x
+          union all
+          select 'revoked: ' || object || ' ' || privilege_type || ' from ' || grantee
+            from (select * from public.app_acl_before except select * from public.app_acl_now) y) d;
+  if changed is not null then
+    raise exception 'the migrations changed the grants on the project''s own objects or on public: %', changed;
   end if;
   if (select relrowsecurity from pg_class where oid = 'public.app_orders'::regclass) then
     raise exception 'the migrations enabled row-level security on the project''s own table public.app_orders';

@@ -22,6 +22,22 @@ select r.role, p.object, p.privilege, p.granted
          ('function app_order_count', 'EXECUTE', has_function_privilege(r.role, 'public.app_order_count()', 'EXECUTE'))
        ) p(object, privilege, granted);
 
+-- The grants themselves, PUBLIC's included (an effective privilege PUBLIC also gives would hide a revoke from
+-- one role), the defaults spelled out where an object has no grants of its own.
+create view public.app_acl_now as
+select o.object, coalesce(g.rolname, 'PUBLIC') as grantee, a.privilege_type, a.is_grantable
+  from (select 'schema public', coalesce(n.nspacl, acldefault('n'::"char", n.nspowner)) from pg_namespace n where n.nspname = 'public'
+        union all
+        select 'relation ' || c.relname, coalesce(c.relacl, acldefault((case c.relkind when 'S' then 's' else 'r' end)::"char", c.relowner))
+          from pg_class c where c.oid in ('public.app_orders'::regclass, 'public.app_recent_orders'::regclass,
+                                          'public.app_orders_id_seq'::regclass)
+        union all
+        select 'function app_order_count', coalesce(p.proacl, acldefault('f'::"char", p.proowner))
+          from pg_proc p where p.oid = 'public.app_order_count()'::regprocedure) o(object, acl),
+       lateral aclexplode(o.acl) a
+       left join pg_roles g on g.oid = a.grantee;
+create table public.app_acl_before as select * from public.app_acl_now;
+
 -- What the check relies on: Supabase's grants reached the objects (else an unchanged "no" would prove nothing).
 do $$
 begin
