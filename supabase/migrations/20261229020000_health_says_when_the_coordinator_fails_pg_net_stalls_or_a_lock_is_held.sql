@@ -10,7 +10,9 @@
 --     pipeline's nudges grew (dispatch.queued_requests) and nothing said so while its worker was "up";
 --   * begins giving up on a restaurant's lock after 5 s (an operator's transaction left open, a long bulk
 --     update): coordinator.lock_contention events, read by no problem line, until restaurant_locked reviews.
--- Each is now a problem line saying what to look at; and manual_review_last_hour gains by_reason, the reason
+-- Each is now a problem line saying what to look at; the open-breaker line, which named neither the
+-- restaurants nor a next step, says how many, how many bookings they hold back, and what to do; and
+-- manual_review_last_hour gains by_reason, the reason
 -- codes of the hour's reviews, so the review-rate line (the seeds' rollback trigger, which counts a sold-out
 -- night's no_table_fits as well) can be read for what drives it. The body of health is kept as it is (renamed
 -- private.health_of_parts), and private.health_unchecked, which ops.health calls, adds the three counts under
@@ -33,6 +35,7 @@ declare
   queued_seconds integer;
   lock_waits jsonb;
   reviews_by_reason jsonb;
+  breakers record;
   added text[] := '{}'::text[];
 begin
   -- Per function of the pipeline, how many of its newest answers within 15 minutes failed in a row (up to
@@ -85,6 +88,13 @@ begin
       '%s begins gave up waiting 5 s for their restaurant''s lock in the last 15 minutes (restaurants: %s; coordinator.lock_contention events name them): a transaction holds it, an operator''s left open or a long bulk update (see pg_stat_activity); the bookings are nudged again, and go to review as restaurant_locked if it lasts',
       lock_waits ->> 'begins', lock_waits ->> 'restaurants');
   end if;
+
+  -- The parts' bare "open circuit breakers" says where and what next.
+  select count(*) as restaurants, coalesce(sum((o ->> 'holding')::int), 0) as holding into breakers
+    from pg_catalog.jsonb_array_elements(parts -> 'open_breakers') o where (o ->> 'holding')::int > 0;
+  problems := pg_catalog.array_replace(problems, 'open circuit breakers', pg_catalog.format(
+    'open circuit breakers at %s restaurants, holding %s bookings back (open_breakers names them; their coordinator.error events say why): once the cause is fixed, ops.reset_circuit_breaker(restaurant) lets them through, and ops.retry_bookings(''circuit_open'', ...) brings back those sent to review',
+    breakers.restaurants, breakers.holding));
 
   return parts
     || pg_catalog.jsonb_build_object(

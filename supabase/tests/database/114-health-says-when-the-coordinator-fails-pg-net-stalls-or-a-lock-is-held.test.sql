@@ -4,7 +4,7 @@
 begin;
 -- One snapshot, so requests the running stack sends and answers meanwhile cannot change what is compared.
 set transaction isolation level repeatable read;
-select plan(11);
+select plan(12);
 
 select now() + interval '1 day' as later \gset
 create function pg_temp.problems(p_now timestamptz) returns text[] language sql as $$
@@ -89,6 +89,14 @@ select tests.create_booking(:'rid', 2, '2030-06-04 19:00+00') as small \gset
 select tests.force_state(:'small', 'manual_review', 'party_too_small: a party of 2 is below every table''s minimum');
 select is((ops.health() -> 'manual_review_last_hour' -> 'by_reason' ->> 'party_too_small')::int, :small_before + 1,
   'the last hour''s reviews are counted by their reason code');
+
+-- An open breaker holding a booking back is named with what to do.
+select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as held_back \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'rid', 'open', 5, now()) on conflict (restaurant_id) do update set state = 'open', opened_at = now();
+select ok(exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p
+                   where p ~ '^open circuit breakers at [0-9]+ restaurants, holding [0-9]+ bookings back .*ops\.reset_circuit_breaker'),
+  'an open breaker holding bookings back says how many, and what to do');
 
 select * from finish();
 rollback;
