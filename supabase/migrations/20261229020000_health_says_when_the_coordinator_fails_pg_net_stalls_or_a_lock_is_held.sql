@@ -93,7 +93,7 @@ begin
   select count(*) as restaurants, coalesce(sum((o ->> 'holding')::int), 0) as holding into breakers
     from pg_catalog.jsonb_array_elements(parts -> 'open_breakers') o where (o ->> 'holding')::int > 0;
   problems := pg_catalog.array_replace(problems, 'open circuit breakers', pg_catalog.format(
-    'open circuit breakers at %s restaurants, holding %s bookings back (open_breakers names them; their coordinator.error events say why): once the cause is fixed, ops.reset_circuit_breaker(restaurant) lets them through, and ops.retry_bookings(''circuit_open'', ...) brings back those sent to review',
+    'open circuit breakers at %s restaurants, holding %s bookings back (open_breakers names them; their coordinator.error events say why): once the cause is fixed, ops.reset_circuit_breaker(restaurant, actor, reason) lets them through, and ops.retry_bookings(''circuit_open'', ...) brings back those sent to review',
     breakers.restaurants, breakers.holding));
 
   return parts

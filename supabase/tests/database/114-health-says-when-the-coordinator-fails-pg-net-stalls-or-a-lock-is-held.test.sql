@@ -95,7 +95,7 @@ select tests.create_booking(:'rid', 2, '2030-06-05 19:00+00') as held_back \gset
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'rid', 'open', 5, now()) on conflict (restaurant_id) do update set state = 'open', opened_at = now();
 select ok(exists (select 1 from jsonb_array_elements_text(ops.health() -> 'problems') p
-                   where p ~ '^open circuit breakers at [0-9]+ restaurants, holding [0-9]+ bookings back .*ops\.reset_circuit_breaker'),
+                   where p ~ '^open circuit breakers at [1-9][0-9]* restaurants, holding [1-9][0-9]* bookings back .*ops\.reset_circuit_breaker\(restaurant, actor, reason\)'),
   'an open breaker holding bookings back says how many, and what to do');
 
 select * from finish();
