@@ -2,6 +2,7 @@
 // ordinary INSERT, and the pipeline seats them as they come. Shows progress, then the evening's floor.
 import { connect } from "../../shared/testing/stack.ts";
 import { percentile, seededRandom, weighted } from "../../shared/testing/random.ts";
+import { isDemand, reasonCode } from "./reviews.ts";
 
 const RESTAURANT = "00000000-0000-4000-8000-00000000b157";
 const BOOKINGS = Number(Deno.args[0] ?? 60);
@@ -82,26 +83,16 @@ if (moved > 0) {
   console.log(`Re-optimisation moved ${moved} not-yet-seated booking(s) to seat ${helped} more.`);
 }
 
-// A day with more demand than tables sends some bookings to review with the engine's verdict (or with their
-// attempts used up, the last one ending in that verdict, as the review queue reads it); any other reason (an
-// error, a lease that ran out, lost races, a breaker, a wait for a slot, a solver that failed) means the
-// pipeline misbehaved.
-const DEMAND_REASONS = ["no_table_fits", "exact_search_budget_exhausted"];
-const codeOf = (reason: string) => reason.split(":", 1)[0];
-const isDemand = (reason: string): boolean =>
-  !reason.includes("stopped when the solver failed") &&
-  (DEMAND_REASONS.includes(codeOf(reason)) ||
-    (codeOf(reason) === "attempts_exhausted" && reason.includes("; last: ") &&
-      DEMAND_REASONS.includes(codeOf(reason.slice(reason.indexOf("; last: ") + 8)))));
 const reviewed = await sql<{ id: string; reason: string }[]>`
   select id, manual_review_reason as reason
     from public.bookings where id = any(${ids}::uuid[]) and assignment_state = 'manual_review'`;
 const summarise = (rows: { reason: string }[]) =>
-  [...Map.groupBy(rows, (r) => codeOf(r.reason))]
+  [...Map.groupBy(rows, (r) => reasonCode(r.reason))]
     .map(([reason, group]) => ({ reason, n: group.length, example: group.map((r) => r.reason).sort()[0] }))
     .sort((a, b) => b.n - a.n);
-const demandIds = reviewed.filter((r) => isDemand(r.reason)).map((r) => r.id);
-const demand = summarise(reviewed.filter((r) => isDemand(r.reason)));
+// Reviews for demand are the day's manual-review queue; any other fails the demo (./reviews.ts).
+const demandRows = reviewed.filter((r) => isDemand(r.reason));
+const demand = summarise(demandRows);
 const faults = summarise(reviewed.filter((r) => !isDemand(r.reason)));
 if (demand.length > 0) {
   console.log("\nManual review queue (more demand than tables; what an operator sees):");
@@ -110,7 +101,9 @@ if (demand.length > 0) {
   const queue = await sql<{ party_size: number; starts_local: string; offered: number; note: string }[]>`
     select q.party_size, q.starts_local, coalesce(jsonb_array_length(q.alternatives), 0)::int as offered,
            q.alternatives_note as note
-      from ops.manual_review_queue(${RESTAURANT}) q where q.booking_id = any(${demandIds}::uuid[])`;
+      from ops.manual_review_queue(${RESTAURANT}) q where q.booking_id = any(${
+    demandRows.map((r) => r.id)
+  }::uuid[])`;
   const example = queue.find((q) => q.offered > 0);
   console.log(
     `  ${

@@ -58,39 +58,36 @@ create function ops.accept_alternative(p_booking_id uuid, p_start_at text, p_act
                                        p_reason text default 'alternative time accepted')
 returns jsonb language plpgsql security definer set search_path = '' as $$
 declare
-  zone text := (select r.timezone from public.bookings b join public.restaurants r on r.id = b.restaurant_id
-                 where b.id = p_booking_id);
   session_zone text := pg_catalog.current_setting('TimeZone');
   read_east timestamptz;
   read_west timestamptz;
   local_time timestamp;
 begin
-  if pg_catalog.btrim(p_start_at) = '' then
-    p_start_at := null;
+  -- None given: the stored function says what to give, as it does for a booking not found.
+  if nullif(pg_catalog.btrim(p_start_at), '') is null then
+    return private.accept_alternative_at(p_booking_id, null, p_actor, p_reason);
   end if;
-  if p_start_at is not null then
-    begin
-      -- Set for this transaction and set back below; a failed parse rolls the block's setting back with it.
-      perform pg_catalog.set_config('TimeZone', 'Pacific/Kiritimati', true); -- UTC+14
-      read_east := p_start_at::timestamptz;
-      perform pg_catalog.set_config('TimeZone', 'Pacific/Pago_Pago', true); -- UTC-11
-      read_west := p_start_at::timestamptz;
-      perform pg_catalog.set_config('TimeZone', session_zone, true);
-      if read_east is distinct from read_west then
-        local_time := p_start_at::timestamp;
-      end if;
-    exception when data_exception then
-      raise exception using errcode = 'AS005',
-        message = pg_catalog.format('%s is not a date and time', pg_catalog.quote_literal(pg_catalog.left(p_start_at, 60))),
-        hint = 'Give it as the review queue shows it, e.g. ''2030-01-07 20:00'' (the restaurant''s local time) or with an offset (''2030-01-07 19:00+00'').';
-    end;
+  begin
+    -- Set for this transaction and set back below; a failed parse rolls the block's setting back with it.
+    perform pg_catalog.set_config('TimeZone', 'Pacific/Kiritimati', true); -- UTC+14
+    read_east := p_start_at::timestamptz;
+    perform pg_catalog.set_config('TimeZone', 'Pacific/Pago_Pago', true); -- UTC-11
+    read_west := p_start_at::timestamptz;
+    perform pg_catalog.set_config('TimeZone', session_zone, true);
+    if read_east <> read_west then
+      local_time := p_start_at::timestamp;
+    end if;
+  exception when data_exception then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('%s is not a date and time', pg_catalog.quote_literal(pg_catalog.left(p_start_at, 60))),
+      hint = 'Give it as the review queue shows it, e.g. ''2030-01-07 20:00'' (the restaurant''s local time) or with an offset (''2030-01-07 19:00+00'').';
+  end;
+  -- Read the same under both zones, it names its own offset or zone: that instant. Otherwise it is the
+  -- restaurant's local time, as the timestamp overload reads one.
+  if local_time is null then
+    return private.accept_alternative_at(p_booking_id, read_east, p_actor, p_reason);
   end if;
-  -- A booking not found is the stored function's to answer.
-  return private.accept_alternative_at(
-    p_booking_id,
-    case when local_time is not null and zone is not null then private.restaurant_local_instant(local_time, zone)
-         else p_start_at::timestamptz end,
-    p_actor, p_reason);
+  return ops.accept_alternative(p_booking_id, local_time, p_actor, p_reason);
 end $$;
 comment on function ops.accept_alternative(uuid, text, text, text) is
   'Take one of a reviewed booking''s alternatives: p_start_at as an operator types it, a date and time without an offset or zone (''2030-01-07 20:00'', as ops.manual_review_queue shows alternatives) being the restaurant''s local time, one with an offset or zone (''2030-01-07 19:00+00'', the queue''s start_at) that instant; AS005 for text that is not a date and time, or a local time the restaurant''s clocks skip or show twice. Then as private.accept_alternative_at: the new time, its tables (and any re-seating of others it lists) re-checked under the restaurant lock, confirmed, the guest told.';

@@ -1,5 +1,5 @@
 begin;
-select plan(20);
+select plan(21);
 
 -- An operator types an alternative's time as the review queue shows it, in the restaurant's local time
 -- (20261229000000); a time with an offset is that instant; the session's own time zone never matters.
@@ -83,6 +83,8 @@ select is(ops.accept_alternative(p_booking_id => :'named', p_start_at => '2030-0
 select pg_temp.reviewed_in_madrid('Typo') as typo \gset
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-01-07 2O:00', 'ana')$$, :'typo'), 'AS005',
   '''2030-01-07 2O:00'' is not a date and time', 'a typo is refused, naming what was typed');
+select throws_ok(format($$select ops.accept_alternative(%L, '   ', 'ana')$$, :'typo'), 'AS005',
+  'name the booking and one of its alternatives'' start_at', 'a blank time is refused as none, saying what to give');
 select is((select assignment_state from public.bookings where id = :'typo'), 'manual_review',
   'and the booking stays in review');
 
