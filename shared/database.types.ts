@@ -200,7 +200,7 @@ export type Database = {
         Returns: Json;
       };
       "dead_messages": {
-        Args: { "p_include_begun"?: boolean; "p_restaurant_id"?: string };
+        Args: { "p_include_ended"?: boolean; "p_restaurant_id"?: string };
         Returns: {
           "attempts": number;
           "booking_id": string;

@@ -6,11 +6,18 @@
 -- a year each booking counted about 1,500 rows three times, and the cost of a booking grew with the
 -- restaurant's age. The count is now kept beside the log, one row per restaurant, raised by the statement that
 -- appends to it, in the same transaction: a reader sees the number of changes committed before its snapshot,
--- as the count gave, in one index lookup. Floor-plan writers of one restaurant already wait for each other (on
--- its row in private.floor_plan_rechecks), and nothing that holds a restaurant's lock writes its floor plan,
--- so the kept row adds no new wait. The log itself is unchanged (and could now be pruned without moving any
--- version back). A lease taken before this migration keeps the digest it had, which the kept number, taken
+-- as the count gave, in one index lookup. The log itself is unchanged (and could now be pruned without moving
+-- any version back). A lease taken before this migration keeps the digest it had, which the kept number, taken
 -- from the same count, matches.
+--
+-- The kept row is a lock the log never was: two writers of one restaurant's floor plan now take its version row
+-- in turn, and most of them its row in private.floor_plan_rechecks too. Postgres fires a statement's triggers in
+-- the order of their names, and the log's (floor_plan_inserted, ..._updated, ..._time_zone_changed) sorted
+-- before the re-check's for some statements and after for others, so an update and an insert of one restaurant
+-- could each hold one row and wait for the other. The log's triggers are renamed floor_plan_logged_* so that
+-- every statement takes the version row first, and a booking brought back from checked-in (which marks a
+-- re-check without changing the floor plan) takes it first too: whoever holds a restaurant's re-check row then
+-- holds its version row already. The sweeper takes re-check rows but never a version row.
 
 create table private.floor_plan_versions (
   restaurant_id uuid primary key references public.restaurants (id) on delete cascade,
@@ -56,6 +63,31 @@ begin
     extract(epoch from pg_catalog.lower(held)), extract(epoch from pg_catalog.upper(held)),
     p_settings.max_tables_per_booking,
     private.floor_plan_version(b.restaurant_id));
+end $$;
+
+-- The log's triggers sort before the re-check's (floor_plan_recheck_*) for every statement.
+alter trigger floor_plan_inserted on public.restaurant_tables rename to floor_plan_logged_insert;
+alter trigger floor_plan_updated on public.restaurant_tables rename to floor_plan_logged_update;
+alter trigger floor_plan_deleted on public.restaurant_tables rename to floor_plan_logged_delete;
+alter trigger floor_plan_truncated on public.restaurant_tables rename to floor_plan_logged_truncate;
+alter trigger floor_plan_inserted on public.table_adjacency rename to floor_plan_logged_insert;
+alter trigger floor_plan_updated on public.table_adjacency rename to floor_plan_logged_update;
+alter trigger floor_plan_deleted on public.table_adjacency rename to floor_plan_logged_delete;
+alter trigger floor_plan_truncated on public.table_adjacency rename to floor_plan_logged_truncate;
+alter trigger floor_plan_inserted on public.service_periods rename to floor_plan_logged_insert;
+alter trigger floor_plan_updated on public.service_periods rename to floor_plan_logged_update;
+alter trigger floor_plan_deleted on public.service_periods rename to floor_plan_logged_delete;
+alter trigger floor_plan_truncated on public.service_periods rename to floor_plan_logged_truncate;
+alter trigger floor_plan_time_zone_changed on public.restaurants rename to floor_plan_logged_time_zone;
+
+-- private.mark_returned_booking: body as in 20261210140000, taking the restaurant's version row first.
+create or replace function private.mark_returned_booking()
+returns trigger language plpgsql security definer set search_path = '' as $$
+begin
+  perform from private.floor_plan_versions v where v.restaurant_id = new.restaurant_id for no key update;
+  insert into private.floor_plan_rechecks (restaurant_id, changed_at) values (new.restaurant_id, pg_catalog.clock_timestamp())
+  on conflict (restaurant_id) do update set changed_at = excluded.changed_at, failures = 0;
+  return null;
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;

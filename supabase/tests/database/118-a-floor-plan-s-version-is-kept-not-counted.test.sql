@@ -1,9 +1,9 @@
 -- A restaurant's floor-plan version is kept as a number beside the change log, raised by the statement that
 -- appends to it (20261230020000): it is what counting the log gave, every kind of change moves it, a write that
 -- changes nothing does not, and the log's old rows could be pruned without moving it back. Written as the Data
--- API writes, through service_role.
+-- API writes, through service_role. Writers racing each other: floor_plan_version.test.ts.
 begin;
-select plan(11);
+select plan(12);
 
 select tests.create_restaurant('Kept') as r \gset
 select tests.create_restaurant('Other') as other \gset
@@ -61,6 +61,14 @@ select is(private.floor_plan_version(gen_random_uuid()), 0::bigint, 'a restauran
 delete from public.restaurants where id = :'other';
 select ok(not exists (select 1 from private.floor_plan_versions where restaurant_id = :'other'),
   'a deleted restaurant''s version goes with it');
+
+-- Postgres fires a statement's triggers by name: on every floor-plan table the log's (which take the version
+-- row) come before the re-check's, so no two writers take a restaurant's two rows in opposite orders.
+select is((select array_agg(c.relname::text order by c.relname) from pg_trigger t join pg_class c on c.oid = t.tgrelid
+            where not t.tgisinternal and t.tgfoid = 'private.mark_floor_plan_changed'::regproc
+              and t.tgname < (select max(l.tgname) from pg_trigger l
+                               where l.tgrelid = t.tgrelid and l.tgfoid = 'private.record_floor_plan_change'::regproc)),
+  null, 'on every floor-plan table the log''s triggers fire before the re-check''s');
 
 select * from finish();
 rollback;

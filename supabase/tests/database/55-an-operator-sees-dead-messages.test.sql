@@ -1,6 +1,6 @@
 -- ops.dead_messages lists the dead guest messages with why they died and what stands in the way of a resend,
 -- agreeing with what ops.resend_dead_messages does, and never shows an address (20261221000000); a blank
--- address is none (20261221000000). Every one is asked for here, begun bookings' too (20261230010000).
+-- address is none (20261221000000). Every one is asked for here, visits that are over too (20261230010000).
 begin;
 select plan(12);
 
@@ -26,7 +26,7 @@ select pg_temp.dead(:'phoned', 'no e-mail address: the booking has none to send 
 select pg_temp.dead(:'past', 'webhook answered 503');
 select pg_temp.dead(:'elsewhere', 'webhook answered 503');
 
-select is((select array_agg(booking_id order by ordinality) from ops.dead_messages(:'rid', p_include_begun => true) with ordinality),
+select is((select array_agg(booking_id order by ordinality) from ops.dead_messages(:'rid', p_include_ended => true) with ordinality),
   array[:'past', :'phoned', :'outage']::uuid[], 'one restaurant''s dead messages, soonest booking first');
 select is((select (kind, attempts, last_error, has_address, resendable, not_resendable_because)::text
              from ops.dead_messages(:'rid') where booking_id = :'outage'),
@@ -35,7 +35,7 @@ select is((select (has_address, resendable, not_resendable_because)::text from o
   '(f,f,"the booking has no e-mail address")', 'a guest with no address: say so');
 select is((select (resendable, not_resendable_because)::text from ops.dead_messages(:'rid', true) where booking_id = :'past'),
   '(f,"the booking has begun")', 'a booking already begun: nothing to resend');
-select is((select count(*)::int from ops.dead_messages(p_include_begun => true)), 4, 'every restaurant''s without a restaurant');
+select is((select count(*)::int from ops.dead_messages(p_include_ended => true)), 4, 'every restaurant''s without a restaurant');
 
 -- A change since: the message no longer describes the booking.
 update public.bookings set party_size = 3 where id = :'elsewhere';
@@ -50,7 +50,7 @@ select is((select count(*)::int from ops.dead_messages() where resendable),
 set local role service_role;
 select is((select count(*)::int from ops.dead_messages(:'rid', true)), 2, 'service_role reads it (the queued one has left)');
 reset role;
-select ok(not exists (select 1 from ops.dead_messages() d where d::text like '%@%'), 'and no row shows an address');
+select ok(not exists (select 1 from ops.dead_messages(p_include_ended => true) d where d::text like '%@%'), 'and no row shows an address');
 
 -- A blank address is none, as the webhook sender takes it: not resendable, not health's alarm.
 select tests.create_booking(:'rid', 2, '2030-03-08 19:00+00') as blank \gset

@@ -1,17 +1,17 @@
--- ops.dead_messages lists the messages about bookings still ahead, unless asked for every one.
+-- ops.dead_messages lists the messages about bookings whose visit is not over, unless asked for every one.
 --
 -- A review of what grows with a platform's age found that ops.dead_messages listed every dead guest message
 -- ever, the soonest booking first: a booking made without an e-mail address leaves one (no_address) for every
 -- message it is owed, and nothing removes them (they are the outbox's record that the guest was not told, and
 -- its dedupe keys), so after months an operator in Studio met a year of old bookings before the one message
--- that could still go. A message about a booking that has begun can no longer be sent (ops.resend_dead_messages
--- skips it), so those are left out now, as ops.manual_review_queue leaves out visits that are over;
--- p_include_begun => true lists every one, as before. The rows come from the bookings ahead: the planner can
--- start from the dead messages' index or from the bookings, whichever set is smaller.
+-- that could still go. Messages about visits that are over are left out now, as ops.manual_review_queue leaves
+-- out such reviews (p_include_ended => true lists every one, as before): none of them can be sent any more,
+-- and a message is only sent while its visit is not over, so a refusal health raises for the hour after is
+-- listed unless the visit has ended since.
 
 drop function ops.dead_messages(uuid);
 
-create function ops.dead_messages(p_restaurant_id uuid default null, p_include_begun boolean default false)
+create function ops.dead_messages(p_restaurant_id uuid default null, p_include_ended boolean default false)
 returns table (message_id bigint, booking_id uuid, reference text, restaurant text, starts_local text, kind text,
                attempts integer, dead_because text, last_error text, has_address boolean, resendable boolean,
                not_resendable_because text)
@@ -28,10 +28,10 @@ language sql stable security definer set search_path = '' as $$
     join public.bookings b on b.id = o.booking_id
     join public.restaurants r on r.id = b.restaurant_id
    where o.status = 'dead' and (p_restaurant_id is null or o.restaurant_id = p_restaurant_id)
-     and (coalesce(p_include_begun, false) or b.start_at > pg_catalog.now())
+     and (coalesce(p_include_ended, false) or b.end_at > pg_catalog.now())
    order by b.start_at, o.id;
 $$;
 comment on function ops.dead_messages(uuid, boolean) is
-  'Dead guest messages about bookings not yet begun (of one restaurant, or all; p_include_begun => true for every one ever), soonest booking first: the kind, tries, why it died (dead_because: retries_exhausted, refused or no_address), the sender''s last error, whether the booking has an e-mail address (never the address), whether ops.resend_dead_messages would queue it, and if not, why (the booking has begun, it changed since, or it has no address).';
+  'Dead guest messages about bookings whose visit is not over (of one restaurant, or all; p_include_ended => true for every one ever), soonest booking first: the kind, tries, why it died (dead_because: retries_exhausted, refused or no_address), the sender''s last error, whether the booking has an e-mail address (never the address), whether ops.resend_dead_messages would queue it, and if not, why (the booking has begun, it changed since, or it has no address).';
 revoke all on function ops.dead_messages(uuid, boolean) from public, anon, authenticated;
 grant execute on function ops.dead_messages(uuid, boolean) to service_role;
