@@ -1,7 +1,8 @@
 // A seated party's longer stay sends the booking the pipeline placed in its way back to be planned
 // (20261227020000), without ever waiting for it: while another transaction is changing that booking (a commit
 // moving it, an operator's call), the platform's change goes through at once and leaves the overlap for an
-// operator. Real connections play each part; the platform writes as service_role.
+// operator; a hold being written on its table is waited for, and once committed its booking is sent back too
+// (20261230030000). Real connections play each part; the platform writes as service_role.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import type postgres from "postgres";
 import {
@@ -129,6 +130,48 @@ Deno.test("a seated party's longer stay waits at most 2 s for a hold another tra
     select count(*)::int as overlaps from public.observability_events
      where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps'`;
   assertEquals(overlaps, 1, "and went through, leaving the overlap for an operator");
+});
+
+Deno.test("a seated party's longer stay looks again once a hold it waited for is committed, and moves its booking", async () => {
+  const day = someDay();
+  const r = await createRestaurant(sql, { tables: [{ number: "W1", capacity: 4 }] });
+  const seated = await r.insertBooking(2, `${day}T18:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [seated])).get(seated), "confirmed");
+  await platformUpdate(seated, { status: "checked_in" });
+  const later = await r.insertBooking(2, `${day}T22:00:00Z`);
+  assertEquals((await waitForTerminal(sql, [later])).get(later), "confirmed");
+  // A commit seating that booking at 20:30 on the same table, written as the party's stay grows and committed
+  // while the change waits for it (a commit takes milliseconds; the change waits up to 2 s).
+  const w1 = r.tableIds.get("W1")!;
+  const writer = connect(1);
+  let written = () => {};
+  const isWritten = new Promise<void>((resolve) => (written = resolve));
+  const commit = writer.begin(async (tx) => {
+    await tx`insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source)
+             select ${later}, ${r.id}, ${w1}, tstzrange(${day + "T20:30:00Z"}, ${
+      day + "T21:00:00Z"
+    }), 'auto'`;
+    written();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  });
+  try {
+    await isWritten;
+    await platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    await commit;
+  } finally {
+    await writer.end();
+  }
+  const [{ reason }] = await sql`
+    select reason from public.booking_assignment_state_history
+     where booking_id = ${later} and to_state = 'assignment_pending' order by version desc limit 1`;
+  assert(reason?.startsWith("seated_stay_needs_table:"), `the booking in the way was sent back (${reason})`);
+  const [{ stay }] =
+    await sql`select private.blocked_window(b)::text as stay from public.bookings b where b.id = ${seated}`;
+  assertEquals(await holdOf(seated), stay, "and the party holds its whole stay");
+  const [{ overlaps }] = await sql`
+    select count(*)::int as overlaps from public.observability_events
+     where booking_id = ${seated} and event_type = 'booking.seated_stay_overlaps'`;
+  assertEquals(overlaps, 0, "with no overlap left for an operator");
 });
 
 Deno.test("a seated party's longer stay that deadlocks with another transaction goes through and leaves the overlap", async () => {
