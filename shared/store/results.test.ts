@@ -1,7 +1,8 @@
 // A claimed notification row that does not parse is recorded as a failed send under its claim, so it goes on
-// to dead by itself; the rows that parse are delivered as usual.
+// to dead by itself; the rows that parse are delivered as usual. A lease answer parses whatever its measured
+// waits read.
 import { assertEquals } from "../testing/assert.ts";
-import { parseClaimedNotifications } from "./results.ts";
+import { leaseResultSchema, parseClaimedNotifications } from "./results.ts";
 
 const row = (id: number, kind: string) => ({
   id,
@@ -32,4 +33,17 @@ Deno.test("a row that does not parse and whose failure cannot be recorded does n
     () => Promise.reject(new Error("connection reset")),
   );
   assertEquals(parsed.map((n) => n.id), [1, 3], "the rows that parse are still delivered");
+});
+
+Deno.test("a lease taken while the server's clock stepped back parses: its waits may read negative", () => {
+  const answer = {
+    outcome: "ready",
+    lease_token: "00000000-0000-4000-8000-000000000001",
+    attempt: 1,
+    mode: "v3",
+    shadow_candidate: "v3",
+    lock_wait_ms: -3.2,
+    slot_wait_ms: -0.4,
+  };
+  assertEquals(leaseResultSchema.parse(answer).outcome, "ready");
 });

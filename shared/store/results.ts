@@ -11,8 +11,10 @@ const leaseTaken = z.object({
   attempt: z.number().int().positive(),
   mode: z.enum(["legacy", "shadow", "v3"]),
   shadow_candidate: z.enum(["v3", "aa"]),
-  lock_wait_ms: z.number().nonnegative(),
-  slot_wait_ms: z.number().nonnegative(),
+  // Wall-clock waits: a step of the server's clock back while one was measured makes it negative, and a lease
+  // already taken must not be refused for it (it would be left to run out). Nothing here reads them.
+  lock_wait_ms: z.number(),
+  slot_wait_ms: z.number(),
 });
 const noLease = [
   z.object({ outcome: z.literal("noop"), reason: z.string(), state: z.string().optional() }),
