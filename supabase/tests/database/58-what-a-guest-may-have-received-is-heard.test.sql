@@ -1,5 +1,6 @@
 -- What a guest may have received counts as heard, even once a newer message replaced it; its sender's late
--- report is taken; a message a claim rewords goes out under a key of its own, which it keeps (20261222000000).
+-- report is taken (a success makes it sent: 20261230040000); a message a claim rewords goes out under a key of
+-- its own, which it keeps (20261222000000).
 begin;
 select plan(27);
 
@@ -42,13 +43,8 @@ select is((select array[kind, dedupe_key] from pg_temp.claimed(:'b', now() + int
 
 -- 2. The confirmation's sender reports late.
 select public.notification_complete(:change, pg_temp.lease(:change), false, 'webhook answered 503') as failed \gset
-select is(public.notification_complete(:confirmation, :'confirmation_lease', true), 'superseded',
-  'a late success of the dropped confirmation is taken, not refused as lease_lost');
-select is((select kind from pg_temp.claimed(:'b', now() + interval '3 hours')), 'booking_changed',
-  'and it still counts as received');
-select public.notification_complete(:change, pg_temp.lease(:change), false, 'webhook answered 503') as failed \gset
 select is(public.notification_complete(:confirmation, :'confirmation_lease', false, 'webhook answered 503'),
-  'superseded', 'a late failure is taken too');
+  'superseded', 'a late failure of the dropped confirmation is taken, not refused as lease_lost');
 select is((select (lease_expires_at is null, last_error)::text from public.notification_outbox where id = :confirmation),
   '(t,"webhook answered 503")', 'the dropped confirmation no longer counts as received, and says why');
 select is((select array[severity, context ->> 'superseded'] from public.observability_events
@@ -65,6 +61,20 @@ select is(public.notification_complete(:confirmation, :'confirmation_lease', fal
 select is(tests.message_statuses(:'b'),
   array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed sending'],
   'and queues nothing more');
+
+-- The same dropped confirmation, its late report a success: it is sent (20261230040000), and the change, which
+-- the guest holding the old time is owed, still goes.
+select tests.create_booking(:'rid', 2, '2030-02-12 19:00+00') as s \gset
+select tests.force_state(:'s', 'confirmed');
+select id as s1, lease_token as s1_lease from pg_temp.claimed(:'s', now()) \gset
+update public.bookings set start_at = '2030-02-12 19:30+00' where id = :'s';
+select tests.force_state(:'s', 'confirmed');
+select id as s2 from pg_temp.claimed(:'s', now() + interval '1 hour') where kind = 'booking_changed' \gset
+select public.notification_complete(:s2, pg_temp.lease(:s2), false, 'webhook answered 503') as failed \gset
+select is(public.notification_complete(:s1, :'s1_lease', true), 'sent',
+  'a late success of the dropped confirmation is taken: the guest has it');
+select is((select kind from pg_temp.claimed(:'s', now() + interval '3 hours')), 'booking_changed',
+  'and the change is still owed');
 
 -- 3. A claim that rewords a change as a confirmation (the confirmation before it failed, so the guest
 --    received nothing) gives it a key of its own, which its later tries keep.
@@ -85,8 +95,9 @@ select is((select dedupe_key from public.notification_outbox where id = :r2), :'
   'as the outbox row does');
 
 -- 4. A booking changed back to what a confirmation still out said is confirmed again (its sender may have
---    crashed before sending: perhaps twice, never not at all); a cancelled one is told of the cancellation,
---    unless that confirmation turns out to have failed.
+--    crashed before sending: never not at all), with that confirmation under its own key, so a mailer that had
+--    it drops the repeat (20261230040000); a cancelled one is told of the cancellation, unless that
+--    confirmation turns out to have failed.
 select tests.create_booking(:'rid', 2, '2030-02-08 19:00+00') as back \gset
 select tests.force_state(:'back', 'confirmed');
 select id as first, lease_token as first_lease from pg_temp.claimed(:'back', now()) \gset
@@ -97,11 +108,10 @@ select id as moved, lease_token as moved_lease
 select public.notification_complete(:moved, :'moved_lease', false, 'webhook answered 503') as failed \gset
 update public.bookings set start_at = '2030-02-08 19:00+00' where id = :'back';
 select tests.force_state(:'back', 'confirmed');
-select is(tests.message_statuses(:'back'),
-  array['booking_confirmed superseded', 'booking_changed superseded', 'booking_confirmed pending'],
-  'changed back: confirmed again, the confirmation still out counting as not received');
+select is(tests.message_statuses(:'back'), array['booking_confirmed pending', 'booking_changed superseded'],
+  'changed back: the confirmation still out is owed again');
 select is((select array[kind, dedupe_key] from pg_temp.claimed(:'back', now() + interval '2 hours')),
-  array['booking_confirmed', :'back' || ':3'], 'under a key of its own');
+  array['booking_confirmed', :'back' || ':1'], 'under its own key');
 
 select tests.create_booking(:'rid', 2, '2030-02-11 19:00+00') as gone \gset
 select tests.force_state(:'gone', 'confirmed');
@@ -119,13 +129,13 @@ reset role;
 select is(tests.message_statuses(:'gone'), array['booking_confirmed superseded', 'booking_cancelled superseded'],
   'so the guest, who heard nothing, is told nothing');
 select is((ops.pipeline_metrics(now() - interval '1 minute', now() + interval '1 minute', :'rid')
-            ->> 'duplicate_confirmations')::int, 1,
-  'the rollout gate counts the booking changed back as a possible duplicate confirmation');
+            ->> 'duplicate_confirmations')::int, 0,
+  'the rollout gate counts no duplicate: the booking changed back has one confirmation');
 
 -- 5. What the guest may have received is what the review queue and the rollout gates read. The booking is
 --    changed while its confirmation is out (it goes back to be planned), the confirmation is dropped, and
 --    the booking ends in review.
--- (A restaurant of its own: the booking changed back above may well have two confirmations.)
+-- (A restaurant of its own, apart from the bookings above.)
 select tests.create_restaurant('Queue') as rid5 \gset
 select tests.add_table(:'rid5', 'Q1', 4) as q1_table \gset
 select tests.create_booking(:'rid5', 2, '2030-02-10 19:00+00') as q \gset
