@@ -8,7 +8,9 @@
 -- operator), though the pipeline may move that booking and a millisecond earlier would have. Found by a review
 -- of platform writes racing the coordinator. The whole step is now tried a second time when the first meets
 -- such a hold: by then the hold is committed, so the booking that holds it is seen and sent back as any other.
--- A second one met (a third writer) or a wait over 2 s still leaves the overlap for an operator, as before.
+-- A second one met (a third writer), a hold that may not move (a party seated, a staff placement: met again by
+-- the second try, which then gives up as the first did) or a wait over 2 s still leaves the overlap for an
+-- operator, as before; each try waits 2 s at most, so the platform's change waits about 4 s at the very most.
 -- private.hold_seated_stay: its body as in 20261227020000 moves to private.try_hold_seated_stay, which lets a hold
 -- it runs into raise.
 
@@ -46,7 +48,7 @@ exception when lock_not_available or deadlock_detected then
   return false;
 end $$;
 comment on function private.try_hold_seated_stay(public.bookings) is
-  'One try of private.hold_seated_stay: raises exclusion_violation when a hold it did not see (being written as it looked) is in the way.';
+  'One try of private.hold_seated_stay: raises exclusion_violation when a hold is in the way that it did not send back: one written as it looked, or one that may not move.';
 
 create or replace function private.hold_seated_stay(b public.bookings)
 returns boolean language plpgsql security definer set search_path = '' as $$
@@ -55,8 +57,8 @@ begin
     begin
       return private.try_hold_seated_stay(b);
     exception when exclusion_violation then
-      -- Everything the try did is undone; the hold it met is committed now (it was waited for), so the second
-      -- try sees the booking that holds it.
+      -- Everything the try did is undone; a hold it met that was being written is committed now (it was waited
+      -- for), so the second try sees the booking that holds it. One that may not move is met again.
       null;
     end;
   end loop;

@@ -141,30 +141,39 @@ Deno.test("a seated party's longer stay looks again once a hold it waited for is
   const later = await r.insertBooking(2, `${day}T22:00:00Z`);
   assertEquals((await waitForTerminal(sql, [later])).get(later), "confirmed");
   // A commit seating that booking at 20:30 on the same table, written as the party's stay grows and committed
-  // while the change waits for it (a commit takes milliseconds; the change waits up to 2 s).
+  // once the change waits for it (a commit takes milliseconds; the change waits up to 2 s).
   const w1 = r.tableIds.get("W1")!;
   const writer = connect(1);
   let written = () => {};
   const isWritten = new Promise<void>((resolve) => (written = resolve));
+  let goOn = () => {};
+  const changeWaits = new Promise<void>((resolve) => (goOn = resolve));
+  const during = [`${day}T20:30:00Z`, `${day}T21:00:00Z`];
   const commit = writer.begin(async (tx) => {
     await tx`insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source)
-             select ${later}, ${r.id}, ${w1}, tstzrange(${day + "T20:30:00Z"}, ${
-      day + "T21:00:00Z"
-    }), 'auto'`;
+             select ${later}, ${r.id}, ${w1}, tstzrange(${during[0]}, ${during[1]}), 'auto'`;
     written();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await changeWaits;
   });
   try {
     await isWritten;
-    await platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
-    await commit;
+    const change = platformUpdate(seated, { end_at: `${day}T21:30:00Z` });
+    await waitFor("the platform's change to wait for the hold being written", async () => {
+      const [{ waiting }] = await sql`
+        select count(*)::int as waiting from pg_catalog.pg_stat_activity
+         where wait_event_type = 'Lock' and query like 'update public.bookings set "end_at"%'`;
+      return waiting > 0 ? true : undefined;
+    });
+    goOn();
+    await Promise.all([change, commit]);
   } finally {
+    goOn();
     await writer.end();
   }
-  const [{ reason }] = await sql`
-    select reason from public.booking_assignment_state_history
-     where booking_id = ${later} and to_state = 'assignment_pending' order by version desc limit 1`;
-  assert(reason?.startsWith("seated_stay_needs_table:"), `the booking in the way was sent back (${reason})`);
+  const [{ sent_back }] = await sql`
+    select count(*)::int as sent_back from public.booking_assignment_state_history
+     where booking_id = ${later} and to_state = 'assignment_pending' and reason like 'seated_stay_needs_table:%'`;
+  assertEquals(sent_back, 1, "the booking in the way was sent back");
   const [{ stay }] =
     await sql`select private.blocked_window(b)::text as stay from public.bookings b where b.id = ${seated}`;
   assertEquals(await holdOf(seated), stay, "and the party holds its whole stay");
