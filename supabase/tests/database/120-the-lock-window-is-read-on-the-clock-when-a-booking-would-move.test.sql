@@ -1,0 +1,22 @@
+-- The 30-minute lock window is read on the clock when a booking would move, not at its transaction's start
+-- (20261230050000): a call that waited moves no booking that came within the window meanwhile. The wait is
+-- played by pg_sleep inside this test's one transaction, whose now() stands still.
+begin;
+select plan(3);
+
+create function pg_temp.confirmed_starting(p_start timestamptz) returns public.bookings language sql as $$
+  select (pg_catalog.jsonb_populate_record(null::public.bookings, pg_catalog.jsonb_build_object(
+            'start_at', p_start, 'status', 'confirmed', 'assignment_state', 'confirmed'))).*
+$$;
+select now() + interval '30 minutes 1 second' as soon \gset
+
+select ok(not private.is_locked(pg_temp.confirmed_starting(:'soon'), false),
+  'a booking 30 minutes and a second away may move');
+select pg_sleep(1.5);
+select ok(private.is_locked(pg_temp.confirmed_starting(:'soon'), false),
+  'a second and a half later, within the same transaction, it may not');
+select ok(not private.is_locked(pg_temp.confirmed_starting(now() + interval '2 hours'), false),
+  'one two hours away still may');
+
+select * from finish();
+rollback;
