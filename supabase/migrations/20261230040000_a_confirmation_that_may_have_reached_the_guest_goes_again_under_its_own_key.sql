@@ -12,6 +12,10 @@
 --     key, which a mailer that had it drops (as a retry of a message still waiting already did, 20261227180000);
 --   - public.notification_complete reporting such a dropped message sent makes it sent (it answered
 --     superseded, and the message stayed not received for a confirmation).
+-- A message taken back counts as perhaps received from then on (may_have_arrived), whatever its first sender
+-- reports after that (such a report finds the message claimed again or waiting, and is kept as a late one is):
+-- a guest it turns out never reached is then told of a cancellation they did not need, never left untold.
+-- Where a later message died, none is taken back: that one would keep it from being current (a new one goes).
 -- private.tell_guest: body as in 20261227180000, with the dropped message taken back.
 -- private.notification_complete_unchecked: body as in 20261227060000, with a dropped message reported sent made
 -- sent.
@@ -29,8 +33,8 @@ begin
   perform 1 from public.notification_outbox where booking_id = b.id for update;
   -- What the guest surely has, or is being sent. A message dropped while its send was out (its sender never
   -- said) may have reached them or not: for a confirmation it counts as not received, so a booking confirmed
-  -- again is confirmed again, perhaps twice but never not at all; for a cancellation it counts as received,
-  -- so a guest who may think they are booked is told.
+  -- again is confirmed again, never not at all (with that very message, below, where it can be); for a
+  -- cancellation it counts as received, so a guest who may think they are booked is told.
   select * into heard from public.notification_outbox o
    where o.booking_id = b.id
      and (o.status in ('sent', 'sending') or b.status = 'cancelled' and private.may_have_reached_guest(o))
@@ -77,8 +81,11 @@ begin
      where o.booking_id = b.id and o.status = 'superseded' and private.may_have_reached_guest(o)
        and o.kind in ('booking_confirmed', 'booking_changed') and o.seq > coalesce(heard.seq, 0)
        and private.message_says(o, b)
+       -- Nothing later that may have reached the guest, nor one dead (which would keep the taken-back message
+       -- from being current, and so from going at all).
        and not exists (select 1 from public.notification_outbox l
-                        where l.booking_id = b.id and l.seq > o.seq and private.may_have_reached_guest(l))
+                        where l.booking_id = b.id and l.seq > o.seq
+                          and (private.may_have_reached_guest(l) or l.status = 'dead'))
      order by o.seq desc limit 1;
   end if;
   update public.notification_outbox set status = 'superseded' where booking_id = b.id and status = 'pending';

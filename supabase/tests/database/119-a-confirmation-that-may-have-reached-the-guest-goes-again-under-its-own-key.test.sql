@@ -3,7 +3,7 @@
 -- longer current, and the booking is confirmed again on the same terms. Results are reported as the dispatcher
 -- does, through service_role.
 begin;
-select plan(9);
+select plan(11);
 
 -- Messages of this file only: everything else already waiting counts as sent.
 update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
@@ -79,6 +79,23 @@ select ok((select dedupe_key from public.notification_outbox where booking_id = 
             <> all(array[(select dedupe_key from public.notification_outbox where id = :y1),
                          (select dedupe_key from public.notification_outbox where id = :y2)]),
   'its key is new');
+
+-- 5. A later message died (the mailer refused the change): the earlier one is not taken back, since the dead one
+-- would keep it from being current and it would never go; a new confirmation goes instead.
+select booking as refused, message as z1 from pg_temp.dropped_while_out('2031-05-11 19:00+00') \gset
+set local role service_role;
+update public.bookings set start_at = '2031-05-11 20:00+00' where id = :'refused';
+reset role;
+select tests.force_state(:'refused', 'confirmed');
+select id as z2, lease_token as z2_lease from tests.claim_messages(:'refused', now() + interval '2 minutes') \gset
+set local role service_role;
+select is(public.notification_complete(:z2, :'z2_lease', false, 'webhook answered 422', p_permanent => true), 'dead',
+  'the change to 20:00 is refused for good');
+update public.bookings set start_at = '2031-05-11 19:00+00' where id = :'refused';
+reset role;
+select tests.force_state(:'refused', 'confirmed');
+select is((select array_agg(kind order by id) from tests.claim_messages(:'refused', now() + interval '3 minutes')),
+  array['booking_confirmed'], 'back at 19:00: a confirmation goes out');
 
 select * from finish();
 rollback;
