@@ -2,11 +2,13 @@
 // cached (they do not depend on the strategy), then each strategy is replayed alone, without moves, and its
 // covers compared with them. For choosing a strategy's weights on tuning seeds in seconds; the reported
 // numbers come from scripts/bench-quality on other seeds. Usage:
-//   deno run -A scripts/bench/quality/tune.ts [--strategies scarcity_fit,scarcity_fit/covers,optimal_fit]
+//   deno run -A scripts/bench/quality/tune.ts [--strategies scarcity_fit,scarcity_fit/covers,optimal_fit,lookahead:4]
 //     [--seeds 1,2,3] [--layouts bistro-40,fine-60,mixed-80] [--mixes casual,groups,walk_in]
 //     [--loads 0.6,0.9,1.2,1.5] [--cache DIR]
 // "scarcity_fit/covers" is scarcity_fit with the flexibility weighed by covers as well as requests (the
-// weighting before the tuning of seeds 1-6).
+// weighting before the tuning of seeds 1-6). "lookahead:K" tries scarcity_fit's best K choices for each request
+// against the rest of the day's own requests, "lookahead:K:S" against S other days of the generator
+// (lookahead.ts: what better choices, or a perfect forecast, could win without moves; slow).
 import { parseArgs } from "node:util";
 import { percentile } from "../../../shared/testing/random.ts";
 import { DEFAULT_WEIGHTS, scarcityFit } from "../../../shared/engine/strategies/scarcity-fit.ts";
@@ -16,6 +18,7 @@ import { generateDay, MIXES, type MixId } from "./demand.ts";
 import { layoutById } from "./layouts.ts";
 import { measure } from "./metrics.ts";
 import { PackingSolver } from "./packing-milp.ts";
+import { type LookaheadOptions, replayLookahead } from "./lookahead.ts";
 import { replayStrategy } from "./policies.ts";
 import { fcfsRepack } from "./yardsticks.ts";
 
@@ -37,9 +40,18 @@ const mixes = split(args.mixes!) as MixId[];
 const loads = split(args.loads!).map(Number);
 for (const m of mixes) if (!MIXES[m]) throw new Error(`unknown mix "${m}"`);
 
-const strategies = new Map<string, Strategy>(names.map((n) => [
+/** "lookahead:K[:S]" as options, or undefined for a strategy's name. */
+function lookaheadOptions(name: string): LookaheadOptions | undefined {
+  const match = /^lookahead:(\d+)(?::(\d+))?$/.exec(name);
+  if (name.startsWith("lookahead") && !match) throw new Error(`"${name}": lookahead:K or lookahead:K:S`);
+  return match ? { top: Number(match[1]), samples: Number(match[2] ?? 0) } : undefined;
+}
+const strategies = new Map<string, Strategy | LookaheadOptions>(names.map((n) => [
   n,
-  n === "scarcity_fit/covers" ? scarcityFit({ ...DEFAULT_WEIGHTS, weighBy: "covers" }, n) : getStrategy(n),
+  lookaheadOptions(n) ??
+    (n === "scarcity_fit/covers"
+      ? scarcityFit({ ...DEFAULT_WEIGHTS, weighBy: "covers" }, n)
+      : getStrategy(n)),
 ]));
 
 await Deno.mkdir(args.cache!, { recursive: true });
@@ -77,7 +89,9 @@ for (const seed of seeds) {
         const day = generateDay(layoutById(layout), mix, load, seed);
         const ratio: Record<string, number> = {};
         for (const [name, strategy] of strategies) {
-          const run = replayStrategy(day, strategy);
+          const run = "top" in strategy
+            ? replayLookahead(day, getStrategy("scarcity_fit"), strategy)
+            : replayStrategy(day, strategy);
           const m = measure(day, run.tables);
           violations += m.violations.length;
           ratio[name] = m.covers / repack;
