@@ -36,12 +36,12 @@ export function replayLookahead(day: Day, strategy: Strategy, options: Lookahead
       tables: free,
       adjacency: snapshot.adjacency,
     });
+    const later = futures.length === 0
+      ? [day.requests.slice(r.index + 1)]
+      : futures.map((f) => f.requests.filter((q) => q.bookedAt > r.bookedAt));
     let best: { tableIds: string[]; covers: number } | undefined;
     for (const { candidate } of strategy.rank(candidates, snapshot, free).slice(0, options.top)) {
       const tableIds = candidate.tables.map((t) => t.id);
-      const later = futures.length === 0
-        ? [day.requests.slice(r.index + 1)]
-        : futures.map((f) => f.requests.filter((q) => q.bookedAt > r.bookedAt));
       const covers = later.reduce(
         (sum, requests) => sum + coversAfter(day, seated, r, tableIds, requests, strategy),
         0,
@@ -70,7 +70,8 @@ function coversAfter(
   later: readonly Request[],
   strategy: Strategy,
 ): number {
-  // One day of the requests so far and the later ones, numbered afresh (Occupancy knows requests by index).
+  // One day of the requests so far and the later ones, indexed afresh (Occupancy knows requests by index; a
+  // sampled day's ids repeat the day's own, which nothing here reads).
   const requests = [...day.requests.slice(0, r.index + 1), ...later].map((q, index) => ({ ...q, index }));
   const trial = new Occupancy({ ...day, requests });
   for (const [index, tables] of seated.tablesOf) trial.seat(index, tables);

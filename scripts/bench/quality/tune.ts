@@ -43,7 +43,9 @@ for (const m of mixes) if (!MIXES[m]) throw new Error(`unknown mix "${m}"`);
 /** "lookahead:K[:S]" as options, or undefined for a strategy's name. */
 function lookaheadOptions(name: string): LookaheadOptions | undefined {
   const match = /^lookahead:(\d+)(?::(\d+))?$/.exec(name);
-  if (name.startsWith("lookahead") && !match) throw new Error(`"${name}": lookahead:K or lookahead:K:S`);
+  if (name.startsWith("lookahead") && (!match || Number(match[1]) < 1)) {
+    throw new Error(`"${name}": lookahead:K or lookahead:K:S, K at least 1`);
+  }
   return match ? { top: Number(match[1]), samples: Number(match[2] ?? 0) } : undefined;
 }
 const strategies = new Map<string, Strategy | LookaheadOptions>(names.map((n) => [

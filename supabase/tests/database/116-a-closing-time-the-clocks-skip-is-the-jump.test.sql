@@ -11,36 +11,28 @@ select tests.add_table(:'rid', 'B1', 4) as b1 \gset
 insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
 values (:'rid', 'Late', 6, '18:00', '24:00'), (:'rid', 'Late', 0, '00:00', '02:30');
 
-create function pg_temp.problem(p_restaurant uuid, p_start timestamptz, p_end timestamptz) returns text
-language sql as $$
-  select private.service_hours_problem(b)
-    from (select (pg_catalog.jsonb_populate_record(null::public.bookings,
-                   pg_catalog.jsonb_build_object('restaurant_id', p_restaurant, 'start_at', p_start, 'end_at', p_end)))
-                 .*) b
-$$;
-
-select ok(pg_temp.problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:30+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:30+00') like 'outside_service_hours:%',
   'Sunday 01:00 EST until 03:30 EDT, an hour past the 02:30 closing on the wall clock, is outside');
-select ok(pg_temp.problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:15+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:15+00') like 'outside_service_hours:%',
   'so is a stay until 03:15 EDT');
-select is(pg_temp.problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2030-03-10 06:00+00', '2030-03-10 07:00+00'), null,
   'a stay until the jump is inside: the bar closes then');
-select ok(pg_temp.problem(:'rid', '2030-03-10 04:30+00', '2030-03-10 07:30+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2030-03-10 04:30+00', '2030-03-10 07:30+00') like 'outside_service_hours:%',
   'from Saturday 23:30 EST on past midnight until 03:30 EDT is outside too');
-select is(pg_temp.problem(:'rid', '2030-03-10 04:30+00', '2030-03-10 07:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2030-03-10 04:30+00', '2030-03-10 07:00+00'), null,
   'and from Saturday 23:30 EST until the jump is inside');
-select is(pg_temp.problem(:'rid', '2030-03-03 06:00+00', '2030-03-03 07:30+00'), null,
+select is(tests.service_hours_problem(:'rid', '2030-03-03 06:00+00', '2030-03-03 07:30+00'), null,
   'a week earlier, without a clock change, until 02:30 EST is inside, as before');
-select ok(pg_temp.problem(:'rid', '2030-03-03 06:00+00', '2030-03-03 07:45+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2030-03-03 06:00+00', '2030-03-03 07:45+00') like 'outside_service_hours:%',
   'and a quarter past it is outside, as before');
-select is(pg_temp.problem(:'rid', '2030-11-03 05:00+00', '2030-11-03 07:30+00'), null,
+select is(tests.service_hours_problem(:'rid', '2030-11-03 05:00+00', '2030-11-03 07:30+00'), null,
   'the night clocks go back (02:00 EDT to 01:00 EST at 06:00 UTC), until 02:30 EST is inside, as before');
 
 update public.restaurants set timezone = 'Australia/Lord_Howe' where id = :'rid';
 update public.service_periods set ends_at = '02:15' where restaurant_id = :'rid' and name = 'Late' and day_of_week = 0;
-select ok(pg_temp.problem(:'rid', '2030-10-05 14:30+00', '2030-10-05 15:45+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2030-10-05 14:30+00', '2030-10-05 15:45+00') like 'outside_service_hours:%',
   'Lord Howe: closing at 02:15, which its half-hour jump skips, a stay until 02:45 (15:45 UTC) is outside');
-select is(pg_temp.problem(:'rid', '2030-10-05 14:30+00', '2030-10-05 15:30+00'), null,
+select is(tests.service_hours_problem(:'rid', '2030-10-05 14:30+00', '2030-10-05 15:30+00'), null,
   'and one until the jump is inside');
 
 -- An operator cannot seat the New York party past closing either: plan_violation agrees.

@@ -12,34 +12,26 @@ select tests.add_table(:'rid', 'B1', 4) as b1 \gset
 insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)
 values (:'rid', 'Late', 6, '18:00', '24:00'), (:'rid', 'Late', 0, '00:00', '02:00');
 
-create function pg_temp.problem(p_restaurant uuid, p_start timestamptz, p_end timestamptz) returns text
-language sql as $$
-  select private.service_hours_problem(b)
-    from (select (pg_catalog.jsonb_populate_record(null::public.bookings,
-                   pg_catalog.jsonb_build_object('restaurant_id', p_restaurant, 'start_at', p_start, 'end_at', p_end)))
-                 .*) b
-$$;
-
-select is(pg_temp.problem(:'rid', '2027-03-27 23:30+00', '2027-03-28 01:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2027-03-27 23:30+00', '2027-03-28 01:00+00'), null,
   'Sunday 00:30 CET for 90 minutes leaves as the restaurant closes, at the jump: inside');
-select is(pg_temp.problem(:'rid', '2027-03-27 22:30+00', '2027-03-28 01:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2027-03-27 22:30+00', '2027-03-28 01:00+00'), null,
   'so does a stay from Saturday 23:30 running on past midnight');
-select ok(pg_temp.problem(:'rid', '2027-03-27 23:30+00', '2027-03-28 01:15+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2027-03-27 23:30+00', '2027-03-28 01:15+00') like 'outside_service_hours:%',
   'a stay past closing (03:15 CEST) is outside');
-select is(pg_temp.problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:00+00'), null,
   'a week earlier, without a clock change, the same stay to 02:00 CET is inside, as before');
-select ok(pg_temp.problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:15+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2027-03-20 23:30+00', '2027-03-21 01:15+00') like 'outside_service_hours:%',
   'and a quarter past it is outside, as before');
 
 -- On the night clocks go back (2027-10-31: 03:00 CEST back to 02:00 CET at 01:00 UTC), 02:00 happens twice: the
 -- service runs until the second, the later instant, as Postgres reads a local time that happens twice.
-select is(pg_temp.problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:00+00'), null,
   'the night clocks go back, a stay ending at the second 02:00 is inside');
-select ok(pg_temp.problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:15+00') like 'outside_service_hours:%',
+select ok(tests.service_hours_problem(:'rid', '2027-10-30 22:30+00', '2027-10-31 01:15+00') like 'outside_service_hours:%',
   'and one ending a quarter past it is outside');
 
 update public.restaurants set timezone = 'America/New_York' where id = :'rid';
-select is(pg_temp.problem(:'rid', '2027-03-14 05:30+00', '2027-03-14 07:00+00'), null,
+select is(tests.service_hours_problem(:'rid', '2027-03-14 05:30+00', '2027-03-14 07:00+00'), null,
   'New York: Sunday 00:30 EST to the jump at 02:00 EST is inside');
 
 -- The operator seats it: plan_violation agrees.

@@ -174,6 +174,16 @@ returns void language sql as $$
   update private.rollout_settings set default_mode = 'v3', rollout_percentage = 100, kill_switch = false;
 $$;
 
+-- What private.service_hours_problem says of a stay of the restaurant from p_start to p_end (a booking row made
+-- in memory, nothing inserted).
+create or replace function tests.service_hours_problem(p_restaurant uuid, p_start timestamptz, p_end timestamptz)
+returns text language sql as $$
+  select private.service_hours_problem(b)
+    from (select (pg_catalog.jsonb_populate_record(null::public.bookings,
+                   pg_catalog.jsonb_build_object('restaurant_id', p_restaurant, 'start_at', p_start, 'end_at', p_end)))
+                 .*) b
+$$;
+
 -- p_waiting bookings queued at the restaurant, deferred 30 s ago and not yet due, the first the longest-waiting
 -- (one an hour apart from 18:00 on 2030-07-01); returned in that order.
 create or replace function tests.queue_bookings(p_restaurant uuid, p_waiting integer)
@@ -194,3 +204,4 @@ end $$;
 
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
+
