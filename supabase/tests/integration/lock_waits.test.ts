@@ -10,6 +10,7 @@ import {
   createRestaurant,
   DB_URL,
   holdLock,
+  holdOpen,
   holdRestaurantLock,
   someDay,
   withDispatchPaused,
@@ -188,7 +189,6 @@ Deno.test("a booking whose dispatches ran out while its restaurant's lock was he
       `so is one kept out once in twelve: ${reason(mostlySilent)}`,
     );
   });
-  await sql.end();
 });
 
 async function state(booking: string) {
@@ -197,4 +197,57 @@ async function state(booking: string) {
            (select count(*)::int from public.booking_assignment_state_history h where h.booking_id = b.id) as history
       from public.bookings b where b.id = ${booking}`;
   return row;
+}
+
+Deno.test("a sweep waits at most 2 s for a breaker row held elsewhere, and leaves that booking for the next sweep (20261230060000)", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "B1", capacity: 4 }] });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1 });
+    try {
+      assertEquals((await store.begin({ bookingId: booking, trigger: "test" })).outcome, "ready");
+    } finally {
+      await store.close();
+    }
+    await sql`insert into private.circuit_breakers (restaurant_id) values (${r.id}) on conflict do nothing`;
+    // An operator's session left open on the restaurant's breaker row (ops.reset_circuit_breaker, say).
+    const { release } = await holdOpen((tx) =>
+      tx`select 1 from private.circuit_breakers where restaurant_id = ${r.id} for update`
+    );
+    let swept: { skipped_locked: number } | undefined;
+    let waited = Infinity;
+    try {
+      const started = performance.now();
+      [{ swept }] = await sql.begin(async (tx) => {
+        await tx`set local statement_timeout = '10s'`;
+        return await tx`select private.sweep(now() + interval '31 seconds') as swept`;
+      });
+      waited = performance.now() - started;
+    } finally {
+      await release();
+    }
+    assert(
+      waited < 10_000,
+      `the sweep gave up on the row instead of waiting for it (${Math.round(waited)} ms)`,
+    );
+    assertEquals(swept?.skipped_locked, 1, "and counted it as left for the next sweep");
+    assertEquals(
+      await stateOf(booking),
+      "assignment_in_progress",
+      "the booking is not sent to review for a lock",
+    );
+    await sql`select private.sweep(now() + interval '31 seconds')`;
+    assertEquals(
+      await stateOf(booking),
+      "assignment_pending",
+      "the next sweep, the row free, expires its lease",
+    );
+  });
+  await sql.end();
+});
+
+async function stateOf(booking: string): Promise<string> {
+  const [{ assignment_state }] =
+    await sql`select assignment_state from public.bookings where id = ${booking}`;
+  return assignment_state;
 }
