@@ -79,7 +79,7 @@ Deno.test("a failed send is recorded under its lease and sent again, with the sa
   const { sender, keys } = flakySender((_key, call) => call === 1);
 
   const first = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(first, { claimed: 1, sent: 0, failed: 1, leaseLost: 0 });
+  assertEquals(first, { claimed: 1, sent: 0, failed: 1, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.completions[0], {
     id: 1,
     leaseToken: "00000000-0000-4000-8000-000000000001",
@@ -91,7 +91,7 @@ Deno.test("a failed send is recorded under its lease and sent again, with the sa
   assertEquals(outbox.rows[0].status, "pending", "the row waits for its retry");
 
   const second = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(second, { claimed: 1, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(second, { claimed: 1, sent: 1, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.completions[1], {
     id: 1,
     leaseToken: "00000000-0000-4000-8000-000000000002",
@@ -114,7 +114,7 @@ Deno.test("a failure the sender calls permanent is recorded as such, and the mes
         : Promise.resolve(),
   };
   const report = await deliverDueNotifications(outbox.store, refusing, silentLogger);
-  assertEquals(report, { claimed: 2, sent: 1, failed: 1, leaseLost: 0 });
+  assertEquals(report, { claimed: 2, sent: 1, failed: 1, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.completions.find((c) => c.id === 1), {
     id: 1,
     leaseToken: "00000000-0000-4000-8000-000000000001",
@@ -131,7 +131,7 @@ Deno.test("one failing notification does not hold up the others", async () => {
   const outbox = fakeOutbox(3);
   const { sender } = flakySender((key) => key.startsWith("booking-2:"));
   const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(report, { claimed: 3, sent: 2, failed: 1, leaseLost: 0 });
+  assertEquals(report, { claimed: 3, sent: 2, failed: 1, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.rows.map((r) => r.status), ["sent", "pending", "sent"]);
 });
 
@@ -139,7 +139,7 @@ Deno.test("a result refused because the row was claimed again is counted as leas
   const outbox = fakeOutbox(2, (c) => c.id === 1 ? "lease_lost" : "sent");
   const { sender } = flakySender(() => false);
   const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 1 });
+  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 1, handedBack: 0 });
 });
 
 Deno.test("a delivered message whose result the database does not take at once is recorded as sent, never as failed", async () => {
@@ -150,7 +150,7 @@ Deno.test("a delivered message whose result the database does not take at once i
   });
   const { sender, keys } = flakySender(() => false);
   const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(report, { claimed: 1, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(report, { claimed: 1, sent: 1, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.completions.map((c) => c.ok), [true, true], "tried again as a success");
   assertEquals(keys.length, 1, "and not sent again");
 });
@@ -162,7 +162,7 @@ Deno.test("a result the database never takes leaves the row to its lease, and th
   });
   const { sender } = flakySender(() => false);
   const report = await deliverDueNotifications(outbox.store, sender, silentLogger);
-  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 0 });
+  assertEquals(report, { claimed: 2, sent: 1, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(outbox.completions.filter((c) => c.id === 1).map((c) => c.ok), [true, true, true]);
   assertEquals(outbox.rows.map((r) => r.status), ["sending", "sent"]);
 });
@@ -214,7 +214,7 @@ Deno.test("a dispatcher request drains a backlog several claims at a time, up to
   const { sender } = flakySender(() => false);
   const report = await deliverWhileFull(outbox.store, sender, silentLogger, { limit: 50, maxRounds: 4 });
   assertEquals(claims, [50, 50, 50, 50], "four full claims, then the cap");
-  assertEquals(report, { claimed: 200, sent: 200, failed: 0, leaseLost: 0 });
+  assertEquals(report, { claimed: 200, sent: 200, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(
     outbox.rows.filter((r) => r.status === "pending").length,
     100,
@@ -250,7 +250,7 @@ Deno.test("a claim that fails after others were sent ends the run with their rep
   const logger = { ...silentLogger, error: (_s: string, message: string) => void errors.push(message) };
   const { sender } = flakySender(() => false);
   const report = await deliverWhileFull(outbox.store, sender, logger, { limit: 50, maxRounds: 4 });
-  assertEquals(report, { claimed: 50, sent: 50, failed: 0, leaseLost: 0 });
+  assertEquals(report, { claimed: 50, sent: 50, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(errors, ["delivery stopped at claim 2: Error: connection reset"]);
   outbox.store.claimNotifications = () => Promise.reject(new Error("connection reset"));
   const thrown = await deliverWhileFull(outbox.store, sender, logger, { limit: 50, maxRounds: 4 }).then(
@@ -376,4 +376,23 @@ Deno.test("once the provider asks to wait, the claim's other messages are not po
     "those never posted are handed back as such, so no try of theirs is counted",
   );
   assertEquals(outbox.rows.every((r) => r.status === "pending"), true);
+});
+
+Deno.test("once the provider asks to wait, delivering everything due makes no further claim", async () => {
+  const outbox = fakeOutbox(120);
+  const claims: number[] = [];
+  const claim = outbox.store.claimNotifications;
+  outbox.store.claimNotifications = (args) => claim(args).then((rows) => (claims.push(rows.length), rows));
+  let calls = 0;
+  // Seven of the first turn's sends go through, the eighth is told to wait: the claim sent something.
+  const limited: Sender = {
+    name: "limited",
+    send: () =>
+      ++calls === 8
+        ? Promise.reject(new RetryLaterError("webhook answered 429, asking to wait 60000 ms", 60_000))
+        : Promise.resolve(),
+  };
+  const report = await deliverWhileFull(outbox.store, limited, silentLogger, { limit: 50 });
+  assertEquals(claims, [50], "no second claim meets the limit the provider asked for");
+  assertEquals([report.sent, report.failed, report.handedBack], [7, 1, 42]);
 });

@@ -7,8 +7,9 @@
 // out at a time, so a claim of 50 does not hit the provider's rate limit as one burst, and none starts later
 // than SEND_WINDOW_MS after the claim, so every send ends (10 s at most) well inside the claim's 60 s lease:
 // what is left is handed back, due again at once. Once the provider asks to wait (RetryLaterError), the
-// claim's unsent messages are handed back to wait as long. A message handed back was never posted: no try of
-// it is counted.
+// claim's unsent messages are handed back to wait as long, and no further claim is made. So are they when the
+// instance is about to end (stopSending): a message claimed and never posted would otherwise wait out its lease
+// and then count as perhaps received. A message handed back was never posted: no try of it is counted.
 import type { AssignmentStore, CompleteNotificationArgs } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
 import { PermanentSendError, RetryLaterError, type Sender, UncertainSendError } from "./senders.ts";
@@ -20,6 +21,21 @@ export interface DeliveryReport {
   failed: number;
   /** Sends whose result was not recorded because the row had been claimed again (lease expired). */
   leaseLost: number;
+  /** Claimed messages handed back unposted: the provider asked to wait, time ran out, or the instance ends. */
+  handedBack: number;
+}
+
+/** Each run under way in this instance, handing back what it has not posted. */
+const runsUnderWay = new Set<() => void>();
+let stopping = false;
+
+/**
+ * The instance is about to end (its beforeunload): no send or claim starts from now on, and every run under way
+ * hands back the messages it claimed and has not posted, so they are due again at once for another instance.
+ */
+export function stopSending(): void {
+  stopping = true;
+  for (const handBackNow of runsUnderWay) handBackNow();
 }
 
 export async function deliverDueNotifications(
@@ -29,28 +45,42 @@ export async function deliverDueNotifications(
   limit = 50,
   now: () => number = () => performance.now(),
 ): Promise<DeliveryReport> {
+  if (stopping) return { claimed: 0, sent: 0, failed: 0, leaseLost: 0, handedBack: 0 };
   // Read before the claim: the lease runs from the claim's start, however long its answer takes.
   const claimedAt = now();
   const claimed = await store.claimNotifications({ limit, leaseMs: 60_000 });
-  const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0 };
+  const report = { claimed: claimed.length, sent: 0, failed: 0, leaseLost: 0, handedBack: 0 };
   /** The wait a provider asked for (Retry-After): no further send is started once it has. */
   let asked: RetryLaterError | undefined;
   const started = new Set<number>();
   let handingBack: Promise<void> | undefined;
   // Each message on its own: one that cannot be recorded never stops the others, nor the answer. The messages
   // no turn will post are handed back once a turn finds the run closed; the turns wait for that too.
-  await inTurns(claimed, SENDS_AT_ONCE, () => !asked && now() - claimedAt <= SEND_WINDOW_MS, async (n) => {
-    started.add(n.id);
-    try {
-      await sender.send(n);
-    } catch (error) {
-      if (error instanceof RetryLaterError) asked ??= error;
-      return await recordFailure(n, error);
-    }
-    // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
-    // would send it again under a later lease.
-    if (await complete(n, { ok: true }) === "sent") report.sent++;
-  }, () => handingBack ??= handBack());
+  const handBackNow = () => void (handingBack ??= handBack());
+  runsUnderWay.add(handBackNow);
+  try {
+    await inTurns(
+      claimed,
+      SENDS_AT_ONCE,
+      () => !stopping && !asked && now() - claimedAt <= SEND_WINDOW_MS,
+      async (n) => {
+        started.add(n.id);
+        try {
+          await sender.send(n);
+        } catch (error) {
+          if (error instanceof RetryLaterError) asked ??= error;
+          return await recordFailure(n, error);
+        }
+        // Delivered: only a success may be recorded now. Marking it failed because the database did not answer
+        // would send it again under a later lease.
+        if (await complete(n, { ok: true }) === "sent") report.sent++;
+      },
+      () => handingBack ??= handBack(),
+    );
+    await handingBack;
+  } finally {
+    runsUnderWay.delete(handBackNow);
+  }
   return report;
 
   /**
@@ -63,8 +93,11 @@ export async function deliverDueNotifications(
    */
   async function handBack(): Promise<void> {
     const unsent = claimed.filter((n) => !started.has(n.id));
+    report.handedBack = unsent.length;
     const why = asked
       ? `not sent: ${asked.message}`
+      : stopping
+      ? "not sent: the instance is ending"
       : `not sent: the run's ${SEND_WINDOW_MS / 1000} s to start sends ran out`;
     logger.warn("notifications", `${unsent.length} claimed messages handed back, ${why}`);
     const wait = asked ? { retryAfterMs: asked.retryAfterMs } : {};
@@ -162,8 +195,8 @@ export interface DrainLimits {
 
 /**
  * Delivers until a claim comes back short of `limit` (a full one may have left more due), sends nothing
- * (what failed is due again only after its backoff), `maxRounds` claims were made or the time budget is
- * spent; returns the rounds' reports added up. Throws when the first claim fails; a later failure ends the
+ * (what failed is due again only after its backoff), hands messages back (the provider asked to wait, its
+ * time ran out, the instance is ending), `maxRounds` claims were made or the time budget is spent; returns the rounds' reports added up. Throws when the first claim fails; a later failure ends the
  * run with what was sent. A short claim may still leave some due: rows the claim found superseded count
  * against its limit without being returned, so behind a backlog of older messages a run can stop before the
  * newest; the sweeper's dispatcher sends those.
@@ -174,7 +207,7 @@ export async function deliverWhileFull(
   logger: Logger,
   { limit = 50, maxRounds = Infinity, budgetMs = Infinity, now = () => performance.now() }: DrainLimits = {},
 ): Promise<DeliveryReport> {
-  const total: DeliveryReport = { claimed: 0, sent: 0, failed: 0, leaseLost: 0 };
+  const total: DeliveryReport = { claimed: 0, sent: 0, failed: 0, leaseLost: 0, handedBack: 0 };
   const started = now();
   for (let round = 1; round <= maxRounds; round++) {
     let report: DeliveryReport;
@@ -187,7 +220,10 @@ export async function deliverWhileFull(
       break;
     }
     for (const key of Object.keys(total) as (keyof DeliveryReport)[]) total[key] += report[key];
-    if (report.claimed < limit || report.sent === 0 || now() - started >= budgetMs) break;
+    // A claim that handed messages back was told to wait, ran out of time or is ending: another would too.
+    if (report.claimed < limit || report.sent === 0 || report.handedBack > 0 || now() - started >= budgetMs) {
+      break;
+    }
   }
   return total;
 }

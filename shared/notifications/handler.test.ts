@@ -49,7 +49,7 @@ Deno.test("the dispatcher refuses a wrong secret and delivers with the right one
   assertEquals(claims, []);
   const response = await handler(post());
   assertEquals(response.status, 200);
-  assertEquals(await response.json(), { claimed: 0, sent: 0, failed: 0, leaseLost: 0 });
+  assertEquals(await response.json(), { claimed: 0, sent: 0, failed: 0, leaseLost: 0, handedBack: 0 });
   assertEquals(claims.length, 1);
 });
 

@@ -3,7 +3,7 @@
 import { loadCoordinatorConfig } from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
 import { batched } from "../../../shared/notifications/batched.ts";
-import { deliverAllDue } from "../../../shared/notifications/dispatcher.ts";
+import { deliverAllDue, stopSending } from "../../../shared/notifications/dispatcher.ts";
 import { createSender } from "../../../shared/notifications/senders.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
 import { budgetedLogger } from "../../../shared/telemetry/log-budget.ts";
@@ -17,11 +17,12 @@ const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 const sender = createSender(config.sender);
 const logger = budgetedLogger(consoleLogger());
 // A hosted worker is told it is about to end (wall clock or CPU limit reached, instance retired); the drain
-// then stops claiming so no booking is taken just to be cut off.
+// then stops claiming so no booking is taken just to be cut off, the confirmations' delivery hands back what it
+// has not posted, and the log budget's count of what it left out is written.
 const shutdown = new AbortController();
-// The log budget's count of what it left out is written before the instance goes.
 addEventListener("beforeunload", () => {
   shutdown.abort();
+  stopSending();
   logger.flush();
 });
 

@@ -1,6 +1,7 @@
 // Edge function `notification-dispatcher`: delivers due confirmation notifications from the outbox.
 // Nudged by the sweeper when notifications are due (retries after a failed send).
 import { loadSharedConfig } from "../../../shared/config/env.ts";
+import { stopSending } from "../../../shared/notifications/dispatcher.ts";
 import { createDispatcherHandler } from "../../../shared/notifications/handler.ts";
 import { storeFromEnv } from "../../../shared/store/from-env.ts";
 import { budgetedLogger } from "../../../shared/telemetry/log-budget.ts";
@@ -8,8 +9,12 @@ import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
 const logger = budgetedLogger(consoleLogger());
-// The log budget's count of what it left out is written before the instance goes.
-addEventListener("beforeunload", () => logger.flush());
+// About to end: the messages claimed and not yet posted are handed back, due again at once for another instance,
+// and the log budget's count of what it left out is written.
+addEventListener("beforeunload", () => {
+  stopSending();
+  logger.flush();
+});
 
 Deno.serve(createDispatcherHandler({
   store: storeFromEnv(env),
