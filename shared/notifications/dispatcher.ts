@@ -93,6 +93,7 @@ export async function deliverDueNotifications(
    */
   async function handBack(): Promise<void> {
     const unsent = claimed.filter((n) => !started.has(n.id));
+    if (unsent.length === 0) return;
     report.handedBack = unsent.length;
     const why = asked
       ? `not sent: ${asked.message}`

@@ -54,6 +54,12 @@ Deno.test("an instance about to end hands back what it claimed and has not poste
   const run = deliverDueNotifications(store, sender, silentLogger);
   while (posted.length < 8) await new Promise((resolve) => setTimeout(resolve, 1));
   stopSending();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(
+    completions.filter((c) => c.notSent).length,
+    12,
+    "handed back at once, while the sends out have not ended",
+  );
   finish();
   const report = await run;
 

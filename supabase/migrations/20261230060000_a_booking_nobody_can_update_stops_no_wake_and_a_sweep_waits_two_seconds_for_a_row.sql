@@ -8,19 +8,21 @@
 --     trigger that wakes a queue as a slot frees (private.wake_next_deferred) failed the statement that freed it,
 --     another booking's commit. The wakes now go through private.wake_bookings: one statement as before, and when
 --     it fails, each booking on its own, the one refused set aside (sweeper.row_failed, passed over for a minute,
---     as the sweeper's own rows are).
+--     as the sweeper's own rows are; one held up by a lock or a deadlock is only left for the next wake).
 --   - The sweep waited without limit for any row lock: a breaker row held by an operator's open transaction
 --     (ops.reset_circuit_breaker in a session left open) kept the sweep, which holds the sweeper's lock, waiting,
 --     so no sweep ran for any restaurant and every hand-over sweep queued behind it, each holding a connection.
 --     Once it holds the sweeper's lock, a sweep now waits 2 s at most for any other lock, and a row it cannot
---     lock in time is left for the next sweep (counted as skipped_locked), not sent to review as an error.
+--     lock in time is left for the next sweep (counted as skipped_locked), not sent to review as an error, with
+--     the rest of its restaurant's rows, which would wait as long.
 -- private.sweep: body as in 20261228150000, with the lock timeout and the skipped rows.
 -- private.wake_next_deferred, private.wake_stranded_queues: bodies as in 20261228120000, through
 -- private.wake_bookings, passing over the bookings that failed lately.
 
--- Make queued bookings due now; how many. One that cannot be updated (a platform trigger refusing it, say) is
--- set aside as the sweeper sets its rows aside (sweeper.row_failed, escalated if it can be, passed over for a
--- minute), and the others are woken all the same.
+-- Make queued bookings due now; how many. One that cannot be updated for a reason of its own (a trigger's
+-- refusal, a constraint, a value: as the claim judges it) is set aside as the sweeper sets its rows aside
+-- (sweeper.row_failed, escalated if it can be, passed over for a minute); one held up otherwise (a lock wait, a
+-- deadlock) is left for the next wake. The others are woken all the same.
 create function private.wake_bookings(p_ids uuid[], p_now timestamptz)
 returns integer language plpgsql security definer set search_path = '' as $$
 declare
@@ -41,13 +43,15 @@ begin
       get diagnostics n = row_count;
       woken := woken + n;
     exception when others then
-      perform private.sweep_row_failed(one, 'wake', sqlstate, p_now);
+      if pg_catalog.left(sqlstate, 2) in ('P0', '23', '22') then
+        perform private.sweep_row_failed(one, 'wake', sqlstate, p_now);
+      end if;
     end;
   end loop;
   return woken;
 end $$;
 comment on function private.wake_bookings(uuid[], timestamptz) is
-  'Make the queued bookings p_ids due at p_now, each that cannot be updated set aside (sweeper.row_failed); returns how many were woken.';
+  'Make the queued bookings p_ids due at p_now, each refused for a reason of its own set aside (sweeper.row_failed), each held up otherwise left for the next wake; returns how many were woken.';
 
 create or replace function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -60,6 +64,10 @@ declare
   escalated integer := 0;
   failed integer := 0;
   skipped integer := 0;
+  -- Restaurants a row of which could not be locked in time (their breaker row held, say): their other rows
+  -- would wait as long, so they are left for the next sweep too.
+  held uuid[] := '{}';
+  prior_lock_timeout text := pg_catalog.current_setting('lock_timeout');
   woken integer := 0;
   backoff_ms integer;
   reason text;
@@ -76,15 +84,20 @@ begin
   perform pg_catalog.set_config('lock_timeout', '2s', true);
   s := private.settings_for(null);
 
-  for r in select b.id from public.bookings b
+  for r in select b.id, b.restaurant_id from public.bookings b
             where b.assignment_state = 'assignment_in_progress' and b.lease_expires_at <= p_now
               and not private.failed_lately(b.id, p_now)
             order by b.lease_expires_at limit s.sweeper_batch_size for update skip locked loop
+    if r.restaurant_id = any(held) then
+      skipped := skipped + 1;
+      continue;
+    end if;
     begin
       perform private.expire_lease(r.id, p_now);
       expired := expired + 1;
     exception when lock_not_available then
       skipped := skipped + 1;
+      held := held || r.restaurant_id;
     when others then
       perform private.sweep_row_failed(r.id, 'expire_lease', sqlstate, p_now);
       failed := failed + 1;
@@ -100,6 +113,10 @@ begin
             where private.is_queued(b.assignment_state) and b.next_attempt_at <= p_now
               and not private.failed_lately(b.id, p_now)
             order by b.next_attempt_at limit s.sweeper_batch_size for update skip locked loop
+    if r.restaurant_id = any(held) then
+      skipped := skipped + 1;
+      continue;
+    end if;
     begin
       if r.dispatch_count >= s.max_dispatches then
         -- Begins the coordinator made, since the booking's last attempt began (which started the count over),
@@ -162,12 +179,14 @@ begin
       end if;
     exception when lock_not_available then
       skipped := skipped + 1;
+      held := held || r.restaurant_id;
     when others then
       perform private.sweep_row_failed(r.id, case when r.dispatch_count >= s.max_dispatches then 'escalate' else 'dispatch' end,
                                        sqlstate, p_now);
       failed := failed + 1;
     end;
   end loop;
+  perform pg_catalog.set_config('lock_timeout', prior_lock_timeout, true);
   if not_dispatched > 0 and not configured then
     perform private.record_event('assignment.sweeper', 'dispatch.not_configured', 'error',
       pg_catalog.jsonb_build_object('not_dispatched', not_dispatched,
