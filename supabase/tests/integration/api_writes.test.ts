@@ -281,6 +281,7 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       "expired_leases",
       "failed",
       "not_dispatched",
+      "skipped_locked",
       "woken",
     ]);
     const again = await call(
