@@ -4,7 +4,7 @@ import type { Snapshot } from "../domain/snapshot.ts";
 import { freeTables } from "./availability.ts";
 import { type Candidate, GROUP_LOOK_LIMIT, searchCandidates } from "./candidates.ts";
 import { getStrategy } from "./strategies/registry.ts";
-import type { Strategy } from "./strategies/strategy.ts";
+import type { RankedCandidate, Strategy } from "./strategies/strategy.ts";
 
 export type Plan =
   | {
@@ -20,6 +20,27 @@ export type Plan =
 
 export function planAssignment(snapshot: Snapshot, strategyName: string | Strategy): Plan {
   const strategy = getStrategy(strategyName);
+  const { ranked, free, complete } = rankCandidates(snapshot, strategy);
+  if (ranked.length === 0) {
+    return {
+      decision: "no_fit",
+      strategy: strategy.name,
+      reason: noFitReason(snapshot, free, complete),
+      candidates: 0,
+    };
+  }
+  const [best] = ranked;
+  return assignment(strategy.name, best.candidate, best.score, ranked.length);
+}
+
+/**
+ * Every arrangement free for the booking's whole window, as the strategy ranks them, best first (none ranked
+ * when there is none); how many tables were free, and whether the search saw every arrangement.
+ */
+export function rankCandidates(
+  snapshot: Snapshot,
+  strategy: Strategy,
+): { ranked: RankedCandidate[]; free: number; complete: boolean } {
   const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
   const { candidates, complete } = searchCandidates({
     partySize: snapshot.partySize,
@@ -27,16 +48,8 @@ export function planAssignment(snapshot: Snapshot, strategyName: string | Strate
     tables: free,
     adjacency: snapshot.adjacency,
   });
-  if (candidates.length === 0) {
-    return {
-      decision: "no_fit",
-      strategy: strategy.name,
-      reason: noFitReason(snapshot, free.length, complete),
-      candidates: 0,
-    };
-  }
-  const [best] = strategy.rank(candidates, snapshot, free);
-  return assignment(strategy.name, best.candidate, best.score, candidates.length);
+  const ranked = candidates.length === 0 ? [] : strategy.rank(candidates, snapshot, free);
+  return { ranked, free: free.length, complete };
 }
 
 function assignment(strategy: string, c: Candidate, score: number, count: number): Plan {

@@ -4,9 +4,7 @@
 // alone could gain; with other days drawn from the same generator, what a forecast that knew the demand's
 // exact distribution could gain. A diagnostic for tune.ts, not a policy: the engine has no forecast, and the
 // lookahead takes far longer than a decision may.
-import { freeTables } from "../../../shared/engine/availability.ts";
-import { searchCandidates } from "../../../shared/engine/candidates.ts";
-import { planAssignment } from "../../../shared/engine/planner.ts";
+import { planAssignment, rankCandidates } from "../../../shared/engine/planner.ts";
 import type { Strategy } from "../../../shared/engine/strategies/strategy.ts";
 import { type Day, generateDay, type Request } from "./demand.ts";
 import { Occupancy } from "./floor.ts";
@@ -28,19 +26,12 @@ export function replayLookahead(day: Day, strategy: Strategy, options: Lookahead
   const decisionMs: number[] = [];
   for (const r of day.requests) {
     const started = performance.now();
-    const snapshot = seated.snapshotFor(r);
-    const free = freeTables(snapshot.tables, snapshot.busy, snapshot.windowStart, snapshot.windowEnd);
-    const { candidates } = searchCandidates({
-      partySize: snapshot.partySize,
-      maxTables: snapshot.maxTables,
-      tables: free,
-      adjacency: snapshot.adjacency,
-    });
+    const { ranked } = rankCandidates(seated.snapshotFor(r), strategy);
     const later = futures.length === 0
       ? [day.requests.slice(r.index + 1)]
       : futures.map((f) => f.requests.filter((q) => q.bookedAt > r.bookedAt));
     let best: { tableIds: string[]; covers: number } | undefined;
-    for (const { candidate } of strategy.rank(candidates, snapshot, free).slice(0, options.top)) {
+    for (const { candidate } of ranked.slice(0, options.top)) {
       const tableIds = candidate.tables.map((t) => t.id);
       const covers = later.reduce(
         (sum, requests) => sum + coversAfter(day, seated, r, tableIds, requests, strategy),
