@@ -204,4 +204,3 @@ end $$;
 
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
-
