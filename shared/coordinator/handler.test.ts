@@ -1,5 +1,5 @@
 // The coordinator's requests before any work: a body too large to be a dispatch is refused (413) without
-// being read in full and without touching the database.
+// being read in full, and one that does not arrive in time is refused (408), without touching the database.
 import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import { silentLogger } from "../telemetry/log.ts";
@@ -64,6 +64,37 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
     assertEquals(response.status, 413);
     assertEquals((await response.json()).error.code, "body_too_large");
   }
+  assertEquals(calls, []);
+});
+
+Deno.test("a body that trickles in is refused at the deadline, before its signature is checked, with nothing read from the database", async () => {
+  const { calls, store } = untouchedStore();
+  const handler = createCoordinatorHandler({
+    store,
+    config: loadCoordinatorConfig(
+      { ASSIGNMENT_PIPELINE_SECRET: SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: "0" },
+      () => {},
+    ),
+    logger: silentLogger,
+  });
+  // A made-up signature has the right shape, so only the body's arrival can end the request.
+  const trickle = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("{"));
+    },
+  });
+  const response = await handler(
+    new Request("http://local/functions/v1/assignment-coordinator", {
+      method: "POST",
+      headers: {
+        authorization: `Bearer v1.1700000000.${"0".repeat(64)}`,
+        "content-type": "application/json",
+      },
+      body: trickle,
+    }),
+  );
+  assertEquals(response.status, 408);
+  assertEquals((await response.json()).error.code, "body_too_slow");
   assertEquals(calls, []);
 });
 

@@ -1,28 +1,47 @@
-// Reading a request body with a ceiling. The pipeline's callers send a few hundred bytes at most, so a
-// large body is refused before it is read: by its declared length when it has one, else as soon as the
-// bytes received pass the ceiling, so no request can make a function buffer megabytes.
+// Reading a request body with a ceiling and a deadline. The pipeline's callers send a few hundred bytes at
+// once, so a large body is refused before it is read: by its declared length when it has one, else as soon as
+// the bytes received pass the ceiling, so no request can make a function buffer megabytes. The body is read
+// before the signature over it can be checked, so a caller without the secret could otherwise hold a request
+// open for as long as the platform allows by sending a byte now and then: a body not in by the deadline is
+// refused too.
 
 /** Far above any body the pipeline sends ({"booking_id": …, "trigger": …}). */
 export const MAX_BODY_BYTES = 16 * 1024;
+/** Far above the time such a body takes, and within pg_net's wait for the answer (dispatch_timeout_ms, 5 s). */
+export const BODY_WITHIN_MS = 3_000;
 
-export type BodyText = { ok: true; text: string } | { ok: false };
+export type BodyText = { ok: true; text: string } | { ok: false; why: "too_large" | "too_slow" };
 
-export async function readBodyText(request: Request, maxBytes = MAX_BODY_BYTES): Promise<BodyText> {
+export async function readBodyText(
+  request: Request,
+  maxBytes = MAX_BODY_BYTES,
+  withinMs = BODY_WITHIN_MS,
+): Promise<BodyText> {
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (declared > maxBytes) return { ok: false };
+  if (declared > maxBytes) return { ok: false, why: "too_large" };
   if (!request.body) return { ok: true, text: "" };
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      return { ok: false };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), withinMs));
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), late]);
+      if (next === "late") {
+        reader.cancel().catch(() => {});
+        return { ok: false, why: "too_slow" };
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        return { ok: false, why: "too_large" };
+      }
+      chunks.push(next.value);
     }
-    chunks.push(value);
+  } finally {
+    clearTimeout(timer);
   }
   const bytes = new Uint8Array(size);
   let offset = 0;

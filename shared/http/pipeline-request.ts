@@ -1,6 +1,7 @@
 // A request to one of the pipeline's functions: authenticated (shared/http/secret.ts) and its body read with the
-// ceiling (shared/http/body.ts). A header that cannot be the pipeline's is refused before the body is read.
-import { MAX_BODY_BYTES, readBodyText } from "./body.ts";
+// ceiling and the deadline (shared/http/body.ts). A header that cannot be the pipeline's is refused before the
+// body is read; a signature's MAC can only be checked after.
+import { BODY_WITHIN_MS, MAX_BODY_BYTES, readBodyText } from "./body.ts";
 import { errorResponse } from "./responses.ts";
 import { callerOf, verdictOf } from "./secret.ts";
 
@@ -30,7 +31,9 @@ export async function readPipelineRequest(
   if (!body.ok) {
     return {
       ok: false,
-      response: errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`),
+      response: body.why === "too_large"
+        ? errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`)
+        : errorResponse(408, "body_too_slow", `the request body did not arrive within ${BODY_WITHIN_MS} ms`),
     };
   }
   const verdict = await verdictOf(caller, fn, body.text, secret, previousSecret);

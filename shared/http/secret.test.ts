@@ -31,10 +31,12 @@ Deno.test("the signature is the one Postgres makes: a vector private.nudge_signa
   );
 });
 
-Deno.test("the secret itself is the pipeline; another, none or an empty configured one is not", async () => {
+Deno.test("the secret itself is the pipeline, whatever the case of the scheme; another, none or an empty configured one is not", async () => {
   assertEquals(await accepted(`Bearer ${SECRET}`, "{}"), true);
+  assertEquals(await accepted(`bearer ${SECRET}`, "{}"), true);
+  assertEquals(await accepted(`BEARER ${SECRET}`, "{}"), true);
   assertEquals(await accepted(`Bearer ${SECRET}x`, "{}"), false);
-  assertEquals(await accepted(`bearer ${SECRET}`, "{}"), false);
+  assertEquals(await accepted(`Basic ${SECRET}`, "{}"), false);
   assertEquals(await accepted(undefined, "{}"), false);
   assertEquals(callerOf(request("Bearer "), ""), null);
 });

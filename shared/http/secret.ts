@@ -20,7 +20,8 @@ const SIGNED = /^v1\.(\d{1,12})\.([0-9a-f]{64})$/;
 export function callerOf(request: Request, secret: string, nowMs = Date.now()): Caller | null {
   if (secret.length === 0) return null;
   const header = request.headers.get("authorization") ?? "";
-  const token = header.startsWith("Bearer ") ? header.slice(7) : "";
+  // The scheme's name is case-insensitive (RFC 9110), as an operator's curl may spell it.
+  const token = /^bearer /i.test(header) ? header.slice(7) : "";
   if (equalInConstantTime(token, secret)) return { kind: "secret" };
   const signed = SIGNED.exec(token);
   if (!signed) return null;
