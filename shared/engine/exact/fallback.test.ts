@@ -430,6 +430,38 @@ Deno.test("running out of budget is its own verdict and reason, never taken for 
   );
 });
 
+Deno.test("loading the solver on a cold instance is not taken from the budget", async () => {
+  const { tables, placed, adjacency } = chain();
+  // A solver that loads once, in 300 ms, before it answers anything (as HiGHS on a new instance), and whose
+  // answers settle nothing, so the search goes on to the whole period's solve.
+  let loading: Promise<void> | null = null;
+  const load = () => loading ??= new Promise((resolve) => setTimeout(resolve, 300));
+  const given: number[] = [];
+  const solver: ExactSolver = {
+    ready: load,
+    decide: async () => {
+      await load();
+      return "undecided";
+    },
+    solve: async (_milp, ms) => {
+      await load();
+      given.push(ms);
+      return { status: "budget_exhausted", why: "time" };
+    },
+  };
+  await planExactly(snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 }), {
+    strategy: "scarcity_fit",
+    noFitReason: NO_FIT,
+    solver,
+    timeLimitMs: 1000,
+  });
+  assert(given.length > 0, "the whole period is solved");
+  assert(
+    given[0] > 900,
+    `the solve is given the budget less its own questions, not the load: ${given[0]} ms`,
+  );
+});
+
 /** HiGHS, but every answer it proves optimal is reported as found when the time ran out, unproven. */
 function unprovenSolver(onSolve?: (movesAtMost: number | undefined) => void): ExactSolver {
   return {

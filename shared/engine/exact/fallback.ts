@@ -139,8 +139,9 @@ export async function refuteAtTheStay(
   snapshot: Snapshot,
   options: ModelOptions & { readonly timeLimitMs: number; readonly solver?: ExactSolver },
 ): Promise<Refutation> {
-  const deadline = performance.now() + options.timeLimitMs;
   const { solver } = failSafe(options.solver ?? highsSolver);
+  await solver.ready();
+  const deadline = performance.now() + options.timeLimitMs;
   const listing = { complete: true };
   const problem = buildProblem(snapshot, { ...options, listing });
   const answer = problem ? await refutedAtTheStay(problem, snapshot, solver.decide, deadline) : "refuted";
@@ -153,7 +154,7 @@ export async function refuteAtTheStay(
  * undecided, as running out of budget does, since it says nothing about the room; after one failure nothing
  * more is asked of it (a HiGHS that does not load would otherwise be loaded again at every question).
  */
-function failSafe(given: ExactSolver): { solver: ExactSolver; error: () => string | undefined } {
+function failSafe(given: ExactSolver): { solver: Required<ExactSolver>; error: () => string | undefined } {
   let error: string | undefined;
   const ask = async <T>(question: () => Promise<T>, undecided: T): Promise<T> => {
     if (error !== undefined) return undecided;
@@ -168,6 +169,7 @@ function failSafe(given: ExactSolver): { solver: ExactSolver; error: () => strin
     solver: {
       decide: (program, ms) => ask(() => given.decide(program, ms), "undecided"),
       solve: (milp, ms) => ask(() => given.solve(milp, ms), { status: "budget_exhausted", why: "time" }),
+      ready: () => ask(() => given.ready?.() ?? Promise.resolve(), undefined),
     },
     error: () => error,
   };
@@ -201,6 +203,10 @@ export const reasonSentence = (reason: string) => reason.slice(reason.indexOf(":
 
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
   const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
+  // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
+  const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
+  // Loading HiGHS (a cold instance, or after running out of memory) is not taken from the budget.
+  await solver.ready();
   const started = performance.now();
   const listing = { complete: true };
   const problem = buildProblem(snapshot, { ...options, listing });
@@ -224,8 +230,6 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
       movable,
       proven: true,
     });
-  // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
-  const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
   if (!problem) return none();
   if (
     !options.refutationAsked &&
