@@ -137,11 +137,16 @@ begin
       busy := busy + 1;
       continue;
     end if;
-    -- Its row only now, if nobody holds it and it is still in review.
+    -- Its row only now, if nobody holds it and it still qualifies (retried on its own meanwhile and in review
+    -- again for another reason, say, it does not).
     select b.* into r from public.bookings b
      where b.id = candidate.id and b.assignment_state = 'manual_review'
+       and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
+       and b.start_at > pg_catalog.now()
        and b.status not in ('checked_in', 'completed', 'no_show')
-       for update skip locked;
+       and (select max(h.created_at) from public.booking_assignment_state_history h
+             where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since
+       for update of b skip locked;
     if not found then
       continue;
     end if;
