@@ -41,12 +41,15 @@ select pg_temp.expect(pg_temp.state(k) = s, k || ' to still be ' || s || ', foun
                ('confirmed_to_cancel', 'confirmed'), ('manual_review', 'manual_review'), ('cancelled', 'cancelled')) v(k, s);
 
 -- What the release wrote that later migrations repair: the settings audit keeps no e-mail address or phone
--- number, and a breaker opened in the future counts its cool-down from now.
+-- number, a breaker opened in the future counts its cool-down from now, and a dispatch timeout below 5 s is
+-- raised.
 select pg_temp.expect(count(*) = 0, 'no e-mail address or phone number left in the settings audit')
   from public.pipeline_settings_audit a
  where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason);
 select pg_temp.expect(bool_and(opened_at <= now()), 'the breaker opened in the future to count from now')
   from private.circuit_breakers where restaurant_id = pg_temp.fixture('breaker_restaurant')::uuid;
+select pg_temp.expect(dispatch_timeout_ms = 5000, 'the 2 s dispatch timeout raised to 5 s, found ' || dispatch_timeout_ms)
+  from private.pipeline_settings;
 select pg_temp.expect(array_agg(timezone order by name) = array['UTC', 'Europe/London'],
                       'the zones JavaScript refuses to be the same zone without posix/, and UTC for localtime')
   from public.restaurants
