@@ -166,7 +166,8 @@ export async function processBooking(
           }; the exact search waited over ${waitMs} ms for this instance's solver, busy with other bookings, so it is tried again`;
         } else {
           exact = { ...outcome, ms: now() - exactStarted };
-          exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - exact.ms));
+          // Loading HiGHS on a cold instance is not the attempt's budget either.
+          exactBudgetMs = Math.max(0, Math.floor(exactBudgetMs - (exact.ms - (exact.solverLoadMs ?? 0))));
           ({ plan, moves } = exact);
           if (exact.solverError !== undefined) {
             log.error(SOURCE, `exact fallback's solver failed: ${exact.solverError}`, {

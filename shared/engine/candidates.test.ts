@@ -88,6 +88,27 @@ Deno.test("where the search stops before finding any, the reason says one may ex
   assert(plan.reason.includes("the search stopped after 20,000 combinations"), plan.reason);
 });
 
+Deno.test("a large table the joined small ones cannot reach does not make them grow: its own group is found", () => {
+  // Thirty 2-tops that all join, and apart from them a 40-top with five 2-tops joined to it alone: only the
+  // 40-top's six seat fifty. Counted by the zone's largest tables, every group of 2-tops could have reached
+  // fifty, and their 20,000 looks ran out before the 40-top was looked at.
+  const twos = Array.from({ length: 30 }, (_, i) => table(i + 1, 2));
+  const big = table(31, 40);
+  const beside = Array.from({ length: 5 }, (_, i) => table(32 + i, 2));
+  const adjacency: [string, string][] = [
+    ...allJoined(twos),
+    ...beside.map((t) => [big.id, t.id] as [string, string]),
+  ];
+  const found = searchCandidates({
+    partySize: 50,
+    maxTables: 6,
+    tables: [...twos, big, ...beside],
+    adjacency,
+  });
+  assertEquals(found.candidates.map((c) => c.key), ["T31+T32+T33+T34+T35+T36"]);
+  assertEquals(found.complete, true);
+});
+
 Deno.test("groups that the zone's largest tables could not bring to the party's seats are never grown", () => {
   // Six tables of forty 1-tops and a 5-top seat ten at most: none for eleven, known without looking.
   const fiveAndOnes = [...Array.from({ length: 40 }, (_, i) => table(i + 1, 1)), table(41, 5)];

@@ -124,17 +124,19 @@ function growGroups(
 ): boolean {
   if (maxTables < 2) return true;
   const neighbours = joinableNeighbours(tables, adjacency);
-  // A group grows within its zone: r more tables add at most the seats of the zone's r largest it lacks.
-  const byCapacity = new Map<string, Table[]>();
-  for (const t of tables.filter((t) => t.movable && neighbours.has(t.id))) {
-    appendTo(byCapacity, t.zoneId, t);
-  }
-  for (const zone of byCapacity.values()) zone.sort((a, b) => b.capacity - a.capacity);
+  // A group grows within the tables joined to it, directly or through others (its part of the zone): r more
+  // tables add at most the seats of that part's r largest it lacks. By the zone's largest instead, a zone of
+  // many joined 2-tops beside a large table they cannot reach grew every group of 2-tops in vain, and used up
+  // the look limit before it came to the large table's own groups.
+  const partOf = connectedParts(neighbours);
+  const byCapacity = new Map<number, Table[]>();
+  for (const t of tables.filter((t) => partOf.has(t.id))) appendTo(byCapacity, partOf.get(t.id)!, t);
+  for (const part of byCapacity.values()) part.sort((a, b) => b.capacity - a.capacity);
   const reachable = (group: readonly Table[], seats: number) => {
     if (!reachOnly) return true;
     let most = seats;
     let more = maxTables - group.length;
-    for (const t of byCapacity.get(group[0].zoneId)!) {
+    for (const t of byCapacity.get(partOf.get(group[0].id)!)!) {
       if (more === 0 || most >= maxParty) break;
       if (group.includes(t)) continue;
       most += t.capacity;
@@ -175,6 +177,26 @@ function growGroups(
     work.push(...(depthFirst ? grownHere.reverse() : grownHere));
   }
   return true;
+}
+
+/** Each joinable table's connected part, numbered: tables joined directly or through others share one. */
+function connectedParts(neighbours: ReadonlyMap<string, readonly Table[]>): Map<string, number> {
+  const partOf = new Map<string, number>();
+  let parts = 0;
+  for (const id of neighbours.keys()) {
+    if (partOf.has(id)) continue;
+    partOf.set(id, parts);
+    const stack = [id];
+    while (stack.length > 0) {
+      for (const n of neighbours.get(stack.pop()!)!) {
+        if (partOf.has(n.id)) continue;
+        partOf.set(n.id, parts);
+        stack.push(n.id);
+      }
+    }
+    parts++;
+  }
+  return partOf;
 }
 
 /** Each movable table's neighbours it may be joined with: adjacent, movable, in its zone. */

@@ -24,15 +24,21 @@ export function allJoined(tables: readonly Table[]): [string, string][] {
 }
 
 /**
- * A zone of forty 1-tops that all join, a 6-top joined to each of them, and apart from them another 6-top
- * joined only to a 1-top of its own: its two 6-tops let six tables reach twelve seats, but no connected six
- * do, and the candidate search cannot know that before it has looked at more groups than it may.
+ * A zone of forty 1-tops that all join, a 6-top joined to each of them, and another 6-top joined to them only
+ * through a row of six 1-tops: its two 6-tops let six tables reach twelve seats, but no connected six do, and
+ * the candidate search cannot know that before it has looked at more groups than it may.
  */
 export function twoSixTopsApart(): { tables: Table[]; adjacency: [string, string][] } {
   const ones = Array.from({ length: 40 }, (_, i) => table(i + 1, 1));
-  const [near, far, alone] = [table(41, 6), table(42, 6), table(43, 1)];
+  const near = table(41, 6);
+  const row = Array.from({ length: 6 }, (_, i) => table(42 + i, 1));
+  const far = table(48, 6);
+  const chain = [ones[0], ...row, far];
   return {
-    tables: [...ones, near, far, alone],
-    adjacency: [...allJoined([...ones, near]), [far.id, alone.id]],
+    tables: [...ones, near, ...row, far],
+    adjacency: [
+      ...allJoined([...ones, near]),
+      ...chain.slice(1).map((t, i) => [chain[i].id, t.id] as [string, string]),
+    ],
   };
 }

@@ -275,13 +275,19 @@ Deno.test("a room whose model HiGHS's presolve fails on is still settled: the mo
   assertEquals(result.moves.length, bruteForce(s));
 });
 
-Deno.test("a block no booking explains is fixed, and a new party with nothing open is refused without a solve", async () => {
+Deno.test("a block no booking explains is fixed, and a new party with nothing open is refused without loading the solver", async () => {
   const four = table(1, 4);
   const unneeded = () => Promise.reject(new Error("the solver is not needed"));
-  const solver: ExactSolver = { solve: unneeded, decide: unneeded };
+  let loads = 0;
+  const solver: ExactSolver = {
+    solve: unneeded,
+    decide: unneeded,
+    ready: () => Promise.resolve(void loads++),
+  };
   const blocks = [{ tableId: four.id, start: T0, end: T0 + 120 * MIN }];
   const result = await exactly(snapshot([four], [], { partySize: 4 }, { blocks }), solver);
   assertEquals(result.verdict, "none");
+  assertEquals(loads, 0, "nor loaded");
 });
 
 Deno.test("two rows of three 4-tops seat two pairs at once, not three: the instant's packings prove it without the full model", async () => {
@@ -449,7 +455,7 @@ Deno.test("loading the solver on a cold instance is not taken from the budget", 
       return { status: "budget_exhausted", why: "time" };
     },
   };
-  await planExactly(snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 }), {
+  const outcome = await planExactly(snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 }), {
     strategy: "scarcity_fit",
     noFitReason: NO_FIT,
     solver,
@@ -460,6 +466,7 @@ Deno.test("loading the solver on a cold instance is not taken from the budget", 
     given[0] > 900,
     `the solve is given the budget less its own questions, not the load: ${given[0]} ms`,
   );
+  assert(outcome.solverLoadMs! >= 290, `and the load is reported apart: ${outcome.solverLoadMs} ms`);
 });
 
 /** HiGHS, but every answer it proves optimal is reported as found when the time ran out, unproven. */

@@ -109,6 +109,8 @@ export interface ExactOutcome {
   readonly proven: boolean;
   /** Why the solver failed (HiGHS did not load, or threw), for a log line; the verdict is budget_exhausted. */
   readonly solverError?: string;
+  /** Milliseconds spent loading the solver (a cold instance), which the budget did not count. */
+  readonly solverLoadMs?: number;
   /** The solver ran out of memory, not time; the verdict is budget_exhausted. */
   readonly outOfMemory?: true;
   /**
@@ -139,12 +141,12 @@ export async function refuteAtTheStay(
   snapshot: Snapshot,
   options: ModelOptions & { readonly timeLimitMs: number; readonly solver?: ExactSolver },
 ): Promise<Refutation> {
-  const { solver } = failSafe(options.solver ?? highsSolver);
-  await solver.ready();
-  const deadline = performance.now() + options.timeLimitMs;
+  const { solver, loadingMs } = failSafe(options.solver ?? highsSolver);
+  const started = performance.now();
+  const timeLeft = () => options.timeLimitMs - (performance.now() - started - loadingMs());
   const listing = { complete: true };
   const problem = buildProblem(snapshot, { ...options, listing });
-  const answer = problem ? await refutedAtTheStay(problem, snapshot, solver.decide, deadline) : "refuted";
+  const answer = problem ? await refutedAtTheStay(problem, snapshot, solver.decide, timeLeft) : "refuted";
   // Refuted over arrangements not all listed is no proof.
   return answer === "refuted" && !listing.complete ? "undecided" : answer;
 }
@@ -152,13 +154,33 @@ export async function refuteAtTheStay(
 /**
  * The solver as the fallback asks it: one that fails (HiGHS does not load, or throws) leaves the question
  * undecided, as running out of budget does, since it says nothing about the room; after one failure nothing
- * more is asked of it (a HiGHS that does not load would otherwise be loaded again at every question).
+ * more is asked of it (a HiGHS that does not load would otherwise be loaded again at every question). It is
+ * loaded before the first question, not before a search that asks none, and `loadingMs` is the time that took
+ * (a cold instance's first hard booking), which no budget counts.
  */
-function failSafe(given: ExactSolver): { solver: Required<ExactSolver>; error: () => string | undefined } {
+interface SafeSolver {
+  readonly solver: ExactSolver;
+  readonly error: () => string | undefined;
+  readonly loadingMs: () => number;
+}
+
+function failSafe(given: ExactSolver): SafeSolver {
   let error: string | undefined;
+  let loadingMs = 0;
+  let loaded: Promise<void> | undefined;
+  const load = () =>
+    loaded ??= (async () => {
+      const at = performance.now();
+      try {
+        await given.ready?.();
+      } finally {
+        loadingMs += performance.now() - at;
+      }
+    })();
   const ask = async <T>(question: () => Promise<T>, undecided: T): Promise<T> => {
     if (error !== undefined) return undecided;
     try {
+      await load();
       return await question();
     } catch (failure) {
       error = failure instanceof Error ? failure.message : String(failure);
@@ -169,9 +191,9 @@ function failSafe(given: ExactSolver): { solver: Required<ExactSolver>; error: (
     solver: {
       decide: (program, ms) => ask(() => given.decide(program, ms), "undecided"),
       solve: (milp, ms) => ask(() => given.solve(milp, ms), { status: "budget_exhausted", why: "time" }),
-      ready: () => ask(() => given.ready?.() ?? Promise.resolve(), undefined),
     },
     error: () => error,
+    loadingMs: () => loadingMs,
   };
 }
 
@@ -179,7 +201,7 @@ async function refutedAtTheStay(
   problem: ExactProblem,
   snapshot: Snapshot,
   decide: ExactSolver["decide"],
-  deadline: number,
+  timeLeft: () => number,
 ): Promise<Refutation> {
   // Most refusals in a full room are settled by counting, without loading or running the solver.
   if (countingShortfall(problem, snapshot.tables)) return "refuted";
@@ -189,7 +211,7 @@ async function refutedAtTheStay(
   for (const instant of stayInstants(problem)) {
     const program = instantProgram(problem, instant);
     if (!program) continue;
-    const left = deadline - performance.now();
+    const left = timeLeft();
     if (left <= 0) return "undecided";
     const answer = await decide(program, left);
     if (answer === "infeasible") return "refuted";
@@ -202,12 +224,22 @@ async function refutedAtTheStay(
 export const reasonSentence = (reason: string) => reason.slice(reason.indexOf(": ") + 2);
 
 export async function planExactly(snapshot: Snapshot, options: ExactOptions): Promise<ExactOutcome> {
-  const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
   // A solver that fails must not count as the attempt's error (which feeds the restaurant's circuit breaker).
-  const { solver, error: solverError } = failSafe(options.solver ?? highsSolver);
-  // Loading HiGHS (a cold instance, or after running out of memory) is not taken from the budget.
-  await solver.ready();
+  const safe = failSafe(options.solver ?? highsSolver);
+  const outcome = await searchExactly(snapshot, options, safe);
+  const loading = Math.round(safe.loadingMs());
+  return loading > 0 ? { ...outcome, solverLoadMs: loading } : outcome;
+}
+
+async function searchExactly(
+  snapshot: Snapshot,
+  options: ExactOptions,
+  { solver, error: solverError, loadingMs }: SafeSolver,
+): Promise<ExactOutcome> {
+  const limit = options.timeLimitMs ?? DEFAULT_EXACT_TIME_LIMIT_MS;
   const started = performance.now();
+  // The budget spent: loading HiGHS (a cold instance's first hard booking) is not taken from it.
+  const spent = () => performance.now() - started - loadingMs();
   const listing = { complete: true };
   const problem = buildProblem(snapshot, { ...options, listing });
   const movable = problem ? problem.movable.length : (snapshot.placed ?? []).filter((p) => !p.locked).length;
@@ -233,12 +265,12 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   if (!problem) return none();
   if (
     !options.refutationAsked &&
-    await refutedAtTheStay(problem, snapshot, solver.decide, started + limit) === "refuted"
+    await refutedAtTheStay(problem, snapshot, solver.decide, () => limit - spent()) === "refuted"
   ) {
     return none();
   }
   // Building the whole period's model and its relaxation takes a while in a large room: not with no time left.
-  if (performance.now() - started >= limit) return exhausted({ status: "budget_exhausted", why: "time" });
+  if (spent() >= limit) return exhausted({ status: "budget_exhausted", why: "time" });
   const columns = [problem.subject, ...problem.movable].reduce((n, item) => n + item.options.length, 0);
   if (columns > MAX_MODEL_COLUMNS) {
     return exhausted(
@@ -254,7 +286,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
   const folded = foldedRelaxation(all, allMilp, snapshot.tables.map((t) => t.id));
   let relaxed: Awaited<ReturnType<ExactSolver["decide"]>> | null = null;
   if (folded.columns.length <= MAX_FOLDED_COLUMNS) {
-    const left = limit - (performance.now() - started);
+    const left = limit - spent();
     relaxed = left > 0 ? await solver.decide(folded, left) : null;
     if (relaxed === "infeasible") return none();
   }
@@ -276,7 +308,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     let held = 0;
     for (const reach of options.neighbourhoods ?? []) {
       const near = pinned(problem, reach);
-      if (!near || limit - (performance.now() - started) <= 0) break;
+      if (!near || limit - spent() <= 0) break;
       // A wider reach holds a subset of the bookings a narrower one held: as many means the same model.
       const holding = near.items.filter((item, i) => item !== all.items[i]).length;
       if (holding === held) continue;
@@ -323,7 +355,7 @@ export async function planExactly(snapshot: Snapshot, options: ExactOptions): Pr
     for (let model = start;;) {
       const milp = model === all ? allMilp : toMilp(model);
       // Building a model takes a while in a large room: its time comes out of the solver's.
-      const left = limit - (performance.now() - started);
+      const left = limit - spent();
       const answer: SolverAnswer = left > 0
         ? await solver.solve(movesAtMost === undefined ? milp : { ...milp, movesAtMost }, left)
         : { status: "budget_exhausted", why: "time" };
