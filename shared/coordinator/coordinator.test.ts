@@ -939,21 +939,25 @@ Deno.test("an exact search over arrangements too many to list is a verdict, not 
   };
   const raw = rawSnapshot();
   const ones = Array.from({ length: 40 }, (_, i) => i + 1);
+  const row = [42, 43, 44, 45, 46, 47];
   const dense = {
     ...raw,
     booking: { ...raw.booking, party_size: 12 },
     max_tables: 6,
-    tables: [...ones.map((n) => [n, 1]), [41, 6], [42, 6], [43, 1]].map(([n, capacity]) => ({
+    tables: [...ones.map((n) => [n, 1]), [41, 6], ...row.map((n) => [n, 1]), [48, 6]].map((
+      [n, capacity],
+    ) => ({
       ...raw.tables[0],
       id: tableId(n),
       number: `T${n}`,
       capacity,
       max_party_size: capacity,
     })),
-    // Forty 1-tops and a 6-top all joined; the other 6-top only with a 1-top of its own.
+    // Forty 1-tops and a 6-top all joined; the other 6-top joined to them only through a row of six 1-tops
+    // (as shared/testing/tables.ts's twoSixTopsApart).
     adjacency: [
       ...[...ones, 41].flatMap((a, i, all) => all.slice(i + 1).map((b) => [tableId(a), tableId(b)])),
-      [tableId(42), tableId(43)],
+      ...[1, ...row].map((a, i, chain) => [tableId(a), tableId(chain[i + 1] ?? 48)]),
     ],
     reoptimize: true,
     placed: [],
