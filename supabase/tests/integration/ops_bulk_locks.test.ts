@@ -44,14 +44,15 @@ Deno.test("ops.release_stuck leaves the row of a booking it found busy unlocked"
     const day = someDay();
     const busy = await r.insertBooking(2, `${day}T19:00:00Z`);
     const stuck = await r.insertBooking(2, `${day}T21:00:00Z`);
-    // No progress since 1999 (set past the trigger that stamps every update), and a cutoff of 2000, so the
-    // call, which looks at every restaurant, finds these two only.
+    // No progress for 30 days (set past the trigger that stamps every update), and a cutoff of 20, so the
+    // call, which looks at every restaurant, finds these two only: no test leaves a booking that long.
     await sql.begin(async (tx) => {
       await tx`set local session_replication_role = replica`;
-      await tx`update public.bookings set updated_at = '1999-06-01' where id in ${sql([busy, stuck])}`;
+      await tx`update public.bookings set updated_at = now() - interval '30 days' where id in ${
+        sql([busy, stuck])
+      }`;
     });
-    const [{ minutes }] = await sql`
-      select floor(extract(epoch from now() - '2000-01-01'::timestamptz) / 60)::int as minutes`;
+    const minutes = 20 * 24 * 60;
     const held = await holdLock(sql, "booking", busy);
     try {
       const call = await keptOpen("ops.release_stuck($1, 'ana')", [minutes]);
@@ -65,7 +66,7 @@ Deno.test("ops.release_stuck leaves the row of a booking it found busy unlocked"
       }
     } finally {
       await held.release();
-      // Not left stuck since 1999 for the health checks that run later.
+      // Not left stuck for the health checks that run later.
       for (const id of [busy, stuck]) await sql`select public.cancel_booking(${id}, 'test over', 'test')`;
     }
   });
