@@ -40,9 +40,9 @@ function untouchedStore() {
   return { calls, store };
 }
 
-Deno.test("a body over the ceiling is refused with 413 and nothing reaches the database", async () => {
-  const { calls, store } = untouchedStore();
-  const handler = createCoordinatorHandler({
+/** The coordinator's handler over `store`, without a drain after the request. */
+function handlerOver(store: AssignmentStore) {
+  return createCoordinatorHandler({
     store,
     config: loadCoordinatorConfig(
       { ASSIGNMENT_PIPELINE_SECRET: SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: "0" },
@@ -50,6 +50,11 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
     ),
     logger: silentLogger,
   });
+}
+
+Deno.test("a body over the ceiling is refused with 413 and nothing reaches the database", async () => {
+  const { calls, store } = untouchedStore();
+  const handler = handlerOver(store);
   const padded = JSON.stringify({ booking_id: crypto.randomUUID(), trigger: "x".repeat(200 * 1024) });
   for (
     const body of [
@@ -69,14 +74,7 @@ Deno.test("a body over the ceiling is refused with 413 and nothing reaches the d
 
 Deno.test("a body that trickles in is refused at the deadline, before its signature is checked, with nothing read from the database", async () => {
   const { calls, store } = untouchedStore();
-  const handler = createCoordinatorHandler({
-    store,
-    config: loadCoordinatorConfig(
-      { ASSIGNMENT_PIPELINE_SECRET: SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: "0" },
-      () => {},
-    ),
-    logger: silentLogger,
-  });
+  const handler = handlerOver(store);
   // A made-up signature has the right shape, so only the body's arrival can end the request.
   const trickle = new ReadableStream<Uint8Array>({
     start(controller) {

@@ -6,6 +6,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { Database, TablesInsert } from "../database.types.ts";
 import { type PostgrestStandIn, startPostgrest } from "./postgrest/server.ts";
 import { DRAIN_IDLE_MS, DRAIN_POLL_MS } from "../coordinator/handler.ts";
+import type { AssignmentStore } from "../store/port.ts";
 
 export const DB_URL = Deno.env.get("SUPABASE_DB_URL") ??
   "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
@@ -337,6 +338,21 @@ export async function postToFunction(name: string, body: unknown, secret: string
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/** Leases `bookingId` through `store` and ends the attempt as nothing fitting: the booking goes to review. */
+export async function sendToReview(store: AssignmentStore, bookingId: string): Promise<void> {
+  const begun = await store.begin({ bookingId, trigger: "test" });
+  if (begun.outcome !== "ready") throw new Error(`the lease answered ${begun.outcome}`);
+  const failed = await store.fail({
+    bookingId,
+    leaseToken: begun.lease_token,
+    kind: "no_fit",
+    reason: "no_table_fits: test",
+    durationMs: 1,
+    details: {},
+  });
+  if (failed.outcome !== "manual_review") throw new Error(`the attempt's end answered ${failed.outcome}`);
 }
 
 /** A random future day, so tests never share time windows. */

@@ -10,6 +10,7 @@ import {
   DB_URL,
   holdLock,
   holdOpen,
+  sendToReview,
   someDay,
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
@@ -82,19 +83,7 @@ Deno.test("ops.retry_bookings leaves the row of a booking it found busy unlocked
     ];
     const store = postgresStore(DB_URL, { max: 1 });
     try {
-      for (const id of ids) {
-        const begun = await store.begin({ bookingId: id, trigger: "test" });
-        if (begun.outcome !== "ready") throw new Error(`lease answered ${begun.outcome}`);
-        const failed = await store.fail({
-          bookingId: id,
-          leaseToken: begun.lease_token,
-          kind: "no_fit",
-          reason: "no_table_fits: test",
-          durationMs: 1,
-          details: {},
-        });
-        assertEquals(failed.outcome, "manual_review");
-      }
+      for (const id of ids) await sendToReview(store, id);
     } finally {
       await store.close();
     }

@@ -10,6 +10,7 @@ import {
   createRestaurant,
   DB_URL,
   localDataApi,
+  sendToReview,
   waitFor,
   waitForTerminal,
   withDispatchPaused,
@@ -118,17 +119,7 @@ Deno.test("a review waiting while no booking brings a request is searched after 
         durationMs: 1,
         metadata: {},
       });
-      const f = await store.begin({ bookingId: four, trigger: "test" });
-      assert(f.outcome === "ready");
-      const failed = await store.fail({
-        bookingId: four,
-        leaseToken: f.lease_token,
-        kind: "no_fit",
-        reason: "no_table_fits: test",
-        durationMs: 1,
-        details: {},
-      });
-      assertEquals(failed.outcome, "manual_review");
+      await sendToReview(store, four);
     });
   } finally {
     await store.close();
