@@ -7,8 +7,10 @@
 -- whole call on that row while it held the restaurant's lock, so every other booking of that restaurant was
 -- answered restaurant_locked meanwhile and counted towards its escalation. ops.retry_bookings had the same
 -- order. Both now take a booking's lock first and its row only then, without waiting (one a commit holds is
--- skipped, as it was), and only if it still qualifies. Bodies as in 20261223000000 (release_stuck) and
--- 20261220000000 (retry_bookings) otherwise.
+-- skipped, as it was), and only if it still qualifies. The booking's lock of one skipped so is kept to the
+-- end of the call (a transaction's advisory locks cannot be let go sooner): a begin of it meanwhile answers
+-- booking_locked at once, and its restaurant's lock goes with its transaction. Bodies as in 20261223000000
+-- (release_stuck) and 20261220000000 (retry_bookings) otherwise.
 
 create or replace function ops.release_stuck(p_older_than_minutes integer, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
