@@ -7,8 +7,11 @@
 
 /** Far above any body the pipeline sends ({"booking_id": …, "trigger": …}). */
 export const MAX_BODY_BYTES = 16 * 1024;
-/** Far above the time such a body takes, and within pg_net's wait for the answer (dispatch_timeout_ms, 5 s). */
-export const BODY_WITHIN_MS = 3_000;
+/**
+ * Far above the time such a body takes (it comes with the request), and short enough that with the 4 s the
+ * functions take at most to answer it stays within pg_net's wait for the answer (dispatch_timeout_ms, 5 s).
+ */
+export const BODY_WITHIN_MS = 1_000;
 
 export type BodyText = { ok: true; text: string } | { ok: false; why: "too_large" | "too_slow" };
 
