@@ -16,6 +16,7 @@ import type { Logger } from "../telemetry/log.ts";
 import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
 import { FEW_MOVES } from "../engine/exact/fallback.ts";
 import { type ExactSolver, highsSolver } from "../engine/exact/highs.ts";
+import { twoSixTopsApart } from "../testing/tables.ts";
 
 const BOOKING = "20000000-0000-4000-8000-000000000001";
 const LEASE = "40000000-0000-4000-8000-000000000001";
@@ -938,27 +939,22 @@ Deno.test("an exact search over arrangements too many to list is a verdict, not 
     return answer();
   };
   const raw = rawSnapshot();
-  const ones = Array.from({ length: 40 }, (_, i) => i + 1);
-  const row = [42, 43, 44, 45, 46, 47];
+  // The room of twoSixTopsApart: no connected six tables seat twelve, and the search cannot list them all.
+  const room = twoSixTopsApart();
   const dense = {
     ...raw,
     booking: { ...raw.booking, party_size: 12 },
     max_tables: 6,
-    tables: [...ones.map((n) => [n, 1]), [41, 6], ...row.map((n) => [n, 1]), [48, 6]].map((
-      [n, capacity],
-    ) => ({
+    tables: room.tables.map((t) => ({
       ...raw.tables[0],
-      id: tableId(n),
-      number: `T${n}`,
-      capacity,
-      max_party_size: capacity,
+      id: t.id,
+      number: t.number,
+      capacity: t.capacity,
+      min_party_size: t.minPartySize,
+      max_party_size: t.maxPartySize,
+      movable: t.movable,
     })),
-    // Forty 1-tops and a 6-top all joined; the other 6-top joined to them only through a row of six 1-tops
-    // (as shared/testing/tables.ts's twoSixTopsApart).
-    adjacency: [
-      ...[...ones, 41].flatMap((a, i, all) => all.slice(i + 1).map((b) => [tableId(a), tableId(b)])),
-      ...[1, ...row].map((a, i, chain) => [tableId(a), tableId(chain[i + 1] ?? 48)]),
-    ],
+    adjacency: room.adjacency,
     reoptimize: true,
     placed: [],
   };
