@@ -128,7 +128,7 @@ function growGroups(
   // tables add at most the seats of that part's r largest it lacks. By the zone's largest instead, a zone of
   // many joined 2-tops beside a large table they cannot reach grew every group of 2-tops in vain, and used up
   // the look limit before it came to the large table's own groups.
-  const partOf = connectedParts(neighbours);
+  const partOf = reachOnly ? connectedParts(neighbours) : new Map<string, number>();
   const byCapacity = new Map<number, Table[]>();
   for (const t of tables.filter((t) => partOf.has(t.id))) appendTo(byCapacity, partOf.get(t.id)!, t);
   for (const part of byCapacity.values()) part.sort((a, b) => b.capacity - a.capacity);
