@@ -159,6 +159,14 @@ Deno.test("net.worker_restart() restarts the worker between batches, as pg_net's
     await waitFor("the worker to come back", async () => {
       const now = await workers();
       return (now.length > 0 && now.every((pid) => !before.includes(pid))) || undefined;
+    }).catch(async (error) => {
+      // Once seen in a fresh clone's run (2026-12-05) and never since: say what was connected.
+      const seen = await sql`
+        select pid, backend_start, state, left(query, 60) as query from pg_stat_activity
+         where application_name = 'pg_net_standin_worker'`;
+      throw new Error(
+        `${error.message}; before the restart ${JSON.stringify(before)}, now ${JSON.stringify(seen)}`,
+      );
     });
     const after = await post(sql, `${target.url}/after-restart`);
     assertEquals((await response(sql, after)).status_code, 200);
