@@ -8,8 +8,8 @@
 /** Far above any body the pipeline sends ({"booking_id": …, "trigger": …}). */
 export const MAX_BODY_BYTES = 16 * 1024;
 /**
- * Far above the time such a body takes (it comes with the request), and short enough that with the 4 s the
- * functions take at most to answer it stays within pg_net's wait for the answer (dispatch_timeout_ms, 5 s).
+ * Far above the time such a body takes: pg_net's comes with its request. A caller that trickles one is cut
+ * off long before pg_net would stop waiting for an answer (dispatch_timeout_ms, at least 5 s).
  */
 export const BODY_WITHIN_MS = 1_000;
 

@@ -9,11 +9,12 @@
 -- number, or a key, that reads as a phone number or an e-mail address (private.text_has_personal_data, the
 -- project's one definition) is handled as words are: a value reads free_text, an entry under such a key is
 -- left out and counted in free_text_keys. The shared check is left as it is: the events the pipeline writes
--- carry counts that can grow past eight digits (the rows retention.pruned says it deleted), which a CHECK
--- that read numbers would refuse. The history keeps the metadata as given, with the booking, as the call's
--- comment says. The trigger's WHEN clause, which spares the pipeline's own metadata the call, also lets
--- through eight digits with at most two characters between each (the shape of every phone number the pattern
--- finds), an @ and a number of eight digits or more. Bodies as in 20261209010000 otherwise.
+-- carry counts that can grow to eight digits (the rows retention.pruned says it deleted), which a CHECK that
+-- read numbers would refuse. The history keeps the metadata as given, with the booking, as the call's comment
+-- (as 20261210120000 left it) says. The trigger's WHEN clause, which spares the pipeline's own metadata the
+-- call, also lets through eight digits with at most two characters between each (the shape of every phone
+-- number the pattern finds), an @ and a number of eight digits or more. Bodies as in 20261209010000
+-- otherwise.
 
 create or replace function private.metadata_for_event(p_value jsonb)
 returns jsonb language plpgsql immutable set search_path = '' as $$
@@ -52,6 +53,6 @@ create or replace trigger transition_event_carries_the_code
   execute function private.transition_event_carries_the_code();
 
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
-  'Move a booking to another assignment state (capacity_verified, assignment_pending, manual_review or cancelled). Fails with AS001 (illegal transition), AS002 (stale expected version), AS003 (unknown booking), AS005 (bad argument) or AS010 (assignment_in_progress, assigned and confirmed are reached only through the coordinator or ops.assign_tables); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. A booking sent back to assignment_pending is due at once. The reason is kept with the booking only (its history, and manual_review_reason), with e-mail addresses and phone numbers replaced by [email] and [number]; the event carries its code, or free_text and its length. The metadata is kept as given in the history; in the event every string value that is not a single token (a code, a table number, a time stamp), and every number that reads as a phone number, reads free_text, and entries whose key is not a token, or reads as a phone number or an e-mail address, are left out (counted in free_text_keys).';
+  'Move a booking to another assignment state (capacity_verified, assignment_pending, manual_review or cancelled). Fails with AS001 (illegal transition, or a booking whose party has arrived or finished, which only cancelling moves), AS002 (stale expected version), AS003 (unknown booking), AS005 (bad argument) or AS010 (assignment_in_progress, assigned and confirmed are reached only through the coordinator or ops.assign_tables); on success returns {booking_id, from, to, version} and has written the history row and the booking.assignment_state_transition event. A booking sent back to assignment_pending is due at once. The reason is kept with the booking only (its history, and manual_review_reason), with e-mail addresses and phone numbers replaced by [email] and [number]; the event carries its code, or free_text and its length. The metadata is kept as given in the history; in the event every string value that is not a single token (a code, a table number, a time stamp), and every number that reads as a phone number, reads free_text, and entries whose key is not a token, or reads as a phone number or an e-mail address, are left out (counted in free_text_keys).';
 
 revoke all on all routines in schema private from public, anon, authenticated;
