@@ -82,6 +82,19 @@ begin
                                        'escalated', escalated, 'skipped_busy', busy, 'left', left_stuck);
 end $$;
 
+-- Whether ops.retry_bookings may send a booking back: in review with that code since p_since, still ahead, its
+-- party not arrived. Asked of the candidates, of each row once it is locked, and of those left; the scans also
+-- say manual_review and a start ahead themselves, which the index of reviews by start serves.
+create function private.retry_qualifies(b public.bookings, p_reason_code text, p_since timestamptz)
+returns boolean language sql stable set search_path = '' as $$
+  select b.assignment_state = 'manual_review'
+     and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
+     and b.start_at > pg_catalog.now()
+     and b.status not in ('checked_in', 'completed', 'no_show')
+     and (select max(h.created_at) from public.booking_assignment_state_history h
+           where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since;
+$$;
+
 create or replace function ops.retry_bookings(p_reason_code text, p_actor text, p_since timestamptz,
                                               p_restaurant_id uuid default null, p_limit integer default 500)
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -123,13 +136,9 @@ begin
                       'No booking of the pipeline''s is in review.');
   end if;
   for candidate in select b.id from public.bookings b
-                    where b.assignment_state = 'manual_review'
-                      and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
+                    where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
                       and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
-                      and b.start_at > pg_catalog.now()
-                      and b.status not in ('checked_in', 'completed', 'no_show')
-                      and (select max(h.created_at) from public.booking_assignment_state_history h
-                            where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since
+                      and private.retry_qualifies(b, p_reason_code, p_since)
                     order by b.start_at
                     limit p_limit loop
     -- An operator acting on the booking right now keeps it. The lock lasts to the end of the call, released
@@ -142,12 +151,7 @@ begin
     -- Its row only now, if nobody holds it and it still qualifies (retried on its own meanwhile and in review
     -- again for another reason, say, it does not).
     select b.* into r from public.bookings b
-     where b.id = candidate.id and b.assignment_state = 'manual_review'
-       and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
-       and b.start_at > pg_catalog.now()
-       and b.status not in ('checked_in', 'completed', 'no_show')
-       and (select max(h.created_at) from public.booking_assignment_state_history h
-             where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since
+     where b.id = candidate.id and private.retry_qualifies(b, p_reason_code, p_since)
        for update of b skip locked;
     if not found then
       continue;
@@ -158,13 +162,9 @@ begin
   end loop;
   -- Left in review (beyond the limit, held by an operator, or locked by another call): call again.
   select count(*) into left_over from public.bookings b
-   where b.assignment_state = 'manual_review'
-     and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
+   where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
      and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
-     and b.start_at > pg_catalog.now()
-     and b.status not in ('checked_in', 'completed', 'no_show')
-     and (select max(h.created_at) from public.booking_assignment_state_history h
-           where h.booking_id = b.id and h.to_state = 'manual_review') >= p_since;
+     and private.retry_qualifies(b, p_reason_code, p_since);
   perform private.record_event('assignment.ops', 'ops.bookings_retried', 'info',
     -- A code of the pipeline's by name; one a platform wrote in its own reason is its words: free_text.
     pg_catalog.jsonb_build_object('reason_code', coalesce(private.reason_for_event(p_reason_code) ->> 'reason', 'free_text'),
