@@ -13,8 +13,8 @@
 -- read numbers would refuse. The history keeps the metadata as given, with the booking, as the call's comment
 -- (as 20261210120000 left it) says. The trigger's WHEN clause, which spares the pipeline's own metadata the
 -- call, also lets through eight digits with at most two characters between each (the shape of every phone
--- number the pattern finds), an @ and a number of eight digits or more. Bodies as in 20261209010000
--- otherwise.
+-- number the pattern finds), an @ and a number of eight digits or more, in the same two walks of the document
+-- as before. Bodies as in 20261209010000 otherwise.
 
 create or replace function private.metadata_for_event(p_value jsonb)
 returns jsonb language plpgsql immutable set search_path = '' as $$
@@ -45,11 +45,10 @@ create or replace trigger transition_event_carries_the_code
   for each row when (new.event_type = 'booking.assignment_state_transition' and (
     new.context ? 'reason'
     or pg_catalog.jsonb_path_exists(new.context -> 'metadata',
-         'strict $.** ? (@.type() == "string" && (!(@ like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$") || @ like_regex "@|[0-9]([^0-9]{0,2}[0-9]){7}"))')
+         'strict $.** ? (@.type() == "string" && (!(@ like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$") || @ like_regex "@|[0-9]([^0-9]{0,2}[0-9]){7}")
+                         || @.type() == "number" && (@ >= 10000000 || @ <= -10000000))')
     or pg_catalog.jsonb_path_exists(new.context -> 'metadata',
-         'strict $.** ? (@.type() == "object").keyvalue() ? (!(@.key like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$") || @.key like_regex "@|[0-9]([^0-9]{0,2}[0-9]){7}")')
-    or pg_catalog.jsonb_path_exists(new.context -> 'metadata',
-         'strict $.** ? (@.type() == "number" && (@ >= 10000000 || @ <= -10000000))')))
+         'strict $.** ? (@.type() == "object").keyvalue() ? (!(@.key like_regex "^[A-Za-z0-9_.:+#/-]{0,64}$") || @.key like_regex "@|[0-9]([^0-9]{0,2}[0-9]){7}")')))
   execute function private.transition_event_carries_the_code();
 
 comment on function public.transition_assignment_state(uuid, text, integer, text, jsonb, text) is
