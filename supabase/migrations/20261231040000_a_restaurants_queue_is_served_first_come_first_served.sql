@@ -7,14 +7,30 @@
 -- found a slot free: in a long reservation drop an early booking could keep losing its turn to later ones,
 -- and with the wait limit (max_deferral_seconds) counted from when each joined the queue, which ones went
 -- to review as rate_limited was close to random. Now a lease that finds slots free gives them first to the
--- restaurant's queued bookings inserted before its own (by arrival, as a wake takes them; passing over
--- one that cannot be handed out), wakes those of them asleep, and defers its own booking when they fill
--- the free slots. The wait limit still counts from joining the queue, so what a long queue sends to review
--- is its last arrivals. The rate_limited reason said to release bookings stuck in progress even when
--- nothing was stuck and the queue was long; it now says how many are in progress and how many wait ahead,
--- and which remedy fits which (its event metadata carries both counts).
+-- restaurant's queued bookings inserted before its own (by arrival, as a wake takes them), wakes those of
+-- them asleep, and defers its own booking when they fill the free slots; while the breaker is half-open,
+-- the one slot it lets run is the free one. A booking ahead is passed over, and holds no slot, when
+-- another transaction holds its row (one left open must not hold the whole restaurant), when it was handed
+-- out three times without a begin reaching it, or when it fails on its own (private.waits_its_turn). The
+-- wait limit still counts from joining the queue, so what a long queue sends to review is its last
+-- arrivals.
+--
+-- The rate_limited reason said to release bookings stuck in progress even when nothing was stuck and the
+-- queue was long; it now says how many are in progress and how many wait their turn ahead, and which
+-- remedy fits which (its history and event metadata carry both counts; a deferral's coordinator.retry
+-- event says how many free slots it left to earlier bookings, left_to_earlier).
+--
 -- Bodies as in 20261226030000 (assignment_lease_unchecked) and 20261227110000 (defer_attempt), with those
 -- changes.
+
+-- Whether a queued booking waits its turn in its restaurant's queue, so that bookings inserted after it leave
+-- it a free slot: not one handed out three times without a begin reaching it (whose begin fails, or whose
+-- booking an operator's call holds; it keeps its place in the wakes' order and runs when it next begins), nor one
+-- failing on its own (20261227080000).
+create function private.waits_its_turn(w public.bookings, p_now timestamptz)
+returns boolean language sql stable set search_path = '' as $$
+  select private.is_queued(w.assignment_state) and w.dispatch_count < 3 and not private.failed_lately(w.id, p_now);
+$$;
 
 create or replace function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings private.pipeline_settings,
                                       p_now timestamptz)
@@ -42,7 +58,7 @@ begin
      where x.restaurant_id = b.restaurant_id and x.assignment_state = 'assignment_in_progress';
     select count(*) into ahead from public.bookings w
      where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
-       and w.created_at < b.created_at and private.is_queued(w.assignment_state);
+       and w.created_at < b.created_at and private.waits_its_turn(w, p_now);
   end if;
   waited := pg_catalog.round(extract(epoch from p_now - since) / 60)::text || ' min';
   reason := case p_why
@@ -50,7 +66,7 @@ begin
       'circuit_open: this booking waited %s for tables while automatic assignment at this restaurant is paused by its circuit breaker after repeated errors or attempts whose lease ran out; fix the cause (see its coordinator.error events, and coordinator.retry events with reason lease_expired), then ops.reset_circuit_breaker() and ops.retry_bookings(''circuit_open'', ...)',
       waited)
     else pg_catalog.format(
-      'rate_limited: waited %s in the restaurant''s queue for one of its %s assignment slots; %s in progress and %s waiting ahead of it now; if bookings stay in progress, release them (ops.release_stuck()); if the queue is long, raise ops.set_max_parallel() (a lower FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL of the functions still caps it); then ops.retry_bookings(''rate_limited'', ...)',
+      'rate_limited: waited %s in the restaurant''s queue for one of its %s assignment slots; %s in progress and %s waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel() (a lower FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL of the functions still caps it); a short one with nothing in progress may be held by a lock (ops.health()); then ops.retry_bookings(''rate_limited'', ...)',
       waited, p_settings.max_parallel, running, ahead) end;
   perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
     pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
@@ -78,6 +94,7 @@ declare
   problem text;
   admit jsonb;
   running integer;
+  free integer;
   ahead uuid[] := '{}';
   delay integer;
   restaurant uuid;
@@ -197,29 +214,33 @@ begin
     -- The concurrency slot, counted under the restaurant lock taken above (enforce_max_parallel takes it too).
     select count(*) into running from public.bookings
      where restaurant_id = b.restaurant_id and assignment_state = 'assignment_in_progress';
+    free := settings.max_parallel - running;
+    -- Half-open, the breaker lets one booking run, the probe: its slot is the one free.
+    if coalesce((admit ->> 'probe')::boolean, false) then
+      free := least(free, 1);
+    end if;
     -- First come, first served: the free slots go first to the restaurant's queued bookings inserted before
-    -- this one (in the order a wake takes them; bookings inserted together are served in any order), passing
-    -- over one that cannot be handed out (dispatched until escalation, or failing on its own). Those of them asleep, neither due nor handed out a moment ago, are
-    -- woken: the slots are theirs. One locked by another transaction is left for the next wake.
-    if running < settings.max_parallel then
+    -- this one that wait their turn (private.waits_its_turn), in the order a wake takes them (bookings inserted
+    -- together are served in any order). One locked by another transaction is passed over, not counted: a
+    -- transaction left open on it must not hold the restaurant. Those of them asleep, neither due nor handed
+    -- out a moment ago, are woken: the slots are theirs.
+    if free > 0 then
       ahead := array(select w.id from public.bookings w
                       where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
-                        and w.created_at < b.created_at
-                        and private.is_queued(w.assignment_state)
-                        and w.dispatch_count < settings.max_dispatches
-                        and not private.failed_lately(w.id, p_now)
+                        and w.created_at < b.created_at and private.waits_its_turn(w, p_now)
                       order by w.created_at, w.id
-                      limit settings.max_parallel - running);
+                      limit free
+                      for no key update skip locked);
       if pg_catalog.cardinality(ahead) > 0 then
         perform private.wake_bookings(array(select w.id from public.bookings w
                                              where w.id = any(ahead) and w.next_attempt_at > p_now
                                                and not coalesce(w.last_dispatched_at > p_now - private.nudge_grace()
-                                                                and w.updated_at <= w.last_dispatched_at, false)
-                                             for update skip locked), p_now);
+                                                                and w.updated_at <= w.last_dispatched_at, false)),
+                                      p_now);
       end if;
     end if;
   end if;
-  if not (admit ->> 'allowed')::boolean or running + pg_catalog.cardinality(ahead) >= settings.max_parallel then
+  if not (admit ->> 'allowed')::boolean or pg_catalog.cardinality(ahead) >= free then
     if pg_catalog.cardinality(walk) > 0 then
       b.assignment_state_version := private.walk_assignment_states(b.id, walk, b.assignment_state_version, null,
         walk_metadata, 'coordinator', null, p_now);
@@ -250,7 +271,7 @@ begin
     end if;
     perform private.record_pipeline_event(mode, 'coordinator.retry', 'info',
       pg_catalog.jsonb_build_object('reason', 'rate_limited', 'delay_ms', delay, 'attempts', b.attempt_count,
-                                    'in_progress', running, 'ahead', pg_catalog.cardinality(ahead),
+                                    'in_progress', running, 'left_to_earlier', pg_catalog.cardinality(ahead),
                                     'max_parallel', settings.max_parallel,
                                     'function_max_parallel', p_max_parallel),
       b.restaurant_id, b.id);

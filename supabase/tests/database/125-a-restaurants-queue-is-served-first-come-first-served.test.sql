@@ -5,7 +5,7 @@
 -- coordinator's Data API client takes them; staging and checks as the owner. tests.queue_bookings makes a queue
 -- with nothing in flight, oldest first, every booking asleep (due in a minute).
 begin;
-select plan(14);
+select plan(17);
 
 create function pg_temp.begin_as_coordinator(p_booking uuid) returns text
 language plpgsql as $$
@@ -39,9 +39,9 @@ select pg_temp.queue('One slot', 1, 2) as q \gset
 select is(pg_temp.begin_as_coordinator((:'q'::uuid[])[2]), 'rate_limited',
   'a booking that finds the slot free waits while one that joined before it waits too');
 select ok(pg_temp.due((:'q'::uuid[])[1]), 'and the one ahead of it, asleep, is woken for the slot');
-select is((select context -> 'ahead' from public.observability_events
+select is((select context -> 'left_to_earlier' from public.observability_events
             where booking_id = (:'q'::uuid[])[2] and event_type = 'coordinator.retry'), '1'::jsonb,
-  'its retry event says one waits ahead of it');
+  'its retry event says it left the free slot to one booking inserted before it');
 select is(pg_temp.begin_as_coordinator((:'q'::uuid[])[1]), 'ready', 'the first to join takes the slot');
 
 -- Two slots, three waiting: the two ahead fill both slots and are woken; with one ahead, the later one runs.
@@ -54,11 +54,22 @@ select is(pg_temp.begin_as_coordinator((:'q3'::uuid[])[2]), 'ready',
   'with two slots free and one ahead, the later booking takes the other slot');
 select ok(pg_temp.due((:'q3'::uuid[])[1]), 'and the one ahead is woken for its own');
 
--- A booking ahead that will not be handed out again (dispatched until the sweeper escalates it) holds no slot.
-select pg_temp.queue('Head dispatched out', 1, 2) as q4 \gset
-update public.bookings set dispatch_count = 12 where id = (:'q4'::uuid[])[1];
-select is(pg_temp.begin_as_coordinator((:'q4'::uuid[])[2]), 'ready',
-  'a booking ahead dispatched max_dispatches times is passed over');
+-- A booking ahead handed out three times without a begin reaching it (its begin fails, or an operator's call
+-- holds it) holds no slot; twice, it still does.
+select pg_temp.queue('Head handed out in vain', 1, 2) as q4 \gset
+update public.bookings set dispatch_count = 2 where id = (:'q4'::uuid[])[1];
+select is(pg_temp.begin_as_coordinator((:'q4'::uuid[])[2]), 'rate_limited',
+  'a booking ahead handed out twice without a begin still has its turn');
+update public.bookings set dispatch_count = 3 where id = (:'q4'::uuid[])[1];
+select is(pg_temp.begin_as_coordinator((:'q4'::uuid[])[2]), 'ready', 'three times, it is passed over');
+
+-- Half-open, the breaker lets one booking run: that slot goes to the booking ahead, though two are free.
+select pg_temp.queue('Half-open', 2, 2) as q6 \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+select restaurant_id, 'open', 5, now() - interval '1 minute' from public.bookings where id = (:'q6'::uuid[])[1];
+select is(pg_temp.begin_as_coordinator((:'q6'::uuid[])[2]), 'rate_limited',
+  'a later booking that would probe leaves the probe''s slot to the one ahead');
+select is(pg_temp.begin_as_coordinator((:'q6'::uuid[])[1]), 'ready', 'which runs as the probe');
 
 -- A booking ahead handed out a moment ago (its worker is about to begin it) keeps its slot and is not woken
 -- again, which would hand it to a second worker.
@@ -75,7 +86,7 @@ select is((select next_attempt_at from public.bookings where id = (:'q5'::uuid[]
 select is(public.assignment_begin((:'q5'::uuid[])[2], p_now => now() + interval '10 minutes') ->> 'outcome', 'manual_review',
   'a booking that waited past max_deferral_seconds goes to review');
 select alike((select manual_review_reason from public.bookings where id = (:'q5'::uuid[])[2]),
-  'rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 0 in progress and 1 waiting ahead of it now; if bookings stay in progress, release them (ops.release_stuck()); if the queue is long, raise ops.set_max_parallel()%',
+  'rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 0 in progress and 1 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel()%a short one with nothing in progress may be held by a lock (ops.health())%',
   'its reason counts those in progress and those ahead, and says which remedy fits which');
 select is((select metadata - 'waited_ms' from public.booking_assignment_state_history
             where booking_id = (:'q5'::uuid[])[2] and to_state = 'manual_review'),
