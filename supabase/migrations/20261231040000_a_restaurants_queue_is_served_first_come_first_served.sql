@@ -9,11 +9,11 @@
 -- to review as rate_limited was close to random. Now a lease that finds slots free gives them first to the
 -- restaurant's queued bookings inserted before its own (by arrival, as a wake takes them), wakes those of
 -- them asleep, and defers its own booking when they fill the free slots; while the breaker is half-open,
--- the one slot it lets run is the free one. A booking ahead is passed over, and holds no slot, when
--- another transaction holds its row (one left open must not hold the whole restaurant), when it was handed
--- out three times without a begin reaching it, or when it fails on its own (private.waits_its_turn). The
--- wait limit still counts from joining the queue, so what a long queue sends to review is its last
--- arrivals.
+-- the one slot it lets run is the free one. The lease passes over a booking ahead, leaving it no slot,
+-- when another transaction holds its row (one left open must not hold the whole restaurant; a claim or a
+-- sweep handing it out holds it a moment too, so the rule is not strict there), when it was handed out
+-- three times without a begin reaching it, or when it fails on its own (private.waits_its_turn). The wait
+-- limit still counts from joining the queue, so what a long queue sends to review is its last arrivals.
 --
 -- The rate_limited reason said to release bookings stuck in progress even when nothing was stuck and the
 -- queue was long; it now says how many are in progress and how many wait their turn ahead, and which
@@ -25,11 +25,13 @@
 
 -- Whether a queued booking waits its turn in its restaurant's queue, so that bookings inserted after it leave
 -- it a free slot: not one handed out three times without a begin reaching it (whose begin fails, or whose
--- booking an operator's call holds; it keeps its place in the wakes' order and runs when it next begins), nor one
--- failing on its own (20261227080000).
-create function private.waits_its_turn(w public.bookings, p_now timestamptz)
+-- booking an operator's call holds; it keeps its place in the wakes' order and runs when it next begins), or as
+-- many as max_dispatches when that is lower (it is not handed out again), nor one failing on its own
+-- (20261227080000).
+create function private.waits_its_turn(w public.bookings, p_now timestamptz, p_max_dispatches integer)
 returns boolean language sql stable set search_path = '' as $$
-  select private.is_queued(w.assignment_state) and w.dispatch_count < 3 and not private.failed_lately(w.id, p_now);
+  select private.is_queued(w.assignment_state) and w.dispatch_count < least(3, p_max_dispatches)
+         and not private.failed_lately(w.id, p_now);
 $$;
 
 create or replace function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings private.pipeline_settings,
@@ -58,7 +60,7 @@ begin
      where x.restaurant_id = b.restaurant_id and x.assignment_state = 'assignment_in_progress';
     select count(*) into ahead from public.bookings w
      where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
-       and w.created_at < b.created_at and private.waits_its_turn(w, p_now);
+       and w.created_at < b.created_at and private.waits_its_turn(w, p_now, p_settings.max_dispatches);
   end if;
   waited := pg_catalog.round(extract(epoch from p_now - since) / 60)::text || ' min';
   reason := case p_why
@@ -66,7 +68,7 @@ begin
       'circuit_open: this booking waited %s for tables while automatic assignment at this restaurant is paused by its circuit breaker after repeated errors or attempts whose lease ran out; fix the cause (see its coordinator.error events, and coordinator.retry events with reason lease_expired), then ops.reset_circuit_breaker() and ops.retry_bookings(''circuit_open'', ...)',
       waited)
     else pg_catalog.format(
-      'rate_limited: waited %s in the restaurant''s queue for one of its %s assignment slots; %s in progress and %s waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel() (a lower FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL of the functions still caps it); a short one with nothing in progress may be held by a lock (ops.health()); then ops.retry_bookings(''rate_limited'', ...)',
+      'rate_limited: waited %s in the restaurant''s queue for one of its %s assignment slots; %s in progress and %s waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel() (a lower FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL of the functions still caps it); then ops.retry_bookings(''rate_limited'', ...)',
       waited, p_settings.max_parallel, running, ahead) end;
   perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
     pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
@@ -227,7 +229,7 @@ begin
     if free > 0 then
       ahead := array(select w.id from public.bookings w
                       where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
-                        and w.created_at < b.created_at and private.waits_its_turn(w, p_now)
+                        and w.created_at < b.created_at and private.waits_its_turn(w, p_now, settings.max_dispatches)
                       order by w.created_at, w.id
                       limit free
                       for no key update skip locked);

@@ -5,7 +5,7 @@
 -- coordinator's Data API client takes them; staging and checks as the owner. tests.queue_bookings makes a queue
 -- with nothing in flight, oldest first, every booking asleep (due in a minute).
 begin;
-select plan(17);
+select plan(18);
 
 create function pg_temp.begin_as_coordinator(p_booking uuid) returns text
 language plpgsql as $$
@@ -62,6 +62,11 @@ select is(pg_temp.begin_as_coordinator((:'q4'::uuid[])[2]), 'rate_limited',
   'a booking ahead handed out twice without a begin still has its turn');
 update public.bookings set dispatch_count = 3 where id = (:'q4'::uuid[])[1];
 select is(pg_temp.begin_as_coordinator((:'q4'::uuid[])[2]), 'ready', 'three times, it is passed over');
+-- So is one that failed on its own a moment ago (a row nobody can update, set aside for a minute).
+select pg_temp.queue('Head failing', 1, 2) as q7 \gset
+insert into public.observability_events (source, event_type, severity, context, booking_id)
+values ('assignment.sweeper', 'sweeper.row_failed', 'error', '{"step": "claim"}', (:'q7'::uuid[])[1]);
+select is(pg_temp.begin_as_coordinator((:'q7'::uuid[])[2]), 'ready', 'a booking ahead that failed lately is passed over');
 
 -- Half-open, the breaker lets one booking run: that slot goes to the booking ahead, though two are free.
 select pg_temp.queue('Half-open', 2, 2) as q6 \gset
@@ -72,24 +77,25 @@ select is(pg_temp.begin_as_coordinator((:'q6'::uuid[])[2]), 'rate_limited',
 select is(pg_temp.begin_as_coordinator((:'q6'::uuid[])[1]), 'ready', 'which runs as the probe');
 
 -- A booking ahead handed out a moment ago (its worker is about to begin it) keeps its slot and is not woken
--- again, which would hand it to a second worker.
-select pg_temp.queue('Head handed out', 1, 2) as q5 \gset
+-- again, which would hand it to a second worker. The first of the queue is passed over throughout.
+select pg_temp.queue('Head handed out', 1, 3) as q5 \gset
+update public.bookings set dispatch_count = 3 where id = (:'q5'::uuid[])[1];
 update public.bookings set last_dispatched_at = now(), dispatch_count = 1, next_attempt_at = now() + interval '10 seconds'
- where id = (:'q5'::uuid[])[1];
-select is(pg_temp.begin_as_coordinator((:'q5'::uuid[])[2]), 'rate_limited',
+ where id = (:'q5'::uuid[])[2];
+select is(pg_temp.begin_as_coordinator((:'q5'::uuid[])[3]), 'rate_limited',
   'a booking handed out ahead of it keeps the slot');
-select is((select next_attempt_at from public.bookings where id = (:'q5'::uuid[])[1]), now() + interval '10 seconds',
+select is((select next_attempt_at from public.bookings where id = (:'q5'::uuid[])[2]), now() + interval '10 seconds',
   'and is not woken again');
 
 -- The wait runs out (ten minutes on, which only the owner may pass for the clock): the reason tells a busy queue
--- from a stuck one.
-select is(public.assignment_begin((:'q5'::uuid[])[2], p_now => now() + interval '10 minutes') ->> 'outcome', 'manual_review',
+-- from a stuck one, counting the bookings ahead that wait their turn (not the one passed over).
+select is(public.assignment_begin((:'q5'::uuid[])[3], p_now => now() + interval '10 minutes') ->> 'outcome', 'manual_review',
   'a booking that waited past max_deferral_seconds goes to review');
-select alike((select manual_review_reason from public.bookings where id = (:'q5'::uuid[])[2]),
-  'rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 0 in progress and 1 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel()%a short one with nothing in progress may be held by a lock (ops.health())%',
+select alike((select manual_review_reason from public.bookings where id = (:'q5'::uuid[])[3]),
+  'rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 0 in progress and 1 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel()%; then ops.retry_bookings(%',
   'its reason counts those in progress and those ahead, and says which remedy fits which');
 select is((select metadata - 'waited_ms' from public.booking_assignment_state_history
-            where booking_id = (:'q5'::uuid[])[2] and to_state = 'manual_review'),
+            where booking_id = (:'q5'::uuid[])[3] and to_state = 'manual_review'),
   '{"deferred_by": "rate_limited", "in_progress": 0, "ahead": 1}'::jsonb, 'its history says the same in numbers');
 
 select * from finish();
