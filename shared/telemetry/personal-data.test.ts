@@ -13,6 +13,17 @@ const GUEST_DATA = [
   // Written in groups that begin like a date, but go on as a number.
   "0045-12-34-56-78",
   "0701-23-45 67",
+  // Other dashes and the minus sign, what shows nothing, three characters between groups, an extension, a
+  // word and a dot before it, an internationalised top-level domain.
+  "212\u2013555\u20130100",
+  "212\u2011555\u20110100",
+  "212\u2212555\u22120100",
+  "212\u200b555\u200b0100",
+  "212 - 555 - 0100",
+  "212-555-0100x12",
+  "212-555-0100ext.12",
+  "Tel.2125550100",
+  "jan@example.\u0440\u0444",
 ];
 
 // What logs and events legitimately contain.
@@ -25,6 +36,11 @@ const NOT_PERSONAL = [
   "2030-01-07 19:00",
   "2030-01-07",
   "from 2030-01-07 - 2030-01-08, 2030-01-09",
+  "2030\u201301\u201307 \u2013 2030\u201301\u201308",
+  "2030-01-07\u20132030-01-08",
+  "ABC\u201312345678",
+  "v1.20260101123456",
+  "build 12345678-ab",
   "2026-12-01T15:10:19.123456Z",
   "booking 3f1c2b9e-8a4d-4c1e-9b7a-0d2e5f6a7b8c",
   "[email]@z.org",

@@ -6,30 +6,52 @@
 
 // Whitespace spelled out: `\s` differs between the engines (JavaScript counts U+00A0, Postgres does not).
 const SPACE = " \\t\\n\\r\\f\\v";
+// Dashes: the hyphen-minus, and the hyphens, dashes and minus sign a phone's keyboard or a word processor puts
+// in its place (U+2010 to U+2015, U+2212; NFKC leaves them as they are). `\uXXXX` reads the same in both engines.
+const DASH = "\\u2010-\\u2015\\u2212-";
+// What shows nothing between two digits: soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM.
+const INVISIBLE = "\\u00AD\\u200B-\\u200D\\u2060\\uFEFF";
+/** What may stand between the digits of a phone number, up to three in a row ("212 - 555 - 0100"). */
+const SEPARATOR = `[${SPACE}().${INVISIBLE}${DASH}]`;
 const LOCAL_CHAR = `[^\\][${SPACE}@/:;,<>()"']`;
 const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
+// Letters of the scripts an internationalised top-level domain is written in (.рф, .中国, .ελ): the Basic
+// Multilingual Plane's letters from Latin-1 up to U+1FFF and from the kana on, without the symbols between.
+const IDN_LETTER = "\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u1FFF\\u3040-\\uD7FF";
 
 /**
- * An e-mail address: a local part and a dotted domain ending in letters. Neither part may contain a slash,
- * a colon or brackets, so a URL with an `@scope` path (`https://registry.npmjs.org/@supabase/….tgz`) and
- * an already scrubbed `[email]@…` are not addresses.
+ * An e-mail address: a local part and a dotted domain ending in letters, ASCII or those of an
+ * internationalised top-level domain. Neither part may contain a slash, a colon or brackets, so a URL with an
+ * `@scope` path (`https://registry.npmjs.org/@supabase/….tgz`) and an already scrubbed `[email]@…` are not
+ * addresses.
  */
-const EMAIL_DOMAIN = `${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z]{2,}`;
+const EMAIL_DOMAIN = `${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z${IDN_LETTER}]{2,}`;
 export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${EMAIL_DOMAIN}`;
 
+const DATE = `[0-9]{4}[${DASH}][0-9]{2}[${DASH}][0-9]{2}`;
+
 /**
- * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (space, dot,
- * dash, parentheses) between digits, standing alone as a token. Dates (2030-01-07 19:00; but not digits that
- * go on after one as a number would, 0045-12-34-56-78), UUIDs, version
- * strings (2.119.1, 1.0.0+20260101123456), decimal numbers (263.46000000000004) and booking references are
- * not phone numbers.
+ * How a phone number ends: not glued to a letter, a digit or `_` (a reference, `12345678abc`), nor followed by a
+ * dash and more (`12345678-ab`), but an extension may follow (`x12`, `ext.12`, `ext 12`).
+ */
+const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[${DASH}][A-Za-z0-9])`;
+
+/**
+ * A phone number: 8 or more digits, optionally led by + or (, with at most three separators (white space,
+ * dot, any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
+ * after a word and a dot (`Tel.2125550100`). Dates (2030-01-07 19:00, 2030-01-07 – 2030-01-08, with any dash;
+ * but not digits that go on after one as a number would, 0045-12-34-56-78), UUIDs, version strings (2.119.1, 1.0.0+20260101123456),
+ * decimal numbers (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
-  // A date, alone or with a time after it, is not a number; digits that go on after it as a number would are.
-  `(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:|(?![${SPACE}().-]{0,2}[0-9])))` +
+  // Not inside a word, a number or a reference; after a dot only when a letter is before it.
+  `(?<![A-Za-z0-9_+${DASH}])(?:(?<![.])|(?<=[A-Za-z][.]))` +
+  // A date, alone, with a time after it or in a range with another, is not a number; digits that go on after it
+  // as a number would are.
+  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,3}[0-9])|(?=${SEPARATOR}{1,3}${DATE}(?![0-9]))))` +
   "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
-  `(?![0-9]+[.][0-9]+(?![0-9]|[${SPACE}().-]{1,2}[0-9]))` +
-  `\\+?\\(?[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+  `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,3}[0-9]))` +
+  `\\+?\\(?[0-9](?:${SEPARATOR}{0,3}[0-9]){7,}${NUMBER_END}`;
 
 /**
  * What `scrub` also replaces after eight passes: a number that starts with + or ( right after another's last
@@ -39,7 +61,7 @@ export const PHONE_PATTERN =
  * which keeps the pass linear. As private.chained_number_pattern() in SQL.
  */
 export const CHAINED_NUMBER_PATTERN =
-  `(?<=[0-9])(?:\\+\\(?|\\()[0-9](?:[${SPACE}().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])`;
+  `(?<=[0-9])(?:\\+\\(?|\\()[0-9](?:${SEPARATOR}{0,3}[0-9]){7,}${NUMBER_END}`;
 const PASSES_BEFORE_CHAINED = 8;
 
 /**

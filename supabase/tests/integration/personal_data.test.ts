@@ -55,6 +55,19 @@ const pieces = fc.constantFrom(
   "ada@example.com",
   "\u00a0",
   "\n",
+  // The dashes, the minus and what shows nothing, an extension, a word with a dot, an internationalised domain.
+  "\u2013",
+  "\u2011",
+  "\u2212",
+  "\u200b",
+  "\u00ad",
+  "x",
+  "ext.",
+  "Tel.",
+  "\u0440\u0444",
+  "212 - 555 - 0100",
+  "2030\u201301\u201307",
+  "jan@example.\u0440\u0444",
 );
 const text = fc.oneof(
   fc.array(pieces, { maxLength: 24 }).map((p) => p.join("")),
@@ -121,6 +134,8 @@ Deno.test("the JSON check's fast path gives the full scan's verdict on any docum
 // shaped as one token, and numbers as long as phone numbers, among its keys and values.
 const tokenShaped = fc.constantFrom(
   "+12125550100",
+  "212.-.555.-.0100",
+  "Tel.2125550100",
   "02079460958",
   "ada@example.com",
   "T12",
@@ -179,9 +194,10 @@ Deno.test("whatever metadata a transition's event is given, it keeps no phone nu
         }
         seen.kept++;
         if (changed) seen.changed++;
-        // Every key and every value, numbers as the text they are written in.
+        // Every key and every value, numbers as the text they are written in (a document's own entries are
+        // visited one by one; String() of one with a key named toString would throw).
         const values: string[] = [];
-        JSON.parse(kept, (k, v) => (values.push(k, String(v)), v));
+        JSON.parse(kept, (k, v) => (values.push(k, v !== null && typeof v === "object" ? "" : String(v)), v));
         for (const v of values) assert(!hasPersonalData(v), `${v} kept in ${kept}`);
       }
     }),
