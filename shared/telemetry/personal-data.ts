@@ -7,7 +7,8 @@
 // Whitespace spelled out: `\s` differs between the engines (JavaScript counts U+00A0, Postgres does not).
 const SPACE = " \\t\\n\\r\\f\\v";
 // Dashes: the hyphen-minus, and the hyphens, dashes and minus sign a phone's keyboard or a word processor puts
-// in its place (U+2010 to U+2015, U+2212; NFKC leaves them as they are). `\uXXXX` reads the same in both engines.
+// in its place (U+2010 to U+2015, U+2212, which NFKC keeps apart from it). `\uXXXX` reads the same in both
+// engines.
 const DASH = "\\u2010-\\u2015\\u2212-";
 // What shows nothing between two digits: soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM.
 const INVISIBLE = "\\u00AD\\u200B-\\u200D\\u2060\\uFEFF";
@@ -15,8 +16,9 @@ const INVISIBLE = "\\u00AD\\u200B-\\u200D\\u2060\\uFEFF";
 const SEPARATOR = `[${SPACE}().${INVISIBLE}${DASH}]`;
 const LOCAL_CHAR = `[^\\][${SPACE}@/:;,<>()"']`;
 const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
-// Letters of the scripts an internationalised top-level domain is written in (.рф, .中国, .ελ): the Basic
-// Multilingual Plane's letters from Latin-1 up to U+1FFF and from the kana on, without the symbols between.
+// What an internationalised top-level domain is written in (.рф, .中国, .ελ): the Basic Multilingual Plane from
+// Latin-1's letters up to U+1FFF and from the kana on, leaving out the punctuation and symbols of U+2000 to
+// U+303F (the ranges hold a few marks and signs too, which matter only after an @).
 const IDN_LETTER = "\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u1FFF\\u3040-\\uD7FF";
 
 /**
@@ -30,6 +32,9 @@ export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${EMAIL_DOMAIN}`;
 
 const DATE = `[0-9]{4}[${DASH}][0-9]{2}[${DASH}][0-9]{2}`;
 
+// The words a phone number is glued to with a dot (Tel.2125550100, Ph., Fax., Mob.), in any case.
+const PHONE_WORD = "(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])";
+
 /**
  * How a phone number ends: not glued to a letter, a digit or `_` (a reference, `12345678abc`), nor followed by a
  * dash and more (`12345678-ab`), but an extension may follow (`x12`, `ext.12`, `ext 12`).
@@ -39,16 +44,17 @@ const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[${DASH}
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most three separators (white space,
  * dot, any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
- * after a word and a dot (`Tel.2125550100`). Dates (2030-01-07 19:00, 2030-01-07 – 2030-01-08, with any dash;
- * but not digits that go on after one as a number would, 0045-12-34-56-78), UUIDs, version strings (2.119.1, 1.0.0+20260101123456),
- * decimal numbers (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
+ * after Tel., Ph., Fax. or Mob. Dates (2030-01-07 19:00, 2030-01-07 – 2030-01-08, with any dash; but not
+ * digits that go on after one as a number would, 0045-12-34-56-78), ranges of times (19:00 – 2030-01-08 21:00),
+ * UUIDs, version strings (2.119.1, 1.0.0+20260101123456, 5.4.0-dev.20231215), decimal numbers
+ * (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
-  // Not inside a word, a number or a reference; after a dot only when a letter is before it.
-  `(?<![A-Za-z0-9_+${DASH}])(?:(?<![.])|(?<=[A-Za-z][.]))` +
+  // Not inside a word, a number, a time or a reference; after a dot only when a phone's word is before it.
+  `(?<![A-Za-z0-9_+${DASH}])(?<![0-9]:)(?:(?<![.])|(?<=${PHONE_WORD}[.]))` +
   // A date, alone, with a time after it or in a range with another, is not a number; digits that go on after it
   // as a number would are.
-  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,3}[0-9])|(?=${SEPARATOR}{1,3}${DATE}(?![0-9]))))` +
+  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,3}${DATE}(?![0-9]))))` +
   "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
   `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,3}[0-9]))` +
   `\\+?\\(?[0-9](?:${SEPARATOR}{0,3}[0-9]){7,}${NUMBER_END}`;

@@ -4,7 +4,7 @@
 -- scrubbed or refused, as service_role's real calls make it; what was stored before is scrubbed on upgrade.
 -- Dates written with those dashes, and ranges of dates, are still not numbers.
 begin;
-select plan(12);
+select plan(13);
 
 select tests.create_restaurant('Widened') as rid \gset
 select tests.create_booking(:'rid', 2, '2030-03-07 19:00+00') as bid \gset
@@ -51,6 +51,8 @@ select is((select actor || ' / ' || reason from public.pipeline_settings_audit o
 -- Not numbers: dates with other dashes, ranges, references, versions; an extension alone is no number.
 select ok(not private.text_has_personal_data('2030–03–07 – 2030–03–08, 2030-03-07 - 2030-03-08, ABC–12345678, v1.20260101123456, 19:00 - 21:00'),
   'dates and ranges of dates with any dash, references and versions are not personal data');
+select ok(not private.text_has_personal_data('2030-03-07 19:00 – 2030-03-07 21:00, 2030-03-07 - 3 tables, 5.4.0-dev.20231215.tgz'),
+  'nor are ranges of times, a date before a count, or a version with a word before its build stamp');
 select ok(private.text_has_personal_data('2030-03-07 - 2030-03-08 5550100'), 'digits that go on after a range of dates are');
 
 -- Stored under the older patterns: a review reason and an event; scrubbed on upgrade, so the booking can be
