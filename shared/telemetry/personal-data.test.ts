@@ -13,13 +13,12 @@ const GUEST_DATA = [
   // Written in groups that begin like a date, but go on as a number.
   "0045-12-34-56-78",
   "0701-23-45 67",
-  // Other dashes and the minus sign, what shows nothing, three characters between groups, an extension, a
-  // word and a dot before it, an internationalised top-level domain.
+  // Other dashes and the minus sign, what shows nothing, an extension, Tel. before it, an internationalised
+  // top-level domain.
   "212\u2013555\u20130100",
   "212\u2011555\u20110100",
   "212\u2212555\u22120100",
   "212\u200b555\u200b0100",
-  "212 - 555 - 0100",
   "212-555-0100x12",
   "212-555-0100ext.12",
   "Tel.2125550100",
@@ -42,6 +41,10 @@ const NOT_PERSONAL = [
   "v1.20260101123456",
   "build 12345678-ab",
   "2030-01-07 19:00 - 2030-01-07 21:00",
+  "2030-01-07 19:00\u20132030-01-07 21:00",
+  "hotel.12345678",
+  "2026-12-05 19:51:09,123 - 12345 - INFO",
+  "GET /x 200 - 123456 bytes",
   "2030-01-07 00:00:00\u20132030-01-08",
   "2030-01-07 - 3 tables",
   "5.4.0-dev.20231215.tgz",

@@ -12,7 +12,7 @@ const SPACE = " \\t\\n\\r\\f\\v";
 const DASH = "\\u2010-\\u2015\\u2212-";
 // What shows nothing between two digits: soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM.
 const INVISIBLE = "\\u00AD\\u200B-\\u200D\\u2060\\uFEFF";
-/** What may stand between the digits of a phone number, up to three in a row ("212 - 555 - 0100"). */
+/** What may stand between the digits of a phone number, up to two in a row ("(212) 555-0100"). */
 const SEPARATOR = `[${SPACE}().${INVISIBLE}${DASH}]`;
 const LOCAL_CHAR = `[^\\][${SPACE}@/:;,<>()"']`;
 const DOMAIN_CHAR = `[^\\][${SPACE}@/:;,<>()"'.]`;
@@ -32,8 +32,10 @@ export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${EMAIL_DOMAIN}`;
 
 const DATE = `[0-9]{4}[${DASH}][0-9]{2}[${DASH}][0-9]{2}`;
 
-// The words a phone number is glued to with a dot (Tel.2125550100, Ph., Fax., Mob.), in any case.
+// The words a phone number is glued to with a dot (Tel.2125550100, Ph., Fax., Mob.), in any case, as words of
+// their own (not the end of hotel. or graph.).
 const PHONE_WORD = "(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])";
+const AFTER_PHONE_WORD = `(?<=${PHONE_WORD}[.])(?<![A-Za-z0-9_]${PHONE_WORD}[.])`;
 
 /**
  * How a phone number ends: not glued to a letter, a digit or `_` (a reference, `12345678abc`), nor followed by a
@@ -42,22 +44,23 @@ const PHONE_WORD = "(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])";
 const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[${DASH}][A-Za-z0-9])`;
 
 /**
- * A phone number: 8 or more digits, optionally led by + or (, with at most three separators (white space,
- * dot, any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
+ * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (white space, dot,
+ * any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
  * after Tel., Ph., Fax. or Mob. Dates (2030-01-07 19:00, 2030-01-07 – 2030-01-08, with any dash; but not
- * digits that go on after one as a number would, 0045-12-34-56-78), ranges of times (19:00 – 2030-01-08 21:00),
+ * digits that go on after one as a number would, 0045-12-34-56-78), ranges of date-times (2030-01-07 19:00–2030-01-07 21:00),
  * UUIDs, version strings (2.119.1, 1.0.0+20260101123456, 5.4.0-dev.20231215), decimal numbers
  * (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
-  // Not inside a word, a number, a time or a reference; after a dot only when a phone's word is before it.
-  `(?<![A-Za-z0-9_+${DASH}])(?<![0-9]:)(?:(?<![.])|(?<=${PHONE_WORD}[.]))` +
+  // Not inside a word, a number or a reference, nor at a time's minutes; after a dot only when a phone's word
+  // is before it.
+  `(?<![A-Za-z0-9_+${DASH}])(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|${AFTER_PHONE_WORD})` +
   // A date, alone, with a time after it or in a range with another, is not a number; digits that go on after it
   // as a number would are.
-  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,3}${DATE}(?![0-9]))))` +
+  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}${DATE}(?![0-9]))))` +
   "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
-  `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,3}[0-9]))` +
-  `\\+?\\(?[0-9](?:${SEPARATOR}{0,3}[0-9]){7,}${NUMBER_END}`;
+  `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,2}[0-9]))` +
+  `\\+?\\(?[0-9](?:${SEPARATOR}{0,2}[0-9]){7,}${NUMBER_END}`;
 
 /**
  * What `scrub` also replaces after eight passes: a number that starts with + or ( right after another's last
@@ -67,7 +70,7 @@ export const PHONE_PATTERN =
  * which keeps the pass linear. As private.chained_number_pattern() in SQL.
  */
 export const CHAINED_NUMBER_PATTERN =
-  `(?<=[0-9])(?:\\+\\(?|\\()[0-9](?:${SEPARATOR}{0,3}[0-9]){7,}${NUMBER_END}`;
+  `(?<=[0-9])(?:\\+\\(?|\\()[0-9](?:${SEPARATOR}{0,2}[0-9]){7,}${NUMBER_END}`;
 const PASSES_BEFORE_CHAINED = 8;
 
 /**

@@ -134,7 +134,7 @@ Deno.test("the JSON check's fast path gives the full scan's verdict on any docum
 // shaped as one token, and numbers as long as phone numbers, among its keys and values.
 const tokenShaped = fc.constantFrom(
   "+12125550100",
-  "212.-.555.-.0100",
+  "2125550100x12",
   "Tel.2125550100",
   "02079460958",
   "ada@example.com",
