@@ -66,7 +66,6 @@ select tests.create_booking(:'r1', 2, '2030-01-07 19:00+00') as first \gset
 select tests.create_booking(:'r1', 2, '2030-01-07 20:00+00') as second \gset
 select tests.create_booking(:'r1', 2, '2030-01-07 21:00+00') as third \gset
 -- One transaction has one now(): the queue's order (by creation) is made explicit.
-update public.bookings set created_at = now() - interval '2 minutes' where id = :'first';
 update public.bookings set created_at = now() - interval '1 minute' where id = :'second';
 select is(public.assignment_begin(:'first') ->> 'outcome', 'ready', 'the first booking takes the only slot');
 select is(public.assignment_begin(:'second') ->> 'outcome', 'rate_limited', 'the second finds it taken');
@@ -108,8 +107,6 @@ insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) v
 select tests.create_booking(:'r4', 2, '2030-01-11 19:00+00') as holder \gset
 select tests.create_booking(:'r4', 2, '2030-01-11 20:00+00') as y \gset
 select tests.create_booking(:'r4', 2, '2030-01-11 21:00+00') as z \gset
--- One transaction has one now(): the order of their inserts is made explicit.
-update public.bookings set created_at = now() - interval '3 minutes' where id = :'holder';
 update public.bookings set created_at = now() - interval '2 minutes' where id = :'y';
 update public.bookings set created_at = now() - interval '1 minute' where id = :'z';
 select public.assignment_begin(:'holder') ->> 'outcome' as holding \gset
