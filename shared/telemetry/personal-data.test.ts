@@ -26,6 +26,8 @@ const GUEST_DATA = [
   // Glued to a word by an em or en dash, as prose puts it.
   "Maria\u20140612345678",
   "212-555-0100\u2014ask for Maria",
+  "arrives 19:30\u20140612345678",
+  "room3\u20140612345678",
 ];
 
 // What logs and events legitimately contain.

@@ -10,9 +10,6 @@ const SPACE = " \\t\\n\\r\\f\\v";
 // in its place (U+2010 to U+2015, U+2212, which NFKC keeps apart from it). `\uXXXX` reads the same in both
 // engines.
 const DASH = "\\u2010-\\u2015\\u2212-";
-// The dashes that join a word and a number into one token (a reference, ABC-12345678): the hyphens, the figure
-// dash and the minus. An en or em dash in prose does not ("rang Maria—0612345678").
-const HYPHEN = "\\u2010-\\u2012\\u2212-";
 // What shows nothing between two digits: soft hyphen, zero-width space, non-joiner and joiner, word joiner, BOM.
 const INVISIBLE = "\\u00AD\\u200B-\\u200D\\u2060\\uFEFF";
 /** What may stand between the digits of a phone number, up to two in a row ("(212) 555-0100"). */
@@ -42,22 +39,27 @@ const AFTER_PHONE_WORD = `(?<=${PHONE_WORD}[.])(?<![A-Za-z0-9_]${PHONE_WORD}[.])
 
 /**
  * How a phone number ends: not glued to a letter, a digit or `_` (a reference, `12345678abc`), nor followed by a
- * dash and more (`12345678-ab`), but an extension may follow (`x12`, `ext.12`, `ext 12`).
+ * hyphen and more (`12345678-ab`), but an extension may follow (`x12`, `ext.12`, `ext 12`). Only the ASCII
+ * hyphen glues a reference together: with another dash, as prose writes it, the number stands alone
+ * (`Maria—0612345678`, `212-555-0100—ask for Maria`).
  */
-const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[${HYPHEN}][A-Za-z0-9])`;
+const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])`;
 
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (white space, dot,
  * any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
- * after Tel., Ph., Fax. or Mob. Dates (2030-01-07 19:00, 2030-01-07 – 2030-01-08, with any dash; but not
- * digits that go on after one as a number would, 0045-12-34-56-78), ranges of date-times (2030-01-07 19:00–2030-01-07 21:00),
+ * after Tel., Ph., Fax. or Mob. Dates (2030-01-07 19:00, 2030-01-07–2030-01-08, with any dash; but not digits
+ * that go on after one as a number would, 0045-12-34-56-78, or 2030-01-07–08), ranges of date-times
+ * (2030-01-07 19:00–2030-01-07 21:00),
  * UUIDs, version strings (2.119.1, 1.0.0+20260101123456, 5.4.0-dev.20231215), decimal numbers
  * (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
-  // Not inside a word, a number (a date's groups, a range) or a reference, nor at a time's minutes; after a dot
-  // only when a phone's word is before it.
-  `(?<![A-Za-z0-9_+${HYPHEN}])(?<![0-9][${DASH}])(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|${AFTER_PHONE_WORD})` +
+  // Not inside a word, a number or a reference, nor at a date's month or day (after a digit and a dash, two
+  // digits and a dash) or a time's minutes (after a digit and a colon, two digits); after a dot only when a
+  // phone's word is before it.
+  `(?<![A-Za-z0-9_+-])(?:(?<![0-9][${DASH}])|(?![0-9]{2}[${DASH}]))(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
+  `(?:(?<![.])|${AFTER_PHONE_WORD})` +
   // A date, alone, with a time after it or in a range with another, is not a number; digits that go on after it
   // as a number would are.
   `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}${DATE}(?![0-9]))))` +

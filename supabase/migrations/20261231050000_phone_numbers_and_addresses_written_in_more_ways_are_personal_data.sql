@@ -5,19 +5,19 @@
 -- was: a number with Unicode dashes or the minus sign between its groups (212–555–0100, U+2011, U+2212),
 -- with characters that show nothing between them (a zero-width space), with an extension glued on
 -- (212-555-0100x12, ext.12), or glued to Tel., Ph., Fax. or Mob. (Tel.2125550100), and an address whose
--- top-level domain is internationalised (jan@example.рф). The patterns now find them. A number glued to a
--- word by a hyphen, the figure dash or the minus sign is still a reference (ABC-12345678), but one glued
--- by an en or em dash, as prose writes it, is a number (Maria—0612345678; so is ABC–12345678, as before).
--- A range of dates or of date-times written with any dash is still no number (2030-01-07–2030-01-08,
--- 2030-01-07 19:00–2030-01-07 21:00): a match no longer starts at the minutes of a time, nor after a digit
--- and a dash; after a digit and a colon it starts only where three digits or more follow
--- (phone1:2125550100 is found, 1:02 123 45 67 no longer). Left as they were, as they would read too much
--- else as phone numbers: three characters between two groups (212 - 555 - 0100; also time ranges such as
--- 1900 - 2130 and log lines such as 200 - 123456 bytes), slashes (dates such as 12/05/2026), and a number
--- glued to any other word with a dot, an underscore or nothing (versions such as 5.4.0-dev.20231215,
--- hotel.12345678, booking_12345678). A time range without a colon (19.00–21.00, 1900–2130) reads as a
--- number, as with a hyphen before. shared/telemetry/personal-data.ts holds the twins (a test compares
--- them).
+-- top-level domain is internationalised (jan@example.рф). The patterns now find them. Only the ASCII
+-- hyphen glues a word and a number into a reference (ABC-12345678), as before: with another dash, as prose
+-- writes it, the number stands alone (Maria—0612345678, 212-555-0100—ask). A range of dates or of
+-- date-times written with any dash is still no number (2030-01-07–2030-01-08, 2030-01-07 19:00–2030-01-07
+-- 21:00): a match starts neither at the minutes of a time (after a digit and a colon, two digits) nor at a
+-- date's month or day (after a digit and a dash, two digits and a dash). That costs numbers written in
+-- groups of two after a digit and a colon or a dash (1:02 123 45 67). Left as they were, as they would
+-- read too much else as phone numbers: three characters between two groups (212 - 555 - 0100; also time
+-- ranges such as 1900 - 2130 and log lines such as 200 - 123456 bytes), slashes (dates such as
+-- 12/05/2026), and a number glued to any other word with a dot, an underscore or nothing (versions such as
+-- 5.4.0-dev.20231215, hotel.12345678, booking_12345678). As with a hyphen before, a time range without a
+-- colon (19.00–21.00, 1900–2130) and a date glued to a day (2030-01-07–08) read as numbers.
+-- shared/telemetry/personal-data.ts holds the twins (a test compares them).
 --
 -- The JSON check's fast path (20261207000000) looks for the widened pattern's core, eight digits joined by
 -- at most two separators of the widened set; its argument holds otherwise: a date with other dashes is not
@@ -46,13 +46,13 @@ end $$;
 create or replace function private.phone_pattern()
 returns text language plpgsql immutable set search_path = '' as $$
 begin
-  return '(?<![A-Za-z0-9_+\u2010-\u2012\u2212-])(?<![0-9][\u2010-\u2015\u2212-])(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|(?<=(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.])(?<![A-Za-z0-9_](?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.]))(?![0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ][0-9]{2}:|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9]))))(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[\u2010-\u2012\u2212-][A-Za-z0-9])';
+  return '(?<![A-Za-z0-9_+-])(?:(?<![0-9][\u2010-\u2015\u2212-])|(?![0-9]{2}[\u2010-\u2015\u2212-]))(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|(?<=(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.])(?<![A-Za-z0-9_](?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.]))(?![0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ][0-9]{2}:|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9]))))(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])';
 end $$;
 
 create or replace function private.chained_number_pattern()
 returns text language plpgsql immutable set search_path = '' as $$
 begin
-  return '(?<=[0-9])(?:\+\(?|\()[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|[\u2010-\u2012\u2212-][A-Za-z0-9])';
+  return '(?<=[0-9])(?:\+\(?|\()[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])';
 end $$;
 
 create or replace function private.jsonb_has_personal_data(doc jsonb)
