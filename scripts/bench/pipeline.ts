@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { connect, STACK_DIR } from "../../shared/testing/stack.ts";
 import { seededRandom, weighted } from "../../shared/testing/random.ts";
 import {
+  arrivalOrder,
   clearBookings,
   createRestaurants,
   drain,
@@ -390,12 +391,13 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
 } else if (PROFILE === "drop") {
   const [restaurant] = (await createRestaurants(admin, 1, 3)).map((r) => r.id);
   const limit = await maxParallel(admin, restaurant);
-  const { run, sampled } = await measure(
+  const { run, ids, sampled } = await measure(
     "drop",
     oneEvening([restaurant], BOOKINGS, BOOKINGS, false),
     BOOKINGS,
     restaurant,
   );
+  const order = await arrivalOrder(admin, ids);
   const t = run.insert_to_terminal_ms;
   const targets: Target[] = [
     { name: "every booking terminal", ok: run.all_terminal, measured: `${run.outcomes.open} open` },
@@ -422,7 +424,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
       measured: `${sampled!.max_in_progress_sampled} of ${limit} (${sampled!.samples} samples)`,
     },
   ];
-  result = { ...header, run, max_parallel: limit, ...sampled, targets };
+  result = { ...header, run, max_parallel: limit, ...sampled, arrival_order: order, targets };
   lines.push(
     `${BOOKINGS} bookings for one restaurant's evening (tomorrow 17:00–21:45, a 60-table room) inserted ` +
       `within one second. In progress sampled every 50 ms during the run.`,
@@ -430,6 +432,13 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     ...targetTable(targets),
     ``,
     ...runSection(run),
+    ``,
+    `First come, first served: ${order.refused_while_a_later_one_was_seated} bookings went to review while one ` +
+      `inserted after them, for the same party size and start, was seated; first attempts began out of insert ` +
+      `order for ${
+        round(order.begun_out_of_order_share * 100, 1)
+      } % of pairs (at most ${order.most_overtaken} ` +
+      `bookings inserted after one began before it).`,
   );
 } else {
   const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);

@@ -288,6 +288,35 @@ export async function outcomes(admin: postgres.Sql, ids: string[]) {
   };
 }
 
+/**
+ * First come, first served in a drop: the bookings sent to review while one inserted after them, for the same
+ * party size and start, was confirmed (each counted once), the share of pairs whose first attempts began in
+ * the other order than their inserts, and the most bookings inserted after one that began before it.
+ */
+export async function arrivalOrder(admin: postgres.Sql, ids: string[]) {
+  const [r] = await admin`
+    with b as (select id, created_at, party_size, start_at, assignment_state from public.bookings
+                where id = any(${ids}::uuid[])),
+         began as (select b.id, b.created_at, min(h.created_at) as at
+                     from b join public.booking_assignment_state_history h
+                       on h.booking_id = b.id and h.to_state = 'assignment_in_progress'
+                    group by b.id, b.created_at),
+         overtaken as (select a.id, count(*) as n from began a join began l on l.created_at > a.created_at and l.at < a.at
+                        group by a.id)
+    select (select count(distinct a.id) from b a join b l
+              on l.created_at > a.created_at and l.party_size = a.party_size and l.start_at = a.start_at
+             where a.assignment_state = 'manual_review' and l.assignment_state = 'confirmed')::int as refused,
+           (coalesce((select sum(n) from overtaken), 0)
+              / nullif((select count(*) from began a join began l on l.created_at > a.created_at), 0))::float8
+             as out_of_order,
+           coalesce((select max(n) from overtaken), 0)::int as most_overtaken`;
+  return {
+    refused_while_a_later_one_was_seated: r.refused as number,
+    begun_out_of_order_share: round((r.out_of_order as number | null) ?? 0, 3),
+    most_overtaken: r.most_overtaken as number,
+  };
+}
+
 export async function maxParallel(admin: postgres.Sql, restaurant: string): Promise<number> {
   const [{ n }] = await admin`select (private.settings_for(${restaurant}::uuid)).max_parallel as n`;
   return n;
