@@ -31,6 +31,9 @@ const EMAIL_DOMAIN = `${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z${IDN_LETT
 export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${EMAIL_DOMAIN}`;
 
 const DATE = `[0-9]{4}[${DASH}][0-9]{2}[${DASH}][0-9]{2}`;
+// How a date ends: alone, with a time after it, or in a range with another; digits that go on after it as a
+// number would make it one.
+const DATE_END = `(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}${DATE}(?![0-9])))`;
 
 // The words a phone number is glued to with a dot (Tel.2125550100, Ph., Fax., Mob.), in any case, as words of
 // their own (not the end of hotel. or graph.).
@@ -55,14 +58,15 @@ const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z
  * (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
-  // Not inside a word, a number or a reference, nor at a date's month or day (after a digit and a dash, two
-  // digits and a dash) or a time's minutes (after a digit and a colon, two digits); after a dot only when a
-  // phone's word is before it.
-  `(?<![A-Za-z0-9_+-])(?:(?<![0-9][${DASH}])|(?![0-9]{2}[${DASH}]))(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
+  // Not inside a word, a number or a reference, nor at a date's month and day (after a year and a dash) or its
+  // day (after a year, a month and their dashes) where the date ends, nor at a time's minutes (after a digit
+  // and a colon, two digits); after a dot only when a phone's word is before it.
+  `(?<![A-Za-z0-9_+-])(?:(?<![0-9]{4}[${DASH}])|(?![0-9]{2}[${DASH}][0-9]{2}${DATE_END}))` +
+  `(?:(?<![0-9]{4}[${DASH}][0-9]{2}[${DASH}])|(?![0-9]{2}${DATE_END}))` +
+  `(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
   `(?:(?<![.])|${AFTER_PHONE_WORD})` +
-  // A date, alone, with a time after it or in a range with another, is not a number; digits that go on after it
-  // as a number would are.
-  `(?!${DATE}(?:[T ][0-9]{2}:|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}${DATE}(?![0-9]))))` +
+  // A date is not a number.
+  `(?!${DATE}${DATE_END})` +
   "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
   `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,2}[0-9]))` +
   `\\+?\\(?[0-9](?:${SEPARATOR}{0,2}[0-9]){7,}${NUMBER_END}`;
