@@ -28,7 +28,6 @@ const GUEST_DATA = [
   "212-555-0100\u2014ask for Maria",
   "arrives 19:30\u20140612345678",
   "room3\u20140612345678",
-  "phone1:06-12345678",
 ];
 
 // What logs and events legitimately contain.

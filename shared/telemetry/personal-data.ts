@@ -31,13 +31,11 @@ const EMAIL_DOMAIN = `${DOMAIN_CHAR}+(?:\\.${DOMAIN_CHAR}+)*\\.[A-Za-z${IDN_LETT
 export const EMAIL_PATTERN = `${LOCAL_CHAR}+@${EMAIL_DOMAIN}`;
 
 const DATE = `[0-9]{4}[${DASH}][0-9]{2}[${DASH}][0-9]{2}`;
-// A time after a date (19:00, 9:30, (19:00), 19.00, 19h30, 7pm), as the start of how the date ends.
-const TIME_AFTER = `[T ] ?\\(?[0-9]{1,2}(?:[:.hH][0-9]{2}| ?[aApP][mM])`;
+// A time after a date (19:00, 9:30, 19:, (19:00), 19.00, 19h30, 7pm), as the start of how the date ends.
+const TIME_AFTER = `[T ] ?\\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])`;
 // How a date ends: alone, with a time after it, or in a range with another; digits that go on after it as a
 // number would make it one.
 const DATE_END = `(?:${TIME_AFTER}|(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}${DATE}(?![0-9])))`;
-// How a time's minutes end: alone, or in a range with another time or a date.
-const MINUTES_END = `(?:(?!${SEPARATOR}{0,2}[0-9])|(?=${SEPARATOR}{1,2}(?:${DATE}|[0-9]{1,2}:)))`;
 
 // The words a phone number is glued to with a dot (Tel.2125550100, Ph., Fax., Mob.), in any case, as words of
 // their own (not the end of hotel. or graph.).
@@ -63,11 +61,11 @@ const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z
  */
 export const PHONE_PATTERN =
   // Not inside a word, a number or a reference, nor at a date's month and day (after a year and a dash) or its
-  // day (after a year, a month and their dashes) where the date ends, nor at a time's minutes where they end;
-  // after a dot only when a phone's word is before it.
+  // day (after a year, a month and their dashes) where the date ends, nor at a time's minutes (after a digit and
+  // a colon, two digits); after a dot only when a phone's word is before it.
   `(?<![A-Za-z0-9_+-])(?:(?<![0-9]{4}[${DASH}])|(?![0-9]{2}[${DASH}][0-9]{2}${DATE_END}))` +
   `(?:(?<![0-9]{4}[${DASH}][0-9]{2}[${DASH}])|(?![0-9]{2}${DATE_END}))` +
-  `(?:(?<![0-9]:)|(?![0-9]{2}${MINUTES_END}))` +
+  `(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
   `(?:(?<![.])|${AFTER_PHONE_WORD})` +
   // A date is not a number.
   `(?!${DATE}${DATE_END})` +
