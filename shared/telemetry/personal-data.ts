@@ -67,8 +67,8 @@ export const PHONE_PATTERN =
   `(?:(?<![0-9]{4}[${DASH}][0-9]{2}[${DASH}])|(?![0-9]{2}${DATE_END}))` +
   `(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
   `(?:(?<![.])|${AFTER_PHONE_WORD})` +
-  // A date is not a number.
-  `(?!${DATE}${DATE_END})` +
+  // A date is not a number, in brackets or not.
+  `(?!\\(?${DATE}${DATE_END})` +
   "(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)" +
   `(?![0-9]+[.][0-9]+(?![0-9]|${SEPARATOR}{1,2}[0-9]))` +
   `\\+?\\(?[0-9](?:${SEPARATOR}{0,2}[0-9]){7,}${NUMBER_END}`;

@@ -12,16 +12,17 @@
 -- 21:00): a match starts neither at a time's minutes (after a digit and a colon, two digits) nor at a
 -- date's month and day or its day where the date ends (after a year and a dash, or a year, a month and
 -- their dashes); and a date followed by a time written otherwise (9:30, 19:, (19:00), 19.00, 19h30, 7pm)
--- is a date too, with a hyphen as with any dash. That costs numbers written in groups of two after a digit
--- and a colon (1:02 123 45 67, phone1:06-12345678; Option 2:06 12 34 56 78 leaves the 06), and a number
--- glued to a time by the ASCII hyphen (19:30-0612345678). Left as they were, as they would read too much
--- else as phone numbers: three characters between two groups (212 - 555 - 0100; also time ranges such as
--- 1900 - 2130 and log lines such as 200 - 123456 bytes), slashes (dates such as 12/05/2026), and a number
--- glued to any other word with a dot, an underscore or nothing (versions such as 5.4.0-dev.20231215,
--- hotel.12345678, booking_12345678). As with a hyphen before, numbers joined by any dash read as one: a
--- time range without a colon (19.00–21.00, 1900–2130), a range of years (2029–2030), a date glued to a day
--- (2030-01-07–08) or written day first (07–01–2030). shared/telemetry/personal-data.ts holds the twins (a
--- test compares them).
+-- is a date too, in brackets or not ((2030-01-07), which the pattern before read as a number), with a
+-- hyphen as with any dash. That costs numbers whose first group of one or two digits follows a digit and a
+-- colon (1:02 123 45 67, phone1:06-12345678, Table 4:1-800-555-0100; Option 2:06 12 34 56 78 leaves the
+-- 06), and numbers glued to a time by the ASCII hyphen or a dot (19:30-0612345678, 19:30.212-555-0100).
+-- Left as they were, as they would read too much else as phone numbers: three characters between two
+-- groups (212 - 555 - 0100; also time ranges such as 1900 - 2130 and log lines such as 200 - 123456
+-- bytes), slashes (dates such as 12/05/2026), and a number glued to any other word with a dot, an
+-- underscore or nothing (versions such as 5.4.0-dev.20231215, hotel.12345678, booking_12345678). As with a
+-- hyphen before, numbers joined by any dash read as one: a time range without a colon (19.00–21.00,
+-- 1900–2130), a range of years (2029–2030), a date glued to a day (2030-01-07–08) or written day first
+-- (07–01–2030). shared/telemetry/personal-data.ts holds the twins (a test compares them).
 --
 -- The JSON check's fast path (20261207000000) looks for the widened pattern's core, eight digits joined by
 -- at most two separators of the widened set; its argument holds otherwise: a date with other dashes is not
@@ -50,7 +51,7 @@ end $$;
 create or replace function private.phone_pattern()
 returns text language plpgsql immutable set search_path = '' as $$
 begin
-  return '(?<![A-Za-z0-9_+-])(?:(?<![0-9]{4}[\u2010-\u2015\u2212-])|(?![0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9])))))(?:(?<![0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-])|(?![0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9])))))(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|(?<=(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.])(?<![A-Za-z0-9_](?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.]))(?![0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9]))))(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])';
+  return '(?<![A-Za-z0-9_+-])(?:(?<![0-9]{4}[\u2010-\u2015\u2212-])|(?![0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9])))))(?:(?<![0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-])|(?![0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9])))))(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))(?:(?<![.])|(?<=(?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.])(?<![A-Za-z0-9_](?:[Tt][Ee][Ll]|[Pp][Hh]|[Ff][Aa][Xx]|[Mm][Oo][Bb])[.]))(?!\(?[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?:[T ] ?\(?[0-9]{1,2}(?::|[.hH][0-9]{2}(?![0-9])| ?[aApP][mM])|(?![ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9])|(?=[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]{4}[\u2010-\u2015\u2212-][0-9]{2}[\u2010-\u2015\u2212-][0-9]{2}(?![0-9]))))(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().\u00AD\u200B-\u200D\u2060\uFEFF\u2010-\u2015\u2212-]{0,2}[0-9]){7,}(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])';
 end $$;
 
 create or replace function private.chained_number_pattern()

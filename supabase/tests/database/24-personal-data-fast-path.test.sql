@@ -5,7 +5,7 @@ select plan(9);
 -- revisit that argument, so it fails here first.
 select is(md5(private.email_pattern()), 'f0e4287953f836e72808f3c51009c34b',
   'the e-mail pattern is the one the JSON fast path was argued for (revisited in 20261231050000)');
-select is(md5(private.phone_pattern()), '7703bf472636c8073700507b224dfa9b',
+select is(md5(private.phone_pattern()), '292c3da2f21b4efa8096e71e834dc759',
   'the phone pattern is the one the JSON fast path was argued for (revisited in 20261227100000 and 20261231050000)');
 -- And from lower(): no character that stripping a key removes becomes a-z, 0-9 or '@' when lower-cased.
 select is((select count(*) from pg_catalog.generate_series(128, 1114111) i
