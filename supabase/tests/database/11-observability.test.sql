@@ -1,9 +1,11 @@
-begin;
+begin isolation level repeatable read;
 select plan(47);
 
 -- A clean slate inside this transaction (rolled back at the end), then traffic whose numbers are known:
 -- five bookings confirmed (one after an error and a retry), one escalated (too large), one cancelled,
--- and at a second restaurant one more confirmed booking.
+-- and at a second restaurant one more confirmed booking. The dashboards read every event: the transaction reads
+-- one snapshot (repeatable read), or what other sessions commit meanwhile would count too (the suite's second
+-- pass runs on a database the integration tests filled, with the coordinator and the sweeper at work).
 delete from public.observability_events;
 delete from public.shadow_comparisons;
 delete from public.pipeline_settings_audit;
