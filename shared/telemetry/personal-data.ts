@@ -50,21 +50,25 @@ const AFTER_PHONE_WORD = `(?<=${PHONE_WORD}[.])(?<![A-Za-z0-9_]${PHONE_WORD}[.])
  */
 const NUMBER_END = `(?!(?!(?:[xX]|[eE][xX][tT][.]?) ?[0-9])[A-Za-z0-9_]|-[A-Za-z0-9])`;
 
+/** A start refused right after `before` where `rest` follows. */
+const refusedAfter = (before: string, rest: string) => `(?:(?<!${before})|(?!${rest}))`;
+
 /**
  * A phone number: 8 or more digits, optionally led by + or (, with at most two separators (white space, dot,
- * any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or
- * after Tel., Ph., Fax. or Mob. Dates (2030-01-07 19:00, 2030-01-07–2030-01-08, with any dash; but not digits
- * that go on after one as a number would, 0045-12-34-56-78, or 2030-01-07–08), ranges of date-times
- * (2030-01-07 19:00–2030-01-07 21:00),
- * UUIDs, version strings (2.119.1, 1.0.0+20260101123456, 5.4.0-dev.20231215), decimal numbers
- * (263.46000000000004) and booking references (`ABC-12345678`) are not phone numbers.
+ * any dash, parentheses, characters that show nothing) between digits, standing alone as a token, or after
+ * Tel., Ph., Fax. or Mob. Dates written year first with any dash, in brackets or not (2030-01-07 19:00,
+ * (2030-01-07), 2030-01-07–2030-01-08; but not digits that go on after one as a number would,
+ * 0045-12-34-56-78, or 2030-01-07–08), ranges of date-times (2030-01-07 19:00–2030-01-07 21:00), UUIDs,
+ * version strings (2.119.1, 1.0.0+20260101123456, 5.4.0-dev.20231215), decimal numbers (263.46000000000004)
+ * and booking references (`ABC-12345678`) are not phone numbers.
  */
 export const PHONE_PATTERN =
   // Not inside a word, a number or a reference, nor at a date's month and day (after a year and a dash) or its
   // day (after a year, a month and their dashes) where the date ends, nor at a time's minutes (after a digit and
   // a colon, two digits); after a dot only when a phone's word is before it.
-  `(?<![A-Za-z0-9_+-])(?:(?<![0-9]{4}[${DASH}])|(?![0-9]{2}[${DASH}][0-9]{2}${DATE_END}))` +
-  `(?:(?<![0-9]{4}[${DASH}][0-9]{2}[${DASH}])|(?![0-9]{2}${DATE_END}))` +
+  `(?<![A-Za-z0-9_+-])` +
+  refusedAfter(`[0-9]{4}[${DASH}]`, `[0-9]{2}[${DASH}][0-9]{2}${DATE_END}`) +
+  refusedAfter(`[0-9]{4}[${DASH}][0-9]{2}[${DASH}]`, `[0-9]{2}${DATE_END}`) +
   `(?:(?<![0-9]:)|(?=[+(]|[0-9]{3}))` +
   `(?:(?<![.])|${AFTER_PHONE_WORD})` +
   // A date is not a number, in brackets or not.

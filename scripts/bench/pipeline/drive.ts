@@ -306,9 +306,10 @@ export async function arrivalOrder(admin: postgres.Sql, ids: string[]) {
     select (select count(distinct a.id) from b a join b l
               on l.created_at > a.created_at and l.party_size = a.party_size and l.start_at = a.start_at
              where a.assignment_state = 'manual_review' and l.assignment_state = 'confirmed')::int as refused,
+           -- Pairs in insert order: for each booking, those inserted strictly after it.
            (coalesce((select sum(n) from overtaken), 0)
-              / nullif((select count(*) from began a join began l on l.created_at > a.created_at), 0))::float8
-             as out_of_order,
+              / nullif((select sum(k) from (select rank() over (order by created_at desc) - 1 as k from began) p), 0)
+           )::float8 as out_of_order,
            coalesce((select max(n) from overtaken), 0)::int as most_overtaken`;
   return {
     refused_while_a_later_one_was_seated: r.refused as number,
