@@ -68,6 +68,8 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
         ? "permanent"
         : error instanceof UncertainSendError
         ? "perhaps arrived"
+        : error instanceof RetryLaterError
+        ? "asked to wait"
         : "retried";
     });
   }
@@ -81,7 +83,7 @@ Deno.test("a refusal of the message itself is permanent; a problem of the setup 
     408: "retried",
     413: "permanent",
     422: "permanent",
-    429: "retried",
+    429: "asked to wait",
     500: "perhaps arrived",
     502: "perhaps arrived",
     503: "retried",
@@ -202,9 +204,14 @@ Deno.test("the idempotency key is the dedupe key and the recipient: a corrected 
   assert(!keys.some((k) => k.includes("ada")), "the key does not spell the address out");
 });
 
-Deno.test("a 429 or 503 with Retry-After says how long to wait; without one it is an ordinary retry", async () => {
+Deno.test("a 429 or 503 with Retry-After says how long to wait; a 429 without one waits 30 s, a 503 is an ordinary retry", async () => {
   const waits: Record<string, number | string> = {};
-  for (const [status, header] of [[429, "120"], [503, "7"], [429, null], [429, "soon"]] as const) {
+  for (
+    const [status, header] of [[429, "120"], [503, "7"], [429, null], [429, "soon"], [503, null], [
+      503,
+      "soon",
+    ]] as const
+  ) {
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
       await request.body?.cancel();
       return new Response(null, { status, headers: header === null ? {} : { "retry-after": header } });
@@ -219,7 +226,14 @@ Deno.test("a 429 or 503 with Retry-After says how long to wait; without one it i
       await server.shutdown();
     }
   }
-  assertEquals(waits, { "429 120": 120_000, "503 7": 7_000, "429 null": "Error", "429 soon": "Error" });
+  assertEquals(waits, {
+    "429 120": 120_000,
+    "503 7": 7_000,
+    "429 null": 30_000,
+    "429 soon": 30_000,
+    "503 null": "Error",
+    "503 soon": "Error",
+  });
 });
 
 Deno.test("Retry-After reads delay-seconds and HTTP dates, at most a day, never negative", () => {

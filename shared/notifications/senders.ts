@@ -29,7 +29,7 @@ export class UncertainSendError extends Error {
   }
 }
 
-/** The provider asked to be tried again no sooner than `retryAfterMs` from now (a 429 or 503 with
+/** The provider asked to be tried again no sooner than `retryAfterMs` from now (a 429, or a 503 with
  * Retry-After): retried like any failure, at that pace or slower. */
 export class RetryLaterError extends Error {
   constructor(message: string, readonly retryAfterMs: number) {
@@ -58,6 +58,11 @@ const HTTP_DATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} G
 export function hasAddress(email: string | null | undefined): boolean {
   return /[^ \t\n\r\f\v]/.test(email ?? "");
 }
+
+/** How long a 429 without a Retry-After it could read is taken to ask for. It still says "too many requests":
+ * read as an ordinary failure, each message of a claim would be posted into the throttle and spend a try, and a
+ * throttle lasting hours would use up every queued message's tries. */
+const THROTTLED_WAIT_MS = 30_000;
 
 /** Answers that refuse the message itself, so the same request would be refused again. A problem of the
  * setup (401, 403, 404: a wrong token or url) or of the moment (408, 429, 5xx) is retried: fixing it sends
@@ -159,6 +164,12 @@ export function webhookSender(url: string, token?: string): Sender {
       const wait = retryAfterMs(response.headers.get("retry-after"));
       if ((response.status === 429 || response.status === 503) && wait !== undefined) {
         throw new RetryLaterError(`webhook answered ${response.status}, asking to wait ${wait} ms`, wait);
+      }
+      if (response.status === 429) {
+        throw new RetryLaterError(
+          `webhook answered 429 without a Retry-After it could read: waiting ${THROTTLED_WAIT_MS} ms`,
+          THROTTLED_WAIT_MS,
+        );
       }
       if (!response.ok) throw new Error(`webhook answered ${response.status}`);
     },
