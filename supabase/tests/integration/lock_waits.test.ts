@@ -12,12 +12,14 @@ import {
   holdLock,
   holdOpen,
   holdRestaurantLock,
+  sendToReview,
   someDay,
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
 
 const sql = connect(2);
+globalThis.addEventListener("unload", () => void sql.end());
 
 Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, then gives up, saying so, with nothing of the booking written", async () => {
   await withDispatchPaused(sql, async () => {
@@ -254,7 +256,6 @@ Deno.test("a sweep waits at most 2 s for a breaker row held elsewhere, and leave
       "the next sweep, the row free, expires their leases",
     );
   });
-  await sql.end();
 });
 
 async function stateOf(booking: string): Promise<string> {
@@ -262,3 +263,42 @@ async function stateOf(booking: string): Promise<string> {
     await sql`select assignment_state from public.bookings where id = ${booking}`;
   return assignment_state;
 }
+
+Deno.test("an operator's call waits at most 5 s behind a restaurant lock held elsewhere, then fails with 55P03, writing nothing (20261231060000)", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "O1", capacity: 4 }] });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1 });
+    try {
+      await sendToReview(store, booking);
+    } finally {
+      await store.close();
+    }
+    const before = await state(booking);
+    // The operator, as the Data API's role runs the call (Studio's postgres gets the same limit: it is the
+    // function's own).
+    const assign = () =>
+      sql.begin(async (tx) => {
+        await tx`set local role service_role`;
+        return await tx`select ops.assign_tables(${booking}, array['O1'], 'ana', 'guest called') as r`;
+      });
+    const lock = await holdRestaurantLock(sql, r.id);
+    try {
+      const started = performance.now();
+      const error = await assign().then(() => undefined, (e) => e as { code?: string; message?: string });
+      const waited = performance.now() - started;
+      assertEquals(
+        [error?.code, error?.message],
+        ["55P03", "canceling statement due to lock timeout"],
+        "the call gives up on the lock",
+      );
+      assert(waited >= 4500, `it waited for the lock first (${Math.round(waited)} ms)`);
+      assert(waited < 15_000, `and no longer than its limit (${Math.round(waited)} ms)`);
+      assertEquals(await state(booking), before, "nothing of the booking was written");
+    } finally {
+      await lock.release();
+    }
+    await assign();
+    assertEquals((await state(booking)).assignment_state, "confirmed", "run again once the lock is free, it seats");
+  });
+});
