@@ -299,6 +299,10 @@ Deno.test("an operator's call waits at most 5 s behind a restaurant lock held el
       await lock.release();
     }
     await assign();
-    assertEquals((await state(booking)).assignment_state, "confirmed", "run again once the lock is free, it seats");
+    assertEquals(
+      (await state(booking)).assignment_state,
+      "confirmed",
+      "run again once the lock is free, it seats",
+    );
   });
 });
