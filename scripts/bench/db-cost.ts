@@ -36,7 +36,7 @@ if (!/^[\w.-]+$/.test(args.name!)) {
 }
 if (args.check) Deno.exit(0);
 
-const context = runContext();
+const context = await runContext();
 const admin = connect(1);
 const restaurant = await createRestaurant(admin, {
   tables: Array.from({ length: 20 }, (_, i) => ({ number: `T${i + 1}`, capacity: 4 })),

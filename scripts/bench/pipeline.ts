@@ -91,7 +91,7 @@ if (args.check) Deno.exit(0);
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 
 // The machine may be shared: its load when the run starts goes into the report.
-const context = runContext();
+const context = await runContext();
 const admin = connect(3);
 const pool = connect(16);
 // Every connection open before any window starts: a new connection's type lookup is the client's, not the

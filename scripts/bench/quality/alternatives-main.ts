@@ -78,7 +78,7 @@ if (!Number.isInteger(searchesPerReview) || searchesPerReview < 1) {
 }
 const name = reoptimizing ? "alternatives-reoptimizing" : "alternatives";
 // The re-seating search's budget is wall time: what it finds depends on the machine, so the report says which.
-const run = runContext();
+const run = await runContext();
 const runStarted = performance.now();
 
 interface LoadResult {

@@ -99,7 +99,7 @@ const order = [...specs].sort((a, b) =>
 );
 
 // Read before the run: the load at start is part of what a wall-time budget measured.
-const context = runContext();
+const context = await runContext();
 const started = Date.now();
 const cells: CellResult[] = [];
 const failed: CellSpec[] = [];

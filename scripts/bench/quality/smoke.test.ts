@@ -115,13 +115,15 @@ Deno.test("review alternatives smoke run: the re-seating search adds offers to r
     assert(md.includes("Re-seating alternatives"), "the report has the re-seating table");
     // The search's budget is wall time: a report names the machine's load and the code it measured.
     assertEquals(report.machine.load_average_at_start.length, 3);
+    const probe = report.machine.speed_probe_ms;
+    assert(probe.alone > 0 && probe.all_cpus > 0, `the machine's speed was probed: ${JSON.stringify(probe)}`);
     assert(
       md.includes(
         `commit ${report.commit} · ${report.machine.cpus} CPUs, load ${
           report.machine.load_average_at_start.join(" / ")
-        } at start`,
+        } at start, speed probe ${probe.alone} ms alone, ${probe.all_cpus} ms on every CPU at once`,
       ),
-      "the report's first line says when, on which commit and how busy the machine was",
+      "the report's first line says when, on which commit, how busy and how fast the machine was",
     );
   } finally {
     await Deno.remove(out, { recursive: true });
