@@ -513,10 +513,17 @@ Deno.test("in v3 mode a booking that fits nowhere is committed with the moves th
   const outcome = await processBooking(store, BOOKING, "test", options({ strategy: "scarcity_fit" }));
   assertEquals(outcome.outcome, "confirmed");
   assertEquals(calls.commit[0].tableIds, [tableId(2)]);
+  // With the couple as the snapshot showed them, which the commit checks they still are.
+  const stay = rawSnapshot().booking;
   assertEquals(calls.commit[0].moves, [{
     bookingId: "50000000-0000-4000-8000-000000000001",
     fromTableIds: [tableId(2)],
     toTableIds: [tableId(1)],
+    seen: {
+      windowStart: Date.parse(stay.window_start),
+      windowEnd: Date.parse(stay.window_end),
+      partySize: 2,
+    },
   }]);
 });
 
@@ -660,9 +667,15 @@ Deno.test("when the bounded search finds nothing, the exact fallback's plan is c
   );
   assertEquals(outcome.outcome, "confirmed");
   assertEquals([...calls.commit[0].tableIds].sort(), [tableId(2), tableId(3)]);
+  const stay = rawSnapshot().booking;
+  const seen = (partySize: number) => ({
+    windowStart: Date.parse(stay.window_start),
+    windowEnd: Date.parse(stay.window_end),
+    partySize,
+  });
   assertEquals(calls.commit[0].moves, [
-    { bookingId: COUPLE, fromTableIds: [tableId(4)], toTableIds: [tableId(5)] },
-    { bookingId: FOUR, fromTableIds: [tableId(3)], toTableIds: [tableId(4)] },
+    { bookingId: COUPLE, fromTableIds: [tableId(4)], toTableIds: [tableId(5)], seen: seen(2) },
+    { bookingId: FOUR, fromTableIds: [tableId(3)], toTableIds: [tableId(4)], seen: seen(4) },
   ]);
   assertEquals((calls.commit[0].metadata.exact as { verdict: string }).verdict, "plan");
 });

@@ -14,6 +14,7 @@ import {
 import type { ExactSolver } from "../engine/exact/highs.ts";
 import { inExactTurn } from "../engine/exact/turns.ts";
 import { type Snapshot, snapshotSchema } from "../domain/snapshot.ts";
+import type { Move } from "../domain/move.ts";
 import { type AssignmentStore, type ModeCeiling, type ShadowComparison, StoreError } from "../store/port.ts";
 import { SQLSTATE } from "../store/sqlstate.ts";
 import { compareWithCandidate } from "./shadow.ts";
@@ -242,7 +243,7 @@ export async function processBooking(
           ...exactDetails,
         },
         shadow,
-        moves,
+        moves: seenAsPlanned(moves, snapshot),
       });
       if (committed.outcome === "confirmed") {
         log.info(SOURCE, "confirmed", { booking_id: bookingId, mode, strategy: plan.strategy, replans });
@@ -388,4 +389,15 @@ function engineError(error: unknown): AttemptError {
 function reasonCode(reason: string): string {
   const head = reason.split(":")[0];
   return /^[a-z][a-z0-9_]{0,63}$/.test(head) ? head : "uncoded";
+}
+
+/** Each move with the booking as the snapshot showed it, which the commit checks it still is. */
+function seenAsPlanned(moves: readonly Move[], snapshot: Snapshot): Move[] {
+  const placed = new Map(snapshot.placed?.map((p) => [p.id, p]));
+  return moves.map((m) => {
+    const p = placed.get(m.bookingId);
+    return p
+      ? { ...m, seen: { windowStart: p.windowStart, windowEnd: p.windowEnd, partySize: p.partySize } }
+      : m;
+  });
 }

@@ -4,4 +4,9 @@ export interface Move {
   readonly bookingId: string;
   readonly fromTableIds: readonly string[];
   readonly toTableIds: readonly string[];
+  /**
+   * The booking as the plan saw it (its hold's window, its party), sent with a commit: a booking changed and
+   * held again on the same tables since the snapshot is then a lost race, not a move that breaks a rule.
+   */
+  readonly seen?: { readonly windowStart: number; readonly windowEnd: number; readonly partySize: number };
 }

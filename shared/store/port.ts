@@ -77,6 +77,13 @@ export function movesJson(moves: readonly Move[]) {
     booking_id: m.bookingId,
     from_table_ids: [...m.fromTableIds],
     to_table_ids: [...m.toTableIds],
+    ...(m.seen
+      ? {
+        window_start: new Date(m.seen.windowStart).toISOString(),
+        window_end: new Date(m.seen.windowEnd).toISOString(),
+        party_size: m.seen.partySize,
+      }
+      : {}),
   }));
 }
 
