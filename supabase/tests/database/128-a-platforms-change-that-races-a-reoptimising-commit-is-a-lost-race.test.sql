@@ -61,16 +61,17 @@ select is(public.assignment_commit(:'quartet', :'quartet_lease', array[:'t2'::uu
                                    null, :'moves'::jsonb) ->> 'reason',
   'a booking to move changed since the snapshot', 'a booking held again for another time is changed since too');
 
--- Unchanged, the move is made, though the coordinator sends the view to the millisecond only (a start at
--- 19:00:00.123456 comes back as 19:00:00.123).
+-- Unchanged, the move is made, though the coordinator sends the view to the millisecond only, its start rounded
+-- down and its end up (a stay from 19:00:00.000001 comes back from 19:00:00.000 to 20:45:00.001).
 reset role;
-select tests.confirmed_on(:'rid', 2, '2030-06-08 19:00:00.123456+00', :'t2') as exact \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-08 19:00:00.000001+00', :'t2') as exact \gset
 select tests.create_booking(:'rid', 4, '2030-06-08 19:00+00') as four_again \gset
 set local role service_role;
 select tests.lease_token(public.assignment_lease(:'four_again', 'dispatch')) as four_again_lease \gset
 select jsonb_set(jsonb_set(pg_temp.move_as_seen(:'exact', :'t2', :'t1'),
   '{0,window_start}', to_jsonb(date_trunc('milliseconds', lower(tests.hold_of(:'exact'))))),
-  '{0,window_end}', to_jsonb(date_trunc('milliseconds', upper(tests.hold_of(:'exact'))))) as moves \gset
+  '{0,window_end}', to_jsonb(date_trunc('milliseconds', upper(tests.hold_of(:'exact'))) + interval '1 millisecond'))
+  as moves \gset
 select is(public.assignment_commit(:'four_again', :'four_again_lease', array[:'t2'::uuid], 'scarcity_fit', 10,
                                    '{}'::jsonb, null, :'moves'::jsonb) ->> 'outcome',
   'confirmed', 'an unchanged booking is moved, its view compared to the millisecond');
