@@ -82,6 +82,7 @@ Deno.test("at 10 % and 50 % the gates judge the bookings V3 decided, which a fle
     stuck: 0,
     duplicate_confirmations: 0,
     events: { bookings_with_transitions: 1000, coordinator: 500 },
+    transitions: { history: 4000, events: 4000 },
   };
   // The V3 tenth sends 8 % to review; with the legacy 90 % at 0.2 % the fleet reads 0.9 %.
   const v3 = {
@@ -109,4 +110,91 @@ Deno.test("at 10 % and 50 % the gates judge the bookings V3 decided, which a fle
     false,
     "at 100 % the fleet is V3",
   );
+});
+
+/** A full phase's metrics that pass every gate, with the counts the rates are rounded from. */
+function passing() {
+  return {
+    bookings: 20000,
+    cancelled: 0,
+    not_cancelled: 20000,
+    confirmed: 19500,
+    confirmation_rate_pct: 97.5,
+    decided: 20000,
+    sent_to_review: 100,
+    manual_review_rate_pct: 0.5,
+    attempts: 20000,
+    successful_attempts: 19500,
+    success_rate_pct: 97.5,
+    errored_attempts: 0,
+    error_rate_pct: 0,
+    terminal: 20000,
+    terminal_pct: 100,
+    latency_ms: { p95: 400 },
+    lock_wait_p95_ms: 5,
+    coordinator_errors: 0,
+    circuit_opens: 0,
+    stuck: 0,
+    duplicate_confirmations: 0,
+    events: { bookings_with_transitions: 20000, coordinator: 60000 },
+    transitions: { history: 80000, events: 80000 },
+    modes: { v3: 20000 },
+  };
+}
+
+const failed = (m: Record<string, unknown>) =>
+  gatesFor("staging-full", m, 48).filter((g) => g.outcome === "fail").map((g) => g.metric);
+
+Deno.test("a share just under its target fails, though the rate rounded to two decimals reads the target", () => {
+  assertEquals(verdictOf(gatesFor("staging-full", passing(), 48)), "PASS");
+  assertEquals(
+    failed({ ...passing(), confirmed: 18999, confirmation_rate_pct: 95 }),
+    ["Confirmation rate"],
+    "18,999 of 20,000 is 94.995 %",
+  );
+  assertEquals(
+    failed({ ...passing(), confirmed: 19000, confirmation_rate_pct: 95 }),
+    [],
+    "19,000 of 20,000 is 95 %",
+  );
+  assertEquals(
+    failed({ ...passing(), successful_attempts: 19399, success_rate_pct: 97 }),
+    ["Success rate (attempts that seated the booking)"],
+    "19,399 of 20,000 attempts is 96.995 %",
+  );
+  assertEquals(
+    failed({ ...passing(), sent_to_review: 199, manual_review_rate_pct: 1 }),
+    [],
+    "199 of 20,000 sent to review is 0.995 %, under 1 % though it reads 1.00",
+  );
+  assertEquals(failed({ ...passing(), terminal: 19000, terminal_pct: 95 }), [
+    "Terminal states (confirmed, manual review, cancelled)",
+  ]);
+});
+
+Deno.test("a transition without its event fails the gate that every expected transition is present", () => {
+  assertEquals(
+    failed({ ...passing(), transitions: { history: 80000, events: 79999 } }),
+    ["All expected state transitions present: transition events ÷ transitions recorded"],
+  );
+  const gate = gatesFor("staging-shadow", { ...passing(), transitions: { history: 0, events: 0 } }, 24)
+    .find((g) => g.metric.startsWith("All expected state transitions"));
+  assertEquals(gate?.outcome, "no data", "no transition in the window: nothing to judge");
+});
+
+Deno.test("a full phase's window that V3 did not decide fails, as one mostly on legacy would", () => {
+  const v3Gate = "Bookings decided by V3, of those a path decided (restaurants switched off left out)";
+  assertEquals(failed({ ...passing(), modes: { legacy: 940, v3: 60 } }), [v3Gate]);
+  assertEquals(
+    failed({ ...passing(), modes: { v3: 19900, legacy: 100, off: 500, none: 20 } }),
+    [],
+    "99.5 % of those decided",
+  );
+  for (const phase of ["prod-10", "prod-50", "staging-shadow", "prod-shadow"] as const) {
+    assertEquals(
+      gatesFor(phase, { ...passing(), modes: { legacy: 940, v3: 60 } }, 48).some((g) => g.metric === v3Gate),
+      false,
+      `${phase}: legacy is meant to decide most bookings`,
+    );
+  }
 });
