@@ -3,9 +3,9 @@ import { cutRelease, ReleaseRefused } from "./release.ts";
 import { files, released, releasedFiles, sha } from "./fixtures.ts";
 import type { Manifest, MigrationFiles } from "./manifest.ts";
 
-function refusal(manifest: Manifest, name: string, folder: MigrationFiles): string {
+function refusal(manifest: Manifest, name: string, folder: MigrationFiles, through?: string): string {
   try {
-    cutRelease(manifest, name, folder);
+    cutRelease(manifest, name, folder, through);
   } catch (e) {
     assert(e instanceof ReleaseRefused, `expected a refusal, got ${e}`);
     return e.message;
@@ -34,6 +34,29 @@ Deno.test("a later release freezes only the files since the last one", () => {
   assertEquals(next.releases.map((r) => r.name), ["1.0.0", "1.1.0"]);
   assertEquals(next.releases[1].migrations, [{ file: "20260201000000_later.sql", sha256: sha("c") }]);
   assertEquals(next.releases[0], released.releases[0], "the earlier release is untouched");
+});
+
+Deno.test("a release through a timestamp freezes the files up to it, and leaves the newer ones out", () => {
+  const folder = files({
+    ...releasedFiles,
+    "20260201000000_landed.sql": sha("c"),
+    "20260301000000_not_yet.sql": sha("d"),
+  });
+  const next = cutRelease(released, "1.1.0", folder, "20260201000000");
+  assertEquals(next.releases[1].migrations, [{ file: "20260201000000_landed.sql", sha256: sha("c") }]);
+  assertEquals(
+    refusal(
+      released,
+      "1.1.0",
+      files({ ...releasedFiles, "20260301000000_not_yet.sql": sha("d") }),
+      "20260201000000",
+    ),
+    "no migration files since the last release up to 20260201000000",
+  );
+  assertEquals(
+    refusal(released, "1.1.0", folder, "2026-02-01"),
+    '"2026-02-01" is not a migration timestamp (14 digits, e.g. 20261231050000)',
+  );
 });
 
 Deno.test("a release is refused without new files, under a taken name, or over a broken history", () => {

@@ -1,5 +1,7 @@
-// Cuts a release: appends to supabase/releases.json every migration file no earlier release froze.
-//   deno run --allow-read --allow-write scripts/migrations/release.ts <name>   (or scripts/release-migrations)
+// Cuts a release: appends to supabase/releases.json every migration file no earlier release froze, or only those
+// up to a timestamp (what has landed, leaving newer files to be refined until they land).
+//   deno run --allow-read --allow-write scripts/migrations/release.ts <name> [<through: 14-digit timestamp>]
+//   (or scripts/release-migrations)
 import { appendOnlyProblems } from "./check.ts";
 import {
   formatManifest,
@@ -13,8 +15,16 @@ import {
 
 export class ReleaseRefused extends Error {}
 
-export function cutRelease(manifest: Manifest, name: string, files: MigrationFiles): Manifest {
+export function cutRelease(
+  manifest: Manifest,
+  name: string,
+  files: MigrationFiles,
+  through?: string,
+): Manifest {
   if (!/^\S+$/.test(name)) throw new ReleaseRefused(`"${name}" is not a release name (no spaces, not empty)`);
+  if (through !== undefined && !/^\d{14}$/.test(through)) {
+    throw new ReleaseRefused(`"${through}" is not a migration timestamp (14 digits, e.g. 20261231050000)`);
+  }
   if (manifest.releases.some((r) => r.name === name)) {
     throw new ReleaseRefused(`release ${name} already exists`);
   }
@@ -23,20 +33,31 @@ export function cutRelease(manifest: Manifest, name: string, files: MigrationFil
     throw new ReleaseRefused(`the released history is broken:\n  - ${problems.join("\n  - ")}`);
   }
   const released = new Set(releasedMigrations(manifest).map((m) => m.file));
-  const migrations = [...files].filter(([file]) => !released.has(file)).sort(([a], [b]) => a < b ? -1 : 1)
+  const migrations = [...files]
+    .filter(([file]) => !released.has(file) && (through === undefined || file.slice(0, 14) <= through))
+    .sort(([a], [b]) => a < b ? -1 : 1)
     .map(([file, sha256]) => ({ file, sha256 }));
-  if (migrations.length === 0) throw new ReleaseRefused("no migration files since the last release");
+  if (migrations.length === 0) {
+    throw new ReleaseRefused(
+      `no migration files since the last release${through ? ` up to ${through}` : ""}`,
+    );
+  }
   return { releases: [...manifest.releases, { name, migrations }] };
 }
 
 if (import.meta.main) {
-  const [name, ...rest] = Deno.args;
+  const [name, through, ...rest] = Deno.args;
   if (name === undefined || rest.length > 0) {
-    console.error("usage: scripts/release-migrations <name>");
+    console.error("usage: scripts/release-migrations <name> [<through: 14-digit timestamp>]");
     Deno.exit(2);
   }
   try {
-    const next = cutRelease(await readManifest(paths.manifest), name, await scanMigrations(paths.migrations));
+    const next = cutRelease(
+      await readManifest(paths.manifest),
+      name,
+      await scanMigrations(paths.migrations),
+      through,
+    );
     await Deno.writeTextFile(paths.manifest, formatManifest(next));
     const files = next.releases.at(-1)!.migrations;
     console.log(

@@ -20,9 +20,9 @@ end $$;
 
 -- The lease and the deferral must outlast the upgrade (seconds to minutes), so they are lengthened, as an
 -- operator could; a lease that expires during an upgrade is the sweeper's case, tested elsewhere.
-update private.pipeline_settings set lease_seconds = 300, rate_limited_delay_ms = 3600000;
--- A dispatch timeout the release allows and 20261231020000 raises to 5 s (the functions answer within 4 s).
-update private.pipeline_settings set dispatch_timeout_ms = 2000;
+update private.pipeline_settings set lease_seconds = 300, rate_limited_delay_ms = 3600000, max_deferral_seconds = 86400;
+-- A retry wait the release allows and 20261231090000 brings down to an hour.
+update private.pipeline_settings set retry_max_ms = 7200000;
 
 insert into public.restaurants (name, timezone) values ('Upgrade Bistro', 'UTC') returning id as rid \gset
 insert into public.zones (restaurant_id, name) values (:'rid', 'Main');
@@ -36,20 +36,12 @@ select :'rid', z.id, 'T' || n, 4, 4 from public.zones z, generate_series(1, 12) 
 -- Written to the settings table directly, as the ops functions do, so a release without them can be filled.
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 1);
 
--- What the release could write that later migrations repair: an operator's e-mail address and phone number
--- in the settings audit (reset_circuit_breaker stored them as typed), and a breaker opened in the future (a
--- caller's p_now through the Data API). A second restaurant carries the breaker, so the first's bookings
--- run as usual.
+-- An operator's e-mail address and phone number typed into a call the settings audit records (1.0.0 stored
+-- them as typed, which 1.1.0's migrations repaired; since then they are scrubbed on the way in).
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'rid', 'open', 5, now());
 select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call +44 20 7946 0958 if it opens again')
   ->> 'outcome' = 'closed', 'the breaker to be reset by hand');
-insert into public.restaurants (name, timezone) values ('Upgrade Breaker', 'UTC') returning id as breaker_rid \gset
-insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
-values (:'breaker_rid', 'open', 5, now() + interval '100 years');
--- And zone names Postgres lists but the engine's JavaScript refuses.
-insert into public.restaurants (name, timezone) values ('Upgrade Posix Zone', 'posix/Europe/London') returning id as posix_rid \gset
-insert into public.restaurants (name, timezone) values ('Upgrade Local Zone', 'localtime') returning id as localtime_rid \gset
 
 -- Every booking is for two guests tomorrow at noon; each confirmation gets a table of its own.
 create function pg_temp.book() returns uuid language sql as $$
@@ -115,6 +107,5 @@ select jsonb_build_object(
   'restaurant', :'rid', 'confirmed', :'confirmed', 'confirmed_to_cancel', :'confirmed_to_cancel',
   'manual_review', :'manual_review', 'cancelled', :'cancelled', 'created', :'created',
   'capacity_verified', :'capacity_verified', 'pending', :'pending', 'in_progress', :'in_progress',
-  'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred', 'breaker_restaurant', :'breaker_rid',
-  'posix_restaurant', :'posix_rid', 'localtime_restaurant', :'localtime_rid',
+  'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred',
   'outbox', (select jsonb_agg(id order by id) from public.notification_outbox where status = 'pending'));
