@@ -198,3 +198,22 @@ Deno.test("a full phase's window that V3 did not decide fails, as one mostly on 
     );
   }
 });
+
+Deno.test("a window reaching back past the events kept is inconclusive, never a pass", () => {
+  const kept = (from: string) =>
+    gatesFor("staging-full", { ...passing(), from, events_kept_since: "2030-01-01T00:00:00Z" }, 48)
+      .find((g) => g.metric === "Hours of the window whose events were pruned (event retention)")
+      ?.outcome;
+  assertEquals(kept("2030-01-02T00:00:00Z"), "pass");
+  assertEquals(kept("2029-12-31T00:00:00Z"), "no data", "its errors and transitions were pruned in part");
+  assertEquals(
+    verdictOf(
+      gatesFor("staging-full", {
+        ...passing(),
+        from: "2029-12-31T00:00:00Z",
+        events_kept_since: "2030-01-01T00:00:00Z",
+      }, 48),
+    ),
+    "INCONCLUSIVE",
+  );
+});

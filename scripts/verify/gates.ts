@@ -43,6 +43,11 @@ function exactShare(part: unknown, whole: unknown, rounded: unknown): number | n
   return n(whole)! > 0 ? (100 * n(part)!) / n(whole)! : null;
 }
 
+/** How many hours of a window starting at `from` lie before the oldest event kept, rounded up to a tenth. */
+function prunedHours(from: string, keptSince: string): number {
+  return Math.ceil(Math.max(0, Date.parse(keptSince) - Date.parse(from)) / 360_000) / 10;
+}
+
 /** The V3 share of the bookings a path decided: the plan's "all new bookings route through the coordinator". */
 function v3Share(modes: Record<string, unknown> | undefined): number | null {
   const decided = ["v3", "legacy", "shadow"].reduce((sum, mode) => sum + (n(modes?.[mode]) ?? 0), 0);
@@ -107,6 +112,16 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
       source:
         "verification checklist: each phase's minimum duration, the window starting when the phase began",
     },
+    ...(m.events_kept_since === undefined ? [] : [prunedHours(m.from, m.events_kept_since)].map((hours) => ({
+      // The nightly prune keeps events for event_retention_days: a window reaching further back counts fewer
+      // errors, breaker opens and transitions than happened, so what its event gates say cannot be trusted.
+      metric: "Hours of the window whose events were pruned (event retention)",
+      target: "0",
+      value: hours,
+      unit: " h",
+      outcome: hours === 0 ? "pass" as const : "no data" as const,
+      source: "the window's events must all still be there to be counted (ops.set_event_retention)",
+    }))),
     {
       metric: "Bookings in the window",
       target: least.bookings > 1 ? `≥ ${least.bookings}` : "> 0",

@@ -196,9 +196,10 @@ export async function waitForTerminal(
     return await waitFor(`${ids.length} bookings to reach a terminal state`, async () => {
       const rows = await sql<{ id: string; assignment_state: string }[]>`
         select id, assignment_state from public.bookings where id = any(${ids}::uuid[])`;
-      return rows.every((r) => TERMINAL.includes(r.assignment_state))
-        ? new Map(rows.map((r) => [r.id, r.assignment_state]))
-        : undefined;
+      if (!rows.every((r) => TERMINAL.includes(r.assignment_state))) return undefined;
+      // In the order of `ids`, whatever order the rows came in, so a test may read the states by position.
+      const states = new Map(rows.map((r) => [r.id, r.assignment_state]));
+      return new Map(ids.filter((id) => states.has(id)).map((id) => [id, states.get(id)!]));
     }, timeoutMs);
   } catch (error) {
     // The timeout is the failure; a trace that cannot be read (the database gone) must not replace it.

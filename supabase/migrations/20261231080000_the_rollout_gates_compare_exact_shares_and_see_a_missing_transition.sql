@@ -1,4 +1,5 @@
--- The rollout gates compare exact shares with their targets, and see a missing transition event.
+-- The rollout gates compare exact shares with their targets, see a missing transition event, and know
+-- which events are kept.
 --
 -- scripts/verify-rollout compared the rates ops.pipeline_metrics rounds to two decimals with the plan's
 -- targets, so a share just under a target passed: 18,999 of 20,000 bookings confirmed (94.995 %) read
@@ -8,8 +9,11 @@
 -- state transitions present in data" was judged by the bookings with any transition event, which a
 -- regression writing one event of each booking's four passed: transitions {history, events} gives the
 -- window's transitions of its bookings as history rows and as state-machine events, which the gate now
--- requires to be equal. Every other field is as before. private.pipeline_metrics_unchecked: body as in
--- 20261228170000 with those fields.
+-- requires to be equal. events_kept_since says from when events are kept (the nightly prune's
+-- event_retention_days): a window reaching further back is judged on fewer events than were written
+-- (errors, breaker opens and transitions among them), so the script calls its verdict inconclusive. Every
+-- other field is as before. private.pipeline_metrics_unchecked: body as in 20261228170000 with those
+-- fields.
 
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
@@ -112,6 +116,10 @@ returns jsonb language sql stable security definer set search_path = '' as $$
       'history', (select count(*) from public.booking_assignment_state_history h join b on b.id = h.booking_id
                    where h.created_at >= p_from and h.created_at < p_to),
       'events', (select count(*) from e where source = 'assignment.state_machine' and booking_id in (select b.id from b))),
+    -- Events older than this are pruned (event_retention_days): a window reaching further back counts fewer
+    -- of them than were written.
+    'events_kept_since', pg_catalog.now() - pg_catalog.make_interval(days => (select r.event_retention_days
+                                                                                from private.rollout_settings r)),
     'attempts', (select count(*) from attempts),
     'success_rate_pct', (select round(100.0 * count(*) filter (where result = 'success') / nullif(count(*), 0), 2) from attempts),
     'error_rate_pct', (select round(100.0 * count(*) filter (where result = 'error') / nullif(count(*), 0), 2) from attempts),

@@ -21,8 +21,8 @@ end $$;
 -- The lease and the deferral must outlast the upgrade (seconds to minutes), so they are lengthened, as an
 -- operator could; a lease that expires during an upgrade is the sweeper's case, tested elsewhere.
 update private.pipeline_settings set lease_seconds = 300, rate_limited_delay_ms = 3600000, max_deferral_seconds = 86400;
--- A retry wait the release allows and 20261231090000 brings down to an hour.
-update private.pipeline_settings set retry_max_ms = 7200000;
+-- Retry waits the release allows and 20261231090000 brings down to an hour.
+update private.pipeline_settings set retry_base_ms = 5400000, retry_max_ms = 7200000;
 
 insert into public.restaurants (name, timezone) values ('Upgrade Bistro', 'UTC') returning id as rid \gset
 insert into public.zones (restaurant_id, name) values (:'rid', 'Main');
@@ -36,8 +36,7 @@ select :'rid', z.id, 'T' || n, 4, 4 from public.zones z, generate_series(1, 12) 
 -- Written to the settings table directly, as the ops functions do, so a release without them can be filled.
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 1);
 
--- An operator's e-mail address and phone number typed into a call the settings audit records (1.0.0 stored
--- them as typed, which 1.1.0's migrations repaired; since then they are scrubbed on the way in).
+-- A breaker reset by hand.
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'rid', 'open', 5, now());
 select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call +44 20 7946 0958 if it opens again')
