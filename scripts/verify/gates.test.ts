@@ -68,28 +68,22 @@ Deno.test("a window shorter than the phase's minimum, or staging with under 100 
 });
 
 Deno.test("at 10 % and 50 % the gates judge the bookings V3 decided, which a fleet mostly on legacy would hide", () => {
-  const healthy = {
-    bookings: 1000,
-    confirmation_rate_pct: 99,
-    manual_review_rate_pct: 0.9,
-    error_rate_pct: 0,
-    success_rate_pct: 99,
-    terminal_pct: 100,
-    latency_ms: { p95: 400 },
-    lock_wait_p95_ms: 5,
-    coordinator_errors: 0,
-    circuit_opens: 0,
-    stuck: 0,
-    duplicate_confirmations: 0,
-    events: { bookings_with_transitions: 1000, coordinator: 500 },
-    transitions: { history: 4000, events: 4000 },
-  };
-  // The V3 tenth sends 8 % to review; with the legacy 90 % at 0.2 % the fleet reads 0.9 %.
+  // The V3 tenth sends 8 % to review (operators seat most of them by hand); with the legacy 90 % at 0.2 % the
+  // fleet reads 0.9 %.
+  const healthy = { ...passing(), sent_to_review: 180, manual_review_rate_pct: 0.9 };
   const v3 = {
-    ...healthy,
-    bookings: 100,
+    ...passing(),
+    bookings: 2000,
+    not_cancelled: 2000,
+    confirmed: 1950,
+    decided: 2000,
+    sent_to_review: 160,
     manual_review_rate_pct: 8,
-    events: { bookings_with_transitions: 100, coordinator: 500 },
+    attempts: 2000,
+    successful_attempts: 1950,
+    terminal: 2000,
+    events: { bookings_with_transitions: 2000, coordinator: 6000 },
+    transitions: { history: 8000, events: 8000 },
   };
   assertEquals(verdictOf(gatesFor("prod-10", healthy, 24)), "PASS", "the fleet alone passes");
   for (const phase of ["prod-10", "prod-50"] as const) {
