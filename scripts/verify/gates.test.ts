@@ -199,6 +199,11 @@ Deno.test("a window reaching back past the events kept is inconclusive, never a 
       .find((g) => g.metric === "Hours of the window whose events were pruned (event retention)")
       ?.outcome;
   assertEquals(kept("2030-01-02T00:00:00Z"), "pass");
+  assertEquals(
+    kept("2029-12-31T23:59:59.990Z"),
+    "pass",
+    "--since as long as the retention, read a moment apart",
+  );
   assertEquals(kept("2029-12-31T00:00:00Z"), "no data", "its errors and transitions were pruned in part");
   assertEquals(
     verdictOf(

@@ -43,9 +43,14 @@ function exactShare(part: unknown, whole: unknown, rounded: unknown): number | n
   return n(whole)! > 0 ? (100 * n(part)!) / n(whole)! : null;
 }
 
-/** How many hours of a window starting at `from` lie before the oldest event kept, rounded up to a tenth. */
+/**
+ * How many hours of a window starting at `from` lie before the oldest event kept, rounded up to a tenth; none
+ * within a minute of it (`--since 7d` under a 7-day retention: the window's start and the metrics' clock are
+ * read by two statements, milliseconds apart, and the nightly prune keeps a day more than that anyway).
+ */
 function prunedHours(from: string, keptSince: string): number {
-  return Math.ceil(Math.max(0, Date.parse(keptSince) - Date.parse(from)) / 360_000) / 10;
+  const pruned = Date.parse(keptSince) - Date.parse(from);
+  return pruned <= 60_000 ? 0 : Math.ceil(pruned / 360_000) / 10;
 }
 
 /** The V3 share of the bookings a path decided: the plan's "all new bookings route through the coordinator". */
