@@ -120,7 +120,7 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
     ...(m.events_kept_since === undefined ? [] : [prunedHours(m.from, m.events_kept_since)].map((hours) => ({
       // The nightly prune keeps events for event_retention_days: a window reaching further back counts fewer
       // errors, breaker opens and transitions than happened, so what its event gates say cannot be trusted.
-      metric: "Hours of the window whose events were pruned (event retention)",
+      metric: PRUNED_HOURS,
       target: "0",
       value: hours,
       unit: " h",
@@ -318,8 +318,29 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
       ),
     );
   }
-  return gates;
+  // A window whose events were pruned in part has fewer errors and transitions than happened: what its event
+  // gates measured cannot fail it (nor pass it: the pruned-hours gate is "no data" already).
+  const pruned = gates.some((g) => g.metric === PRUNED_HOURS && g.outcome === "no data");
+  return pruned
+    ? gates.map((g) =>
+      EVENT_GATES.some((name) => g.metric.startsWith(name)) && g.outcome === "fail"
+        ? { ...g, outcome: "no data" as const }
+        : g
+    )
+    : gates;
 }
+
+const PRUNED_HOURS = "Hours of the window whose events were pruned (event retention)";
+/** The gates counted from observability events, which the nightly prune removes. */
+const EVENT_GATES = [
+  "Event volume",
+  "All expected state transitions present",
+  "Coordinator errors",
+  "Circuit breaker opens",
+  "Lock acquisition P95",
+  "No assignment.coordinator events",
+  "assignment.coordinator events present",
+];
 
 /** Phases where V3 runs for some restaurants only (the rollout percentage): a number over the whole fleet,
  * most of it on the legacy path, would hide how V3 does, which is what these phases decide. */

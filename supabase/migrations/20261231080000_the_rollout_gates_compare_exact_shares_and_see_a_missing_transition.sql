@@ -9,11 +9,12 @@
 -- state transitions present in data" was judged by the bookings with any transition event, which a
 -- regression writing one event of each booking's four passed: transitions {history, events} gives the
 -- window's transitions of its bookings as history rows and as state-machine events, which the gate now
--- requires to be equal. events_kept_since says from when events are kept (the nightly prune's
--- event_retention_days): a window reaching further back is judged on fewer events than were written
--- (errors, breaker opens and transitions among them), so the script calls its verdict inconclusive. Every
--- other field is as before. private.pipeline_metrics_unchecked: body as in 20261228170000 with those
--- fields.
+-- requires to be equal. events_kept_since says from when events are surely kept: the nightly prune's
+-- event_retention_days as it is now, and as it was before each change the settings audit recorded (a
+-- retention lowered for a night and raised again has pruned what the raised one would keep). A window
+-- reaching further back is judged on fewer events than were written (errors, breaker opens and transitions
+-- among them), so the script calls its event gates, and its verdict, inconclusive. Every other field is as
+-- before. private.pipeline_metrics_unchecked: body as in 20261228170000 with those fields.
 
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
@@ -116,10 +117,14 @@ returns jsonb language sql stable security definer set search_path = '' as $$
       'history', (select count(*) from public.booking_assignment_state_history h join b on b.id = h.booking_id
                    where h.created_at >= p_from and h.created_at < p_to),
       'events', (select count(*) from e where source = 'assignment.state_machine' and booking_id in (select b.id from b))),
-    -- Events older than this are pruned (event_retention_days): a window reaching further back counts fewer
-    -- of them than were written.
-    'events_kept_since', pg_catalog.now() - pg_catalog.make_interval(days => (select r.event_retention_days
-                                                                                from private.rollout_settings r)),
+    -- Events older than this may have been pruned (event_retention_days, now and as it was before each change
+    -- the settings audit recorded): a window reaching further back counts fewer of them than were written.
+    'events_kept_since', greatest(
+      pg_catalog.now() - pg_catalog.make_interval(days => (select r.event_retention_days from private.rollout_settings r)),
+      (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
+         from public.pipeline_settings_audit a
+        where a.scope = 'global' and a.setting = 'event_retention_days'
+          and pg_catalog.jsonb_typeof(a.old_value) = 'number')),
     'attempts', (select count(*) from attempts),
     'success_rate_pct', (select round(100.0 * count(*) filter (where result = 'success') / nullif(count(*), 0), 2) from attempts),
     'error_rate_pct', (select round(100.0 * count(*) filter (where result = 'error') / nullif(count(*), 0), 2) from attempts),
