@@ -224,4 +224,17 @@ Deno.test("a window reaching back past the events kept is inconclusive, never a 
     ["Confirmation rate"],
     "a gate of bookings still fails it",
   );
+  assertEquals(
+    gatesFor("staging-full", {
+      ...partly,
+      coordinator_errors: 3,
+      transitions: { history: 80000, events: 80001 },
+    }, 48)
+      .filter((g) => g.outcome === "fail").map((g) => g.metric),
+    [
+      "All expected state transitions present: transition events ÷ transitions recorded",
+      "Coordinator errors",
+    ],
+    "and so do events that are there: an error, a transition written twice",
+  );
 });
