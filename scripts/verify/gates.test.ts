@@ -238,3 +238,24 @@ Deno.test("a window reaching back past the events kept is inconclusive, never a 
     "and so do events that are there: an error, a transition written twice",
   );
 });
+
+Deno.test("a shadow window reaching back past the comparisons kept is inconclusive, never a pass", () => {
+  const shadow = (from: string) => ({
+    ...passing(),
+    from,
+    shadow_kept_since: "2030-01-01T00:00:00Z",
+    shadow: {
+      v3: {
+        comparisons: 100,
+        primary_assign_pct: 90,
+        candidate_assign_pct: 90,
+        primary_escalate_pct: 10,
+        candidate_escalate_pct: 10,
+        candidate_errors: 0,
+      },
+    },
+    events: { bookings_with_transitions: 20000, coordinator: 0 },
+  });
+  assertEquals(verdictOf(gatesFor("staging-shadow", shadow("2030-01-02T00:00:00Z"), 24)), "PASS");
+  assertEquals(verdictOf(gatesFor("staging-shadow", shadow("2029-12-31T00:00:00Z"), 24)), "INCONCLUSIVE");
+});

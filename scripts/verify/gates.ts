@@ -216,6 +216,19 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
 
   if (isShadowPhase(phase)) {
     const v3 = m.shadow?.v3 ?? {};
+    if (m.shadow_kept_since !== undefined) {
+      // The comparisons are pruned on their own retention: a window reaching further back compares fewer
+      // decisions, and counts fewer candidate errors, than were made.
+      const hours = prunedHours(m.from, m.shadow_kept_since);
+      gates.push({
+        metric: "Hours of the window whose shadow comparisons were pruned (shadow retention)",
+        target: "0",
+        value: hours,
+        unit: " h",
+        outcome: hours === 0 ? "pass" : "no data",
+        source: "the window's comparisons must all still be there to be counted (ops.set_retention)",
+      });
+    }
     gates.push(
       gate(
         "No assignment.coordinator events (legacy stays authoritative)",

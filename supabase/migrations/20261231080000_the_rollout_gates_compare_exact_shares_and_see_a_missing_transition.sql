@@ -13,7 +13,8 @@
 -- event_retention_days as it is now, and as it was before each change the settings audit recorded (a
 -- retention lowered for a night and raised again has pruned what the raised one would keep). A window
 -- reaching further back is judged on fewer events than were written (errors, breaker opens and transitions
--- among them), so the script calls its event gates, and its verdict, inconclusive. Every other field is as
+-- among them), so the script calls its verdict inconclusive. shadow_kept_since says the same of the shadow
+-- comparisons (shadow_retention_days), which the shadow phases' gates read. Every other field is as
 -- before. private.pipeline_metrics_unchecked: body as in 20261228170000 with those fields.
 
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
@@ -124,6 +125,13 @@ returns jsonb language sql stable security definer set search_path = '' as $$
       (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
          from public.pipeline_settings_audit a
         where a.scope = 'global' and a.setting = 'event_retention_days'
+          and pg_catalog.jsonb_typeof(a.old_value) = 'number')),
+    -- The same for shadow comparisons, which are kept shadow_retention_days.
+    'shadow_kept_since', greatest(
+      pg_catalog.now() - pg_catalog.make_interval(days => (select r.shadow_retention_days from private.rollout_settings r)),
+      (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
+         from public.pipeline_settings_audit a
+        where a.scope = 'global' and a.setting = 'shadow_retention_days'
           and pg_catalog.jsonb_typeof(a.old_value) = 'number')),
     'attempts', (select count(*) from attempts),
     'success_rate_pct', (select round(100.0 * count(*) filter (where result = 'success') / nullif(count(*), 0), 2) from attempts),
