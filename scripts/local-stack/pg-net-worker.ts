@@ -151,6 +151,9 @@ async function reconnect(reason: string, delayMs = 0): Promise<void> {
   // A client whose server went away can fail in its own internals; it is discarded either way.
   old?.end({ timeout: 0 }).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, delayMs));
+  // pg_net has one worker: connections of an earlier client still open after this one connects (one that
+  // reconnected by itself while its client was being ended, in a crash of Postgres) are ended below.
+  const connectingSince = new Date();
   for (;;) {
     const client = postgres(DB_URL, {
       prepare: false,
@@ -160,6 +163,9 @@ async function reconnect(reason: string, delayMs = 0): Promise<void> {
     });
     try {
       await client.listen(CHANNEL, notified);
+      await client`
+        select pg_terminate_backend(pid) from pg_stat_activity
+         where application_name = 'pg_net_standin_worker' and backend_start < ${connectingSince}`;
       sql = client;
       break;
     } catch (error) {

@@ -1,7 +1,7 @@
 -- The rollout gates' metrics give the counts their rates are rounded from, every transition twice (history and
 -- event), and from when events are surely kept (20261231080000). Called as the Data API's role calls it.
 begin;
-select plan(6);
+select plan(7);
 
 select tests.run_v3();
 select tests.create_restaurant('Gates') as rid \gset
@@ -23,6 +23,9 @@ select ok((:'m'::jsonb -> 'transitions' ->> 'history')::int >= 2, 'and there are
 -- Kept since the retention's days back, as it is now (30 by default)...
 select ok(abs(extract(epoch from (:'m'::jsonb ->> 'events_kept_since')::timestamptz - (now() - interval '30 days'))) < 1,
   'events are kept since the retention''s days back');
+select ok(abs(extract(epoch from (:'m'::jsonb ->> 'shadow_kept_since')::timestamptz
+                       - (now() - make_interval(days => (select shadow_retention_days from private.rollout_settings))))) < 1,
+  'and shadow comparisons since theirs');
 -- ... and as it was before each change: lowered to 7 days for a while (a prune then cut 7 days back), and raised.
 set local role service_role;
 select ops.set_event_retention(7, 'ana', 'disk nearly full') is not null as lowered \gset
