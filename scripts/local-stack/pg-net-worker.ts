@@ -151,10 +151,11 @@ async function reconnect(reason: string, delayMs = 0): Promise<void> {
   // A client whose server went away can fail in its own internals; it is discarded either way.
   old?.end({ timeout: 0 }).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, delayMs));
-  // pg_net has one worker: connections of an earlier client still open after this one connects (one that
-  // reconnected by itself while its client was being ended, in a crash of Postgres) are ended below.
-  const connectingSince = new Date();
   for (;;) {
+    // pg_net has one worker: connections of an earlier client still open once this one has connected (one
+    // that reconnected by itself while its client was being ended, in a crash of Postgres) are ended below.
+    // (One that an ended client opens later still, retrying in the background, is ended at the next restart.)
+    const connectingSince = new Date();
     const client = postgres(DB_URL, {
       prepare: false,
       max: 2,
