@@ -53,6 +53,27 @@ function prunedHours(from: string, keptSince: string): number {
   return pruned <= 60_000 ? 0 : Math.ceil(pruned / 360_000) / 10;
 }
 
+/** The gate that a window's `what` (pruned after their retention) were all still kept, "no data" when some were
+ * not; none where the metrics do not say from when they are kept. */
+function keptWholeWindow(
+  metric: string,
+  from: string,
+  keptSince: string | undefined,
+  what: string,
+  setting: string,
+) {
+  if (keptSince === undefined) return [];
+  const hours = prunedHours(from, keptSince);
+  return [{
+    metric,
+    target: "0",
+    value: hours,
+    unit: " h",
+    outcome: hours === 0 ? "pass" as const : "no data" as const,
+    source: `the window's ${what} must all still be there to be counted (${setting})`,
+  }];
+}
+
 /** The V3 share of the bookings a path decided: the plan's "all new bookings route through the coordinator". */
 function v3Share(modes: Record<string, unknown> | undefined): number | null {
   const decided = ["v3", "legacy", "shadow"].reduce((sum, mode) => sum + (n(modes?.[mode]) ?? 0), 0);
@@ -117,16 +138,9 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
       source:
         "verification checklist: each phase's minimum duration, the window starting when the phase began",
     },
-    ...(m.events_kept_since === undefined ? [] : [prunedHours(m.from, m.events_kept_since)].map((hours) => ({
-      // The nightly prune keeps events for event_retention_days: a window reaching further back counts fewer
-      // errors, breaker opens and transitions than happened, so what its event gates say cannot be trusted.
-      metric: PRUNED_HOURS,
-      target: "0",
-      value: hours,
-      unit: " h",
-      outcome: hours === 0 ? "pass" as const : "no data" as const,
-      source: "the window's events must all still be there to be counted (ops.set_event_retention)",
-    }))),
+    // The nightly prune keeps events for event_retention_days: a window reaching further back counts fewer
+    // errors, breaker opens and transitions than happened, so what its event gates say cannot be trusted.
+    ...keptWholeWindow(PRUNED_HOURS, m.from, m.events_kept_since, "events", "ops.set_event_retention"),
     {
       metric: "Bookings in the window",
       target: least.bookings > 1 ? `≥ ${least.bookings}` : "> 0",
@@ -216,19 +230,17 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
 
   if (isShadowPhase(phase)) {
     const v3 = m.shadow?.v3 ?? {};
-    if (m.shadow_kept_since !== undefined) {
-      // The comparisons are pruned on their own retention: a window reaching further back compares fewer
-      // decisions, and counts fewer candidate errors, than were made.
-      const hours = prunedHours(m.from, m.shadow_kept_since);
-      gates.push({
-        metric: "Hours of the window whose shadow comparisons were pruned (shadow retention)",
-        target: "0",
-        value: hours,
-        unit: " h",
-        outcome: hours === 0 ? "pass" : "no data",
-        source: "the window's comparisons must all still be there to be counted (ops.set_retention)",
-      });
-    }
+    // The comparisons are pruned on their own retention: a window reaching further back compares fewer
+    // decisions, and counts fewer candidate errors, than were made.
+    gates.push(
+      ...keptWholeWindow(
+        "Hours of the window whose shadow comparisons were pruned (shadow retention)",
+        m.from,
+        m.shadow_kept_since,
+        "comparisons",
+        "ops.set_retention",
+      ),
+    );
     gates.push(
       gate(
         "No assignment.coordinator events (legacy stays authoritative)",

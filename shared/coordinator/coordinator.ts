@@ -392,7 +392,8 @@ function reasonCode(reason: string): string {
 }
 
 /** Each move with the booking as the snapshot showed it, which the commit checks it still is. */
-function seenAsPlanned(moves: readonly Move[], snapshot: Snapshot): Move[] {
+function seenAsPlanned(moves: readonly Move[], snapshot: Snapshot): readonly Move[] {
+  if (moves.length === 0) return moves;
   const placed = new Map(snapshot.placed?.map((p) => [p.id, p]));
   return moves.map((m) => {
     const p = placed.get(m.bookingId);

@@ -17,6 +17,20 @@
 -- comparisons (shadow_retention_days), which the shadow phases' gates read. Every other field is as
 -- before. private.pipeline_metrics_unchecked: body as in 20261228170000 with those fields.
 
+-- Rows older than this may have been pruned by the nightly prune, whose retention is the rollout setting
+-- p_setting (event_retention_days, shadow_retention_days): as it is now, and as it was before each change the
+-- settings audit recorded, since a retention lowered for a night and raised again pruned what the raised one
+-- keeps.
+create function private.kept_since(p_setting text)
+returns timestamptz language sql stable set search_path = '' as $$
+  select greatest(
+    pg_catalog.now() - pg_catalog.make_interval(days => (pg_catalog.to_jsonb(r) ->> p_setting)::integer),
+    (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
+       from public.pipeline_settings_audit a
+      where a.scope = 'global' and a.setting = p_setting and pg_catalog.jsonb_typeof(a.old_value) = 'number'))
+    from private.rollout_settings r;
+$$;
+
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
 returns jsonb language sql stable security definer set search_path = '' as $$
@@ -118,21 +132,9 @@ returns jsonb language sql stable security definer set search_path = '' as $$
       'history', (select count(*) from public.booking_assignment_state_history h join b on b.id = h.booking_id
                    where h.created_at >= p_from and h.created_at < p_to),
       'events', (select count(*) from e where source = 'assignment.state_machine' and booking_id in (select b.id from b))),
-    -- Events older than this may have been pruned (event_retention_days, now and as it was before each change
-    -- the settings audit recorded): a window reaching further back counts fewer of them than were written.
-    'events_kept_since', greatest(
-      pg_catalog.now() - pg_catalog.make_interval(days => (select r.event_retention_days from private.rollout_settings r)),
-      (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
-         from public.pipeline_settings_audit a
-        where a.scope = 'global' and a.setting = 'event_retention_days'
-          and pg_catalog.jsonb_typeof(a.old_value) = 'number')),
-    -- The same for shadow comparisons, which are kept shadow_retention_days.
-    'shadow_kept_since', greatest(
-      pg_catalog.now() - pg_catalog.make_interval(days => (select r.shadow_retention_days from private.rollout_settings r)),
-      (select max(a.changed_at - pg_catalog.make_interval(days => (a.old_value #>> '{}')::integer))
-         from public.pipeline_settings_audit a
-        where a.scope = 'global' and a.setting = 'shadow_retention_days'
-          and pg_catalog.jsonb_typeof(a.old_value) = 'number')),
+    -- From when events, and shadow comparisons, are surely kept (private.kept_since).
+    'events_kept_since', private.kept_since('event_retention_days'),
+    'shadow_kept_since', private.kept_since('shadow_retention_days'),
     'attempts', (select count(*) from attempts),
     'success_rate_pct', (select round(100.0 * count(*) filter (where result = 'success') / nullif(count(*), 0), 2) from attempts),
     'error_rate_pct', (select round(100.0 * count(*) filter (where result = 'error') / nullif(count(*), 0), 2) from attempts),
@@ -184,3 +186,4 @@ $$;
 
 
 revoke all on function private.pipeline_metrics_unchecked(timestamptz, timestamptz, uuid, text) from public, anon, authenticated, service_role;
+revoke all on all routines in schema private from public, anon, authenticated;

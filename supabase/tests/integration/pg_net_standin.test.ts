@@ -5,7 +5,8 @@
 // stand-in (the real pg_net has no such worker to test).
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { startHttpTarget } from "../../../shared/testing/http-target.ts";
-import { connect, waitFor } from "../../../shared/testing/stack.ts";
+import { connect, DB_URL, waitFor } from "../../../shared/testing/stack.ts";
+import postgres from "postgres";
 
 type Sql = ReturnType<typeof connect>;
 
@@ -172,6 +173,31 @@ Deno.test("net.worker_restart() restarts the worker between batches, as pg_net's
     assertEquals((await response(sql, after)).status_code, 200);
   } finally {
     await target.close();
+    await sql.end();
+  }
+});
+
+Deno.test("a restarted worker ends a connection an earlier client of its own left open, as pg_net has one worker", async () => {
+  const sql = connect(1);
+  // A leftover: connected under the worker's name before the restart, as one that came back by itself during a
+  // crash of Postgres was.
+  const leftover = postgres(DB_URL, {
+    prepare: false,
+    max: 1,
+    connection: { application_name: "pg_net_standin_worker" },
+    onnotice: () => {},
+  });
+  try {
+    const [{ pid }] = await leftover<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const [{ restarted }] = await sql<{ restarted: boolean }[]>`select net.worker_restart() as restarted`;
+    assertEquals(restarted, true);
+    await waitFor("the leftover connection to be ended", async () => {
+      const [{ open }] = await sql<{ open: boolean }[]>`
+        select exists (select 1 from pg_stat_activity where pid = ${pid}) as open`;
+      return !open || undefined;
+    });
+  } finally {
+    await leftover.end({ timeout: 0 }).catch(() => {});
     await sql.end();
   }
 });
