@@ -1,8 +1,12 @@
 -- Health counts only the pipeline's own pg_net requests (20261228010000): pg_net also carries the project's
 -- Database Webhooks and its own calls, whose refusals say nothing about the pipeline's dispatch.
 begin;
--- One snapshot, so requests the pipeline sends and answers meanwhile cannot change the counts compared.
+-- One snapshot, so requests the pipeline sends and answers meanwhile cannot change the counts compared. pg_cron's
+-- history of the sweeper's runs, which the prune below deletes from, is locked before that snapshot is taken:
+-- pg_cron writing a run's end in it meanwhile made the prune's delete a serialization failure (seen once, in
+-- the second pass on a filled database).
 set transaction isolation level repeatable read;
+lock table cron.job_run_details in exclusive mode;
 select plan(8);
 
 select (ops.health() -> 'dispatch' ->> 'refused_last_15_min')::int as refused_before,
