@@ -1,4 +1,7 @@
 begin isolation level repeatable read;
+-- pg_cron's run history, which this test empties and prunes, locked before the snapshot is taken: pg_cron writing
+-- a sweeper run's end after it would make those deletes a serialization failure.
+lock table cron.job_run_details in exclusive mode;
 select plan(47);
 
 -- A clean slate inside this transaction (rolled back at the end), then traffic whose numbers are known:
