@@ -21,8 +21,6 @@ end $$;
 -- The lease and the deferral must outlast the upgrade (seconds to minutes), so they are lengthened, as an
 -- operator could; a lease that expires during an upgrade is the sweeper's case, tested elsewhere.
 update private.pipeline_settings set lease_seconds = 300, rate_limited_delay_ms = 3600000, max_deferral_seconds = 86400;
--- Retry waits the release allows and 20261231090000 brings down to an hour.
-update private.pipeline_settings set retry_base_ms = 5400000, retry_max_ms = 7200000;
 
 insert into public.restaurants (name, timezone) values ('Upgrade Bistro', 'UTC') returning id as rid \gset
 insert into public.zones (restaurant_id, name) values (:'rid', 'Main');

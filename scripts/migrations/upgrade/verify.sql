@@ -40,11 +40,6 @@ select pg_temp.expect(pg_temp.state(k) = s, k || ' to still be ' || s || ', foun
                ('deferred', 'assignment_pending'), ('in_progress', 'assignment_in_progress'), ('confirmed', 'confirmed'),
                ('confirmed_to_cancel', 'confirmed'), ('manual_review', 'manual_review'), ('cancelled', 'cancelled')) v(k, s);
 
--- What the release wrote that later migrations repair: retry waits over an hour are brought down to one.
-select pg_temp.expect(retry_base_ms = 3600000 and retry_max_ms = 3600000,
-                      'the 1.5- and 2-hour retry waits brought down to an hour, found ' || retry_base_ms || ' and ' || retry_max_ms)
-  from private.pipeline_settings;
-
 -- The confirmations queued before the upgrade are claimed and sent.
 create temp table claimed as select * from public.notification_claim(20);
 select pg_temp.expect((select jsonb_agg(id order by id) from claimed) = pg_temp.fixture('outbox')::jsonb,
