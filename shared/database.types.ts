@@ -238,7 +238,10 @@ export type Database = {
         Args: { "p_from"?: string; "p_mode"?: string; "p_restaurant_id"?: string; "p_to"?: string };
         Returns: Json;
       };
-      "release_stuck": { Args: { "p_actor": string; "p_older_than_minutes": number }; Returns: Json };
+      "release_stuck": {
+        Args: { "p_actor": string; "p_older_than_minutes": number; "p_restaurant_id"?: string };
+        Returns: Json;
+      };
       "resend_dead_messages": {
         Args: { "p_actor": string; "p_reason": string; "p_restaurant_id"?: string };
         Returns: Json;
