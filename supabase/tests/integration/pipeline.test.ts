@@ -477,6 +477,47 @@ Deno.test("changing a confirmed booking's time re-assigns it for the new time", 
   assertEquals(kinds.map((k) => k.kind), ["booking_confirmed", "booking_changed"]);
 });
 
+Deno.test("a whole evening moved in one update is seated again a slot at a time, not one request per booking", async () => {
+  const maxParallel = 2;
+  const r = await createRestaurant(sql, {
+    tables: Array.from({ length: 12 }, (_, i) => ({ number: `M${i + 1}`, capacity: 2 })),
+    maxParallel,
+  });
+  const day = someDay();
+  const booking = { restaurant_id: r.id, party_size: 2, start_at: `${day}T19:00:00Z` } as TablesInsert<
+    "bookings"
+  >;
+  const inserted = await platform.from("bookings").insert(Array(12).fill(booking)).select("id");
+  assertEquals(inserted.error, null);
+  const ids = inserted.data!.map((b) => b.id);
+  await waitForTerminal(sql, ids, 20_000);
+
+  // The platform moves the evening by 15 minutes: one statement over the restaurant's twelve bookings.
+  const moved = await platform.from("bookings").update({ start_at: `${day}T19:15:00Z` }).eq(
+    "restaurant_id",
+    r.id,
+  );
+  assertEquals(moved.error, null);
+  await waitFor("every moved booking to be confirmed again", async () => {
+    const [{ n }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from public.bookings
+       where id = any(${ids}::uuid[]) and assignment_state = 'confirmed' and assignment_state_version > 6`;
+    return n === ids.length ? true : undefined;
+  }, 30_000);
+  assertEquals(await overlappingAssignments(r.id), 0);
+  // The change's own transaction asked the coordinator for as many as the restaurant has slots (its requests
+  // and its history rows carry that transaction's time); the rest waited in the queue for a freed slot.
+  const [{ asked, sentBack }] = await sql<{ asked: number; sentBack: number }[]>`
+    with change as (
+      select min(created_at) as at, count(*)::int as sent_back from public.booking_assignment_state_history
+       where booking_id = any(${ids}::uuid[]) and reason like 'booking_changed:%')
+    select (select count(*)::int from private.pipeline_requests p, change c
+             where p.sent_at = c.at and p.function_name = 'assignment-coordinator') as asked,
+           (select sent_back from change) as "sentBack"`;
+  assertEquals(sentBack, ids.length, "the change sent every booking back to be planned");
+  assertEquals(asked, maxParallel, `the change sent ${asked} requests for ${ids.length} bookings`);
+});
+
 Deno.test("a confirmed booking moved outside service hours goes to manual review, not to a table", async () => {
   const r = await createRestaurant(sql, { tables: [{ number: "N1", capacity: 4 }] });
   await sql`insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at)

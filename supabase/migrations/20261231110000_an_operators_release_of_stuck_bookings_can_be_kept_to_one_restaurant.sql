@@ -6,8 +6,9 @@
 -- bound the time to escalation) or sent to review up to 1000 stuck bookings of every restaurant. It now takes
 -- an optional restaurant id, as ops.retry_bookings does; without one it still releases every restaurant's,
 -- and its event names the restaurant it kept to. A restaurant that does not exist is refused, writing
--- nothing. The two-argument call is the same call without a restaurant. Body as in 20261231010000
--- otherwise, with the lock wait of 20261231060000.
+-- nothing. The two-argument call is the same call without a restaurant. A booking it sends back is nudged
+-- or joins its restaurant's queue (private.queue_or_nudge, 20261231100000), so a release of many does not
+-- send as many requests at once. Body as in 20261231010000 otherwise, with the lock wait of 20261231060000.
 
 drop function ops.release_stuck(integer, text);
 
@@ -71,7 +72,7 @@ begin
       redispatched := redispatched + 1;
     end if;
     update public.bookings set dispatch_count = 0 where id = r.id;
-    perform private.nudge(r.id, 'ops_release');
+    perform private.queue_or_nudge(r.id, r.restaurant_id, 'ops_release');
   end loop;
   -- Past this call's 1000, held by another call now (those it skipped as busy are among them), or by a worker's
   -- lease (those come back on their own when it runs out).

@@ -1,0 +1,97 @@
+-- A change to many bookings at once joins the restaurant's queue: bookings sent back to be planned are nudged
+-- while the restaurant has free slots and queue behind them otherwise, as new bookings do (20261231100000).
+-- The platform's writes go through the Data API, so they run here as service_role.
+begin;
+select plan(12);
+
+-- Requests naming the bookings since the mark (those their inserts sent come before it).
+create function pg_temp.requests_for(p_bookings uuid[]) returns integer language sql as $$
+  select count(*)::int from net.http_request_queue q
+   where q.id > pg_catalog.current_setting('test.mark')::bigint
+     and (pg_catalog.convert_from(q.body, 'utf8')::jsonb ->> 'booking_id')::uuid = any(p_bookings);
+$$;
+create function pg_temp.mark() returns void language sql as $$
+  select pg_catalog.set_config('test.mark', (select coalesce(max(id), 0)::text from net.http_request_queue), true);
+$$;
+
+-- 1. Six confirmed bookings of a restaurant with two slots; the platform moves the whole evening by 15 minutes.
+select tests.create_restaurant('Moved Evening') as rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 2);
+select array_agg(tests.confirmed_on(:'rid', 2, '2030-05-10 19:00+00'::timestamptz + make_interval(mins => 15 * i),
+                                    tests.add_table(:'rid', 'T' || i, 2)) order by i) as evening
+  from generate_series(1, 6) i \gset
+select pg_temp.mark();
+set local role service_role;
+update public.bookings set start_at = start_at + interval '15 minutes', end_at = end_at + interval '15 minutes'
+ where restaurant_id = :'rid';
+reset role;
+select is((select array_agg(distinct assignment_state) from public.bookings where id = any(:'evening'::uuid[])),
+  array['assignment_pending'], 'every moved booking goes back to be planned');
+select is(pg_temp.requests_for(:'evening'::uuid[]), 2, 'as many are sent to the coordinator as the restaurant has slots');
+select is((select count(*)::int from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is null
+              and next_attempt_at > now()), 2, 'those two are due when their nudge is, not queued');
+select is((select count(*)::int from public.bookings where id = any(:'evening'::uuid[]) and deferred_since = now()),
+  4, 'the other four join the restaurant''s queue');
+select is((select array_agg(distinct next_attempt_at - now()) from public.bookings
+            where id = any(:'evening'::uuid[]) and deferred_since is not null),
+  array[interval '10 seconds'], 'due at the queue''s own fallback unless a slot frees first');
+
+-- 2. One of the two is seated again: its slot frees, and the queue is woken, the longest waiting first.
+select id as first from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is null
+ order by created_at limit 1 \gset
+select id as longest_waiting from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is not null
+ order by created_at, id limit 1 \gset
+set local role service_role;
+select public.assignment_begin(:'first') as began \gset
+select public.assignment_commit(:'first', tests.lease_token(:'began'),
+                                array[tests.add_table(:'rid', 'X1', 2)], 'test') ->> 'outcome' as committed \gset
+reset role;
+select is(:'committed'::text, 'confirmed', 'a nudged booking is seated again in its slot');
+select ok((select next_attempt_at <= now() from public.bookings where id = :'longest_waiting'),
+  'and the slot it frees wakes the longest waiting of the queue');
+
+-- 3. One change while every slot is taken queues too, with nothing sent.
+select tests.create_restaurant('Full Now') as full_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'full_rid', 1);
+select tests.confirmed_on(:'full_rid', 2, '2030-05-11 21:00+00', tests.add_table(:'full_rid', 'T1', 4)) as one \gset
+select tests.create_booking(:'full_rid', 2, '2030-05-11 19:00+00') as running \gset
+select tests.force_state(:'running', 'assignment_in_progress');
+select pg_temp.mark();
+set local role service_role;
+update public.bookings set party_size = 3 where id = :'one';
+reset role;
+select is((select deferred_since is not null from public.bookings where id = :'one'), true,
+  'a change while the restaurant''s slots are taken waits in its queue');
+select is(pg_temp.requests_for(array[:'one'::uuid]), 0, 'without a request of its own');
+
+-- 4. One change while a slot is free is sent at once, as before.
+select tests.create_restaurant('Quiet Now') as quiet_rid \gset
+select tests.confirmed_on(:'quiet_rid', 2, '2030-05-12 19:00+00', tests.add_table(:'quiet_rid', 'T1', 4)) as calm \gset
+select pg_temp.mark();
+set local role service_role;
+update public.bookings set party_size = 3 where id = :'calm';
+reset role;
+select is((select array[assignment_state, (deferred_since is null)::text] from public.bookings where id = :'calm'),
+  array['assignment_pending', 'true'], 'a change while a slot is free is not queued');
+select is(pg_temp.requests_for(array[:'calm'::uuid]), 1, 'and is sent to the coordinator at once');
+
+-- 5. An operator's release of many stuck bookings sends as many as the slots, and queues the rest.
+select tests.create_restaurant('Stuck Evening') as stuck_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stuck_rid', 2);
+select array_agg(tests.create_booking(:'stuck_rid', 2, '2030-05-13 19:00+00'::timestamptz + make_interval(mins => i)))
+         as stuck
+  from generate_series(1, 5) i \gset
+set local session_replication_role = replica;
+update public.bookings set updated_at = now() - interval '1 hour', deferred_since = null, next_attempt_at = now()
+ where id = any(:'stuck'::uuid[]);
+reset session_replication_role;
+select pg_temp.mark();
+set local role service_role;
+select ops.release_stuck(30, 'ana', :'stuck_rid') ->> 'redispatched' as redispatched \gset
+reset role;
+select is(array[:'redispatched'::int, pg_temp.requests_for(:'stuck'::uuid[]),
+                (select count(*)::int from public.bookings where id = any(:'stuck'::uuid[]) and deferred_since is not null)],
+  array[5, 2, 3], 'a release of five stuck bookings sends two and queues three');
+
+select * from finish();
+rollback;
