@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../testing/assert.ts";
-import { loadCoordinatorConfig, modeCeiling, parseMaxParallel } from "./config.ts";
+import { loadCoordinatorConfig, loadedFlags, modeCeiling, parseMaxParallel } from "./config.ts";
 
 function collect() {
   const warnings: string[] = [];
@@ -67,6 +67,21 @@ Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keep
   assertEquals(ceiling("enabled"), null, "on: Postgres decides");
   assertEquals(ceiling("", "on"), null, "unset is unchanged: Postgres decides");
   assertEquals(levels, ["error", "error", "error"], "each unreadable kill switch is an error, not a warning");
+});
+
+Deno.test("the flags an instance loaded are what its start-up log line says", () => {
+  const flags = (env: Record<string, string>) =>
+    loadedFlags(loadCoordinatorConfig({ ...SETTINGS, ...env }, () => {}));
+  assertEquals(flags({}), { mode_ceiling: "none", max_parallel_cap: "none", strategy: "scarcity_fit" });
+  assertEquals(
+    flags({
+      FEATURE_ASSIGNMENT_PIPELINE_V3: "false",
+      FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW: "true",
+      FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL: "5",
+    }),
+    { mode_ceiling: "shadow", max_parallel_cap: 5, strategy: "scarcity_fit" },
+  );
+  assertEquals(flags({ FEATURE_ASSIGNMENT_PIPELINE_V3: "false" }).mode_ceiling, "legacy");
 });
 
 Deno.test("FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL only caps when set, clamped to 1–20", () => {

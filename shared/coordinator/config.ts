@@ -99,6 +99,16 @@ export function modeCeiling(v3: boolean | undefined, shadow: boolean | undefined
   return shadow === true ? "shadow" : "legacy";
 }
 
+/** What the deployment's flags came to, logged once when an instance starts, so a rollout step can be checked in
+ * the function's logs (the plan's "flags loaded correctly (verified in logs)"). */
+export function loadedFlags(config: CoordinatorConfig): Record<string, string | number> {
+  return {
+    mode_ceiling: config.modeCeiling ?? "none",
+    max_parallel_cap: config.maxParallel ?? "none",
+    strategy: config.strategy,
+  };
+}
+
 export interface CoordinatorConfig extends SharedConfig {
   strategy: string;
   modeCeiling: ModeCeiling;

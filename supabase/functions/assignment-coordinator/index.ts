@@ -1,6 +1,6 @@
 // Edge function `assignment-coordinator`: called by pg_net when a booking is inserted or changed, and by
 // the sweeper for retries. Thin on purpose; the logic is in shared/coordinator.
-import { loadCoordinatorConfig } from "../../../shared/coordinator/config.ts";
+import { loadCoordinatorConfig, loadedFlags } from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
 import { batched } from "../../../shared/notifications/batched.ts";
 import { deliverAllDue, stopSending } from "../../../shared/notifications/dispatcher.ts";
@@ -16,6 +16,7 @@ const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
 const logger = budgetedLogger(consoleLogger());
+logger.info("assignment.coordinator", "flags loaded", loadedFlags(config));
 // A hosted worker is told it is about to end (wall clock or CPU limit reached, instance retired); the drain
 // then stops claiming so no booking is taken just to be cut off, the confirmations' delivery hands back what it
 // has not posted, and the log budget's count of what it left out is written.

@@ -546,6 +546,25 @@ Deno.test("a confirmed booking moved outside service hours goes to manual review
   assertEquals(e.context.reason, "outside_service_hours");
 });
 
+Deno.test("the coordinator's log says which flags it loaded when it started", async () => {
+  const loaded = (await Deno.readTextFile(`${LOG_DIR}/functions.log`)).split("\n")
+    .filter((line) => line.startsWith("{") && line.includes('"flags loaded"'))
+    .map((line) => JSON.parse(line));
+  assert(loaded.length > 0, "no flags-loaded line in the functions' log");
+  // The stack leaves the flags unset: nothing caps the mode or the limit Postgres decides.
+  assertEquals(
+    { ...loaded.at(-1), level: undefined },
+    {
+      level: undefined,
+      source: "assignment.coordinator",
+      message: "flags loaded",
+      mode_ceiling: "none",
+      max_parallel_cap: "none",
+      strategy: "scarcity_fit",
+    },
+  );
+});
+
 Deno.test("no personal data reaches events, history, attempts, the outbox or the stack's logs", async () => {
   // Every name, e-mail address and phone number any booking carries, wherever it would leak to.
   const docs = sql`
