@@ -6,31 +6,26 @@
 -- in the one queue every restaurant's new bookings wait in, and as many coordinator calls, all but the
 -- restaurant's few slots answered rate_limited and polled again every 10 s. A booking sent back to be planned
 -- now goes as a new booking does: nudged while the restaurant has a free slot, and otherwise into its queue,
--- woken when a slot frees (the queue's own 10 s fallback as for inserts). Bookings this transaction already
--- sent back and not yet begun take a slot each, as new bookings inserted by one statement do. The same holds
--- for ops.release_stuck's re-dispatches (20261231110000).
+-- woken when a slot frees, or by the queue's own 10 s fallback, as a queued new booking is. The bookings
+-- this transaction already sent take a slot each, as new bookings inserted by one statement do, so one
+-- statement sends as many as the restaurant has free slots. (Changes committed one by one each see the slots
+-- as they are; a booking sent back and not yet begun is not counted by private.slots_taken, as before.)
 --
 -- private.reassign_changed_booking: body as in 20261227210000, sending back through private.queue_or_nudge.
 
 -- Sends a booking just returned to be planned to the coordinator, or into its restaurant's queue when its
--- slots are taken or others already wait there (prepare_new_booking's rule for a new booking). Says whether
--- it was queued.
+-- slots are taken or others already wait there (prepare_new_booking's rule for a new booking). The ones this
+-- transaction sent (counted per restaurant in pipeline.sent_back, a setting that ends with the transaction)
+-- take a slot each: none of them can begin before the transaction commits. Says whether it was queued.
 create function private.queue_or_nudge(p_booking_id uuid, p_restaurant_id uuid, p_trigger text)
 returns boolean language plpgsql set search_path = '' as $$
 declare
   settings private.pipeline_settings := private.settings_for(p_restaurant_id);
+  sent jsonb := coalesce(nullif(pg_catalog.current_setting('pipeline.sent_back', true), ''), '{}')::jsonb;
+  sent_here integer := coalesce((sent ->> p_restaurant_id::text)::integer, 0);
   taken integer;
 begin
-  taken := private.slots_taken(p_restaurant_id, pg_catalog.now());
-  if taken < settings.max_parallel then
-    -- Sent back earlier in this transaction (updated now, due later, not queued) and not begun yet.
-    taken := taken + (select count(*) from (select 1 from public.bookings s
-                                             where s.restaurant_id = p_restaurant_id and s.id <> p_booking_id
-                                               and s.assignment_state in ('capacity_verified', 'assignment_pending')
-                                               and s.deferred_since is null and s.updated_at = pg_catalog.now()
-                                               and s.next_attempt_at > pg_catalog.now()
-                                             limit settings.max_parallel - taken) x);
-  end if;
+  taken := sent_here + private.slots_taken(p_restaurant_id, pg_catalog.now());
   if taken >= settings.max_parallel
      or taken > 0 and exists (select 1 from public.bookings w
                                where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
@@ -43,6 +38,8 @@ begin
     return true;
   end if;
   perform private.nudge(p_booking_id, p_trigger);
+  perform pg_catalog.set_config('pipeline.sent_back',
+    (sent || pg_catalog.jsonb_build_object(p_restaurant_id::text, sent_here + 1))::text, true);
   return false;
 end $$;
 

@@ -6,9 +6,11 @@
 -- bound the time to escalation) or sent to review up to 1000 stuck bookings of every restaurant. It now takes
 -- an optional restaurant id, as ops.retry_bookings does; without one it still releases every restaurant's,
 -- and its event names the restaurant it kept to. A restaurant that does not exist is refused, writing
--- nothing. The two-argument call is the same call without a restaurant. A booking it sends back is nudged
--- or joins its restaurant's queue (private.queue_or_nudge, 20261231100000), so a release of many does not
--- send as many requests at once. Body as in 20261231010000 otherwise, with the lock wait of 20261231060000.
+-- nothing. The two-argument call is the same call without a restaurant. Body as in 20261231010000
+-- otherwise, with the lock wait of 20261231060000.
+--
+-- The rate_limited review reason names the calls with the booking's restaurant filled in, so an operator
+-- who copies them keeps to it (private.defer_attempt: body as in 20261231040000 otherwise).
 
 drop function ops.release_stuck(integer, text);
 
@@ -72,7 +74,7 @@ begin
       redispatched := redispatched + 1;
     end if;
     update public.bookings set dispatch_count = 0 where id = r.id;
-    perform private.queue_or_nudge(r.id, r.restaurant_id, 'ops_release');
+    perform private.nudge(r.id, 'ops_release');
   end loop;
   -- Past this call's 1000, held by another call now (those it skipped as busy are among them), or by a worker's
   -- lease (those come back on their own when it runs out).
@@ -91,3 +93,55 @@ comment on function ops.release_stuck(integer, text, uuid) is
   'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), of one restaurant (p_restaurant_id) or, without one, of every restaurant, at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and go back to the queue, waiting ones are dispatched again, ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, escalated, skipped_busy, left}: left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
 revoke all on function ops.release_stuck(integer, text, uuid) from public, anon, authenticated;
 grant execute on function ops.release_stuck(integer, text, uuid) to service_role;
+
+create or replace function private.defer_attempt(b public.bookings, p_why text, p_delay_ms integer, p_settings private.pipeline_settings,
+                                      p_now timestamptz)
+returns jsonb language plpgsql set search_path = '' as $$
+declare
+  since timestamptz;
+  waited text;
+  reason text;
+  running integer;
+  ahead integer;
+begin
+  select coalesce(x.deferred_since, p_now) into since from public.bookings x where x.id = b.id;
+  if p_now - since < pg_catalog.make_interval(secs => p_settings.max_deferral_seconds) then
+    update public.bookings
+       set deferred_since = since,
+           next_attempt_at = p_now + least(pg_catalog.make_interval(secs => p_delay_ms / 1000.0),
+                                           since + pg_catalog.make_interval(secs => p_settings.max_deferral_seconds) - p_now)
+     where id = b.id;
+    return null;
+  end if;
+  -- What the operator needs to tell a stuck restaurant from a busy one: a queue that moves has few in progress
+  -- for long and many ahead; counted only here, when a wait runs out.
+  if p_why = 'rate_limited' then
+    select count(*) into running from public.bookings x
+     where x.restaurant_id = b.restaurant_id and x.assignment_state = 'assignment_in_progress';
+    select count(*) into ahead from public.bookings w
+     where w.restaurant_id = b.restaurant_id and w.deferred_since is not null
+       and w.created_at < b.created_at and private.is_queued(w.assignment_state);
+  end if;
+  waited := pg_catalog.round(extract(epoch from p_now - since) / 60)::text || ' min';
+  reason := case p_why
+    when 'circuit_open' then pg_catalog.format(
+      'circuit_open: this booking waited %s for tables while automatic assignment at this restaurant is paused by its circuit breaker after repeated errors or attempts whose lease ran out; fix the cause (see its coordinator.error events, and coordinator.retry events with reason lease_expired), then ops.reset_circuit_breaker() and ops.retry_bookings(''circuit_open'', ...)',
+      waited)
+    else pg_catalog.format(
+      'rate_limited: waited %s in the restaurant''s queue for one of its %s assignment slots; %s in progress and %s waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck(10, ''<you>'', ''%s'')); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel() (a lower FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL of the functions still caps it); then ops.retry_bookings(''rate_limited'', ''<you>'', <since>, ''%s'')',
+      waited, p_settings.max_parallel, running, ahead, b.restaurant_id, b.restaurant_id) end;
+  perform private.apply_assignment_transition(b.id, 'manual_review', b.assignment_state_version, reason,
+    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'deferred_by', p_why, 'waited_ms', round(extract(epoch from p_now - since) * 1000),
+      'in_progress', running, 'ahead', ahead)),
+    'coordinator');
+  -- Named for the path of this attempt: assignment_begin records the attempt's mode on the booking before
+  -- it consults the breaker or the slots.
+  perform private.record_escalation(private.booking_mode(b.id), reason, b.attempt_count, null,
+    pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+      'waited_ms', round(extract(epoch from p_now - since) * 1000), 'in_progress', running, 'ahead', ahead)),
+    b.restaurant_id, b.id, 'error');
+  return pg_catalog.jsonb_build_object('outcome', 'manual_review', 'reason', reason);
+end $$;
+
+revoke all on all routines in schema private from public, anon, authenticated;

@@ -174,8 +174,9 @@ select is(public.assignment_begin(:'k3', p_now => now() + interval '9 minutes') 
 select is(public.assignment_begin(:'k3', p_now => now() + interval '10 minutes') ->> 'outcome', 'manual_review',
   'after ten minutes it is escalated');
 select alike((select manual_review_reason from public.bookings where id = :'k3'),
-  'rate_limited: waited 10 min in the restaurant''s queue for one of its 2 assignment slots; 2 in progress and 0 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck())%ops.set_max_parallel()%ops.retry_bookings(''rate_limited'', ...)',
-  'with a reason that says what to do');
+  format('rate_limited: waited 10 min in the restaurant''s queue for one of its 2 assignment slots; 2 in progress and 0 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck(10, ''<you>'', %L))%%ops.set_max_parallel()%%ops.retry_bookings(''rate_limited'', ''<you>'', <since>, %L)',
+         :'capped', :'capped'),
+  'with a reason that says what to do, for this restaurant');
 select is((select deferred_since from public.bookings where id = :'k3'), null, 'and the stretch of waiting is over');
 -- Waiting for a slot, even past the limit, says nothing about the restaurant's health: its breaker never hears
 -- of it (the first implementation counted rate-limit rejections as failures and tripped its breaker).

@@ -18,7 +18,8 @@ select tests.queue_bookings(:'rid', 3) as q \gset
 select is(public.assignment_begin((:'q'::uuid[])[3], p_now => now() + interval '10 minutes') ->> 'outcome',
   'manual_review', 'a booking that waited past max_deferral_seconds goes to review');
 select alike((select manual_review_reason from public.bookings where id = (:'q'::uuid[])[3]),
-  'rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 1 in progress and 2 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck()); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel()%; then ops.retry_bookings(''rate_limited'', ...)',
+  format('rate_limited: waited 11 min in the restaurant''s queue for one of its 1 assignment slots; 1 in progress and 2 waiting ahead of it now; bookings that stay in progress are stuck: release them (ops.release_stuck(10, ''<you>'', %L)); a long queue ahead is more bookings than the slots assign: raise ops.set_max_parallel()%%; then ops.retry_bookings(''rate_limited'', ''<you>'', <since>, %L)',
+         :'rid', :'rid'),
   'its reason counts those in progress and those ahead, and says which remedy fits which');
 select is((select metadata - 'waited_ms' from public.booking_assignment_state_history
             where booking_id = (:'q'::uuid[])[3] and to_state = 'manual_review'),

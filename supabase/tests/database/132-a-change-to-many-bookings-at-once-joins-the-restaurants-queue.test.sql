@@ -75,23 +75,26 @@ select is((select array[assignment_state, (deferred_since is null)::text] from p
   array['assignment_pending', 'true'], 'a change while a slot is free is not queued');
 select is(pg_temp.requests_for(array[:'calm'::uuid]), 1, 'and is sent to the coordinator at once');
 
--- 5. An operator's release of many stuck bookings sends as many as the slots, and queues the rest.
-select tests.create_restaurant('Stuck Evening') as stuck_rid \gset
-insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stuck_rid', 2);
-select array_agg(tests.create_booking(:'stuck_rid', 2, '2030-05-13 19:00+00'::timestamptz + make_interval(mins => i)))
-         as stuck
-  from generate_series(1, 5) i \gset
-set local session_replication_role = replica;
-update public.bookings set updated_at = now() - interval '1 hour', deferred_since = null, next_attempt_at = now()
- where id = any(:'stuck'::uuid[]);
-reset session_replication_role;
+-- 5. What the statement sends is counted, not what it touches: bookings waiting out a retry's backoff, which
+-- the same update changes, were sent nothing and take no slot.
+select tests.create_restaurant('Backing Off') as off_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'off_rid', 2);
+select array_agg(tests.confirmed_on(:'off_rid', 2, '2030-05-13 19:00+00'::timestamptz + make_interval(mins => i),
+                                    tests.add_table(:'off_rid', 'T' || i, 2))) as settled
+  from generate_series(1, 2) i \gset
+select array_agg(tests.create_booking(:'off_rid', 2, '2030-05-13 20:00+00'::timestamptz + make_interval(mins => i)))
+         as backing_off
+  from generate_series(1, 2) i \gset
+select tests.force_state(b, 'assignment_pending') from unnest(:'backing_off'::uuid[]) b;
+update public.bookings set deferred_since = null, next_attempt_at = now() + interval '30 seconds'
+ where id = any(:'backing_off'::uuid[]);
 select pg_temp.mark();
 set local role service_role;
-select ops.release_stuck(30, 'ana', :'stuck_rid') ->> 'redispatched' as redispatched \gset
+update public.bookings set buffer_after_minutes = 20 where restaurant_id = :'off_rid';
 reset role;
-select is(array[:'redispatched'::int, pg_temp.requests_for(:'stuck'::uuid[]),
-                (select count(*)::int from public.bookings where id = any(:'stuck'::uuid[]) and deferred_since is not null)],
-  array[5, 2, 3], 'a release of five stuck bookings sends two and queues three');
+select is(array[pg_temp.requests_for(:'settled'::uuid[]),
+                (select count(*)::int from public.bookings where id = any(:'settled'::uuid[]) and deferred_since is not null)],
+  array[2, 0], 'both changed bookings are sent: the two backing off beside them, touched too, take no slot');
 
 select * from finish();
 rollback;
