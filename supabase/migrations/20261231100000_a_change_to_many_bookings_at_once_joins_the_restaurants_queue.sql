@@ -8,8 +8,11 @@
 -- now goes as a new booking does: nudged while the restaurant has a free slot, and otherwise into its queue,
 -- woken when a slot frees, or by the queue's own 10 s fallback, as a queued new booking is. The bookings
 -- this transaction already sent take a slot each, as new bookings inserted by one statement do, so one
--- statement sends as many as the restaurant has free slots. (Changes committed one by one each see the slots
--- as they are; a booking sent back and not yet begun is not counted by private.slots_taken, as before.)
+-- statement sends as many as the restaurant has free slots. Not counted, as before: a booking sent back and
+-- not yet begun, once its transaction has committed (private.slots_taken counts new bookings only), so
+-- changes committed one at a time (a PATCH per booking) each send a request until the coordinator has begun
+-- the earlier ones; nor, within the transaction, by the insert of a new booking, or by the bookings a seated
+-- party's longer stay sends back (as many as the seated parties).
 --
 -- private.reassign_changed_booking: body as in 20261227210000, sending back through private.queue_or_nudge.
 
@@ -21,10 +24,22 @@ create function private.queue_or_nudge(p_booking_id uuid, p_restaurant_id uuid, 
 returns boolean language plpgsql set search_path = '' as $$
 declare
   settings private.pipeline_settings := private.settings_for(p_restaurant_id);
-  sent jsonb := coalesce(nullif(pg_catalog.current_setting('pipeline.sent_back', true), ''), '{}')::jsonb;
-  sent_here integer := coalesce((sent ->> p_restaurant_id::text)::integer, 0);
+  sent jsonb;
+  sent_here integer;
   taken integer;
 begin
+  -- Only this function writes the setting; a value set by anyone else (a session's SET left on a pooled
+  -- connection) that is not its shape counts as nothing sent, and never lowers the count below it.
+  begin
+    sent := coalesce(nullif(pg_catalog.current_setting('pipeline.sent_back', true), ''), '{}')::jsonb;
+    if pg_catalog.jsonb_typeof(sent) <> 'object' then
+      sent := '{}'::jsonb;
+    end if;
+    sent_here := greatest(0, coalesce((sent ->> p_restaurant_id::text)::integer, 0));
+  exception when others then
+    sent := '{}'::jsonb;
+    sent_here := 0;
+  end;
   taken := sent_here + private.slots_taken(p_restaurant_id, pg_catalog.now());
   if taken >= settings.max_parallel
      or taken > 0 and exists (select 1 from public.bookings w

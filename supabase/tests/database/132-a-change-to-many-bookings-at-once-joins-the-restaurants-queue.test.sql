@@ -2,7 +2,7 @@
 -- while the restaurant has free slots and queue behind them otherwise, as new bookings do (20261231100000).
 -- The platform's writes go through the Data API, so they run here as service_role.
 begin;
-select plan(12);
+select plan(14);
 
 -- Requests naming the bookings since the mark (those their inserts sent come before it).
 create function pg_temp.requests_for(p_bookings uuid[]) returns integer language sql as $$
@@ -95,6 +95,27 @@ reset role;
 select is(array[pg_temp.requests_for(:'settled'::uuid[]),
                 (select count(*)::int from public.bookings where id = any(:'settled'::uuid[]) and deferred_since is not null)],
   array[2, 0], 'both changed bookings are sent: the two backing off beside them, touched too, take no slot');
+
+-- 6. The count is this function's own: a value a session left in the setting neither breaks a change nor
+-- lifts the cap.
+select tests.create_restaurant('Left Set') as set_rid \gset
+select tests.confirmed_on(:'set_rid', 2, '2030-05-14 19:00+00', tests.add_table(:'set_rid', 'T1', 2)) as left_set \gset
+select set_config('pipeline.sent_back', 'not json', true);
+set local role service_role;
+select lives_ok(format($$update public.bookings set party_size = 1 where id = %L$$, :'left_set'),
+  'a change goes through whatever the setting held');
+reset role;
+select tests.create_restaurant('Set Low') as low_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'low_rid', 1);
+select array_agg(tests.confirmed_on(:'low_rid', 2, '2030-05-14 19:00+00'::timestamptz + make_interval(mins => i),
+                                    tests.add_table(:'low_rid', 'T' || i, 2))) as set_low
+  from generate_series(1, 2) i \gset
+select pg_temp.mark();
+select set_config('pipeline.sent_back', jsonb_build_object(:'low_rid'::text, -100)::text, true);
+set local role service_role;
+update public.bookings set party_size = 1 where restaurant_id = :'low_rid';
+reset role;
+select is(pg_temp.requests_for(:'set_low'::uuid[]), 1, 'and a negative count sends no more than the one slot');
 
 select * from finish();
 rollback;
