@@ -15,13 +15,40 @@
 -- partial index of their own, by booking, so private.failed_lately reads a handful of index entries. The
 -- order, the bookings chosen and the locks are unchanged.
 --
+-- Building an index reads its table once and holds off writes to it until the migration commits: on a large
+-- hosted database, build the two first with CREATE INDEX CONCURRENTLY under the same names
+-- (docs/configuration.md), and this migration keeps them (it refuses one a build left invalid, or built on
+-- other columns). It waits at most 10 s for each table, and drops the index the first replaces last.
+--
 -- private.wake_next_deferred: body as in 20261230060000; private.wake_stranded_queues: as in 20261230060000;
 -- each takes its bookings from private.queue_head.
 
-create index bookings_queue_order_idx on public.bookings (restaurant_id, created_at, id) where deferred_since is not null;
-drop index public.bookings_deferred_idx;
-create index observability_events_row_failed_idx on public.observability_events (booking_id, created_at)
+set lock_timeout = '10s';
+create index if not exists bookings_queue_order_idx on public.bookings (restaurant_id, created_at, id)
+  where deferred_since is not null;
+create index if not exists observability_events_row_failed_idx on public.observability_events (booking_id, created_at)
   where event_type = 'sweeper.row_failed';
+
+do $$
+declare
+  wrong text;
+begin
+  select pg_catalog.string_agg(e.name, ', ') into wrong
+    from (values
+      ('bookings_queue_order_idx',
+       'public.bookings USING btree (restaurant_id, created_at, id) WHERE (deferred_since IS NOT NULL)'),
+      ('observability_events_row_failed_idx',
+       'public.observability_events USING btree (booking_id, created_at) WHERE (event_type = ''sweeper.row_failed''::text)')
+      ) e(name, def)
+    join pg_catalog.pg_class c on c.relname = e.name and c.relnamespace = 'public'::regnamespace
+    join pg_catalog.pg_index i on i.indexrelid = c.oid
+   where not i.indisvalid or pg_catalog.pg_get_indexdef(c.oid) <> pg_catalog.format('CREATE INDEX %s ON %s', e.name, e.def);
+  if wrong is not null then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('index %s is invalid (a concurrent build that did not finish) or not as this migration builds it', wrong),
+      hint = 'Drop it (drop index concurrently …) and build it again as docs/configuration.md gives it, or let this migration build it.';
+  end if;
+end $$;
 
 -- Up to p_count of a restaurant's queued bookings not woken yet and not failed in the last minute, longest
 -- waiting first, each locked (one another transaction holds is passed over, as `for update skip locked`).
@@ -102,3 +129,5 @@ begin
 end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
+
+drop index public.bookings_deferred_idx;
