@@ -1,7 +1,7 @@
--- A booking its guest holds is cancelled before it is deleted (20261226050000). The platform deletes as it
--- would: through service_role.
+-- A booking its guest holds is cancelled before it is deleted (20261226050000, 20261231130000). The platform
+-- deletes as it would: through service_role.
 begin;
-select plan(11);
+select plan(13);
 
 create function pg_temp.exists(p_booking uuid) returns boolean language sql as
   $$ select exists (select 1 from public.bookings where id = p_booking) $$;
@@ -41,13 +41,27 @@ select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', 
   'a booking no guest has heard of may be deleted');
 reset role;
 
--- A visit marked completed (or missed) is over for its guest: it may go, its end still ahead or not.
-select tests.create_booking(:'rid', 2, '2030-06-07 19:00+00') as visited \gset
-select ops.assign_tables(:'visited', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
+-- A visit marked completed (or missed) once its start has passed is over for its guest: it may go, its end
+-- still ahead or not.
+select tests.create_booking(:'rid', 2, now() - interval '30 minutes') as visited \gset
+select tests.force_state(:'visited', 'confirmed');
 set local role service_role;
 update public.bookings set status = 'completed' where id = :'visited';
 select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'visited')), null,
-  'a visit marked completed may be deleted');
+  'a visit marked completed after its start may be deleted, its end still ahead');
+reset role;
+-- Marked so before its start, it is still its guest's (20261231130000): the guest holds a confirmation and
+-- would never hear of it.
+select tests.create_booking(:'rid', 2, '2030-06-07 19:00+00') as early \gset
+select ops.assign_tables(:'early', array['T1'], 'ana') ->> 'outcome' as confirmed \gset
+update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'early';
+set local role service_role;
+update public.bookings set status = 'no_show' where id = :'early';
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'early')), 'AS001',
+  'a visit marked missed before its start cannot be deleted');
+update public.bookings set status = 'completed' where id = :'early';
+select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'early')), 'AS001',
+  'nor one marked completed before it');
 reset role;
 
 -- The database owner (the SQL editor, migrations) is not held to it.
