@@ -9,8 +9,8 @@
 -- of the last minute: its generic plan took the index of event times, not the booking's (2,581 events read
 -- for one call on a database fresh from a drop).
 --
--- private.queue_head now walks the queue in its order (an index of the queue by restaurant, time joined and
--- id, which replaces the one without the id) and stops once it has the bookings asked for, locking each as
+-- private.queue_head now walks the queue in its order (an index of the queue by restaurant, time the booking
+-- was made and id, which replaces the one without the id) and stops once it has the bookings asked for, locking each as
 -- before (a row another transaction holds is passed over). The row failures the sweeper records get a
 -- partial index of their own, by booking, so private.failed_lately reads a handful of index entries. The
 -- order, the bookings chosen and the locks are unchanged.
@@ -130,4 +130,5 @@ end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
 
-drop index public.bookings_deferred_idx;
+drop index if exists public.bookings_deferred_idx;
+reset lock_timeout;

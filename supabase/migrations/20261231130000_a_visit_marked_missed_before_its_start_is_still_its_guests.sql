@@ -25,6 +25,12 @@ begin
      and (old.status in ('confirmed', 'checked_in')
           or exists (select 1 from public.notification_outbox m
                       where m.booking_id = old.id and private.may_have_reached_guest(m))) then
+    if old.status in ('completed', 'no_show') then
+      raise exception using errcode = 'AS001',
+        message = pg_catalog.format('booking %s is marked %s before its start, and its guest holds a confirmation: delete it once its start has passed',
+                                    old.id, old.status),
+        hint = 'Cancelling it instead (public.cancel_booking) tells the guest it is cancelled.';
+    end if;
     raise exception using errcode = 'AS001',
       message = pg_catalog.format('booking %s is held by its guest (%s, its stay ahead): cancel it first (public.cancel_booking), so the guest is told and its tables are freed, then delete it once the cancellation has gone out',
                                   old.id, old.status),

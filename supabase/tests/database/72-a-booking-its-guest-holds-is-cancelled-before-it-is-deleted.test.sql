@@ -1,7 +1,7 @@
 -- A booking its guest holds is cancelled before it is deleted (20261226050000, 20261231130000). The platform
 -- deletes as it would: through service_role.
 begin;
-select plan(13);
+select plan(14);
 
 create function pg_temp.exists(p_booking uuid) returns boolean language sql as
   $$ select exists (select 1 from public.bookings where id = p_booking) $$;
@@ -45,6 +45,7 @@ reset role;
 -- still ahead or not.
 select tests.create_booking(:'rid', 2, now() - interval '30 minutes') as visited \gset
 select tests.force_state(:'visited', 'confirmed');
+update public.notification_outbox set status = 'sent', sent_at = now() where booking_id = :'visited';
 set local role service_role;
 update public.bookings set status = 'completed' where id = :'visited';
 select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'visited')), null,
@@ -62,6 +63,9 @@ select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', 
 update public.bookings set status = 'completed' where id = :'early';
 select is(tests.sqlstate_of(format('delete from public.bookings where id = %L', :'early')), 'AS001',
   'nor one marked completed before it');
+select throws_like(format('delete from public.bookings where id = %L', :'early'),
+  '%marked completed before its start%delete it once its start has passed',
+  'the refusal says to wait for the start, not to cancel a visit that took place');
 reset role;
 
 -- The database owner (the SQL editor, migrations) is not held to it.
