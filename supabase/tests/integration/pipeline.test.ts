@@ -565,6 +565,20 @@ Deno.test("the coordinator's log says which flags it loaded when it started", as
   );
 });
 
+/** A log's text without the table numbers its lines name (`tables`): a restaurant's, not a guest's, though a
+ * fuzzed test may give a table and a guest the same string (fast-check likes "toString"). */
+function withoutTableNumbers(text: string): string {
+  return text.split("\n").map((line) => {
+    if (!line.startsWith("{")) return line;
+    try {
+      const { tables: _, ...rest } = JSON.parse(line);
+      return JSON.stringify(rest);
+    } catch {
+      return line;
+    }
+  }).join("\n");
+}
+
 Deno.test("no personal data reaches events, history, attempts, the outbox or the stack's logs", async () => {
   // Every name, e-mail address and phone number any booking carries, wherever it would leak to.
   const docs = sql`
@@ -595,8 +609,10 @@ Deno.test("no personal data reaches events, history, attempts, the outbox or the
   const logs = [...Deno.readDirSync(LOG_DIR)].filter((e) => e.isFile && e.name.endsWith(".log"));
   assert(logs.some((l) => l.name === "functions.log"), "the functions' log is there to check");
   for (const log of logs) {
-    const text = Deno.readTextFileSync(`${LOG_DIR}/${log.name}`);
-    for (const value of values) assert(!text.includes(value), `${log.name} contains a guest's personal data`);
+    const text = withoutTableNumbers(Deno.readTextFileSync(`${LOG_DIR}/${log.name}`));
+    for (const value of values) {
+      assert(!text.includes(value), `${log.name} contains a guest's personal data: ${JSON.stringify(value)}`);
+    }
     assertEquals(findPersonalData(text), [], `${log.name} contains no e-mail address or phone number`);
   }
   await sql.end();
