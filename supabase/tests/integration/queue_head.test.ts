@@ -19,7 +19,11 @@ Deno.test("the queue's head passes over a booking another transaction holds and 
     const day = someDay();
     const queue: string[] = [];
     for (let i = 0; i < 3; i++) queue.push(await r.insertBooking(2, `${day}T19:0${i}:00Z`));
-    // Queued and not woken, in the order they were inserted.
+    // Queued and not woken, in the order they were inserted; behind an open breaker, so that no sweep or
+    // claim loop wakes the queue as stranded while the test looks at it.
+    await sql`
+      insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+      values (${r.id}, 'open', 5, now())`;
     for (const [i, id] of queue.entries()) {
       await sql`
         update public.bookings set deferred_since = now(), next_attempt_at = now() + interval '1 minute',
