@@ -1,9 +1,11 @@
--- Fills a database built from the last release with bookings in every state a booking can rest in, through
--- that release's own RPCs, as the coordinator and ops would. Prints the fixture (which booking is which,
--- the live lease, the pending notifications) as JSON for verify.sql. Runs as postgres, in autocommit, so
--- each RPC is its own transaction as it is through PostgREST.
--- It is written against the release's API: when a release changes an RPC used here, update this file in
--- the same change that cuts the release.
+-- Fills a database built from a release with bookings in every state a booking can rest in, through that
+-- release's own RPCs, as the coordinator and ops would, and with what that release still let through that a
+-- later migration repairs. Prints the fixture (which booking is which, the live lease, the pending
+-- notifications, the repairs owed) as JSON for verify.sql. Runs as postgres, in autocommit, so each RPC is
+-- its own transaction as it is through PostgREST.
+--   psql -v release=1.2.0 -f fill.sql
+-- It is written against the API every release shares: when a release changes an RPC used here, this file
+-- must still fill each earlier release (the upgrade test runs it on every one).
 -- `assigned` is not a resting state through the RPCs (tables are written and confirmed in one transaction),
 -- so no booking is left there.
 \set ON_ERROR_STOP 1
@@ -17,6 +19,14 @@ begin
     raise exception 'upgrade fill: expected %', p_what;
   end if;
 end $$;
+
+select set_config('upgrade.release', :'release', false) is not null as loaded \gset
+-- Whether the release filled is this one or an earlier one (releases are numbered major.minor.patch).
+create function pg_temp.release_at_most(p_release text) returns boolean language sql as $$
+  select pg_catalog.string_to_array(current_setting('upgrade.release'), '.')::int[]
+         <= pg_catalog.string_to_array(p_release, '.')::int[];
+$$;
+create temp table repairs (repair text primary key, restaurant uuid);
 
 -- The lease and the deferral must outlast the upgrade (seconds to minutes), so they are lengthened, as an
 -- operator could; a lease that expires during an upgrade is the sweeper's case, tested elsewhere.
@@ -34,11 +44,38 @@ select :'rid', z.id, 'T' || n, 4, 4 from public.zones z, generate_series(1, 12) 
 -- Written to the settings table directly, as the ops functions do, so a release without them can be filled.
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 1);
 
--- A breaker reset by hand.
+-- A breaker reset by hand, by an operator who typed an e-mail address and a phone number (1.0.0 kept them in
+-- the settings audit as typed; verify.sql checks that none is left there, whichever release wrote it).
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'rid', 'open', 5, now());
 select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call +44 20 7946 0958 if it opens again')
   ->> 'outcome' = 'closed', 'the breaker to be reset by hand');
+
+-- What a release let through and a later migration repairs, each written only into the releases before that
+-- migration (it repairs rows once, as it runs), and named in the fixture so that verify.sql checks the repair.
+select pg_temp.release_at_most('1.0.0') as until_1_0 \gset
+select pg_temp.release_at_most('1.1.0') as until_1_1 \gset
+\if :until_1_0
+-- A dispatch timeout 20261231020000 raises to 5 s (the functions answer within 4 s).
+update private.pipeline_settings set dispatch_timeout_ms = 2000;
+insert into repairs values ('dispatch_timeout', null);
+-- A breaker opened in the future (a caller's p_now through the Data API), on a restaurant of its own so the
+-- first one's bookings run as usual.
+insert into public.restaurants (name, timezone) values ('Upgrade Breaker', 'UTC') returning id as breaker_rid \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'breaker_rid', 'open', 5, now() + interval '100 years');
+insert into repairs values ('breaker_in_the_future', :'breaker_rid');
+-- Zone names Postgres lists but the engine's JavaScript refuses.
+insert into public.restaurants (name, timezone) values ('Upgrade Posix Zone', 'posix/Europe/London') returning id as posix_rid \gset
+insert into repairs values ('posix_zone', :'posix_rid');
+insert into public.restaurants (name, timezone) values ('Upgrade Local Zone', 'localtime') returning id as localtime_rid \gset
+insert into repairs values ('localtime_zone', :'localtime_rid');
+\endif
+\if :until_1_1
+-- Retry waits 20261231090000 brings down to an hour.
+update private.pipeline_settings set retry_base_ms = 5400000, retry_max_ms = 7200000;
+insert into repairs values ('retry_waits', null);
+\endif
 
 -- Every booking is for two guests tomorrow at noon; each confirmation gets a table of its own.
 create function pg_temp.book() returns uuid language sql as $$
@@ -105,4 +142,5 @@ select jsonb_build_object(
   'manual_review', :'manual_review', 'cancelled', :'cancelled', 'created', :'created',
   'capacity_verified', :'capacity_verified', 'pending', :'pending', 'in_progress', :'in_progress',
   'in_progress_lease', :'in_progress_lease', 'deferred', :'deferred',
+  'repairs', (select coalesce(jsonb_object_agg(repair, restaurant), '{}') from repairs),
   'outbox', (select jsonb_agg(id order by id) from public.notification_outbox where status = 'pending'));

@@ -40,6 +40,37 @@ select pg_temp.expect(pg_temp.state(k) = s, k || ' to still be ' || s || ', foun
                ('deferred', 'assignment_pending'), ('in_progress', 'assignment_in_progress'), ('confirmed', 'confirmed'),
                ('confirmed_to_cancel', 'confirmed'), ('manual_review', 'manual_review'), ('cancelled', 'cancelled')) v(k, s);
 
+-- What the release wrote that later migrations repair: the settings audit keeps no e-mail address or phone
+-- number, and each repair fill.sql owed (the release let it through) is made.
+create function pg_temp.owed(p_repair text) returns boolean language sql as $$
+  select current_setting('upgrade.fixture')::jsonb -> 'repairs' ? p_repair;
+$$;
+create function pg_temp.repaired_restaurant(p_repair text) returns uuid language sql as $$
+  select (current_setting('upgrade.fixture')::jsonb -> 'repairs' ->> p_repair)::uuid;
+$$;
+select pg_temp.expect(count(*) = 0, 'no e-mail address or phone number left in the settings audit')
+  from public.pipeline_settings_audit a
+ where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason);
+-- Each one owed is checked on the row it was written to (none found fails as a repair not made).
+select pg_temp.expect(not pg_temp.owed('dispatch_timeout')
+                      or (select dispatch_timeout_ms = 5000 from private.pipeline_settings),
+                      'the 2 s dispatch timeout raised to 5 s');
+select pg_temp.expect(not pg_temp.owed('breaker_in_the_future')
+                      or (select bool_and(opened_at <= now()) from private.circuit_breakers
+                           where restaurant_id = pg_temp.repaired_restaurant('breaker_in_the_future')),
+                      'the breaker opened in the future to count from now');
+select pg_temp.expect(not pg_temp.owed('posix_zone')
+                      or (select timezone = 'Europe/London' from public.restaurants
+                           where id = pg_temp.repaired_restaurant('posix_zone')),
+                      'posix/Europe/London to be the same zone without posix/');
+select pg_temp.expect(not pg_temp.owed('localtime_zone')
+                      or (select timezone = 'UTC' from public.restaurants
+                           where id = pg_temp.repaired_restaurant('localtime_zone')),
+                      'localtime to be UTC');
+select pg_temp.expect(not pg_temp.owed('retry_waits')
+                      or (select retry_base_ms = 3600000 and retry_max_ms = 3600000 from private.pipeline_settings),
+                      'the 1.5- and 2-hour retry waits brought down to an hour');
+
 -- The confirmations queued before the upgrade are claimed and sent.
 create temp table claimed as select * from public.notification_claim(20);
 select pg_temp.expect((select jsonb_agg(id order by id) from claimed) = pg_temp.fixture('outbox')::jsonb,
