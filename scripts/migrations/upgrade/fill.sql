@@ -3,7 +3,7 @@
 -- later migration repairs. Prints the fixture (which booking is which, the live lease, the pending
 -- notifications, the repairs owed) as JSON for verify.sql. Runs as postgres, in autocommit, so each RPC is
 -- its own transaction as it is through PostgREST.
---   psql -v release=1.2.0 -f fill.sql
+--   psql -v release=1.2.0 -v releases='1.0.0 1.1.0 1.2.0 1.3.0' -f fill.sql   (every release, oldest first)
 -- It is written against the API every release shares: when a release changes an RPC used here, this file
 -- must still fill each earlier release (the upgrade test runs it on every one).
 -- `assigned` is not a resting state through the RPCs (tables are written and confirmed in one transaction),
@@ -21,11 +21,20 @@ begin
 end $$;
 
 select set_config('upgrade.release', :'release', false) is not null as loaded \gset
--- Whether the release filled is this one or an earlier one (releases are numbered major.minor.patch).
-create function pg_temp.release_at_most(p_release text) returns boolean language sql as $$
-  select pg_catalog.string_to_array(current_setting('upgrade.release'), '.')::int[]
-         <= pg_catalog.string_to_array(p_release, '.')::int[];
-$$;
+select set_config('upgrade.releases', :'releases', false) is not null as loaded \gset
+-- Whether the release filled is this one or an earlier one, by their order in supabase/releases.json.
+create function pg_temp.release_at_most(p_release text) returns boolean language plpgsql as $$
+declare
+  releases text[] := pg_catalog.string_to_array(current_setting('upgrade.releases'), ' ');
+  filled integer := pg_catalog.array_position(releases, current_setting('upgrade.release'));
+  boundary integer := pg_catalog.array_position(releases, p_release);
+begin
+  if filled is null or boundary is null then
+    raise exception 'upgrade fill: release % or % is not among the releases (%)',
+      current_setting('upgrade.release'), p_release, current_setting('upgrade.releases');
+  end if;
+  return filled <= boundary;
+end $$;
 create temp table repairs (repair text primary key, restaurant uuid);
 
 -- The lease and the deferral must outlast the upgrade (seconds to minutes), so they are lengthened, as an
