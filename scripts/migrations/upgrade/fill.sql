@@ -74,9 +74,16 @@ insert into public.restaurants (name, timezone) values ('Upgrade Breaker', 'UTC'
 insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
 values (:'breaker_rid', 'open', 5, now() + interval '100 years');
 insert into repairs values ('breaker_in_the_future', :'breaker_rid');
--- Zone names Postgres lists but the engine's JavaScript refuses.
+\endif
+-- Zone names Postgres lists but the engine's JavaScript refuses, where this machine's time zone data lists them
+-- (newer distributions move posix/ to a legacy package; localtime is /etc/localtime, absent in some images).
+select :'until_1_0'::boolean and exists (select 1 from pg_timezone_names where name = 'posix/Europe/London') as posix_zone \gset
+select :'until_1_0'::boolean and exists (select 1 from pg_timezone_names where name = 'localtime') as localtime_zone \gset
+\if :posix_zone
 insert into public.restaurants (name, timezone) values ('Upgrade Posix Zone', 'posix/Europe/London') returning id as posix_rid \gset
 insert into repairs values ('posix_zone', :'posix_rid');
+\endif
+\if :localtime_zone
 insert into public.restaurants (name, timezone) values ('Upgrade Local Zone', 'localtime') returning id as localtime_rid \gset
 insert into repairs values ('localtime_zone', :'localtime_rid');
 \endif
