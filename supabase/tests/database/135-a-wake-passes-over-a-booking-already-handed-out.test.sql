@@ -2,7 +2,7 @@
 -- and not begun yet speaks for a slot already (private.slots_taken counts it), so a slot that frees meanwhile
 -- wakes the booking behind it.
 begin;
-select plan(6);
+select plan(7);
 
 select tests.create_restaurant('Handed Out') as rid \gset
 select tests.queue_bookings(:'rid', 3) as q \gset
@@ -37,6 +37,15 @@ select is(private.queue_head(:'rid', 1, now() + interval '11 seconds'), array[(:
 update public.bookings set last_dispatched_at = now() - interval '1 second' where id = (:'q'::uuid[])[1];
 select is(private.queue_head(:'rid', 1, now()), array[(:'q'::uuid[])[1]],
   'nor one whose row was touched after it was handed out');
+
+-- A sweep's hand-out (its p_now read from the clock, later than the transaction's start the row's update
+-- time is) is passed over just the same.
+select tests.create_restaurant('Swept') as swept_rid \gset
+select tests.queue_bookings(:'swept_rid', 2) as swept \gset
+update public.bookings set next_attempt_at = now() - interval '1 second' where id = (:'swept'::uuid[])[1];
+select private.sweep(clock_timestamp()) is not null as swept_now \gset
+select is(private.queue_head(:'swept_rid', 1, clock_timestamp()), array[(:'swept'::uuid[])[2]],
+  'the head a sweep dispatched is passed over for the booking behind it');
 
 select * from finish();
 rollback;
