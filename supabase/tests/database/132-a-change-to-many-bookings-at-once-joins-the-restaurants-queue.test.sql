@@ -96,8 +96,8 @@ select is(array[pg_temp.requests_for(:'settled'::uuid[]),
                 (select count(*)::int from public.bookings where id = any(:'settled'::uuid[]) and deferred_since is not null)],
   array[2, 0], 'both changed bookings are sent: the two backing off beside them, touched too, take no slot');
 
--- 6. The count is this function's own: a value a session left in the setting neither breaks a change nor
--- lifts the cap.
+-- 6. A value a session left in the setting 20261231100000 counted sends in (read no more since
+-- 20261231150000, where the sends are marked on the bookings) neither breaks a change nor lifts the cap.
 select tests.create_restaurant('Left Set') as set_rid \gset
 select tests.confirmed_on(:'set_rid', 2, '2030-05-14 19:00+00', tests.add_table(:'set_rid', 'T1', 2)) as left_set \gset
 select set_config('pipeline.sent_back', 'not json', true);
