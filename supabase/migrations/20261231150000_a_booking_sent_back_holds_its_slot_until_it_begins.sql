@@ -17,7 +17,9 @@
 -- retry a claim or a sweep handed out, until its attempt begins (a begin touches the row) or nudge_grace
 -- passes (its request was lost: it is due again, and handed out again). A retry waiting out its backoff was
 -- handed nothing since it was last touched, and still takes no slot. private.queue_or_nudge then needs no
--- count of its own: the bookings its transaction sent are rows it reads, marked.
+-- count of its own: the bookings its transaction sent are rows it reads, marked. Any later write to the row
+-- before its attempt begins (a platform's change of its notes, say) ends the hold early, as for the queue's
+-- hand-outs: the next booking may then be sent while this one is on its way, and answered rate_limited.
 --
 -- Counting them reads a partial index of the bookings waiting for an attempt outside the queue, by restaurant
 -- and hand-out; on a large hosted database build it first with CREATE INDEX CONCURRENTLY under the same name
@@ -37,12 +39,16 @@ reset lock_timeout;
 
 create or replace function private.nudge(p_booking_id uuid, p_trigger text)
 returns void language plpgsql set search_path = '' as $$
+declare
+  -- pg_net sends it once the transaction commits, so it may be queued before the row is written.
+  request bigint := private.dispatch_booking(p_booking_id, p_trigger);
 begin
-  -- Handed out as a claim or a sweep hands a booking out, so that it holds a slot until it begins.
-  update public.bookings set next_attempt_at = pg_catalog.now() + private.nudge_grace(),
-                             last_dispatched_at = pg_catalog.now()
+  -- Handed out as a claim or a sweep hands a booking out, so that it holds a slot until it begins; not when
+  -- nothing was sent (no coordinator URL or secret in Vault, pg_net refused it), which no attempt follows.
+  update public.bookings
+     set next_attempt_at = pg_catalog.now() + private.nudge_grace(),
+         last_dispatched_at = case when request is not null then pg_catalog.now() else last_dispatched_at end
    where id = p_booking_id;
-  perform private.dispatch_booking(p_booking_id, p_trigger);
 end $$;
 
 create or replace function private.slots_taken(p_restaurant_id uuid, p_now timestamptz)

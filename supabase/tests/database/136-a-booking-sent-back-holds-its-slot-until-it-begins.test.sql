@@ -5,7 +5,7 @@
 -- the setting pipeline.sent_back, which a transaction of its own starts empty, so it is emptied here where
 -- another transaction would begin.
 begin;
-select plan(9);
+select plan(10);
 
 create function pg_temp.requests_for(p_bookings uuid[]) returns integer language sql as $$
   select count(*)::int from net.http_request_queue q
@@ -75,6 +75,18 @@ select is(private.slots_taken(:'retry_rid', now()), 1, 'which holds a slot while
 update public.bookings set last_dispatched_at = now() - interval '1 second', next_attempt_at = now() + interval '5 seconds'
  where id = :'retry';
 select is(private.slots_taken(:'retry_rid', now()), 0, 'a retry waiting out its backoff since its last hand-out holds none');
+
+-- 6. Nothing sent, no hold: a nudge pg_net never got (the coordinator's URL missing from Vault) is followed by
+-- no attempt, so it leaves the slot free.
+select tests.create_restaurant('Not Configured') as unset_rid \gset
+select tests.confirmed_on(:'unset_rid', 2, '2030-06-13 19:00+00', tests.add_table(:'unset_rid', 'T1', 4)) as unsent \gset
+delete from vault.secrets where name = 'assignment_functions_url';
+set local role service_role;
+update public.bookings set party_size = 3 where id = :'unsent';
+reset role;
+select is(array[(select assignment_state from public.bookings where id = :'unsent'),
+                private.slots_taken(:'unset_rid', now())::text],
+  array['assignment_pending', '0'], 'a booking sent back that no request went out for holds no slot');
 
 select * from finish();
 rollback;
