@@ -11,6 +11,7 @@ import {
   type MigrationFiles,
   paths,
   readManifest,
+  type ReleasedMigration,
   releasedMigrations,
   scanMigrations,
 } from "./manifest.ts";
@@ -27,18 +28,24 @@ export function releaseFiles(manifest: Manifest, files: MigrationFiles, name: st
     throw new RangeError(`no release "${name}" in supabase/releases.json (released: ${names})`);
   }
   const released = releasedMigrations(manifest);
-  for (const m of released) {
-    const sha = files.get(m.file);
-    if (sha !== m.sha256) {
-      throw new ReleaseMismatch(
-        `${m.file} (release ${m.release}) ${sha ? "no longer matches its sha256" : "is missing"}`,
-      );
-    }
-  }
+  const wrong = mismatches(released, files);
+  if (wrong.length > 0) throw new ReleaseMismatch(wrong[0]);
   const upTo = new Set(manifest.releases.slice(0, index + 1).map((r) => r.name));
   const built = released.filter((m) => upTo.has(m.release)).map((m) => m.file);
   const builtNames = new Set(built);
   return { name, files: built, newSince: [...files.keys()].filter((f) => !builtNames.has(f)) };
+}
+
+/** Each released file the folder lacks or holds changed, described. */
+export function mismatches(
+  expected: readonly (ReleasedMigration & { release: string })[],
+  files: MigrationFiles,
+): string[] {
+  return expected.flatMap((m) => {
+    const sha = files.get(m.file);
+    if (sha === m.sha256) return [];
+    return [`${m.file} (release ${m.release}) ${sha ? "no longer matches its sha256" : "is missing"}`];
+  });
 }
 
 async function releaseFilesOrExit(manifest: Manifest, dir: string, name: string): Promise<ReleaseFiles> {
@@ -71,8 +78,13 @@ if (import.meta.main) {
     // releases are not copied, so only this release's and earlier ones are checked here.)
     const copied = await scanMigrations(`${first}/supabase/migrations`);
     const expected = releasedMigrations(manifest).filter((m) => release.files.includes(m.file));
-    if (copied.size !== expected.length || expected.some((m) => copied.get(m.file) !== m.sha256)) {
-      throw new Error(`${first}/supabase/migrations does not hold exactly release ${second}'s files`);
+    const wrong = mismatches(expected, copied);
+    if (copied.size !== expected.length || wrong.length > 0) {
+      throw new Error(
+        `${first}/supabase/migrations does not hold exactly release ${second}'s files: ${
+          wrong.join("; ") || `${copied.size} files, not ${expected.length}`
+        }`,
+      );
     }
     console.log(release.newSince.length);
   } else {

@@ -26,8 +26,13 @@
 -- (docs/configuration.md), and this migration keeps it (it refuses one a build left invalid, or built on
 -- other columns). It waits at most 10 s for the table.
 --
--- private.nudge: body as in 20261201101500; private.slots_taken: as in 20261218010000;
--- private.queue_or_nudge: as in 20261231100000, without the setting.
+-- A sweep marks its dispatch before it knows whether a request went out (private.sweep, 20261230060000), so
+-- a retry it could not send (no coordinator URL in Vault) holds a slot for those 10 s; the sweep escalates it
+-- after max_dispatches such tries anyway.
+--
+-- private.nudge: 20261201101500's, dispatching first and marking the hand-out only when a request went out;
+-- private.slots_taken: as in 20261218010000, with the last count added; private.queue_or_nudge: as in
+-- 20261231100000, without the setting.
 
 set lock_timeout = '10s';
 create index if not exists bookings_sent_back_idx on public.bookings (restaurant_id, last_dispatched_at)

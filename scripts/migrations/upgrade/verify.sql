@@ -70,6 +70,11 @@ select pg_temp.expect(not pg_temp.owed('localtime_zone')
 select pg_temp.expect(not pg_temp.owed('retry_waits')
                       or (select retry_base_ms = 3600000 and retry_max_ms = 3600000 from private.pipeline_settings),
                       'the 1.5- and 2-hour retry waits brought down to an hour');
+-- And every repair fill.sql owes is one checked above (a new or misspelt one would pass unchecked).
+select pg_temp.expect(coalesce(array_agg(k), '{}') = '{}',
+                      'every repair fill.sql owes to be checked here, not ' || coalesce(array_agg(k)::text, ''))
+  from jsonb_object_keys(current_setting('upgrade.fixture')::jsonb -> 'repairs') k
+ where k not in ('dispatch_timeout', 'breaker_in_the_future', 'posix_zone', 'localtime_zone', 'retry_waits');
 
 -- The confirmations queued before the upgrade are claimed and sent.
 create temp table claimed as select * from public.notification_claim(20);

@@ -4,15 +4,6 @@
 begin;
 select plan(14);
 
--- Requests naming the bookings since the mark (those their inserts sent come before it).
-create function pg_temp.requests_for(p_bookings uuid[]) returns integer language sql as $$
-  select count(*)::int from net.http_request_queue q
-   where q.id > pg_catalog.current_setting('test.mark')::bigint
-     and (pg_catalog.convert_from(q.body, 'utf8')::jsonb ->> 'booking_id')::uuid = any(p_bookings);
-$$;
-create function pg_temp.mark() returns void language sql as $$
-  select pg_catalog.set_config('test.mark', (select coalesce(max(id), 0)::text from net.http_request_queue), true);
-$$;
 
 -- 1. Six confirmed bookings of a restaurant with two slots; the platform moves the whole evening by 15 minutes.
 select tests.create_restaurant('Moved Evening') as rid \gset
@@ -20,14 +11,14 @@ insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) v
 select array_agg(tests.confirmed_on(:'rid', 2, '2030-05-10 19:00+00'::timestamptz + make_interval(mins => 15 * i),
                                     tests.add_table(:'rid', 'T' || i, 2)) order by i) as evening
   from generate_series(1, 6) i \gset
-select pg_temp.mark();
+select tests.mark_requests();
 set local role service_role;
 update public.bookings set start_at = start_at + interval '15 minutes', end_at = end_at + interval '15 minutes'
  where restaurant_id = :'rid';
 reset role;
 select is((select array_agg(distinct assignment_state) from public.bookings where id = any(:'evening'::uuid[])),
   array['assignment_pending'], 'every moved booking goes back to be planned');
-select is(pg_temp.requests_for(:'evening'::uuid[]), 2, 'as many are sent to the coordinator as the restaurant has slots');
+select is(tests.requests_since_mark(:'evening'::uuid[]), 2, 'as many are sent to the coordinator as the restaurant has slots');
 select is((select count(*)::int from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is null
               and next_attempt_at > now()), 2, 'those two are due when their nudge is, not queued');
 select is((select count(*)::int from public.bookings where id = any(:'evening'::uuid[]) and deferred_since = now()),
@@ -56,24 +47,24 @@ insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) v
 select tests.confirmed_on(:'full_rid', 2, '2030-05-11 21:00+00', tests.add_table(:'full_rid', 'T1', 4)) as one \gset
 select tests.create_booking(:'full_rid', 2, '2030-05-11 19:00+00') as running \gset
 select tests.force_state(:'running', 'assignment_in_progress');
-select pg_temp.mark();
+select tests.mark_requests();
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'one';
 reset role;
 select is((select deferred_since is not null from public.bookings where id = :'one'), true,
   'a change while the restaurant''s slots are taken waits in its queue');
-select is(pg_temp.requests_for(array[:'one'::uuid]), 0, 'without a request of its own');
+select is(tests.requests_since_mark(array[:'one'::uuid]), 0, 'without a request of its own');
 
 -- 4. One change while a slot is free is sent at once, as before.
 select tests.create_restaurant('Quiet Now') as quiet_rid \gset
 select tests.confirmed_on(:'quiet_rid', 2, '2030-05-12 19:00+00', tests.add_table(:'quiet_rid', 'T1', 4)) as calm \gset
-select pg_temp.mark();
+select tests.mark_requests();
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'calm';
 reset role;
 select is((select array[assignment_state, (deferred_since is null)::text] from public.bookings where id = :'calm'),
   array['assignment_pending', 'true'], 'a change while a slot is free is not queued');
-select is(pg_temp.requests_for(array[:'calm'::uuid]), 1, 'and is sent to the coordinator at once');
+select is(tests.requests_since_mark(array[:'calm'::uuid]), 1, 'and is sent to the coordinator at once');
 
 -- 5. What the statement sends is counted, not what it touches: bookings waiting out a retry's backoff, which
 -- the same update changes, were sent nothing and take no slot.
@@ -88,11 +79,11 @@ select array_agg(tests.create_booking(:'off_rid', 2, '2030-05-13 20:00+00'::time
 select tests.force_state(b, 'assignment_pending') from unnest(:'backing_off'::uuid[]) b;
 update public.bookings set deferred_since = null, next_attempt_at = now() + interval '30 seconds'
  where id = any(:'backing_off'::uuid[]);
-select pg_temp.mark();
+select tests.mark_requests();
 set local role service_role;
 update public.bookings set buffer_after_minutes = 20 where restaurant_id = :'off_rid';
 reset role;
-select is(array[pg_temp.requests_for(:'settled'::uuid[]),
+select is(array[tests.requests_since_mark(:'settled'::uuid[]),
                 (select count(*)::int from public.bookings where id = any(:'settled'::uuid[]) and deferred_since is not null)],
   array[2, 0], 'both changed bookings are sent: the two backing off beside them, touched too, take no slot');
 
@@ -103,19 +94,19 @@ select tests.confirmed_on(:'set_rid', 2, '2030-05-14 19:00+00', tests.add_table(
 select set_config('pipeline.sent_back', 'not json', true);
 set local role service_role;
 select lives_ok(format($$update public.bookings set party_size = 1 where id = %L$$, :'left_set'),
-  'a change goes through whatever the setting held');
+  'a change goes through whatever the retired setting held');
 reset role;
 select tests.create_restaurant('Set Low') as low_rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'low_rid', 1);
 select array_agg(tests.confirmed_on(:'low_rid', 2, '2030-05-14 19:00+00'::timestamptz + make_interval(mins => i),
                                     tests.add_table(:'low_rid', 'T' || i, 2))) as set_low
   from generate_series(1, 2) i \gset
-select pg_temp.mark();
+select tests.mark_requests();
 select set_config('pipeline.sent_back', jsonb_build_object(:'low_rid'::text, -100)::text, true);
 set local role service_role;
 update public.bookings set party_size = 1 where restaurant_id = :'low_rid';
 reset role;
-select is(pg_temp.requests_for(:'set_low'::uuid[]), 1, 'and a negative count sends no more than the one slot');
+select is(tests.requests_since_mark(:'set_low'::uuid[]), 1, 'and a value left in it lifts no cap: one slot, one request');
 
 select * from finish();
 rollback;

@@ -7,14 +7,6 @@
 begin;
 select plan(10);
 
-create function pg_temp.requests_for(p_bookings uuid[]) returns integer language sql as $$
-  select count(*)::int from net.http_request_queue q
-   where q.id > pg_catalog.current_setting('test.mark')::bigint
-     and (pg_catalog.convert_from(q.body, 'utf8')::jsonb ->> 'booking_id')::uuid = any(p_bookings);
-$$;
-create function pg_temp.mark() returns void language sql as $$
-  select pg_catalog.set_config('test.mark', (select coalesce(max(id), 0)::text from net.http_request_queue), true);
-$$;
 create function pg_temp.new_transaction() returns void language sql as $$
   select pg_catalog.set_config('pipeline.sent_back', '', true);
 $$;
@@ -24,17 +16,17 @@ select tests.create_restaurant('One Change At A Time') as rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'rid', 1);
 select tests.confirmed_on(:'rid', 2, '2030-06-10 19:00+00', tests.add_table(:'rid', 'T1', 4)) as first \gset
 select tests.confirmed_on(:'rid', 2, '2030-06-10 20:00+00', tests.add_table(:'rid', 'T2', 4)) as second \gset
-select pg_temp.mark();
+select tests.mark_requests();
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'first';
 reset role;
-select is(pg_temp.requests_for(array[:'first'::uuid]), 1, 'the first change is sent to the coordinator');
+select is(tests.requests_since_mark(array[:'first'::uuid]), 1, 'the first change is sent to the coordinator');
 select is(private.slots_taken(:'rid', now()), 1, 'and holds the slot while it is on its way');
 select pg_temp.new_transaction();
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'second';
 reset role;
-select is(array[pg_temp.requests_for(array[:'second'::uuid]),
+select is(array[tests.requests_since_mark(array[:'second'::uuid]),
                 (select (deferred_since is not null)::int from public.bookings where id = :'second')],
   array[0, 1], 'a second change, committed on its own, joins the queue instead of sending another request');
 

@@ -202,5 +202,19 @@ begin
   return queued;
 end $$;
 
+-- Marks where pg_net's queue stands, so that tests.requests_since_mark counts only the requests sent after it.
+create or replace function tests.mark_requests()
+returns void language sql as $$
+  select pg_catalog.set_config('test.mark', (select coalesce(max(id), 0)::text from net.http_request_queue), true);
+$$;
+
+-- Requests to the coordinator naming one of the bookings, sent since tests.mark_requests().
+create or replace function tests.requests_since_mark(p_bookings uuid[])
+returns integer language sql as $$
+  select count(*)::int from net.http_request_queue q
+   where q.id > pg_catalog.current_setting('test.mark')::bigint
+     and (pg_catalog.convert_from(q.body, 'utf8')::jsonb ->> 'booking_id')::uuid = any(p_bookings);
+$$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
