@@ -12,7 +12,17 @@
 --
 -- The head now passes over a booking handed out lately and not begun since, by the test private.slots_taken
 -- and private.queue_is_served already apply (last_dispatched_at within nudge_grace, the row not touched
--- since). Order, locks and everything else as in 20261231120000.
+-- since), named here as private.handed_out_lately. Order, locks and everything else as in 20261231120000.
+
+-- Whether a booking was handed to a coordinator within nudge_grace before p_now and has not been touched
+-- since, so its attempt has not begun: null when it was never handed out. An SQL expression with no settings
+-- of its own, and stable as timestamptz arithmetic is, so that the planner inlines it into the queries that
+-- call it and reads an index on last_dispatched_at through it (one it cannot inline hides the range).
+create function private.handed_out_lately(p_last_dispatched_at timestamptz, p_updated_at timestamptz,
+                                          p_now timestamptz)
+returns boolean language sql stable as $$
+  select p_last_dispatched_at > p_now - private.nudge_grace() and p_updated_at <= p_last_dispatched_at
+$$;
 
 create or replace function private.queue_head(p_restaurant_id uuid, p_count integer, p_now timestamptz)
 returns uuid[] language plpgsql set search_path = '' as $$
@@ -29,10 +39,8 @@ begin
     perform 1 from public.bookings w
      where w.id = candidate and w.deferred_since is not null and private.is_queued(w.assignment_state)
        and w.next_attempt_at > p_now and not private.failed_lately(w.id, p_now)
-       -- Handed out (claimed, or dispatched by a sweep) and not begun since: a slot it already speaks for. (Never
-       -- handed out: last_dispatched_at is null.)
-       and not coalesce(w.last_dispatched_at > p_now - private.nudge_grace() and w.updated_at <= w.last_dispatched_at,
-                        false)
+       -- Handed out and not begun since: a slot it already speaks for.
+       and not coalesce(private.handed_out_lately(w.last_dispatched_at, w.updated_at, p_now), false)
        for update skip locked;
     if found then
       head := head || candidate;

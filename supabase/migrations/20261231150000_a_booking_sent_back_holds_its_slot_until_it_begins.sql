@@ -31,7 +31,8 @@
 -- after max_dispatches such tries anyway.
 --
 -- private.nudge: 20261201101500's, dispatching first and marking the hand-out only when a request went out;
--- private.slots_taken: as in 20261218010000, with the last count added; private.queue_or_nudge: as in
+-- private.slots_taken: as in 20261218010000, with the last count added, both hand-out counts by
+-- private.handed_out_lately (20261231140000); private.queue_or_nudge: as in
 -- 20261231100000, without the setting.
 
 set lock_timeout = '10s';
@@ -80,13 +81,11 @@ begin
   if taken >= cap then
     return taken;
   end if;
-  -- Handed out from the queue (claimed, or dispatched by a sweep) a moment ago and not begun since: nothing has
-  -- touched the row after the hand-out (queue_is_served's test, 20261208000000).
+  -- Handed out from the queue (claimed, or dispatched by a sweep) a moment ago and not begun since.
   taken := taken + (select count(*)
                       from (select 1 from public.bookings h
                              where h.restaurant_id = p_restaurant_id and h.deferred_since is not null
-                               and h.last_dispatched_at > p_now - private.nudge_grace()
-                               and h.updated_at <= h.last_dispatched_at
+                               and private.handed_out_lately(h.last_dispatched_at, h.updated_at, p_now)
                                and private.is_queued(h.assignment_state) and h.next_attempt_at > p_now
                              limit cap - taken) s);
   if taken >= cap then
@@ -98,8 +97,7 @@ begin
                     from (select 1 from public.bookings n
                            where n.restaurant_id = p_restaurant_id and n.deferred_since is null
                              and n.assignment_state = 'assignment_pending'
-                             and n.last_dispatched_at > p_now - private.nudge_grace()
-                             and n.updated_at <= n.last_dispatched_at
+                             and private.handed_out_lately(n.last_dispatched_at, n.updated_at, p_now)
                              and n.next_attempt_at > p_now
                            limit cap - taken) s);
 end $$;

@@ -5,7 +5,7 @@
 -- the setting pipeline.sent_back, which a transaction of its own starts empty, so it is emptied here where
 -- another transaction would begin.
 begin;
-select plan(10);
+select plan(11);
 
 create function pg_temp.new_transaction() returns void language sql as $$
   select pg_catalog.set_config('pipeline.sent_back', '', true);
@@ -79,6 +79,25 @@ reset role;
 select is(array[(select assignment_state from public.bookings where id = :'unsent'),
                 private.slots_taken(:'unset_rid', now())::text],
   array['assignment_pending', '0'], 'a booking sent back that no request went out for holds no slot');
+
+-- 7. The count reads its index by the time of the hand-out: private.handed_out_lately is inlined, not called
+-- per row (a setting of its own, or a volatility it does not have, would keep the planner from it).
+create function pg_temp.plan_of(p_sql text) returns text language plpgsql as $$
+declare
+  line text;
+  plan text := '';
+begin
+  for line in execute 'explain (costs off) ' || p_sql loop
+    plan := plan || line || E'\n';
+  end loop;
+  return plan;
+end $$;
+set local enable_seqscan = off;
+select matches(pg_temp.plan_of(format($$select 1 from public.bookings n
+   where n.restaurant_id = %L and n.deferred_since is null and n.assignment_state = 'assignment_pending'
+     and private.handed_out_lately(n.last_dispatched_at, n.updated_at, now())$$, :'rid')),
+  'Index Cond: .*last_dispatched_at >', 'the hand-out count is an index range on the time of the hand-out');
+reset enable_seqscan;
 
 select * from finish();
 rollback;
