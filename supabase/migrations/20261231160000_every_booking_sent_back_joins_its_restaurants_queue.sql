@@ -7,15 +7,23 @@
 -- restaurant whose queue is not moving) and ops.retry_booking, a floor plan change that breaks holds or may
 -- seat reviews (private.replan_broken_holds, 20 a pass) and a seated party's longer stay
 -- (private.try_hold_seated_stay). All but the free slots' worth were answered rate_limited and polled again; a
--- queued booking an operator released was sent ahead of the bookings before it in the queue. Found by a review
--- of the ops calls. Each now sends through private.queue_or_nudge, so a release of a whole evening sends as many
--- requests as the restaurant has free slots and queues the rest in order, to be woken as slots free (or by the
--- queue's 10 s fallback). A released or retried booking still starts its dispatch count over (its wait for a
--- slot too, once queued).
+-- queued booking an operator released was sent ahead of the bookings before it in the queue. An operator's
+-- ops.retry_bookings (up to 1000 a call) left its bookings due at once, for the sweeper to dispatch (100 a
+-- sweep, whatever the slots) and claims to take ahead of the queue. Found by a review of the ops calls. Each
+-- now sends through private.queue_or_nudge, so a release or a retry of a whole evening sends as many requests
+-- as the restaurant has free slots and queues the rest in order, to be woken as slots free (or by the queue's
+-- 10 s fallback). A released or retried booking still starts its dispatch count over (its wait for a slot
+-- too).
+
+-- A queued booking that is due counts as woken, a slot spoken for (private.slots_taken), so the bookings a
+-- release takes out of a stalled queue (nothing claimed or swept them: that is why they look stuck) would take
+-- every slot from each other and none be sent. A release therefore first takes each out of the queue (due,
+-- holding nothing), then sends them back, oldest first.
 --
--- ops.release_stuck: body as in 20261231110000, counting the bookings it queued ('queued', in its answer and
--- its event); ops.retry_booking: as in 20261210060000, answering whether the booking waits for a slot
--- ('waits_for_slot'), with the lock wait of 20261231060000 again (replacing a function clears its settings);
+-- ops.release_stuck: body as in 20261231110000, in two passes as above, counting the bookings that joined the
+-- queue ('joined_queue', in its answer and its event); ops.retry_bookings: as in 20261231010000, likewise;
+-- ops.retry_booking: as in 20261210060000, answering whether the booking waits for a slot ('waits_for_slot');
+-- both with the lock wait of 20261231060000 again (replacing a function clears its settings);
 -- private.replan_broken_holds: as in 20261228100000; private.try_hold_seated_stay: as in 20261230030000.
 
 create or replace function ops.release_stuck(p_older_than_minutes integer, p_actor text, p_restaurant_id uuid default null)
@@ -29,7 +37,9 @@ declare
   redispatched integer := 0;
   escalated integer := 0;
   busy integer := 0;
-  queued integer := 0;
+  joined_queue integer := 0;
+  sent_back uuid[] := '{}';
+  one record;
   left_stuck integer;
 begin
   perform private.act_as(p_actor);
@@ -78,10 +88,18 @@ begin
     else
       redispatched := redispatched + 1;
     end if;
-    update public.bookings set dispatch_count = 0 where id = r.id;
-    -- Sent back as a new booking goes: at once while the restaurant has a free slot, into its queue otherwise.
-    if private.queue_or_nudge(r.id, r.restaurant_id, 'ops_release') then
-      queued := queued + 1;
+    -- Out of the queue for now, due and holding no slot: a queued booking that is due counts as woken (a slot
+    -- spoken for), so the released ones would otherwise take every slot from each other and none be sent.
+    update public.bookings set dispatch_count = 0, deferred_since = null, next_attempt_at = pg_catalog.now()
+     where id = r.id;
+    sent_back := sent_back || r.id;
+  end loop;
+  -- Then sent back as new bookings go, in the queue's order: at once while their restaurant has a free slot,
+  -- into its queue otherwise.
+  for one in select b.id, b.restaurant_id from public.bookings b where b.id = any(sent_back)
+              order by b.created_at, b.id loop
+    if private.queue_or_nudge(one.id, one.restaurant_id, 'ops_release') then
+      joined_queue := joined_queue + 1;
     end if;
   end loop;
   -- Past this call's 1000, held by another call now (those it skipped as busy are among them), or by a worker's
@@ -91,14 +109,14 @@ begin
      and (p_restaurant_id is null or restaurant_id = p_restaurant_id);
   perform private.record_event('assignment.ops', 'ops.release_stuck', 'warning',
     pg_catalog.jsonb_build_object('older_than_minutes', p_older_than_minutes, 'released_leases', released,
-                                  'redispatched', redispatched, 'queued', queued, 'escalated', escalated,
+                                  'redispatched', redispatched, 'joined_queue', joined_queue, 'escalated', escalated,
                                   'skipped_busy', busy, 'left', left_stuck), p_restaurant_id, null);
-  return pg_catalog.jsonb_build_object('released_leases', released, 'redispatched', redispatched, 'queued', queued,
-                                       'escalated', escalated, 'skipped_busy', busy, 'left', left_stuck);
+  return pg_catalog.jsonb_build_object('released_leases', released, 'redispatched', redispatched,
+                                       'joined_queue', joined_queue, 'escalated', escalated, 'skipped_busy', busy, 'left', left_stuck);
 end $$;
 
 comment on function ops.release_stuck(integer, text, uuid) is
-  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), of one restaurant (p_restaurant_id) or, without one, of every restaurant, at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and waiting ones are sent back to be planned, as a new booking goes (dispatched while the restaurant has a free slot, into its queue otherwise); ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, queued, escalated, skipped_busy, left}: queued counts those of the released and redispatched that joined their restaurant''s queue; left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
+  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), of one restaurant (p_restaurant_id) or, without one, of every restaurant, at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and waiting ones are sent back to be planned, as a new booking goes (dispatched while the restaurant has a free slot, into its queue otherwise); ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, joined_queue, escalated, skipped_busy, left}: joined_queue counts those of the released and redispatched that joined their restaurant''s queue rather than being sent now; left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
 
 create or replace function ops.retry_booking(p_booking_id uuid, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -125,6 +143,92 @@ end $$;
 alter function ops.retry_booking(uuid, text) set lock_timeout = '5s';
 comment on function ops.retry_booking(uuid, text) is
   'Send a booking in manual review back to automatic assignment with a fresh attempt budget, as a new booking goes: dispatched while its restaurant has a free slot, into its queue otherwise (waits_for_slot in the answer).';
+
+create or replace function ops.retry_bookings(p_reason_code text, p_actor text, p_since timestamptz,
+                                              p_restaurant_id uuid default null, p_limit integer default 500)
+returns jsonb language plpgsql security definer set search_path = '' as $$
+declare
+  r public.bookings;
+  candidate record;
+  queued integer := 0;
+  busy integer := 0;
+  joined_queue integer := 0;
+  left_over integer;
+begin
+  perform private.act_as(p_actor);
+  if coalesce(pg_catalog.btrim(p_reason_code), '') = '' or p_reason_code !~ '^[a-z_]{1,64}$' then
+    raise exception using errcode = 'AS005',
+      message = 'name the reason code to retry, as ops.manual_review_queue() shows it (e.g. circuit_open)';
+  end if;
+  if p_limit is null or p_limit not between 1 and 1000 then
+    raise exception using errcode = 'AS005', message = 'p_limit must be between 1 and 1000';
+  end if;
+  if p_since is null then
+    raise exception using errcode = 'AS005', message = 'say since when: p_since, e.g. now() - interval ''2 hours''';
+  end if;
+  if p_restaurant_id is not null and not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+    raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
+  end if;
+  if not exists (select 1 from private.reason_codes c where c.code = p_reason_code)
+     and not exists (select 1 from public.bookings b
+                      where b.assignment_state = 'manual_review'
+                        and pg_catalog.split_part(b.manual_review_reason, ':', 1) = p_reason_code
+                        and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)) then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('no booking in review has the reason code %s, and it is not one of the pipeline''s',
+                                  p_reason_code),
+      hint = coalesce('The pipeline''s codes in review now: ' || (
+                        select pg_catalog.string_agg(distinct c.code, ', ' order by c.code)
+                          from public.bookings b
+                          join private.reason_codes c on c.code = pg_catalog.split_part(b.manual_review_reason, ':', 1)
+                         where b.assignment_state = 'manual_review'
+                           and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)) || '.',
+                      'No booking of the pipeline''s is in review.');
+  end if;
+  for candidate in select b.id from public.bookings b
+                    where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
+                      and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
+                      and private.retry_qualifies(b, p_reason_code, p_since)
+                    order by b.start_at
+                    limit p_limit loop
+    -- An operator acting on the booking right now keeps it. The lock lasts to the end of the call, released
+    -- on commit or rollback alike; p_limit keeps their number well inside the lock table that every begin
+    -- and commit needs.
+    if not pg_catalog.pg_try_advisory_xact_lock(private.lock_key('booking', candidate.id)) then
+      busy := busy + 1;
+      continue;
+    end if;
+    -- Its row only now, if nobody holds it and it still qualifies (retried on its own meanwhile and in review
+    -- again for another reason, say, it does not).
+    select b.* into r from public.bookings b
+     where b.id = candidate.id and private.retry_qualifies(b, p_reason_code, p_since)
+       for update of b skip locked;
+    if not found then
+      continue;
+    end if;
+    perform private.apply_assignment_transition(r.id, 'assignment_pending', r.assignment_state_version,
+      'ops_retry: sent back to automatic assignment with others of ' || p_reason_code, '{}'::jsonb, p_actor);
+    -- As a new booking goes: at once while its restaurant has a free slot, into its queue otherwise.
+    if private.queue_or_nudge(r.id, r.restaurant_id, 'ops_retry') then
+      joined_queue := joined_queue + 1;
+    end if;
+    queued := queued + 1;
+  end loop;
+  -- Left in review (beyond the limit, held by an operator, or locked by another call): call again.
+  select count(*) into left_over from public.bookings b
+   where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
+     and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
+     and private.retry_qualifies(b, p_reason_code, p_since);
+  perform private.record_event('assignment.ops', 'ops.bookings_retried', 'info',
+    -- A code of the pipeline's by name; one a platform wrote in its own reason is its words: free_text.
+    pg_catalog.jsonb_build_object('reason_code', coalesce(private.reason_for_event(p_reason_code) ->> 'reason', 'free_text'),
+                                  'queued', queued, 'joined_queue', joined_queue, 'busy', busy, 'left', left_over),
+    p_restaurant_id, null);
+  return pg_catalog.jsonb_build_object('queued', queued, 'joined_queue', joined_queue, 'busy', busy, 'left', left_over);
+end $$;
+alter function ops.retry_bookings(text, text, timestamptz, uuid, integer) set lock_timeout = '5s';
+comment on function ops.retry_bookings(text, text, timestamptz, uuid, integer) is
+  'After an incident: send back to automatic assignment, with a fresh attempt budget, every booking in manual review with this reason code (e.g. circuit_open, coordinator_unreachable, attempts_exhausted) escalated since p_since, of one restaurant or all, whose stay is still ahead and whose party has not arrived, soonest first, at most p_limit (500) per call. Each goes as a new booking does: dispatched while its restaurant has a free slot, into its queue otherwise, woken as slots free. Returns {queued, joined_queue, busy, left}: queued counts those sent back, joined_queue those of them waiting in their restaurant''s queue; busy ones (an operator acting on them right now) stay in review; call again while left is above 0.';
 
 create or replace function private.replan_broken_holds(p_restaurant_id uuid, p_now timestamptz)
 returns jsonb language plpgsql security definer set search_path = '' as $$

@@ -92,7 +92,7 @@ alter table public.bookings enable trigger touch_updated_at;
 select set_eq(format($$select booking_id from ops.stuck_bookings where booking_id in (%L, %L, %L)$$, :'stuck', :'running', :'half'),
   array[:'stuck', :'running', :'half']::uuid[], 'all three show as stuck');
 select is(ops.release_stuck(30, 'ana'),
-  '{"escalated": 1, "redispatched": 1, "queued": 0, "skipped_busy": 0, "released_leases": 1, "left": 0}'::jsonb,
+  '{"escalated": 1, "redispatched": 1, "joined_queue": 0, "skipped_busy": 0, "released_leases": 1, "left": 0}'::jsonb,
   'release_stuck releases the running one, dispatches the waiting one and escalates the assigned one');
 select is((select count(*)::int from ops.stuck_bookings where booking_id in (:'stuck', :'running', :'half')), 0,
   'none of them is stuck any more');

@@ -17,7 +17,7 @@ select updated_at as b_updated from public.bookings where id = :'stuck_b' \gset
 set local role service_role;
 select ops.release_stuck(30, 'ana', :'a') as released \gset
 reset role;
-select is(:'released'::jsonb, '{"released_leases": 0, "redispatched": 1, "queued": 0, "escalated": 0, "skipped_busy": 0, "left": 0}'::jsonb,
+select is(:'released'::jsonb, '{"released_leases": 0, "redispatched": 1, "joined_queue": 0, "escalated": 0, "skipped_busy": 0, "left": 0}'::jsonb,
   'kept to a restaurant, a release takes only its stuck booking and counts only its own left');
 select is((select array[dispatch_count::text, (updated_at > now() - interval '1 minute')::text]
              from public.bookings where id = :'stuck_a'),

@@ -31,33 +31,35 @@ select ops.release_stuck(30, 'ana', :'released_rid') as answer \gset
 reset role;
 select is(tests.requests_since_mark(:'five'), 2, 'a release sends as many requests as the restaurant has free slots');
 select is(pg_temp.queued(:'five'), 3, 'and puts the rest in its queue');
-select is(array[(:'answer'::jsonb ->> 'redispatched')::int, (:'answer'::jsonb ->> 'queued')::int], array[5, 3],
+select is(array[(:'answer'::jsonb ->> 'redispatched')::int, (:'answer'::jsonb ->> 'joined_queue')::int], array[5, 3],
   'its answer counts the five sent back and the three queued');
-select is((select (context ->> 'queued')::int from public.observability_events
+select is((select (context ->> 'joined_queue')::int from public.observability_events
             where event_type = 'ops.release_stuck' and restaurant_id = :'released_rid'), 3,
   'so does its event');
 select is((select count(*)::int from public.bookings where id = any(:'five'::uuid[]) and dispatch_count = 0), 5,
   'every one released starts its dispatch count over, queued or sent');
 
--- 2. A stuck booking already in the queue, behind another while the one slot is busy, keeps its turn: no request.
-select tests.create_restaurant('Waiting Room') as wait_rid \gset
-insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'wait_rid', 1);
-select tests.create_booking(:'wait_rid', 2, '2030-08-02 18:00+00') as busy \gset
+-- 2. A stalled queue (nothing claimed or swept it): three due bookings wait behind one in progress, with two
+-- slots. Due queued bookings count as woken, so a release that left them in the queue would send none.
+select tests.create_restaurant('Stalled') as stall_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stall_rid', 2);
+select tests.create_booking(:'stall_rid', 2, '2030-08-02 18:00+00') as busy \gset
 select tests.force_state(:'busy', 'assignment_in_progress');
-select tests.queue_bookings(:'wait_rid', 2) as waiting \gset
-select (:'waiting'::uuid[])[2] as behind \gset
+select tests.queue_bookings(:'stall_rid', 3) as waiting \gset
 set local session_replication_role = replica;
-update public.bookings set updated_at = now() - interval '1 hour' where id = :'behind';
+update public.bookings set updated_at = now() - interval '1 hour', next_attempt_at = now() - interval '50 minutes'
+ where id = any(:'waiting'::uuid[]);
 reset session_replication_role;
 select tests.mark_requests();
 set local role service_role;
-select coalesce((ops.release_stuck(30, 'ana', :'wait_rid') ->> 'queued')::int, -1) as requeued \gset
+select coalesce((ops.release_stuck(30, 'ana', :'stall_rid') ->> 'joined_queue')::int, -1) as stalled_queued \gset
 reset role;
-select is(array[tests.requests_since_mark(array[:'behind'::uuid]), (:'requeued')::int], array[0, 1],
-  'a queued booking released while its restaurant is busy stays in the queue, not sent ahead of it');
+select is(array[tests.requests_since_mark(array[(:'waiting'::uuid[])[1]]),
+                tests.requests_since_mark((:'waiting'::uuid[])[2:3]), (:'stalled_queued')::int],
+  array[1, 0, 2], 'a release of a stalled queue sends its oldest booking for the free slot and queues the others');
 
 -- 3. An operator's retry of a booking in review: queued while the restaurant is busy, sent while a slot is free.
-select tests.create_booking(:'wait_rid', 2, '2030-08-03 18:00+00') as reviewed \gset
+select tests.create_booking(:'stall_rid', 2, '2030-08-03 18:00+00') as reviewed \gset
 select tests.force_state(:'reviewed', 'manual_review');
 select tests.mark_requests();
 set local role service_role;
@@ -75,10 +77,23 @@ select coalesce(ops.retry_booking(:'quiet', 'ana') ->> 'waits_for_slot', 'unsaid
 reset role;
 select is(array[tests.requests_since_mark(array[:'quiet'::uuid])::text, :'quiet_waits'], array['1', 'false'],
   'a retry while a slot is free is sent at once');
-select is((select array[assignment_state, (next_attempt_at > now())::text] from public.bookings where id = :'quiet'),
-  array['assignment_pending', 'true'], 'and waits for its attempt, due again if the request is lost');
 
--- 4. A floor plan change that breaks three bookings' tables, at a restaurant with one slot.
+-- 4. An operator's retry of many bookings in review, at a restaurant with one slot.
+select tests.create_restaurant('After The Incident') as many_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'many_rid', 1);
+select array_agg(tests.create_booking(:'many_rid', 2, timestamptz '2030-08-06 17:00+00' + make_interval(hours => i))
+                 order by i) as reviews
+  from generate_series(1, 3) i \gset
+select tests.force_state(id, 'manual_review', 'coordinator_unreachable: test') from unnest(:'reviews'::uuid[]) id;
+select tests.mark_requests();
+set local role service_role;
+select ops.retry_bookings('coordinator_unreachable', 'ana', now() - interval '1 hour', :'many_rid') as retried_many \gset
+reset role;
+select is(array[tests.requests_since_mark(:'reviews'), pg_temp.queued(:'reviews'),
+                coalesce((:'retried_many'::jsonb ->> 'joined_queue')::int, -1)],
+  array[1, 2, 2], 'a retry of many sends one for the one slot and queues the others, and says so');
+
+-- 5. A floor plan change that breaks three bookings' tables, at a restaurant with one slot.
 select tests.create_restaurant('Rearranged') as plan_rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'plan_rid', 1);
 select tests.add_table(:'plan_rid', 'R1', 4) as r1 \gset
@@ -97,7 +112,7 @@ select is((select count(*)::int from public.bookings where id = any(:'broken'::u
 select is(array[tests.requests_since_mark(:'broken'), pg_temp.queued(:'broken')], array[1, 2],
   'one is sent for the one slot, two queue');
 
--- 5. A seated party's longer stay that sends two bookings back, at a restaurant with one slot.
+-- 6. A seated party's longer stay that sends two bookings back, at a restaurant with one slot.
 select tests.create_restaurant('Long Dinner') as stay_rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stay_rid', 1);
 select tests.add_table(:'stay_rid', 'T1', 4) as t1 \gset

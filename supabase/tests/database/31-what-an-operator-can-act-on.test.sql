@@ -64,11 +64,11 @@ select tests.create_booking(:'rid', 2, '2030-04-04 22:00+00') as no_fit \gset
 select tests.force_state(b, 'manual_review', 'circuit_open: test') from unnest(array[:'open1', :'open2', :'open_past']::uuid[]) b;
 select tests.force_state(:'no_fit', 'manual_review', 'no_table_fits: test');
 update public.bookings set start_at = now() - interval '1 hour' where id = :'open_past';
-select is(ops.retry_bookings('circuit_open', 'ana', now() + interval '1 second'), '{"queued": 0, "busy": 0, "left": 0}'::jsonb,
+select is(ops.retry_bookings('circuit_open', 'ana', now() + interval '1 second'), '{"queued": 0, "joined_queue": 0, "busy": 0, "left": 0}'::jsonb,
   'escalated before the time given: left in review');
-select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid', 1), '{"queued": 1, "busy": 0, "left": 1}'::jsonb,
+select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid', 1), '{"queued": 1, "joined_queue": 0, "busy": 0, "left": 1}'::jsonb,
   'one per call when asked: the soonest goes back, one is left');
-select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid'), '{"queued": 1, "busy": 0, "left": 0}'::jsonb,
+select is(ops.retry_bookings('circuit_open', 'ana', now() - interval '1 hour', :'rid'), '{"queued": 1, "joined_queue": 0, "busy": 0, "left": 0}'::jsonb,
   'the next call sends back the other one still ahead, and none is left');
 select is((select array_agg(array[assignment_state, attempt_count::text]
                            order by array_position(array[:'open1', :'open2', :'open_past', :'no_fit']::uuid[], id))
@@ -76,12 +76,13 @@ select is((select array_agg(array[assignment_state, attempt_count::text]
             where id in (:'open1', :'open2', :'open_past', :'no_fit')),
   array[['assignment_pending', '0'], ['assignment_pending', '0'], ['manual_review', '0'], ['manual_review', '0']],
   'due with a fresh budget; the one whose stay began and the one of another reason stay in review');
-select ok((select next_attempt_at <= now() from public.bookings where id = :'open1'), 'and due at once');
+select ok((select last_dispatched_at = now() from public.bookings where id = :'open1'),
+  'and sent at once, its restaurant having a free slot');
 select throws_ok($$select ops.retry_bookings('circuit open', 'ana', now())$$, 'AS005', null, 'a reason code is a code');
 select throws_ok($$select ops.retry_bookings('circuit_opn', 'ana', now() - interval '1 hour')$$, 'AS005',
   'no booking in review has the reason code circuit_opn, and it is not one of the pipeline''s',
   'a mistyped code is refused, not answered with zeros that read as a cleared backlog');
-select is(ops.retry_bookings('rate_limited', 'ana', now() - interval '1 hour'), '{"queued": 0, "busy": 0, "left": 0}'::jsonb,
+select is(ops.retry_bookings('rate_limited', 'ana', now() - interval '1 hour'), '{"queued": 0, "joined_queue": 0, "busy": 0, "left": 0}'::jsonb,
   'a code of the pipeline''s that no booking in review carries answers zeros');
 select tests.create_booking(:'rid', 2, '2030-04-07 19:00+00') as platform_code \gset
 select tests.force_state(:'platform_code', 'manual_review', 'maria_garcia_nut_allergy: call back');

@@ -228,8 +228,12 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
           p_restaurant_id: r.id,
           ...actor,
         }),
-    ) as { queued: number; busy: number; left: number };
-    assertEquals(retried, { queued: 0, busy: 0, left: 0 }, "nothing of that reason waits in review here");
+    ) as { queued: number; joined_queue: number; busy: number; left: number };
+    assertEquals(
+      retried,
+      { queued: 0, joined_queue: 0, busy: 0, left: 0 },
+      "nothing of that reason waits in review here",
+    );
     await call(
       "ops.assign_tables",
       () => ops.rpc("assign_tables", { p_booking_id: reviewed, p_table_numbers: ["A1"], ...actor }),
