@@ -12,16 +12,20 @@
 -- sweep, whatever the slots) and claims to take ahead of the queue. Found by a review of the ops calls. Each
 -- now sends through private.queue_or_nudge, so a release or a retry of a whole evening sends as many requests
 -- as the restaurant has free slots and queues the rest in order, to be woken as slots free (or by the queue's
--- 10 s fallback). A released or retried booking still starts its dispatch count over (its wait for a slot
--- too).
-
--- A queued booking that is due counts as woken, a slot spoken for (private.slots_taken), so the bookings a
--- release takes out of a stalled queue (nothing claimed or swept them: that is why they look stuck) would take
--- every slot from each other and none be sent. A release therefore first takes each out of the queue (due,
--- holding nothing), then sends them back, oldest first.
+-- 10 s fallback). A released or retried booking starts its dispatch count over, as before; a released one
+-- now starts its wait for a slot over too (deferred_since), since a booking that had waited out
+-- max_deferral_seconds would otherwise go to review as rate_limited at its next look.
 --
--- ops.release_stuck: body as in 20261231110000, in two passes as above, counting the bookings that joined the
--- queue ('joined_queue', in its answer and its event); ops.retry_bookings: as in 20261231010000, likewise;
+-- A release counts a restaurant's free slots from its bookings in progress alone, not by private.slots_taken:
+-- the due bookings of a stalled queue (nothing claimed or swept them, which is how they came to look stuck)
+-- count there as woken, slots spoken for, so a release by that count would queue everything and send nothing.
+-- It sends the oldest of those it releases for the slots its bookings in progress leave free, and queues the
+-- rest; the coordinator those requests start claims the queue's due bookings after them. Hand-outs already on
+-- their way are not counted there, so it may send one a slot too many, answered rate_limited.
+--
+-- ops.release_stuck: body as in 20261231110000, in two passes (release, then send or queue), counting the
+-- bookings that joined the queue ('joined_queue', in its answer and its event); ops.retry_bookings: as in
+-- 20261231010000, likewise;
 -- ops.retry_booking: as in 20261210060000, answering whether the booking waits for a slot ('waits_for_slot');
 -- both with the lock wait of 20261231060000 again (replacing a function clears its settings);
 -- private.replan_broken_holds: as in 20261228100000; private.try_hold_seated_stay: as in 20261230030000.
@@ -40,6 +44,8 @@ declare
   joined_queue integer := 0;
   sent_back uuid[] := '{}';
   one record;
+  restaurant uuid;
+  free integer;
   left_stuck integer;
 begin
   perform private.act_as(p_actor);
@@ -88,17 +94,28 @@ begin
     else
       redispatched := redispatched + 1;
     end if;
-    -- Out of the queue for now, due and holding no slot: a queued booking that is due counts as woken (a slot
-    -- spoken for), so the released ones would otherwise take every slot from each other and none be sent.
+    -- A fresh start, out of the queue: its dispatch count and its wait for a slot begin again (a booking that
+    -- had waited out max_deferral_seconds would otherwise go to review as rate_limited at its next look).
     update public.bookings set dispatch_count = 0, deferred_since = null, next_attempt_at = pg_catalog.now()
      where id = r.id;
     sent_back := sent_back || r.id;
   end loop;
-  -- Then sent back as new bookings go, in the queue's order: at once while their restaurant has a free slot,
-  -- into its queue otherwise.
+  -- Then sent back, oldest first: as many as the slots their restaurant's bookings in progress leave free at
+  -- once, the others into its queue. Counted from the bookings in progress alone, not private.slots_taken: the
+  -- due bookings of a stalled queue count there as woken, and a release that nothing claims or sweeps after it
+  -- (that is how they came to look stuck) must send some for a coordinator to start, whose claims take the rest.
   for one in select b.id, b.restaurant_id from public.bookings b where b.id = any(sent_back)
-              order by b.created_at, b.id loop
-    if private.queue_or_nudge(one.id, one.restaurant_id, 'ops_release') then
+              order by b.restaurant_id, b.created_at, b.id loop
+    if one.restaurant_id is distinct from restaurant then
+      restaurant := one.restaurant_id;
+      free := (private.settings_for(restaurant)).max_parallel
+              - (select count(*) from public.bookings x
+                  where x.restaurant_id = restaurant and x.assignment_state = 'assignment_in_progress');
+    end if;
+    if free > 0 then
+      perform private.nudge(one.id, 'ops_release');
+      free := free - 1;
+    elsif private.queue_or_nudge(one.id, one.restaurant_id, 'ops_release') then
       joined_queue := joined_queue + 1;
     end if;
   end loop;
@@ -116,7 +133,7 @@ begin
 end $$;
 
 comment on function ops.release_stuck(integer, text, uuid) is
-  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), of one restaurant (p_restaurant_id) or, without one, of every restaurant, at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and waiting ones are sent back to be planned, as a new booking goes (dispatched while the restaurant has a free slot, into its queue otherwise); ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, joined_queue, escalated, skipped_busy, left}: joined_queue counts those of the released and redispatched that joined their restaurant''s queue rather than being sent now; left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
+  'Unstick bookings with no progress for N minutes (at least 1; ops.stuck_bookings lists those of 10), of one restaurant (p_restaurant_id) or, without one, of every restaurant, at most 1000 a call, the longest stuck first: running ones whose lease has run out lose it and waiting ones are sent back to be planned, their dispatch count and their wait for a slot started over: the oldest of each restaurant for the slots its bookings in progress leave free, at once, the others into its queue; ones stuck in "assigned" go to manual review with their tables released. One whose worker still holds its lease is left alone, as is one another call holds right now (counted in skipped_busy when it holds the booking''s lock, not its row). Not counted as errors by the circuit breaker. p_actor (who, not a guest) is required. Returns {released_leases, redispatched, joined_queue, escalated, skipped_busy, left}: joined_queue counts those of the released and redispatched that joined their restaurant''s queue rather than being sent now; left counts those still past the cutoff (beyond the 1000, or left alone); call it again for those beyond the 1000 or busy (one a worker leases comes back on its own when the lease runs out).';
 
 create or replace function ops.retry_booking(p_booking_id uuid, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$

@@ -3,7 +3,7 @@
 -- as many requests as the restaurant has free slots, as a platform's change does, and queue the rest. The
 -- operators' calls and the platform's writes run as service_role, as Studio and the Data API run them.
 begin;
-select plan(13);
+select plan(15);
 
 -- Stuck for an hour: no progress, last dispatched long ago, not in the queue.
 create function pg_temp.stuck(p_bookings uuid[]) returns void language plpgsql as $$
@@ -57,6 +57,27 @@ reset role;
 select is(array[tests.requests_since_mark(array[(:'waiting'::uuid[])[1]]),
                 tests.requests_since_mark((:'waiting'::uuid[])[2:3]), (:'stalled_queued')::int],
   array[1, 0, 2], 'a release of a stalled queue sends its oldest booking for the free slot and queues the others');
+
+select is((select array_agg(deferred_since = now() order by created_at) from public.bookings
+            where id = any((:'waiting'::uuid[])[2:3])), array[true, true],
+  'the ones it queued wait from the release: their wait for a slot starts over');
+
+-- The same with younger bookings due behind them, not stuck yet: they count as woken, yet the release still
+-- sends the oldest it releases for the slots nothing in progress holds.
+select tests.create_restaurant('Stalled With Newcomers') as young_rid \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'young_rid', 2);
+select tests.queue_bookings(:'young_rid', 5) as lined_up \gset
+set local session_replication_role = replica;
+update public.bookings set next_attempt_at = now() - interval '1 minute' where id = any(:'lined_up'::uuid[]);
+update public.bookings set updated_at = now() - interval '1 hour' where id = any((:'lined_up'::uuid[])[1:3]);
+reset session_replication_role;
+select tests.mark_requests();
+set local role service_role;
+select coalesce(ops.release_stuck(30, 'ana', :'young_rid') ->> 'joined_queue', '-1') as young_queued \gset
+reset role;
+select is(array[tests.requests_since_mark((:'lined_up'::uuid[])[1:2]), tests.requests_since_mark((:'lined_up'::uuid[])[3:5]),
+                (:'young_queued')::int],
+  array[2, 0, 1], 'the two oldest are sent, the third queues, the younger ones are left to the claims');
 
 -- 3. An operator's retry of a booking in review: queued while the restaurant is busy, sent while a slot is free.
 select tests.create_booking(:'stall_rid', 2, '2030-08-03 18:00+00') as reviewed \gset
