@@ -20,8 +20,9 @@
 -- the due bookings of a stalled queue (nothing claimed or swept them, which is how they came to look stuck)
 -- count there as woken, slots spoken for, so a release by that count would queue everything and send nothing.
 -- It sends the oldest of those it releases for the slots its bookings in progress leave free, and queues the
--- rest; the coordinator those requests start claims the queue's due bookings after them. Hand-outs already on
--- their way are not counted there, so it may send one a slot too many, answered rate_limited.
+-- rest, woken as slots free like any queued booking. Hand-outs on their way and bookings woken a moment before
+-- (one its own release of a booking in progress woke, say) are not counted there, so it may send up to as many
+-- as the restaurant's max_parallel beyond what is free, each answered rate_limited and queued.
 --
 -- ops.release_stuck: body as in 20261231110000, in two passes (release, then send or queue), counting the
 -- bookings that joined the queue ('joined_queue', in its answer and its event); ops.retry_bookings: as in
@@ -103,7 +104,7 @@ begin
   -- Then sent back, oldest first: as many as the slots their restaurant's bookings in progress leave free at
   -- once, the others into its queue. Counted from the bookings in progress alone, not private.slots_taken: the
   -- due bookings of a stalled queue count there as woken, and a release that nothing claims or sweeps after it
-  -- (that is how they came to look stuck) must send some for a coordinator to start, whose claims take the rest.
+  -- (that is how they came to look stuck) must send some, for a coordinator to start and its wakes to follow.
   for one in select b.id, b.restaurant_id from public.bookings b where b.id = any(sent_back)
               order by b.restaurant_id, b.created_at, b.id loop
     if one.restaurant_id is distinct from restaurant then
