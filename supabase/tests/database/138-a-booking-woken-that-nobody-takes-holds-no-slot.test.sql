@@ -29,7 +29,7 @@ select is(private.slots_taken(:'stalled_rid', now()), 1, 'the newcomer on its wa
 set local role service_role;
 select is((select array_agg(x order by x) from unnest(public.assignment_claim_due(10, :'stalled_rid')) x),
   (select array_agg(x order by x) from unnest(:'stalled'::uuid[]) x),
-  'and the coordinator it starts claims the stalled queue after it');
+  'and a claim, as the coordinator it starts makes, takes the stalled queue');
 reset role;
 
 -- 3. A booking woken a moment ago still holds its slot: a new booking then waits behind it.
