@@ -10,17 +10,19 @@
 -- queued booking an operator released was sent ahead of the bookings before it in the queue. An operator's
 -- ops.retry_bookings (up to 1000 a call) left its bookings due at once, for the sweeper to dispatch (100 a
 -- sweep, whatever the slots) and claims to take ahead of the queue. Found by a review of the ops calls. Each
--- now sends through private.queue_or_nudge, so a release or a retry of a whole evening sends as many requests
--- as the restaurant has free slots and queues the rest in order, to be woken as slots free (or by the queue's
--- 10 s fallback). A released or retried booking starts its dispatch count over, as before; a released one
+-- now sends through private.queue_or_nudge (a release nearly so, below), so a release or a retry of a whole
+-- evening sends as many requests as the restaurant has free slots and queues the rest, to be woken as slots
+-- free (or by the queue's 10 s fallback). A released or retried booking starts its dispatch count over, as before; a released one
 -- now starts its wait for a slot over too (deferred_since), since a booking that had waited out
 -- max_deferral_seconds would otherwise go to review as rate_limited at its next look.
 --
--- A release counts a restaurant's free slots from its bookings in progress alone, not by private.slots_taken:
--- the due bookings of a stalled queue (nothing claimed or swept them, which is how they came to look stuck)
--- count there as woken, slots spoken for, so a release by that count would queue everything and send nothing.
--- It sends the oldest of those it releases for the slots its bookings in progress leave free, and queues the
--- rest, woken as slots free like any queued booking. Hand-outs on their way and bookings woken a moment before
+-- A release counts a restaurant's free slots from its bookings in progress alone, not by private.slots_taken,
+-- which also counts bookings woken in the queue or handed out a moment before: a release is what an operator
+-- calls when nothing else is sending, and a booking so counted may be just what is not moving (a first cut by
+-- that count sent nothing for a stalled queue whose due bookings it counted as woken). So it sends whenever a
+-- slot is not held by a booking in progress, for a coordinator to start and its claims and wakes to follow:
+-- the oldest of those it releases (by insert, not the oldest in the whole queue) for those slots, and queues
+-- the rest, woken as slots free like any queued booking. Hand-outs on their way and bookings woken a moment before
 -- (one its own release of a booking in progress woke, say) are not counted there, so it may send up to as many
 -- as the restaurant's max_parallel beyond what is free, each answered rate_limited and queued.
 --
@@ -102,9 +104,10 @@ begin
     sent_back := sent_back || r.id;
   end loop;
   -- Then sent back, oldest first: as many as the slots their restaurant's bookings in progress leave free at
-  -- once, the others into its queue. Counted from the bookings in progress alone, not private.slots_taken: the
-  -- due bookings of a stalled queue count there as woken, and a release that nothing claims or sweeps after it
-  -- (that is how they came to look stuck) must send some, for a coordinator to start and its wakes to follow.
+  -- once, the others into its queue. Counted from the bookings in progress alone, not private.slots_taken,
+  -- which counts bookings woken or handed out a moment before: a release that nothing claims or sweeps after
+  -- (that is how its bookings came to look stuck) must send some, for a coordinator to start and its wakes to
+  -- follow.
   for one in select b.id, b.restaurant_id from public.bookings b where b.id = any(sent_back)
               order by b.restaurant_id, b.created_at, b.id loop
     if one.restaurant_id is distinct from restaurant then

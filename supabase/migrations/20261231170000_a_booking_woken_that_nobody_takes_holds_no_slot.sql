@@ -11,7 +11,9 @@
 -- counts in-progress bookings there instead). A due booking now counts only in the nudge_grace after it came
 -- due, as a hand-out does after it was made. A restaurant whose queue stalled so then dispatches its next new
 -- booking through pg_net, which still works without the sweeper, and the coordinator that request starts
--- claims the queue's due bookings after it. The same holds where claims only lag by more than 10 s (every
+-- claims the queue's due bookings after it. Such a queue also counts as stranded again (private.queue_is_served)
+-- and a freed slot's wake finds a slot free, so both wake the bookings behind the unclaimed ones, up to
+-- max_parallel each 10 s while nobody claims them. The same holds where claims only lag by more than 10 s (every
 -- coordinator busy with another restaurant's drop): a restaurant with nothing in flight then dispatches up to
 -- max_parallel new bookings ahead of its due ones, which are answered rate_limited when claimed. Measured
 -- alternately with the code before, two runs each, no difference beyond the runs' spread: overload at 2 x

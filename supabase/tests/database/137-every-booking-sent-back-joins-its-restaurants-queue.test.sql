@@ -40,7 +40,7 @@ select is((select count(*)::int from public.bookings where id = any(:'five'::uui
   'every one released starts its dispatch count over, queued or sent');
 
 -- 2. A stalled queue (nothing claimed or swept it): three due bookings wait behind one in progress, with two
--- slots. Due queued bookings count as woken, so a release that left them in the queue would send none.
+-- slots. A release sends for the free slot however the queue's bookings are counted.
 select tests.create_restaurant('Stalled') as stall_rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'stall_rid', 2);
 select tests.create_booking(:'stall_rid', 2, '2030-08-02 18:00+00') as busy \gset
@@ -62,8 +62,8 @@ select is(array[tests.requests_since_mark(array[(:'waiting'::uuid[])[1]]),
 select is((select deferred_since from public.bookings where id = (:'waiting'::uuid[])[1]), null,
   'the one it sent, which had waited an hour, starts its wait for a slot over (rate_limited at its next look otherwise)');
 
--- The same with younger bookings due behind them, not stuck yet: they count as woken, yet the release still
--- sends the oldest it releases for the slots nothing in progress holds.
+-- The same with younger bookings waiting behind them, not stuck yet: the release still sends the oldest it
+-- releases for every slot nothing in progress holds, not one and the rest behind the queue.
 select tests.create_restaurant('Stalled With Newcomers') as young_rid \gset
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'young_rid', 2);
 select tests.queue_bookings(:'young_rid', 5) as lined_up \gset
