@@ -21,6 +21,9 @@ export DB_URL="postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres"
 export SUPABASE_DB_URL="$DB_URL"
 export FUNCTIONS_URL="http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1"
 if [ "$PG_PORT" = 54322 ]; then export STACK_DIR="$ROOT/.stack"; else export STACK_DIR="$ROOT/.stack/$PG_PORT"; fi
+# Who owns the stack is the machine's to know, not the checkout's: every checkout's stack on a port is the same
+# cluster (its files are the machine's), so a clone's test run and the main checkout's demo must not share it.
+export STACK_CLAIM_DIR="/tmp/assignment-stack-claims/$PG_CLUSTER"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export DENO_NO_UPDATE_CHECK=1
 export SUPABASE_TELEMETRY_DISABLED=1
@@ -47,10 +50,11 @@ usage_if_asked() {
 
 # One run owns a stack at a time. scripts/demo, scripts/test, the benchmarks, the upgrade and hosted-roles tests
 # and scripts/db reset/drop drop a database and stop and start processes, so one started beside another would
-# pull the other's database from under it (and the first to end would stop the other's functions). The owner
-# is the claiming script's process in $STACK_DIR/owner (pid, start time and boot, so a pid reused after the
-# run or a reboot is not mistaken for it); a claim whose run has ended is taken over, and the scripts a run
-# calls share its claim (STACK_OWNER). $1 is the command as typed, for the refusal. PG_PORT picks another stack.
+# pull the other's database from under it (and the first to end would stop the other's functions), whichever
+# checkout each runs in. The owner is the claiming script's process in $STACK_CLAIM_DIR/owner (pid, start time
+# and boot, so a pid reused after the run or a reboot is not mistaken for it); a claim whose run has ended is
+# taken over, and the scripts a run calls share its claim (STACK_OWNER, the checkout's state directory). $1 is
+# the command as typed, for the refusal. PG_PORT picks another stack.
 process_identity() { # pid: "pid start-time boot-id", or nothing once the process is gone
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
@@ -59,17 +63,17 @@ process_identity() { # pid: "pid start-time boot-id", or nothing once the proces
 }
 claim_stack() {
   [ "${STACK_OWNER:-}" = "$STACK_DIR" ] && return 0
-  mkdir -p "$STACK_DIR"
+  mkdir -p "$STACK_DIR" "$STACK_CLAIM_DIR"
   local fd owner pid
-  exec {fd}>>"$STACK_DIR/owner.lock"
+  exec {fd}>>"$STACK_CLAIM_DIR/owner.lock"
   flock "$fd" # two claims at the same moment take turns reading and writing the owner
-  owner=$(cat "$STACK_DIR/owner" 2>/dev/null || true)
+  owner=$(cat "$STACK_CLAIM_DIR/owner" 2>/dev/null || true)
   pid=${owner%% *}
   if [ -n "$owner" ] && [ "$pid" != "$$" ] && [ "$(process_identity "$pid")" = "$owner" ]; then
     exec {fd}>&-
-    die "$1: another run is using the stack on port $PG_PORT ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed 's/ $//'), pid $pid); wait for it to end, or run this one beside it on another port: PG_PORT=$((PG_PORT + 1000)) $1"
+    die "$1: another run is using the stack on port $PG_PORT ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | sed 's/ $//'), pid $pid, in $(readlink "/proc/$pid/cwd" 2>/dev/null || echo 'a directory it will not say')); wait for it to end, or run this one beside it on another port: PG_PORT=$((PG_PORT + 1000)) $1"
   fi
-  process_identity "$$" >"$STACK_DIR/owner"
+  process_identity "$$" >"$STACK_CLAIM_DIR/owner"
   exec {fd}>&-
   export STACK_OWNER="$STACK_DIR"
 }

@@ -66,9 +66,9 @@ Deno.test("an explicit cluster name and functions port are kept", async () => {
 // claim_stack: a stack of its own (no cluster is made; only its state directory is used), removed afterwards.
 // A port of this run's own: two test runs on two stacks (PG_PORT) must not share the directory.
 const PORT = String(40000 + Math.floor(Math.random() * 10000));
-function claim(env: Record<string, string> = {}, then = "") {
+function claim(env: Record<string, string> = {}, then = "", envSh = ENV_SH) {
   return new Deno.Command("bash", {
-    args: ["-c", `source "${ENV_SH}"; claim_stack scripts/demo; echo claimed; ${then}`],
+    args: ["-c", `source "${envSh}"; claim_stack scripts/demo; echo claimed; ${then}`],
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT, ...env },
     stdin: "piped",
@@ -108,5 +108,46 @@ Deno.test("one run owns a stack: another is refused while it runs, and takes ove
     );
   } finally {
     await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/assignment_local_${PORT}`, { recursive: true }).catch(
+      () => {},
+    );
+  }
+});
+
+Deno.test("one run owns a stack whichever checkout it runs in: a clone's run is refused while the first runs", async () => {
+  // A second checkout: a copy of the script in a folder of its own, so its ROOT and state directory differ.
+  const clone = await Deno.makeTempDir();
+  await Deno.mkdir(`${clone}/scripts/lib`, { recursive: true });
+  await Deno.copyFile(ENV_SH, `${clone}/scripts/lib/env.sh`);
+  try {
+    const first = claim({}, "read -r _ || true");
+    const firstOut = first.stdout.getReader();
+    assertEquals(text((await firstOut.read()).value!), "claimed");
+
+    const fromClone = await claim({}, "", `${clone}/scripts/lib/env.sh`).output();
+    assertEquals(fromClone.code, 1, "a run in another checkout is refused");
+    const refusal = text(fromClone.stderr);
+    assertEquals(refusal.includes(`another run is using the stack on port ${PORT}`), true, refusal);
+    assertEquals(
+      refusal.includes(`in ${Deno.cwd()}`),
+      true,
+      `the refusal says where the other run is: ${refusal}`,
+    );
+
+    await first.stdin.close();
+    firstOut.releaseLock();
+    assertEquals((await first.output()).code, 0);
+    const after = await claim({}, "", `${clone}/scripts/lib/env.sh`).output();
+    assertEquals(
+      [after.code, text(after.stdout)],
+      [0, "claimed"],
+      "and takes the stack over once the first has ended",
+    );
+  } finally {
+    await Deno.remove(clone, { recursive: true }).catch(() => {});
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/assignment_local_${PORT}`, { recursive: true }).catch(
+      () => {},
+    );
   }
 });
