@@ -65,11 +65,12 @@ const api = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, a
 });
 
 try {
-  const exported = await run("sh", [
+  const exported = await run("bash", [
     "-c",
     // safe.directory: a checkout owned by another user than the one running the tests (a CI container's
-    // checkout, a clone run through sudo) is the repository under test, not a stranger's.
-    'mkdir -p "$2" && git -c safe.directory="$1" -C "$1" archive --format=tar "$3" | tar -x -C "$2"',
+    // checkout, a clone run through sudo) is the repository under test, not a stranger's. pipefail: git's
+    // failure (no repository, no such commit) is the one to report, not tar's success on nothing.
+    'set -o pipefail; mkdir -p "$2" && git -c safe.directory="$1" -C "$1" archive --format=tar "$3" | tar -x -C "$2"',
     "-",
     repo,
     tree,
