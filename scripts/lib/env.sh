@@ -23,7 +23,8 @@ export FUNCTIONS_URL="http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1"
 if [ "$PG_PORT" = 54322 ]; then export STACK_DIR="$ROOT/.stack"; else export STACK_DIR="$ROOT/.stack/$PG_PORT"; fi
 # Who owns the stack is the machine's to know, not the checkout's: every checkout's stack on a port is the same
 # cluster (its files are the machine's), so a clone's test run and the main checkout's demo must not share it.
-export STACK_CLAIM_DIR="/tmp/assignment-stack-claims/$PG_CLUSTER"
+# Keyed by port, as the stack is (a cluster named by hand still listens there).
+export STACK_CLAIM_DIR="/tmp/assignment-stack-claims/$PG_PORT"
 export PATH="$ROOT/node_modules/.bin:$PATH"
 export DENO_NO_UPDATE_CHECK=1
 export SUPABASE_TELEMETRY_DISABLED=1
@@ -63,7 +64,12 @@ process_identity() { # pid: "pid start-time boot-id", or nothing once the proces
 }
 claim_stack() {
   [ "${STACK_OWNER:-}" = "$STACK_DIR" ] && return 0
-  mkdir -p "$STACK_DIR" "$STACK_CLAIM_DIR"
+  mkdir -p "$STACK_DIR"
+  # A folder of the machine's that only its creator may write to: a claim never follows another user's link.
+  mkdir -p -m 0700 "$(dirname "$STACK_CLAIM_DIR")" && mkdir -p -m 0700 "$STACK_CLAIM_DIR" \
+    || die "$1: could not make $STACK_CLAIM_DIR for the stack's claim"
+  [ -O "$(dirname "$STACK_CLAIM_DIR")" ] && [ -O "$STACK_CLAIM_DIR" ] \
+    || die "$1: $STACK_CLAIM_DIR belongs to another user; remove it (or run as the user who made it)"
   local fd owner pid
   exec {fd}>>"$STACK_CLAIM_DIR/owner.lock"
   flock "$fd" # two claims at the same moment take turns reading and writing the owner

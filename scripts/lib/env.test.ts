@@ -108,7 +108,7 @@ Deno.test("one run owns a stack: another is refused while it runs, and takes ove
     );
   } finally {
     await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
-    await Deno.remove(`/tmp/assignment-stack-claims/assignment_local_${PORT}`, { recursive: true }).catch(
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(
       () => {},
     );
   }
@@ -146,7 +146,7 @@ Deno.test("one run owns a stack whichever checkout it runs in: a clone's run is 
   } finally {
     await Deno.remove(clone, { recursive: true }).catch(() => {});
     await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
-    await Deno.remove(`/tmp/assignment-stack-claims/assignment_local_${PORT}`, { recursive: true }).catch(
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(
       () => {},
     );
   }

@@ -7,9 +7,15 @@
 -- the bookings it broke on their tables, and ops.health reported the re-check pending for as long as the sync
 -- ran, a problem no different from the false one. Found by an attacker's review of floor-plan writes. A mark
 -- now also comes due a minute after the oldest change it waits for (pending_since), however the writes go on,
--- unless a failed re-check is backing off; the floor plan is judged as it stands then, and the writes after
--- that mark the restaurant again (a new pending_since). A minute stays well inside the 15 minutes after which
--- ops.health calls a pending re-check a problem.
+-- at a moment 2 s after the last of them, so a DELETE and an INSERT sent together are not judged between the
+-- two; the floor plan is judged as it stands then, and the writes after that mark the restaurant again (a new
+-- pending_since). A minute stays well inside the 15 minutes after which ops.health calls a pending re-check a
+-- problem. What it leaves: an edit whose requests come more than 2 s apart and go on past the minute may be
+-- judged half done (once a minute at most), and bookings it then breaks are planned again; each write still
+-- cancels a failed re-check's back-off, as before, so a re-check that keeps failing while the writes go on is
+-- tried again (and recorded, floor_plan.recheck_failed) at each such quiet moment. A busy restaurant (its lock
+-- or a booking's row held) has its mark set to now, as a write does, so it waits those 2 s before its next
+-- try: the sweeper's loop of re-checks does not spin on it.
 --
 -- private.recheck_one_floor_plan: as in 20261228110000, with the minute's bound.
 
@@ -24,10 +30,12 @@ declare
 begin
   -- The mark is held for the pass: one an edit in flight holds is passed over (that edit marks it again).
   -- Due once its floor plan has been left alone for p_settle, or, when it never is, a minute after the change
-  -- first waiting (unless a failed try is backing off): a floor plan written every few seconds is re-checked
-  -- as it stands then, and the writes after that mark it again.
+  -- first waiting, at a moment 2 s after the last write (or busy try; a failed try backing off has its mark in
+  -- the future): a floor plan written every few seconds is re-checked as it stands then, between its writes,
+  -- and the writes after that mark it again.
   select c.restaurant_id, c.changed_at, c.failures into r from private.floor_plan_rechecks c
-   where (c.changed_at <= p_now - p_settle or c.failures = 0 and c.pending_since <= p_now - interval '1 minute')
+   where (c.changed_at <= p_now - p_settle
+          or c.pending_since <= p_now - interval '1 minute' and c.changed_at <= p_now - interval '2 seconds')
      and (p_restaurant_id is null or c.restaurant_id = p_restaurant_id)
    order by c.changed_at limit 1
      for update skip locked;
