@@ -13,11 +13,24 @@
 -- problem. What it leaves: an edit whose requests come more than 2 s apart and go on past the minute may be
 -- judged half done (once a minute at most), and bookings it then breaks are planned again; each write still
 -- cancels a failed re-check's back-off, as before, so a re-check that keeps failing while the writes go on is
--- tried again (and recorded, floor_plan.recheck_failed) at each such quiet moment. A busy restaurant (its lock
--- or a booking's row held) has its mark set to now, as a write does, so it waits those 2 s before its next
--- try: the sweeper's loop of re-checks does not spin on it.
+-- tried again (and recorded, floor_plan.recheck_failed) at each such quiet moment; and a platform that writes
+-- its floor plan every 2 s or more often leaves no quiet moment, so it is still never re-checked (ops.health
+-- says so after 15 minutes). A busy restaurant (its lock or a booking's row held) is tried again 10 s later
+-- whichever way its mark comes due, as before (private.recheck_again_at): the sweeper's loop of re-checks
+-- (up to 50 a call where pg_cron runs a job a minute) comes back to it no sooner than before.
 --
--- private.recheck_one_floor_plan: as in 20261228110000, with the minute's bound.
+-- private.recheck_one_floor_plan: as in 20261228110000, with the minute's bound and a busy mark's next try
+-- by private.recheck_again_at.
+
+-- The mark of a restaurant found busy: due again p_settle from now, by the settled arm (p_settle after the
+-- mark) or, past the minute, by the quiet one (2 s after it). Set only now, a mark past its minute was due 2 s
+-- later, and the sweeper's loop of up to 50 re-checks came back to each of a few busy restaurants in turn.
+create or replace function private.recheck_again_at(p_pending_since timestamptz, p_settle interval)
+returns timestamptz language sql volatile set search_path = '' as $$
+  select pg_catalog.clock_timestamp()
+         + case when p_pending_since <= pg_catalog.clock_timestamp() - interval '1 minute'
+                then greatest(p_settle - interval '2 seconds', interval '0') else interval '0' end
+$$;
 
 create or replace function private.recheck_one_floor_plan(p_now timestamptz default pg_catalog.clock_timestamp(),
                                                        p_settle interval default interval '10 seconds',
@@ -46,8 +59,8 @@ begin
     perform pg_catalog.set_config('lock_timeout', '1s', true);
     done := private.replan_broken_holds(r.restaurant_id, p_now);
   exception when lock_not_available then
-    -- Busy: to the back of the queue.
-    update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
+    -- Busy: to the back of the queue, tried again p_settle later whichever way it comes due.
+    update private.floor_plan_rechecks c set changed_at = private.recheck_again_at(c.pending_since, p_settle)
      where c.restaurant_id = r.restaurant_id;
     return pg_catalog.jsonb_build_object('restaurants', 1, 'restaurant_id', r.restaurant_id, 'busy', true);
   when others then
@@ -65,7 +78,7 @@ begin
                                      pg_catalog.jsonb_build_object('bookings_failed', done -> 'failed'));
   elsif (done ->> 'busy')::int > 0 then
     -- Rows another transaction holds: to the back of the queue, as when the restaurant is busy.
-    update private.floor_plan_rechecks c set changed_at = pg_catalog.clock_timestamp()
+    update private.floor_plan_rechecks c set changed_at = private.recheck_again_at(c.pending_since, p_settle)
      where c.restaurant_id = r.restaurant_id;
   else
     delete from private.floor_plan_rechecks c where c.restaurant_id = r.restaurant_id;

@@ -122,6 +122,46 @@ Deno.test("a re-check that meets the restaurant's lock held elsewhere waits a se
   );
 });
 
+Deno.test("a busy restaurant whose change waited over a minute is tried again 10 s later, not at once (20261231180000)", async () => {
+  const r = await createRestaurant(sql, { tables: [{ number: "J1", capacity: 2 }] });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
+  const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+  await waitForTerminal(sql, [booking], 10_000);
+  await sql`select ops.assign_tables(${booking}, array['J1'], 'race test')`;
+  await sql`update public.restaurant_tables set out_of_service = true where restaurant_id = ${r.id}`;
+  const recheck = async (tx: typeof sql, ahead: string) => {
+    const [{ result }] = await tx`
+      select private.recheck_floor_plans(clock_timestamp() + ${ahead}::interval, interval '10 seconds', ${r.id}) as result`;
+    return result;
+  };
+  const lock = await holdRestaurantLock(sql, r.id);
+  try {
+    // Its change has waited two minutes (a platform writing its floor plan every few seconds), its last write
+    // 3 s ago: due by the minute's bound. Set in the transaction that re-checks it, so the stack's own sweeper
+    // never sees it due.
+    const first = await sql.begin(async (tx) => {
+      await tx`update private.floor_plan_rechecks
+                  set pending_since = clock_timestamp() - interval '2 minutes',
+                      changed_at = clock_timestamp() - interval '3 seconds'
+                where restaurant_id = ${r.id}`;
+      return await recheck(tx as unknown as typeof sql, "0 seconds");
+    });
+    assertEquals(first.busy, true, "the restaurant is busy");
+    // The sweeper's loop calls again at once, and again after each other restaurant's second-long wait.
+    assertEquals((await recheck(sql, "3 seconds")).restaurants, 0, "3 s later it is not tried again");
+    assertEquals((await recheck(sql, "9 seconds")).restaurants, 0, "nor 9 s later");
+    assertEquals((await recheck(sql, "11 seconds")).busy, true, "11 s later it is, and is busy still");
+  } finally {
+    await lock.release();
+  }
+  const result = await recheck(sql, "11 seconds");
+  assertEquals(
+    [result.restaurants, result.replanned],
+    [1, 1],
+    `once the lock is free, the re-check runs: ${JSON.stringify(result)}`,
+  );
+});
+
 Deno.test("a re-check waits for a commit in flight that checked its tables before the change (20261226060000)", async () => {
   const r = await createRestaurant(sql, { tables: [{ number: "K1", capacity: 2 }] });
   await sql`select ops.set_restaurant_mode(${r.id}, 'off', 'race test', 'operators seat by hand')`;
