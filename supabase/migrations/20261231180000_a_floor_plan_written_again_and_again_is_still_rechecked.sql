@@ -16,19 +16,22 @@
 -- tried again (and recorded, floor_plan.recheck_failed) at each such quiet moment; and a platform that writes
 -- its floor plan every 2 s or more often leaves no quiet moment, so it is still never re-checked (ops.health
 -- says so after 15 minutes). A busy restaurant (its lock or a booking's row held) is tried again 10 s later
--- whichever way its mark comes due, as before (private.recheck_again_at): the sweeper's loop of re-checks
--- (up to 50 a call where pg_cron runs a job a minute) comes back to it no sooner than before.
+-- whichever way its mark comes due, as before (private.recheck_again_at), so the sweeper's loop of re-checks
+-- (up to 50 a call where pg_cron runs a job a minute) does not come back to a few busy restaurants in turn; a
+-- write to its floor plan cancels that delay as it cancels a back-off (the mark waits from the write), so one
+-- both busy and written every few seconds is tried at each quiet moment, a second's lock wait each time.
 --
 -- private.recheck_one_floor_plan: as in 20261228110000, with the minute's bound and a busy mark's next try
 -- by private.recheck_again_at.
 
 -- The mark of a restaurant found busy: due again p_settle from now, by the settled arm (p_settle after the
--- mark) or, past the minute, by the quiet one (2 s after it). Set only now, a mark past its minute was due 2 s
--- later, and the sweeper's loop of up to 50 re-checks came back to each of a few busy restaurants in turn.
+-- mark) or, once past its minute by then, by the quiet one (2 s after it). Set only now, a mark past its minute
+-- was due 2 s later, and the sweeper's loop of up to 50 re-checks came back to each of a few busy restaurants
+-- in turn.
 create or replace function private.recheck_again_at(p_pending_since timestamptz, p_settle interval)
 returns timestamptz language sql volatile set search_path = '' as $$
   select pg_catalog.clock_timestamp()
-         + case when p_pending_since <= pg_catalog.clock_timestamp() - interval '1 minute'
+         + case when p_pending_since + interval '1 minute' < pg_catalog.clock_timestamp() + p_settle
                 then greatest(p_settle - interval '2 seconds', interval '0') else interval '0' end
 $$;
 
@@ -43,9 +46,9 @@ declare
 begin
   -- The mark is held for the pass: one an edit in flight holds is passed over (that edit marks it again).
   -- Due once its floor plan has been left alone for p_settle, or, when it never is, a minute after the change
-  -- first waiting, at a moment 2 s after the last write (or busy try; a failed try backing off has its mark in
-  -- the future): a floor plan written every few seconds is re-checked as it stands then, between its writes,
-  -- and the writes after that mark it again.
+  -- first waiting, at a moment 2 s after the last write (a busy try's mark and a failed try's back-off are set
+  -- ahead: private.recheck_again_at, private.back_off_recheck): a floor plan written every few seconds is
+  -- re-checked as it stands then, between its writes, and the writes after that mark it again.
   select c.restaurant_id, c.changed_at, c.failures into r from private.floor_plan_rechecks c
    where (c.changed_at <= p_now - p_settle
           or c.pending_since <= p_now - interval '1 minute' and c.changed_at <= p_now - interval '2 seconds')
