@@ -15,12 +15,18 @@
 -- snapshot is still a re-plan only where the plan breaks a rule, so a floor plan a platform writes every few
 -- seconds does not send every commit in flight round again.
 --
+-- What it leaves: the coordinator reads its first snapshot in a call of its own after the begin, and the digest
+-- is the begin's, so a booking changed in the moment between the two is planned on its new self and still
+-- answered booking_changed once (one re-plan more; the fresh snapshot keeps the digest it hands back), as a
+-- failure's "nothing fits" already was.
+--
 -- private.assignment_commit_unchecked: body as in 20261231070000, with that check after the rules' (a plan the
 -- change breaks is answered as before, naming the rule it breaks).
 
 -- Whether the booking's own rules (party, start, end, held window: the first five parts of
--- private.rules_digest) differ from those of the snapshot its lease was planned on. A lease with no digest
--- kept (the legacy path) has nothing to compare.
+-- private.rules_digest) differ from those kept for its lease: taken with the lease (every lease, whatever the
+-- restaurant's mode, so the legacy path and shadow mode are answered alike) and again with each fresh snapshot
+-- a conflict hands back. A lease with no digest kept has nothing to compare.
 create function private.booking_changed_since_snapshot(b public.bookings, p_settings private.pipeline_settings)
 returns boolean language sql stable set search_path = '' as $$
   select coalesce((select (pg_catalog.string_to_array(p.digest, '/'))[1:5]

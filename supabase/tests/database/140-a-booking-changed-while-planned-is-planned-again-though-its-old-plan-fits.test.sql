@@ -1,7 +1,7 @@
 -- A booking changed while it was planned is planned again, even where the plan made for it as it was still
 -- fits (20261231190000).
 begin;
-select plan(10);
+select plan(11);
 
 -- Two 4-tops that join, and a 2-top.
 select tests.create_restaurant() as rid \gset
@@ -60,6 +60,18 @@ select is(public.assignment_commit(:'kept', :'lease_kept', array[:'t1']::uuid[],
 select is((select count(*)::int from public.observability_events e
             where e.booking_id in (:'same', :'kept') and e.event_type = 'coordinator.commit_conflict'), 0,
   'and neither records a conflict');
+
+-- A restaurant on the legacy path is answered alike: every lease keeps its digest, whatever the mode.
+select tests.create_restaurant('Legacy') as legacy \gset
+select tests.add_table(:'legacy', 'L1', 4) as l1 \gset
+select ops.set_restaurant_mode(:'legacy', 'legacy', 'ana', 'a legacy restaurant') is not null as set_legacy \gset
+select tests.create_booking(:'legacy', 4, '2030-11-11 19:00+00') as old_path \gset
+select tests.lease_token(public.assignment_begin(:'old_path')) as lease_old \gset
+set local role service_role;
+update public.bookings set party_size = 2 where id = :'old_path';
+reset role;
+select alike(public.assignment_commit(:'old_path', :'lease_old', array[:'l1']::uuid[], 'legacy') ->> 'reason',
+  'rule_changed:%booking_changed%', 'a legacy restaurant''s booking changed while planned is planned again too');
 
 select * from finish();
 rollback;
