@@ -1,5 +1,6 @@
 // A large body is refused before it is buffered: by its declared length without reading a byte, and
-// without one as soon as the bytes received pass the ceiling. A body that does not arrive in time is refused.
+// without one as soon as the bytes received pass the ceiling. A body that does not arrive in time is refused,
+// and so is one whose stream breaks off.
 import { assert, assertEquals } from "../testing/assert.ts";
 import { readBodyText } from "./body.ts";
 
@@ -58,4 +59,17 @@ Deno.test("a body still arriving at the deadline is refused then, and its stream
   assert(waited >= 190 && waited < 2_000, `refused at the deadline (${Math.round(waited)} ms)`);
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert(cancelled, "the stream is cancelled");
+});
+
+Deno.test("a body whose stream breaks off is refused, not thrown", async () => {
+  const broken = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode('{"booking_id": '));
+    },
+    pull(controller) {
+      controller.error(new TypeError("connection reset"));
+    },
+  });
+  const request = new Request("http://local/", { method: "POST", body: broken });
+  assertEquals(await readBodyText(request, 16 * 1024), { ok: false, why: "broken" });
 });

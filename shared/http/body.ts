@@ -3,7 +3,8 @@
 // the bytes received pass the ceiling, so no request can make a function buffer megabytes. The body is read
 // before the signature over it can be checked, so a caller without the secret could otherwise hold a request
 // open for as long as the platform allows by sending a byte now and then: a body not in by the deadline is
-// refused too.
+// refused too, and so is one whose stream breaks off (the caller reset the connection): answered like any bad
+// request, not left to the runtime as an uncaught error.
 
 /** Far above any body the pipeline sends ({"booking_id": …, "trigger": …}). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -13,7 +14,7 @@ export const MAX_BODY_BYTES = 16 * 1024;
  */
 export const BODY_WITHIN_MS = 1_000;
 
-export type BodyText = { ok: true; text: string } | { ok: false; why: "too_large" | "too_slow" };
+export type BodyText = { ok: true; text: string } | { ok: false; why: "too_large" | "too_slow" | "broken" };
 
 export async function readBodyText(
   request: Request,
@@ -30,7 +31,8 @@ export async function readBodyText(
   const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), withinMs));
   try {
     for (;;) {
-      const next = await Promise.race([reader.read(), late]);
+      const next = await Promise.race([reader.read().catch(() => "broken" as const), late]);
+      if (next === "broken") return { ok: false, why: "broken" };
       if (next === "late") {
         reader.cancel().catch(() => {});
         return { ok: false, why: "too_slow" };

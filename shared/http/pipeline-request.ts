@@ -33,7 +33,9 @@ export async function readPipelineRequest(
       ok: false,
       response: body.why === "too_large"
         ? errorResponse(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`)
-        : errorResponse(408, "body_too_slow", `the request body did not arrive within ${BODY_WITHIN_MS} ms`),
+        : body.why === "too_slow"
+        ? errorResponse(408, "body_too_slow", `the request body did not arrive within ${BODY_WITHIN_MS} ms`)
+        : errorResponse(400, "body_broken", "the request body broke off before it was whole"),
     };
   }
   const verdict = await verdictOf(caller, fn, body.text, secret, previousSecret);
