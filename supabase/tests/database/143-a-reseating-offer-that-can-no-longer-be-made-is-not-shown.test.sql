@@ -1,7 +1,7 @@
 -- A re-seating offer that can no longer be made is not shown (20261231220000): the queue shows a stored offer
 -- only while each booking it moves may still be moved as it says. Operators read the queue as service_role.
 begin;
-select plan(6);
+select plan(9);
 
 -- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
 create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
@@ -51,6 +51,20 @@ select is(pg_temp.offers_shown(:'rid', :'four'), 1, 'shown again once it is the 
 update public.booking_table_assignments set table_id = :'t1' where booking_id = :'couple';
 select is(pg_temp.offers_shown(:'rid', :'four'), 0, 'not once the couple holds other tables');
 update public.booking_table_assignments set table_id = :'t2' where booking_id = :'couple';
+
+-- The table it would move to is taken meanwhile (a walk-in at the 2-top), then free again.
+select tests.create_booking(:'rid', 2, '2030-06-03 19:00+00') as walk_in \gset
+insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+values (:'walk_in', :'rid', :'t1', tstzrange('2030-06-03 19:00+00', '2030-06-03 20:45+00'), 'ops', 'tests');
+select is(pg_temp.offers_shown(:'rid', :'four'), 0, 'not while the table the couple would move to is taken');
+delete from public.booking_table_assignments where booking_id = :'walk_in';
+select is(pg_temp.offers_shown(:'rid', :'four'), 1, 'shown again once it is free');
+
+-- The table the four would get is taken later in their stay by another party.
+insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+values (:'walk_in', :'rid', :'t2', tstzrange('2030-06-03 20:50+00', '2030-06-03 21:05+00'), 'ops', 'tests');
+select is(pg_temp.offers_shown(:'rid', :'four'), 0, 'not while the four''s own table is taken during their stay');
+delete from public.booking_table_assignments where booking_id = :'walk_in';
 
 -- Checked in: a party that has arrived is not moved.
 update public.bookings set status = 'checked_in' where id = :'couple';
