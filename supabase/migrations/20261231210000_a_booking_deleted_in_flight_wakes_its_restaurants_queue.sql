@@ -8,7 +8,12 @@
 -- Found by an attacker's review of a platform's writes while a booking is planned.
 --
 -- Now the delete wakes the queue too, for the same states. A restaurant being deleted takes its queue with it:
--- nothing to wake then (its bookings go in the same statement).
+-- its bookings go in the same statement, whose row triggers fire once they are all gone, so the queue is found
+-- empty. A multi-row delete's triggers likewise each see every row gone and the wakes before them, so they wake
+-- no more than the slots then free. What it leaves: the delete does not take the restaurant lock (it holds the
+-- row already, and the lock comes first), so a begin that counts the deleted booking's slot while the delete
+-- commits joins the queue after the wake looked at it, as with the other unlocked ways out of a slot
+-- (docs/architecture.md): woken by the stranded-queue check of the next claim or sweep.
 --
 -- private.wake_next_deferred: as in 20261231120000, reading the deleted row on a delete.
 
@@ -20,8 +25,7 @@ declare
 begin
   -- Most restaurants have no queue most of the time: nothing to count then.
   if not exists (select 1 from public.bookings w
-                  where w.restaurant_id = restaurant and w.deferred_since is not null)
-     or tg_op = 'DELETE' and not exists (select 1 from public.restaurants r where r.id = restaurant) then
+                  where w.restaurant_id = restaurant and w.deferred_since is not null) then
     return null;
   end if;
   free := (private.settings_for(restaurant)).max_parallel - private.slots_taken(restaurant, pg_catalog.now());
