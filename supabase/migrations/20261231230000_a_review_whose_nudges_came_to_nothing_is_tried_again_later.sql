@@ -12,7 +12,7 @@
 -- again: a function that fails on a review is sent it three times every ten minutes or so, one request a sweep
 -- at most as before.
 --
--- public.review_reseating_due: as in 20261213000000 (with the lock_timeout of 20261224000000, set again here);
+-- public.review_reseating_due: as in 20261212000000 (with the lock_timeout of 20261224000000, set again here);
 -- private.nudge_reseating: as in 20261211000000; both with the rest.
 
 -- How long a review nudged three times rests before it is sent again.

@@ -1,7 +1,7 @@
 -- A review whose three nudges came to nothing is tried again ten minutes later, not never (20261231230000).
 -- The coordinator lists the reviews due as service_role; the sweeper nudges as the database owner.
 begin;
-select plan(6);
+select plan(7);
 
 -- Nudges are posted to the function; here they are only counted.
 create temp table posted (body jsonb);
@@ -45,6 +45,7 @@ select is((select nudges from private.reseating_nudges where booking_id = :'four
 update private.reseating_nudges set nudges = 2, last_at = clock_timestamp() - interval '30 seconds' where booking_id = :'four';
 select private.nudge_reseating(:'rid') as again \gset
 select is((select nudges from private.reseating_nudges where booking_id = :'four'), 3, 'a third nudge within the rest counts on');
+select ok(not pg_temp.due(:'rid', :'four'), 'and the review rests again');
 
 select * from finish();
 rollback;

@@ -184,7 +184,8 @@ select is((select q.alternatives from ops.manual_review_queue(:'rid') q where q.
 select throws_ok(format($$select ops.accept_alternative(%L, '2030-06-05 19:15+00', 'ana')$$, :'later'), 'AS009', null,
   'and accepting that time is refused as taken');
 
--- The sweeper sends a review whose search is never stored three times, 20 seconds apart at least, then gives up.
+-- The sweeper sends a review whose search is never stored three times, 20 seconds apart at least, then lets it
+-- rest (ten minutes, 20261231230000).
 select array[private.nudge_reseating(:'rid'), private.nudge_reseating(:'rid')] as first_two \gset
 update private.reseating_nudges set last_at = last_at - interval '1 minute' where booking_id = :'later';
 select private.nudge_reseating(:'rid') as second \gset
