@@ -8,12 +8,23 @@
 --
 -- Now the rate, and its by_reason breakdown, count the bookings the pipeline decides: those leased while their
 -- restaurant was off (assignment_mode off) are left out of both sides, as the rollout gates' V3 figures leave
--- them out (ops.pipeline_metrics by mode). What it leaves: the rate still counts the bookings made in the last
--- hour by the state they are in now, so reviews an operator clears quickly stop counting, and a floor-plan change
--- that sends older bookings to review does not count (ops.pipeline_metrics' sent_to_review counts both).
+-- them out (ops.pipeline_metrics by mode), unless one is in review for another reason: a booking sent back
+-- once the restaurant is on again and escalated by the sweeper without a lease (the coordinator unreachable)
+-- keeps the mode it was last leased in, and that review is a fault the alarm is for. What it leaves: the rate
+-- still counts the bookings made in the last hour by the state they are in now, so reviews an operator clears
+-- quickly stop counting, and a floor-plan change that sends older bookings to review does not count
+-- (ops.pipeline_metrics' sent_to_review counts both).
 --
 -- private.health_of_parts: as private.health_unchecked in 20261228050000 (renamed in 20261229020000), with the
 -- filter; private.health_unchecked: as in 20261229020000, with the same filter on by_reason.
+
+-- Whether a booking is left out of the review rate as one of a restaurant switched off: leased while it was
+-- off, and not in review for a reason other than that.
+create function private.left_out_as_switched_off(p_mode text, p_state text, p_reason text)
+returns boolean language sql immutable set search_path = '' as $$
+  select p_mode is not distinct from 'off'
+     and (p_state <> 'manual_review' or pg_catalog.split_part(p_reason, ':', 1) = 'automatic_assignment_off')
+$$;
 
 create or replace function private.health_of_parts(p_now timestamptz default now())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -75,11 +86,13 @@ begin
                                and manual_review_reason like '%exact_search_budget_exhausted:%stopped when the solver failed%'),
     -- The plan's rollback triggers: manual review above 10 % of the bookings, a breaker open over 5 minutes.
     -- Of the bookings the pipeline decides: not those of a restaurant switched off, every one of which goes to
-    -- review by design (automatic_assignment_off), which no rollback changes.
+    -- review by design (automatic_assignment_off), which no rollback changes (private.left_out_as_switched_off).
     'manual_review_last_hour', (select pg_catalog.jsonb_build_object(
         'bookings', count(*) filter (where assignment_state <> 'cancelled'),
         'manual_review', count(*) filter (where assignment_state = 'manual_review'))
-        from public.bookings where created_at > p_now - interval '1 hour' and assignment_mode is distinct from 'off'),
+        from public.bookings
+       where created_at > p_now - interval '1 hour'
+         and not private.left_out_as_switched_off(assignment_mode, assignment_state, manual_review_reason)),
     'stuck', (select count(*) from ops.stuck_bookings),
     -- Floor-plan re-checks not done 15 minutes after the change (a lock held, a booking that cannot be changed;
     -- a large re-plan, at 20 bookings a pass and one pass every 5 s on hosted Supabase, takes a few minutes).
@@ -313,7 +326,7 @@ begin
     from (select pg_catalog.split_part(b.manual_review_reason, ':', 1) as code, count(*) as n
             from public.bookings b
            where b.created_at > p_now - interval '1 hour' and b.assignment_state = 'manual_review'
-             and b.assignment_mode is distinct from 'off'
+             and not private.left_out_as_switched_off(b.assignment_mode, b.assignment_state, b.manual_review_reason)
            group by 1) r;
 
   select coalesce(pg_catalog.array_agg(pg_catalog.format(

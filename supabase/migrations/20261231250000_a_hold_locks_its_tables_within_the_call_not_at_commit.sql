@@ -10,10 +10,11 @@
 --
 -- Now a statement that writes holds locks the rows of their tables before it ends, waiting at most 50 ms (as
 -- a re-optimising commit waits for the rows of the bookings it moves): a table being deleted is a lost race
--- (55P03), and one already gone is refused as the check at commit would refuse it (23503), both answered by
--- the coordinator as a race (re-planned on a fresh snapshot) and to an operator as an error to try again. The
--- check at commit then finds the lock held. The rows are locked FOR KEY SHARE, as the check locks them, so
--- holds never wait for each other or for a change to a table's seats or state, only for its deletion.
+-- (55P03), and one already gone is refused as the check at commit would refuse it (23503): to the coordinator
+-- both are a race, the attempt retried with backoff and never counted by the breaker; an operator's call
+-- (ops.assign_tables, ops.accept_alternative) gets Postgres's error, to try again. The check at commit then
+-- finds the lock held. The rows are locked FOR KEY SHARE, as the check locks them, so holds never wait for each
+-- other or for a change to a table's seats or state, only for its deletion or a new table number (a key).
 --
 -- The guest-message calls still wait as the session does (20261224000000): a report of a message sent that
 -- gave up would leave the message to go again, and its wait ends with the transaction it waits for, or with

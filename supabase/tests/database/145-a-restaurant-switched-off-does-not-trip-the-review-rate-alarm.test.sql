@@ -3,7 +3,7 @@
 -- assignment is off, each of which goes to review by design. Read as an operator does, through service_role;
 -- compared with what health said before, since other tests' bookings of the last hour count too.
 begin;
-select plan(5);
+select plan(6);
 
 create function pg_temp.review_rate() returns jsonb language plpgsql as $$
 declare health jsonb;
@@ -32,6 +32,19 @@ select is(array[(:'after_off'::jsonb ->> 'bookings')::int - (:'before'::jsonb ->
   array[0, 0], 'and none of them counts toward the review rate');
 select is(:'after_off'::jsonb -> 'by_reason' -> 'automatic_assignment_off', :'before'::jsonb -> 'by_reason' -> 'automatic_assignment_off',
   'nor in what the reviews are for');
+
+-- Switched on again: one sent back and escalated by the sweeper without a lease (the coordinator unreachable)
+-- keeps its last mode, off, but that review is a fault, and counts.
+select tests.force_state((select id from off_bookings limit 1), 'assignment_pending') is not null as sent_back \gset
+select tests.force_state((select id from off_bookings limit 1), 'manual_review',
+  'coordinator_unreachable: no coordinator answered after 12 dispatches') is not null as escalated \gset
+select pg_temp.review_rate() as after_fault \gset
+select is(array[(:'after_fault'::jsonb ->> 'bookings')::int - (:'after_off'::jsonb ->> 'bookings')::int,
+                (:'after_fault'::jsonb ->> 'manual_review')::int - (:'after_off'::jsonb ->> 'manual_review')::int],
+  array[1, 1], 'a review of such a booking for a fault counts');
+select tests.force_state((select id from off_bookings limit 1), 'assignment_pending') is not null as again \gset
+select tests.force_state((select id from off_bookings limit 1), 'manual_review',
+  'automatic_assignment_off: automatic assignment is off for this restaurant (off); assign tables by hand') is not null as back_off \gset
 
 -- A restaurant the pipeline decides for: its reviews count, and so do its other bookings.
 select tests.create_restaurant('Deciding') as v3_rid \gset
