@@ -3,16 +3,6 @@
 begin;
 select plan(9);
 
--- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
-create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
-returns uuid language plpgsql as $$
-declare new_id uuid := tests.create_booking(p_restaurant, p_party, p_start);
-begin
-  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-  select b.id, b.restaurant_id, p_table, private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = new_id;
-  perform tests.force_state(new_id, 'confirmed');
-  return new_id;
-end $$;
 create function pg_temp.offers_shown(p_restaurant uuid, p_booking uuid) returns integer language plpgsql as $$
 declare shown integer;
 begin
@@ -28,7 +18,7 @@ end $$;
 select tests.create_restaurant('Stale offers') as rid \gset
 select tests.add_table(:'rid', 'T1', 2) as t1 \gset
 select tests.add_table(:'rid', 'T2', 4) as t2 \gset
-select pg_temp.auto_confirmed(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
 select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as four \gset
 select tests.force_state(:'four', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select private.review_key(b) as key from public.bookings b where b.id = :'four' \gset

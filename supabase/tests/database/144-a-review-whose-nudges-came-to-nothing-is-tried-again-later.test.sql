@@ -3,17 +3,6 @@
 begin;
 select plan(7);
 
--- Nudges are posted to the function; here they are only counted.
-create temp table posted (body jsonb);
-create or replace function net.http_post(
-  url text, body jsonb default '{}'::jsonb, params jsonb default '{}'::jsonb,
-  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
-  timeout_milliseconds integer default 5000
-) returns bigint language plpgsql as $$
-begin
-  insert into pg_temp.posted values (body);
-  return 1;
-end $$;
 create function pg_temp.due(p_restaurant uuid, p_booking uuid) returns boolean language plpgsql as $$
 declare listed boolean;
 begin
@@ -37,8 +26,9 @@ select ok(not pg_temp.due(:'rid', :'four'), 'a review nudged three times just no
 -- The three were ten minutes ago and more: searched again, by the coordinator's drain or a nudge.
 update private.reseating_nudges set last_at = clock_timestamp() - interval '11 minutes' where booking_id = :'four';
 select ok(pg_temp.due(:'rid', :'four'), 'ten minutes on, it is due for a search again');
+select tests.mark_requests();
 select ok(private.nudge_reseating(:'rid'), 'a sweep nudges it');
-select is((select body ->> 'booking_id' from posted where body ->> 'trigger' = 'reseating'), :'four', 'the review itself, with trigger reseating');
+select is(tests.requests_since_mark(array[:'four'::uuid]), 1, 'the review itself is sent to the function');
 select is((select nudges from private.reseating_nudges where booking_id = :'four'), 1, 'its count starts again');
 
 -- Within the rest, the nudges still count up to three.
