@@ -3,65 +3,74 @@
 -- A change to a floor plan that may seat more (a table added or back in service, a pair joined, service hours
 -- added or widened, the time zone changed) sends back to be planned every review ahead that is the engine's
 -- verdict and went to review before the change (20261228100000). A platform that synchronises its floor plan
--- by deleting and inserting the same rows (service periods, pairs, tables no booking has held) makes such a
--- change at every sync, so each of the restaurant's reviews was planned again each time: a coordinator run, two
--- history rows and an event per review per sync, its review key new, so its re-seating search ran again (up to
--- four solver searches), for a floor plan that had not changed. Decision item 3 of the closing notes.
+-- by deleting and inserting the same rows (its service periods or its pairs of tables) makes such a change at
+-- every sync, so each of the restaurant's reviews was planned again each time: a coordinator run, two history
+-- rows and an event per review per sync, its review key new, so its re-seating search ran again (up to four
+-- solver searches), for a floor plan that had not changed. Decision item 3 of the closing notes.
 --
--- Now each statement that changes a restaurant's floor plan keeps a digest of what the engine's verdicts read
--- of it (private.floor_plan_room_digest: the time zone; each table by its number, with its zone, seats, party
--- range and state; the pairs by table number; the service periods), beside its version
--- (private.floor_plan_versions.room_digest). A booking that "nothing fits" sends to review keeps the digest of
--- the version it was planned on (private.review_floor_plans, with the review's state version), and the
--- re-check leaves it in review while the floor plan's digest is the one it was judged on. Tables are told by
--- number, so a table deleted and inserted again as it was (a new id) is the same table: no booking held it, or
--- it could not have been deleted. Any other review, one whose version has no digest (kept from this migration
--- on), or one said on a floor plan that has changed since, in any way and however it came back, is planned
--- again as before.
+-- Now each statement that changes a restaurant's floor plan keeps a digest of what the engine reads of it
+-- (private.floor_plan_room_digest: the time zone; each table, by id, with its zone, seats, party range and
+-- state; the pairs; the service periods) beside its version (private.floor_plan_versions.room_digest). A
+-- booking the coordinator's "nothing fits" (no_table_fits) sends to review keeps what that was said of
+-- (private.review_judgements, with the review's state version): its request (party, time, stay), the
+-- restaurant's combination limit, re-optimisation and mode, and the floor plan of the version its snapshot was
+-- planned on, read with that version in one statement, so a change committed while the review is written is
+-- never taken for the floor plan it was said of. The re-check leaves such a review while all of it is what it
+-- is now. Any other review (one the lease sent there, an exact search out of time, one said while the
+-- restaurant's floor plan had no digest yet), one whose request, settings, mode or floor plan differ, in any
+-- way and however they came back, and every review of a restaurant where the re-check has just sent a booking
+-- back off its tables (it may free them), is planned again as before.
 --
--- The version's digest is read in the statement that matches the version the lease was planned on, so a
--- change committed while the review is written is never taken for the floor plan it was said of.
+-- What it leaves: a table deleted and inserted again is a new table (a new id), so a sync that rewrites its
+-- unheld tables still plans such reviews again at each rewrite; a review said of the engine a function ran
+-- then is not told apart from one a new deployment would make; re-optimisation turned on or off between the
+-- lease and the verdict is read as it is at the verdict. Digests are kept from each restaurant's first
+-- floor-plan change after this migration (a digest taken while a change was being written could name the
+-- version after it), so until then its reviews are planned again as before.
 --
 -- private.keep_floor_plan_version: as in 20261230020000, with the digest; private.assignment_fail_unchecked: as
--- in 20261228030000, keeping the digest with the review; private.replan_broken_holds: as in 20261231200000,
--- leaving such reviews.
+-- in 20261228030000, keeping the judgement with the review; private.replan_broken_holds: as in
+-- 20261231200000, leaving such reviews.
 
--- What the engine's verdicts read of a restaurant's floor plan, as one digest: the same digest is the same
--- floor plan for a booking in review (its bookings' holds aside, which no floor-plan write changes).
+-- What the engine reads of a restaurant's floor plan, as one digest.
 create function private.floor_plan_room_digest(p_restaurant_id uuid)
 returns text language sql stable set search_path = '' as $$
   select pg_catalog.md5(pg_catalog.jsonb_build_array(
     (select r.timezone from public.restaurants r where r.id = p_restaurant_id),
-    (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(t.table_number, t.zone_id, t.capacity, t.min_party_size,
-                                   t.max_party_size, t.active, t.out_of_service, t.movable) order by t.table_number)
+    (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(t.id, t.zone_id, t.capacity, t.min_party_size,
+                                   t.max_party_size, t.active, t.out_of_service, t.movable) order by t.id)
        from public.restaurant_tables t where t.restaurant_id = p_restaurant_id),
-    (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(x.lower_number, x.upper_number)
-                                 order by x.lower_number, x.upper_number)
-       from (select least(ta.table_number, tb.table_number) as lower_number,
-                    greatest(ta.table_number, tb.table_number) as upper_number
-               from public.table_adjacency j
-               join public.restaurant_tables ta on ta.id = j.table_a
-               join public.restaurant_tables tb on tb.id = j.table_b
-              where j.restaurant_id = p_restaurant_id) x),
+    (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(j.table_a, j.table_b) order by j.table_a, j.table_b)
+       from public.table_adjacency j where j.restaurant_id = p_restaurant_id),
     (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(p.day_of_week, p.starts_at, p.ends_at)
                                  order by p.day_of_week, p.starts_at, p.ends_at)
        from public.service_periods p where p.restaurant_id = p_restaurant_id))::text);
 $$;
 
+-- What "nothing fits" for the booking is said of: its request (the first five parts of private.rules_digest),
+-- the restaurant's combination limit and re-optimisation, its mode and its floor plan's digest; null without
+-- a digest.
+create function private.review_judgement(b public.bookings, p_settings private.pipeline_settings, p_mode text,
+                                         p_room_digest text)
+returns text language sql stable set search_path = '' as $$
+  select case when p_room_digest is not null then pg_catalog.md5(pg_catalog.concat_ws('/',
+           pg_catalog.array_to_string((pg_catalog.string_to_array(private.rules_digest(b, p_settings), '/'))[1:5], '/'),
+           p_settings.max_tables_per_booking, p_settings.reoptimize, p_mode, p_room_digest)) end;
+$$;
+
 alter table private.floor_plan_versions add column room_digest text;
 comment on column private.floor_plan_versions.room_digest is
-  'private.floor_plan_room_digest of the floor plan at this version, kept by the statement that made it.';
-update private.floor_plan_versions v set room_digest = private.floor_plan_room_digest(v.restaurant_id);
+  'private.floor_plan_room_digest of the floor plan at this version, kept by the statement that made it; null until the restaurant''s first floor-plan change after 20261231260000.';
 
-create table private.review_floor_plans (
+create table private.review_judgements (
   booking_id uuid primary key references public.bookings (id) on delete cascade,
   state_version integer not null,
-  room_digest text not null
+  judgement text not null
 );
-comment on table private.review_floor_plans is
-  'The floor plan (private.floor_plan_room_digest) a booking''s latest "nothing fits" was said of, and the state version of the review it went to: the floor-plan re-check leaves that review alone while the floor plan is the same.';
-alter table private.review_floor_plans enable row level security;
-revoke all on private.review_floor_plans from public, anon, authenticated, service_role;
+comment on table private.review_judgements is
+  'What a booking''s latest "nothing fits" was said of (private.review_judgement), and the state version of the review it went to: the floor-plan re-check leaves that review alone while it is what it would be said of now.';
+alter table private.review_judgements enable row level security;
+revoke all on private.review_judgements from public, anon, authenticated, service_role;
 
 create or replace function private.keep_floor_plan_version()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -93,7 +102,7 @@ declare
   -- The reason the attempt ends with: prefixed with its kind unless it names its own code.
   ending text := case when pg_catalog.strpos(reason, ':') = 0 then p_kind || ': ' || reason else reason end;
   offer jsonb;
-  -- The floor plan "nothing fits" was said of, as its room digest: kept with the review it sends the booking to.
+  -- What "nothing fits" was said of (private.review_judgement): kept with the review it sends the booking to.
   judged text;
   ended jsonb;
 begin
@@ -123,10 +132,13 @@ begin
               || pg_catalog.left(ending, 300) || '" was said of what they were; planned again';
     offer := null;
   end if;
-  -- The digest of the version the snapshot was planned on (the last part of the lease's rules digest, which the
-  -- check above found unchanged), read with the version in one statement, so it is that version's.
-  if p_kind = 'no_fit' then
-    select v.room_digest into judged
+  -- Of "nothing fits" alone (not an exact search out of time, which another try may finish): the floor plan of
+  -- the version the snapshot was planned on (the last part of the lease's rules digest, which the check above
+  -- found unchanged, so the request and the combination limit are the lease's too), read with that version in
+  -- one statement, so it is that version's.
+  if p_kind = 'no_fit' and pg_catalog.split_part(ending, ':', 1) = 'no_table_fits' then
+    select private.review_judgement(b, private.settings_for(b.restaurant_id), b.assignment_mode, v.room_digest)
+      into judged
       from private.planned_rules p join private.floor_plan_versions v on v.restaurant_id = b.restaurant_id
      where p.booking_id = b.id and p.lease_token = b.lease_token
        and v.changes::text = pg_catalog.split_part(p.digest, '/', 7);
@@ -153,9 +165,9 @@ begin
   ended := private.end_attempt(b, case when p_kind = 'invalid_data' then 'error' else p_kind end, ending,
                                p_duration_ms, p_details, p_now, offer);
   if ended ->> 'outcome' = 'manual_review' and judged is not null then
-    insert into private.review_floor_plans (booking_id, state_version, room_digest)
+    insert into private.review_judgements (booking_id, state_version, judgement)
     select k.id, k.assignment_state_version, judged from public.bookings k where k.id = b.id
-    on conflict (booking_id) do update set state_version = excluded.state_version, room_digest = excluded.room_digest;
+    on conflict (booking_id) do update set state_version = excluded.state_version, judgement = excluded.judgement;
   end if;
   return ended;
 end $$;
@@ -176,8 +188,7 @@ declare
   seen pg_catalog.pg_snapshot;
   -- The moment the bookings are judged at, once the lock is held: by the clock, or p_now where it is later.
   judged timestamptz;
-  -- The floor plan as it stands, as its room digest: a review said of this very floor plan is not planned again.
-  now_digest text;
+  mode text;
   -- Since when the restaurant has waited for a re-check: a booking's failure is recorded once in that time.
   episode timestamptz := (select c.pending_since from private.floor_plan_rechecks c
                            where c.restaurant_id = p_restaurant_id);
@@ -195,7 +206,6 @@ begin
   -- not have seen are looked at again under it, so the lock is held briefly however many lie ahead.
   perform private.lock_restaurant(p_restaurant_id);
   judged := greatest(p_now, pg_catalog.clock_timestamp());
-  now_digest := (select v.room_digest from private.floor_plan_versions v where v.restaurant_id = p_restaurant_id);
   broken := coalesce(broken, '{}') || array(
     select k.id from public.bookings k
      where k.restaurant_id = p_restaurant_id and k.start_at > judged
@@ -208,13 +218,19 @@ begin
   -- search out of time, no table in use; or attempts run out with one of those last) before a change that may
   -- seat more are planned again, each once: one that comes back to review did so after the change. Not a
   -- restaurant switched off, whose bookings an operator seats; not one whose start has passed.
-  if room is not null and (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d) <> 'off' then
-    reviews := array(select k.id from public.bookings k
-                      where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review'
-                        and k.start_at > judged and private.reviewed_before(k, room)
-                        and not exists (select 1 from private.review_floor_plans f
-                                         where f.booking_id = k.id and f.state_version = k.assignment_state_version
-                                           and f.room_digest = now_digest));
+  -- One whose "nothing fits" was said of what it would be said of now (the same request, combination limit,
+  -- re-optimisation, mode and floor plan: one a platform wrote back as it was) is left as it is.
+  mode := (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d);
+  if room is not null and mode <> 'off' then
+    reviews := array(
+      select k.id from public.bookings k
+       where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review'
+         and k.start_at > judged and private.reviewed_before(k, room)
+         and not exists (select 1 from private.review_judgements f
+                          where f.booking_id = k.id and f.state_version = k.assignment_state_version
+                            and f.judgement = private.review_judgement(k, private.settings_for(p_restaurant_id), mode,
+                                                (select v.room_digest from private.floor_plan_versions v
+                                                  where v.restaurant_id = p_restaurant_id))));
   end if;
   -- Each on its own, the broken bookings first: one that cannot be changed, or whose row is held, holds back no
   -- other. 20 sent back a pass.
@@ -237,6 +253,12 @@ begin
                                                     '{}'::jsonb, 'system');
         perform private.queue_or_nudge(b.id, b.restaurant_id, 'modification');
         replanned := replanned + 1;
+        -- A booking this change moves off its tables may free them: what the reviews were said of is no longer
+        -- what they would be said of, so the next change that may seat more plans them again.
+        if b.assignment_state = 'confirmed' then
+          delete from private.review_judgements f
+           using public.bookings k where k.id = f.booking_id and k.restaurant_id = p_restaurant_id;
+        end if;
       end if;
     exception
       when lock_not_available then

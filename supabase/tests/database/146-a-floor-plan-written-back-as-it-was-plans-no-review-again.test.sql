@@ -1,9 +1,10 @@
--- A floor plan written back as it was plans no review again (20261231260000): a review keeps the digest of the
--- floor plan "nothing fits" was said of, and the re-check leaves it while the floor plan is the same, however
--- it was rewritten; a floor plan changed since, in any way, plans it again. The platform writes its floor plan
--- through the Data API, so as service_role; the coordinator's calls run as the function makes them.
+-- A floor plan written back as it was plans no review again (20261231260000): a review the coordinator's
+-- "nothing fits" made keeps what it was said of, and the re-check leaves it while that is what it would be said
+-- of now, however the floor plan was rewritten; a floor plan, setting or request changed since, in any way,
+-- plans it again, and so does a re-check that sends a booking off its tables. The platform writes its floor
+-- plan through the Data API, so as service_role; the coordinator's calls run as the function makes them.
 begin;
-select plan(8);
+select plan(12);
 
 -- A booking the coordinator sends to review: leased, then "nothing fits" said on its snapshot.
 create function pg_temp.reviewed(p_restaurant uuid, p_party integer, p_start timestamptz) returns uuid
@@ -19,36 +20,62 @@ end $$;
 create function pg_temp.replanned(p_restaurant uuid) returns integer language sql as $$
   select (private.replan_broken_holds(p_restaurant, now()) ->> 'replanned')::int;
 $$;
+-- A platform's sync: every service period and pair of the restaurant deleted and inserted again as it was.
+create function pg_temp.sync(p_restaurant uuid) returns void language plpgsql as $$
+begin
+  set local role service_role;
+  create temp table hours on commit drop as select restaurant_id, name, day_of_week, starts_at, ends_at
+    from public.service_periods where restaurant_id = p_restaurant;
+  create temp table pairs on commit drop as select restaurant_id, table_a, table_b
+    from public.table_adjacency where restaurant_id = p_restaurant;
+  delete from public.service_periods where restaurant_id = p_restaurant;
+  delete from public.table_adjacency where restaurant_id = p_restaurant;
+  insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at) select * from hours;
+  insert into public.table_adjacency (restaurant_id, table_a, table_b) select * from pairs;
+  drop table hours;
+  drop table pairs;
+  reset role;
+end $$;
 
--- A 2-top and a 4-top a couple holds at 19:00: four guests fit nowhere then, and go to review.
+-- Two 2-tops, one joined to the 4-top a couple holds at 19:00: four guests fit nowhere then.
 select tests.create_restaurant('Synced') as rid \gset
+select tests.add_table(:'rid', 'S0', 2) as s0 \gset
 select tests.add_table(:'rid', 'S1', 2) as s1 \gset
 select tests.add_table(:'rid', 'S2', 4) as s2 \gset
+insert into public.table_adjacency (restaurant_id, table_a, table_b) values (:'rid', :'s0', :'s2');
 select tests.confirmed_on(:'rid', 2, '2030-09-01 19:00+00', :'s2') is not null as couple \gset
 select pg_temp.reviewed(:'rid', 4, '2030-09-01 19:00+00') as four \gset
 select is((select assignment_state from public.bookings where id = :'four'), 'manual_review', 'four guests go to review');
-select is((select f.room_digest from private.review_floor_plans f where f.booking_id = :'four'),
-          private.floor_plan_room_digest(:'rid'), 'the review keeps the floor plan it was said of');
+select is((select f.state_version from private.review_judgements f where f.booking_id = :'four'),
+          (select assignment_state_version from public.bookings where id = :'four'),
+  'the review keeps what "nothing fits" was said of');
 
--- The platform's sync deletes the service hours and the tables' pair list and writes them again as they were.
-set local role service_role;
-create temp table hours as select restaurant_id, name, day_of_week, starts_at, ends_at from public.service_periods
-  where restaurant_id = :'rid';
-delete from public.service_periods where restaurant_id = :'rid';
-insert into public.service_periods (restaurant_id, name, day_of_week, starts_at, ends_at) select * from hours;
-reset role;
+-- The sync marks the restaurant (hours and pairs added may seat more), and plans nothing again.
+select pg_temp.sync(:'rid');
 select isnt((select room_added_at from private.floor_plan_rechecks where restaurant_id = :'rid'), null,
-  'the sync marks the restaurant for a re-check, as hours added may seat more');
+  'a sync marks the restaurant for a re-check');
 select is(pg_temp.replanned(:'rid'), 0, 'the re-check plans no review again for a floor plan written back as it was');
 select is((select assignment_state from public.bookings where id = :'four'), 'manual_review', 'the four stay in review');
 
--- A real change: a 4-top added. The four are planned again.
+-- Re-optimisation turned on since: what the review was said of is not what it would be said of now.
+insert into private.restaurant_pipeline_settings (restaurant_id, reoptimize) values (:'rid', true);
+select pg_temp.sync(:'rid');
+select is(pg_temp.replanned(:'rid'), 1, 'a review said under other settings is planned again at a sync');
+
+-- Said again on this floor plan; then a real change, a 4-top added, plans it again.
+select pg_temp.reviewed(:'rid', 4, '2030-09-03 19:00+00') as again \gset
 select tests.add_table(:'rid', 'S3', 4) is not null as added \gset
 select is(pg_temp.replanned(:'rid'), 1, 'a table added plans the review again');
 
+-- The same booking with another party is not what its review was said of.
+select isnt(private.review_judgement(jsonb_populate_record(b, '{"party_size": 3}'), private.settings_for(b.restaurant_id),
+                                     'v3', 'a digest'),
+            private.review_judgement(b, private.settings_for(b.restaurant_id), 'v3', 'a digest'),
+  'a request changed since is not what the review was said of')
+  from public.bookings b where b.id = :'four';
+
 -- A review said while a table was missing (deleted with no re-check: no booking held it; the other 4-top is
--- taken), then the table put back as it was: the floor plan is not the one the review was said of, so it is
--- planned again.
+-- taken), then the table put back: planned again.
 select tests.create_restaurant('Put back') as back \gset
 select tests.add_table(:'back', 'B1', 4) as b1 \gset
 select tests.add_table(:'back', 'B2', 4) as b2 \gset
@@ -60,7 +87,19 @@ select pg_temp.reviewed(:'back', 4, '2030-09-02 19:00+00') as missing \gset
 select is((select assignment_state from public.bookings where id = :'missing'), 'manual_review',
   'with the 4-top gone, four guests go to review');
 select tests.add_table(:'back', 'B2', 4) is not null as put_back \gset
-select is(pg_temp.replanned(:'back'), 1, 'the 4-top put back as it was plans that review again');
+select is(pg_temp.replanned(:'back'), 1, 'the 4-top put back plans that review again');
+
+-- The re-check moves a couple off a table taken out of service (to the 2-top), and the table comes back: the
+-- floor plan is as the review was said of, but the table the couple held may now be free.
+select tests.create_restaurant('Moved off') as moved \gset
+select tests.add_table(:'moved', 'A1', 4) as a1 \gset
+select tests.add_table(:'moved', 'C1', 2) as c1 \gset
+select tests.confirmed_on(:'moved', 2, '2030-09-04 19:00+00', :'a1') as couple_a \gset
+select pg_temp.reviewed(:'moved', 4, '2030-09-04 19:00+00') as party \gset
+update public.restaurant_tables set out_of_service = true where id = :'a1';
+select is(pg_temp.replanned(:'moved'), 1, 'the couple is sent back off the table taken out of service');
+update public.restaurant_tables set out_of_service = false where id = :'a1';
+select is(pg_temp.replanned(:'moved'), 1, 'the table back in service plans the review again');
 
 select * from finish();
 rollback;
