@@ -13,20 +13,26 @@
 -- state; the pairs; the service periods) beside its version (private.floor_plan_versions.room_digest). A
 -- booking the coordinator's "nothing fits" (no_table_fits) sends to review keeps what that was said of
 -- (private.review_judgements, with the review's state version): its request (party, time, stay), the
--- restaurant's combination limit, re-optimisation and mode, and the floor plan of the version its snapshot was
+-- restaurant's combination limit, re-optimisation and mode, the floor plan of the version its snapshot was
 -- planned on, read with that version in one statement, so a change committed while the review is written is
--- never taken for the floor plan it was said of. The re-check leaves such a review while all of it is what it
+-- never taken for the floor plan it was said of, and who holds the tables around its stay (within the
+-- snapshot's horizon, with each holder's status). The re-check leaves such a review while all of it is what it
 -- is now. Any other review (one the lease sent there, an exact search out of time, one said while the
--- restaurant's floor plan had no digest yet), one whose request, settings, mode or floor plan differ, in any
--- way and however they came back, and every review of a restaurant where the re-check has just sent a booking
--- back off its tables (it may free them), is planned again as before.
+-- restaurant's floor plan had no digest yet or after its settings were written), one whose request, settings,
+-- mode, floor plan or neighbours' holds differ, in any way and however they came back (a cancellation, a
+-- move), and every review of a restaurant in a pass that sends bookings back off their tables (it may free
+-- them), is planned again as before.
 --
 -- What it leaves: a table deleted and inserted again is a new table (a new id), so a sync that rewrites its
 -- unheld tables still plans such reviews again at each rewrite; a review said of the engine a function ran
--- then is not told apart from one a new deployment would make; re-optimisation turned on or off between the
--- lease and the verdict is read as it is at the verdict. Digests are kept from each restaurant's first
--- floor-plan change after this migration (a digest taken while a change was being written could name the
--- version after it), so until then its reviews are planned again as before.
+-- then is not told apart from one a new deployment would make, nor one said under other turn times; the holds
+-- are read at the verdict, under the restaurant lock, so one released in the seconds between the snapshot and
+-- the verdict counts as free in what the review was said of, though the engine saw it taken, and settings are
+-- told written since the snapshot by their updated_at (the ops calls set it), so a change whose transaction
+-- began before the lease and ended between the snapshot and the verdict is not: such a review waits for an
+-- operator, as it would in a restaurant that never rewrites its floor plan. Digests are kept from each
+-- restaurant's first floor-plan change after this migration (a digest taken while a change was being written
+-- could name the version after it), so until then its reviews are planned again as before.
 --
 -- private.keep_floor_plan_version: as in 20261230020000, with the digest; private.assignment_fail_unchecked: as
 -- in 20261228030000, keeping the judgement with the review; private.replan_broken_holds: as in
@@ -47,15 +53,29 @@ returns text language sql stable set search_path = '' as $$
        from public.service_periods p where p.restaurant_id = p_restaurant_id))::text);
 $$;
 
+-- Who holds which tables around the booking's stay, as the snapshot shows them (the other bookings' holds
+-- within its horizon, with each holder's status, which decides whether re-optimisation may move it).
+create function private.holds_fingerprint(b public.bookings)
+returns text language sql stable set search_path = '' as $$
+  select pg_catalog.md5(coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
+           a.booking_id, a.table_id, pg_catalog.lower(a.during), pg_catalog.upper(a.during), a.source, k.status)
+           order by a.booking_id, a.table_id), '[]'::jsonb)::text)
+    from public.booking_table_assignments a join public.bookings k on k.id = a.booking_id
+   where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id
+     and a.during && pg_catalog.tstzrange(pg_catalog.lower(private.blocked_window(b)) - private.snapshot_horizon(),
+                                          pg_catalog.upper(private.blocked_window(b)) + private.snapshot_horizon());
+$$;
+
 -- What "nothing fits" for the booking is said of: its request (the first five parts of private.rules_digest),
--- the restaurant's combination limit and re-optimisation, its mode and its floor plan's digest; null without
--- a digest.
+-- the restaurant's combination limit and re-optimisation, its mode, its floor plan's digest and who holds the
+-- tables around it; null without a digest.
 create function private.review_judgement(b public.bookings, p_settings private.pipeline_settings, p_mode text,
                                          p_room_digest text)
 returns text language sql stable set search_path = '' as $$
   select case when p_room_digest is not null then pg_catalog.md5(pg_catalog.concat_ws('/',
            pg_catalog.array_to_string((pg_catalog.string_to_array(private.rules_digest(b, p_settings), '/'))[1:5], '/'),
-           p_settings.max_tables_per_booking, p_settings.reoptimize, p_mode, p_room_digest)) end;
+           p_settings.max_tables_per_booking, p_settings.reoptimize, p_mode, p_room_digest,
+           private.holds_fingerprint(b))) end;
 $$;
 
 alter table private.floor_plan_versions add column room_digest text;
@@ -135,13 +155,17 @@ begin
   -- Of "nothing fits" alone (not an exact search out of time, which another try may finish): the floor plan of
   -- the version the snapshot was planned on (the last part of the lease's rules digest, which the check above
   -- found unchanged, so the request and the combination limit are the lease's too), read with that version in
-  -- one statement, so it is that version's.
+  -- one statement, so it is that version's; and who holds the tables around it now, under the restaurant lock.
+  -- Settings written since the snapshot (re-optimisation, which the rules digest leaves out) keep nothing.
   if p_kind = 'no_fit' and pg_catalog.split_part(ending, ':', 1) = 'no_table_fits' then
     select private.review_judgement(b, private.settings_for(b.restaurant_id), b.assignment_mode, v.room_digest)
       into judged
       from private.planned_rules p join private.floor_plan_versions v on v.restaurant_id = b.restaurant_id
      where p.booking_id = b.id and p.lease_token = b.lease_token
-       and v.changes::text = pg_catalog.split_part(p.digest, '/', 7);
+       and v.changes::text = pg_catalog.split_part(p.digest, '/', 7)
+       and (select g.updated_at from private.pipeline_settings g) < p.planned_at
+       and coalesce((select r.updated_at from private.restaurant_pipeline_settings r
+                      where r.restaurant_id = b.restaurant_id), '-infinity') < p.planned_at;
   end if;
   perform private.record_shadow(b, p_shadow);
   -- A conflict says nothing either way about the restaurant's pipeline: neither counted nor a reset, and a
@@ -219,18 +243,19 @@ begin
   -- seat more are planned again, each once: one that comes back to review did so after the change. Not a
   -- restaurant switched off, whose bookings an operator seats; not one whose start has passed.
   -- One whose "nothing fits" was said of what it would be said of now (the same request, combination limit,
-  -- re-optimisation, mode and floor plan: one a platform wrote back as it was) is left as it is.
+  -- re-optimisation, mode, floor plan and holds around it: one a platform wrote back as it was) is left as it
+  -- is, unless this pass sends bookings back off their tables, which may free them.
   mode := (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d);
   if room is not null and mode <> 'off' then
     reviews := array(
       select k.id from public.bookings k
        where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review'
          and k.start_at > judged and private.reviewed_before(k, room)
-         and not exists (select 1 from private.review_judgements f
+         and (pg_catalog.cardinality(broken) > 0 or not exists (select 1 from private.review_judgements f
                           where f.booking_id = k.id and f.state_version = k.assignment_state_version
                             and f.judgement = private.review_judgement(k, private.settings_for(p_restaurant_id), mode,
                                                 (select v.room_digest from private.floor_plan_versions v
-                                                  where v.restaurant_id = p_restaurant_id))));
+                                                  where v.restaurant_id = p_restaurant_id)))));
   end if;
   -- Each on its own, the broken bookings first: one that cannot be changed, or whose row is held, holds back no
   -- other. 20 sent back a pass.
@@ -253,12 +278,6 @@ begin
                                                     '{}'::jsonb, 'system');
         perform private.queue_or_nudge(b.id, b.restaurant_id, 'modification');
         replanned := replanned + 1;
-        -- A booking this change moves off its tables may free them: what the reviews were said of is no longer
-        -- what they would be said of, so the next change that may seat more plans them again.
-        if b.assignment_state = 'confirmed' then
-          delete from private.review_judgements f
-           using public.bookings k where k.id = f.booking_id and k.restaurant_id = p_restaurant_id;
-        end if;
       end if;
     exception
       when lock_not_available then

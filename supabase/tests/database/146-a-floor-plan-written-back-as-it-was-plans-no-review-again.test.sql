@@ -1,10 +1,10 @@
 -- A floor plan written back as it was plans no review again (20261231260000): a review the coordinator's
 -- "nothing fits" made keeps what it was said of, and the re-check leaves it while that is what it would be said
--- of now, however the floor plan was rewritten; a floor plan, setting or request changed since, in any way,
--- plans it again, and so does a re-check that sends a booking off its tables. The platform writes its floor
+-- of now, however the floor plan was rewritten; a floor plan, setting, request or neighbour's hold changed
+-- since, in any way, plans it again, and so does a re-check that sends a booking off its tables. The platform writes its floor
 -- plan through the Data API, so as service_role; the coordinator's calls run as the function makes them.
 begin;
-select plan(12);
+select plan(14);
 
 -- A booking the coordinator sends to review: leased, then "nothing fits" said on its snapshot.
 create function pg_temp.reviewed(p_restaurant uuid, p_party integer, p_start timestamptz) returns uuid
@@ -100,6 +100,25 @@ update public.restaurant_tables set out_of_service = true where id = :'a1';
 select is(pg_temp.replanned(:'moved'), 1, 'the couple is sent back off the table taken out of service');
 update public.restaurant_tables set out_of_service = false where id = :'a1';
 select is(pg_temp.replanned(:'moved'), 1, 'the table back in service plans the review again');
+
+-- The couple holding the 4-top cancels: the table is free, so the sync plans the review again.
+select tests.create_restaurant('Cancelled') as gone \gset
+select tests.add_table(:'gone', 'G1', 4) as g1 \gset
+select tests.confirmed_on(:'gone', 2, '2030-09-05 19:00+00', :'g1') as leaving \gset
+select pg_temp.reviewed(:'gone', 4, '2030-09-05 19:00+00') as waiting \gset
+select tests.force_state(:'leaving', 'cancelled');
+select pg_temp.sync(:'gone');
+select is(pg_temp.replanned(:'gone'), 1, 'a table freed since the review plans it again at a sync');
+
+-- One pass that sends a couple off its table (its party range changed) and finds a sync's room: the review is
+-- planned again in that same pass, as the table it waited for may be freed.
+select tests.create_restaurant('Same pass') as same \gset
+select tests.add_table(:'same', 'P1', 4) as p1 \gset
+select tests.confirmed_on(:'same', 2, '2030-09-06 19:00+00', :'p1') as small \gset
+select pg_temp.reviewed(:'same', 4, '2030-09-06 19:00+00') as big \gset
+update public.restaurant_tables set min_party_size = 3 where id = :'p1';
+select pg_temp.sync(:'same');
+select is(pg_temp.replanned(:'same'), 2, 'the couple and the review are both sent back in that pass');
 
 select * from finish();
 rollback;
