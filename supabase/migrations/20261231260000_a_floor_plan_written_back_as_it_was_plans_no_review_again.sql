@@ -16,7 +16,7 @@
 -- restaurant's combination limit, re-optimisation and mode, the floor plan of the version its snapshot was
 -- planned on, read with that version in one statement, so a change committed while the review is written is
 -- never taken for the floor plan it was said of, and who holds the tables around its stay (within the
--- snapshot's horizon, with each holder's status). The re-check leaves such a review while all of it is what it
+-- snapshot's horizon, with each holder's party, status and state). The re-check leaves such a review while all of it is what it
 -- is now. Any other review (one the lease sent there, an exact search out of time, one said while the
 -- restaurant's floor plan had no digest yet or after its settings were written), one whose request, settings,
 -- mode, floor plan or neighbours' holds differ, in any way and however they came back (a cancellation, a
@@ -54,11 +54,13 @@ returns text language sql stable set search_path = '' as $$
 $$;
 
 -- Who holds which tables around the booking's stay, as the snapshot shows them (the other bookings' holds
--- within its horizon, with each holder's status, which decides whether re-optimisation may move it).
+-- within its horizon, with each holder's party, status and state, which re-optimisation reads: whether it may
+-- move the holder, and where to).
 create function private.holds_fingerprint(b public.bookings)
 returns text language sql stable set search_path = '' as $$
   select pg_catalog.md5(coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
-           a.booking_id, a.table_id, pg_catalog.lower(a.during), pg_catalog.upper(a.during), a.source, k.status)
+           a.booking_id, a.table_id, pg_catalog.lower(a.during), pg_catalog.upper(a.during), a.source,
+           k.party_size, k.status, k.assignment_state)
            order by a.booking_id, a.table_id), '[]'::jsonb)::text)
     from public.booking_table_assignments a join public.bookings k on k.id = a.booking_id
    where a.restaurant_id = b.restaurant_id and a.released_at is null and a.booking_id <> b.id

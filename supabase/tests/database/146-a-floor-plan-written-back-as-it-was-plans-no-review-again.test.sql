@@ -4,7 +4,7 @@
 -- since, in any way, plans it again, and so does a re-check that sends a booking off its tables. The platform writes its floor
 -- plan through the Data API, so as service_role; the coordinator's calls run as the function makes them.
 begin;
-select plan(14);
+select plan(18);
 
 -- A booking the coordinator sends to review: leased, then "nothing fits" said on its snapshot.
 create function pg_temp.reviewed(p_restaurant uuid, p_party integer, p_start timestamptz) returns uuid
@@ -110,15 +110,50 @@ select tests.force_state(:'leaving', 'cancelled');
 select pg_temp.sync(:'gone');
 select is(pg_temp.replanned(:'gone'), 1, 'a table freed since the review plans it again at a sync');
 
--- One pass that sends a couple off its table (its party range changed) and finds a sync's room: the review is
--- planned again in that same pass, as the table it waited for may be freed.
+-- The couple's table narrowed to three or more before the review was said (its re-check not run yet), then a
+-- sync: the pass sends the couple back off its table, which may free it, so the review, said of this very floor
+-- plan and these holds, is planned again in that same pass.
 select tests.create_restaurant('Same pass') as same \gset
 select tests.add_table(:'same', 'P1', 4) as p1 \gset
 select tests.confirmed_on(:'same', 2, '2030-09-06 19:00+00', :'p1') as small \gset
-select pg_temp.reviewed(:'same', 4, '2030-09-06 19:00+00') as big \gset
 update public.restaurant_tables set min_party_size = 3 where id = :'p1';
+select pg_temp.reviewed(:'same', 4, '2030-09-06 19:00+00') as big \gset
 select pg_temp.sync(:'same');
 select is(pg_temp.replanned(:'same'), 2, 'the couple and the review are both sent back in that pass');
+
+-- The restaurant put in shadow mode since: another path judges it, so it is planned again.
+select tests.create_restaurant('Shadowed') as shadowed \gset
+select tests.add_table(:'shadowed', 'H1', 4) as h1 \gset
+select tests.confirmed_on(:'shadowed', 2, '2030-09-07 19:00+00', :'h1') is not null as shadow_couple \gset
+select pg_temp.reviewed(:'shadowed', 4, '2030-09-07 19:00+00') as shadow_four \gset
+select ops.set_restaurant_mode(:'shadowed', 'shadow', 'ana', 'compare the paths') is not null as set_shadow \gset
+select pg_temp.sync(:'shadowed');
+select is(pg_temp.replanned(:'shadowed'), 1, 'a review said on another path is planned again at a sync');
+
+-- Kept only for "nothing fits" said on settings as they were at the snapshot.
+select tests.create_restaurant('Kept') as kept \gset
+select tests.add_table(:'kept', 'K1', 4) as k1 \gset
+select tests.confirmed_on(:'kept', 2, '2030-09-08 19:00+00', :'k1') as kept_couple \gset
+select tests.create_booking(:'kept', 4, '2030-09-08 19:00+00') as out_of_time \gset
+select public.assignment_fail(:'out_of_time', tests.lease_token(public.assignment_begin(:'out_of_time')), 'no_fit',
+  'exact_search_budget_exhausted: the exact search ran out of its time') is not null as failed_exact \gset
+select is((select count(*)::int from private.review_judgements where booking_id = :'out_of_time'), 0,
+  'an exact search out of time keeps no judgement (another try may finish it)');
+select tests.create_booking(:'kept', 4, '2030-09-08 20:00+00') as resettled \gset
+select tests.lease_token(public.assignment_begin(:'resettled')) as lease_resettled \gset
+update private.pipeline_settings set updated_at = clock_timestamp();
+select public.assignment_fail(:'resettled', :'lease_resettled', 'no_fit',
+  'no_table_fits: no free table or combination seats a party of 4') is not null as failed_resettled \gset
+select is((select count(*)::int from private.review_judgements where booking_id = :'resettled'), 0,
+  'nor one said after the settings were written since its snapshot');
+
+-- A neighbour whose party changed may hold the same tables, but re-optimisation reads its party and state.
+select private.holds_fingerprint(b) as before_change from public.bookings b where b.id = :'resettled' \gset
+set local role service_role;
+update public.bookings set party_size = 3 where id = :'kept_couple';
+reset role;
+select isnt((select private.holds_fingerprint(b) from public.bookings b where b.id = :'resettled'), :'before_change',
+  'the holds around a review read their holders'' party and state');
 
 select * from finish();
 rollback;
