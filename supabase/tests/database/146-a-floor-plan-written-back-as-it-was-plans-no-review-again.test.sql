@@ -4,7 +4,7 @@
 -- since, in any way, plans it again, and so does a re-check that sends a booking off its tables. The platform writes its floor
 -- plan through the Data API, so as service_role; the coordinator's calls run as the function makes them.
 begin;
-select plan(18);
+select plan(19);
 
 -- A booking the coordinator sends to review: leased, then "nothing fits" said on its snapshot.
 create function pg_temp.reviewed(p_restaurant uuid, p_party integer, p_start timestamptz) returns uuid
@@ -147,13 +147,22 @@ select public.assignment_fail(:'resettled', :'lease_resettled', 'no_fit',
 select is((select count(*)::int from private.review_judgements where booking_id = :'resettled'), 0,
   'nor one said after the settings were written since its snapshot');
 
--- A neighbour whose party changed may hold the same tables, but re-optimisation reads its party and state.
+-- A neighbour whose party changed, seated again on the same table for the same stay, holds what it held, but
+-- re-optimisation reads its party.
 select private.holds_fingerprint(b) as before_change from public.bookings b where b.id = :'resettled' \gset
 set local role service_role;
 update public.bookings set party_size = 3 where id = :'kept_couple';
 reset role;
+insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
+select b.id, b.restaurant_id, :'k1', private.blocked_window(b), 'auto', 'coordinator' from public.bookings b
+ where b.id = :'kept_couple';
+select tests.force_state(:'kept_couple', 'confirmed');
+select is((select array[count(*)::text, min(lower(a.during))::text] from public.booking_table_assignments a
+            where a.booking_id = :'kept_couple' and a.released_at is null),
+          (select array['1', lower(private.blocked_window(b))::text] from public.bookings b where b.id = :'kept_couple'),
+  'the neighbour holds its table again for the same stay');
 select isnt((select private.holds_fingerprint(b) from public.bookings b where b.id = :'resettled'), :'before_change',
-  'the holds around a review read their holders'' party and state');
+  'the holds around a review read their holders'' party');
 
 select * from finish();
 rollback;
