@@ -20,8 +20,9 @@
 -- is now. Any other review (one the lease sent there, an exact search out of time, one said while the
 -- restaurant's floor plan had no digest yet or after its settings were written), one whose request, settings,
 -- mode, floor plan or neighbours' holds differ, in any way and however they came back (a cancellation, a
--- move), and every review of a restaurant in a pass that sends bookings back off their tables (it may free
--- them), is planned again as before.
+-- move), and every review of a restaurant in a pass that finds bookings whose tables no longer seat them
+-- (sending them back may free those tables; one it cannot send back this pass counts too), is planned again
+-- as before.
 --
 -- What it leaves: a table deleted and inserted again is a new table (a new id), so a sync that rewrites its
 -- unheld tables still plans such reviews again at each rewrite; a review said of the engine a function ran
@@ -246,7 +247,7 @@ begin
   -- restaurant switched off, whose bookings an operator seats; not one whose start has passed.
   -- One whose "nothing fits" was said of what it would be said of now (the same request, combination limit,
   -- re-optimisation, mode, floor plan and holds around it: one a platform wrote back as it was) is left as it
-  -- is, unless this pass sends bookings back off their tables, which may free them.
+  -- is, unless this pass finds bookings whose tables no longer seat them, which sending them back may free.
   mode := (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d);
   if room is not null and mode <> 'off' then
     reviews := array(
