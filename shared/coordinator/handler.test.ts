@@ -1,5 +1,6 @@
 // The coordinator's requests before any work: a body too large to be a dispatch is refused (413) without
-// being read in full, and one that does not arrive in time is refused (408), without touching the database.
+// being read in full, one that does not arrive in time is refused (408), and one whose stream breaks off is
+// refused (400), without touching the database.
 import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import { silentLogger } from "../telemetry/log.ts";
@@ -93,6 +94,23 @@ Deno.test("a body that trickles in is refused at the deadline, before its signat
   );
   assertEquals(response.status, 408);
   assertEquals((await response.json()).error.code, "body_too_slow");
+  assertEquals(calls, []);
+});
+
+Deno.test("a body whose stream breaks off is refused with 400, not thrown, with nothing read from the database", async () => {
+  const { calls, store } = untouchedStore();
+  const handler = handlerOver(store);
+  const broken = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode("{"));
+    },
+    pull(controller) {
+      controller.error(new TypeError("connection reset"));
+    },
+  });
+  const response = await handler(dispatchRequest(broken));
+  assertEquals(response.status, 400);
+  assertEquals((await response.json()).error.code, "body_broken");
   assertEquals(calls, []);
 });
 
