@@ -23,14 +23,19 @@
 -- private.assignment_commit_unchecked: body as in 20261231070000, with that check after the rules' (a plan the
 -- change breaks is answered as before, naming the rule it breaks).
 
--- Whether the booking's own rules (party, start, end, held window: the first five parts of
--- private.rules_digest) differ from those kept for its lease: taken with the lease (every lease, whatever the
--- restaurant's mode, so the legacy path and shadow mode are answered alike) and again with each fresh snapshot
--- a conflict hands back. A lease with no digest kept has nothing to compare.
+-- The booking's own part of a rules digest (private.rules_digest): its party, start, end and held window, the
+-- first five parts; the rest is the restaurant's (combination limit, floor-plan version).
+create function private.request_rules(p_rules_digest text)
+returns text language sql immutable set search_path = '' as $$
+  select pg_catalog.array_to_string((pg_catalog.string_to_array(p_rules_digest, '/'))[1:5], '/')
+$$;
+
+-- Whether the booking's own rules differ from those kept for its lease: taken with the lease (every lease,
+-- whatever the restaurant's mode, so the legacy path and shadow mode are answered alike) and again with each
+-- fresh snapshot a conflict hands back. A lease with no digest kept has nothing to compare.
 create function private.booking_changed_since_snapshot(b public.bookings, p_settings private.pipeline_settings)
 returns boolean language sql stable set search_path = '' as $$
-  select coalesce((select (pg_catalog.string_to_array(p.digest, '/'))[1:5]
-                          <> (pg_catalog.string_to_array(private.rules_digest(b, p_settings), '/'))[1:5]
+  select coalesce((select private.request_rules(p.digest) <> private.request_rules(private.rules_digest(b, p_settings))
                      from private.planned_rules p
                     where p.booking_id = b.id and p.lease_token = b.lease_token), false);
 $$;

@@ -69,14 +69,14 @@ returns text language sql stable set search_path = '' as $$
                                           pg_catalog.upper(private.blocked_window(b)) + private.snapshot_horizon());
 $$;
 
--- What "nothing fits" for the booking is said of: its request (the first five parts of private.rules_digest),
+-- What "nothing fits" for the booking is said of: its request (private.request_rules),
 -- the restaurant's combination limit and re-optimisation, its mode, its floor plan's digest and who holds the
 -- tables around it; null without a digest.
 create function private.review_judgement(b public.bookings, p_settings private.pipeline_settings, p_mode text,
                                          p_room_digest text)
 returns text language sql stable set search_path = '' as $$
   select case when p_room_digest is not null then pg_catalog.md5(pg_catalog.concat_ws('/',
-           pg_catalog.array_to_string((pg_catalog.string_to_array(private.rules_digest(b, p_settings), '/'))[1:5], '/'),
+           private.request_rules(private.rules_digest(b, p_settings)),
            p_settings.max_tables_per_booking, p_settings.reoptimize, p_mode, p_room_digest,
            private.holds_fingerprint(b))) end;
 $$;
@@ -215,7 +215,10 @@ declare
   seen pg_catalog.pg_snapshot;
   -- The moment the bookings are judged at, once the lock is held: by the clock, or p_now where it is later.
   judged timestamptz;
+  -- What a review would be said of now, read once a pass: the restaurant's mode, settings and floor plan.
   mode text;
+  settings private.pipeline_settings;
+  now_digest text;
   -- Since when the restaurant has waited for a re-check: a booking's failure is recorded once in that time.
   episode timestamptz := (select c.pending_since from private.floor_plan_rechecks c
                            where c.restaurant_id = p_restaurant_id);
@@ -248,17 +251,19 @@ begin
   -- One whose "nothing fits" was said of what it would be said of now (the same request, combination limit,
   -- re-optimisation, mode, floor plan and holds around it: one a platform wrote back as it was) is left as it
   -- is, unless this pass finds bookings whose tables no longer seat them, which sending them back may free.
-  mode := (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d);
-  if room is not null and mode <> 'off' then
+  if room is not null then
+    mode := (select d.mode from private.decide_mode(p_restaurant_id, private.function_ceiling()) d);
+  end if;
+  if mode <> 'off' then
+    settings := private.settings_for(p_restaurant_id);
+    now_digest := (select v.room_digest from private.floor_plan_versions v where v.restaurant_id = p_restaurant_id);
     reviews := array(
       select k.id from public.bookings k
        where k.restaurant_id = p_restaurant_id and k.assignment_state = 'manual_review'
          and k.start_at > judged and private.reviewed_before(k, room)
          and (pg_catalog.cardinality(broken) > 0 or not exists (select 1 from private.review_judgements f
                           where f.booking_id = k.id and f.state_version = k.assignment_state_version
-                            and f.judgement = private.review_judgement(k, private.settings_for(p_restaurant_id), mode,
-                                                (select v.room_digest from private.floor_plan_versions v
-                                                  where v.restaurant_id = p_restaurant_id)))));
+                            and f.judgement = private.review_judgement(k, settings, mode, now_digest))));
   end if;
   -- Each on its own, the broken bookings first: one that cannot be changed, or whose row is held, holds back no
   -- other. 20 sent back a pass.

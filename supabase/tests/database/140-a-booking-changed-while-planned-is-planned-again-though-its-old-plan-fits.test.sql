@@ -1,5 +1,6 @@
 -- A booking changed while it was planned is planned again, even where the plan made for it as it was still
--- fits (20261231190000).
+-- fits (20261231190000). The platform writes, and the coordinator calls, as service_role, as they do through
+-- the Data API.
 begin;
 select plan(11);
 
@@ -15,8 +16,8 @@ select tests.create_booking(:'rid', 8, '2030-11-07 19:00+00') as eight \gset
 select tests.lease_token(public.assignment_begin(:'eight')) as lease \gset
 set local role service_role;
 update public.bookings set party_size = 2 where id = :'eight';
-reset role;
 select public.assignment_commit(:'eight', :'lease', array[:'c1', :'c2']::uuid[], 'scarcity_fit') as cut \gset
+reset role;
 
 select is(:'cut'::jsonb ->> 'outcome', 'conflict', 'the eight''s plan is not confirmed for the two');
 select alike(:'cut'::jsonb ->> 'reason', 'rule_changed:%booking_changed%', 'the answer says the booking changed');
@@ -28,8 +29,10 @@ select is((select e.context ->> 'rule' from public.observability_events e
             where e.booking_id = :'eight' and e.event_type = 'coordinator.commit_conflict'), 'booking_changed',
   'the conflict event names the cause');
 -- The next plan, made on that snapshot, is the two's: confirmed on the same lease.
+set local role service_role;
 select is(public.assignment_commit(:'eight', :'lease', array[:'t1']::uuid[], 'scarcity_fit') ->> 'outcome', 'confirmed',
   'the plan for the two is confirmed');
+reset role;
 
 -- A time moved while planned: the tables chosen at 19:00 are not confirmed at 21:00 unasked.
 select tests.create_booking(:'rid', 4, '2030-11-08 19:00+00') as moved \gset
@@ -37,26 +40,28 @@ select tests.lease_token(public.assignment_begin(:'moved')) as lease_moved \gset
 set local role service_role;
 update public.bookings set start_at = start_at + interval '2 hours', end_at = end_at + interval '2 hours'
  where id = :'moved';
-reset role;
 select is(public.assignment_commit(:'moved', :'lease_moved', array[:'c1']::uuid[], 'scarcity_fit') ->> 'outcome',
   'conflict', 'a booking moved in time while planned is planned again');
+reset role;
 
 -- Unchanged, with only the floor plan changed since the snapshot (a table added): the plan still fits, and a
 -- floor plan written meanwhile sends nothing round again.
 select tests.create_booking(:'rid', 4, '2030-11-09 19:00+00') as same \gset
 select tests.lease_token(public.assignment_begin(:'same')) as lease_same \gset
 select tests.add_table(:'rid', 'C3', 4) is not null as added \gset
+set local role service_role;
 select is(public.assignment_commit(:'same', :'lease_same', array[:'c2']::uuid[], 'scarcity_fit') ->> 'outcome',
   'confirmed', 'a plan that fits an unchanged booking is confirmed though the floor plan changed');
+reset role;
 
 -- A write that leaves the party as it was changes nothing.
 select tests.create_booking(:'rid', 2, '2030-11-10 19:00+00') as kept \gset
 select tests.lease_token(public.assignment_begin(:'kept')) as lease_kept \gset
 set local role service_role;
 update public.bookings set party_size = 2 where id = :'kept';
-reset role;
 select is(public.assignment_commit(:'kept', :'lease_kept', array[:'t1']::uuid[], 'scarcity_fit') ->> 'outcome',
   'confirmed', 'a booking written back as it was is confirmed');
+reset role;
 select is((select count(*)::int from public.observability_events e
             where e.booking_id in (:'same', :'kept') and e.event_type = 'coordinator.commit_conflict'), 0,
   'and neither records a conflict');
@@ -69,9 +74,9 @@ select tests.create_booking(:'legacy', 4, '2030-11-11 19:00+00') as old_path \gs
 select tests.lease_token(public.assignment_begin(:'old_path')) as lease_old \gset
 set local role service_role;
 update public.bookings set party_size = 2 where id = :'old_path';
-reset role;
 select alike(public.assignment_commit(:'old_path', :'lease_old', array[:'l1']::uuid[], 'legacy') ->> 'reason',
   'rule_changed:%booking_changed%', 'a legacy restaurant''s booking changed while planned is planned again too');
+reset role;
 
 select * from finish();
 rollback;
