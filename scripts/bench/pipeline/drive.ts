@@ -359,15 +359,3 @@ export async function storagePerBooking(admin: postgres.Sql, ids: string[]) {
   }
   return out;
 }
-
-/**
- * Between the points of a curve: the previous point's bookings and what they left, gone. Neither vacuumed nor
- * analyzed here (autovacuum looks after the tables, pg_net's included, as in production): statistics saying
- * the emptied tables are empty made the connections' cached generic plans fit empty tables, and the next
- * point's cost per booking doubled as they filled (150/s after a cleared 150/s point: 77.6/s goodput and 33 ms
- * of database time per booking, against 147.7/s and 14.7 ms without the database-wide `vacuum analyze`),
- * which measured the statistics, not the pipeline.
- */
-export async function clearBookings(admin: postgres.Sql) {
-  await admin`truncate public.bookings, public.observability_events cascade`;
-}

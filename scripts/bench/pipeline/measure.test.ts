@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../shared/testing/assert.ts";
-import { parseProcStat, treeTicks } from "./measure.ts";
+import { coresBusy, type Counters, parseProcStat, treeTicks } from "./measure.ts";
 
 const line = (pid: number, ppid: number, name: string, u: number, s: number, cu = 0, cs = 0) =>
   `${pid} (${name}) S ${ppid} 1 1 0 -1 4194560 100 0 0 0 ${u} ${s} ${cu} ${cs} 20 0 4 0 100 1000 10`;
@@ -19,4 +19,22 @@ Deno.test("a process tree's ticks are its own and its live descendants', nothing
   assertEquals(treeTicks(stats, 10), 2 + 60 + 240 + 10);
   assertEquals(treeTicks(stats, 11), 250);
   assertEquals(treeTicks(stats, 99), null);
+});
+
+Deno.test("cores busy: CPU seconds per second of wall time for each process; none for a missing one or a blink", () => {
+  const at = (ms: number, postgres: number, functions: number | null): Counters => ({
+    at: ms,
+    commits: 0,
+    rows_written: 0,
+    cpu_ms: { postgres, functions, pg_net_worker: null, driver: 0 },
+  });
+  // 10 s in which Postgres used 15 s of CPU (one and a half cores) and the functions 2 s.
+  assertEquals(coresBusy(at(0, 1000, 500), at(10_000, 16_000, 2_500)), {
+    postgres: 1.5,
+    functions: 0.2,
+    pg_net_worker: null,
+    driver: 0,
+  });
+  assertEquals(coresBusy(at(0, 0, null), at(10_000, 5_000, 100)).functions, null);
+  assertEquals(coresBusy(at(0, 0, 0), at(400, 300, 0)).postgres, null);
 });

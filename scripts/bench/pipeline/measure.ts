@@ -81,7 +81,12 @@ export interface Processes {
   functions: number | null;
   pg_net_worker: number | null;
   postgres: number | null;
+  /** This benchmark's own process (the inserts, the progress reads): it shares the machine's cores, as a
+   * platform's own servers would not. */
+  driver: number | null;
 }
+
+const PROCESSES: readonly (keyof Processes)[] = ["functions", "pg_net_worker", "postgres", "driver"];
 
 /** The stack's processes: scripts/stack keeps <name>.pid in STACK_DIR; Postgres in its data directory. */
 export async function stackProcesses(sql: postgres.Sql, stackDir: string): Promise<Processes> {
@@ -90,6 +95,7 @@ export async function stackProcesses(sql: postgres.Sql, stackDir: string): Promi
     functions: readPid(`${stackDir}/functions.pid`),
     pg_net_worker: readPid(`${stackDir}/pg-net-worker.pid`),
     postgres: readPid(`${dir}/postmaster.pid`),
+    driver: Deno.pid,
   };
 }
 
@@ -150,11 +156,10 @@ export async function counters(sql: postgres.Sql, procs: Processes): Promise<Cou
     at: Date.now(),
     commits: Number(db.commits),
     rows_written: Number(db.rows_written),
-    cpu_ms: {
-      functions: ms(procs.functions),
-      pg_net_worker: ms(procs.pg_net_worker),
-      postgres: ms(procs.postgres),
-    },
+    cpu_ms: Object.fromEntries(PROCESSES.map((k) => [k, ms(procs[k])])) as Record<
+      keyof Processes,
+      number | null
+    >,
   };
 }
 
@@ -207,11 +212,22 @@ export async function endWindow(
     top_statements: statements,
     commits_per_booking: per(end.commits - start.commits),
     rows_written_per_booking: per(end.rows_written - start.rows_written),
-    cpu_ms_per_booking: {
-      functions: cpu("functions"),
-      pg_net_worker: cpu("pg_net_worker"),
-      postgres: cpu("postgres"),
-    },
+    cpu_ms_per_booking: Object.fromEntries(PROCESSES.map((k) => [k, cpu(k)])) as Record<
+      keyof Processes,
+      number | null
+    >,
     window_s: round((end.at - start.at) / 1000),
   };
+}
+
+/**
+ * Cores each process kept busy between two counters (CPU seconds per second of wall time); null for a process
+ * not found, or a span under a second, too short for the kernel's ticks to say much.
+ */
+export function coresBusy(from: Counters, to: Counters): Record<keyof Processes, number | null> {
+  const seconds = (to.at - from.at) / 1000;
+  return Object.fromEntries(PROCESSES.map((k) => {
+    const a = from.cpu_ms[k], b = to.cpu_ms[k];
+    return [k, a === null || b === null || seconds < 1 ? null : round((b - a) / 1000 / seconds, 2)];
+  })) as Record<keyof Processes, number | null>;
 }

@@ -24,6 +24,7 @@ Deno.test("a benchmark's bad option fails its check with one line naming the opt
   const cases: [string, string[], string][] = [
     ["pipeline.ts", ["--profile", "nope"], "--profile must be one of spread, crowded, overload, drop, curve"],
     ["pipeline.ts", ["--rate", "0"], "must be positive"],
+    ["pipeline.ts", ["--profile", "overload", "--rates", "50,x"], "must be positive"],
     ["pipeline.ts", ["--name", "../x"], "--name is a file name"],
     ["pipeline.ts", ["--bogus"], "Unknown option '--bogus'"],
     ["db-cost.ts", ["--bookings", "0"], "--bookings must be an integer 1–1500"],
@@ -44,4 +45,7 @@ Deno.test("good options pass the check without a database", async () => {
     error: "",
   });
   assertEquals(await check("db-cost.ts", "--bookings", "50", "--rate", "20"), { code: 0, error: "" });
+  // The overload profile measures its capacity unless --rate names it; both pass, and a bad probe rate fails.
+  assertEquals(await check("pipeline.ts", "--profile", "overload"), { code: 0, error: "" });
+  assertEquals(await check("pipeline.ts", "--profile", "overload", "--rate", "150"), { code: 0, error: "" });
 });

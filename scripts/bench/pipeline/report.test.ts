@@ -12,7 +12,7 @@ const cost = {
   }],
   commits_per_booking: 6.8,
   rows_written_per_booking: 29.8,
-  cpu_ms_per_booking: { functions: 8.6, pg_net_worker: null, postgres: 28.5 },
+  cpu_ms_per_booking: { functions: 8.6, pg_net_worker: null, postgres: 28.5, driver: 1.2 },
   window_s: 12,
 };
 

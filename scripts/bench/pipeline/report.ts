@@ -1,5 +1,5 @@
 // Markdown for the pipeline benchmark's report: pure functions of the measured results.
-import type { Cost } from "./measure.ts";
+import type { Cost, Processes } from "./measure.ts";
 import type { Summary, Window } from "./stats.ts";
 
 export interface Run {
@@ -19,6 +19,11 @@ export interface Run {
   insert_to_terminal_ms: Summary;
   dispatch_delay_ms: Summary;
   processing_ms: Summary;
+  /** Cores each process kept busy while bookings were offered, and while the backlog drained after. */
+  cores_busy: {
+    offered: Record<keyof Processes, number | null>;
+    draining: Record<keyof Processes, number | null>;
+  };
   outcomes: {
     confirmed: number;
     manual_review: number;
@@ -86,6 +91,7 @@ export function costTable(cost: Cost): string[] {
     `| functions process CPU (ms) | ${ms(c.functions)} |`,
     `| pg_net worker CPU (ms) | ${ms(c.pg_net_worker)} |`,
     `| Postgres CPU, all backends (ms) | ${ms(c.postgres)} |`,
+    `| the benchmark's own CPU, inserting and watching (ms) | ${ms(c.driver)} |`,
   ];
 }
 
@@ -123,6 +129,20 @@ export function runSection(run: Run): string[] {
     ...costTable(run.cost),
     ``,
     ...statementTable(run.cost),
+  ];
+}
+
+/** Where the machine's cores went while bookings were offered and while the backlog drained. */
+export function coresTable(run: Run): string[] {
+  const { offered, draining } = run.cores_busy;
+  const row = (name: string, k: keyof Processes) => `| ${name} | ${ms(offered[k])} | ${ms(draining[k])} |`;
+  return [
+    `| cores busy | while offered | draining |`,
+    `| --- | ---: | ---: |`,
+    row("Postgres, all backends", "postgres"),
+    row("functions", "functions"),
+    row("pg_net worker", "pg_net_worker"),
+    row("this benchmark (inserting, watching)", "driver"),
   ];
 }
 

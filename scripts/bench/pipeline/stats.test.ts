@@ -1,5 +1,13 @@
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { goodputWindows, perBooking, rateBetween, redispatches, round, summary } from "./stats.ts";
+import {
+  goodputWindows,
+  measuredCapacity,
+  perBooking,
+  rateBetween,
+  redispatches,
+  round,
+  summary,
+} from "./stats.ts";
 
 Deno.test("summary: nearest-rank percentiles of a sample, NaN for an empty one", () => {
   const s = summary(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -37,4 +45,17 @@ Deno.test("per-booking ratios round, and are NaN without bookings", () => {
 
 Deno.test("summary takes samples larger than a call's argument limit", () => {
   assertEquals(summary(Array.from({ length: 300_000 }, (_, i) => i)).max, 299_999);
+});
+
+Deno.test("the measured capacity is the most goodput of any point, past the knee or not; none without goodput", () => {
+  // Held at 50 and 100/s, saturated at 150/s offered: 132/s is what the pipeline did at most.
+  assertEquals(
+    measuredCapacity([{ goodput_per_s: 49.8 }, { goodput_per_s: 99.1 }, { goodput_per_s: 132 }]),
+    132,
+  );
+  // A point past the knee may do less than the one before it.
+  assertEquals(measuredCapacity([{ goodput_per_s: 190 }, { goodput_per_s: 170 }]), 190);
+  // A point with no terminal bookings has no rate (NaN) and does not hide the others.
+  assertEquals(measuredCapacity([{ goodput_per_s: NaN }, { goodput_per_s: 20 }]), 20);
+  assert(Number.isNaN(measuredCapacity([])) && Number.isNaN(measuredCapacity([{ goodput_per_s: NaN }])));
 });

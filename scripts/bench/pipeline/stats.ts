@@ -65,3 +65,13 @@ export function rateBetween(times: readonly number[], from: number, to: number):
 export function redispatches(pickupsPerBooking: readonly number[]): number {
   return pickupsPerBooking.reduce((sum, n) => sum + Math.max(0, n - 1), 0);
 }
+
+/**
+ * The capacity a curve measured: the most bookings per second any of its points made terminal (NaN for a
+ * curve with no goodput). A point the
+ * pipeline held is bounded by what it was offered; the first past the knee shows what it does saturated.
+ */
+export function measuredCapacity(points: readonly { goodput_per_s: number }[]): number {
+  const rates = points.map((p) => p.goodput_per_s).filter(Number.isFinite);
+  return rates.length ? Math.max(...rates) : NaN;
+}
