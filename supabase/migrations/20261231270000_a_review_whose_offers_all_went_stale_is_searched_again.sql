@@ -12,16 +12,20 @@
 -- left, or every search made) and whose every offer went so: the review is then due as one never searched,
 -- and the nudge sends it to the coordinator as any other. Offers are looked at once they have stood
 -- private.reseating_offers_recheck_after() (2 minutes) since their search, and again at that pace
--- (checked_at), the longest unlooked-at first. The look starts from the bookings in review whose visit is
--- ahead, so its cost follows the reviews open now, not every review ever stored. A review is so searched at
+-- (checked_at), the longest unlooked-at first (a new review's offers by their search, though the row keeps
+-- the look at an earlier review's). The look starts from the bookings in review whose visit is ahead (the
+-- partial index of reviews by start, bounded by now(): the clock, volatile, cannot bound an index scan), so
+-- its cost follows the reviews open now, not every review ever stored. A review is so searched at
 -- most one round (up to private.reseating_searches_per_review() searches) per 2 minutes: were the coordinator
 -- to store offers this check refuses at once, that is the pace at which it would search the review again,
 -- until its time comes. Offers that found nothing ([]) are left: no offer went stale, and nothing new is known.
 --
--- The look locks the booking's row as review_offer_reseating does before it reads what is stored (and passes
--- over a booking another transaction holds), so a search being stored meanwhile either stored first (and its
--- offers are judged) or finds the row gone and stores nothing (its search number no longer follows on); the
--- next nudge starts the review over. An error in the look is logged as a warning and the nudge goes on.
+-- The look locks the booking's row, as review_offer_reseating does before it reads what is stored, and passes
+-- over a booking another transaction holds. A search stored after the look read the row, but before it locked
+-- it, changed searched_at, so the look passes the row over; a search stored after the look, being of a review
+-- whose search was done, is refused (its number does not follow on), but for a late first search, which is
+-- stored as any first search is. An error in the look rolls back the look alone: a warning in the database's
+-- log, and the nudge goes on.
 --
 -- What it leaves: a review with some offers still open keeps them all, the stale ones in their places among
 -- the three (the queue shows its free times instead of those).
@@ -51,7 +55,8 @@ begin
     select o.booking_id, o.offers, b as booking
       from public.bookings b
       join private.reseating_offers o on o.booking_id = b.id
-     where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.clock_timestamp()
+     where b.assignment_state = 'manual_review' and b.start_at > pg_catalog.now()
+       and b.start_at > pg_catalog.clock_timestamp()
        and (p_restaurant_id is null or b.restaurant_id = p_restaurant_id)
        and o.review = private.review_key(b)
        and pg_catalog.jsonb_array_length(o.offers) > 0
@@ -59,7 +64,7 @@ begin
        and o.searched_at < pg_catalog.clock_timestamp() - private.reseating_offers_recheck_after()
        and (o.checked_at is null
             or o.checked_at < pg_catalog.clock_timestamp() - private.reseating_offers_recheck_after())
-     order by o.checked_at nulls first, o.searched_at
+     order by greatest(o.checked_at, o.searched_at)
      limit p_limit
        for no key update of b, o skip locked),
   judged as (
@@ -93,7 +98,7 @@ begin
   -- here must not stop the nudges (hosted pg_cron runs this with nothing around it).
   begin
     perform private.forget_stale_reseating_offers(20, p_restaurant_id);
-  exception when others then
+  exception when others or query_canceled then
     raise warning 'stale re-seating offers not looked at: % (SQLSTATE %)', sqlerrm, sqlstate;
   end;
   select x.* into b

@@ -2,7 +2,7 @@
 -- sweeper's nudge forgets those offers, so the review is due as one never searched. The coordinator lists the
 -- reviews due as service_role and stores a search's offers so; the sweeper runs as the database owner.
 begin;
-select plan(16);
+select plan(20);
 
 create function pg_temp.due(p_restaurant uuid, p_booking uuid) returns boolean language plpgsql as $$
 declare listed boolean;
@@ -66,7 +66,18 @@ select is(private.forget_stale_reseating_offers(), 0, 'offers searched within tw
 update private.reseating_offers set searched_at = clock_timestamp() - interval '1 hour',
        undecided = array['2030-06-03 19:45+00'::timestamptz] where booking_id = :'four';
 select is(private.forget_stale_reseating_offers(), 0, 'a review whose search goes on is not forgotten');
-update private.reseating_offers set undecided = '{}' where booking_id = :'four';
+-- Every search made, times left undecided or not: the search is done, and its offers all went stale.
+update private.reseating_offers set searches = private.reseating_searches_per_review() where booking_id = :'four';
+select is(private.forget_stale_reseating_offers(), 1,
+          'a review searched as often as it may be, its offers all stale, is forgotten');
+select ok(not exists (select 1 from private.reseating_offers where booking_id = :'four'), 'its offers are gone');
+select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1')),
+                     interval '1 hour');
+
+-- Asked for another restaurant's reviews, the look leaves this one's.
+select tests.create_restaurant('Elsewhere') as other \gset
+select is(private.forget_stale_reseating_offers(20, :'other'), 0, 'a look at another restaurant forgets nothing here');
+select is((select count(*)::int from private.reseating_offers where booking_id = :'four'), 1, 'the offers stay');
 
 -- Offers of an earlier review of the booking (it left review and came back) are not this review's: left.
 update private.reseating_offers set review = 'an earlier review' where booking_id = :'four';
@@ -82,10 +93,8 @@ select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:30+
 update private.reseating_offers set offers = jsonb_set(offers, '{0,start_at}', to_jsonb(clock_timestamp() - interval '1 minute'))
  where booking_id = :'four';
 select is(private.forget_stale_reseating_offers(), 1, 'offers whose times have passed are forgotten');
-delete from private.reseating_offers where booking_id = :'four';
 
 -- A search that found nothing is left: nothing went stale.
-delete from private.reseating_offers where booking_id = :'four';
 select pg_temp.store(:'four', '[]'::jsonb, interval '1 hour');
 select is(private.forget_stale_reseating_offers(), 0, 'a search that found nothing is not forgotten');
 select ok(not pg_temp.due(:'rid', :'four'), 'and its review stays searched');
