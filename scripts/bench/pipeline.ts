@@ -52,7 +52,15 @@ import {
   targetTable,
   windowTable,
 } from "./pipeline/report.ts";
-import { goodputWindows, measuredCapacity, rateBetween, round, summary } from "./pipeline/stats.ts";
+import {
+  goodputWindows,
+  keptUp,
+  measuredCapacity,
+  nextProbeRate,
+  rateBetween,
+  round,
+  summary,
+} from "./pipeline/stats.ts";
 import { curveChart } from "./pipeline/svg.ts";
 import { describeRun, runContext } from "./run-context.ts";
 import { optionError, parsedOr } from "./options.ts";
@@ -193,18 +201,35 @@ function oneEvening(restaurants: string[], total: number, rate: number, burst: b
  * Spread demand at each of `rates` for `seconds` each, each point over restaurants of its own, until a point's
  * goodput falls below 90 % of what it was offered (past the knee). The earlier points' bookings stay, as a
  * production database keeps its bookings; emptying the tables between points instead (truncate) left the
- * next points measuring plans made for the emptied tables: 100/s after two cleared points gave 79.2/s at 24
- * ms of database time per booking, against 100/s at 11.4–15.5 ms on a fresh database the same hour.
+ * next points measuring plans made for the emptied tables (100/s after two cleared points gave 79.2/s, on a
+ * fresh database 100/s, the same hour; docs/benchmarks.md).
  */
 async function curve(rates: number[], seconds: number): Promise<Run[]> {
   const points: Run[] = [];
   for (const rate of rates) {
-    const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
-    const { run } = await measure(`curve ${rate}/s`, spread(restaurants, rate, seconds), rate);
-    points.push(run);
-    if (run.goodput_per_s < 0.9 * run.planned_rate_per_s) break;
+    points.push(await curvePoint(rate, seconds));
+    if (!keptUp(points.at(-1)!)) break;
   }
   return points;
+}
+
+async function curvePoint(rate: number, seconds: number): Promise<Run> {
+  const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
+  return (await measure(`curve ${rate}/s`, spread(restaurants, rate, seconds), rate)).run;
+}
+
+/**
+ * The overload profile's capacity probe: the curve, then up to two points halfway between the highest rate it
+ * kept up with and the first it did not (nextProbeRate), in order of rate.
+ */
+async function probeCapacity(rates: number[], seconds: number): Promise<Run[]> {
+  const points = await curve(rates, seconds);
+  for (let i = 0; i < 2; i++) {
+    const rate = nextProbeRate(points);
+    if (rate === null) break;
+    points.push(await curvePoint(rate, seconds));
+  }
+  return points.sort((a, b) => a.planned_rate_per_s - b.planned_rate_per_s);
 }
 
 /** One measured run: offer, drain, then every figure of it. */
@@ -368,7 +393,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
   );
 } else if (PROFILE === "overload") {
   // Measured on the database the run then uses, so the capacity is this machine's today.
-  const probe = CAPACITY_GIVEN ? [] : await curve(RATES, CAPACITY_PROBE_SECONDS);
+  const probe = CAPACITY_GIVEN ? [] : await probeCapacity(RATES, CAPACITY_PROBE_SECONDS);
   const capacity = CAPACITY_GIVEN ? RATE : measuredCapacity(probe);
   if (!(capacity > 0)) throw new Error("the capacity probe seated nothing; see its points above");
   const restaurants = (await createRestaurants(admin, RESTAURANTS)).map((r) => r.id);
@@ -380,9 +405,11 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
   // "The whole run": every full window until the backlog is gone, after the first (the pipeline filling up;
   // nothing can leave before its latency has passed); the last, partial window is the tail.
   const full = run.goodput_windows.slice(1).filter((w) => w.to_s - w.from_s >= 5 - 1e-9);
-  const worst = Math.min(...full.map((w) => w.per_s));
+  // No full window (a run too short) leaves the target unjudged, hence missed, not met.
+  const worst = full.length ? Math.min(...full.map((w) => w.per_s)) : NaN;
   const drainRate = run.drain_s > 0 ? round(backlogAtOfferEnd / run.drain_s) : NaN;
   const capacityFrom = CAPACITY_GIVEN ? "given" : "measured";
+  const capacityPoint = probe.find((p) => p.goodput_per_s === capacity)?.planned_rate_per_s;
   const targets: Target[] = [
     {
       name:
@@ -411,7 +438,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     ...header,
     capacity_per_s: capacity,
     capacity_from: capacityFrom,
-    ...(probe.length ? { capacity_probe: probe } : {}),
+    ...(probe.length ? { capacity_probe: probe, capacity_set_at_offered_per_s: capacityPoint } : {}),
     run,
     backlog_at_offer_end: backlogAtOfferEnd,
     drain_rate_per_s: drainRate,
@@ -420,8 +447,10 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
   lines.push(
     CAPACITY_GIVEN
       ? `Capacity given as ${capacity}/s (\`--rate\`).`
-      : `Capacity measured as ${capacity}/s: the most goodput of a curve at ${CAPACITY_PROBE_SECONDS} s a point ` +
-        `over ${RESTAURANTS} restaurants of its own a point, its bookings kept (table below).`,
+      : `Capacity measured as ${capacity}/s (at ${capacityPoint}/s offered): the most goodput of a curve at ${CAPACITY_PROBE_SECONDS} s a point ` +
+        `over ${RESTAURANTS} restaurants of its own a point, its bookings kept, with up to two points halfway ` +
+        `between the highest rate it kept up with and the first it did not (table below). The run follows on ` +
+        `the same database, its ${probe.reduce((n, p) => n + p.bookings, 0)} bookings kept.`,
     `Offered 2 × that (${round(2 * capacity)}/s) for ${SECONDS} s across ${RESTAURANTS} ` +
       `restaurants (spread demand). Goodput counts bookings becoming terminal.`,
     ``,

@@ -21,7 +21,7 @@ Deno.test("a process tree's ticks are its own and its live descendants', nothing
   assertEquals(treeTicks(stats, 99), null);
 });
 
-Deno.test("cores busy: CPU seconds per second of wall time for each process; none for a missing one or a blink", () => {
+Deno.test("cores busy: CPU seconds per second of wall time for each process; none for a missing one or a short span", () => {
   const at = (ms: number, postgres: number, functions: number | null): Counters => ({
     at: ms,
     commits: 0,
@@ -36,5 +36,5 @@ Deno.test("cores busy: CPU seconds per second of wall time for each process; non
     driver: 0,
   });
   assertEquals(coresBusy(at(0, 0, null), at(10_000, 5_000, 100)).functions, null);
-  assertEquals(coresBusy(at(0, 0, 0), at(400, 300, 0)).postgres, null);
+  assertEquals(coresBusy(at(0, 0, 0), at(4_000, 3_000, 0)).postgres, null);
 });

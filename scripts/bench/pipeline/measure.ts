@@ -222,12 +222,13 @@ export async function endWindow(
 
 /**
  * Cores each process kept busy between two counters (CPU seconds per second of wall time); null for a process
- * not found, or a span under a second, too short for the kernel's ticks to say much.
+ * not found, or a span under 5 s: the drain is read after a poll of up to a second, whose idle tail would make
+ * most of a short span.
  */
 export function coresBusy(from: Counters, to: Counters): Record<keyof Processes, number | null> {
   const seconds = (to.at - from.at) / 1000;
   return Object.fromEntries(PROCESSES.map((k) => {
     const a = from.cpu_ms[k], b = to.cpu_ms[k];
-    return [k, a === null || b === null || seconds < 1 ? null : round((b - a) / 1000 / seconds, 2)];
+    return [k, a === null || b === null || seconds < 5 ? null : round((b - a) / 1000 / seconds, 2)];
   })) as Record<keyof Processes, number | null>;
 }

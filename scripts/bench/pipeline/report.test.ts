@@ -1,5 +1,13 @@
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { costTable, curveTable, type Run, statementTable, targetTable, windowTable } from "./report.ts";
+import {
+  coresTable,
+  costTable,
+  curveTable,
+  type Run,
+  statementTable,
+  targetTable,
+  windowTable,
+} from "./report.ts";
 import { summary } from "./stats.ts";
 
 const cost = {
@@ -34,6 +42,17 @@ Deno.test("tables have a header, a separator and one row per item, with the same
     "a missing figure is a dash",
   );
   assert(targetTable([{ name: "x", ok: false, measured: "1" }])[2].includes("**missed**"));
+  assert(costTable(cost).includes("| the benchmark's own CPU, inserting and watching (ms) | 1.2 |"));
+});
+
+Deno.test("the cores table has a row per process, offered beside draining, a dash where unknown", () => {
+  const busy = { postgres: 1.49, functions: 0.22, pg_net_worker: 0.01, driver: 0.11 };
+  const table = coresTable(
+    { cores_busy: { offered: busy, draining: { ...busy, driver: null } } } as unknown as Run,
+  );
+  assertEquals(table.length, 6);
+  assertEquals(table[2], "| Postgres, all backends | 1.49 | 1.49 |");
+  assertEquals(table[5], "| this benchmark (inserting, watching) | 0.11 | – |");
 });
 
 Deno.test("without pg_stat_statements the report says so instead of a table", () => {

@@ -1,7 +1,9 @@
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   goodputWindows,
+  keptUp,
   measuredCapacity,
+  nextProbeRate,
   perBooking,
   rateBetween,
   redispatches,
@@ -58,4 +60,18 @@ Deno.test("the measured capacity is the most goodput of any point, past the knee
   // A point with no terminal bookings has no rate (NaN) and does not hide the others.
   assertEquals(measuredCapacity([{ goodput_per_s: NaN }, { goodput_per_s: 20 }]), 20);
   assert(Number.isNaN(measuredCapacity([])) && Number.isNaN(measuredCapacity([{ goodput_per_s: NaN }])));
+});
+
+Deno.test("the capacity probe tries halfway between the highest rate kept up with and the first not, to within 10 %", () => {
+  const p = (planned: number, goodput: number) => ({ planned_rate_per_s: planned, goodput_per_s: goodput });
+  assert(keptUp(p(100, 90)) && !keptUp(p(100, 89.9)));
+  // Kept up with 100/s, not with 150/s: try 125/s; kept up with that too, try 138/s; kept up again, and 138
+  // to 150 is within 10 %: done. Had 138/s failed, 125 to 138 is not: 132/s.
+  assertEquals(nextProbeRate([p(50, 50), p(100, 99), p(150, 83)]), 125);
+  assertEquals(nextProbeRate([p(50, 50), p(100, 99), p(150, 83), p(125, 120)]), 138);
+  assertEquals(nextProbeRate([p(100, 99), p(150, 83), p(125, 120), p(138, 130)]), null);
+  assertEquals(nextProbeRate([p(100, 99), p(150, 83), p(125, 120), p(138, 110)]), 132);
+  // Nothing kept up, or nothing failed: nothing to refine.
+  assertEquals(nextProbeRate([p(20, 10)]), null);
+  assertEquals(nextProbeRate([p(20, 20), p(50, 50)]), null);
 });

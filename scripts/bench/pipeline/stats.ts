@@ -75,3 +75,32 @@ export function measuredCapacity(points: readonly { goodput_per_s: number }[]): 
   const rates = points.map((p) => p.goodput_per_s).filter(Number.isFinite);
   return rates.length ? Math.max(...rates) : NaN;
 }
+
+/** A point of a curve as the capacity probe reads it. */
+export interface ProbePoint {
+  planned_rate_per_s: number;
+  goodput_per_s: number;
+}
+
+/** Whether a point kept up: its goodput at least 90 % of what it was offered. */
+export function keptUp(p: ProbePoint): boolean {
+  return p.goodput_per_s >= 0.9 * p.planned_rate_per_s;
+}
+
+/**
+ * The next rate to try between the highest rate a curve kept up with and the lowest above it that it did not,
+ * halfway, or null when there is no such pair or they are within 10 % of each other. A point past the knee does
+ * less than the pipeline can (the excess inserts compete for the same cores), and one that kept up did what it
+ * was offered, so a coarse grid (100 → 150/s) leaves the capacity anywhere between.
+ */
+export function nextProbeRate(points: readonly ProbePoint[]): number | null {
+  const held = points.filter(keptUp).map((p) => p.planned_rate_per_s);
+  if (!held.length) return null;
+  const lo = Math.max(...held);
+  const above = points.filter((p) => !keptUp(p) && p.planned_rate_per_s > lo).map((p) =>
+    p.planned_rate_per_s
+  );
+  if (!above.length) return null;
+  const hi = Math.min(...above);
+  return hi - lo <= 0.1 * lo ? null : Math.round((lo + hi) / 2);
+}
