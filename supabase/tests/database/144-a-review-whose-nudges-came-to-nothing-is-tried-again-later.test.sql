@@ -3,15 +3,6 @@
 begin;
 select plan(7);
 
-create function pg_temp.due(p_restaurant uuid, p_booking uuid) returns boolean language plpgsql as $$
-declare listed boolean;
-begin
-  set local role service_role;
-  listed := p_booking = any(public.review_reseating_due(10, p_restaurant));
-  reset role;
-  return listed;
-end $$;
-
 -- Four guests in review at 19:00: nothing fits then, so a re-seating search may help.
 select tests.create_restaurant('Nudged') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -21,11 +12,11 @@ select private.review_key(b) as key from public.bookings b where b.id = :'four' 
 
 -- Three nudges a moment ago that stored nothing: it rests.
 insert into private.reseating_nudges (booking_id, review, nudges, last_at) values (:'four', :'key', 3, clock_timestamp());
-select ok(not pg_temp.due(:'rid', :'four'), 'a review nudged three times just now is not searched');
+select ok(not tests.review_due(:'rid', :'four'), 'a review nudged three times just now is not searched');
 
 -- The three were ten minutes ago and more: searched again, by the coordinator's drain or a nudge.
 update private.reseating_nudges set last_at = clock_timestamp() - interval '11 minutes' where booking_id = :'four';
-select ok(pg_temp.due(:'rid', :'four'), 'ten minutes on, it is due for a search again');
+select ok(tests.review_due(:'rid', :'four'), 'ten minutes on, it is due for a search again');
 select tests.mark_requests();
 select ok(private.nudge_reseating(:'rid'), 'a sweep nudges it');
 select is(tests.requests_since_mark(array[:'four'::uuid]), 1, 'the review itself is sent to the function');
@@ -35,7 +26,7 @@ select is((select nudges from private.reseating_nudges where booking_id = :'four
 update private.reseating_nudges set nudges = 2, last_at = clock_timestamp() - interval '30 seconds' where booking_id = :'four';
 select private.nudge_reseating(:'rid') as again \gset
 select is((select nudges from private.reseating_nudges where booking_id = :'four'), 3, 'a third nudge within the rest counts on');
-select ok(not pg_temp.due(:'rid', :'four'), 'and the review rests again');
+select ok(not tests.review_due(:'rid', :'four'), 'and the review rests again');
 
 select * from finish();
 rollback;

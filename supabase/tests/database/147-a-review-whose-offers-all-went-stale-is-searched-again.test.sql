@@ -4,15 +4,6 @@
 begin;
 select plan(20);
 
-create function pg_temp.due(p_restaurant uuid, p_booking uuid) returns boolean language plpgsql as $$
-declare listed boolean;
-begin
-  set local role service_role;
-  listed := p_booking = any(public.review_reseating_due(10, p_restaurant));
-  reset role;
-  return listed;
-end $$;
-
 -- Stores offers for the booking's review as the coordinator does, as if searched p_ago ago.
 create function pg_temp.store(p_booking uuid, p_offers jsonb, p_ago interval) returns void language plpgsql as $$
 declare key text := (select private.review_key(b) from public.bookings b where b.id = p_booking);
@@ -41,7 +32,7 @@ select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as four \gset
 select tests.force_state(:'four', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1')),
                      interval '5 minutes');
-select ok(not pg_temp.due(:'rid', :'four'), 'a review with a stored offer is searched, not due');
+select ok(not tests.review_due(:'rid', :'four'), 'a review with a stored offer is searched, not due');
 
 -- The offer can still be made: looked at, kept, and not looked at again within two minutes.
 select is(private.forget_stale_reseating_offers(), 0, 'an offer that can still be made is not forgotten');
@@ -55,7 +46,7 @@ select is(private.forget_stale_reseating_offers(), 0, 'offers looked at within t
 -- Two minutes on, it is forgotten and the review is due as never searched.
 update private.reseating_offers set checked_at = clock_timestamp() - interval '3 minutes' where booking_id = :'four';
 select is(private.forget_stale_reseating_offers(), 1, 'offers that can all no longer be made are forgotten');
-select ok(pg_temp.due(:'rid', :'four'), 'and the review is due for a search again');
+select ok(tests.review_due(:'rid', :'four'), 'and the review is due for a search again');
 
 -- Offers stored within the last two minutes are not looked at, however stale (a search just made them).
 select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1')),
@@ -97,7 +88,7 @@ select is(private.forget_stale_reseating_offers(), 1, 'offers whose times have p
 -- A search that found nothing is left: nothing went stale.
 select pg_temp.store(:'four', '[]'::jsonb, interval '1 hour');
 select is(private.forget_stale_reseating_offers(), 0, 'a search that found nothing is not forgotten');
-select ok(not pg_temp.due(:'rid', :'four'), 'and its review stays searched');
+select ok(not tests.review_due(:'rid', :'four'), 'and its review stays searched');
 
 -- Two offers, one of which can still be made: both kept.
 delete from private.reseating_offers where booking_id = :'four';

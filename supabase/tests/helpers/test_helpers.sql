@@ -216,5 +216,17 @@ returns integer language sql as $$
      and (pg_catalog.convert_from(q.body, 'utf8')::jsonb ->> 'booking_id')::uuid = any(p_bookings);
 $$;
 
+-- Whether the coordinator, listing the reviews due for a re-seating search as service_role, lists the booking.
+create or replace function tests.review_due(p_restaurant uuid, p_booking uuid)
+returns boolean language plpgsql as $$
+declare
+  listed boolean;
+begin
+  set local role service_role;
+  listed := p_booking = any(public.review_reseating_due(10, p_restaurant));
+  reset role;
+  return listed;
+end $$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
