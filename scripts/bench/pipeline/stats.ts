@@ -68,8 +68,8 @@ export function redispatches(pickupsPerBooking: readonly number[]): number {
 
 /**
  * The capacity a curve measured: the most bookings per second any of its points made terminal (NaN for a
- * curve with no goodput). A point the
- * pipeline held is bounded by what it was offered; the first past the knee shows what it does saturated.
+ * curve with no goodput). A point the pipeline kept up with is bounded by what it was offered; one past the
+ * knee does less than the pipeline can, so the capacity probe adds points between the two (nextProbeRate).
  */
 export function measuredCapacity(points: readonly { goodput_per_s: number }[]): number {
   const rates = points.map((p) => p.goodput_per_s).filter(Number.isFinite);
@@ -77,7 +77,7 @@ export function measuredCapacity(points: readonly { goodput_per_s: number }[]): 
 }
 
 /** A point of a curve as the capacity probe reads it. */
-export interface ProbePoint {
+interface ProbePoint {
   planned_rate_per_s: number;
   goodput_per_s: number;
 }
