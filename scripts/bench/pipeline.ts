@@ -39,13 +39,16 @@ import {
   coresBusy,
   counters,
   endWindow,
+  pipelineStatements,
   stackProcesses,
   startWindow,
+  statementPhases,
   statementsAvailable,
 } from "./pipeline/measure.ts";
 import {
   coresTable,
   curveTable,
+  phaseTable,
   type Run,
   runSection,
   type Target,
@@ -124,7 +127,8 @@ await Promise.all([
 const dispatcher = await startDispatcher();
 await warmUp();
 const procs = await stackProcesses(admin, STACK_DIR);
-if (!(await statementsAvailable(admin))) {
+const STATEMENTS = await statementsAvailable(admin);
+if (!STATEMENTS) {
   console.warn(
     "pg_stat_statements is not loaded (scripts/db restart loads it): no database time per booking.",
   );
@@ -240,8 +244,10 @@ async function measure(label: string, plan: Offer, plannedRate: number, sample?:
   const stopSampling = sample ? sampleInProgress(admin, sample) : null;
   const offered = await offer(pool, plan, progress);
   const atOfferEnd = await counters(admin, procs);
+  const statementsAtOfferEnd = STATEMENTS ? await pipelineStatements(admin) : null;
   await drain(progress, 60, 900);
   const drained = await counters(admin, procs);
+  const statementsDrained = STATEMENTS ? await pipelineStatements(admin) : null;
   const sampled = await stopSampling?.();
   const cost = await endWindow(admin, procs, start, offered.ids.length);
   const t = await timings(admin, offered.ids, offered.started);
@@ -278,6 +284,9 @@ async function measure(label: string, plan: Offer, plannedRate: number, sample?:
       ) => (x.started === null || x.confirmed === null ? [] : [(x.confirmed - x.started) * 1000])),
     ),
     cores_busy: { offered: coresBusy(start, atOfferEnd), draining: coresBusy(atOfferEnd, drained) },
+    statements_by_phase: statementsAtOfferEnd && statementsDrained
+      ? statementPhases(statementsAtOfferEnd, statementsDrained)
+      : null,
     outcomes: o,
     cost,
   };
@@ -466,6 +475,11 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     `Where the ${header.machine.cpus} cores went while offered and while the backlog drained:`,
     ``,
     ...coresTable(run),
+    ``,
+    `The costliest statements, per call while offered and while draining (time is wall time, so it grows with a ` +
+      `busy machine; shared buffers per call do not):`,
+    ``,
+    ...phaseTable(run),
     ...(probe.length ? [``, `The capacity probe:`, ``, ...curveTable(probe)] : []),
   );
 } else if (PROFILE === "drop") {

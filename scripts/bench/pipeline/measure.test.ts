@@ -1,5 +1,5 @@
 import { assertEquals } from "../../../shared/testing/assert.ts";
-import { coresBusy, type Counters, parseProcStat, treeTicks } from "./measure.ts";
+import { coresBusy, type Counters, parseProcStat, statementPhases, treeTicks } from "./measure.ts";
 
 const line = (pid: number, ppid: number, name: string, u: number, s: number, cu = 0, cs = 0) =>
   `${pid} (${name}) S ${ppid} 1 1 0 -1 4194560 100 0 0 0 ${u} ${s} ${cu} ${cs} 20 0 4 0 100 1000 10`;
@@ -37,4 +37,22 @@ Deno.test("cores busy: CPU seconds per second of wall time for each process; non
   });
   assertEquals(coresBusy(at(0, 0, null), at(10_000, 5_000, 100)).functions, null);
   assertEquals(coresBusy(at(0, 0, 0), at(4_000, 3_000, 0)).postgres, null);
+});
+
+Deno.test("statement phases: while offered is the totals when offering stopped, draining the rest", () => {
+  const mid = [{ query: "select  claim()", calls: 100, ms: 100, blocks: 1000 }];
+  const end = [
+    { query: "select  claim()", calls: 150, ms: 250, blocks: 1500 },
+    { query: "select lease()", calls: 10, ms: 5, blocks: 20 },
+  ];
+  assertEquals(statementPhases(mid, end), [
+    {
+      query: "select claim()",
+      offered: { calls: 100, ms_per_call: 1, blocks_per_call: 10 },
+      draining: { calls: 50, ms_per_call: 3, blocks_per_call: 10 },
+    },
+    // First called after offering stopped: nothing while offered.
+    { query: "select lease()", offered: null, draining: { calls: 10, ms_per_call: 0.5, blocks_per_call: 2 } },
+  ]);
+  assertEquals(statementPhases(mid, end, 1).length, 1);
 });

@@ -121,16 +121,57 @@ export async function statementsAvailable(sql: postgres.Sql): Promise<boolean> {
  */
 export async function pipelineStatements(
   sql: postgres.Sql,
-): Promise<{ query: string; calls: number; ms: number }[]> {
+): Promise<StatementTotals[]> {
   const rows = await sql.unsafe(
-    `${BENCH_TAG} select query, sum(calls)::bigint as calls, sum(total_exec_time)::float8 as ms
+    `${BENCH_TAG} select query, sum(calls)::bigint as calls, sum(total_exec_time)::float8 as ms,
+            sum(shared_blks_hit + shared_blks_read)::bigint as blocks
        from extensions.pg_stat_statements
       where toplevel and dbid = (select oid from pg_database where datname = current_database())
       group by query order by ms desc`,
   );
   return rows
     .filter((r) => !r.query.startsWith(BENCH_TAG) && !SLEEPING_WRAPPER.test(r.query))
-    .map((r) => ({ query: r.query, calls: Number(r.calls), ms: r.ms }));
+    .map((r) => ({ query: r.query, calls: Number(r.calls), ms: r.ms, blocks: Number(r.blocks) }));
+}
+
+/** A statement's totals since the statistics were reset: calls, execution time and shared buffers read. */
+export interface StatementTotals {
+  query: string;
+  calls: number;
+  ms: number;
+  blocks: number;
+}
+
+/** One statement's cost per call in two phases of a run (null where it was not called in that phase). */
+export interface StatementPhases {
+  query: string;
+  offered: { calls: number; ms_per_call: number; blocks_per_call: number } | null;
+  draining: { calls: number; ms_per_call: number; blocks_per_call: number } | null;
+}
+
+/**
+ * The `top` statements by time over a run, each one's cost per call while offered (totals read when offering
+ * stopped, counted from the window's reset) and while draining (the end's totals less those). Shared buffers
+ * per call are work that does not depend on how busy the machine was; time per call does.
+ */
+export function statementPhases(
+  atOfferEnd: readonly StatementTotals[],
+  atEnd: readonly StatementTotals[],
+  top = 6,
+): StatementPhases[] {
+  const mid = new Map(atOfferEnd.map((r) => [r.query, r]));
+  const per = (calls: number, ms: number, blocks: number) =>
+    calls > 0
+      ? { calls, ms_per_call: round(ms / calls, 3), blocks_per_call: round(blocks / calls, 1) }
+      : null;
+  return [...atEnd].sort((a, b) => b.ms - a.ms).slice(0, top).map((end) => {
+    const m = mid.get(end.query) ?? { calls: 0, ms: 0, blocks: 0 };
+    return {
+      query: end.query.replace(/\s+/g, " ").trim(),
+      offered: per(m.calls, m.ms, m.blocks),
+      draining: per(end.calls - m.calls, end.ms - m.ms, end.blocks - m.blocks),
+    };
+  });
 }
 
 /** Starts a measured window: statement statistics reset, counters read. */

@@ -3,6 +3,7 @@ import {
   coresTable,
   costTable,
   curveTable,
+  phaseTable,
   type Run,
   statementTable,
   targetTable,
@@ -72,4 +73,16 @@ Deno.test("the curve table has one row per point", () => {
   const table = curveTable([run, run]);
   assertEquals(table.length, 4);
   assertEquals(table[2], "| 100 | 99.5 | 99.5 | 20 / 30 / 30 | 0.2 | 0 | 18.5 | 8.6 |");
+});
+
+Deno.test("the phase table has a row per statement, a dash for a phase it was not called in", () => {
+  const table = phaseTable({
+    statements_by_phase: [{
+      query: "select a | b",
+      offered: null,
+      draining: { calls: 3, ms_per_call: 1.5, blocks_per_call: 12 },
+    }],
+  } as unknown as Run);
+  assertEquals(table[2], "| `select a \\| b` | 0 | – | – | 3 | 1.5 | 12 |");
+  assertEquals(phaseTable({ statements_by_phase: null } as unknown as Run).length, 1);
 });

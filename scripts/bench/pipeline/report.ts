@@ -1,5 +1,5 @@
 // Markdown for the pipeline benchmark's report: pure functions of the measured results.
-import type { Cost, Processes } from "./measure.ts";
+import type { Cost, Processes, StatementPhases } from "./measure.ts";
 import type { Summary, Window } from "./stats.ts";
 
 export interface Run {
@@ -24,6 +24,8 @@ export interface Run {
     offered: Record<keyof Processes, number | null>;
     draining: Record<keyof Processes, number | null>;
   };
+  /** The costliest statements per call while offered and while draining; null without pg_stat_statements. */
+  statements_by_phase: StatementPhases[] | null;
   outcomes: {
     confirmed: number;
     manual_review: number;
@@ -45,6 +47,9 @@ export interface Run {
   };
   cost: Cost;
 }
+
+/** A statement's text cut to `n` characters for a table cell, its pipes escaped. */
+const clip = (q: string, n: number) => (q.length > n ? q.slice(0, n - 3) + "…" : q).replaceAll("|", "\\|");
 
 const ms = (x: number | null) => x === null || !Number.isFinite(x) ? "–" : String(x);
 
@@ -97,12 +102,11 @@ export function costTable(cost: Cost): string[] {
 
 export function statementTable(cost: Cost): string[] {
   if (cost.db_ms_per_booking === null) return ["pg_stat_statements is not loaded: no statement figures."];
-  const clip = (q: string) => (q.length > 90 ? q.slice(0, 87) + "…" : q).replaceAll("|", "\\|");
   return [
     `| top statement | calls/booking | ms/call | ms/booking |`,
     `| --- | ---: | ---: | ---: |`,
     ...cost.top_statements.map((s) =>
-      `| \`${clip(s.query)}\` | ${s.calls_per_booking} | ${s.ms_per_call} | ${s.ms_per_booking} |`
+      `| \`${clip(s.query, 90)}\` | ${s.calls_per_booking} | ${s.ms_per_call} | ${s.ms_per_booking} |`
     ),
   ];
 }
@@ -143,6 +147,19 @@ export function coresTable(run: Run): string[] {
     row("functions", "functions"),
     row("pg_net worker", "pg_net_worker"),
     row("this benchmark (inserting, watching)", "driver"),
+  ];
+}
+
+export function phaseTable(run: Run): string[] {
+  if (!run.statements_by_phase) return ["pg_stat_statements is not loaded: no statement figures."];
+  const cell = (p: StatementPhases["offered"]) =>
+    p ? `${p.calls} | ${p.ms_per_call} | ${p.blocks_per_call}` : `0 | – | –`;
+  return [
+    `| statement | calls offered | ms/call | buffers/call | calls draining | ms/call | buffers/call |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: |`,
+    ...run.statements_by_phase.map((s) =>
+      `| \`${clip(s.query, 70)}\` | ${cell(s.offered)} | ${cell(s.draining)} |`
+    ),
   ];
 }
 
