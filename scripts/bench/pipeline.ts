@@ -418,7 +418,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
   const worst = full.length ? Math.min(...full.map((w) => w.per_s)) : NaN;
   const drainRate = run.drain_s > 0 ? round(backlogAtOfferEnd / run.drain_s) : NaN;
   const capacityFrom = CAPACITY_GIVEN ? "given" : "measured";
-  const capacityPoint = probe.find((p) => p.goodput_per_s === capacity)?.planned_rate_per_s;
+  const capacityPoint = probe.find((p) => p.goodput_per_s === capacity)?.offered_rate_per_s;
   const targets: Target[] = [
     {
       name:
