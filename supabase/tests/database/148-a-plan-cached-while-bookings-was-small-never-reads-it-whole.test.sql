@@ -1,0 +1,66 @@
+-- The functions that count and wake a restaurant's queue, and the triggers that call them, never read bookings
+-- sequentially, whatever the planner's statistics say (20261231280000). A plan cached while the table was small
+-- stays for the connection's life; here the planner is told reading a page in sequence costs nothing, which
+-- makes every such plan a sequential read unless the function forbids it.
+begin;
+select plan(12);
+
+create function pg_temp.seq_reads() returns bigint language sql as $$
+  select seq_scan from pg_stat_xact_user_tables where relid = 'public.bookings'::regclass
+$$;
+create function pg_temp.cheap_seq_reads() returns void language sql as $$
+  select set_config('seq_page_cost', '0', true), set_config('random_page_cost', '40', true);
+$$;
+
+-- One slot; the first booking is dispatched, the two after it join the queue.
+select tests.create_restaurant('Plans that stay') as rid \gset
+select tests.add_table(:'rid', 'T1', 4) as t1 \gset
+select ops.set_max_parallel(1, 'ana', :'rid', 'one slot') is not null as capped \gset
+
+select pg_temp.cheap_seq_reads();
+select pg_temp.seq_reads() as before \gset
+select count(*) as none from public.bookings where id = gen_random_uuid() \gset
+select cmp_ok(pg_temp.seq_reads(), '>', :'before'::bigint,
+              'the planner is made to read bookings sequentially where nothing forbids it');
+
+-- Inserts as the platform makes them, through the Data API's role.
+select pg_temp.seq_reads() as before \gset
+set local role service_role;
+insert into public.bookings (restaurant_id, party_size, start_at)
+values (:'rid', 2, '2030-07-01 18:00+00'), (:'rid', 2, '2030-07-01 19:00+00'), (:'rid', 2, '2030-07-01 20:00+00');
+reset role;
+select is(pg_temp.seq_reads(), :'before'::bigint, 'a new booking takes its place in the queue without reading bookings whole');
+select pg_temp.cheap_seq_reads();
+select id as first from public.bookings where restaurant_id = :'rid' and start_at = '2030-07-01 18:00+00' \gset
+select is(array(select deferred_since is not null from public.bookings where restaurant_id = :'rid' order by start_at),
+          array[false, true, true], 'the first is dispatched, the two after it queue behind its slot');
+-- Inserted in one statement, the two share their insert time: the queue takes them by id after it.
+select id as head from public.bookings where restaurant_id = :'rid' and deferred_since is not null
+ order by created_at, id limit 1 \gset
+
+select pg_temp.seq_reads() as before \gset
+select is(private.slots_taken(:'rid', now()), 1, 'one slot is taken');
+select is(private.queue_head(:'rid', 1, now()), array[:'head'::uuid], 'the queue''s head is the first queued booking');
+select ok(private.queue_is_served(:'rid', now()), 'the queue is served: the first booking holds the slot');
+select is(pg_temp.seq_reads(), :'before'::bigint, 'counting the slots and reading the queue read no booking sequentially');
+
+-- A claim that finds nothing looks for stranded queues, for every restaurant and for one.
+select pg_temp.seq_reads() as before \gset
+select is(private.wake_stranded_queues(now()) + private.wake_stranded_queues(now(), :'rid'), 0,
+          'no queue is stranded');
+select is(pg_temp.seq_reads(), :'before'::bigint, 'looking for stranded queues reads no booking sequentially');
+
+-- The first booking begins, and its platform deletes it: its slot is free, and the trigger wakes the head.
+reset seq_page_cost;
+reset random_page_cost;
+select public.assignment_lease(:'first', 'dispatch') ->> 'outcome' as began \gset
+select pg_temp.cheap_seq_reads();
+select pg_temp.seq_reads() as before \gset
+delete from public.bookings where id = :'first';
+-- The delete's own read of its row is sequential too, under these costs; the trigger's wake adds none.
+select is(pg_temp.seq_reads(), :'before'::bigint + 1, 'the wake of a freed slot reads no booking sequentially');
+select is((select next_attempt_at from public.bookings where id = :'head'), now(), 'and it woke the queue''s head');
+select is(:'began'::text, 'ready', '(the first booking had begun)');
+
+select * from finish();
+rollback;
