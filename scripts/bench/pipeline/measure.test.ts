@@ -26,6 +26,7 @@ Deno.test("cores busy: CPU seconds per second of wall time for each process; non
     at: ms,
     commits: 0,
     rows_written: 0,
+    bookings_seq_rows: 0,
     cpu_ms: { postgres, functions, pg_net_worker: null, driver: 0 },
   });
   // 10 s in which Postgres used 15 s of CPU (one and a half cores) and the functions 2 s.

@@ -1,6 +1,8 @@
 // What a run costs, as counters read before and after its measured window:
 //   database time: top-level statements in pg_stat_statements (reset at the start of the window);
 //   commits and rows written: pg_stat_database's xact_commit and tup_inserted + tup_updated + tup_deleted;
+//   rows of bookings read by sequential scans: pg_stat_user_tables' seq_tup_read (a plan that scans the table
+//        whole costs more with every booking inserted; every lookup the pipeline makes has an index);
 //   CPU: utime + stime from /proc of a process tree (the functions server, the pg_net stand-in worker, the
 //        postmaster and its backends), the live processes' own and reaped children's time.
 // The benchmark's own queries start with BENCH_TAG and are left out of the statement figures.
@@ -103,6 +105,7 @@ export interface Counters {
   at: number;
   commits: number;
   rows_written: number;
+  bookings_seq_rows: number;
   cpu_ms: Record<keyof Processes, number | null>;
 }
 
@@ -185,7 +188,9 @@ export async function startWindow(sql: postgres.Sql, procs: Processes): Promise<
 export async function counters(sql: postgres.Sql, procs: Processes): Promise<Counters> {
   const [db] = await sql.unsafe(
     `${BENCH_TAG} select xact_commit::bigint as commits,
-            (tup_inserted + tup_updated + tup_deleted)::bigint as rows_written
+            (tup_inserted + tup_updated + tup_deleted)::bigint as rows_written,
+            (select seq_tup_read from pg_stat_user_tables where relid = 'public.bookings'::regclass)::bigint
+              as bookings_seq_rows
        from pg_stat_database where datname = current_database()`,
   );
   const stats = procStats();
@@ -197,6 +202,7 @@ export async function counters(sql: postgres.Sql, procs: Processes): Promise<Cou
     at: Date.now(),
     commits: Number(db.commits),
     rows_written: Number(db.rows_written),
+    bookings_seq_rows: Number(db.bookings_seq_rows),
     cpu_ms: Object.fromEntries(PROCESSES.map((k) => [k, ms(procs[k])])) as Record<
       keyof Processes,
       number | null
@@ -217,6 +223,7 @@ export interface Cost {
   top_statements: Statement[];
   commits_per_booking: number;
   rows_written_per_booking: number;
+  bookings_seq_rows_per_booking: number;
   cpu_ms_per_booking: Record<keyof Processes, number | null>;
   window_s: number;
 }
@@ -253,6 +260,7 @@ export async function endWindow(
     top_statements: statements,
     commits_per_booking: per(end.commits - start.commits),
     rows_written_per_booking: per(end.rows_written - start.rows_written),
+    bookings_seq_rows_per_booking: per(end.bookings_seq_rows - start.bookings_seq_rows, 1),
     cpu_ms_per_booking: Object.fromEntries(PROCESSES.map((k) => [k, cpu(k)])) as Record<
       keyof Processes,
       number | null

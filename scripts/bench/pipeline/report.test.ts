@@ -21,6 +21,7 @@ const cost = {
   }],
   commits_per_booking: 6.8,
   rows_written_per_booking: 29.8,
+  bookings_seq_rows_per_booking: 0.4,
   cpu_ms_per_booking: { functions: 8.6, pg_net_worker: null, postgres: 28.5, driver: 1.2 },
   window_s: 12,
 };
@@ -44,6 +45,7 @@ Deno.test("tables have a header, a separator and one row per item, with the same
   );
   assert(targetTable([{ name: "x", ok: false, measured: "1" }])[2].includes("**missed**"));
   assert(costTable(cost).includes("| the benchmark's own CPU, inserting and watching (ms) | 1.2 |"));
+  assert(costTable(cost).includes("| rows of bookings read by sequential scans | 0.4 |"));
 });
 
 Deno.test("the cores table has a row per process, offered beside draining, a dash where unknown", () => {

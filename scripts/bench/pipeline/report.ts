@@ -93,6 +93,7 @@ export function costTable(cost: Cost): string[] {
     `| database time (top-level statements, ms) | ${ms(cost.db_ms_per_booking)} |`,
     `| commits | ${ms(cost.commits_per_booking)} |`,
     `| rows written (inserted + updated + deleted) | ${ms(cost.rows_written_per_booking)} |`,
+    `| rows of bookings read by sequential scans | ${ms(cost.bookings_seq_rows_per_booking)} |`,
     `| functions process CPU (ms) | ${ms(c.functions)} |`,
     `| pg_net worker CPU (ms) | ${ms(c.pg_net_worker)} |`,
     `| Postgres CPU, all backends (ms) | ${ms(c.postgres)} |`,
