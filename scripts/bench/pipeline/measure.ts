@@ -2,7 +2,7 @@
 //   database time: top-level statements in pg_stat_statements (reset at the start of the window);
 //   commits and rows written: pg_stat_database's xact_commit and tup_inserted + tup_updated + tup_deleted;
 //   rows of bookings read by sequential scans: pg_stat_user_tables' seq_tup_read (a plan that scans the table
-//        whole costs more with every booking inserted; every lookup the pipeline makes has an index);
+//        whole costs more with every booking inserted; the benchmark's own reads while measuring go by index);
 //   CPU: utime + stime from /proc of a process tree (the functions server, the pg_net stand-in worker, the
 //        postmaster and its backends), the live processes' own and reaped children's time.
 // The benchmark's own queries start with BENCH_TAG and are left out of the statement figures.

@@ -27,8 +27,10 @@ select count(*) as none from public.bookings where id = :'rid'::uuid \gset
 select cmp_ok(pg_temp.seq_reads(), '>', :'before'::bigint,
               'the planner is made to read bookings sequentially where nothing forbids it');
 
--- Each function called on its own first: a plan, once made, is the connection's, whoever calls the function
--- next. An empty queue: nothing taken, nothing waiting, nothing to wake.
+-- Each function called on its own, under these costs, before anything nests it: a generic plan, once made,
+-- is the connection's, whoever calls the function next (the restaurant's set-up above called some of them
+-- under the default costs, where a plan is made for the call and not kept). An empty queue: nothing taken,
+-- nothing waiting, nothing to wake.
 select pg_temp.seq_reads() as before \gset
 select is(array[private.slots_taken(:'rid', now())::text, private.queue_is_served(:'rid', now())::text,
                 private.queue_head(:'rid', 1, now())::text, private.wake_bookings(array[:'rid']::uuid[], now())::text,
