@@ -102,8 +102,8 @@ export class Progress {
   }
 
   async counts(): Promise<{ confirmed: number; review: number; open: number }> {
-    const [c] = await readByIndex(this.admin, (tx) =>
-      tx`/* bench */
+    const [c] = await readByIndex(this.admin, (sql) =>
+      sql`/* bench */
       select count(*) filter (where assignment_state = 'confirmed')::int as confirmed,
              count(*) filter (where assignment_state = 'manual_review')::int as review,
              count(*) filter (where assignment_state <> all(${TERMINAL}))::int as open
@@ -150,17 +150,23 @@ export async function drain(progress: Progress, stallSeconds = 60, maxSeconds = 
 /**
  * The benchmark's own reads of bookings while a run is measured, through the indexes (and without JIT, which a
  * plan so costed would otherwise compile), so that the rows read by sequential scans it reports are the
- * pipeline's alone: its look over every id of a run would otherwise read the table whole once a second.
+ * pipeline's alone: its look over every id of a run would otherwise read the table whole every few seconds. On
+ * a connection of its own, set and reset by statements tagged as the benchmark's (a transaction's bare BEGIN and
+ * COMMIT would count as the pipeline's statements).
  */
-async function readByIndex<T extends readonly unknown[]>(
+async function readByIndex<T>(
   admin: postgres.Sql,
-  read: (tx: postgres.TransactionSql) => Promise<T>,
+  read: (sql: postgres.ReservedSql) => Promise<T>,
 ): Promise<T> {
-  return await admin.begin(async (tx) => {
-    await tx`/* bench */ set local enable_seqscan = off`;
-    await tx`/* bench */ set local jit = off`;
-    return await read(tx);
-  }) as T;
+  const connection = await admin.reserve();
+  try {
+    await connection`/* bench */ select set_config('enable_seqscan', 'off', false), set_config('jit', 'off', false)`;
+    return await read(connection);
+  } finally {
+    await connection`/* bench */ select set_config(name, reset_val, false) from pg_settings
+                       where name in ('enable_seqscan', 'jit')`.catch(() => {});
+    connection.release();
+  }
 }
 
 /** Samples how many bookings of a restaurant are in progress, every `everyMs`, until stopped. */
@@ -168,8 +174,8 @@ export function sampleInProgress(admin: postgres.Sql, restaurant: string, everyM
   let max = 0, samples = 0, running = true;
   const loop = (async () => {
     while (running) {
-      const [{ n }] = await readByIndex(admin, (tx) =>
-        tx`/* bench */
+      const [{ n }] = await readByIndex(admin, (sql) =>
+        sql`/* bench */
         select count(*)::int as n from public.bookings
          where restaurant_id = ${restaurant} and assignment_state = 'assignment_in_progress'`);
       max = Math.max(max, n);
