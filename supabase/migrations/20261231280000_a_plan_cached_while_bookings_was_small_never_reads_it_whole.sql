@@ -20,18 +20,11 @@
 -- sequential reads off, such a one-row read is costed high enough to be compiled, which took 56 ms a statement
 -- here; these statements never gain from it.
 
-alter function private.slots_taken(uuid, timestamptz) set enable_seqscan = off;
-alter function private.slots_taken(uuid, timestamptz) set jit = off;
-alter function private.queue_head(uuid, integer, timestamptz) set enable_seqscan = off;
-alter function private.queue_head(uuid, integer, timestamptz) set jit = off;
-alter function private.queue_is_served(uuid, timestamptz) set enable_seqscan = off;
-alter function private.queue_is_served(uuid, timestamptz) set jit = off;
-alter function private.wake_bookings(uuid[], timestamptz) set enable_seqscan = off;
-alter function private.wake_bookings(uuid[], timestamptz) set jit = off;
-alter function private.wake_stranded_queues(timestamptz, uuid) set enable_seqscan = off;
-alter function private.wake_stranded_queues(timestamptz, uuid) set jit = off;
+alter function private.slots_taken(uuid, timestamptz) set enable_seqscan = off set jit = off;
+alter function private.queue_head(uuid, integer, timestamptz) set enable_seqscan = off set jit = off;
+alter function private.queue_is_served(uuid, timestamptz) set enable_seqscan = off set jit = off;
+alter function private.wake_bookings(uuid[], timestamptz) set enable_seqscan = off set jit = off;
+alter function private.wake_stranded_queues(timestamptz, uuid) set enable_seqscan = off set jit = off;
 -- The triggers: a new booking's place in its restaurant's queue, and the wake when a booking leaves its slot.
-alter function private.prepare_new_booking() set enable_seqscan = off;
-alter function private.prepare_new_booking() set jit = off;
-alter function private.wake_next_deferred() set enable_seqscan = off;
-alter function private.wake_next_deferred() set jit = off;
+alter function private.prepare_new_booking() set enable_seqscan = off set jit = off;
+alter function private.wake_next_deferred() set enable_seqscan = off set jit = off;

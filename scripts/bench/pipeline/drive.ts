@@ -172,17 +172,17 @@ async function readByIndex<T>(
 /** Samples how many bookings of a restaurant are in progress, every `everyMs`, until stopped. */
 export function sampleInProgress(admin: postgres.Sql, restaurant: string, everyMs = 50) {
   let max = 0, samples = 0, running = true;
-  const loop = (async () => {
+  // One connection for the whole sampling, set once: a sample every 50 ms is one statement.
+  const loop = readByIndex(admin, async (sql) => {
     while (running) {
-      const [{ n }] = await readByIndex(admin, (sql) =>
-        sql`/* bench */
+      const [{ n }] = await sql`/* bench */
         select count(*)::int as n from public.bookings
-         where restaurant_id = ${restaurant} and assignment_state = 'assignment_in_progress'`);
+         where restaurant_id = ${restaurant} and assignment_state = 'assignment_in_progress'`;
       max = Math.max(max, n);
       samples++;
       await new Promise((r) => setTimeout(r, everyMs));
     }
-  })();
+  });
   return async () => {
     running = false;
     await loop;
