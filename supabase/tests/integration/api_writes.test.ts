@@ -294,6 +294,19 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
     ) as {
       lease_token: string;
     };
+    // A list of tables from another position than 1, as Postgres's array syntax lets a caller write one: refused
+    // before anything is written (pgTAP 150), not read as a list the seating rules cannot see into.
+    const oddList = await platform.rpc("assignment_commit", {
+      p_booking_id: planned,
+      p_lease_token: again.lease_token,
+      p_table_ids: `[0:0]={${r.a2}}` as unknown as string[],
+      p_strategy: "optimal_fit",
+    });
+    assertEquals(
+      [oddList.status, oddList.error?.code],
+      [400, "AS005"],
+      "a list of tables from position 0 is refused",
+    );
     const committed = await call("assignment_commit", () =>
       platform.rpc("assignment_commit", {
         p_booking_id: planned,
