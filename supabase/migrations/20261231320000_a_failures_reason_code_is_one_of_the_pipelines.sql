@@ -29,7 +29,7 @@ declare
   reason text := private.scrub_personal_data(coalesce(nullif(pg_catalog.btrim(p_reason), ''), p_kind));
   -- The reason the attempt ends with: prefixed with its kind unless it starts with one of the pipeline's codes.
   ending text := case when exists (select 1 from private.reason_codes c
-                                    where c.code = pg_catalog.btrim(pg_catalog.split_part(reason, ':', 1)))
+                                    where c.code = pg_catalog.split_part(reason, ':', 1))
                       then reason else p_kind || ': ' || reason end;
   offer jsonb;
   -- What "nothing fits" was said of (private.review_judgement): kept with the review it sends the booking to.
