@@ -5,15 +5,6 @@
 begin;
 select plan(11);
 
-create function pg_temp.seq_reads() returns bigint language sql as $$
-  select seq_scan from pg_stat_xact_user_tables where relid = 'public.bookings'::regclass
-$$;
-create function pg_temp.cheap_seq_reads() returns void language sql as $$
-  select set_config('seq_page_cost', '0', true), set_config('cpu_tuple_cost', '0', true),
-         set_config('cpu_operator_cost', '0', true), set_config('random_page_cost', '40', true),
-         set_config('plan_cache_mode', 'force_generic_plan', true);
-$$;
-
 -- Three slots, three bookings, each dispatched.
 select tests.create_restaurant('Counted by index') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
@@ -26,10 +17,10 @@ select id as first from public.bookings where restaurant_id = :'rid' and start_a
 select id as second from public.bookings where restaurant_id = :'rid' and start_at = '2030-07-01 19:00+00' \gset
 select id as third from public.bookings where restaurant_id = :'rid' and start_at = '2030-07-01 20:00+00' \gset
 
-select pg_temp.cheap_seq_reads() \gset
-select pg_temp.seq_reads() as before \gset
+select tests.make_seq_reads_cheap() \gset
+select tests.bookings_seq_reads() as before \gset
 select count(*) as none from public.bookings where id = :'rid'::uuid \gset
-select cmp_ok(pg_temp.seq_reads(), '>', :'before'::bigint,
+select cmp_ok(tests.bookings_seq_reads(), '>', :'before'::bigint,
               'the planner is made to read bookings sequentially where nothing forbids it');
 
 -- A later create or replace keeps these settings only if it restates them.
@@ -38,18 +29,18 @@ select ok((select proconfig @> array['enable_seqscan=off', 'jit=off'] from pg_pr
           'the count plans without sequential reads and without JIT');
 
 -- Called on its own first, so the generic plan it keeps is made under these costs.
-select pg_temp.seq_reads() as before \gset
+select tests.bookings_seq_reads() as before \gset
 select is(private.bookings_in_progress(:'rid'), 0, 'nothing is in progress yet');
-select is(pg_temp.seq_reads(), :'before'::bigint, 'and counting it read no booking sequentially');
+select is(tests.bookings_seq_reads(), :'before'::bigint, 'and counting it read no booking sequentially');
 
 select is(public.assignment_lease(:'first', 'dispatch') ->> 'outcome', 'ready', 'the first booking begins');
 select is(public.assignment_lease(:'second', 'dispatch') ->> 'outcome', 'ready', 'so does the second');
-select pg_temp.cheap_seq_reads() \gset
-select pg_temp.seq_reads() as before \gset
+select tests.make_seq_reads_cheap() \gset
+select tests.bookings_seq_reads() as before \gset
 select is(array[private.bookings_in_progress(:'rid'), private.bookings_in_progress(:'rid', :'first'),
                 private.bookings_in_progress(:'rid', :'third')],
           array[2, 1, 2], 'both count as in progress; the one left out does not, one not in progress changes nothing');
-select is(pg_temp.seq_reads(), :'before'::bigint, 'and counting them read no booking sequentially');
+select is(tests.bookings_seq_reads(), :'before'::bigint, 'and counting them read no booking sequentially');
 
 -- The trigger and the lease take their counts from it: told every slot is taken while one is free, the third
 -- walked into progress is refused, and its lease defers it for a slot.

@@ -228,5 +228,20 @@ begin
   return listed;
 end $$;
 
+-- Sequential scans of bookings in this transaction so far.
+create or replace function tests.bookings_seq_reads()
+returns bigint language sql as $$
+  select seq_scan from pg_stat_xact_user_tables where relid = 'public.bookings'::regclass
+$$;
+
+-- For the rest of the transaction, every plan generic (as a cached one is) and a sequential read costing
+-- nothing however large the table: every read of a table is then sequential unless the function forbids it.
+create or replace function tests.make_seq_reads_cheap()
+returns void language sql as $$
+  select pg_catalog.set_config('seq_page_cost', '0', true), pg_catalog.set_config('cpu_tuple_cost', '0', true),
+         pg_catalog.set_config('cpu_operator_cost', '0', true), pg_catalog.set_config('random_page_cost', '40', true),
+         pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+$$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
