@@ -1,6 +1,11 @@
 begin;
 select plan(16);
 
+-- The sweeper's lock first, as the sweep takes it before any other lock: the staging below holds bookings'
+-- table lock (a trigger switched off) when this transaction sweeps, and the stack's own sweeper, running
+-- beside the tests, must not be mid-sweep then, waiting for that table while this waits for its lock.
+select pg_advisory_xact_lock(private.lock_key('sweeper', '00000000-0000-0000-0000-000000000000')) as sweeper_locked \gset
+
 -- A wake missed across transactions (a booking joins the queue while the last one in flight leaves, each
 -- unseen by the other) is staged here in one transaction by leaving with the wake trigger switched off.
 create function pg_temp.strand(p_name text, p_max_parallel integer, p_waiting integer) returns uuid
