@@ -52,7 +52,7 @@ select is(private.scrubbed_jsonb('{"guest_email": "x"}'), '{"personal_data_remov
 select ok(not exists (select 1 from public.pipeline_settings_audit a
                        where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason)),
   'the settings audit is scrubbed');
-select is((private.scrub_stored_personal_data() - 'restaurant_tables_to_rename'), '{"bookings": 0, "shadow_comparisons": 0, "notification_outbox": 0, "observability_events": 0, "pipeline_settings_audit": 0, "booking_table_assignments": 0, "booking_assignment_attempts": 0, "booking_assignment_state_history": 0}'::jsonb,
+select is((private.scrub_stored_personal_data() - 'restaurant_tables_to_rename'), '{"bookings": 0, "shadow_comparisons": 0, "notification_outbox": 0, "observability_events": 0, "pipeline_settings_audit": 0, "booking_table_assignments": 0, "booking_assignment_attempts": 0, "booking_assignment_state_history": 0, "rollout_settings": 0, "pipeline_settings_audit_values": 0}'::jsonb,
   'run again, it finds nothing left to change');
 
 select * from finish();
