@@ -15,29 +15,22 @@
 --   - the settings row scrubs kill_switch_reason on the way in (cut to 500 characters, as ops.set_kill_switch
 --     cuts it);
 --   - the audit scrubs old_value and new_value as it scrubs a document anywhere else (private.scrubbed_jsonb:
---     each string scrubbed, a document still flagged after that replaced), whichever setting they are of;
+--     each string scrubbed, a document still flagged after that replaced), whichever setting they are of, and
+--     the login role it names (a role may be named for a person: "ana@bistro.example"), scope and setting as
+--     it scrubs the actor. The one other free-text setting, rollout_salt, is recorded scrubbed too where it
+--     reads as personal data: its audit copy is then no longer the salt the buckets were drawn with, which
+--     a salt without an address or a run of eight digits avoids;
 --   - private.scrub_stored_personal_data, which the next widening of the patterns calls, scrubs both
 --     (private.scrub_stored_settings), and they are scrubbed now.
 -- A reason scrubbed in the settings row is a change of the row, so the audit records it (old and new values
 -- both scrubbed, attributed to the login role that ran the scrub).
 --
--- private.scrub_settings_audit: as in 20261223000000, with the values. private.scrub_stored_personal_data: as in
+-- private.scrub_settings_audit: as in 20261223000000, with the login role, scope, setting and values. private.scrub_stored_personal_data: as in
 -- 20261227230000, with the settings.
 
-create or replace function private.scrub_settings_audit()
-returns trigger language plpgsql set search_path = '' as $$
-begin
-  new.actor := private.scrub_and_cut(new.actor, 200);
-  new.reason := private.scrub_and_cut(new.reason, 500);
-  new.old_value := private.scrubbed_jsonb(new.old_value);
-  new.new_value := private.scrubbed_jsonb(new.new_value);
-  return new;
-end $$;
-drop trigger scrub_personal_data on public.pipeline_settings_audit;
-create trigger scrub_personal_data
-  before insert or update of actor, reason, old_value, new_value on public.pipeline_settings_audit
-  for each row execute function private.scrub_settings_audit();
-
+-- The settings row's table first, then the audit's: the order every settings writer locks them in (the
+-- audit's trigger runs after the row is written), so an operator's call during the deploy cannot deadlock
+-- with it.
 create function private.scrub_kill_switch_reason()
 returns trigger language plpgsql set search_path = '' as $$
 begin
@@ -49,7 +42,25 @@ create trigger scrub_kill_switch_reason
   for each row when (new.kill_switch_reason is not null)
   execute function private.scrub_kill_switch_reason();
 
--- The settings row's reason and the audit's values, as the patterns find personal data now; answers how many
+create or replace function private.scrub_settings_audit()
+returns trigger language plpgsql set search_path = '' as $$
+begin
+  new.actor := private.scrub_and_cut(new.actor, 200);
+  new.database_role := private.scrub_and_cut(new.database_role, 200);
+  new.scope := private.scrub_and_cut(new.scope, 200);
+  new.setting := private.scrub_and_cut(new.setting, 200);
+  new.reason := private.scrub_and_cut(new.reason, 500);
+  new.old_value := private.scrubbed_jsonb(new.old_value);
+  new.new_value := private.scrubbed_jsonb(new.new_value);
+  return new;
+end $$;
+drop trigger scrub_personal_data on public.pipeline_settings_audit;
+create trigger scrub_personal_data
+  before insert or update of actor, database_role, scope, setting, reason, old_value, new_value
+  on public.pipeline_settings_audit
+  for each row execute function private.scrub_settings_audit();
+
+-- The settings row's reason and the rest of the audit's text, as the patterns find personal data now; answers how many
 -- rows of each it changed.
 create function private.scrub_stored_settings()
 returns jsonb language plpgsql set search_path = '' as $$
@@ -61,8 +72,11 @@ begin
   update private.rollout_settings set kill_switch_reason = kill_switch_reason
    where private.text_has_personal_data(kill_switch_reason);
   get diagnostics settings = row_count;
-  update public.pipeline_settings_audit set old_value = old_value, new_value = new_value
-   where private.jsonb_has_personal_data(old_value) or private.jsonb_has_personal_data(new_value);
+  update public.pipeline_settings_audit
+     set database_role = database_role, scope = scope, setting = setting, old_value = old_value, new_value = new_value
+   where private.text_has_personal_data(database_role) or private.text_has_personal_data(scope)
+      or private.text_has_personal_data(setting)
+      or private.jsonb_has_personal_data(old_value) or private.jsonb_has_personal_data(new_value);
   get diagnostics audit = row_count;
   return pg_catalog.jsonb_build_object('rollout_settings', settings, 'pipeline_settings_audit_values', audit);
 end $$;

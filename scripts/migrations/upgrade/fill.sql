@@ -59,6 +59,10 @@ insert into private.circuit_breakers (restaurant_id, state, consecutive_failures
 values (:'rid', 'open', 5, now());
 select pg_temp.expect(ops.reset_circuit_breaker(:'rid', 'ana@example.com', 'call +44 20 7946 0958 if it opens again')
   ->> 'outcome' = 'closed', 'the breaker to be reset by hand');
+-- The kill switch pulled and released by an owner writing the row in Studio, with a phone number in the reason
+-- (every release before 20261231340000 kept it as typed, in the row and in the audit's copies of the values).
+update private.rollout_settings set kill_switch = true, kill_switch_reason = 'outage, call +44 20 7946 0958';
+update private.rollout_settings set kill_switch = false, kill_switch_reason = null;
 
 -- What a release let through and a later migration repairs, each written only into the releases before that
 -- migration (it repairs rows once, as it runs), and named in the fixture so that verify.sql checks the repair.

@@ -50,7 +50,9 @@ create function pg_temp.repaired_restaurant(p_repair text) returns uuid language
 $$;
 select pg_temp.expect(count(*) = 0, 'no e-mail address or phone number left in the settings audit')
   from public.pipeline_settings_audit a
- where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason);
+ where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason)
+    or private.text_has_personal_data(a.database_role)
+    or private.jsonb_has_personal_data(a.old_value) or private.jsonb_has_personal_data(a.new_value);
 -- Each one owed is checked on the row it was written to (none found fails as a repair not made).
 select pg_temp.expect(not pg_temp.owed('dispatch_timeout')
                       or (select dispatch_timeout_ms = 5000 from private.pipeline_settings),

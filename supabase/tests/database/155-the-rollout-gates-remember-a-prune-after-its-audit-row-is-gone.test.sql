@@ -49,13 +49,16 @@ select is(:'none'::text, '0', 'a prune at 400 days finds nothing older to delete
 select cmp_ok(pg_temp.seconds_from(private.kept_since('event_retention_days')::text, now() - interval '1 day'), '<',
   1::numeric, 'and the mark never moves back');
 
--- A retention lowered and raised again before any prune ran pruned nothing: the mark says nothing of it.
+-- A prune at a lowered retention that finds nothing to delete (the night before took it all) marks nothing.
 delete from private.retention_marks;
 set local role service_role;
 select ops.set_event_retention(7, 'ana', 'brief') is not null as lowered \gset
-select ops.set_event_retention(400, 'ana', 'brief') is not null as raised \gset
+select ops.set_retention('shadow_comparisons', 7, 'ana', 'brief') is not null as lowered \gset
 reset role;
-select is((select count(*)::int from private.retention_marks), 0, 'only a prune that deleted rows leaves a mark');
+select private.prune_old_rows() as again \gset
+select is((select count(*)::int from private.retention_marks)
+          + (:'again'::jsonb ->> 'observability_events')::int + (:'again'::jsonb ->> 'shadow_comparisons')::int, 0,
+  'only a prune that deleted rows leaves a mark');
 
 -- Nobody but the prune writes the marks.
 set local role service_role;
