@@ -122,3 +122,20 @@ Deno.test("groups that the zone's largest tables could not bring to the party's 
     true,
   );
 });
+
+Deno.test("a party one table seats is listed whole in a zone of hundreds of tables that all join", () => {
+  // 210 two-tops all joined: 21,945 pairs, more than the look limit. None is needed by a couple, whom each
+  // table seats alone; looking at them stopped the search for a party of two, so that a room with a free
+  // table said one "may exist", and the exact fallback could prove nothing.
+  const tables = Array.from({ length: 210 }, (_, i) => table(i + 1, 2));
+  const found = searchCandidates({ partySize: 2, maxTables: 6, tables, adjacency: allJoined(tables) });
+  assertEquals([found.candidates.length, found.complete], [210, true]);
+  assert(found.candidates.every((c) => c.tables.length === 1));
+  // A 6-top kept for four still starts groups for five: its pair with a 2-top is needed.
+  const keptSmall = [table(1, 6, { maxPartySize: 4 }), table(2, 2)];
+  assertEquals(
+    searchCandidates({ partySize: 5, maxTables: 2, tables: keptSmall, adjacency: allJoined(keptSmall) })
+      .candidates.map((c) => c.key),
+    ["T1+T2"],
+  );
+});

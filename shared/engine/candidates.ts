@@ -144,7 +144,13 @@ function growGroups(
     }
     return most >= maxParty;
   };
-  const joinable = tables.filter((t) => t.movable && neighbours.has(t.id) && reachable([t], t.capacity));
+  // A table that seats the party on its own, by its seats and by its range, starts no group: no group grown
+  // from it is needed (without the other tables it still seats the party) or grown further (it has the seats).
+  // In a zone of hundreds of tables that all join, looking at its pairs used up the look limit for a couple.
+  const seatsAlone = (t: Table) => reachOnly && t.capacity >= maxParty && t.maxPartySize >= maxParty;
+  const joinable = tables.filter((t) =>
+    t.movable && neighbours.has(t.id) && !seatsAlone(t) && reachable([t], t.capacity)
+  );
   // Each group once, whichever way it was reached (keyed by the tables' places in the list, short to build);
   // grown one neighbour at a time.
   const place = new Map(tables.map((t, i) => [t.id, i]));

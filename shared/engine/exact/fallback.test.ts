@@ -759,3 +759,21 @@ Deno.test("where a party's arrangements are too many to list, those listed are o
   assert(result.plan.decision === "assign");
   assert(result.plan.tableIds.every((id) => !tables.slice(0, 6).some((t) => t.id === id)), "on free tables");
 });
+
+Deno.test("the model's build stops when its budget runs out, before listing the next booking's arrangements", () => {
+  const { tables, placed, adjacency } = chain();
+  const s = snapshot(tables, placed, { partySize: 6 }, { adjacency, maxTables: 2 });
+  // Listing again among a booking's open tables (a zone of tables that all join) costs up to a tenth of a
+  // second a booking: the build asks before each one, the new booking first.
+  let asked = 0;
+  const budget = { outOfTime: () => ++asked > 2, stopped: false };
+  assertEquals(buildProblem(s, { budget }), null);
+  assertEquals([budget.stopped, asked], [true, 3], "stopped at the third ask, listing no further");
+  const unbounded = { outOfTime: () => false, stopped: false };
+  assertEquals(
+    buildProblem(s, { budget: unbounded })?.movable.length,
+    2,
+    "with time, every booking is listed",
+  );
+  assertEquals(unbounded.stopped, false);
+});

@@ -145,7 +145,9 @@ export async function refuteAtTheStay(
   const started = performance.now();
   const timeLeft = () => options.timeLimitMs - (performance.now() - started - loadingMs());
   const listing = { complete: true };
-  const problem = buildProblem(snapshot, { ...options, listing });
+  const budget = { outOfTime: () => timeLeft() <= 0, stopped: false };
+  const problem = buildProblem(snapshot, { ...options, listing, budget });
+  if (budget.stopped) return "undecided";
   const answer = problem ? await refutedAtTheStay(problem, snapshot, solver.decide, timeLeft) : "refuted";
   // Refuted over arrangements not all listed is no proof.
   return answer === "refuted" && !listing.complete ? "undecided" : answer;
@@ -241,7 +243,8 @@ async function searchExactly(
   // The budget spent: loading HiGHS (a cold instance's first hard booking) is not taken from it.
   const spent = () => performance.now() - started - loadingMs();
   const listing = { complete: true };
-  const problem = buildProblem(snapshot, { ...options, listing });
+  const budget = { outOfTime: () => spent() >= limit, stopped: false };
+  const problem = buildProblem(snapshot, { ...options, listing, budget });
   const movable = problem ? problem.movable.length : (snapshot.placed ?? []).filter((p) => !p.locked).length;
   const bookings = `${movable} booking${movable === 1 ? "" : "s"}`;
   const noFit = (reason: string): Plan => ({
@@ -262,6 +265,7 @@ async function searchExactly(
       movable,
       proven: true,
     });
+  if (budget.stopped) return exhausted({ status: "budget_exhausted", why: "time" });
   if (!problem) return none();
   if (
     !options.refutationAsked &&

@@ -44,6 +44,12 @@ export interface ModelOptions {
    * tables that the candidate search stopped): the model then proves nothing impossible.
    */
   readonly listing?: { complete: boolean };
+  /**
+   * Asked before each booking's arrangements are listed: true stops the build, which then answers null and sets
+   * `stopped`. Listing again among a booking's open tables (a zone of tables that all join) takes up to a tenth
+   * of a second a booking, so a busy evening in such a room could spend seconds here, past a function's CPU.
+   */
+  readonly budget?: { outOfTime: () => boolean; stopped: boolean };
 }
 
 interface Hold {
@@ -52,7 +58,10 @@ interface Hold {
   readonly end: number;
 }
 
-/** The problem, or null when the new booking has no arrangement that the fixed holds leave open. */
+/**
+ * The problem, or null when the new booking has no arrangement that the fixed holds leave open, or when the
+ * budget stopped the build.
+ */
 export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): ExactProblem | null {
   const placed = snapshot.placed ?? [];
   const free = affectedPeriod(snapshot, placed.filter((p) => !p.locked && fullyInView(snapshot, p)));
@@ -89,6 +98,10 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     return all;
   };
   const rulesFor = (id: string, partySize: number, start: number, end: number) => {
+    if (options.budget?.outOfTime()) {
+      options.budget.stopped = true;
+      return null;
+    }
     const tables = eligible(snapshot.tables, options.tablesFor?.(id));
     const all = listed(partySize, tables);
     if (all.complete) return all.ids;
@@ -104,11 +117,13 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     snapshot.windowStart,
     snapshot.windowEnd,
   );
+  if (!subjectRules) return null;
   const subjectOptions = subjectRules.filter((ids) => open(ids, snapshot.windowStart, snapshot.windowEnd));
   if (subjectOptions.length === 0) return null;
   const movable: ExactItem[] = [];
   for (const p of free) {
     const rules = rulesFor(p.id, p.partySize, p.windowStart, p.windowEnd);
+    if (!rules) return null;
     const opts = rules.filter((ids) => open(ids, p.windowStart, p.windowEnd));
     const key = setKey(p.tableIds);
     let current = p.tableIds.length === 0
