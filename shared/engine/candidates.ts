@@ -144,7 +144,7 @@ function growGroups(
     }
     return most >= maxParty;
   };
-  // A table that seats the party on its own, by its seats and by its range, starts no group: no group grown
+  // A table that seats the party on its own, by its seats and the top of its range, starts no group: no group grown
   // from it is needed (without the other tables it still seats the party) or grown further (it has the seats).
   // In a zone of hundreds of tables that all join, looking at its pairs used up the look limit for a couple.
   const seatsAlone = (t: Table) => reachOnly && t.capacity >= maxParty && t.maxPartySize >= maxParty;

@@ -777,3 +777,15 @@ Deno.test("the model's build stops when its budget runs out, before listing the 
   );
   assertEquals(unbounded.stopped, false);
 });
+
+Deno.test("a build its budget stopped is never a proof: exhausted, or undecided, not none or refuted", async () => {
+  // The one table that seats six is held by a locked party: with time, that is proven at once.
+  const six = table(1, 6);
+  const s = snapshot([six], [booking("a-six", 6, [six], 0, 90, true)], { partySize: 6 });
+  assertEquals((await exactly(s)).verdict, "none", "with time, proven");
+  const noTime = { strategy: "scarcity_fit", noFitReason: NO_FIT, timeLimitMs: 0 };
+  const stopped = await planExactly(s, noTime);
+  assertEquals([stopped.verdict, stopped.proven], ["budget_exhausted", false]);
+  assertEquals(await refuteAtTheStay(s, noTime), "undecided");
+  assertEquals(await refuteAtTheStay(s, { timeLimitMs: 10_000 }), "refuted", "with time, refuted");
+});

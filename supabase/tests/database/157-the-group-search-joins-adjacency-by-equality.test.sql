@@ -1,9 +1,9 @@
 -- The group search joins a restaurant's adjacency to its tables by equality (20261231370000): on any floor it
 -- answers the groups the search before it answered, smallest first, and past its limit the first that many.
--- Floors drawn at random (seeded): tables of a few sizes in two zones, some fixed, some out of service, each
--- pair joined with a chance that makes sparse rows and dense zones.
+-- Floors drawn from fixed draws: tables of a few sizes in two zones, some fixed, inactive or out of service,
+-- each pair joined with a chance that makes sparse rows and dense zones.
 begin;
-select plan(4);
+select plan(5);
 
 -- The search as it was (20261204010000), unlimited, for comparison.
 create function pg_temp.groups_before(p_restaurant_id uuid, p_max_tables integer)
@@ -36,27 +36,39 @@ begin
      ;
 end $$;
 
+-- A draw in [0, 1) from a text, the same on every run (random() would follow the rows' order, which follows
+-- their random ids).
+create function pg_temp.draw(p_key text) returns double precision language sql as $$
+  select ('x' || substr(md5(p_key), 1, 8))::bit(32)::bigint / 4294967296.0
+$$;
+
 create function pg_temp.floor(p_tables integer, p_join double precision) returns uuid language plpgsql as $$
 declare
   rid uuid := tests.create_restaurant('Groups ' || p_tables || ' ' || p_join);
 begin
   insert into public.zones (restaurant_id, name) values (rid, 'Terrace');
-  perform tests.add_table(rid, 'G' || i, (array[1, 2, 2, 4, 6])[1 + floor(random() * 5)::int],
-                          case when random() < 0.2 then 'Terrace' else 'Main' end)
+  perform tests.add_table(rid, 'G' || i, (array[1, 2, 2, 4, 6])[1 + floor(pg_temp.draw(p_tables || 'size' || i) * 5)::int],
+                          case when pg_temp.draw(p_tables || 'zone' || i) < 0.2 then 'Terrace' else 'Main' end)
      from generate_series(1, p_tables) i;
-  update public.restaurant_tables set movable = random() < 0.85, out_of_service = random() < 0.05
+  update public.restaurant_tables
+     set movable = pg_temp.draw(p_tables || 'fixed' || table_number) < 0.85,
+         out_of_service = pg_temp.draw(p_tables || 'service' || table_number) < 0.1,
+         active = pg_temp.draw(p_tables || 'active' || table_number) >= 0.1
    where restaurant_id = rid;
   insert into public.table_adjacency (restaurant_id, table_a, table_b)
-  select rid, least(a.id, b.id), greatest(a.id, b.id)
+  select rid, a.id, b.id
     from public.restaurant_tables a join public.restaurant_tables b on b.restaurant_id = a.restaurant_id and a.id < b.id
-   where a.restaurant_id = rid and random() < p_join;
+   where a.restaurant_id = rid
+     and pg_temp.draw(p_tables || least(a.table_number, b.table_number) || greatest(a.table_number, b.table_number)) < p_join;
   return rid;
 end $$;
 
-select setseed(0.157);
 create temporary table floors as
   select pg_temp.floor(n, j) as rid, n, j, m
     from (values (5, 0.5, 3), (8, 0.3, 4), (10, 0.6, 4), (12, 0.2, 6), (14, 0.4, 3), (9, 1.0, 5)) f(n, j, m);
+select ok((select count(*) from public.restaurant_tables t join floors f on f.rid = t.restaurant_id
+            where not t.active or t.out_of_service or not t.movable) >= 3,
+  'the floors have fixed, inactive and out-of-service tables among the joined ones');
 
 select is((select count(*)::int from floors f
             where (select array_agg(g.table_ids::text || g.seats order by g.table_ids::text) from private.table_groups(f.rid, f.m) g)
