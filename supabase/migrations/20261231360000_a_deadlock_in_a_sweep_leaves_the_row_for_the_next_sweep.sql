@@ -7,11 +7,29 @@
 -- failed with SQLSTATE 40P01" for an operator to retry by hand (an attacker's review of the lock order). The
 -- claim and the wakes already set aside only a trigger's refusal, a constraint or a value (P0, 23, 22) and left
 -- any other failure for their next round. The sweep now leaves those two as it leaves a lock it could not take:
--- counted as skipped, tried again by the next sweep (5 s later), so they end as the row's next sweep ends them.
--- Any other failure is escalated as before, which keeps a row that fails for good from being retried for
--- ever.
+-- counted as skipped, tried again by the next sweep (5 s later), so they end as the row's next sweep ends them,
+-- each said in a sweeper.row_raced event. A row that loses three times within a minute is not racing (a
+-- platform's trigger raising 40001 on every update of it, say, which would otherwise hold its place at the
+-- head of the sweep and its restaurant's slot for ever): it is escalated as any failure is. Any other failure
+-- is escalated as before.
 --
 -- private.sweep: body as in 20261230060000, with those two.
+
+-- Said of a row whose step in a sweep lost a race (a deadlock, a serialization failure); true when it has lost
+-- three within a minute, and has been escalated as a failure (private.sweep_row_failed).
+create function private.sweep_row_raced(p_booking_id uuid, p_step text, p_sqlstate text, p_now timestamptz)
+returns boolean language plpgsql set search_path = '' as $$
+begin
+  perform private.record_event('assignment.sweeper', 'sweeper.row_raced', 'warning',
+    pg_catalog.jsonb_build_object('step', p_step, 'sqlstate', p_sqlstate), null, p_booking_id, p_now);
+  if (select count(*) from public.observability_events e
+       where e.booking_id = p_booking_id and e.event_type = 'sweeper.row_raced'
+         and e.created_at > p_now - interval '1 minute' and e.created_at <= p_now) < 3 then
+    return false;
+  end if;
+  perform private.sweep_row_failed(p_booking_id, p_step, p_sqlstate, p_now);
+  return true;
+end $$;
 
 create or replace function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -59,8 +77,12 @@ begin
       skipped := skipped + 1;
       held := held || r.restaurant_id;
     when deadlock_detected or serialization_failure then
-      -- A race another transaction won: the row, as it is then, is the next sweep's.
-      skipped := skipped + 1;
+      -- A race another transaction won: the row, as it is then, is the next sweep's, unless it keeps losing.
+      if private.sweep_row_raced(r.id, 'expire_lease', sqlstate, p_now) then
+        failed := failed + 1;
+      else
+        skipped := skipped + 1;
+      end if;
     when others then
       perform private.sweep_row_failed(r.id, 'expire_lease', sqlstate, p_now);
       failed := failed + 1;
@@ -144,7 +166,12 @@ begin
       skipped := skipped + 1;
       held := held || r.restaurant_id;
     when deadlock_detected or serialization_failure then
-      skipped := skipped + 1;
+      if private.sweep_row_raced(r.id, case when r.dispatch_count >= s.max_dispatches then 'escalate' else 'dispatch' end,
+                                 sqlstate, p_now) then
+        failed := failed + 1;
+      else
+        skipped := skipped + 1;
+      end if;
     when others then
       perform private.sweep_row_failed(r.id, case when r.dispatch_count >= s.max_dispatches then 'escalate' else 'dispatch' end,
                                        sqlstate, p_now);
