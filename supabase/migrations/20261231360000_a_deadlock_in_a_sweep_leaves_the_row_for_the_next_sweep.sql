@@ -9,11 +9,15 @@
 -- any other failure for their next round. The sweep now leaves those two as it leaves a lock it could not take:
 -- counted as skipped, tried again by the next sweep (5 s later), so they end as the row's next sweep ends them,
 -- each said in a sweeper.row_raced event. A row that loses three times within a minute is not racing (a
--- platform's trigger raising 40001 on every update of it, say, which would otherwise hold its place at the
--- head of the sweep and its restaurant's slot for ever): it is escalated as any failure is. Any other failure
--- is escalated as before.
+-- platform's trigger raising 40001 on every update of it, say, which would otherwise keep its place at the head
+-- of every sweep): it is treated as any failing row is, escalated where it can be, else passed over for a minute
+-- at a time (sweeper.row_failed). Any other failure is escalated as before. A queue's wake
+-- (private.wake_bookings), which left every failure but a row's own for the next wake, now counts a queued
+-- booking's lost races the same way, so one whose every update loses is passed over too, and the bookings
+-- queued behind it are woken.
 --
--- private.sweep: body as in 20261230060000, with those two.
+-- private.sweep: body as in 20261230060000, with those two. private.wake_bookings: as in 20261230060000, with
+-- the races counted.
 
 -- Said of a row whose step in a sweep lost a race (a deadlock, a serialization failure); true when it has lost
 -- three within a minute, and has been escalated as a failure (private.sweep_row_failed).
@@ -29,6 +33,36 @@ begin
   end if;
   perform private.sweep_row_failed(p_booking_id, p_step, p_sqlstate, p_now);
   return true;
+end $$;
+
+create or replace function private.wake_bookings(p_ids uuid[], p_now timestamptz)
+returns integer language plpgsql security definer set search_path = '' as $$
+declare
+  one uuid;
+  n integer;
+  woken integer := 0;
+begin
+  begin
+    update public.bookings set next_attempt_at = p_now where id = any(p_ids);
+    get diagnostics n = row_count;
+    return n;
+  exception when others then
+    null; -- one of them, or more: each on its own
+  end;
+  foreach one in array p_ids loop
+    begin
+      update public.bookings set next_attempt_at = p_now where id = one;
+      get diagnostics n = row_count;
+      woken := woken + n;
+    exception when deadlock_detected or serialization_failure then
+      perform private.sweep_row_raced(one, 'wake', sqlstate, p_now);
+    when others then
+      if pg_catalog.left(sqlstate, 2) in ('P0', '23', '22') then
+        perform private.sweep_row_failed(one, 'wake', sqlstate, p_now);
+      end if;
+    end;
+  end loop;
+  return woken;
 end $$;
 
 create or replace function private.sweep(p_now timestamptz default pg_catalog.clock_timestamp())
@@ -203,5 +237,8 @@ begin
                                        'not_dispatched', not_dispatched, 'escalated', escalated, 'failed', failed,
                                        'skipped_locked', skipped);
 end $$;
+
+comment on function private.wake_bookings(uuid[], timestamptz) is
+  'Make the queued bookings p_ids due at p_now, each refused for a reason of its own set aside (sweeper.row_failed), each that lost a race said (sweeper.row_raced) and set aside at its third loss within a minute, each held up otherwise left for the next wake; returns how many were woken.';
 
 revoke all on all routines in schema private from public, anon, authenticated;

@@ -6,7 +6,7 @@ begin;
 -- The sweeper's lock first, as the sweep takes it before any other lock (see 25): the staging below holds
 -- bookings' table lock when this transaction sweeps.
 select pg_advisory_xact_lock(private.lock_key('sweeper', '00000000-0000-0000-0000-000000000000')) as sweeper_locked \gset
-select plan(10);
+select plan(14);
 
 select tests.create_restaurant('Raced') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -65,6 +65,37 @@ select private.sweep(now() + interval '30 seconds') is not null as third \gset
 select is((select manual_review_reason from public.bookings where id = :'stuck'),
   'sweeper_error: dispatch failed with SQLSTATE 40P01; see the sweeper.row_failed event',
   'the third within a minute escalates it as a failure, naming it');
+select is((select count(*)::int from public.observability_events where booking_id = :'stuck' and event_type = 'sweeper.row_failed'),
+  1, 'and sets it aside as a failed row');
+
+-- Losses more than a minute apart are races, each left for the next sweep.
+select tests.create_booking(:'rid', 2, '2030-01-07 16:00+00') as slow \gset
+update public.bookings set next_attempt_at = now() - interval '1 minute' where id = :'slow';
+select set_config('tests.due', :'slow', true);
+select private.sweep(now() + interval '1 minute') is not null as first \gset
+select private.sweep(now() + interval '2 minutes 1 second') is not null as second \gset
+select private.sweep(now() + interval '3 minutes 2 seconds') is not null as third \gset
+select is((select assignment_state from public.bookings where id = :'slow'), 'created',
+  'three losses over three minutes leave it queued');
+
+-- A queued booking whose wake loses every time is set aside at its third loss within a minute, so the wake
+-- passes over it to the bookings behind it.
+select tests.create_booking(:'rid', 2, '2030-01-07 17:00+00') as queued \gset
+select set_config('tests.due', :'queued', true);
+create or replace function tests.lose_a_race() returns trigger language plpgsql as $$
+begin
+  if new.id = current_setting('tests.due')::uuid and new.next_attempt_at is distinct from old.next_attempt_at then
+    raise exception using errcode = '40001', message = 'could not serialize access due to concurrent update';
+  end if;
+  return new;
+end $$;
+select private.wake_bookings(array[:'queued']::uuid[], now() + interval '4 minutes') as woken \gset
+select private.wake_bookings(array[:'queued']::uuid[], now() + interval '4 minutes 5 seconds') as woken \gset
+select ok(not private.failed_lately(:'queued', now() + interval '4 minutes 5 seconds'),
+  'two lost wakes leave it for the next wake');
+select private.wake_bookings(array[:'queued']::uuid[], now() + interval '4 minutes 10 seconds') as woken \gset
+select ok(private.failed_lately(:'queued', now() + interval '4 minutes 10 seconds'),
+  'the third within a minute sets it aside, so the next wake passes over it');
 drop trigger lose_a_race on public.bookings;
 
 -- Any other failure still sends the row to review at once.
@@ -79,7 +110,7 @@ begin
 end $$;
 select set_config('tests.broken', :'broken', true);
 create trigger break_for_good before update on public.bookings for each row execute function tests.break_for_good();
-select private.sweep(now() + interval '40 seconds') is not null as swept \gset
+select private.sweep(now() + interval '6 minutes') is not null as swept \gset
 select is((select manual_review_reason from public.bookings where id = :'broken'),
   'sweeper_error: dispatch failed with SQLSTATE 42883; see the sweeper.row_failed event', 'a failure of another kind escalates at once');
 select is((select count(*)::int from public.observability_events where booking_id = :'broken' and event_type = 'sweeper.row_raced'), 0,
