@@ -26,6 +26,7 @@ create table private.retention_marks (
 );
 comment on table private.retention_marks is
   'How far back the nightly prune has deleted, per retention setting: rows older than pruned_before may be gone. Read by private.kept_since; only ever moves forward.';
+alter table private.retention_marks enable row level security;
 revoke all on private.retention_marks from public, anon, authenticated, service_role;
 
 -- Rows of p_setting's table older than p_before may have been deleted.

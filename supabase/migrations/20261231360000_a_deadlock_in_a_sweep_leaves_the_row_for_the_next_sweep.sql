@@ -35,8 +35,9 @@ begin
   return true;
 end $$;
 
+-- Its plans as 20261231280000 set them (a create or replace sets a function's settings anew).
 create or replace function private.wake_bookings(p_ids uuid[], p_now timestamptz)
-returns integer language plpgsql security definer set search_path = '' as $$
+returns integer language plpgsql security definer set search_path = '' set enable_seqscan = off set jit = off as $$
 declare
   one uuid;
   n integer;
