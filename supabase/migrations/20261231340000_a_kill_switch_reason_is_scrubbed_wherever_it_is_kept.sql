@@ -21,7 +21,8 @@
 --     reads as personal data: its audit copy is then no longer the salt the buckets were drawn with, which
 --     a salt without an address or a run of eight digits avoids;
 --   - private.scrub_stored_personal_data, which the next widening of the patterns calls, scrubs both
---     (private.scrub_stored_settings), and they are scrubbed now.
+--     (private.scrub_stored_settings, which now reads the audit once for all its text), and they are scrubbed
+--     now.
 -- A reason scrubbed in the settings row is a change of the row, so the audit records it (old and new values
 -- both scrubbed, attributed to the login role that ran the scrub).
 --
@@ -60,8 +61,8 @@ create trigger scrub_personal_data
   on public.pipeline_settings_audit
   for each row execute function private.scrub_settings_audit();
 
--- The settings row's reason and the rest of the audit's text, as the patterns find personal data now; answers how many
--- rows of each it changed.
+-- The settings row's reason and the audit's text, as the patterns find personal data now; answers how many rows of
+-- each it changed.
 create function private.scrub_stored_settings()
 returns jsonb language plpgsql set search_path = '' as $$
 declare
@@ -72,13 +73,13 @@ begin
   update private.rollout_settings set kill_switch_reason = kill_switch_reason
    where private.text_has_personal_data(kill_switch_reason);
   get diagnostics settings = row_count;
-  update public.pipeline_settings_audit
-     set database_role = database_role, scope = scope, setting = setting, old_value = old_value, new_value = new_value
-   where private.text_has_personal_data(database_role) or private.text_has_personal_data(scope)
+  update public.pipeline_settings_audit set actor = actor
+   where private.text_has_personal_data(actor) or private.text_has_personal_data(reason)
+      or private.text_has_personal_data(database_role) or private.text_has_personal_data(scope)
       or private.text_has_personal_data(setting)
       or private.jsonb_has_personal_data(old_value) or private.jsonb_has_personal_data(new_value);
   get diagnostics audit = row_count;
-  return pg_catalog.jsonb_build_object('rollout_settings', settings, 'pipeline_settings_audit_values', audit);
+  return pg_catalog.jsonb_build_object('rollout_settings', settings, 'pipeline_settings_audit', audit);
 end $$;
 
 create or replace function private.scrub_stored_personal_data()
@@ -116,11 +117,6 @@ begin
    where source <> 'auto' and private.text_has_personal_data(assigned_by);
   get diagnostics n = row_count;
   changed := changed || pg_catalog.jsonb_build_object('booking_table_assignments', n);
-  -- Its trigger scrubs what an update writes.
-  update public.pipeline_settings_audit set actor = actor, reason = reason
-   where private.text_has_personal_data(actor) or private.text_has_personal_data(reason);
-  get diagnostics n = row_count;
-  changed := changed || pg_catalog.jsonb_build_object('pipeline_settings_audit', n);
   update public.bookings set manual_review_reason = private.scrub_personal_data(manual_review_reason)
    where manual_review_reason is not null and private.text_has_personal_data(manual_review_reason);
   get diagnostics n = row_count;

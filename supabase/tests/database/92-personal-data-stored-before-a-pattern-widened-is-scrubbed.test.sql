@@ -4,12 +4,7 @@
 begin;
 select plan(8);
 
-create function pg_temp.widened_pattern() returns text language sql as $$ select private.phone_pattern() $$;
-select pg_temp.widened_pattern() as widened \gset
-create or replace function private.phone_pattern() returns text language plpgsql immutable set search_path = '' as $$
-begin
-  return '(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])';
-end $$;
+select tests.use_older_phone_pattern();
 
 select tests.create_restaurant('Scrubbed later') as rid \gset
 select tests.add_table(:'rid', 'S1', 4);
@@ -29,9 +24,7 @@ update public.notification_outbox set last_error = 'mailer said: 0045-12-34-56-7
 select tests.add_table(:'rid', '0701-23-45 67', 2) is not null as odd_table \gset
 
 -- The widened pattern back, as 20261227100000 left it: the rows now hold what it calls a phone number.
-select format($f$create or replace function private.phone_pattern() returns text language plpgsql immutable
-  set search_path = '' as $b$ begin return %L; end $b$;$f$, :'widened') as restore \gset
-:restore
+select tests.restore_phone_pattern();
 select ok(exists (select 1 from public.booking_assignment_state_history h
                    where h.booking_id = :'bid' and private.text_has_personal_data(h.reason)),
   'stored under the older pattern, the history holds a number the widened one finds');
@@ -52,7 +45,7 @@ select is(private.scrubbed_jsonb('{"guest_email": "x"}'), '{"personal_data_remov
 select ok(not exists (select 1 from public.pipeline_settings_audit a
                        where private.text_has_personal_data(a.actor) or private.text_has_personal_data(a.reason)),
   'the settings audit is scrubbed');
-select is((private.scrub_stored_personal_data() - 'restaurant_tables_to_rename'), '{"bookings": 0, "shadow_comparisons": 0, "notification_outbox": 0, "observability_events": 0, "pipeline_settings_audit": 0, "booking_table_assignments": 0, "booking_assignment_attempts": 0, "booking_assignment_state_history": 0, "rollout_settings": 0, "pipeline_settings_audit_values": 0}'::jsonb,
+select is((private.scrub_stored_personal_data() - 'restaurant_tables_to_rename'), '{"bookings": 0, "shadow_comparisons": 0, "notification_outbox": 0, "observability_events": 0, "pipeline_settings_audit": 0, "booking_table_assignments": 0, "booking_assignment_attempts": 0, "booking_assignment_state_history": 0, "rollout_settings": 0}'::jsonb,
   'run again, it finds nothing left to change');
 
 select * from finish();

@@ -243,5 +243,29 @@ returns void language sql as $$
          pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
 $$;
 
+-- Replaces private.phone_pattern for the rest of the transaction.
+create or replace function tests.set_phone_pattern(p_pattern text)
+returns void language plpgsql as $$
+begin
+  execute 'create or replace function private.phone_pattern() returns text language plpgsql immutable '
+    || 'set search_path = '''' as $b$ begin return ' || pg_catalog.quote_literal(p_pattern) || '; end $b$';
+end $$;
+
+-- Rows stored as an older release stored them: for the rest of the transaction, or until
+-- tests.restore_phone_pattern(), the phone pattern before 20261227100000, which let a number written in groups
+-- that begin like a date (0045-12-34-56-78) and one glued to Tel. (Tel.2125550100) pass.
+create or replace function tests.use_older_phone_pattern()
+returns void language plpgsql as $$
+begin
+  perform pg_catalog.set_config('tests.phone_pattern', private.phone_pattern(), true);
+  perform tests.set_phone_pattern('(?<![A-Za-z0-9_.+-])(?![0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9a-fA-F]{8}-[0-9a-fA-F]{4}-)(?![0-9]+[.][0-9]+(?![0-9]|[ \t\n\r\f\v().-]{1,2}[0-9]))\+?\(?[0-9](?:[ \t\n\r\f\v().-]{0,2}[0-9]){7,}(?![A-Za-z0-9_]|-[A-Za-z0-9])');
+end $$;
+
+-- The pattern tests.use_older_phone_pattern() replaced, back.
+create or replace function tests.restore_phone_pattern()
+returns void language sql as $$
+  select tests.set_phone_pattern(pg_catalog.current_setting('tests.phone_pattern'));
+$$;
+
 revoke all on all functions in schema tests from public, anon, authenticated;
 grant execute on all functions in schema tests to service_role;
