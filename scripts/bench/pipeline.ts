@@ -97,8 +97,22 @@ const SECONDS = Number(args.seconds ?? (PROFILE === "curve" ? 20 : 60));
 const RESTAURANTS = Number(args.restaurants ?? (PROFILE === "crowded" || PROFILE === "drop" ? 1 : 10));
 const BOOKINGS = Number(args.bookings);
 const RATES = args.rates!.split(",").map(Number);
-if (![RATE, SECONDS, RESTAURANTS, BOOKINGS, ...RATES].every((x) => x > 0)) {
-  fail("--rate, --seconds, --restaurants, --bookings and --rates must be positive");
+// Bounded as well as positive: every value is checked before the wrapper resets the database, and a rate of
+// Infinity or 1e9 would queue its inserts without end, 0.001 measure no booking at all.
+if (![RATE, ...RATES].every((x) => x > 0 && x <= 5000)) {
+  fail("--rate and --rates must be positive, at most 5000");
+}
+if (!(Number.isInteger(SECONDS) && SECONDS > 0 && SECONDS <= 3600)) {
+  fail("--seconds must be an integer 1–3600");
+}
+if (!(Number.isInteger(RESTAURANTS) && RESTAURANTS > 0 && RESTAURANTS <= 1000)) {
+  fail("--restaurants must be an integer 1–1000");
+}
+if (!(Number.isInteger(BOOKINGS) && BOOKINGS > 0 && BOOKINGS <= 100_000)) {
+  fail("--bookings must be an integer 1–100000");
+}
+if ([RATE, ...RATES].some((rate) => Math.round(rate * SECONDS) < 1)) {
+  fail("--rate × --seconds must offer at least one booking");
 }
 const NAME = args.name ??
   ["pipeline", ...(PROFILE === "spread" ? [] : [PROFILE]), ...(DISPATCH === "hosted" ? ["hosted"] : [])].join(

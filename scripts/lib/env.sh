@@ -13,9 +13,13 @@ export PG_PORT="${PG_PORT:-54322}"
 if [ "$PG_PORT" = 54322 ]; then default_cluster=assignment_local; else default_cluster="assignment_local_$PG_PORT"; fi
 export PG_CLUSTER="${PG_CLUSTER:-$default_cluster}"
 export FUNCTIONS_PORT="${FUNCTIONS_PORT:-$((PG_PORT - 1))}"
-if [ -n "${DB_URL:-}" ] && [ "$DB_URL" != "postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres" ]; then
-  printf 'note: ignoring the inherited DB_URL; using the local cluster on port %s (set PG_PORT)\n' "$PG_PORT" >&2
-fi
+# SUPABASE_DB_URL is what a deployed function reads, so a shell may well hold a hosted project's: said aloud.
+for inherited in DB_URL SUPABASE_DB_URL; do
+  if [ -n "${!inherited:-}" ] && [ "${!inherited}" != "postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres" ]; then
+    printf 'note: ignoring the inherited %s; using the local cluster on port %s (set PG_PORT; remote tools take --db-url)\n' \
+      "$inherited" "$PG_PORT" >&2
+  fi
+done
 export DB_URL="postgresql://postgres:postgres@127.0.0.1:${PG_PORT}/postgres"
 # What the Deno tests, benchmarks and tools read.
 export SUPABASE_DB_URL="$DB_URL"

@@ -14,18 +14,23 @@ const NAMES = [
   "STACK_DIR",
 ];
 
-async function settings(env: Record<string, string>): Promise<Record<string, string>> {
+async function source(env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
   const script = `source "${ENV_SH}"; ${NAMES.map((n) => `echo "${n}=$${n}"`).join("; ")}`;
-  const { code, stdout } = await new Deno.Command("bash", {
+  const { code, stdout, stderr } = await new Deno.Command("bash", {
     args: ["-c", script],
     clearEnv: true,
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).output();
   assertEquals(code, 0, "env.sh sources cleanly");
+  return { stdout: new TextDecoder().decode(stdout), stderr: new TextDecoder().decode(stderr) };
+}
+
+async function settings(env: Record<string, string>): Promise<Record<string, string>> {
+  const { stdout } = await source(env);
   return Object.fromEntries(
-    new TextDecoder().decode(stdout).trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    stdout.trim().split("\n").map((line) => line.split(/=(.*)/s).slice(0, 2)),
   );
 }
 
@@ -150,4 +155,22 @@ Deno.test("one run owns a stack whichever checkout it runs in: a clone's run is 
       () => {},
     );
   }
+});
+
+Deno.test("an inherited database URL that is not the stack's is named as ignored, a hosted one included", async () => {
+  const hosted = "postgresql://postgres.abc:secret@aws-0-eu.pooler.supabase.com:6543/postgres";
+  const { stderr } = await source({ SUPABASE_DB_URL: hosted, DB_URL: hosted });
+  assertEquals(stderr.trim().split("\n"), [
+    "note: ignoring the inherited DB_URL; using the local cluster on port 54322 (set PG_PORT; remote tools take --db-url)",
+    "note: ignoring the inherited SUPABASE_DB_URL; using the local cluster on port 54322 (set PG_PORT; remote tools take --db-url)",
+  ]);
+  assertEquals(
+    (await settings({ SUPABASE_DB_URL: hosted })).SUPABASE_DB_URL,
+    "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+  );
+  // The stack's own URL, exported by an outer script, is no news.
+  assertEquals(
+    (await source({ SUPABASE_DB_URL: "postgresql://postgres:postgres@127.0.0.1:54322/postgres" })).stderr,
+    "",
+  );
 });

@@ -49,9 +49,14 @@ Deno.test("a release through a timestamp freezes the files up to it, and leaves 
       released,
       "1.1.0",
       files({ ...releasedFiles, "20260301000000_not_yet.sql": sha("d") }),
-      "20260201000000",
+      "20260102000000",
     ),
-    "no migration files since the last release up to 20260201000000",
+    "no migration files since the last release up to 20260102000000",
+  );
+  // A timestamp no file has (a typo) bounds nothing: refused, not taken as "up to there".
+  assertEquals(
+    refusal(released, "1.1.0", folder, "20260250000000"),
+    "no migration file has the timestamp 20260250000000",
   );
   assertEquals(
     refusal(released, "1.1.0", folder, "2026-02-01"),
@@ -74,4 +79,9 @@ Deno.test("a release is refused without new files, under a taken name, or over a
       .includes("20260101000000_base.sql (release 1.0.0) was changed"),
   );
   assert(refusal(released, "", files(releasedFiles)).includes("is not a release name"));
+  // An option given by mistake is no name: `release-migrations --dry-run` must not freeze every open file.
+  const open = files({ ...releasedFiles, "20260201000000_later.sql": sha("c") });
+  for (const option of ["--dry-run", "-n"]) {
+    assert(refusal(released, option, open).includes("not starting with -"));
+  }
 });

@@ -21,9 +21,17 @@ export function cutRelease(
   files: MigrationFiles,
   through?: string,
 ): Manifest {
-  if (!/^\S+$/.test(name)) throw new ReleaseRefused(`"${name}" is not a release name (no spaces, not empty)`);
+  // A name is not an option: `scripts/release-migrations --dry-run` would otherwise freeze every open file.
+  if (!/^[^\s-]\S*$/.test(name)) {
+    throw new ReleaseRefused(`"${name}" is not a release name (no spaces, not empty, not starting with -)`);
+  }
   if (through !== undefined && !/^\d{14}$/.test(through)) {
     throw new ReleaseRefused(`"${through}" is not a migration timestamp (14 digits, e.g. 20261231050000)`);
+  }
+  // The last file to freeze, named by its timestamp: a mistyped one would otherwise bound nothing and freeze
+  // files that have not landed yet.
+  if (through !== undefined && ![...files.keys()].some((file) => file.startsWith(`${through}_`))) {
+    throw new ReleaseRefused(`no migration file has the timestamp ${through}`);
   }
   if (manifest.releases.some((r) => r.name === name)) {
     throw new ReleaseRefused(`release ${name} already exists`);

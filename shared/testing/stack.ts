@@ -8,8 +8,26 @@ import { type PostgrestStandIn, startPostgrest } from "./postgrest/server.ts";
 import { DRAIN_IDLE_MS, DRAIN_POLL_MS } from "../coordinator/handler.ts";
 import type { AssignmentStore } from "../store/port.ts";
 
-export const DB_URL = Deno.env.get("SUPABASE_DB_URL") ??
-  "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+/** The local stack's database. These helpers create restaurants, insert bookings, reset statistics and replace
+ * Vault secrets, and SUPABASE_DB_URL is also what a deployed function reads: a shell holding a hosted project's
+ * (a benchmark run with `deno run` instead of its wrapper, which sets the local one) is refused. */
+export const DB_URL = localDatabase(
+  Deno.env.get("SUPABASE_DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+);
+
+function localDatabase(url: string): string {
+  const host = URL.canParse(url) ? new URL(url).hostname : "";
+  if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
+    throw new Error(
+      `SUPABASE_DB_URL reaches ${
+        host || "an unreadable address"
+      }, not this machine: the test and benchmark ` +
+        "helpers write to the database they are given, so they run against the local stack only " +
+        "(use the scripts/ wrappers, which point them at it)",
+    );
+  }
+  return url;
+}
 export const FUNCTIONS_URL = Deno.env.get("FUNCTIONS_URL") ?? "http://127.0.0.1:54321/functions/v1";
 /** The running stack's state directory (scripts/lib/env.sh exports it; each PG_PORT has its own). */
 export const STACK_DIR = Deno.env.get("STACK_DIR") ?? new URL("../../.stack", import.meta.url).pathname;

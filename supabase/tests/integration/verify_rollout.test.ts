@@ -3,7 +3,13 @@
 // restaurant passes, one in shadow passes the shadow gates with a comparison, a restaurant that sends
 // everything to manual review fails, and an empty window is inconclusive — never a pass.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  createRestaurant,
+  DB_URL,
+  someDay,
+  waitForTerminal,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(4);
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -57,6 +63,10 @@ Deno.test("a healthy day passes prod-50, with every artifact written; staging wa
   const run = await verify("prod-50", r.id, from, to);
   assertEquals([run.verdict, run.code], ["PASS", 0], run.report);
   assert(run.report.includes("| Window length | ≥ 24 | 24 h | pass |"), run.report);
+  // The report names the database it judged, without credentials.
+  const db = new URL(DB_URL);
+  assert(run.report.includes(`Database: ${db.hostname}:${db.port}/postgres.`), run.report);
+  assert(!run.report.includes(`${db.username}:${db.password}@`), run.report);
   const staging = await verify("staging-full", r.id, from, to);
   assertEquals([staging.verdict, staging.code], ["INCONCLUSIVE", 2], staging.report);
   assert(staging.report.includes("| Window length | ≥ 48 | 24 h | _no data_ |"), staging.report);
