@@ -111,8 +111,13 @@ if (!(Number.isInteger(RESTAURANTS) && RESTAURANTS > 0 && RESTAURANTS <= 1000)) 
 if (!(Number.isInteger(BOOKINGS) && BOOKINGS > 0 && BOOKINGS <= 100_000)) {
   fail("--bookings must be an integer 1–100000");
 }
-if ([RATE, ...RATES].some((rate) => Math.round(rate * SECONDS) < 1)) {
-  fail("--rate × --seconds must offer at least one booking");
+// A point of the overload profile's capacity probe holds as long as one of the curve's.
+const CAPACITY_PROBE_SECONDS = 20;
+const RATES_SECONDS = PROFILE === "overload" ? CAPACITY_PROBE_SECONDS : SECONDS;
+if (Math.round(RATE * SECONDS) < 1 || RATES.some((rate) => Math.round(rate * RATES_SECONDS) < 1)) {
+  fail(
+    `--rate × --seconds, and each of --rates × ${RATES_SECONDS} s a point, must offer at least one booking`,
+  );
 }
 const NAME = args.name ??
   ["pipeline", ...(PROFILE === "spread" ? [] : [PROFILE]), ...(DISPATCH === "hosted" ? ["hosted"] : [])].join(
@@ -123,8 +128,6 @@ if (!/^[\w.-]+$/.test(NAME)) {
   fail("--name is a file name (letters, digits, . _ -); choose the directory with --out");
 }
 if (args.check) Deno.exit(0);
-// A point of the overload profile's capacity probe holds as long as one of the curve's.
-const CAPACITY_PROBE_SECONDS = 20;
 // hosted pg_net's worker waits up to a second between batches while busy.
 const BATCH_DELAY_MS = DISPATCH === "hosted" ? 1000 : 0;
 

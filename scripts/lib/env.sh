@@ -113,3 +113,13 @@ free_port() {
   done
   die "no free port from $1 to $((port - 1)) for $2"
 }
+
+# Another checkout's stack left running on this stack's ports answers at the functions port. Its functions and
+# pg_net worker would run their code and secret against the database this run is about to rebuild, so a run
+# that resets the stack asks first, before the reset wipes what that stack was serving (after `scripts/stack
+# stop`, this checkout's own functions are not running).
+refuse_foreign_functions() {
+  if curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$FUNCTIONS_PORT/health" 2>/dev/null; then
+    die "port $FUNCTIONS_PORT already serves edge functions this checkout did not start (another checkout's stack?): stop that one with its scripts/stack stop, or pick another stack with PG_PORT=55432"
+  fi
+}

@@ -174,3 +174,70 @@ Deno.test("an inherited database URL that is not the stack's is named as ignored
     "",
   );
 });
+
+Deno.test("scripts/db never drops a cluster these scripts did not create, whatever PG_CLUSTER says", async () => {
+  // A cluster of the machine's, as pg_createcluster leaves its configuration (only what drop looks at).
+  const name = `not_ours_${PORT}`;
+  const conf = `/etc/postgresql/15/${name}`;
+  await Deno.mkdir(`${conf}/conf.d`, { recursive: true });
+  await Deno.writeTextFile(`${conf}/postgresql.conf`, "port = 5432\n");
+  try {
+    const run = await new Deno.Command(`${ROOT}/scripts/db`, {
+      args: ["drop"],
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT, PG_CLUSTER: name },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(run.code, 1, text(run.stderr));
+    const refusal = text(run.stderr);
+    assertEquals(refusal.includes(`cluster '${name}' was not created by these scripts`), true, refusal);
+    assertEquals(
+      await Deno.readTextFile(`${conf}/postgresql.conf`),
+      "port = 5432\n",
+      "its configuration is kept",
+    );
+  } finally {
+    await Deno.remove(conf, { recursive: true }).catch(() => {});
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a run that resets the stack refuses before the reset when another checkout's functions hold the port", async () => {
+  // Something answering at this stack's functions port, as another checkout's server left running would.
+  const port = Number(PORT) - 1;
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, () => new Response("ok"));
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT };
+  try {
+    for (const script of ["demo", "test"]) {
+      const run = await new Deno.Command(`${ROOT}/scripts/${script}`, {
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const refusal = text(run.stderr);
+      assertEquals(run.code, 1, refusal);
+      assertEquals(refusal.includes(`port ${port} already serves edge functions`), true, refusal);
+      // Refused before the reset: the stack's cluster was never made.
+      assertEquals(refusal.includes("creating Postgres"), false, refusal);
+      assertEquals(await exists(`/etc/postgresql/15/assignment_local_${PORT}`), false, script);
+    }
+  } finally {
+    await server.shutdown();
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(() => {});
+  }
+  const free = await new Deno.Command("bash", {
+    args: ["-c", `source "${ENV_SH}"; refuse_foreign_functions; echo free`],
+    clearEnv: true,
+    env,
+    stdout: "piped",
+  }).output();
+  assertEquals([free.code, text(free.stdout)], [0, "free"]);
+});
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}

@@ -53,10 +53,10 @@ if (args.restaurant && !/^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$/i.test(args
 }
 const dbUrl = args["db-url"] ?? Deno.env.get("SUPABASE_DB_URL") ??
   "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
-/** host:port/database of a connection URL. */
+/** host:port/database of a connection URL; for several hosts (postgres.js takes a list), the list as given. */
 function databaseJudged(url: string): string {
-  const u = new URL(url);
-  return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
+  const [, hosts = "?", path = ""] = url.match(/^[a-z]+:\/\/(?:[^@/]*@)?([^/?#]*)(\/[^?#]*)?/i) ?? [];
+  return `${hosts}${path}`;
 }
 const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
 const out = args.out ?? `.stack/verification/${phase}-${stamp}`;

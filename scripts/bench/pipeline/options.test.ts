@@ -30,6 +30,8 @@ Deno.test("a benchmark's bad option fails its check with one line naming the opt
     ["pipeline.ts", ["--rate", "Infinity"], "at most 5000"],
     ["pipeline.ts", ["--rate", "1e9"], "at most 5000"],
     ["pipeline.ts", ["--rate", "0.001"], "at least one booking"],
+    // The overload profile's probe holds each rate for 20 s, whatever --seconds says.
+    ["pipeline.ts", ["--profile", "overload", "--seconds", "120", "--rates", "0.01"], "at least one booking"],
     ["pipeline.ts", ["--seconds", "1.5"], "--seconds must be an integer 1–3600"],
     ["pipeline.ts", ["--seconds", "1e9"], "--seconds must be an integer 1–3600"],
     ["pipeline.ts", ["--restaurants", "0.5"], "--restaurants must be an integer 1–1000"],
@@ -58,6 +60,10 @@ Deno.test("good options pass the check without a database", async () => {
   // The overload profile measures its capacity unless --rate names it; both pass, and a bad probe rate fails.
   assertEquals(await check("pipeline.ts", "--profile", "overload"), { code: 0, error: "" });
   assertEquals(await check("pipeline.ts", "--profile", "overload", "--rate", "150"), { code: 0, error: "" });
+  assertEquals(await check("pipeline.ts", "--profile", "overload", "--seconds", "1", "--rates", "0.3"), {
+    code: 0,
+    error: "",
+  });
 });
 
 Deno.test("run without its wrapper, a benchmark given another machine's database refuses before writing to it", async () => {
