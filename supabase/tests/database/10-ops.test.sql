@@ -156,7 +156,7 @@ select is((select array[event_retention_days, shadow_retention_days, audit_reten
 -- Health: its keys, and ok / degraded / down.
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health()) k),
   array['checked_at', 'dispatch', 'due_now', 'exact_solver_failed', 'floor_plan_recheck_pending', 'in_progress', 'in_progress_by_restaurant', 'lock_waits_last_15_min', 'manual_review', 'manual_review_last_hour', 'mode',
-        'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'seated_stays_overlapping', 'status',
+        'notifications', 'oldest_due_seconds', 'open_breakers', 'problems', 'queue_depth', 'retention', 'seated_stays_overlapping', 'status',
         'stays_under_way_breaking_rules', 'stuck', 'sweeper'],
   'health reports every part of the pipeline');
 select is((select array_agg(k order by k) from jsonb_object_keys(ops.health() -> 'sweeper') k),

@@ -19,7 +19,12 @@ Deno.test("the nightly prune deletes past its retention in rounds, committing ea
   assertEquals(job, "call private.run_retention()", "the nightly job calls the procedure");
 
   const [{ before }] = await sql`select coalesce(max(id), 0) as before from public.observability_events`;
+  const [{ finished: finishedBefore }] =
+    await sql`select finished_at as finished from private.retention_runs`;
   await sql`call private.run_retention(10)`;
+  // Its finish is recorded, which ops.health reads (a prune not finished for 30 hours is a problem).
+  const [{ finished }] = await sql`select finished_at as finished from private.retention_runs`;
+  assert(finished > finishedBefore, `the finish is recorded (${finishedBefore} → ${finished})`);
 
   const [{ left, recent }] = await sql`
     select count(*) filter (where created_at < now() - interval '30 days')::int as left,
@@ -41,6 +46,8 @@ Deno.test("the nightly prune deletes past its retention in rounds, committing ea
   assert(String(inBlock).includes("invalid transaction termination"), String(inBlock));
   const noBatch = await assertRejects(() => sql`call private.run_retention(0)`);
   assert(String(noBatch).includes("batch is at least 1 row"), String(noBatch));
+  const [{ after }] = await sql`select finished_at as after from private.retention_runs`;
+  assertEquals(after, finished, "a prune that failed records no finish");
 });
 
 Deno.test("a prune with nothing past its retention records nothing", async () => {
