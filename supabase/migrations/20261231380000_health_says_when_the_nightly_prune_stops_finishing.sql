@@ -46,7 +46,8 @@ begin
     exit when not exists (select 1 from pg_catalog.jsonb_each_text(round) r where r.value::integer >= p_batch);
   end loop;
   -- Finished: health reads this to tell a prune that stopped running or failing from one that keeps up.
-  update private.retention_runs set finished_at = pg_catalog.clock_timestamp();
+  insert into private.retention_runs (finished_at) values (pg_catalog.clock_timestamp())
+  on conflict (only_row) do update set finished_at = excluded.finished_at;
   if (select sum(t.value::integer) from pg_catalog.jsonb_each_text(total) t) > 0 then
     perform private.record_event('assignment.sweeper', 'retention.pruned', 'info',
       total || pg_catalog.jsonb_build_object('rounds', rounds), null, null);
@@ -126,10 +127,11 @@ begin
   select r.finished_at into prune_finished from private.retention_runs r;
   if not prune_scheduled then
     added := added || 'the nightly prune is not scheduled (cron job assignment-retention missing or inactive): events, shadow comparisons and the settings audit are kept past their retention'::text;
-  elsif prune_finished < p_now - interval '30 hours' then
+  elsif prune_finished is null or prune_finished < p_now - interval '30 hours' then
+    -- (No record at all: someone deleted it; the next prune to finish writes it again.)
     added := added || pg_catalog.format(
       'the nightly prune has not finished since %s (cron job assignment-retention; its runs in cron.job_run_details say why, a statement timeout on its role say): what it has not pruned is kept past its retention until a run finishes (call private.run_retention() runs it now)',
-      prune_finished);
+      coalesce(prune_finished::text, 'it was last recorded'));
   end if;
 
   -- The parts' bare "open circuit breakers" says where and what next.
