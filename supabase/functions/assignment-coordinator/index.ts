@@ -1,6 +1,10 @@
 // Edge function `assignment-coordinator`: called by pg_net when a booking is inserted or changed, and by
 // the sweeper for retries. Thin on purpose; the logic is in shared/coordinator.
-import { loadCoordinatorConfig, loadedFlags } from "../../../shared/coordinator/config.ts";
+import {
+  databaseConnections,
+  loadCoordinatorConfig,
+  loadedFlags,
+} from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
 import { batched } from "../../../shared/notifications/batched.ts";
 import { deliverAllDue, stopSending } from "../../../shared/notifications/dispatcher.ts";
@@ -11,8 +15,7 @@ import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
 const config = loadCoordinatorConfig(env);
-// A connection for each drain worker, beside the request's own attempt and its confirmation's delivery.
-const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
+const store = storeFromEnv(env, databaseConnections(config));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
 const logger = budgetedLogger(consoleLogger());
