@@ -16,7 +16,8 @@
 // as hosted pg_net's worker does (PG_NET_BATCH_DELAY_MS=1000).
 // Usage: deno run -A scripts/bench/pipeline.ts [--profile spread|crowded|overload|drop|curve] [--rate 20
 // (overload: measured unless given)]
-// [--seconds 60] [--restaurants 10 (crowded, drop: 1)] [--bookings 300] [--rates 20,50,100,…]
+// [--seconds 60] [--restaurants 10 (crowded, drop: 1)] [--bookings 300] [--tables 60 (drop: the room, a
+// multiple of 20)] [--rates 20,50,100,…]
 // [--dispatch local|hosted] [--out scripts/bench/results] [--name pipeline[-<profile>][-hosted]] [--check (only
 // check the options, as scripts/bench-pipeline does before it resets the database)]
 import { parseArgs } from "node:util";
@@ -80,6 +81,7 @@ const { values: args } = parsedOr(fail, () =>
       seconds: { type: "string" },
       restaurants: { type: "string" },
       bookings: { type: "string", default: "300" },
+      tables: { type: "string", default: "60" },
       rates: { type: "string", default: "20,50,100,150,200,300,400,500,600,800,1000" },
       dispatch: { type: "string", default: "local" },
       out: { type: "string", default: "scripts/bench/results" },
@@ -96,6 +98,7 @@ const CAPACITY_GIVEN = args.rate !== undefined;
 const SECONDS = Number(args.seconds ?? (PROFILE === "curve" ? 20 : 60));
 const RESTAURANTS = Number(args.restaurants ?? (PROFILE === "crowded" || PROFILE === "drop" ? 1 : 10));
 const BOOKINGS = Number(args.bookings);
+const TABLES = Number(args.tables);
 const RATES = args.rates!.split(",").map(Number);
 // Bounded as well as positive: every value is checked before the wrapper resets the database, and a rate of
 // Infinity or 1e9 would queue its inserts without end, 0.001 measure no booking at all.
@@ -110,6 +113,10 @@ if (!(Number.isInteger(RESTAURANTS) && RESTAURANTS > 0 && RESTAURANTS <= 1000)) 
 }
 if (!(Number.isInteger(BOOKINGS) && BOOKINGS > 0 && BOOKINGS <= 100_000)) {
   fail("--bookings must be an integer 1–100000");
+}
+// The drop's room is copies of the 20-table room (drive.ts).
+if (!(Number.isInteger(TABLES) && TABLES % 20 === 0 && TABLES >= 20 && TABLES <= 1000)) {
+  fail("--tables must be a multiple of 20 from 20 to 1000");
 }
 // A point of the overload profile's capacity probe holds as long as one of the curve's.
 const CAPACITY_PROBE_SECONDS = 20;
@@ -319,7 +326,7 @@ const options = {
   profile: PROFILE,
   dispatch: DISPATCH,
   ...(PROFILE === "drop"
-    ? { bookings: BOOKINGS }
+    ? { bookings: BOOKINGS, tables: TABLES }
     : PROFILE === "curve" || (PROFILE === "overload" && !CAPACITY_GIVEN)
     ? { seconds: SECONDS }
     : { rate_per_s: RATE, seconds: SECONDS }),
@@ -500,7 +507,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
     ...(probe.length ? [``, `The capacity probe:`, ``, ...curveTable(probe)] : []),
   );
 } else if (PROFILE === "drop") {
-  const [restaurant] = (await createRestaurants(admin, 1, 3)).map((r) => r.id);
+  const [restaurant] = (await createRestaurants(admin, 1, TABLES / 20)).map((r) => r.id);
   const limit = await maxParallel(admin, restaurant);
   const { run, ids, sampled } = await measure(
     "drop",
@@ -537,7 +544,7 @@ if (PROFILE === "spread" || PROFILE === "crowded") {
   ];
   result = { ...header, run, max_parallel: limit, ...sampled, arrival_order: order, targets };
   lines.push(
-    `${BOOKINGS} bookings for one restaurant's evening (tomorrow 17:00–21:45, a 60-table room) inserted ` +
+    `${BOOKINGS} bookings for one restaurant's evening (tomorrow 17:00–21:45, a ${TABLES}-table room) inserted ` +
       `within one second. In progress sampled every 50 ms during the run.`,
     ``,
     ...targetTable(targets),

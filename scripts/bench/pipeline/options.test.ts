@@ -36,6 +36,11 @@ Deno.test("a benchmark's bad option fails its check with one line naming the opt
     ["pipeline.ts", ["--seconds", "1e9"], "--seconds must be an integer 1–3600"],
     ["pipeline.ts", ["--restaurants", "0.5"], "--restaurants must be an integer 1–1000"],
     ["pipeline.ts", ["--profile", "drop", "--bookings", "1e9"], "--bookings must be an integer 1–100000"],
+    [
+      "pipeline.ts",
+      ["--profile", "drop", "--tables", "50"],
+      "--tables must be a multiple of 20 from 20 to 1000",
+    ],
     ["pipeline.ts", ["--profile", "overload", "--rates", "50,x"], "must be positive"],
     ["pipeline.ts", ["--name", "../x"], "--name is a file name"],
     ["pipeline.ts", ["--bogus"], "Unknown option '--bogus'"],
