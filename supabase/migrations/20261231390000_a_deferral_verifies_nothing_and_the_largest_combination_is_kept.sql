@@ -3,11 +3,11 @@
 --
 -- A reservation drop of 2,500 bookings for one restaurant of 400 tables, in rows that join, moved through its
 -- queue at about three bookings a second (1,190 still open after 515 s; 691 confirmed and 1,809 sent to
--- review in a first run, whose reasons were not kept). Each lease, including each of the many that only deferred a booking queued
--- behind the restaurant's three slots, verified the booking's capacity under the restaurant's lock, and for a
--- party larger than every table that meant private.largest_combination: the search over every group of
--- joined tables, 40-65 ms in that room. The leases that would seat someone waited behind those that only
--- deferred.
+-- review in a first run, whose reasons were not kept). Each lease, including each of the many that only
+-- deferred a booking queued behind the restaurant's three slots, verified the booking's capacity under the
+-- restaurant's lock, and for a party larger than every table that meant private.largest_combination: the
+-- search over every group of joined tables, 40-65 ms in that room. The leases that would seat someone waited
+-- behind those that only deferred.
 --
 -- Now a booking's capacity is verified when it comes in (a booking created, before it is walked past
 -- capacity_verified, as before) and when an attempt is about to begin, not when a lease only defers a booking
