@@ -127,18 +127,6 @@ export interface CoordinatorConfig extends SharedConfig {
   exactBudgetMs: number;
 }
 
-/** The database connections an instance opens: one for each drain worker, beside a request's own attempt and
- * its confirmation's delivery, five at least. */
-export function databaseConnections(config: Pick<CoordinatorConfig, "drainWorkers">): number {
-  return Math.max(5, config.drainWorkers + 2);
-}
-
-/** The attempts an instance runs at once (see attempt-slots.ts): two for each connection, so one attempt's
- * engine time overlaps another's database call, while a call waits behind a few others at most. */
-export function attemptsAtOnce(config: Pick<CoordinatorConfig, "drainWorkers">): number {
-  return 2 * databaseConnections(config);
-}
-
 export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
   const shared = loadSharedConfig(env, warn);
   const parsed = envSchema.parse(env);

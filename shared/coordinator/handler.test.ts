@@ -4,7 +4,7 @@
 import { assertEquals } from "../testing/assert.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import { silentLogger } from "../telemetry/log.ts";
-import { attemptsAtOnce, loadCoordinatorConfig } from "./config.ts";
+import { loadCoordinatorConfig } from "./config.ts";
 import { coordinatorOptions, createCoordinatorHandler } from "./handler.ts";
 
 const SECRET = "s".repeat(32);
@@ -401,56 +401,3 @@ function fakeRuntime() {
   runtime.EdgeRuntime = { waitUntil: (p) => background.push(p) };
   return { background, restore: () => delete runtime.EdgeRuntime };
 }
-
-Deno.test("a burst of requests runs no more attempts at once than the instance's slots, and one that waits too long is answered busy, not begun", async () => {
-  const config = loadCoordinatorConfig(
-    { ASSIGNMENT_PIPELINE_SECRET: SECRET, ASSIGNMENT_DRAIN_BUDGET_MS: "0" },
-    () => {},
-  );
-  const slots = attemptsAtOnce(config);
-  let inFlight = 0;
-  let peak = 0;
-  const begun = new Set<string>();
-  const store: AssignmentStore = {
-    ...untouchedStore().store,
-    begin: async ({ bookingId }) => {
-      begun.add(bookingId);
-      peak = Math.max(peak, ++inFlight);
-      // The first wave holds the slots past the others' wait for one.
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      inFlight--;
-      return { outcome: "noop", reason: "terminal_state" } as Awaited<ReturnType<AssignmentStore["begin"]>>;
-    },
-  };
-  const { background, restore } = fakeRuntime();
-  try {
-    const handler = createCoordinatorHandler({
-      store,
-      config,
-      logger: silentLogger,
-      answerWithinMs: 1_000,
-      attemptWaitMs: 60,
-    });
-    const ids = Array.from({ length: slots * 3 }, () => crypto.randomUUID());
-    const answers = await Promise.all(
-      ids.map(async (id) => {
-        const response = await handler(dispatchRequest(JSON.stringify({ booking_id: id })));
-        return [response.status, (await response.json()).reason];
-      }),
-    );
-    await Promise.all(background);
-    assertEquals(peak, slots, `at most ${slots} attempts at once`);
-    assertEquals(
-      [...begun],
-      ids.slice(0, slots),
-      "only the first slots' worth began: the rest waited too long",
-    );
-    assertEquals(
-      answers,
-      ids.map((_, i) => [200, i < slots ? "terminal_state" : "instance_busy"]),
-      "the first wave's attempts answered as they ended, the others as busy, without a lease",
-    );
-  } finally {
-    restore();
-  }
-});

@@ -9,9 +9,8 @@ import { readPipelineRequest } from "../http/pipeline-request.ts";
 import { errorResponse, json } from "../http/responses.ts";
 import type { AssignmentStore } from "../store/port.ts";
 import type { Logger } from "../telemetry/log.ts";
-import { attemptsAtOnce, type CoordinatorConfig } from "./config.ts";
-import { attemptSlots } from "./attempt-slots.ts";
-import { type CoordinatorOptions, processBooking, type ProcessOutcome } from "./coordinator.ts";
+import type { CoordinatorConfig } from "./config.ts";
+import { type CoordinatorOptions, processBooking } from "./coordinator.ts";
 import { reseatReviews } from "./reseating.ts";
 
 export const dispatchBodySchema = z.object({
@@ -28,8 +27,6 @@ export const DRAIN_IDLE_MS = 1500;
 /** …or at the latest this long after it began, under a hosted worker's wall clock (work left over is handed
  * to fresh requests by a sweep, see drain()). */
 const DRAIN_MAX_MS = 120_000;
-/** A claimed booking is hidden from other claims this long; an attempt not begun within it is not begun. */
-const CLAIM_VISIBILITY_MS = 10_000;
 /** The request is answered by then, its attempt finished or not: inside the 5 s pg_net waits by default
  * (dispatch_timeout_ms), so a long attempt is not a failed dispatch in health. */
 const ANSWER_WITHIN_MS = 4_000;
@@ -44,8 +41,6 @@ export interface CoordinatorDeps {
   drainMaxMs?: number;
   /** When the request is answered at the latest (ANSWER_WITHIN_MS when absent; tests shorten it). */
   answerWithinMs?: number;
-  /** How long an attempt waits for a slot of the instance (CLAIM_VISIBILITY_MS when absent; tests shorten it). */
-  attemptWaitMs?: number;
   /** Aborted when the runtime is about to end the instance (a hosted worker's `beforeunload`): the drain
    * claims nothing more, lets the bookings in progress finish and hands what is left to a sweep. */
   shutdown?: AbortSignal;
@@ -66,21 +61,15 @@ export function coordinatorOptions(config: CoordinatorConfig, logger: Logger): C
 }
 
 export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Request) => Promise<Response> {
-  const { store, config, logger, answerWithinMs = ANSWER_WITHIN_MS, attemptWaitMs = CLAIM_VISIBILITY_MS } =
-    deps;
+  const { store, config, logger, answerWithinMs = ANSWER_WITHIN_MS } = deps;
   const options = coordinatorOptions(config, logger);
   let draining = false;
   let reseating = false;
   // Every request moves the end of the drain out, so an instance busy with a queue keeps draining it.
   let drainUntil = 0;
-  const inAttemptSlot = attemptSlots(attemptsAtOnce(config));
 
-  async function run(bookingId: string, trigger: string): Promise<ProcessOutcome> {
-    // Not begun within a claim's visibility: the booking is left due for a claim or a sweep (a claimed one
-    // could be claimed again by then, by another instance).
-    const outcome =
-      await inAttemptSlot(() => processBooking(store, bookingId, trigger, options), attemptWaitMs) ??
-        { outcome: "busy", reason: "instance_busy" } as const;
+  async function run(bookingId: string, trigger: string) {
+    const outcome = await processBooking(store, bookingId, trigger, options);
     if (outcome.outcome === "confirmed" && deps.afterConfirm) {
       runInBackground(
         deps.afterConfirm().catch((e) => logger.error("notifications", `delivery failed: ${e}`)),
@@ -93,7 +82,7 @@ export function createCoordinatorHandler(deps: CoordinatorDeps): (request: Reque
   // again, and ends after DRAIN_IDLE_MS of that, as with nothing due.
   async function claim(limit: number): Promise<string[]> {
     try {
-      return await store.claimDue({ limit, visibilityMs: CLAIM_VISIBILITY_MS });
+      return await store.claimDue({ limit, visibilityMs: 10_000 });
     } catch (error) {
       logger.error("assignment.coordinator", `claim failed: ${error}`);
       return [];

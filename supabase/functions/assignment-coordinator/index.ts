@@ -1,10 +1,6 @@
 // Edge function `assignment-coordinator`: called by pg_net when a booking is inserted or changed, and by
 // the sweeper for retries. Thin on purpose; the logic is in shared/coordinator.
-import {
-  databaseConnections,
-  loadCoordinatorConfig,
-  loadedFlags,
-} from "../../../shared/coordinator/config.ts";
+import { loadCoordinatorConfig, loadedFlags } from "../../../shared/coordinator/config.ts";
 import { createCoordinatorHandler } from "../../../shared/coordinator/handler.ts";
 import { batched } from "../../../shared/notifications/batched.ts";
 import { deliverAllDue, stopSending } from "../../../shared/notifications/dispatcher.ts";
@@ -15,7 +11,8 @@ import { consoleLogger } from "../../../shared/telemetry/log.ts";
 
 const env = Deno.env.toObject();
 const config = loadCoordinatorConfig(env);
-const store = storeFromEnv(env, databaseConnections(config));
+// A connection for each drain worker, beside the request's own attempt and its confirmation's delivery.
+const store = storeFromEnv(env, Math.max(5, config.drainWorkers + 2));
 // Without a usable sender, confirmations wait in the outbox for the dispatcher (reported at start).
 const sender = createSender(config.sender);
 const logger = budgetedLogger(consoleLogger());
