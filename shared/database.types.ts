@@ -218,7 +218,12 @@ export type Database = {
       };
       "health": { Args: { "p_now"?: string }; Returns: Json };
       "manual_review_queue": {
-        Args: { "p_include_ended"?: boolean; "p_restaurant_id"?: string };
+        Args: {
+          "p_include_ended"?: boolean;
+          "p_limit"?: number;
+          "p_offset"?: number;
+          "p_restaurant_id"?: string;
+        };
         Returns: {
           "alternatives": Json;
           "alternatives_note": string;

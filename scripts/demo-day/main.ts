@@ -103,7 +103,7 @@ if (demand.length > 0) {
   const queue = await sql<{ party_size: number; starts_local: string; offered: number; note: string }[]>`
     select q.party_size, q.starts_local, coalesce(jsonb_array_length(q.alternatives), 0)::int as offered,
            q.alternatives_note as note
-      from ops.manual_review_queue(${RESTAURANT}) q where q.booking_id = any(${
+      from ops.manual_review_queue(${RESTAURANT}, p_limit => 1000) q where q.booking_id = any(${
     demandRows.map((r) => r.id)
   }::uuid[])`;
   const example = queue.find((q) => q.offered > 0);

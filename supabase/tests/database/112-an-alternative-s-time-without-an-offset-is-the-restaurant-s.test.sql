@@ -26,7 +26,7 @@ create function pg_temp.starts_in_madrid(p_booking uuid) returns text language s
 $$;
 
 select pg_temp.reviewed_in_madrid('Local') as local \gset
-select is((select alternatives_note from ops.manual_review_queue() where booking_id = :'local'),
+select is((select alternatives_note from ops.manual_review_queue((select restaurant_id from public.bookings where id = :'local')) where booking_id = :'local'),
   '18:00 (-60 min): T1; 20:00 (+60 min): T1; 17:45 (-75 min): T1',
   'the queue shows the alternatives in the restaurant''s local time');
 
@@ -58,7 +58,7 @@ select is(ops.accept_alternative(:'zone_b', '2030-01-07 17:45 Europe/Madrid', 'a
 
 -- The queue's own start_at, as its JSON gives it, is taken as it is.
 select pg_temp.reviewed_in_madrid('Pasted') as pasted \gset
-select ops.accept_alternative(:'pasted', (select q.alternatives -> 1 ->> 'start_at' from ops.manual_review_queue() q
+select ops.accept_alternative(:'pasted', (select q.alternatives -> 1 ->> 'start_at' from ops.manual_review_queue((select restaurant_id from public.bookings where id = :'pasted')) q
                                             where q.booking_id = :'pasted'), 'ana') ->> 'starts_local' as pasted_at \gset
 select is(:'pasted_at'::text, '2030-01-07 20:00', 'the queue''s start_at, pasted, is the alternative it shows');
 
