@@ -1,0 +1,65 @@
+-- A floor-plan re-check judges the reviews ahead one at a time, soonest first, until its pass has what it needs
+-- (20261231410000): with 45 reviews ahead, each kept with what "nothing fits" was said of, and a table added, a
+-- pass judges about 21 of them, not 45, sends back the 20 soonest and says more are left; passes one after
+-- another send every one back, in start order; and where broken bookings take all 20, a pass still says a
+-- review is left.
+begin;
+select plan(7);
+set local track_functions = 'all';
+-- A judgement asks the booking's rules digest once (private.review_judgement, a SQL function, is inlined and
+-- not counted itself; private.rules_digest is PL/pgSQL).
+create function pg_temp.judged() returns bigint language sql as $$
+  select coalesce(pg_stat_get_xact_function_calls(
+    'private.rules_digest(public.bookings, private.pipeline_settings)'::regprocedure), 0)
+$$;
+create function pg_temp.pending(p_restaurant uuid) returns uuid[] language sql as $$
+  select coalesce(array_agg(id order by start_at, id), '{}') from public.bookings
+   where restaurant_id = p_restaurant and assignment_state = 'assignment_pending'
+$$;
+
+-- One 4-top; 45 parties of 4 the coordinator leased and sent to review as nothing fitting, one every 10
+-- minutes, each kept with what that was said of.
+select tests.create_restaurant('Full house') as rid \gset
+select tests.add_table(:'rid', 'T1', 4) as t1 \gset
+create temp table reviewed as
+select i, tests.create_booking(:'rid', 4, timestamptz '2030-09-02 12:00+00' + make_interval(mins => 10 * i)) as id
+  from generate_series(1, 45) i;
+select count(public.assignment_fail(r.id, tests.lease_token(public.assignment_begin(r.id)), 'no_fit',
+                                    'no_table_fits: no free table or combination seats a party of 4')) as failed
+  from reviewed r \gset
+select is((select count(*)::int from public.bookings b join private.review_judgements j on j.booking_id = b.id
+             where b.restaurant_id = :'rid' and b.assignment_state = 'manual_review'),
+  45, '45 reviews ahead, each with its judgement kept');
+
+-- A 4-top is added: a change that may seat them.
+select tests.add_table(:'rid', 'T2', 4) as t2 \gset
+select pg_temp.judged() as before \gset
+select private.replan_broken_holds(:'rid', now()) as pass \gset
+select ok(pg_temp.judged() - :before between 21 and 30, format('the first pass judged %s reviews, not all 45', pg_temp.judged() - :before));
+select is(array[(:'pass'::jsonb ->> 'replanned')::int, (:'pass'::jsonb ->> 'left')::int], array[20, 1],
+  'sent back 20, and says more are left');
+select is(pg_temp.pending(:'rid'), (select array_agg(id order by i) from reviewed where i <= 20),
+  'the 20 soonest');
+select private.replan_broken_holds(:'rid', now()) as pass \gset
+select private.replan_broken_holds(:'rid', now()) as last_pass \gset
+select is(array[(:'last_pass'::jsonb ->> 'replanned')::int, (:'last_pass'::jsonb ->> 'left')::int], array[5, 0],
+  'the third pass sends back the last five and finds none left');
+select is(pg_temp.pending(:'rid'), (select array_agg(id order by i) from reviewed), 'every review was sent back');
+
+-- Broken bookings fill a pass on their own: 25 couples confirmed on T1 at once (the 2-top made a 1-top, so
+-- its tables no longer seat them), beside 3 reviews ahead.
+select tests.create_restaurant('Broken') as broken_rid \gset
+select tests.add_table(:'broken_rid', 'B1', 2) as b1 \gset
+select count(tests.confirmed_on(:'broken_rid', 2, timestamptz '2030-09-03 12:00+00' + make_interval(hours => 3 * i), :'b1')) as couples
+  from generate_series(1, 25) i \gset
+select count(public.assignment_fail(x.id, tests.lease_token(public.assignment_begin(x.id)), 'no_fit', 'no_table_fits: none')) as three
+  from (select tests.create_booking(:'broken_rid', 3, timestamptz '2030-09-03 13:00+00' + make_interval(hours => 3 * i)) as id
+          from generate_series(1, 3) i) x \gset
+update public.restaurant_tables set capacity = 1, max_party_size = 1, min_party_size = 1 where id = :'b1';
+select tests.add_table(:'broken_rid', 'B2', 4) as b2 \gset
+select private.replan_broken_holds(:'broken_rid', now()) as pass \gset
+select is(array[(:'pass'::jsonb ->> 'replanned')::int, (:'pass'::jsonb ->> 'left')::int], array[20, 6],
+  'the broken bookings first: 20 sent back, five of them and a review at least left');
+
+select * from finish();
+rollback;
