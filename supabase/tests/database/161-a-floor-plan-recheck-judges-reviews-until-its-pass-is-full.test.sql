@@ -1,10 +1,10 @@
 -- A floor-plan re-check judges the reviews ahead one at a time, soonest first, until its pass has what it needs
 -- (20261231410000): with 45 reviews ahead, each kept with what "nothing fits" was said of, and a table added, a
 -- pass judges about 21 of them, not 45, sends back the 20 soonest and says more are left; passes one after
--- another send every one back, in start order; and where broken bookings take all 20, a pass still says a
--- review is left.
+-- another send every one back, in start order; where broken bookings take all 20, a pass still says a review
+-- is left; and reviews it cannot change hold back none behind them.
 begin;
-select plan(7);
+select plan(9);
 set local track_functions = 'all';
 -- A judgement asks the booking's rules digest once (private.review_judgement, a SQL function, is inlined and
 -- not counted itself; private.rules_digest is PL/pgSQL).
@@ -60,6 +60,34 @@ select tests.add_table(:'broken_rid', 'B2', 4) as b2 \gset
 select private.replan_broken_holds(:'broken_rid', now()) as pass \gset
 select is(array[(:'pass'::jsonb ->> 'replanned')::int, (:'pass'::jsonb ->> 'left')::int], array[20, 6],
   'the broken bookings first: 20 sent back, five of them and a review at least left');
+
+-- Reviews that cannot be changed (a platform's trigger refuses them, as in test 91) at the front hold back
+-- none behind them: 25 refused, then 5 a table added may seat; a pass sends the five back.
+select tests.create_restaurant('Refusing') as refusing_rid \gset
+select tests.add_table(:'refusing_rid', 'R1', 4) as r1 \gset
+create temp table refusing as
+select i, tests.create_booking(:'refusing_rid', 4, timestamptz '2030-09-04 12:00+00' + make_interval(mins => 10 * i)) as id
+  from generate_series(1, 30) i;
+select count(public.assignment_fail(r.id, tests.lease_token(public.assignment_begin(r.id)), 'no_fit',
+                                    'no_table_fits: no free table or combination seats a party of 4')) as refusing_failed
+  from refusing r \gset
+create function pg_temp.refuse_first() returns trigger language plpgsql as $$
+begin
+  if new.id in (select id from refusing where i <= 25) and new.assignment_state <> old.assignment_state then
+    raise exception 'the platform refuses this change';
+  end if;
+  return new;
+end $$;
+-- As in 91: the strongest lock first, so the running stack waits for this transaction instead of deadlocking.
+lock table public.bookings in access exclusive mode;
+create trigger refuse_first before update on public.bookings for each row execute function pg_temp.refuse_first();
+select tests.add_table(:'refusing_rid', 'R2', 4) as r2 \gset
+select private.replan_broken_holds(:'refusing_rid', now()) as pass \gset
+select is(pg_temp.pending(:'refusing_rid'), (select array_agg(id order by i) from refusing where i > 25),
+  'the five behind the 25 it cannot change are sent back');
+select is(array[(:'pass'::jsonb ->> 'replanned')::int, (:'pass'::jsonb ->> 'failed')::int, (:'pass'::jsonb ->> 'left')::int],
+  array[5, 25, 0], 'the 25 count as failed, for the re-check to back off, and none is left unlooked at');
+drop trigger refuse_first on public.bookings;
 
 select * from finish();
 rollback;
