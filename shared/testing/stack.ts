@@ -33,6 +33,20 @@ export const FUNCTIONS_URL = Deno.env.get("FUNCTIONS_URL") ?? "http://127.0.0.1:
 export const STACK_DIR = Deno.env.get("STACK_DIR") ?? new URL("../../.stack", import.meta.url).pathname;
 export const SINK_FILE = `${STACK_DIR}/notifications.jsonl`;
 
+/** Runs one of the project's scripts (scripts/<name>) to its end; its error output is the failure's message. */
+export async function runScript(script: string, ...args: string[]): Promise<void> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const { code, stderr } = await new Deno.Command(`${root}scripts/${script}`, {
+    args,
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (code !== 0) {
+    throw new Error(`scripts/${script} ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
+  }
+}
+
 /** The login role PostgREST connects as (scripts/local-stack/supabase-roles.sql creates it). */
 export function authenticatorUrl(): string {
   const url = new URL(DB_URL);

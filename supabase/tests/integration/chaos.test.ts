@@ -9,6 +9,7 @@ import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
   createRestaurant,
+  runScript,
   sinkLines,
   someDay,
   STACK_DIR,
@@ -17,33 +18,11 @@ import {
   waitForSweeperAfterRestart,
 } from "../../../shared/testing/stack.ts";
 import type postgres from "postgres";
+import { seededRandom } from "../../../shared/testing/random.ts";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
 const SEED = Number(Deno.env.get("CHAOS_SEED") ?? Math.floor(Math.random() * 2 ** 31));
 const STREAM_MS = 20_000;
 const MAX_PARALLEL = 2;
-
-/** mulberry32: a small seeded generator, so a failing run's faults can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-async function run(script: string, ...args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command(`${ROOT}scripts/${script}`, {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  })
-    .output();
-  if (code !== 0) throw new Error(`scripts/${script} ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`);
-}
 
 /** The pid of a process the stack started, or null when it has none running (the real pg_net installed: no
  * stand-in worker). */
@@ -68,7 +47,21 @@ function kill(pid: number): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test(`bookings flowing through killed functions, a killed pg_net worker and Postgres crashes all end well (seed ${SEED})`, async () => {
-  const draw = random(SEED);
+  const draw = seededRandom(SEED);
+  // postgres.js 3.4.9 can throw from a timer when a crash closes a socket it is writing to (connection.js,
+  // nextWrite: "Cannot read properties of null (reading 'write')"), outside any query's promise. For this
+  // test's own connections that is the crash it caused, not a finding; anything else still fails the run.
+  let socketsLost = 0;
+  const lostSocket = (event: ErrorEvent) => {
+    if (
+      /reading 'write'/.test(String(event.error)) &&
+      /postgres.*connection\.js/.test(String(event.error?.stack))
+    ) {
+      socketsLost++;
+      event.preventDefault();
+    }
+  };
+  globalThis.addEventListener("error", lostSocket);
   const setup = connect(2);
   const restaurants: TestRestaurant[] = [];
   for (let i = 0; i < 3; i++) {
@@ -100,7 +93,7 @@ Deno.test(`bookings flowing through killed functions, a killed pg_net worker and
   // that meets a crash fails and is not retried (the booking it may have made is checked with the others).
   const platform = async (stream: number) => {
     const sql = connect(1);
-    const pick = random(SEED + stream);
+    const pick = seededRandom(SEED + stream);
     const ours: string[] = [];
     const asPlatform = <T>(work: (tx: postgres.TransactionSql) => Promise<T>) =>
       sql.begin(async (tx) => {
@@ -188,15 +181,15 @@ Deno.test(`bookings flowing through killed functions, a killed pg_net worker and
         faults.push("functions killed");
         kill(stackPid("functions")!);
         await sleep(300 + draw() * 1500);
-        await run("stack", "start-functions");
+        await runScript("stack", "start-functions");
       } else if (kind === "worker") {
         faults.push("pg_net worker killed");
         kill(stackPid("pg-net-worker")!);
         await sleep(300 + draw() * 1500);
-        await run("stack", "start-worker");
+        await runScript("stack", "start-worker");
       } else {
         faults.push("Postgres crashed");
-        await run("db", "crash");
+        await runScript("db", "crash");
       }
       await sleep(500 + draw() * 1500);
     }
@@ -210,9 +203,11 @@ Deno.test(`bookings flowing through killed functions, a killed pg_net worker and
   } finally {
     flowing = false;
     // Whatever the last fault left down is back, each tried whatever the other does.
-    await Promise.allSettled([run("stack", "start-functions"), run("stack", "start-worker")]);
+    await runScript("db", "start").catch(() => {});
+    await Promise.allSettled([runScript("stack", "start-functions"), runScript("stack", "start-worker")]);
+    globalThis.removeEventListener("error", lostSocket);
   }
-  const context = `seed ${SEED}, faults: ${faults.join(", ")}`;
+  const context = `seed ${SEED}, faults: ${faults.join(", ")}, sockets lost mid-write ${socketsLost}`;
   assertEquals(
     errors,
     [],

@@ -9,26 +9,13 @@ import { startHttpTarget } from "../../../shared/testing/http-target.ts";
 import {
   connect,
   createRestaurant,
+  runScript,
   someDay,
   STACK_DIR,
   waitFor,
   waitForSweeperAfterRestart,
   waitForTerminal,
 } from "../../../shared/testing/stack.ts";
-
-const ROOT = new URL("../../../", import.meta.url).pathname;
-
-async function run(script: string, ...args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command(`${ROOT}scripts/${script}`, {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  })
-    .output();
-  if (code !== 0) {
-    throw new Error(`scripts/${script} ${args.join(" ")} failed: ${new TextDecoder().decode(stderr)}`);
-  }
-}
 
 Deno.test("bookings that arrive while the function is down and Postgres crashes are all confirmed later", async () => {
   let sql = connect(2);
@@ -40,7 +27,7 @@ Deno.test("bookings that arrive while the function is down and Postgres crashes 
   const day = someDay();
   // Everything this test counts is scoped to its own bookings and to what happened after this moment.
   const [{ started }] = await sql<{ started: Date }[]>`select clock_timestamp() as started`;
-  await run("stack", "stop-functions");
+  await runScript("stack", "stop-functions");
   try {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) ids.push(await r.insertBooking(2 + (i % 3), `${day}T19:00:00Z`));
@@ -55,10 +42,10 @@ Deno.test("bookings that arrive while the function is down and Postgres crashes 
     assertEquals(waiting, 4, "no booking moved while the coordinator was down");
 
     await sql.end();
-    await run("db", "crash");
+    await runScript("db", "crash");
     sql = connect(2);
     const [{ restarted }] = await sql<{ restarted: Date }[]>`select clock_timestamp() as restarted`;
-    await run("stack", "start-functions");
+    await runScript("stack", "start-functions");
     const [{ serving }] = await sql<{ serving: Date }[]>`select clock_timestamp() as serving`;
 
     const states = await waitForTerminal(sql, ids, 100_000);
@@ -92,7 +79,7 @@ Deno.test("bookings that arrive while the function is down and Postgres crashes 
       "a sweep dispatched due bookings, or nudged the function, after the restart",
     );
   } finally {
-    await run("stack", "start-functions");
+    await runScript("stack", "start-functions");
     await sql.end();
   }
 });
@@ -122,7 +109,7 @@ Deno.test("the pg_net worker delivers again after Postgres crashes under load, w
         "requests to flow before the crash",
         () => Promise.resolve(queued >= before + 10 || undefined),
       );
-      await run("db", "crash");
+      await runScript("db", "crash");
     }
     const sql = connect(1);
     try {
