@@ -17,16 +17,28 @@ create function pg_temp.pending(p_restaurant uuid) returns uuid[] language sql a
    where restaurant_id = p_restaurant and assignment_state = 'assignment_pending'
 $$;
 
+-- n parties of 4 at a restaurant of one 4-top, one every 10 minutes from noon on p_day, each leased and sent to
+-- review by the coordinator as nothing fitting (their judgement kept); in start order.
+create function pg_temp.reviewed_fours(p_restaurant uuid, p_day date, n integer) returns table (i integer, id uuid)
+language plpgsql as $$
+declare
+  booking uuid;
+begin
+  for k in 1..n loop
+    booking := tests.create_booking(p_restaurant, 4, p_day + time '12:00' + make_interval(mins => 10 * k));
+    perform public.assignment_fail(booking, tests.lease_token(public.assignment_begin(booking)), 'no_fit',
+                                   'no_table_fits: no free table or combination seats a party of 4');
+    i := k;
+    id := booking;
+    return next;
+  end loop;
+end $$;
+
 -- One 4-top; 45 parties of 4 the coordinator leased and sent to review as nothing fitting, one every 10
 -- minutes, each kept with what that was said of.
 select tests.create_restaurant('Full house') as rid \gset
 select tests.add_table(:'rid', 'T1', 4) as t1 \gset
-create temp table reviewed as
-select i, tests.create_booking(:'rid', 4, timestamptz '2030-09-02 12:00+00' + make_interval(mins => 10 * i)) as id
-  from generate_series(1, 45) i;
-select count(public.assignment_fail(r.id, tests.lease_token(public.assignment_begin(r.id)), 'no_fit',
-                                    'no_table_fits: no free table or combination seats a party of 4')) as failed
-  from reviewed r \gset
+create temp table reviewed as select * from pg_temp.reviewed_fours(:'rid', '2030-09-02', 45);
 select is((select count(*)::int from public.bookings b join private.review_judgements j on j.booking_id = b.id
              where b.restaurant_id = :'rid' and b.assignment_state = 'manual_review'),
   45, '45 reviews ahead, each with its judgement kept');
@@ -65,12 +77,7 @@ select is(array[(:'pass'::jsonb ->> 'replanned')::int, (:'pass'::jsonb ->> 'left
 -- none behind them: 25 refused, then 5 a table added may seat; a pass sends the five back.
 select tests.create_restaurant('Refusing') as refusing_rid \gset
 select tests.add_table(:'refusing_rid', 'R1', 4) as r1 \gset
-create temp table refusing as
-select i, tests.create_booking(:'refusing_rid', 4, timestamptz '2030-09-04 12:00+00' + make_interval(mins => 10 * i)) as id
-  from generate_series(1, 30) i;
-select count(public.assignment_fail(r.id, tests.lease_token(public.assignment_begin(r.id)), 'no_fit',
-                                    'no_table_fits: no free table or combination seats a party of 4')) as refusing_failed
-  from refusing r \gset
+create temp table refusing as select * from pg_temp.reviewed_fours(:'refusing_rid', '2030-09-04', 30);
 create function pg_temp.refuse_first() returns trigger language plpgsql as $$
 begin
   if new.id in (select id from refusing where i <= 25) and new.assignment_state <> old.assignment_state then
