@@ -4,7 +4,13 @@
 import { createClient } from "@supabase/supabase-js";
 import type { Database, TablesInsert } from "../../../shared/database.types.ts";
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
-import { connect, localDataApi, someDay, withDispatchPaused } from "../../../shared/testing/stack.ts";
+import {
+  connect,
+  holdLock,
+  localDataApi,
+  someDay,
+  withDispatchPaused,
+} from "../../../shared/testing/stack.ts";
 
 const sql = connect(2);
 const { standIn, platform } = await localDataApi();
@@ -269,11 +275,18 @@ Deno.test("service_role calls every ops function and pipeline RPC the docs list 
       p_now: `${day}T23:00:00Z`,
     });
     assertEquals([ahead.status, ahead.error?.code], [400, "AS005"], "p_now is refused through the Data API");
-    await sql`update public.bookings set next_attempt_at = now() - interval '1 second' where id = ${planned}`;
-    const due = await call(
-      "assignment_claim_due",
-      () => platform.rpc("assignment_claim_due", { p_restaurant_id: r.id }),
-    ) as string[];
+    // The sweeper is held off meanwhile: it pushes what is due back by its backoff, dispatch paused or not.
+    const sweeper = await holdLock(sql, "sweeper", "00000000-0000-0000-0000-000000000000");
+    let due: string[];
+    try {
+      await sql`update public.bookings set next_attempt_at = now() - interval '1 second' where id = ${planned}`;
+      due = await call(
+        "assignment_claim_due",
+        () => platform.rpc("assignment_claim_due", { p_restaurant_id: r.id }),
+      ) as string[];
+    } finally {
+      await sweeper.release();
+    }
     assertEquals(due, [planned], "due again once the backoff has passed");
     const swept = await call("assignment_sweep_now", () => platform.rpc("assignment_sweep_now")) as Record<
       string,

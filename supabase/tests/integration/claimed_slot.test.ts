@@ -12,16 +12,18 @@ Deno.test("a new booking made between a queued booking's claim and its begin wai
     const r = await createRestaurant(sql, { tables: [{ number: "C1", capacity: 4 }], maxParallel: 1 });
     const day = someDay();
     const queued = await r.insertBooking(2, `${day}T18:00:00Z`);
-    // Woken from the queue a moment ago, nothing in flight: the next claim takes it.
-    await sql`
-      update public.bookings
-         set deferred_since = now() - interval '5 seconds', next_attempt_at = now() - interval '1 second',
-             created_at = now() - interval '1 hour', dispatch_count = 0
-       where id = ${queued}`;
 
     const coordinator = connect(1);
     try {
       const claimed = await coordinator.begin(async (tx) => {
+        // Woken from the queue a moment ago, nothing in flight: the next claim takes it. Made due in the claim's
+        // own transaction, so that the sweeper, which pushes what is due back by its backoff every few seconds
+        // even with dispatch paused, cannot take it first (it skips a locked row).
+        await tx`
+          update public.bookings
+             set deferred_since = now() - interval '5 seconds', next_attempt_at = now() - interval '1 second',
+                 created_at = now() - interval '1 hour', dispatch_count = 0
+           where id = ${queued}`;
         await tx`set local role service_role`;
         const [{ ids }] = await tx<{ ids: string[] }[]>`
           select public.assignment_claim_due(5, ${r.id}::uuid) as ids`;
