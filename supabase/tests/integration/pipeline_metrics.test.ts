@@ -1,0 +1,129 @@
+// ops.pipeline_metrics' body planned for each call's window (20261231430000) gives every figure the body before
+// it gave (20261231080000, read from that migration and created in a transaction of this test's own): compared
+// on bookings this test sends through the running pipeline, on every other booking, event and comparison the
+// database holds from the tests before it, and on rows of each kind the metrics read that a run here does not
+// write (another mode, a booking no attempt reached, a breaker opening, waits, shadow comparisons, a stuck one).
+import { assert, assertEquals } from "../../../shared/testing/assert.ts";
+import { connect, createRestaurant, someDay, waitForTerminal } from "../../../shared/testing/stack.ts";
+
+const sql = connect(2);
+const BEFORE = "20261231080000_the_rollout_gates_compare_exact_shares_and_see_a_missing_transition.sql";
+
+/** The body before, as that migration wrote it, created as pg_temp.metrics_before. */
+function bodyBefore(): string {
+  const text = Deno.readTextFileSync(new URL(`../../migrations/${BEFORE}`, import.meta.url));
+  const start = text.indexOf("create or replace function private.pipeline_metrics_unchecked(");
+  const end = text.indexOf("\n$$;", start);
+  assert(start >= 0 && end > start, `the body before is in ${BEFORE}`);
+  return text.slice(start, end + 4).replace("private.pipeline_metrics_unchecked(", "pg_temp.metrics_before(");
+}
+
+/** The figures read below, of the many the metrics give. */
+interface Metrics {
+  bookings: number;
+  confirmed: number;
+  manual_review: number;
+  latency_ms: { n: number };
+  lock_wait_p95_ms: number | null;
+  stuck: number;
+  circuit_opens: number;
+  rate_limited: number;
+  coordinator_errors: number;
+  shadow: Record<string, unknown>;
+  events: { bookings_with_transitions: number };
+}
+
+type Compared = { label: string; before: Metrics; after: Metrics };
+
+/** Ends the transaction, handing out what it compared. */
+class Rollback {
+  constructor(readonly rows: Compared[]) {}
+}
+
+Deno.test("the metrics planned for each window give every figure the body before them gave", async () => {
+  const r = await createRestaurant(sql, {
+    tables: [{ number: "M1", capacity: 4 }, { number: "M2", capacity: 2 }],
+  });
+  const day = someDay();
+  // Parties of 2, 4 and 6 at three times: some seated, the sixes (no table seats six) sent to review.
+  const ids: string[] = [];
+  for (const [i, party] of [2, 4, 6, 2, 4, 6].entries()) {
+    ids.push(await r.insertBooking(party, `${day}T${18 + (i % 3)}:00:00Z`));
+  }
+  const states = await waitForTerminal(sql, ids, 60_000);
+  assert(
+    [...states.values()].includes("confirmed") && [...states.values()].includes("manual_review"),
+    "both ends",
+  );
+
+  const compared = await sql.begin(async (tx) => {
+    await tx.unsafe(bodyBefore());
+    const [first, second, third] = ids;
+    await tx`update public.bookings set assignment_mode = 'legacy' where id = ${first}`;
+    await tx`update public.bookings set assignment_mode = null where id = ${ids[5]}`;
+    await tx`
+      insert into public.observability_events (source, event_type, context, restaurant_id, booking_id)
+      values ('assignment.coordinator', 'coordinator.circuit_opened', '{}', ${r.id}, null),
+             ('assignment.coordinator', 'coordinator.lock_contention', '{"lock": "restaurant"}', ${r.id}, ${second}),
+             ('assignment.coordinator', 'coordinator.retry', '{"reason": "rate_limited"}', ${r.id}, ${second}),
+             ('auto_assign', 'auto_assign.attempt.start', '{"lock_wait_ms": 250, "slot_wait_ms": 50}', ${r.id}, ${first}),
+             ('auto_assign', 'auto_assign.summary', '{"result": "succeeded"}', ${r.id}, ${first}),
+             ('auto_assign', 'auto_assign.attempt_error', '{}', ${r.id}, ${first})`;
+    await tx`
+      insert into public.shadow_comparisons (booking_id, restaurant_id, experiment, primary_strategy,
+                                             candidate_strategy, primary_decision, candidate_decision,
+                                             primary_tables, candidate_tables, primary_ms, candidate_ms)
+      values (${second}, ${r.id}, 'v3', 'first_fit', 'scarcity_fit', 'assign', 'escalate', '{}', '{}', 1.5, 3),
+             (${third}, ${r.id}, 'aa', 'first_fit', 'first_fit', 'assign', 'assign', '{}', '{}', 1, 1)`;
+    // Stuck: waiting for an hour with nothing happening.
+    const stuck = await r.insertBooking(2, `${day}T21:00:00Z`, tx);
+    await tx`set local session_replication_role = replica`;
+    await tx`update public.bookings set updated_at = now() - interval '1 hour' where id = ${stuck}`;
+    await tx`set local session_replication_role = origin`;
+
+    const rows = await tx<Compared[]>`
+      select format('restaurant %s, mode %s', coalesce(w.rid::text, 'any'), coalesce(w.mode, 'any')) as label,
+             pg_temp.metrics_before(now() - interval '30 days', now() + interval '1 minute', w.rid, w.mode) as before,
+             private.pipeline_metrics_unchecked(now() - interval '30 days', now() + interval '1 minute', w.rid, w.mode)
+               as after
+        from (values (null::uuid), (${r.id}::uuid)) r(rid)
+       cross join (values (null::text), ('off'), ('legacy'), ('shadow'), ('v3')) m(mode)
+       cross join lateral (select r.rid, m.mode) w`;
+    throw new Rollback(rows);
+  }).catch((end) => {
+    if (end instanceof Rollback) return end.rows;
+    throw end;
+  });
+
+  assertEquals(compared.length, 10);
+  for (const { label, before, after } of compared) assertEquals(after, before, label);
+  // What was compared holds something in every part, or the comparison proves little.
+  const whole = compared.find((c) => c.label === `restaurant ${r.id}, mode any`)!.after;
+  assert(whole.bookings >= 7 && whole.confirmed > 0 && whole.manual_review > 0, JSON.stringify(whole));
+  assert(
+    whole.latency_ms.n > 0 && whole.lock_wait_p95_ms !== null && whole.stuck >= 1,
+    JSON.stringify(whole),
+  );
+  assert(
+    whole.circuit_opens === 1 && whole.rate_limited >= 1 && whole.coordinator_errors === 1,
+    JSON.stringify(whole),
+  );
+  assert(
+    Object.keys(whole.shadow).length === 2 && whole.events.bookings_with_transitions > 0,
+    JSON.stringify(whole),
+  );
+  const legacy = compared.find((c) => c.label === `restaurant ${r.id}, mode legacy`)!.after;
+  assertEquals(
+    [legacy.bookings, legacy.circuit_opens],
+    [1, 1],
+    "a mode of its own takes its bookings and the breaker",
+  );
+
+  const [{ config }] = await sql<{ config: string[] }[]>`
+    select proconfig as config from pg_proc
+     where oid = 'private.pipeline_metrics_unchecked(timestamptz, timestamptz, uuid, text)'::regprocedure`;
+  assert(config.includes("plan_cache_mode=force_custom_plan"), `planned for each call's window: ${config}`);
+});
+
+// Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
+globalThis.addEventListener("unload", () => void sql.end());
