@@ -5,9 +5,10 @@
 -- subqueries, which Postgres runs per row once the bookings outgrow work_mem). The body is now plpgsql
 -- planned for the arguments of each call (plan_cache_mode = force_custom_plan), joins where it tested with IN
 -- inside an OR or an aggregate's filter, keeps of each event only what it reads, and counts the window's
--- state-machine events once for both figures that read them. Every figure is what it was (pgTAP 163 compares
--- the two bodies); measured on that week, 11–14 s for the 7 days, 3.8 s for the last 24 hours, 19–24 s for the
--- V3 restaurants' 7 days (docs/operating.md).
+-- state-machine events once for both figures that read them. Every figure is what it was
+-- (supabase/tests/integration/pipeline_metrics.test.ts compares the two bodies); measured on that week,
+-- 11–14 s for the 7 days, 3.8 s for the last 24 hours, 19–24 s for the V3 restaurants' 7 days
+-- (scripts/bench-ops-reads).
 -- Body as in 20261231080000 but for those changes.
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)

@@ -79,26 +79,36 @@ Deno.test("the metrics planned for each window give every figure the body before
     const stuck = await r.insertBooking(2, `${day}T21:00:00Z`, tx);
     await tx`set local session_replication_role = replica`;
     await tx`update public.bookings set updated_at = now() - interval '1 hour' where id = ${stuck}`;
+    // The narrow window starts at this test's first booking: one booking made before it whose events fall
+    // inside, and an event before it about a booking inside.
+    const [{ from }] = await tx<{ from: Date }[]>`
+      select min(created_at) as from from public.bookings where id = any(${ids}::uuid[])`;
+    await tx`update public.bookings set created_at = ${from}::timestamptz - interval '1 hour' where id = ${third}`;
+    await tx`
+      insert into public.observability_events (created_at, source, event_type, context, restaurant_id, booking_id)
+      values (${from}::timestamptz - interval '1 minute', 'assignment.state_machine',
+              'booking.assignment_state_transition', '{"to": "confirmed"}', ${r.id}, ${second})`;
     await tx`set local session_replication_role = origin`;
 
     const rows = await tx<Compared[]>`
-      select format('restaurant %s, mode %s', coalesce(w.rid::text, 'any'), coalesce(w.mode, 'any')) as label,
-             pg_temp.metrics_before(now() - interval '30 days', now() + interval '1 minute', w.rid, w.mode) as before,
-             private.pipeline_metrics_unchecked(now() - interval '30 days', now() + interval '1 minute', w.rid, w.mode)
-               as after
-        from (values (null::uuid), (${r.id}::uuid)) r(rid)
+      select format('%s window, restaurant %s, mode %s', w.name, coalesce(w.rid::text, 'any'),
+                    coalesce(w.mode, 'any')) as label,
+             pg_temp.metrics_before(w.from, now() + interval '1 minute', w.rid, w.mode) as before,
+             private.pipeline_metrics_unchecked(w.from, now() + interval '1 minute', w.rid, w.mode) as after
+        from (values ('wide', now() - interval '30 days'), ('narrow', ${from}::timestamptz)) f(name, "from")
+       cross join (values (null::uuid), (${r.id}::uuid)) r(rid)
        cross join (values (null::text), ('off'), ('legacy'), ('shadow'), ('v3')) m(mode)
-       cross join lateral (select r.rid, m.mode) w`;
+       cross join lateral (select f.name, f.from, r.rid, m.mode) w`;
     throw new Rollback(rows);
   }).catch((end) => {
     if (end instanceof Rollback) return end.rows;
     throw end;
   });
 
-  assertEquals(compared.length, 10);
+  assertEquals(compared.length, 20);
   for (const { label, before, after } of compared) assertEquals(after, before, label);
   // What was compared holds something in every part, or the comparison proves little.
-  const whole = compared.find((c) => c.label === `restaurant ${r.id}, mode any`)!.after;
+  const whole = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode any`)!.after;
   assert(whole.bookings >= 7 && whole.confirmed > 0 && whole.manual_review > 0, JSON.stringify(whole));
   assert(
     whole.latency_ms.n > 0 && whole.lock_wait_p95_ms !== null && whole.stuck >= 1,
@@ -112,17 +122,19 @@ Deno.test("the metrics planned for each window give every figure the body before
     Object.keys(whole.shadow).length === 2 && whole.events.bookings_with_transitions > 0,
     JSON.stringify(whole),
   );
-  const legacy = compared.find((c) => c.label === `restaurant ${r.id}, mode legacy`)!.after;
+  const legacy = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode legacy`)!.after;
   assertEquals(
     [legacy.bookings, legacy.circuit_opens],
     [1, 1],
     "a mode of its own takes its bookings and the breaker",
   );
 
-  const [{ config }] = await sql<{ config: string[] }[]>`
-    select proconfig as config from pg_proc
-     where oid = 'private.pipeline_metrics_unchecked(timestamptz, timestamptz, uuid, text)'::regprocedure`;
-  assert(config.includes("plan_cache_mode=force_custom_plan"), `planned for each call's window: ${config}`);
+  const narrow = compared.find((c) => c.label === `narrow window, restaurant ${r.id}, mode any`)!.after;
+  assertEquals(
+    narrow.bookings,
+    whole.bookings - 1,
+    "the narrow window leaves out the booking made before it",
+  );
 });
 
 // Closed when the test process ends, not by a test of its own (one that asserts nothing would count as passed).
