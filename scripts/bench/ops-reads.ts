@@ -2,9 +2,10 @@
 // health, the review queue's first page, the stuck list and the plan's dashboards, each called as service_role
 // as the Data API calls them, on a database holding --days of bookings at --per-day a day. The rows are made
 // the way the pipeline makes them: --templates bookings go through the real calls one connection at a time
-// (insert, assignment_lease, assignment_snapshot, then assignment_commit, or assignment_fail for a party no
-// table seats, and the guest message claimed and completed), then are copied over the days with their events,
-// history, attempts and messages (their tables are not: copies would hold one table twice). Each read runs
+// (insert, assignment_lease, assignment_snapshot, then assignment_commit, or for one in six assignment_fail as
+// nothing free fits, and the guest message claimed and completed), then are copied over the days with their events,
+// history, attempts and messages, each copy's times moved by its place in the days (its tables are not
+// copied: a copy's stay may overlap another's on one table). Each read runs
 // --repeat times; the report gives the fastest, the median and the slowest, and marks a median above the 8 s
 // statement timeout the Data API's role has on hosted Supabase.
 // Usage: deno run -A scripts/bench/ops-reads.ts [--days 7] [--per-day 46000] [--templates 650] [--repeat 3]
@@ -119,7 +120,7 @@ await sql.begin(async (tx) => {
     select md5(b.id::text || c.k)::uuid, b.restaurant_id,
            'YY' || (select string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ', (((c.k * 10000 + b.n) >> (5 * i)) & 31)::int + 1, 1), '' order by i)
                       from generate_series(0, 7) i),
-           b.party_size, b.start_at, b.end_at, b.buffer_before_minutes, b.buffer_after_minutes, b.status,
+           b.party_size, b.start_at + c.shift, b.end_at + c.shift, b.buffer_before_minutes, b.buffer_after_minutes, b.status,
            b.assignment_state, b.assignment_state_version, b.assignment_strategy, b.assignment_mode, b.next_attempt_at,
            b.attempt_count, b.lease_token, b.lease_expires_at, b.dispatch_count, b.last_dispatched_at + c.shift,
            b.deferred_since, b.manual_review_reason, b.created_at + c.shift, b.updated_at + c.shift

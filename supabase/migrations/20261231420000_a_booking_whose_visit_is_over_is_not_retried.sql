@@ -1,7 +1,7 @@
 -- An operator's retry of one review whose stay is over is refused, as ops.assign_tables refuses it and
 -- ops.retry_bookings passes over it: sent back, the pipeline would seat it at a time gone by (nothing checks a
--- planned stay against the clock) and send the guest a confirmation after the visit. A stay under way is still
--- retried, as it may be seated by hand: the guest may be at the door.
+-- planned stay against the clock), confirm it, and queue a confirmation that the message claim then drops as
+-- too late (notification.expired). A stay under way is still retried: the guest may be at the door.
 -- Body as in 20261231160000 but for the refusal after the state check.
 create or replace function ops.retry_booking(p_booking_id uuid, p_actor text)
 returns jsonb language plpgsql security definer set search_path = '' as $$
@@ -18,7 +18,7 @@ begin
   end if;
   if b.end_at <= pg_catalog.now() then
     raise exception using errcode = 'AS001',
-      message = pg_catalog.format('booking %s''s stay ended at %s UTC: a visit that is over is not planned again (the guest would be told of tables after it); cancel it, or leave it in review',
+      message = pg_catalog.format('booking %s''s stay ended at %s UTC: a visit that is over is not planned again (it would be seated at a time gone by); leave it in review, or cancel it',
                                   b.id, pg_catalog.to_char(b.end_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI'));
   end if;
   version := private.apply_assignment_transition(b.id, 'assignment_pending', b.assignment_state_version,
