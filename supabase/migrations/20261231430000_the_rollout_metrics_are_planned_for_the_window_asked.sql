@@ -1,14 +1,13 @@
--- ops.pipeline_metrics answers a busy week. Over 7 days of 324,000 bookings and 2.6 million events (ten
--- restaurants at about 46,000 bookings a day) it had not answered after 10 minutes: a SQL function's body is
+-- ops.pipeline_metrics answers a busy week. Over 7 days of about 320,000 bookings and 2.5 million events (ten
+-- restaurants at 46,000 bookings a day) it had not answered after 10 minutes: a SQL function's body is
 -- planned once for any arguments, so the window's bookings were estimated at two rows, and the state-machine
 -- events were matched against them by scanning every booking once per event (several tests were IN
 -- subqueries, which Postgres runs per row once the bookings outgrow work_mem). The body is now plpgsql
 -- planned for the arguments of each call (plan_cache_mode = force_custom_plan), joins where it tested with IN
 -- inside an OR or an aggregate's filter, keeps of each event only what it reads, and counts the window's
 -- state-machine events once for both figures that read them. Every figure is what it was
--- (supabase/tests/integration/pipeline_metrics.test.ts compares the two bodies); measured on that week,
--- 11–14 s for the 7 days, 3.8 s for the last 24 hours, 19–24 s for the V3 restaurants' 7 days
--- (scripts/bench-ops-reads).
+-- (supabase/tests/integration/pipeline_metrics.test.ts compares the two bodies); how long it now takes is
+-- measured by scripts/bench-ops-reads (docs/benchmarks.md, "Operators' reads at scale").
 -- Body as in 20261231080000 but for those changes.
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)

@@ -40,7 +40,7 @@ class Rollback {
   constructor(readonly rows: Compared[]) {}
 }
 
-Deno.test("the metrics planned for each window give every figure the body before them gave", async () => {
+Deno.test("the metrics give every figure the body before them gave, for every window, restaurant and mode", async () => {
   const r = await createRestaurant(sql, {
     tables: [{ number: "M1", capacity: 4 }, { number: "M2", capacity: 2 }],
   });
@@ -129,6 +129,12 @@ Deno.test("the metrics planned for each window give every figure the body before
     "a mode of its own takes its bookings and the breaker",
   );
 
+  // Every booking counts in exactly one mode: the one it was decided in, or for one no attempt reached (the stuck
+  // one, and the one whose mode was taken away), the mode its restaurant runs now.
+  const inModes = ["off", "legacy", "shadow", "v3"].map((mode) =>
+    compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode ${mode}`)!.after.bookings
+  );
+  assertEquals(inModes.reduce((a, b) => a + b, 0), whole.bookings, `every booking in one mode: ${inModes}`);
   const narrow = compared.find((c) => c.label === `narrow window, restaurant ${r.id}, mode any`)!.after;
   assertEquals(
     narrow.bookings,
