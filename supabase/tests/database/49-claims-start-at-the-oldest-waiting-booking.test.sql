@@ -8,6 +8,10 @@ select plan(13);
 -- service_role, the role the coordinator's Data API client has; staging and checks as the owner. A claim that cannot
 -- take the floor's lock is an integration test (claim_floor.test.ts): a lock of this session's own would not
 -- stop it.
+-- The floor's lock is held by this session from here on: a running coordinator's claim (the stack's functions
+-- run while the suite runs again on a filled database) that took it at the moment a claim here works the floor
+-- out would leave this claim the floor as staged; this session's own lock does not stop its claims.
+select pg_advisory_xact_lock(private.lock_key('claim_floor', '00000000-0000-0000-0000-000000000000'));
 select tests.create_restaurant('Claimed from the floor') as r \gset
 select tests.add_table(:'r', 'F1', 4);
 create function pg_temp.waiting(p_restaurant uuid, p_hour integer, p_due_ago interval) returns uuid
