@@ -13,6 +13,7 @@ import { connect, createRestaurant } from "../../shared/testing/stack.ts";
 import { BENCH_TAG, parseProcStat, pipelineStatements, statementsAvailable } from "./pipeline/measure.ts";
 import { describeRun, runContext } from "./run-context.ts";
 import { optionError, parsedOr } from "./options.ts";
+import { serialBooking } from "./serial-booking.ts";
 
 const fail = optionError("scripts/bench-db-cost");
 const { values: args } = parsedOr(fail, () =>
@@ -61,27 +62,8 @@ for (let i = 0; i < N; i++) {
   if (RATE > 0) await sleepUntil(started + i * 1000 / RATE);
   const bookingStarted = performance.now();
   // One booking a day, so every booking finds a free table.
-  const [{ id }] = await sql<{ id: string }[]>`
-    insert into public.bookings (restaurant_id, party_size, start_at)
-    values (${restaurant.id}, 2, date_trunc('day', now()) + make_interval(days => ${
-    200 + i
-  }) + interval '19 hours')
-    returning id`;
-  const [{ r: begun }] = await sql<{ r: { outcome: string; lease_token: string } }[]>`
-    select public.assignment_lease(p_booking_id => ${id}, p_trigger => 'dispatch') as r`;
-  if (begun.outcome !== "ready") throw new Error(`booking ${i}: lease answered ${begun.outcome}`);
-  const [{ r: read }] = await sql<{ r: { outcome: string; snapshot: Snapshot } }[]>`
-    select public.assignment_snapshot(p_booking_id => ${id}, p_lease_token => ${begun.lease_token}) as r`;
-  if (read.outcome !== "ready") throw new Error(`booking ${i}: snapshot answered ${read.outcome}`);
-  const table = read.snapshot.tables.find((t) => t.min_party_size <= 2 && t.max_party_size >= 2)!;
-  const [{ r: committed }] = await sql<{ r: { outcome: string } }[]>`
-    select public.assignment_commit(p_booking_id => ${id}, p_lease_token => ${begun.lease_token},
-      p_table_ids => ${[table.id]}::uuid[], p_strategy => 'scarcity_fit', p_duration_ms => 3,
-      p_metadata => ${sql.json({ score: 1.5, slack: 0, candidates: 4, replans: 0, mode: "v3" })}) as r`;
-  if (committed.outcome === "confirmed") confirmed++;
-  await sql`
-    select count(public.notification_complete(p_id => c.id, p_lease_token => c.lease_token, p_ok => true))
-      from public.notification_claim(p_limit => 5, p_lease_ms => 60000) c`;
+  const outcome = await serialBooking(sql, { restaurantId: restaurant.id, partySize: 2, inDays: 200 + i });
+  if (outcome === "confirmed") confirmed++;
   busyMs += performance.now() - bookingStarted;
   if ((i + 1) % 100 === 0) console.log(`${i + 1}/${N} bookings`);
 }
@@ -136,8 +118,4 @@ console.log(md);
 
 function sleepUntil(at: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
-}
-
-interface Snapshot {
-  tables: { id: string; min_party_size: number; max_party_size: number }[];
 }

@@ -16,6 +16,7 @@ import { connect, createRestaurant, type TestRestaurant } from "../../shared/tes
 import { optionError, parsedOr } from "./options.ts";
 import { round } from "./pipeline/stats.ts";
 import { describeRun, runContext } from "./run-context.ts";
+import { serialBooking } from "./serial-booking.ts";
 
 const fail = optionError("scripts/bench-ops-reads");
 const { values: args } = parsedOr(fail, () =>
@@ -64,38 +65,13 @@ for (let i = 0; i < RESTAURANTS; i++) {
 let reviewed = 0;
 for (let i = 0; i < TEMPLATES; i++) {
   // Parties of 1 to 4; one booking in six finds nothing free and goes to review, as on a busy night.
-  const party = 1 + (i * 7) % 4;
-  const full = i % 6 === 5;
-  const restaurant = restaurants[i % RESTAURANTS];
-  const [{ id }] = await sql<{ id: string }[]>`
-    insert into public.bookings (restaurant_id, party_size, start_at)
-    values (${restaurant.id}, ${party}, date_trunc('day', now()) + make_interval(days => ${
-    30 + Math.floor(i / RESTAURANTS)
-  }) + interval '19 hours')
-    returning id`;
-  const [{ r: begun }] = await sql<{ r: { outcome: string; lease_token: string } }[]>`
-    select public.assignment_lease(p_booking_id => ${id}, p_trigger => 'dispatch') as r`;
-  if (begun.outcome !== "ready") throw new Error(`booking ${i}: the lease answered ${begun.outcome}`);
-  const [{ r: read }] = await sql<
-    { r: { snapshot: { tables: { id: string; max_party_size: number }[] } } }[]
-  >`
-    select public.assignment_snapshot(p_booking_id => ${id}, p_lease_token => ${begun.lease_token}) as r`;
-  const table = read.snapshot.tables.find((t) => t.max_party_size >= party);
-  if (!table) throw new Error(`booking ${i}: no table seats ${party}`);
-  if (!full) {
-    await sql`
-      select public.assignment_commit(p_booking_id => ${id}, p_lease_token => ${begun.lease_token},
-        p_table_ids => ${[table.id]}::uuid[], p_strategy => 'scarcity_fit', p_duration_ms => 3,
-        p_metadata => ${sql.json({ score: 1, slack: 0, candidates: 4, replans: 0, mode: "v3" })})`;
-  } else {
-    await sql`
-      select public.assignment_fail(p_booking_id => ${id}, p_lease_token => ${begun.lease_token}, p_kind => 'no_fit',
-        p_reason => ${`no_table_fits: no free table or combination seats a party of ${party}`}, p_duration_ms => 3)`;
-    reviewed++;
-  }
-  await sql`
-    select count(public.notification_complete(p_id => c.id, p_lease_token => c.lease_token, p_ok => true))
-      from public.notification_claim(p_limit => 5, p_lease_ms => 60000) c`;
+  const outcome = await serialBooking(sql, {
+    restaurantId: restaurants[i % RESTAURANTS].id,
+    partySize: 1 + (i * 7) % 4,
+    inDays: 30 + Math.floor(i / RESTAURANTS),
+    toReview: i % 6 === 5,
+  });
+  if (outcome === "manual_review") reviewed++;
 }
 
 const copies = Math.max(1, Math.round(PER_DAY * DAYS / TEMPLATES) - 1);
