@@ -93,6 +93,30 @@ Deno.test("when nothing fits the reason says why, for an operator", () => {
   );
 });
 
+Deno.test("a room that could not seat the party even empty says the floor plan is the cause", () => {
+  // Party ranges 1–2 and 4–6 leave a party of 3 nowhere, whatever is booked; no join bridges them.
+  const tables = [table(1, 2), table(2, 6, { minPartySize: 4 }), table(3, 2)];
+  const busy = [{ tableId: tables[0].id, start: T0, end: T0 + 90 * MIN }];
+  for (const room of [snapshot(3, tables), snapshot(3, tables, { busy })]) {
+    const plan = planAssignment(room, "scarcity_fit");
+    assert(plan.decision === "no_fit", plan.decision);
+    assert(
+      plan.reason.startsWith("no_table_fits: no table or combination in this room seats a party of 3"),
+      plan.reason,
+    );
+    assert(plan.reason.includes("even with every table free"), plan.reason);
+  }
+  // The same party where the 2-tops join: the empty room seats it, so a busy one reads as full.
+  const joined = snapshot(3, tables, { busy, adjacency: [[tables[0].id, tables[2].id]] });
+  const plan = planAssignment(joined, "scarcity_fit");
+  assert(plan.decision === "no_fit", plan.decision);
+  assert(
+    plan.reason.startsWith("no_table_fits: no free table or combination seats a party of 3"),
+    plan.reason,
+  );
+  assert(plan.reason.includes("(2 of 3 tables free for the whole stay)"), plan.reason);
+});
+
 Deno.test("a time zone Postgres accepts but Intl does not gives the reason's time in UTC", () => {
   for (const timezone of ["posix/Europe/London", "localtime", "posixrules"]) {
     const plan = planAssignment(snapshot(9, [table(1, 4)], { timezone }), "optimal_fit");

@@ -87,9 +87,28 @@ function noFitReason(snapshot: Snapshot, freeCount: number, complete: boolean): 
   const { clock, zone } = clockIn(snapshot.timezone);
   const party = `a party of ${snapshot.partySize} at ${clock.format(snapshot.startAt)} ${zone} ` +
     `(${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
-  if (complete) return `no_table_fits: no free table or combination seats ${party}`;
+  if (complete) {
+    // When even an empty room has no arrangement for the party, the floor plan is the cause, not the bookings:
+    // tables whose party ranges leave a gap (1–2 and 4–6 for a party of 3), say, that no join bridges.
+    if (freeCount === snapshot.tables.length || noArrangementInAnEmptyRoom(snapshot)) {
+      return `no_table_fits: no table or combination in this room seats ${party}, even with every table free: ` +
+        `widen a table's party range or mark tables adjacent (it is then planned again by itself), raise ` +
+        `max_tables_per_booking and retry it, or seat the party by hand`;
+    }
+    return `no_table_fits: no free table or combination seats ${party}`;
+  }
   // Not a verdict that none exists: what stopped the search, and what an operator can do.
   return `no_table_fits: no free table or combination was found that seats ${party}; the search stopped ` +
     `after ${GROUP_LOOK_LIMIT.toLocaleString("en")} combinations of joined tables, so one may exist: seat ` +
     `the party by hand, or mark fewer tables adjacent`;
+}
+
+function noArrangementInAnEmptyRoom(snapshot: Snapshot): boolean {
+  const { candidates, complete } = searchCandidates({
+    partySize: snapshot.partySize,
+    maxTables: snapshot.maxTables,
+    tables: snapshot.tables,
+    adjacency: snapshot.adjacency,
+  });
+  return complete && candidates.length === 0;
 }
