@@ -66,21 +66,27 @@ function assignment(strategy: string, c: Candidate, score: number, count: number
 
 // Building a formatter costs far more than using one, and re-optimisation asks for many reasons.
 const clocks = new Map<string, { clock: Intl.DateTimeFormat; zone: string }>();
-/** A clock for the zone, or for UTC where Intl refuses a name Postgres accepts ('posix/…', 'localtime'). */
+/**
+ * A clock for the zone. Postgres also accepts names Intl refuses: 'posix/Europe/London' is the same zone as
+ * 'Europe/London' (the tz database's copy under another folder), so it is read as that; for the rest
+ * ('localtime', the server's own zone, say) the clock is UTC's, and the reason says UTC.
+ */
 function clockIn(timeZone: string): { clock: Intl.DateTimeFormat; zone: string } {
   let found = clocks.get(timeZone);
   if (!found) {
     const format = (zone: string) =>
       new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" });
-    try {
-      found = { clock: format(timeZone), zone: timeZone };
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      found = { clock: format("UTC"), zone: "UTC" };
+    for (const zone of [timeZone, timeZone.replace(/^posix\//, ""), "UTC"]) {
+      try {
+        found = { clock: format(zone), zone };
+        break;
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+      }
     }
-    clocks.set(timeZone, found);
+    clocks.set(timeZone, found!);
   }
-  return found;
+  return found!;
 }
 
 function noFitReason(snapshot: Snapshot, freeCount: number, complete: boolean): string {
