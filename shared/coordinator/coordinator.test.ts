@@ -719,6 +719,27 @@ Deno.test("the exact fallback looks near the stay first, then proves with the wh
   assertEquals((calls.commit[0].metadata.exact as { proven: boolean }).proven, true);
 });
 
+Deno.test("a party not even the empty room seats goes to review without a re-seating search or the solver", async () => {
+  // onlyExactSeats's room, but a party of 9: no table or pair of its tables seats nine.
+  const room = onlyExactSeats();
+  const snapshot = room.snapshot as { booking: Record<string, unknown> };
+  const { store, calls } = fakeStore({
+    begin: () => ({ ...room, snapshot: { ...snapshot, booking: { ...snapshot.booking, party_size: 9 } } }),
+    fail: (args) => ({ outcome: "manual_review", reason: args.reason }),
+  });
+  await processBooking(store, BOOKING, "test", {
+    ...options({ strategy: "scarcity_fit", reoptimizeMaxMoves: 5 }),
+    exactSolver: {
+      solve: () => Promise.reject(new Error("the exact fallback ran")),
+      decide: () => Promise.reject(new Error("the exact fallback ran")),
+    },
+  });
+  assertEquals(calls.commit.length, 0);
+  assertEquals(calls.fail[0].kind, "no_fit");
+  assertEquals(calls.fail[0].details.exact, undefined);
+  assert(calls.fail[0].reason.includes("even with every table free"), calls.fail[0].reason);
+});
+
 Deno.test("when the exact fallback proves no re-seating makes room, the booking goes to review as no_table_fits", async () => {
   const { store, calls } = fakeStore({
     begin: () => onlyExactSeats(true),

@@ -136,14 +136,15 @@ export async function processBooking(
         planWithMoves(snapshot, { strategy: primaryStrategy, maxMoves, deadline: searchDeadline })
       );
       // Manual review only when no re-seating at all makes room: the exact fallback decides, or says it
-      // could not decide in its budget (a reason of its own).
+      // could not decide in its budget (a reason of its own). A party not even the empty room seats needs
+      // no search to know.
       let exact: (ExactOutcome & { ms: number }) | undefined;
       // An exact search that decided nothing for want of time the attempt did not have is no verdict on the
       // booking: it waited too long for its turn at the solver, or ran out of what lost races left of the
       // attempt's budget. The attempt then ends as a conflict, tried again with a whole budget, with the exact
       // search's reason (so a review it may end in still offers other times).
       let notAVerdict: string | undefined;
-      if (plan.decision === "no_fit" && snapshot.placed && maxMoves > 0) {
+      if (plan.decision === "no_fit" && !plan.emptyRoomCannotSeat && snapshot.placed && maxMoves > 0) {
         const exactOptions: ExactOptions = {
           strategy: plan.strategy,
           noFitReason: plan.reason,

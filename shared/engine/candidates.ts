@@ -83,6 +83,24 @@ export function searchCandidates(request: CandidateRequest): CandidateSearch {
 }
 
 /**
+ * Whether some arrangement of these tables seats the party: true at the first one found, false when the search
+ * saw every arrangement and none does, undefined when it stopped at the look limit before knowing.
+ */
+export function someArrangementSeats(request: CandidateRequest): boolean | undefined {
+  if (request.tables.some((t) => singleTableFits(t, request.partySize))) return true;
+  let found = false;
+  const complete = growGroups(
+    request.tables,
+    request.adjacency,
+    request.maxTables,
+    request.partySize,
+    () => (found = true, false),
+    { depthFirst: true, reachOnly: true, lookLimit: GROUP_LOOK_LIMIT },
+  );
+  return found || (complete ? false : undefined);
+}
+
+/**
  * Every connected group of 2..maxTables movable tables of one zone that some party of at most `maxParty`
  * needs all of: a group is kept while removing any one table would leave fewer than `maxParty` seats or split
  * the rest (a small table between two large ones joins them), and grown only while it has fewer than

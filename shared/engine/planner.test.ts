@@ -113,6 +113,7 @@ Deno.test("a room that could not seat the party even empty says the floor plan i
       plan.reason,
     );
     assert(plan.reason.includes("even with every table free"), plan.reason);
+    assertEquals(plan.emptyRoomCannotSeat, true);
   }
   // The same party where the 2-tops join: the empty room seats it, so a busy one reads as full.
   const joined = snapshot(3, tables, { busy, adjacency: [[tables[0].id, tables[2].id]] });
@@ -123,6 +124,20 @@ Deno.test("a room that could not seat the party even empty says the floor plan i
     plan.reason,
   );
   assert(plan.reason.includes("(2 of 3 tables free for the whole stay)"), plan.reason);
+  assertEquals(plan.emptyRoomCannotSeat, undefined);
+});
+
+Deno.test("property: a no-fit blames the floor plan exactly when no seating by the rules exists in the empty room", () => {
+  fc.assert(
+    fc.property(arbitrarySnapshot, (s) => {
+      const plan = planAssignment(s, "scarcity_fit");
+      if (plan.decision === "assign") return;
+      const emptyRoomSeats = seatingsByTheRules({ ...s, busy: [] }).length > 0;
+      assertEquals(plan.emptyRoomCannotSeat === true, !emptyRoomSeats, plan.reason);
+      assertEquals(plan.reason.includes("even with every table free"), !emptyRoomSeats, plan.reason);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 Deno.test("a time zone Postgres accepts but Intl does not gives the reason's time in UTC", () => {

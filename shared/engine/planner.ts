@@ -2,7 +2,7 @@
 // operator can act on when nothing fits. Pure and deterministic: same snapshot, same answer.
 import type { Snapshot } from "../domain/snapshot.ts";
 import { freeTables } from "./availability.ts";
-import { type Candidate, GROUP_LOOK_LIMIT, searchCandidates } from "./candidates.ts";
+import { type Candidate, GROUP_LOOK_LIMIT, searchCandidates, someArrangementSeats } from "./candidates.ts";
 import { getStrategy } from "./strategies/registry.ts";
 import type { RankedCandidate, Strategy } from "./strategies/strategy.ts";
 
@@ -16,17 +16,28 @@ export type Plan =
     slack: number;
     candidates: number;
   }
-  | { decision: "no_fit"; strategy: string; reason: string; candidates: 0 };
+  | {
+    decision: "no_fit";
+    strategy: string;
+    reason: string;
+    candidates: 0;
+    /** Not even an empty room seats the party: the floor plan, not the bookings, is the cause. */
+    emptyRoomCannotSeat?: true;
+  };
 
 export function planAssignment(snapshot: Snapshot, strategyName: string | Strategy): Plan {
   const strategy = getStrategy(strategyName);
   const { ranked, free, complete } = rankCandidates(snapshot, strategy);
   if (ranked.length === 0) {
+    // Every table free and none found means no arrangement at all; otherwise the empty room is asked.
+    const emptyRoomCannotSeat = complete &&
+      (free === snapshot.tables.length || someArrangementSeats(snapshot) === false);
     return {
       decision: "no_fit",
       strategy: strategy.name,
-      reason: noFitReason(snapshot, free, complete),
+      reason: noFitReason(snapshot, free, complete, emptyRoomCannotSeat),
       candidates: 0,
+      ...(emptyRoomCannotSeat ? { emptyRoomCannotSeat } : {}),
     };
   }
   const [best] = ranked;
@@ -89,32 +100,24 @@ function clockIn(timeZone: string): { clock: Intl.DateTimeFormat; zone: string }
   return found!;
 }
 
-function noFitReason(snapshot: Snapshot, freeCount: number, complete: boolean): string {
+function noFitReason(
+  snapshot: Snapshot,
+  freeCount: number,
+  complete: boolean,
+  emptyRoomCannotSeat: boolean,
+): string {
   const { clock, zone } = clockIn(snapshot.timezone);
   const party = `a party of ${snapshot.partySize} at ${clock.format(snapshot.startAt)} ${zone} ` +
     `(${freeCount} of ${snapshot.tables.length} tables free for the whole stay)`;
-  if (complete) {
-    // When even an empty room has no arrangement for the party, the floor plan is the cause, not the bookings:
-    // tables whose party ranges leave a gap (1–2 and 4–6 for a party of 3), say, that no join bridges.
-    if (freeCount === snapshot.tables.length || noArrangementInAnEmptyRoom(snapshot)) {
-      return `no_table_fits: no table or combination in this room seats ${party}, even with every table free: ` +
-        `widen a table's party range or mark tables adjacent (it is then planned again by itself), raise ` +
-        `max_tables_per_booking and retry it, or seat the party by hand`;
-    }
-    return `no_table_fits: no free table or combination seats ${party}`;
+  // Tables whose party ranges leave a gap (1–2 and 4–6 for a party of 3), say, that no join bridges.
+  if (emptyRoomCannotSeat) {
+    return `no_table_fits: no table or combination in this room seats ${party}, even with every table free: ` +
+      `widen a table's party range, put a table back in service or join movable tables of one zone (each ` +
+      `plans it again by itself), raise max_tables_per_booking and retry it, or seat the party by hand`;
   }
+  if (complete) return `no_table_fits: no free table or combination seats ${party}`;
   // Not a verdict that none exists: what stopped the search, and what an operator can do.
   return `no_table_fits: no free table or combination was found that seats ${party}; the search stopped ` +
     `after ${GROUP_LOOK_LIMIT.toLocaleString("en")} combinations of joined tables, so one may exist: seat ` +
     `the party by hand, or mark fewer tables adjacent`;
-}
-
-function noArrangementInAnEmptyRoom(snapshot: Snapshot): boolean {
-  const { candidates, complete } = searchCandidates({
-    partySize: snapshot.partySize,
-    maxTables: snapshot.maxTables,
-    tables: snapshot.tables,
-    adjacency: snapshot.adjacency,
-  });
-  return complete && candidates.length === 0;
 }

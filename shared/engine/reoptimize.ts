@@ -61,7 +61,10 @@ export function planWithMoves(
     options.strategy,
   );
   const maxMoves = options.maxMoves ?? DEFAULT_MAX_MOVES;
-  if (plan.decision === "assign" || !snapshot.placed || maxMoves < 1) return { plan, moves: [], explored: 0 };
+  // Moving others cannot make room for a party not even an empty room seats.
+  if (plan.decision === "assign" || plan.emptyRoomCannotSeat || !snapshot.placed || maxMoves < 1) {
+    return { plan, moves: [], explored: 0 };
+  }
   const search = new Search(snapshot, options);
   const subject = search.subjectOf(snapshot.bookingId, snapshot);
   try {
