@@ -1,5 +1,5 @@
 // The exit gates as pure functions of ops.pipeline_metrics' answer (no database needed).
-import { assertEquals } from "../../shared/testing/assert.ts";
+import { assert, assertEquals } from "../../shared/testing/assert.ts";
 import { allGatesFor, gatesFor, verdictOf } from "./gates.ts";
 
 const SUCCESS_GATE = /^Legacy vs V3 assign rate on the same snapshots/;
@@ -104,6 +104,39 @@ Deno.test("at 10 % and 50 % the gates judge the bookings V3 decided, which a fle
     false,
     "at 100 % the fleet is V3",
   );
+});
+
+Deno.test("bookings a switched-off restaurant sends to review by design leave the confirmation and review rates", () => {
+  // prod-100: one restaurant off with 600 of 20,600 bookings, all in review; V3 sends 100 of the rest (0.5 %).
+  const m = {
+    ...passing(),
+    bookings: 20600,
+    not_cancelled: 20600,
+    decided: 20600,
+    sent_to_review: 700,
+    manual_review_rate_pct: 3.4,
+    confirmation_rate_pct: 94.66,
+    switched_off: { bookings: 600, confirmed: 0, not_cancelled: 600, decided: 600, sent_to_review: 600 },
+  };
+  const gates = gatesFor("prod-100", m, 168);
+  assertEquals(
+    verdictOf(gates),
+    "PASS",
+    gates.filter((g) => g.outcome !== "pass").map((g) => g.metric).join(),
+  );
+  const rate = (metric: string) => gates.find((g) => g.metric === metric)!;
+  assertEquals(rate("Manual review rate").value, 0.5);
+  assertEquals(rate("Confirmation rate").value, 97.5);
+  assert(rate("Manual review rate").source.endsWith("; 600 bookings of restaurants switched off left out"));
+  // Without the restaurant's share taken out, the same figures fail both.
+  const counted = gatesFor("prod-100", { ...m, switched_off: undefined }, 168);
+  assertEquals(
+    counted.filter((g) => g.outcome === "fail").map((g) => g.metric),
+    ["Confirmation rate", "Manual review rate"],
+  );
+  // A booking of theirs in review for another reason (a fault) is not in switched_off, so it still counts.
+  const fault = { ...m, sent_to_review: 900 };
+  assertEquals(verdictOf(gatesFor("prod-100", fault, 168)), "FAIL");
 });
 
 /** A full phase's metrics that pass every gate, with the counts the rates are rounded from. */

@@ -31,6 +31,7 @@ interface Metrics {
   coordinator_errors: number;
   shadow: Record<string, unknown>;
   events: { bookings_with_transitions: number };
+  switched_off?: Record<string, number>;
 }
 
 type Compared = { label: string; before: Metrics; after: Metrics };
@@ -88,6 +89,11 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
       insert into public.observability_events (created_at, source, event_type, context, restaurant_id, booking_id)
       values (${from}::timestamptz - interval '1 minute', 'assignment.state_machine',
               'booking.assignment_state_transition', '{"to": "confirmed"}', ${r.id}, ${second})`;
+    // Two of a restaurant switched off: one confirmed (seated by staff), one in review as switched off.
+    await tx`update public.bookings set assignment_mode = 'off' where id = ${ids[3]}`;
+    await tx`
+      update public.bookings set assignment_mode = 'off', manual_review_reason = 'automatic_assignment_off: switched off'
+       where id = ${ids[2]}`;
     await tx`set local session_replication_role = origin`;
 
     // Read as the Data API's role reads it, through ops.pipeline_metrics (the body before is the owner's, its
@@ -109,7 +115,10 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
   });
 
   assertEquals(compared.length, 20);
-  for (const { label, before, after } of compared) assertEquals(after, before, label);
+  // Every figure the body before gave, and beside them (20261231450000) the switched-off restaurants' share.
+  for (const { label, before, after: { switched_off: _, ...after } } of compared) {
+    assertEquals(after, before, label);
+  }
   // What was compared holds something in every part, or the comparison proves little.
   const whole = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode any`)!.after;
   assert(whole.bookings >= 7 && whole.confirmed > 0 && whole.manual_review > 0, JSON.stringify(whole));
@@ -124,6 +133,11 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
   assert(
     Object.keys(whole.shadow).length === 2 && whole.events.bookings_with_transitions > 0,
     JSON.stringify(whole),
+  );
+  assertEquals(
+    whole.switched_off,
+    { bookings: 2, confirmed: 1, not_cancelled: 2, decided: 2, sent_to_review: 1 },
+    "the share a gate of the pipeline's own work takes out",
   );
   const legacy = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode legacy`)!.after;
   assertEquals(
