@@ -127,7 +127,11 @@ Deno.test("bookings a switched-off restaurant sends to review by design leave th
   const rate = (metric: string) => gates.find((g) => g.metric === metric)!;
   assertEquals(rate("Manual review rate").value, 0.5);
   assertEquals(rate("Confirmation rate").value, 97.5);
-  assert(rate("Manual review rate").source.endsWith("; 600 bookings of restaurants switched off left out"));
+  assert(
+    rate("Manual review rate").source.endsWith(
+      "; 600 bookings sent to review by a restaurant switched off left out",
+    ),
+  );
   // Without the restaurant's share taken out, the same figures fail both.
   const counted = gatesFor("prod-100", { ...m, switched_off: undefined }, 168);
   assertEquals(

@@ -126,12 +126,14 @@ export function gatesFor(phase: Phase, m: Metrics, windowHours: number): Gate[] 
   const delta = (a: unknown, b: unknown) => (n(a) === null || n(b) === null ? null : Math.abs(n(a)! - n(b)!));
   const review = isFullPhase(phase) ? 1 : 10;
   // A restaurant switched off sends its bookings to review by design, for staff to seat: the confirmation and
-  // review rates judge the pipeline's work, so those bookings leave both sides (as ops.health's alarm leaves
-  // them out), and the gate says how many.
+  // review rates judge the pipeline's work, so the bookings only its switch sent to review leave both sides (as
+  // ops.health's alarm leaves them out), and the gate says how many.
   const off = m.switched_off ?? {};
   const less = (v: unknown, by: unknown) => (n(v) === null ? null : n(v)! - (n(by) ?? 0));
   const leftOut = n(off.bookings)
-    ? `; ${off.bookings} booking${n(off.bookings) === 1 ? "" : "s"} of restaurants switched off left out`
+    ? `; ${off.bookings} booking${
+      n(off.bookings) === 1 ? "" : "s"
+    } sent to review by a restaurant switched off left out`
     : "";
 
   const gates: Gate[] = [

@@ -7,10 +7,13 @@
 -- phases' 1 % that pointed at V3 and a rollback that changes nothing (a restaurant off stays off under the kill
 -- switch); enough of them failed the confirmation gate too. Found by an attacker's review of the gate.
 -- Now ops.pipeline_metrics also gives, as switched_off, how many of its bookings, confirmed, not cancelled,
--- decided and sent to review were a switched-off restaurant's (private.left_out_as_switched_off, as ops.health
--- counts them), and the gates take those out of both sides of the confirmation and review rates. Every figure
--- it gave is unchanged (supabase/tests/integration/pipeline_metrics.test.ts), so the plan's own queries and a
--- reader of the rates see what they saw.
+-- decided and sent to review were bookings a switch sent to review: every review in their history is
+-- automatic_assignment_off (or an operator's own assignment stepping through review), read from the history as
+-- sent_to_review is, so one the restaurant's switch-on sent back and V3 then confirmed stays out, and one with a
+-- fault's review besides (the sweeper's, say) stays in. The gates take those out of both sides of the
+-- confirmation and review rates. Every figure it gave is unchanged
+-- (supabase/tests/integration/pipeline_metrics.test.ts), so the plan's own queries and a reader of the rates
+-- see what they saw.
 -- Body as in 20261231430000 with the switched_off CTE and field.
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
@@ -89,12 +92,19 @@ begin
      where b.assignment_state <> 'cancelled'
         or exists (select 1 from public.booking_assignment_state_history h
                     where h.booking_id = b.id and h.to_state in ('confirmed', 'manual_review'))),
-  -- The bookings of a restaurant switched off, as ops.health leaves them out of its review rate: leased while
-  -- it was off and not in review for another reason. They go to review by design, for staff to seat.
+  -- The bookings a restaurant's switch sent to review, for staff to seat: every review in their history is one
+  -- (automatic_assignment_off) or an operator's own assignment stepping through review. Read from the history,
+  -- as reviewed is, not from the booking as it is now: one sent back once its restaurant is on again keeps the
+  -- switch's review after V3 confirms it, and one seated by hand after a fault's review keeps that review.
   switched_off as (
-    select b.assignment_state, b.status, d.id is not null as decided, r.id is not null as reviewed
-      from b left join decided d on d.id = b.id left join reviewed r on r.id = b.id
-     where private.left_out_as_switched_off(b.assignment_mode, b.assignment_state, b.manual_review_reason)),
+    select b.assignment_state, b.status
+      from b join (
+        select h.booking_id from public.booking_assignment_state_history h join b on b.id = h.booking_id
+         where h.to_state = 'manual_review'
+         group by h.booking_id
+        having bool_or(pg_catalog.split_part(h.reason, ':', 1) = 'automatic_assignment_off')
+           and bool_and(pg_catalog.split_part(h.reason, ':', 1) in ('automatic_assignment_off', 'ops_assignment'))) s
+        on s.booking_id = b.id),
   shadow as (
     select c.experiment, count(*) as comparisons,
            round(100.0 * count(*) filter (where c.primary_decision = 'assign') / count(*), 2) as primary_assign_pct,
@@ -133,14 +143,15 @@ begin
     'not_cancelled', (select count(*) from b where assignment_state <> 'cancelled'),
     'decided', (select count(*) from decided),
     'terminal', (select count(*) from b where assignment_state in ('confirmed', 'manual_review', 'cancelled')),
-    -- Of the counts above, those of the bookings of restaurants switched off, which a gate of the pipeline's own
-    -- work takes out of both sides.
+    -- Of the counts above, those of the bookings a restaurant's switch sent to review, which a gate of the
+    -- pipeline's own work takes out of both sides.
     'switched_off', (select pg_catalog.jsonb_build_object(
         'bookings', count(*),
         'confirmed', count(*) filter (where s.status in ('confirmed', 'checked_in', 'completed', 'no_show')),
         'not_cancelled', count(*) filter (where s.assignment_state <> 'cancelled'),
-        'decided', count(*) filter (where s.decided),
-        'sent_to_review', count(*) filter (where s.reviewed)) from switched_off s),
+        -- Each was decided and sent to review: it has a review in its history that is not an operator's step.
+        'decided', count(*),
+        'sent_to_review', count(*)) from switched_off s),
     'successful_attempts', (select count(*) from attempts where result = 'success'),
     'errored_attempts', (select count(*) from attempts where result = 'error'),
     -- Every transition of the window's bookings in the window, as history and as state-machine events: the plan's

@@ -89,11 +89,19 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
       insert into public.observability_events (created_at, source, event_type, context, restaurant_id, booking_id)
       values (${from}::timestamptz - interval '1 minute', 'assignment.state_machine',
               'booking.assignment_state_transition', '{"to": "confirmed"}', ${r.id}, ${second})`;
-    // Two of a restaurant switched off: one confirmed (seated by staff), one in review as switched off.
-    await tx`update public.bookings set assignment_mode = 'off' where id = ${ids[3]}`;
+    // Reviews a restaurant's switch made: the only review of one still in review, and one of a booking confirmed
+    // since (sent back once the restaurant was on again); and beside another review, which keeps that booking in.
     await tx`
-      update public.bookings set assignment_mode = 'off', manual_review_reason = 'automatic_assignment_off: switched off'
-       where id = ${ids[2]}`;
+      update public.booking_assignment_state_history set reason = 'automatic_assignment_off: switched off'
+       where booking_id = ${ids[2]} and to_state = 'manual_review'`;
+    await tx`
+      insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, reason, actor)
+      values (${
+      ids[3]
+    }, 'assignment_in_progress', 'manual_review', 1000, 'automatic_assignment_off: switched off', 'test'),
+             (${
+      ids[5]
+    }, 'assignment_in_progress', 'manual_review', 1000, 'automatic_assignment_off: switched off', 'test')`;
     await tx`set local session_replication_role = origin`;
 
     // Read as the Data API's role reads it, through ops.pipeline_metrics (the body before is the owner's, its
@@ -136,7 +144,7 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
   );
   assertEquals(
     whole.switched_off,
-    { bookings: 2, confirmed: 1, not_cancelled: 2, decided: 2, sent_to_review: 1 },
+    { bookings: 2, confirmed: 1, not_cancelled: 2, decided: 2, sent_to_review: 2 },
     "the share a gate of the pipeline's own work takes out",
   );
   const legacy = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode legacy`)!.after;
