@@ -119,6 +119,71 @@ Deno.test("one run owns a stack: another is refused while it runs, and takes ove
   }
 });
 
+Deno.test("while a run owns the stack, stopping it or its parts is refused, naming that run", async () => {
+  const run = (script: string, ...args: string[]) =>
+    new Deno.Command("bash", {
+      args: [`${ROOT}/scripts/${script}`, ...args],
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  try {
+    const first = claim({}, "read -r _ || true");
+    const firstOut = first.stdout.getReader();
+    assertEquals(text((await firstOut.read()).value!), "claimed");
+    for (
+      const [script, action] of [
+        ["stack", "stop"],
+        ["stack", "stop-functions"],
+        ["stack", "stop-worker"],
+        ["db", "stop"],
+        ["db", "restart"],
+        ["db", "crash"],
+      ]
+    ) {
+      const refused = await run(script, action);
+      const why = text(refused.stderr);
+      assertEquals(refused.code, 1, `scripts/${script} ${action}: ${why}`);
+      assertEquals(
+        why.includes(`scripts/${script} ${action}: another run is using the stack on port ${PORT}`),
+        true,
+        why,
+      );
+    }
+    await first.stdin.close();
+    firstOut.releaseLock();
+    assertEquals((await first.output()).code, 0);
+  } finally {
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("a cluster the scripts did not create keeps its data directory, even with its configuration gone", async () => {
+  const cluster = `not_ours_${PORT}`;
+  const data = `/var/lib/postgresql/15/${cluster}`;
+  await Deno.mkdir(data, { recursive: true });
+  await Deno.writeTextFile(`${data}/PG_VERSION`, "15\n");
+  try {
+    const dropped = await new Deno.Command("bash", {
+      args: [`${ROOT}/scripts/db`, "drop"],
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PG_PORT: PORT, PG_CLUSTER: cluster },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const why = text(dropped.stderr);
+    assertEquals(dropped.code, 1, why);
+    assertEquals(why.includes(`cluster '${cluster}' was not created by these scripts`), true, why);
+    assertEquals(Deno.readTextFileSync(`${data}/PG_VERSION`), "15\n", "its data is still there");
+  } finally {
+    await Deno.remove(data, { recursive: true }).catch(() => {});
+    await Deno.remove(`${ROOT}/.stack/${PORT}`, { recursive: true }).catch(() => {});
+    await Deno.remove(`/tmp/assignment-stack-claims/${PORT}`, { recursive: true }).catch(() => {});
+  }
+});
+
 Deno.test("one run owns a stack whichever checkout it runs in: a clone's run is refused while the first runs", async () => {
   // A second checkout: a copy of the script in a folder of its own, so its ROOT and state directory differ.
   const clone = await Deno.makeTempDir();
