@@ -54,7 +54,7 @@ insert into public.shadow_comparisons (booking_id, restaurant_id, experiment, pr
                                        primary_ms, candidate_ms)
 select id, :'rid', 'v3', 'first_fit', 'optimal_fit', 'assign', d, array[:'t1']::uuid[],
        case when d = 'assign' then array[:'t1']::uuid[] else '{}' end, 1.0, ms
-  from made, (values ('assign', 1.5), ('escalate', 3.0)) v(d, ms) where k = 1;
+  from made join (values (1, 'assign', 1.5), (2, 'escalate', 3.0)) v(booking, d, ms) on made.k = v.booking;
 
 -- The rollout plan's SQL runs unchanged against these tables, and each view gives the same answer.
 select results_eq($$select * from ops.state_event_volume_24h order by 1$$,
@@ -162,7 +162,7 @@ select is((select v -> 'legacy_vs_coordinator' from m),
     "coordinator_shadow": {"total": 7, "successes": 5, "success_rate": 71.43}}'::jsonb,
   'the plan''s legacy vs coordinator comparison');
 select is((select v -> 'shadow' -> 'v3' from m) - 'primary_avg_ms' - 'candidate_avg_ms',
-  '{"comparisons": 2, "same_tables_pct": 50.00, "candidate_errors": 0, "primary_assign_pct": 100.00,
+  '{"comparisons": 2, "attempts_compared": 2, "same_tables_pct": 50.00, "candidate_errors": 0, "primary_assign_pct": 100.00,
     "candidate_assign_pct": 50.00, "primary_escalate_pct": 0.00, "candidate_escalate_pct": 50.00,
     "different_decision_pct": 50.00}'::jsonb,
   'shadow comparison rates');

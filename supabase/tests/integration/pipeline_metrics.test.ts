@@ -29,7 +29,7 @@ interface Metrics {
   circuit_opens: number;
   rate_limited: number;
   coordinator_errors: number;
-  shadow: Record<string, unknown>;
+  shadow: Record<string, Record<string, number>>;
   events: { bookings_with_transitions: number };
   switched_off?: Record<string, number>;
 }
@@ -76,6 +76,13 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
                                              primary_tables, candidate_tables, primary_ms, candidate_ms)
       values (${second}, ${r.id}, 'v3', 'first_fit', 'scarcity_fit', 'assign', 'escalate', '{}', '{}', 1.5, 3),
              (${third}, ${r.id}, 'aa', 'first_fit', 'first_fit', 'assign', 'assign', '{}', '{}', 1, 1)`;
+    // An earlier attempt of the same booking, legacy failing and V3 throwing: an attempt, not a booking more.
+    await tx`
+      insert into public.shadow_comparisons (booking_id, restaurant_id, experiment, primary_strategy,
+                                             candidate_strategy, primary_decision, candidate_decision,
+                                             primary_tables, candidate_tables, primary_ms, candidate_ms, created_at)
+      values (${second}, ${r.id}, 'v3', 'first_fit', 'scarcity_fit', 'escalate', 'error', '{}', '{}', 2.5, 5,
+              now() - interval '1 second')`;
     // Stuck: waiting for an hour with nothing happening.
     const stuck = await r.insertBooking(2, `${day}T21:00:00Z`, tx);
     await tx`set local session_replication_role = replica`;
@@ -123,8 +130,12 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
   });
 
   assertEquals(compared.length, 20);
-  // Every figure the body before gave, and beside them (20261231450000) the switched-off restaurants' share.
-  for (const { label, before, after: { switched_off: _, ...after } } of compared) {
+  // Every figure the body before gave but the shadow rates, which 20261231450000 counts by booking, and beside
+  // them the switched-off restaurants' share.
+  for (
+    const { label, before: { shadow: _, ...before }, after: { switched_off: __, shadow: ___, ...after } }
+      of compared
+  ) {
     assertEquals(after, before, label);
   }
   // What was compared holds something in every part, or the comparison proves little.
@@ -141,6 +152,26 @@ Deno.test("the metrics give every figure the body before them gave, for every wi
   assert(
     Object.keys(whole.shadow).length === 2 && whole.events.bookings_with_transitions > 0,
     JSON.stringify(whole),
+  );
+  // Rates over bookings, by each one's last attempt; errors and durations over every attempt.
+  assertEquals(whole.shadow.v3, {
+    comparisons: 1,
+    attempts_compared: 2,
+    primary_assign_pct: 100,
+    candidate_assign_pct: 0,
+    primary_escalate_pct: 0,
+    candidate_escalate_pct: 100,
+    same_tables_pct: 0,
+    different_decision_pct: 100,
+    candidate_errors: 1,
+    primary_avg_ms: 2,
+    candidate_avg_ms: 4,
+  });
+  const wholeBefore = compared.find((c) => c.label === `wide window, restaurant ${r.id}, mode any`)!.before;
+  assertEquals(
+    [wholeBefore.shadow.v3.comparisons, wholeBefore.shadow.v3.primary_escalate_pct],
+    [2, 50],
+    "the body before counted the attempt as a booking more",
   );
   assertEquals(
     whole.switched_off,

@@ -1,7 +1,8 @@
 // scripts/verify-rollout end to end: bookings go through the running pipeline, then the script judges a
 // window scoped to the test's restaurant, and its verdict, exit status and files are checked. A healthy
 // restaurant passes, one in shadow passes the shadow gates with a comparison, a restaurant that sends
-// everything to manual review fails, and an empty window is inconclusive — never a pass.
+// everything to manual review fails, one switched off fails no rate gate, and an empty window is inconclusive —
+// never a pass.
 import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import {
   connect,
@@ -124,17 +125,42 @@ Deno.test("a shadow day passes the shadow gates and writes the legacy-vs-shadow 
 });
 
 Deno.test("a window where every booking goes to manual review fails, with exit status 1", async () => {
-  const r = await createRestaurant(sql, { tables });
-  await sql`select ops.set_restaurant_mode(${r.id}, 'off', ${ACTOR}, 'verify test')`;
+  // Tables for three or more only: every couple goes to review, the pipeline's verdict.
+  const r = await createRestaurant(sql, { tables: tables.map((t) => ({ ...t, min: 3 })) });
   const from = new Date(Date.now() - 1000);
   await playDay(r.id, r.insertBooking);
   const run = await verify("prod-10", r.id, from, new Date(Date.now() + 1000));
   assertEquals([run.verdict, run.code], ["FAIL", 1], run.report);
   assert(run.report.includes("| Manual review rate | < 1% | 100% | **fail** |"), run.report);
+  await Deno.remove(run.out, { recursive: true });
+});
+
+Deno.test("a restaurant switched off, its bookings in review for staff by design, fails no rate gate", async () => {
+  const r = await createRestaurant(sql, { tables });
+  await sql`select ops.set_restaurant_mode(${r.id}, 'off', ${ACTOR}, 'verify test')`;
+  const from = new Date(Date.now() - 1000);
+  await playDay(r.id, r.insertBooking);
+  const run = await verify("prod-10", r.id, from, new Date(Date.now() + 1000));
+  const leftOut = "; 5 bookings sent to review by a restaurant switched off left out |";
+  for (
+    const gate of [
+      "| Confirmation rate | ≥ 95% | n/a | _no data_ |",
+      "| Manual review rate | < 1% | n/a | _no data_ |",
+    ]
+  ) {
+    const line = run.report.split("\n").find((l) => l.startsWith(gate));
+    assert(line?.endsWith(leftOut), `${gate}: ${line}`);
+  }
+  // What fails is what a restaurant switched off truly lacks at 10 %: V3 never ran for it.
+  assertEquals(
+    run.report.split("\n").filter((l) => l.includes("| **fail** |")).map((l) => l.split(" | ")[0]),
+    ["| assignment.coordinator events present (V3 is on the path)"],
+  );
   assert(
     run.report.includes("| V3 restaurants: Bookings in the window | > 0 | 0 | _no data_ |"),
     "a restaurant switched off decided nothing on V3: nothing to judge V3 by",
   );
+  assertEquals([run.verdict, run.code], ["FAIL", 1], run.report);
   await Deno.remove(run.out, { recursive: true });
 });
 

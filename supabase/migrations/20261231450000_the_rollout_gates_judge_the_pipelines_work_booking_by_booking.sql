@@ -1,20 +1,27 @@
--- The rollout gates judge the pipeline's work, not a restaurant's switch.
+-- The rollout gates judge the pipeline's work, booking by booking.
 --
--- A restaurant switched off (mode off) sends every booking to review by design (automatic_assignment_off), for
--- staff to seat. ops.health already leaves those bookings out of its review-rate alarm (20261231240000), but
--- scripts/verify-rollout's fleet gates counted them: at prod-100, one restaurant switched off with 600 of
--- 50,000 bookings and V3 sending 150 others to review read as a review rate of 1.5 %, a FAIL against the full
--- phases' 1 % that pointed at V3 and a rollback that changes nothing (a restaurant off stays off under the kill
--- switch); enough of them failed the confirmation gate too. Found by an attacker's review of the gate.
--- Now ops.pipeline_metrics also gives, as switched_off, how many of its bookings, confirmed, not cancelled,
--- decided and sent to review were bookings a switch sent to review: every review in their history is
+-- 1. Not a restaurant's switch. A restaurant switched off (mode off) sends every booking to review by design
+-- (automatic_assignment_off), for staff to seat. ops.health already leaves those bookings out of its
+-- review-rate alarm (20261231240000), but scripts/verify-rollout's fleet gates counted them: at prod-100, one
+-- restaurant switched off with 600 of 50,000 bookings and V3 sending 150 others to review read as a review rate
+-- of 1.5 %, a FAIL against the full phases' 1 % that pointed at V3 and a rollback that changes nothing (a
+-- restaurant off stays off under the kill switch); enough of them failed the confirmation gate too. Now
+-- ops.pipeline_metrics also gives, as switched_off, how many of its bookings, confirmed, not cancelled, decided
+-- and sent to review were bookings a switch sent to review: every review in their history is
 -- automatic_assignment_off (or an operator's own assignment stepping through review), read from the history as
 -- sent_to_review is, so one the restaurant's switch-on sent back and V3 then confirmed stays out, and one with a
 -- fault's review besides (the sweeper's, say) stays in. The gates take those out of both sides of the
--- confirmation and review rates. Every figure it gave is unchanged
--- (supabase/tests/integration/pipeline_metrics.test.ts), so the plan's own queries and a reader of the rates
--- see what they saw.
--- Body as in 20261231430000 with the switched_off CTE and field.
+-- confirmation and review rates.
+-- 2. Not legacy's retries. In shadow mode every attempt stores a comparison, and legacy retries any failure up
+-- to four times: a booking legacy could not seat weighed four times as much as one both seat at once in the
+-- shadow gates' assign and escalate rates (96 easy bookings and 4 such read 14 points apart where, booking by
+-- booking, they are 4). The metrics' shadow rates and ops.shadow_report's now count each booking once, by the
+-- comparison of its last attempt in the window; candidate errors and durations still count every attempt, and
+-- the metrics add attempts_compared.
+-- Both found by attackers' reviews of the gates and of the legacy path. Every other figure is unchanged
+-- (supabase/tests/integration/pipeline_metrics.test.ts), so the plan's own queries see what they saw.
+-- private.pipeline_metrics_unchecked: body as in 20261231430000 with the switched_off CTE and field and the shadow
+-- rows marked.
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
 returns jsonb language plpgsql stable security definer set search_path = '' set plan_cache_mode = force_custom_plan
@@ -105,20 +112,29 @@ begin
         having bool_or(pg_catalog.split_part(h.reason, ':', 1) = 'automatic_assignment_off')
            and bool_and(pg_catalog.split_part(h.reason, ':', 1) in ('automatic_assignment_off', 'ops_assignment'))) s
         on s.booking_id = b.id),
-  shadow as (
-    select c.experiment, count(*) as comparisons,
-           round(100.0 * count(*) filter (where c.primary_decision = 'assign') / count(*), 2) as primary_assign_pct,
-           round(100.0 * count(*) filter (where c.candidate_decision = 'assign') / count(*), 2) as candidate_assign_pct,
-           round(100.0 * count(*) filter (where c.primary_decision = 'escalate') / count(*), 2) as primary_escalate_pct,
-           round(100.0 * count(*) filter (where c.candidate_decision = 'escalate') / count(*), 2) as candidate_escalate_pct,
-           round(100.0 * count(*) filter (where c.match = 'same_tables') / count(*), 2) as same_tables_pct,
-           round(100.0 * count(*) filter (where c.match = 'different_decision') / count(*), 2) as different_decision_pct,
-           count(*) filter (where c.candidate_decision = 'error') as candidate_errors,
-           round(avg(c.primary_ms), 3) as primary_avg_ms, round(avg(c.candidate_ms), 3) as candidate_avg_ms
+  -- The window's shadow comparisons, each marked whether it is its booking's last there: legacy retries a
+  -- failure up to four times, each attempt compared anew, so rates over every row weighed a booking legacy could
+  -- not seat four times over one both seat at once. Decisions and matches are rates over bookings, by the
+  -- comparison of the attempt their run ended on; candidate errors and durations count every attempt.
+  shadow_rows as (
+    select c.experiment, c.primary_decision, c.candidate_decision, c.match, c.primary_ms, c.candidate_ms,
+           pg_catalog.row_number() over (partition by c.booking_id, c.experiment order by c.created_at desc, c.id desc) = 1
+             as last
       from public.shadow_comparisons c
       left join b on p_mode is not null and b.id = c.booking_id
      where c.created_at >= p_from and c.created_at < p_to and (p_restaurant_id is null or c.restaurant_id = p_restaurant_id)
-       and (p_mode is null or b.id is not null)
+       and (p_mode is null or b.id is not null)),
+  shadow as (
+    select c.experiment, count(*) filter (where c.last) as comparisons, count(*) as attempts_compared,
+           round(100.0 * count(*) filter (where c.last and c.primary_decision = 'assign') / count(*) filter (where c.last), 2) as primary_assign_pct,
+           round(100.0 * count(*) filter (where c.last and c.candidate_decision = 'assign') / count(*) filter (where c.last), 2) as candidate_assign_pct,
+           round(100.0 * count(*) filter (where c.last and c.primary_decision = 'escalate') / count(*) filter (where c.last), 2) as primary_escalate_pct,
+           round(100.0 * count(*) filter (where c.last and c.candidate_decision = 'escalate') / count(*) filter (where c.last), 2) as candidate_escalate_pct,
+           round(100.0 * count(*) filter (where c.last and c.match = 'same_tables') / count(*) filter (where c.last), 2) as same_tables_pct,
+           round(100.0 * count(*) filter (where c.last and c.match = 'different_decision') / count(*) filter (where c.last), 2) as different_decision_pct,
+           count(*) filter (where c.candidate_decision = 'error') as candidate_errors,
+           round(avg(c.primary_ms), 3) as primary_avg_ms, round(avg(c.candidate_ms), 3) as candidate_avg_ms
+      from shadow_rows c
      group by c.experiment)
   select pg_catalog.jsonb_build_object(
     'from', p_from, 'to', p_to, 'restaurant_id', p_restaurant_id, 'mode', p_mode,
@@ -212,3 +228,44 @@ begin
     into metrics;
   return metrics;
 end $$;
+
+-- ops.shadow_report: as in 20261226010000, with its rates over bookings (the last comparison of each in the
+-- window) and its candidate errors and durations over every attempt; its comment says so.
+create or replace function ops.shadow_report(p_from timestamptz default now() - interval '24 hours', p_to timestamptz default now())
+returns table (restaurant_id uuid, restaurant text, experiment text, comparisons bigint, same_tables_pct numeric,
+               same_decision_different_tables_pct numeric, different_decision_pct numeric, candidate_errors bigint,
+               avg_score_diff numeric, primary_p95_ms numeric, candidate_p95_ms numeric, ms_diff_p50 numeric,
+               ms_diff_p95 numeric)
+language plpgsql stable security definer set search_path = '' as $$
+#variable_conflict use_column
+begin
+  perform private.check_finite('p_from', p_from);
+  perform private.check_finite('p_to', p_to);
+  if p_from >= p_to then
+    raise exception using errcode = 'AS005',
+      message = pg_catalog.format('p_from (%s) must be before p_to (%s)', p_from, p_to);
+  end if;
+  return query
+
+  select c.restaurant_id, coalesce(r.name, 'all restaurants'), c.experiment, count(*) filter (where c.last),
+         round(100.0 * count(*) filter (where c.last and c.match = 'same_tables') / count(*) filter (where c.last), 2),
+         round(100.0 * count(*) filter (where c.last and c.match = 'same_decision_different_tables')
+               / count(*) filter (where c.last), 2),
+         round(100.0 * count(*) filter (where c.last and c.match = 'different_decision') / count(*) filter (where c.last), 2),
+         count(*) filter (where c.candidate_decision = 'error'),
+         round(avg(c.score_diff) filter (where c.last), 3),
+         round(pg_catalog.percentile_cont(0.95) within group (order by c.primary_ms)::numeric, 3),
+         round(pg_catalog.percentile_cont(0.95) within group (order by c.candidate_ms)::numeric, 3),
+         round(pg_catalog.percentile_cont(0.5) within group (order by c.candidate_ms - c.primary_ms)::numeric, 3),
+         round(pg_catalog.percentile_cont(0.95) within group (order by abs(c.candidate_ms - c.primary_ms))::numeric, 3)
+    from (select s.*,
+                 pg_catalog.row_number() over (partition by s.booking_id, s.experiment
+                                               order by s.created_at desc, s.id desc) = 1 as last
+            from public.shadow_comparisons s
+           where s.created_at >= p_from and s.created_at < p_to) c
+    left join public.restaurants r on r.id = c.restaurant_id
+   group by grouping sets ((c.restaurant_id, r.name, c.experiment), (c.experiment))
+   order by c.experiment, c.restaurant_id nulls first;
+end $$;
+comment on function ops.shadow_report(timestamptz, timestamptz) is
+  'Shadow comparisons per restaurant and overall (restaurant_id null) for a time window [p_from, p_to) (finite times, p_from before p_to, else AS005): comparisons counts the bookings compared, and the match rates and score difference are over them, each by the comparison of the last attempt it had in the window (legacy retries a failure up to four times, each compared anew); candidate errors and durations count every attempt (p95 of each; ms_diff_p50 = median of candidate − primary; ms_diff_p95 = p95 of |candidate − primary|). Compare experiment v3 with experiment aa, the noise floor: aa runs the legacy planner twice on the same snapshot, so its mismatch rate shows planner nondeterminism (expected 0) and its ms_diff columns the timing noise between two identical runs.';
