@@ -187,7 +187,7 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
       { NOTIFICATION_SENDER: "webhook", NOTIFICATION_WEBHOOK_URL: "ftp://mailer.example.com" },
       "NOTIFICATION_WEBHOOK_URL must be an http(s) URL",
     ],
-    ...["key\u201Cpasted\u201D", "line\nbreak", "nul\0"].map((token) =>
+    ...["key\u201Cpasted\u201D", "line\nbreak", "nul\0", "escape\x1b[0m", "del\x7f"].map((token) =>
       [
         {
           NOTIFICATION_SENDER: "webhook",
@@ -195,7 +195,7 @@ Deno.test("an unusable NOTIFICATION_SENDER is reported with its reason, never th
           NOTIFICATION_WEBHOOK_TOKEN: token,
         },
         "NOTIFICATION_WEBHOOK_TOKEN has a character an HTTP header cannot carry " +
-        "(a line break, or one beyond Latin-1 such as a typographic quote)",
+        "(a control character such as a line break or an escape, or one beyond Latin-1 such as a typographic quote)",
       ] as const
     ),
   ] as const;
@@ -224,4 +224,28 @@ Deno.test("a webhook over plain http to another host is used, with a warning; ht
     sender(url);
   }
   assertEquals(warnings.length, 1, "no warning for https or loopback");
+});
+
+Deno.test("a webhook token is refused at start exactly when fetch would refuse to send it", async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok"));
+  const url = `http://127.0.0.1:${server.addr.port}/`;
+  try {
+    const mismatches: string[] = [];
+    // Every character up to Latin-1's end, and some beyond it, inside a token (the ends are trimmed).
+    for (const code of [...Array(0x180).keys(), 0x2019, 0x201C, 0xFEFF]) {
+      const token = `a${String.fromCharCode(code)}b`;
+      const sender = loadSharedConfig({
+        ...SECRET,
+        NOTIFICATION_SENDER: "webhook",
+        NOTIFICATION_WEBHOOK_URL: url,
+        NOTIFICATION_WEBHOOK_TOKEN: token,
+      }, () => {}).sender;
+      const sent = await fetch(url, { headers: { authorization: `Bearer ${token}` } })
+        .then(async (r) => (await r.body?.cancel(), true), () => false);
+      if ((sender.kind === "webhook") !== sent) mismatches.push(`U+${code.toString(16).padStart(4, "0")}`);
+    }
+    assertEquals(mismatches, []);
+  } finally {
+    await server.shutdown();
+  }
 });

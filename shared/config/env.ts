@@ -87,7 +87,7 @@ function isPlainHttpElsewhere(url: string): boolean {
 }
 
 const TOKEN_PROBLEM = "NOTIFICATION_WEBHOOK_TOKEN has a character an HTTP header cannot carry " +
-  "(a line break, or one beyond Latin-1 such as a typographic quote)";
+  "(a control character such as a line break or an escape, or one beyond Latin-1 such as a typographic quote)";
 
 function senderSetting(env: Env): SenderSetting {
   switch (env.NOTIFICATION_SENDER) {
@@ -114,11 +114,12 @@ function senderSetting(env: Env): SenderSetting {
       if (!URL.canParse(url) || !["https:", "http:"].includes(new URL(url).protocol)) {
         return { kind: "unusable", problem: "NOTIFICATION_WEBHOOK_URL must be an http(s) URL" };
       }
-      // Sent as a header: a character fetch refuses there (a line break inside, a typographic quote beyond
-      // Latin-1) would fail every send before it left, and such a failure counts as perhaps received. Trimmed
-      // like the URL, as fetch trims a header.
+      // Sent as a header: a character fetch refuses there (a control character but tab, such as a line break
+      // or a terminal's escape pasted with it; a typographic quote beyond Latin-1) would fail every send
+      // before it left, and such a failure counts as perhaps received. Trimmed like the URL, as fetch trims a
+      // header.
       const token = env.NOTIFICATION_WEBHOOK_TOKEN?.trim() || undefined;
-      if (token !== undefined && /[\0\r\n\u0100-\uFFFF]/.test(token)) {
+      if (token !== undefined && /[\0-\x08\x0A-\x1F\x7F\u0100-\uFFFF]/.test(token)) {
         return { kind: "unusable", problem: TOKEN_PROBLEM };
       }
       return { kind: "webhook", url, token };

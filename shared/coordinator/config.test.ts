@@ -53,6 +53,21 @@ Deno.test("V3 set to rank tables as legacy does says so: its shadow comparison w
   assertEquals(warnings.length, 1, "another strategy loads without a word");
 });
 
+Deno.test("a blank strategy is the default and one with spaces around is read without them, as every setting", () => {
+  const { warnings, warn } = collect();
+  for (const blank of ["", "  "]) {
+    assertEquals(
+      loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_STRATEGY: blank }, warn).strategy,
+      "scarcity_fit",
+    );
+  }
+  assertEquals(
+    loadCoordinatorConfig({ ...SETTINGS, ASSIGNMENT_STRATEGY: " optimal_fit\n" }, warn).strategy,
+    "optimal_fit",
+  );
+  assertEquals(warnings, []);
+});
+
 Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keeps V3 off the path", () => {
   const levels: (string | undefined)[] = [];
   const warn = (_: string, level?: string) => void levels.push(level);

@@ -71,9 +71,13 @@ function wholeNumber(min: number, max: number, fallback: number) {
 }
 
 const envSchema = z.object({
-  ASSIGNMENT_STRATEGY: z.string().default(DEFAULT_STRATEGY).refine((s) => strategyNames().includes(s), {
-    message: `ASSIGNMENT_STRATEGY must be one of ${strategyNames().join(", ")}`,
-  }),
+  // Blank is unset and the ends are trimmed, as for every other setting.
+  ASSIGNMENT_STRATEGY: z.preprocess(
+    (raw) => (typeof raw === "string" ? raw.trim() || undefined : raw),
+    z.string().default(DEFAULT_STRATEGY).refine((s) => strategyNames().includes(s), {
+      message: `ASSIGNMENT_STRATEGY must be one of ${strategyNames().join(", ")}`,
+    }),
+  ),
   ASSIGNMENT_MAX_REPLANS: wholeNumber(0, 10, 3),
   ASSIGNMENT_DRAIN_BUDGET_MS: wholeNumber(0, 120_000, 10_000),
   ASSIGNMENT_DRAIN_WORKERS: wholeNumber(1, 32, DEFAULT_DRAIN_WORKERS),
