@@ -68,6 +68,28 @@ Deno.test("a blank strategy is the default and one with spaces around is read wi
   assertEquals(warnings, []);
 });
 
+Deno.test("a setting of the functions' misspelt is said at start, naming the ones they read", () => {
+  const { warnings, warn } = collect();
+  const config = loadCoordinatorConfig(
+    {
+      ...SETTINGS,
+      FEATURE_ASSIGMENT_PIPELINE_V3: "false",
+      feature_assignment_pipeline_v3: "false",
+      ASSIGNMENT_STRATEGIES: "x",
+      OTHER: "1",
+    },
+    warn,
+  );
+  assertEquals(config.modeCeiling, null, "neither is read");
+  assertEquals(warnings.map((w) => w.split(" ")[0]), [
+    "FEATURE_ASSIGMENT_PIPELINE_V3",
+    "feature_assignment_pipeline_v3",
+    "ASSIGNMENT_STRATEGIES",
+  ]);
+  assert(warnings[0].includes("does nothing (misspelt? they read ASSIGNMENT_STRATEGY,"), warnings[0]);
+  assert(warnings[0].includes("FEATURE_ASSIGNMENT_PIPELINE_V3,"), warnings[0]);
+});
+
 Deno.test("the V3 kill switch pulled in any spelling, or an unreadable one, keeps V3 off the path", () => {
   const levels: (string | undefined)[] = [];
   const warn = (_: string, level?: string) => void levels.push(level);

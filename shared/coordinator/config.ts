@@ -131,7 +131,29 @@ export interface CoordinatorConfig extends SharedConfig {
   exactBudgetMs: number;
 }
 
+// Every setting of the functions' own, so one misspelt is said rather than ignored: a rollback typed as
+// FEATURE_ASSIGMENT_PIPELINE_V3=false would otherwise leave V3 on the path without a word.
+const SETTINGS = [
+  ...Object.keys(envSchema.shape),
+  "ASSIGNMENT_PIPELINE_SECRET",
+  "ASSIGNMENT_PIPELINE_SECRET_PREVIOUS",
+  "ASSIGNMENT_DB_PORT",
+  "FEATURE_ASSIGNMENT_PIPELINE_V3",
+  "FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW",
+  "FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL",
+];
+
 export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
+  for (const name of Object.keys(env)) {
+    // Its prefix misspelt too; a project's other functions' flags (FEATURE_…) are theirs.
+    if (/^(FEATURE_\w*)?ASSIG/i.test(name) && !SETTINGS.includes(name)) {
+      warn(
+        `${name} is no setting of the functions and does nothing (misspelt? they read ${
+          SETTINGS.join(", ")
+        })`,
+      );
+    }
+  }
   const shared = loadSharedConfig(env, warn);
   const parsed = envSchema.parse(env);
   const engineMs = parsed.ASSIGNMENT_SEARCH_BUDGET_MS + parsed.ASSIGNMENT_EXACT_BUDGET_MS;
