@@ -275,7 +275,9 @@ function comparison(): string {
     row("Manual review (escalate) %", v3?.primary_escalate_pct, v3?.candidate_escalate_pct, "%"),
     row("Avg planning time (ms)", v3?.primary_avg_ms, v3?.candidate_avg_ms, " ms"),
     ``,
-    `Comparisons: ${v3?.comparisons ?? 0}; same tables ${
+    `Comparisons: ${v3?.comparisons ?? 0} bookings (${
+      v3?.attempts_compared ?? 0
+    } attempts; the rates are over the bookings, errors and times over the attempts); same tables ${
       v3?.same_tables_pct ?? "n/a"
     }%, different decision ` +
     `${v3?.different_decision_pct ?? "n/a"}%; candidate errors ${v3?.candidate_errors ?? 0}.` +

@@ -70,22 +70,35 @@ Deno.test("a blank strategy is the default and one with spaces around is read wi
 
 Deno.test("a setting of the functions' misspelt is said at start, naming the ones they read", () => {
   const { warnings, warn } = collect();
+  const misspelt = [
+    "FEATURE_ASSIGMENT_PIPELINE_V3",
+    "FEATURE_ASIGNMENT_PIPELINE_V3",
+    "FEATUR_ASSIGNMENT_PIPELINE_V3",
+    "FEATURES_ASSIGNMENT_PIPELINE_V3",
+    "feature_assignment_pipeline_v3",
+    "FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOWS",
+    "ASSIGNMENT_STRATEGIES",
+    "ASSIGNMENT_EXACT_BUDGET",
+  ];
+  // Another function's flags, the platform's own names, and the settings themselves.
+  const others = [
+    "FEATURE_AUTO_ASSIGN",
+    "FEATURE_REASSIGN_TABLES",
+    "SUPABASE_URL",
+    "SB_REGION",
+    "DENO_DEPLOYMENT_ID",
+  ];
   const config = loadCoordinatorConfig(
     {
       ...SETTINGS,
-      FEATURE_ASSIGMENT_PIPELINE_V3: "false",
-      feature_assignment_pipeline_v3: "false",
-      ASSIGNMENT_STRATEGIES: "x",
-      OTHER: "1",
+      ...Object.fromEntries([...misspelt, ...others].map((n) => [n, "false"])),
+      ASSIGNMENT_STRATEGY: "first_fit",
     },
     warn,
   );
-  assertEquals(config.modeCeiling, null, "neither is read");
-  assertEquals(warnings.map((w) => w.split(" ")[0]), [
-    "FEATURE_ASSIGMENT_PIPELINE_V3",
-    "feature_assignment_pipeline_v3",
-    "ASSIGNMENT_STRATEGIES",
-  ]);
+  assertEquals(config.modeCeiling, null, "none of them is read");
+  const named = warnings.filter((w) => w.includes("is no setting")).map((w) => w.split(" ")[0]);
+  assertEquals(named, misspelt);
   assert(warnings[0].includes("does nothing (misspelt? they read ASSIGNMENT_STRATEGY,"), warnings[0]);
   assert(warnings[0].includes("FEATURE_ASSIGNMENT_PIPELINE_V3,"), warnings[0]);
 });

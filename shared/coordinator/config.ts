@@ -132,7 +132,7 @@ export interface CoordinatorConfig extends SharedConfig {
 }
 
 // Every setting of the functions' own, so one misspelt is said rather than ignored: a rollback typed as
-// FEATURE_ASSIGMENT_PIPELINE_V3=false would otherwise leave V3 on the path without a word.
+// FEATURE_ASIGNMENT_PIPELINE_V3=false would otherwise leave V3 on the path without a word.
 const SETTINGS = [
   ...Object.keys(envSchema.shape),
   "ASSIGNMENT_PIPELINE_SECRET",
@@ -143,16 +143,39 @@ const SETTINGS = [
   "FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL",
 ];
 
-export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
-  for (const name of Object.keys(env)) {
-    // Its prefix misspelt too; a project's other functions' flags (FEATURE_…) are theirs.
-    if (/^(FEATURE_\w*)?ASSIG/i.test(name) && !SETTINGS.includes(name)) {
-      warn(
-        `${name} is no setting of the functions and does nothing (misspelt? they read ${
-          SETTINGS.join(", ")
-        })`,
+/**
+ * A name that is none of the settings but reads like one: ASSIGNMENT_ and something else, or within three
+ * letters of a setting whatever its case (FEATURE_ASIGNMENT_PIPELINE_V3, FEATURES_ASSIGNMENT_PIPELINE_V3). A
+ * project's other functions' names (FEATURE_AUTO_ASSIGN, say) are further off than that.
+ */
+function misspeltSetting(name: string): boolean {
+  if (SETTINGS.includes(name)) return false;
+  const upper = name.toUpperCase();
+  return upper.startsWith("ASSIGNMENT_") || SETTINGS.some((setting) => editDistance(upper, setting) <= 3);
+}
+
+/** Levenshtein distance: the fewest letters added, dropped or changed that turn one into the other. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
     }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+export function loadCoordinatorConfig(env: Env, warn: Warn = consoleWarn): CoordinatorConfig {
+  for (const name of Object.keys(env).filter(misspeltSetting)) {
+    warn(
+      `${name} is no setting of the functions and does nothing (misspelt? they read ${SETTINGS.join(", ")})`,
+    );
   }
   const shared = loadSharedConfig(env, warn);
   const parsed = envSchema.parse(env);
