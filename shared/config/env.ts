@@ -86,6 +86,12 @@ function isPlainHttpElsewhere(url: string): boolean {
   return protocol === "http:" && !["localhost", "127.0.0.1", "[::1]"].includes(hostname);
 }
 
+/** A control character but tab, DEL, or one beyond Latin-1: fetch refuses a header value holding one. */
+function unfitForAHeader(character: string): boolean {
+  const code = character.codePointAt(0)!;
+  return (code < 0x20 && code !== 0x09) || code === 0x7F || code > 0xFF;
+}
+
 const TOKEN_PROBLEM = "NOTIFICATION_WEBHOOK_TOKEN has a character an HTTP header cannot carry " +
   "(a control character such as a line break or an escape, or one beyond Latin-1 such as a typographic quote)";
 
@@ -119,7 +125,7 @@ function senderSetting(env: Env): SenderSetting {
       // before it left, and such a failure counts as perhaps received. Trimmed like the URL, as fetch trims a
       // header.
       const token = env.NOTIFICATION_WEBHOOK_TOKEN?.trim() || undefined;
-      if (token !== undefined && /[\0-\x08\x0A-\x1F\x7F\u0100-\uFFFF]/.test(token)) {
+      if (token !== undefined && [...token].some(unfitForAHeader)) {
         return { kind: "unusable", problem: TOKEN_PROBLEM };
       }
       return { kind: "webhook", url, token };
