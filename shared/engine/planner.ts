@@ -78,26 +78,23 @@ function assignment(strategy: string, c: Candidate, score: number, count: number
 // Building a formatter costs far more than using one, and re-optimisation asks for many reasons.
 const clocks = new Map<string, { clock: Intl.DateTimeFormat; zone: string }>();
 /**
- * A clock for the zone. Postgres also accepts names Intl refuses: 'posix/Europe/London' is the same zone as
- * 'Europe/London' (the tz database's copy under another folder), so it is read as that; for the rest
- * ('localtime', the server's own zone, say) the clock is UTC's, and the reason says UTC.
+ * A clock for the zone, or for UTC where Intl refuses a name Postgres accepts (the restaurants' CHECK admits the
+ * zones Postgres knows, and the runtime's time-zone data may lack a newer one).
  */
 function clockIn(timeZone: string): { clock: Intl.DateTimeFormat; zone: string } {
   let found = clocks.get(timeZone);
   if (!found) {
     const format = (zone: string) =>
       new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit" });
-    for (const zone of [timeZone, timeZone.replace(/^posix\//, ""), "UTC"]) {
-      try {
-        found = { clock: format(zone), zone };
-        break;
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
-      }
+    try {
+      found = { clock: format(timeZone), zone: timeZone };
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      found = { clock: format("UTC"), zone: "UTC" };
     }
-    clocks.set(timeZone, found!);
+    clocks.set(timeZone, found);
   }
-  return found!;
+  return found;
 }
 
 function noFitReason(
