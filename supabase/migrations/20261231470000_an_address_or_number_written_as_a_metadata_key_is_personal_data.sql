@@ -16,13 +16,15 @@
 create or replace function private.jsonb_personal_data_scan(doc jsonb)
 returns boolean language plpgsql immutable security definer set search_path = '' as $$
 declare
-  keys text;
+  keys text[];
   strings text;
 begin
-  select pg_catalog.string_agg(pg_catalog.lower(pg_catalog.regexp_replace(k.key #>> '{}', '[^[:alnum:]]', '', 'g')), '/')
-    into keys
+  -- The document's keys, read once for both looks below.
+  select pg_catalog.array_agg(k.key #>> '{}') into keys
     from pg_catalog.jsonb_path_query(doc, 'strict $.** ? (@.type() == "object").keyvalue().key') as k(key);
-  if keys operator(pg_catalog.~) '(^|/)(customer|guest|contact|diner|person|first|last|full|given|family|middle|sur)?(name|email|emailaddress|mail|phone|phonenumber|phoneno|mobile|mobilenumber|mobilephone|cell|cellphone|telephone|tel)(/|$)' then
+  if (select pg_catalog.string_agg(pg_catalog.lower(pg_catalog.regexp_replace(x, '[^[:alnum:]]', '', 'g')), '/')
+        from pg_catalog.unnest(keys) x)
+     operator(pg_catalog.~) '(^|/)(customer|guest|contact|diner|person|first|last|full|given|family|middle|sur)?(name|email|emailaddress|mail|phone|phonenumber|phoneno|mobile|mobilenumber|mobilephone|cell|cellphone|telephone|tel)(/|$)' then
     return true;
   end if;
   -- Every string value and every key as written, joined by a slash as the values were: it ends an address and
@@ -31,8 +33,7 @@ begin
     from (select v.value #>> '{}' as text
             from pg_catalog.jsonb_path_query(doc, 'strict $.** ? (@.type() == "string")') as v(value)
           union all
-          select k.key #>> '{}'
-            from pg_catalog.jsonb_path_query(doc, 'strict $.** ? (@.type() == "object").keyvalue().key') as k(key)) s;
+          select pg_catalog.unnest(keys)) s;
   return coalesce(private.text_has_personal_data(strings), false);
 end $$;
 comment on function private.jsonb_personal_data_scan(jsonb) is
