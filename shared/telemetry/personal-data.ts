@@ -127,8 +127,101 @@ const hasEmail = (text: string) => emailsIn(text).length > 0;
 
 const phone = new RegExp(PHONE_PATTERN);
 
-/** Compatibility forms (full-width digits, ligatures …) read as what they are, as in Postgres (NFKC). */
-const normalized = (text: string) => text.normalize("NFKC");
+/**
+ * The decimal digits of other scripts, which NFKC leaves as they are (Arabic-Indic ٠٦١٢, Persian ۰۶۱۲, Devanagari
+ * ०६१२, Thai, Bengali …): an operator on such a keyboard types a phone number in them. The first of each run,
+ * as Unicode 16 has them (every script's digits 0 to 9 stand in a row); a test holds the list to the
+ * runtime's. As private.digit_zeros() in SQL.
+ */
+export const DIGIT_ZEROS: readonly number[] = [
+  0x0660,
+  0x06F0,
+  0x07C0,
+  0x0966,
+  0x09E6,
+  0x0A66,
+  0x0AE6,
+  0x0B66,
+  0x0BE6,
+  0x0C66,
+  0x0CE6,
+  0x0D66,
+  0x0DE6,
+  0x0E50,
+  0x0ED0,
+  0x0F20,
+  0x1040,
+  0x1090,
+  0x17E0,
+  0x1810,
+  0x1946,
+  0x19D0,
+  0x1A80,
+  0x1A90,
+  0x1B50,
+  0x1BB0,
+  0x1C40,
+  0x1C50,
+  0xA620,
+  0xA8D0,
+  0xA900,
+  0xA9D0,
+  0xA9F0,
+  0xAA50,
+  0xABF0,
+  0x104A0,
+  0x10D30,
+  0x10D40,
+  0x11066,
+  0x110F0,
+  0x11136,
+  0x111D0,
+  0x112F0,
+  0x11450,
+  0x114D0,
+  0x11650,
+  0x116C0,
+  0x116D0,
+  0x116DA,
+  0x11730,
+  0x118E0,
+  0x11950,
+  0x11BF0,
+  0x11C50,
+  0x11D50,
+  0x11DA0,
+  0x11F50,
+  0x16130,
+  0x16A60,
+  0x16AC0,
+  0x16B50,
+  0x16D70,
+  0x1E140,
+  0x1E2F0,
+  0x1E4F0,
+  0x1E5F1,
+  0x1E950,
+];
+/**
+ * Marks that only set the direction of text (a number copied from a right-to-left page carries them between
+ * its groups), the invisible operators and the Mongolian vowel separator: they show nothing and are dropped.
+ * As private.direction_marks() in SQL.
+ */
+export const DIRECTION_MARKS = "\\u061C\\u180E\\u200E\\u200F\\u202A-\\u202E\\u2061-\\u2064\\u2066-\\u2069";
+const hex = (n: number) => n.toString(16).padStart(4, "0");
+const FOREIGN_DIGIT_OR_MARK = new RegExp(
+  `[${DIGIT_ZEROS.map((z) => `\\u{${hex(z)}}-\\u{${hex(z + 9)}}`).join("")}${DIRECTION_MARKS}]`,
+  "gu",
+);
+const DIGIT_VALUE = new Map(DIGIT_ZEROS.flatMap((z) => [...Array(10).keys()].map((d) => [z + d, String(d)])));
+
+/**
+ * Text as the patterns read it: compatibility forms (full-width digits, ligatures …) as what they are (NFKC,
+ * as in Postgres), every script's digits as ASCII ones, and no direction marks. As
+ * private.personal_data_normalized in SQL.
+ */
+export const normalized = (text: string) =>
+  text.normalize("NFKC").replace(FOREIGN_DIGIT_OR_MARK, (c) => DIGIT_VALUE.get(c.codePointAt(0)!) ?? "");
 
 /** True when free text carries an e-mail address or a phone number. */
 export function hasPersonalData(text: string): boolean {

@@ -6,8 +6,11 @@ import { assert, assertEquals } from "../../../shared/testing/assert.ts";
 import { connect } from "../../../shared/testing/stack.ts";
 import {
   CHAINED_NUMBER_PATTERN,
+  DIGIT_ZEROS,
+  DIRECTION_MARKS,
   EMAIL_PATTERN,
   hasPersonalData,
+  normalized,
   PHONE_PATTERN,
   scrub,
   scrubAndCut,
@@ -22,6 +25,40 @@ Deno.test("the database's personal-data patterns are the functions' patterns", a
   assertEquals(row.phone, PHONE_PATTERN);
   assertEquals(row.chained, CHAINED_NUMBER_PATTERN);
 });
+
+Deno.test("the database reads every script's digits and drops the direction marks as the functions do", async () => {
+  const [row] = await sql`select private.digit_zeros() as zeros, private.direction_marks() as marks`;
+  assertEquals(row.zeros, [...DIGIT_ZEROS]);
+  assertEquals(row.marks, DIRECTION_MARKS);
+  // Each digit of each script, each mark, and the characters either side of each, one text apiece.
+  const marks = [
+    0x061c,
+    0x180e,
+    0x200e,
+    0x200f,
+    ...range(0x202a, 0x202e),
+    ...range(0x2061, 0x2064),
+    ...range(0x2066, 0x2069),
+  ];
+  const digits = DIGIT_ZEROS.flatMap((z) => range(z, z + 9));
+  const codePoints = [...new Set([...digits, ...marks].flatMap((cp) => [cp - 1, cp, cp + 1]))];
+  const texts = codePoints.map((cp) => `7${String.fromCodePoint(cp)}1`);
+  const rows = await sql<{ normalized: string }[]>`
+    select private.personal_data_normalized(t) as normalized
+      from unnest(${texts}::text[]) with ordinality as u(t, i) order by i`;
+  assertEquals(rows.map((r) => r.normalized), texts.map(normalized));
+  // And what they read as: a digit as its ASCII digit, a mark as nothing, anything else as NFKC has it.
+  const expected = codePoints.map((cp) =>
+    digits.includes(cp)
+      ? `7${(cp - DIGIT_ZEROS.findLast((z) => z <= cp)!) % 10}1`
+      : marks.includes(cp)
+      ? "71"
+      : `7${String.fromCodePoint(cp)}1`.normalize("NFKC")
+  );
+  assertEquals(rows.map((r) => r.normalized), expected);
+});
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 // Text made of the pieces that decide a verdict: digits, separators, @, dots, slashes, brackets, letters.
 const pieces = fc.constantFrom(
@@ -68,6 +105,13 @@ const pieces = fc.constantFrom(
   "212 - 555 - 0100",
   "2030\u201301\u201307",
   "jan@example.\u0440\u0444",
+  // Other scripts' digits and a direction mark.
+  "\u0660\u0666\u0661\u0662",
+  "\u0663\u0664\u0665\u0666",
+  "\u06f7",
+  "\u0968\u0966\u0969\u0966",
+  "\u200e",
+  "\u2067",
 );
 const text = fc.oneof(
   fc.array(pieces, { maxLength: 24 }).map((p) => p.join("")),
@@ -268,7 +312,7 @@ const chain = fc.tuple(
 
 /** The passes the scrub would take without its bound: what the chains are for. */
 function strictPasses(text: string): number {
-  let t = text.normalize("NFKC");
+  let t = normalized(text);
   for (let passes = 1;; passes++) {
     t = t.replace(new RegExp(EMAIL_PATTERN, "g"), "[email]").replace(
       new RegExp(PHONE_PATTERN, "g"),
