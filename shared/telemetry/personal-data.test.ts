@@ -36,6 +36,11 @@ const GUEST_DATA = [
   "0612\u200e345\u200e678",
   "\u200f+33 6 12 34 56 78\u200f",
   "06\u206612\u206934\u202a56\u202c78",
+  // Typed as keycap emoji, in outlined digits (which Postgres' NFKC, of an older Unicode, leaves as they are),
+  // or with variation selectors and tags between the digits.
+  "0\ufe0f\u20e36\ufe0f\u20e31\ufe0f\u20e32\ufe0f\u20e33\ufe0f\u20e34\ufe0f\u20e35\ufe0f\u20e36\ufe0f\u20e37\ufe0f\u20e38\ufe0f\u20e3",
+  "\u{1ccf0}\u{1ccf6}\u{1ccf1}\u{1ccf2}\u{1ccf3}\u{1ccf4}\u{1ccf5}\u{1ccf6}\u{1ccf7}\u{1ccf8}",
+  "0\ufe006\u034f1\u{e0031}2\u{e0100}345678",
   "Maria\u20140612345678",
   "212-555-0100\u2014ask for Maria",
   "arrives 19:30\u20140612345678",
@@ -104,12 +109,12 @@ Deno.test("scrubbing leaves nothing behind: a number that stands alone only once
 });
 
 Deno.test("every script's decimal digits read as ASCII ones, whatever the runtime's Unicode adds", () => {
-  // The first digit of each run of ten that NFKC leaves as it is, as this runtime's \p{Nd} has them: a new
-  // Unicode version's digits must be added to the list (and to private.digit_zeros()).
+  // The first digit of each run of ten but ASCII's, as this runtime's \p{Nd} has them: a new Unicode version's
+  // digits must be added to the list (and to private.digit_zeros()).
   const zeros: number[] = [];
   for (let cp = 0x80; cp <= 0x10ffff; cp++) {
     const c = String.fromCodePoint(cp);
-    if (!/\p{Nd}/u.test(c) || c.normalize("NFKC") !== c) continue;
+    if (!/\p{Nd}/u.test(c)) continue;
     let first = cp;
     while (/\p{Nd}/u.test(String.fromCodePoint(first - 1))) first--;
     if ((cp - first) % 10 === 0) zeros.push(cp);

@@ -128,10 +128,11 @@ const hasEmail = (text: string) => emailsIn(text).length > 0;
 const phone = new RegExp(PHONE_PATTERN);
 
 /**
- * The decimal digits of other scripts, which NFKC leaves as they are (Arabic-Indic ٠٦١٢, Persian ۰۶۱۲, Devanagari
- * ०६१२, Thai, Bengali …): an operator on such a keyboard types a phone number in them. The first of each run,
- * as Unicode 16 has them (every script's digits 0 to 9 stand in a row); a test holds the list to the
- * runtime's. As private.digit_zeros() in SQL.
+ * The decimal digits of every script but ASCII (Arabic-Indic ٠٦١٢, Persian ۰۶۱۲, Devanagari ०६१२, Thai, Bengali,
+ * full-width …): an operator on such a keyboard types a phone number in them. The first of each run, as
+ * Unicode 16 has them (every script's digits 0 to 9 stand in a row); a test holds the list to the runtime's.
+ * Those NFKC already maps are listed too: Postgres' NFKC is of an older Unicode (15's, 14's) and leaves the
+ * newer ones (outlined digits, U+1CCF0) as they are. As private.digit_zeros() in SQL.
  */
 export const DIGIT_ZEROS: readonly number[] = [
   0x0660,
@@ -169,6 +170,7 @@ export const DIGIT_ZEROS: readonly number[] = [
   0xA9F0,
   0xAA50,
   0xABF0,
+  0xFF10,
   0x104A0,
   0x10D30,
   0x10D40,
@@ -196,28 +198,55 @@ export const DIGIT_ZEROS: readonly number[] = [
   0x16AC0,
   0x16B50,
   0x16D70,
+  0x1CCF0,
+  0x1D7CE,
+  0x1D7D8,
+  0x1D7E2,
+  0x1D7EC,
+  0x1D7F6,
   0x1E140,
   0x1E2F0,
   0x1E4F0,
   0x1E5F1,
   0x1E950,
+  0x1FBF0,
 ];
 /**
- * Marks that only set the direction of text (a number copied from a right-to-left page carries them between
- * its groups), the invisible operators and the Mongolian vowel separator: they show nothing and are dropped.
- * As private.direction_marks() in SQL.
+ * What shows nothing, or only dresses the character before it, and is dropped before the patterns read a text
+ * (first and last code point of each range): the marks that set the direction of text (a number copied from a
+ * right-to-left page carries them between its groups), the combining grapheme joiner, the Mongolian vowel
+ * separator, the invisible operators, the keycap and the variation selectors (a number typed as keycap emoji,
+ * 0️⃣6️⃣1️⃣…), and the tag characters. As private.dropped_marks() in SQL.
  */
-export const DIRECTION_MARKS = "\\u061C\\u180E\\u200E\\u200F\\u202A-\\u202E\\u2061-\\u2064\\u2066-\\u2069";
-const hex = (n: number) => n.toString(16).padStart(4, "0");
+export const DROPPED_MARKS: readonly (readonly [number, number])[] = [
+  [0x034F, 0x034F],
+  [0x061C, 0x061C],
+  [0x180E, 0x180E],
+  [0x200E, 0x200F],
+  [0x202A, 0x202E],
+  [0x2061, 0x2064],
+  [0x2066, 0x2069],
+  [0x20E3, 0x20E3],
+  [0xFE00, 0xFE0F],
+  [0xE0001, 0xE0001],
+  [0xE0020, 0xE007F],
+  [0xE0100, 0xE01EF],
+];
+const hex = (n: number) => n.toString(16);
 const FOREIGN_DIGIT_OR_MARK = new RegExp(
-  `[${DIGIT_ZEROS.map((z) => `\\u{${hex(z)}}-\\u{${hex(z + 9)}}`).join("")}${DIRECTION_MARKS}]`,
+  `[${
+    [...DIGIT_ZEROS.map((z) => [z, z + 9]), ...DROPPED_MARKS].map(([from, to]) =>
+      `\\u{${hex(from)}}-\\u{${hex(to)}}`
+    )
+      .join("")
+  }]`,
   "gu",
 );
 const DIGIT_VALUE = new Map(DIGIT_ZEROS.flatMap((z) => [...Array(10).keys()].map((d) => [z + d, String(d)])));
 
 /**
  * Text as the patterns read it: compatibility forms (full-width digits, ligatures …) as what they are (NFKC,
- * as in Postgres), every script's digits as ASCII ones, and no direction marks. As
+ * as in Postgres), every script's digits as ASCII ones, and none of the dropped marks. As
  * private.personal_data_normalized in SQL.
  */
 export const normalized = (text: string) =>

@@ -1,18 +1,20 @@
--- A phone number written in another script's digits, or with direction marks between its groups, is personal
--- data.
+-- A phone number written in another script's digits, or with marks that show nothing between its digits, is
+-- personal data.
 --
 -- The patterns read ASCII digits, and NFKC (which every check applies first) turns full-width and other
 -- compatibility digits into them, but not the digits of other scripts: an operator on an Arabic, Persian,
 -- Hindi or Thai keyboard types ٠٦١٢٣٤٥٦٧٨ or ۰۶۱۲۳۴۵۶۷۸ into a reason, a note or metadata, and the text was
 -- stored and its event kept as given. Nor were the marks that set the direction of text (U+200E, U+200F,
 -- U+061C, the embeddings and isolates), which a number copied from a right-to-left page carries between its
--- groups: 0612‎345‎678 passed. Left open by the last reviews of the personal-data checks, and closed now.
+-- groups (0612‎345‎678 passed), nor the keycap and variation selectors of a number typed as emoji (0️⃣6️⃣1️⃣…).
+-- Left open by the last reviews of the personal-data checks, and closed now.
 -- private.personal_data_normalized is what the patterns read: NFKC, then every decimal digit of Unicode 16's
--- scripts as its ASCII digit (private.digit_zeros, the first of each run of ten) and no direction marks, the
--- invisible operators or the Mongolian vowel separator (private.direction_marks). The text check, the scrub
+-- scripts as its ASCII digit (private.digit_zeros, the first of each run of ten; those NFKC maps too, since
+-- Postgres' NFKC is of an older Unicode and leaves the newest, outlined digits, as they are) and none of what
+-- shows nothing or only dresses the character before it (private.dropped_marks). The text check, the scrub
 -- and the JSON check's slow path read it; the fast path is ASCII only and sees none of them. A scrubbed text
 -- has such digits in ASCII, as it had full-width ones. shared/telemetry/personal-data.ts holds the twins
--- (DIGIT_ZEROS, DIRECTION_MARKS, normalized); a test compares them, digit by digit.
+-- (DIGIT_ZEROS, DROPPED_MARKS, normalized); a test compares them, character by character.
 -- The transition event's trigger (20261231030000) needs no change: a string or key with such a digit or mark is
 -- not ASCII, so never a token, and its event always goes through the check.
 -- What is stored already and now reads as personal data is scrubbed (private.scrub_stored_personal_data), as
@@ -24,22 +26,25 @@ create or replace function private.digit_zeros()
 returns integer[] language sql immutable parallel safe set search_path = '' as $$
   select '{1632, 1776, 1984, 2406, 2534, 2662, 2790, 2918, 3046, 3174, 3302, 3430, 3558, 3664, 3792, 3872, 4160,
            4240, 6112, 6160, 6470, 6608, 6784, 6800, 6992, 7088, 7232, 7248, 42528, 43216, 43264, 43472, 43504,
-           43600, 44016, 66720, 68912, 68928, 69734, 69872, 69942, 70096, 70384, 70736, 70864, 71248, 71360,
+           43600, 44016, 65296, 66720, 68912, 68928, 69734, 69872, 69942, 70096, 70384, 70736, 70864, 71248, 71360,
            71376, 71386, 71472, 71904, 72016, 72688, 72784, 73040, 73120, 73552, 90416, 92768, 92864, 93008,
-           93552, 123200, 123632, 124144, 124401, 125264}'::integer[]
+           93552, 118000, 120782, 120792, 120802, 120812, 120822, 123200, 123632, 124144, 124401, 125264,
+           130032}'::integer[]
 $$;
 comment on function private.digit_zeros() is
-  'The code points of the digit zero of every script whose decimal digits NFKC leaves as they are (Unicode 16): each is the first of a run of ten, 0 to 9. As DIGIT_ZEROS in shared/telemetry/personal-data.ts.';
+  'The code points of the digit zero of every script but ASCII (Unicode 16), each the first of a run of ten, 0 to 9; those NFKC maps too, as Postgres'' NFKC is of an older Unicode. As DIGIT_ZEROS in shared/telemetry/personal-data.ts.';
 
-create or replace function private.direction_marks()
-returns text language sql immutable parallel safe set search_path = '' as $$
-  select '\u061C\u180E\u200E\u200F\u202A-\u202E\u2061-\u2064\u2066-\u2069'::text
+create or replace function private.dropped_marks()
+returns integer[] language sql immutable parallel safe set search_path = '' as $$
+  select '{{847, 847}, {1564, 1564}, {6158, 6158}, {8206, 8207}, {8234, 8238}, {8289, 8292}, {8294, 8297},
+           {8419, 8419}, {65024, 65039}, {917505, 917505}, {917536, 917631}, {917760, 917999}}'::integer[]
 $$;
-comment on function private.direction_marks() is
-  'The inside of a regular expression''s bracket: the marks that set the direction of text, the invisible operators and the Mongolian vowel separator, which show nothing. As DIRECTION_MARKS in shared/telemetry/personal-data.ts.';
+comment on function private.dropped_marks() is
+  'First and last code point of each range of what shows nothing, or only dresses the character before it, and is dropped before the personal-data patterns read a text: direction marks, the combining grapheme joiner, the Mongolian vowel separator, the invisible operators, the keycap, the variation selectors and the tag characters. As DROPPED_MARKS in shared/telemetry/personal-data.ts.';
 
--- Every digit of those scripts, in order, and what each is in ASCII; built from the list once per session (the
--- planner folds an immutable call without arguments into a constant).
+-- Built from the lists once per session (the planner folds an immutable call without arguments into a
+-- constant): every digit of those scripts in order and what each is in ASCII, and a bracket expression of
+-- the digits and the marks, and one of the marks.
 create or replace function private.foreign_digits()
 returns text language sql immutable parallel safe set search_path = '' as $$
   select pg_catalog.string_agg(pg_catalog.chr(z + d), '' order by z, d)
@@ -49,10 +54,15 @@ create or replace function private.foreign_digits_in_ascii()
 returns text language sql immutable parallel safe set search_path = '' as $$
   select pg_catalog.repeat('0123456789', pg_catalog.cardinality(private.digit_zeros()))
 $$;
+create or replace function private.dropped_mark_class()
+returns text language sql immutable parallel safe set search_path = '' as $$
+  select '[' || pg_catalog.string_agg(pg_catalog.chr(m[i][1]) || '-' || pg_catalog.chr(m[i][2]), '' order by i) || ']'
+    from (select private.dropped_marks() as m) x cross join pg_catalog.generate_subscripts(x.m, 1) i
+$$;
 create or replace function private.foreign_digit_or_mark()
 returns text language sql immutable parallel safe set search_path = '' as $$
   select '[' || pg_catalog.string_agg(pg_catalog.chr(z) || '-' || pg_catalog.chr(z + 9), '' order by z)
-         || private.direction_marks() || ']'
+         || pg_catalog.btrim(private.dropped_mark_class(), '[]') || ']'
     from pg_catalog.unnest(private.digit_zeros()) z
 $$;
 
@@ -69,12 +79,12 @@ begin
   if t operator(pg_catalog.~) private.foreign_digit_or_mark() then
     t := pg_catalog.regexp_replace(
            pg_catalog.translate(t, private.foreign_digits(), private.foreign_digits_in_ascii()),
-           '[' || private.direction_marks() || ']', '', 'g');
+           private.dropped_mark_class(), '', 'g');
   end if;
   return t;
 end $$;
 comment on function private.personal_data_normalized(text) is
-  'Text as the personal-data patterns read it: NFKC, every script''s decimal digits as ASCII ones, and no direction marks. As normalized in shared/telemetry/personal-data.ts.';
+  'Text as the personal-data patterns read it: NFKC, every script''s decimal digits as ASCII ones, and none of the dropped marks. As normalized in shared/telemetry/personal-data.ts.';
 
 create or replace function private.text_has_personal_data(p_text text)
 returns boolean language plpgsql immutable security definer set search_path = '' as $$

@@ -7,7 +7,7 @@ import { connect } from "../../../shared/testing/stack.ts";
 import {
   CHAINED_NUMBER_PATTERN,
   DIGIT_ZEROS,
-  DIRECTION_MARKS,
+  DROPPED_MARKS,
   EMAIL_PATTERN,
   hasPersonalData,
   normalized,
@@ -26,10 +26,10 @@ Deno.test("the database's personal-data patterns are the functions' patterns", a
   assertEquals(row.chained, CHAINED_NUMBER_PATTERN);
 });
 
-Deno.test("the database reads every script's digits and drops the direction marks as the functions do", async () => {
-  const [row] = await sql`select private.digit_zeros() as zeros, private.direction_marks() as marks`;
+Deno.test("the database reads every script's digits and drops the marks that show nothing as the functions do", async () => {
+  const [row] = await sql`select private.digit_zeros() as zeros, private.dropped_marks() as marks`;
   assertEquals(row.zeros, [...DIGIT_ZEROS]);
-  assertEquals(row.marks, DIRECTION_MARKS);
+  assertEquals(row.marks, DROPPED_MARKS.map(([from, to]) => [from, to]));
   // Each digit of each script, each mark, and the characters either side of each, one text apiece.
   const marks = [
     0x061c,
@@ -41,7 +41,12 @@ Deno.test("the database reads every script's digits and drops the direction mark
     ...range(0x2066, 0x2069),
   ];
   const digits = DIGIT_ZEROS.flatMap((z) => range(z, z + 9));
-  const codePoints = [...new Set([...digits, ...marks].flatMap((cp) => [cp - 1, cp, cp + 1]))];
+  // (Neighbours NFKC changes are left out: Postgres' NFKC is of an older Unicode than the runtime's, so the two
+  // differ on the newest compatibility letters, U+1CCEF's outlined Z beside the outlined digits.)
+  const codePoints = [...new Set([...digits, ...marks].flatMap((cp) => [cp - 1, cp, cp + 1]))].filter((cp) =>
+    digits.includes(cp) || marks.includes(cp) ||
+    String.fromCodePoint(cp).normalize("NFKC") === String.fromCodePoint(cp)
+  );
   const texts = codePoints.map((cp) => `7${String.fromCodePoint(cp)}1`);
   const rows = await sql<{ normalized: string }[]>`
     select private.personal_data_normalized(t) as normalized
@@ -112,6 +117,8 @@ const pieces = fc.constantFrom(
   "\u0968\u0966\u0969\u0966",
   "\u200e",
   "\u2067",
+  "\ufe0f\u20e3",
+  "\u{1ccf7}",
 );
 const text = fc.oneof(
   fc.array(pieces, { maxLength: 24 }).map((p) => p.join("")),
