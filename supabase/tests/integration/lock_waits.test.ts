@@ -306,3 +306,79 @@ Deno.test("an operator's call waits at most 5 s behind a restaurant lock held el
     );
   });
 });
+
+Deno.test("an attempt a lock held elsewhere kept from ending is no failure of the restaurant's pipeline: a half-open breaker's probe is handed on, not reopened (20261231490000)", async () => {
+  await withDispatchPaused(sql, async () => {
+    const ended = async (kind: "conflict" | "error") => {
+      const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 4 }] });
+      const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+      const store = postgresStore(DB_URL, { max: 1 });
+      const opened = new Date(Date.now() - 60_000).toISOString();
+      try {
+        const lease = await store.begin({ bookingId: booking, trigger: "test" });
+        if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
+        // The breaker had opened and this booking is its probe.
+        await sql`
+          insert into private.circuit_breakers (restaurant_id, state, opened_at, probe_booking_id, probe_started_at)
+          values (${r.id}, 'half_open', ${opened}, ${booking}, now())
+          on conflict (restaurant_id) do update
+            set state = 'half_open', opened_at = ${opened}, probe_booking_id = ${booking}, probe_started_at = now()`;
+        // The commit lost its wait for the restaurant's lock (an operator's transaction left open), and so
+        // does the call that ends the attempt.
+        const lock = await holdRestaurantLock(sql, r.id);
+        try {
+          const started = performance.now();
+          const answer = await store.fail({
+            bookingId: booking,
+            leaseToken: lease.lease_token,
+            kind,
+            reason: "conflict: canceling statement due to lock timeout",
+            durationMs: 5_000,
+            details: {},
+          });
+          assert(performance.now() - started >= 4_500, "it waited for the lock first");
+          assertEquals(answer, { outcome: "lease_lost" }, "the call answers that it decides nothing more");
+        } finally {
+          await lock.release();
+        }
+        const [{ events }] = await sql`
+          select array_agg((context ->> 'lock') || ' ' || (context ->> 'during') || ' ' || (context ->> 'kind')) as events
+            from public.observability_events where booking_id = ${booking} and event_type = 'coordinator.lock_contention'`;
+        assertEquals(events, [`restaurant fail ${kind}`], "and records the contention");
+        assertEquals(await stateOf(booking), "assignment_in_progress", "the lease is left to run out");
+      } finally {
+        await store.close();
+      }
+      await sql`select private.sweep(now() + interval '31 seconds')`;
+      const [breaker] = await sql`
+        select state, opened_at = ${opened}::timestamptz as same_opening, probe_booking_id from private.circuit_breakers
+         where restaurant_id = ${r.id}`;
+      const [{ reason }] = await sql`
+        select reason from public.booking_assignment_state_history where booking_id = ${booking}
+         order by version desc limit 1`;
+      return { state: await stateOf(booking), breaker, reason: reason as string };
+    };
+
+    const conflict = await ended("conflict");
+    assertEquals(
+      conflict.state,
+      "assignment_pending",
+      "the sweeper ends the attempt once its lease runs out",
+    );
+    assert(conflict.reason.startsWith("restaurant_locked: the attempt ended (conflict)"), conflict.reason);
+    assertEquals(
+      conflict.breaker,
+      { state: "half_open", same_opening: true, probe_booking_id: null },
+      "the breaker stays half-open with its opening as it was, and the probe is handed on",
+    );
+
+    const error = await ended("error");
+    assertEquals(error.state, "assignment_pending");
+    assert(error.reason.startsWith("lease_expired:"), error.reason);
+    assertEquals(
+      error.breaker.state,
+      "open",
+      "an error that could not say so still counts: the breaker opens again",
+    );
+  });
+});
