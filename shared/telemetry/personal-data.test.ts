@@ -1,5 +1,12 @@
 import { assert, assertEquals } from "../testing/assert.ts";
-import { DIGIT_ZEROS, findPersonalData, hasPersonalData, normalized, scrub } from "./personal-data.ts";
+import {
+  DIGIT_ZEROS,
+  DROPPED_MARKS,
+  findPersonalData,
+  hasPersonalData,
+  normalized,
+  scrub,
+} from "./personal-data.ts";
 
 // What a guest gives us, embedded the way it would reach a log line.
 const GUEST_DATA = [
@@ -136,5 +143,26 @@ Deno.test("a number in another script's digits or with direction marks is scrubb
   assertEquals(
     hasPersonalData("\u0661\u0669:\u0663\u0660 \u0662\u0660\u0663\u0660-\u0660\u0661-\u0660\u0667"),
     false,
+  );
+});
+
+Deno.test("what shows nothing is dropped, but for the separators the phone pattern reads, whatever the runtime's Unicode adds", () => {
+  const separators = [0x00ad, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff];
+  const listed = DROPPED_MARKS.flatMap(([from, to]) =>
+    Array.from({ length: to - from + 1 }, (_, i) => from + i)
+  );
+  const ignorable: number[] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (/\p{Default_Ignorable_Code_Point}/u.test(String.fromCodePoint(cp)) && !separators.includes(cp)) {
+      ignorable.push(cp);
+    }
+  }
+  assertEquals(listed, [...ignorable, 0x20e3].sort((a, b) => a - b));
+  for (const cp of listed) {
+    assertEquals(normalized(`06${String.fromCodePoint(cp)}12`), "0612", cp.toString(16));
+  }
+  assertEquals(
+    scrub(`call 0612${String.fromCodePoint(0x180b)}345${String.fromCodePoint(0x206a)}678`),
+    "call [number]",
   );
 });

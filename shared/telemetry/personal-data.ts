@@ -213,24 +213,29 @@ export const DIGIT_ZEROS: readonly number[] = [
 ];
 /**
  * What shows nothing, or only dresses the character before it, and is dropped before the patterns read a text
- * (first and last code point of each range): the marks that set the direction of text (a number copied from a
- * right-to-left page carries them between its groups), the combining grapheme joiner, the Mongolian vowel
- * separator, the invisible operators, the keycap and the variation selectors (a number typed as keycap emoji,
- * 0️⃣6️⃣1️⃣…), and the tag characters. As private.dropped_marks() in SQL.
+ * (first and last code point of each range): every default-ignorable character of Unicode 16 but the five the
+ * phone pattern reads as separators (soft hyphen, zero-width space, non-joiner and joiner, word joiner; and the
+ * BOM), so the direction marks a number copied from a right-to-left page carries between its groups, the
+ * variation selectors, fillers, invisible operators and tags; and the keycap, with which a number is typed as
+ * emoji (0️⃣6️⃣1️⃣…). A test holds the list to the runtime's. As private.dropped_marks() in SQL.
  */
 export const DROPPED_MARKS: readonly (readonly [number, number])[] = [
   [0x034F, 0x034F],
   [0x061C, 0x061C],
-  [0x180E, 0x180E],
+  [0x115F, 0x1160],
+  [0x17B4, 0x17B5],
+  [0x180B, 0x180F],
   [0x200E, 0x200F],
   [0x202A, 0x202E],
-  [0x2061, 0x2064],
-  [0x2066, 0x2069],
+  [0x2061, 0x206F],
   [0x20E3, 0x20E3],
+  [0x3164, 0x3164],
   [0xFE00, 0xFE0F],
-  [0xE0001, 0xE0001],
-  [0xE0020, 0xE007F],
-  [0xE0100, 0xE01EF],
+  [0xFFA0, 0xFFA0],
+  [0xFFF0, 0xFFF8],
+  [0x1BCA0, 0x1BCA3],
+  [0x1D173, 0x1D17A],
+  [0xE0000, 0xE0FFF],
 ];
 const hex = (n: number) => n.toString(16);
 const FOREIGN_DIGIT_OR_MARK = new RegExp(

@@ -11,7 +11,8 @@
 -- private.personal_data_normalized is what the patterns read: NFKC, then every decimal digit of Unicode 16's
 -- scripts as its ASCII digit (private.digit_zeros, the first of each run of ten; those NFKC maps too, since
 -- Postgres' NFKC is of an older Unicode and leaves the newest, outlined digits, as they are) and none of what
--- shows nothing or only dresses the character before it (private.dropped_marks). The text check, the scrub
+-- shows nothing or only dresses the character before it (private.dropped_marks: Unicode's default-ignorable
+-- characters but those the phone pattern already reads as separators, and the keycap). The text check, the scrub
 -- and the JSON check's slow path read it; the fast path is ASCII only and sees none of them. A scrubbed text
 -- has such digits in ASCII, as it had full-width ones. shared/telemetry/personal-data.ts holds the twins
 -- (DIGIT_ZEROS, DROPPED_MARKS, normalized); a test compares them, character by character.
@@ -36,11 +37,12 @@ comment on function private.digit_zeros() is
 
 create or replace function private.dropped_marks()
 returns integer[] language sql immutable parallel safe set search_path = '' as $$
-  select '{{847, 847}, {1564, 1564}, {6158, 6158}, {8206, 8207}, {8234, 8238}, {8289, 8292}, {8294, 8297},
-           {8419, 8419}, {65024, 65039}, {917505, 917505}, {917536, 917631}, {917760, 917999}}'::integer[]
+  select '{{847, 847}, {1564, 1564}, {4447, 4448}, {6068, 6069}, {6155, 6159}, {8206, 8207}, {8234, 8238},
+           {8289, 8303}, {8419, 8419}, {12644, 12644}, {65024, 65039}, {65440, 65440}, {65520, 65528},
+           {113824, 113827}, {119155, 119162}, {917504, 921599}}'::integer[]
 $$;
 comment on function private.dropped_marks() is
-  'First and last code point of each range of what shows nothing, or only dresses the character before it, and is dropped before the personal-data patterns read a text: direction marks, the combining grapheme joiner, the Mongolian vowel separator, the invisible operators, the keycap, the variation selectors and the tag characters. As DROPPED_MARKS in shared/telemetry/personal-data.ts.';
+  'First and last code point of each range of what shows nothing, or only dresses the character before it, and is dropped before the personal-data patterns read a text: every default-ignorable character of Unicode 16 but the separators the phone pattern reads (soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM), and the keycap. As DROPPED_MARKS in shared/telemetry/personal-data.ts.';
 
 -- Built from the lists once per session (the planner folds an immutable call without arguments into a
 -- constant): every digit of those scripts in order and what each is in ASCII, and a bracket expression of

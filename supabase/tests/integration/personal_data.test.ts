@@ -31,20 +31,12 @@ Deno.test("the database reads every script's digits and drops the marks that sho
   assertEquals(row.zeros, [...DIGIT_ZEROS]);
   assertEquals(row.marks, DROPPED_MARKS.map(([from, to]) => [from, to]));
   // Each digit of each script, each mark, and the characters either side of each, one text apiece.
-  const marks = [
-    0x061c,
-    0x180e,
-    0x200e,
-    0x200f,
-    ...range(0x202a, 0x202e),
-    ...range(0x2061, 0x2064),
-    ...range(0x2066, 0x2069),
-  ];
-  const digits = DIGIT_ZEROS.flatMap((z) => range(z, z + 9));
+  const marks = new Set(DROPPED_MARKS.flatMap(([from, to]) => range(from, to)));
+  const digits = new Set(DIGIT_ZEROS.flatMap((z) => range(z, z + 9)));
   // (Neighbours NFKC changes are left out: Postgres' NFKC is of an older Unicode than the runtime's, so the two
   // differ on the newest compatibility letters, U+1CCEF's outlined Z beside the outlined digits.)
   const codePoints = [...new Set([...digits, ...marks].flatMap((cp) => [cp - 1, cp, cp + 1]))].filter((cp) =>
-    digits.includes(cp) || marks.includes(cp) ||
+    digits.has(cp) || marks.has(cp) ||
     String.fromCodePoint(cp).normalize("NFKC") === String.fromCodePoint(cp)
   );
   const texts = codePoints.map((cp) => `7${String.fromCodePoint(cp)}1`);
@@ -54,9 +46,9 @@ Deno.test("the database reads every script's digits and drops the marks that sho
   assertEquals(rows.map((r) => r.normalized), texts.map(normalized));
   // And what they read as: a digit as its ASCII digit, a mark as nothing, anything else as NFKC has it.
   const expected = codePoints.map((cp) =>
-    digits.includes(cp)
+    digits.has(cp)
       ? `7${(cp - DIGIT_ZEROS.findLast((z) => z <= cp)!) % 10}1`
-      : marks.includes(cp)
+      : marks.has(cp)
       ? "71"
       : `7${String.fromCodePoint(cp)}1`.normalize("NFKC")
   );
