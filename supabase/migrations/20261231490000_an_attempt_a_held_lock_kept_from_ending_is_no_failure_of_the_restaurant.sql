@@ -9,7 +9,9 @@
 -- attacker's review of the breaker.
 -- Now assignment_fail that gives up on a lock records coordinator.lock_contention (lock, during fail, the
 -- kind it was given) without it, and answers lease_lost, as a call that no longer decides the booking: the
--- lease runs out and the sweeper ends the attempt. private.expire_lease reads that event: an attempt that
+-- lease runs out and the sweeper ends the attempt. While the restaurant's lock is held elsewhere, the sweeper
+-- leaves a lease for up to 11 s past its end (two 5 s waits and a second), so that word has come before the
+-- expiry is judged. private.expire_lease reads that event: an attempt that
 -- ended as a conflict, with nothing fitting or on its own bad data, none of which the breaker counts as a
 -- failure, is ended as a conflict (restaurant_locked: planned again), its probe handed on and nothing
 -- counted. An error is counted, as before.
@@ -31,17 +33,38 @@ begin
   exception when lock_not_available then
     get stacked diagnostics context = pg_exception_context;
   end;
-  -- Read without waiting: only the attempt that still holds the lease leaves word of it.
+  -- Read without waiting: only the attempt that still holds the lease leaves word of it. The event's reference
+  -- to the booking may wait for the same holder (a session holding the booking's row): waited for 500 ms at
+  -- most, then the word is left unsaid and the expiry counts the attempt, as before.
   select * into b from public.bookings x where x.id = p_booking_id and x.lease_token = p_lease_token;
   if found then
-    perform private.record_pipeline_event(b.assignment_mode, 'coordinator.lock_contention', 'warning',
-      pg_catalog.jsonb_build_object(
-        'lock', case when context like '%private.lock_restaurant%' then 'restaurant' else 'booking' end,
-        'during', 'fail', 'kind', p_kind),
-      b.restaurant_id, b.id);
+    begin
+      perform pg_catalog.set_config('lock_timeout', '500ms', true);
+      perform private.record_pipeline_event(b.assignment_mode, 'coordinator.lock_contention', 'warning',
+        pg_catalog.jsonb_build_object(
+          'lock', case when context like '%private.lock_restaurant(%' then 'restaurant'
+                       when context like '%private.leased_booking(%' then 'booking' else 'other' end,
+          'during', 'fail', 'kind', p_kind),
+        b.restaurant_id, b.id);
+    exception when lock_not_available then
+      null;
+    end;
   end if;
   return '{"outcome": "lease_lost"}'::jsonb;
 end $$;
+
+-- Whether a backend other than this one holds the restaurant's lock: read from pg_locks, nothing taken or
+-- waited for (an advisory lock on a bigint key is listed with its high and low halves).
+create or replace function private.restaurant_lock_held_elsewhere(p_restaurant_id uuid)
+returns boolean language sql stable set search_path = '' as $$
+  select exists (select 1 from pg_catalog.pg_locks l
+                  where l.locktype = 'advisory' and l.granted and l.pid <> pg_catalog.pg_backend_pid()
+                    and l.database = (select d.oid from pg_catalog.pg_database d
+                                       where d.datname = pg_catalog.current_database())
+                    and l.objsubid = 1
+                    and l.classid = ((k.key >> 32) & 4294967295)::oid and l.objid = (k.key & 4294967295)::oid)
+    from (select private.lock_key('restaurant', p_restaurant_id) as key) k
+$$;
 
 create or replace function private.expire_lease(p_booking_id uuid, p_now timestamptz)
 returns jsonb language plpgsql set search_path = '' as $$
@@ -52,6 +75,14 @@ begin
   select * into b from public.bookings where id = p_booking_id for update;
   if b.assignment_state <> 'assignment_in_progress' or b.lease_expires_at > p_now then
     return pg_catalog.jsonb_build_object('outcome', 'noop');
+  end if;
+  -- While another transaction holds the restaurant's lock, the attempt's own report may still be waiting for
+  -- it (a commit, then assignment_fail, wait 5 s each; fail, giving up, leaves the word read below). For up to
+  -- 11 s past the lease the row is left for a later sweep (the sweep passes over a row that raises
+  -- lock_not_available), so the expiry is judged once the report could have said how the attempt ended.
+  if p_now < b.lease_expires_at + interval '11 seconds' and private.restaurant_lock_held_elsewhere(b.restaurant_id) then
+    raise exception using errcode = 'lock_not_available',
+      message = 'the restaurant''s lock is held elsewhere: the lease''s expiry is left for a later sweep';
   end if;
   -- The attempt ended, but a lock held elsewhere kept assignment_fail from saying so (its event, since the
   -- attempt began). Of a kind the breaker does not count as a failure (a conflict, nothing fitting, the
@@ -68,7 +99,7 @@ begin
   if kind in ('conflict', 'no_fit', 'invalid_data') then
     perform private.breaker_release_probe(b.restaurant_id, b.id, p_now);
     return private.end_attempt(b, 'conflict', pg_catalog.format(
-      'restaurant_locked: the attempt ended (%s) but could not say so within 5 s: a transaction held its restaurant''s lock or the booking''s (an operator''s left open, a long bulk call: see pg_stat_activity); planned again',
+      'restaurant_locked: the attempt ended (%s) but could not say so within 5 s: a transaction held a lock it needed, its restaurant''s, the booking''s or its breaker''s (an operator''s left open, a long bulk call: see pg_stat_activity); planned again',
       kind), null, '{}'::jsonb, p_now);
   end if;
   if not exists (select 1 from private.circuit_breakers c

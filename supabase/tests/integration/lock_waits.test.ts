@@ -309,24 +309,52 @@ Deno.test("an operator's call waits at most 5 s behind a restaurant lock held el
 
 Deno.test("an attempt a lock held elsewhere kept from ending is no failure of the restaurant's pipeline: a half-open breaker's probe is handed on, not reopened (20261231490000)", async () => {
   await withDispatchPaused(sql, async () => {
+    const opened = new Date(Date.now() - 60_000).toISOString();
+    const probing = (restaurant: string, booking: string) =>
+      sql`
+        insert into private.circuit_breakers (restaurant_id, state, opened_at, probe_booking_id, probe_started_at)
+        values (${restaurant}, 'half_open', ${opened}, ${booking}, now())
+        on conflict (restaurant_id) do update
+          set state = 'half_open', opened_at = ${opened}, probe_booking_id = ${booking}, probe_started_at = now()`;
+    const breakerOf = async (restaurant: string) => {
+      const [breaker] = await sql`
+        select state, opened_at = ${opened}::timestamptz as same_opening, probe_booking_id from private.circuit_breakers
+         where restaurant_id = ${restaurant}`;
+      return breaker;
+    };
+    const lastReason = async (booking: string) => {
+      const [{ reason }] = await sql`
+        select reason from public.booking_assignment_state_history where booking_id = ${booking}
+         order by version desc limit 1`;
+      return reason as string;
+    };
+    const sweepAfterTheLease = () => sql`select private.sweep(now() + interval '31 seconds')`;
+
     const ended = async (kind: "conflict" | "error") => {
       const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 4 }] });
       const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
       const store = postgresStore(DB_URL, { max: 1 });
-      const opened = new Date(Date.now() - 60_000).toISOString();
       try {
         const lease = await store.begin({ bookingId: booking, trigger: "test" });
         if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
         // The breaker had opened and this booking is its probe.
-        await sql`
-          insert into private.circuit_breakers (restaurant_id, state, opened_at, probe_booking_id, probe_started_at)
-          values (${r.id}, 'half_open', ${opened}, ${booking}, now())
-          on conflict (restaurant_id) do update
-            set state = 'half_open', opened_at = ${opened}, probe_booking_id = ${booking}, probe_started_at = now()`;
+        await probing(r.id, booking);
         // The commit lost its wait for the restaurant's lock (an operator's transaction left open), and so
         // does the call that ends the attempt.
         const lock = await holdRestaurantLock(sql, r.id);
         try {
+          // A sweep while the report still waits for the lock leaves the lease, past its end, to a later one.
+          await sweepAfterTheLease();
+          assertEquals(
+            await stateOf(booking),
+            "assignment_in_progress",
+            "a sweep meanwhile leaves the lease",
+          );
+          assertEquals(
+            await breakerOf(r.id),
+            { state: "half_open", same_opening: true, probe_booking_id: booking },
+            "and counts nothing",
+          );
           const started = performance.now();
           const answer = await store.fail({
             bookingId: booking,
@@ -349,14 +377,8 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
       } finally {
         await store.close();
       }
-      await sql`select private.sweep(now() + interval '31 seconds')`;
-      const [breaker] = await sql`
-        select state, opened_at = ${opened}::timestamptz as same_opening, probe_booking_id from private.circuit_breakers
-         where restaurant_id = ${r.id}`;
-      const [{ reason }] = await sql`
-        select reason from public.booking_assignment_state_history where booking_id = ${booking}
-         order by version desc limit 1`;
-      return { state: await stateOf(booking), breaker, reason: reason as string };
+      await sweepAfterTheLease();
+      return { restaurant: r.id, booking, state: await stateOf(booking), breaker: await breakerOf(r.id) };
     };
 
     const conflict = await ended("conflict");
@@ -365,20 +387,71 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
       "assignment_pending",
       "the sweeper ends the attempt once its lease runs out",
     );
-    assert(conflict.reason.startsWith("restaurant_locked: the attempt ended (conflict)"), conflict.reason);
+    const reason = await lastReason(conflict.booking);
+    assert(reason.startsWith("restaurant_locked: the attempt ended (conflict)"), reason);
     assertEquals(
       conflict.breaker,
       { state: "half_open", same_opening: true, probe_booking_id: null },
       "the breaker stays half-open with its opening as it was, and the probe is handed on",
     );
 
+    // The booking's next attempt, whose worker stops answering, is counted: the word was of the attempt before.
+    const store = postgresStore(DB_URL, { max: 1 });
+    try {
+      assertEquals((await store.begin({ bookingId: conflict.booking, trigger: "test" })).outcome, "ready");
+    } finally {
+      await store.close();
+    }
+    await probing(conflict.restaurant, conflict.booking);
+    await sweepAfterTheLease();
+    assert((await lastReason(conflict.booking)).startsWith("lease_expired:"));
+    assertEquals((await breakerOf(conflict.restaurant)).state, "open", "its expiry reopens the breaker");
+
     const error = await ended("error");
     assertEquals(error.state, "assignment_pending");
-    assert(error.reason.startsWith("lease_expired:"), error.reason);
+    assert((await lastReason(error.booking)).startsWith("lease_expired:"));
     assertEquals(
       error.breaker.state,
       "open",
       "an error that could not say so still counts: the breaker opens again",
     );
+  });
+});
+
+Deno.test("an attempt's report behind a session holding the booking's row answers lease_lost instead of failing (20261231490000)", async () => {
+  await withDispatchPaused(sql, async () => {
+    const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 4 }] });
+    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+    const store = postgresStore(DB_URL, { max: 1 });
+    try {
+      const lease = await store.begin({ bookingId: booking, trigger: "test" });
+      if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
+      // An operator's session in Studio: select … for update on the booking, left open.
+      const { release } = await holdOpen((tx) =>
+        tx`select 1 from public.bookings where id = ${booking} for update`
+      );
+      try {
+        const started = performance.now();
+        const answer = await store.fail({
+          bookingId: booking,
+          leaseToken: lease.lease_token,
+          kind: "conflict",
+          reason: "conflict: canceling statement due to lock timeout",
+          durationMs: 5_000,
+          details: {},
+        });
+        const waited = performance.now() - started;
+        assertEquals(answer, { outcome: "lease_lost" });
+        assert(
+          waited < 8_000,
+          `the word it could not leave was waited for briefly (${Math.round(waited)} ms)`,
+        );
+      } finally {
+        await release();
+      }
+      assertEquals(await stateOf(booking), "assignment_in_progress", "the lease is left to run out");
+    } finally {
+      await store.close();
+    }
   });
 });
