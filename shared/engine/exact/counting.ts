@@ -16,25 +16,39 @@ export interface Shortfall {
   readonly have: number;
 }
 
+/** A weight on the tables: what it counts, and how much of it each table of the room carries (by position). */
 interface Weight {
   readonly counted: string;
-  readonly of: ReadonlyMap<string, number>;
+  readonly of: Int32Array;
 }
 
-/** An instant of the new booking's stay at which its neighbours need more than the room has, or null. */
-export function countingShortfall(problem: ExactProblem, tables: readonly Table[]): Shortfall | null {
+/**
+ * An instant of the new booking's stay at which its neighbours need more than the room has; null when there
+ * is none, or when `outOfTime` says so first. A room of very many table sizes, full of bookings each of which
+ * could sit at most of its tables, takes long to count (150 sizes and 150 such couples, about fourteen million
+ * reads), so counting asks before each booking's needs and each instant, as the rest of the exact path does.
+ */
+export function countingShortfall(
+  problem: ExactProblem,
+  tables: readonly Table[],
+  outOfTime: () => boolean = () => false,
+): Shortfall | null {
   const weights = weightsFor(tables);
+  const position = new Map(tables.map((t, i) => [t.id, i]));
+  const positions = (ids: readonly string[]) => ids.flatMap((id) => position.get(id) ?? []);
   const { windowStart, windowEnd } = problem.subject;
   const items = [problem.subject, ...problem.movable].filter((item) =>
     item.windowStart < windowEnd && windowStart < item.windowEnd
   );
-  const usable = items.map((item) => new Set(item.options.flat()));
-  const needs = items.map((item) =>
-    weights.map((w) =>
-      Math.min(...item.options.map((ids) => ids.reduce((n, id) => n + (w.of.get(id) ?? 0), 0)))
-    )
-  );
+  const usable = items.map((item) => new Set(positions(item.options.flat())));
+  const needs: number[][] = [];
+  for (const item of items) {
+    if (outOfTime()) return null;
+    const options = item.options.map(positions);
+    needs.push(weights.map(({ of }) => Math.min(...options.map((at) => at.reduce((n, i) => n + of[i], 0)))));
+  }
   for (const instant of stayInstants(problem)) {
+    if (outOfTime()) return null;
     const present = items.flatMap((item, i) =>
       item.windowStart <= instant && instant < item.windowEnd ? [i] : []
     );
@@ -42,31 +56,47 @@ export function countingShortfall(problem: ExactProblem, tables: readonly Table[
     for (const [k, w] of weights.entries()) {
       const need = present.reduce((n, i) => n + needs[i][k], 0);
       let have = 0;
-      for (const id of open) have += w.of.get(id) ?? 0;
+      for (const i of open) have += w.of[i];
       if (need > have) return { instant, counted: w.counted, need, have };
     }
   }
   return null;
 }
 
+/**
+ * Weights that count tables and seats over the whole room, each zone, and the tables of each capacity and up
+ * or down; a subset that another already names (the same tables) is counted once, told apart by its tables'
+ * count, seats and a hash of their positions rather than a key the size of the room (a collision could only
+ * leave a weight out, which proves less, never something false).
+ */
 function weightsFor(tables: readonly Table[]): Weight[] {
-  const subsets: { what: string; tables: readonly Table[] }[] = [{ what: "tables", tables }];
+  const subsets: { what: string; has: (t: Table) => boolean }[] = [{ what: "tables", has: () => true }];
   const capacities = [...new Set(tables.map((t) => t.capacity))].sort((a, b) => a - b);
   for (const c of capacities) {
-    subsets.push({ what: `tables of ${c} or more`, tables: tables.filter((t) => t.capacity >= c) });
-    subsets.push({ what: `tables of ${c} or fewer`, tables: tables.filter((t) => t.capacity <= c) });
+    subsets.push({ what: `tables of ${c} or more`, has: (t) => t.capacity >= c });
+    subsets.push({ what: `tables of ${c} or fewer`, has: (t) => t.capacity <= c });
   }
   for (const zone of new Set(tables.map((t) => t.zoneId))) {
-    subsets.push({ what: `tables of zone ${zone}`, tables: tables.filter((t) => t.zoneId === zone) });
+    subsets.push({ what: `tables of zone ${zone}`, has: (t) => t.zoneId === zone });
   }
   const weights: Weight[] = [];
   const seen = new Set<string>();
-  for (const { what, tables: subset } of subsets) {
-    const key = subset.map((t) => t.id).sort().join();
-    if (subset.length === 0 || seen.has(key)) continue;
+  for (const { what, has } of subsets) {
+    const count = new Int32Array(tables.length);
+    const seats = new Int32Array(tables.length);
+    let members = 0, seated = 0, hash = 0;
+    tables.forEach((t, i) => {
+      if (!has(t)) return;
+      count[i] = 1;
+      seats[i] = t.capacity;
+      members++;
+      seated += t.capacity;
+      hash = (Math.imul(hash, 31) + i + 1) | 0;
+    });
+    const key = `${members}/${seated}/${hash}`;
+    if (members === 0 || seen.has(key)) continue;
     seen.add(key);
-    weights.push({ counted: what, of: new Map(subset.map((t) => [t.id, 1])) });
-    weights.push({ counted: `seats at ${what}`, of: new Map(subset.map((t) => [t.id, t.capacity])) });
+    weights.push({ counted: what, of: count }, { counted: `seats at ${what}`, of: seats });
   }
   return weights;
 }

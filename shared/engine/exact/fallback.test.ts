@@ -664,6 +664,22 @@ Deno.test("property: when counting proves a shortfall, brute force finds no assi
   assert(shortfalls > 30, `${shortfalls} shortfalls`);
 });
 
+Deno.test("counting stops when its budget runs out, before each booking's needs and each instant: a full room of many table sizes is left to the solver", async () => {
+  // Every table a size of its own, every one taken by a couple who could sit at any of them, and one couple
+  // more: counting tables proves it, reading about 600 weights × 150 arrangements for each of 151 couples (a
+  // room twice as large takes eight times as long).
+  const tables = Array.from({ length: 150 }, (_, i) => table(i + 1, i + 2));
+  const placed = tables.map((t, i) => booking(`pair-${i}`, 2, [t], 0, 90));
+  const s = snapshot(tables, placed, { partySize: 2 });
+  const problem = buildProblem(s)!;
+  assertEquals(countingShortfall(problem, tables)?.need, 151, "with time, 151 couples for 150 tables");
+  let asked = 0;
+  assertEquals(countingShortfall(problem, tables, () => ++asked > 3), null, "out of time: nothing proven");
+  assertEquals(asked, 4, "asked before each booking's needs, and stopped at the fourth");
+  // Left to the solver, the booking still gets its answer: the instant's linear program refutes it.
+  assertEquals((await exactly(s)).verdict, "none");
+});
+
 Deno.test("an instant with more arrangements in one part than the stack is deep is left to the full model, not an engine error", () => {
   // A banquet row of 30,000 joinable places: one part of 29,999 arrangements, each taken or not in turn.
   const pairs = Array.from({ length: 29_999 }, (_, i) => [`t${i}`, `t${i + 1}`]);

@@ -206,7 +206,7 @@ async function refutedAtTheStay(
   timeLeft: () => number,
 ): Promise<Refutation> {
   // Most refusals in a full room are settled by counting, without loading or running the solver.
-  if (countingShortfall(problem, snapshot.tables)) return "refuted";
+  if (countingShortfall(problem, snapshot.tables, () => timeLeft() <= 0)) return "refuted";
   // The full model branches over permutations of interchangeable tables; the relaxation at each instant of
   // the stay counts them instead, and settles most of the refusals counting alone cannot.
   let answered: Refutation = "open";
