@@ -16,7 +16,7 @@ export interface Shortfall {
   readonly have: number;
 }
 
-/** A weight on the tables: what it counts, and how much of it each table of the room carries (by position). */
+/** A weight on the tables: what it counts, and how much of it the table at each position of the room carries. */
 interface Weight {
   readonly counted: string;
   readonly of: Int32Array;
@@ -26,14 +26,16 @@ interface Weight {
  * An instant of the new booking's stay at which its neighbours need more than the room has; null when there
  * is none, or when `outOfTime` says so first. A room of very many table sizes, full of bookings each of which
  * could sit at most of its tables, takes long to count (150 sizes and 150 such couples, about fourteen million
- * reads), so counting asks before each booking's needs and each instant, as the rest of the exact path does.
+ * reads), so counting asks before each weight it lists, each booking's needs and each instant, as the rest of
+ * the exact path does.
  */
 export function countingShortfall(
   problem: ExactProblem,
   tables: readonly Table[],
   outOfTime: () => boolean = () => false,
 ): Shortfall | null {
-  const weights = weightsFor(tables);
+  const weights = weightsFor(tables, outOfTime);
+  if (!weights) return null;
   const position = new Map(tables.map((t, i) => [t.id, i]));
   const positions = (ids: readonly string[]) => ids.flatMap((id) => position.get(id) ?? []);
   const { windowStart, windowEnd } = problem.subject;
@@ -63,25 +65,31 @@ export function countingShortfall(
   return null;
 }
 
+/** The most weights' worth of table positions kept (8 MB): past it, the zones are left out of the count. */
+const WEIGHT_CELLS = 2_000_000;
+
 /**
- * Weights that count tables and seats over the whole room, each zone, and the tables of each capacity and up
- * or down; a subset that another already names (the same tables) is counted once, told apart by its tables'
- * count, seats and a hash of their positions rather than a key the size of the room (a collision could only
- * leave a weight out, which proves less, never something false).
+ * Weights that count tables and seats over the whole room, each capacity and up or down (at most 201 subsets:
+ * a table seats at most 100) and each zone, each as an array by the tables' positions, unless the room has so
+ * many zones that their arrays would outgrow WEIGHT_CELLS: then the zones are left out, which proves less,
+ * never something false. A subset that another already names (the same tables) is counted once, told apart by
+ * its tables' count, seats and a hash of their positions (a collision too could only leave a weight out). Null
+ * when `outOfTime` says so first.
  */
-function weightsFor(tables: readonly Table[]): Weight[] {
+function weightsFor(tables: readonly Table[], outOfTime: () => boolean): Weight[] | null {
   const subsets: { what: string; has: (t: Table) => boolean }[] = [{ what: "tables", has: () => true }];
-  const capacities = [...new Set(tables.map((t) => t.capacity))].sort((a, b) => a - b);
-  for (const c of capacities) {
+  for (const c of [...new Set(tables.map((t) => t.capacity))].sort((a, b) => a - b)) {
     subsets.push({ what: `tables of ${c} or more`, has: (t) => t.capacity >= c });
     subsets.push({ what: `tables of ${c} or fewer`, has: (t) => t.capacity <= c });
   }
-  for (const zone of new Set(tables.map((t) => t.zoneId))) {
-    subsets.push({ what: `tables of zone ${zone}`, has: (t) => t.zoneId === zone });
+  const zones = new Set(tables.map((t) => t.zoneId));
+  if ((subsets.length + zones.size) * 2 * tables.length <= WEIGHT_CELLS) {
+    for (const zone of zones) subsets.push({ what: `tables of zone ${zone}`, has: (t) => t.zoneId === zone });
   }
   const weights: Weight[] = [];
   const seen = new Set<string>();
   for (const { what, has } of subsets) {
+    if (outOfTime()) return null;
     const count = new Int32Array(tables.length);
     const seats = new Int32Array(tables.length);
     let members = 0, seated = 0, hash = 0;

@@ -664,7 +664,7 @@ Deno.test("property: when counting proves a shortfall, brute force finds no assi
   assert(shortfalls > 30, `${shortfalls} shortfalls`);
 });
 
-Deno.test("counting stops when its budget runs out, before each booking's needs and each instant: a full room of many table sizes is left to the solver", async () => {
+Deno.test("counting stops when its budget runs out, before each weight, each booking's needs and each instant: a full room of many table sizes is left to the solver", async () => {
   // Every table a size of its own, every one taken by a couple who could sit at any of them, and one couple
   // more: counting tables proves it, reading about 600 weights × 150 arrangements for each of 151 couples (a
   // room twice as large takes eight times as long).
@@ -675,7 +675,16 @@ Deno.test("counting stops when its budget runs out, before each booking's needs 
   assertEquals(countingShortfall(problem, tables)?.need, 151, "with time, 151 couples for 150 tables");
   let asked = 0;
   assertEquals(countingShortfall(problem, tables, () => ++asked > 3), null, "out of time: nothing proven");
-  assertEquals(asked, 4, "asked before each booking's needs, and stopped at the fourth");
+  assertEquals(asked, 4, "asked as it lists the weights, and stopped at the fourth ask");
+  // A room of 1,100 one-table zones: their weights would take 2.4 million cells, more than counting keeps, so
+  // it leaves the zones out, and still counts the room: 1,101 couples for 1,100 tables.
+  const zoned = Array.from({ length: 1100 }, (_, i) => table(i + 1, 2, { zoneId: `zone-${i}` }));
+  const lone = snapshot(zoned, zoned.map((t, i) => booking(`z-${i}`, 2, [t], 0, 90)), { partySize: 2 });
+  asked = 0;
+  const counted = countingShortfall(buildProblem(lone)!, zoned, () => (asked++, false));
+  assertEquals([counted?.counted, counted?.need], ["tables", 1101]);
+  // One ask a weight listed and a booking counted: with the zones' weights, 1,100 more.
+  assert(asked < 1_200, `the zones' weights were not listed (${asked} asks)`);
   // Left to the solver, the booking still gets its answer: the instant's linear program refutes it.
   assertEquals((await exactly(s)).verdict, "none");
 });
