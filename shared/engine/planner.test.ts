@@ -120,16 +120,21 @@ Deno.test("a room that could not seat the party even empty says the floor plan i
 });
 
 Deno.test("property: a no-fit blames the floor plan exactly when no seating by the rules exists in the empty room", () => {
+  const seen = { full: 0, floorPlan: 0 };
   fc.assert(
     fc.property(arbitrarySnapshot, (s) => {
       const plan = planAssignment(s, "scarcity_fit");
       if (plan.decision === "assign") return;
       const emptyRoomSeats = seatingsByTheRules({ ...s, busy: [] }).length > 0;
+      seen[emptyRoomSeats ? "full" : "floorPlan"]++;
       assertEquals(plan.emptyRoomCannotSeat === true, !emptyRoomSeats, plan.reason);
       assertEquals(plan.reason.includes("even with every table free"), !emptyRoomSeats, plan.reason);
     }),
-    { numRuns: 500 },
+    // A full room is the rarer no-fit of the two (about one in 25 runs).
+    { numRuns: 1500 },
   );
+  // Both kinds of no-fit came up, or the property says little.
+  assert(seen.full > 20 && seen.floorPlan > 20, JSON.stringify(seen));
 });
 
 Deno.test("a time zone Postgres accepts but Intl does not gives the reason's time in UTC", () => {
@@ -309,13 +314,16 @@ Deno.test("property: planning is deterministic, whatever order the snapshot list
 });
 
 Deno.test("property: a free single table that fits is always found", () => {
+  let fitting = 0;
   fc.assert(
     fc.property(arbitrarySnapshot, (s) => {
       const fits = s.tables.some((t) => ruleViolation(s, [t.id]) === null);
+      if (fits) fitting++;
       if (fits) assertEquals(planAssignment(s, "optimal_fit").decision, "assign");
     }),
     { numRuns: 500 },
   );
+  assert(fitting > 50, `only ${fitting} rooms had a free table that fits`);
 });
 
 /** Every set of free tables, up to the snapshot's limit, that seats the party by the rules. */
