@@ -5,6 +5,7 @@
 import type { Move } from "../domain/move.ts";
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
 import { overlaps } from "./availability.ts";
+import { appendTo } from "./multimap.ts";
 import { type Candidate, enumerateCandidates, searchCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
 import { getStrategy } from "./strategies/registry.ts";
@@ -132,11 +133,12 @@ class Search {
     this.strategy = getStrategy(options.strategy);
     this.maxExplored = options.maxExplored ?? 4000;
     const placed = snapshot.placed ?? [];
+    // The placed bookings by table, so a snapshot of thousands of holds is read once, not once a hold.
+    const placedAt = new Map<string, PlacedBooking[]>();
+    for (const p of placed) for (const tableId of p.tableIds) appendTo(placedAt, tableId, p);
     const unexplained: PlacedBooking[] = snapshot.busy
       .filter((b) =>
-        !placed.some((p) =>
-          p.tableIds.includes(b.tableId) && overlaps(p.windowStart, p.windowEnd, b.start, b.end)
-        )
+        !(placedAt.get(b.tableId) ?? []).some((p) => overlaps(p.windowStart, p.windowEnd, b.start, b.end))
       )
       .map((b, i) => ({
         id: `busy-${i}`,
