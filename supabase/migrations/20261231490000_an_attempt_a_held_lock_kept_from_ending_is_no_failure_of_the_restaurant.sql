@@ -20,7 +20,7 @@
 -- commits hold it for milliseconds all the time in a busy restaurant, so a dead worker's slot would be held
 -- longer and the restaurant's sweep skipped for nothing. The word's own insert waits at most 500 ms on the
 -- booking's row (a session holding it): past that the word is left unsaid and the expiry counts.
--- Bodies as in 20261231300000's wrapper (assignment_fail, as 20261224000000 gave it its lock_timeout) and
+-- Bodies as in 20261210190000 (assignment_fail's wrapper, to which 20261224000000 gave its lock_timeout) and
 -- 20261227030000 (expire_lease) otherwise.
 
 create or replace function public.assignment_fail(p_booking_id uuid, p_lease_token uuid, p_kind text, p_reason text,
