@@ -1,5 +1,5 @@
 import { assertEquals } from "../../shared/testing/assert.ts";
-import { appendOnlyProblems } from "./check.ts";
+import { appendOnlyProblems, rewrittenReleases } from "./check.ts";
 import { files, released, releasedFiles, sha } from "./fixtures.ts";
 
 Deno.test("unchanged released files and newer migrations pass", () => {
@@ -71,4 +71,37 @@ Deno.test("the last release's files count, not only the first release's", () => 
     appendOnlyProblems(two, files({ ...all, "20260115000000_between.sql": sha("d") })),
     ["20260115000000_between.sql is not released but sorts before the last released migration 20260201000000_later.sql"],
   );
+});
+
+Deno.test("a committed release is never edited, re-cut, removed or moved, even with its files changed to match", () => {
+  const next = {
+    name: "1.1.0",
+    migrations: [{ file: "20260103000000_next.sql", sha256: sha("c") }],
+  };
+  const committed = [{ commit: "c".repeat(40), manifest: released }];
+  assertEquals(
+    rewrittenReleases({ releases: [...released.releases, next] }, committed),
+    [],
+    "a release added",
+  );
+  // The file and its released checksum changed together: the files agree with the manifest, git does not.
+  const edited = {
+    releases: [{
+      name: "1.0.0",
+      migrations: [released.releases[0].migrations[0], { file: "20260102000000_more.sql", sha256: sha("f") }],
+    }],
+  };
+  assertEquals(
+    appendOnlyProblems(edited, files({ ...releasedFiles, "20260102000000_more.sql": sha("f") })),
+    [],
+  );
+  assertEquals(rewrittenReleases(edited, committed), [
+    `release 1.0.0 is not as commit ${"c".repeat(12)} recorded it (its files or checksums changed)`,
+  ]);
+  assertEquals(rewrittenReleases({ releases: [] }, committed), [
+    `release 1.0.0 is not as commit ${"c".repeat(12)} recorded it (gone)`,
+  ]);
+  assertEquals(rewrittenReleases({ releases: [next, ...released.releases] }, committed), [
+    `release 1.0.0 is not as commit ${"c".repeat(12)} recorded it (1.1.0 is in its place)`,
+  ]);
 });

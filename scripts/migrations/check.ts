@@ -1,11 +1,14 @@
 // Released migrations are append-only. Fails (exit 1) with one line per problem when a released file was
 // changed, removed or renamed, or a new file sorts before the last released one: hosted databases record
-// migrations by timestamp, so an older-looking file would be skipped there or applied out of order.
-//   deno run --allow-read scripts/migrations/check.ts
+// migrations by timestamp, so an older-looking file would be skipped there or applied out of order. And the
+// releases themselves are append-only: each version of the manifest git holds must be the start of the one on
+// disk, or a file and its released checksum could be changed together.
+//   deno run --allow-read --allow-run=git scripts/migrations/check.ts
 import {
   type Manifest,
   type MigrationFiles,
   migrationTimestamp,
+  parseManifest,
   paths,
   readManifest,
   releasedMigrations,
@@ -48,14 +51,71 @@ export function appendOnlyProblems(manifest: Manifest, files: MigrationFiles): s
   return problems;
 }
 
+/**
+ * Releases that a committed version of the manifest held and the one on disk no longer holds as they were
+ * (edited, re-cut, removed or moved): once committed, a release is history too.
+ */
+export function rewrittenReleases(
+  manifest: Manifest,
+  committed: readonly { readonly commit: string; readonly manifest: Manifest }[],
+): string[] {
+  const problems = new Map<string, string>();
+  for (const { commit, manifest: then } of committed) {
+    then.releases.forEach((release, i) => {
+      if (problems.has(release.name)) return;
+      const now = manifest.releases[i];
+      if (now === undefined || JSON.stringify(now) !== JSON.stringify(release)) {
+        problems.set(
+          release.name,
+          `release ${release.name} is not as commit ${commit.slice(0, 12)} recorded it (${
+            now === undefined
+              ? "gone"
+              : now.name === release.name
+              ? "its files or checksums changed"
+              : `${now.name} is in its place`
+          })`,
+        );
+      }
+    });
+  }
+  return [...problems.values()];
+}
+
+/** Every version of the manifest git holds, newest first; null outside a git checkout. */
+async function committedManifests(): Promise<{ commit: string; manifest: Manifest }[] | null> {
+  const root = new URL("../..", import.meta.url).pathname;
+  const git = async (...args: string[]) => {
+    const out = await new Deno.Command("git", {
+      args: ["-C", root, ...args],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output().catch(() => null);
+    return out?.success ? new TextDecoder().decode(out.stdout) : null;
+  };
+  const file = "supabase/releases.json";
+  const log = await git("log", "--format=%H", "--", file);
+  if (log === null) return null;
+  const versions = [];
+  for (const commit of log.split("\n").filter(Boolean)) {
+    const text = await git("show", `${commit}:${file}`);
+    if (text !== null) versions.push({ commit, manifest: parseManifest(text) });
+  }
+  return versions;
+}
+
 if (import.meta.main) {
   const manifest = await readManifest(paths.manifest);
-  const problems = appendOnlyProblems(manifest, await scanMigrations(paths.migrations));
+  const committed = await committedManifests();
+  const problems = [
+    ...appendOnlyProblems(manifest, await scanMigrations(paths.migrations)),
+    ...rewrittenReleases(manifest, committed ?? []),
+  ];
   if (problems.length > 0) {
     console.error("Released migrations are append-only (supabase/releases.json):");
     for (const p of problems) console.error(`  - ${p}`);
     console.error(
-      "Restore released files byte for byte; put every change in a new migration named after the last release.",
+      "Restore released files, and the releases in supabase/releases.json, byte for byte; put every change in a new migration named after the last release.",
     );
     Deno.exit(1);
   }
@@ -64,7 +124,11 @@ if (import.meta.main) {
     last
       ? `migrations: append-only since release ${last.name} (${
         releasedMigrations(manifest).length
-      } released files)`
+      } released files; ${
+        committed === null
+          ? "not a git checkout: the releases' history not checked"
+          : `${committed.length} committed versions of the releases agree`
+      })`
       : "migrations: nothing released yet",
   );
 }
