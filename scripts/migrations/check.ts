@@ -81,35 +81,60 @@ export function rewrittenReleases(
   return [...problems.values()];
 }
 
-/** Every version of the manifest git holds, newest first; null outside a git checkout. */
-async function committedManifests(): Promise<{ commit: string; manifest: Manifest }[] | null> {
+/** What git holds of the manifest: every committed version (through merges too), and whether history is cut short. */
+interface ManifestHistory {
+  readonly versions: { commit: string; manifest: Manifest }[];
+  readonly shallow: boolean;
+}
+
+/**
+ * Every version of the manifest git holds, newest first; null outside a git checkout (no git, or no repository:
+ * a tarball). Any other failure of git (a repository it refuses as another user's, say) is an error, never a
+ * check skipped.
+ */
+async function manifestHistory(): Promise<ManifestHistory | null> {
   const root = new URL("../..", import.meta.url).pathname;
   const git = async (...args: string[]) => {
     const out = await new Deno.Command("git", {
       args: ["-C", root, ...args],
       stdout: "piped",
-      stderr: "null",
+      stderr: "piped",
     })
-      .output().catch(() => null);
-    return out?.success ? new TextDecoder().decode(out.stdout) : null;
+      .output();
+    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    if (!out.success) throw new Error(`git ${args.join(" ")} failed: ${text(out.stderr).trim()}`);
+    return text(out.stdout);
   };
-  const file = "supabase/releases.json";
-  const log = await git("log", "--format=%H", "--", file);
-  if (log === null) return null;
+  try {
+    await git("rev-parse", "--git-dir");
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || /not a git repository/i.test(String(e))) return null;
+    throw e;
+  }
+  // --full-history: a merge that kept one side's manifest must not hide the other side's versions.
+  const log = await git("log", "--full-history", "--format=%H", "--", "supabase/releases.json");
   const versions = [];
   for (const commit of log.split("\n").filter(Boolean)) {
-    const text = await git("show", `${commit}:${file}`);
-    if (text !== null) versions.push({ commit, manifest: parseManifest(text) });
+    versions.push({
+      commit,
+      manifest: parseManifest(await git("show", `${commit}:./supabase/releases.json`)),
+    });
   }
-  return versions;
+  return { versions, shallow: (await git("rev-parse", "--is-shallow-repository")).trim() === "true" };
 }
 
 if (import.meta.main) {
   const manifest = await readManifest(paths.manifest);
-  const committed = await committedManifests();
+  const history = await manifestHistory().catch((e) => {
+    console.error(
+      `cannot read the releases' history, so cannot check them: ${e instanceof Error ? e.message : e}`,
+    );
+    Deno.exit(1);
+  });
+  const files = await scanMigrations(paths.migrations);
   const problems = [
-    ...appendOnlyProblems(manifest, await scanMigrations(paths.migrations)),
-    ...rewrittenReleases(manifest, committed ?? []),
+    ...appendOnlyProblems(manifest, files),
+    ...rewrittenReleases(manifest, history?.versions ?? []),
   ];
   if (problems.length > 0) {
     console.error("Released migrations are append-only (supabase/releases.json):");
@@ -120,15 +145,18 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const last = manifest.releases.at(-1);
+  const unreleased = files.size - releasedMigrations(manifest).length;
   console.log(
     last
       ? `migrations: append-only since release ${last.name} (${
         releasedMigrations(manifest).length
       } released files; ${
-        committed === null
+        history === null
           ? "not a git checkout: the releases' history not checked"
-          : `${committed.length} committed versions of the releases agree`
-      })`
+          : `${history.versions.length} committed versions of the releases agree${
+            history.shallow ? ", as far as this shallow clone's history goes" : ""
+          }`
+      }); ${unreleased} not yet released, which may still change in place`
       : "migrations: nothing released yet",
   );
 }
