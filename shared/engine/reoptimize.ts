@@ -4,8 +4,7 @@
 // never move, and every booking, moved or new, gets tables that obey the same rules the planner enforces.
 import type { Move } from "../domain/move.ts";
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../domain/snapshot.ts";
-import { overlaps } from "./availability.ts";
-import { appendTo } from "./multimap.ts";
+import { overlaps, unexplainedHolds } from "./availability.ts";
 import { type Candidate, enumerateCandidates, searchCandidates } from "./candidates.ts";
 import { type Plan, planAssignment } from "./planner.ts";
 import { getStrategy } from "./strategies/registry.ts";
@@ -133,13 +132,7 @@ class Search {
     this.strategy = getStrategy(options.strategy);
     this.maxExplored = options.maxExplored ?? 4000;
     const placed = snapshot.placed ?? [];
-    // The placed bookings by table, so a snapshot of thousands of holds is read once, not once a hold.
-    const placedAt = new Map<string, PlacedBooking[]>();
-    for (const p of placed) for (const tableId of p.tableIds) appendTo(placedAt, tableId, p);
-    const unexplained: PlacedBooking[] = snapshot.busy
-      .filter((b) =>
-        !(placedAt.get(b.tableId) ?? []).some((p) => overlaps(p.windowStart, p.windowEnd, b.start, b.end))
-      )
+    const unexplained: PlacedBooking[] = unexplainedHolds(snapshot.busy, placed)
       .map((b, i) => ({
         id: `busy-${i}`,
         partySize: 1,

@@ -6,7 +6,7 @@
 // outside it: most questions are settled by the bookings around the stay. Before the whole period, the
 // fallback and the re-seating offers hold the bookings beyond a reach of the stay where they are (`pinned`).
 import { fullyInView, type PlacedBooking, type Snapshot, type Table } from "../../domain/snapshot.ts";
-import { overlaps } from "../availability.ts";
+import { overlaps, unexplainedHolds } from "../availability.ts";
 import { appendTo } from "../multimap.ts";
 import { searchCandidates } from "../candidates.ts";
 
@@ -71,16 +71,8 @@ export function buildProblem(snapshot: Snapshot, options: ModelOptions = {}): Ex
     if (free.has(p)) continue;
     for (const tableId of p.tableIds) fix({ tableId, start: p.windowStart, end: p.windowEnd });
   }
-  // Holds no placed booking accounts for (blocks, bookings out of re-optimisation's reach) never move. The
-  // placed bookings by table, so a room of thousands of holds is read once, not once a hold.
-  const placedAt = new Map<string, PlacedBooking[]>();
-  for (const p of placed) for (const tableId of p.tableIds) appendTo(placedAt, tableId, p);
-  for (const b of snapshot.busy) {
-    const explained = (placedAt.get(b.tableId) ?? []).some((p) =>
-      overlaps(p.windowStart, p.windowEnd, b.start, b.end)
-    );
-    if (!explained) fix(b);
-  }
+  // Holds no placed booking accounts for (blocks, bookings out of re-optimisation's reach) never move.
+  for (const b of unexplainedHolds(snapshot.busy, placed)) fix(b);
   const open = (tableIds: readonly string[], start: number, end: number) =>
     tableIds.every((id) => (fixed.get(id) ?? []).every((h) => !overlaps(h.start, h.end, start, end)));
   // Many bookings share a party size and channel: list each kind's arrangements once.

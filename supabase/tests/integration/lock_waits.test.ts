@@ -12,11 +12,23 @@ import {
   holdLock,
   holdOpen,
   holdRestaurantLock,
+  localDataApi,
   sendToReview,
   someDay,
   withDispatchPaused,
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
+import { supabaseRestStore } from "../../../shared/store/supabase-rest.ts";
+import type { AssignmentStore } from "../../../shared/store/port.ts";
+
+/** The coordinator's two ways to the database: direct SQL, and the Data API as service_role. */
+const ports: Record<"postgres" | "rest", () => Promise<AssignmentStore>> = {
+  postgres: () => Promise.resolve(postgresStore(DB_URL, { max: 1 })),
+  rest: async () => {
+    const { standIn } = await localDataApi();
+    return supabaseRestStore(standIn.url, standIn.keys.serviceRole);
+  },
+};
 
 const sql = connect(2);
 globalThis.addEventListener("unload", () => void sql.end());
@@ -330,10 +342,10 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
     };
     const sweepAfterTheLease = () => sql`select private.sweep(now() + interval '31 seconds')`;
 
-    const ended = async (kind: "conflict" | "error") => {
+    const ended = async (kind: "conflict" | "error", port: keyof typeof ports) => {
       const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 4 }] });
       const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
-      const store = postgresStore(DB_URL, { max: 1 });
+      const store = await ports[port]();
       try {
         const lease = await store.begin({ bookingId: booking, trigger: "test" });
         if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
@@ -369,7 +381,8 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
       return { restaurant: r.id, booking, state: await stateOf(booking), breaker: await breakerOf(r.id) };
     };
 
-    const conflict = await ended("conflict");
+    // The conflict through the Data API as service_role, the error over direct SQL: the coordinator's two ports.
+    const conflict = await ended("conflict", "rest");
     assertEquals(
       conflict.state,
       "assignment_pending",
@@ -395,7 +408,7 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
     assert((await lastReason(conflict.booking)).startsWith("lease_expired:"));
     assertEquals((await breakerOf(conflict.restaurant)).state, "open", "its expiry reopens the breaker");
 
-    const error = await ended("error");
+    const error = await ended("error", "postgres");
     assertEquals(error.state, "assignment_pending");
     assert((await lastReason(error.booking)).startsWith("lease_expired:"));
     assertEquals(
@@ -406,48 +419,50 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
   });
 });
 
-Deno.test("an attempt's report behind a session holding the booking's row answers lease_lost instead of failing (20261231490000)", async () => {
-  await withDispatchPaused(sql, async () => {
-    const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 4 }] });
-    const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
-    const store = postgresStore(DB_URL, { max: 1 });
-    try {
-      const lease = await store.begin({ bookingId: booking, trigger: "test" });
-      if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
-      // An operator's session in Studio: select … for update on the booking, left open.
-      const { release } = await holdOpen((tx) =>
-        tx`select 1 from public.bookings where id = ${booking} for update`
-      );
+for (const port of ["postgres", "rest"] as const) {
+  Deno.test(`an attempt's report behind a session holding the booking's row answers lease_lost instead of failing, over ${port} (20261231490000)`, async () => {
+    await withDispatchPaused(sql, async () => {
+      const r = await createRestaurant(sql, { tables: [{ number: "R1", capacity: 4 }] });
+      const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
+      const store = await ports[port]();
       try {
-        const started = performance.now();
-        const answer = await store.fail({
-          bookingId: booking,
-          leaseToken: lease.lease_token,
-          kind: "conflict",
-          reason: "conflict: canceling statement due to lock timeout",
-          durationMs: 5_000,
-          details: {},
-        });
-        const waited = performance.now() - started;
-        assertEquals(answer, { outcome: "lease_lost" });
-        assert(
-          waited < 8_000,
-          `the word it could not leave was waited for briefly (${Math.round(waited)} ms)`,
+        const lease = await store.begin({ bookingId: booking, trigger: "test" });
+        if (lease.outcome !== "ready") throw new Error(`not leased: ${lease.outcome}`);
+        // An operator's session in Studio: select … for update on the booking, left open.
+        const { release } = await holdOpen((tx) =>
+          tx`select 1 from public.bookings where id = ${booking} for update`
         );
-      } finally {
-        await release();
-      }
-      assertEquals(await stateOf(booking), "assignment_in_progress", "the lease is left to run out");
-      const [{ count }] = await sql`
+        try {
+          const started = performance.now();
+          const answer = await store.fail({
+            bookingId: booking,
+            leaseToken: lease.lease_token,
+            kind: "conflict",
+            reason: "conflict: canceling statement due to lock timeout",
+            durationMs: 5_000,
+            details: {},
+          });
+          const waited = performance.now() - started;
+          assertEquals(answer, { outcome: "lease_lost" });
+          assert(
+            waited < 8_000,
+            `the word it could not leave was waited for briefly (${Math.round(waited)} ms)`,
+          );
+        } finally {
+          await release();
+        }
+        assertEquals(await stateOf(booking), "assignment_in_progress", "the lease is left to run out");
+        const [{ count }] = await sql`
         select count(*)::int from public.observability_events
          where booking_id = ${booking} and event_type = 'coordinator.lock_contention'`;
-      assertEquals(
-        count,
-        0,
-        "and its word, which waited on the same row, is left unsaid: the expiry will count",
-      );
-    } finally {
-      await store.close();
-    }
+        assertEquals(
+          count,
+          0,
+          "and its word, which waited on the same row, is left unsaid: the expiry will count",
+        );
+      } finally {
+        await store.close();
+      }
+    });
   });
-});
+}
