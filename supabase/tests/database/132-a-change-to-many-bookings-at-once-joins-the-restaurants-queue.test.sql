@@ -25,7 +25,8 @@ select is((select count(*)::int from public.bookings where id = any(:'evening'::
   4, 'the other four join the restaurant''s queue');
 select is((select array_agg(distinct next_attempt_at - now()) from public.bookings
             where id = any(:'evening'::uuid[]) and deferred_since is not null),
-  array[interval '10 seconds'], 'due at the queue''s own fallback unless a slot frees first');
+  array[interval '10 seconds', interval '20 seconds'],
+  'due at the queue''s own fallback unless a slot frees first: 10 s for the first round of the two slots, 20 s for the next (20261231500000)');
 
 -- 2. One of the two is seated again: its slot frees, and the queue is woken, the longest waiting first.
 select id as first from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is null
