@@ -6,7 +6,7 @@
 -- every 10 s. Wakes still take the queue in order as slots free. Bookings are inserted and begun as
 -- service_role, as a platform and the coordinator run them; staging and checks as the owner.
 begin;
-select plan(10);
+select plan(12);
 
 create function pg_temp.waits(p_bookings uuid[]) returns numeric[] language sql as $$
   select array_agg(round(extract(epoch from b.next_attempt_at - now())) order by b.next_attempt_at)
@@ -97,6 +97,22 @@ select ops.retry_booking(:'early', 'ana') as retried \gset
 reset role;
 select isnt((select deferred_since from public.bookings where id = :'early'), null, 'the booking sent back joins the queue');
 select is(pg_temp.waits(array[:'early'::uuid]), '{10}'::numeric[], 'at its place from when it was made: first, one round');
+
+-- Timers are only the fallback: wakes still take a queue in its order whatever its timers say. Three queued
+-- behind one slot in flight (due 10, 20 and 30 s on); the limit raised to four wakes all three at once.
+select tests.create_restaurant('Raised in a rush') as r3 \gset
+select tests.add_table(:'r3', 'N1', 4);
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'r3', 1);
+select tests.create_booking(:'r3', 2, '2030-09-01 20:00+00') as h3 \gset
+set local role service_role;
+select public.assignment_begin(:'h3') ->> 'outcome' as began \gset
+reset role;
+select pg_temp.insert_bookings(:'r3', 3) as three \gset
+select is(pg_temp.waits(:'three'), '{10,20,30}'::numeric[], 'three queued behind the slot in flight');
+set local role service_role;
+select ops.set_max_parallel(4, 'ana', :'r3', 'rush') is not null as raised \gset
+reset role;
+select is(pg_temp.waits(:'three'), '{0,0,0}'::numeric[], 'the limit raised wakes all three, the last''s 30 s timer notwithstanding');
 
 select * from finish();
 rollback;

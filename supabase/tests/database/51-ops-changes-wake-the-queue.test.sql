@@ -2,7 +2,8 @@ begin;
 select plan(8);
 
 -- An operator's change that frees slots wakes the queue waiting for them when nothing is in flight ahead of it
--- (20261219000000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
+-- (20261219000000); a limit raised wakes each queue for the slots it has free, whatever is in flight
+-- (20261231500000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
 -- Studio's API client calls them.
 create function pg_temp.woken(p_restaurant uuid) returns integer language sql as $$
   select count(*)::int from public.bookings
@@ -33,7 +34,8 @@ select ops.set_max_parallel(3, 'ana', :'raised', 'rush') is not null as set_ok \
 reset role;
 select is(pg_temp.woken(:'raised'), 3, 'raising the limit wakes as many as the new slots');
 
--- A booking in flight ahead of the queue: the limit raised wakes nothing yet; its leave wakes the new slots.
+-- A booking in flight ahead of the queue: the limit raised wakes the two slots it adds at once, in the queue's
+-- order; the booking's leave wakes the third.
 select tests.create_restaurant('Busy') as busy \gset
 select tests.add_table(:'busy', 'B1', 4);
 insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'busy', 1);
@@ -43,7 +45,7 @@ select tests.queue_bookings(:'busy', 4) is not null as queued \gset
 set local role service_role;
 select ops.set_max_parallel(3, 'ana', :'busy', 'rush') is not null as set_ok \gset
 reset role;
-select is(pg_temp.woken(:'busy'), 0, 'with a booking in flight the queue is not taken for stranded');
+select is(pg_temp.woken(:'busy'), 2, 'with a booking in flight the slots added are woken for at once');
 select public.cancel_booking(:'running', 'guest cancelled');
 select is(pg_temp.woken(:'busy'), 3, 'its leave wakes as many as the new limit leaves free');
 

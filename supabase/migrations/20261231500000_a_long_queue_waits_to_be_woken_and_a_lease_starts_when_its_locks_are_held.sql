@@ -1,4 +1,4 @@
--- A long queue waits to be woken and does not poll.
+-- A long queue waits to be woken and does not poll, and a lease starts when its locks are held.
 --
 -- A booking joining its restaurant's queue (at insert, sent back to be planned, or at a begin that finds the
 -- slots taken) came due by its own timer rate_limited_delay_ms (10 s) later, whatever its place. Wakes take
@@ -20,13 +20,29 @@
 -- - one joining at insert is the last of the queue, so it is due one turn of a slot (rate_limited_delay_ms /
 --   max_parallel) after the latest timer of the queue, at least rate_limited_delay_ms from now: one index probe
 --   however long the queue (counting there doubled an insert's cost in a drop).
--- Wakes are unchanged: they take the queue in its order whatever the timers say.
+-- Wakes take the queue in its order whatever the timers say. The one place a 10 s timer had filled slots no
+-- wake was sent for is an operator raising the limit while bookings are in flight (ops.set_max_parallel woke
+-- only a queue with nothing in flight): it now wakes each queue for the slots it has free, in its order, as a
+-- booking leaving its slot does, and still never a queue behind a breaker that is not closed (a re-read of
+-- this change).
+--
+-- And a lease starts when its locks are held. assignment_lease and assignment_begin take the transaction's
+-- start (now()) as their clock unless the owner passes one, and they wait up to 5 s for the restaurant's lock
+-- and up to 5 s more for the booking's row. A lease that waited was born that much shorter: its expiry was
+-- measured from before the wait. With lease_seconds at its allowed minimum (5 s), a lease that waited 4.9 s
+-- behind an operator's transaction had 0.1 s left, ran out to the sweeper, and its expiry counted a failure
+-- against the restaurant's breaker (a read-only review of the clocks). Now a lease begun on the default clock
+-- runs from the moment its attempt begins (clock_timestamp()), its locks held; a clock the owner passes
+-- (tests) is kept as given. A deferral's due time is still measured from the transaction's start: it comes due
+-- up to the wait sooner, which costs a look, not a lease.
 --
 -- private.prepare_new_booking: as in 20261229010000 (its settings from 20261231280000); private.queue_or_nudge:
--- as in 20261231150000; private.assignment_lease_unchecked: as in 20261231390000; each with that wait.
+-- as in 20261231150000; private.assignment_lease_unchecked: as in 20261231390000; each with that wait, and the
+-- lease with its clock. ops.set_max_parallel: as in 20261219000000 (its lock_timeout from 20261231060000), with
+-- that wake.
 
 -- How many whole rounds of the restaurant's slots the bookings queued ahead of a booking fill: those waiting
--- that were made before it (p_created_at, p_id; 'infinity' for every one waiting), counted up to 60 rounds.
+-- that were made before it (p_created_at, p_id), counted up to 60 rounds.
 create function private.queue_rounds_ahead(p_restaurant_id uuid, p_created_at timestamptz, p_id uuid,
                                            p_settings private.pipeline_settings)
 returns integer language sql stable set search_path = '' set enable_seqscan = off set jit = off as $$
@@ -37,7 +53,7 @@ returns integer language sql stable set search_path = '' set enable_seqscan = of
            limit p_settings.max_parallel * 60) s;
 $$;
 comment on function private.queue_rounds_ahead(uuid, timestamptz, uuid, private.pipeline_settings) is
-  'Whole rounds of the restaurant''s max_parallel slots that the bookings waiting in its queue ahead of a booking fill (made before p_created_at, p_id; ''infinity'' counts every one), up to 60: a booking joining the queue is due by its own timer one rate_limited_delay_ms later per round, its own included (20261231500000).';
+  'Whole rounds of the restaurant''s max_parallel slots that the bookings waiting in its queue ahead of a booking fill (made before p_created_at, p_id), up to 60: a booking sent back or deferred at a begin is due by its own timer one rate_limited_delay_ms later per round, its own included (20261231500000).';
 
 create or replace function private.prepare_new_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -305,9 +321,11 @@ begin
     end if;
   end if;
 
+  -- The lease runs from now, with its locks held, on the default clock (see the header).
   perform private.walk_assignment_states(b.id, walk || 'assignment_in_progress'::text, b.assignment_state_version,
     null, walk_metadata || pg_catalog.jsonb_build_object('trigger', p_trigger, 'attempt', b.attempt_count + 1),
-    'coordinator', null, p_now, p_count_attempt => true);
+    'coordinator', null,
+    case when p_now = pg_catalog.now() then pg_catalog.clock_timestamp() else p_now end, p_count_attempt => true);
   select * into b from public.bookings where id = b.id;
   -- The first implementation's job also announced itself once per booking (auto_assign.started).
   if private.legacy_path(mode) and b.attempt_count = 1 then
@@ -328,5 +346,42 @@ begin
     'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms);
 end $$;
 
+
+create or replace function ops.set_max_parallel(p_value integer, p_actor text, p_restaurant_id uuid default null,
+                                     p_reason text default null)
+returns jsonb language plpgsql security definer set search_path = '' set lock_timeout = '5s' as $$
+declare
+  queue record;
+begin
+  perform private.act_as(p_actor, p_reason);
+  if p_value is not null and p_value not between 1 and 20 then
+    raise exception using errcode = 'AS005', message = 'max_parallel must be between 1 and 20';
+  end if;
+  if p_restaurant_id is null then
+    if p_value is null then
+      raise exception using errcode = 'AS005', message = 'the global max_parallel cannot be null';
+    end if;
+    update private.pipeline_settings set max_parallel = p_value, updated_at = pg_catalog.now();
+  else
+    if not exists (select 1 from public.restaurants where id = p_restaurant_id) then
+      raise exception using errcode = 'AS005', message = pg_catalog.format('restaurant %s does not exist', p_restaurant_id);
+    end if;
+    insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (p_restaurant_id, p_value)
+    on conflict (restaurant_id) do update set max_parallel = excluded.max_parallel, updated_at = pg_catalog.now();
+  end if;
+  -- Each queue is woken for the slots it now has free, in its order (see the header); one waker per queue at a
+  -- time, as private.wake_stranded_queues.
+  for queue in select distinct w.restaurant_id from public.bookings w
+                where w.deferred_since is not null
+                  and (p_restaurant_id is null or w.restaurant_id = p_restaurant_id)
+                  and not exists (select 1 from private.circuit_breakers c
+                                   where c.restaurant_id = w.restaurant_id and c.state <> 'closed') loop
+    perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant_queue', queue.restaurant_id));
+    perform private.wake_bookings(private.queue_head(queue.restaurant_id,
+      (private.settings_for(queue.restaurant_id)).max_parallel
+        - private.slots_taken(queue.restaurant_id, pg_catalog.now()), pg_catalog.now()), pg_catalog.now());
+  end loop;
+  return private.max_parallel_report(p_restaurant_id);
+end $$;
 
 revoke all on all routines in schema private from public, anon, authenticated;
