@@ -352,6 +352,7 @@ create or replace function ops.set_max_parallel(p_value integer, p_actor text, p
 returns jsonb language plpgsql security definer set search_path = '' set lock_timeout = '5s' as $$
 declare
   queue record;
+  at timestamptz;
 begin
   perform private.act_as(p_actor, p_reason);
   if p_value is not null and p_value not between 1 and 20 then
@@ -369,17 +370,20 @@ begin
     insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (p_restaurant_id, p_value)
     on conflict (restaurant_id) do update set max_parallel = excluded.max_parallel, updated_at = pg_catalog.now();
   end if;
-  -- Each queue is woken for the slots it now has free, in its order (see the header); one waker per queue at a
-  -- time, as private.wake_stranded_queues.
+  -- Each queue is woken for the slots it now has free, in its order (see the header), on the clock of the moment
+  -- it is reached (a global change may walk many queues). No queue lock is taken: holding one per queue until
+  -- commit could fill the server's lock table where thousands of restaurants have a queue, or fail the whole
+  -- change behind a sweep that holds one; a stranded-queue waker waking the same queue meanwhile costs at most
+  -- its free slots in begins that are turned away (a look each, never a slot).
   for queue in select distinct w.restaurant_id from public.bookings w
                 where w.deferred_since is not null
                   and (p_restaurant_id is null or w.restaurant_id = p_restaurant_id)
                   and not exists (select 1 from private.circuit_breakers c
                                    where c.restaurant_id = w.restaurant_id and c.state <> 'closed') loop
-    perform pg_catalog.pg_advisory_xact_lock(private.lock_key('restaurant_queue', queue.restaurant_id));
+    at := pg_catalog.clock_timestamp();
     perform private.wake_bookings(private.queue_head(queue.restaurant_id,
-      (private.settings_for(queue.restaurant_id)).max_parallel
-        - private.slots_taken(queue.restaurant_id, pg_catalog.now()), pg_catalog.now()), pg_catalog.now());
+      (private.settings_for(queue.restaurant_id)).max_parallel - private.slots_taken(queue.restaurant_id, at), at),
+      at);
   end loop;
   return private.max_parallel_report(p_restaurant_id);
 end $$;

@@ -11,9 +11,10 @@ set local enable_mergejoin = off;
 set local enable_material = off;
 set local enable_sort = off;
 
+-- Woken: due by now (a limit raised wakes a queue on the clock of the moment it reaches it, 20261231500000).
 create function pg_temp.woken(p_restaurant uuid) returns uuid[] language sql as $$
   select coalesce(array_agg(id order by created_at), '{}') from public.bookings
-   where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= now();
+   where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= clock_timestamp();
 $$;
 
 -- The plan the old statement gets under these settings (EXPLAIN runs nothing): if a release of Postgres

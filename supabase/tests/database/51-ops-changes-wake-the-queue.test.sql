@@ -5,9 +5,10 @@ select plan(8);
 -- (20261219000000); a limit raised wakes each queue for the slots it has free, whatever is in flight
 -- (20261231500000). Queues are staged with explicit due times; the ops RPCs are called as service_role, as
 -- Studio's API client calls them.
+-- Woken: due by now (a limit raised wakes each queue on the clock of the moment it reaches it).
 create function pg_temp.woken(p_restaurant uuid) returns integer language sql as $$
   select count(*)::int from public.bookings
-   where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= now();
+   where restaurant_id = p_restaurant and deferred_since is not null and next_attempt_at <= clock_timestamp();
 $$;
 
 -- A breaker held three bookings; nothing is in flight. Closing it wakes them, as many as the slots (two).
