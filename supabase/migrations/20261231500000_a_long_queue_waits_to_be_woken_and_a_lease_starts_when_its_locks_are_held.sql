@@ -13,13 +13,15 @@
 --
 -- Now a booking's timer grows with the queue ahead of it, up to max_deferral_seconds as before (a booking
 -- still waiting then is sent to review at that time, as before); the first round of a queue keeps the 10 s:
--- - one sent back or deferred at a begin keeps its place from when it was made, so it counts the bookings
---   waiting that were made before it (private.queue_rounds_ahead: by created_at then id, as the wake orders
---   them, on the queue's own index, up to 60 rounds) and waits one rate_limited_delay_ms more for each round
---   of the restaurant's max_parallel slots they fill;
--- - one joining at insert is the last of the queue, so it is due one turn of a slot (rate_limited_delay_ms /
---   max_parallel) after the latest timer of the queue, at least rate_limited_delay_ms from now: one index probe
---   however long the queue (counting there doubled an insert's cost in a drop).
+-- - one joining at insert, or sent back to be planned (which a platform may do to thousands in one statement),
+--   is due one turn of a slot (rate_limited_delay_ms / max_parallel) after the latest timer of the queue, at
+--   least rate_limited_delay_ms from now (private.queue_tail_due: one index probe however long the queue;
+--   counting the queue there doubled an insert's cost in a drop);
+-- - one deferred at a begin, under the restaurant's lock, counts the bookings waiting that were made before it
+--   (private.queue_rounds_ahead: by created_at then id, as the wake orders them, on the queue's own index, up
+--   to 60 rounds) and waits one rate_limited_delay_ms more for each round of the restaurant's max_parallel
+--   slots they fill: a woken head turned away looks again in 10 s.
+-- A booking sent back keeps its place from when it was made all the same: the timer is only the fallback.
 -- Wakes take the queue in its order whatever the timers say. The one place a 10 s timer had filled slots no
 -- wake was sent for is an operator raising the limit while bookings are in flight (ops.set_max_parallel woke
 -- only a queue with nothing in flight): it now wakes each queue for the slots it has free, in its order, as a
@@ -36,10 +38,38 @@
 -- (tests) is kept as given. A deferral's due time is still measured from the transaction's start: it comes due
 -- up to the wait sooner, which costs a look, not a lease.
 --
+-- And the count of a restaurant's slots reads only the bookings in its windows. private.slots_taken counts the
+-- bookings woken in the last nudge_grace and those handed out in it, each up to max_parallel; the plan the
+-- planner keeps for it read each of those windows on the other window's index, through the whole queue, and a
+-- platform's statement sending thousands of a restaurant's bookings back (a whole day moved) counts once per
+-- row: 5,000 took 22 s, past the Data API's 8 s, rolled back (a read-only review of bulk writes, measured).
+-- Each window is now read in its own index's order, with sorting off for the function as sequential reads are,
+-- so its range bounds the read.
+--
 -- private.prepare_new_booking: as in 20261229010000 (its settings from 20261231280000); private.queue_or_nudge:
 -- as in 20261231150000; private.assignment_lease_unchecked: as in 20261231390000; each with that wait, and the
--- lease with its clock. ops.set_max_parallel: as in 20261219000000 (its lock_timeout from 20261231060000), with
+-- lease with its clock. private.slots_taken: as in 20261231170000 (its settings from 20261231280000), each
+-- window read in order. ops.set_max_parallel: as in 20261219000000 (its lock_timeout from 20261231060000), with
 -- that wake.
+
+-- When a booking joining its restaurant's queue at the tail is due by its own timer (see the header).
+create function private.queue_tail_due(p_restaurant_id uuid, p_settings private.pipeline_settings)
+returns timestamptz language sql stable set search_path = '' set enable_seqscan = off set enable_sort = off
+set jit = off as $$
+  select least(
+    greatest(pg_catalog.now() + pg_catalog.make_interval(secs => p_settings.rate_limited_delay_ms / 1000.0),
+             -- The latest timer as the last entry of the queue's timer index, never a sort of the queue (a
+             -- max(), or an order another index was picked for, read the whole queue, once per row of a
+             -- platform's statement over thousands of bookings).
+             (select w.next_attempt_at from public.bookings w
+               where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
+                 and w.next_attempt_at is not null
+               order by w.next_attempt_at desc limit 1)
+               + pg_catalog.make_interval(secs => p_settings.rate_limited_delay_ms / 1000.0 / p_settings.max_parallel)),
+    pg_catalog.now() + pg_catalog.make_interval(secs => p_settings.max_deferral_seconds));
+$$;
+comment on function private.queue_tail_due(uuid, private.pipeline_settings) is
+  'When a booking joining the restaurant''s queue at its tail (at insert, or sent back to be planned) is due by its own timer, the fallback for a missed wake: one turn of a slot (rate_limited_delay_ms / max_parallel) after the latest timer of the queue, at least rate_limited_delay_ms and at most max_deferral_seconds from now (20261231500000).';
 
 -- How many whole rounds of the restaurant's slots the bookings queued ahead of a booking fill: those waiting
 -- that were made before it (p_created_at, p_id), counted up to 60 rounds.
@@ -53,7 +83,7 @@ returns integer language sql stable set search_path = '' set enable_seqscan = of
            limit p_settings.max_parallel * 60) s;
 $$;
 comment on function private.queue_rounds_ahead(uuid, timestamptz, uuid, private.pipeline_settings) is
-  'Whole rounds of the restaurant''s max_parallel slots that the bookings waiting in its queue ahead of a booking fill (made before p_created_at, p_id), up to 60: a booking sent back or deferred at a begin is due by its own timer one rate_limited_delay_ms later per round, its own included (20261231500000).';
+  'Whole rounds of the restaurant''s max_parallel slots that the bookings waiting in its queue ahead of a booking fill (made before p_created_at, p_id), up to 60: a booking deferred at a begin is due by its own timer one rate_limited_delay_ms later per round, its own included (20261231500000).';
 
 create or replace function private.prepare_new_booking()
 returns trigger language plpgsql security definer set search_path = '' as $$
@@ -94,13 +124,7 @@ begin
                                where w.restaurant_id = new.restaurant_id and w.deferred_since is not null
                                  and private.is_queued(w.assignment_state)) then
     new.deferred_since := pg_catalog.now();
-    -- At the tail of the queue: one turn of a slot after the last one's timer (see the header).
-    new.next_attempt_at := least(
-      greatest(pg_catalog.now() + pg_catalog.make_interval(secs => settings.rate_limited_delay_ms / 1000.0),
-               (select max(w.next_attempt_at) from public.bookings w
-                 where w.restaurant_id = new.restaurant_id and w.deferred_since is not null)
-                 + pg_catalog.make_interval(secs => settings.rate_limited_delay_ms / 1000.0 / settings.max_parallel)),
-      pg_catalog.now() + pg_catalog.make_interval(secs => settings.max_deferral_seconds));
+    new.next_attempt_at := private.queue_tail_due(new.restaurant_id, settings);
   end if;
   return new;
 end $$;
@@ -117,14 +141,9 @@ begin
      or taken > 0 and exists (select 1 from public.bookings w
                                where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
                                  and w.id <> p_booking_id and private.is_queued(w.assignment_state)) then
-    -- At its place from when it was made (see the header).
-    update public.bookings b
-       set deferred_since = pg_catalog.now(),
-           next_attempt_at = pg_catalog.now() + pg_catalog.make_interval(
-             secs => least((1 + private.queue_rounds_ahead(p_restaurant_id, b.created_at, b.id, settings))
-                             * settings.rate_limited_delay_ms / 1000.0,
-                           settings.max_deferral_seconds))
-     where b.id = p_booking_id;
+    update public.bookings
+       set deferred_since = pg_catalog.now(), next_attempt_at = private.queue_tail_due(p_restaurant_id, settings)
+     where id = p_booking_id;
     return true;
   end if;
   perform private.nudge(p_booking_id, p_trigger);
@@ -347,6 +366,58 @@ begin
 end $$;
 
 
+create or replace function private.slots_taken(p_restaurant_id uuid, p_now timestamptz)
+returns integer language plpgsql stable set search_path = '' set enable_seqscan = off set enable_sort = off
+set jit = off as $$
+declare
+  cap integer := (private.settings_for(p_restaurant_id)).max_parallel;
+  taken integer;
+begin
+  select count(*) into taken
+    from (select 1 from public.bookings x
+           where x.restaurant_id = p_restaurant_id
+             and (x.assignment_state = 'assignment_in_progress'
+                  or x.assignment_state = 'created' and x.deferred_since is null and x.next_attempt_at > p_now)
+           limit cap) s;
+  if taken >= cap then
+    return taken;
+  end if;
+  -- Woken from the queue (or due by its fallback) in the last nudge_grace and not yet handed out: one due for
+  -- longer that nobody claimed or swept holds no slot.
+  taken := taken + (select count(*)
+                      from (select 1 from public.bookings w
+                             where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
+                               and private.is_queued(w.assignment_state) and w.next_attempt_at <= p_now
+                               and w.next_attempt_at > p_now - private.nudge_grace()
+                             -- In the order of the window's own index, so its range bounds the read (see the header).
+                             order by w.next_attempt_at
+                             limit cap - taken) s);
+  if taken >= cap then
+    return taken;
+  end if;
+  -- Handed out from the queue (claimed, or dispatched by a sweep) a moment ago and not begun since.
+  taken := taken + (select count(*)
+                      from (select 1 from public.bookings h
+                             where h.restaurant_id = p_restaurant_id and h.deferred_since is not null
+                               and private.handed_out_lately(h.last_dispatched_at, h.updated_at, p_now)
+                               and private.is_queued(h.assignment_state) and h.next_attempt_at > p_now
+                             order by h.last_dispatched_at
+                             limit cap - taken) s);
+  if taken >= cap then
+    return taken;
+  end if;
+  -- Sent back and nudged, or a retry claimed or dispatched by a sweep, a moment ago and not begun since, by
+  -- the same test.
+  return taken + (select count(*)
+                    from (select 1 from public.bookings n
+                           where n.restaurant_id = p_restaurant_id and n.deferred_since is null
+                             and n.assignment_state = 'assignment_pending'
+                             and private.handed_out_lately(n.last_dispatched_at, n.updated_at, p_now)
+                             and n.next_attempt_at > p_now
+                           order by n.last_dispatched_at
+                           limit cap - taken) s);
+end $$;
+
 create or replace function ops.set_max_parallel(p_value integer, p_actor text, p_restaurant_id uuid default null,
                                      p_reason text default null)
 returns jsonb language plpgsql security definer set search_path = '' set lock_timeout = '5s' as $$
@@ -373,8 +444,10 @@ begin
   -- Each queue is woken for the slots it now has free, in its order (see the header), on the clock of the moment
   -- it is reached (a global change may walk many queues). No queue lock is taken: holding one per queue until
   -- commit could fill the server's lock table where thousands of restaurants have a queue, or fail the whole
-  -- change behind a sweep that holds one; a stranded-queue waker waking the same queue meanwhile costs at most
-  -- its free slots in begins that are turned away (a look each, never a slot).
+  -- change behind a sweep that holds one. The cost: a stranded-queue waker that runs before this commits cannot
+  -- see these wakes and may wake the bookings behind them, which can then take slots ahead of some of these
+  -- (turned away at their begin, back at the head). The order is then rough, as with a slot freed meanwhile,
+  -- and the next wake takes the head again; the limit itself is held at every begin.
   for queue in select distinct w.restaurant_id from public.bookings w
                 where w.deferred_since is not null
                   and (p_restaurant_id is null or w.restaurant_id = p_restaurant_id)

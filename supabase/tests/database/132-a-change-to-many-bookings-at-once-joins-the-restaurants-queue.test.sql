@@ -23,10 +23,11 @@ select is((select count(*)::int from public.bookings where id = any(:'evening'::
               and next_attempt_at > now()), 2, 'those two are due when their nudge is, not queued');
 select is((select count(*)::int from public.bookings where id = any(:'evening'::uuid[]) and deferred_since = now()),
   4, 'the other four join the restaurant''s queue');
--- Each counts the bookings made before it that the statement had queued when it came to it (20261231500000).
-select ok((select bool_and(next_attempt_at - now() in (interval '10 seconds', interval '20 seconds')) from public.bookings
+-- Each joins at the tail: one turn of a slot (10 s over two slots) after the timer before it (20261231500000).
+select is((select array_agg(next_attempt_at - now() order by next_attempt_at) from public.bookings
             where id = any(:'evening'::uuid[]) and deferred_since is not null),
-  'due at the queue''s own fallback unless a slot frees first: 10 s, or 20 s behind a round of the two slots');
+  array[interval '10 seconds', interval '15 seconds', interval '20 seconds', interval '25 seconds'],
+  'due at their own fallback timers unless a slot frees first: 10 s, then one turn of a slot after each other');
 
 -- 2. One of the two is seated again: its slot frees, and the queue is woken, the longest waiting first.
 select id as first from public.bookings where id = any(:'evening'::uuid[]) and deferred_since is null

@@ -1,6 +1,6 @@
 -- A long queue waits to be woken and does not poll (20261231500000): a booking joining its restaurant's queue
--- comes due by its own timer later the longer the queue ahead of it, up to max_deferral_seconds: at insert, one
--- turn of a slot (rate_limited_delay_ms / max_parallel) after the queue's latest timer; sent back or deferred
+-- comes due by its own timer later the longer the queue ahead of it, up to max_deferral_seconds: at insert or
+-- sent back, one turn of a slot (rate_limited_delay_ms / max_parallel) after the queue's latest timer; deferred
 -- at a begin, one rate_limited_delay_ms for each round of max_parallel bookings made before it, its own
 -- included. Before, every booking of a queue came due 10 s on and was handed out, begun and deferred again
 -- every 10 s. Wakes still take the queue in order as slots free. Bookings are inserted and begun as
@@ -88,15 +88,17 @@ select pg_temp.insert_bookings(:'r', 56) as more \gset
 select is((select round(extract(epoch from next_attempt_at - now())) from public.bookings
             where id = (:'more'::uuid[])[56]), 600::numeric, 'no wait reaches past max_deferral_seconds');
 
--- A booking sent back keeps its place from when it was made: one made before the queue waits one round.
+-- A booking sent back joins the queue with the tail's timer, and keeps its place from when it was made: made
+-- before the whole queue, it is the first the next wake takes.
 select tests.create_booking(:'r', 2, '2030-09-02 20:00+00') as early \gset
 update public.bookings set created_at = now() - interval '1 hour', deferred_since = null where id = :'early';
 select tests.force_state(:'early', 'manual_review', 'no_table_fits: test');
 set local role service_role;
 select ops.retry_booking(:'early', 'ana') as retried \gset
 reset role;
-select isnt((select deferred_since from public.bookings where id = :'early'), null, 'the booking sent back joins the queue');
-select is(pg_temp.waits(array[:'early'::uuid]), '{10}'::numeric[], 'at its place from when it was made: first, one round');
+select is(pg_temp.waits(array[:'early'::uuid]), '{600}'::numeric[],
+  'the booking sent back joins the queue at the tail''s timer, here the 600 s bound');
+select is(private.queue_head(:'r', 1, now()), array[:'early'::uuid], 'and is the first the next wake takes');
 
 -- Timers are only the fallback: wakes still take a queue in its order whatever its timers say. Three queued
 -- behind one slot in flight (due 10, 20 and 30 s on); the limit raised to four wakes all three at once.
