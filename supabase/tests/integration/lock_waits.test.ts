@@ -58,16 +58,7 @@ Deno.test("a lease waits at most 5 s behind a restaurant lock held elsewhere, th
     try {
       const lease = await store.begin({ bookingId: booking, trigger: "test" });
       assertEquals(lease.outcome, "ready", "once the lock is free the booking is leased");
-      if (lease.outcome === "ready") {
-        await store.fail({
-          bookingId: booking,
-          leaseToken: lease.lease_token,
-          kind: "conflict",
-          reason: "test over",
-          durationMs: 1,
-          details: {},
-        });
-      }
+      await endLease(store, booking, lease);
     } finally {
       await store.close();
     }
@@ -97,16 +88,7 @@ Deno.test("a lease that waited for the restaurant's lock runs its whole lease_se
           left.toFixed(2)
         } s left)`,
       );
-      if (lease.outcome === "ready") {
-        await store.fail({
-          bookingId: booking,
-          leaseToken: lease.lease_token,
-          kind: "conflict",
-          reason: "test over",
-          durationMs: 1,
-          details: {},
-        });
-      }
+      await endLease(store, booking, lease);
     } finally {
       await store.close();
     }
@@ -142,16 +124,7 @@ Deno.test("a lease never waits for another writing down the function's flags (20
         "the lease runs under its own ceiling",
       );
       assert(waited < 2000, `without waiting for the row the other holds (${Math.round(waited)} ms)`);
-      if (lease.outcome === "ready") {
-        await store.fail({
-          bookingId: booking,
-          leaseToken: lease.lease_token,
-          kind: "conflict",
-          reason: "test over",
-          durationMs: 1,
-          details: {},
-        });
-      }
+      await endLease(store, booking, lease);
     } finally {
       done();
       await writing;
@@ -160,16 +133,7 @@ Deno.test("a lease never waits for another writing down the function's flags (20
     // The next lease without a ceiling leaves none behind (what every deployment without the flags reports).
     const after = await r.insertBooking(2, `${someDay()}T21:00:00Z`);
     const lease = await store.begin({ bookingId: after, trigger: "test" });
-    if (lease.outcome === "ready") {
-      await store.fail({
-        bookingId: after,
-        leaseToken: lease.lease_token,
-        kind: "conflict",
-        reason: "test over",
-        durationMs: 1,
-        details: {},
-      });
-    }
+    await endLease(store, after, lease);
     await store.close();
     const [{ ceiling }] = await sql`select mode_ceiling as ceiling from private.function_flags`;
     assertEquals(ceiling, null, "no ceiling stays behind");
@@ -243,6 +207,23 @@ Deno.test("a booking whose dispatches ran out while its restaurant's lock was he
     );
   });
 });
+
+/** Ends a test's lease, if it got one, as a conflict: nothing of the attempt stays behind. */
+async function endLease(
+  store: AssignmentStore,
+  bookingId: string,
+  lease: { outcome: string; lease_token?: string },
+) {
+  if (lease.outcome !== "ready" || !lease.lease_token) return;
+  await store.fail({
+    bookingId,
+    leaseToken: lease.lease_token,
+    kind: "conflict",
+    reason: "test over",
+    durationMs: 1,
+    details: {},
+  });
+}
 
 async function state(booking: string) {
   const [row] = await sql`
