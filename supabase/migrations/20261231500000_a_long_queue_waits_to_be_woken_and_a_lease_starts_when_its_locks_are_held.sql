@@ -79,7 +79,7 @@ returns integer language sql stable set search_path = '' set enable_seqscan = of
   select (count(*) / p_settings.max_parallel)::integer
     from (select 1 from public.bookings w
            where w.restaurant_id = p_restaurant_id and w.deferred_since is not null
-             and (w.created_at, w.id) < (p_created_at, p_id) and w.id is distinct from p_id
+             and (w.created_at, w.id) < (p_created_at, p_id)
            limit p_settings.max_parallel * 60) s;
 $$;
 comment on function private.queue_rounds_ahead(uuid, timestamptz, uuid, private.pipeline_settings) is
