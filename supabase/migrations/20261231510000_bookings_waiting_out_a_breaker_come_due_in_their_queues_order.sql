@@ -14,9 +14,13 @@
 -- Now a booking deferred by the breaker waits what the breaker asks plus one rate_limited_delay_ms for each
 -- round of the restaurant's max_parallel slots that the bookings waiting before it fill
 -- (private.queue_rounds_ahead, as a wait for a slot does, 20261231500000), up to max_deferral_seconds from
--- when its wait began, as before: the head of the queue still comes due when the cooldown ends and makes the
--- probe; the rest come due max_parallel at a time, rate_limited_delay_ms apart. A booking still waiting when
--- max_deferral_seconds run out is sent to review at that time, as before.
+-- when its wait began, as before, counted again at each look: the first round (max_parallel bookings) still
+-- comes due when the cooldown ends and one of it makes the probe, the rest of that round look again every
+-- 1–5 s while the probe runs, and later rounds come due a round at a time, rate_limited_delay_ms apart. A
+-- booking still waiting when max_deferral_seconds run out is sent to review at that time, as before. Every way
+-- a booking leaves a slot wakes the queue (wake_next_deferred), a probe that fails too, and a breaker closed
+-- by hand is woken by the next stranded-queue pass; so the bound breaker_admit's comment gives a missed wake
+-- (5 s, 20261224010000) now holds for the first round, and a later round's wait is its fallback.
 --
 -- private.assignment_lease_unchecked: as in 20261231500000, with that wait.
 
@@ -163,7 +167,7 @@ begin
     end if;
     if not (admit ->> 'allowed')::boolean then
       -- What the breaker asks, and one wait for a slot more for each round of slots queued ahead (see the
-      -- header): the head makes the probe, the rest wait to be woken.
+      -- header): the first round makes the probe, the rest wait to be woken.
       delay := least((admit ->> 'delay_ms')::integer
                        + private.queue_rounds_ahead(b.restaurant_id, b.created_at, b.id, settings)
                          * settings.rate_limited_delay_ms::bigint,

@@ -1,5 +1,5 @@
 begin;
-select plan((select count(*)::int from private.assignment_state_transitions) + 64);
+select plan((select count(*)::int from private.assignment_state_transitions) + 65);
 
 select tests.create_restaurant() as rid \gset
 
@@ -129,6 +129,13 @@ select ok(not has_table_privilege('service_role', 'public.booking_assignment_sta
           and not has_table_privilege('anon', 'public.booking_assignment_state_history', 'INSERT')
           and not has_table_privilege('authenticated', 'public.booking_assignment_state_history', 'INSERT'),
   'no API role may insert history');
+-- Even the owner, who may write history, moves the state only to where its last history row says.
+insert into public.booking_assignment_state_history (booking_id, from_state, to_state, version, actor)
+values (:'b', 'capacity_verified', 'assignment_pending', 3, 'owner');
+select throws_ok(
+  format($$update public.bookings set assignment_state = 'manual_review', assignment_state_version = 3,
+                  manual_review_reason = 'test' where id = %L$$, :'b'),
+  'AS004', null, 'a history row for another state does not open the guard');
 
 -- The public RPC refuses states whose bookkeeping only the pipeline does.
 select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as p \gset

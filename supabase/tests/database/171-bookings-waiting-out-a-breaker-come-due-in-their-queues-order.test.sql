@@ -5,7 +5,7 @@
 -- Bookings are inserted and begun as service_role, as a platform and the coordinator run them; staging and
 -- checks as the owner.
 begin;
-select plan(8);
+select plan(11);
 
 create function pg_temp.waits(p_bookings uuid[]) returns numeric[] language sql as $$
   select array_agg(round(extract(epoch from b.next_attempt_at - now())) order by q.i)
@@ -46,7 +46,7 @@ select is((select array_agg((e.context ->> 'delay_ms')::integer order by q.i)
              join public.observability_events e on e.booking_id = q.id and e.event_type = 'coordinator.circuit_open'),
   '{10000,10000,20000,20000,30000}'::integer[], 'the circuit_open events say the same waits');
 
--- When the cooldown ends, a claim hands out the head of the queue only, not the whole queue.
+-- When the cooldown ends, a claim hands out the first round only, not the whole queue.
 select public.assignment_claim_due(p_limit => 10, p_restaurant_id => :'r', p_now => now() + interval '10 seconds')
   as claimed \gset
 select is(array(select f = any(:'claimed'::uuid[]) from unnest(:'five'::uuid[]) with ordinality u(f, i) order by i),
@@ -63,13 +63,40 @@ select is(:'probe'::text, 'ready', 'the head of the queue makes the probe');
 select is(:'half_open'::integer[], '{5000,15000}'::integer[],
   'while the probe runs, the next waits 5 s, and one with a round queued before it 10 s more');
 
--- However long the queue, a wait ends by max_deferral_seconds (600 s): the fourth has a round queued before
--- it (the second and third), which would be 700 s now.
+-- However long the queue, a wait ends by max_deferral_seconds (600 s from when it began): the fourth has a round
+-- queued before it (the second and third), which would be 5 s + 700 s now.
 update private.pipeline_settings set rate_limited_delay_ms = 700000;
 set local role service_role;
 select (public.assignment_begin((:'five'::uuid[])[4]) ->> 'delay_ms')::integer as capped \gset
 reset role;
 select is(:'capped'::integer, 600000, 'a wait the rounds would make longer is cut to max_deferral_seconds');
+select is(pg_temp.waits(array[(:'five'::uuid[])[4]]), '{600}'::numeric[], 'and so is its timer');
+update private.pipeline_settings set rate_limited_delay_ms = 10000;
+
+-- A breaker closed by hand with nothing in flight: no booking leaves a slot to wake the queue, and the later
+-- rounds' timers are far off; the next claim's pass over stranded queues wakes the first round, not all.
+select tests.create_restaurant('Fixed engine') as f \gset
+insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'f', 2);
+select tests.add_table(:'f', 'T1', 4) as f1 \gset
+insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+values (:'f', 'open', 5, now());
+set local role service_role;
+insert into public.bookings (restaurant_id, party_size, start_at)
+select :'f', 2, timestamptz '2030-10-02 18:00+00' + make_interval(mins => 15 * i) from generate_series(1, 4) i;
+reset role;
+select array_agg(id order by start_at) as four from public.bookings where restaurant_id = :'f' \gset
+update public.bookings b set created_at = now() - make_interval(secs => 10 - q.i)
+  from unnest(:'four'::uuid[]) with ordinality q(id, i) where b.id = q.id;
+set local role service_role;
+select array_agg(public.assignment_begin(q.id) order by q.i) as waiting
+  from unnest(:'four'::uuid[]) with ordinality q(id, i) \gset
+select ops.reset_circuit_breaker(:'f', 'ana', 'the engine is fixed') is not null as reset \gset
+reset role;
+select is(pg_temp.delays(:'waiting'), '{15000,15000,25000,25000}'::integer[], 'four wait out a fresh cooldown, by rounds');
+select public.assignment_claim_due(p_limit => 10, p_restaurant_id => :'f', p_now => now() + interval '1 second')
+  as woken \gset
+select is(array(select x = any(:'woken'::uuid[]) from unnest(:'four'::uuid[]) with ordinality u(x, i) order by i),
+  array[true, true, false, false], 'after the breaker is reset by hand, the next claim hands out the first round');
 
 select * from finish();
 rollback;
