@@ -22,7 +22,8 @@
 -- by hand is woken by the next stranded-queue pass; so the bound breaker_admit's comment gives a missed wake
 -- (5 s, 20261224010000) now holds for the first round, and a later round's wait is its fallback.
 --
--- private.assignment_lease_unchecked: as in 20261231500000, with that wait.
+-- private.assignment_lease_unchecked: as in 20261231500000, with that wait; private.queue_rounds_ahead's comment
+-- says it serves both waits.
 
 create or replace function private.assignment_lease_unchecked(p_booking_id uuid, p_trigger text default 'dispatch',
                                                    p_max_parallel integer default null,
@@ -243,5 +244,8 @@ begin
     'shadow_candidate', (select r.shadow_candidate from private.rollout_settings r),
     'lock_wait_ms', lock_wait_ms, 'slot_wait_ms', slot_wait_ms);
 end $$;
+
+comment on function private.queue_rounds_ahead(uuid, timestamptz, uuid, private.pipeline_settings) is
+  'Whole rounds of the restaurant''s max_parallel slots that the bookings waiting in its queue ahead of a booking fill (made before p_created_at, p_id), up to 60: a booking deferred at a begin, for a slot or by the circuit breaker, waits one rate_limited_delay_ms more per round, beyond the first wait for a slot or what the breaker asks (20261231500000, 20261231510000).';
 
 revoke all on all routines in schema private from public, anon, authenticated;
