@@ -1,20 +1,24 @@
 -- A deleted booking's events count only for the path it was on.
 --
--- ops.pipeline_metrics asked for one mode (the rollout gates ask for v3 and for legacy) counts the events of
--- that mode's bookings, and those about no booking of the restaurants those bookings belong to. An event's
--- reference to its booking is set to null when the booking is deleted (a platform erasing a booking no guest
--- has heard of, or cleaning up; private.guard_booking_delete lets those go), so a deleted booking's events
--- read as about no booking, and each mode's metrics counted them for every restaurant that had a booking of
--- that mode in the window: a V3 booking's errors and rate-limited retries, deleted, showed in the legacy
--- gate of a restaurant that ran both in the window (a read-only review of deletion).
+-- ops.pipeline_metrics asked for one mode (scripts/verify-rollout asks for v3 in a partial phase) counts the
+-- events of that mode's bookings, and those about no booking of the restaurants those bookings belong to. An
+-- event's reference to its booking is set to null when the booking is deleted (a platform erasing a booking no
+-- guest has heard of, or cleaning up; private.guard_booking_delete lets those go), so a deleted booking's
+-- events read as about no booking, and each mode's metrics counted them for every restaurant that had a
+-- booking of that mode in the window: a deleted legacy or shadow booking's errors and breaker opens counted in
+-- the V3 restaurants' gates (coordinator errors and circuit opens, target 0) of a restaurant that ran both
+-- paths in the window, and a V3 one's in the legacy metrics (a read-only review of deletion, and its re-read).
 --
 -- Now an event about no booking counts for a mode only if it names no other: an event named for its path
 -- through private.record_pipeline_event carries that mode in its context, and a state-machine event is always
 -- about a booking, so one without is of a booking since deleted and counts for none. Events about no booking
 -- that name no mode (an operator's, the sweeper's) count as before, and the metrics without a mode are
--- unchanged.
+-- unchanged. A booking's events written without a mode (V3's assignment.success, the review alternatives')
+-- still count, once it is deleted, for every mode of its restaurant: they feed only the event volume, which
+-- no per-mode gate reads.
 --
--- private.pipeline_metrics_unchecked: as in 20261231450000, with that test.
+-- private.pipeline_metrics_unchecked: as in 20261231450000, with that test; ops.pipeline_metrics's comment (from
+-- 20261227140000) says so.
 create or replace function private.pipeline_metrics_unchecked(p_from timestamptz, p_to timestamptz, p_restaurant_id uuid,
                                                    p_mode text)
 returns jsonb language plpgsql stable security definer set search_path = '' set plan_cache_mode = force_custom_plan
@@ -225,5 +229,8 @@ begin
     into metrics;
   return metrics;
 end $$;
+
+comment on function ops.pipeline_metrics(timestamptz, timestamptz, uuid, text) is
+  'Every metric of the rollout verification checklist for bookings created (and events written) in [p_from, p_to), for all restaurants or one, and for every booking or those decided in one mode (p_mode: off, legacy, shadow or v3; one no attempt reached counts for the mode its restaurant runs now; the events, attempts, shadow comparisons and messages about them, events about no booking of their restaurants that name no other mode (a deleted booking''s are about no booking), and the stuck ones among them): confirmation (and the plan''s own confirmation rate), manual review and terminal shares, success (attempts that seated their booking) and error rates, insert→confirmed latency, lock wait p95, stuck bookings, duplicate confirmations, event volume (bookings of the window with transitions), legacy vs coordinator success, shadow comparison rates, circuit opens, coordinator errors. Rates are null when there is nothing to divide. p_from and p_to must be finite times, p_from before p_to, and p_mode a known mode (AS005).';
 
 revoke all on all routines in schema private from public, anon, authenticated;
