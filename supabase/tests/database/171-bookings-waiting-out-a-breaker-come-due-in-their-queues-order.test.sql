@@ -15,26 +15,43 @@ create function pg_temp.delays(p_answers jsonb[]) returns integer[] language sql
   select array_agg((a ->> 'delay_ms')::integer order by i) from unnest(p_answers) with ordinality u(a, i);
 $$;
 
--- Two slots, a table, and a breaker that opened 5 s ago (a 15 s cooldown: 10 s left).
-select tests.create_restaurant('Failing engine') as r \gset
-insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'r', 2);
-select tests.add_table(:'r', 'T1', 4) as t1 \gset
-insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
-values (:'r', 'open', 5, now() - interval '5 seconds');
+-- A restaurant with two slots, a table, and a breaker that opened p_opened_ago (a 15 s cooldown), and
+-- p_count bookings made for it a second apart, as a platform makes them: their ids, oldest first.
+create function pg_temp.behind_breaker(p_name text, p_opened_ago interval, p_count integer, p_day timestamptz)
+returns uuid[] language plpgsql as $$
+declare
+  r uuid := tests.create_restaurant(p_name);
+  made uuid[];
+begin
+  insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (r, 2);
+  perform tests.add_table(r, 'T1', 4);
+  insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
+  values (r, 'open', 5, now() - p_opened_ago);
+  set local role service_role;
+  insert into public.bookings (restaurant_id, party_size, start_at)
+  select r, 2, p_day + make_interval(mins => 15 * i) from generate_series(1, p_count) i;
+  reset role;
+  select array_agg(id order by start_at) into made from public.bookings where restaurant_id = r;
+  update public.bookings b set created_at = now() - make_interval(secs => 10 - q.i)
+    from unnest(made) with ordinality q(id, i) where b.id = q.id;
+  return made;
+end $$;
+-- Each begun in that order, as the coordinator would: the answers.
+create function pg_temp.begin_all(p_bookings uuid[]) returns jsonb[] language plpgsql as $$
+declare
+  answers jsonb[];
+begin
+  set local role service_role;
+  select array_agg(public.assignment_begin(q.id) order by q.i) into answers
+    from unnest(p_bookings) with ordinality q(id, i);
+  reset role;
+  return answers;
+end $$;
 
--- Five bookings made a second apart, begun in that order as the coordinator would.
-set local role service_role;
-insert into public.bookings (restaurant_id, party_size, start_at)
-select :'r', 2, timestamptz '2030-10-01 18:00+00' + make_interval(mins => 15 * i) from generate_series(1, 5) i;
-reset role;
-select array_agg(id order by start_at) as five from public.bookings where restaurant_id = :'r' \gset
-update public.bookings b set created_at = now() - make_interval(secs => 10 - q.i)
-  from unnest(:'five'::uuid[]) with ordinality q(id, i) where b.id = q.id;
-
-set local role service_role;
-select array_agg(public.assignment_begin(q.id) order by q.i) as begun
-  from unnest(:'five'::uuid[]) with ordinality q(id, i) \gset
-reset role;
+-- Five bookings behind a breaker that opened 5 s ago (10 s of cooldown left).
+select pg_temp.behind_breaker('Failing engine', interval '5 seconds', 5, '2030-10-01 18:00+00') as five \gset
+select restaurant_id as r from public.bookings where id = (:'five'::uuid[])[1] \gset
+select pg_temp.begin_all(:'five') as begun \gset
 
 select is(array(select a ->> 'outcome' from unnest(:'begun'::jsonb[]) a), array_fill('circuit_open'::text, array[5]),
   'the open breaker defers all five');
@@ -75,21 +92,10 @@ update private.pipeline_settings set rate_limited_delay_ms = 10000;
 
 -- A breaker closed by hand with nothing in flight: no booking leaves a slot to wake the queue, and the later
 -- rounds' timers are far off; the next claim's pass over stranded queues wakes the first round, not all.
-select tests.create_restaurant('Fixed engine') as f \gset
-insert into private.restaurant_pipeline_settings (restaurant_id, max_parallel) values (:'f', 2);
-select tests.add_table(:'f', 'T1', 4) as f1 \gset
-insert into private.circuit_breakers (restaurant_id, state, consecutive_failures, opened_at)
-values (:'f', 'open', 5, now());
+select pg_temp.behind_breaker('Fixed engine', interval '0 seconds', 4, '2030-10-02 18:00+00') as four \gset
+select restaurant_id as f from public.bookings where id = (:'four'::uuid[])[1] \gset
+select pg_temp.begin_all(:'four') as waiting \gset
 set local role service_role;
-insert into public.bookings (restaurant_id, party_size, start_at)
-select :'f', 2, timestamptz '2030-10-02 18:00+00' + make_interval(mins => 15 * i) from generate_series(1, 4) i;
-reset role;
-select array_agg(id order by start_at) as four from public.bookings where restaurant_id = :'f' \gset
-update public.bookings b set created_at = now() - make_interval(secs => 10 - q.i)
-  from unnest(:'four'::uuid[]) with ordinality q(id, i) where b.id = q.id;
-set local role service_role;
-select array_agg(public.assignment_begin(q.id) order by q.i) as waiting
-  from unnest(:'four'::uuid[]) with ordinality q(id, i) \gset
 select ops.reset_circuit_breaker(:'f', 'ana', 'the engine is fixed') is not null as reset \gset
 reset role;
 select is(pg_temp.delays(:'waiting'), '{15000,15000,25000,25000}'::integer[], 'four wait out a fresh cooldown, by rounds');
