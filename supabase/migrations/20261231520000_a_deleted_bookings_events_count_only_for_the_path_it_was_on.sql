@@ -12,8 +12,9 @@
 -- Now an event about no booking counts for a mode only if it names no other: an event named for its path
 -- through private.record_pipeline_event carries that mode in its context, and a state-machine event is always
 -- about a booking, so one without is of a booking since deleted and counts for none. Events about no booking
--- that name no mode (an operator's, the sweeper's) count as before, and the metrics without a mode are
--- unchanged. A booking's events written without a mode (V3's assignment.success, the review alternatives')
+-- that name no mode (most operators' calls, the sweeper's) count as before; an operator's breaker reset,
+-- named for the mode the restaurant runs then (coordinator.circuit_reset), now counts for that mode only. The
+-- metrics without a mode are unchanged. A booking's events written without a mode (V3's assignment.success, the review alternatives')
 -- still count, once it is deleted, for every mode of its restaurant: they feed only the event volume, which
 -- no per-mode gate reads.
 --
