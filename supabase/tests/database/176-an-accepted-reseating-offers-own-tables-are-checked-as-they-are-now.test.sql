@@ -1,30 +1,20 @@
 -- An accepted re-seating offer's own tables are checked against the floor plan as it is at the accept
--- (private.accept_alternative_at, 20261229000000). The offer was checked when it was stored; a table made
--- smaller since leaves the review and its offer as they were (a change that seats fewer plans no review
--- again), and then only the check of the moved booking against every rule stands between the offer and a party
--- seated at a table too small for it. Refused as a rule broken, with nothing moved.
+-- (private.accept_alternative_at, its body from 20261227120000). The offer was checked when it was stored; a
+-- table made smaller since leaves the review and its offer as they were (a change that seats fewer plans no
+-- review again), and then only the check of the moved booking against every rule stands between the offer and
+-- a party seated at a table too small for it. Refused as a rule broken, with nothing moved.
 begin;
 select plan(5);
 
--- A booking confirmed by the pipeline (its holds are the pipeline's own, so it may be moved).
-create function pg_temp.auto_confirmed(p_restaurant uuid, p_party integer, p_start timestamptz, p_table uuid)
-returns uuid language plpgsql as $$
-declare new_id uuid := tests.create_booking(p_restaurant, p_party, p_start);
-begin
-  insert into public.booking_table_assignments (booking_id, restaurant_id, table_id, during, source, assigned_by)
-  select b.id, b.restaurant_id, p_table, private.blocked_window(b), 'auto', 'coordinator' from public.bookings b where b.id = new_id;
-  perform tests.force_state(new_id, 'confirmed');
-  return new_id;
-end $$;
-
--- A 2-top and two 4-tops. A couple holds one 4-top and four guests the other, 19:00-20:45: four more at 19:00
--- fit nowhere within ±90 minutes unless the couple moves to the 2-top.
+-- A 2-top and two 4-tops. A couple holds one 4-top and four guests the other, 19:00-20:45, both placed by the
+-- pipeline (so they may be moved): four more at 19:00 fit nowhere within ±90 minutes unless the couple moves to
+-- the 2-top.
 select tests.create_restaurant('Smaller since') as rid \gset
 select tests.add_table(:'rid', 'T1', 2) as t1 \gset
 select tests.add_table(:'rid', 'T2', 4) as t2 \gset
 select tests.add_table(:'rid', 'T3', 4) as t3 \gset
-select pg_temp.auto_confirmed(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
-select pg_temp.auto_confirmed(:'rid', 4, '2030-06-03 19:00+00', :'t3') as others \gset
+select tests.confirmed_on(:'rid', 2, '2030-06-03 19:00+00', :'t2') as couple \gset
+select tests.confirmed_on(:'rid', 4, '2030-06-03 19:00+00', :'t3') as others \gset
 select tests.create_booking(:'rid', 4, '2030-06-03 19:00+00') as four \gset
 select tests.force_state(:'four', 'manual_review', 'no_table_fits: no free table or combination seats the party');
 select private.review_key(b) as key from public.bookings b where b.id = :'four' \gset
