@@ -1,0 +1,36 @@
+-- A guest told of a change hears nothing more when the booking is confirmed again as it is (private.tell_guest):
+-- what the guest has heard is the last message sent, not the first. A booking confirmed at 19:00 and moved to
+-- 19:30 has two messages sent; an operator seating it on other tables at 19:30 confirms it again, and the
+-- guest, whose last message says 19:30, is not written to. Read against the first message (19:00), the
+-- re-confirmation would look like a change and send a second "changed to 19:30".
+begin;
+select plan(3);
+
+-- Messages of this file only: everything else already waiting counts as sent.
+update public.notification_outbox set status = 'sent', sent_at = now() where status in ('pending', 'sending');
+create function pg_temp.deliver(p_booking uuid) returns integer language sql as $$
+  select count(public.notification_complete(c.id, c.lease_token, true))::integer
+    from tests.claim_messages(p_booking) c;
+$$;
+
+select tests.create_restaurant() as rid \gset
+select tests.add_table(:'rid', 'T1', 4) as t1 \gset
+select tests.add_table(:'rid', 'T2', 4) as t2 \gset
+select tests.create_booking(:'rid', 2, '2030-01-07 19:00+00') as guest \gset
+select tests.force_state(:'guest', 'confirmed');
+select pg_temp.deliver(:'guest');
+update public.bookings set start_at = '2030-01-07 19:30+00' where id = :'guest';
+select tests.force_state(:'guest', 'confirmed');
+select pg_temp.deliver(:'guest');
+select is(tests.message_statuses(:'guest'), array['booking_confirmed sent', 'booking_changed sent'],
+  'the guest heard of the booking and of its move to 19:30');
+
+-- Seated by an operator on another table at the same time: confirmed again, nothing the guest sees changed.
+select ops.assign_tables(:'guest', array[case when tests.tables_held(:'guest') = 'T1' then 'T2' else 'T1' end],
+                         'ana', 'a larger table') ->> 'outcome' as outcome \gset
+select is(:'outcome'::text, 'confirmed', 'the booking is confirmed again on the other table');
+select is(tests.message_statuses(:'guest'), array['booking_confirmed sent', 'booking_changed sent'],
+  'and the guest is not written to again');
+
+select * from finish();
+rollback;
