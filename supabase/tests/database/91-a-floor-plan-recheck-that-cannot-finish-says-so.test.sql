@@ -2,7 +2,7 @@
 -- (20261227220000). The re-check runs as the sweeper does; health is read as monitoring does, through the Data
 -- API's role.
 begin;
-select plan(19);
+select plan(20);
 
 select tests.create_restaurant('Recheck stuck') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -51,6 +51,15 @@ select is(array[(:'again'::jsonb ->> 'bookings_failed')::int,
                 (select count(*)::int from public.observability_events
                   where booking_id = :'bad' and event_type = 'floor_plan.replan_failed')], array[1, 1],
   'a booking that fails again is counted, and its failure recorded once while the restaurant waits');
+
+-- A later wait (a change after this wait was over) records the failure again: an operator who cleared the first
+-- is told of the second.
+update private.floor_plan_rechecks set pending_since = clock_timestamp(), changed_at = clock_timestamp() - interval '1 minute'
+ where restaurant_id = :'rid';
+select pg_temp.recheck(:'rid') ->> 'bookings_failed' as third \gset
+select is((select count(*)::int from public.observability_events
+            where booking_id = :'bad' and event_type = 'floor_plan.replan_failed'), 2,
+  'a later wait for a re-check that fails for the booking records its failure again');
 
 -- The next try, once the trigger is gone, finishes.
 drop trigger refuse_replans on public.bookings;

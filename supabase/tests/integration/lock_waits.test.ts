@@ -19,7 +19,7 @@ import {
 } from "../../../shared/testing/stack.ts";
 import { postgresStore } from "../../../shared/store/postgres.ts";
 import { supabaseRestStore } from "../../../shared/store/supabase-rest.ts";
-import type { AssignmentStore } from "../../../shared/store/port.ts";
+import type { AssignmentStore, FailureKind } from "../../../shared/store/port.ts";
 
 /** The coordinator's two ways to the database: direct SQL, and the Data API as service_role. */
 const ports: Record<"postgres" | "rest", () => Promise<AssignmentStore>> = {
@@ -364,7 +364,7 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
     };
     const sweepAfterTheLease = () => sql`select private.sweep(now() + interval '31 seconds')`;
 
-    const ended = async (kind: "conflict" | "error", port: keyof typeof ports) => {
+    const ended = async (kind: FailureKind, port: keyof typeof ports) => {
       const r = await createRestaurant(sql, { tables: [{ number: "H1", capacity: 4 }] });
       const booking = await r.insertBooking(2, `${someDay()}T19:00:00Z`);
       const store = await ports[port]();
@@ -404,19 +404,26 @@ Deno.test("an attempt a lock held elsewhere kept from ending is no failure of th
     };
 
     // The conflict through the Data API as service_role, the error over direct SQL: the coordinator's two ports.
-    const conflict = await ended("conflict", "rest");
-    assertEquals(
-      conflict.state,
-      "assignment_pending",
-      "the sweeper ends the attempt once its lease runs out",
-    );
-    const reason = await lastReason(conflict.booking);
-    assert(reason.startsWith("restaurant_locked: the attempt ended (conflict)"), reason);
-    assertEquals(
-      conflict.breaker,
-      { state: "half_open", same_opening: true, probe_booking_id: null },
-      "the breaker stays half-open with its opening as it was, and the probe is handed on",
-    );
+    // Nothing fitting and the booking's own bad data are no failure of the restaurant either.
+    const noFailure = async (kind: FailureKind, port: keyof typeof ports) => {
+      const outcome = await ended(kind, port);
+      assertEquals(
+        outcome.state,
+        "assignment_pending",
+        `the sweeper ends the ${kind} attempt once its lease runs out`,
+      );
+      const reason = await lastReason(outcome.booking);
+      assert(reason.startsWith(`restaurant_locked: the attempt ended (${kind})`), reason);
+      assertEquals(
+        outcome.breaker,
+        { state: "half_open", same_opening: true, probe_booking_id: null },
+        `after a ${kind}, the breaker stays half-open with its opening as it was, and the probe is handed on`,
+      );
+      return outcome;
+    };
+    const conflict = await noFailure("conflict", "rest");
+    await noFailure("no_fit", "postgres");
+    await noFailure("invalid_data", "rest");
 
     // The booking's next attempt, whose worker stops answering, is counted: the word was of the attempt before.
     const store = postgresStore(DB_URL, { max: 1 });
