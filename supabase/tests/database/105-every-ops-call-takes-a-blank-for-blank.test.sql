@@ -3,7 +3,7 @@
 -- tab for an assignment's reason and a line break for the reason dead messages may go. Called through the Data
 -- API's role, as an operator's tool calls them.
 begin;
-select plan(8);
+select plan(10);
 
 select tests.create_restaurant() as rid \gset
 select tests.add_table(:'rid', 'T1', 4);
@@ -17,6 +17,12 @@ create function pg_temp.last_step(p_booking uuid) returns text[] language sql as
   select array[actor, reason] from public.booking_assignment_state_history
    where booking_id = p_booking order by version desc limit 1;
 $$;
+
+set local role service_role;
+select throws_ok(format($$select ops.retry_booking(%L, E'\t' || U&'\00A0')$$, :'review'), 'AS005', null,
+  'a retry in nobody''s name is refused');
+reset role;
+select is((select assignment_state from public.bookings where id = :'review'), 'manual_review', 'and the booking stays in review');
 
 set local role service_role;
 select ops.retry_booking(:'review', U&'\00A0ana\0009') is not null as retried \gset

@@ -1,7 +1,7 @@
 -- A party larger than every single table is too large only when no group of up to max_tables_per_booking
 -- joinable tables seats it (private.capacity_problem): in a row of three joined 4-tops, a restaurant that allows
--- pairs plans a party of eight and sends one of nine to review saying the largest arrangement seats 8; allowing
--- three tables plans the nine; allowing one table sends a party of five to review saying 4. Leases as the
+-- pairs lets a party of eight begin and sends one of nine to review saying the largest arrangement seats 8; allowing
+-- three tables lets the nine begin; allowing one table sends a party of five to review saying 4. Leases as the
 -- coordinator makes them, through service_role.
 begin;
 select plan(5);
@@ -20,7 +20,7 @@ select tests.create_booking(:'rid', 8, '2030-06-03 12:00+00') as eight \gset
 select tests.create_booking(:'rid', 9, '2030-06-03 15:00+00') as nine \gset
 set local role service_role;
 select is(public.assignment_begin(:'eight') ->> 'outcome', 'ready',
-  'pairs allowed: a party of eight, more than any one table, is planned (two joined 4-tops)');
+  'pairs allowed: a party of eight, more than any one table, begins (two joined 4-tops seat it)');
 select is(public.assignment_begin(:'nine') ->> 'reason',
   'party_too_large: a party of 9 exceeds the largest possible arrangement (8 seats)',
   'a party of nine is too large for any pair, and goes to review saying so');
@@ -31,7 +31,7 @@ select tests.create_booking(:'rid', 9, '2030-06-03 19:00+00') as nine_of_three \
 select tests.create_booking(:'rid', 5, '2030-06-03 21:00+00') as five_alone \gset
 update private.restaurant_pipeline_settings set max_tables_per_booking = 3 where restaurant_id = :'rid';
 set local role service_role;
-select is(public.assignment_begin(:'nine_of_three') ->> 'outcome', 'ready', 'three tables allowed: the nine are planned');
+select is(public.assignment_begin(:'nine_of_three') ->> 'outcome', 'ready', 'three tables allowed: the nine begin');
 reset role;
 update private.restaurant_pipeline_settings set max_tables_per_booking = 1 where restaurant_id = :'rid';
 set local role service_role;

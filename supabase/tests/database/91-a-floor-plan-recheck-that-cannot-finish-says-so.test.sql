@@ -2,7 +2,7 @@
 -- (20261227220000). The re-check runs as the sweeper does; health is read as monitoring does, through the Data
 -- API's role.
 begin;
-select plan(20);
+select plan(22);
 
 select tests.create_restaurant('Recheck stuck') as rid \gset
 select tests.add_table(:'rid', 'R1', 4) as r1 \gset
@@ -56,10 +56,16 @@ select is(array[(:'again'::jsonb ->> 'bookings_failed')::int,
 -- is told of the second.
 update private.floor_plan_rechecks set pending_since = clock_timestamp(), changed_at = clock_timestamp() - interval '1 minute'
  where restaurant_id = :'rid';
-select pg_temp.recheck(:'rid') ->> 'bookings_failed' as third \gset
+select is((pg_temp.recheck(:'rid') ->> 'bookings_failed')::int, 1, 'the pass of the later wait counts it failed');
 select is((select count(*)::int from public.observability_events
             where booking_id = :'bad' and event_type = 'floor_plan.replan_failed'), 2,
   'a later wait for a re-check that fails for the booking records its failure again');
+
+-- However often a re-check has failed, its next try is at most an hour away.
+select private.back_off_recheck(:'rid', 30, '{}'::jsonb);
+select ok((select changed_at between clock_timestamp() + interval '59 minutes' and clock_timestamp() + interval '1 hour'
+             from private.floor_plan_rechecks where restaurant_id = :'rid'),
+  'after thirty failures the next try is an hour away, not more');
 
 -- The next try, once the trigger is gone, finishes.
 drop trigger refuse_replans on public.bookings;
