@@ -1,6 +1,8 @@
 -- A review whose stored re-seating offers can all no longer be made is searched again (20261231270000): the
 -- sweeper's nudge forgets those offers, so the review is due as one never searched. The coordinator lists the
--- reviews due as service_role and stores a search's offers so; the sweeper runs as the database owner.
+-- reviews due as service_role and stores a search's offers so; the sweeper runs as the database owner. Each look
+-- is at this restaurant only: the pgTAP files run a second time on the database the integration tests filled,
+-- whose own stale offers a look at every restaurant would count.
 begin;
 select plan(20);
 
@@ -35,31 +37,31 @@ select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+
 select ok(not tests.review_due(:'rid', :'four'), 'a review with a stored offer is searched, not due');
 
 -- The offer can still be made: looked at, kept, and not looked at again within two minutes.
-select is(private.forget_stale_reseating_offers(), 0, 'an offer that can still be made is not forgotten');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'an offer that can still be made is not forgotten');
 select ok((select checked_at is not null from private.reseating_offers where booking_id = :'four'),
           'the look is recorded');
 
 -- The couple cancels: the offer can no longer be made, but it was looked at just now.
 select tests.force_state(:'couple', 'cancelled');
-select is(private.forget_stale_reseating_offers(), 0, 'offers looked at within two minutes are not looked at again');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'offers looked at within two minutes are not looked at again');
 
 -- Two minutes on, it is forgotten and the review is due as never searched.
 update private.reseating_offers set checked_at = clock_timestamp() - interval '3 minutes' where booking_id = :'four';
-select is(private.forget_stale_reseating_offers(), 1, 'offers that can all no longer be made are forgotten');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 1, 'offers that can all no longer be made are forgotten');
 select ok(tests.review_due(:'rid', :'four'), 'and the review is due for a search again');
 
 -- Offers stored within the last two minutes are not looked at, however stale (a search just made them).
 select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1')),
                      interval '30 seconds');
-select is(private.forget_stale_reseating_offers(), 0, 'offers searched within two minutes stand');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'offers searched within two minutes stand');
 
 -- A search with times still undecided goes on where it stopped: left to it, though its offers went stale.
 update private.reseating_offers set searched_at = clock_timestamp() - interval '1 hour',
        undecided = array['2030-06-03 19:45+00'::timestamptz] where booking_id = :'four';
-select is(private.forget_stale_reseating_offers(), 0, 'a review whose search goes on is not forgotten');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'a review whose search goes on is not forgotten');
 -- Every search made, times left undecided or not: the search is done, and its offers all went stale.
 update private.reseating_offers set searches = private.reseating_searches_per_review() where booking_id = :'four';
-select is(private.forget_stale_reseating_offers(), 1,
+select is(private.forget_stale_reseating_offers(20, :'rid'), 1,
           'a review searched as often as it may be, its offers all stale, is forgotten');
 select ok(not exists (select 1 from private.reseating_offers where booking_id = :'four'), 'its offers are gone');
 select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1')),
@@ -72,7 +74,7 @@ select is((select count(*)::int from private.reseating_offers where booking_id =
 
 -- Offers of an earlier review of the booking (it left review and came back) are not this review's: left.
 update private.reseating_offers set review = 'an earlier review' where booking_id = :'four';
-select is(private.forget_stale_reseating_offers(), 0, 'offers of an earlier review are not looked at');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'offers of an earlier review are not looked at');
 select is((select count(*)::int from private.reseating_offers where booking_id = :'four'), 1, 'and are kept');
 delete from private.reseating_offers where booking_id = :'four';
 
@@ -83,11 +85,11 @@ select pg_temp.store(:'four', jsonb_build_array(pg_temp.offer('2030-06-03 19:30+
                      interval '1 hour');
 update private.reseating_offers set offers = jsonb_set(offers, '{0,start_at}', to_jsonb(clock_timestamp() - interval '1 minute'))
  where booking_id = :'four';
-select is(private.forget_stale_reseating_offers(), 1, 'offers whose times have passed are forgotten');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 1, 'offers whose times have passed are forgotten');
 
 -- A search that found nothing is left: nothing went stale.
 select pg_temp.store(:'four', '[]'::jsonb, interval '1 hour');
-select is(private.forget_stale_reseating_offers(), 0, 'a search that found nothing is not forgotten');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'a search that found nothing is not forgotten');
 select ok(not tests.review_due(:'rid', :'four'), 'and its review stays searched');
 
 -- Two offers, one of which can still be made: both kept.
@@ -95,7 +97,7 @@ delete from private.reseating_offers where booking_id = :'four';
 select pg_temp.store(:'four', jsonb_build_array(
          pg_temp.offer('2030-06-03 19:15+00', :'t2', :'couple', :'t2', :'t1'),
          pg_temp.offer('2030-06-03 19:30+00', :'t2', :'pair', :'t2', :'t1')), interval '1 hour');
-select is(private.forget_stale_reseating_offers(), 0, 'a review with one offer still open keeps its offers');
+select is(private.forget_stale_reseating_offers(20, :'rid'), 0, 'a review with one offer still open keeps its offers');
 select is((select jsonb_array_length(offers) from private.reseating_offers where booking_id = :'four'), 2,
           'both stored offers stay');
 
