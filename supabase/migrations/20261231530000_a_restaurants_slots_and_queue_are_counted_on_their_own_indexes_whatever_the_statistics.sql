@@ -165,5 +165,6 @@ begin
 end $$;
 
 drop index public.bookings_in_flight_idx;
+reset lock_timeout;
 
 revoke all on all routines in schema private from public, anon, authenticated;
