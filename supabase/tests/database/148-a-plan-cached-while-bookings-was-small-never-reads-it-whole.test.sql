@@ -83,6 +83,7 @@ select is(array(select p.oid::regprocedure::text from pg_proc p
                                  'private.wake_bookings(uuid[], timestamptz)'::regprocedure,
                                  'private.wake_stranded_queues(timestamptz, uuid)'::regprocedure,
                                  'private.prepare_new_booking()'::regprocedure,
+                                 'private.queue_waits(uuid, uuid)'::regprocedure,
                                  'private.wake_next_deferred()'::regprocedure)
                    and not coalesce(p.proconfig @> array['enable_seqscan=off', 'jit=off'], false)),
           '{}'::text[], 'each of them plans without sequential reads and without JIT');
