@@ -3,7 +3,7 @@
 -- later migration repairs. Prints the fixture (which booking is which, the live lease, the pending
 -- notifications, the repairs owed) as JSON for verify.sql. Runs as postgres, in autocommit, so each RPC is
 -- its own transaction as it is through PostgREST.
---   psql -v release=1.2.0 -v releases='1.0.0 1.1.0 1.2.0 1.3.0 1.4.0 1.5.0 1.6.0 1.7.0 1.8.0 1.9.0 1.10.0 1.11.0 1.12.0 1.13.0 1.14.0 1.15.0 1.16.0 1.17.0 1.18.0' -f fill.sql   (every release, oldest first)
+--   psql -v release=1.2.0 -v releases='1.0.0 1.1.0 1.2.0 1.3.0 1.4.0 1.5.0 1.6.0 1.7.0 1.8.0 1.9.0 1.10.0 1.11.0 1.12.0 1.13.0 1.14.0 1.15.0 1.16.0 1.17.0 1.18.0 1.19.0' -f fill.sql   (every release, oldest first)
 -- It is written against the API every release shares: when a release changes an RPC used here, this file
 -- must still fill each earlier release (the upgrade test runs it on every one).
 -- `assigned` is not a resting state through the RPCs (tables are written and confirmed in one transaction),
